@@ -1,0 +1,1 @@
+"""Scheduled ingestion from reporting endpoints (clients, parsers, jobs, scheduler)."""

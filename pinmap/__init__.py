@@ -1,0 +1,91 @@
+"""pinmap: the OBEC ESA monitoring pin-board. `create_app` builds the Flask app."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from sqlalchemy.orm import Session, sessionmaker
+
+from . import db
+from .config import PROJECT_ROOT, from_env
+
+
+def create_app(
+    config: dict[str, Any] | None = None,
+    session_factory: sessionmaker[Session] | None = None,
+) -> Flask:
+    """Build the app from the environment, overridden by `config`.
+
+    Tests pass `session_factory` bound to a connection in a transaction they roll back.
+    """
+    app = Flask(
+        __name__,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    app.config.update(from_env())
+    app.config.update(
+        API_TITLE="pinmap API",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api/v1",
+        OPENAPI_JSON_PATH="openapi.json",
+        JSON_AS_ASCII=False,
+        COMPRESS_MIMETYPES=[
+            "text/html", "text/css", "text/javascript", "application/javascript",
+            "application/json", "application/geo+json", "image/svg+xml",
+        ],
+        COMPRESS_ALGORITHM=["gzip"],
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+    )  # fmt: skip
+    if config:
+        app.config.update(config)
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+
+    if session_factory is None:
+        url = app.config.get("SQLALCHEMY_URL")
+        if not url:
+            raise RuntimeError(
+                "No database configured: set DATABASE_URL, or run `make run` for the local one."
+            )
+        session_factory = db.make_session_factory(db.make_engine(str(url)))
+    db.init_app(app, session_factory)
+
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_commands(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from .extensions import babel, compress
+    from .i18n import register_filters, select_locale
+
+    babel.init_app(app, locale_selector=select_locale)
+    compress.init_app(app)
+    register_filters(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from .api import register_api
+    from .public import bp as public_bp
+
+    app.register_blueprint(public_bp)
+    register_api(app)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from werkzeug.exceptions import HTTPException
+
+    from .errors import handle_http_exception
+
+    app.register_error_handler(HTTPException, handle_http_exception)
+
+
+def register_commands(app: Flask) -> None:
+    from .cli import register
+
+    register(app)

@@ -1,0 +1,17 @@
+"""The JSON API under /api/v1 (flask-smorest: the OpenAPI document is generated from the code)."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask_smorest import Api
+
+
+def register_api(app: Flask) -> Api:
+    from .views import bp, health_bp
+
+    api = Api(app)
+    api.register_blueprint(bp)
+    api.register_blueprint(health_bp)
+    # flask-smorest installs its own HTTPException handler; ours (JSON with a translated message)
+    # is registered afterwards in create_app and so takes precedence.
+    return api

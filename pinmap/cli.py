@@ -1,0 +1,163 @@
+"""The `pinmap` command line: database migrations, data loading and checks, boundary imports."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+from sqlalchemy.orm import Session, sessionmaker
+
+from geo.boundaries import BoundaryFileError, read_boundaries
+
+from .config import PROJECT_ROOT
+
+
+def _factory() -> sessionmaker[Session]:
+    return current_app.extensions["pinmap"]["session_factory"]
+
+
+def run_migrations(url: str | None = None, connection: object | None = None) -> None:
+    """`alembic upgrade head` on `url`, or on an open connection (tests)."""
+    from alembic.config import Config
+
+    from alembic import command
+
+    cfg = Config(str(PROJECT_ROOT / "alembic.ini"))
+    cfg.attributes["configure_logger"] = False
+    if connection is not None:
+        cfg.attributes["connection"] = connection
+    elif url:
+        cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    command.upgrade(cfg, "head")
+
+
+db_cli = click.Group("db", help="Database schema.")
+
+
+@db_cli.command("upgrade")
+@with_appcontext
+def db_upgrade() -> None:
+    """Apply Alembic migrations up to head."""
+    run_migrations(current_app.config["SQLALCHEMY_URL"])
+    click.echo("schema at head")
+
+
+data_cli = click.Group("data", help="Reference data (offices, clusters, provinces, policy items).")
+
+
+@data_cli.command("load")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None)
+@with_appcontext
+def data_load(data_dir: Path | None) -> None:
+    """Validate data/*.csv and load them in one transaction (nothing on any error)."""
+    from .services.dataload import DataFileError, load, parse_data_dir
+
+    directory = data_dir or Path(current_app.config["PINMAP_DATA_DIR"])
+    try:
+        parsed = parse_data_dir(directory)
+    except DataFileError as exc:
+        raise click.ClickException(f"{directory}: {exc}") from exc
+    with _factory().begin() as session:
+        summary = load(session, parsed)
+    if not summary.changed:
+        click.echo("data unchanged: " + ", ".join(f"{n} {k}" for k, n in _counts(parsed).items()))
+    else:
+        click.echo(f"loaded: created {summary.created}, updated {summary.updated}, "
+                   f"deleted {summary.deleted}")  # fmt: skip
+    if summary.kept_not_in_file:
+        click.echo(f"warning: offices in the database but not in the file (kept): "
+                   f"{', '.join(summary.kept_not_in_file)}", err=True)  # fmt: skip
+
+
+def _counts(parsed: object) -> dict[str, int]:
+    return {
+        "clusters": len(parsed.clusters),  # type: ignore[attr-defined]
+        "provinces": len(parsed.provinces),  # type: ignore[attr-defined]
+        "offices": len(parsed.offices),  # type: ignore[attr-defined]
+        "policy items": len(parsed.items),  # type: ignore[attr-defined]
+    }
+
+
+@data_cli.command("check")
+@with_appcontext
+def data_check() -> None:
+    """Report every office whose pin is not inside its province polygon (exit 1 if any)."""
+    from sqlalchemy import func, select
+
+    from .models import Province
+    from .services.boundaries import offices_outside_province
+
+    with _factory()() as session:
+        with_geom = session.scalar(select(func.count()).where(Province.geom.is_not(None)))
+        if not with_geom:
+            raise click.ClickException(
+                "no province boundaries imported; run `pinmap boundaries import FILE` first"
+            )
+        misplaced = offices_outside_province(session)
+    for m in misplaced:
+        click.echo(f"{m.code}\t{m.name_th}\tnot inside {m.province_th} ({m.distance_km} km away)")
+    click.echo(f"{len(misplaced)} office(s) outside their province polygon "
+               f"({with_geom} provinces with boundaries)")  # fmt: skip
+    if misplaced:
+        raise SystemExit(1)
+
+
+boundaries_cli = click.Group("boundaries", help="Administrative boundaries.")
+
+
+@boundaries_cli.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=True, path_type=Path))
+@click.option("--level", type=click.Choice(["province", "amphoe"]), default="province")
+@click.option("--code-field", help="Attribute holding the DOPA code (auto-detected if omitted).")
+@click.option("--name-field", help="Attribute holding the Thai name (auto-detected if omitted).")
+@click.option("--attribution", default="", help="Credit line shown with the boundaries.")
+@click.option("--if-changed", is_flag=True, help="Skip when this exact file was imported last.")
+@with_appcontext
+def boundaries_import(
+    path: Path, level: str, code_field: str | None, name_field: str | None, attribution: str,
+    if_changed: bool,
+) -> None:  # fmt: skip
+    """Import a province or amphoe boundary file (any format GDAL reads) into PostGIS."""
+    from .services.boundaries import already_imported, file_sha256, import_boundaries
+
+    digest = file_sha256(path) if path.is_file() else ""
+    if if_changed and digest:
+        with _factory()() as session:
+            if already_imported(session, level, digest):
+                click.echo(f"{path.name}: already imported, unchanged")
+                return
+    try:
+        bset = read_boundaries(path, level, code_field=code_field, name_field=name_field)
+        with _factory().begin() as session:
+            result = import_boundaries(
+                session, bset, level, source_name=path.name, sha256=digest,
+                attribution=attribution,
+            )  # fmt: skip
+    except BoundaryFileError as exc:
+        raise click.ClickException(f"{exc} (nothing was imported)") from exc
+    for w in result.warnings:
+        click.echo(f"warning: {w}", err=True)
+    click.echo(f"{path.name}: {result.matched} {level} boundaries imported "
+               f"({bset.repaired} repaired)")  # fmt: skip
+    if result.missing:
+        click.echo(f"warning: no boundary for province code(s) {', '.join(result.missing)}",
+                   err=True)  # fmt: skip
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(db_cli)
+    app.cli.add_command(data_cli)
+    app.cli.add_command(boundaries_cli)
+
+
+def _create_app() -> Flask:
+    from . import create_app
+
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=True)
+def main() -> None:
+    """pinmap management commands."""

@@ -1,0 +1,37 @@
+"""Reads pinmap's settings from the environment: the only module that looks at os.environ."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _url_from_file(path: Path) -> str | None:
+    try:
+        return path.read_text().strip() or None
+    except FileNotFoundError:
+        return None
+
+
+def from_env(env: os._Environ[str] | dict[str, str] | None = None) -> dict[str, object]:
+    """Build the Flask config mapping from environment variables.
+
+    `DATABASE_URL` wins; otherwise the embedded cluster's URL written by `make run` under var/.
+    `SECRET_KEY` has no fixed default: without one each process gets a random key, which is fine
+    for the read-only public map but logs sessions out on restart (set it in production).
+    """
+    env = os.environ if env is None else env
+    var_dir = Path(env.get("PINMAP_VAR_DIR", PROJECT_ROOT / "var"))
+    return {
+        "SQLALCHEMY_URL": env.get("DATABASE_URL") or _url_from_file(var_dir / "db.url"),
+        "SECRET_KEY": env.get("SECRET_KEY") or secrets.token_hex(32),
+        "PINMAP_TILES": env.get("PINMAP_TILES", ""),
+        "PINMAP_TILES_ATTRIBUTION": env.get("PINMAP_TILES_ATTRIBUTION", ""),
+        "PINMAP_DATA_DIR": env.get("PINMAP_DATA_DIR", str(PROJECT_ROOT / "data")),
+        "PINMAP_BOUNDARIES": env.get("PINMAP_BOUNDARIES", ""),
+        "BABEL_DEFAULT_LOCALE": env.get("PINMAP_DEFAULT_LOCALE", "th"),
+        "BABEL_DEFAULT_TIMEZONE": "Asia/Bangkok",
+    }

@@ -1,0 +1,52 @@
+"""Locale choice and Thai display conventions: Buddhist Era years and Thai-grouped numbers."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import Flask, request
+from flask_babel import format_decimal, get_locale
+
+LOCALES = ("th", "en")
+LOCALE_COOKIE = "pinmap_lang"
+THAI_MONTHS_ABBR = (
+    "ม.ค.", "ก.พ.", "มี.ค.", "เม.ย.", "พ.ค.", "มิ.ย.",
+    "ก.ค.", "ส.ค.", "ก.ย.", "ต.ค.", "พ.ย.", "ธ.ค.",
+)  # fmt: skip
+BE_OFFSET = 543
+
+
+def select_locale() -> str:
+    """?lang= first, then the language cookie; Thai for pages, Accept-Language for the API.
+
+    Pages default to Thai even for English browsers: Thai first is the product's rule, and many
+    Thai government desktops run English-language browsers.
+    """
+    asked = request.args.get("lang")
+    if asked in LOCALES:
+        return asked
+    if request.path.startswith("/api/"):
+        return request.accept_languages.best_match(LOCALES, default="th") or "th"
+    cookie = request.cookies.get(LOCALE_COOKIE)
+    return cookie if cookie in LOCALES else "th"
+
+
+def be_year(year_ce: int) -> int:
+    return year_ce + BE_OFFSET
+
+
+def format_date_be(value: dt.date | dt.datetime | None, locale: str | None = None) -> str:
+    """'21 พ.ย. 2569' in Thai; '21 Nov 2569 BE' in English (the year is always Buddhist Era)."""
+    if value is None:
+        return ""
+    loc = locale or str(get_locale() or "th")
+    year = be_year(value.year)
+    if loc == "th":
+        return f"{value.day} {THAI_MONTHS_ABBR[value.month - 1]} {year}"
+    return f"{value.day} {value.strftime('%b')} {year} BE"
+
+
+def register_filters(app: Flask) -> None:
+    app.add_template_filter(format_date_be, "be_date")
+    app.add_template_filter(lambda n: format_decimal(n), "number")
+    app.add_template_global(lambda: str(get_locale() or "th"), "current_locale")

@@ -1,0 +1,148 @@
+"""Building folium maps whose every asset is served from our own /static (no CDN, no internet)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import folium
+from branca.element import Element, MacroElement
+from flask import url_for
+from folium.plugins import MarkerCluster
+from jinja2 import Template
+from markupsafe import escape
+
+THAILAND_BOUNDS = [[5.6, 97.3], [20.5, 105.7]]
+
+
+def _vendor(path: str) -> str:
+    return url_for("static", filename=f"vendor/{path}")
+
+
+def localise_assets(element: folium.elements.JSCSSMixin, js: list[tuple[str, str]],
+                    css: list[tuple[str, str]]) -> None:  # fmt: skip
+    """Point one element's asset links at our copies; instance attributes, so the folium
+    classes (and any other map built in this process) keep their defaults."""
+    element.default_js = js
+    element.default_css = css
+
+
+def base_map(tiles_url: str = "", tiles_attribution: str = "", **kwargs: Any) -> folium.Map:
+    m = folium.Map(
+        location=[13.2, 100.9],
+        zoom_start=6,
+        tiles=None,
+        control_scale=True,
+        # With no tile layer, Leaflet (and markercluster) need the zoom range on the map itself.
+        minZoom=5,
+        maxZoom=18,
+        **kwargs,
+    )
+    localise_assets(
+        m,
+        js=[
+            ("leaflet", _vendor("leaflet/leaflet.js")),
+            ("jquery", _vendor("jquery/jquery.min.js")),
+        ],
+        css=[("leaflet_css", _vendor("leaflet/leaflet.css"))],
+    )
+    if tiles_url:
+        folium.TileLayer(
+            tiles=tiles_url, attr=tiles_attribution or "tiles", name="basemap", overlay=False,
+            control=False, max_zoom=18,
+        ).add_to(m)  # fmt: skip
+    return m
+
+
+class PinMapScript(MacroElement):
+    """Starts static/js/pinmap.js on the folium map, handing it the map's layer variables."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        PinMap.init({{ this.config_json }}, {
+            map: {{ this.map_name }},
+            offices: {{ this.offices_name }},
+            provinces: {{ this.provinces_name }},
+            clusters: {{ this.clusters_name }}
+        });
+        {% endmacro %}
+        """
+    )
+
+    def __init__(
+        self,
+        config: dict[str, Any],
+        m: folium.Map,
+        offices: MarkerCluster,
+        provinces: folium.FeatureGroup,
+        clusters: folium.FeatureGroup,
+    ) -> None:
+        super().__init__()
+        self._name = "PinMapScript"
+        # </ must not close the surrounding <script>; JSON allows \u003c for "<".
+        self.config_json = json.dumps(config, ensure_ascii=False).replace("<", "\\u003c")
+        self.map_name = m.get_name()
+        self.offices_name = offices.get_name()
+        self.provinces_name = provinces.get_name()
+        self.clusters_name = clusters.get_name()
+
+
+def national_map(config: dict[str, Any], labels: dict[str, str], tiles_url: str = "",
+                 tiles_attribution: str = "") -> folium.Map:  # fmt: skip
+    """The public map: empty layers that pinmap.js fills from the JSON API."""
+    m = base_map(tiles_url, tiles_attribution, prefer_canvas=False)
+    m.fit_bounds(THAILAND_BOUNDS)
+    provinces = folium.FeatureGroup(name=labels["provinces"], show=True).add_to(m)
+    clusters = folium.FeatureGroup(name=labels["clusters"], show=False).add_to(m)
+    offices = MarkerCluster(
+        name=labels["offices"],
+        options={"spiderfyOnMaxZoom": True, "showCoverageOnHover": False, "maxClusterRadius": 45},
+    ).add_to(m)
+    localise_assets(
+        offices,
+        js=[("markerclusterjs", _vendor("leaflet.markercluster/leaflet.markercluster.js"))],
+        css=[
+            ("markerclustercss", _vendor("leaflet.markercluster/MarkerCluster.css")),
+            ("markerclusterdefaultcss", _vendor("leaflet.markercluster/MarkerCluster.Default.css")),
+        ],
+    )
+    folium.LayerControl(collapsed=False).add_to(m)
+    m.get_root().header.add_child(
+        Element(f'<script src="{url_for("static", filename="js/pinmap.js")}"></script>'),
+        name="pinmap_js",
+    )
+    PinMapScript(config, m, offices, provinces, clusters).add_to(m)
+    return m
+
+
+def office_map(lon: float, lat: float, label: str, province_geojson: dict[str, Any] | None,
+               tiles_url: str = "", tiles_attribution: str = "") -> folium.Map:  # fmt: skip
+    """A small map of one office; `label` is user-visible text and is escaped here."""
+    m = base_map(tiles_url, tiles_attribution)
+    if province_geojson:
+        folium.GeoJson(
+            province_geojson,
+            name="province",
+            style_function=lambda _: {"color": "#5b6b7f", "weight": 1.5, "fillOpacity": 0.05},
+        ).add_to(m)
+        m.fit_bounds(folium.GeoJson(province_geojson).get_bounds())
+    else:
+        m.location = [lat, lon]
+        m.options["zoom"] = 9
+    folium.CircleMarker(
+        [lat, lon], radius=8, color="#1d3557", fill=True, fill_color="#e63946", fill_opacity=0.9,
+        tooltip=folium.Tooltip(str(escape(label))),
+    ).add_to(m)  # fmt: skip
+    return m
+
+
+def render_parts(m: folium.Map) -> dict[str, str]:
+    """Render a map's figure into header / body / script parts for our own templates."""
+    fig = m.get_root()
+    fig.render()
+    return {
+        "header": fig.header.render(),
+        "html": fig.html.render(),
+        "script": fig.script.render(),
+    }

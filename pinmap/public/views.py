@@ -1,0 +1,112 @@
+"""Views of the public blueprint."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import abort, current_app, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from geoalchemy2.shape import to_shape
+from sqlalchemy import func, select
+
+from ..db import get_session
+from ..i18n import LOCALE_COOKIE, LOCALES
+from ..models import Office, Province
+from ..services import offices as svc
+from . import bp
+from .mapview import national_map, office_map, render_parts
+
+
+def _map_labels() -> dict[str, str]:
+    return {
+        "offices": _("Offices"),
+        "provinces": _("Provinces"),
+        "clusters": _("Clusters"),
+    }
+
+
+def _client_strings() -> dict[str, str]:
+    return {
+        "primary": _("Primary ESA office (สพป.)"),
+        "secondary": _("Secondary ESA office (สพม.)"),
+        "cluster": _("Cluster"),
+        "province": _("Province"),
+        "provinces_covered": _("Provinces covered"),
+        "approximate": _("Approximate location"),
+        "precision_amphoe": _("placed at the district (amphoe) centre, not the building"),
+        "precision_province": _("only the province is known"),
+        "open_profile": _("Open office page"),
+        "showing": _("Showing %(shown)s of %(total)s offices"),
+        "no_match": _("No office matches these filters."),
+        "load_failed": _("Could not load the office data. Reload the page to try again."),
+    }
+
+
+@bp.route("/")
+def index() -> Any:
+    session = get_session()
+    provinces = svc.list_provinces(session)
+    clusters = svc.list_clusters(session)
+    cfg = current_app.config
+    config = {
+        "urls": {
+            "offices": url_for("api.offices"),
+            "provinces": url_for("api.province_boundaries"),
+            "regions": url_for("api.cluster_regions"),
+            "office_page": url_for("public.office", code="__CODE__"),
+        },
+        "locale": request.args.get("lang") or "",
+        "strings": _client_strings(),
+        "cluster_names": {str(c["no"]): c["name_th"] for c in clusters},
+    }
+    parts = render_parts(
+        national_map(config, _map_labels(), cfg["PINMAP_TILES"], cfg["PINMAP_TILES_ATTRIBUTION"])
+    )
+    return render_template(
+        "map.html", map=parts, provinces=provinces, clusters=clusters,
+        total=sum(len(c["office_codes"]) for c in clusters),
+        tiles_configured=bool(cfg["PINMAP_TILES"]),
+    )  # fmt: skip
+
+
+@bp.route("/offices/<code>")
+def office(code: str) -> Any:
+    session = get_session()
+    found = svc.get_office(session, code)
+    if found is None:
+        abort(404, description=_("No office with code %(code)s.", code=code))
+    point = to_shape(found.geom)
+    outline = session.scalar(
+        select(func.ST_AsGeoJSON(Province.geom_web, 5)).where(
+            Province.code == found.office_province_code
+        )
+    )
+    cfg = current_app.config
+    parts = render_parts(
+        office_map(
+            point.x, point.y, found.name_th, json.loads(outline) if outline else None,
+            cfg["PINMAP_TILES"], cfg["PINMAP_TILES_ATTRIBUTION"],
+        )
+    )  # fmt: skip
+    return render_template("office.html", office=found, point=point, map=parts)
+
+
+@bp.route("/offices")
+def office_list() -> Any:
+    session = get_session()
+    rows = session.scalars(select(Office).order_by(Office.cluster_no, Office.code)).all()
+    return render_template("office_list.html", offices=rows)
+
+
+@bp.route("/lang/<locale>")
+def set_language(locale: str) -> Any:
+    if locale not in LOCALES:
+        abort(404)
+    target = request.args.get("next") or url_for("public.index")
+    # Only local paths: an open redirect would let others borrow our domain for phishing.
+    if not target.startswith("/") or target.startswith("//"):
+        target = url_for("public.index")
+    resp = make_response(redirect(target))
+    resp.set_cookie(LOCALE_COOKIE, locale, max_age=365 * 24 * 3600, samesite="Lax")
+    return resp

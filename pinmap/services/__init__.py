@@ -1,0 +1,1 @@
+"""Domain services: functions that take a SQLAlchemy session first, add and flush, never commit."""

@@ -1,0 +1,393 @@
+"""Validating and loading the reference data files (data/*.csv) into the database.
+
+Every file is checked in full before anything is written; errors name file, line and reason.
+Loading is an upsert by natural key, so loading the same files twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from geoalchemy2.shape import from_shape, to_shape
+from shapely.geometry import Point
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from geo.validate import in_thailand
+
+from ..models import (
+    ITEM_KINDS,
+    LOCATION_PRECISIONS,
+    OFFICE_KINDS,
+    Cluster,
+    DataLoad,
+    FiscalYear,
+    Office,
+    OfficeProvince,
+    PolicyDimension,
+    PolicyItem,
+    Province,
+)
+
+FILES = ("clusters.csv", "provinces.csv", "offices.csv", "policy_items.csv")
+COLUMNS = {
+    "clusters.csv": ["cluster_no", "name_th", "name_en"],
+    "provinces.csv": ["code", "name_th", "name_en", "cluster_no"],
+    "offices.csv": [
+        "code", "kind", "name_th", "name_full_th", "name_en", "provinces_th",
+        "office_province_th", "office_amphoe_th", "lat", "lon", "location_precision",
+        "cluster_no", "source_note",
+    ],
+    "policy_items.csv": [
+        "fiscal_year", "kind", "no", "title_th", "title_en", "dimension", "verified",
+        "source_note",
+    ],
+}  # fmt: skip
+OFFICE_CODE = re.compile(r"sp[pm]-[a-z0-9-]+")
+MAX_ERRORS = 50
+
+
+@dataclass(frozen=True)
+class RowError:
+    file: str
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.reason}"
+
+
+class DataFileError(ValueError):
+    """One or more data files are invalid; `errors` lists each with file, line and reason."""
+
+    def __init__(self, errors: list[RowError]) -> None:
+        self.errors = errors
+        shown = "\n".join(str(e) for e in errors[:MAX_ERRORS])
+        more = f"\n… and {len(errors) - MAX_ERRORS} more" if len(errors) > MAX_ERRORS else ""
+        super().__init__(f"{len(errors)} error(s); nothing was loaded:\n{shown}{more}")
+
+
+@dataclass
+class LoadSummary:
+    created: dict[str, int] = field(default_factory=dict)
+    updated: dict[str, int] = field(default_factory=dict)
+    deleted: dict[str, int] = field(default_factory=dict)
+    kept_not_in_file: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return (
+            any(self.created.values()) or any(self.updated.values()) or any(self.deleted.values())
+        )
+
+    def bump(self, bucket: dict[str, int], table: str) -> None:
+        bucket[table] = bucket.get(table, 0) + 1
+
+
+def _rows(path: Path, errors: list[RowError]) -> Iterator[tuple[int, dict[str, str]]]:
+    name = path.name
+    try:
+        fh = path.open(encoding="utf-8-sig", newline="")
+    except FileNotFoundError:
+        errors.append(RowError(name, 0, f"file not found: {path}"))
+        return
+    with fh:
+        reader = csv.DictReader(fh)
+        header = reader.fieldnames or []
+        missing = [c for c in COLUMNS[name] if c not in header]
+        if missing:
+            errors.append(RowError(name, 1, f"missing column(s): {', '.join(missing)}"))
+            return
+        try:
+            for row in reader:
+                if None in row or any(v is None for v in row.values()):
+                    errors.append(RowError(name, reader.line_num, "wrong number of fields"))
+                    continue
+                yield reader.line_num, {k: (v or "").strip() for k, v in row.items()}
+        except (csv.Error, UnicodeDecodeError) as exc:
+            errors.append(RowError(name, reader.line_num, f"unreadable CSV: {exc}"))
+
+
+def _int(value: str) -> int | None:
+    return int(value) if re.fullmatch(r"-?\d+", value) else None
+
+
+@dataclass
+class ParsedData:
+    clusters: dict[int, dict[str, str]]
+    provinces: dict[str, dict[str, str]]
+    offices: dict[str, dict[str, object]]
+    dimensions: list[dict[str, object]]
+    items: list[dict[str, object]]
+    files: dict[str, str]
+
+
+def parse_data_dir(data_dir: Path) -> ParsedData:
+    """Read and validate all reference files; raise DataFileError listing every problem."""
+    errors: list[RowError] = []
+
+    clusters: dict[int, dict[str, str]] = {}
+    for line, row in _rows(data_dir / "clusters.csv", errors):
+        no = _int(row["cluster_no"])
+        if no is None or not 1 <= no <= 99:
+            errors.append(RowError("clusters.csv", line, f"bad cluster_no {row['cluster_no']!r}"))
+        elif no in clusters:
+            errors.append(RowError("clusters.csv", line, f"duplicate cluster_no {no}"))
+        elif not row["name_th"]:
+            errors.append(RowError("clusters.csv", line, "empty name_th"))
+        else:
+            clusters[no] = row
+
+    provinces: dict[str, dict[str, str]] = {}
+    province_by_name: dict[str, str] = {}
+    for line, row in _rows(data_dir / "provinces.csv", errors):
+        code, name = row["code"], row["name_th"]
+        if not re.fullmatch(r"\d{2}", code):
+            errors.append(RowError("provinces.csv", line, f"bad DOPA province code {code!r}"))
+        elif code in provinces:
+            errors.append(RowError("provinces.csv", line, f"duplicate code {code}"))
+        elif name in province_by_name:
+            errors.append(RowError("provinces.csv", line, f"duplicate name_th {name}"))
+        elif _int(row["cluster_no"]) not in clusters:
+            errors.append(RowError("provinces.csv", line, f"unknown cluster {row['cluster_no']!r}"))
+        else:
+            provinces[code] = row
+            province_by_name[name] = code
+
+    offices: dict[str, dict[str, object]] = {}
+    names: set[str] = set()
+    for line, row in _rows(data_dir / "offices.csv", errors):
+
+        def bad(reason: str, line: int = line) -> None:
+            errors.append(RowError("offices.csv", line, reason))
+
+        code = row["code"]
+        if not OFFICE_CODE.fullmatch(code):
+            bad(f"bad office code {code!r} (expected spp-… or spm-…)")
+            continue
+        if code in offices:
+            bad(f"duplicate code {code}")
+            continue
+        if row["name_th"] in names:
+            bad(f"duplicate name_th {row['name_th']}")
+            continue
+        if row["kind"] not in OFFICE_KINDS:
+            bad(f"kind must be one of {', '.join(OFFICE_KINDS)}, not {row['kind']!r}")
+            continue
+        if not row["name_th"] or not row["name_full_th"] or not row["name_en"]:
+            bad("name_th, name_full_th and name_en must not be empty")
+            continue
+        try:
+            lat, lon = float(row["lat"]), float(row["lon"])
+        except ValueError:
+            bad(f"lat/lon must be decimal degrees, got {row['lat']!r}, {row['lon']!r}")
+            continue
+        if not in_thailand(lon, lat):
+            bad(f"coordinate lat={lat}, lon={lon} is outside Thailand")
+            continue
+        if row["location_precision"] not in LOCATION_PRECISIONS:
+            bad(f"location_precision must be one of {', '.join(LOCATION_PRECISIONS)}")
+            continue
+        covered = [p.strip() for p in row["provinces_th"].split("|") if p.strip()]
+        unknown = [p for p in covered + [row["office_province_th"]] if p not in province_by_name]
+        if not covered or unknown:
+            bad(f"unknown province {', '.join(unknown) or '(none given)'}")
+            continue
+        cluster_no = _int(row["cluster_no"])
+        if cluster_no not in clusters:
+            bad(f"unknown cluster {row['cluster_no']!r}")
+            continue
+        names.add(row["name_th"])
+        offices[code] = {
+            **row,
+            "lat": lat,
+            "lon": lon,
+            "cluster_no": cluster_no,
+            "province_codes": [province_by_name[p] for p in covered],
+            "office_province_code": province_by_name[row["office_province_th"]],
+        }
+
+    dimensions: list[dict[str, object]] = []
+    items: list[dict[str, object]] = []
+    seen_items: set[tuple[int, str, int]] = set()
+    dim_keys: dict[tuple[int, str], int] = {}
+    item_rows = list(_rows(data_dir / "policy_items.csv", errors))
+    for line, row in item_rows:
+        fy, no = _int(row["fiscal_year"]), _int(row["no"])
+        if fy is None or not 2500 <= fy <= 2700:
+            errors.append(RowError("policy_items.csv", line, "fiscal_year must be a BE year"))
+            continue
+        if no is None or no < 1:
+            errors.append(RowError("policy_items.csv", line, f"bad item number {row['no']!r}"))
+            continue
+        if row["verified"] not in ("yes", "no"):
+            errors.append(RowError("policy_items.csv", line, "verified must be yes or no"))
+            continue
+        key = (fy, row["kind"], no)
+        if key in seen_items:
+            errors.append(RowError("policy_items.csv", line, f"duplicate {row['kind']} {no}"))
+            continue
+        seen_items.add(key)
+        record = {**row, "fiscal_year": fy, "no": no, "verified": row["verified"] == "yes"}
+        if row["kind"] == "dimension":
+            dim_keys[(fy, row["dimension"])] = no
+            dimensions.append(record)
+        elif row["kind"] in ITEM_KINDS:
+            items.append(record)
+        else:
+            errors.append(RowError("policy_items.csv", line, f"unknown kind {row['kind']!r}"))
+    for line, row in item_rows:
+        fy = _int(row["fiscal_year"])
+        if row["kind"] == "policy" and fy is not None and (fy, row["dimension"]) not in dim_keys:
+            errors.append(
+                RowError("policy_items.csv", line, f"unknown dimension {row['dimension']!r}")
+            )
+
+    if errors:
+        raise DataFileError(errors)
+    files = {name: hashlib.sha256((data_dir / name).read_bytes()).hexdigest() for name in FILES}
+    return ParsedData(clusters, provinces, offices, dimensions, items, files)
+
+
+def _assign(obj: object, values: dict[str, object]) -> bool:
+    changed = False
+    for key, value in values.items():
+        if getattr(obj, key) != value:
+            setattr(obj, key, value)
+            changed = True
+    return changed
+
+
+def fiscal_year_bounds(year_be: int) -> tuple[dt.date, dt.date]:
+    """Thai fiscal year `year_be` runs 1 October of the previous Gregorian year to 30 September."""
+    year_ce = year_be - 543
+    return dt.date(year_ce - 1, 10, 1), dt.date(year_ce, 9, 30)
+
+
+def load(session: Session, data: ParsedData) -> LoadSummary:
+    """Upsert parsed reference data. Adds and flushes; the caller commits once."""
+    s = LoadSummary()
+
+    existing_clusters = {c.no: c for c in session.scalars(select(Cluster))}
+    for no, row in data.clusters.items():
+        values = {"name_th": row["name_th"], "name_en": row["name_en"]}
+        if no in existing_clusters:
+            if _assign(existing_clusters[no], values):
+                s.bump(s.updated, "clusters")
+        else:
+            session.add(Cluster(no=no, **values))
+            s.bump(s.created, "clusters")
+    session.flush()
+
+    existing_provinces = {p.code: p for p in session.scalars(select(Province))}
+    for code, row in data.provinces.items():
+        values = {
+            "name_th": row["name_th"],
+            "name_en": row["name_en"],
+            "cluster_no": int(row["cluster_no"]),
+        }
+        if code in existing_provinces:
+            if _assign(existing_provinces[code], values):
+                s.bump(s.updated, "provinces")
+        else:
+            session.add(Province(code=code, **values))
+            s.bump(s.created, "provinces")
+    session.flush()
+
+    existing_offices = {o.code: o for o in session.scalars(select(Office))}
+    for code, row in data.offices.items():
+        values: dict[str, object] = {
+            k: row[k]
+            for k in (
+                "kind", "name_th", "name_full_th", "name_en", "office_amphoe_th",
+                "location_precision", "cluster_no", "office_province_code",
+            )
+        }  # fmt: skip
+        values["location_note"] = row["source_note"]
+        point = Point(float(row["lon"]), float(row["lat"]))  # type: ignore[arg-type]
+        office = existing_offices.get(code)
+        if office is None:
+            office = Office(code=code, geom=from_shape(point, srid=4326), **values)
+            session.add(office)
+            s.bump(s.created, "offices")
+            changed = False
+        else:
+            changed = _assign(office, values)
+            if not to_shape(office.geom).equals_exact(point, 1e-9):
+                office.geom = from_shape(point, srid=4326)
+                changed = True
+        wanted = list(row["province_codes"])  # type: ignore[call-overload]
+        if [c.province_code for c in office.covered] != wanted:
+            office.covered = [
+                OfficeProvince(province_code=pc, position=i) for i, pc in enumerate(wanted)
+            ]
+            changed = code in existing_offices
+        if changed:
+            s.bump(s.updated, "offices")
+    s.kept_not_in_file = sorted(set(existing_offices) - set(data.offices))
+    session.flush()
+
+    for fy in sorted({int(r["fiscal_year"]) for r in data.dimensions + data.items}):  # type: ignore[call-overload]
+        starts, ends = fiscal_year_bounds(fy)
+        year = session.get(FiscalYear, fy)
+        if year is None:
+            session.add(FiscalYear(year_be=fy, starts_on=starts, ends_on=ends))
+            s.bump(s.created, "fiscal_years")
+        session.flush()
+        dims = {
+            d.key: d for d in session.scalars(select(PolicyDimension).filter_by(fiscal_year=fy))
+        }
+        for row in (r for r in data.dimensions if r["fiscal_year"] == fy):
+            values = {"no": row["no"], "title_th": row["title_th"], "title_en": row["title_en"]}
+            key = str(row["dimension"])
+            if key in dims:
+                if _assign(dims[key], values):
+                    s.bump(s.updated, "policy_dimensions")
+            else:
+                dims[key] = PolicyDimension(fiscal_year=fy, key=key, **values)
+                session.add(dims[key])
+                s.bump(s.created, "policy_dimensions")
+        session.flush()
+        current = {
+            (i.kind, i.no): i for i in session.scalars(select(PolicyItem).filter_by(fiscal_year=fy))
+        }
+        wanted_keys = set()
+        for row in (r for r in data.items if r["fiscal_year"] == fy):
+            key2 = (str(row["kind"]), int(row["no"]))  # type: ignore[call-overload]
+            wanted_keys.add(key2)
+            dim = dims.get(str(row["dimension"])) if row["dimension"] else None
+            values = {
+                "title_th": row["title_th"],
+                "title_en": row["title_en"],
+                "dimension_id": dim.id if dim else None,
+                "verified": row["verified"],
+                "source_note": row["source_note"],
+            }
+            if key2 in current:
+                if _assign(current[key2], values):
+                    s.bump(s.updated, "policy_items")
+            else:
+                session.add(PolicyItem(fiscal_year=fy, kind=key2[0], no=key2[1], **values))
+                s.bump(s.created, "policy_items")
+        # The catalogue is replaced per fiscal year: items dropped from the file go.
+        for key2, item in current.items():
+            if key2 not in wanted_keys:
+                session.delete(item)
+                s.bump(s.deleted, "policy_items")
+    session.flush()
+
+    if s.changed:
+        session.add(
+            DataLoad(
+                files=data.files,
+                summary={"created": s.created, "updated": s.updated, "deleted": s.deleted},
+            )
+        )
+        session.flush()
+    return s

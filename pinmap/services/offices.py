@@ -1,0 +1,224 @@
+"""Read-side queries for offices, clusters, provinces and the catalogue, shaped as GeoJSON dicts."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from geoalchemy2.shape import to_shape
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session, joinedload
+
+from geo.regions import hull_of_points, union_of
+
+from ..models import Cluster, Office, OfficeProvince, PolicyDimension, PolicyItem, Province
+
+
+def list_offices(
+    session: Session,
+    *,
+    cluster_no: int | None = None,
+    province_code: str | None = None,
+    kind: str | None = None,
+    q: str | None = None,
+) -> list[Office]:
+    stmt = (
+        select(Office)
+        .options(joinedload(Office.cluster), joinedload(Office.office_province))
+        .order_by(Office.code)
+    )
+    if cluster_no is not None:
+        stmt = stmt.where(Office.cluster_no == cluster_no)
+    if kind is not None:
+        stmt = stmt.where(Office.kind == kind)
+    if province_code is not None:
+        covered = select(OfficeProvince.office_id).where(
+            OfficeProvince.province_code == province_code
+        )
+        stmt = stmt.where(or_(Office.id.in_(covered), Office.office_province_code == province_code))
+    if q:
+        pattern = f"%{q.strip()}%"
+        stmt = stmt.where(
+            or_(
+                Office.code.ilike(pattern),
+                Office.name_th.ilike(pattern),
+                Office.name_full_th.ilike(pattern),
+                Office.name_en.ilike(pattern),
+            )
+        )
+    return list(session.scalars(stmt).unique())
+
+
+def get_office(session: Session, code: str) -> Office | None:
+    return session.scalars(
+        select(Office)
+        .options(joinedload(Office.cluster), joinedload(Office.office_province))
+        .where(Office.code == code)
+    ).first()
+
+
+def office_properties(office: Office, *, detail: bool = False) -> dict[str, Any]:
+    props: dict[str, Any] = {
+        "code": office.code,
+        "kind": office.kind,
+        "name_th": office.name_th,
+        "name_en": office.name_en,
+        "province_th": office.office_province.name_th,
+        "province_code": office.office_province_code,
+        "provinces_th": office.provinces_th,
+        "province_codes": [c.province_code for c in office.covered],
+        "cluster_no": office.cluster_no,
+        "location_precision": office.location_precision,
+    }
+    if detail:
+        props.update(
+            name_full_th=office.name_full_th,
+            amphoe_th=office.office_amphoe_th,
+            province_en=office.office_province.name_en,
+            cluster_name_th=office.cluster.name_th,
+            cluster_name_en=office.cluster.name_en,
+            location_note=office.location_note,
+            updated_at=office.updated_at.isoformat() if office.updated_at else None,
+        )
+    return props
+
+
+def office_feature(office: Office, *, detail: bool = False) -> dict[str, Any]:
+    point = to_shape(office.geom)
+    return {
+        "type": "Feature",
+        "id": office.code,
+        "geometry": {"type": "Point", "coordinates": [round(point.x, 6), round(point.y, 6)]},
+        "properties": office_properties(office, detail=detail),
+    }
+
+
+def feature_collection(features: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"type": "FeatureCollection", "features": features}
+
+
+def list_clusters(session: Session) -> list[dict[str, Any]]:
+    clusters = session.scalars(select(Cluster).order_by(Cluster.no)).all()
+    offices = session.execute(select(Office.cluster_no, Office.code).order_by(Office.code)).all()
+    provinces = session.execute(
+        select(Province.cluster_no, Province.code, Province.name_th).order_by(Province.code)
+    ).all()
+    return [
+        {
+            "no": c.no,
+            "name_th": c.name_th,
+            "name_en": c.name_en,
+            "office_codes": [code for no, code in offices if no == c.no],
+            "province_codes": [code for no, code, _ in provinces if no == c.no],
+            "provinces_th": [name for no, _, name in provinces if no == c.no],
+        }
+        for c in clusters
+    ]
+
+
+def province_boundaries(session: Session) -> dict[str, Any]:
+    """Simplified province outlines for the web map (empty when none were imported)."""
+    rows = session.execute(
+        select(
+            Province.code,
+            Province.name_th,
+            Province.name_en,
+            Province.cluster_no,
+            func.ST_AsGeoJSON(Province.geom_web, 5),
+        )
+        .where(Province.geom_web.is_not(None))
+        .order_by(Province.code)
+    ).all()
+    return feature_collection(
+        [
+            {
+                "type": "Feature",
+                "id": code,
+                "geometry": json.loads(geojson),
+                "properties": {
+                    "code": code,
+                    "name_th": th,
+                    "name_en": en,
+                    "cluster_no": cluster_no,
+                },
+            }  # fmt: skip
+            for code, th, en, cluster_no, geojson in rows
+        ]
+    )
+
+
+def cluster_regions(session: Session) -> dict[str, Any]:
+    """One polygon per cluster: union of member provinces if boundaries exist, else a pin hull."""
+    has_boundaries = bool(
+        session.scalar(select(func.count()).where(Province.geom_web.is_not(None)))
+    )
+    features = []
+    clusters = session.scalars(select(Cluster).order_by(Cluster.no)).all()
+    for cluster in clusters:
+        if has_boundaries:
+            shapes = [
+                to_shape(g)
+                for g in session.scalars(
+                    select(Province.geom_web).where(
+                        Province.cluster_no == cluster.no, Province.geom_web.is_not(None)
+                    )
+                )
+            ]
+            basis = "provinces"
+            region = union_of(shapes) if shapes else None
+        else:
+            points = [
+                to_shape(g)
+                for g in session.scalars(select(Office.geom).where(Office.cluster_no == cluster.no))
+            ]
+            basis = "pins"
+            region = hull_of_points(points) if points else None
+        if region is None:
+            continue
+        features.append(
+            {
+                "type": "Feature",
+                "id": cluster.no,
+                "geometry": region.__geo_interface__,
+                "properties": {
+                    "no": cluster.no,
+                    "name_th": cluster.name_th,
+                    "name_en": cluster.name_en,
+                    "basis": basis,
+                },
+            }  # fmt: skip
+        )
+    return feature_collection(features)
+
+
+def list_provinces(session: Session) -> list[Province]:
+    return list(session.scalars(select(Province).order_by(Province.name_th)))
+
+
+def policy_catalogue(session: Session, fiscal_year: int) -> dict[str, Any]:
+    dims = session.scalars(
+        select(PolicyDimension).filter_by(fiscal_year=fiscal_year).order_by(PolicyDimension.no)
+    ).all()
+    items = session.scalars(
+        select(PolicyItem)
+        .filter_by(fiscal_year=fiscal_year)
+        .order_by(PolicyItem.kind, PolicyItem.no)
+    ).all()
+    return {
+        "fiscal_year": fiscal_year,
+        "dimensions": [
+            {"no": d.no, "key": d.key, "title_th": d.title_th, "title_en": d.title_en} for d in dims
+        ],
+        "items": [
+            {
+                "kind": i.kind,
+                "no": i.no,
+                "title_th": i.title_th,
+                "title_en": i.title_en,
+                "dimension_no": i.dimension.no if i.dimension else None,
+                "verified": i.verified,
+                "source_note": i.source_note,
+            }
+            for i in items
+        ],
+    }

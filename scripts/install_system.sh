@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs the Debian/Ubuntu packages pinmap needs, only those missing: `run` for serving,
+# `test` adds Chromium for the browser tests. Uses sudo when not root.
+set -euo pipefail
+need=()
+have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
+pg_ok=no
+for v in 15 16 17; do
+  if have "postgresql-$v" && have "postgresql-$v-postgis-3"; then pg_ok=yes; fi
+done
+if [ "$pg_ok" = no ]; then
+  pgv=15
+  if ! apt-cache show postgresql-15 >/dev/null 2>&1; then
+    # Ubuntu 24.04 ships 16; any major with PostGIS 3 works.
+    pgv=$(apt-cache search --names-only '^postgresql-[0-9]+-postgis-3$' | sed -E 's/^postgresql-([0-9]+).*/\1/' | sort -n | tail -1)
+  fi
+  need+=("postgresql-${pgv:-15}" "postgresql-${pgv:-15}-postgis-3")
+fi
+command -v npm >/dev/null || need+=(nodejs npm)
+if [ "${1:-run}" = test ]; then
+  have chromium || command -v chromium >/dev/null || need+=(chromium)
+  have fonts-thai-tlwg || need+=(fonts-thai-tlwg)
+fi
+[ ${#need[@]} -eq 0 ] && exit 0
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+echo "installing: ${need[*]}"
+export DEBIAN_FRONTEND=noninteractive
+if ! $SUDO apt-get install -y -qq "${need[@]}" >/dev/null 2>&1; then
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+fi

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Starts or stops gunicorn (gevent workers) in the background; a second start is a no-op.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+pidfile=var/gunicorn.pid
+host=${PINMAP_HOST:-127.0.0.1}
+port=${PINMAP_PORT:-8000}
+running() { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
+case "${1:-start}" in
+  start)
+    if running; then echo "pinmap already running on http://$host:$port (make stop to stop)"; exit 0; fi
+    mkdir -p var/log
+    if [ -z "${DATABASE_URL:-}" ]; then DATABASE_URL=$(cat var/db.url); fi
+    export DATABASE_URL
+    # No --preload: psycopg must be imported after gevent has patched each worker.
+    .venv/bin/gunicorn "pinmap.wsgi:app" \
+      -k gevent --workers "${PINMAP_WORKERS:-2}" \
+      --worker-connections "${PINMAP_WORKER_CONNECTIONS:-4000}" \
+      --bind "$host:$port" --pid "$pidfile" --daemon \
+      --access-logfile var/log/access.log --error-logfile var/log/error.log
+    for _ in $(seq 1 100); do
+      if .venv/bin/python -c "import sys,urllib.request; urllib.request.urlopen(sys.argv[1], timeout=1)" "http://$host:$port/healthz" 2>/dev/null; then
+        echo "pinmap is serving on http://$host:$port (logs in var/log, make stop to stop)"; exit 0
+      fi
+      sleep 0.1
+    done
+    echo "pinmap did not answer on http://$host:$port; see var/log/error.log" >&2
+    tail -n 20 var/log/error.log >&2 || true
+    exit 1 ;;
+  stop)
+    if running; then kill "$(cat "$pidfile")"; for _ in $(seq 1 50); do running || break; sleep 0.1; done; echo "pinmap stopped"; fi
+    rm -f "$pidfile" ;;
+esac

@@ -1,0 +1,195 @@
+/* pinmap.js: fills the folium-rendered map from the JSON API and runs filters and search.
+   Every user-visible string from the data goes through textContent, never innerHTML. */
+(function () {
+  "use strict";
+
+  var CLUSTER_COLOURS = [
+    "#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666",
+    "#1f78b4", "#b2df8a", "#fb9a99", "#fdbf6f", "#cab2d6", "#6a3d9a", "#b15928", "#8dd3c7",
+    "#bebada", "#80b1d3"
+  ];
+
+  function el(tag, attrs, children) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (k) {
+      if (k === "text") node.textContent = attrs[k];
+      else if (k === "className") node.className = attrs[k];
+      else node.setAttribute(k, attrs[k]);
+    });
+    (children || []).forEach(function (c) { if (c) node.appendChild(c); });
+    return node;
+  }
+
+  function fmt(template, values) {
+    return template.replace(/%\((\w+)\)s/g, function (_, k) { return String(values[k]); });
+  }
+
+  function withLang(url, locale) {
+    if (!locale) return url;
+    return url + (url.indexOf("?") < 0 ? "?" : "&") + "lang=" + encodeURIComponent(locale);
+  }
+
+  function getJSON(url) {
+    return fetch(url, { headers: { Accept: "application/json" } }).then(function (r) {
+      if (!r.ok) throw new Error(url + " → HTTP " + r.status);
+      return r.json();
+    });
+  }
+
+  var PinMap = {
+    state: { total: 0, shown: 0, markers: {}, features: {}, ready: false },
+
+    init: function (config, layers) {
+      this.config = config;
+      this.layers = layers;
+      this.S = config.strings;
+      var self = this;
+      var offices = getJSON(config.urls.offices).then(function (fc) { self.addOffices(fc); });
+      getJSON(config.urls.provinces).then(function (fc) { self.addProvinces(fc); })
+        .catch(function (e) { console.warn("provinces:", e.message); });
+      getJSON(config.urls.regions).then(function (fc) { self.addRegions(fc); })
+        .catch(function (e) { console.warn("regions:", e.message); });
+      offices.then(function () {
+        self.bindFilters();
+        self.applyFilters();
+        self.state.ready = true;
+        document.documentElement.setAttribute("data-pins-ready", "1");
+      }).catch(function (e) {
+        console.warn("offices:", e.message);
+        var box = document.getElementById("result-count");
+        if (box) box.textContent = self.S.load_failed;
+      });
+    },
+
+    icon: function (p) {
+      var cls = "pin pin-" + p.kind + (p.location_precision === "office" ? "" : " pin-approx");
+      return L.divIcon({ className: "pin-icon", html: '<span class="' + cls + '"></span>',
+                         iconSize: [18, 18], iconAnchor: [9, 9], popupAnchor: [0, -8] });
+    },
+
+    popup: function (p) {
+      var S = this.S, c = this.config;
+      var provinces = (p.provinces_th || []).join(", ");
+      var body = el("div", { className: "popup" }, [
+        el("strong", { className: "popup-title", text: p.name_th }),
+        el("div", { className: "popup-en", lang: "en", text: p.name_en }),
+        el("div", { text: (p.kind === "primary" ? S.primary : S.secondary) }),
+        el("div", { text: S.cluster + " " + p.cluster_no + " · " + (c.cluster_names[p.cluster_no] || "") }),
+        el("div", { text: S.provinces_covered + ": " + provinces }),
+        p.location_precision === "office" ? null : el("div", { className: "popup-approx",
+          text: S.approximate + " (" + (p.location_precision === "amphoe" ? S.precision_amphoe : S.precision_province) + ")" }),
+        el("a", { className: "popup-link",
+                  href: withLang(c.urls.office_page.replace("__CODE__", encodeURIComponent(p.code)), c.locale),
+                  text: S.open_profile + " →" })
+      ]);
+      return body;
+    },
+
+    addOffices: function (fc) {
+      var self = this;
+      fc.features.forEach(function (f) {
+        var p = f.properties, ll = [f.geometry.coordinates[1], f.geometry.coordinates[0]];
+        var marker = L.marker(ll, { icon: self.icon(p), title: p.name_th, alt: p.name_th, riseOnHover: true });
+        marker.bindPopup(function () { return self.popup(p); }, { maxWidth: 320 });
+        marker.bindTooltip(el("span", { text: p.name_th }), { direction: "top", offset: [0, -8] });
+        marker.pinCode = p.code;
+        self.state.markers[p.code] = marker;
+        self.state.features[p.code] = f;
+      });
+      this.state.total = fc.features.length;
+    },
+
+    addProvinces: function (fc) {
+      if (!fc.features.length) return;
+      var layer = L.geoJSON(fc, {
+        style: { color: "#6b7a8f", weight: 1, fillColor: "#eef1f5", fillOpacity: 0.6 },
+        onEachFeature: function (f, l) { l.bindTooltip(el("span", { text: f.properties.name_th }), { sticky: true }); }
+      });
+      layer.addTo(this.layers.provinces);
+      this.layers.provinces.bringToBack && this.layers.provinces.bringToBack();
+    },
+
+    addRegions: function (fc) {
+      var layer = L.geoJSON(fc, {
+        style: function (f) {
+          var colour = CLUSTER_COLOURS[(f.properties.no - 1) % CLUSTER_COLOURS.length];
+          return { color: colour, weight: 2, fillColor: colour, fillOpacity: 0.18 };
+        },
+        onEachFeature: function (f, l) {
+          l.bindTooltip(el("span", { text: f.properties.no + " · " + f.properties.name_th }), { sticky: true });
+        }
+      });
+      layer.addTo(this.layers.clusters);
+    },
+
+    filterValues: function () {
+      var kind = document.querySelector('#filters input[name="kind"]:checked');
+      return {
+        q: (document.getElementById("f-q").value || "").trim().toLowerCase(),
+        cluster: document.getElementById("f-cluster").value,
+        province: document.getElementById("f-province").value,
+        kind: kind ? kind.value : ""
+      };
+    },
+
+    matches: function (p, v) {
+      if (v.kind && p.kind !== v.kind) return false;
+      if (v.cluster && String(p.cluster_no) !== v.cluster) return false;
+      if (v.province && p.province_code !== v.province &&
+          (p.province_codes || []).indexOf(v.province) < 0) return false;
+      if (v.q) {
+        var hay = (p.code + " " + p.name_th + " " + p.name_en + " " + (p.provinces_th || []).join(" ")).toLowerCase();
+        if (hay.indexOf(v.q) < 0) return false;
+      }
+      return true;
+    },
+
+    applyFilters: function () {
+      var v = this.filterValues(), self = this, chosen = [];
+      Object.keys(this.state.features).forEach(function (code) {
+        if (self.matches(self.state.features[code].properties, v)) chosen.push(self.state.markers[code]);
+      });
+      var group = this.layers.offices;
+      group.clearLayers();
+      group.addLayers(chosen);
+      this.state.shown = chosen.length;
+      var count = document.getElementById("result-count");
+      count.textContent = chosen.length ? fmt(this.S.showing, { shown: chosen.length, total: this.state.total })
+                                        : this.S.no_match;
+      this.renderResults(chosen, v);
+      var filtered = v.q || v.cluster || v.province || v.kind;
+      if (chosen.length && filtered) {
+        this.layers.map.fitBounds(L.featureGroup(chosen).getBounds().pad(0.2), { maxZoom: 10 });
+      } else if (chosen.length) {
+        this.layers.map.fitBounds(L.featureGroup(chosen).getBounds().pad(0.05));
+      }
+    },
+
+    renderResults: function (chosen, v) {
+      var list = document.getElementById("results"), self = this;
+      list.textContent = "";
+      if (!(v.q || v.cluster || v.province) || chosen.length > 40) return;
+      chosen.forEach(function (m) {
+        var p = self.state.features[m.pinCode].properties;
+        var link = el("a", { href: "#", text: p.name_th });
+        link.addEventListener("click", function (ev) {
+          ev.preventDefault();
+          self.layers.offices.zoomToShowLayer(m, function () { m.openPopup(); });
+        });
+        list.appendChild(el("li", {}, [link]));
+      });
+    },
+
+    bindFilters: function () {
+      var self = this, timer = null, form = document.getElementById("filters");
+      if (!form) return;
+      form.addEventListener("change", function () { self.applyFilters(); });
+      document.getElementById("f-q").addEventListener("input", function () {
+        clearTimeout(timer);
+        timer = setTimeout(function () { self.applyFilters(); }, 200);
+      });
+    }
+  };
+
+  window.PinMap = PinMap;
+})();
