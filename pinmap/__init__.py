@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask
+from flask import Flask, Response, request
 from sqlalchemy.orm import Session, sessionmaker
 
 from . import db
@@ -67,6 +67,21 @@ def register_extensions(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
     compress.init_app(app)
     register_filters(app)
+
+    @app.after_request  # registered after Compress, so it runs before Compress's hook
+    def buffer_static_text(response: Response) -> Response:
+        # flask-compress gzips a streamed file response chunk by chunk and never closes the
+        # file (one leaked descriptor per request). Our text assets are small: read them
+        # into memory so they take its buffered path, which closes the file.
+        if (
+            request.endpoint == "static"
+            and response.status_code == 200
+            and response.direct_passthrough
+            and response.mimetype in app.config["COMPRESS_MIMETYPES"]
+        ):
+            response.direct_passthrough = False
+            response.get_data()
+        return response
 
 
 def register_blueprints(app: Flask) -> None:

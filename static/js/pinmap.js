@@ -146,6 +146,11 @@
 
     applyFilters: function () {
       var v = this.filterValues(), self = this, chosen = [];
+      // The search box fires "change" again on blur; redoing identical work would rebuild the
+      // result list under the user's pointer and swallow their click.
+      var key = JSON.stringify(v);
+      if (key === this._lastFilterKey) return;
+      this._lastFilterKey = key;
       Object.keys(this.state.features).forEach(function (code) {
         if (self.matches(self.state.features[code].properties, v)) chosen.push(self.state.markers[code]);
       });
@@ -174,6 +179,10 @@
         var link = el("a", { href: "#", text: p.name_th });
         link.addEventListener("click", function (ev) {
           ev.preventDefault();
+          // Jump without animation first: zoomToShowLayer never calls back if another
+          // zoom animation (from the filter's fitBounds) is still running.
+          var map = self.layers.map;
+          map.setView(m.getLatLng(), Math.max(map.getZoom(), 11), { animate: false });
           self.layers.offices.zoomToShowLayer(m, function () { m.openPopup(); });
         });
         list.appendChild(el("li", {}, [link]));

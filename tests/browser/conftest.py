@@ -1,0 +1,95 @@
+"""A live pinmap server on loopback and headless Debian Chromium driven by Playwright."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+from sqlalchemy.orm import sessionmaker
+from werkzeug.serving import make_server
+
+from geo.boundaries import read_boundaries
+from pinmap import create_app
+from pinmap.db import make_engine
+from pinmap.localdb import Cluster, free_port
+from pinmap.services.boundaries import import_boundaries
+
+from ..conftest import PROVINCE_FILE, TEST_CONFIG, _prepared_database
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    # Every host but loopback is unresolvable: the page must need nothing from outside.
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+]  # fmt: skip
+
+
+@dataclass
+class LiveServer:
+    url: str
+    database_url: str
+    boundaries: bool
+
+
+@pytest.fixture(scope="session")
+def live_server(pg_cluster: Cluster) -> Iterator[LiveServer]:
+    """The app on its own database (committed data, province outlines when available)."""
+    url = _prepared_database(pg_cluster, "pinmap_e2e")
+    engine = make_engine(url)
+    boundaries = PROVINCE_FILE.exists()
+    if boundaries:
+        with sessionmaker(bind=engine).begin() as session:
+            bset = read_boundaries(PROVINCE_FILE, "province")
+            import_boundaries(session, bset, "province", source_name="adm1", sha256="0" * 64)
+    app = create_app({**TEST_CONFIG, "SQLALCHEMY_URL": url})
+    server = make_server("127.0.0.1", free_port(), app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield LiveServer(f"http://127.0.0.1:{server.server_port}", url, boundaries)
+    finally:
+        server.shutdown()
+        server.server_close()
+        app.extensions["pinmap"]["session_factory"].kw["bind"].dispose()
+        engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    assert CHROMIUM.exists(), "Debian chromium is missing: `make test` installs it"
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@dataclass
+class Watched:
+    page: Page
+    requests: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    dialogs: list[str] = field(default_factory=list)
+
+
+@pytest.fixture
+def watched(browser: Browser) -> Iterator[Watched]:
+    context = browser.new_context(viewport={"width": 1400, "height": 900}, locale="th-TH")
+    page = context.new_page()
+    w = Watched(page)
+    page.on("request", lambda r: w.requests.append(r.url))
+    page.on("console", lambda m: m.type == "error" and w.errors.append(m.text))
+    page.on("pageerror", lambda e: w.errors.append(str(e)))
+    page.on("requestfailed", lambda r: w.errors.append(f"failed: {r.url}"))
+
+    def on_dialog(d):  # type: ignore[no-untyped-def]
+        w.dialogs.append(d.message)
+        d.dismiss()
+
+    page.on("dialog", on_dialog)
+    yield w
+    context.close()

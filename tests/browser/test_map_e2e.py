@@ -1,0 +1,136 @@
+"""The public map in real headless Chromium with every non-loopback host unresolvable."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+
+from .conftest import LiveServer, Watched
+
+pytestmark = pytest.mark.browser
+
+COUNT_JS = """() => {
+  let n = 0;
+  document.querySelectorAll('.marker-cluster span').forEach(s => { n += parseInt(s.textContent, 10); });
+  n += document.querySelectorAll('.leaflet-marker-icon.pin-icon').length;
+  return n;
+}"""
+
+
+def _open_map(w: Watched, server: LiveServer, path: str = "/") -> None:
+    w.page.goto(server.url + path)
+    w.page.wait_for_selector("html[data-pins-ready='1']", timeout=15_000)
+    w.page.wait_for_timeout(400)  # markercluster animates its first layout
+
+
+def test_map_shows_all_245_offices_offline(live_server: LiveServer, watched: Watched) -> None:
+    page = watched.page
+    _open_map(watched, live_server)
+    assert page.evaluate(COUNT_JS) == 245
+    assert page.evaluate("PinMap.state.shown") == 245
+    assert page.locator("#result-count").inner_text() == "แสดง 245 จาก 245 เขต"
+    if live_server.boundaries:
+        assert page.locator("path.leaflet-interactive").count() >= 77
+    assert page.locator(".leaflet-control-layers-overlays label").count() == 3
+    outside = [u for u in watched.requests if not u.startswith(live_server.url)]
+    assert outside == []
+    assert watched.errors == []
+
+
+def test_popup_opens_and_links_to_the_office_page(
+    live_server: LiveServer, watched: Watched
+) -> None:
+    page = watched.page
+    _open_map(watched, live_server)
+    page.locator(".leaflet-marker-icon.pin-icon").first.dispatch_event("click")
+    popup = page.locator(".leaflet-popup-content .popup")
+    popup.wait_for(timeout=5_000)
+    title = popup.locator(".popup-title").inner_text()
+    assert title.startswith("สพ")
+    link = popup.locator("a.popup-link")
+    href = link.get_attribute("href")
+    assert href and href.startswith("/offices/sp")
+    link.click()
+    page.wait_for_url(f"**{href}")
+    assert page.locator("h1").inner_text() == title
+    page.wait_for_selector(".leaflet-container")
+    assert [u for u in watched.requests if not u.startswith(live_server.url)] == []
+    assert watched.errors == []
+
+
+def test_filters_and_search(live_server: LiveServer, watched: Watched) -> None:
+    page = watched.page
+    _open_map(watched, live_server)
+    page.select_option("#f-cluster", "13")
+    page.wait_for_function("PinMap.state.shown === 21")
+    # Markercluster fades old clusters out over a few hundred ms; wait for the settled view.
+    page.wait_for_function(f"({COUNT_JS})() === 21", timeout=5_000)
+    page.select_option("#f-cluster", "")
+    page.check("input[name=kind][value=secondary]")
+    page.wait_for_function("PinMap.state.shown === 62")
+    page.check("input[name=kind][value='']")
+    page.fill("#f-q", "spp-chiangmai-2")
+    page.wait_for_function("PinMap.state.shown === 1")
+    results = page.locator("#results li a")
+    assert results.count() == 1
+    results.first.click()
+    page.locator(".leaflet-popup-content .popup-title").wait_for(timeout=5_000)
+    assert page.locator(".leaflet-popup-content .popup-title").inner_text() == "สพป.เชียงใหม่ เขต 2"
+
+
+def test_coincident_pins_can_each_be_reached(live_server: LiveServer, watched: Watched) -> None:
+    page = watched.page
+    _open_map(watched, live_server)
+    # spp-lampang-1 and spm-lampang-lamphun share one point: markercluster must spiderfy them.
+    page.evaluate(
+        """() => new Promise(done => {
+             const m = PinMap.state.markers['spm-lampang-lamphun'];
+             PinMap.layers.offices.zoomToShowLayer(m, () => { m.openPopup(); done(); });
+           })"""
+    )
+    page.locator(".leaflet-popup-content .popup-title").wait_for(timeout=5_000)
+    assert page.locator(".leaflet-popup-content .popup-title").inner_text() == "สพม.ลำปาง ลำพูน"
+    assert page.evaluate("!!PinMap.state.markers['spp-lampang-1']._icon")
+
+
+PAYLOAD = '<img src=x onerror="alert(1)">สพป.<b>ทดสอบ</b>'
+
+
+def test_office_names_are_escaped_in_popup_and_tooltip(
+    live_server: LiveServer, watched: Watched
+) -> None:
+    page = watched.page
+    sql_url = live_server.database_url.replace("postgresql+psycopg", "postgresql")
+    with psycopg.connect(sql_url, autocommit=True) as conn:
+        original = conn.execute("SELECT name_th FROM offices WHERE code = 'spp-krabi'").fetchone()
+        conn.execute("UPDATE offices SET name_th = %s WHERE code = 'spp-krabi'", [PAYLOAD])
+    try:
+        _open_map(watched, live_server)
+        page.evaluate(
+            """() => new Promise(done => {
+                 const m = PinMap.state.markers['spp-krabi'];
+                 PinMap.layers.offices.zoomToShowLayer(m, () => { m.openPopup(); done(); });
+               })"""
+        )
+        title = page.locator(".leaflet-popup-content .popup-title")
+        title.wait_for(timeout=5_000)
+        assert title.inner_text() == PAYLOAD  # shown as text, not markup
+        assert page.locator(".leaflet-popup-content img, .leaflet-popup-content b").count() == 0
+        page.evaluate("PinMap.state.markers['spp-krabi'].openTooltip()")
+        assert page.locator(".leaflet-tooltip img").count() == 0
+        page.goto(live_server.url + "/offices/spp-krabi")
+        assert page.locator("h1").inner_text() == PAYLOAD
+        assert page.locator("main img[src=x]").count() == 0
+        assert watched.dialogs == []
+    finally:
+        with psycopg.connect(sql_url, autocommit=True) as conn:
+            conn.execute("UPDATE offices SET name_th = %s WHERE code = 'spp-krabi'", original)
+
+
+def test_english_ui(live_server: LiveServer, watched: Watched) -> None:
+    page = watched.page
+    _open_map(watched, live_server, "/?lang=en")
+    assert page.locator("#result-count").inner_text() == "Showing 245 of 245 offices"
+    page.locator(".leaflet-marker-icon.pin-icon").first.dispatch_event("click")
+    assert page.locator(".popup-link").inner_text() == "Open office page →"
+    assert page.locator(".popup-link").get_attribute("href").endswith("?lang=en")

@@ -1,0 +1,110 @@
+"""Test fixtures: a throwaway PostGIS cluster for the session, a rolled-back transaction per test.
+
+The cluster is our own (pinmap.localdb) in a temporary directory on a free port, never the
+`make run` one. The schema comes from Alembic and the reference data from data/*.csv, once.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import Connection, Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from pinmap import create_app
+from pinmap.cli import run_migrations
+from pinmap.config import PROJECT_ROOT
+from pinmap.db import make_engine
+from pinmap.localdb import Cluster, free_port
+from pinmap.services.dataload import load, parse_data_dir
+
+SHARED_REFERENCE = PROJECT_ROOT.parent / "shared" / "reference"
+PROVINCE_FILE = SHARED_REFERENCE / "boundaries" / "mapthai_th_adm1.geojson"
+AMPHOE_FILE = SHARED_REFERENCE / "boundaries" / "mapthai_th_adm2.geojson"
+TEST_CONFIG = {"TESTING": True, "PINMAP_TILES": "", "SECRET_KEY": "test"}
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[Cluster]:
+    os.environ["PINMAP_PG_FSYNC"] = "off"
+    tmp = Path(tempfile.mkdtemp(prefix="pinmap-test-pg-"))
+    cluster = Cluster(tmp / "data", free_port())
+    try:
+        cluster.init()
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.destroy()
+        for leftover in tmp.iterdir():
+            leftover.unlink()
+        tmp.rmdir()
+
+
+def _prepared_database(cluster: Cluster, name: str) -> str:
+    url = cluster.up(name, "pinmap")
+    run_migrations(url)
+    engine = make_engine(url)
+    with sessionmaker(bind=engine).begin() as session:
+        load(session, parse_data_dir(PROJECT_ROOT / "data"))
+    engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="session")
+def database_url(pg_cluster: Cluster) -> str:
+    """Migrated database with the reference data loaded; tests roll back what they change."""
+    return _prepared_database(pg_cluster, "pinmap_test")
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[Engine]:
+    eng = make_engine(database_url)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def connection(engine: Engine) -> Iterator[Connection]:
+    with engine.connect() as conn:
+        trans = conn.begin()
+        try:
+            yield conn
+        finally:
+            trans.rollback()
+
+
+@pytest.fixture
+def session_factory(connection: Connection) -> sessionmaker[Session]:
+    # Code under test may commit: each commit only releases a savepoint inside our transaction.
+    return sessionmaker(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
+
+
+@pytest.fixture
+def session(session_factory: sessionmaker[Session]) -> Iterator[Session]:
+    with session_factory() as s:
+        yield s
+
+
+@pytest.fixture
+def app(session_factory: sessionmaker[Session]) -> Flask:
+    return create_app(TEST_CONFIG, session_factory=session_factory)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def province_file() -> Path:
+    if not PROVINCE_FILE.exists():
+        pytest.skip(f"reference boundaries not present at {PROVINCE_FILE}")
+    return PROVINCE_FILE

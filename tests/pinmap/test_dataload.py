@@ -1,0 +1,147 @@
+"""The reference-data loader: bad files name file, line and reason, and load nothing."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from pinmap.config import PROJECT_ROOT
+from pinmap.models import DataLoad, Office, PolicyItem, Province
+from pinmap.services.dataload import DataFileError, fiscal_year_bounds, load, parse_data_dir
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    for f in (PROJECT_ROOT / "data").glob("*.csv"):
+        shutil.copy(f, tmp_path / f.name)
+    return tmp_path
+
+
+def _edit(path: Path, old: str, new: str, count: int = 1) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, old
+    path.write_text(text.replace(old, new, count), encoding="utf-8")
+
+
+def _line_of(path: Path, needle: str) -> int:
+    for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if needle in line:
+            return i
+    raise AssertionError(needle)
+
+
+def test_committed_data_is_valid_and_complete() -> None:
+    data = parse_data_dir(PROJECT_ROOT / "data")
+    assert len(data.offices) == 245
+    kinds = [o["kind"] for o in data.offices.values()]
+    assert kinds.count("primary") == 183 and kinds.count("secondary") == 62
+    assert len(data.clusters) == 18
+    assert len(data.provinces) == 77
+    per_cluster = [sum(o["cluster_no"] == n for o in data.offices.values()) for n in range(1, 19)]
+    assert per_cluster == [15, 7, 15, 9, 14, 8, 17, 10, 13, 16, 9, 18, 21, 14, 16, 14, 16, 13]
+    assert {i["kind"] for i in data.items} == {"policy", "quick_win"}
+    assert not any(i["verified"] for i in data.items)  # wording is unverified, and says so
+
+
+def test_database_holds_the_loaded_reference_data(session: Session) -> None:
+    assert session.scalar(select(func.count()).select_from(Office)) == 245
+    assert session.scalar(select(func.count()).select_from(Province)) == 77
+    precision = dict(
+        session.execute(
+            select(Office.location_precision, func.count()).group_by(Office.location_precision)
+        ).all()
+    )
+    assert precision == {"amphoe": 241, "office": 2, "province": 2}
+    assert session.scalar(
+        select(func.count()).select_from(PolicyItem).where(PolicyItem.fiscal_year == 2567)
+    ) == 21
+
+
+def test_loading_again_changes_nothing(session: Session) -> None:
+    before = session.scalar(select(func.count()).select_from(DataLoad))
+    versions = dict(session.execute(select(Office.code, Office.version)).all())
+    summary = load(session, parse_data_dir(PROJECT_ROOT / "data"))
+    assert not summary.changed
+    assert session.scalar(select(func.count()).select_from(DataLoad)) == before
+    assert dict(session.execute(select(Office.code, Office.version)).all()) == versions
+
+
+def test_a_changed_point_updates_only_that_office(session: Session, data_dir: Path) -> None:
+    _edit(data_dir / "offices.csv", "13.78008,100.51818", "13.79000,100.52000")
+    summary = load(session, parse_data_dir(data_dir))
+    assert summary.updated == {"offices": 1}
+    lon, lat = session.execute(
+        select(func.ST_X(Office.geom), func.ST_Y(Office.geom)).where(Office.code == "spp-bangkok")
+    ).one()
+    assert (round(lon, 5), round(lat, 5)) == (100.52, 13.79)
+
+
+@pytest.mark.parametrize(
+    ("file", "old", "new", "reason"),
+    [
+        ("offices.csv", "code,kind,", "kode,kind,", "missing column(s): code"),
+        ("offices.csv", "spp-krabi,", "spp-bangkok,", "duplicate code spp-bangkok"),
+        ("offices.csv", "8.14708,98.86415", "48.14708,98.86415", "outside Thailand"),
+        ("offices.csv", "8.14708,98.86415", "north,98.86415", "lat/lon must be decimal degrees"),
+        ("offices.csv", ",กระบี่,กระบี่,เมืองกระบี่", ",กระบี่,กระบีX,เมืองกระบี่", "unknown province กระบีX"),
+        ("offices.csv", "amphoe,6,amphoe=K: เขต 1/single-area office in capital district (standard; not individually verified); coords=COD-AB 2019 ADM2 TH8101",
+         "amphoe,66,amphoe=K: เขต 1/single-area office in capital district (standard; not individually verified); coords=COD-AB 2019 ADM2 TH8101",
+         "unknown cluster '66'"),
+        ("offices.csv", "spp-krabi,primary", "spp-krabi,tertiary", "kind must be one of"),
+        ("clusters.csv", "\n2,", "\n1,", "duplicate cluster_no 1"),
+        ("provinces.csv", "\n11,", "\n1X,", "bad DOPA province code '1X'"),
+        ("policy_items.csv", "2567,policy,2,", "2567,policy,1,", "duplicate policy 1"),
+    ],
+)  # fmt: skip
+def test_bad_file_is_refused_with_file_line_and_reason(
+    session: Session, data_dir: Path, file: str, old: str, new: str, reason: str
+) -> None:
+    path = data_dir / file
+    expected_line = _line_of(path, old.strip("\n").split("\n")[-1]) if old != "code,kind," else 1
+    _edit(path, old, new)
+    before = session.scalar(select(func.count()).select_from(DataLoad))
+    with pytest.raises(DataFileError) as info:
+        parse_data_dir(data_dir)
+    errors = info.value.errors
+    match = [e for e in errors if reason in e.reason]
+    assert match, [str(e) for e in errors]
+    assert match[0].file == file
+    if file == "offices.csv" and "duplicate" in reason:
+        expected_line = _line_of(path, "spp-bangkok,primary,สพป.กระบี่")
+    assert match[0].line == expected_line
+    assert "nothing was loaded" in str(info.value)
+    assert session.scalar(select(func.count()).select_from(DataLoad)) == before
+
+
+def test_missing_file_is_named(data_dir: Path) -> None:
+    (data_dir / "clusters.csv").unlink()
+    with pytest.raises(DataFileError, match=r"clusters.csv:0: file not found"):
+        parse_data_dir(data_dir)
+
+
+def test_short_row_is_refused(data_dir: Path) -> None:
+    with (data_dir / "clusters.csv").open("a", encoding="utf-8") as fh:
+        fh.write("19,only-two-fields\n")
+    with pytest.raises(DataFileError, match=r"clusters.csv:20: wrong number of fields"):
+        parse_data_dir(data_dir)
+
+
+def test_policy_catalogue_is_replaced_per_fiscal_year(session: Session, data_dir: Path) -> None:
+    path = data_dir / "policy_items.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    kept = [ln for ln in lines if not ln.startswith("2567,quick_win,1")]
+    path.write_text("\n".join(kept) + "\n", encoding="utf-8")
+    summary = load(session, parse_data_dir(data_dir))
+    # quick_win 1 and 10, 11 start with "2567,quick_win,1": all three are dropped.
+    assert summary.deleted == {"policy_items": 3}
+
+
+@pytest.mark.parametrize(
+    ("year_be", "starts", "ends"),
+    [(2567, "2023-10-01", "2024-09-30"), (2570, "2026-10-01", "2027-09-30")],
+)
+def test_fiscal_year_starts_on_1_october(year_be: int, starts: str, ends: str) -> None:
+    s, e = fiscal_year_bounds(year_be)
+    assert (s.isoformat(), e.isoformat()) == (starts, ends)

@@ -1,0 +1,71 @@
+"""Public HTML pages: Thai first, escaped user text, no external asset URLs."""
+
+import re
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
+
+from pinmap.models import Office
+
+EXTERNAL = re.compile(r"""(?:src|href)=["'](?:https?:)?//""")
+
+
+def test_map_page_is_thai_and_uses_only_local_assets(client: FlaskClient) -> None:
+    r = client.get("/")
+    assert r.status_code == 200
+    html = r.get_data(as_text=True)
+    assert '<html lang="th">' in html
+    assert "ระบบปักหมุดสารสนเทศงานติดตามและประเมินผล สพฐ." in html
+    assert not EXTERNAL.search(html), EXTERNAL.search(html)
+    assert "cdn" not in html.lower()
+    for asset in ("vendor/leaflet/leaflet.js", "vendor/leaflet.markercluster/leaflet.markercluster.js",
+                  "vendor/jquery/jquery.min.js", "vendor/sarabun/sarabun.css", "js/pinmap.js"):  # fmt: skip
+        assert f"/static/{asset}" in html
+
+
+def test_english_switch_sets_a_cookie(client: FlaskClient) -> None:
+    r = client.get("/lang/en?next=/offices/spp-krabi")
+    assert r.status_code == 302 and r.headers["Location"] == "/offices/spp-krabi"
+    html = client.get("/offices/spp-krabi").get_data(as_text=True)
+    assert '<html lang="en">' in html and "Approximate location" in html
+    assert client.get("/lang/en?next=https://evil.example/").headers["Location"] == "/"
+
+
+def test_office_page_shows_basic_profile(client: FlaskClient) -> None:
+    html = client.get("/offices/spp-nakhonpathom-1").get_data(as_text=True)
+    assert "สพป.นครปฐม เขต 1" in html
+    assert "ที่ตั้งอาคารสำนักงาน" in html  # precision: the building itself
+    html = client.get("/offices/spp-krabi").get_data(as_text=True)
+    assert "ตำแหน่งโดยประมาณ" in html  # amphoe centroid, not the building
+    assert not EXTERNAL.search(html)
+
+
+def test_office_page_shows_buddhist_era_date(client: FlaskClient) -> None:
+    html = client.get("/offices/spp-krabi").get_data(as_text=True)
+    assert re.search(r"\d{1,2} [ก-๙.]+ 25[6-9]\d", html)
+
+
+def test_unknown_office_page_is_404_in_thai(client: FlaskClient) -> None:
+    r = client.get("/offices/nope")
+    assert r.status_code == 404
+    assert "ไม่พบ สพท. รหัส nope" in r.get_data(as_text=True)
+
+
+PAYLOAD = '<img src=x onerror="alert(1)"><script>alert(2)</script>'
+
+
+@pytest.mark.parametrize("url", ["/offices/spp-krabi", "/offices", "/"])
+def test_user_text_is_escaped_in_pages(client: FlaskClient, session: Session, url: str) -> None:
+    office = session.query(Office).filter_by(code="spp-krabi").one()
+    office.name_th = PAYLOAD
+    office.location_note = PAYLOAD
+    session.commit()
+    html = client.get(url).get_data(as_text=True)
+    assert "<script>alert(2)" not in html
+    assert '<img src=x onerror="alert(1)">' not in html
+
+
+def test_all_offices_listing(client: FlaskClient) -> None:
+    html = client.get("/offices").get_data(as_text=True)
+    assert html.count('href="/offices/sp') == 245
