@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, request
@@ -39,10 +40,21 @@ def create_app(
         COMPRESS_ALGORITHM=["gzip"],
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
     )  # fmt: skip
     if config:
         app.config.update(config)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    upload_dir = Path(str(app.config["PINMAP_UPLOAD_DIR"]))
+    app.config["PINMAP_UPLOAD_DIR_PATH"] = upload_dir
+    # The whole request may hold one file plus a few form fields.
+    app.config.setdefault("MAX_CONTENT_LENGTH", app.config["PINMAP_MAX_UPLOAD_BYTES"] + 64 * 1024)
+    if app.config["PINMAP_PROXIES"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        n = int(app.config["PINMAP_PROXIES"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
 
     if session_factory is None:
         url = app.config.get("SQLALCHEMY_URL")
@@ -61,11 +73,13 @@ def create_app(
 
 
 def register_extensions(app: Flask) -> None:
+    from . import security
     from .extensions import babel, compress
     from .i18n import register_filters, select_locale
 
     babel.init_app(app, locale_selector=select_locale)
     compress.init_app(app)
+    security.init_app(app)
     register_filters(app)
 
     @app.after_request  # registered after Compress, so it runs before Compress's hook
@@ -85,19 +99,29 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from .admin import bp as admin_bp
     from .api import register_api
+    from .portal import bp as portal_bp
+    from .portal import review_bp
     from .public import bp as public_bp
 
     app.register_blueprint(public_bp)
+    app.register_blueprint(portal_bp)
+    app.register_blueprint(review_bp)
+    app.register_blueprint(admin_bp)
     register_api(app)
 
 
 def register_errorhandlers(app: Flask) -> None:
+    from flask_wtf.csrf import CSRFError
     from werkzeug.exceptions import HTTPException
 
-    from .errors import handle_http_exception
+    from .errors import handle_csrf_error, handle_http_exception, handle_service_error
+    from .services.errors import ServiceError
 
     app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(CSRFError, handle_csrf_error)
+    app.register_error_handler(ServiceError, handle_service_error)
 
 
 def register_commands(app: Flask) -> None:

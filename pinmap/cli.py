@@ -146,10 +146,65 @@ def boundaries_import(
                    err=True)  # fmt: skip
 
 
+users_cli = click.Group("users", help="People who sign in.")
+
+
+@users_cli.command("create")
+@click.option("--email", required=True)
+@click.option("--name", default="")
+@click.option(
+    "--role",
+    required=True,
+    type=click.Choice(["office_editor", "office_director", "reviewer", "admin"]),
+)
+@click.option("--office", "office_code", help="Office code, for office roles.")
+@click.password_option(help="Asked for when omitted (at least 10 characters).")
+@with_appcontext
+def users_create(email: str, name: str, role: str, office_code: str | None, password: str) -> None:
+    """Create a user (the first admin is made this way)."""
+    from .services.accounts import create_user
+    from .services.audit import Actor
+    from .services.errors import ServiceError
+
+    try:
+        with _factory().begin() as session:
+            user = create_user(session, Actor(None, "cli"), email=email, name=name,
+                               password=password, role=role, office_code=office_code)  # fmt: skip
+            click.echo(f"user {user.email} ({user.role}) created")
+    except ServiceError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+tokens_cli = click.Group("tokens", help="API bearer tokens for machine clients.")
+
+
+@tokens_cli.command("create")
+@click.option("--email", required=True, help="The user the token acts as.")
+@click.option("--name", required=True, help="What the token is for.")
+@click.option("--days", type=int, default=365, show_default=True, help="0: never expires.")
+@with_appcontext
+def tokens_create(email: str, name: str, days: int) -> None:
+    """Create a token; it is printed once and only its hash is kept."""
+    from sqlalchemy import select
+
+    from .models import User
+    from .services.accounts import create_token
+    from .services.audit import Actor
+
+    with _factory().begin() as session:
+        user = session.scalars(select(User).filter_by(email=email.strip().lower())).first()
+        if user is None:
+            raise click.ClickException(f"no user {email}")
+        new = create_token(session, Actor(None, "cli"), user, name, days=days or None)
+    click.echo(new.secret)
+
+
 def register(app: Flask) -> None:
     app.cli.add_command(db_cli)
     app.cli.add_command(data_cli)
     app.cli.add_command(boundaries_cli)
+    app.cli.add_command(users_cli)
+    app.cli.add_command(tokens_cli)
 
 
 def _create_app() -> Flask:

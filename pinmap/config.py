@@ -33,5 +33,12 @@ def from_env(env: os._Environ[str] | dict[str, str] | None = None) -> dict[str, 
         "PINMAP_DATA_DIR": env.get("PINMAP_DATA_DIR", str(PROJECT_ROOT / "data")),
         "PINMAP_BOUNDARIES": env.get("PINMAP_BOUNDARIES", ""),
         "BABEL_DEFAULT_LOCALE": env.get("PINMAP_DEFAULT_LOCALE", "th"),
+        "PINMAP_UPLOAD_DIR": env.get("PINMAP_UPLOAD_DIR", str(var_dir / "uploads")),
+        "PINMAP_MAX_UPLOAD_BYTES": int(env.get("PINMAP_MAX_UPLOAD_BYTES", 10 * 1024 * 1024)),
+        # Number of reverse proxies in front (load balancer): their X-Forwarded-For is trusted.
+        "PINMAP_PROXIES": int(env.get("PINMAP_PROXIES", "0")),
+        # Behind HTTPS set PINMAP_SECURE_COOKIES=1: browsers then never send the session
+        # cookie over plain HTTP.
+        "SESSION_COOKIE_SECURE": env.get("PINMAP_SECURE_COOKIES", "0") == "1",
         "BABEL_DEFAULT_TIMEZONE": "Asia/Bangkok",
     }

@@ -2,6 +2,10 @@
 
 from flask_babel import Babel
 from flask_compress import Compress
+from flask_login import LoginManager
+from flask_wtf.csrf import CSRFProtect
 
 babel = Babel()
 compress = Compress()
+login_manager = LoginManager()
+csrf = CSRFProtect()

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from flask import abort, current_app, make_response, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from geoalchemy2.shape import to_shape
 from sqlalchemy import func, select
@@ -13,7 +14,9 @@ from sqlalchemy import func, select
 from ..db import get_session
 from ..i18n import LOCALE_COOKIE, LOCALES
 from ..models import Office, Province
+from ..security import current_actor
 from ..services import offices as svc
+from ..services import progress
 from . import bp
 from .mapview import national_map, office_map, render_parts
 
@@ -37,6 +40,16 @@ def _client_strings() -> dict[str, str]:
         "precision_amphoe": _("placed at the district (amphoe) centre, not the building"),
         "precision_province": _("only the province is known"),
         "open_profile": _("Open office page"),
+        "progress": _("Approved reports"),
+        "status_none": _("No approved report"),
+        "status_not_started": _("Not started"),
+        "status_on_plan": _("On plan"),
+        "status_plan_adjusted": _("Plan adjusted"),
+        "status_output_achieved": _("Output achieved"),
+        "share_0": _("None approved"),
+        "share_low": _("Under half approved"),
+        "share_high": _("Half or more approved"),
+        "share_all": _("All approved"),
         "showing": _("Showing %(shown)s of %(total)s offices"),
         "no_match": _("No office matches these filters."),
         "load_failed": _("Could not load the office data. Reload the page to try again."),
@@ -49,13 +62,27 @@ def index() -> Any:
     provinces = svc.list_provinces(session)
     clusters = svc.list_clusters(session)
     cfg = current_app.config
+    fiscal_year = progress.catalogue_year(session, current_actor().today_bangkok)
+    items = progress.items_of(session, fiscal_year) if fiscal_year else []
+    th = str(get_locale() or "th") == "th"
     config = {
         "urls": {
             "offices": url_for("api.offices"),
             "provinces": url_for("api.province_boundaries"),
             "regions": url_for("api.cluster_regions"),
             "office_page": url_for("public.office", code="__CODE__"),
+            "summary": url_for("progress_api.progress_summary"),
         },
+        "fiscal_year": fiscal_year,
+        "items": [
+            {
+                "kind": i.kind,
+                "no": i.no,
+                "label": f"{'Quick Win' if i.kind == 'quick_win' else _('Policy')} {i.no}. "
+                f"{i.title_th if th else i.title_en}",
+            }
+            for i in items
+        ],  # fmt: skip
         "locale": request.args.get("lang") or "",
         "strings": _client_strings(),
         "cluster_names": {str(c["no"]): c["name_th"] for c in clusters},
@@ -66,6 +93,7 @@ def index() -> Any:
     return render_template(
         "map.html", map=parts, provinces=provinces, clusters=clusters,
         total=sum(len(c["office_codes"]) for c in clusters),
+        fiscal_year=fiscal_year, items=items,
         tiles_configured=bool(cfg["PINMAP_TILES"]),
     )  # fmt: skip
 

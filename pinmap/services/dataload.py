@@ -33,9 +33,12 @@ from ..models import (
     PolicyDimension,
     PolicyItem,
     Province,
+    ReportingWindow,
 )
 
-FILES = ("clusters.csv", "provinces.csv", "offices.csv", "policy_items.csv")
+FILES = (
+    "clusters.csv", "provinces.csv", "offices.csv", "policy_items.csv", "reporting_windows.csv",
+)  # fmt: skip
 COLUMNS = {
     "clusters.csv": ["cluster_no", "name_th", "name_en"],
     "provinces.csv": ["code", "name_th", "name_en", "cluster_no"],
@@ -47,6 +50,9 @@ COLUMNS = {
     "policy_items.csv": [
         "fiscal_year", "kind", "no", "title_th", "title_en", "dimension", "verified",
         "source_note",
+    ],
+    "reporting_windows.csv": [
+        "fiscal_year", "round_no", "label_th", "label_en", "opens_on", "closes_on",
     ],
 }  # fmt: skip
 OFFICE_CODE = re.compile(r"sp[pm]-[a-z0-9-]+")
@@ -125,6 +131,7 @@ class ParsedData:
     offices: dict[str, dict[str, object]]
     dimensions: list[dict[str, object]]
     items: list[dict[str, object]]
+    windows: list[dict[str, object]]
     files: dict[str, str]
 
 
@@ -249,10 +256,44 @@ def parse_data_dir(data_dir: Path) -> ParsedData:
                 RowError("policy_items.csv", line, f"unknown dimension {row['dimension']!r}")
             )
 
+    windows: list[dict[str, object]] = []
+    seen_rounds: set[tuple[int, int]] = set()
+    years = {int(r["fiscal_year"]) for r in dimensions + items}  # type: ignore[call-overload]
+    for line, row in _rows(data_dir / "reporting_windows.csv", errors):
+
+        def wbad(reason: str, line: int = line) -> None:
+            errors.append(RowError("reporting_windows.csv", line, reason))
+
+        fy, rnd = _int(row["fiscal_year"]), _int(row["round_no"])
+        if fy not in years:
+            wbad(f"fiscal year {row['fiscal_year']!r} has no policy items")
+            continue
+        if rnd is None or not 1 <= rnd <= 12:
+            wbad(f"bad round_no {row['round_no']!r}")
+            continue
+        if (fy, rnd) in seen_rounds:
+            wbad(f"duplicate round {rnd}")
+            continue
+        try:
+            opens, closes = (
+                dt.date.fromisoformat(row["opens_on"]),
+                dt.date.fromisoformat(row["closes_on"]),
+            )
+        except ValueError:
+            wbad("opens_on and closes_on must be dates (YYYY-MM-DD, Gregorian)")
+            continue
+        starts, ends = fiscal_year_bounds(fy)
+        if not starts <= opens <= closes <= ends:
+            wbad(f"window {opens}..{closes} is not inside fiscal year {fy} ({starts}..{ends})")
+            continue
+        seen_rounds.add((fy, rnd))
+        windows.append({**row, "fiscal_year": fy, "round_no": rnd, "opens_on": opens,
+                        "closes_on": closes})  # fmt: skip
+
     if errors:
         raise DataFileError(errors)
     files = {name: hashlib.sha256((data_dir / name).read_bytes()).hexdigest() for name in FILES}
-    return ParsedData(clusters, provinces, offices, dimensions, items, files)
+    return ParsedData(clusters, provinces, offices, dimensions, items, windows, files)
 
 
 def _assign(obj: object, values: dict[str, object]) -> bool:
@@ -380,6 +421,20 @@ def load(session: Session, data: ParsedData) -> LoadSummary:
             if key2 not in wanted_keys:
                 session.delete(item)
                 s.bump(s.deleted, "policy_items")
+    session.flush()
+
+    existing_windows = {
+        (w.fiscal_year, w.round_no): w for w in session.scalars(select(ReportingWindow))
+    }
+    for row in data.windows:
+        key3 = (int(row["fiscal_year"]), int(row["round_no"]))  # type: ignore[call-overload]
+        values = {k: row[k] for k in ("label_th", "label_en", "opens_on", "closes_on")}
+        if key3 in existing_windows:
+            if _assign(existing_windows[key3], values):
+                s.bump(s.updated, "reporting_windows")
+        else:
+            session.add(ReportingWindow(fiscal_year=key3[0], round_no=key3[1], **values))
+            s.bump(s.created, "reporting_windows")
     session.flush()
 
     if s.changed:

@@ -61,8 +61,23 @@
       });
     },
 
+    shareBucket: function (code) {
+      var row = this.state.summary && this.state.summary[code];
+      if (!row || !row.approved) return "0";
+      if (row.approved >= row.items_total) return "all";
+      return row.share_approved >= 0.5 ? "high" : "low";
+    },
+
+    colourClass: function (p) {
+      var mode = this.state.mode || "kind";
+      if (mode === "progress") return "pin-share-" + this.shareBucket(p.code);
+      if (mode.indexOf("item:") === 0) return "pin-status-" + ((this.state.itemStatus || {})[p.code] || "none");
+      return "pin-" + p.kind;
+    },
+
     icon: function (p) {
-      var cls = "pin pin-" + p.kind + (p.location_precision === "office" ? "" : " pin-approx");
+      var cls = "pin pin-shape-" + p.kind + " " + this.colourClass(p) +
+        (p.location_precision === "office" ? "" : " pin-approx");
       return L.divIcon({ className: "pin-icon", html: '<span class="' + cls + '"></span>',
                          iconSize: [18, 18], iconAnchor: [9, 9], popupAnchor: [0, -8] });
     },
@@ -76,6 +91,7 @@
         el("div", { text: (p.kind === "primary" ? S.primary : S.secondary) }),
         el("div", { text: S.cluster + " " + p.cluster_no + " · " + (c.cluster_names[p.cluster_no] || "") }),
         el("div", { text: S.provinces_covered + ": " + provinces }),
+        this.progressLine(p),
         p.location_precision === "office" ? null : el("div", { className: "popup-approx",
           text: S.approximate + " (" + (p.location_precision === "amphoe" ? S.precision_amphoe : S.precision_province) + ")" }),
         el("a", { className: "popup-link",
@@ -83,6 +99,56 @@
                   text: S.open_profile + " →" })
       ]);
       return body;
+    },
+
+    progressLine: function (p) {
+      var mode = this.state.mode || "kind", S = this.S;
+      if (mode === "progress" && this.state.summary && this.state.summary[p.code]) {
+        var row = this.state.summary[p.code];
+        return el("div", { className: "popup-progress", text: S.progress + ": " + row.approved + " / " + row.items_total });
+      }
+      if (mode.indexOf("item:") === 0) {
+        var status = (this.state.itemStatus || {})[p.code];
+        return el("div", { className: "popup-progress", text: S["status_" + (status || "none")] });
+      }
+      return null;
+    },
+
+    setColourMode: function (mode) {
+      var self = this, c = this.config;
+      var done = function () {
+        self.state.mode = mode;
+        Object.keys(self.state.markers).forEach(function (code) {
+          self.state.markers[code].setIcon(self.icon(self.state.features[code].properties));
+        });
+        self.renderLegend(mode);
+        document.documentElement.setAttribute("data-colour-mode", mode);
+      };
+      var url = c.urls.summary + "?fiscal_year=" + encodeURIComponent(c.fiscal_year);
+      if (mode === "kind") return done();
+      if (mode === "progress") {
+        return getJSON(url).then(function (data) { self.state.summary = data.offices; done(); });
+      }
+      var parts = mode.split(":");
+      return getJSON(url + "&item_kind=" + parts[1] + "&item_no=" + parts[2]).then(function (data) {
+        self.state.itemStatus = data.offices; done();
+      });
+    },
+
+    renderLegend: function (mode) {
+      var box = document.getElementById("legend-colours"), S = this.S;
+      if (!box) return;
+      var rows;
+      if (mode === "kind") rows = [["pin-shape-primary pin-primary", S.primary], ["pin-shape-secondary pin-secondary", S.secondary]];
+      else if (mode === "progress") rows = [["pin-share-0", S.share_0], ["pin-share-low", S.share_low],
+                                            ["pin-share-high", S.share_high], ["pin-share-all", S.share_all]];
+      else rows = ["none", "not_started", "on_plan", "plan_adjusted", "output_achieved"].map(function (k) {
+        return ["pin-status-" + k, S["status_" + k]];
+      });
+      box.textContent = "";
+      rows.forEach(function (r) {
+        box.appendChild(el("p", {}, [el("span", { className: "pin legend-pin " + r[0] }), document.createTextNode(" " + r[1])]));
+      });
     },
 
     addOffices: function (fc) {
@@ -192,7 +258,14 @@
     bindFilters: function () {
       var self = this, timer = null, form = document.getElementById("filters");
       if (!form) return;
-      form.addEventListener("change", function () { self.applyFilters(); });
+      form.addEventListener("change", function (ev) {
+        if (ev.target && ev.target.id === "f-colour") return;
+        self.applyFilters();
+      });
+      var colour = document.getElementById("f-colour");
+      if (colour) colour.addEventListener("change", function () {
+        self.setColourMode(colour.value).catch(function (e) { console.warn("colour:", e.message); });
+      });
       document.getElementById("f-q").addEventListener("input", function () {
         clearTimeout(timer);
         timer = setTimeout(function () { self.applyFilters(); }, 200);

@@ -127,7 +127,9 @@ def test_healthz_503_when_database_is_down() -> None:
 
     # Nothing listens on port 1: the same failure as a stopped database.
     factory = make_session_factory(
-        make_engine("postgresql+psycopg://x:y@127.0.0.1:1/none", connect_args={"connect_timeout": 2})
+        make_engine(
+            "postgresql+psycopg://x:y@127.0.0.1:1/none", connect_args={"connect_timeout": 2}
+        )
     )
     app = create_app({"TESTING": True}, session_factory=factory)
     r = app.test_client().get("/healthz")

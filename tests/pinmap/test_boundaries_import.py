@@ -59,9 +59,7 @@ def test_api_serves_simplified_outlines_and_cluster_unions(
     assert {f["properties"]["basis"] for f in regions["features"]} == {"provinces"}
 
 
-def test_feature_matching_no_province_changes_nothing(
-    session: Session, tmp_path: Path
-) -> None:
+def test_feature_matching_no_province_changes_nothing(session: Session, tmp_path: Path) -> None:
     frame = gpd.GeoDataFrame(
         {"ADM1_PCODE": ["TH10", "TH99"]}, geometry=[box(100, 13, 101, 14)] * 2, crs=4326
     )
@@ -114,8 +112,6 @@ def test_cli_data_load_names_file_and_line(app: Flask, tmp_path: Path) -> None:
         shutil.copy(f, tmp_path / f.name)
     path = tmp_path / "offices.csv"
     path.write_text(path.read_text(encoding="utf-8").replace("8.14708,98.86415", "8.1,120.0"))
-    result = app.test_cli_runner().invoke(
-        args=["data", "load", "--data-dir", str(tmp_path)]
-    )
+    result = app.test_cli_runner().invoke(args=["data", "load", "--data-dir", str(tmp_path)])
     assert result.exit_code == 1
     assert "offices.csv:3: coordinate lat=8.1, lon=120.0 is outside Thailand" in result.output

@@ -54,9 +54,12 @@ def test_database_holds_the_loaded_reference_data(session: Session) -> None:
         ).all()
     )
     assert precision == {"amphoe": 241, "office": 2, "province": 2}
-    assert session.scalar(
-        select(func.count()).select_from(PolicyItem).where(PolicyItem.fiscal_year == 2567)
-    ) == 21
+    assert (
+        session.scalar(
+            select(func.count()).select_from(PolicyItem).where(PolicyItem.fiscal_year == 2567)
+        )
+        == 21
+    )
 
 
 def test_loading_again_changes_nothing(session: Session) -> None:

@@ -1,0 +1,337 @@
+"""Views of the admin blueprint; each state change commits once, at the end."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from ..db import get_session
+from ..models import (
+    ROLES,
+    AuditLog,
+    FiscalYear,
+    Office,
+    PolicyDimension,
+    PolicyItem,
+    ReportingWindow,
+    User,
+)
+from ..security import current_actor, require
+from ..services import catalogue
+from ..services.accounts import create_user
+from ..services.audit import record
+from ..services.errors import ServiceError
+from . import bp
+
+PER_PAGE = 50
+BANGKOK = dt.timezone(dt.timedelta(hours=7))
+USER_FIELDS = ("email", "name", "role", "office_code")
+WINDOW_FIELDS = ("fiscal_year", "round_no", "label_th", "label_en", "opens_on", "closes_on")
+
+
+def _message(err: ServiceError) -> str:
+    return gettext(err.msgid, **err.params)
+
+
+def _form_status(err: ServiceError) -> int:
+    # The page itself exists; an unknown office typed into the form is a bad form, not a 404.
+    return 409 if err.status == 409 else 400
+
+
+def _fiscal_years() -> list[int]:
+    return list(
+        get_session().scalars(select(FiscalYear.year_be).order_by(FiscalYear.year_be.desc()))
+    )
+
+
+def _chosen_year(years: list[int]) -> int | None:
+    raw = request.args.get("fiscal_year", "").strip()
+    if raw:
+        if not raw.isdigit():
+            abort(400, description=_("The fiscal year must be a Buddhist Era year such as 2567."))
+        return int(raw)
+    return years[0] if years else None
+
+
+# --- Users --------------------------------------------------------------------------------
+
+
+def _users_page(form: dict[str, str] | None = None, error: str | None = None, status: int = 200):
+    session = get_session()
+    users = session.scalars(select(User).order_by(User.role, User.email)).all()
+    offices = session.execute(select(Office.code, Office.name_th).order_by(Office.code)).all()
+    return render_template(
+        "admin/users.html", users=users, offices=offices, roles=ROLES,
+        form=form or {}, error=error,
+    ), status  # fmt: skip
+
+
+@bp.get("/users")
+@require("manage_users")
+def users() -> Any:
+    return _users_page()
+
+
+@bp.post("/users")
+@require("manage_users")
+def create_user_view() -> Any:
+    form = {k: request.form.get(k, "").strip() for k in USER_FIELDS}
+    session = get_session()
+    try:
+        user = create_user(
+            session, current_actor(), email=form["email"], name=form["name"],
+            password=request.form.get("password", ""), role=form["role"],
+            office_code=form["office_code"] or None,
+        )  # fmt: skip
+    except ServiceError as err:
+        session.rollback()
+        return _users_page(form, _message(err), _form_status(err))
+    session.commit()
+    flash(_("User %(email)s created.", email=user.email))
+    return redirect(url_for("admin.users"))
+
+
+@bp.post("/users/<int:user_id>/active")
+@require("manage_users")
+def toggle_active(user_id: int) -> Any:
+    session = get_session()
+    user = session.get(User, user_id)
+    if user is None:
+        abort(404, description=_("No such user."))
+    if user.id == current_user.id:
+        return _users_page(error=_("You cannot deactivate your own account."), status=400)
+    before = {"active": user.active}
+    user.active = not user.active
+    session.flush()
+    record(session, current_actor(), "user.activate" if user.active else "user.deactivate",
+           "user", user.id, before=before, after={"active": user.active},
+           office_id=user.office_id)  # fmt: skip
+    session.commit()
+    if user.active:
+        flash(_("%(email)s can sign in again.", email=user.email))
+    else:
+        flash(_("%(email)s can no longer sign in.", email=user.email))
+    return redirect(url_for("admin.users"))
+
+
+# --- Reporting windows --------------------------------------------------------------------
+
+
+def _windows_page(form: dict[str, str] | None = None, error: str | None = None, status: int = 200):
+    years = _fiscal_years()
+    year = _chosen_year(years)
+    if form and form.get("fiscal_year", "").isdigit():
+        year = int(form["fiscal_year"])
+    windows = (
+        get_session()
+        .scalars(
+            select(ReportingWindow)
+            .where(ReportingWindow.fiscal_year == year)
+            .order_by(ReportingWindow.round_no)
+        )
+        .all()
+    )
+    return render_template(
+        "admin/windows.html", years=years, year=year, windows=windows,
+        form=form or {"fiscal_year": str(year or "")}, error=error,
+    ), status  # fmt: skip
+
+
+@bp.get("/windows")
+@require("manage_windows")
+def windows() -> Any:
+    return _windows_page()
+
+
+@bp.post("/windows")
+@require("manage_windows")
+def save_window() -> Any:
+    form = {k: request.form.get(k, "").strip() for k in WINDOW_FIELDS}
+    session = get_session()
+    try:
+        window = catalogue.upsert_window(session, current_actor(), **form)
+    except ServiceError as err:
+        session.rollback()
+        return _windows_page(form, _message(err), _form_status(err))
+    session.commit()
+    flash(_("Round %(round)s of fiscal year %(year)s saved.", round=window.round_no,
+            year=window.fiscal_year))  # fmt: skip
+    return redirect(url_for("admin.windows", fiscal_year=window.fiscal_year))
+
+
+# --- Item catalogue -----------------------------------------------------------------------
+
+
+def _catalogue_page(
+    year: int | None = None, error: str | None = None, line_errors: list[str] | None = None,
+    status: int = 200,
+) -> Any:  # fmt: skip
+    session = get_session()
+    years = _fiscal_years()
+    if year is None:
+        year = _chosen_year(years)
+    dims = session.scalars(
+        select(PolicyDimension).filter_by(fiscal_year=year).order_by(PolicyDimension.no)
+    ).all()
+    items = session.scalars(
+        select(PolicyItem).filter_by(fiscal_year=year).order_by(PolicyItem.kind, PolicyItem.no)
+    ).all()
+    return render_template(
+        "admin/catalogue.html", years=years, year=year, dimensions=dims, items=items,
+        error=error, line_errors=line_errors or [],
+    ), status  # fmt: skip
+
+
+@bp.get("/catalogue")
+@require("manage_catalogue")
+def catalogue_view() -> Any:
+    return _catalogue_page()
+
+
+@bp.get("/catalogue/export.csv")
+@require("manage_catalogue")
+def catalogue_export() -> Any:
+    year = _chosen_year(_fiscal_years())
+    if year is None:
+        abort(404)
+    text = catalogue.export_catalogue(get_session(), year)
+    return Response(
+        text.encode("utf-8"),
+        mimetype="text/csv",
+        headers={
+            "Content-Disposition": f'attachment; filename="policy_items-{year}.csv"',
+            "Content-Type": "text/csv; charset=utf-8",
+        },
+    )
+
+
+@bp.post("/catalogue/import")
+@require("manage_catalogue")
+def catalogue_import() -> Any:
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        return _catalogue_page(error=_("Choose a CSV file to import."), status=400)
+    try:
+        text = upload.read().decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return _catalogue_page(
+            error=_("The file is not UTF-8 text; save it as “CSV UTF-8” and try again."),
+            status=400,
+        )
+    session = get_session()
+    try:
+        summary = catalogue.import_catalogue(session, current_actor(), text)
+    except catalogue.CatalogueFileError as err:
+        session.rollback()
+        lines = [
+            _("line %(line)s: %(reason)s", line=e.line, reason=gettext(e.msgid, **e.params))
+            for e in err.errors
+        ]
+        return _catalogue_page(error=_message(err), line_errors=lines, status=400)
+    except ServiceError as err:
+        session.rollback()
+        return _catalogue_page(error=_message(err), status=_form_status(err))
+    session.commit()
+    if summary.changed:
+        flash(_("Fiscal year %(year)s: %(created)s added, %(updated)s changed, %(deleted)s "
+                "removed.", year=summary.fiscal_year, created=len(summary.created),
+                updated=len(summary.updated), deleted=len(summary.deleted)))  # fmt: skip
+    else:
+        flash(_("The file matches the catalogue of %(year)s; nothing changed.",
+                year=summary.fiscal_year))  # fmt: skip
+    return redirect(url_for("admin.catalogue_view", fiscal_year=summary.fiscal_year))
+
+
+# --- Audit log ----------------------------------------------------------------------------
+
+
+def _compact(value: dict[str, Any] | None) -> str:
+    if value is None:
+        return ""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def _day(name: str) -> dt.date | None:
+    raw = request.args.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        return dt.date.fromisoformat(raw)
+    except ValueError:
+        abort(400, description=_("Dates must be written YYYY-MM-DD."))
+
+
+def _bangkok_midnight(day: dt.date) -> dt.datetime:
+    # Filters are Thai calendar days, whatever the server's time zone.
+    return dt.datetime.combine(day, dt.time(), tzinfo=BANGKOK)
+
+
+@bp.get("/audit")
+@require("view_audit")
+def audit() -> Any:
+    session = get_session()
+    filters = {k: request.args.get(k, "").strip() for k in ("user", "office", "action", "entity")}
+    day_from, day_to = _day("from"), _day("to")
+    query = select(AuditLog)
+    if filters["user"]:
+        query = query.join(User, AuditLog.user_id == User.id).where(
+            User.email == filters["user"].lower()
+        )
+    if filters["office"]:
+        query = query.join(Office, AuditLog.office_id == Office.id).where(
+            Office.code == filters["office"]
+        )
+    if filters["action"]:
+        query = query.where(AuditLog.action == filters["action"])
+    if filters["entity"]:
+        query = query.where(AuditLog.entity == filters["entity"])
+    if day_from:
+        query = query.where(AuditLog.at >= _bangkok_midnight(day_from))
+    if day_to:
+        query = query.where(AuditLog.at < _bangkok_midnight(day_to + dt.timedelta(days=1)))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    pages = max(1, -(-total // PER_PAGE))
+    page = request.args.get("page", "1")
+    page_no = min(max(int(page), 1), pages) if page.isdigit() else 1
+    rows = session.scalars(
+        query.order_by(AuditLog.at.desc(), AuditLog.id.desc())
+        .offset((page_no - 1) * PER_PAGE)
+        .limit(PER_PAGE)
+    ).all()
+    office_codes = dict(
+        session.execute(
+            select(Office.id, Office.code).where(
+                Office.id.in_({r.office_id for r in rows if r.office_id})
+            )
+        ).all()
+    )
+    entries = [
+        {
+            "at": r.at.astimezone(BANGKOK),
+            "user": r.user.email if r.user else "",
+            "ip": r.ip or "",
+            "action": r.action,
+            "entity": r.entity,
+            "entity_id": r.entity_id,
+            "office": office_codes.get(r.office_id, ""),
+            "before": _compact(r.before),
+            "after": _compact(r.after),
+        }
+        for r in rows
+    ]
+    actions = session.scalars(select(AuditLog.action).distinct().order_by(AuditLog.action)).all()
+    entities = session.scalars(select(AuditLog.entity).distinct().order_by(AuditLog.entity)).all()
+    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    return render_template(
+        "admin/audit.html", entries=entries, filters=filters, total=total, page=page_no,
+        pages=pages, args=args, actions=actions, entities=entities,
+        day_from=day_from.isoformat() if day_from else "",
+        day_to=day_to.isoformat() if day_to else "",
+    )  # fmt: skip

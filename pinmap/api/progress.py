@@ -1,0 +1,300 @@
+"""/api/v1 routes for progress: public approved data, the office portal and the review queue."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, request
+from flask_babel import gettext as _
+from flask_smorest import Blueprint, abort
+from marshmallow import Schema, fields, validate
+from sqlalchemy import select
+
+from ..db import get_session
+from ..models import ITEM_KINDS, PROGRESS_STATUSES, Evidence, Office, PolicyItem
+from ..security import current_actor, require
+from ..services import progress as svc
+from ..services.errors import ServiceError
+from ..services.uploads import UploadRejected, clean_upload, store
+
+bp = Blueprint("progress_api", __name__, url_prefix="/api/v1", description="Progress and review")
+
+
+class FiscalYearQuery(Schema):
+    fiscal_year = fields.Integer(required=True, validate=validate.Range(2500, 2700))
+    item_kind = fields.String(validate=validate.OneOf(ITEM_KINDS))
+    item_no = fields.Integer(validate=validate.Range(1, 99))
+
+
+class EntryBody(Schema):
+    version = fields.Integer(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "Version you edited; omit for a new report"},
+    )
+    status = fields.String(validate=validate.OneOf(PROGRESS_STATUSES))
+    what = fields.String()
+    where = fields.String()
+    how = fields.String()
+    result = fields.String()
+    indicator_value = fields.Float(allow_none=True)
+    indicator_target = fields.Float(allow_none=True)
+    indicator_unit = fields.String(allow_none=True, validate=validate.OneOf(["number", "percent"]))
+    no_activity_reason = fields.String()
+    no_activity_when = fields.String()
+
+
+class VersionBody(Schema):
+    version = fields.Integer(required=True)
+
+
+class DecisionBody(Schema):
+    version = fields.Integer(required=True)
+    decision = fields.String(required=True, validate=validate.OneOf(["approve", "return"]))
+    comment = fields.String(load_default="")
+
+
+class LinkBody(Schema):
+    version = fields.Integer(load_default=None, allow_none=True)
+    url = fields.Url(required=True, schemes={"http", "https"})
+    title = fields.String(load_default="", validate=validate.Length(max=300))
+
+
+class ReopenBody(Schema):
+    office = fields.String(required=True)
+    fiscal_year = fields.Integer(required=True)
+    round_no = fields.Integer(required=True)
+    until = fields.Date(required=True)
+    reason = fields.String(required=True)
+
+
+def _fail(err: ServiceError) -> None:
+    abort(err.status, message=_(err.msgid, **err.params))
+
+
+def _office(code: str) -> Office:
+    office = get_session().scalars(select(Office).filter_by(code=code)).first()
+    if office is None:
+        abort(404, message=_("No office with code %(code)s.", code=code))
+    return office
+
+
+def _item(fiscal_year: int, kind: str, no: int) -> PolicyItem:
+    item = (
+        get_session()
+        .scalars(select(PolicyItem).filter_by(fiscal_year=fiscal_year, kind=kind, no=no))
+        .first()
+    )
+    if item is None:
+        abort(404, message=_("No item %(kind)s %(no)s in fiscal year %(fy)s.",
+                             kind=kind, no=no, fy=fiscal_year))  # fmt: skip
+    return item
+
+
+def _entry_json(entry: Any, *, public: bool) -> dict[str, Any]:
+    rev = entry.approved if public else entry.current
+    return {
+        "id": entry.id,
+        "office": entry.office.code,
+        "fiscal_year": entry.fiscal_year,
+        "round_no": entry.round_no,
+        "item": {"kind": entry.item.kind, "no": entry.item.no, "id": entry.item_id},
+        "revision": svc.revision_dict(rev),
+        **({} if public else {"approved": svc.revision_dict(entry.approved)}),
+    }
+
+
+@bp.route("/progress")
+@bp.arguments(FiscalYearQuery, location="query", as_kwargs=True)
+@bp.response(200)
+def public_progress(fiscal_year: int, item_kind: str | None = None,
+                    item_no: int | None = None) -> dict[str, Any]:  # fmt: skip
+    """Approved progress of every office for a fiscal year (the public sees nothing else)."""
+    from sqlalchemy.orm import joinedload
+
+    from ..models import ProgressEntry
+
+    stmt = (
+        select(ProgressEntry)
+        .options(
+            joinedload(ProgressEntry.approved),
+            joinedload(ProgressEntry.office),
+            joinedload(ProgressEntry.item),
+        )  # fmt: skip
+        .where(
+            ProgressEntry.fiscal_year == fiscal_year,
+            ProgressEntry.approved_revision_id.is_not(None),
+        )  # fmt: skip
+        .order_by(ProgressEntry.office_id, ProgressEntry.item_id, ProgressEntry.round_no)
+    )
+    if item_kind and item_no:
+        stmt = stmt.where(ProgressEntry.item_id == _item(fiscal_year, item_kind, item_no).id)
+    entries = get_session().scalars(stmt).unique().all()
+    return {"fiscal_year": fiscal_year, "entries": [_entry_json(e, public=True) for e in entries]}
+
+
+@bp.route("/progress/summary")
+@bp.arguments(FiscalYearQuery, location="query", as_kwargs=True)
+@bp.response(200)
+def progress_summary(fiscal_year: int, item_kind: str | None = None,
+                     item_no: int | None = None) -> dict[str, Any]:  # fmt: skip
+    """Per office: share of items approved and approved statuses (or one item's status)."""
+    session = get_session()
+    if item_kind and item_no:
+        item = _item(fiscal_year, item_kind, item_no)
+        statuses = svc.approved_status_by_office(session, fiscal_year, item.id)
+        return {"fiscal_year": fiscal_year, "item": {"kind": item_kind, "no": item_no},
+                "offices": {code: s.get(item.id) for code, s in statuses.items()}}  # fmt: skip
+    return {
+        "fiscal_year": fiscal_year,
+        "offices": {
+            p.code: {"items_total": p.items_total, "approved": p.approved,
+                     "share_approved": round(p.share_approved, 4), "by_status": p.by_status}
+            for p in svc.progress_summary(session, fiscal_year)
+        },
+    }  # fmt: skip
+
+
+@bp.route("/portal/offices/<code>/entries")
+@require("view_portal")
+@bp.arguments(FiscalYearQuery, location="query", as_kwargs=True)
+@bp.response(200)
+def office_entries(code: str, fiscal_year: int, **_ignored: Any) -> dict[str, Any]:
+    """An office's reports for a year including drafts (its own staff and OBEC only)."""
+    try:
+        entries = svc.office_work(get_session(), current_actor(), _office(code), fiscal_year)
+    except ServiceError as err:
+        _fail(err)
+    return {"office": code, "fiscal_year": fiscal_year,
+            "entries": [_entry_json(e, public=False) for e in entries]}  # fmt: skip
+
+
+ENTRY = "/portal/offices/<code>/entries/<int:fiscal_year>/<int:round_no>/<kind>/<int:no>"
+
+
+@bp.route(ENTRY, methods=["PUT"])
+@require("edit_entry")
+@bp.arguments(EntryBody)
+@bp.response(200)
+def save_entry(body: dict[str, Any], code: str, fiscal_year: int, round_no: int, kind: str,
+               no: int) -> dict[str, Any]:  # fmt: skip
+    """Save the office's draft of one report; 409 if `version` is stale."""
+    session = get_session()
+    version = body.pop("version", None)
+    try:
+        rev = svc.save_draft(session, current_actor(), _office(code), _item(fiscal_year, kind, no),
+                             round_no, body, version)  # fmt: skip
+        session.commit()
+    except ServiceError as err:
+        _fail(err)
+    return svc.revision_dict(rev) or {}
+
+
+@bp.route(ENTRY + "/submit", methods=["POST"])
+@require("submit_entry")
+@bp.arguments(VersionBody)
+@bp.response(200)
+def submit_entry(body: dict[str, Any], code: str, fiscal_year: int, round_no: int, kind: str,
+                 no: int) -> dict[str, Any]:  # fmt: skip
+    """Certify and submit a report (office director, inside the reporting window)."""
+    session = get_session()
+    office, item = _office(code), _item(fiscal_year, kind, no)
+    entry = svc.find_entry(session, office.id, item.id, round_no)
+    if entry is None:
+        abort(404, message=_("There is nothing to submit yet."))
+    try:
+        rev = svc.submit(session, current_actor(), entry, body["version"])
+        session.commit()
+    except ServiceError as err:
+        _fail(err)
+    return svc.revision_dict(rev) or {}
+
+
+@bp.route(ENTRY + "/evidence", methods=["POST"])
+@require("edit_entry")
+@bp.response(201)
+def add_evidence(code: str, fiscal_year: int, round_no: int, kind: str, no: int) -> Any:
+    """Add a link (JSON `url`, `title`) or a file (multipart `file`) to the draft."""
+    session = get_session()
+    office, item = _office(code), _item(fiscal_year, kind, no)
+    if request.files.get("file") is not None:
+        upload = request.files["file"]
+        try:
+            clean = clean_upload(
+                upload.stream,
+                upload.filename or "",
+                max_bytes=current_app.config["PINMAP_MAX_UPLOAD_BYTES"],
+            )
+        except UploadRejected as exc:
+            abort(400, message=_(exc.message_en))
+        version = request.form.get("version", type=int)
+        evidence = Evidence(kind="file", title=request.form.get("title", "")[:300],
+                            original_name=(upload.filename or "")[:255], mime=clean.mime,
+                            size_bytes=len(clean.data), sha256=clean.sha256)  # fmt: skip
+        stored = store(current_app.config["PINMAP_UPLOAD_DIR_PATH"], clean)
+        evidence.stored_name = stored
+    else:
+        body = LinkBody().load(request.get_json(silent=True) or {})
+        version = body["version"]
+        evidence = Evidence(kind="link", url=body["url"], title=body["title"])
+    try:
+        rev = svc.add_evidence(session, current_actor(), office, item, round_no, version, evidence)
+        session.commit()
+    except ServiceError as err:
+        _fail(err)
+    return svc.revision_dict(rev) or {}
+
+
+@bp.route(ENTRY + "/evidence/<int:evidence_id>", methods=["DELETE"])
+@require("edit_entry")
+@bp.arguments(VersionBody, location="query")
+@bp.response(200)
+def remove_evidence(query: dict[str, Any], code: str, fiscal_year: int, round_no: int, kind: str,
+                    no: int, evidence_id: int) -> dict[str, Any]:  # fmt: skip
+    session = get_session()
+    try:
+        rev = svc.remove_evidence(session, current_actor(), _office(code),
+                                  _item(fiscal_year, kind, no), round_no, query["version"],
+                                  evidence_id)  # fmt: skip
+        session.commit()
+    except ServiceError as err:
+        _fail(err)
+    return svc.revision_dict(rev) or {}
+
+
+@bp.route("/review/entries/<int:entry_id>/decision", methods=["POST"])
+@require("review_entry")
+@bp.arguments(DecisionBody)
+@bp.response(200)
+def decide(body: dict[str, Any], entry_id: int) -> dict[str, Any]:
+    """Approve, or return with a comment, a submitted report (reviewers)."""
+    session = get_session()
+    entry = svc.entry_by_id(session, entry_id)
+    if entry is None:
+        abort(404, message=_("No such report."))
+    try:
+        rev = svc.review(session, current_actor(), entry, body["decision"], body["comment"],
+                         body["version"])  # fmt: skip
+        session.commit()
+    except ServiceError as err:
+        _fail(err)
+    return svc.revision_dict(rev) or {}
+
+
+@bp.route("/review/reopen", methods=["POST"])
+@require("reopen_window")
+@bp.arguments(ReopenBody)
+@bp.response(201)
+def reopen(body: dict[str, Any]) -> dict[str, Any]:
+    """Let one office submit a round after its window closed."""
+    session = get_session()
+    window = svc.get_window(session, body["fiscal_year"], body["round_no"])
+    if window is None:
+        abort(404, message=_("No such reporting round."))
+    try:
+        row = svc.reopen(session, current_actor(), _office(body["office"]), window,
+                         body["until"], body["reason"])  # fmt: skip
+        session.commit()
+    except ServiceError as err:
+        _fail(err)
+    return {"office": body["office"], "until": row.until.isoformat()}

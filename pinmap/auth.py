@@ -1,0 +1,51 @@
+"""Who may do what: the single rule every page, API route and service consults.
+
+Office roles act on their own office only; reviewers and admins act on any office. Admins can
+also review, because OBEC's monitoring office runs both. Nobody edits another office's reports.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+# action -> roles allowed; OFFICE_SCOPED actions also need the user's office to match.
+RULES: dict[str, frozenset[str]] = {
+    "view_portal": frozenset({"office_editor", "office_director", "reviewer", "admin"}),
+    "edit_entry": frozenset({"office_editor", "office_director"}),
+    "submit_entry": frozenset({"office_director"}),
+    "review_entry": frozenset({"reviewer", "admin"}),
+    "reopen_window": frozenset({"reviewer", "admin"}),
+    "manage_catalogue": frozenset({"admin"}),
+    "manage_windows": frozenset({"admin"}),
+    "manage_users": frozenset({"admin"}),
+    "view_audit": frozenset({"admin"}),
+}
+OFFICE_SCOPED = frozenset({"edit_entry", "submit_entry"})
+# Reading an office's unapproved work: its own staff, or OBEC.
+OFFICE_READ_ROLES = frozenset({"reviewer", "admin"})
+
+
+class _UserLike(Protocol):
+    role: str
+    office_id: int | None
+    active: bool
+
+
+def can(user: _UserLike | None, action: str, office_id: int | None = None) -> bool:
+    """True if `user` may perform `action` (on `office_id` for office-scoped actions)."""
+    if action not in RULES:
+        raise KeyError(f"unknown action {action!r}")
+    if user is None or not getattr(user, "active", False):
+        return False
+    if user.role not in RULES[action]:
+        return False
+    if action in OFFICE_SCOPED:
+        return office_id is not None and user.office_id == office_id
+    return True
+
+
+def can_read_office_work(user: _UserLike | None, office_id: int) -> bool:
+    """Drafts and returned reports are visible to the office's own staff and to OBEC."""
+    if user is None or not getattr(user, "active", False):
+        return False
+    return user.role in OFFICE_READ_ROLES or user.office_id == office_id

@@ -1,0 +1,265 @@
+"""Portal views: sign-in, password, an office's dashboard, the report form, evidence files."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import (
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy import select
+
+from ..auth import can, can_read_office_work
+from ..db import get_session
+from ..models import Evidence, Office, PolicyItem, ProgressEntry, ProgressRevision
+from ..security import current_actor, require
+from ..services import progress as svc
+from ..services.accounts import authenticate, change_password
+from ..services.audit import record
+from ..services.errors import N_, ServiceError
+from ..services.uploads import UploadRejected, clean_upload, resolve, store
+from . import bp
+
+STATUS_LABELS = {
+    "not_started": "Not started",
+    "on_plan": "On plan",
+    "plan_adjusted": "Plan adjusted",
+    "output_achieved": "Output achieved",
+}
+
+
+def _safe_next(target: str | None) -> str:
+    # Only local paths: never send a user who just signed in to someone else's site.
+    if target and target.startswith("/") and not target.startswith("//"):
+        return target
+    return url_for("portal.home")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Any:
+    email = ""
+    if request.method == "POST":
+        session = get_session()
+        email = request.form.get("email", "")
+        try:
+            user = authenticate(session, email, request.form.get("password", ""),
+                                request.remote_addr or "?")  # fmt: skip
+        except ServiceError as err:
+            session.commit()  # keep the failed attempt: it feeds the throttle
+            return render_template("portal/login.html", email=email,
+                                   error=_(err.msgid, **err.params)), err.status  # fmt: skip
+        record(session, current_actor(), "user.login", "user", user.id)
+        session.commit()
+        login_user(user)
+        return redirect(_safe_next(request.args.get("next")))
+    return render_template("portal/login.html", email=email, error=None)
+
+
+@bp.route("/logout", methods=["POST"])
+def logout() -> Any:
+    logout_user()
+    return redirect(url_for("public.index"))
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@login_required
+def password() -> Any:
+    if request.method == "POST":
+        session = get_session()
+        if request.form.get("new", "") != request.form.get("repeat", ""):
+            return render_template("portal/password.html",
+                                   error=_("The two new passwords differ.")), 400  # fmt: skip
+        try:
+            change_password(session, current_actor(), current_user, request.form.get("old", ""),
+                            request.form.get("new", ""))  # fmt: skip
+        except ServiceError as err:
+            return render_template("portal/password.html",
+                                   error=_(err.msgid, **err.params)), err.status  # fmt: skip
+        session.commit()
+        login_user(current_user)  # re-issue the session with the new epoch
+        flash(_("Password changed. Other sessions have been signed out."))
+        return redirect(url_for("portal.home"))
+    return render_template("portal/password.html", error=None)
+
+
+@bp.route("/")
+@require("view_portal")
+def home() -> Any:
+    if current_user.office_id is not None:
+        office = get_session().get(Office, current_user.office_id)
+        return redirect(url_for("portal.office", code=office.code))  # type: ignore[union-attr]
+    return redirect(url_for("review.queue"))
+
+
+def _office_or_404(code: str) -> Office:
+    office = get_session().scalars(select(Office).filter_by(code=code)).first()
+    if office is None:
+        abort(404, description=_("No office with code %(code)s.", code=code))
+    return office
+
+
+def _fiscal_year_arg() -> int:
+    session = get_session()
+    wanted = request.args.get("fiscal_year", type=int)
+    if wanted and session.scalar(select(PolicyItem.id).filter_by(fiscal_year=wanted).limit(1)):
+        return wanted
+    today = current_actor().today_bangkok
+    return svc.catalogue_year(session, today) or svc.fiscal_year_of(today)
+
+
+@bp.route("/offices/<code>")
+@require("view_portal")
+def office(code: str) -> Any:
+    session = get_session()
+    office = _office_or_404(code)
+    if not can_read_office_work(current_user, office.id):
+        abort(403, description=_("You may not see this office's unpublished reports."))
+    fiscal_year = _fiscal_year_arg()
+    actor = current_actor()
+    rounds = svc.windows(session, fiscal_year)
+    items = svc.items_of(session, fiscal_year)
+    entries = {(e.item_id, e.round_no): e for e in svc.office_work(session, actor, office,
+                                                                     fiscal_year)}  # fmt: skip
+    deadlines = {w.round_no: svc.can_submit_now(session, w, office.id, actor.today_bangkok)
+                 for w in rounds}  # fmt: skip
+    return render_template(
+        "portal/office.html", office=office, fiscal_year=fiscal_year, rounds=rounds, items=items,
+        entries=entries, deadlines=deadlines, today=actor.today_bangkok,
+        missing=svc.missing_for_submission, status_labels=STATUS_LABELS,
+        can_edit=can(current_user, "edit_entry", office.id),
+    )  # fmt: skip
+
+
+def _item_or_404(fiscal_year: int, kind: str, no: int) -> PolicyItem:
+    item = (
+        get_session()
+        .scalars(select(PolicyItem).filter_by(fiscal_year=fiscal_year, kind=kind, no=no))
+        .first()
+    )
+    if item is None:
+        abort(404, description=_("No item %(kind)s %(no)s in fiscal year %(fy)s.",
+                                 kind=kind, no=no, fy=fiscal_year))  # fmt: skip
+    return item
+
+
+ENTRY = "/offices/<code>/entries/<int:fiscal_year>/<int:round_no>/<kind>/<int:no>"
+FORM_FIELDS = ("status", "what", "where", "how", "result", "indicator_value", "indicator_target",
+               "indicator_unit", "no_activity_reason", "no_activity_when")  # fmt: skip
+
+
+@bp.route(ENTRY, methods=["GET", "POST"])
+@require("view_portal")
+def entry(code: str, fiscal_year: int, round_no: int, kind: str, no: int) -> Any:
+    session = get_session()
+    office = _office_or_404(code)
+    if not can_read_office_work(current_user, office.id):
+        abort(403, description=_("You may not see this office's unpublished reports."))
+    item = _item_or_404(fiscal_year, kind, no)
+    window = svc.get_window(session, fiscal_year, round_no)
+    if window is None:
+        abort(404, description=_("Fiscal year %(fy)s has no reporting round %(round)s.",
+                                 fy=fiscal_year, round=round_no))  # fmt: skip
+    actor = current_actor()
+    error, status, typed = None, 200, None
+    if request.method == "POST":
+        action = request.form.get("action", "save")
+        version = request.form.get("version", type=int)
+        typed = {k: request.form.get(k, "") for k in FORM_FIELDS}
+        try:
+            if action == "save" or action == "submit":
+                rev = svc.save_draft(session, actor, office, item, round_no, typed, version)
+                if action == "submit":
+                    found = svc.find_entry(session, office.id, item.id, round_no)
+                    svc.submit(session, actor, found, rev.version)  # type: ignore[arg-type]
+            elif action == "add_link":
+                url = request.form.get("link_url", "").strip()
+                if not url.startswith(("http://", "https://")):
+                    raise ServiceError(400, N_("A link must start with http:// or https://."))
+                link = Evidence(
+                    kind="link", url=url[:2000], title=request.form.get("link_title", "")[:300]
+                )
+                svc.add_evidence(session, actor, office, item, round_no, version, link)
+            elif action == "upload":
+                upload = request.files.get("file")
+                if upload is None or not upload.filename:
+                    raise ServiceError(400, N_("Choose a file to upload."))
+                try:
+                    clean = clean_upload(
+                        upload.stream,
+                        upload.filename,
+                        max_bytes=current_app.config["PINMAP_MAX_UPLOAD_BYTES"],
+                    )
+                except UploadRejected as exc:
+                    raise ServiceError(400, exc.message_en) from exc
+                evidence = Evidence(kind="file", title=request.form.get("file_title", "")[:300],
+                                    original_name=upload.filename[:255], mime=clean.mime,
+                                    size_bytes=len(clean.data), sha256=clean.sha256)  # fmt: skip
+                # Stored before the row: a failed transaction leaves an orphan file, never a
+                # row pointing at nothing.
+                evidence.stored_name = store(current_app.config["PINMAP_UPLOAD_DIR_PATH"], clean)
+                svc.add_evidence(session, actor, office, item, round_no, version, evidence)
+            elif action == "remove_evidence":
+                svc.remove_evidence(session, actor, office, item, round_no, version,
+                                    request.form.get("evidence_id", type=int) or 0)  # fmt: skip
+            else:
+                abort(400)
+            session.commit()
+            flash(_("Submitted for review.") if action == "submit" else _("Saved."))
+            return redirect(request.path)
+        except ServiceError as err:
+            session.rollback()
+            error, status = _(err.msgid, **err.params), err.status
+    found = svc.find_entry(session, office.id, item.id, round_no)
+    history = svc.revisions(session, found) if found else []
+    earlier = _earlier_rounds(session, office.id, item.id, round_no)
+    is_open, last_day = svc.can_submit_now(session, window, office.id, actor.today_bangkok)
+    current = found.current if found else None
+    return render_template(
+        "portal/entry.html", office=office, item=item, window=window, entry=found,
+        current=current, typed=typed, error=error, history=history, earlier=earlier,
+        is_open=is_open, last_day=last_day, status_labels=STATUS_LABELS,
+        can_edit=can(current_user, "edit_entry", office.id),
+        can_submit=can(current_user, "submit_entry", office.id),
+        missing=svc.missing_for_submission(current) if current else [],
+    ), status  # fmt: skip
+
+
+def _earlier_rounds(session: Any, office_id: int, item_id: int, round_no: int) -> list[Any]:
+    """Approved revisions of the same item in earlier rounds, for side-by-side reading."""
+    return list(session.scalars(
+        select(ProgressRevision)
+        .join(ProgressEntry, ProgressEntry.approved_revision_id == ProgressRevision.id)
+        .where(ProgressEntry.office_id == office_id, ProgressEntry.item_id == item_id,
+               ProgressEntry.round_no < round_no)
+        .order_by(ProgressEntry.round_no)
+    ))  # fmt: skip
+
+
+@bp.route("/evidence/<int:evidence_id>")
+def evidence_file(evidence_id: int) -> Any:
+    """An uploaded file: public once its report is approved, else to the office and OBEC."""
+    session = get_session()
+    ev = session.get(Evidence, evidence_id)
+    if ev is None or ev.kind != "file" or not ev.stored_name:
+        abort(404)
+    rev = ev.revision
+    entry = rev.entry
+    public = entry.approved_revision_id == rev.id
+    user = current_user if current_user.is_authenticated else None
+    if not public and not can_read_office_work(user, entry.office_id):
+        abort(404)  # do not reveal that an unpublished file exists
+    path = resolve(current_app.config["PINMAP_UPLOAD_DIR_PATH"], ev.stored_name)
+    response = send_file(path, mimetype=ev.mime, download_name=ev.original_name or path.name,
+                         as_attachment=ev.mime == "application/pdf", max_age=0)  # fmt: skip
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response

@@ -1,0 +1,385 @@
+"""Admin maintenance of reporting windows and of each fiscal year's item catalogue."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..models import (
+    ITEM_KINDS,
+    FiscalYear,
+    PolicyDimension,
+    PolicyItem,
+    ProgressEntry,
+    ReportingWindow,
+)
+from .audit import Actor, record
+from .dataload import COLUMNS, MAX_ERRORS, _assign, _int, fiscal_year_bounds
+from .errors import N_, ServiceError
+
+CSV_COLUMNS = COLUMNS["policy_items.csv"]
+DIMENSION = "dimension"
+# Spreadsheets run cells starting with these as formulas (CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+MAX_ROUND = 12
+
+
+def ensure_fiscal_year(session: Session, year_be: int) -> FiscalYear:
+    year = session.get(FiscalYear, year_be)
+    if year is None:
+        starts, ends = fiscal_year_bounds(year_be)
+        year = FiscalYear(year_be=year_be, starts_on=starts, ends_on=ends)
+        session.add(year)
+        session.flush()
+    return year
+
+
+def _year(value: int | str) -> int:
+    year = value if isinstance(value, int) else _int(str(value).strip())
+    if year is None or not 2500 <= year <= 2700:
+        raise ServiceError(
+            400, N_("The fiscal year must be a Buddhist Era year such as 2567, not %(value)s."),
+            value=value,
+        )  # fmt: skip
+    return year
+
+
+def _date(value: dt.date | str, name: str) -> dt.date:
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(value.strip())
+    except ValueError as exc:
+        raise ServiceError(
+            400, N_("%(field)s must be a date (YYYY-MM-DD, Gregorian), not %(value)s."),
+            field=name, value=value,
+        ) from exc  # fmt: skip
+
+
+def _window_dict(w: ReportingWindow) -> dict[str, Any]:
+    return {
+        "fiscal_year": w.fiscal_year,
+        "round_no": w.round_no,
+        "label_th": w.label_th,
+        "label_en": w.label_en,
+        "opens_on": w.opens_on.isoformat(),
+        "closes_on": w.closes_on.isoformat(),
+    }
+
+
+def upsert_window(
+    session: Session,
+    actor: Actor,
+    *,
+    fiscal_year: int | str,
+    round_no: int | str,
+    label_th: str,
+    label_en: str,
+    opens_on: dt.date | str,
+    closes_on: dt.date | str,
+) -> ReportingWindow:
+    """Create or update the window of (fiscal_year, round_no). Adds and flushes only."""
+    year = _year(fiscal_year)
+    rnd = round_no if isinstance(round_no, int) else _int(str(round_no).strip())
+    if rnd is None or not 1 <= rnd <= MAX_ROUND:
+        raise ServiceError(400, N_("The round must be a number from 1 to %(max)s."), max=MAX_ROUND)
+    label_th, label_en = label_th.strip(), label_en.strip()
+    if not label_th or not label_en:
+        raise ServiceError(400, N_("Give the window a Thai and an English label."))
+    opens, closes = _date(opens_on, "opens_on"), _date(closes_on, "closes_on")
+    if opens > closes:
+        raise ServiceError(400, N_("The window must open on or before the day it closes."))
+    starts, ends = fiscal_year_bounds(year)
+    if not starts <= opens <= closes <= ends:
+        raise ServiceError(
+            400, N_("The window must lie inside fiscal year %(year)s (%(starts)s to %(ends)s)."),
+            year=year, starts=starts.isoformat(), ends=ends.isoformat(),
+        )  # fmt: skip
+    ensure_fiscal_year(session, year)
+    values = {"label_th": label_th, "label_en": label_en, "opens_on": opens, "closes_on": closes}
+    window = session.scalars(
+        select(ReportingWindow).filter_by(fiscal_year=year, round_no=rnd)
+    ).first()
+    if window is None:
+        window = ReportingWindow(fiscal_year=year, round_no=rnd, **values)
+        session.add(window)
+        session.flush()
+        record(session, actor, "window.create", "reporting_window", window.id,
+               after=_window_dict(window))  # fmt: skip
+        return window
+    before = _window_dict(window)
+    if _assign(window, values):
+        session.flush()
+        record(session, actor, "window.update", "reporting_window", window.id,
+               before=before, after=_window_dict(window))  # fmt: skip
+    return window
+
+
+# --- Catalogue CSV ------------------------------------------------------------------------
+
+
+def _safe_cell(value: object) -> str:
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def _unescape_cell(text: str) -> str:
+    # Undo _safe_cell, so that export → import gives back the same text.
+    if text.startswith("'") and text[1:].startswith(FORMULA_STARTS):
+        return text[1:]
+    return text
+
+
+def export_catalogue(session: Session, fiscal_year: int) -> str:
+    """One fiscal year's catalogue as CSV text (columns of data/policy_items.csv), BOM first."""
+    out = io.StringIO()
+    out.write("\ufeff")  # so Excel opens the file as UTF-8 and shows Thai
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    dims = session.scalars(
+        select(PolicyDimension).filter_by(fiscal_year=fiscal_year).order_by(PolicyDimension.no)
+    ).all()
+    for d in dims:
+        # Dimensions keep no verified flag or note of their own.
+        row = [fiscal_year, DIMENSION, d.no, d.title_th, d.title_en, d.key, "yes", ""]
+        writer.writerow([_safe_cell(v) for v in row])
+    items = session.scalars(select(PolicyItem).filter_by(fiscal_year=fiscal_year)).all()
+    items = sorted(items, key=lambda i: (ITEM_KINDS.index(i.kind), i.no))
+    for i in items:
+        row = [
+            fiscal_year, i.kind, i.no, i.title_th, i.title_en,
+            i.dimension.key if i.dimension else "", "yes" if i.verified else "no", i.source_note,
+        ]  # fmt: skip
+        writer.writerow([_safe_cell(v) for v in row])
+    return out.getvalue()
+
+
+@dataclass(frozen=True)
+class LineError:
+    """A problem on one line of an uploaded file; `msgid` % `params` is the English reason."""
+
+    line: int
+    msgid: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.msgid % self.params if self.params else self.msgid}"
+
+
+class CatalogueFileError(ServiceError):
+    """The uploaded catalogue is invalid; `errors` lists every problem found (nothing changed)."""
+
+    def __init__(self, errors: list[LineError]) -> None:
+        super().__init__(
+            400, N_("The file has %(n)s error(s); nothing was changed."), n=len(errors)
+        )
+        self.errors = errors[:MAX_ERRORS]
+
+
+@dataclass
+class ImportSummary:
+    fiscal_year: int
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.created or self.updated or self.deleted)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"created": self.created, "updated": self.updated, "deleted": self.deleted}
+
+
+@dataclass
+class _Parsed:
+    fiscal_year: int
+    dimensions: list[dict[str, Any]]
+    items: list[dict[str, Any]]
+
+
+def _parse(text: str) -> _Parsed:
+    errors: list[LineError] = []
+    text = text.removeprefix("\ufeff")
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
+        header = reader.fieldnames or []
+    except csv.Error as exc:
+        raise CatalogueFileError(
+            [LineError(1, N_("unreadable CSV: %(error)s"), {"error": str(exc)})]
+        ) from exc
+    missing = [c for c in CSV_COLUMNS if c not in header]
+    if missing:
+        raise CatalogueFileError(
+            [LineError(1, N_("missing column(s): %(columns)s"), {"columns": ", ".join(missing)})]
+        )
+    rows: list[tuple[int, dict[str, str]]] = []
+    try:
+        for row in reader:
+            if None in row or any(v is None for v in row.values()):
+                errors.append(LineError(reader.line_num, N_("wrong number of fields")))
+                continue
+            rows.append(
+                (reader.line_num, {k: _unescape_cell((v or "").strip()) for k, v in row.items()})
+            )
+    except csv.Error as exc:
+        errors.append(
+            LineError(reader.line_num, N_("unreadable CSV: %(error)s"), {"error": str(exc)})
+        )
+
+    years: dict[int, int] = {}  # year -> first line naming it
+    dims: list[dict[str, Any]] = []
+    items: list[dict[str, Any]] = []
+    seen: set[tuple[str, int]] = set()
+    dim_keys: set[str] = set()
+    for line, row in rows:
+
+        def bad(msgid: str, line: int = line, **params: Any) -> None:
+            errors.append(LineError(line, msgid, params))
+
+        fy, no, kind = _int(row["fiscal_year"]), _int(row["no"]), row["kind"]
+        if fy is None or not 2500 <= fy <= 2700:
+            bad(
+                N_("fiscal_year must be a Buddhist Era year, not “%(value)s”"),
+                value=row["fiscal_year"],
+            )
+            continue
+        years.setdefault(fy, line)
+        if kind != DIMENSION and kind not in ITEM_KINDS:
+            bad(N_("unknown kind “%(kind)s” (use dimension, policy or quick_win)"), kind=kind)
+            continue
+        if no is None or not 1 <= no <= 999:
+            bad(N_("bad number “%(value)s”"), value=row["no"])
+            continue
+        if (kind, no) in seen:
+            bad(N_("duplicate %(kind)s %(no)s"), kind=kind, no=no)
+            continue
+        seen.add((kind, no))
+        if row["verified"] not in ("yes", "no"):
+            bad(N_("verified must be yes or no, not “%(value)s”"), value=row["verified"])
+            continue
+        if not row["title_th"] or not row["title_en"]:
+            bad(N_("title_th and title_en must not be empty"))
+            continue
+        rec = {**row, "line": line, "fiscal_year": fy, "no": no}
+        rec["verified"] = row["verified"] == "yes"
+        if kind == DIMENSION:
+            if not row["dimension"]:
+                bad(N_("a dimension row needs its key in the dimension column"))
+                continue
+            if row["dimension"] in dim_keys:
+                bad(N_("duplicate dimension %(key)s"), key=row["dimension"])
+                continue
+            dim_keys.add(row["dimension"])
+            dims.append(rec)
+        else:
+            items.append(rec)
+    for item in items:
+        if item["dimension"] and item["dimension"] not in dim_keys:
+            errors.append(
+                LineError(
+                    item["line"], N_("unknown dimension “%(key)s”"), {"key": item["dimension"]}
+                )
+            )
+        elif item["kind"] == "policy" and not item["dimension"]:
+            errors.append(LineError(item["line"], N_("a policy item needs a dimension")))
+    if len(years) > 1:
+        later = sorted(years.items(), key=lambda kv: kv[1])[1]
+        errors.append(
+            LineError(
+                later[1],
+                N_("the file holds more than one fiscal year (%(years)s); import one at a time"),
+                {"years": ", ".join(str(y) for y in sorted(years))},
+            )
+        )
+    if not errors and not years:
+        errors.append(LineError(2, N_("the file has no rows")))
+    if errors:
+        raise CatalogueFileError(sorted(errors, key=lambda e: e.line))
+    return _Parsed(next(iter(years)), dims, items)
+
+
+def import_catalogue(session: Session, actor: Actor, text: str) -> ImportSummary:
+    """Replace one fiscal year's dimensions and items with those in `text` (policy_items.csv form).
+
+    Validates the whole file first; refuses (409) to drop items that already have reports.
+    Adds and flushes only; the caller commits once.
+    """
+    data = _parse(text)
+    fy = data.fiscal_year
+    summary = ImportSummary(fy)
+    current_items = {
+        (i.kind, i.no): i for i in session.scalars(select(PolicyItem).filter_by(fiscal_year=fy))
+    }
+    wanted = {(r["kind"], r["no"]) for r in data.items}
+    dropped = [item for key, item in current_items.items() if key not in wanted]
+    if dropped:
+        reported = set(
+            session.scalars(
+                select(ProgressEntry.item_id)
+                .where(ProgressEntry.item_id.in_([i.id for i in dropped]))
+                .distinct()
+            )
+        )
+        blocked = sorted((i.kind, i.no) for i in dropped if i.id in reported)
+        if blocked:
+            raise ServiceError(
+                409, N_("These items already have progress reports and cannot be removed; keep "
+                        "them in the file: %(items)s"),
+                items=", ".join(f"{kind} {no}" for kind, no in blocked),
+            )  # fmt: skip
+
+    ensure_fiscal_year(session, fy)
+    dims = {d.key: d for d in session.scalars(select(PolicyDimension).filter_by(fiscal_year=fy))}
+    # Dimension numbers are unique per year: park renumbered ones out of the way first.
+    for d in dims.values():
+        d.no = -d.no
+    session.flush()
+    for row in data.dimensions:
+        values = {"no": row["no"], "title_th": row["title_th"], "title_en": row["title_en"]}
+        dim = dims.get(row["dimension"])
+        if dim is None:
+            dims[row["dimension"]] = PolicyDimension(fiscal_year=fy, key=row["dimension"], **values)
+            session.add(dims[row["dimension"]])
+            summary.created.append(f"dimension {row['no']}")
+        else:
+            old = {"no": -dim.no, "title_th": dim.title_th, "title_en": dim.title_en}
+            _assign(dim, values)
+            if old != values:
+                summary.updated.append(f"dimension {row['no']}")
+    session.flush()
+
+    for row in data.items:
+        dim = dims.get(row["dimension"]) if row["dimension"] else None
+        values = {
+            "title_th": row["title_th"],
+            "title_en": row["title_en"],
+            "dimension_id": dim.id if dim else None,
+            "verified": row["verified"],
+            "source_note": row["source_note"],
+        }
+        item = current_items.get((row["kind"], row["no"]))
+        if item is None:
+            session.add(PolicyItem(fiscal_year=fy, kind=row["kind"], no=row["no"], **values))
+            summary.created.append(f"{row['kind']} {row['no']}")
+        elif _assign(item, values):
+            summary.updated.append(f"{row['kind']} {row['no']}")
+    for item in dropped:
+        session.delete(item)
+        summary.deleted.append(f"{item.kind} {item.no}")
+    session.flush()
+    keys = {r["dimension"] for r in data.dimensions}
+    for key, dim in dims.items():
+        if key not in keys:
+            session.delete(dim)
+            summary.deleted.append(f"dimension {key}")
+    session.flush()
+    if summary.changed:
+        record(session, actor, "catalogue.import", "fiscal_year", fy, after=summary.as_dict())
+    return summary

@@ -1,0 +1,520 @@
+"""Progress reports and their review workflow, enforced here as a state machine.
+
+draft → submitted (office director, inside the reporting window) → returned (reviewer, with a
+comment) → submitted again → approved (reviewer). Editing an approved report starts a new
+revision; the approved one stays public until its successor is approved. Every revision is kept.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, joinedload
+
+from ..auth import can, can_read_office_work
+from ..models import (
+    INDICATOR_UNITS,
+    PROGRESS_STATUSES,
+    Evidence,
+    Office,
+    PolicyItem,
+    ProgressEntry,
+    ProgressRevision,
+    ReportingWindow,
+    ReviewComment,
+    WindowReopening,
+)
+from .audit import Actor, emit_change, record
+from .errors import N_, ServiceError
+from .sanitize import clean_html, clean_text
+
+NARRATIVE = ("what", "where", "how", "result")
+EDITABLE_STATES = ("draft", "returned")
+MAX_NARRATIVE = 5_000
+MAX_EVIDENCE = 20
+
+
+def fiscal_year_of(day: dt.date) -> int:
+    """The Buddhist-Era fiscal year containing `day` (it starts on 1 October)."""
+    return day.year + 543 + (1 if day.month >= 10 else 0)
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def catalogue_year(session: Session, today: dt.date) -> int | None:
+    """The fiscal year to show: the current one if it has a catalogue, else the latest one."""
+    years = list(session.scalars(select(PolicyItem.fiscal_year).distinct()))
+    current = fiscal_year_of(today)
+    if current in years:
+        return current
+    return max(years) if years else None
+
+
+def items_of(session: Session, fiscal_year: int) -> list[PolicyItem]:
+    return list(
+        session.scalars(
+            select(PolicyItem)
+            .filter_by(fiscal_year=fiscal_year)
+            .order_by(PolicyItem.kind, PolicyItem.no)
+        )
+    )
+
+
+def get_window(session: Session, fiscal_year: int, round_no: int) -> ReportingWindow | None:
+    return session.scalars(
+        select(ReportingWindow).filter_by(fiscal_year=fiscal_year, round_no=round_no)
+    ).first()
+
+
+def windows(session: Session, fiscal_year: int) -> list[ReportingWindow]:
+    return list(
+        session.scalars(
+            select(ReportingWindow)
+            .filter_by(fiscal_year=fiscal_year)
+            .order_by(ReportingWindow.round_no)
+        )
+    )
+
+
+def reopened_until(session: Session, window: ReportingWindow, office_id: int) -> dt.date | None:
+    return session.scalar(
+        select(func.max(WindowReopening.until)).where(
+            WindowReopening.window_id == window.id, WindowReopening.office_id == office_id
+        )
+    )
+
+
+def can_submit_now(
+    session: Session, window: ReportingWindow, office_id: int, today: dt.date
+) -> tuple[bool, dt.date]:
+    """(open?, the last day it is open for this office)."""
+    last = window.closes_on
+    extra = reopened_until(session, window, office_id)
+    if extra and extra > last:
+        last = extra
+    return window.opens_on <= today <= last, last
+
+
+def find_entry(
+    session: Session, office_id: int, item_id: int, round_no: int
+) -> ProgressEntry | None:
+    return session.scalars(
+        select(ProgressEntry)
+        .options(joinedload(ProgressEntry.current), joinedload(ProgressEntry.approved))
+        .filter_by(office_id=office_id, item_id=item_id, round_no=round_no)
+    ).first()
+
+
+def entry_by_id(session: Session, entry_id: int) -> ProgressEntry | None:
+    return session.get(ProgressEntry, entry_id)
+
+
+def revisions(session: Session, entry: ProgressEntry) -> list[ProgressRevision]:
+    return list(
+        session.scalars(
+            select(ProgressRevision)
+            .filter_by(entry_id=entry.id)
+            .order_by(ProgressRevision.revision_no.desc())
+        )
+    )
+
+
+def revision_dict(rev: ProgressRevision | None) -> dict[str, Any] | None:
+    """The content and state of a revision, as stored in the audit log and served by the API."""
+    if rev is None:
+        return None
+    return {
+        "revision_no": rev.revision_no,
+        "state": rev.state,
+        "status": rev.status,
+        **{k: getattr(rev, k) for k in NARRATIVE},
+        "indicator": {
+            "value": rev.indicator_value,
+            "target": rev.indicator_target,
+            "unit": rev.indicator_unit,
+            "achieved": rev.indicator_achieved,
+        },
+        "no_activity": {"reason": rev.no_activity_reason, "when": rev.no_activity_when},
+        "evidence": [
+            {
+                "id": e.id,
+                "kind": e.kind,
+                "title": e.title,
+                "url": e.url,
+                "mime": e.mime,
+                "original_name": e.original_name,
+                "size_bytes": e.size_bytes,
+            }
+            for e in rev.evidence
+        ],  # fmt: skip
+        "review_comment": rev.review_comment,
+        "version": rev.version,
+        "source": rev.source,
+    }
+
+
+# --- editing ---------------------------------------------------------------------------------
+
+
+def _require(actor: Actor, action: str, office_id: int) -> None:
+    if not can(actor.user, action, office_id):
+        raise ServiceError(403, N_("You may not do this for this office."))
+
+
+def _check_version(rev: ProgressRevision, expected: int | None) -> None:
+    if expected is None or expected != rev.version:
+        raise ServiceError(
+            409,
+            N_("This report was changed by someone else (version %(current)s, you had "
+               "%(yours)s). Reload it, then apply your changes again; your text is kept below."),
+            current=rev.version, yours=expected if expected is not None else "-",
+        )  # fmt: skip
+
+
+def _validate_round(session: Session, item: PolicyItem, round_no: int) -> ReportingWindow:
+    window = get_window(session, item.fiscal_year, round_no)
+    if window is None:
+        raise ServiceError(
+            404, N_("Fiscal year %(fy)s has no reporting round %(round)s."),
+            fy=item.fiscal_year, round=round_no,
+        )  # fmt: skip
+    return window
+
+
+def _new_revision(
+    session: Session, actor: Actor, entry: ProgressEntry, base: ProgressRevision | None
+) -> ProgressRevision:
+    number = (session.scalar(
+        select(func.max(ProgressRevision.revision_no)).where(ProgressRevision.entry_id == entry.id)
+    ) or 0) + 1  # fmt: skip
+    rev = ProgressRevision(
+        entry_id=entry.id, revision_no=number, state="draft",
+        created_by_id=actor.user.id if actor.user else None,
+    )  # fmt: skip
+    if base is not None:
+        for key in (*NARRATIVE, "status", "indicator_value", "indicator_target",
+                    "indicator_unit", "indicator_achieved", "no_activity_reason",
+                    "no_activity_when"):  # fmt: skip
+            setattr(rev, key, getattr(base, key))
+        rev.evidence = [
+            Evidence(kind=e.kind, title=e.title, url=e.url, stored_name=e.stored_name,
+                     original_name=e.original_name, mime=e.mime, size_bytes=e.size_bytes,
+                     sha256=e.sha256, uploaded_by_id=e.uploaded_by_id)
+            for e in base.evidence
+        ]  # fmt: skip
+    session.add(rev)
+    session.flush()
+    entry.current_revision_id = rev.id
+    session.flush()
+    session.refresh(entry)
+    return rev
+
+
+def editable_revision(
+    session: Session, actor: Actor, office: Office, item: PolicyItem, round_no: int,
+    expected_version: int | None,
+) -> tuple[ProgressEntry, ProgressRevision]:  # fmt: skip
+    """The revision an office edits now, created on first edit or after approval."""
+    _require(actor, "edit_entry", office.id)
+    _validate_round(session, item, round_no)
+    entry = find_entry(session, office.id, item.id, round_no)
+    if entry is None:
+        if expected_version not in (None, 0):
+            raise ServiceError(409, N_("This report no longer exists; reload the page."))
+        entry = ProgressEntry(
+            office_id=office.id, fiscal_year=item.fiscal_year, item_id=item.id, round_no=round_no
+        )
+        session.add(entry)
+        session.flush()
+        return entry, _new_revision(session, actor, entry, None)
+    rev = entry.current
+    if rev is None:  # an entry is always created with its first revision
+        raise ServiceError(409, N_("This report no longer exists; reload the page."))
+    _check_version(rev, expected_version)
+    if rev.state == "submitted":
+        raise ServiceError(409, N_("This report is waiting for review and cannot be edited now."))
+    if rev.state == "approved":
+        rev = _new_revision(session, actor, entry, rev)
+    return entry, rev
+
+
+def _number(value: Any, field: str) -> float | None:
+    if value in (None, ""):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError) as exc:
+        raise ServiceError(400, N_("%(field)s must be a number."), field=field) from exc
+    if not math.isfinite(number) or number < 0:
+        raise ServiceError(400, N_("%(field)s must be zero or more."), field=field)
+    return number
+
+
+def apply_changes(rev: ProgressRevision, data: dict[str, Any]) -> None:
+    """Validate and copy the editable fields present in `data` onto a draft revision."""
+    if "status" in data:
+        if data["status"] not in PROGRESS_STATUSES:
+            raise ServiceError(
+                400, N_("Status must be one of %(allowed)s."), allowed=", ".join(PROGRESS_STATUSES)
+            )
+        rev.status = data["status"]
+    for key in NARRATIVE:
+        if key in data:
+            text = str(data[key] or "")
+            if len(text) > MAX_NARRATIVE:
+                raise ServiceError(400, N_("%(field)s is longer than %(n)s characters."),
+                                   field=key, n=MAX_NARRATIVE)  # fmt: skip
+            setattr(rev, key, clean_html(text))
+    for key in ("no_activity_reason", "no_activity_when"):
+        if key in data:
+            setattr(rev, key, clean_text(str(data[key] or ""), max_length=2_000))
+    if "indicator_unit" in data:
+        unit = data["indicator_unit"] or None
+        if unit is not None and unit not in INDICATOR_UNITS:
+            raise ServiceError(400, N_("The indicator unit must be number or percent."))
+        rev.indicator_unit = unit
+    if "indicator_value" in data:
+        rev.indicator_value = _number(data["indicator_value"], "indicator_value")
+    if "indicator_target" in data:
+        rev.indicator_target = _number(data["indicator_target"], "indicator_target")
+    if rev.indicator_unit == "percent":
+        for key in ("indicator_value", "indicator_target"):
+            value = getattr(rev, key)
+            if value is not None and value > 100:
+                raise ServiceError(400, N_("%(field)s is a percentage: 0 to 100."), field=key)
+    # Derived, never typed: an office cannot claim a target it did not reach.
+    if rev.indicator_value is not None and rev.indicator_target is not None:
+        rev.indicator_achieved = rev.indicator_value >= rev.indicator_target
+    else:
+        rev.indicator_achieved = None
+
+
+def save_draft(
+    session: Session, actor: Actor, office: Office, item: PolicyItem, round_no: int,
+    data: dict[str, Any], expected_version: int | None,
+) -> ProgressRevision:  # fmt: skip
+    entry, rev = editable_revision(session, actor, office, item, round_no, expected_version)
+    before = revision_dict(rev)
+    apply_changes(rev, data)
+    rev.updated_at = actor.now  # always an UPDATE, so the version moves on every save
+    session.flush()
+    record(session, actor, "progress.save", "progress_revision", rev.id, before=before,
+           after=revision_dict(rev), office_id=office.id)  # fmt: skip
+    return rev
+
+
+def missing_for_submission(rev: ProgressRevision) -> list[str]:
+    """What a complete report still lacks (the seed's top complaint is incomplete reports)."""
+    if rev.status == "not_started":
+        return [k for k in ("no_activity_reason", "no_activity_when") if not getattr(rev, k)]
+    missing = [k for k in NARRATIVE if not getattr(rev, k)]
+    if (rev.indicator_value is None) != (rev.indicator_target is None):
+        missing.append("indicator_target" if rev.indicator_target is None else "indicator_value")
+    return missing
+
+
+def submit(
+    session: Session, actor: Actor, entry: ProgressEntry, expected_version: int | None
+) -> ProgressRevision:
+    _require(actor, "submit_entry", entry.office_id)
+    rev = entry.current
+    if rev is None:
+        raise ServiceError(409, N_("There is nothing to submit yet."))
+    _check_version(rev, expected_version)
+    if rev.state not in EDITABLE_STATES:
+        raise ServiceError(409, N_("Only a draft or a returned report can be submitted."))
+    window = _validate_round(session, entry.item, entry.round_no)
+    is_open, last = can_submit_now(session, window, entry.office_id, actor.today_bangkok)
+    if not is_open:
+        raise ServiceError(
+            409,
+            N_("Round %(round)s accepts reports from %(opens)s to %(closes)s; today is outside "
+               "that window. Ask a reviewer to reopen it for your office."),
+            round=entry.round_no, opens=window.opens_on.isoformat(), closes=last.isoformat(),
+        )  # fmt: skip
+    missing = missing_for_submission(rev)
+    if missing:
+        raise ServiceError(400, N_("The report is incomplete: fill in %(fields)s."),
+                           fields=", ".join(missing))  # fmt: skip
+    before = revision_dict(rev)
+    rev.state = "submitted"
+    rev.submitted_by_id = actor.user.id if actor.user else None
+    rev.submitted_at = actor.now
+    session.flush()
+    record(session, actor, "progress.submit", "progress_revision", rev.id, before=before,
+           after=revision_dict(rev), office_id=entry.office_id)  # fmt: skip
+    return rev
+
+
+def review(
+    session: Session, actor: Actor, entry: ProgressEntry, decision: str, comment: str,
+    expected_version: int | None,
+) -> ProgressRevision:  # fmt: skip
+    if not can(actor.user, "review_entry"):
+        raise ServiceError(403, N_("Only reviewers may approve or return reports."))
+    rev = entry.current
+    if rev is None:
+        raise ServiceError(409, N_("There is nothing to review."))
+    _check_version(rev, expected_version)
+    if rev.state != "submitted":
+        raise ServiceError(409, N_("Only a submitted report can be reviewed."))
+    comment = clean_text(comment or "", max_length=4_000)
+    before = revision_dict(rev)
+    if decision == "return":
+        if not comment:
+            raise ServiceError(400, N_("Say what must change: a comment is required to return."))
+        rev.state = "returned"
+        rev.review_comment = comment
+        session.add(ReviewComment(revision_id=rev.id, author_id=actor.user.id, body=comment))
+    elif decision == "approve":
+        rev.state = "approved"
+        rev.review_comment = comment
+        if comment:
+            session.add(ReviewComment(revision_id=rev.id, author_id=actor.user.id, body=comment))
+        entry.approved_revision_id = rev.id
+    else:
+        raise ServiceError(400, N_("The decision must be approve or return."))
+    rev.reviewed_by_id = actor.user.id
+    rev.reviewed_at = actor.now
+    session.flush()
+    record(session, actor, f"progress.{decision}", "progress_revision", rev.id, before=before,
+           after=revision_dict(rev), office_id=entry.office_id)  # fmt: skip
+    if decision == "approve":
+        office = session.get(Office, entry.office_id)
+        emit_change(session, "progress.approved", office.code if office else None, {
+            "entry_id": entry.id, "item_id": entry.item_id, "round_no": entry.round_no,
+            "fiscal_year": entry.fiscal_year, "status": rev.status,
+        })  # fmt: skip
+    return rev
+
+
+def reopen(
+    session: Session, actor: Actor, office: Office, window: ReportingWindow, until: dt.date,
+    reason: str,
+) -> WindowReopening:  # fmt: skip
+    if not can(actor.user, "reopen_window"):
+        raise ServiceError(403, N_("Only reviewers may reopen a reporting window."))
+    reason = clean_text(reason, max_length=1_000)
+    if not reason:
+        raise ServiceError(400, N_("Give a reason for reopening."))
+    if until < actor.today_bangkok:
+        raise ServiceError(400, N_("The new closing date is in the past."))
+    row = WindowReopening(window_id=window.id, office_id=office.id, until=until, reason=reason,
+                          by_user_id=actor.user.id)  # fmt: skip
+    session.add(row)
+    session.flush()
+    record(session, actor, "window.reopen", "reporting_window", window.id, office_id=office.id,
+           after={"until": until.isoformat(), "reason": reason})  # fmt: skip
+    return row
+
+
+# --- evidence --------------------------------------------------------------------------------
+
+
+def add_evidence(
+    session: Session, actor: Actor, office: Office, item: PolicyItem, round_no: int,
+    expected_version: int | None, evidence: Evidence,
+) -> ProgressRevision:  # fmt: skip
+    _entry, rev = editable_revision(session, actor, office, item, round_no, expected_version)
+    if len(rev.evidence) >= MAX_EVIDENCE:
+        raise ServiceError(400, N_("A report can have at most %(n)s pieces of evidence."),
+                           n=MAX_EVIDENCE)  # fmt: skip
+    evidence.uploaded_by_id = actor.user.id if actor.user else None
+    rev.evidence.append(evidence)
+    rev.updated_at = actor.now
+    session.flush()
+    record(session, actor, "evidence.add", "progress_revision", rev.id, office_id=office.id,
+           after={"kind": evidence.kind, "title": evidence.title, "url": evidence.url,
+                  "original_name": evidence.original_name})  # fmt: skip
+    return rev
+
+
+def remove_evidence(
+    session: Session, actor: Actor, office: Office, item: PolicyItem, round_no: int,
+    expected_version: int | None, evidence_id: int,
+) -> ProgressRevision:  # fmt: skip
+    # A removal on an approved report applies to the new revision's copy of that evidence.
+    entry = find_entry(session, office.id, item.id, round_no)
+    source = entry.current if entry else None
+    target = next((e for e in source.evidence if e.id == evidence_id), None) if source else None
+    if target is None:
+        raise ServiceError(404, N_("No such evidence on this report."))
+    position = source.evidence.index(target)  # type: ignore[union-attr]
+    _entry, rev = editable_revision(session, actor, office, item, round_no, expected_version)
+    removed = rev.evidence.pop(position)
+    rev.updated_at = actor.now
+    session.flush()
+    record(session, actor, "evidence.remove", "progress_revision", rev.id, office_id=office.id,
+           before={"kind": removed.kind, "title": removed.title, "url": removed.url,
+                   "original_name": removed.original_name})  # fmt: skip
+    return rev
+
+
+# --- summaries for the map and pages ------------------------------------------------------------
+
+
+@dataclass
+class OfficeProgress:
+    code: str
+    items_total: int
+    approved: int
+    by_status: dict[str, int]
+
+    @property
+    def share_approved(self) -> float:
+        return self.approved / self.items_total if self.items_total else 0.0
+
+
+def approved_status_by_office(
+    session: Session, fiscal_year: int, item_id: int | None = None
+) -> dict[str, dict[int, str]]:
+    """{office_code: {item_id: status}} from the latest approved round of each item."""
+    stmt = (
+        select(Office.code, ProgressEntry.item_id, ProgressEntry.round_no, ProgressRevision.status)
+        .join(ProgressEntry, ProgressEntry.office_id == Office.id)
+        .join(ProgressRevision, ProgressRevision.id == ProgressEntry.approved_revision_id)
+        .where(ProgressEntry.fiscal_year == fiscal_year)
+        .order_by(Office.code, ProgressEntry.item_id, ProgressEntry.round_no)
+    )
+    if item_id is not None:
+        stmt = stmt.where(ProgressEntry.item_id == item_id)
+    out: dict[str, dict[int, str]] = {}
+    for code, item, _round, status in session.execute(stmt):
+        out.setdefault(code, {})[item] = status  # later rounds overwrite earlier ones
+    return out
+
+
+def progress_summary(session: Session, fiscal_year: int) -> list[OfficeProgress]:
+    total = session.scalar(
+        select(func.count()).select_from(PolicyItem).where(PolicyItem.fiscal_year == fiscal_year)
+    ) or 0  # fmt: skip
+    statuses = approved_status_by_office(session, fiscal_year)
+    result = []
+    for code in session.scalars(select(Office.code).order_by(Office.code)):
+        items = statuses.get(code, {})
+        by_status = {s: 0 for s in PROGRESS_STATUSES}
+        for status in items.values():
+            by_status[status] += 1
+        result.append(OfficeProgress(code, total, len(items), by_status))
+    return result
+
+
+def office_work(
+    session: Session, actor: Actor, office: Office, fiscal_year: int
+) -> list[ProgressEntry]:
+    """All of an office's entries for a year, drafts included (own staff and OBEC only)."""
+    if not can_read_office_work(actor.user, office.id):
+        raise ServiceError(403, N_("You may not see this office's unpublished reports."))
+    return list(
+        session.scalars(
+            select(ProgressEntry)
+            .options(joinedload(ProgressEntry.current), joinedload(ProgressEntry.item))
+            .filter_by(office_id=office.id, fiscal_year=fiscal_year)
+            .order_by(ProgressEntry.round_no, ProgressEntry.item_id)
+        ).unique()
+    )

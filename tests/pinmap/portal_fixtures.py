@@ -1,0 +1,103 @@
+"""Users of every role, an open reporting window, and helpers to act as each of them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from pinmap.models import FiscalYear, Office, PolicyItem, ReportingWindow, User
+from pinmap.services.accounts import create_token, create_user
+from pinmap.services.audit import Actor, utcnow
+from pinmap.services.progress import fiscal_year_of
+
+PASSWORD = "correct horse 42"
+OWN, OTHER = "spp-krabi", "spp-bangkok"
+ROLES = ["anonymous", "other_editor", "own_editor", "own_director", "reviewer", "admin"]
+
+
+@dataclass
+class World:
+    users: dict[str, User]
+    tokens: dict[str, str]
+    fy: int
+    item: PolicyItem
+    round_no: int
+    own: Office
+
+    def headers(self, who: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[who]}"} if who in self.tokens else {}
+
+    def entry_url(self, code: str = OWN, suffix: str = "") -> str:
+        return (f"/api/v1/portal/offices/{code}/entries/{self.fy}/{self.round_no}/"
+                f"{self.item.kind}/{self.item.no}{suffix}")  # fmt: skip
+
+
+@pytest.fixture
+def world(session: Session) -> World:
+    actor = Actor(None, "test")
+    today = (utcnow() + dt.timedelta(hours=7)).date()
+    fy = fiscal_year_of(today)
+    if session.get(FiscalYear, fy) is None:
+        from pinmap.services.dataload import fiscal_year_bounds
+
+        starts, ends = fiscal_year_bounds(fy)
+        session.add(FiscalYear(year_be=fy, starts_on=starts, ends_on=ends))
+        session.flush()
+    item = PolicyItem(fiscal_year=fy, kind="policy", no=1, title_th="ทดสอบ", title_en="Test",
+                      verified=False)  # fmt: skip
+    session.add(item)
+    session.add(ReportingWindow(fiscal_year=fy, round_no=1, label_th="ระยะที่ 1",
+                                label_en="Phase 1", opens_on=today - dt.timedelta(days=3),
+                                closes_on=today + dt.timedelta(days=10)))  # fmt: skip
+    spec = {
+        "other_editor": ("office_editor", OTHER),
+        "own_editor": ("office_editor", OWN),
+        "own_director": ("office_director", OWN),
+        "reviewer": ("reviewer", None),
+        "admin": ("admin", None),
+    }
+    users, tokens = {}, {}
+    for who, (role, office) in spec.items():
+        users[who] = create_user(session, actor, email=f"{who}@example.go.th", name=who,
+                                 password=PASSWORD, role=role, office_code=office)  # fmt: skip
+        tokens[who] = create_token(session, actor, users[who], "tests").secret
+    session.commit()
+    own = session.scalars(select(Office).filter_by(code=OWN)).one()
+    return World(users, tokens, fy, item, 1, own)
+
+
+def login(client: FlaskClient, who: str) -> None:
+    with client.session_transaction() as s:
+        s["_user_id"] = f"{_USERS[who].id}:{_USERS[who].session_epoch}"
+        s["_fresh"] = True
+
+
+_USERS: dict[str, Any] = {}
+
+
+def full_report(version: int | None = None) -> dict[str, Any]:
+    return {"version": version, "status": "on_plan", "what": "อบรมครู", "where": "อ.เมือง",
+            "how": "ออนไลน์", "result": "ครู 120 คน", "indicator_value": 80,
+            "indicator_target": 75, "indicator_unit": "percent"}  # fmt: skip
+
+
+def no_csrf(app: Flask) -> Flask:
+    app.config["WTF_CSRF_ENABLED"] = False
+    return app
+
+
+@pytest.fixture(autouse=True)
+def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    # argon2id at production cost takes ~50 ms a hash; the matrix makes hundreds of users.
+    from argon2 import PasswordHasher
+
+    from pinmap.services import accounts
+
+    monkeypatch.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024))
