@@ -94,8 +94,9 @@ def session(session_factory: sessionmaker[Session]) -> Iterator[Session]:
 
 
 @pytest.fixture
-def app(session_factory: sessionmaker[Session]) -> Flask:
-    return create_app(TEST_CONFIG, session_factory=session_factory)
+def app(session_factory: sessionmaker[Session], tmp_path: Path) -> Flask:
+    config = {**TEST_CONFIG, "PINMAP_UPLOAD_DIR": str(tmp_path / "uploads")}
+    return create_app(config, session_factory=session_factory)
 
 
 @pytest.fixture

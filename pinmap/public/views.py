@@ -117,7 +117,12 @@ def office(code: str) -> Any:
             cfg["PINMAP_TILES"], cfg["PINMAP_TILES_ATTRIBUTION"],
         )
     )  # fmt: skip
-    return render_template("office.html", office=found, point=point, map=parts)
+    fiscal_year = progress.catalogue_year(session, current_actor().today_bangkok)
+    approved = progress.approved_for_office(session, found.id, fiscal_year) if fiscal_year else []
+    return render_template(
+        "office.html", office=found, point=point, map=parts, fiscal_year=fiscal_year,
+        approved=approved, items=progress.items_of(session, fiscal_year) if fiscal_year else [],
+    )  # fmt: skip
 
 
 @bp.route("/offices")

@@ -504,6 +504,26 @@ def progress_summary(session: Session, fiscal_year: int) -> list[OfficeProgress]
     return result
 
 
+def approved_for_office(
+    session: Session, office_id: int, fiscal_year: int
+) -> dict[int, list[ProgressEntry]]:
+    """{item_id: entries with an approved revision, by round} — what the public may read."""
+    entries = session.scalars(
+        select(ProgressEntry)
+        .options(joinedload(ProgressEntry.approved))
+        .where(
+            ProgressEntry.office_id == office_id,
+            ProgressEntry.fiscal_year == fiscal_year,
+            ProgressEntry.approved_revision_id.is_not(None),
+        )
+        .order_by(ProgressEntry.item_id, ProgressEntry.round_no)
+    ).unique()
+    out: dict[int, list[ProgressEntry]] = {}
+    for entry in entries:
+        out.setdefault(entry.item_id, []).append(entry)
+    return out
+
+
 def office_work(
     session: Session, actor: Actor, office: Office, fiscal_year: int
 ) -> list[ProgressEntry]:
