@@ -6,6 +6,7 @@ import datetime as dt
 
 from flask import Flask, request
 from flask_babel import format_decimal, get_locale
+from flask_babel import gettext as _
 
 LOCALES = ("th", "en")
 LOCALE_COOKIE = "pinmap_lang"
@@ -46,7 +47,18 @@ def format_date_be(value: dt.date | dt.datetime | None, locale: str | None = Non
     return f"{value.day} {value.strftime('%b')} {year} BE"
 
 
+def state_label(state: str) -> str:
+    labels = {
+        "draft": _("Draft"),
+        "submitted": _("Submitted"),
+        "returned": _("Returned"),
+        "approved": _("Approved"),
+    }
+    return labels.get(state, state)
+
+
 def register_filters(app: Flask) -> None:
+    app.add_template_global(state_label, "state_label")
     app.add_template_filter(format_date_be, "be_date")
     app.add_template_filter(lambda n: format_decimal(n), "number")
     app.add_template_global(lambda: str(get_locale() or "th"), "current_locale")

@@ -511,12 +511,19 @@ class AuditLog(Base):
 
 
 class ChangeEvent(Base):
-    """A committed public change (monotonic id) for live map updates and polling clients."""
+    """A committed change (monotonic id, in commit order) for live updates and polling clients.
+
+    `audience` is `public` (approved data, anyone) or `office` (drafts and review steps: only
+    that office's staff and OBEC may receive it).
+    """
 
     __tablename__ = "change_events"
+    __table_args__ = (_enum_check("audience", ("public", "office")),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     kind: Mapped[str] = mapped_column(String(50))
     office_code: Mapped[str | None] = mapped_column(String(60), index=True)
+    audience: Mapped[str] = mapped_column(String(10), default="public", server_default="public")
+    office_id: Mapped[int | None] = mapped_column(ForeignKey("offices.id"))
     payload: Mapped[dict[str, Any]] = mapped_column(JSONB)

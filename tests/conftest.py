@@ -94,8 +94,10 @@ def session(session_factory: sessionmaker[Session]) -> Iterator[Session]:
 
 
 @pytest.fixture
-def app(session_factory: sessionmaker[Session], tmp_path: Path) -> Flask:
-    config = {**TEST_CONFIG, "PINMAP_UPLOAD_DIR": str(tmp_path / "uploads")}
+def app(session_factory: sessionmaker[Session], tmp_path: Path, database_url: str) -> Flask:
+    # The URL only serves the live-change listener; requests use the rolled-back session.
+    config = {**TEST_CONFIG, "PINMAP_UPLOAD_DIR": str(tmp_path / "uploads"),
+              "SQLALCHEMY_URL": database_url}  # fmt: skip
     return create_app(config, session_factory=session_factory)
 
 

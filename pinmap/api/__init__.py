@@ -7,12 +7,14 @@ from flask_smorest import Api
 
 
 def register_api(app: Flask) -> Api:
+    from .live import bp as live_bp
     from .progress import bp as progress_bp
     from .views import bp, health_bp
 
     api = Api(app)
     api.register_blueprint(bp)
     api.register_blueprint(progress_bp)
+    api.register_blueprint(live_bp)
     api.register_blueprint(health_bp)
     # flask-smorest installs its own HTTPException handler; ours (JSON with a translated message)
     # is registered afterwards in create_app and so takes precedence.

@@ -50,6 +50,7 @@ def _client_strings() -> dict[str, str]:
         "share_low": _("Under half approved"),
         "share_high": _("Half or more approved"),
         "share_all": _("All approved"),
+        "updated_now": _("%(name)s was updated just now"),
         "showing": _("Showing %(shown)s of %(total)s offices"),
         "no_match": _("No office matches these filters."),
         "load_failed": _("Could not load the office data. Reload the page to try again."),
@@ -72,6 +73,8 @@ def index() -> Any:
             "regions": url_for("api.cluster_regions"),
             "office_page": url_for("public.office", code="__CODE__"),
             "summary": url_for("progress_api.progress_summary"),
+            "stream": url_for("live.stream"),
+            "office": url_for("api.office", code="__CODE__"),
         },
         "fiscal_year": fiscal_year,
         "items": [

@@ -12,6 +12,9 @@ from sqlalchemy.orm import Session
 from ..models import AuditLog, ChangeEvent, User
 
 CHANGE_CHANNEL = "pinmap_changes"
+# Held from the change record's insert to commit, so change ids commit in increasing order and a
+# reader resuming "after id N" can never miss a record that committed late with a smaller id.
+CHANGE_ORDER_LOCK = 0x70696E6D  # "pinm"
 
 
 def utcnow() -> dt.datetime:
@@ -59,10 +62,21 @@ def record(
 
 
 def emit_change(
-    session: Session, kind: str, office_code: str | None, payload: dict[str, Any]
+    session: Session,
+    kind: str,
+    office_code: str | None,
+    payload: dict[str, Any],
+    *,
+    audience: str = "public",
+    office_id: int | None = None,
 ) -> ChangeEvent:
-    """Write a change record in the caller's transaction; NOTIFY is delivered only at commit."""
-    event = ChangeEvent(kind=kind, office_code=office_code, payload=payload)
+    """Write a change record in the caller's transaction; NOTIFY is delivered only at commit.
+
+    `audience="office"` records (drafts, review steps) reach only that office and OBEC.
+    """
+    session.execute(select(func.pg_advisory_xact_lock(CHANGE_ORDER_LOCK)))
+    event = ChangeEvent(kind=kind, office_code=office_code, payload=payload, audience=audience,
+                        office_id=office_id)  # fmt: skip
     session.add(event)
     session.flush()
     session.execute(select(func.pg_notify(CHANGE_CHANNEL, str(event.id))))

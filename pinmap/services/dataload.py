@@ -35,6 +35,7 @@ from ..models import (
     Province,
     ReportingWindow,
 )
+from .audit import emit_change
 
 FILES = (
     "clusters.csv", "provinces.csv", "offices.csv", "policy_items.csv", "reporting_windows.csv",
@@ -85,6 +86,7 @@ class LoadSummary:
     updated: dict[str, int] = field(default_factory=dict)
     deleted: dict[str, int] = field(default_factory=dict)
     kept_not_in_file: list[str] = field(default_factory=list)
+    changed_offices: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -371,6 +373,7 @@ def load(session: Session, data: ParsedData) -> LoadSummary:
             changed = code in existing_offices
         if changed:
             s.bump(s.updated, "offices")
+            s.changed_offices.append(code)
     s.kept_not_in_file = sorted(set(existing_offices) - set(data.offices))
     session.flush()
 
@@ -437,6 +440,8 @@ def load(session: Session, data: ParsedData) -> LoadSummary:
             s.bump(s.created, "reporting_windows")
     session.flush()
 
+    for code in s.changed_offices:
+        emit_change(session, "office.updated", code, {"source": "data load"})
     if s.changed:
         session.add(
             DataLoad(

@@ -5,13 +5,17 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from geoalchemy2.shape import to_shape
+from geoalchemy2.shape import from_shape, to_shape
+from shapely.geometry import Point
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from geo.regions import hull_of_points, union_of
+from geo.validate import in_thailand
 
 from ..models import Cluster, Office, OfficeProvince, PolicyDimension, PolicyItem, Province
+from .audit import Actor, emit_change, record
+from .errors import N_, ServiceError
 
 
 def list_offices(
@@ -222,3 +226,32 @@ def policy_catalogue(session: Session, fiscal_year: int) -> dict[str, Any]:
             for i in items
         ],
     }
+
+
+def move_office(
+    session: Session, actor: Actor, code: str, lon: float, lat: float, precision: str = "office"
+) -> Office:
+    """Set an office's map point (EPSG:4326) and announce it; refused outside its province."""
+    office = get_office(session, code)
+    if office is None:
+        raise ServiceError(404, N_("No office with code %(code)s."), code=code)
+    if not in_thailand(lon, lat):
+        raise ServiceError(400, N_("This point is outside Thailand."))
+    point = func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326)
+    outside = session.scalar(
+        select(~func.ST_Intersects(Province.geom, point)).where(
+            Province.code == office.office_province_code, Province.geom.is_not(None)
+        )
+    )
+    if outside:
+        raise ServiceError(400, N_("This point is outside %(province)s, the office's province."),
+                           province=office.office_province.name_th)  # fmt: skip
+    before = office_feature(office)["geometry"]
+    office.geom = from_shape(Point(lon, lat), srid=4326)
+    office.location_precision = precision
+    session.flush()
+    after = {"type": "Point", "coordinates": [round(lon, 6), round(lat, 6)]}
+    record(session, actor, "office.move", "office", code, before=before, after=after,
+           office_id=office.id)  # fmt: skip
+    emit_change(session, "office.updated", code, {"fields": ["geom", "location_precision"]})
+    return office

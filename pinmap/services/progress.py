@@ -161,6 +161,16 @@ def revision_dict(rev: ProgressRevision | None) -> dict[str, Any] | None:
 # --- editing ---------------------------------------------------------------------------------
 
 
+def _office_event(session: Session, kind: str, entry_id: int, office_id: int,
+                  rev: ProgressRevision) -> None:  # fmt: skip
+    """A private change record, so the office's own portal pages update live."""
+    office = session.get(Office, office_id)
+    emit_change(session, kind, office.code if office else None, {
+        "entry_id": entry_id, "revision_no": rev.revision_no, "state": rev.state,
+        "status": rev.status, "version": rev.version,
+    }, audience="office", office_id=office_id)  # fmt: skip
+
+
 def _require(actor: Actor, action: str, office_id: int) -> None:
     if not can(actor.user, action, office_id):
         raise ServiceError(403, N_("You may not do this for this office."))
@@ -305,6 +315,7 @@ def save_draft(
     session.flush()
     record(session, actor, "progress.save", "progress_revision", rev.id, before=before,
            after=revision_dict(rev), office_id=office.id)  # fmt: skip
+    _office_event(session, "progress.saved", entry.id, office.id, rev)
     return rev
 
 
@@ -348,6 +359,7 @@ def submit(
     session.flush()
     record(session, actor, "progress.submit", "progress_revision", rev.id, before=before,
            after=revision_dict(rev), office_id=entry.office_id)  # fmt: skip
+    _office_event(session, "progress.submitted", entry.id, entry.office_id, rev)
     return rev
 
 
@@ -384,10 +396,13 @@ def review(
     session.flush()
     record(session, actor, f"progress.{decision}", "progress_revision", rev.id, before=before,
            after=revision_dict(rev), office_id=entry.office_id)  # fmt: skip
+    _office_event(session, "progress.reviewed", entry.id, entry.office_id, rev)
     if decision == "approve":
         office = session.get(Office, entry.office_id)
+        item = session.get(PolicyItem, entry.item_id)
         emit_change(session, "progress.approved", office.code if office else None, {
             "entry_id": entry.id, "item_id": entry.item_id, "round_no": entry.round_no,
+            "item_kind": item.kind if item else None, "item_no": item.no if item else None,
             "fiscal_year": entry.fiscal_year, "status": rev.status,
         })  # fmt: skip
     return rev

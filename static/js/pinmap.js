@@ -54,6 +54,7 @@
         self.applyFilters();
         self.state.ready = true;
         document.documentElement.setAttribute("data-pins-ready", "1");
+        self.listen();
       }).catch(function (e) {
         console.warn("offices:", e.message);
         var box = document.getElementById("result-count");
@@ -75,9 +76,9 @@
       return "pin-" + p.kind;
     },
 
-    icon: function (p) {
+    icon: function (p, fresh) {
       var cls = "pin pin-shape-" + p.kind + " " + this.colourClass(p) +
-        (p.location_precision === "office" ? "" : " pin-approx");
+        (p.location_precision === "office" ? "" : " pin-approx") + (fresh ? " pin-updated" : "");
       return L.divIcon({ className: "pin-icon", html: '<span class="' + cls + '"></span>',
                          iconSize: [18, 18], iconAnchor: [9, 9], popupAnchor: [0, -8] });
     },
@@ -114,9 +115,10 @@
       return null;
     },
 
-    setColourMode: function (mode) {
+    setColourMode: function (mode, quiet) {
       var self = this, c = this.config;
       var done = function () {
+        if (quiet) { self.state.mode = mode; return; }
         self.state.mode = mode;
         Object.keys(self.state.markers).forEach(function (code) {
           self.state.markers[code].setIcon(self.icon(self.state.features[code].properties));
@@ -149,6 +151,50 @@
       rows.forEach(function (r) {
         box.appendChild(el("p", {}, [el("span", { className: "pin legend-pin " + r[0] }), document.createTextNode(" " + r[1])]));
       });
+    },
+
+    listen: function () {
+      if (!window.EventSource || !this.config.urls.stream) return;
+      var self = this;
+      // EventSource reconnects by itself and sends Last-Event-ID, so nothing is missed.
+      this.source = new EventSource(this.config.urls.stream);
+      this.source.addEventListener("change", function (ev) {
+        var change = JSON.parse(ev.data);
+        self.onChange(change).catch(function (e) { console.warn("live:", e.message); });
+      });
+      this.source.addEventListener("reset", function () { window.location.reload(); });
+    },
+
+    onChange: function (change) {
+      var self = this, code = change.office_code, marker = this.state.markers[code];
+      if (!marker) return Promise.resolve();
+      var work;
+      if (change.kind === "office.updated") {
+        work = getJSON(this.config.urls.office.replace("__CODE__", encodeURIComponent(code))).then(function (f) {
+          self.state.features[code] = f;
+          marker.setLatLng([f.geometry.coordinates[1], f.geometry.coordinates[0]]);
+        });
+      } else if (change.kind === "progress.approved" && this.state.mode !== "kind") {
+        work = this.setColourMode(this.state.mode, true);
+      } else {
+        work = Promise.resolve();
+      }
+      return work.then(function () {
+        var p = self.state.features[code].properties;
+        marker.setIcon(self.icon(p, true));
+        if (marker.isPopupOpen()) marker.setPopupContent(self.popup(p));
+        self.cue(p);
+        document.documentElement.setAttribute("data-last-change", String(change.id));
+      });
+    },
+
+    cue: function (p) {
+      var box = document.getElementById("live-cue");
+      if (!box) return;
+      box.textContent = fmt(this.S.updated_now, { name: p.name_th });
+      box.hidden = false;
+      clearTimeout(this._cueTimer);
+      this._cueTimer = setTimeout(function () { box.hidden = true; }, 8000);
     },
 
     addOffices: function (fc) {

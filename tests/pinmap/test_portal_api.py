@@ -132,8 +132,12 @@ def test_full_workflow_with_return_and_resubmit(
     summary = client.get(f"/api/v1/progress/summary?fiscal_year={world.fy}").get_json()
     assert summary["offices"]["spp-krabi"]["by_status"]["on_plan"] == 1
     # A change record for the approval, and the audit trail of every step.
-    assert session.scalar(select(func.count()).select_from(ChangeEvent)
-                          .where(ChangeEvent.office_code == "spp-krabi")) == 1  # fmt: skip
+    public = select(ChangeEvent.kind).where(ChangeEvent.office_code == "spp-krabi",
+                                            ChangeEvent.audience == "public")  # fmt: skip
+    assert session.scalars(public).all() == ["progress.approved"]
+    private = select(ChangeEvent.kind).where(ChangeEvent.audience == "office",
+                                             ChangeEvent.office_id == world.own.id)  # fmt: skip
+    assert len(session.scalars(private).all()) == 6  # 2 saves, 2 submits, 2 reviews
     actions = session.scalars(select(AuditLog.action).where(AuditLog.office_id == world.own.id)
                               .order_by(AuditLog.id)).all()  # fmt: skip
     assert actions == ["progress.save", "progress.submit", "progress.return", "progress.save",
@@ -296,7 +300,7 @@ def test_session_write_without_csrf_is_refused(
     with client.session_transaction() as s:
         s["_user_id"] = world.users["own_editor"].get_id()
         s["_fresh"] = True
-    r = client.put(world.entry_url(), json=full_report())
+    r = client.put(world.entry_url(), json=full_report(), headers={"Accept-Language": "en"})
     assert r.status_code == 400
     assert "form expired" in r.get_json()["message"]
 

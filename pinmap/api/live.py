@@ -1,0 +1,146 @@
+"""/api/v1/stream (Server-Sent Events) and /api/v1/changes (polling) over the change records."""
+
+from __future__ import annotations
+
+import queue
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from flask import Response, current_app, request
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_smorest import Blueprint, abort
+from marshmallow import Schema, fields, validate
+from sqlalchemy import select
+
+from ..auth import OFFICE_READ_ROLES
+from ..db import get_session
+from ..live import Broker, Change, Subscriber, sse_format
+from ..models import ChangeEvent
+
+bp = Blueprint("live", __name__, url_prefix="/api/v1", description="Live changes")
+
+HEARTBEAT_SECONDS = 15.0
+REPLAY_LIMIT = 1000
+_ID = re.compile(r"\d{1,18}")
+
+
+def broker() -> Broker:
+    ext = current_app.extensions["pinmap"]
+    if "broker" not in ext:
+        url = str(current_app.config.get("SQLALCHEMY_URL") or "")
+        ext["broker"] = Broker(url.replace("postgresql+psycopg://", "postgresql://", 1))
+    return ext["broker"]  # type: ignore[no-any-return]
+
+
+def _visible_offices() -> frozenset[int] | None:
+    """None: every office's private changes (OBEC); a set: those offices'; empty: public only."""
+    if not current_user.is_authenticated:
+        return frozenset()
+    if current_user.role in OFFICE_READ_ROLES:
+        return None
+    return frozenset({current_user.office_id}) if current_user.office_id else frozenset()
+
+
+def _visible(stmt: Any, offices: frozenset[int] | None) -> Any:
+    if offices is None:
+        return stmt
+    return stmt.where(
+        (ChangeEvent.audience == "public") | ChangeEvent.office_id.in_(list(offices) or [-1])
+    )
+
+
+def _parse_id(raw: str | None, name: str) -> int | None:
+    if raw is None or raw == "":
+        return None
+    if not _ID.fullmatch(raw.strip()):
+        abort(400, message=_("%(name)s must be a change id (a whole number), not %(value)s.",
+                             name=name, value=raw[:40]))  # fmt: skip
+    return int(raw.strip())
+
+
+def _changes_after(last_id: int, offices: frozenset[int] | None, limit: int) -> list[Change]:
+    stmt = _visible(
+        select(ChangeEvent.id, ChangeEvent.at, ChangeEvent.kind, ChangeEvent.office_code,
+               ChangeEvent.audience, ChangeEvent.office_id, ChangeEvent.payload)
+        .where(ChangeEvent.id > last_id).order_by(ChangeEvent.id).limit(limit),
+        offices,
+    )  # fmt: skip
+    return [Change.from_row(tuple(row)) for row in get_session().execute(stmt)]
+
+
+class ChangesQuery(Schema):
+    since = fields.String(load_default=None, metadata={"description": "Last change id seen"})
+    limit = fields.Integer(load_default=500, validate=validate.Range(1, REPLAY_LIMIT))
+
+
+@bp.route("/changes")
+@bp.arguments(ChangesQuery, location="query", as_kwargs=True)
+@bp.response(200)
+def changes(since: str | None, limit: int) -> dict[str, Any]:
+    """Changes after `since` in id order (the polling form of /stream)."""
+    after = _parse_id(since, "since")
+    offices = _visible_offices()
+    if after is None:
+        latest = get_session().scalar(select(ChangeEvent.id).order_by(ChangeEvent.id.desc()))
+        return {"changes": [], "last_id": latest or 0}
+    rows = _changes_after(after, offices, limit)
+    return {"changes": [c.public_dict() for c in rows],
+            "last_id": rows[-1].id if rows else after, "more": len(rows) == limit}  # fmt: skip
+
+
+@bp.route("/stream")
+@bp.response(200, content_type="text/event-stream")
+def stream() -> Response:
+    """Server-Sent Events: `event: change` with `id:` = change id; send Last-Event-ID to resume.
+
+    Anonymous clients receive public changes only; office staff also their office's drafts;
+    OBEC staff every office's.
+    """
+    last_id = _parse_id(
+        request.headers.get("Last-Event-ID") or request.args.get("last_event_id"), "Last-Event-ID"
+    )
+    offices = _visible_offices()
+    b = broker()
+    # Subscribe before reading the backlog, so nothing committed in between is lost.
+    sub = b.subscribe(offices)
+    session = get_session()
+    if last_id is None:
+        latest = session.scalar(select(ChangeEvent.id).order_by(ChangeEvent.id.desc()))
+        backlog: list[Change] = []
+        start = latest or 0
+    else:
+        backlog = _changes_after(last_id, offices, REPLAY_LIMIT)
+        start = backlog[-1].id if backlog else last_id
+    overflow = len(backlog) == REPLAY_LIMIT
+    session.close()  # no database connection is held while the stream is open
+    return Response(
+        _events(b, sub, backlog, start, overflow),
+        mimetype="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+def _events(b: Broker, sub: Subscriber, backlog: list[Change], start: int,
+            overflow: bool) -> Iterator[str]:  # fmt: skip
+    try:
+        yield sse_format(retry_ms=3000)
+        for change in backlog:
+            yield sse_format(change)
+        if overflow:
+            # Too far behind to replay: the client reloads its data instead.
+            yield "event: reset\ndata: {}\n\n"
+        last = start
+        while not sub.dropped:
+            try:
+                change = sub.queue.get(timeout=HEARTBEAT_SECONDS)
+            except queue.Empty:
+                yield sse_format(comment="keep-alive")
+                continue
+            if change is None or change.id <= last:
+                continue  # already sent from the backlog
+            last = change.id
+            yield sse_format(change)
+    finally:
+        b.unsubscribe(sub)
