@@ -76,11 +76,17 @@ class Broker:
         self.last_id: int | None = None
         self.connected = threading.Event()
 
-    def subscribe(self, offices: frozenset[int] | None) -> Subscriber:
+    def subscribe(self, offices: frozenset[int] | None, after_id: int) -> Subscriber:
+        """Register a client that has seen everything up to `after_id`.
+
+        A stopped broker starts reading after that id, so nothing committed between the
+        client's backlog query and the LISTEN is skipped.
+        """
         sub = Subscriber(offices)
         with self._lock:
             self._subs.add(sub)
             if not self._started:
+                self.last_id = after_id
                 self._started = True
                 threading.Thread(target=self._run, name="pinmap-listen", daemon=True).start()
         return sub
@@ -122,24 +128,35 @@ class Broker:
             try:
                 with psycopg.connect(self.dsn, autocommit=True) as conn:
                     conn.execute(f"LISTEN {CHANGE_CHANNEL}")
-                    if self.last_id is None:
-                        self.last_id = conn.execute(
-                            "SELECT coalesce(max(id), 0) FROM change_events"
-                        ).fetchone()[0]  # type: ignore[index]
                     self._catch_up(conn)  # whatever committed while we were away
                     self.connected.set()
                     backoff = 0.5
                     while True:
-                        # Wake up now and then even without notifications, to notice a dead
-                        # connection and to keep the catch-up cheap.
-                        for _ in conn.notifies(timeout=10.0):
-                            self._catch_up(conn)
+                        # The notifies() generator holds the connection, so leave it after the
+                        # first notification (or 10 s of quiet, to notice a dead connection)
+                        # and read every new row at once: a burst of commits is one query.
+                        for _ in conn.notifies(timeout=10.0, stop_after=1):
+                            pass
+                        if self._stop_if_idle():
+                            return
                         self._catch_up(conn)
             except psycopg.Error as exc:
                 self.connected.clear()
+                if self._stop_if_idle():
+                    return
                 log.warning("change listener lost the database (%s); retrying", exc)
                 time.sleep(backoff)
                 backoff = min(backoff * 2, 10.0)
+
+    def _stop_if_idle(self) -> bool:
+        """With nobody listening, release the connection; the next subscriber restarts us."""
+        with self._lock:
+            if self._subs:
+                return False
+            self._started = False
+            self.last_id = None
+            self.connected.clear()
+            return True
 
 
 def sse_format(change: Change | None = None, *, comment: str | None = None,

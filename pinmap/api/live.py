@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import queue
 import re
 from collections.abc import Iterator
@@ -102,23 +103,26 @@ def stream() -> Response:
         request.headers.get("Last-Event-ID") or request.args.get("last_event_id"), "Last-Event-ID"
     )
     offices = _visible_offices()
-    b = broker()
-    # Subscribe before reading the backlog, so nothing committed in between is lost.
-    sub = b.subscribe(offices)
     session = get_session()
     if last_id is None:
-        latest = session.scalar(select(ChangeEvent.id).order_by(ChangeEvent.id.desc()))
-        backlog: list[Change] = []
-        start = latest or 0
-    else:
-        backlog = _changes_after(last_id, offices, REPLAY_LIMIT)
-        start = backlog[-1].id if backlog else last_id
+        last_id = session.scalar(select(ChangeEvent.id).order_by(ChangeEvent.id.desc())) or 0
+    # Subscribe first, then read the backlog: whatever commits in between is in one or the
+    # other, and the stream skips what it already sent.
+    b = broker()
+    sub = b.subscribe(offices, last_id)
+    backlog = _changes_after(last_id, offices, REPLAY_LIMIT)
+    start = backlog[-1].id if backlog else last_id
     overflow = len(backlog) == REPLAY_LIMIT
     session.close()  # no database connection is held while the stream is open
     return Response(
         _events(b, sub, backlog, start, overflow),
         mimetype="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        # X-Served-By names the process, so operators (and tests) can see the fan-out spread.
+        headers={
+            "Cache-Control": "no-cache",
+            "X-Accel-Buffering": "no",
+            "X-Served-By": str(os.getpid()),
+        },  # fmt: skip
     )
 
 

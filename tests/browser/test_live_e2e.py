@@ -1,0 +1,80 @@
+"""A reviewer approves in one browser; the public map in another restyles the pin within 1 s."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+import pytest
+from playwright.sync_api import Browser
+from sqlalchemy import select
+from sqlalchemy.orm import sessionmaker
+
+from pinmap.db import make_engine
+from pinmap.models import Office, PolicyItem
+from pinmap.services import progress
+from pinmap.services.accounts import create_user
+from pinmap.services.audit import Actor
+
+from .conftest import LiveServer, Watched
+
+pytestmark = pytest.mark.browser
+PASSWORD = "live e2e password 1"
+
+
+@pytest.fixture(scope="module")
+def submitted_entry(live_server: LiveServer) -> int:
+    engine = make_engine(live_server.database_url)
+    when = dt.datetime(2024, 3, 20, 3, 0, tzinfo=dt.UTC)  # inside FY2567 phase 1
+    with sessionmaker(bind=engine).begin() as session:
+        director = create_user(session, Actor(None), email="live-dir@example.go.th",
+                               name="ผอ.", password=PASSWORD, role="office_director",
+                               office_code="spp-bangkok")  # fmt: skip
+        create_user(session, Actor(None), email="live-rev@example.go.th", name="ผู้ตรวจ",
+                    password=PASSWORD, role="reviewer")  # fmt: skip
+        office = session.scalars(select(Office).filter_by(code="spp-bangkok")).one()
+        item = session.scalars(
+            select(PolicyItem).filter_by(fiscal_year=2567, kind="policy", no=2)
+        ).one()
+        rev = progress.save_draft(session, Actor(director, now=when), office, item, 1, {
+            "status": "on_plan", "what": "ก", "where": "ข", "how": "ค", "result": "ง"}, None)  # fmt: skip
+        entry = progress.find_entry(session, office.id, item.id, 1)
+        progress.submit(session, Actor(director, now=when), entry, rev.version)
+        entry_id = entry.id  # type: ignore[union-attr]
+    engine.dispose()
+    return entry_id
+
+
+def test_approval_in_one_browser_restyles_the_pin_in_another(
+    live_server: LiveServer, browser: Browser, watched: Watched, submitted_entry: int
+) -> None:
+    public = watched.page
+    public.goto(live_server.url + "/")
+    public.wait_for_selector("html[data-pins-ready='1']")
+    public.select_option("#f-cluster", "1")  # a filter the update must not reset
+    public.select_option("#f-colour", "progress")
+    public.wait_for_selector("html[data-colour-mode='progress']")
+    icon = "PinMap.state.markers['spp-bangkok'].options.icon.options.html"
+    assert "pin-share-0" in public.evaluate(icon)
+
+    reviewer_ctx = browser.new_context(locale="th-TH")
+    reviewer = reviewer_ctx.new_page()
+    reviewer.goto(live_server.url + "/portal/login")
+    reviewer.fill("input[name=email]", "live-rev@example.go.th")
+    reviewer.fill("input[name=password]", PASSWORD)
+    reviewer.click("button[type=submit]")
+    reviewer.goto(f"{live_server.url}/review/entries/{submitted_entry}")
+    public.wait_for_timeout(300)  # the public page's stream is connected by now
+
+    started = time.monotonic()
+    reviewer.click("button[name=decision][value=approve]")
+    public.wait_for_function(f"{icon}.indexOf('pin-share-low') >= 0", timeout=3_000)
+    elapsed = time.monotonic() - started
+    assert elapsed < 1.0, f"pin restyled after {elapsed:.3f} s"
+    assert "pin-updated" in public.evaluate(icon)
+    assert public.locator("#live-cue").is_visible()
+    assert "สพป.กรุงเทพมหานคร" in public.locator("#live-cue").inner_text()
+    assert public.evaluate("PinMap.state.shown") == 15  # cluster filter kept
+    assert public.input_value("#f-colour") == "progress"
+    reviewer_ctx.close()
+    assert watched.errors == []
