@@ -19,10 +19,23 @@ RULES: dict[str, frozenset[str]] = {
     "manage_windows": frozenset({"admin"}),
     "manage_users": frozenset({"admin"}),
     "view_audit": frozenset({"admin"}),
+    # Coaching year: coaching teams and admins plan and record visits; admins run the rounds.
+    "plan_visits": frozenset({"coach", "admin"}),
+    "manage_rounds": frozenset({"admin"}),
+    "manage_clusters": frozenset({"admin"}),
+    "view_dashboard": frozenset({"reviewer", "admin", "coach"}),
+    # Profiles, best practices and plans follow the progress rules: the office edits, its
+    # director submits, OBEC reviews.
+    "edit_profile": frozenset({"office_editor", "office_director"}),
+    "submit_profile": frozenset({"office_director"}),
+    "review_profile": frozenset({"reviewer", "admin"}),
+    "import_office_data": frozenset({"office_editor", "office_director", "admin"}),
+    "manage_sources": frozenset({"admin"}),
 }
-OFFICE_SCOPED = frozenset({"edit_entry", "submit_entry"})
+OFFICE_ROLES = frozenset({"office_editor", "office_director"})
+OFFICE_SCOPED = frozenset({"edit_entry", "submit_entry", "edit_profile", "submit_profile"})
 # Reading an office's unapproved work: its own staff, or OBEC.
-OFFICE_READ_ROLES = frozenset({"reviewer", "admin"})
+OFFICE_READ_ROLES = frozenset({"reviewer", "admin", "coach"})
 
 
 class _UserLike(Protocol):
@@ -39,8 +52,11 @@ def can(user: _UserLike | None, action: str, office_id: int | None = None) -> bo
         return False
     if user.role not in RULES[action]:
         return False
-    if action in OFFICE_SCOPED:
-        return office_id is not None and user.office_id == office_id
+    if action in OFFICE_SCOPED and office_id is None:
+        return False
+    # Office staff act only on their own office, whatever the action.
+    if user.role in OFFICE_ROLES and office_id is not None:
+        return user.office_id == office_id
     return True
 
 

@@ -23,7 +23,7 @@ from sqlalchemy import (
     UniqueConstraint,
     func,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .db import Base
@@ -226,7 +226,7 @@ class DataLoad(Base):
 
 # --- Accounts -------------------------------------------------------------------------------
 
-ROLES = ("office_editor", "office_director", "reviewer", "admin")
+ROLES = ("office_editor", "office_director", "reviewer", "admin", "coach")
 OFFICE_ROLES = ("office_editor", "office_director")
 
 
@@ -527,3 +527,435 @@ class ChangeEvent(Base):
     audience: Mapped[str] = mapped_column(String(10), default="public", server_default="public")
     office_id: Mapped[int | None] = mapped_column(ForeignKey("offices.id"))
     payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
+
+
+# --- Office profiles (issue: profiles in full) ------------------------------------------------
+
+
+class Photo(Base):
+    """An uploaded, re-encoded photo (people, office building, infographics) and its thumbnail."""
+
+    __tablename__ = "photos"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"), index=True)
+    stored_name: Mapped[str] = mapped_column(String(100))
+    thumb_name: Mapped[str] = mapped_column(String(100))
+    mime: Mapped[str] = mapped_column(String(50))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+
+
+class ProfileRevision(Base):
+    """A version of an office's profile in the review workflow (draft → … → approved).
+
+    `data` holds the text fields (address, phone, email, website, staff_count, people:
+    [{role: director|deputy, name, position, photo_id}], office_photo_id); `geom` a proposed
+    pin. The office's approved revision is what the public sees.
+    """
+
+    __tablename__ = "profile_revisions"
+    __table_args__ = (
+        UniqueConstraint("office_id", "revision_no"),
+        _enum_check("state", REVIEW_STATES),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"), index=True)
+    revision_no: Mapped[int] = mapped_column(SmallInteger)
+    state: Mapped[str] = mapped_column(String(10), default="draft")
+    data: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    geom: Mapped[WKBElement | None] = mapped_column(Geometry("POINT", srid=4326))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    submitted_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    reviewed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    review_comment: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class School(Base):
+    """A school under an office (imported from CSV/XLSX); location optional."""
+
+    __tablename__ = "schools"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"), index=True)
+    code: Mapped[str] = mapped_column(String(20), unique=True)
+    name_th: Mapped[str] = mapped_column(String(300))
+    amphoe_th: Mapped[str] = mapped_column(String(100), default="")
+    level: Mapped[str] = mapped_column(String(100), default="")
+    geom: Mapped[WKBElement | None] = mapped_column(Geometry("POINT", srid=4326))
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+
+class OfficeStats(Base):
+    """Counts of schools, teachers, students and staff as of a date, from a named source."""
+
+    __tablename__ = "office_stats"
+    __table_args__ = (UniqueConstraint("office_id", "source", "as_of"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"), index=True)
+    as_of: Mapped[dt.date] = mapped_column(Date)
+    source: Mapped[str] = mapped_column(String(100))  # e.g. "manual", "import", source name
+    ingest_source_id: Mapped[int | None] = mapped_column(ForeignKey("ingest_sources.id"))
+    schools: Mapped[int | None] = mapped_column(Integer)
+    teachers: Mapped[int | None] = mapped_column(Integer)
+    students: Mapped[int | None] = mapped_column(Integer)
+    staff: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+
+
+RESULT_CATEGORIES = ("policy", "action_plan", "office_standards", "onet_rt_nt", "drugs")
+
+
+class ResultRecord(Base):
+    """One indicator's result for an office and fiscal year (five-year history, evaluation)."""
+
+    __tablename__ = "result_records"
+    __table_args__ = (
+        UniqueConstraint("office_id", "fiscal_year", "category", "indicator"),
+        _enum_check("category", RESULT_CATEGORIES),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"), index=True)
+    fiscal_year: Mapped[int] = mapped_column(SmallInteger, index=True)
+    category: Mapped[str] = mapped_column(String(20))
+    indicator: Mapped[str] = mapped_column(String(200))
+    value: Mapped[float | None]
+    unit: Mapped[str] = mapped_column(String(20), default="")
+    office_target: Mapped[float | None]
+    obec_target: Mapped[float | None]
+    source: Mapped[str] = mapped_column(String(100), default="import")
+
+
+class BestPractice(Base):
+    """An office's best practice, aligned to policy items and dimensions; reviewed before public."""
+
+    __tablename__ = "best_practices"
+    __table_args__ = (_enum_check("state", REVIEW_STATES),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"), index=True)
+    fiscal_year: Mapped[int] = mapped_column(SmallInteger)
+    title: Mapped[str] = mapped_column(String(300))
+    owner: Mapped[str] = mapped_column(String(300), default="")
+    dimensions: Mapped[list[str]] = mapped_column(ARRAY(String(20)), default=list)
+    background: Mapped[str] = mapped_column(Text, default="")
+    objectives: Mapped[str] = mapped_column(Text, default="")
+    process: Mapped[str] = mapped_column(Text, default="")
+    results: Mapped[str] = mapped_column(Text, default="")
+    success_factors: Mapped[str] = mapped_column(Text, default="")
+    infographic_photo_id: Mapped[int | None] = mapped_column(ForeignKey("photos.id"))
+    attachments: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
+    state: Mapped[str] = mapped_column(String(10), default="draft")
+    review_comment: Mapped[str] = mapped_column(Text, default="")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    reviewed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class BestPracticeItem(Base):
+    """A policy or Quick Win item a best practice aligns with."""
+
+    __tablename__ = "best_practice_items"
+
+    best_practice_id: Mapped[int] = mapped_column(
+        ForeignKey("best_practices.id", ondelete="CASCADE"), primary_key=True
+    )
+    item_id: Mapped[int] = mapped_column(ForeignKey("policy_items.id"), primary_key=True)
+
+
+class OperatingPlan(Base):
+    """An office's operating plan for a fiscal year (checked in the 3-month round); reviewed."""
+
+    __tablename__ = "operating_plans"
+    __table_args__ = (
+        UniqueConstraint("office_id", "fiscal_year"),
+        _enum_check("state", REVIEW_STATES),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"), index=True)
+    fiscal_year: Mapped[int] = mapped_column(SmallInteger)
+    problem: Mapped[str] = mapped_column(Text, default="")
+    approach: Mapped[str] = mapped_column(Text, default="")
+    targets: Mapped[str] = mapped_column(Text, default="")
+    timeline: Mapped[str] = mapped_column(Text, default="")
+    state: Mapped[str] = mapped_column(String(10), default="draft")
+    review_comment: Mapped[str] = mapped_column(Text, default="")
+    approved_snapshot: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+# --- Clusters and the coaching year (issue: clusters and coaching) -----------------------------
+
+ROUND_KINDS = ("online_plan_check", "onsite_coaching", "online_cluster", "online_evaluation")
+
+
+class ClusterMove(Base):
+    """History of an office moving between clusters (who, when, why)."""
+
+    __tablename__ = "cluster_moves"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"), index=True)
+    from_cluster: Mapped[int] = mapped_column(ForeignKey("clusters.no"))
+    to_cluster: Mapped[int] = mapped_column(ForeignKey("clusters.no"))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class MonitoringRound(Base):
+    """One of the year's four monitoring rounds (3/6/9/12 months) and its dates."""
+
+    __tablename__ = "monitoring_rounds"
+    __table_args__ = (UniqueConstraint("fiscal_year", "round_no"), _enum_check("kind", ROUND_KINDS))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    fiscal_year: Mapped[int] = mapped_column(ForeignKey("fiscal_years.year_be", ondelete="CASCADE"))
+    round_no: Mapped[int] = mapped_column(SmallInteger)
+    kind: Mapped[str] = mapped_column(String(30))
+    starts_on: Mapped[dt.date] = mapped_column(Date)
+    ends_on: Mapped[dt.date] = mapped_column(Date)
+
+
+class RoundStatus(Base):
+    """An office's status in a monitoring round (e.g. plan received / checked / coached)."""
+
+    __tablename__ = "round_statuses"
+    __table_args__ = (UniqueConstraint("round_id", "office_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("monitoring_rounds.id", ondelete="CASCADE"))
+    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"), index=True)
+    status: Mapped[str] = mapped_column(String(30))
+    note: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+
+class ClusterSession(Base):
+    """The 9-month round's online meeting for one cluster (one cluster per session)."""
+
+    __tablename__ = "cluster_sessions"
+    __table_args__ = (UniqueConstraint("round_id", "cluster_no"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("monitoring_rounds.id", ondelete="CASCADE"))
+    cluster_no: Mapped[int] = mapped_column(ForeignKey("clusters.no"))
+    starts_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    link: Mapped[str] = mapped_column(Text, default="")
+
+
+class VisitPlan(Base):
+    """A coaching team's plan for a cluster in a round: host, invitees, visit order."""
+
+    __tablename__ = "visit_plans"
+    __table_args__ = (_enum_check("state", ("draft", "published")),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("monitoring_rounds.id", ondelete="CASCADE"))
+    cluster_no: Mapped[int] = mapped_column(ForeignKey("clusters.no"), index=True)
+    host_office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"))
+    radius_km: Mapped[float | None]
+    nearest_k: Mapped[int | None] = mapped_column(SmallInteger)
+    visit_date: Mapped[dt.date | None] = mapped_column(Date)
+    team: Mapped[str] = mapped_column(Text, default="")
+    state: Mapped[str] = mapped_column(String(10), default="draft")
+    distance_basis: Mapped[str] = mapped_column(String(20), default="great_circle")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class VisitStop(Base):
+    """An office in a visit plan: the host, an invitee, or a stop on a multi-office trip."""
+
+    __tablename__ = "visit_stops"
+    __table_args__ = (_enum_check("role", ("host", "invited", "visit")),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(
+        ForeignKey("visit_plans.id", ondelete="CASCADE"), index=True
+    )
+    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"))
+    role: Mapped[str] = mapped_column(String(10))
+    position: Mapped[int | None] = mapped_column(SmallInteger)
+    distance_km: Mapped[float | None]
+
+
+class VisitRecord(Base):
+    """What happened on a visit: date, team, attendees, notes, follow-ups."""
+
+    __tablename__ = "visit_records"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(
+        ForeignKey("visit_plans.id", ondelete="CASCADE"), index=True
+    )
+    visited_on: Mapped[dt.date] = mapped_column(Date)
+    team: Mapped[str] = mapped_column(Text, default="")
+    attendees: Mapped[str] = mapped_column(Text, default="")
+    notes: Mapped[str] = mapped_column(Text, default="")
+    follow_ups: Mapped[str] = mapped_column(Text, default="")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+
+
+# --- Ingestion (issue: scheduled ingestion) --------------------------------------------------
+
+SOURCE_KINDS = ("progress-json", "quarterly-json", "stats-csv")
+
+
+class IngestSource(TimestampMixin, Base):
+    """A reporting endpoint pinmap pulls on a schedule; configuration, not code."""
+
+    __tablename__ = "ingest_sources"
+    __table_args__ = (_enum_check("kind", SOURCE_KINDS),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    url: Mapped[str] = mapped_column(Text)
+    # Name of an environment variable holding the credential; the secret is never stored.
+    credentials_env: Mapped[str] = mapped_column(String(100), default="")
+    interval_seconds: Mapped[int | None] = mapped_column(Integer)
+    cron: Mapped[str] = mapped_column(String(100), default="")
+    timeout_seconds: Mapped[float] = mapped_column(default=30.0)
+    options: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    pre_approved: Mapped[bool] = mapped_column(default=False)
+    enabled: Mapped[bool] = mapped_column(default=True)
+
+
+class IngestRun(Base):
+    """One run of one source, with its counts and outcome."""
+
+    __tablename__ = "ingest_runs"
+    __table_args__ = (_enum_check("outcome", ("running", "ok", "partial", "failed")),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("ingest_sources.id"), index=True)
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    outcome: Mapped[str] = mapped_column(String(10), default="running")
+    fetched: Mapped[int] = mapped_column(Integer, default=0)
+    inserted: Mapped[int] = mapped_column(Integer, default=0)
+    updated: Mapped[int] = mapped_column(Integer, default=0)
+    unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    quarantined: Mapped[int] = mapped_column(Integer, default=0)
+    conflicts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str] = mapped_column(Text, default="")
+
+
+class IngestRecord(Base):
+    """The last accepted version of one source record (idempotent upsert key)."""
+
+    __tablename__ = "ingest_records"
+    __table_args__ = (UniqueConstraint("source_id", "source_record_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("ingest_sources.id"))
+    source_record_id: Mapped[str] = mapped_column(String(200))
+    source_updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    payload_sha256: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(String(50))  # e.g. progress_revision, quarterly_report
+    target_id: Mapped[int | None] = mapped_column(Integer)
+    last_run_id: Mapped[int | None] = mapped_column(ForeignKey("ingest_runs.id"))
+
+
+class Quarantine(Base):
+    """A source record refused by validation, with the reason and the field at fault."""
+
+    __tablename__ = "ingest_quarantine"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(
+        ForeignKey("ingest_runs.id", ondelete="CASCADE"), index=True
+    )
+    source_id: Mapped[int] = mapped_column(ForeignKey("ingest_sources.id"), index=True)
+    source_record_id: Mapped[str] = mapped_column(String(200), default="")
+    field: Mapped[str] = mapped_column(String(100), default="")
+    reason: Mapped[str] = mapped_column(Text)
+    raw: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+
+
+class IngestConflict(Base):
+    """A source update that would have overwritten a newer manual edit; shown to reviewers."""
+
+    __tablename__ = "ingest_conflicts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("ingest_sources.id"), index=True)
+    source_record_id: Mapped[str] = mapped_column(String(200))
+    entry_id: Mapped[int | None] = mapped_column(ForeignKey("progress_entries.id"))
+    run_id: Mapped[int] = mapped_column(ForeignKey("ingest_runs.id", ondelete="CASCADE"))
+    source_payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class QuarterlyReport(Base):
+    """An eMENSCR-style quarterly project report (six points, budget planned vs disbursed)."""
+
+    __tablename__ = "quarterly_reports"
+    __table_args__ = (UniqueConstraint("source_id", "source_record_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"), index=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("ingest_sources.id"))
+    source_record_id: Mapped[str] = mapped_column(String(200))
+    fiscal_year: Mapped[int] = mapped_column(SmallInteger)
+    quarter: Mapped[int] = mapped_column(SmallInteger)
+    project: Mapped[str] = mapped_column(Text)
+    points: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    budget_planned: Mapped[float | None]
+    budget_disbursed: Mapped[float | None]
+    source_updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
