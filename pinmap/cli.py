@@ -199,12 +199,91 @@ def tokens_create(email: str, name: str, days: int) -> None:
     click.echo(new.secret)
 
 
+ingest_cli = click.Group("ingest", help="Scheduled ingestion from reporting endpoints.")
+
+
+@ingest_cli.command("run")
+@with_appcontext
+def ingest_run() -> None:
+    """Run the scheduler in this process (same as `python -m ingest`)."""
+    import logging
+
+    from ingest.scheduler import main as scheduler_main
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    url = str(current_app.config["SQLALCHEMY_URL"])
+    scheduler_main(_factory(), url.replace("postgresql+psycopg://", "postgresql://", 1))
+
+
+@ingest_cli.command("once")
+@click.argument("source")
+@with_appcontext
+def ingest_once(source: str) -> None:
+    """Run one source now, with a progress bar; exit 1 if the run failed."""
+    from ingest.jobs import run_source
+
+    with click.progressbar(length=0, label=f"{source}", show_pos=True) as bar:
+        seen = [0]
+
+        def advance(fetched: int) -> None:
+            bar.length = max(bar.length or 0, fetched)
+            bar.update(fetched - seen[0])
+            seen[0] = fetched
+
+        try:
+            result = run_source(_factory(), source, progress=advance)
+        except LookupError as exc:
+            raise click.ClickException(str(exc)) from exc
+    counts = ", ".join(f"{k} {v}" for k, v in result.counts.items())
+    click.echo(
+        f"{source}: {result.outcome}{' — ' + result.error if result.error else ''}"
+        f"{' (' + counts + ')' if counts else ''}"
+    )
+    if result.outcome in ("failed", "skipped"):
+        raise SystemExit(1)
+
+
+sources_cli = click.Group("sources", help="Ingest source configuration.")
+ingest_cli.add_command(sources_cli)
+
+
+@sources_cli.command("load")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@with_appcontext
+def sources_load(path: Path) -> None:
+    """Create or update sources from a JSON file ({"sources": {name: {...}}}), all or nothing."""
+    from ingest.sources import SourceError, load_file
+
+    try:
+        with _factory().begin() as session:
+            done = load_file(session, path)
+    except SourceError as exc:
+        raise click.ClickException(f"{exc} (nothing was changed)") from exc
+    for name, created in done:
+        click.echo(f"{'created' if created else 'updated'} {name}")
+
+
+@sources_cli.command("list")
+@with_appcontext
+def sources_list() -> None:
+    """List sources (credentials are shown by variable name only)."""
+    from sqlalchemy import select
+
+    from .models import IngestSource
+
+    with _factory()() as session:
+        for s in session.scalars(select(IngestSource).order_by(IngestSource.name)):
+            when = s.cron or f"every {s.interval_seconds} s"
+            click.echo(f"{s.name}\t{s.kind}\t{when}\t{'on' if s.enabled else 'off'}\t{s.url}")
+
+
 def register(app: Flask) -> None:
     app.cli.add_command(db_cli)
     app.cli.add_command(data_cli)
     app.cli.add_command(boundaries_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(tokens_cli)
+    app.cli.add_command(ingest_cli)
 
 
 def _create_app() -> Flask:

@@ -1,0 +1,107 @@
+"""HTTP fetching for ingestion: timeouts, bounded sizes, retries with backoff and jitter.
+
+No Flask here. Every request gets at most the time left in the run, so a run never hangs past
+its timeout however the upstream behaves.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import random
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+class FetchError(RuntimeError):
+    """The request failed for good (retries exhausted, a 4xx, or the run's deadline passed)."""
+
+
+class RetryableError(RuntimeError):
+    """A failure worth another try: timeout, connection trouble, HTTP 5xx, a broken body."""
+
+
+@dataclass
+class Deadline:
+    at: float  # time.monotonic() value
+
+    @classmethod
+    def after(cls, seconds: float) -> Deadline:
+        return cls(time.monotonic() + seconds)
+
+    def left(self) -> float:
+        return self.at - time.monotonic()
+
+
+def credential(env_name: str) -> str | None:
+    """The secret a source names by environment variable (never stored in the database)."""
+    if not env_name:
+        return None
+    value = os.environ.get(env_name)
+    if not value:
+        raise FetchError(f"environment variable {env_name} is not set")
+    return value
+
+
+def get_once(url: str, token: str | None, timeout: float, max_bytes: int) -> bytes:
+    headers = {"Accept": "application/json, text/csv", "User-Agent": "pinmap-ingest/1"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
+        raise FetchError(f"unsupported URL scheme in {url}")
+    request = urllib.request.Request(url, headers=headers)  # noqa: S310 (scheme checked above)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+            body = response.read(max_bytes + 1)
+    except urllib.error.HTTPError as exc:
+        exc.close()
+        if exc.code >= 500 or exc.code == 429:
+            raise RetryableError(f"HTTP {exc.code}") from exc
+        raise FetchError(f"HTTP {exc.code} from {url}") from exc
+    except TimeoutError as exc:
+        raise RetryableError("timed out") from exc
+    except (urllib.error.URLError, ConnectionError, http.client.HTTPException, OSError) as exc:
+        # IncompleteRead (a body cut short) is an HTTPException: the next try may be whole.
+        raise RetryableError(f"{type(exc).__name__}: {exc}") from exc
+    if len(body) > max_bytes:
+        raise FetchError(f"response larger than {max_bytes} bytes")
+    return body
+
+
+def fetch(
+    url: str,
+    *,
+    token: str | None,
+    deadline: Deadline,
+    max_bytes: int,
+    check: Callable[[bytes], object] | None = None,
+    base_delay: float = 0.2,
+    max_delay: float = 5.0,
+    on_retry: Callable[[str], None] | None = None,
+) -> bytes:
+    """GET `url`, retrying retryable failures with full-jitter exponential backoff.
+
+    `check` parses the body; a body it rejects (malformed, cut short) is retried like a 5xx.
+    """
+    attempt = 0
+    while True:
+        left = deadline.left()
+        if left <= 0:
+            raise FetchError("run timeout reached")
+        try:
+            body = get_once(url, token, timeout=min(left, 60.0), max_bytes=max_bytes)
+            if check is not None:
+                check(body)
+            return body
+        except (RetryableError, ValueError) as exc:
+            attempt += 1
+            delay = random.uniform(0, min(max_delay, base_delay * 2**attempt))  # noqa: S311
+            if deadline.left() <= delay:
+                raise FetchError(f"gave up after {attempt} attempt(s): {exc}") from exc
+            if on_retry is not None:
+                on_retry(str(exc))
+            time.sleep(delay)

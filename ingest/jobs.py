@@ -1,0 +1,561 @@
+"""Ingestion jobs: fetch → parse → upsert for one source, one transaction per page.
+
+A run's counters are written in the same transaction as the page they count, so a run killed
+at any point leaves data and log consistent; the next run marks it interrupted and carries on.
+Only one run per source at a time, cluster-wide (a PostgreSQL advisory lock held for the run).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select, text, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from pinmap.models import (
+    IngestConflict,
+    IngestRecord,
+    IngestRun,
+    IngestSource,
+    Office,
+    OfficeStats,
+    PolicyItem,
+    ProgressEntry,
+    ProgressRevision,
+    Quarantine,
+    QuarterlyReport,
+    ReportingWindow,
+)
+from pinmap.services import progress as progress_svc
+from pinmap.services.audit import Actor, emit_change, record
+from pinmap.services.sanitize import clean_html, clean_text
+
+from .clients import Deadline, FetchError, credential, fetch
+from .parsers import PageError, Parsed, Refused, parse_page, parse_stats_csv
+
+DEFAULT_MAX_BYTES = 50 * 1024 * 1024
+MAX_PAGES = 10_000
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def lock_key(source_name: str) -> int:
+    # A stable 31-bit key per source, in its own key space (classid 0x696e67 = "ing").
+    return zlib.crc32(f"ingest:{source_name}".encode()) & 0x7FFFFFFF
+
+
+@dataclass
+class RunResult:
+    source: str
+    run_id: int | None
+    outcome: str
+    counts: dict[str, int] = field(default_factory=dict)
+    error: str = ""
+
+
+class _Counts:
+    KEYS = ("fetched", "inserted", "updated", "unchanged", "quarantined", "conflicts")
+
+    def __init__(self) -> None:
+        self.values = dict.fromkeys(self.KEYS, 0)
+
+    def add(self, key: str, n: int = 1) -> None:
+        self.values[key] += n
+
+
+# --- applying records --------------------------------------------------------------------------
+
+
+class _Context:
+    """Per-run caches of the lookups every record needs."""
+
+    def __init__(self, session: Session, source: IngestSource, run_id: int, now: dt.datetime):
+        self.source = source
+        self.run_id = run_id
+        self.now = now
+        self.actor = Actor(None, f"ingest:{source.name}", now=now)
+        self.tag = f"ingest:{source.name}"
+        self.offices = dict(session.execute(select(Office.code, Office.id)).all())
+        self.items = {
+            (fy, kind, no): item_id
+            for item_id, fy, kind, no in session.execute(
+                select(PolicyItem.id, PolicyItem.fiscal_year, PolicyItem.kind, PolicyItem.no)
+            )
+        }
+        self.rounds = set(
+            session.execute(select(ReportingWindow.fiscal_year, ReportingWindow.round_no)).all()
+        )
+        self.known: dict[str, IngestRecord] = {}
+        self.changed_offices: dict[int, list[int]] = {}
+        self.public_offices: dict[int, list[int]] = {}
+
+
+def _quarantine(
+    session: Session, ctx: _Context, rec: Refused | Parsed, field_: str, reason: str
+) -> None:
+    raw = rec.raw if isinstance(rec, Refused) else str(rec.data)[:4000]
+    session.add(
+        Quarantine(
+            run_id=ctx.run_id,
+            source_id=ctx.source.id,
+            field=field_,
+            source_record_id=rec.record_id,
+            reason=reason,
+            raw=raw,
+        )
+    )
+
+
+def _revision_values(data: dict[str, Any]) -> dict[str, Any]:
+    narrative = data["narrative"]
+    indicator = data.get("indicator") or {}
+    no_activity = data.get("no_activity") or {}
+    values: dict[str, Any] = {
+        "status": data["status"],
+        **{k: clean_html(narrative.get(k, "")) for k in ("what", "where", "how", "result")},
+        "indicator_value": indicator.get("value"),
+        "indicator_target": indicator.get("target"),
+        "indicator_unit": indicator.get("unit"),
+        "no_activity_reason": clean_text(no_activity.get("reason", ""), max_length=2000),
+        "no_activity_when": clean_text(no_activity.get("when", ""), max_length=2000),
+    }
+    if values["indicator_value"] is not None and values["indicator_target"] is not None:
+        values["indicator_achieved"] = values["indicator_value"] >= values["indicator_target"]
+    else:
+        values["indicator_achieved"] = None
+    return values
+
+
+def _evidence(data: dict[str, Any]) -> list[Any]:
+    from pinmap.models import Evidence
+
+    return [
+        Evidence(kind="link", url=e["url"], title=clean_text(e.get("title", ""), max_length=300))
+        for e in data.get("evidence") or []
+    ]
+
+
+def _apply_progress(
+    session: Session, ctx: _Context, rec: Parsed, known: IngestRecord | None
+) -> str:
+    data = rec.data
+    office_id = ctx.offices.get(data["office_code"])
+    if office_id is None:
+        _quarantine(session, ctx, rec, "office_code", f"unknown office {data['office_code']!r}")
+        return "quarantined"
+    item_key = (data["fiscal_year"], data["item"]["kind"], data["item"]["no"])
+    item_id = ctx.items.get(item_key)
+    if item_id is None:
+        _quarantine(
+            session, ctx, rec, "item", "no item {1} {2} in fiscal year {0}".format(*item_key)
+        )
+        return "quarantined"
+    if (data["fiscal_year"], data["round"]) not in ctx.rounds:
+        _quarantine(
+            session,
+            ctx,
+            rec,
+            "round",
+            f"fiscal year {data['fiscal_year']} has no reporting round {data['round']}",
+        )
+        return "quarantined"
+    updated_at: dt.datetime = data["updated_at"]
+    values = _revision_values(data)
+    state = "approved" if ctx.source.pre_approved else "submitted"
+
+    entry = session.scalars(
+        select(ProgressEntry).filter_by(
+            office_id=office_id, item_id=item_id, round_no=data["round"]
+        )
+    ).first()
+    outcome = "updated"
+    if entry is None:
+        entry = ProgressEntry(
+            office_id=office_id,
+            fiscal_year=data["fiscal_year"],
+            item_id=item_id,
+            round_no=data["round"],
+        )
+        session.add(entry)
+        session.flush()
+        rev = None
+        outcome = "inserted"
+    else:
+        rev = entry.current
+    if rev is not None and rev.source != ctx.tag and rev.updated_at >= updated_at:
+        # A person edited this report after the source's version: never overwrite it.
+        open_conflict = session.scalar(
+            select(IngestConflict.id)
+            .where(
+                IngestConflict.source_id == ctx.source.id,
+                IngestConflict.source_record_id == rec.record_id,
+                IngestConflict.resolved_at.is_(None),
+                text("source_payload->>'sha256' = :sha"),
+            )
+            .params(sha=rec.payload_sha256)
+        )
+        if open_conflict is None:
+            session.add(
+                IngestConflict(
+                    source_id=ctx.source.id,
+                    source_record_id=rec.record_id,
+                    entry_id=entry.id,
+                    run_id=ctx.run_id,
+                    source_payload={"sha256": rec.payload_sha256, "record": _jsonable(data)},
+                )
+            )
+        return "conflict"
+    before = progress_svc.revision_dict(rev)
+    if (
+        rev is not None
+        and rev.source == ctx.tag
+        and rev.state in ("draft", "submitted", "returned")
+    ):
+        target = rev  # the source's own unreviewed version: replace its content
+        for key, value in values.items():
+            setattr(target, key, value)
+        target.evidence = _evidence(data)
+        target.state = state
+        target.updated_at = ctx.now
+    else:
+        number = (rev.revision_no if rev is not None else 0) + 1
+        if rev is not None:
+            number = max(
+                number,
+                (
+                    session.scalar(
+                        select(ProgressRevision.revision_no)
+                        .where(ProgressRevision.entry_id == entry.id)
+                        .order_by(ProgressRevision.revision_no.desc())
+                        .limit(1)
+                    )
+                    or 0
+                )
+                + 1,
+            )
+        target = ProgressRevision(
+            entry_id=entry.id, revision_no=number, state=state, source=ctx.tag, **values
+        )
+        target.evidence = _evidence(data)
+        session.add(target)
+        session.flush()
+        entry.current_revision_id = target.id
+    target.submitted_at = ctx.now
+    if state == "approved":
+        target.reviewed_at = ctx.now
+        target.review_comment = ""
+        entry.approved_revision_id = target.id
+        ctx.public_offices.setdefault(office_id, []).append(entry.id)
+    session.flush()
+    record(
+        session,
+        ctx.actor,
+        f"ingest.{outcome}",
+        "progress_revision",
+        target.id,
+        before=before,
+        after=progress_svc.revision_dict(target),
+        office_id=office_id,
+    )
+    ctx.changed_offices.setdefault(office_id, []).append(entry.id)
+    _remember(session, ctx, rec, known, updated_at, "progress_revision", target.id)
+    return outcome
+
+
+def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
+    import json
+
+    return json.loads(json.dumps(data, default=str))
+
+
+def _remember(
+    session: Session,
+    ctx: _Context,
+    rec: Parsed,
+    known: IngestRecord | None,
+    updated_at: dt.datetime | None,
+    target: str,
+    target_id: int,
+) -> None:
+    if known is None:
+        known = IngestRecord(
+            source_id=ctx.source.id,
+            source_record_id=rec.record_id,
+            source_updated_at=updated_at,
+            payload_sha256=rec.payload_sha256,
+            target=target,
+            target_id=target_id,
+            last_run_id=ctx.run_id,
+        )
+        session.add(known)
+        ctx.known[rec.record_id] = known
+    else:
+        known.source_updated_at = updated_at
+        known.payload_sha256 = rec.payload_sha256
+        known.target_id = target_id
+        known.last_run_id = ctx.run_id
+
+
+def _apply_quarterly(
+    session: Session, ctx: _Context, rec: Parsed, known: IngestRecord | None
+) -> str:
+    data = rec.data
+    office_id = ctx.offices.get(data["office_code"])
+    if office_id is None:
+        _quarantine(session, ctx, rec, "office_code", f"unknown office {data['office_code']!r}")
+        return "quarantined"
+    points = {k: clean_text(v, max_length=5000) for k, v in data["points"].items()}
+    budget = data.get("budget") or {}
+    row = session.scalars(
+        select(QuarterlyReport).filter_by(source_id=ctx.source.id, source_record_id=rec.record_id)
+    ).first()
+    values = {
+        "office_id": office_id,
+        "fiscal_year": data["fiscal_year"],
+        "quarter": data["quarter"],
+        "project": clean_text(data["project"], max_length=500),
+        "points": points,
+        "budget_planned": budget.get("planned"),
+        "budget_disbursed": budget.get("disbursed"),
+        "source_updated_at": data["updated_at"],
+    }
+    outcome = "updated"
+    if row is None:
+        row = QuarterlyReport(source_id=ctx.source.id, source_record_id=rec.record_id, **values)
+        session.add(row)
+        outcome = "inserted"
+    else:
+        for key, value in values.items():
+            setattr(row, key, value)
+    session.flush()
+    _remember(session, ctx, rec, known, data["updated_at"], "quarterly_report", row.id)
+    ctx.changed_offices.setdefault(office_id, [])
+    return outcome
+
+
+def _apply_stats(session: Session, ctx: _Context, rec: Parsed, known: IngestRecord | None) -> str:
+    data = rec.data
+    office_id = ctx.offices.get(data["office_code"])
+    if office_id is None:
+        _quarantine(session, ctx, rec, "office_code", f"unknown office {data['office_code']!r}")
+        return "quarantined"
+    row = session.scalars(
+        select(OfficeStats).filter_by(
+            office_id=office_id, source=ctx.source.name, as_of=data["as_of"]
+        )
+    ).first()
+    counts = {k: data.get(k) for k in ("schools", "teachers", "students", "staff")}
+    outcome = "updated"
+    if row is None:
+        row = OfficeStats(
+            office_id=office_id,
+            source=ctx.source.name,
+            as_of=data["as_of"],
+            ingest_source_id=ctx.source.id,
+            **counts,
+        )
+        session.add(row)
+        outcome = "inserted"
+    else:
+        for key, value in counts.items():
+            setattr(row, key, value)
+    session.flush()
+    _remember(session, ctx, rec, known, None, "office_stats", row.id)
+    return outcome
+
+
+APPLY: dict[str, Callable[[Session, _Context, Parsed, IngestRecord | None], str]] = {
+    "progress-json": _apply_progress,
+    "quarterly-json": _apply_quarterly,
+    "stats-csv": _apply_stats,
+}
+
+
+def apply_batch(
+    session: Session, ctx: _Context, results: list[Parsed | Refused], counts: _Counts
+) -> None:
+    """Apply one page's records; each record in its own savepoint, so one bad record only
+    quarantines itself."""
+    counts.add("fetched", len(results))
+    ids = [r.record_id for r in results if isinstance(r, Parsed)]
+    if ids:
+        ctx.known.update(
+            (r.source_record_id, r)
+            for r in session.scalars(
+                select(IngestRecord).where(
+                    IngestRecord.source_id == ctx.source.id, IngestRecord.source_record_id.in_(ids)
+                )
+            )
+        )
+    known = ctx.known
+    apply = APPLY[ctx.source.kind]
+    for rec in results:
+        if isinstance(rec, Refused):
+            _quarantine(session, ctx, rec, rec.field, rec.reason)
+            counts.add("quarantined")
+            continue
+        prior = known.get(rec.record_id)
+        updated_at = rec.data.get("updated_at")
+        if prior is not None and (
+            prior.payload_sha256 == rec.payload_sha256
+            or (
+                updated_at is not None
+                and prior.source_updated_at is not None
+                and updated_at <= prior.source_updated_at
+            )
+        ):
+            counts.add("unchanged")  # a replay, a duplicate, or an older version
+            continue
+        try:
+            with session.begin_nested():
+                outcome = apply(session, ctx, rec, prior)
+        except Exception as exc:  # noqa: BLE001 (one record's failure must not sink the page)
+            known.pop(rec.record_id, None)
+            _quarantine(session, ctx, rec, "", f"could not be stored: {type(exc).__name__}: {exc}")
+            outcome = "quarantined"
+        counts.add("conflicts" if outcome == "conflict" else outcome)
+    _announce(session, ctx)
+
+
+def _announce(session: Session, ctx: _Context) -> None:
+    """One change record per office per page, not per report: a sync is one burst."""
+    codes = {v: k for k, v in ctx.offices.items()}
+    for office_id, entries in ctx.changed_offices.items():
+        emit_change(
+            session,
+            "progress.ingested",
+            codes.get(office_id),
+            {"source": ctx.source.name, "entries": entries[:500]},
+            audience="office",
+            office_id=office_id,
+        )
+    for office_id, entries in ctx.public_offices.items():
+        emit_change(
+            session,
+            "progress.approved",
+            codes.get(office_id),
+            {"source": ctx.source.name, "entries": entries[:500]},
+        )
+    ctx.changed_offices.clear()
+    ctx.public_offices.clear()
+
+
+# --- a run ---------------------------------------------------------------------------------------
+
+
+def _save_counts(session: Session, run_id: int, counts: _Counts, **extra: Any) -> None:
+    session.execute(
+        update(IngestRun).where(IngestRun.id == run_id).values(**counts.values, **extra)
+    )
+
+
+def run_source(
+    factory: sessionmaker[Session],
+    name: str,
+    *,
+    progress: Callable[[int], None] | None = None,
+    now: Callable[[], dt.datetime] = utcnow,
+) -> RunResult:
+    """Run one source now. Returns `skipped` if the same source is already running anywhere."""
+    with factory() as lock_session:
+        conn = lock_session.connection()
+        if not conn.execute(
+            text("SELECT pg_try_advisory_lock(:k)"), {"k": lock_key(name)}
+        ).scalar():
+            return RunResult(name, None, "skipped", error="already running elsewhere")
+        try:
+            return _run_locked(factory, name, progress, now)
+        finally:
+            conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": lock_key(name)})
+            lock_session.commit()
+
+
+def _run_locked(
+    factory: sessionmaker[Session],
+    name: str,
+    progress: Callable[[int], None] | None,
+    now: Callable[[], dt.datetime],
+) -> RunResult:
+    with factory.begin() as session:
+        source = session.scalars(select(IngestSource).filter_by(name=name)).first()
+        if source is None:
+            raise LookupError(f"no ingest source named {name!r}")
+        # We hold the source's lock, so any run still marked running was killed mid-way.
+        session.execute(
+            update(IngestRun)
+            .where(IngestRun.source_id == source.id, IngestRun.outcome == "running")
+            .values(outcome="failed", finished_at=now(), error="interrupted (process died)")
+        )
+        run = IngestRun(source_id=source.id, started_at=now())
+        session.add(run)
+        session.flush()
+        run_id, source_id = run.id, source.id
+        kind, url, timeout = source.kind, source.url, source.timeout_seconds
+        max_bytes = int((source.options or {}).get("max_bytes", DEFAULT_MAX_BYTES))
+        token_env = source.credentials_env
+    counts = _Counts()
+    deadline = Deadline.after(timeout)
+    error = ""
+    try:
+        token = credential(token_env)
+        if kind == "stats-csv":
+            body = fetch(
+                url, token=token, deadline=deadline, max_bytes=max_bytes, check=parse_stats_csv
+            )
+            _apply_page(factory, source_id, run_id, parse_stats_csv(body), counts, now)
+            if progress:
+                progress(counts.values["fetched"])
+        else:
+            cursor: str | None = None
+            for _page in range(MAX_PAGES):
+                page_url = url if cursor is None else _with_cursor(url, cursor)
+                body = fetch(
+                    page_url,
+                    token=token,
+                    deadline=deadline,
+                    max_bytes=max_bytes,
+                    check=lambda b: parse_page(kind, b),
+                )
+                results, cursor = parse_page(kind, body)
+                _apply_page(factory, source_id, run_id, results, counts, now)
+                if progress:
+                    progress(counts.values["fetched"])
+                if cursor is None:
+                    break
+    except (FetchError, PageError) as exc:
+        error = str(exc)
+    outcome = "failed" if error else ("partial" if counts.values["quarantined"] else "ok")
+    with factory.begin() as session:
+        _save_counts(session, run_id, counts, outcome=outcome, finished_at=now(), error=error)
+    return RunResult(name, run_id, outcome, dict(counts.values), error)
+
+
+def _with_cursor(url: str, cursor: str) -> str:
+    from urllib.parse import urlencode
+
+    return f"{url}{'&' if '?' in url else '?'}{urlencode({'cursor': cursor})}"
+
+
+def _apply_page(
+    factory: sessionmaker[Session],
+    source_id: int,
+    run_id: int,
+    results: list[Parsed | Refused],
+    counts: _Counts,
+    now: Callable[[], dt.datetime],
+) -> None:
+    # Counts move only if the page commits: a crash loses the page and its counts together.
+    trial = _Counts()
+    trial.values = dict(counts.values)
+    with factory.begin() as session:
+        source = session.get(IngestSource, source_id)
+        ctx = _Context(session, source, run_id, now())  # type: ignore[arg-type]
+        apply_batch(session, ctx, results, trial)
+        _save_counts(session, run_id, trial)
+    counts.values = trial.values
