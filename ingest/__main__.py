@@ -13,13 +13,14 @@ from .scheduler import main
 
 def _run() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    url = from_env()["SQLALCHEMY_URL"]
+    config = from_env()
+    url = config["SQLALCHEMY_URL"]
     if not url:
         print("error: no database; set DATABASE_URL or run `make run` first", file=sys.stderr)
         return 1
     engine = make_engine(str(url))
     dsn = str(url).replace("postgresql+psycopg://", "postgresql://", 1)
-    main(make_session_factory(engine), dsn)
+    main(make_session_factory(engine), dsn, poll=float(config["PINMAP_INGEST_POLL"]))
     return 0
 
 

@@ -79,6 +79,7 @@ def fetch(
     deadline: Deadline,
     max_bytes: int,
     check: Callable[[bytes], object] | None = None,
+    request_timeout: float = 30.0,
     base_delay: float = 0.2,
     max_delay: float = 5.0,
     on_retry: Callable[[str], None] | None = None,
@@ -93,7 +94,7 @@ def fetch(
         if left <= 0:
             raise FetchError("run timeout reached")
         try:
-            body = get_once(url, token, timeout=min(left, 60.0), max_bytes=max_bytes)
+            body = get_once(url, token, timeout=min(left, request_timeout), max_bytes=max_bytes)
             if check is not None:
                 check(body)
             return body

@@ -497,7 +497,9 @@ def _run_locked(
         session.flush()
         run_id, source_id = run.id, source.id
         kind, url, timeout = source.kind, source.url, source.timeout_seconds
-        max_bytes = int((source.options or {}).get("max_bytes", DEFAULT_MAX_BYTES))
+        options = source.options or {}
+        max_bytes = int(options.get("max_bytes", DEFAULT_MAX_BYTES))
+        request_timeout = float(options.get("request_timeout", 30.0))
         token_env = source.credentials_env
     counts = _Counts()
     deadline = Deadline.after(timeout)
@@ -506,7 +508,12 @@ def _run_locked(
         token = credential(token_env)
         if kind == "stats-csv":
             body = fetch(
-                url, token=token, deadline=deadline, max_bytes=max_bytes, check=parse_stats_csv
+                url,
+                token=token,
+                deadline=deadline,
+                max_bytes=max_bytes,
+                request_timeout=request_timeout,
+                check=parse_stats_csv,
             )
             _apply_page(factory, source_id, run_id, parse_stats_csv(body), counts, now)
             if progress:
@@ -520,6 +527,7 @@ def _run_locked(
                     token=token,
                     deadline=deadline,
                     max_bytes=max_bytes,
+                    request_timeout=request_timeout,
                     check=lambda b: parse_page(kind, b),
                 )
                 results, cursor = parse_page(kind, body)

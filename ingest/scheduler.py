@@ -10,8 +10,10 @@ scheduler never run one source twice at the same time either.
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
+from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
@@ -50,7 +52,10 @@ class Leader:
     def try_acquire(self) -> bool:
         try:
             if self.conn is None or self.conn.closed:
-                self.conn = psycopg.connect(self.dsn, autocommit=True)
+                # The name shows operators (pg_stat_activity) which process leads.
+                self.conn = psycopg.connect(
+                    self.dsn, autocommit=True, application_name=f"pinmap-ingest:{os.getpid()}"
+                )
             got = self.conn.execute("SELECT pg_try_advisory_lock(%s)", [LEADER_KEY]).fetchone()
             return bool(got and got[0])
         except psycopg.Error as exc:
@@ -130,6 +135,8 @@ def _sync_jobs(
         for name, source in sources.items():
             sig = _signature(source)
             if scheduled.get(name) != sig:
+                # A new leader runs each source at once: the old one may have died mid-run.
+                first = None if name in scheduled else datetime.now(UTC)
                 scheduler.add_job(
                     _run_job,
                     _trigger(source),
@@ -137,6 +144,7 @@ def _sync_jobs(
                     id=name,
                     name=name,
                     replace_existing=True,
+                    **({"next_run_time": first} if first else {}),
                 )
                 scheduled[name] = sig
                 log.info(
@@ -157,8 +165,8 @@ def _run_job(factory: sessionmaker[Session], name: str) -> None:
         log.exception("run %s crashed", name)
 
 
-def main(factory: sessionmaker[Session], dsn: str) -> None:
+def main(factory: sessionmaker[Session], dsn: str, poll: float = 5.0) -> None:
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    run(factory, dsn, stop=stop)
+    run(factory, dsn, poll=poll, stop=stop)

@@ -31,6 +31,7 @@ RULES: dict[str, frozenset[str]] = {
     "review_profile": frozenset({"reviewer", "admin"}),
     "import_office_data": frozenset({"office_editor", "office_director", "admin"}),
     "manage_sources": frozenset({"admin"}),
+    "view_ingest": frozenset({"reviewer", "admin"}),
 }
 OFFICE_ROLES = frozenset({"office_editor", "office_director"})
 OFFICE_SCOPED = frozenset({"edit_entry", "submit_entry", "edit_profile", "submit_profile"})

@@ -39,6 +39,8 @@ def from_env(env: os._Environ[str] | dict[str, str] | None = None) -> dict[str, 
         "PINMAP_PROXIES": int(env.get("PINMAP_PROXIES", "0")),
         # Behind HTTPS set PINMAP_SECURE_COOKIES=1: browsers then never send the session
         # cookie over plain HTTP.
+        # How often a waiting ingestion scheduler retries the leader lock (seconds).
+        "PINMAP_INGEST_POLL": float(env.get("PINMAP_INGEST_POLL", "5")),
         "SESSION_COOKIE_SECURE": env.get("PINMAP_SECURE_COOKIES", "0") == "1",
         "BABEL_DEFAULT_TIMEZONE": "Asia/Bangkok",
     }

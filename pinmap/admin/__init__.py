@@ -1,7 +1,7 @@
-"""Admin pages: users, reporting windows, the item catalogue and the audit log."""
+"""Admin pages: users, reporting windows, the item catalogue, the audit log, ingestion."""
 
 from flask import Blueprint
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-from . import views  # noqa: E402,F401
+from . import ingest, views  # noqa: E402,F401

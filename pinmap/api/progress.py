@@ -298,3 +298,18 @@ def reopen(body: dict[str, Any]) -> dict[str, Any]:
     except ServiceError as err:
         _fail(err)
     return {"office": body["office"], "until": row.until.isoformat()}
+
+
+@bp.route("/ingest/runs")
+@require("view_ingest")
+@bp.response(200)
+def ingest_runs() -> dict[str, Any]:
+    """The ingestion run log, newest first (reviewers and admins)."""
+    from ..models import IngestSource
+    from ..services import ingest_status
+
+    session = get_session()
+    names = dict(session.execute(select(IngestSource.id, IngestSource.name)).all())
+    source = request.args.get("source") or None
+    return {"runs": [ingest_status.run_dict(r, names[r.source_id])
+                     for r in ingest_status.runs(session, source=source, limit=200)]}  # fmt: skip

@@ -311,6 +311,7 @@ def save_draft(
     entry, rev = editable_revision(session, actor, office, item, round_no, expected_version)
     before = revision_dict(rev)
     apply_changes(rev, data)
+    rev.source = "manual"  # a person's edit: ingestion must never overwrite it silently
     rev.updated_at = actor.now  # always an UPDATE, so the version moves on every save
     session.flush()
     record(session, actor, "progress.save", "progress_revision", rev.id, before=before,

@@ -34,8 +34,14 @@ def test_same_content_has_the_same_digest_whatever_the_key_order() -> None:
 
 
 @pytest.mark.parametrize(
-    "body", [b"{\"data\": [", b"<html>502</html>", b'{"items": []}', b'{"data": [], "next_cursor": 5}',
-             b"\xff\xfe"],
+    "body",
+    [
+        b'{"data": [',
+        b"<html>502</html>",
+        b'{"items": []}',
+        b'{"data": [], "next_cursor": 5}',
+        b"\xff\xfe",
+    ],
 )
 def test_unusable_pages_raise(body: bytes) -> None:
     with pytest.raises(PageError):

@@ -1,0 +1,111 @@
+"""Admin and reviewer pages for ingestion: sources, run log, quarantine, conflicts, consistency."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from ingest.sources import SourceError, upsert
+
+from ..db import get_session
+from ..models import SOURCE_KINDS, IngestConflict, IngestSource
+from ..security import current_actor, require
+from ..services import ingest_status as status
+from ..services.audit import record, utcnow
+from . import bp
+
+SOURCE_FORM = ("name", "kind", "url", "credentials_env", "interval_seconds", "cron",
+               "timeout_seconds", "options", "pre_approved", "enabled")  # fmt: skip
+
+
+def _spec_from_form(form: Any) -> dict[str, Any]:
+    interval = form.get("interval_seconds", "").strip()
+    timeout = form.get("timeout_seconds", "30").strip() or "30"
+    try:
+        options = json.loads(form.get("options") or "{}")
+    except json.JSONDecodeError as exc:
+        raise SourceError(_("options: not valid JSON (%(error)s)", error=str(exc))) from exc
+    try:
+        return {
+            "kind": form.get("kind"), "url": form.get("url", "").strip(),
+            "credentials_env": form.get("credentials_env", "").strip(),
+            "interval_seconds": int(interval) if interval else None,
+            "cron": form.get("cron", "").strip(), "timeout_seconds": float(timeout),
+            "options": options, "pre_approved": form.get("pre_approved") == "on",
+            "enabled": form.get("enabled") == "on",
+        }  # fmt: skip
+    except ValueError as exc:
+        raise SourceError(_("interval and timeout must be numbers")) from exc
+
+
+@bp.route("/ingest", methods=["GET", "POST"])
+@require("view_ingest")
+def ingest_sources() -> Any:
+    session = get_session()
+    error, typed, code = None, None, 200
+    if request.method == "POST":
+        if not current_actor().user or current_actor().user.role != "admin":  # type: ignore[union-attr]
+            abort(403)
+        typed = {k: request.form.get(k, "") for k in SOURCE_FORM}
+        name = typed["name"].strip()
+        try:
+            source, created = upsert(session, name, _spec_from_form(request.form))
+            record(session, current_actor(), "ingest.source.save", "ingest_source", source.id,
+                   after={"name": name, "kind": source.kind, "url": source.url})  # fmt: skip
+            session.commit()
+            flash(_("Source %(name)s saved.", name=name))
+            return redirect(url_for("admin.ingest_sources"))
+        except SourceError as exc:
+            session.rollback()
+            error, code = str(exc), 400
+    sources = session.scalars(select(IngestSource).order_by(IngestSource.name)).all()
+    streaks = status.failing_streaks(session)
+    last_runs = {s.id: (status.runs(session, source=s.name, limit=1) or [None])[0] for s in sources}
+    return render_template(
+        "admin/ingest_sources.html", sources=sources, streaks=streaks, last_runs=last_runs,
+        failing_after=status.FAILING_AFTER, kinds=SOURCE_KINDS, error=error, typed=typed,
+    ), code  # fmt: skip
+
+
+@bp.route("/ingest/runs")
+@require("view_ingest")
+def ingest_runs() -> Any:
+    session = get_session()
+    source = request.args.get("source") or None
+    rows = status.runs(session, source=source, limit=200)
+    names = dict(session.execute(select(IngestSource.id, IngestSource.name)).all())
+    return render_template("admin/ingest_runs.html", runs=rows, names=names, source=source)
+
+
+@bp.route("/ingest/runs/<int:run_id>/quarantine")
+@require("view_ingest")
+def ingest_quarantine(run_id: int) -> Any:
+    rows = status.quarantine(get_session(), run_id=run_id, limit=1000)
+    return render_template("admin/ingest_quarantine.html", rows=rows, run_id=run_id)
+
+
+@bp.route("/ingest/conflicts", methods=["GET", "POST"])
+@require("view_ingest")
+def ingest_conflicts() -> Any:
+    session = get_session()
+    if request.method == "POST":
+        conflict = session.get(IngestConflict, request.form.get("conflict_id", type=int) or 0)
+        if conflict is None:
+            abort(404)
+        conflict.resolved_at = utcnow()
+        record(session, current_actor(), "ingest.conflict.resolve", "ingest_conflict", conflict.id)
+        session.commit()
+        flash(_("Conflict marked as resolved; the manual report was kept."))
+        return redirect(url_for("admin.ingest_conflicts"))
+    return render_template("admin/ingest_conflicts.html", rows=status.open_conflicts(session))
+
+
+@bp.route("/ingest/consistency")
+@require("view_ingest")
+def ingest_consistency() -> Any:
+    return render_template("admin/ingest_consistency.html",
+                           rows=status.disagreements(get_session()))  # fmt: skip

@@ -1,0 +1,330 @@
+"""Jobs against the reference endpoint with every fault switch: nothing lost, nothing twice."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import select
+
+from ingest.jobs import run_source
+from ingest.reference_endpoint import serve
+from pinmap.config import PROJECT_ROOT
+from pinmap.models import Office, PolicyItem, ProgressEntry
+from pinmap.services import progress
+from pinmap.services.accounts import create_user
+from pinmap.services.audit import Actor
+
+from .conftest import IngestDB
+
+ALL = 245 * 21  # offices × FY2567 items, round 1
+
+
+@pytest.fixture
+def endpoint() -> Iterator[object]:
+    servers = []
+
+    def start(**kw: object) -> str:
+        server, url = serve(**kw)  # type: ignore[arg-type]
+        servers.append(server)
+        return url
+
+    yield start
+    for s in servers:
+        s.shutdown()
+        s.server_close()
+
+
+def _entries(db: IngestDB) -> int:
+    return db.scalar("SELECT count(*) FROM progress_entries")  # type: ignore[return-value]
+
+
+def test_full_sync_then_replay_changes_nothing(ingest_db: IngestDB, endpoint) -> None:  # type: ignore[no-untyped-def]
+    url = endpoint()
+    ingest_db.add_source("demo-progress", url=f"{url}/progress", options={"demo": True})
+    first = run_source(ingest_db.factory, "demo-progress")
+    assert first.outcome == "ok", first
+    assert first.counts["inserted"] == ALL and first.counts["fetched"] == ALL
+    assert _entries(ingest_db) == ALL
+    assert ingest_db.scalar("SELECT count(DISTINCT state) FROM progress_revisions") == 1
+    assert ingest_db.scalar("SELECT min(state) FROM progress_revisions") == "submitted"
+    revisions = ingest_db.scalar("SELECT count(*) FROM progress_revisions")
+    audit = ingest_db.scalar("SELECT count(*) FROM audit_log")
+    again = run_source(ingest_db.factory, "demo-progress")
+    assert again.outcome == "ok"
+    assert again.counts["unchanged"] == ALL and again.counts["inserted"] == 0
+    assert again.counts["updated"] == 0
+    assert ingest_db.scalar("SELECT count(*) FROM progress_revisions") == revisions
+    assert ingest_db.scalar("SELECT count(*) FROM audit_log") == audit
+    runs = ingest_db.scalar("SELECT count(*) FROM ingest_runs WHERE outcome = 'ok'")
+    assert runs == 2
+
+
+@pytest.mark.parametrize(
+    ("faults", "retries"),
+    [({"http500_every": 3}, True), ({"http500_first": 2}, True),
+     ({"timeout_first": 1, "timeout_sleep_s": 3.0}, True), ({"malformed_first": 2}, True),
+     ({"truncated_first": 2}, True), ({"latency_ms": 50}, False)],
+)  # fmt: skip
+def test_transient_faults_lose_nothing(ingest_db: IngestDB, endpoint, faults, retries) -> None:  # type: ignore[no-untyped-def]
+    url = endpoint(**faults)
+    ingest_db.add_source("demo-p", url=f"{url}/progress", timeout_seconds=60,
+                         options={"demo": True, "request_timeout": 1.0})  # fmt: skip
+    result = run_source(ingest_db.factory, "demo-p")
+    assert result.outcome == "ok", result
+    assert result.counts["inserted"] == ALL
+    assert _entries(ingest_db) == ALL
+
+
+def test_duplicates_across_pages_land_once(ingest_db: IngestDB, endpoint) -> None:  # type: ignore[no-untyped-def]
+    url = endpoint(duplicates=True)
+    ingest_db.add_source("demo-p", url=f"{url}/progress", options={"demo": True})
+    result = run_source(ingest_db.factory, "demo-p")
+    assert result.counts["inserted"] == ALL
+    assert (
+        result.counts["fetched"] > ALL
+        and result.counts["unchanged"] == result.counts["fetched"] - ALL
+    )
+    assert ingest_db.scalar("SELECT count(*) FROM progress_revisions") == ALL
+
+
+def test_an_older_version_never_overwrites_a_newer_one(ingest_db: IngestDB, endpoint) -> None:  # type: ignore[no-untyped-def]
+    url = endpoint(out_of_order=True)
+    ingest_db.add_source("demo-p", url=f"{url}/progress", options={"demo": True})
+    result = run_source(ingest_db.factory, "demo-p")
+    assert result.outcome == "ok"
+    assert _entries(ingest_db) == ALL
+    # Every stored record is the newest version the feed carried.
+    stale = ingest_db.scalar(
+        "SELECT count(*) FROM ingest_records r WHERE r.source_updated_at < "
+        "(SELECT max(source_updated_at) FROM ingest_records)"
+        " AND r.source_record_id IN (SELECT source_record_id FROM ingest_records"
+        "  WHERE source_updated_at > '2024-03-25T09:00:00+07:00')"
+    )
+    assert stale == 0
+    newer = ingest_db.scalar(
+        "SELECT count(*) FROM ingest_records WHERE source_updated_at > '2024-03-25T09:00:00+07:00'"
+    )
+    assert newer and newer > 0
+
+
+def test_bad_records_are_quarantined_with_reasons_and_the_rest_land(
+    ingest_db: IngestDB, endpoint
+) -> None:  # type: ignore[no-untyped-def]
+    url = endpoint(unknown_refs=True)
+    ingest_db.add_source("demo-p", url=f"{url}/progress", options={"demo": True})
+    result = run_source(ingest_db.factory, "demo-p")
+    assert result.outcome == "partial"
+    assert result.counts["inserted"] == ALL
+    q = result.counts["quarantined"]
+    assert q > 0 and result.counts["fetched"] == ALL + q
+    reasons = {
+        r for (r,) in _rows(ingest_db, "SELECT field || ': ' || reason FROM ingest_quarantine")
+    }
+    assert any(r.startswith("office_code: unknown office 'spp-atlantis'") for r in reasons), reasons
+    assert any(r.startswith("item: no item policy 42") for r in reasons), reasons
+    assert any(r.startswith("round: Not a valid integer") for r in reasons), reasons
+    assert ingest_db.scalar("SELECT quarantined FROM ingest_runs") == q
+
+
+def _rows(db: IngestDB, query: str) -> list[tuple[object, ...]]:
+    from sqlalchemy import text
+
+    with db.factory() as s:
+        return [tuple(r) for r in s.execute(text(query))]
+
+
+def test_a_dead_upstream_fails_within_the_run_timeout(ingest_db: IngestDB, endpoint) -> None:  # type: ignore[no-untyped-def]
+    url = endpoint(fail_always=True)
+    ingest_db.add_source("demo-p", url=f"{url}/progress", timeout_seconds=3, options={"demo": True})
+    started = time.monotonic()
+    result = run_source(ingest_db.factory, "demo-p")
+    assert time.monotonic() - started < 4.0
+    assert result.outcome == "failed" and "HTTP 500" in result.error
+    assert ingest_db.scalar("SELECT outcome FROM ingest_runs") == "failed"
+
+
+def test_a_hung_upstream_cannot_hang_the_run(ingest_db: IngestDB, endpoint) -> None:  # type: ignore[no-untyped-def]
+    url = endpoint(timeout_first=100, timeout_sleep_s=30.0)
+    ingest_db.add_source("demo-p", url=f"{url}/progress", timeout_seconds=2,
+                         options={"demo": True, "request_timeout": 30})  # fmt: skip
+    started = time.monotonic()
+    result = run_source(ingest_db.factory, "demo-p")
+    assert time.monotonic() - started < 3.5
+    assert result.outcome == "failed"
+
+
+def test_stats_and_quarterly_sources(ingest_db: IngestDB, endpoint) -> None:  # type: ignore[no-untyped-def]
+    url = endpoint()
+    ingest_db.add_source(
+        "demo-stats", kind="stats-csv", url=f"{url}/stats.csv", options={"demo": True}
+    )
+    ingest_db.add_source(
+        "demo-q", kind="quarterly-json", url=f"{url}/quarterly", options={"demo": True}
+    )
+    stats = run_source(ingest_db.factory, "demo-stats")
+    assert stats.outcome == "ok" and stats.counts["inserted"] == 245
+    quarterly = run_source(ingest_db.factory, "demo-q")
+    assert quarterly.outcome == "ok" and quarterly.counts["inserted"] == 245 * 8
+    assert run_source(ingest_db.factory, "demo-q").counts["unchanged"] == 245 * 8
+    assert ingest_db.scalar("SELECT count(*) FROM office_stats") == 245
+
+
+def test_pre_approved_source_publishes_and_announces(ingest_db: IngestDB, endpoint) -> None:  # type: ignore[no-untyped-def]
+    url = endpoint()
+    ingest_db.add_source("demo-p", url=f"{url}/progress", pre_approved=True, options={"demo": True})
+    run_source(ingest_db.factory, "demo-p")
+    assert (
+        ingest_db.scalar("SELECT count(*) FROM progress_entries WHERE approved_revision_id IS NULL")
+        == 0
+    )
+    public = ingest_db.scalar(
+        "SELECT count(DISTINCT office_code) FROM change_events WHERE audience = 'public'"
+    )
+    assert public == 245
+
+
+def test_a_newer_manual_edit_is_never_overwritten(ingest_db: IngestDB, endpoint) -> None:  # type: ignore[no-untyped-def]
+    url = endpoint()
+    ingest_db.add_source("demo-p", url=f"{url}/progress", options={"demo": True})
+    run_source(ingest_db.factory, "demo-p")
+    with ingest_db.factory.begin() as s:
+        editor = create_user(s, Actor(None), email="e@x.go.th", name="e", password="long password 1",
+                             role="office_editor", office_code="spp-krabi")  # fmt: skip
+        reviewer = create_user(s, Actor(None), email="r@x.go.th", name="r", password="long password 1",
+                               role="reviewer")  # fmt: skip
+        office = s.scalars(select(Office).filter_by(code="spp-krabi")).one()
+        item = s.scalars(select(PolicyItem).filter_by(fiscal_year=2567, kind="policy", no=1)).one()
+        entry = s.scalars(
+            select(ProgressEntry).filter_by(office_id=office.id, item_id=item.id)
+        ).one()
+        rev = progress.review(
+            s, Actor(reviewer), entry, "return", "แก้ไขผลลัพธ์", entry.current.version
+        )
+        progress.save_draft(s, Actor(editor), office, item, 1, {"result": "แก้ด้วยมือ"}, rev.version)
+    # The source sends a changed version dated before the manual edit.
+    server2_url = endpoint(seed=7, updated_at="2024-03-26T09:00:00+07:00")
+    ingest_db.add_source("demo-p", url=f"{server2_url}/progress", options={"demo": True})
+    result = run_source(ingest_db.factory, "demo-p")
+    assert result.counts["conflicts"] >= 1
+    with ingest_db.factory() as s:
+        entry = s.scalars(
+            select(ProgressEntry).filter_by(office_id=office.id, item_id=item.id)
+        ).one()
+        assert entry.current.result == "แก้ด้วยมือ"
+    conflicts = ingest_db.scalar("SELECT count(*) FROM ingest_conflicts")
+    again = run_source(ingest_db.factory, "demo-p")
+    assert again.counts["conflicts"] >= 1
+    assert ingest_db.scalar("SELECT count(*) FROM ingest_conflicts") == conflicts  # recorded once
+
+
+def test_one_source_never_runs_twice_at_once(ingest_db: IngestDB, endpoint) -> None:  # type: ignore[no-untyped-def]
+    url = endpoint(latency_ms=300)
+    ingest_db.add_source("demo-p", url=f"{url}/progress", options={"demo": True})
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(run_source(ingest_db.factory, "demo-p")))
+               for _ in range(2)]  # fmt: skip
+    for t in threads:
+        t.start()
+        time.sleep(0.1)
+    for t in threads:
+        t.join()
+    assert sorted(r.outcome for r in results) == ["ok", "skipped"]
+
+
+def _env(db: IngestDB) -> dict[str, str]:
+    return {**os.environ, "DATABASE_URL": db.url, "SECRET_KEY": "test", "PINMAP_INGEST_POLL": "0.3"}
+
+
+def test_a_run_killed_mid_way_leaves_the_database_consistent(ingest_db: IngestDB, endpoint) -> None:  # type: ignore[no-untyped-def]
+    url = endpoint(latency_ms=400, page_size=200)
+    ingest_db.add_source("demo-p", url=f"{url}/progress", options={"demo": True})
+    proc = subprocess.Popen([sys.executable, "-m", "pinmap.cli", "ingest", "once", "demo-p"],
+                            cwd=PROJECT_ROOT, env=_env(ingest_db),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not ingest_db.scalar(
+        "SELECT coalesce(sum(inserted), 0) FROM ingest_runs"
+    ):
+        time.sleep(0.1)
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    landed = ingest_db.scalar("SELECT count(*) FROM progress_entries")
+    assert 0 < landed < ALL  # type: ignore[operator]
+    # The run's counters committed with the pages they count.
+    assert ingest_db.scalar("SELECT inserted FROM ingest_runs") == landed
+    assert ingest_db.scalar("SELECT outcome FROM ingest_runs") == "running"
+    resumed = run_source(ingest_db.factory, "demo-p")
+    assert resumed.outcome == "ok"
+    assert resumed.counts["inserted"] + resumed.counts["unchanged"] == ALL
+    assert _entries(ingest_db) == ALL
+    outcomes = [
+        r
+        for (r,) in _rows(ingest_db, "SELECT outcome || ':' || error FROM ingest_runs ORDER BY id")
+    ]
+    assert outcomes[0].startswith("failed:interrupted") and outcomes[1] == "ok:"
+
+
+def test_two_scheduler_processes_elect_one_leader_and_fail_over(
+    ingest_db: IngestDB, endpoint
+) -> None:  # type: ignore[no-untyped-def]
+    url = endpoint(latency_ms=100)
+    ingest_db.add_source(
+        "demo-p", url=f"{url}/progress", interval_seconds=3600, options={"demo": True}
+    )
+    procs = [subprocess.Popen([sys.executable, "-m", "ingest"], cwd=PROJECT_ROOT, env=_env(ingest_db),
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+             for _ in range(2)]  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while (
+            time.monotonic() < deadline
+            and ingest_db.scalar("SELECT count(*) FROM ingest_runs WHERE outcome = 'ok'") == 0
+        ):
+            time.sleep(0.2)
+        assert ingest_db.scalar("SELECT count(*) FROM ingest_runs") == 1  # one leader ran it
+        leader = next(p for p in procs if _is_leader(ingest_db, p))
+        follower = next(p for p in procs if p is not leader)
+        leader.send_signal(signal.SIGKILL)
+        leader.wait()
+        deadline = time.monotonic() + 30
+        while (
+            time.monotonic() < deadline
+            and ingest_db.scalar("SELECT count(*) FROM ingest_runs WHERE outcome <> 'running'") < 2
+        ):
+            time.sleep(0.2)
+        assert ingest_db.scalar("SELECT count(*) FROM ingest_runs") == 2
+        assert follower.poll() is None
+        # Runs never overlapped: each started after the previous one finished.
+        overlap = ingest_db.scalar(
+            "SELECT count(*) FROM ingest_runs a JOIN ingest_runs b ON a.id < b.id "
+            "WHERE b.started_at < coalesce(a.finished_at, now())"
+        )
+        assert overlap == 0
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+                try:
+                    p.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+            if p.stdout:
+                p.stdout.close()
+
+
+def _is_leader(db: IngestDB, proc: subprocess.Popen[str]) -> bool:
+    holder = db.scalar(
+        "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+        "WHERE l.locktype = 'advisory' AND l.objid = :key AND l.granted",
+        key=0x696E6701,
+    )
+    return holder == f"pinmap-ingest:{proc.pid}"
