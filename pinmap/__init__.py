@@ -101,14 +101,18 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from .admin import bp as admin_bp
     from .api import register_api
+    from .coaching import bp as coaching_bp
     from .portal import bp as portal_bp
     from .portal import review_bp
+    from .profiles import bp as profiles_bp
     from .public import bp as public_bp
 
     app.register_blueprint(public_bp)
     app.register_blueprint(portal_bp)
     app.register_blueprint(review_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(coaching_bp)
+    app.register_blueprint(profiles_bp)
     register_api(app)
 
 

@@ -52,6 +52,7 @@ data_cli = click.Group("data", help="Reference data (offices, clusters, province
 @with_appcontext
 def data_load(data_dir: Path | None) -> None:
     """Validate data/*.csv and load them in one transaction (nothing on any error)."""
+    from .services.coaching import load_rounds
     from .services.dataload import DataFileError, load, parse_data_dir
 
     directory = data_dir or Path(current_app.config["PINMAP_DATA_DIR"])
@@ -61,6 +62,10 @@ def data_load(data_dir: Path | None) -> None:
         raise click.ClickException(f"{directory}: {exc}") from exc
     with _factory().begin() as session:
         summary = load(session, parsed)
+        rounds_file = directory / "monitoring_rounds.csv"
+        rounds = load_rounds(session, rounds_file) if rounds_file.exists() else {}
+    if rounds.get("inserted") or rounds.get("updated"):
+        click.echo(f"monitoring rounds: {rounds}")
     if not summary.changed:
         click.echo("data unchanged: " + ", ".join(f"{n} {k}" for k, n in _counts(parsed).items()))
     else:

@@ -84,7 +84,8 @@ def upgrade() -> None:
         sa.Column("starts_on", sa.Date(), nullable=False),
         sa.Column("ends_on", sa.Date(), nullable=False),
         sa.CheckConstraint(
-            "kind IN ('online_plan_check', 'onsite_coaching', 'online_cluster', 'online_evaluation')",
+            "kind IN ('online_plan_check', 'onsite_coaching', 'online_cluster', "
+            "'online_evaluation')",
             name="ck_kind_allowed",
         ),
         sa.ForeignKeyConstraint(["fiscal_year"], ["fiscal_years.year_be"], ondelete="CASCADE"),

@@ -7,6 +7,8 @@ from flask_smorest import Api
 
 
 def register_api(app: Flask) -> Api:
+    from ..coaching.api import bp as coaching_api_bp
+    from ..profiles.api import bp as profiles_api_bp
     from .live import bp as live_bp
     from .progress import bp as progress_bp
     from .views import bp, health_bp
@@ -15,6 +17,8 @@ def register_api(app: Flask) -> Api:
     api.register_blueprint(bp)
     api.register_blueprint(progress_bp)
     api.register_blueprint(live_bp)
+    api.register_blueprint(coaching_api_bp)
+    api.register_blueprint(profiles_api_bp)
     api.register_blueprint(health_bp)
     # flask-smorest installs its own HTTPException handler; ours (JSON with a translated message)
     # is registered afterwards in create_app and so takes precedence.

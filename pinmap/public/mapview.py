@@ -10,9 +10,20 @@ from branca.element import Element, MacroElement
 from flask import url_for
 from folium.plugins import MarkerCluster
 from jinja2 import Template
-from markupsafe import escape
+from markupsafe import Markup, escape
 
 THAILAND_BOUNDS = [[5.6, 97.3], [20.5, 105.7]]
+
+
+def js_safe_text(value: Any) -> Markup:
+    """Escape for HTML, then also for the JS template literal folium puts tooltips and popups in.
+
+    folium wraps that HTML in backticks, so `${...}` would run and a stray backslash would
+    break the script; HTML entities for both read the same once the browser parses the HTML.
+    """
+    text = str(escape("" if value is None else value))
+    # Safe: `text` is already escaped; the replacements only add entities.
+    return Markup(text.replace("\\", "&#92;").replace("`", "&#96;").replace("$", "&#36;"))  # noqa: S704
 
 
 def _vendor(path: str) -> str:
@@ -132,7 +143,7 @@ def office_map(lon: float, lat: float, label: str, province_geojson: dict[str, A
         m.options["zoom"] = 9
     folium.CircleMarker(
         [lat, lon], radius=8, color="#1d3557", fill=True, fill_color="#e63946", fill_opacity=0.9,
-        tooltip=folium.Tooltip(str(escape(label))),
+        tooltip=folium.Tooltip(str(js_safe_text(label))),
     ).add_to(m)  # fmt: skip
     return m
 

@@ -228,15 +228,11 @@ def policy_catalogue(session: Session, fiscal_year: int) -> dict[str, Any]:
     }
 
 
-def move_office(
-    session: Session, actor: Actor, code: str, lon: float, lat: float, precision: str = "office"
-) -> Office:
-    """Set an office's map point (EPSG:4326) and announce it; refused outside its province."""
-    office = get_office(session, code)
-    if office is None:
-        raise ServiceError(404, N_("No office with code %(code)s."), code=code)
+def check_in_province(session: Session, office: Office, lon: float, lat: float) -> None:
+    """Refuse a pin outside Thailand, or outside the office's province once boundaries exist."""
     if not in_thailand(lon, lat):
-        raise ServiceError(400, N_("This point is outside Thailand."))
+        raise ServiceError(400, N_("The pin (%(lat)s, %(lon)s) is outside Thailand."),
+                           lat=round(lat, 5), lon=round(lon, 5))  # fmt: skip
     point = func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326)
     outside = session.scalar(
         select(~func.ST_Intersects(Province.geom, point)).where(
@@ -244,8 +240,22 @@ def move_office(
         )
     )
     if outside:
-        raise ServiceError(400, N_("This point is outside %(province)s, the office's province."),
-                           province=office.office_province.name_th)  # fmt: skip
+        raise ServiceError(
+            400,
+            N_("The pin (%(lat)s, %(lon)s) is outside %(province)s, the office's province. "
+               "Drag it onto the office building."),
+            lat=round(lat, 5), lon=round(lon, 5), province=office.office_province.name_th,
+        )  # fmt: skip
+
+
+def move_office(
+    session: Session, actor: Actor, code: str, lon: float, lat: float, precision: str = "office"
+) -> Office:
+    """Set an office's map point (EPSG:4326) and announce it; refused outside its province."""
+    office = get_office(session, code)
+    if office is None:
+        raise ServiceError(404, N_("No office with code %(code)s."), code=code)
+    check_in_province(session, office, lon, lat)
     before = office_feature(office)["geometry"]
     office.geom = from_shape(Point(lon, lat), srid=4326)
     office.location_precision = precision

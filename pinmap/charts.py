@@ -1,0 +1,146 @@
+"""Small server-side SVG charts (line and bar) with escaped labels, readable without JavaScript."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from markupsafe import Markup
+
+PALETTE = ("#1d3557", "#e07a1f", "#6b8f3a", "#8e44ad", "#b03a2e")
+DASHES = ("", "6 3", "2 3", "8 3 2 3", "1 2")
+
+
+@dataclass(frozen=True)
+class Line:
+    name: str
+    values: Sequence[float | None]
+
+
+def _nice_range(values: list[float]) -> tuple[float, float]:
+    lo, hi = min(values + [0.0]), max(values + [0.0])
+    if hi == lo:
+        hi = lo + 1
+    step = 10 ** math.floor(math.log10(hi - lo))
+    return math.floor(lo / step) * step, math.ceil(hi / step) * step
+
+
+def _fmt(value: float) -> str:
+    return f"{value:,.0f}" if abs(value) >= 100 or float(value).is_integer() else f"{value:,.2f}"
+
+
+def _frame(chart_id: str, title: str, width: int, height: int, body: list[Markup]) -> Markup:
+    # role="img" with a <title> gives screen readers one name for the chart; the numbers are
+    # also in an HTML table beside it, so <desc> need not repeat them.
+    head = Markup(
+        '<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" '
+        'aria-labelledby="{id}-t" viewBox="0 0 {w} {h}" width="{w}" height="{h}">'
+        '<title id="{id}-t">{title}</title>'
+    ).format(id=chart_id, w=width, h=height, title=title)
+    return head + Markup("").join(body) + Markup("</svg>")
+
+
+def _axes(lo: float, hi: float, x_labels: Sequence[str], left: int, top: int, plot_w: int,
+          plot_h: int) -> list[Markup]:  # fmt: skip
+    parts = []
+    for n in range(5):
+        value = lo + (hi - lo) * n / 4
+        y = top + plot_h - plot_h * n / 4
+        grid = Markup(
+            '<line x1="{l}" x2="{r}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e3e7ec"/>'
+            '<text x="{tx}" y="{ty:.1f}" text-anchor="end" font-size="11">{v}</text>'
+        )
+        parts.append(grid.format(l=left, r=left + plot_w, y=y, tx=left - 4, ty=y + 4,
+                                 v=_fmt(value)))  # fmt: skip
+    count = max(len(x_labels), 1)
+    for i, label in enumerate(x_labels):
+        x = left + plot_w * (i + 0.5) / count
+        tick = Markup(
+            '<text x="{x:.1f}" y="{y}" text-anchor="middle" font-size="11">{label}</text>'
+        )
+        parts.append(tick.format(x=x, y=top + plot_h + 16, label=label))
+    return parts
+
+
+def _legend(names: Sequence[str], left: int, y: int, bars: bool) -> list[Markup]:
+    parts: list[Markup] = []
+    x = left
+    for i, name in enumerate(names):
+        colour = PALETTE[i % len(PALETTE)]
+        if bars:
+            parts.append(Markup('<rect x="{x}" y="{y}" width="12" height="10" fill="{c}"/>')
+                         .format(x=x, y=y - 9, c=colour))  # fmt: skip
+        else:
+            swatch = Markup(
+                '<line x1="{x}" x2="{x2}" y1="{y}" y2="{y}" stroke="{c}" '
+                'stroke-width="2" stroke-dasharray="{d}"/>'
+            )
+            parts.append(swatch.format(x=x, x2=x + 14, y=y - 4, c=colour,
+                                       d=DASHES[i % len(DASHES)]))  # fmt: skip
+        parts.append(Markup('<text x="{x}" y="{y}" font-size="11">{name}</text>')
+                     .format(x=x + 18, y=y, name=name))  # fmt: skip
+        x += 26 + 7 * len(name)
+    return parts
+
+
+def line_chart(chart_id: str, title: str, x_labels: Sequence[str], lines: Sequence[Line], *,
+               width: int = 520, height: int = 240) -> Markup:  # fmt: skip
+    """Lines over categories (years); a None value breaks the line."""
+    left, top, right, bottom = 56, 28, 12, 30
+    plot_w, plot_h = width - left - right, height - top - bottom
+    values = [v for ln in lines for v in ln.values if v is not None]
+    lo, hi = _nice_range(values or [0.0])
+    count = max(len(x_labels), 1)
+    body = _axes(lo, hi, x_labels, left, top, plot_w, plot_h)
+    for n, ln in enumerate(lines):
+        colour, dash = PALETTE[n % len(PALETTE)], DASHES[n % len(DASHES)]
+        segment: list[str] = []
+        points = []
+        for i, v in enumerate(ln.values):
+            if v is None:
+                points.append(None)
+                continue
+            x = left + plot_w * (i + 0.5) / count
+            y = top + plot_h - plot_h * (v - lo) / (hi - lo)
+            points.append((x, y))
+            body.append(Markup('<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{c}">'
+                               "<title>{name}: {v}</title></circle>")
+                        .format(x=x, y=y, c=colour, name=ln.name, v=_fmt(v)))  # fmt: skip
+        for p in [*points, None]:
+            if p is None:
+                if len(segment) > 1:
+                    body.append(Markup('<polyline fill="none" stroke="{c}" stroke-width="2" '
+                                       'stroke-dasharray="{d}" points="{p}"/>')
+                                .format(c=colour, d=dash, p=" ".join(segment)))  # fmt: skip
+                segment = []
+            else:
+                segment.append(f"{p[0]:.1f},{p[1]:.1f}")
+    body += _legend([ln.name for ln in lines], left, 14, bars=False)
+    return _frame(chart_id, title, width, height, body)
+
+
+def bar_chart(chart_id: str, title: str, x_labels: Sequence[str], lines: Sequence[Line], *,
+              width: int = 520, height: int = 240) -> Markup:  # fmt: skip
+    """Grouped bars: one group per category, one bar per series."""
+    left, top, right, bottom = 56, 28, 12, 30
+    plot_w, plot_h = width - left - right, height - top - bottom
+    values = [v for ln in lines for v in ln.values if v is not None]
+    lo, hi = _nice_range(values or [0.0])
+    count = max(len(x_labels), 1)
+    group_w = plot_w / count
+    bar_w = group_w * 0.8 / max(len(lines), 1)
+    zero = top + plot_h - plot_h * (0 - lo) / (hi - lo)
+    body = _axes(lo, hi, x_labels, left, top, plot_w, plot_h)
+    for n, ln in enumerate(lines):
+        for i, v in enumerate(ln.values):
+            if v is None:
+                continue
+            x = left + group_w * i + group_w * 0.1 + bar_w * n
+            y = top + plot_h - plot_h * (v - lo) / (hi - lo)
+            body.append(Markup('<rect x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{h:.1f}" '
+                               'fill="{c}"><title>{name}: {v}</title></rect>')
+                        .format(x=x, y=min(y, zero), w=bar_w, h=abs(zero - y),
+                                c=PALETTE[n % len(PALETTE)], name=ln.name, v=_fmt(v)))  # fmt: skip
+    body += _legend([ln.name for ln in lines], left, 14, bars=True)
+    return _frame(chart_id, title, width, height, body)

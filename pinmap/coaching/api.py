@@ -1,0 +1,295 @@
+"""/api/v1 routes for clusters and the coaching year: labels, membership, planner, sessions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, request
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_smorest import Blueprint, abort
+from marshmallow import Schema, fields, validate
+
+from ..db import get_session
+from ..security import current_actor, require
+from ..services import coaching as svc
+from ..services.errors import ServiceError
+
+bp = Blueprint("coaching_api", __name__, url_prefix="/api/v1",
+               description="Clusters, monitoring rounds and coaching visit plans")  # fmt: skip
+
+
+def _fail(err: ServiceError) -> None:
+    abort(err.status, message=_(err.msgid, **err.params))
+
+
+def _user() -> Any:
+    return current_user if current_user.is_authenticated else None
+
+
+class MoveBody(Schema):
+    office = fields.String(required=True)
+    reason = fields.String(required=True)
+
+
+class ProposeQuery(Schema):
+    cluster = fields.Integer(required=True)
+    # Ranges are checked by the service so the 400 message names the allowed range.
+    radius_km = fields.Float(load_default=None)
+    k = fields.Integer(load_default=None)
+    host = fields.String(load_default=None)
+
+
+class PlanCreateBody(Schema):
+    round_id = fields.Integer(required=True)
+    cluster = fields.Integer(required=True)
+    radius_km = fields.Float(load_default=None, allow_none=True)
+    k = fields.Integer(load_default=None, allow_none=True)
+    host = fields.String(load_default=None, allow_none=True)
+
+
+class PlanSaveBody(Schema):
+    version = fields.Integer(required=True)
+    host = fields.String(load_default=None, allow_none=True)
+    invited = fields.List(fields.String(), load_default=None, allow_none=True)
+    visits = fields.List(
+        fields.String(),
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "Office codes to visit, in order"},
+    )
+    optimise = fields.Boolean(
+        load_default=False, metadata={"description": "Reorder visits for the shortest path"}
+    )
+    visit_date = fields.Date(allow_none=True)
+    team = fields.String(load_default=None, allow_none=True)
+
+
+class PublishBody(Schema):
+    version = fields.Integer(required=True)
+    publish = fields.Boolean(load_default=True)
+
+
+class RecordBody(Schema):
+    visited_on = fields.Date(required=True)
+    team = fields.String(load_default="")
+    attendees = fields.String(load_default="")
+    notes = fields.String(load_default="")
+    follow_ups = fields.String(load_default="")
+
+
+class SessionBody(Schema):
+    starts_at = fields.AwareDateTime(required=True, default_timezone=svc.BANGKOK)
+    link = fields.String(load_default="", validate=validate.Length(max=2000))
+
+
+class CompletenessQuery(Schema):
+    fiscal_year = fields.Integer(required=True, validate=validate.Range(2500, 2700))
+    cluster = fields.Integer(load_default=None)
+
+
+@bp.route("/clusters/labels")
+@bp.response(200, content_type="application/geo+json")
+def cluster_labels() -> Response:
+    """One label point per cluster (a point on the surface of its region), with `no`, `name_th`."""
+    resp = Response(svc.dumps(svc.cluster_labels(get_session())),
+                    mimetype="application/geo+json")  # fmt: skip
+    return resp
+
+
+@bp.route("/clusters/<int:no>/moves")
+@bp.response(200)
+def cluster_moves(no: int) -> dict[str, Any]:
+    """History of offices moved into or out of the cluster."""
+    session = get_session()
+    try:
+        svc.get_cluster(session, no)
+    except ServiceError as err:
+        _fail(err)
+    moves = svc.cluster_moves(session, no)
+    return {"cluster": no, "moves": [{**m, "at": m["at"].isoformat()} for m in moves]}
+
+
+@bp.route("/clusters/<int:no>/members", methods=["POST"])
+@require("manage_clusters")
+@bp.arguments(MoveBody)
+@bp.response(201)
+def move_member(body: dict[str, Any], no: int) -> dict[str, Any]:
+    """Move an office into this cluster (admins), with a reason; kept in the history."""
+    session = get_session()
+    try:
+        move = svc.move_office(session, current_actor(), body["office"], no, body["reason"])
+        session.commit()
+    except ServiceError as err:
+        _fail(err)
+    return {"office": body["office"], "from_cluster": move.from_cluster,
+            "to_cluster": move.to_cluster, "reason": move.reason}  # fmt: skip
+
+
+@bp.route("/clusters/<int:no>/completeness")
+@require("view_dashboard")
+@bp.arguments(CompletenessQuery, location="query", as_kwargs=True)
+@bp.response(200)
+def cluster_completeness(no: int, fiscal_year: int, cluster: int | None = None) -> dict[str, Any]:
+    """Per office and reporting round: items submitted or approved; overdue offices first."""
+    session = get_session()
+    try:
+        svc.get_cluster(session, no)
+    except ServiceError as err:
+        _fail(err)
+    rows = svc.completeness(session, fiscal_year, current_actor().today_bangkok, cluster_no=no)
+    return {"cluster": no, "fiscal_year": fiscal_year, "offices": [
+        {"office": r.code, "overdue": r.overdue(), "rounds": {
+            str(n): {"reported": c.reported, "total": c.total, "share": round(c.share, 4),
+                     "days_left": c.days_left, "last_day": c.last_day.isoformat()}
+            for n, c in r.rounds.items()}}
+        for r in rows]}  # fmt: skip
+
+
+@bp.route("/planner/propose")
+@require("plan_visits")
+@bp.arguments(ProposeQuery, location="query", as_kwargs=True)
+@bp.response(200)
+def propose(cluster: int, radius_km: float | None = None, k: int | None = None,
+            host: str | None = None) -> dict[str, Any]:  # fmt: skip
+    """Host (least total great-circle distance to the cluster) and invitees by radius or k."""
+    try:
+        p = svc.propose(get_session(), cluster, radius_km=radius_km, k=k, host_code=host)
+    except ServiceError as err:
+        _fail(err)
+    lon, lat = svc.lonlat(p.host)
+    return {
+        "cluster": cluster, "host": {"office": p.host.code, "name_th": p.host.name_th,
+                                     "lon": lon, "lat": lat,
+                                     "total_km_to_cluster": round(p.host_total_km, 3)},
+        "radius_km": p.radius_km, "k": p.nearest_k,
+        "invited": [{"office": o.code, "name_th": o.name_th, "cluster_no": o.cluster_no,
+                     "distance_km": round(km, 3)} for o, km in p.invitees],
+        "distance_note": svc.GREAT_CIRCLE_NOTE,
+    }  # fmt: skip
+
+
+@bp.route("/plans")
+@bp.response(200)
+def plans() -> dict[str, Any]:
+    """Visit plans: published ones for everyone, drafts too for coaches and admins."""
+    session = get_session()
+    cluster = request.args.get("cluster", type=int)
+    return {"plans": [{"id": p.id, "cluster_no": p.cluster_no, "state": p.state,
+                       "visit_date": p.visit_date.isoformat() if p.visit_date else None}
+                      for p in svc.list_plans(session, _user(), cluster)]}  # fmt: skip
+
+
+@bp.route("/plans", methods=["POST"])
+@require("plan_visits")
+@bp.arguments(PlanCreateBody)
+@bp.response(201)
+def create_plan(body: dict[str, Any]) -> dict[str, Any]:
+    """Start a draft plan from the proposal."""
+    session = get_session()
+    try:
+        plan = svc.create_plan(session, current_actor(), body["round_id"], body["cluster"],
+                               radius_km=body["radius_km"], k=body["k"],
+                               host_code=body["host"])  # fmt: skip
+        session.commit()
+    except ServiceError as err:
+        _fail(err)
+    return svc.plan_dict(session, plan)
+
+
+@bp.route("/plans/<int:plan_id>")
+@bp.response(200)
+def plan(plan_id: int) -> dict[str, Any]:
+    """A plan (a draft is 404 to anyone who may not plan visits)."""
+    session = get_session()
+    try:
+        found = svc.visible_plan(session, plan_id, _user())
+    except ServiceError as err:
+        _fail(err)
+    return svc.plan_dict(session, found)
+
+
+@bp.route("/plans/<int:plan_id>", methods=["PUT"])
+@require("plan_visits")
+@bp.arguments(PlanSaveBody)
+@bp.response(200)
+def save_plan(body: dict[str, Any], plan_id: int) -> dict[str, Any]:
+    """Adjust host, invitees, visits (order kept, or `optimise`), date, team; 409 if stale."""
+    session = get_session()
+    try:
+        found = svc.get_plan(session, plan_id)
+        svc.save_plan(session, current_actor(), found, body["version"], host_code=body["host"],
+                      invited=body["invited"], visits=body["visits"], optimise=body["optimise"],
+                      visit_date=body.get("visit_date", "keep"), team=body["team"])  # fmt: skip
+        session.commit()
+    except ServiceError as err:
+        session.rollback()
+        _fail(err)
+    return svc.plan_dict(session, found)
+
+
+@bp.route("/plans/<int:plan_id>/publish", methods=["POST"])
+@require("plan_visits")
+@bp.arguments(PublishBody)
+@bp.response(200)
+def publish_plan(body: dict[str, Any], plan_id: int) -> dict[str, Any]:
+    """Publish (or withdraw) a plan: the public sees published plans and their dates."""
+    session = get_session()
+    try:
+        found = svc.get_plan(session, plan_id)
+        svc.publish_plan(session, current_actor(), found, body["version"], body["publish"])
+        session.commit()
+    except ServiceError as err:
+        session.rollback()
+        _fail(err)
+    return svc.plan_dict(session, found)
+
+
+@bp.route("/plans/<int:plan_id>/records", methods=["POST"])
+@require("plan_visits")
+@bp.arguments(RecordBody)
+@bp.response(201)
+def record_visit(body: dict[str, Any], plan_id: int) -> dict[str, Any]:
+    """Record what happened on the visit."""
+    session = get_session()
+    try:
+        found = svc.get_plan(session, plan_id)
+        row = svc.record_visit(session, current_actor(), found, **body)
+        session.commit()
+    except ServiceError as err:
+        _fail(err)
+    return {"id": row.id, "plan_id": found.id, "visited_on": row.visited_on.isoformat()}
+
+
+@bp.route("/plans/<int:plan_id>/geojson")
+def plan_geojson(plan_id: int) -> Response:
+    """The plan's stops as GeoJSON points with `order` and `role`."""
+    session = get_session()
+    try:
+        found = svc.visible_plan(session, plan_id, _user())
+    except ServiceError as err:
+        _fail(err)
+    return Response(svc.dumps(svc.plan_geojson(svc.plan_dict(session, found))),
+                    mimetype="application/geo+json")  # fmt: skip
+
+
+@bp.route("/rounds/<int:round_id>/sessions/<int:cluster_no>", methods=["PUT"])
+@require("manage_rounds")
+@bp.arguments(SessionBody)
+@bp.response(200)
+def set_session(body: dict[str, Any], round_id: int, cluster_no: int) -> dict[str, Any]:
+    """Date, time and meeting link of one cluster's online session in the 9-month round."""
+    session = get_session()
+    try:
+        rnd = svc.get_round(session, round_id)
+        row = svc.set_cluster_session(session, current_actor(), rnd, cluster_no,
+                                      body["starts_at"], body["link"])  # fmt: skip
+        session.commit()
+    except ServiceError as err:
+        _fail(err)
+    return {
+        "round_id": round_id,
+        "cluster_no": cluster_no,
+        "starts_at": row.starts_at.astimezone(svc.BANGKOK).isoformat(),
+        "link": row.link,
+    }

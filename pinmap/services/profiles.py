@@ -1,0 +1,396 @@
+"""Office profiles in review, and the review steps profiles, plans and best practices share."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+from geoalchemy2.shape import from_shape, to_shape
+from shapely.geometry import Point
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ..auth import can, can_read_office_work
+from ..models import Office, Photo, ProfileRevision
+from .audit import Actor, emit_change, record
+from .errors import N_, ServiceError
+from .offices import check_in_province, move_office
+from .sanitize import clean_text
+
+EDITABLE_STATES = ("draft", "returned")
+TEXT_FIELDS = ("address", "phone", "email", "website")
+PERSON_ROLES = ("director", "deputy")
+MAX_PEOPLE = 8
+MAX_STAFF = 100_000
+REQUIRED_FOR_SUBMISSION = ("address", "phone", "director")
+
+_EMAIL = re.compile(r"[^@\s<>\"'(),;:]+@[^@\s<>\"'(),;:]+\.[^@\s<>\"'(),;:]+")
+_PHONE_CHARS = re.compile(r"[0-9+()\-\s,/.]+")
+_PHONE_WORDS = re.compile(r"ต่อ|ext\.?|โทรสาร|fax", re.IGNORECASE)
+
+
+# --- the review workflow shared by profiles, best practices and operating plans -----------------
+
+
+class Reviewable(Protocol):
+    state: str
+    version: int
+    review_comment: str
+
+
+def require(actor: Actor, action: str, office_id: int | None = None) -> None:
+    if not can(actor.user, action, office_id):
+        raise ServiceError(403, N_("You may not do this for this office."))
+
+
+def require_read(actor: Actor, office_id: int) -> None:
+    if not can_read_office_work(actor.user, office_id):
+        raise ServiceError(403, N_("You may not see this office's unpublished work."))
+
+
+def check_version(obj: Reviewable, expected: int | None) -> None:
+    if expected is None or expected != obj.version:
+        raise ServiceError(
+            409,
+            N_("This was changed by someone else (version %(current)s, you had %(yours)s). "
+               "Reload it, then apply your changes again; your text is kept below."),
+            current=obj.version, yours=expected if expected is not None else "-",
+        )  # fmt: skip
+
+
+def check_editable(obj: Reviewable) -> None:
+    if obj.state == "submitted":
+        raise ServiceError(409, N_("This is waiting for review and cannot be edited now."))
+
+
+def mark_submitted(obj: Reviewable, actor: Actor) -> None:
+    """draft/returned → submitted; the caller checked the right to submit for the office."""
+    if obj.state not in EDITABLE_STATES:
+        raise ServiceError(409, N_("Only a draft or a returned one can be submitted."))
+    obj.state = "submitted"
+    if hasattr(obj, "submitted_at"):
+        obj.submitted_by_id = actor.user.id if actor.user else None
+        obj.submitted_at = actor.now
+
+
+def mark_reviewed(obj: Reviewable, actor: Actor, decision: str, comment: str) -> None:
+    """submitted → approved, or → returned with a required comment (reviewers only)."""
+    require(actor, "review_profile")
+    if obj.state != "submitted":
+        raise ServiceError(409, N_("Only a submitted one can be reviewed."))
+    comment = clean_text(comment or "", max_length=4_000)
+    if decision == "return":
+        if not comment:
+            raise ServiceError(400, N_("Say what must change: a comment is required to return."))
+        obj.state = "returned"
+    elif decision == "approve":
+        obj.state = "approved"
+    else:
+        raise ServiceError(400, N_("The decision must be approve or return."))
+    obj.review_comment = comment
+    if hasattr(obj, "reviewed_at"):
+        obj.reviewed_by_id = actor.user.id if actor.user else None
+        obj.reviewed_at = actor.now
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def revisions(session: Session, office_id: int) -> list[ProfileRevision]:
+    return list(
+        session.scalars(
+            select(ProfileRevision)
+            .filter_by(office_id=office_id)
+            .order_by(ProfileRevision.revision_no.desc())
+        )
+    )
+
+
+def current_revision(session: Session, office_id: int) -> ProfileRevision | None:
+    return session.scalars(
+        select(ProfileRevision)
+        .filter_by(office_id=office_id)
+        .order_by(ProfileRevision.revision_no.desc())
+        .limit(1)
+    ).first()
+
+
+def approved_revision(session: Session, office_id: int) -> ProfileRevision | None:
+    """What the public sees: the office's latest approved revision."""
+    return session.scalars(
+        select(ProfileRevision)
+        .filter_by(office_id=office_id, state="approved")
+        .order_by(ProfileRevision.revision_no.desc())
+        .limit(1)
+    ).first()
+
+
+def approved_revisions(session: Session) -> dict[int, ProfileRevision]:
+    """{office_id: latest approved revision} for every office that has one (exports)."""
+    latest = (
+        select(ProfileRevision.office_id, func.max(ProfileRevision.revision_no).label("no"))
+        .where(ProfileRevision.state == "approved")
+        .group_by(ProfileRevision.office_id)
+        .subquery()
+    )
+    rows = session.scalars(
+        select(ProfileRevision).join(
+            latest,
+            (ProfileRevision.office_id == latest.c.office_id)
+            & (ProfileRevision.revision_no == latest.c.no),
+        )
+    )
+    return {r.office_id: r for r in rows}
+
+
+def lonlat(rev: ProfileRevision | None) -> tuple[float, float] | None:
+    if rev is None or rev.geom is None:
+        return None
+    point = to_shape(rev.geom)
+    return round(point.x, 6), round(point.y, 6)
+
+
+def photo_ids(data: dict[str, Any]) -> set[int]:
+    ids = {p.get("photo_id") for p in data.get("people") or []}
+    ids.add(data.get("office_photo_id"))
+    return {i for i in ids if isinstance(i, int)}
+
+
+def revision_dict(rev: ProfileRevision | None) -> dict[str, Any] | None:
+    """A revision as stored in the audit log and served by the API."""
+    if rev is None:
+        return None
+    point = lonlat(rev)
+    return {
+        "revision_no": rev.revision_no,
+        "state": rev.state,
+        "data": rev.data,
+        "location": {"lon": point[0], "lat": point[1]} if point else None,
+        "review_comment": rev.review_comment,
+        "version": rev.version,
+    }
+
+
+def missing_for_submission(rev: ProfileRevision) -> list[str]:
+    data = rev.data or {}
+    missing = [k for k in ("address", "phone") if not data.get(k)]
+    if not any(p.get("role") == "director" and p.get("name") for p in data.get("people") or []):
+        missing.append("director")
+    return missing
+
+
+# --- validation ------------------------------------------------------------------------------
+
+
+def check_point(session: Session, office: Office, lon: float, lat: float) -> None:
+    """Refuse a pin outside Thailand, or outside the office's province once boundaries exist."""
+    check_in_province(session, office, lon, lat)
+
+
+def parse_point(lat: Any, lon: Any) -> tuple[float, float] | None:
+    """(lon, lat) from two form values; both empty means no proposed pin."""
+    lat_s, lon_s = str(lat or "").strip(), str(lon or "").strip()
+    if not lat_s and not lon_s:
+        return None
+    message = N_("Latitude and longitude must both be decimal degrees, e.g. 8.0863 and 98.9063.")
+    try:
+        lat_f, lon_f = float(lat_s), float(lon_s)
+    except ValueError as exc:
+        raise ServiceError(400, message) from exc
+    if lat_f != lat_f or lon_f != lon_f:  # NaN compares unequal to itself
+        raise ServiceError(400, message)
+    return lon_f, lat_f
+
+
+def _text(data: dict[str, Any], key: str, label: str, max_length: int) -> str:
+    value = clean_text(str(data.get(key) or ""), max_length=max_length * 4)
+    if len(value) > max_length:
+        raise ServiceError(400, N_("%(field)s is longer than %(n)s characters."),
+                           field=label, n=max_length)  # fmt: skip
+    return value
+
+
+def _website(value: str) -> str:
+    if not value:
+        return ""
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc or re.search(r"\s", value):
+        raise ServiceError(400, N_("Website must be a web address starting with http:// or "
+                                   "https://, e.g. https://www.example.go.th."))  # fmt: skip
+    return value
+
+
+def _phone(value: str) -> str:
+    if value and not _PHONE_CHARS.fullmatch(_PHONE_WORDS.sub(" ", value)):
+        raise ServiceError(400, N_("Phone may hold only digits, spaces and + - ( ) , / . "
+                                   "(and ต่อ for an extension)."))  # fmt: skip
+    return value
+
+
+def _count(value: Any, label: str) -> int | None:
+    text = str(value if value is not None else "").strip().replace(",", "")
+    if not text:
+        return None
+    if not text.isdigit():
+        raise ServiceError(400, N_("%(field)s must be a whole number, zero or more."), field=label)
+    number = int(text)
+    if number > MAX_STAFF:
+        raise ServiceError(400, N_("%(field)s must be at most %(n)s."), field=label, n=MAX_STAFF)
+    return number
+
+
+def clean_profile(session: Session, office: Office, data: dict[str, Any]) -> dict[str, Any]:
+    """Validate the editable profile fields; the result is what a revision's `data` holds."""
+    out: dict[str, Any] = {
+        "address": _text(data, "address", "Address", 500),
+        "phone": _phone(_text(data, "phone", "Phone", 100)),
+        "email": _text(data, "email", "E-mail", 254),
+        "website": _website(_text(data, "website", "Website", 300)),
+        "staff_count": _count(data.get("staff_count"), "Staff count"),
+    }
+    if out["email"] and not _EMAIL.fullmatch(out["email"]):
+        raise ServiceError(400, N_("E-mail must look like name@example.go.th."))
+    people = []
+    for n, person in enumerate(data.get("people") or [], start=1):
+        role = person.get("role")
+        if role not in PERSON_ROLES:
+            raise ServiceError(400, N_("Person %(n)s: the role must be director or deputy."), n=n)
+        name = _text(person, "name", f"Person {n}: name", 200)
+        position = _text(person, "position", f"Person {n}: position", 200)
+        photo_id = person.get("photo_id")
+        if not name and not position and photo_id is None:
+            continue  # an empty row of the form
+        if not name:
+            raise ServiceError(400, N_("Person %(n)s: give the name."), n=n)
+        people.append({"role": role, "name": name, "position": position,
+                       "photo_id": photo_id})  # fmt: skip
+    if sum(p["role"] == "director" for p in people) > 1:
+        raise ServiceError(400, N_("An office has one director; list the others as deputies."))
+    if len(people) > MAX_PEOPLE:
+        raise ServiceError(400, N_("List at most %(n)s people."), n=MAX_PEOPLE)
+    out["people"] = people
+    out["office_photo_id"] = data.get("office_photo_id")
+    wanted = photo_ids(out)
+    if wanted:
+        own = set(session.scalars(
+            select(Photo.id).where(Photo.id.in_(wanted), Photo.office_id == office.id)
+        ))  # fmt: skip
+        if wanted - own:
+            raise ServiceError(400, N_("A photo does not belong to this office; upload it again."))
+    return out
+
+
+# --- editing ---------------------------------------------------------------------------------
+
+
+def _new_revision(
+    session: Session, actor: Actor, office: Office, base: ProfileRevision | None
+) -> ProfileRevision:
+    number = (session.scalar(
+        select(func.max(ProfileRevision.revision_no)).where(ProfileRevision.office_id == office.id)
+    ) or 0) + 1  # fmt: skip
+    rev = ProfileRevision(
+        office_id=office.id, revision_no=number, state="draft",
+        data=dict(base.data) if base else {}, geom=base.geom if base else None,
+        created_by_id=actor.user.id if actor.user else None,
+    )  # fmt: skip
+    session.add(rev)
+    session.flush()
+    return rev
+
+
+def editable_revision(
+    session: Session, actor: Actor, office: Office, expected_version: int | None
+) -> ProfileRevision:
+    """The revision the office edits now: created on first edit and after each approval."""
+    require(actor, "edit_profile", office.id)
+    current = current_revision(session, office.id)
+    if current is None:
+        if expected_version not in (None, 0):
+            raise ServiceError(409, N_("This profile no longer exists; reload the page."))
+        return _new_revision(session, actor, office, None)
+    check_version(current, expected_version)
+    check_editable(current)
+    if current.state == "approved":
+        return _new_revision(session, actor, office, current)
+    return current
+
+
+def save_draft(
+    session: Session, actor: Actor, office: Office, data: dict[str, Any],
+    point: tuple[float, float] | None, expected_version: int | None,
+) -> ProfileRevision:  # fmt: skip
+    """Validate and save the office's draft; `point` is (lon, lat) or None to keep none."""
+    cleaned = clean_profile(session, office, data)
+    if point is not None:
+        check_point(session, office, *point)
+    rev = editable_revision(session, actor, office, expected_version)
+    before = revision_dict(rev)
+    rev.data = cleaned
+    rev.geom = from_shape(Point(*point), srid=4326) if point else None
+    rev.updated_at = actor.now  # always an UPDATE, so the version moves on every save
+    session.flush()
+    record(session, actor, "profile.save", "profile_revision", rev.id, before=before,
+           after=revision_dict(rev), office_id=office.id)  # fmt: skip
+    return rev
+
+
+def submit(
+    session: Session, actor: Actor, office: Office, expected_version: int | None
+) -> ProfileRevision:
+    require(actor, "submit_profile", office.id)
+    rev = current_revision(session, office.id)
+    if rev is None:
+        raise ServiceError(409, N_("There is nothing to submit yet."))
+    check_version(rev, expected_version)
+    missing = missing_for_submission(rev)
+    if rev.state in EDITABLE_STATES and missing:
+        raise ServiceError(400, N_("The profile is incomplete: fill in %(fields)s."),
+                           fields=", ".join(missing))  # fmt: skip
+    before = revision_dict(rev)
+    mark_submitted(rev, actor)
+    session.flush()
+    record(session, actor, "profile.submit", "profile_revision", rev.id, before=before,
+           after=revision_dict(rev), office_id=office.id)  # fmt: skip
+    return rev
+
+
+def review(
+    session: Session, actor: Actor, rev: ProfileRevision, decision: str, comment: str,
+    expected_version: int | None,
+) -> ProfileRevision:  # fmt: skip
+    """Approve (the public sees it and the pin moves) or return a submitted revision."""
+    require(actor, "review_profile")
+    check_version(rev, expected_version)
+    before = revision_dict(rev)
+    mark_reviewed(rev, actor, decision, comment)
+    session.flush()
+    record(session, actor, f"profile.{decision}", "profile_revision", rev.id, before=before,
+           after=revision_dict(rev), office_id=rev.office_id)  # fmt: skip
+    if rev.state == "approved":
+        office = session.get(Office, rev.office_id)
+        assert office is not None  # noqa: S101 - a foreign key guarantees it
+        point = lonlat(rev)
+        if point is not None and point != lonlat_of_office(office):
+            # move_office checks the province again (boundaries may have arrived since the
+            # draft was saved), audits the move and announces it.
+            move_office(session, actor, office.code, point[0], point[1], precision="office")
+        emit_change(session, "office.updated", office.code,
+                    {"fields": ["profile"], "revision_no": rev.revision_no})  # fmt: skip
+    return rev
+
+
+def lonlat_of_office(office: Office) -> tuple[float, float]:
+    point = to_shape(office.geom)
+    return round(point.x, 6), round(point.y, 6)
+
+
+def submitted(session: Session) -> list[ProfileRevision]:
+    return list(
+        session.scalars(
+            select(ProfileRevision)
+            .where(ProfileRevision.state == "submitted")
+            .order_by(ProfileRevision.submitted_at.asc().nulls_last())
+        )
+    )

@@ -1,0 +1,334 @@
+"""Office profiles: workflow and rights, the pin inside the province, photos, escaping, plans."""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from geoalchemy2.shape import to_shape
+from PIL import Image
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from pinmap.models import ChangeEvent, Office, OperatingPlan, Photo, ProfileRevision
+from pinmap.services.boundaries import import_boundaries
+
+from .portal_fixtures import World
+
+PAYLOAD = "<img src=x onerror=alert(1)>${alert(2)}`\\u0041</script><b>x</b>"
+
+
+@pytest.fixture(autouse=True)
+def wired(app: Flask) -> Flask:
+    """Register the profiles blueprints until create_app does it (idempotent once it does)."""
+    from pinmap.profiles import bp
+    from pinmap.profiles.api import bp as api_bp
+
+    if "profiles" not in app.blueprints:
+        app.register_blueprint(bp)
+    if "profiles_api" not in app.blueprints:
+        api = app.extensions["flask-smorest"]["apis"][""]["ext_obj"]
+        api.register_blueprint(api_bp)
+    app.config["WTF_CSRF_ENABLED"] = False
+    return app
+
+
+def login(client: FlaskClient, world: World, who: str) -> None:
+    user = world.users[who]
+    client.set_cookie("pinmap_lang", "en")  # messages in English, whatever is translated
+    with client.session_transaction() as s:
+        s["_user_id"] = f"{user.id}:{user.session_epoch}"
+        s["_fresh"] = True
+
+
+def logout(client: FlaskClient) -> None:
+    with client.session_transaction() as s:
+        s.clear()
+
+
+def krabi_point(session: Session) -> tuple[float, float]:
+    office = session.scalars(select(Office).filter_by(code="spp-krabi")).one()
+    point = to_shape(office.geom)
+    return point.x, point.y
+
+
+def status_of(client: FlaskClient, url: str) -> int:
+    """GET and close: a served file stays open until its response is closed."""
+    with client.get(url) as r:
+        r.get_data()
+        return r.status_code
+
+
+def jpeg(size: tuple[int, int] = (800, 600), colour: str = "red") -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", size, colour).save(buf, format="JPEG")
+    return buf.getvalue()
+
+
+def profile_form(lon: float, lat: float, **extra: Any) -> dict[str, Any]:
+    form = {"address": "ถนนอุตรกิจ อ.เมืองกระบี่", "phone": "0 7561 1234 ต่อ 12",
+            "email": "saraban@krabi.go.th", "website": "https://www.krabi.go.th",
+            "staff_count": "85", "lat": f"{lat:.6f}", "lon": f"{lon:.6f}",
+            "p0_name": "นายผู้อำนวยการ ทดสอบ", "p0_position": "ผู้อำนวยการ",
+            "p1_name": "นางรอง ทดสอบ", "p1_position": "รองผู้อำนวยการ",
+            "version": "0", "action": "save"}  # fmt: skip
+    form.update(extra)
+    return form
+
+
+def save_profile(client: FlaskClient, form: dict[str, Any]) -> Any:
+    return client.post("/portal/offices/spp-krabi/profile", data=form,
+                       content_type="multipart/form-data")  # fmt: skip
+
+
+def approve_current(client: FlaskClient, world: World, session: Session) -> ProfileRevision:
+    rev = session.scalars(select(ProfileRevision).order_by(ProfileRevision.id.desc())).first()
+    assert rev is not None
+    login(client, world, "own_director")
+    r = client.post("/portal/offices/spp-krabi/profile",
+                    data={**_current_form(rev), "action": "submit",
+                          "version": str(rev.version)})  # fmt: skip
+    assert r.status_code == 302, r.get_data(as_text=True)[:2000]
+    session.refresh(rev)
+    assert rev.state == "submitted"
+    login(client, world, "reviewer")
+    r = client.post(f"/review/profiles/{rev.id}", data={"decision": "approve",
+                                                        "version": str(rev.version)})  # fmt: skip
+    assert r.status_code == 302, r.get_data(as_text=True)[:2000]
+    session.refresh(rev)
+    assert rev.state == "approved"
+    logout(client)
+    return rev
+
+
+def _current_form(rev: ProfileRevision) -> dict[str, Any]:
+    data = rev.data
+    point = to_shape(rev.geom) if rev.geom is not None else None
+    form = {k: data.get(k) or "" for k in ("address", "phone", "email", "website")}
+    form["staff_count"] = "" if data.get("staff_count") is None else str(data["staff_count"])
+    if point is not None:
+        form.update(lat=str(point.y), lon=str(point.x))
+    for i, person in enumerate(data.get("people") or []):
+        form[f"p{i}_name"], form[f"p{i}_position"] = person["name"], person["position"]
+        if person.get("photo_id"):
+            form[f"p{i}_photo_id"] = str(person["photo_id"])
+    if data.get("office_photo_id"):
+        form["office_photo_id"] = str(data["office_photo_id"])
+    return form
+
+
+# --- workflow and rights -----------------------------------------------------------------------
+
+
+def test_edit_submit_approve_then_the_public_sees_it_and_the_pin_moves(
+    client: FlaskClient, world: World, session: Session
+) -> None:
+    lon, lat = krabi_point(session)
+    new_lon, new_lat = lon + 0.0021, lat - 0.0013
+    login(client, world, "own_editor")
+    r = save_profile(client, profile_form(new_lon, new_lat))
+    assert r.status_code == 302, r.get_data(as_text=True)[:2000]
+    # A draft is not public.
+    logout(client)
+    assert "ถนนอุตรกิจ" not in client.get("/offices/spp-krabi").get_data(as_text=True)
+    # An editor may not submit; only the director.
+    login(client, world, "own_editor")
+    rev = session.scalars(select(ProfileRevision)).one()
+    r = client.post("/portal/offices/spp-krabi/profile",
+                    data={**profile_form(new_lon, new_lat), "action": "submit",
+                          "version": str(rev.version)})  # fmt: skip
+    assert r.status_code == 403
+    before_events = session.scalar(select(func.max(ChangeEvent.id))) or 0
+    approve_current(client, world, session)
+    html = client.get("/offices/spp-krabi").get_data(as_text=True)
+    assert "ถนนอุตรกิจ" in html and "นายผู้อำนวยการ ทดสอบ" in html and "0 7561 1234" in html
+    office = session.scalars(select(Office).filter_by(code="spp-krabi")).one()
+    session.refresh(office)
+    moved = to_shape(office.geom)
+    assert (round(moved.x, 6), round(moved.y, 6)) == (round(new_lon, 6), round(new_lat, 6))
+    assert office.location_precision == "office"
+    kinds = session.scalars(select(ChangeEvent.kind).where(ChangeEvent.id > before_events)).all()
+    assert kinds.count("office.updated") >= 2  # the pin move and the profile
+    api = client.get("/api/v1/offices/spp-krabi/profile").get_json()
+    assert api["profile"]["data"]["address"].startswith("ถนนอุตรกิจ")
+
+
+def test_other_offices_staff_and_the_public_are_refused(
+    client: FlaskClient, world: World, session: Session
+) -> None:
+    lon, lat = krabi_point(session)
+    login(client, world, "other_editor")
+    assert client.get("/portal/offices/spp-krabi/profile").status_code == 403
+    assert save_profile(client, profile_form(lon, lat)).status_code == 403
+    assert client.get("/portal/offices/spp-krabi/schools").status_code == 403
+    assert client.get("/portal/offices/spp-krabi/best-practices").status_code == 403
+    assert session.scalar(select(func.count()).select_from(ProfileRevision)) == 0
+    logout(client)
+    r = client.get("/portal/offices/spp-krabi/profile")
+    assert r.status_code == 302 and "/portal/login" in r.headers["Location"]
+    login(client, world, "own_editor")
+    assert client.get("/review/profiles").status_code == 403
+
+
+def test_bad_fields_are_named_and_what_was_typed_is_kept(
+    client: FlaskClient, world: World, session: Session
+) -> None:
+    lon, lat = krabi_point(session)
+    login(client, world, "own_editor")
+    for field, value, words in (("website", "javascript:alert(1)", "http"),
+                                ("email", "not-an-email", "E-mail"),
+                                ("staff_count", "many", "Staff count"),
+                                ("phone", "call <me>", "Phone")):  # fmt: skip
+        r = save_profile(client, profile_form(lon, lat, **{field: value}))
+        assert r.status_code == 400, field
+        html = r.get_data(as_text=True)
+        assert words in html and 'role="alert"' in html
+        assert "ถนนอุตรกิจ อ.เมืองกระบี่" in html  # kept
+    assert session.scalar(select(func.count()).select_from(ProfileRevision)) == 0
+
+
+# --- the pin --------------------------------------------------------------------------------------
+
+
+def test_pin_outside_the_province_is_refused_with_boundaries(
+    client: FlaskClient, world: World, session: Session, province_file: Path
+) -> None:
+    from geo.boundaries import read_boundaries
+
+    import_boundaries(session, read_boundaries(province_file, "province"), "province",
+                      source_name=province_file.name, sha256="x" * 64)  # fmt: skip
+    session.commit()
+    login(client, world, "own_editor")
+    r = save_profile(client, profile_form(100.5, 13.75))  # Bangkok
+    assert r.status_code == 400
+    html = r.get_data(as_text=True)
+    assert "outside กระบี่" in html and "ถนนอุตรกิจ" in html and 'value="13.750000"' in html
+    assert session.scalar(select(func.count()).select_from(ProfileRevision)) == 0
+    lon, lat = krabi_point(session)
+    assert save_profile(client, profile_form(lon + 0.001, lat)).status_code == 302
+
+
+def test_pin_outside_thailand_is_refused_without_boundaries(
+    client: FlaskClient, world: World, session: Session
+) -> None:
+    login(client, world, "own_editor")
+    r = save_profile(client, profile_form(139.69, 35.68))  # Tokyo
+    assert r.status_code == 400 and "outside Thailand" in r.get_data(as_text=True)
+    r = save_profile(client, {**profile_form(98.9, 8.0), "lat": "north"})
+    assert r.status_code == 400 and "decimal degrees" in r.get_data(as_text=True)
+    assert session.scalar(select(func.count()).select_from(ProfileRevision)) == 0
+
+
+def test_edit_page_has_a_draggable_marker_wired_to_the_inputs(
+    client: FlaskClient, world: World
+) -> None:
+    login(client, world, "own_editor")
+    html = client.get("/portal/offices/spp-krabi/profile").get_data(as_text=True)
+    name = re.search(r"var (marker_[0-9a-f]+) = L\.marker", html)
+    assert name and '"draggable": true' in html
+    assert f'window["{name.group(1)}"]' in html and 'id="f-lat"' in html
+
+
+# --- photos ------------------------------------------------------------------------------------
+
+
+def test_photos_are_checked_reencoded_thumbnailed_and_private_until_approved(
+    client: FlaskClient, world: World, session: Session, app: Flask
+) -> None:
+    lon, lat = krabi_point(session)
+    login(client, world, "own_editor")
+    pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+    png = io.BytesIO()
+    Image.new("RGB", (10, 10)).save(png, format="PNG")
+    cases = [
+        ((io.BytesIO(pdf), "cv.pdf"), "Only JPEG, PNG and WebP"),
+        ((io.BytesIO(png.getvalue()), "face.jpg"), "does not match"),  # disguised
+        ((io.BytesIO(b"MZ\x90\x00" + b"\x00" * 100), "face.jpg"), "does not match"),
+        ((io.BytesIO(b""), "face.jpg"), "empty"),
+    ]
+    for upload, words in cases:
+        r = save_profile(client, profile_form(lon, lat, p0_photo=upload))
+        assert r.status_code == 400, words
+        html = r.get_data(as_text=True)
+        assert words in html and "Director" in html and "ถนนอุตรกิจ" in html
+    app.config["PINMAP_MAX_PHOTO_BYTES"] = 50_000
+    r = save_profile(client, profile_form(lon, lat, p0_photo=(io.BytesIO(b"\xff\xd8\xff" + b"0" * 60_000), "big.jpg")))  # fmt: skip
+    assert r.status_code == 400 and "larger than the upload limit" in r.get_data(as_text=True)
+    assert session.scalar(select(func.count()).select_from(Photo)) == 0
+    assert session.scalar(select(func.count()).select_from(ProfileRevision)) == 0
+
+    r = save_profile(client, profile_form(lon, lat, p0_photo=(io.BytesIO(jpeg()), "d.jpg"),
+                                          office_photo=(io.BytesIO(jpeg(colour="blue")), "o.JPG")))  # fmt: skip
+    assert r.status_code == 302, r.get_data(as_text=True)[:2000]
+    photo = session.scalars(select(Photo).order_by(Photo.id)).first()
+    assert (
+        photo is not None
+        and photo.mime == "image/jpeg"
+        and (photo.width, photo.height) == (800, 600)
+    )
+    with client.get(f"/photos/{photo.id}/thumb") as thumb:
+        assert thumb.status_code == 200 and thumb.headers["X-Content-Type-Options"] == "nosniff"
+        with Image.open(io.BytesIO(thumb.get_data())) as im:
+            assert max(im.size) <= 320 and im.format == "JPEG"
+    logout(client)
+    assert status_of(client, f"/photos/{photo.id}/full") == 404  # not approved yet
+    login(client, world, "other_editor")
+    assert status_of(client, f"/photos/{photo.id}/full") == 404
+    approve_current(client, world, session)
+    assert status_of(client, f"/photos/{photo.id}/full") == 200
+    assert f"/photos/{photo.id}/" in client.get("/offices/spp-krabi").get_data(as_text=True)
+
+
+# --- escaping ----------------------------------------------------------------------------------
+
+
+def test_every_profile_text_is_escaped_on_the_page_and_in_the_popup(
+    client: FlaskClient, world: World, session: Session
+) -> None:
+    lon, lat = krabi_point(session)
+    login(client, world, "own_editor")
+    form = profile_form(lon, lat, address=PAYLOAD, phone="0 7561 1234", p0_name=PAYLOAD,
+                        p0_position=PAYLOAD, p1_name=PAYLOAD, p1_position=PAYLOAD)  # fmt: skip
+    assert save_profile(client, form).status_code == 302
+    approve_current(client, world, session)
+    html = client.get("/offices/spp-krabi").get_data(as_text=True)
+    assert "<img src=x" not in html and "<b>x</b>" not in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
+    # The popup lives in a JS template literal: no raw ${ or backtick from the user survives.
+    script = html[html.rindex("<script>") :]
+    assert "${alert(2)}" not in script and "&#36;{alert(2)}" in script
+    assert "`\\u0041" not in script
+
+
+# --- operating plans ---------------------------------------------------------------------------
+
+
+def test_plan_is_reviewed_and_its_approved_snapshot_is_public(
+    client: FlaskClient, world: World, session: Session
+) -> None:
+    url = f"/portal/offices/spp-krabi/plan/{world.fy}"
+    login(client, world, "own_editor")
+    fields = {"problem": "ปัญหา <script>x</script>", "approach": "แนวทาง", "targets": "เป้าหมาย",
+              "timeline": "ต.ค.–ธ.ค."}  # fmt: skip
+    r = client.post(url, data={**fields, "version": "0", "action": "save"})
+    assert r.status_code == 302
+    plan = session.scalars(select(OperatingPlan)).one()
+    login(client, world, "own_director")
+    r = client.post(url, data={**fields, "version": str(plan.version), "action": "submit"})
+    assert r.status_code == 302
+    login(client, world, "reviewer")
+    r = client.post(f"/review/plans/{plan.id}", data={"decision": "return",
+                                                      "version": str(plan.version + 1)})  # fmt: skip
+    assert r.status_code in (400, 409)
+    session.refresh(plan)
+    r = client.post(f"/review/plans/{plan.id}", data={"decision": "approve",
+                                                      "version": str(plan.version)})  # fmt: skip
+    assert r.status_code == 302
+    logout(client)
+    html = client.get("/offices/spp-krabi").get_data(as_text=True)
+    assert "แนวทาง" in html and "<script>x</script>" not in html
