@@ -15,6 +15,9 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 class FetchError(RuntimeError):
@@ -78,15 +81,16 @@ def fetch(
     token: str | None,
     deadline: Deadline,
     max_bytes: int,
-    check: Callable[[bytes], object] | None = None,
+    check: Callable[[bytes], T] | None = None,
     request_timeout: float = 30.0,
     base_delay: float = 0.2,
     max_delay: float = 5.0,
     on_retry: Callable[[str], None] | None = None,
-) -> bytes:
+) -> tuple[bytes, T | None]:
     """GET `url`, retrying retryable failures with full-jitter exponential backoff.
 
     `check` parses the body; a body it rejects (malformed, cut short) is retried like a 5xx.
+    Returns the body and what `check` made of it.
     """
     attempt = 0
     while True:
@@ -95,9 +99,7 @@ def fetch(
             raise FetchError("run timeout reached")
         try:
             body = get_once(url, token, timeout=min(left, request_timeout), max_bytes=max_bytes)
-            if check is not None:
-                check(body)
-            return body
+            return body, (check(body) if check is not None else None)
         except (RetryableError, ValueError) as exc:
             attempt += 1
             delay = random.uniform(0, min(max_delay, base_delay * 2**attempt))  # noqa: S311

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select, text, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from pinmap.models import (
     IngestConflict,
@@ -92,6 +92,7 @@ class _Context:
             session.execute(select(ReportingWindow.fiscal_year, ReportingWindow.round_no)).all()
         )
         self.known: dict[str, IngestRecord] = {}
+        self.entries: dict[tuple[int, int, int], ProgressEntry] = {}
         self.changed_offices: dict[int, list[int]] = {}
         self.public_offices: dict[int, list[int]] = {}
 
@@ -141,76 +142,95 @@ def _evidence(data: dict[str, Any]) -> list[Any]:
     ]
 
 
-def _apply_progress(
-    session: Session, ctx: _Context, rec: Parsed, known: IngestRecord | None
-) -> str:
+@dataclass
+class _Pending:
+    """A progress record planned into ORM objects, finished (audit, bookkeeping) after flush."""
+
+    rec: Parsed
+    known: IngestRecord | None
+    office_id: int
+    entry: ProgressEntry
+    target: ProgressRevision
+    before: dict[str, Any] | None
+    outcome: str
+
+
+def _check_refs(session: Session, ctx: _Context, rec: Parsed) -> tuple[int, int] | None:
     data = rec.data
     office_id = ctx.offices.get(data["office_code"])
     if office_id is None:
         _quarantine(session, ctx, rec, "office_code", f"unknown office {data['office_code']!r}")
-        return "quarantined"
+        return None
     item_key = (data["fiscal_year"], data["item"]["kind"], data["item"]["no"])
     item_id = ctx.items.get(item_key)
     if item_id is None:
-        _quarantine(
-            session, ctx, rec, "item", "no item {1} {2} in fiscal year {0}".format(*item_key)
-        )
-        return "quarantined"
+        reason = "no item {1} {2} in fiscal year {0}".format(*item_key)
+        _quarantine(session, ctx, rec, "item", reason)
+        return None
     if (data["fiscal_year"], data["round"]) not in ctx.rounds:
-        _quarantine(
-            session,
-            ctx,
-            rec,
-            "round",
-            f"fiscal year {data['fiscal_year']} has no reporting round {data['round']}",
-        )
-        return "quarantined"
-    updated_at: dt.datetime = data["updated_at"]
-    values = _revision_values(data)
-    state = "approved" if ctx.source.pre_approved else "submitted"
+        reason = f"fiscal year {data['fiscal_year']} has no reporting round {data['round']}"
+        _quarantine(session, ctx, rec, "round", reason)
+        return None
+    return office_id, item_id
 
-    entry = session.scalars(
-        select(ProgressEntry).filter_by(
-            office_id=office_id, item_id=item_id, round_no=data["round"]
+
+def _record_conflict(session: Session, ctx: _Context, rec: Parsed, entry: ProgressEntry) -> None:
+    """Note (once per source version) that a newer manual edit blocked this record."""
+    open_conflict = session.scalar(
+        select(IngestConflict.id)
+        .where(
+            IngestConflict.source_id == ctx.source.id,
+            IngestConflict.source_record_id == rec.record_id,
+            IngestConflict.resolved_at.is_(None),
+            text("source_payload->>'sha256' = :sha"),
         )
-    ).first()
+        .params(sha=rec.payload_sha256)
+    )
+    if open_conflict is None:
+        session.add(
+            IngestConflict(
+                source_id=ctx.source.id,
+                source_record_id=rec.record_id,
+                entry_id=entry.id,
+                run_id=ctx.run_id,
+                source_payload={"sha256": rec.payload_sha256, "record": _jsonable(rec.data)},
+            )
+        )
+
+
+def _plan_progress(
+    session: Session, ctx: _Context, rec: Parsed, known: IngestRecord | None
+) -> _Pending | str:
+    """Turn one record into ORM changes without flushing; returns the plan or an outcome."""
+    refs = _check_refs(session, ctx, rec)
+    if refs is None:
+        return "quarantined"
+    office_id, item_id = refs
+    data = rec.data
+    updated_at: dt.datetime = data["updated_at"]
+    key = (office_id, item_id, data["round"])
+    entry = ctx.entries.get(key)
+    rev = entry.current if entry is not None else None
+    if (
+        entry is not None
+        and rev is not None
+        and rev.source != ctx.tag
+        and (rev.updated_at >= updated_at)
+    ):
+        # A person edited this report after the source's version: never overwrite it.
+        _record_conflict(session, ctx, rec, entry)
+        return "conflict"
     outcome = "updated"
     if entry is None:
         entry = ProgressEntry(
-            office_id=office_id,
-            fiscal_year=data["fiscal_year"],
-            item_id=item_id,
+            office_id=office_id, fiscal_year=data["fiscal_year"], item_id=item_id,
             round_no=data["round"],
-        )
+        )  # fmt: skip
         session.add(entry)
-        session.flush()
-        rev = None
+        ctx.entries[key] = entry
         outcome = "inserted"
-    else:
-        rev = entry.current
-    if rev is not None and rev.source != ctx.tag and rev.updated_at >= updated_at:
-        # A person edited this report after the source's version: never overwrite it.
-        open_conflict = session.scalar(
-            select(IngestConflict.id)
-            .where(
-                IngestConflict.source_id == ctx.source.id,
-                IngestConflict.source_record_id == rec.record_id,
-                IngestConflict.resolved_at.is_(None),
-                text("source_payload->>'sha256' = :sha"),
-            )
-            .params(sha=rec.payload_sha256)
-        )
-        if open_conflict is None:
-            session.add(
-                IngestConflict(
-                    source_id=ctx.source.id,
-                    source_record_id=rec.record_id,
-                    entry_id=entry.id,
-                    run_id=ctx.run_id,
-                    source_payload={"sha256": rec.payload_sha256, "record": _jsonable(data)},
-                )
-            )
-        return "conflict"
+    values = _revision_values(data)
+    state = "approved" if ctx.source.pre_approved else "submitted"
     before = progress_svc.revision_dict(rev)
     if (
         rev is not None
@@ -218,54 +238,49 @@ def _apply_progress(
         and rev.state in ("draft", "submitted", "returned")
     ):
         target = rev  # the source's own unreviewed version: replace its content
-        for key, value in values.items():
-            setattr(target, key, value)
-        target.evidence = _evidence(data)
+        for field_name, value in values.items():
+            setattr(target, field_name, value)
         target.state = state
         target.updated_at = ctx.now
     else:
-        number = (rev.revision_no if rev is not None else 0) + 1
-        if rev is not None:
-            number = max(
-                number,
-                (
-                    session.scalar(
-                        select(ProgressRevision.revision_no)
-                        .where(ProgressRevision.entry_id == entry.id)
-                        .order_by(ProgressRevision.revision_no.desc())
-                        .limit(1)
-                    )
-                    or 0
-                )
-                + 1,
-            )
         target = ProgressRevision(
-            entry_id=entry.id, revision_no=number, state=state, source=ctx.tag, **values
-        )
-        target.evidence = _evidence(data)
+            entry=entry, revision_no=(rev.revision_no if rev is not None else 0) + 1,
+            state=state, source=ctx.tag, **values,
+        )  # fmt: skip
         session.add(target)
-        session.flush()
-        entry.current_revision_id = target.id
+        entry.current = target
+    target.evidence = _evidence(data)
     target.submitted_at = ctx.now
     if state == "approved":
         target.reviewed_at = ctx.now
         target.review_comment = ""
-        entry.approved_revision_id = target.id
-        ctx.public_offices.setdefault(office_id, []).append(entry.id)
+        entry.approved = target
+    return _Pending(rec, known, office_id, entry, target, before, outcome)
+
+
+def _finish_progress(session: Session, ctx: _Context, pending: _Pending) -> None:
+    """After the flush: ids exist, so audit and bookkeeping rows can point at them."""
+    p = pending
+    after = progress_svc.revision_dict(p.target)
+    record(session, ctx.actor, f"ingest.{p.outcome}", "progress_revision", p.target.id,
+           before=p.before, after=after, office_id=p.office_id)  # fmt: skip
+    ctx.changed_offices.setdefault(p.office_id, []).append(p.entry.id)
+    if p.target.state == "approved":
+        ctx.public_offices.setdefault(p.office_id, []).append(p.entry.id)
+    _remember(session, ctx, p.rec, p.known, p.rec.data["updated_at"], "progress_revision",
+              p.target.id)  # fmt: skip
+
+
+def _apply_progress(
+    session: Session, ctx: _Context, rec: Parsed, known: IngestRecord | None
+) -> str:
+    """One record on its own (the careful path, inside the caller's savepoint)."""
+    planned = _plan_progress(session, ctx, rec, known)
+    if isinstance(planned, str):
+        return planned
     session.flush()
-    record(
-        session,
-        ctx.actor,
-        f"ingest.{outcome}",
-        "progress_revision",
-        target.id,
-        before=before,
-        after=progress_svc.revision_dict(target),
-        office_id=office_id,
-    )
-    ctx.changed_offices.setdefault(office_id, []).append(entry.id)
-    _remember(session, ctx, rec, known, updated_at, "progress_revision", target.id)
-    return outcome
+    _finish_progress(session, ctx, planned)
+    return planned.outcome
 
 
 def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
@@ -377,49 +392,90 @@ APPLY: dict[str, Callable[[Session, _Context, Parsed, IngestRecord | None], str]
 }
 
 
-def apply_batch(
-    session: Session, ctx: _Context, results: list[Parsed | Refused], counts: _Counts
-) -> None:
-    """Apply one page's records; each record in its own savepoint, so one bad record only
-    quarantines itself."""
-    counts.add("fetched", len(results))
+def _prefetch(session: Session, ctx: _Context, results: list[Parsed | Refused]) -> None:
+    """Load, in two queries, the bookkeeping rows and report entries this page touches."""
     ids = [r.record_id for r in results if isinstance(r, Parsed)]
     if ids:
         ctx.known.update(
             (r.source_record_id, r)
             for r in session.scalars(
                 select(IngestRecord).where(
-                    IngestRecord.source_id == ctx.source.id, IngestRecord.source_record_id.in_(ids)
+                    IngestRecord.source_id == ctx.source.id,
+                    IngestRecord.source_record_id.in_(ids),
                 )
             )
         )
-    known = ctx.known
-    apply = APPLY[ctx.source.kind]
+    if ctx.source.kind != "progress-json":
+        return
+    offices = {ctx.offices.get(r.data["office_code"]) for r in results if isinstance(r, Parsed)}
+    offices.discard(None)
+    if offices:
+        for entry in session.scalars(
+            select(ProgressEntry)
+            .options(selectinload(ProgressEntry.current).selectinload(ProgressRevision.evidence))
+            .where(ProgressEntry.office_id.in_(offices))
+        ):
+            ctx.entries[(entry.office_id, entry.item_id, entry.round_no)] = entry
+
+
+def _is_stale(rec: Parsed, prior: IngestRecord | None) -> bool:
+    """A replay, a duplicate, or an older version than the one already taken."""
+    if prior is None:
+        return False
+    updated_at = rec.data.get("updated_at")
+    return prior.payload_sha256 == rec.payload_sha256 or (
+        updated_at is not None
+        and prior.source_updated_at is not None
+        and updated_at <= prior.source_updated_at
+    )
+
+
+def apply_batch(
+    session: Session, ctx: _Context, results: list[Parsed | Refused], counts: _Counts,
+    *, careful: bool = False,
+) -> None:  # fmt: skip
+    """Apply one page. Progress pages go in bulk (one flush); the careful path puts each
+    record in its own savepoint, so one record the database refuses only quarantines itself."""
+    counts.add("fetched", len(results))
+    _prefetch(session, ctx, results)
+    bulk = ctx.source.kind == "progress-json" and not careful
+    pending: list[_Pending] = []
     for rec in results:
         if isinstance(rec, Refused):
             _quarantine(session, ctx, rec, rec.field, rec.reason)
             counts.add("quarantined")
             continue
-        prior = known.get(rec.record_id)
-        updated_at = rec.data.get("updated_at")
-        if prior is not None and (
-            prior.payload_sha256 == rec.payload_sha256
-            or (
-                updated_at is not None
-                and prior.source_updated_at is not None
-                and updated_at <= prior.source_updated_at
-            )
-        ):
-            counts.add("unchanged")  # a replay, a duplicate, or an older version
+        prior = ctx.known.get(rec.record_id)
+        if _is_stale(rec, prior):
+            counts.add("unchanged")
+            continue
+        if bulk:
+            planned = _plan_progress(session, ctx, rec, prior)
+            if isinstance(planned, str):
+                counts.add("conflicts" if planned == "conflict" else planned)
+            else:
+                pending.append(planned)
+                # The same record twice in one page: the second is a duplicate.
+                ctx.known[rec.record_id] = IngestRecord(
+                    source_id=ctx.source.id, source_record_id=rec.record_id,
+                    payload_sha256=rec.payload_sha256,
+                    source_updated_at=rec.data.get("updated_at"), target="pending",
+                )  # fmt: skip
             continue
         try:
             with session.begin_nested():
-                outcome = apply(session, ctx, rec, prior)
+                outcome = APPLY[ctx.source.kind](session, ctx, rec, prior)
         except Exception as exc:  # noqa: BLE001 (one record's failure must not sink the page)
-            known.pop(rec.record_id, None)
+            ctx.known.pop(rec.record_id, None)
             _quarantine(session, ctx, rec, "", f"could not be stored: {type(exc).__name__}: {exc}")
             outcome = "quarantined"
         counts.add("conflicts" if outcome == "conflict" else outcome)
+    if pending:
+        session.flush()
+        for p in pending:
+            ctx.known.pop(p.rec.record_id, None)
+            _finish_progress(session, ctx, p)
+            counts.add(p.outcome)
     _announce(session, ctx)
 
 
@@ -507,7 +563,7 @@ def _run_locked(
     try:
         token = credential(token_env)
         if kind == "stats-csv":
-            body = fetch(
+            _body, parsed = fetch(
                 url,
                 token=token,
                 deadline=deadline,
@@ -515,14 +571,14 @@ def _run_locked(
                 request_timeout=request_timeout,
                 check=parse_stats_csv,
             )
-            _apply_page(factory, source_id, run_id, parse_stats_csv(body), counts, now)
+            _apply_page(factory, source_id, run_id, parsed or [], counts, now)
             if progress:
                 progress(counts.values["fetched"])
         else:
             cursor: str | None = None
             for _page in range(MAX_PAGES):
                 page_url = url if cursor is None else _with_cursor(url, cursor)
-                body = fetch(
+                _body, page = fetch(
                     page_url,
                     token=token,
                     deadline=deadline,
@@ -530,7 +586,7 @@ def _run_locked(
                     request_timeout=request_timeout,
                     check=lambda b: parse_page(kind, b),
                 )
-                results, cursor = parse_page(kind, body)
+                results, cursor = page if page is not None else ([], None)
                 _apply_page(factory, source_id, run_id, results, counts, now)
                 if progress:
                     progress(counts.values["fetched"])
@@ -559,11 +615,18 @@ def _apply_page(
     now: Callable[[], dt.datetime],
 ) -> None:
     # Counts move only if the page commits: a crash loses the page and its counts together.
-    trial = _Counts()
-    trial.values = dict(counts.values)
-    with factory.begin() as session:
-        source = session.get(IngestSource, source_id)
-        ctx = _Context(session, source, run_id, now())  # type: ignore[arg-type]
-        apply_batch(session, ctx, results, trial)
-        _save_counts(session, run_id, trial)
-    counts.values = trial.values
+    for careful in (False, True):
+        trial = _Counts()
+        trial.values = dict(counts.values)
+        try:
+            with factory.begin() as session:
+                source = session.get(IngestSource, source_id)
+                ctx = _Context(session, source, run_id, now())  # type: ignore[arg-type]
+                apply_batch(session, ctx, results, trial, careful=careful)
+                _save_counts(session, run_id, trial)
+        except Exception:
+            if careful:
+                raise
+            continue  # the bulk flush failed: redo the page one record at a time
+        counts.values = trial.values
+        return

@@ -300,3 +300,7 @@ def _create_app() -> Flask:
 @click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=True)
 def main() -> None:
     """pinmap management commands."""
+
+
+if __name__ == "__main__":
+    main()

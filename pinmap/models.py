@@ -371,8 +371,14 @@ class ProgressEntry(Base):
 
     office: Mapped[Office] = relationship()
     item: Mapped[PolicyItem] = relationship()
-    current: Mapped[ProgressRevision | None] = relationship(foreign_keys=[current_revision_id])
-    approved: Mapped[ProgressRevision | None] = relationship(foreign_keys=[approved_revision_id])
+    # post_update: an entry and its revisions point at each other; the pointer is set by an
+    # UPDATE after both rows exist, which lets a whole page of new reports insert in bulk.
+    current: Mapped[ProgressRevision | None] = relationship(
+        foreign_keys=[current_revision_id], post_update=True
+    )
+    approved: Mapped[ProgressRevision | None] = relationship(
+        foreign_keys=[approved_revision_id], post_update=True
+    )
 
 
 class ProgressRevision(Base):

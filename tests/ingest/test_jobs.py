@@ -243,7 +243,7 @@ def _env(db: IngestDB) -> dict[str, str]:
 
 
 def test_a_run_killed_mid_way_leaves_the_database_consistent(ingest_db: IngestDB, endpoint) -> None:  # type: ignore[no-untyped-def]
-    url = endpoint(latency_ms=400, page_size=200)
+    url = endpoint(latency_ms=400, page_size=500)
     ingest_db.add_source("demo-p", url=f"{url}/progress", options={"demo": True})
     proc = subprocess.Popen([sys.executable, "-m", "pinmap.cli", "ingest", "once", "demo-p"],
                             cwd=PROJECT_ROOT, env=_env(ingest_db),
