@@ -49,6 +49,10 @@
         .catch(function (e) { console.warn("provinces:", e.message); });
       getJSON(config.urls.regions).then(function (fc) { self.addRegions(fc); })
         .catch(function (e) { console.warn("regions:", e.message); });
+      if (config.urls.labels) {
+        getJSON(config.urls.labels).then(function (fc) { self.addLabels(fc); })
+          .catch(function (e) { console.warn("labels:", e.message); });
+      }
       offices.then(function () {
         self.bindFilters();
         self.applyFilters();
@@ -169,7 +173,15 @@
       var self = this, code = change.office_code, marker = this.state.markers[code];
       if (!marker) return Promise.resolve();
       var work;
-      if (change.kind === "office.updated") {
+      if (change.kind.indexOf("best_practice.") === 0) {
+        // Which offices have a best practice changed: refetch and refilter if filtering by it.
+        this.state.bpOffices = {};
+        var bp = (document.getElementById("f-bp") || { value: "" }).value;
+        work = this.loadBestPractices(bp).then(function () {
+          self._lastFilterKey = null;
+          self.applyFilters();
+        });
+      } else if (change.kind === "office.updated") {
         work = getJSON(this.config.urls.office.replace("__CODE__", encodeURIComponent(code))).then(function (f) {
           self.state.features[code] = f;
           marker.setLatLng([f.geometry.coordinates[1], f.geometry.coordinates[0]]);
@@ -222,6 +234,7 @@
     },
 
     addRegions: function (fc) {
+      var self = this;
       var layer = L.geoJSON(fc, {
         style: function (f) {
           var colour = CLUSTER_COLOURS[(f.properties.no - 1) % CLUSTER_COLOURS.length];
@@ -229,9 +242,31 @@
         },
         onEachFeature: function (f, l) {
           l.bindTooltip(el("span", { text: f.properties.no + " · " + f.properties.name_th }), { sticky: true });
+          l.bindPopup(function () { return self.clusterLink(f.properties); });
         }
       });
       layer.addTo(this.layers.clusters);
+    },
+
+    clusterLink: function (props) {
+      return el("div", { className: "popup" }, [
+        el("strong", { className: "popup-title", text: props.no + " · " + props.name_th }),
+        el("a", { className: "popup-link", href: this.config.urls.cluster_page + encodeURIComponent(props.no),
+                  text: this.S.open_cluster + " →" })
+      ]);
+    },
+
+    addLabels: function (fc) {
+      var self = this;
+      fc.features.forEach(function (f) {
+        var ll = [f.geometry.coordinates[1], f.geometry.coordinates[0]];
+        var label = el("span", { className: "cluster-label", text: String(f.properties.no) });
+        L.marker(ll, { icon: L.divIcon({ className: "cluster-label-icon", html: label.outerHTML, iconSize: null }),
+                       interactive: true, keyboard: false })
+          .bindTooltip(el("span", { text: f.properties.name_th }))
+          .bindPopup(function () { return self.clusterLink(f.properties); })
+          .addTo(self.layers.clusters);
+      });
     },
 
     filterValues: function () {
@@ -240,12 +275,15 @@
         q: (document.getElementById("f-q").value || "").trim().toLowerCase(),
         cluster: document.getElementById("f-cluster").value,
         province: document.getElementById("f-province").value,
-        kind: kind ? kind.value : ""
+        kind: kind ? kind.value : "",
+        bp: (document.getElementById("f-bp") || { value: "" }).value
       };
     },
 
     matches: function (p, v) {
       if (v.kind && p.kind !== v.kind) return false;
+      if (v.bp && !(this.state.bpOffices && this.state.bpOffices[v.bp] &&
+                    this.state.bpOffices[v.bp][p.code])) return false;
       if (v.cluster && String(p.cluster_no) !== v.cluster) return false;
       if (v.province && p.province_code !== v.province &&
           (p.province_codes || []).indexOf(v.province) < 0) return false;
@@ -301,11 +339,30 @@
       });
     },
 
+    loadBestPractices: function (key) {
+      var self = this, c = this.config;
+      this.state.bpOffices = this.state.bpOffices || {};
+      if (!key || this.state.bpOffices[key]) return Promise.resolve();
+      var parts = key.split(":");
+      var url = c.urls.bp_offices + "?fiscal_year=" + encodeURIComponent(c.fiscal_year) +
+        "&item_kind=" + encodeURIComponent(parts[0]) + "&item_no=" + encodeURIComponent(parts[1]);
+      return getJSON(url).then(function (data) {
+        var set = {};
+        (data.offices || []).forEach(function (code) { set[code] = true; });
+        self.state.bpOffices[key] = set;
+      });
+    },
+
     bindFilters: function () {
       var self = this, timer = null, form = document.getElementById("filters");
       if (!form) return;
       form.addEventListener("change", function (ev) {
         if (ev.target && ev.target.id === "f-colour") return;
+        if (ev.target && ev.target.id === "f-bp") {
+          self.loadBestPractices(ev.target.value).then(function () { self.applyFilters(); })
+            .catch(function (e) { console.warn("best practices:", e.message); });
+          return;
+        }
         self.applyFilters();
       });
       var colour = document.getElementById("f-colour");

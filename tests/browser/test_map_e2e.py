@@ -134,3 +134,17 @@ def test_english_ui(live_server: LiveServer, watched: Watched) -> None:
     page.locator(".leaflet-marker-icon.pin-icon").first.dispatch_event("click")
     assert page.locator(".popup-link").inner_text() == "Open office page →"
     assert page.locator(".popup-link").get_attribute("href").endswith("?lang=en")
+
+
+def test_cluster_layer_has_labels_linking_to_cluster_pages(
+    live_server: LiveServer, watched: Watched
+) -> None:
+    page = watched.page
+    _open_map(watched, live_server)
+    page.locator(".leaflet-control-layers-overlays label", has_text="กลุ่ม").locator("input").check()
+    page.wait_for_function("document.querySelectorAll('.cluster-label').length === 18")
+    page.locator(".cluster-label-icon").first.dispatch_event("click")
+    link = page.locator(".leaflet-popup-content a.popup-link")
+    link.wait_for(timeout=5_000)
+    assert (link.get_attribute("href") or "").startswith("/clusters/")
+    assert watched.errors == []
