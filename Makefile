@@ -17,7 +17,7 @@ export PINMAP_BOUNDARIES
 # Use DATABASE_URL when given; otherwise the embedded cluster under var/.
 DB_ENV = DATABASE_URL="$${DATABASE_URL:-$$(cat var/db.url)}"
 
-.PHONY: help run stop test bench lint format deps install assets db migrate data boundaries clean
+.PHONY: help run stop test bench lint format deps install assets db migrate data boundaries clean translations
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -33,9 +33,12 @@ test: install ## run the whole test suite (throwaway PostGIS, headless Chromium)
 	@scripts/install_system.sh test
 	$(PY) -m pytest
 
-bench: install ## run the benchmarks under bench/
+bench: install ## run the benchmarks under bench/ (about 4 minutes)
 	@scripts/install_system.sh test
 	$(PY) bench/map_page.py
+	$(PY) bench/live_fanout.py
+	$(PY) bench/ingest.py
+	$(PY) bench/planner.py
 
 lint: install ## ruff lint and format check
 	$(VENV)/bin/ruff check .
@@ -79,6 +82,10 @@ boundaries: migrate ## import $PINMAP_BOUNDARIES (province level) when set
 	  $(DB_ENV) $(VENV)/bin/pinmap boundaries import "$$PINMAP_BOUNDARIES" --level province --if-changed \
 	    --attribution "$${PINMAP_BOUNDARIES_ATTRIBUTION:-OCHA / Royal Thai Survey Department, via HDX (CC BY-IGO 3.0)}"; \
 	else echo "PINMAP_BOUNDARIES not set: no province outlines (see data/boundaries/README.md)"; fi
+
+translations: install ## extract UI text and update the Thai catalogue
+	$(VENV)/bin/pybabel extract -F babel.cfg -k N_ -o pinmap/translations/messages.pot --no-location -w 200 .
+	$(VENV)/bin/pybabel update -i pinmap/translations/messages.pot -d pinmap/translations -w 200 --no-fuzzy-matching
 
 clean: stop ## stop everything and delete var/ (the embedded database)
 	rm -rf var

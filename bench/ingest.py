@@ -78,10 +78,9 @@ def timed(
 
 def run_log(factory: sessionmaker[Session]) -> list[dict[str, Any]]:
     query = text(
-        "SELECT r.id, s.name, r.outcome, r.error, "
-        + ", ".join(f"r.{k}" for k in COUNT_KEYS)
-        + ", extract(epoch FROM r.finished_at - r.started_at) AS seconds "
-        "FROM ingest_runs r JOIN ingest_sources s ON s.id = r.source_id ORDER BY r.id"
+        "SELECT r.id, s.name, r.outcome, r.error, r.fetched, r.inserted, r.updated, r.unchanged,"
+        " r.quarantined, r.conflicts, extract(epoch FROM r.finished_at - r.started_at) AS seconds"
+        " FROM ingest_runs r JOIN ingest_sources s ON s.id = r.source_id ORDER BY r.id"
     )
     with factory() as session:
         rows = [dict(r._mapping) for r in session.execute(query)]
@@ -106,24 +105,38 @@ def one_run(
     cluster: Cluster, base_url: str, endpoint: str, n: int, quarterly: bool
 ) -> dict[str, Any]:
     name = f"pinmap_bench_{n}"
-    superuser(cluster, sql.SQL("CREATE DATABASE {} TEMPLATE {} OWNER pinmap").format(
-        sql.Identifier(name), sql.Identifier(TEMPLATE)))  # fmt: skip
+    superuser(
+        cluster,
+        sql.SQL("CREATE DATABASE {} TEMPLATE {} OWNER pinmap").format(
+            sql.Identifier(name), sql.Identifier(TEMPLATE)
+        ),
+    )
     engine = make_engine(f"{base_url}/{name}")
     try:
         factory = sessionmaker(bind=engine, expire_on_commit=False)
         sources = {**SYNC, **(QUARTERLY if quarterly else {})}
         with factory.begin() as session:
             for source, (kind, route) in sources.items():
-                upsert(session, source, {"kind": kind, "url": f"{endpoint}{route}",
-                                         "interval_seconds": 3600, "timeout_seconds": 120,
-                                         "options": {"demo": True}})  # fmt: skip
+                upsert(
+                    session,
+                    source,
+                    {
+                        "kind": kind,
+                        "url": f"{endpoint}{route}",
+                        "interval_seconds": 3600,
+                        "timeout_seconds": 120,
+                        "options": {"demo": True},
+                    },
+                )
         full_s, full, full_each = timed(factory, list(SYNC))
         nochange_s, again, again_each = timed(factory, list(SYNC))
         records = {"demo-progress": PROGRESS_RECORDS, "demo-stats": STATS_RECORDS}
-        problems = check("full", full, {s: {"fetched": n, "inserted": n, "quarantined": 0}
-                                        for s, n in records.items()})  # fmt: skip
-        problems += check("no-change", again, {s: {"fetched": n, "unchanged": n, "inserted": 0,
-                                                   "updated": 0} for s, n in records.items()})  # fmt: skip
+        landed = {s: {"fetched": n, "inserted": n, "quarantined": 0} for s, n in records.items()}
+        kept = {
+            s: {"fetched": n, "unchanged": n, "inserted": 0, "updated": 0}
+            for s, n in records.items()
+        }
+        problems = check("full", full, landed) + check("no-change", again, kept)
         out: dict[str, Any] = {
             "database": name,
             "full_s": round(full_s, 3),
@@ -148,10 +161,10 @@ def one_run(
 def server_settings(cluster: Cluster) -> dict[str, str]:
     with psycopg.connect(cluster.superuser_url(TEMPLATE), autocommit=True) as conn:
         settings = {
-            name: str(conn.execute(sql.SQL("SHOW {}").format(sql.Identifier(name))).scalar())
+            name: str(conn.execute(sql.SQL("SHOW {}").format(sql.Identifier(name))).fetchone()[0])
             for name in ("server_version", "fsync", "synchronous_commit", "full_page_writes")
         }
-        settings["postgis"] = str(conn.execute("SELECT postgis_lib_version()").scalar())
+        settings["postgis"] = str(conn.execute("SELECT postgis_lib_version()").fetchone()[0])
     return settings
 
 
@@ -170,20 +183,32 @@ def verdict(ok: bool) -> str:
 
 
 def print_log(rows: list[dict[str, Any]]) -> None:
-    print(f"  {'run':>3} {'source':<15} {'outcome':<8} "
-          + " ".join(f"{k:>11}" for k in COUNT_KEYS) + f" {'seconds':>8}")  # fmt: skip
+    print(
+        f"  {'run':>3} {'source':<15} {'outcome':<8} "
+        + " ".join(f"{k:>11}" for k in COUNT_KEYS)
+        + f" {'seconds':>8}"
+    )
     for r in rows:
-        print(f"  {r['id']:>3} {r['name']:<15} {r['outcome']:<8} "
-              + " ".join(f"{r[k]:>11}" for k in COUNT_KEYS) + f" {r['seconds']:>8.3f}")  # fmt: skip
+        print(
+            f"  {r['id']:>3} {r['name']:<15} {r['outcome']:<8} "
+            + " ".join(f"{r[k]:>11}" for k in COUNT_KEYS)
+            + f" {r['seconds']:>8.3f}"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=1, help="fresh databases; report the median")
-    parser.add_argument("--quarterly", action="store_true",
-                        help="also time the quarterly-json source (reported separately)")  # fmt: skip
-    parser.add_argument("--fsync-off", action="store_true",
-                        help="throwaway-cluster settings (fsync=off): faster than a real server")  # fmt: skip
+    parser.add_argument(
+        "--quarterly",
+        action="store_true",
+        help="also time the quarterly-json source (reported separately)",
+    )
+    parser.add_argument(
+        "--fsync-off",
+        action="store_true",
+        help="throwaway-cluster settings (fsync=off): faster than a real server",
+    )
     args = parser.parse_args(argv)
     if args.runs < 1:
         parser.error("--runs must be at least 1")
@@ -206,10 +231,16 @@ def main(argv: list[str] | None = None) -> int:
         for n in range(1, args.runs + 1):
             runs.append(one_run(cluster, base_url, endpoint, n, args.quarterly))
             r = runs[-1]
-            print(f"run {n}: full {r['full_s']:.2f} s, no-change {r['nochange_s']:.2f} s"
-                  + (f"; quarterly full {r['quarterly']['full_s']:.2f} s, no-change "
-                     f"{r['quarterly']['nochange_s']:.2f} s" if args.quarterly else ""),
-                  flush=True)  # fmt: skip
+            print(
+                f"run {n}: full {r['full_s']:.2f} s, no-change {r['nochange_s']:.2f} s"
+                + (
+                    f"; quarterly full {r['quarterly']['full_s']:.2f} s, no-change "
+                    f"{r['quarterly']['nochange_s']:.2f} s"
+                    if args.quarterly
+                    else ""
+                ),
+                flush=True,
+            )
     finally:
         if server is not None:
             server.shutdown()
@@ -222,7 +253,11 @@ def main(argv: list[str] | None = None) -> int:
     full_ok, nochange_ok = full_s <= FULL_TARGET_S, nochange_s <= NOCHANGE_TARGET_S
     problems = [p for r in runs for p in r["problems"]]
     out: dict[str, Any] = {
-        "machine": {"cpu": cpu_model(), "cpus": os.cpu_count(), "python": platform.python_version()},
+        "machine": {
+            "cpu": cpu_model(),
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+        },
         "postgres": settings,
         "fsync_off_requested": args.fsync_off,
         "endpoint": {"in_process": True, "page_size": DEFAULT_PAGE_SIZE, "faults": "none"},
@@ -249,27 +284,42 @@ def main(argv: list[str] | None = None) -> int:
             ),
         }
     durable = settings["fsync"] == "on" and settings["synchronous_commit"] == "on"
-    print(f"PostgreSQL {settings['server_version']} / PostGIS {settings['postgis']}: "
-          f"fsync={settings['fsync']}, synchronous_commit={settings['synchronous_commit']}"
-          + ("" if durable else "  (NOT durable: faster than a real server)"))  # fmt: skip
-    print(f"{out['machine']['cpus']} CPUs ({out['machine']['cpu']}); endpoint in-process, "
-          f"page size {DEFAULT_PAGE_SIZE}; template setup {setup_s:.1f} s")  # fmt: skip
-    print(f"records: {PROGRESS_RECORDS} progress (245 offices × 21 FY2567 items) "
-          f"+ {STATS_RECORDS} stats = {records}")  # fmt: skip
-    print(f"full sync   median {full_s:6.2f} s over {args.runs} run(s), "
-          f"{records / full_s:7.0f} records/s (target ≤ {FULL_TARGET_S:.0f} s): {out['full']}")  # fmt: skip
-    print(f"no-change   median {nochange_s:6.2f} s over {args.runs} run(s), "
-          f"{records / nochange_s:7.0f} records/s (target ≤ {NOCHANGE_TARGET_S:.0f} s): "
-          f"{out['nochange']}")  # fmt: skip
+    print(
+        f"PostgreSQL {settings['server_version']} / PostGIS {settings['postgis']}: "
+        f"fsync={settings['fsync']}, synchronous_commit={settings['synchronous_commit']}"
+        + ("" if durable else "  (NOT durable: faster than a real server)")
+    )
+    print(
+        f"{out['machine']['cpus']} CPUs ({out['machine']['cpu']}); endpoint in-process, "
+        f"page size {DEFAULT_PAGE_SIZE}; template setup {setup_s:.1f} s"
+    )
+    print(
+        f"records: {PROGRESS_RECORDS} progress (245 offices × 21 FY2567 items) "
+        f"+ {STATS_RECORDS} stats = {records}"
+    )
+    print(
+        f"full sync   median {full_s:6.2f} s over {args.runs} run(s), "
+        f"{records / full_s:7.0f} records/s (target ≤ {FULL_TARGET_S:.0f} s): "
+        f"{out['full']}"
+    )
+    print(
+        f"no-change   median {nochange_s:6.2f} s over {args.runs} run(s), "
+        f"{records / nochange_s:7.0f} records/s (target ≤ {NOCHANGE_TARGET_S:.0f} s): "
+        f"{out['nochange']}"
+    )
     print(f"ratio full / no-change: {full_s / nochange_s:.1f}×")
     for source in SYNC:
         each = [r["per_source_s"][source] for r in runs]
-        print(f"  {source:<15} full {statistics.median(e['full'] for e in each):6.2f} s, "
-              f"no-change {statistics.median(e['nochange'] for e in each):6.2f} s")  # fmt: skip
+        print(
+            f"  {source:<15} full {statistics.median(e['full'] for e in each):6.2f} s, "
+            f"no-change {statistics.median(e['nochange'] for e in each):6.2f} s"
+        )
     if args.quarterly:
         q = out["quarterly"]
-        print(f"quarterly-json (separate, {QUARTERLY_RECORDS} records): full "
-              f"{q['full_s_median']:.2f} s, no-change {q['nochange_s_median']:.2f} s")  # fmt: skip
+        print(
+            f"quarterly-json (separate, {QUARTERLY_RECORDS} records): full "
+            f"{q['full_s_median']:.2f} s, no-change {q['nochange_s_median']:.2f} s"
+        )
     print(f"ingest_runs of run {len(runs)} (every run is in the JSON):")
     print_log(runs[-1]["runs"])
     for p in problems:

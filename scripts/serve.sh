@@ -1,17 +1,27 @@
 #!/usr/bin/env bash
-# Starts or stops gunicorn (gevent workers) in the background; a second start is a no-op.
+# Starts or stops gunicorn (gevent workers) and the ingestion scheduler in the background;
+# a second start is a no-op.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 pidfile=var/gunicorn.pid
+ingest_pidfile=var/ingest.pid
 host=${PINMAP_HOST:-127.0.0.1}
 port=${PINMAP_PORT:-8000}
 running() { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
+ingest_running() { [ -f "$ingest_pidfile" ] && kill -0 "$(cat "$ingest_pidfile")" 2>/dev/null; }
+start_ingest() {
+  # One scheduler per host is plenty; across hosts the database lock elects one leader.
+  if ingest_running; then return; fi
+  nohup .venv/bin/python -m ingest >>var/log/ingest.log 2>&1 &
+  echo $! >"$ingest_pidfile"
+}
 case "${1:-start}" in
   start)
-    if running; then echo "pinmap already running on http://$host:$port (make stop to stop)"; exit 0; fi
     mkdir -p var/log
     if [ -z "${DATABASE_URL:-}" ]; then DATABASE_URL=$(cat var/db.url); fi
     export DATABASE_URL
+    start_ingest
+    if running; then echo "pinmap already running on http://$host:$port (make stop to stop)"; exit 0; fi
     # No --preload: psycopg must be imported after gevent has patched each worker.
     .venv/bin/gunicorn "pinmap.wsgi:app" \
       -k gevent --workers "${PINMAP_WORKERS:-2}" \
@@ -28,6 +38,8 @@ case "${1:-start}" in
     tail -n 20 var/log/error.log >&2 || true
     exit 1 ;;
   stop)
+    if ingest_running; then kill "$(cat "$ingest_pidfile")"; fi
+    rm -f "$ingest_pidfile"
     if running; then kill "$(cat "$pidfile")"; for _ in $(seq 1 50); do running || break; sleep 0.1; done; echo "pinmap stopped"; fi
     rm -f "$pidfile" ;;
 esac

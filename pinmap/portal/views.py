@@ -22,6 +22,7 @@ from ..auth import can, can_read_office_work
 from ..db import get_session
 from ..models import Evidence, Office, PolicyItem, ProgressEntry, ProgressRevision
 from ..security import current_actor, require
+from ..services import ingest_status
 from ..services import progress as svc
 from ..services.accounts import authenticate, change_password
 from ..services.audit import record
@@ -136,6 +137,8 @@ def office(code: str) -> Any:
         entries=entries, deadlines=deadlines, today=actor.today_bangkok,
         missing=svc.missing_for_submission, status_labels=STATUS_LABELS,
         can_edit=can(current_user, "edit_entry", office.id),
+        disagreements=ingest_status.disagreements(session, office.id),
+        conflicts=ingest_status.open_conflicts(session, office.id),
     )  # fmt: skip
 
 

@@ -328,3 +328,24 @@ def _is_leader(db: IngestDB, proc: subprocess.Popen[str]) -> bool:
         key=0x696E6701,
     )
     return holder == f"pinmap-ingest:{proc.pid}"
+
+
+def test_counts_that_disagree_between_sources_are_listed(ingest_db: IngestDB, endpoint) -> None:  # type: ignore[no-untyped-def]
+    import datetime as dt
+
+    from pinmap.models import OfficeStats
+    from pinmap.services.ingest_status import disagreements
+
+    url = endpoint()
+    ingest_db.add_source(
+        "demo-stats", kind="stats-csv", url=f"{url}/stats.csv", options={"demo": True}
+    )
+    run_source(ingest_db.factory, "demo-stats")
+    with ingest_db.factory.begin() as s:
+        office = s.scalars(select(Office).filter_by(code="spp-krabi")).one()
+        theirs = s.scalars(select(OfficeStats).filter_by(office_id=office.id)).one()
+        s.add(OfficeStats(office_id=office.id, source="manual", as_of=dt.date(2024, 6, 1),
+                          schools=theirs.schools, students=(theirs.students or 0) + 10))  # fmt: skip
+    with ingest_db.factory() as s:
+        found = disagreements(s)
+    assert [(d.office_code, d.measure) for d in found] == [("spp-krabi", "students")]
