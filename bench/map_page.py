@@ -411,9 +411,14 @@ def record_transfers(
     try:
         page.goto(target.url, wait_until="commit")
         wait_for_pins(page, target)
-        # Outlines and regions load beside the pins; they are part of the page's data too.
-        page.wait_for_load_state("networkidle")
-        target.transfers = [transfer(r, routes, compressible) for r in responses]
+        # Outlines and regions load beside the pins; they are part of the page's data too. The
+        # live event stream never goes idle and is not page weight: settle, then skip it.
+        page.wait_for_timeout(1500)
+        target.transfers = [
+            transfer(r, routes, compressible)
+            for r in responses
+            if (r.headers.get("content-type") or "").split(";")[0] != "text/event-stream"
+        ]
     finally:
         page.context.close()
 
