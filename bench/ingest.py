@@ -29,10 +29,9 @@ from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
 from ingest.jobs import RunResult, run_source  # noqa: E402
 from ingest.reference_endpoint import DEFAULT_PAGE_SIZE, serve  # noqa: E402
 from ingest.sources import upsert  # noqa: E402
-from pinmap.cli import run_migrations  # noqa: E402
 from pinmap.db import make_engine  # noqa: E402
+from pinmap.devdb import prepared_database  # noqa: E402
 from pinmap.localdb import Cluster, free_port  # noqa: E402
-from pinmap.services.dataload import load, parse_data_dir  # noqa: E402
 
 OUT = ROOT / "bench" / "out" / "ingest.json"
 TEMPLATE = "pinmap_bench_template"
@@ -49,13 +48,7 @@ COUNT_KEYS = ("fetched", "inserted", "updated", "unchanged", "quarantined", "con
 
 def prepare_template(cluster: Cluster) -> str:
     """Migrated template database with the reference data; returns the URL without the db name."""
-    url = cluster.up(TEMPLATE, "pinmap")
-    run_migrations(url)
-    engine = make_engine(url)
-    with sessionmaker(bind=engine).begin() as session:
-        load(session, parse_data_dir(ROOT / "data"))
-    engine.dispose()
-    return url.rsplit("/", 1)[0]
+    return prepared_database(cluster, TEMPLATE).rsplit("/", 1)[0]
 
 
 def superuser(cluster: Cluster, statement: sql.Composable) -> None:

@@ -25,12 +25,11 @@ from geoalchemy2.shape import to_shape
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import sessionmaker
 
-from pinmap.cli import run_migrations
 from pinmap.config import PROJECT_ROOT
 from pinmap.db import make_engine
+from pinmap.devdb import prepared_database
 from pinmap.localdb import Cluster, free_port
 from pinmap.services.audit import Actor
-from pinmap.services.dataload import load, parse_data_dir
 from pinmap.services.offices import get_office, move_office
 
 HOST = "127.0.0.1"
@@ -70,13 +69,7 @@ class RunState:
 
 
 def prepare_database(cluster: Cluster, name: str) -> str:
-    url = cluster.up(name, "pinmap")
-    run_migrations(url)
-    engine = make_engine(url)
-    with sessionmaker(bind=engine).begin() as session:
-        load(session, parse_data_dir(PROJECT_ROOT / "data"))
-    engine.dispose()
-    return url
+    return prepared_database(cluster, name)
 
 
 def raise_nofile() -> int:

@@ -33,15 +33,14 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 
 from geo.boundaries import read_boundaries
 from pinmap import create_app
-from pinmap.cli import run_migrations
 from pinmap.config import PROJECT_ROOT
 from pinmap.db import make_engine
+from pinmap.devdb import prepared_database
 from pinmap.localdb import Cluster, free_port
 from pinmap.models import Office
 from pinmap.public.views import _client_strings
 from pinmap.services import offices as svc
 from pinmap.services.boundaries import file_sha256, import_boundaries
-from pinmap.services.dataload import load, parse_data_dir
 
 EXPECTED_OFFICES = 245
 NODE_MODULES = PROJECT_ROOT / "node_modules"
@@ -125,12 +124,10 @@ def bench_database() -> Iterator[tuple[str, bool]]:
     tmp = Path(tempfile.mkdtemp(prefix="pinmap-bench-pg-"))
     cluster = Cluster(tmp / "data", free_port())
     try:
-        url = cluster.up("pinmap_bench", "pinmap")
-        run_migrations(url)
+        url = prepared_database(cluster, "pinmap_bench")
         engine = make_engine(url)
         try:
             with sessionmaker(bind=engine).begin() as session:
-                load(session, parse_data_dir(PROJECT_ROOT / "data"))
                 outlines = import_province_outlines(session)
         finally:
             engine.dispose()

@@ -18,11 +18,10 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from pinmap import create_app
-from pinmap.cli import run_migrations
 from pinmap.config import PROJECT_ROOT
 from pinmap.db import make_engine
+from pinmap.devdb import prepared_database
 from pinmap.localdb import Cluster, free_port
-from pinmap.services.dataload import load, parse_data_dir
 
 SHARED_REFERENCE = PROJECT_ROOT.parent / "shared" / "reference"
 PROVINCE_FILE = SHARED_REFERENCE / "boundaries" / "mapthai_th_adm1.geojson"
@@ -46,20 +45,10 @@ def pg_cluster() -> Iterator[Cluster]:
         tmp.rmdir()
 
 
-def _prepared_database(cluster: Cluster, name: str) -> str:
-    url = cluster.up(name, "pinmap")
-    run_migrations(url)
-    engine = make_engine(url)
-    with sessionmaker(bind=engine).begin() as session:
-        load(session, parse_data_dir(PROJECT_ROOT / "data"))
-    engine.dispose()
-    return url
-
-
 @pytest.fixture(scope="session")
 def database_url(pg_cluster: Cluster) -> str:
     """Migrated database with the reference data loaded; tests roll back what they change."""
-    return _prepared_database(pg_cluster, "pinmap_test")
+    return prepared_database(pg_cluster, "pinmap_test")
 
 
 @pytest.fixture(scope="session")

@@ -15,10 +15,11 @@ from werkzeug.serving import make_server
 from geo.boundaries import read_boundaries
 from pinmap import create_app
 from pinmap.db import make_engine
+from pinmap.devdb import prepared_database
 from pinmap.localdb import Cluster, free_port
 from pinmap.services.boundaries import import_boundaries
 
-from ..conftest import PROVINCE_FILE, TEST_CONFIG, _prepared_database
+from ..conftest import PROVINCE_FILE, TEST_CONFIG
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -39,7 +40,7 @@ class LiveServer:
 @pytest.fixture(scope="session")
 def live_server(pg_cluster: Cluster) -> Iterator[LiveServer]:
     """The app on its own database (committed data, province outlines when available)."""
-    url = _prepared_database(pg_cluster, "pinmap_e2e")
+    url = prepared_database(pg_cluster, "pinmap_e2e")
     engine = make_engine(url)
     boundaries = PROVINCE_FILE.exists()
     if boundaries:

@@ -13,16 +13,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ingest.sources import upsert
 from pinmap.db import make_engine
+from pinmap.devdb import prepared_database
 from pinmap.localdb import Cluster
-
-from ..conftest import _prepared_database
 
 _counter = iter(range(1, 10_000))
 
 
 @pytest.fixture(scope="session")
 def ingest_template(pg_cluster: Cluster) -> str:
-    url = _prepared_database(pg_cluster, "pinmap_ingest_template")
+    url = prepared_database(pg_cluster, "pinmap_ingest_template")
     return url.rsplit("/", 1)[0]
 
 

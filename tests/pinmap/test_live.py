@@ -21,12 +21,13 @@ from pinmap import create_app
 from pinmap.api.live import broker as _broker  # noqa: F401  (documented entry point)
 from pinmap.config import PROJECT_ROOT
 from pinmap.db import make_engine
+from pinmap.devdb import prepared_database
 from pinmap.live import Broker, Change
 from pinmap.localdb import Cluster, free_port
 from pinmap.services.accounts import create_token, create_user
 from pinmap.services.audit import Actor, emit_change
 
-from ..conftest import TEST_CONFIG, _prepared_database
+from ..conftest import TEST_CONFIG
 from ..sse import SSEClient
 
 _APPS: list[object] = []
@@ -60,7 +61,7 @@ def _serve(database_url: str) -> tuple[object, str]:
 
 @pytest.fixture(scope="module")
 def live(pg_cluster: Cluster) -> Iterator[Live]:
-    url = _prepared_database(pg_cluster, "pinmap_live")
+    url = prepared_database(pg_cluster, "pinmap_live")
     server, base = _serve(url)
     live = Live(base, url)
     yield live
@@ -168,7 +169,7 @@ def test_listener_reconnects_after_a_database_restart() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="pinmap-restart-"))
     cluster = Cluster(tmp / "data", free_port())
     try:
-        url = _prepared_database(cluster, "pinmap_restart")
+        url = prepared_database(cluster, "pinmap_restart")
         server, base = _serve(url)
         live = Live(base, url)
         client = SSEClient(base + "/api/v1/stream", timeout=20)
