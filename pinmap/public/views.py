@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from ..db import get_session
 from ..i18n import LOCALE_COOKIE, LOCALES
-from ..models import Office, Province
+from ..models import IngestSource, Office, Province, QuarterlyReport, School
 from ..security import current_actor
 from ..services import offices as svc
 from ..services import progress
@@ -126,9 +126,21 @@ def office(code: str) -> Any:
     )  # fmt: skip
     fiscal_year = progress.catalogue_year(session, current_actor().today_bangkok)
     approved = progress.approved_for_office(session, found.id, fiscal_year) if fiscal_year else []
+    schools = session.scalars(
+        select(School).filter_by(office_id=found.id).order_by(School.amphoe_th, School.name_th)
+    ).all()
+    quarterly = session.execute(
+        select(QuarterlyReport, IngestSource.name)
+        .join(IngestSource, IngestSource.id == QuarterlyReport.source_id)
+        .where(QuarterlyReport.office_id == found.id)
+        .order_by(QuarterlyReport.fiscal_year.desc(), QuarterlyReport.project,
+                  QuarterlyReport.quarter)
+        .limit(40)
+    ).all()  # fmt: skip
     return render_template(
         "office.html", office=found, point=point, map=parts, fiscal_year=fiscal_year,
         approved=approved, items=progress.items_of(session, fiscal_year) if fiscal_year else [],
+        schools=schools, quarterly=quarterly,
     )  # fmt: skip
 
 

@@ -70,3 +70,24 @@ def test_user_text_is_escaped_in_pages(client: FlaskClient, session: Session, ur
 def test_all_offices_listing(client: FlaskClient) -> None:
     html = client.get("/offices").get_data(as_text=True)
     assert html.count('href="/offices/sp') == 245
+
+
+def test_office_page_lists_quarterly_reports_and_labels_demo_data(
+    client: FlaskClient, session: Session
+) -> None:
+    from pinmap.models import IngestSource, QuarterlyReport
+
+    source = IngestSource(name="demo-quarterly", kind="quarterly-json", url="http://127.0.0.1/q",
+                          interval_seconds=3600, options={"demo": True})  # fmt: skip
+    session.add(source)
+    session.flush()
+    office = session.query(Office).filter_by(code="spp-krabi").one()
+    session.add(QuarterlyReport(office_id=office.id, source_id=source.id, source_record_id="q1",
+                                fiscal_year=2567, quarter=2, project="โครงการ <b>ทดสอบ</b>",
+                                points={"target_progress": "ร้อยละ 60"}, budget_planned=1000,
+                                budget_disbursed=550))  # fmt: skip
+    session.commit()
+    html = client.get("/offices/spp-krabi").get_data(as_text=True)
+    assert "โครงการ &lt;b&gt;ทดสอบ&lt;/b&gt;" in html
+    assert "ร้อยละ 60" in html and "550" in html
+    assert "ข้อมูลสาธิต" in html  # generated data is labelled as such
