@@ -9,7 +9,7 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
-def _url_from_file(path: Path) -> str | None:
+def _read_secret_file(path: Path) -> str | None:
     try:
         return path.read_text().strip() or None
     except FileNotFoundError:
@@ -20,14 +20,17 @@ def from_env(env: os._Environ[str] | dict[str, str] | None = None) -> dict[str, 
     """Build the Flask config mapping from environment variables.
 
     `DATABASE_URL` wins; otherwise the embedded cluster's URL written by `make run` under var/.
-    `SECRET_KEY` has no fixed default: without one each process gets a random key, which is fine
-    for the read-only public map but logs sessions out on restart (set it in production).
+    `SECRET_KEY` has no fixed default: `make run` writes a random one to var/secret_key, which
+    every worker reads (sessions and CSRF tokens must verify in all of them). Without either,
+    each process makes up its own, which only suits a single process.
     """
     env = os.environ if env is None else env
     var_dir = Path(env.get("PINMAP_VAR_DIR", PROJECT_ROOT / "var"))
     return {
-        "SQLALCHEMY_URL": env.get("DATABASE_URL") or _url_from_file(var_dir / "db.url"),
-        "SECRET_KEY": env.get("SECRET_KEY") or secrets.token_hex(32),
+        "SQLALCHEMY_URL": env.get("DATABASE_URL") or _read_secret_file(var_dir / "db.url"),
+        "SECRET_KEY": env.get("SECRET_KEY")
+        or _read_secret_file(var_dir / "secret_key")
+        or secrets.token_hex(32),
         "PINMAP_TILES": env.get("PINMAP_TILES", ""),
         "PINMAP_TILES_ATTRIBUTION": env.get("PINMAP_TILES_ATTRIBUTION", ""),
         "PINMAP_DATA_DIR": env.get("PINMAP_DATA_DIR", str(PROJECT_ROOT / "data")),

@@ -18,6 +18,10 @@ start_ingest() {
 case "${1:-start}" in
   start)
     mkdir -p var/log
+    if [ -z "${SECRET_KEY:-}" ] && [ ! -s var/secret_key ]; then
+      # One key for every worker and host-local restart: sessions must verify everywhere.
+      (umask 077 && .venv/bin/python -c "import secrets; print(secrets.token_hex(32))" >var/secret_key)
+    fi
     if [ -z "${DATABASE_URL:-}" ]; then DATABASE_URL=$(cat var/db.url); fi
     export DATABASE_URL
     start_ingest
