@@ -17,8 +17,8 @@ from ..models import (
 )
 from .audit import Actor, emit_change, record
 from .errors import N_, ServiceError
-from .profiles import check_editable, check_version, mark_reviewed, mark_submitted, require
 from .progress import fiscal_year_of
+from .review import check_editable, check_version, mark_reviewed, mark_submitted, require
 from .sanitize import clean_html, clean_text
 
 RICH_FIELDS: Final = ("background", "objectives", "process", "results", "success_factors")

@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 from ..models import Office, OperatingPlan
 from .audit import Actor, emit_change, record
 from .errors import N_, ServiceError
-from .profiles import check_editable, check_version, mark_reviewed, mark_submitted, require
 from .progress import fiscal_year_of
+from .review import check_editable, check_version, mark_reviewed, mark_submitted, require
 from .sanitize import clean_html
 
 FIELDS: Final = ("problem", "approach", "targets", "timeline")

@@ -30,10 +30,10 @@ from ..models import (
 )
 from .audit import Actor, emit_change, record
 from .errors import N_, ServiceError
+from .review import EDITABLE_STATES, check_version, mark_reviewed, mark_submitted, require
 from .sanitize import clean_html, clean_text
 
 NARRATIVE = ("what", "where", "how", "result")
-EDITABLE_STATES = ("draft", "returned")
 MAX_NARRATIVE = 5_000
 MAX_EVIDENCE = 20
 
@@ -171,21 +171,6 @@ def _office_event(session: Session, kind: str, entry_id: int, office_id: int,
     }, audience="office", office_id=office_id)  # fmt: skip
 
 
-def _require(actor: Actor, action: str, office_id: int) -> None:
-    if not can(actor.user, action, office_id):
-        raise ServiceError(403, N_("You may not do this for this office."))
-
-
-def _check_version(rev: ProgressRevision, expected: int | None) -> None:
-    if expected is None or expected != rev.version:
-        raise ServiceError(
-            409,
-            N_("This report was changed by someone else (version %(current)s, you had "
-               "%(yours)s). Reload it, then apply your changes again; your text is kept below."),
-            current=rev.version, yours=expected if expected is not None else "-",
-        )  # fmt: skip
-
-
 def _validate_round(session: Session, item: PolicyItem, round_no: int) -> ReportingWindow:
     window = get_window(session, item.fiscal_year, round_no)
     if window is None:
@@ -230,7 +215,7 @@ def editable_revision(
     expected_version: int | None,
 ) -> tuple[ProgressEntry, ProgressRevision]:  # fmt: skip
     """The revision an office edits now, created on first edit or after approval."""
-    _require(actor, "edit_entry", office.id)
+    require(actor, "edit_entry", office.id)
     _validate_round(session, item, round_no)
     entry = find_entry(session, office.id, item.id, round_no)
     if entry is None:
@@ -245,7 +230,7 @@ def editable_revision(
     rev = entry.current
     if rev is None:  # an entry is always created with its first revision
         raise ServiceError(409, N_("This report no longer exists; reload the page."))
-    _check_version(rev, expected_version)
+    check_version(rev, expected_version)
     if rev.state == "submitted":
         raise ServiceError(409, N_("This report is waiting for review and cannot be edited now."))
     if rev.state == "approved":
@@ -333,13 +318,13 @@ def missing_for_submission(rev: ProgressRevision) -> list[str]:
 def submit(
     session: Session, actor: Actor, entry: ProgressEntry, expected_version: int | None
 ) -> ProgressRevision:
-    _require(actor, "submit_entry", entry.office_id)
+    require(actor, "submit_entry", entry.office_id)
     rev = entry.current
     if rev is None:
         raise ServiceError(409, N_("There is nothing to submit yet."))
-    _check_version(rev, expected_version)
-    if rev.state not in EDITABLE_STATES:
-        raise ServiceError(409, N_("Only a draft or a returned report can be submitted."))
+    check_version(rev, expected_version)
+    if rev.state not in EDITABLE_STATES:  # checked before the window, the clearer refusal
+        raise ServiceError(409, N_("Only a draft or a returned one can be submitted."))
     window = _validate_round(session, entry.item, entry.round_no)
     is_open, last = can_submit_now(session, window, entry.office_id, actor.today_bangkok)
     if not is_open:
@@ -354,9 +339,7 @@ def submit(
         raise ServiceError(400, N_("The report is incomplete: fill in %(fields)s."),
                            fields=", ".join(missing))  # fmt: skip
     before = revision_dict(rev)
-    rev.state = "submitted"
-    rev.submitted_by_id = actor.user.id if actor.user else None
-    rev.submitted_at = actor.now
+    mark_submitted(rev, actor)
     session.flush()
     record(session, actor, "progress.submit", "progress_revision", rev.id, before=before,
            after=revision_dict(rev), office_id=entry.office_id)  # fmt: skip
@@ -368,32 +351,17 @@ def review(
     session: Session, actor: Actor, entry: ProgressEntry, decision: str, comment: str,
     expected_version: int | None,
 ) -> ProgressRevision:  # fmt: skip
-    if not can(actor.user, "review_entry"):
-        raise ServiceError(403, N_("Only reviewers may approve or return reports."))
+    require(actor, "review_entry")
     rev = entry.current
     if rev is None:
         raise ServiceError(409, N_("There is nothing to review."))
-    _check_version(rev, expected_version)
-    if rev.state != "submitted":
-        raise ServiceError(409, N_("Only a submitted report can be reviewed."))
-    comment = clean_text(comment or "", max_length=4_000)
+    check_version(rev, expected_version)
     before = revision_dict(rev)
-    if decision == "return":
-        if not comment:
-            raise ServiceError(400, N_("Say what must change: a comment is required to return."))
-        rev.state = "returned"
-        rev.review_comment = comment
+    comment = mark_reviewed(rev, actor, decision, comment, action="review_entry")
+    if comment:  # every return, and any approval note, is kept beside the revision
         session.add(ReviewComment(revision_id=rev.id, author_id=actor.user.id, body=comment))
-    elif decision == "approve":
-        rev.state = "approved"
-        rev.review_comment = comment
-        if comment:
-            session.add(ReviewComment(revision_id=rev.id, author_id=actor.user.id, body=comment))
+    if decision == "approve":
         entry.approved_revision_id = rev.id
-    else:
-        raise ServiceError(400, N_("The decision must be approve or return."))
-    rev.reviewed_by_id = actor.user.id
-    rev.reviewed_at = actor.now
     session.flush()
     record(session, actor, f"progress.{decision}", "progress_revision", rev.id, before=before,
            after=revision_dict(rev), office_id=entry.office_id)  # fmt: skip

@@ -21,7 +21,7 @@ from geo.validate import in_thailand
 from ..models import Office, OfficeStats, School
 from .audit import Actor, emit_change, record
 from .errors import N_, ServiceError
-from .profiles import require
+from .review import require
 from .sanitize import clean_text
 
 MAX_TABLE_BYTES: Final = 5 * 1024 * 1024

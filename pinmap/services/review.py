@@ -1,0 +1,80 @@
+"""The review workflow every reviewed thing shares: rights, versions, state transitions.
+
+draft → submitted → returned → submitted → approved. Progress reports, office profiles, best
+practices and operating plans all move this way; each keeps its own content and side effects.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from ..auth import can, can_read_office_work
+from .audit import Actor
+from .errors import N_, ServiceError
+from .sanitize import clean_text
+
+EDITABLE_STATES = ("draft", "returned")
+
+
+class Reviewable(Protocol):
+    state: str
+    version: int
+    review_comment: str
+
+
+def require(actor: Actor, action: str, office_id: int | None = None) -> None:
+    if not can(actor.user, action, office_id):
+        raise ServiceError(403, N_("You may not do this for this office."))
+
+
+def require_read(actor: Actor, office_id: int) -> None:
+    if not can_read_office_work(actor.user, office_id):
+        raise ServiceError(403, N_("You may not see this office's unpublished work."))
+
+
+def check_version(obj: Reviewable, expected: int | None) -> None:
+    if expected is None or expected != obj.version:
+        raise ServiceError(
+            409,
+            N_("This was changed by someone else (version %(current)s, you had %(yours)s). "
+               "Reload it, then apply your changes again; your text is kept below."),
+            current=obj.version, yours=expected if expected is not None else "-",
+        )  # fmt: skip
+
+
+def check_editable(obj: Reviewable) -> None:
+    if obj.state == "submitted":
+        raise ServiceError(409, N_("This is waiting for review and cannot be edited now."))
+
+
+def mark_submitted(obj: Reviewable, actor: Actor) -> None:
+    """draft/returned → submitted; the caller checked the right to submit for the office."""
+    if obj.state not in EDITABLE_STATES:
+        raise ServiceError(409, N_("Only a draft or a returned one can be submitted."))
+    obj.state = "submitted"
+    if hasattr(obj, "submitted_at"):
+        obj.submitted_by_id = actor.user.id if actor.user else None
+        obj.submitted_at = actor.now
+
+
+def mark_reviewed(
+    obj: Reviewable, actor: Actor, decision: str, comment: str, action: str = "review_profile"
+) -> str:
+    """submitted → approved, or → returned with a required comment; returns the clean comment."""
+    require(actor, action)
+    if obj.state != "submitted":
+        raise ServiceError(409, N_("Only a submitted one can be reviewed."))
+    comment = clean_text(comment or "", max_length=4_000)
+    if decision == "return":
+        if not comment:
+            raise ServiceError(400, N_("Say what must change: a comment is required to return."))
+        obj.state = "returned"
+    elif decision == "approve":
+        obj.state = "approved"
+    else:
+        raise ServiceError(400, N_("The decision must be approve or return."))
+    obj.review_comment = comment
+    if hasattr(obj, "reviewed_at"):
+        obj.reviewed_by_id = actor.user.id if actor.user else None
+        obj.reviewed_at = actor.now
+    return comment
