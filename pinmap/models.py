@@ -24,7 +24,7 @@ from sqlalchemy import (
     func,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 from .db import Base
 
@@ -308,6 +308,30 @@ class LoginAttempt(Base):
 
 # --- Reporting ------------------------------------------------------------------------------
 
+
+class ReviewTrailMixin:
+    """Who created, submitted and reviewed a revision and when, and its optimistic version."""
+
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    submitted_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    reviewed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    review_comment: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+    # Every UPDATE bumps it; an edit based on an older value fails (409), never overwrites.
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    @declared_attr.directive
+    def __mapper_args__(cls) -> dict[str, Any]:  # noqa: N805 (declarative class attribute)
+        return {"version_id_col": cls.__table__.c.version}  # type: ignore[attr-defined]
+
+
 PROGRESS_STATUSES = ("not_started", "on_plan", "plan_adjusted", "output_achieved")
 REVIEW_STATES = ("draft", "submitted", "returned", "approved")
 INDICATOR_UNITS = ("number", "percent")
@@ -381,7 +405,7 @@ class ProgressEntry(Base):
     )
 
 
-class ProgressRevision(Base):
+class ProgressRevision(ReviewTrailMixin, Base):
     """A version of an entry's content and its place in draft → submitted → returned → approved."""
 
     __tablename__ = "progress_revisions"
@@ -413,21 +437,6 @@ class ProgressRevision(Base):
     no_activity_reason: Mapped[str] = mapped_column(Text, default="")
     no_activity_when: Mapped[str] = mapped_column(Text, default="")
     source: Mapped[str] = mapped_column(String(100), default="manual")
-    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    submitted_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    reviewed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    review_comment: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[dt.datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now()
-    )
-    updated_at: Mapped[dt.datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
-    )
-    version: Mapped[int] = mapped_column(Integer, default=1)
-
-    __mapper_args__ = {"version_id_col": version}
 
     entry: Mapped[ProgressEntry] = relationship(foreign_keys=[entry_id])
     evidence: Mapped[list[Evidence]] = relationship(
@@ -557,7 +566,7 @@ class Photo(Base):
     )
 
 
-class ProfileRevision(Base):
+class ProfileRevision(ReviewTrailMixin, Base):
     """A version of an office's profile in the review workflow (draft → … → approved).
 
     `data` holds the text fields (address, phone, email, website, staff_count, people:
@@ -577,21 +586,6 @@ class ProfileRevision(Base):
     state: Mapped[str] = mapped_column(String(10), default="draft")
     data: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
     geom: Mapped[WKBElement | None] = mapped_column(Geometry("POINT", srid=4326))
-    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    submitted_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    reviewed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    review_comment: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[dt.datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now()
-    )
-    updated_at: Mapped[dt.datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
-    )
-    version: Mapped[int] = mapped_column(Integer, default=1)
-
-    __mapper_args__ = {"version_id_col": version}
 
 
 class School(Base):
