@@ -13,6 +13,7 @@ from sqlalchemy import select
 from ..db import get_session
 from ..models import ITEM_KINDS, PROGRESS_STATUSES, Evidence, Office, PolicyItem
 from ..security import current_actor, require
+from ..services import offices
 from ..services import progress as svc
 from ..services.errors import ServiceError
 from ..services.uploads import UploadRejected, clean_upload, store
@@ -73,22 +74,11 @@ def _fail(err: ServiceError) -> None:
 
 
 def _office(code: str) -> Office:
-    office = get_session().scalars(select(Office).filter_by(code=code)).first()
-    if office is None:
-        abort(404, message=_("No office with code %(code)s.", code=code))
-    return office
+    return offices.office_or_404(get_session(), code)
 
 
 def _item(fiscal_year: int, kind: str, no: int) -> PolicyItem:
-    item = (
-        get_session()
-        .scalars(select(PolicyItem).filter_by(fiscal_year=fiscal_year, kind=kind, no=no))
-        .first()
-    )
-    if item is None:
-        abort(404, message=_("No item %(kind)s %(no)s in fiscal year %(fy)s.",
-                             kind=kind, no=no, fy=fiscal_year))  # fmt: skip
-    return item
+    return svc.item_or_404(get_session(), fiscal_year, kind, no)
 
 
 def _entry_json(entry: Any, *, public: bool) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from ..auth import can, can_read_office_work
 from ..db import get_session
 from ..models import Evidence, Office, PolicyItem, ProgressEntry, ProgressRevision
 from ..security import current_actor, require
-from ..services import ingest_status
+from ..services import ingest_status, offices
 from ..services import progress as svc
 from ..services.accounts import authenticate, change_password
 from ..services.audit import record
@@ -102,10 +102,7 @@ def home() -> Any:
 
 
 def _office_or_404(code: str) -> Office:
-    office = get_session().scalars(select(Office).filter_by(code=code)).first()
-    if office is None:
-        abort(404, description=_("No office with code %(code)s.", code=code))
-    return office
+    return offices.office_or_404(get_session(), code)
 
 
 def _fiscal_year_arg() -> int:
@@ -143,15 +140,7 @@ def office(code: str) -> Any:
 
 
 def _item_or_404(fiscal_year: int, kind: str, no: int) -> PolicyItem:
-    item = (
-        get_session()
-        .scalars(select(PolicyItem).filter_by(fiscal_year=fiscal_year, kind=kind, no=no))
-        .first()
-    )
-    if item is None:
-        abort(404, description=_("No item %(kind)s %(no)s in fiscal year %(fy)s.",
-                                 kind=kind, no=no, fy=fiscal_year))  # fmt: skip
-    return item
+    return svc.item_or_404(get_session(), fiscal_year, kind, no)
 
 
 ENTRY = "/offices/<code>/entries/<int:fiscal_year>/<int:round_no>/<kind>/<int:no>"

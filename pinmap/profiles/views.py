@@ -49,6 +49,7 @@ from ..services import profiles as svc
 from ..services import results as result_svc
 from ..services import schools as school_svc
 from ..services.errors import N_, ServiceError
+from ..services.offices import office_or_404
 from ..services.progress import catalogue_year, fiscal_year_of, items_of
 from ..services.schools import ImportRejected
 from ..services.uploads import UploadRejected, clean_upload, resolve, store
@@ -61,10 +62,7 @@ FIRST_DEPUTY_ROWS = 4
 
 
 def _office_or_404(code: str) -> Office:
-    office = get_session().scalars(select(Office).filter_by(code=code)).first()
-    if office is None:
-        abort(404, description=_("No office with code %(code)s.", code=code))
-    return office
+    return office_or_404(get_session(), code)
 
 
 def _may_read(office_id: int) -> None:

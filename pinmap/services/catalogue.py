@@ -20,7 +20,7 @@ from ..models import (
     ReportingWindow,
 )
 from .audit import Actor, record
-from .dataload import COLUMNS, MAX_ERRORS, _assign, _int, fiscal_year_bounds
+from .dataload import COLUMNS, MAX_ERRORS, _assign, _int, fiscal_year_bounds, item_values
 from .errors import N_, ServiceError
 
 CSV_COLUMNS = COLUMNS["policy_items.csv"]
@@ -356,14 +356,7 @@ def import_catalogue(session: Session, actor: Actor, text: str) -> ImportSummary
     session.flush()
 
     for row in data.items:
-        dim = dims.get(row["dimension"]) if row["dimension"] else None
-        values = {
-            "title_th": row["title_th"],
-            "title_en": row["title_en"],
-            "dimension_id": dim.id if dim else None,
-            "verified": row["verified"],
-            "source_note": row["source_note"],
-        }
+        values = item_values(row, dims)
         item = current_items.get((row["kind"], row["no"]))
         if item is None:
             session.add(PolicyItem(fiscal_year=fy, kind=row["kind"], no=row["no"], **values))

@@ -307,6 +307,18 @@ def _assign(obj: object, values: dict[str, object]) -> bool:
     return changed
 
 
+def item_values(row: dict[str, object], dims: dict[str, PolicyDimension]) -> dict[str, object]:
+    """A catalogue row's stored fields, its dimension resolved to the year's dimension row."""
+    dim = dims.get(str(row["dimension"])) if row["dimension"] else None
+    return {
+        "title_th": row["title_th"],
+        "title_en": row["title_en"],
+        "dimension_id": dim.id if dim else None,
+        "verified": row["verified"],
+        "source_note": row["source_note"],
+    }
+
+
 def fiscal_year_bounds(year_be: int) -> tuple[dt.date, dt.date]:
     """Thai fiscal year `year_be` runs 1 October of the previous Gregorian year to 30 September."""
     year_ce = year_be - 543
@@ -405,14 +417,7 @@ def load(session: Session, data: ParsedData) -> LoadSummary:
         for row in (r for r in data.items if r["fiscal_year"] == fy):
             key2 = (str(row["kind"]), int(row["no"]))  # type: ignore[call-overload]
             wanted_keys.add(key2)
-            dim = dims.get(str(row["dimension"])) if row["dimension"] else None
-            values = {
-                "title_th": row["title_th"],
-                "title_en": row["title_en"],
-                "dimension_id": dim.id if dim else None,
-                "verified": row["verified"],
-                "source_note": row["source_note"],
-            }
+            values = item_values(row, dims)
             if key2 in current:
                 if _assign(current[key2], values):
                     s.bump(s.updated, "policy_items")

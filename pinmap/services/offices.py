@@ -61,6 +61,14 @@ def get_office(session: Session, code: str) -> Office | None:
     ).first()
 
 
+def office_or_404(session: Session, code: str) -> Office:
+    """The office with `code`, or a 404 ServiceError naming the code."""
+    office = session.scalars(select(Office).filter_by(code=code)).first()
+    if office is None:
+        raise ServiceError(404, N_("No office with code %(code)s."), code=code)
+    return office
+
+
 def office_properties(office: Office, *, detail: bool = False) -> dict[str, Any]:
     props: dict[str, Any] = {
         "code": office.code,

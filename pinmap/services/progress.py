@@ -55,6 +55,17 @@ def catalogue_year(session: Session, today: dt.date) -> int | None:
     return max(years) if years else None
 
 
+def item_or_404(session: Session, fiscal_year: int, kind: str, no: int) -> PolicyItem:
+    """A fiscal year's item by kind and number, or a 404 ServiceError naming it."""
+    item = session.scalars(
+        select(PolicyItem).filter_by(fiscal_year=fiscal_year, kind=kind, no=no)
+    ).first()
+    if item is None:
+        raise ServiceError(404, N_("No item %(kind)s %(no)s in fiscal year %(fy)s."),
+                           kind=kind, no=no, fy=fiscal_year)  # fmt: skip
+    return item
+
+
 def items_of(session: Session, fiscal_year: int) -> list[PolicyItem]:
     return list(
         session.scalars(
