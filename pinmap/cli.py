@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from geo.boundaries import BoundaryFileError, read_boundaries
 
 from .config import PROJECT_ROOT
+from .models import ROLES
 
 
 def _factory() -> sessionmaker[Session]:
@@ -157,11 +158,7 @@ users_cli = click.Group("users", help="People who sign in.")
 @users_cli.command("create")
 @click.option("--email", required=True)
 @click.option("--name", default="")
-@click.option(
-    "--role",
-    required=True,
-    type=click.Choice(["office_editor", "office_director", "reviewer", "admin"]),
-)
+@click.option("--role", required=True, type=click.Choice(ROLES))
 @click.option("--office", "office_code", help="Office code, for office roles.")
 @click.password_option(help="Asked for when omitted (at least 10 characters).")
 @with_appcontext
@@ -282,6 +279,36 @@ def sources_list() -> None:
             click.echo(f"{s.name}\t{s.kind}\t{when}\t{'on' if s.enabled else 'off'}\t{s.url}")
 
 
+uploads_cli = click.Group("uploads", help="Uploaded evidence, photos and attachments.")
+
+
+@uploads_cli.command("sweep")
+@click.option(
+    "--min-age",
+    "min_age_minutes",
+    type=click.IntRange(min=0),
+    default=60,
+    show_default=True,
+    help="Minutes; younger files may belong to a running request.",
+)
+@click.option("--dry-run", is_flag=True, help="List the orphans, delete nothing.")
+@with_appcontext
+def uploads_sweep(min_age_minutes: int, dry_run: bool) -> None:
+    """Delete stored files no row refers to (left by a killed process, or replaced since)."""
+    from .services.uploads import orphan_files
+
+    upload_dir = current_app.config["PINMAP_UPLOAD_DIR_PATH"]
+    with _factory()() as session:
+        orphans = orphan_files(session, upload_dir, min_age_minutes * 60)
+    freed = 0
+    for path in orphans:
+        freed += path.stat().st_size
+        click.echo(f"{'would delete' if dry_run else 'deleted'} {path}")
+        if not dry_run:
+            path.unlink(missing_ok=True)
+    click.echo(f"{len(orphans)} orphan file(s), {freed:,} bytes")  # fmt: skip
+
+
 def register(app: Flask) -> None:
     app.cli.add_command(db_cli)
     app.cli.add_command(data_cli)
@@ -289,6 +316,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(tokens_cli)
     app.cli.add_command(ingest_cli)
+    app.cli.add_command(uploads_cli)
 
 
 def _create_app() -> Flask:

@@ -221,7 +221,7 @@ def add_evidence(code: str, fiscal_year: int, round_no: int, kind: str, no: int)
         evidence = Evidence(kind="file", title=request.form.get("title", "")[:300],
                             original_name=(upload.filename or "")[:255], mime=clean.mime,
                             size_bytes=len(clean.data), sha256=clean.sha256)  # fmt: skip
-        stored = store(current_app.config["PINMAP_UPLOAD_DIR_PATH"], clean)
+        stored = store(current_app.config["PINMAP_UPLOAD_DIR_PATH"], clean, session)
         evidence.stored_name = stored
     else:
         body = LinkBody().load(request.get_json(silent=True) or {})

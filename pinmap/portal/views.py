@@ -195,9 +195,8 @@ def entry(code: str, fiscal_year: int, round_no: int, kind: str, no: int) -> Any
                 evidence = Evidence(kind="file", title=request.form.get("file_title", "")[:300],
                                     original_name=upload.filename[:255], mime=clean.mime,
                                     size_bytes=len(clean.data), sha256=clean.sha256)  # fmt: skip
-                # Stored before the row: a failed transaction leaves an orphan file, never a
-                # row pointing at nothing.
-                evidence.stored_name = store(current_app.config["PINMAP_UPLOAD_DIR_PATH"], clean)
+                evidence.stored_name = store(current_app.config["PINMAP_UPLOAD_DIR_PATH"], clean,
+                                             session)  # fmt: skip
                 svc.add_evidence(session, actor, office, item, round_no, version, evidence)
             elif action == "remove_evidence":
                 svc.remove_evidence(session, actor, office, item, round_no, version,

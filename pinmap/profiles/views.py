@@ -454,7 +454,7 @@ def _attachment_from_request() -> dict[str, Any]:
         raise ServiceError(400, N_("%(field)s (%(file)s): %(reason)s"), field=_("Attachment"),
                            file=upload.filename or "",
                            reason=_(exc.message_en)) from exc  # fmt: skip
-    return {"stored_name": store(_upload_dir(), clean),
+    return {"stored_name": store(_upload_dir(), clean, get_session()),
             "original_name": (upload.filename or "")[:255],
             "title": request.form.get("file_title", "")[:300], "mime": clean.mime,
             "size_bytes": len(clean.data), "sha256": clean.sha256}  # fmt: skip

@@ -67,9 +67,8 @@ def add_photo(
     session: Session, actor: Actor, office_id: int, upload_dir: Path, clean: CleanFile
 ) -> Photo:
     """Store a cleaned image and its thumbnail; the caller checked the right to edit."""
-    # Files first: a failed transaction leaves orphan files, never a row pointing at nothing.
-    stored = store(upload_dir, clean)
-    thumb = store(upload_dir, thumbnail(clean))
+    stored = store(upload_dir, clean, session)
+    thumb = store(upload_dir, thumbnail(clean), session)
     photo = Photo(office_id=office_id, stored_name=stored, thumb_name=thumb, mime=clean.mime,
                   width=clean.width or 0, height=clean.height or 0, sha256=clean.sha256,
                   uploaded_by_id=actor.user.id if actor.user else None)  # fmt: skip

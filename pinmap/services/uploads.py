@@ -9,6 +9,7 @@ import os
 import re
 import secrets
 import tempfile
+import time
 import warnings
 import zlib
 from dataclasses import dataclass, field
@@ -16,6 +17,8 @@ from pathlib import Path
 from typing import Any, BinaryIO, Final, Literal
 
 from PIL import Image, ImageOps
+from sqlalchemy import event, text
+from sqlalchemy.orm import Session, SessionTransaction
 
 from .errors import N_
 
@@ -128,8 +131,12 @@ def clean_upload(
                      sha256=hashlib.sha256(data).hexdigest())  # fmt: skip
 
 
-def store(upload_dir: Path, clean: CleanFile) -> str:
-    """Write the file under a new random name; returns the name relative to `upload_dir`."""
+def store(upload_dir: Path, clean: CleanFile, session: Session | None = None) -> str:
+    """Write the file under a new random name; returns the name relative to `upload_dir`.
+
+    With a session, the file lives or dies with the session's transaction: a rollback (or a
+    session closed without commit) deletes it, so a refused upload leaves nothing behind.
+    """
     name = secrets.token_urlsafe(16) + clean.ext
     folder = upload_dir / name[:2] / name[2:4]
     folder.mkdir(parents=True, exist_ok=True)
@@ -147,7 +154,58 @@ def store(upload_dir: Path, clean: CleanFile) -> str:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+    if session is not None:
+        if not session.in_transaction():
+            session.begin()  # a transaction to end, so the hooks below always get to decide
+        session.info.setdefault(_PENDING_FILES, []).append(folder / name)
     return f"{name[:2]}/{name[2:4]}/{name}"
+
+
+# Files are written before the rows that name them (a row never points at nothing); these
+# hooks remove the files whose transaction did not commit.
+_PENDING_FILES: Final = "pinmap.uploads.pending"
+
+
+@event.listens_for(Session, "after_commit")
+def _keep_committed_files(session: Session) -> None:
+    session.info.pop(_PENDING_FILES, None)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _drop_uncommitted_files(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is not None:
+        return
+    for path in session.info.pop(_PENDING_FILES, ()):
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+
+
+def referenced_names(session: Session) -> set[str]:
+    """Every stored name a row refers to (evidence, photos and thumbnails, attachments)."""
+    rows = session.execute(text(
+        "SELECT stored_name FROM evidence WHERE stored_name IS NOT NULL"
+        " UNION SELECT stored_name FROM photos UNION SELECT thumb_name FROM photos"
+        " UNION SELECT a->>'stored_name' FROM best_practices,"
+        " jsonb_array_elements(attachments) AS a"
+    ))  # fmt: skip
+    return {name for (name,) in rows if name}
+
+
+def orphan_files(session: Session, upload_dir: Path, min_age_s: float) -> list[Path]:
+    """Stored files no row refers to, older than `min_age_s` (younger ones may be mid-request)."""
+    if not upload_dir.is_dir():
+        return []
+    known = referenced_names(session)
+    cutoff = time.time() - min_age_s
+    found = []
+    for path in sorted(upload_dir.glob("*/*/*")):
+        name = path.relative_to(upload_dir).as_posix()
+        if not path.is_file() or path.stat().st_mtime > cutoff:
+            continue
+        # Half-written temp files of a killed process have their own prefix; sweep them too.
+        if name not in known and (_STORED_NAME.fullmatch(name) or path.name.startswith(".upload-")):
+            found.append(path)
+    return found
 
 
 def resolve(upload_dir: Path, stored_name: str) -> Path:
