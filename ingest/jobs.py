@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select, text, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from pinmap.models import (
@@ -32,6 +32,8 @@ from pinmap.models import (
 )
 from pinmap.services import progress as progress_svc
 from pinmap.services.audit import Actor, emit_change, record
+from pinmap.services.errors import N_, ServiceError
+from pinmap.services.review import check_version
 from pinmap.services.sanitize import clean_html, clean_text
 
 from .clients import Deadline, FetchError, credential, fetch
@@ -500,6 +502,72 @@ def _announce(session: Session, ctx: _Context) -> None:
         )
     ctx.changed_offices.clear()
     ctx.public_offices.clear()
+
+
+# --- conflicts, decided by a reviewer -----------------------------------------------------------
+
+
+def resolve_conflict(
+    session: Session, actor: Actor, conflict_id: int, decision: str, expected_version: int | None
+) -> IngestConflict:
+    """Keep the manual report, or take the source's version as a new revision on top of it.
+
+    The source's version enters review like any ingested record (approved only when the source
+    is pre-approved); the manual revision stays in the history either way.
+    """
+    conflict = session.get(IngestConflict, conflict_id, with_for_update=True)
+    if conflict is None:
+        raise ServiceError(404, N_("No such conflict."))
+    if conflict.resolved_at is not None:
+        raise ServiceError(409, N_("This conflict was already resolved by someone else."))
+    if decision not in ("keep", "accept"):
+        raise ServiceError(400, N_("Choose to keep the manual report or take the source's."))
+    entry = session.get(ProgressEntry, conflict.entry_id) if conflict.entry_id else None
+    if entry is None or entry.current is None:
+        raise ServiceError(409, N_("The report this conflict was about no longer exists."))
+    check_version(entry.current, expected_version)
+    now = actor.now
+    conflict.resolved_at = now
+    record(session, actor, f"ingest.conflict.{decision}", "ingest_conflict", conflict.id,
+           office_id=entry.office_id)  # fmt: skip
+    if decision == "keep":
+        return conflict
+    source = session.get_one(IngestSource, conflict.source_id)
+    data = conflict.source_payload["record"]
+    before = progress_svc.revision_dict(entry.current)
+    number = (session.scalar(
+        select(func.max(ProgressRevision.revision_no)).where(ProgressRevision.entry_id == entry.id)
+    ) or 0) + 1  # fmt: skip
+    state = "approved" if source.pre_approved else "submitted"
+    rev = ProgressRevision(entry=entry, revision_no=number, state=state,
+                           source=f"ingest:{source.name}", submitted_at=now,
+                           **_revision_values(data))  # fmt: skip
+    rev.evidence = _evidence(data)
+    if state == "approved":
+        rev.reviewed_at = now
+        rev.reviewed_by_id = actor.user.id if actor.user else None
+        entry.approved = rev
+    session.add(rev)
+    entry.current = rev
+    session.flush()
+    # The next run sees this version as the source's own: unchanged, not a new conflict.
+    session.execute(
+        update(IngestRecord)
+        .where(IngestRecord.source_id == source.id,
+               IngestRecord.source_record_id == conflict.source_record_id)
+        .values(target="progress_revision", target_id=rev.id,
+                payload_sha256=conflict.source_payload["sha256"],
+                source_updated_at=dt.datetime.fromisoformat(data["updated_at"]))
+    )  # fmt: skip
+    record(session, actor, "ingest.accept", "progress_revision", rev.id, before=before,
+           after=progress_svc.revision_dict(rev), office_id=entry.office_id)  # fmt: skip
+    code = session.scalar(select(Office.code).where(Office.id == entry.office_id))
+    emit_change(session, "progress.ingested", code, {"source": source.name, "entries": [entry.id]},
+                audience="office", office_id=entry.office_id)  # fmt: skip
+    if state == "approved":
+        emit_change(session, "progress.approved", code,
+                    {"source": source.name, "entries": [entry.id]})  # fmt: skip
+    return conflict
 
 
 # --- a run ---------------------------------------------------------------------------------------

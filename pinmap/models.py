@@ -941,6 +941,8 @@ class IngestConflict(Base):
     )
     resolved_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
+    entry: Mapped[ProgressEntry | None] = relationship()
+
 
 class QuarterlyReport(Base):
     """An eMENSCR-style quarterly project report (six points, budget planned vs disbursed)."""

@@ -9,13 +9,16 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from ingest.jobs import resolve_conflict
 from ingest.sources import SourceError, upsert
 
 from ..db import get_session
-from ..models import SOURCE_KINDS, IngestConflict, IngestSource
+from ..models import SOURCE_KINDS, IngestSource
+from ..portal.views import STATUS_LABELS
 from ..security import current_actor, require
 from ..services import ingest_status as status
-from ..services.audit import record, utcnow
+from ..services.audit import record
+from ..services.errors import ServiceError
 from . import bp
 
 SOURCE_FORM = ("name", "kind", "url", "credentials_env", "interval_seconds", "cron",
@@ -93,15 +96,24 @@ def ingest_quarantine(run_id: int) -> Any:
 def ingest_conflicts() -> Any:
     session = get_session()
     if request.method == "POST":
-        conflict = session.get(IngestConflict, request.form.get("conflict_id", type=int) or 0)
-        if conflict is None:
-            abort(404)
-        conflict.resolved_at = utcnow()
-        record(session, current_actor(), "ingest.conflict.resolve", "ingest_conflict", conflict.id)
+        decision = request.form.get("decision", "keep")
+        conflict_id = request.form.get("conflict_id", type=int) or 0
+        try:
+            resolve_conflict(session, current_actor(), conflict_id, decision,
+                             request.form.get("version", type=int))  # fmt: skip
+        except ServiceError as err:
+            session.rollback()
+            return render_template("admin/ingest_conflicts.html", status_labels=STATUS_LABELS,
+                                   rows=status.open_conflicts(session),
+                                   error=_(err.msgid, **err.params)), err.status  # fmt: skip
         session.commit()
-        flash(_("Conflict marked as resolved; the manual report was kept."))
+        if decision == "keep":
+            flash(_("Conflict resolved: the manual report was kept."))
+        else:
+            flash(_("Conflict resolved: the source's version is now the report's current one."))
         return redirect(url_for("admin.ingest_conflicts"))
-    return render_template("admin/ingest_conflicts.html", rows=status.open_conflicts(session))
+    return render_template("admin/ingest_conflicts.html", rows=status.open_conflicts(session),
+                           status_labels=STATUS_LABELS)  # fmt: skip
 
 
 @bp.route("/ingest/consistency")

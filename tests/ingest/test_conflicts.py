@@ -1,0 +1,180 @@
+"""A reviewer decides a conflict: keep the manual report, or take the source's version."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from itertools import count
+
+import psycopg
+import pytest
+from psycopg import sql
+from sqlalchemy import select
+from sqlalchemy.orm import sessionmaker
+
+from ingest.jobs import resolve_conflict, run_source
+from ingest.reference_endpoint import serve
+from pinmap import create_app
+from pinmap.db import make_engine
+from pinmap.localdb import Cluster
+from pinmap.models import IngestConflict, Office, PolicyItem, ProgressEntry, User
+from pinmap.services import progress
+from pinmap.services.accounts import create_user
+from pinmap.services.audit import Actor
+from pinmap.services.errors import ServiceError
+
+from ..conftest import TEST_CONFIG
+from .conftest import IngestDB
+
+_counter = count(1)
+
+
+def _clone(cluster: Cluster, template: str, name: str) -> None:
+    with psycopg.connect(cluster.superuser_url(), autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {} OWNER pinmap")
+                     .format(sql.Identifier(name), sql.Identifier(template)))  # fmt: skip
+
+
+def _drop(cluster: Cluster, name: str) -> None:
+    with psycopg.connect(cluster.superuser_url(), autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@pytest.fixture(scope="module")
+def conflict_template(pg_cluster: Cluster, ingest_template: str) -> Iterator[str]:
+    """Built once (two national syncs take a while), cloned per test: a source sync, a manual
+    edit on spp-krabi policy 1, then a source update dated before that edit."""
+    name = "pinmap_conflict_template"
+    _clone(pg_cluster, "pinmap_ingest_template", name)
+    engine = make_engine(f"{ingest_template}/{name}")
+    db = IngestDB(f"{ingest_template}/{name}", sessionmaker(bind=engine, expire_on_commit=False))
+    first, url = serve()
+    second, url2 = serve(seed=7, updated_at="2024-03-26T09:00:00+07:00")
+    try:
+        db.add_source("demo-p", url=f"{url}/progress", options={"demo": True})
+        run_source(db.factory, "demo-p")
+        with db.factory.begin() as s:
+            editor = create_user(s, Actor(None), email="e@x.go.th", name="e",
+                                 password="long password 1", role="office_editor",
+                                 office_code="spp-krabi")  # fmt: skip
+            reviewer = create_user(s, Actor(None), email="r@x.go.th", name="r",
+                                   password="long password 1", role="reviewer")  # fmt: skip
+            entry = _entry(s)
+            rev = progress.review(s, Actor(reviewer), entry, "return", "แก้ไขผลลัพธ์",
+                                  entry.current.version)  # fmt: skip
+            progress.save_draft(s, Actor(editor), entry.office, entry.item, 1,
+                                {"result": "แก้ด้วยมือ"}, rev.version)  # fmt: skip
+        db.add_source("demo-p", url=f"{url2}/progress", options={"demo": True})
+        assert run_source(db.factory, "demo-p").counts["conflicts"] >= 1
+        engine.dispose()
+        yield name  # the second server stays up: a test may run the source again
+    finally:
+        engine.dispose()
+        for server in (first, second):
+            server.shutdown()
+            server.server_close()
+        _drop(pg_cluster, name)
+
+
+@pytest.fixture
+def conflicted(pg_cluster: Cluster, ingest_template: str,
+               conflict_template: str) -> Iterator[tuple[IngestDB, int]]:  # fmt: skip
+    name = f"pinmap_conflict_{next(_counter)}"
+    _clone(pg_cluster, conflict_template, name)
+    engine = make_engine(f"{ingest_template}/{name}")
+    db = IngestDB(f"{ingest_template}/{name}", sessionmaker(bind=engine, expire_on_commit=False))
+    with db.factory() as s:
+        conflict_id = s.scalars(
+            select(IngestConflict.id).filter_by(entry_id=_entry(s).id, resolved_at=None)
+        ).one()
+    yield db, conflict_id
+    engine.dispose()
+    _drop(pg_cluster, name)
+
+
+def _entry(s):  # type: ignore[no-untyped-def]
+    office = s.scalars(select(Office).filter_by(code="spp-krabi")).one()
+    item = s.scalars(select(PolicyItem).filter_by(fiscal_year=2567, kind="policy", no=1)).one()
+    return s.scalars(select(ProgressEntry).filter_by(office_id=office.id, item_id=item.id)).one()
+
+
+def _reviewer(s):  # type: ignore[no-untyped-def]
+    return Actor(s.scalars(select(User).filter_by(email="r@x.go.th")).one())
+
+
+def test_taking_the_source_version_adds_a_revision_and_settles_the_record(
+    conflicted: tuple[IngestDB, int],
+) -> None:
+    db, conflict_id = conflicted
+    with db.factory.begin() as s:
+        entry = _entry(s)
+        manual = entry.current
+        conflict = s.get_one(IngestConflict, conflict_id)
+        source_result = conflict.source_payload["record"]["narrative"]["result"]
+        resolve_conflict(s, _reviewer(s), conflict_id, "accept", manual.version)
+    with db.factory() as s:
+        entry = _entry(s)
+        assert entry.current.revision_no == manual.revision_no + 1
+        assert entry.current.state == "submitted" and entry.current.source == "ingest:demo-p"
+        assert entry.current.result == source_result != "แก้ด้วยมือ"
+        assert s.get_one(IngestConflict, conflict_id).resolved_at is not None
+    kept = db.scalar("SELECT count(*) FROM progress_revisions WHERE result = 'แก้ด้วยมือ'")
+    assert kept == 1  # the manual revision stays in the history
+    audit = db.scalar("SELECT count(*) FROM audit_log WHERE action = 'ingest.accept'")
+    assert audit == 1
+    # The same source version again: the entry is the source's own now, so nothing changes.
+    again = run_source(db.factory, "demo-p")
+    with db.factory() as s:
+        assert _entry(s).current.revision_no == manual.revision_no + 1
+        open_for_entry = s.scalars(
+            select(IngestConflict).filter_by(entry_id=_entry(s).id, resolved_at=None)
+        ).all()
+    assert open_for_entry == [] and again.outcome == "ok"
+
+
+def test_keeping_the_manual_report_changes_no_report(conflicted: tuple[IngestDB, int]) -> None:
+    db, conflict_id = conflicted
+    revisions = db.scalar("SELECT count(*) FROM progress_revisions")
+    with db.factory.begin() as s:
+        resolve_conflict(s, _reviewer(s), conflict_id, "keep", _entry(s).current.version)
+    assert db.scalar("SELECT count(*) FROM progress_revisions") == revisions
+    with db.factory() as s:
+        assert _entry(s).current.result == "แก้ด้วยมือ"
+
+
+@pytest.mark.parametrize(("decision", "version_delta", "status"),
+                         [("accept", -1, 409), ("maybe", 0, 400)])  # fmt: skip
+def test_stale_or_unknown_decisions_are_refused_and_change_nothing(
+    conflicted: tuple[IngestDB, int], decision: str, version_delta: int, status: int
+) -> None:
+    db, conflict_id = conflicted
+    revisions = db.scalar("SELECT count(*) FROM progress_revisions")
+    with db.factory() as s, pytest.raises(ServiceError) as info:
+        resolve_conflict(s, _reviewer(s), conflict_id, decision,
+                         _entry(s).current.version + version_delta)  # fmt: skip
+    assert info.value.status == status
+    assert db.scalar("SELECT count(*) FROM progress_revisions") == revisions
+    assert db.scalar("SELECT count(*) FROM ingest_conflicts WHERE resolved_at IS NULL") >= 1
+
+
+def test_the_conflicts_page_offers_both_decisions_and_refuses_a_second_one(
+    conflicted: tuple[IngestDB, int],
+) -> None:
+    db, conflict_id = conflicted
+    app = create_app({**TEST_CONFIG, "SQLALCHEMY_URL": db.url, "WTF_CSRF_ENABLED": False})
+    try:
+        client = app.test_client()
+        with db.factory() as s:
+            reviewer = s.scalars(select(User).filter_by(email="r@x.go.th")).one()
+            version = _entry(s).current.version
+        with client.session_transaction() as sess:
+            sess["_user_id"] = f"{reviewer.id}:{reviewer.session_epoch}"
+        page = client.get("/admin/ingest/conflicts", headers={"Accept-Language": "th"})
+        assert page.status_code == 200
+        assert 'value="accept"' in page.text and 'value="keep"' in page.text
+        form = {"conflict_id": conflict_id, "version": version, "decision": "accept"}
+        assert client.post("/admin/ingest/conflicts", data=form).status_code == 302
+        again = client.post("/admin/ingest/conflicts", data=form)
+        assert again.status_code == 409
+        assert "ข้อขัดแย้งนี้มีผู้จัดการไปแล้ว" in again.text
+    finally:
+        app.extensions["pinmap"]["session_factory"].kw["bind"].dispose()
