@@ -33,7 +33,7 @@ from pinmap.models import (
 from pinmap.services import progress as progress_svc
 from pinmap.services.audit import Actor, emit_change, record
 from pinmap.services.errors import N_, ServiceError
-from pinmap.services.review import check_version
+from pinmap.services.review import check_version, continue_version
 from pinmap.services.sanitize import clean_html, clean_text
 
 from .clients import Deadline, FetchError, credential, fetch
@@ -155,6 +155,7 @@ class _Pending:
     target: ProgressRevision
     before: dict[str, Any] | None
     outcome: str
+    base_version: int | None = None  # the revision a new one was stacked on
 
 
 def _check_refs(session: Session, ctx: _Context, rec: Parsed) -> tuple[int, int] | None:
@@ -234,6 +235,7 @@ def _plan_progress(
     values = _revision_values(data)
     state = "approved" if ctx.source.pre_approved else "submitted"
     before = progress_svc.revision_dict(rev)
+    base_version = None
     if (
         rev is not None
         and rev.source == ctx.tag
@@ -251,18 +253,21 @@ def _plan_progress(
         )  # fmt: skip
         session.add(target)
         entry.current = target
+        base_version = rev.version if rev is not None else None
     target.evidence = _evidence(data)
     target.submitted_at = ctx.now
     if state == "approved":
         target.reviewed_at = ctx.now
         target.review_comment = ""
         entry.approved = target
-    return _Pending(rec, known, office_id, entry, target, before, outcome)
+    return _Pending(rec, known, office_id, entry, target, before, outcome, base_version)
 
 
 def _finish_progress(session: Session, ctx: _Context, pending: _Pending) -> None:
     """After the flush: ids exist, so audit and bookkeeping rows can point at them."""
     p = pending
+    if p.base_version is not None:
+        p.target.version = p.base_version + 1  # see review.continue_version; flushed with the page
     after = progress_svc.revision_dict(p.target)
     record(session, ctx.actor, f"ingest.{p.outcome}", "progress_revision", p.target.id,
            before=p.before, after=after, office_id=p.office_id)  # fmt: skip
@@ -539,6 +544,7 @@ def resolve_conflict(
         select(func.max(ProgressRevision.revision_no)).where(ProgressRevision.entry_id == entry.id)
     ) or 0) + 1  # fmt: skip
     state = "approved" if source.pre_approved else "submitted"
+    manual = entry.current
     rev = ProgressRevision(entry=entry, revision_no=number, state=state,
                            source=f"ingest:{source.name}", submitted_at=now,
                            **_revision_values(data))  # fmt: skip
@@ -550,6 +556,7 @@ def resolve_conflict(
     session.add(rev)
     entry.current = rev
     session.flush()
+    continue_version(session, rev, manual)
     # The next run sees this version as the source's own: unchanged, not a new conflict.
     session.execute(
         update(IngestRecord)

@@ -19,6 +19,7 @@ from .review import (
     EDITABLE_STATES,
     check_editable,
     check_version,
+    continue_version,
     mark_reviewed,
     mark_submitted,
     require,
@@ -239,6 +240,7 @@ def _new_revision(
     )  # fmt: skip
     session.add(rev)
     session.flush()
+    continue_version(session, rev, base)
     return rev
 
 

@@ -30,7 +30,14 @@ from ..models import (
 )
 from .audit import Actor, emit_change, record
 from .errors import N_, ServiceError
-from .review import EDITABLE_STATES, check_version, mark_reviewed, mark_submitted, require
+from .review import (
+    EDITABLE_STATES,
+    check_version,
+    continue_version,
+    mark_reviewed,
+    mark_submitted,
+    require,
+)
 from .sanitize import clean_html, clean_text
 
 NARRATIVE = ("what", "where", "how", "result")
@@ -215,6 +222,7 @@ def _new_revision(
         ]  # fmt: skip
     session.add(rev)
     session.flush()
+    continue_version(session, rev, base)
     entry.current_revision_id = rev.id
     session.flush()
     session.refresh(entry)

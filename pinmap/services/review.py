@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from sqlalchemy.orm import Session
+
 from ..auth import can, can_read_office_work
 from .audit import Actor
 from .errors import N_, ServiceError
@@ -40,6 +42,18 @@ def check_version(obj: Reviewable, expected: int | None) -> None:
                "Reload it, then apply your changes again; your text is kept below."),
             current=obj.version, yours=expected if expected is not None else "-",
         )  # fmt: skip
+
+
+def continue_version(session: Session, new: Reviewable, base: Reviewable | None) -> None:
+    """Number a freshly inserted revision's version on from its predecessor's.
+
+    Clients hold one number per report, whichever revision it is; were each revision to count
+    from 1, a stale page could match the new revision's count and overwrite it silently.
+    The insert always writes 1 (SQLAlchemy's version counter), so this is one UPDATE after it.
+    """
+    if base is not None:
+        new.version = base.version + 1
+        session.flush()
 
 
 def check_editable(obj: Reviewable) -> None:

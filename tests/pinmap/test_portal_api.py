@@ -203,6 +203,30 @@ def test_stale_version_is_409_and_loses_nothing(
     assert current["entries"][0]["revision"]["version"] == mine["version"]
 
 
+def test_no_version_seen_before_a_new_revision_matches_it(
+    client: FlaskClient, world: World, session: Session
+) -> None:
+    # Each revision counting from 1 let a page opened on an early draft save over a later
+    # revision whose count happened to match: every version the report ever had must fail.
+    seen = [_draft(client, world)["version"]]
+    for text_ in ("สอง", "สาม", "สี่"):
+        seen.append(client.put(world.entry_url(), headers=world.headers("own_editor"),
+                               json={"version": seen[-1], "what": text_}).get_json()["version"])  # fmt: skip
+    sub = client.post(world.entry_url(suffix="/submit"), json={"version": seen[-1]},
+                      headers=world.headers("own_director")).get_json()  # fmt: skip
+    approved = client.post(f"/api/v1/review/entries/{_entry_id(session)}/decision",
+                           headers=world.headers("reviewer"),
+                           json={"version": sub["version"], "decision": "approve"}).get_json()  # fmt: skip
+    seen += [sub["version"], approved["version"]]
+    new = client.put(world.entry_url(), headers=world.headers("own_editor"),
+                     json={"version": approved["version"], "what": "ใหม่"}).get_json()  # fmt: skip
+    assert new["revision_no"] == 2 and new["version"] > max(seen)
+    for stale in seen:
+        r = client.put(world.entry_url(), headers=world.headers("own_director"),
+                       json={"version": stale, "what": "ทับ"})  # fmt: skip
+        assert r.status_code == 409, (stale, r.get_json())
+
+
 def test_submission_outside_the_window_is_refused_until_reopened(
     client: FlaskClient,
     world: World,

@@ -158,6 +158,23 @@ def test_edit_submit_approve_then_the_public_sees_it_and_the_pin_moves(
     assert api["profile"]["data"]["address"].startswith("ถนนอุตรกิจ")
 
 
+def test_a_new_profile_revision_numbers_its_version_on(
+    client: FlaskClient, world: World, session: Session
+) -> None:
+    lon, lat = krabi_point(session)
+    login(client, world, "own_editor")
+    assert save_profile(client, profile_form(lon, lat)).status_code == 302
+    approved = approve_current(client, world, session)
+    login(client, world, "own_editor")
+    form = profile_form(lon, lat, version=str(approved.version), phone="0 7561 9999")
+    assert save_profile(client, form).status_code == 302
+    new = session.scalars(select(ProfileRevision).order_by(ProfileRevision.id.desc())).first()
+    assert new is not None and new.revision_no == 2 and new.version > approved.version
+    for stale in range(1, approved.version + 1):
+        r = save_profile(client, profile_form(lon, lat, version=str(stale), phone="0 1"))
+        assert r.status_code == 409, stale
+
+
 def test_other_offices_staff_and_the_public_are_refused(
     client: FlaskClient, world: World, session: Session
 ) -> None:
