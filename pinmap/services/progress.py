@@ -429,6 +429,7 @@ def add_evidence(
                            n=MAX_EVIDENCE)  # fmt: skip
     evidence.uploaded_by_id = actor.user.id if actor.user else None
     rev.evidence.append(evidence)
+    rev.source = "manual"  # a person's edit, like save_draft: ingestion must not overwrite it
     rev.updated_at = actor.now
     session.flush()
     record(session, actor, "evidence.add", "progress_revision", rev.id, office_id=office.id,
@@ -450,6 +451,7 @@ def remove_evidence(
     position = source.evidence.index(target)  # type: ignore[union-attr]
     _entry, rev = editable_revision(session, actor, office, item, round_no, expected_version)
     removed = rev.evidence.pop(position)
+    rev.source = "manual"
     rev.updated_at = actor.now
     session.flush()
     record(session, actor, "evidence.remove", "progress_revision", rev.id, office_id=office.id,
