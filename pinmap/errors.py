@@ -2,12 +2,56 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import Response, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from .services.errors import ServiceError
+from .services.errors import N_, ServiceError
+
+# marshmallow's own messages, which it cannot translate, rendered in the reader's language.
+_VALIDATION_MESSAGES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern), msgid)
+    for pattern, msgid in (
+        (r"Missing data for required field\.", N_("This field is required.")),
+        (r"Unknown field\.", N_("This field is not accepted here.")),
+        (r"Field may not be null\.", N_("This field may not be empty.")),
+        (r"Not a valid integer\.", N_("Not a whole number.")),
+        (r"Not a valid number\.", N_("Not a number.")),
+        (r"Not a valid string\.", N_("Not text.")),
+        (r"Not a valid boolean\.", N_("Not true or false.")),
+        (r"Not a valid date\.", N_("Not a date (YYYY-MM-DD).")),
+        (r"Not a valid datetime\.", N_("Not a date and time (ISO 8601).")),
+        (r"Not a valid URL\.", N_("Not a web address (http:// or https://).")),
+        (r"Not a valid email address\.", N_("Not an e-mail address.")),
+        (r"Invalid input type\.", N_("Wrong type of value.")),
+        (r"Must be one of: (?P<choices>.*)\.", N_("Must be one of: %(choices)s.")),
+        (r"Must be greater than or equal to (?P<min>\S+) and less than or equal to (?P<max>\S+)\.",
+         N_("Must be from %(min)s to %(max)s.")),
+        (r"Must be greater than or equal to (?P<min>\S+)\.", N_("Must be at least %(min)s.")),
+        (r"Must be less than or equal to (?P<max>\S+)\.", N_("Must be at most %(max)s.")),
+        (r"Length must be between (?P<min>\d+) and (?P<max>\d+)\.",
+         N_("Length must be %(min)s to %(max)s characters.")),
+        (r"Shorter than minimum length (?P<min>\d+)\.", N_("Shorter than %(min)s characters.")),
+        (r"Longer than maximum length (?P<max>\d+)\.", N_("Longer than %(max)s characters.")),
+    )
+)  # fmt: skip
+
+
+def _translated(errors: object) -> object:
+    """The same nested errors structure, each known marshmallow message translated."""
+    if isinstance(errors, dict):
+        return {key: _translated(value) for key, value in errors.items()}
+    if isinstance(errors, list):
+        return [_translated(value) for value in errors]
+    if isinstance(errors, str):
+        for pattern, msgid in _VALIDATION_MESSAGES:
+            match = pattern.fullmatch(errors)
+            if match:
+                return _(msgid, **match.groupdict())
+    return errors
 
 
 def _default_message(code: int) -> str:
@@ -45,7 +89,7 @@ def handle_http_exception(exc: HTTPException) -> Response | tuple[str, int]:
         errors = data.get("messages") or data.get("errors") or {}
         fields = sorted({name for loc in errors.values() for name in loc}) if errors else []
         message = _("Invalid parameter(s): %(names)s", names=", ".join(fields))
-        extra["errors"] = errors
+        extra["errors"] = _translated(errors)
     message = message or _default_message(code)
     if request.path.startswith("/api/") or request.path == "/healthz":
         return json_error(code, message, **extra)

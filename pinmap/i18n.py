@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 
+from babel import negotiate_locale
 from flask import Flask, request
 from flask_babel import format_decimal, get_locale
 from flask_babel import gettext as _
+
+from .services.errors import Labels
 
 LOCALES = ("th", "en")
 LOCALE_COOKIE = "pinmap_lang"
@@ -27,7 +30,10 @@ def select_locale() -> str:
     if asked in LOCALES:
         return asked
     if request.path.startswith("/api/"):
-        return request.accept_languages.best_match(LOCALES, default="th") or "th"
+        # By preference order, each tag falling back to its language ("en-GB" → en), so a
+        # lower-ranked exact "th" does not beat a preferred regional English.
+        preferred = [tag for tag, _q in request.accept_languages]
+        return negotiate_locale(preferred, LOCALES, sep="-") or "th"
     cookie = request.cookies.get(LOCALE_COOKIE)
     return cookie if cookie in LOCALES else "th"
 
@@ -59,6 +65,7 @@ def state_label(state: str) -> str:
 
 def register_filters(app: Flask) -> None:
     app.add_template_global(state_label, "state_label")
+    app.add_template_filter(lambda keys: str(Labels(*keys)), "field_labels")
     app.add_template_filter(format_date_be, "be_date")
     app.add_template_filter(lambda n: format_decimal(n), "number")
     app.add_template_global(lambda: str(get_locale() or "th"), "current_locale")

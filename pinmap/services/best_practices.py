@@ -16,7 +16,7 @@ from ..models import (
     PolicyItem,
 )
 from .audit import Actor, emit_change, record
-from .errors import N_, ServiceError
+from .errors import N_, Labels, ServiceError
 from .progress import fiscal_year_of
 from .review import check_editable, check_version, mark_reviewed, mark_submitted, require
 from .sanitize import clean_html, clean_text
@@ -66,11 +66,11 @@ def _clean(session: Session, office: Office, data: dict[str, Any],
         raise ServiceError(400, N_("Title: give the best practice a title."))
     if len(title) > 300:
         raise ServiceError(400, N_("%(field)s is longer than %(n)s characters."),
-                           field="Title", n=300)  # fmt: skip
+                           field=Labels("title"), n=300)  # fmt: skip
     owner = clean_text(str(data.get("owner") or ""), max_length=1_200)
     if len(owner) > 300:
         raise ServiceError(400, N_("%(field)s is longer than %(n)s characters."),
-                           field="Owner", n=300)  # fmt: skip
+                           field=Labels("owner"), n=300)  # fmt: skip
     year_s = str(data.get("fiscal_year") or "").strip()
     last = fiscal_year_of(actor.today_bangkok) + 1
     if not year_s.isdigit() or not FIRST_YEAR <= int(year_s) <= last:
@@ -100,7 +100,7 @@ def _clean(session: Session, office: Office, data: dict[str, Any],
         text = str(data.get(key) or "")
         if len(text) > MAX_RICH:
             raise ServiceError(400, N_("%(field)s is longer than %(n)s characters."),
-                               field=key, n=MAX_RICH)  # fmt: skip
+                               field=Labels(key), n=MAX_RICH)  # fmt: skip
         out[key] = clean_html(text, max_length=MAX_RICH)
     return out, sorted(set(wanted))
 
@@ -220,7 +220,7 @@ def submit(
     missing = [k for k in ("background", "objectives", "process", "results") if not getattr(bp, k)]
     if bp.state in ("draft", "returned") and missing:
         raise ServiceError(400, N_("The best practice is incomplete: fill in %(fields)s."),
-                           fields=", ".join(missing))  # fmt: skip
+                           fields=Labels(*missing))  # fmt: skip
     before = bp_dict(session, bp)
     mark_submitted(bp, actor)
     session.flush()

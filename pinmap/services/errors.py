@@ -18,3 +18,52 @@ class ServiceError(Exception):
         self.status = status
         self.msgid = msgid
         self.params = params
+
+
+# The names people see for the fields services check, by the key the code uses. English
+# msgids: translated when the message is formatted, in the reader's language.
+FIELD_LABELS: dict[str, str] = {
+    "what": N_("What was done"),
+    "where": N_("Where"),
+    "how": N_("How"),
+    "result": N_("Result"),
+    "status": N_("Status"),
+    "indicator_value": N_("Indicator value"),
+    "indicator_target": N_("Target"),
+    "indicator_unit": N_("Unit"),
+    "no_activity_reason": N_("Why there was no activity"),
+    "no_activity_when": N_("When it will happen"),
+    "background": N_("Background"),
+    "objectives": N_("Objectives"),
+    "process": N_("Process"),
+    "results": N_("Results"),
+    "success_factors": N_("Success factors"),
+    "problem": N_("Problem"),
+    "approach": N_("Approach"),
+    "targets": N_("Targets"),
+    "timeline": N_("Timeline"),
+    "title": N_("Title"),
+    "owner": N_("Owner"),
+    "address": N_("Address"),
+    "phone": N_("Phone"),
+    "director": N_("Director"),
+}
+
+
+class Labels:
+    """Field names for a message parameter, translated only when the message is formatted.
+
+    Services run without a request (CLI, ingestion), so they cannot pick a language; the web
+    layer formats the message inside the request, which is when `str()` runs here.
+    """
+
+    def __init__(self, *keys: str) -> None:
+        self.keys = keys
+
+    def __str__(self) -> str:
+        from flask_babel import gettext
+
+        return ", ".join(gettext(FIELD_LABELS.get(k, k)) for k in self.keys)
+
+    def __repr__(self) -> str:
+        return f"Labels{self.keys!r}"

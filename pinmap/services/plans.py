@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from ..models import Office, OperatingPlan
 from .audit import Actor, emit_change, record
-from .errors import N_, ServiceError
+from .errors import N_, Labels, ServiceError
 from .progress import fiscal_year_of
 from .review import check_editable, check_version, mark_reviewed, mark_submitted, require
 from .sanitize import clean_html
@@ -60,7 +60,7 @@ def save(
         text = str(data.get(key) or "")
         if len(text) > MAX_TEXT:
             raise ServiceError(400, N_("%(field)s is longer than %(n)s characters."),
-                               field=key, n=MAX_TEXT)  # fmt: skip
+                               field=Labels(key), n=MAX_TEXT)  # fmt: skip
         setattr(plan, key, clean_html(text, max_length=MAX_TEXT))
     plan.state = "draft"
     plan.updated_at = actor.now
@@ -78,7 +78,7 @@ def submit(
     missing = [k for k in FIELDS if not getattr(plan, k)]
     if plan.state in ("draft", "returned") and missing:
         raise ServiceError(400, N_("The plan is incomplete: fill in %(fields)s."),
-                           fields=", ".join(missing))  # fmt: skip
+                           fields=Labels(*missing))  # fmt: skip
     before = plan_dict(plan)
     mark_submitted(plan, actor)
     session.flush()

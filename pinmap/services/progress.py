@@ -29,7 +29,7 @@ from ..models import (
     WindowReopening,
 )
 from .audit import Actor, emit_change, record
-from .errors import N_, ServiceError
+from .errors import N_, Labels, ServiceError
 from .review import (
     EDITABLE_STATES,
     check_version,
@@ -263,9 +263,9 @@ def _number(value: Any, field: str) -> float | None:
     try:
         number = float(value)
     except (TypeError, ValueError) as exc:
-        raise ServiceError(400, N_("%(field)s must be a number."), field=field) from exc
+        raise ServiceError(400, N_("%(field)s must be a number."), field=Labels(field)) from exc
     if not math.isfinite(number) or number < 0:
-        raise ServiceError(400, N_("%(field)s must be zero or more."), field=field)
+        raise ServiceError(400, N_("%(field)s must be zero or more."), field=Labels(field))
     return number
 
 
@@ -282,7 +282,7 @@ def apply_changes(rev: ProgressRevision, data: dict[str, Any]) -> None:
             text = str(data[key] or "")
             if len(text) > MAX_NARRATIVE:
                 raise ServiceError(400, N_("%(field)s is longer than %(n)s characters."),
-                                   field=key, n=MAX_NARRATIVE)  # fmt: skip
+                                   field=Labels(key), n=MAX_NARRATIVE)  # fmt: skip
             setattr(rev, key, clean_html(text))
     for key in ("no_activity_reason", "no_activity_when"):
         if key in data:
@@ -300,7 +300,8 @@ def apply_changes(rev: ProgressRevision, data: dict[str, Any]) -> None:
         for key in ("indicator_value", "indicator_target"):
             value = getattr(rev, key)
             if value is not None and value > 100:
-                raise ServiceError(400, N_("%(field)s is a percentage: 0 to 100."), field=key)
+                raise ServiceError(400, N_("%(field)s is a percentage: 0 to 100."),
+                                   field=Labels(key))  # fmt: skip
     # Derived, never typed: an office cannot claim a target it did not reach.
     if rev.indicator_value is not None and rev.indicator_target is not None:
         rev.indicator_achieved = rev.indicator_value >= rev.indicator_target
@@ -356,7 +357,7 @@ def submit(
     missing = missing_for_submission(rev)
     if missing:
         raise ServiceError(400, N_("The report is incomplete: fill in %(fields)s."),
-                           fields=", ".join(missing))  # fmt: skip
+                           fields=Labels(*missing))  # fmt: skip
     before = revision_dict(rev)
     mark_submitted(rev, actor)
     session.flush()

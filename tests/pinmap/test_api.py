@@ -67,6 +67,25 @@ def test_bad_query_is_400_json_naming_the_parameter(
     assert field in body["errors"]["query"]
 
 
+def test_validation_details_are_in_the_readers_language(client: FlaskClient) -> None:
+    th = client.get("/api/v1/offices?kind=tertiary", headers={"Accept-Language": "th"})
+    assert th.get_json()["errors"]["query"]["kind"] == ["ต้องเป็นค่าใดค่าหนึ่งต่อไปนี้: primary, secondary"]
+    en = client.get("/api/v1/offices?kind=tertiary", headers={"Accept-Language": "en"})
+    assert en.get_json()["errors"]["query"]["kind"] == ["Must be one of: primary, secondary."]
+
+
+@pytest.mark.parametrize(("header", "expected"), [
+    ("en-GB,th;q=0.5", "en"), ("th-TH,en;q=0.8", "th"), ("en-US", "en"), ("fr-FR", "th"),
+    ("", "th"),
+])  # fmt: skip
+def test_api_language_follows_preference_order_by_language(
+    client: FlaskClient, header: str, expected: str
+) -> None:
+    r = client.get("/api/v1/offices/nope", headers={"Accept-Language": header})
+    message = r.get_json()["message"]
+    assert message == ("No office with code nope." if expected == "en" else "ไม่พบ สพท. รหัส nope")
+
+
 def test_unknown_api_route_is_json(client: FlaskClient) -> None:
     r = client.get("/api/v1/nothing-here")
     assert r.status_code == 404

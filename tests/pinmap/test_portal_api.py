@@ -227,6 +227,22 @@ def test_no_version_seen_before_a_new_revision_matches_it(
         assert r.status_code == 409, (stale, r.get_json())
 
 
+def test_an_incomplete_report_names_its_fields_in_the_readers_language(
+    client: FlaskClient, world: World
+) -> None:
+    rev = _draft(client, world, where="", how="", indicator_target=None)
+    r = client.post(world.entry_url(suffix="/submit"), json={"version": rev["version"]},
+                    headers={**world.headers("own_director"), "Accept-Language": "th"})  # fmt: skip
+    assert r.status_code == 400
+    message = r.get_json()["message"]
+    assert "พื้นที่ดำเนินการ" in message and "วิธีดำเนินการ" in message
+    assert "ค่าเป้าหมาย" in message and "where" not in message and "indicator" not in message
+    bad = client.put(world.entry_url(), json={"version": rev["version"], "indicator_value": "x"},
+                     headers={**world.headers("own_editor"), "Accept-Language": "en"})  # fmt: skip
+    assert bad.status_code == 400
+    assert bad.get_json()["errors"]["json"]["indicator_value"] == ["Not a number."]
+
+
 def test_submission_outside_the_window_is_refused_until_reopened(
     client: FlaskClient,
     world: World,
@@ -259,7 +275,7 @@ def test_incomplete_report_cannot_be_submitted(
     r = client.post(world.entry_url(suffix="/submit"), json={"version": rev["version"]},
                     headers=world.headers("own_director"))  # fmt: skip
     assert r.status_code == 400
-    assert "where, how, result" in r.get_json()["message"]
+    assert "พื้นที่ดำเนินการ, วิธีดำเนินการ, ผลการดำเนินงาน" in r.get_json()["message"]
 
 
 @pytest.mark.parametrize(
