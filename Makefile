@@ -22,7 +22,8 @@ DB_ENV = DATABASE_URL="$${DATABASE_URL:-$$(cat var/db.url)}"
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
 
-run: install db migrate data boundaries ## set everything up and serve the map on http://$(PINMAP_HOST):$(PINMAP_PORT)
+run: install db ## set everything up and serve the map on http://$(PINMAP_HOST):$(PINMAP_PORT)
+	@$(DB_ENV) $(VENV)/bin/pinmap setup
 	@scripts/serve.sh start
 
 stop: ## stop the server and the embedded database

@@ -14,6 +14,9 @@ from geo.boundaries import BoundaryFileError, read_boundaries
 from .config import PROJECT_ROOT
 from .models import ROLES
 
+# The credit line of the province file the project's own runs use (../shared/reference).
+SHARED_ATTRIBUTION = "OCHA / Royal Thai Survey Department, via HDX (CC BY-IGO 3.0)"
+
 
 def _factory() -> sessionmaker[Session]:
     return current_app.extensions["pinmap"]["session_factory"]
@@ -279,6 +282,35 @@ def sources_list() -> None:
             click.echo(f"{s.name}\t{s.kind}\t{when}\t{'on' if s.enabled else 'off'}\t{s.url}")
 
 
+@click.command("setup")
+@click.option(
+    "--boundaries",
+    "boundaries_file",
+    envvar="PINMAP_BOUNDARIES",
+    default="",
+    help="Province boundary file to import when changed (default $PINMAP_BOUNDARIES).",
+)
+@click.option(
+    "--attribution",
+    envvar="PINMAP_BOUNDARIES_ATTRIBUTION",
+    default=SHARED_ATTRIBUTION,
+    show_default=True,
+)
+@click.pass_context
+def setup(ctx: click.Context, boundaries_file: str, attribution: str) -> None:
+    """Migrate, load data/ and import boundaries in one process (what `make run` needs)."""
+    # One process instead of three: each start of the CLI costs seconds of imports.
+    ctx.invoke(db_upgrade)
+    ctx.invoke(data_load, data_dir=None)
+    if boundaries_file:
+        ctx.invoke(boundaries_import, path=Path(boundaries_file), level="province",
+                   code_field=None, name_field=None, attribution=attribution,
+                   if_changed=True)  # fmt: skip
+    else:
+        click.echo("PINMAP_BOUNDARIES not set: no province outlines "
+                   "(see data/boundaries/README.md)")  # fmt: skip
+
+
 uploads_cli = click.Group("uploads", help="Uploaded evidence, photos and attachments.")
 
 
@@ -317,6 +349,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(tokens_cli)
     app.cli.add_command(ingest_cli)
     app.cli.add_command(uploads_cli)
+    app.cli.add_command(setup)
 
 
 def _create_app() -> Flask:

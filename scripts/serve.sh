@@ -4,11 +4,20 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 pidfile=var/gunicorn.pid
+bindfile=var/gunicorn.bind
 ingest_pidfile=var/ingest.pid
 host=${PINMAP_HOST:-127.0.0.1}
 port=${PINMAP_PORT:-8000}
 running() { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
 ingest_running() { [ -f "$ingest_pidfile" ] && kill -0 "$(cat "$ingest_pidfile")" 2>/dev/null; }
+# Waits for a process to exit: TERM, then KILL after $2 tenths of a second.
+stop_pid() {
+  local pid=$1 tenths=$2
+  kill "$pid" 2>/dev/null || return 0
+  for _ in $(seq 1 "$tenths"); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+  kill -KILL "$pid" 2>/dev/null || true
+  while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+}
 start_ingest() {
   # One scheduler per host is plenty; across hosts the database lock elects one leader.
   if ingest_running; then return; fi
@@ -25,13 +34,17 @@ case "${1:-start}" in
     if [ -z "${DATABASE_URL:-}" ]; then DATABASE_URL=$(cat var/db.url); fi
     export DATABASE_URL
     start_ingest
-    if running; then echo "pinmap already running on http://$host:$port (make stop to stop)"; exit 0; fi
+    if running; then
+      echo "pinmap already running on http://$(cat "$bindfile" 2>/dev/null || echo "$host:$port") (make stop to stop it first to change the address)"
+      exit 0
+    fi
     # No --preload: psycopg must be imported after gevent has patched each worker.
     .venv/bin/gunicorn "pinmap.wsgi:app" \
       -k gevent --workers "${PINMAP_WORKERS:-2}" \
       --worker-connections "${PINMAP_WORKER_CONNECTIONS:-4000}" \
-      --bind "$host:$port" --pid "$pidfile" --daemon \
+      --bind "$host:$port" --pid "$pidfile" --daemon --graceful-timeout 5 \
       --access-logfile var/log/access.log --error-logfile var/log/error.log
+    echo "$host:$port" >"$bindfile"
     for _ in $(seq 1 100); do
       if .venv/bin/python -c "import sys,urllib.request; urllib.request.urlopen(sys.argv[1], timeout=1)" "http://$host:$port/healthz" 2>/dev/null; then
         echo "pinmap is serving on http://$host:$port (logs in var/log, make stop to stop)"; exit 0
@@ -42,8 +55,10 @@ case "${1:-start}" in
     tail -n 20 var/log/error.log >&2 || true
     exit 1 ;;
   stop)
-    if ingest_running; then kill "$(cat "$ingest_pidfile")"; fi
+    # Both must be gone before the caller stops the database under them.
+    if ingest_running; then stop_pid "$(cat "$ingest_pidfile")" 100; fi
     rm -f "$ingest_pidfile"
-    if running; then kill "$(cat "$pidfile")"; for _ in $(seq 1 50); do running || break; sleep 0.1; done; echo "pinmap stopped"; fi
-    rm -f "$pidfile" ;;
+    # Open live streams never finish on their own; gunicorn gives them --graceful-timeout.
+    if running; then stop_pid "$(cat "$pidfile")" 150; echo "pinmap stopped"; fi
+    rm -f "$pidfile" "$bindfile" ;;
 esac
