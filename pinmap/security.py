@@ -7,6 +7,7 @@ X-CSRFToken header); requests with `Authorization: Bearer` carry no cookie and n
 from __future__ import annotations
 
 from collections.abc import Callable
+from copy import deepcopy
 from functools import wraps
 from typing import Any, TypeVar
 
@@ -79,6 +80,16 @@ def current_actor() -> Actor:
     return Actor(user=user, ip=request.remote_addr)  # type: ignore[arg-type]
 
 
+API_SECURITY = [{"bearerAuth": []}, {"sessionCookie": []}]
+SECURITY_SCHEMES = {
+    "bearerAuth": {"type": "http", "scheme": "bearer",
+                   "description": "A token from `pinmap tokens create`, acting as its user."},
+    "sessionCookie": {"type": "apiKey", "in": "cookie", "name": "session",
+                      "description": "A signed-in browser; writes also need an X-CSRFToken "
+                                     "header (the csrf_token of any of our forms)."},
+}  # fmt: skip
+
+
 def require(action: str) -> Callable[[F], F]:
     """Refuse with 401 (not signed in) or 403 unless the user may do `action` at all."""
 
@@ -95,6 +106,11 @@ def require(action: str) -> Callable[[F], F]:
                 abort(403, description=_("You may not do this."))
             return view(*args, **kwargs)
 
+        # The OpenAPI document shows which operations need a token (flask-smorest reads
+        # `_apidoc` when the route registers; copied, so the view's own doc stays as it was).
+        apidoc = deepcopy(getattr(wrapped, "_apidoc", {}))
+        apidoc.setdefault("manual_doc", {})["security"] = API_SECURITY
+        wrapped._apidoc = apidoc  # type: ignore[attr-defined]
         return wrapped  # type: ignore[return-value]
 
     return decorator

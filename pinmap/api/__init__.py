@@ -9,11 +9,14 @@ from flask_smorest import Api
 def register_api(app: Flask) -> Api:
     from ..coaching.api import bp as coaching_api_bp
     from ..profiles.api import bp as profiles_api_bp
+    from ..security import SECURITY_SCHEMES
     from .live import bp as live_bp
     from .progress import bp as progress_bp
     from .views import bp, health_bp
 
     api = Api(app)
+    for name, scheme in SECURITY_SCHEMES.items():
+        api.spec.components.security_scheme(name, scheme)
     api.register_blueprint(bp)
     api.register_blueprint(progress_bp)
     api.register_blueprint(live_bp)

@@ -163,3 +163,14 @@ def test_openapi_document_lists_the_routes(client: FlaskClient) -> None:
         assert path in spec["paths"], path
     params = {p["name"] for p in spec["paths"]["/api/v1/offices"]["get"]["parameters"]}
     assert {"cluster", "province", "kind", "q"} <= params
+
+
+def test_openapi_marks_the_operations_that_need_a_token(client: FlaskClient) -> None:
+    spec = client.get("/api/v1/openapi.json").get_json()
+    assert spec["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
+    ops = {(path, method): op for path, item in spec["paths"].items()
+           for method, op in item.items() if isinstance(op, dict)}  # fmt: skip
+    secured = {key for key, op in ops.items() if op.get("security")}
+    assert ("/api/v1/offices", "get") not in secured
+    assert any(path.endswith("/submit") for path, _m in secured)
+    assert any("/review/" in path for path, _m in secured)
