@@ -92,7 +92,9 @@ def index() -> Any:
         ],  # fmt: skip
         "locale": request.args.get("lang") or "",
         "strings": _client_strings(),
-        "cluster_names": {str(c["no"]): c["name_th"] for c in clusters},
+        "cluster_names": {
+            str(c["no"]): c["name_th"] if th else (c["name_en"] or c["name_th"]) for c in clusters
+        },  # fmt: skip
     }
     parts = render_parts(
         national_map(config, _map_labels(), cfg["PINMAP_TILES"], cfg["PINMAP_TILES_ATTRIBUTION"])

@@ -33,6 +33,14 @@ def test_english_switch_sets_a_cookie(client: FlaskClient) -> None:
     assert client.get("/lang/en?next=https://evil.example/").headers["Location"] == "/"
 
 
+def test_map_popups_name_clusters_in_the_page_language(client: FlaskClient) -> None:
+    assert "เขตตรวจราชการที่ 2 (กลุ่มจังหวัดภาคกลางตอนบน 2)" in client.get("/").get_data(as_text=True)
+    client.get("/lang/en?next=/")
+    html = client.get("/").get_data(as_text=True)
+    assert "Inspection Region 2 (Upper Central 2)" in html
+    assert "เขตตรวจราชการที่ 2 (กลุ่มจังหวัดภาคกลางตอนบน 2)" not in html
+
+
 def test_office_page_shows_basic_profile(client: FlaskClient) -> None:
     html = client.get("/offices/spp-nakhonpathom-1").get_data(as_text=True)
     assert "สพป.นครปฐม เขต 1" in html
