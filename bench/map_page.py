@@ -324,7 +324,8 @@ def version_mapping(assets: list[CdnAsset]) -> list[str]:
     for a in assets:
         if a.local is None:
             continue
-        package = a.local.relative_to(NODE_MODULES).parts[0]
+        parts = a.local.relative_to(NODE_MODULES).parts
+        package = "/".join(parts[:2]) if parts[0].startswith("@") else parts[0]  # @scope/name
         local = json.loads((NODE_MODULES / package / "package.json").read_text())["version"]
         cdn = re.search(r"\d+\.\d+\.\d+", a.url)
         lines[package] = f"{package}: CDN {cdn.group(0) if cdn else '?'} -> local {local}"
