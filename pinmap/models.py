@@ -669,6 +669,11 @@ class BestPractice(Base):
     infographic_photo_id: Mapped[int | None] = mapped_column(ForeignKey("photos.id"))
     attachments: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
     state: Mapped[str] = mapped_column(String(10), default="draft")
+    # A new version of an approved practice is written in a row of its own, so the approved
+    # one stays public; approving it copies it over the original (same id) and drops the copy.
+    replaces_id: Mapped[int | None] = mapped_column(
+        ForeignKey("best_practices.id", ondelete="CASCADE"), unique=True
+    )
     review_comment: Mapped[str] = mapped_column(Text, default="")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

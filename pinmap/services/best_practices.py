@@ -25,6 +25,9 @@ RICH_FIELDS: Final = ("background", "objectives", "process", "results", "success
 MAX_RICH: Final = 10_000
 MAX_ATTACHMENTS: Final = 10
 FIRST_YEAR: Final = 2562
+# What a new version of a practice may change (copied to a working copy and back on approval).
+_CONTENT: Final = ("fiscal_year", "title", "owner", "dimensions", *RICH_FIELDS,
+                   "infographic_photo_id", "attachments")  # fmt: skip
 
 
 def get(session: Session, bp_id: int) -> BestPractice | None:
@@ -56,6 +59,7 @@ def bp_dict(session: Session, bp: BestPractice) -> dict[str, Any]:
         "attachments": [{k: a.get(k) for k in ("title", "original_name", "mime", "size_bytes")}
                         for a in bp.attachments or []],
         "state": bp.state, "review_comment": bp.review_comment, "version": bp.version,
+        "replaces_id": bp.replaces_id,
     }  # fmt: skip
 
 
@@ -111,12 +115,39 @@ def _set_items(session: Session, bp: BestPractice, wanted: list[int]) -> None:
         session.add(BestPracticeItem(best_practice_id=bp.id, item_id=item_id))
 
 
-def _reopen(session: Session, bp: BestPractice, office: Office) -> None:
-    """Editing an approved practice takes it off the public pages until approved again."""
-    if bp.state == "approved":
-        emit_change(session, "best_practice.withdrawn", office.code,
-                    {"id": bp.id, "fiscal_year": bp.fiscal_year})  # fmt: skip
-    bp.state = "draft"
+def _working_copy(session: Session, actor: Actor, bp: BestPractice) -> BestPractice:
+    """What an edit changes: the practice itself, or for an approved one a new draft copy.
+
+    The approved text stays public while the new version is written and reviewed.
+    """
+    if bp.state != "approved":
+        return bp
+    if session.scalar(select(BestPractice.id).filter_by(replaces_id=bp.id)) is not None:
+        raise ServiceError(409, N_("A new version of this best practice is already being "
+                                   "edited; continue there (see the office's list)."))  # fmt: skip
+    copy = BestPractice(
+        office_id=bp.office_id, replaces_id=bp.id, state="draft",
+        created_by_id=actor.user.id if actor.user else None,
+        attachments=[dict(a) for a in bp.attachments or []],
+        **{k: getattr(bp, k) for k in _CONTENT if k != "attachments"},
+    )  # fmt: skip
+    session.add(copy)
+    session.flush()
+    _set_items(session, copy, item_ids(session, bp))
+    return copy
+
+
+def _merge_into_original(session: Session, copy: BestPractice) -> BestPractice:
+    """Approving a new version: the original (its id, its links) takes the copy's content."""
+    original = session.get_one(BestPractice, copy.replaces_id, with_for_update=True)
+    for key in _CONTENT:
+        setattr(original, key, getattr(copy, key))
+    for key in ("reviewed_by_id", "reviewed_at", "review_comment", "updated_at"):
+        setattr(original, key, getattr(copy, key))
+    _set_items(session, original, item_ids(session, copy))
+    session.delete(copy)
+    session.flush()
+    return original
 
 
 def save(
@@ -138,9 +169,9 @@ def save(
                           created_by_id=author, **fields)  # fmt: skip
         session.add(bp)
     else:
+        bp = _working_copy(session, actor, bp)
         for key, value in fields.items():
             setattr(bp, key, value)
-        _reopen(session, bp, office)
         bp.updated_at = actor.now  # always an UPDATE, so the version moves on every save
     session.flush()
     _set_items(session, bp, wanted)
@@ -150,13 +181,15 @@ def save(
     return bp
 
 
-def _editable(session: Session, actor: Actor, bp: BestPractice, expected: int | None) -> Office:
-    office = session.get(Office, bp.office_id)
-    assert office is not None  # noqa: S101 - a foreign key guarantees it
+def _editable(
+    session: Session, actor: Actor, bp: BestPractice, expected: int | None
+) -> tuple[Office, BestPractice]:
+    """The office and the row to change (a working copy when `bp` is approved)."""
+    office = session.get_one(Office, bp.office_id)
     require(actor, "edit_profile", office.id)
     check_version(bp, expected)
     check_editable(bp)
-    return office
+    return office, _working_copy(session, actor, bp)
 
 
 def add_attachment(
@@ -164,12 +197,11 @@ def add_attachment(
     attachment: dict[str, Any],
 ) -> BestPractice:  # fmt: skip
     """`attachment`: stored_name, original_name, title, mime, size_bytes, sha256 (uploads.py)."""
-    office = _editable(session, actor, bp, expected_version)
+    office, bp = _editable(session, actor, bp, expected_version)
     if len(bp.attachments or []) >= MAX_ATTACHMENTS:
         raise ServiceError(400, N_("A best practice can have at most %(n)s attachments."),
                            n=MAX_ATTACHMENTS)  # fmt: skip
     bp.attachments = [*(bp.attachments or []), attachment]  # a new list, so JSONB sees a change
-    _reopen(session, bp, office)
     bp.updated_at = actor.now
     session.flush()
     record(session, actor, "best_practice.attach", "best_practice", bp.id, office_id=office.id,
@@ -180,13 +212,12 @@ def add_attachment(
 def remove_attachment(
     session: Session, actor: Actor, bp: BestPractice, expected_version: int | None, index: int
 ) -> BestPractice:
-    office = _editable(session, actor, bp, expected_version)
+    office, bp = _editable(session, actor, bp, expected_version)
     files = list(bp.attachments or [])
     if not 0 <= index < len(files):
         raise ServiceError(404, N_("No such attachment."))
     removed = files.pop(index)
     bp.attachments = files
-    _reopen(session, bp, office)
     bp.updated_at = actor.now
     session.flush()
     record(session, actor, "best_practice.detach", "best_practice", bp.id, office_id=office.id,
@@ -198,12 +229,11 @@ def set_infographic(
     session: Session, actor: Actor, bp: BestPractice, expected_version: int | None,
     photo: Photo | None,
 ) -> BestPractice:  # fmt: skip
-    office = _editable(session, actor, bp, expected_version)
+    office, bp = _editable(session, actor, bp, expected_version)
     if photo is not None and photo.office_id != office.id:
         raise ServiceError(400, N_("A photo does not belong to this office; upload it again."))
     before = bp.infographic_photo_id
     bp.infographic_photo_id = photo.id if photo else None
-    _reopen(session, bp, office)
     bp.updated_at = actor.now
     session.flush()
     record(session, actor, "best_practice.infographic", "best_practice", bp.id,
@@ -238,6 +268,9 @@ def review(
     before = bp_dict(session, bp)
     mark_reviewed(bp, actor, decision, comment)
     session.flush()
+    if bp.state == "approved" and bp.replaces_id is not None:
+        before = bp_dict(session, session.get_one(BestPractice, bp.replaces_id))
+        bp = _merge_into_original(session, bp)
     record(session, actor, f"best_practice.{decision}", "best_practice", bp.id, before=before,
            after=bp_dict(session, bp), office_id=bp.office_id)  # fmt: skip
     if bp.state == "approved":
