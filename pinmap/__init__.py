@@ -118,14 +118,21 @@ def register_blueprints(app: Flask) -> None:
 
 def register_errorhandlers(app: Flask) -> None:
     from flask_wtf.csrf import CSRFError
+    from sqlalchemy.exc import OperationalError
     from werkzeug.exceptions import HTTPException
 
-    from .errors import handle_csrf_error, handle_http_exception, handle_service_error
+    from .errors import (
+        handle_csrf_error,
+        handle_database_down,
+        handle_http_exception,
+        handle_service_error,
+    )
     from .services.errors import ServiceError
 
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(CSRFError, handle_csrf_error)
     app.register_error_handler(ServiceError, handle_service_error)
+    app.register_error_handler(OperationalError, handle_database_down)
 
 
 def register_commands(app: Flask) -> None:

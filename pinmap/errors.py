@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from flask import Response, jsonify, render_template, request
+from flask import Response, current_app, jsonify, make_response, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -108,3 +108,15 @@ def handle_csrf_error(exc: CSRFError) -> Response | tuple[str, int]:
     if request.path.startswith("/api/"):
         return json_error(400, message)
     return render_template("error.html", code=400, message=message), 400
+
+
+def handle_database_down(exc: Exception) -> Response | tuple[str, int]:
+    """The database is unreachable (restarting, failing over): a 503 the client may retry."""
+    current_app.logger.warning("database unavailable: %s", exc)
+    message = _("The database is unavailable right now; try again in a moment.")
+    if request.path.startswith("/api/") or request.path == "/healthz":
+        resp = json_error(503, message)
+    else:
+        resp = make_response(render_template("error.html", code=503, message=message), 503)
+    resp.headers["Retry-After"] = "5"
+    return resp

@@ -156,6 +156,22 @@ def test_healthz_503_when_database_is_down() -> None:
     assert r.get_json()["db"] == "unreachable"
 
 
+def test_a_database_outage_is_503_with_retry_after_not_500() -> None:
+    from pinmap.db import make_engine, make_session_factory
+
+    factory = make_session_factory(
+        make_engine(
+            "postgresql+psycopg://x:y@127.0.0.1:1/none", connect_args={"connect_timeout": 2}
+        )
+    )
+    client = create_app({"TESTING": True}, session_factory=factory).test_client()
+    api = client.get("/api/v1/offices/spp-krabi", headers={"Accept-Language": "th"})
+    assert api.status_code == 503 and api.headers["Retry-After"] == "5"
+    assert api.get_json()["message"] == "ฐานข้อมูลไม่พร้อมใช้งานในขณะนี้ โปรดลองใหม่อีกครั้ง"
+    page = client.get("/offices/spp-krabi")
+    assert page.status_code == 503 and "<html" in page.get_data(as_text=True)
+
+
 def test_openapi_document_lists_the_routes(client: FlaskClient) -> None:
     spec = client.get("/api/v1/openapi.json").get_json()
     assert spec["openapi"].startswith("3.")
