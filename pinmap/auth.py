@@ -29,7 +29,9 @@ RULES: dict[str, frozenset[str]] = {
     "edit_profile": frozenset({"office_editor", "office_director"}),
     "submit_profile": frozenset({"office_director"}),
     "review_profile": frozenset({"reviewer", "admin"}),
-    "import_office_data": frozenset({"office_editor", "office_director", "admin"}),
+    # Five-year results are OBEC's own monitoring results, so only OBEC loads them; an office's
+    # school list and counts are part of its profile (edit_profile) and go through review.
+    "import_results": frozenset({"reviewer", "admin"}),
     "manage_sources": frozenset({"admin"}),
     "view_ingest": frozenset({"reviewer", "admin"}),
 }

@@ -319,9 +319,26 @@ def profile_edit(code: str) -> Any:
 # --- schools and counts ------------------------------------------------------------------------
 
 
+def _count_form(typed: dict[str, Any] | None, current: ProfileRevision | None,
+                stats: Any) -> dict[str, Any]:  # fmt: skip
+    """What was typed, else the counts the profile revision holds, else the public ones."""
+    keys = ("as_of", *school_svc.STAT_FIELDS)
+    if typed:
+        return {k: typed.get(k, "") for k in keys}
+    counts = (current.data or {}).get("counts") if current else None
+    if counts:
+        return {k: "" if counts.get(k) is None else counts[k] for k in keys}
+    if stats is not None:
+        return {"as_of": stats.as_of.isoformat(),
+                **{k: "" if getattr(stats, k) is None else getattr(stats, k)
+                   for k in school_svc.STAT_FIELDS}}  # fmt: skip
+    return dict.fromkeys(keys, "")
+
+
 @bp.route("/portal/offices/<code>/schools", methods=["GET", "POST"])
 @require("view_portal")
 def schools(code: str) -> Any:
+    """The school list and counts: staged in the profile revision, public once it is approved."""
     session = get_session()
     office = _office_or_404(code)
     _may_read(office.id)
@@ -329,19 +346,22 @@ def schools(code: str) -> Any:
     if request.method == "POST":
         action = request.form.get("action")
         typed = request.form.to_dict()
+        version = request.form.get("version", type=int)
+        actor = current_actor()
         try:
             if action == "import":
                 filename, data = _read_upload("file")
-                result = school_svc.import_schools(session, current_actor(), office, filename,
-                                                   data)  # fmt: skip
-                message = _("%(file)s loaded: %(count)s schools (%(created)s new, %(updated)s "
-                            "updated, %(removed)s removed).", file=filename, count=result.count,
-                            created=result.created, updated=result.updated,
-                            removed=result.removed)  # fmt: skip
+                _rev, diff = school_svc.stage_schools(session, actor, office, filename, data,
+                                                      version)  # fmt: skip
+                message = _("%(file)s checked: %(count)s schools (%(added)s added, %(removed)s "
+                            "removed, %(changed)s changed). They become public when the profile "
+                            "is approved.", file=filename, count=diff.count, added=diff.added,
+                            removed=diff.removed, changed=diff.changed)  # fmt: skip
             elif action == "stats":
-                school_svc.save_stats(session, current_actor(), office, typed.get("as_of", ""),
-                                      typed)  # fmt: skip
-                message = _("Counts saved.")
+                school_svc.stage_counts(session, actor, office, typed.get("as_of", ""), typed,
+                                        version)  # fmt: skip
+                message = _("Counts saved in the profile draft. They become public when the "
+                            "profile is approved.")  # fmt: skip
             else:
                 abort(400)
             session.commit()
@@ -350,12 +370,18 @@ def schools(code: str) -> Any:
         except ServiceError as err:
             session.rollback()
             error, status, problems = _message(err), err.status, _problems(err)
+    current = svc.current_revision(session, office.id)
+    waiting = school_svc.staged(session, current)
+    stats = school_svc.latest_stats(session, office.id)
+    may_edit = can(current_user, "edit_profile", office.id) and (
+        current is None or current.state != "submitted"
+    )
     return render_template(
         "profiles/schools.html", office=office, error=error, problems=problems, typed=typed or {},
-        schools=school_svc.schools_of(session, office.id),
-        stats=school_svc.latest_stats(session, office.id), columns=school_svc.SCHOOL_COLUMNS,
-        can_import=can(current_user, "import_office_data", office.id),
-        can_edit=can(current_user, "edit_profile", office.id),
+        schools=school_svc.schools_of(session, office.id), current=current, staged=waiting,
+        count_form=_count_form(typed, current, stats), stats=stats,
+        columns=school_svc.SCHOOL_COLUMNS,
+        can_import=may_edit, can_edit=may_edit,
     ), status  # fmt: skip
 
 
@@ -364,8 +390,9 @@ def schools(code: str) -> Any:
 
 @bp.route("/portal/results", methods=["GET", "POST"], defaults={"code": None})
 @bp.route("/portal/offices/<code>/results", methods=["GET", "POST"])
-@require("import_office_data")
+@require("view_portal")
 def results_import(code: str | None) -> Any:
+    """An office's results (read by its staff); importing is OBEC's (the import_results rule)."""
     session = get_session()
     office = _office_or_404(code) if code else None
     if office is not None:
@@ -373,8 +400,11 @@ def results_import(code: str | None) -> Any:
     elif current_user.office_id is not None:
         own = session.get(Office, current_user.office_id)
         return redirect(url_for("profiles.results_import", code=own.code))  # type: ignore[union-attr]
+    may_import = can(current_user, "import_results", office.id if office else None)
     error, status, problems = None, 200, []
     if request.method == "POST":
+        if not may_import:
+            abort(403, description=_("Five-year results are loaded by OBEC."))
         try:
             filename, data = _read_upload("file")
             result = result_svc.import_results(session, current_actor(), filename, data,
@@ -392,6 +422,7 @@ def results_import(code: str | None) -> Any:
     return render_template(
         "profiles/results_import.html", office=office, error=error, problems=problems,
         columns=result_svc.RESULT_COLUMNS, categories=result_svc.CATEGORY_LABELS, series=series,
+        can_import=may_import,
     ), status  # fmt: skip
 
 
@@ -485,10 +516,11 @@ def best_practice_edit(code: str, bp_id: int | None) -> Any:
             elif found is None:
                 abort(400)
             elif action == "attach":
-                bps.add_attachment(session, actor, found, version, _attachment_from_request())
+                found = bps.add_attachment(session, actor, found, version,
+                                           _attachment_from_request())  # fmt: skip
             elif action == "detach":
-                bps.remove_attachment(session, actor, found, version,
-                                      request.form.get("index", default=-1, type=int))  # fmt: skip
+                index = request.form.get("index", default=-1, type=int)
+                found = bps.remove_attachment(session, actor, found, version, index)
             elif action == "infographic":
                 upload = _file("infographic")
                 if upload is None:
@@ -496,9 +528,9 @@ def best_practice_edit(code: str, bp_id: int | None) -> Any:
                 svc.require(actor, "edit_profile", office.id)
                 clean = _clean_photo(upload, _("Infographic"))
                 photo = photo_svc.add_photo(session, actor, office.id, _upload_dir(), clean)
-                bps.set_infographic(session, actor, found, version, photo)
+                found = bps.set_infographic(session, actor, found, version, photo)
             elif action == "drop_infographic":
-                bps.set_infographic(session, actor, found, version, None)
+                found = bps.set_infographic(session, actor, found, version, None)
             else:
                 abort(400)
             session.commit()
@@ -655,10 +687,15 @@ def _decide(kind: str, obj: Any, decide: Any) -> Any:
     office = session.get(Office, obj.office_id)
     extra: dict[str, Any] = {}
     if kind == "profile":
+        staged_schools = (obj.data or {}).get("schools")
         extra = {
             "approved": svc.approved_revision(session, obj.office_id),
             "location": svc.lonlat(obj),
             "office_location": svc.lonlat_of_office(office),
+            "counts": (obj.data or {}).get("counts"),
+            "school_diff": school_svc.school_diff(session, obj.office_id, staged_schools)
+            if staged_schools is not None
+            else None,
         }  # type: ignore[arg-type]
     elif kind == "best_practice":
         extra = {"items": bps.items_of(session, obj)}

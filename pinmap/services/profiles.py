@@ -31,6 +31,8 @@ PERSON_ROLES = ("director", "deputy")
 MAX_PEOPLE = 8
 MAX_STAFF = 100_000
 REQUIRED_FOR_SUBMISSION = ("address", "phone", "director")
+# Keys of a revision's data staged outside the profile form (services/schools.py).
+STAGED_KEYS = ("counts", "schools", "schools_file")
 
 _EMAIL = re.compile(r"[^@\s<>\"'(),;:]+@[^@\s<>\"'(),;:]+\.[^@\s<>\"'(),;:]+")
 _PHONE_CHARS = re.compile(r"[0-9+()\-\s,/.]+")
@@ -105,10 +107,14 @@ def revision_dict(rev: ProfileRevision | None) -> dict[str, Any] | None:
     if rev is None:
         return None
     point = lonlat(rev)
+    data = dict(rev.data or {})
+    if isinstance(data.get("schools"), list):
+        # The staged school list can run to hundreds of rows; its count is enough here.
+        data["schools"] = len(data["schools"])
     return {
         "revision_no": rev.revision_no,
         "state": rev.state,
-        "data": rev.data,
+        "data": data,
         "location": {"lon": point[0], "lat": point[1]} if point else None,
         "review_comment": rev.review_comment,
         "version": rev.version,
@@ -271,7 +277,8 @@ def save_draft(
         check_point(session, office, *point)
     rev = editable_revision(session, actor, office, expected_version)
     before = revision_dict(rev)
-    rev.data = cleaned
+    # Counts and the school list are staged from the schools page; the profile form keeps them.
+    rev.data = {**{k: v for k, v in (rev.data or {}).items() if k in STAGED_KEYS}, **cleaned}
     rev.geom = from_shape(Point(*point), srid=4326) if point else None
     rev.updated_at = actor.now  # always an UPDATE, so the version moves on every save
     session.flush()
@@ -313,15 +320,19 @@ def review(
     record(session, actor, f"profile.{decision}", "profile_revision", rev.id, before=before,
            after=revision_dict(rev), office_id=rev.office_id)  # fmt: skip
     if rev.state == "approved":
+        from .schools import publish_staged  # schools stages into revisions: import cycle
+
         office = session.get(Office, rev.office_id)
         assert office is not None  # noqa: S101 - a foreign key guarantees it
+        published = publish_staged(session, actor, office, rev)
         point = lonlat(rev)
         if point is not None and point != lonlat_of_office(office):
             # move_office checks the province again (boundaries may have arrived since the
             # draft was saved), audits the move and announces it.
             move_office(session, actor, office.code, point[0], point[1], precision="office")
         emit_change(session, "office.updated", office.code,
-                    {"fields": ["profile"], "revision_no": rev.revision_no})  # fmt: skip
+                    {"fields": ["profile", *published],
+                     "revision_no": rev.revision_no})  # fmt: skip
     return rev
 
 

@@ -1,4 +1,9 @@
-"""Reading CSV/XLSX tables with a row-and-column report, importing schools, and office counts."""
+"""Reading CSV/XLSX tables with a row-and-column report; offices' school lists and counts.
+
+An office's school list and counts are part of its profile: they are staged in the profile
+revision's data (`schools`, `schools_file`, `counts`) and written to the public tables
+(schools, office_stats with source "manual") only when a reviewer approves that revision.
+"""
 
 from __future__ import annotations
 
@@ -11,16 +16,17 @@ import zipfile
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from geoalchemy2.shape import from_shape
+from geoalchemy2.shape import from_shape, to_shape
 from shapely.geometry import Point
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from geo.validate import in_thailand
 
-from ..models import Office, OfficeStats, School
+from ..models import Office, OfficeStats, ProfileRevision, School
 from .audit import Actor, emit_change, record
 from .errors import N_, ServiceError
+from .profiles import editable_revision
 from .review import require
 from .sanitize import clean_text
 
@@ -162,11 +168,17 @@ def parse_number(text: str) -> float | None:
 
 
 @dataclass
-class SchoolImport:
+class SchoolDiff:
+    """A staged school list against the public one."""
+
     count: int
-    created: int
-    updated: int
+    added: int
     removed: int
+    changed: int
+
+    @property
+    def any(self) -> bool:
+        return bool(self.added or self.removed or self.changed)
 
 
 def _school_row(number: int, row: dict[str, str], problems: list[Problem]) -> dict[str, Any]:
@@ -211,11 +223,10 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def import_schools(
-    session: Session, actor: Actor, office: Office, filename: str, data: bytes
-) -> SchoolImport:
-    """Replace the office's school list with the file's, all or nothing."""
-    require(actor, "import_office_data", office.id)
+def parse_schools(
+    session: Session, office: Office, filename: str, data: bytes
+) -> tuple[str, list[dict[str, Any]]]:
+    """The file's complete school list as staged rows, or ImportRejected naming row and column."""
     table = read_table(data, filename, SCHOOL_COLUMNS, SCHOOL_REQUIRED)
     problems: list[Problem] = []
     parsed: dict[str, dict[str, Any]] = {}
@@ -229,11 +240,7 @@ def import_schools(
             continue
         first_seen[code] = number
         parsed[code] = school
-    elsewhere = dict(session.execute(
-        select(School.code, Office.code).join(Office, Office.id == School.office_id)
-        .where(School.code.in_(list(parsed)), School.office_id != office.id)
-    ).all()) if parsed else {}  # fmt: skip
-    for code, other in elsewhere.items():
+    for code, other in _held_elsewhere(session, office, list(parsed)).items():
         problems.append(Problem(first_seen[code], "code",
                                 N_("School %(code)s belongs to office %(office)s."),
                                 {"code": code, "office": other}))  # fmt: skip
@@ -241,32 +248,130 @@ def import_schools(
         problems.append(Problem(2, "", N_("The file has no school rows.")))
     if problems:
         raise ImportRejected(table.filename, sorted(problems, key=lambda p: (p.row, p.column)))
-    existing = {s.code: s for s in session.scalars(select(School).filter_by(office_id=office.id))}
-    removed = [code for code in existing if code not in parsed]
+    rows = []
+    for code in sorted(parsed):
+        school = parsed[code]
+        lon, lat = school["point"] if school["point"] else (None, None)
+        rows.append({"code": code, "name_th": school["name_th"], "amphoe_th": school["amphoe_th"],
+                     "level": school["level"], "lon": lon, "lat": lat})  # fmt: skip
+    return table.filename, rows
+
+
+def _held_elsewhere(session: Session, office: Office, codes: list[str]) -> dict[str, str]:
+    """{school code: other office's code} for codes another office's public list holds."""
+    if not codes:
+        return {}
+    return dict(session.execute(  # type: ignore[arg-type]
+        select(School.code, Office.code).join(Office, Office.id == School.office_id)
+        .where(School.code.in_(codes), School.office_id != office.id)
+    ).all())  # fmt: skip
+
+
+def _public_schools(session: Session, office_id: int) -> dict[str, School]:
+    return {s.code: s for s in session.scalars(select(School).filter_by(office_id=office_id))}
+
+
+def _rounded(value: Any) -> float | None:
+    return None if value is None else round(float(value), 6)
+
+
+def _same(school: School, row: dict[str, Any]) -> bool:
+    point = to_shape(school.geom) if school.geom is not None else None
+    where = (_rounded(point.x), _rounded(point.y)) if point is not None else (None, None)
+    return (school.name_th, school.amphoe_th, school.level, where) == (
+        row["name_th"], row["amphoe_th"], row["level"], (_rounded(row["lon"]), _rounded(row["lat"]))
+    )  # fmt: skip
+
+
+def school_diff(session: Session, office_id: int, staged: list[dict[str, Any]]) -> SchoolDiff:
+    public = _public_schools(session, office_id)
+    codes = {row["code"] for row in staged}
+    changed = sum(1 for row in staged if row["code"] in public
+                  and not _same(public[row["code"]], row))  # fmt: skip
+    return SchoolDiff(count=len(staged), added=len(codes - set(public)),
+                      removed=len(set(public) - codes), changed=changed)  # fmt: skip
+
+
+def _office_event(session: Session, office: Office, rev: ProfileRevision, field: str) -> None:
+    """A private change record: a staged value is not public, so only the office and OBEC hear."""
+    emit_change(session, "profile.saved", office.code, {
+        "revision_no": rev.revision_no, "state": rev.state, "version": rev.version,
+        "fields": [field],
+    }, audience="office", office_id=office.id)  # fmt: skip
+
+
+def stage_schools(
+    session: Session, actor: Actor, office: Office, filename: str, data: bytes,
+    expected_version: int | None,
+) -> tuple[ProfileRevision, SchoolDiff]:  # fmt: skip
+    """Put the file's school list into the office's editable profile revision, all or nothing.
+
+    The public list changes only when a reviewer approves that revision (publish_staged).
+    """
+    require(actor, "edit_profile", office.id)
+    name, rows = parse_schools(session, office, filename, data)
+    rev = editable_revision(session, actor, office, expected_version)
+    before = staged_summary(rev)
+    rev.data = {**(rev.data or {}), "schools": rows, "schools_file": name}
+    rev.updated_at = actor.now  # always an UPDATE, so the version moves on every save
+    session.flush()
+    diff = school_diff(session, office.id, rows)
+    record(session, actor, "schools.stage", "profile_revision", rev.id, office_id=office.id,
+           before=before, after={"file": name, "revision_no": rev.revision_no,
+                                 **diff.__dict__})  # fmt: skip
+    _office_event(session, office, rev, "schools")
+    return rev, diff
+
+
+def staged_summary(rev: ProfileRevision | None) -> dict[str, Any] | None:
+    """What a revision stages besides the profile fields, small enough for the audit log."""
+    data = (rev.data if rev else None) or {}
+    if "counts" not in data and "schools" not in data:
+        return None
+    schools = data.get("schools")
+    return {"counts": data.get("counts"), "schools_file": data.get("schools_file"),
+            "schools": None if schools is None else len(schools)}  # fmt: skip
+
+
+def _publish_schools(session: Session, actor: Actor, office: Office, rev: ProfileRevision,
+                     rows: list[dict[str, Any]]) -> bool:  # fmt: skip
+    """Make the approved list the public one; False when nothing changed."""
+    diff = school_diff(session, office.id, rows)
+    if not diff.any:
+        return False
+    # Another office's approval may have taken a code since this list was staged.
+    taken = _held_elsewhere(session, office, [row["code"] for row in rows])
+    if taken:
+        code, other = sorted(taken.items())[0]
+        raise ServiceError(409, N_("School %(code)s now belongs to office %(office)s; return "
+                                   "the profile so the office can correct its list."),
+                           code=code, office=other)  # fmt: skip
+    existing = _public_schools(session, office.id)
+    wanted = {row["code"] for row in rows}
+    removed = [code for code in existing if code not in wanted]
     if removed:
         session.execute(delete(School).where(School.office_id == office.id,
                                              School.code.in_(removed)))  # fmt: skip
-    created = updated = 0
-    for code, row in parsed.items():
-        school = existing.get(code)
+        session.flush()
+    for row in rows:
+        school = existing.get(row["code"])
+        if school is not None and _same(school, row):
+            continue
         if school is None:
-            school = School(office_id=office.id, code=code)
+            school = School(office_id=office.id, code=row["code"])
             session.add(school)
-            created += 1
-        else:
-            updated += 1
         school.name_th, school.amphoe_th, school.level = (
             row["name_th"],
             row["amphoe_th"],
             row["level"],
         )
-        school.geom = from_shape(Point(*row["point"]), srid=4326) if row["point"] else None
+        has_point = row["lon"] is not None and row["lat"] is not None
+        school.geom = from_shape(Point(row["lon"], row["lat"]), srid=4326) if has_point else None
     session.flush()
-    result = SchoolImport(len(parsed), created, updated, len(removed))
-    record(session, actor, "schools.import", "office", office.code, office_id=office.id,
-           after={"file": table.filename, **result.__dict__})  # fmt: skip
-    emit_change(session, "office.updated", office.code, {"fields": ["schools"]})
-    return result
+    record(session, actor, "schools.publish", "office", office.code, office_id=office.id,
+           after={"revision_no": rev.revision_no, "file": (rev.data or {}).get("schools_file"),
+                  **diff.__dict__})  # fmt: skip
+    return True
 
 
 def school_count(session: Session, office_id: int) -> int:
@@ -289,13 +394,13 @@ def schools_of(session: Session, office_id: int) -> list[School]:
 # --- teacher, student and staff counts ---------------------------------------------------------
 
 STAT_FIELDS: Final = ("schools", "teachers", "students", "staff")
+OFFICE_SOURCE: Final = "manual"  # OfficeStats.source of the counts an office's profile reports
 
 
-def save_stats(
-    session: Session, actor: Actor, office: Office, as_of: str, counts: dict[str, Any]
-) -> OfficeStats:
-    """Record counts typed by the office (source "manual"); the same date overwrites."""
-    require(actor, "edit_profile", office.id)
+MAX_COUNT: Final = 10_000_000  # above any office's students; keeps the integer column safe
+
+
+def _clean_counts(actor: Actor, as_of: str, counts: dict[str, Any]) -> dict[str, Any]:
     try:
         day = dt.date.fromisoformat(str(as_of or "").strip())
     except ValueError as exc:
@@ -309,22 +414,109 @@ def save_stats(
             raise ServiceError(400, N_("%(field)s must be a whole number, zero or more."),
                                field=key)  # fmt: skip
         values[key] = int(text) if text else None
+        if values[key] is not None and values[key] > MAX_COUNT:  # type: ignore[operator]
+            raise ServiceError(400, N_("%(field)s must be at most %(n)s."), field=key,
+                               n=MAX_COUNT)  # fmt: skip
     if all(v is None for v in values.values()):
         raise ServiceError(400, N_("Give at least one count."))
-    row = session.scalars(
-        select(OfficeStats).filter_by(office_id=office.id, source="manual", as_of=day)
+    return {"as_of": day.isoformat(), **values}
+
+
+def stage_counts(
+    session: Session, actor: Actor, office: Office, as_of: str, counts: dict[str, Any],
+    expected_version: int | None,
+) -> ProfileRevision:  # fmt: skip
+    """Put the office's counts into its editable profile revision; public once approved."""
+    require(actor, "edit_profile", office.id)
+    cleaned = _clean_counts(actor, as_of, counts)
+    rev = editable_revision(session, actor, office, expected_version)
+    before = (rev.data or {}).get("counts")
+    rev.data = {**(rev.data or {}), "counts": cleaned}
+    rev.updated_at = actor.now
+    session.flush()
+    record(session, actor, "stats.stage", "profile_revision", rev.id, office_id=office.id,
+           before=before, after={"revision_no": rev.revision_no, **cleaned})  # fmt: skip
+    _office_event(session, office, rev, "counts")
+    return rev
+
+
+def _manual_stats(session: Session, office_id: int, day: dt.date) -> OfficeStats | None:
+    return session.scalars(
+        select(OfficeStats).filter_by(office_id=office_id, source=OFFICE_SOURCE, as_of=day)
     ).first()
+
+
+def _counts_pending(session: Session, office_id: int, counts: dict[str, Any]) -> bool:
+    row = _manual_stats(session, office_id, dt.date.fromisoformat(counts["as_of"]))
+    return row is None or any(getattr(row, k) != counts.get(k) for k in STAT_FIELDS)
+
+
+def _publish_counts(session: Session, actor: Actor, office: Office, rev: ProfileRevision,
+                    counts: dict[str, Any]) -> bool:  # fmt: skip
+    """Write the approved counts as the office's own (source "manual"); the same date overwrites.
+
+    Kept as an OfficeStats row beside the stats sources' rows, so the consistency check goes on
+    comparing what the office reported (now: approved) with what the sources say.
+    """
+    if not _counts_pending(session, office.id, counts):
+        return False
+    day = dt.date.fromisoformat(counts["as_of"])
+    row = _manual_stats(session, office.id, day)
     before = {k: getattr(row, k) for k in STAT_FIELDS} if row else None
     if row is None:
-        row = OfficeStats(office_id=office.id, source="manual", as_of=day)
+        row = OfficeStats(office_id=office.id, source=OFFICE_SOURCE, as_of=day)
         session.add(row)
-    for key, value in values.items():
-        setattr(row, key, value)
+    for key in STAT_FIELDS:
+        setattr(row, key, counts.get(key))
     session.flush()
-    record(session, actor, "stats.save", "office_stats", row.id, office_id=office.id,
-           before=before, after={"as_of": day.isoformat(), **values})  # fmt: skip
-    emit_change(session, "office.updated", office.code, {"fields": ["stats"]})
-    return row
+    record(session, actor, "stats.publish", "office_stats", row.id, office_id=office.id,
+           before=before, after={"revision_no": rev.revision_no, **counts})  # fmt: skip
+    return True
+
+
+def publish_staged(
+    session: Session, actor: Actor, office: Office, rev: ProfileRevision
+) -> list[str]:
+    """On approval: the revision's counts and school list become the public ones.
+
+    Returns the public fields that changed, for the change record the approval emits.
+    """
+    data = rev.data or {}
+    fields = []
+    if data.get("counts") and _publish_counts(session, actor, office, rev, data["counts"]):
+        fields.append("stats")
+    if data.get("schools") is not None and _publish_schools(session, actor, office, rev,
+                                                            data["schools"]):  # fmt: skip
+        fields.append("schools")
+    return fields
+
+
+@dataclass
+class Staged:
+    """What an unapproved revision holds that the public does not see yet."""
+
+    rev: ProfileRevision
+    counts: dict[str, Any] | None
+    schools: list[dict[str, Any]] | None
+    diff: SchoolDiff | None
+
+
+def staged(session: Session, rev: ProfileRevision | None) -> Staged | None:
+    """The counts and school list waiting for review in `rev`, or None when nothing waits."""
+    if rev is None or rev.state == "approved":
+        return None
+    data = rev.data or {}
+    counts = data.get("counts")
+    if counts and not _counts_pending(session, rev.office_id, counts):
+        counts = None
+    schools, diff = data.get("schools"), None
+    if schools is not None:
+        diff = school_diff(session, rev.office_id, schools)
+        if not diff.any:
+            schools, diff = None, None
+    if counts is None and schools is None:
+        return None
+    return Staged(rev, counts, schools, diff)
 
 
 def latest_stats(session: Session, office_id: int) -> OfficeStats | None:

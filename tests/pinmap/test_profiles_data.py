@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from pinmap.charts import Line, line_chart
-from pinmap.models import BestPractice, ResultRecord, School
+from pinmap.models import BestPractice, ProfileRevision, ResultRecord, School
 from pinmap.services.exports import OFFICE_COLUMNS, RESULT_COLUMNS
 
 from .portal_fixtures import World
@@ -30,6 +30,19 @@ def _upload(client: FlaskClient, url: str, name: str, data: bytes, **form: str):
                        content_type="multipart/form-data")  # fmt: skip
 
 
+def profile_version(session: Session) -> str:
+    """The version the office's pages hold for the current profile revision ("0": none yet)."""
+    session.expire_all()
+    rev = session.scalars(select(ProfileRevision).order_by(ProfileRevision.id.desc())).first()
+    return str(rev.version) if rev else "0"
+
+
+def staged_codes(session: Session) -> list[str]:
+    session.expire_all()
+    rev = session.scalars(select(ProfileRevision).order_by(ProfileRevision.id.desc())).first()
+    return [row["code"] for row in (rev.data.get("schools") or [])] if rev else []
+
+
 def _rows(html: str) -> list[tuple[str, str]]:
     import re
 
@@ -41,22 +54,28 @@ def test_schools_import_counts_and_bad_rows_change_nothing(
 ) -> None:
     login(client, world, "own_editor")
     url = "/portal/offices/spp-krabi/schools"
-    r = _upload(client, url, "schools.csv", SCHOOLS_OK.encode(), action="import")
+    r = _upload(client, url, "schools.csv", SCHOOLS_OK.encode(), action="import",
+                version=profile_version(session))  # fmt: skip
     assert r.status_code == 302
-    assert session.scalar(select(func.count()).select_from(School)) == 2
+    # Staged in the profile revision; the public list waits for the profile's approval.
+    assert staged_codes(session) == ["1081010001", "1081010002"]
+    assert session.scalar(select(func.count()).select_from(School)) == 0
+    version = profile_version(session)
     bad = ("code,name_th,amphoe_th,level,lat,lon\n"
            "1081010001,โรงเรียนบ้านทดสอบ,เมืองกระบี่,ประถมศึกษา,8.07,98.91\n"
            "1081010003,,เมือง,,8.1,98.9\n"  # row 3: name missing
            "1081010004,โรงเรียนสาม,เมือง,,north,98.9\n"  # row 4: lat not a number
            "1081010001,ซ้ำ,เมือง,,,\n"  # row 5: duplicate code
            "1081010005,โรงเรียนญี่ปุ่น,,,35.6,139.7\n")  # row 6: outside Thailand  # fmt: skip
-    r = _upload(client, url, "schools-bad.csv", bad.encode(), action="import")
+    r = _upload(client, url, "schools-bad.csv", bad.encode(), action="import", version=version)
     assert r.status_code == 400
     html = r.get_data(as_text=True)
     assert "schools-bad.csv was not loaded" in html
     assert {("3", "name_th"), ("4", "lat"), ("5", "code"), ("6", "lat")} <= set(_rows(html))
-    assert session.scalar(select(func.count()).select_from(School)) == 2  # unchanged
-    r = _upload(client, url, "schools.csv", b"code,name,lat\n1,x,1\n", action="import")
+    assert staged_codes(session) == ["1081010001", "1081010002"]  # unchanged
+    assert profile_version(session) == version
+    r = _upload(client, url, "schools.csv", b"code,name,lat\n1,x,1\n", action="import",
+                version=version)  # fmt: skip
     assert r.status_code == 400 and ("1", "name_th") in _rows(r.get_data(as_text=True))
 
 
@@ -71,23 +90,32 @@ def test_schools_import_from_xlsx_replaces_the_list(
     book.save(buf)
     login(client, world, "own_director")
     r = _upload(client, "/portal/offices/spp-krabi/schools", "list.xlsx", buf.getvalue(),
-                action="import")  # fmt: skip
+                action="import", version=profile_version(session))  # fmt: skip
     assert r.status_code == 302
-    assert session.scalars(select(School.code)).all() == ["1081010009"]
+    assert staged_codes(session) == ["1081010009"]
     r = _upload(client, "/portal/offices/spp-krabi/schools", "list.xlsx", b"not a zip",
-                action="import")  # fmt: skip
+                action="import", version=profile_version(session))  # fmt: skip
     assert r.status_code == 400 and "not an XLSX" in r.get_data(as_text=True)
 
 
-def test_counts_are_saved_with_date_and_source(client: FlaskClient, world: World) -> None:
+def test_counts_are_saved_with_date_and_source(
+    client: FlaskClient, world: World, session: Session
+) -> None:
+    from .test_profiles import approve_current
+
+    lon, lat = krabi_point(session)
     login(client, world, "own_editor")
+    assert save_profile(client, profile_form(lon, lat)).status_code == 302
     url = "/portal/offices/spp-krabi/schools"
     r = client.post(url, data={"action": "stats", "as_of": "2024-06-10", "teachers": "lots",
-                               "students": "12000"})  # fmt: skip
+                               "students": "12000", "version": profile_version(session)})  # fmt: skip
     assert r.status_code == 400 and 'value="lots"' in r.get_data(as_text=True)
     r = client.post(url, data={"action": "stats", "as_of": "2024-06-10", "teachers": "900",
-                               "students": "12,000", "staff": "80"})  # fmt: skip
+                               "students": "12,000", "staff": "80",
+                               "version": profile_version(session)})  # fmt: skip
     assert r.status_code == 302
+    # Public once the profile holding them is approved (test_profiles_staged.py has the rest).
+    approve_current(client, world, session)
     html = client.get("/offices/spp-krabi").get_data(as_text=True)
     assert "12,000" in html and "manual" in html
 
@@ -111,8 +139,12 @@ def test_results_import_is_all_or_nothing_and_charted(
     assert {("5", "office_code"), ("6", "fiscal_year"), ("7", "category"),
             ("8", "value")} <= set(_rows(r.get_data(as_text=True)))  # fmt: skip
     assert session.scalar(select(func.count()).select_from(ResultRecord)) == 0
-    # An office may load only its own rows.
+    # Results are OBEC's: office staff may not load them, not even their own office's rows.
     login(client, world, "own_editor")
+    r = _upload(client, "/portal/offices/spp-krabi/results", "results.csv", RESULTS_OK.encode())
+    assert r.status_code == 403
+    # An import on one office's page loads that office's rows only.
+    login(client, world, "admin")
     r = _upload(client, "/portal/offices/spp-krabi/results", "results.csv", RESULTS_OK.encode())
     assert r.status_code == 400 and ("4", "office_code") in _rows(r.get_data(as_text=True))
     login(client, world, "admin")
