@@ -10,8 +10,9 @@ from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
+from ..auth import can_read_office_work
 from ..db import get_session
-from ..models import ITEM_KINDS, PROGRESS_STATUSES, Evidence, Office, PolicyItem
+from ..models import ITEM_KINDS, PROGRESS_STATUSES, REVIEW_STATES, Evidence, Office, PolicyItem
 from ..security import current_actor, require
 from ..services import offices
 from ..services import progress as svc
@@ -159,7 +160,60 @@ def office_entries(code: str, fiscal_year: int, **_ignored: Any) -> dict[str, An
             "entries": [_entry_json(e, public=False) for e in entries]}  # fmt: skip
 
 
+class QueueQuery(Schema):
+    fiscal_year = fields.Integer(required=True, validate=validate.Range(2500, 2700))
+    state = fields.String(load_default="submitted", validate=validate.OneOf(REVIEW_STATES))
+    cluster = fields.Integer(load_default=None, validate=validate.Range(1, 18))
+    item_kind = fields.String(validate=validate.OneOf(ITEM_KINDS))
+    item_no = fields.Integer(validate=validate.Range(1, 99))
+
+
+@bp.route("/review/queue")
+@require("review_entry")
+@bp.arguments(QueueQuery, location="query", as_kwargs=True)
+@bp.response(200)
+def review_queue(
+    fiscal_year: int, state: str, cluster: int | None,
+    item_kind: str | None = None, item_no: int | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """The reviewers' queue (what the review desk lists): oldest submission first."""
+    item_id = _item(fiscal_year, item_kind, item_no).id if item_kind and item_no else None
+    entries = svc.review_queue(get_session(), fiscal_year, state, cluster_no=cluster,
+                               item_id=item_id)  # fmt: skip
+    return {"fiscal_year": fiscal_year, "state": state,
+            "entries": [_entry_json(e, public=False) for e in entries]}  # fmt: skip
+
+
+@bp.route("/reporting-windows")
+@bp.arguments(FiscalYearQuery, location="query", as_kwargs=True)
+@bp.response(200)
+def reporting_windows(fiscal_year: int, **_ignored: Any) -> dict[str, Any]:
+    """When each round of a fiscal year may be submitted (dates inclusive, Bangkok time)."""
+    return {"fiscal_year": fiscal_year, "windows": [
+        {"round_no": w.round_no, "label_th": w.label_th, "label_en": w.label_en,
+         "opens_on": w.opens_on.isoformat(), "closes_on": w.closes_on.isoformat()}
+        for w in svc.windows(get_session(), fiscal_year)
+    ]}  # fmt: skip
+
+
 ENTRY = "/portal/offices/<code>/entries/<int:fiscal_year>/<int:round_no>/<kind>/<int:no>"
+
+
+@bp.route(ENTRY + "/revisions")
+@require("view_portal")
+@bp.response(200)
+def entry_revisions(code: str, fiscal_year: int, round_no: int, kind: str,
+                    no: int) -> dict[str, Any]:  # fmt: skip
+    """Every revision of one report, newest first (its office's staff and OBEC only)."""
+    session = get_session()
+    office, item = _office(code), _item(fiscal_year, kind, no)
+    if not can_read_office_work(current_actor().user, office.id):
+        abort(403, message=_("You may not see this office's unpublished reports."))
+    entry = svc.find_entry(session, office.id, item.id, round_no)
+    if entry is None:
+        abort(404, message=_("No such report."))
+    return {"entry_id": entry.id, "revisions": [svc.revision_dict(r)
+                                               for r in svc.revisions(session, entry)]}  # fmt: skip
 
 
 @bp.route(ENTRY, methods=["PUT"])

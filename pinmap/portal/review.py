@@ -8,10 +8,9 @@ from typing import Any
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 
 from ..db import get_session
-from ..models import REVIEW_STATES, Cluster, Office, ProgressEntry, ProgressRevision
+from ..models import REVIEW_STATES, Cluster
 from ..security import current_actor, require
 from ..services import progress as svc
 from ..services.errors import ServiceError
@@ -29,24 +28,7 @@ def queue() -> Any:
         state = "submitted"
     cluster = request.args.get("cluster", type=int)
     item_id = request.args.get("item", type=int)
-    stmt = (
-        select(ProgressEntry)
-        .join(ProgressRevision, ProgressRevision.id == ProgressEntry.current_revision_id)
-        .join(Office, Office.id == ProgressEntry.office_id)
-        .options(
-            joinedload(ProgressEntry.current),
-            joinedload(ProgressEntry.office),
-            joinedload(ProgressEntry.item),
-        )  # fmt: skip
-        .where(ProgressEntry.fiscal_year == fiscal_year, ProgressRevision.state == state)
-        # Oldest submission first: it has waited longest.
-        .order_by(ProgressRevision.submitted_at.asc().nulls_last(), Office.code)
-    )
-    if cluster:
-        stmt = stmt.where(Office.cluster_no == cluster)
-    if item_id:
-        stmt = stmt.where(ProgressEntry.item_id == item_id)
-    entries = session.scalars(stmt.limit(500)).unique().all()
+    entries = svc.review_queue(session, fiscal_year, state, cluster_no=cluster, item_id=item_id)
     return render_template(
         "portal/queue.html", entries=entries, fiscal_year=fiscal_year, state=state,
         cluster=cluster, item_id=item_id, states=REVIEW_STATES,

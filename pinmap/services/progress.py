@@ -544,3 +544,27 @@ def office_work(
             .order_by(ProgressEntry.round_no, ProgressEntry.item_id)
         ).unique()
     )
+
+
+def review_queue(
+    session: Session, fiscal_year: int, state: str = "submitted", *,
+    cluster_no: int | None = None, item_id: int | None = None, limit: int = 500,
+) -> list[ProgressEntry]:  # fmt: skip
+    """Entries whose current revision is in `state`, the longest-waiting submission first."""
+    stmt = (
+        select(ProgressEntry)
+        .join(ProgressRevision, ProgressRevision.id == ProgressEntry.current_revision_id)
+        .join(Office, Office.id == ProgressEntry.office_id)
+        .options(
+            joinedload(ProgressEntry.current),
+            joinedload(ProgressEntry.office),
+            joinedload(ProgressEntry.item),
+        )  # fmt: skip
+        .where(ProgressEntry.fiscal_year == fiscal_year, ProgressRevision.state == state)
+        .order_by(ProgressRevision.submitted_at.asc().nulls_last(), Office.code)
+    )
+    if cluster_no:
+        stmt = stmt.where(Office.cluster_no == cluster_no)
+    if item_id:
+        stmt = stmt.where(ProgressEntry.item_id == item_id)
+    return list(session.scalars(stmt.limit(limit)).unique())

@@ -243,6 +243,35 @@ def test_an_incomplete_report_names_its_fields_in_the_readers_language(
     assert bad.get_json()["errors"]["json"]["indicator_value"] == ["Not a number."]
 
 
+def test_queue_history_and_windows_are_in_the_api(
+    client: FlaskClient, world: World, session: Session
+) -> None:
+    sub = _submitted(client, world)
+    q = f"/api/v1/review/queue?fiscal_year={world.fy}&item_kind=policy&item_no=1"
+    queue = client.get(q, headers=world.headers("reviewer")).get_json()
+    assert [(e["office"], e["revision"]["state"]) for e in queue["entries"]] == [
+        ("spp-krabi", "submitted")
+    ]
+    assert client.get(q + "&cluster=1", headers=world.headers("reviewer")).get_json()[
+        "entries"] == []  # fmt: skip
+    assert client.get(q, headers=world.headers("own_director")).status_code == 403
+    assert client.get(q).status_code == 401
+    assert client.get(q + "&state=bogus", headers=world.headers("reviewer")).status_code == 400
+    client.post(f"/api/v1/review/entries/{_entry_id(session)}/decision",
+                headers=world.headers("reviewer"),
+                json={"version": sub["version"], "decision": "return", "comment": "เพิ่มภาพ"})  # fmt: skip
+    history = world.entry_url(suffix="/revisions")
+    revs = client.get(history, headers=world.headers("own_editor")).get_json()["revisions"]
+    assert [(r["revision_no"], r["state"], r["review_comment"]) for r in revs] == [
+        (1, "returned", "เพิ่มภาพ")
+    ]
+    assert client.get(history, headers=world.headers("other_editor")).status_code == 403
+    assert client.get(history).status_code == 401
+    windows = client.get(f"/api/v1/reporting-windows?fiscal_year={world.fy}").get_json()
+    assert windows["windows"] and {"round_no", "opens_on", "closes_on"} <= set(
+        windows["windows"][0])  # fmt: skip
+
+
 def test_submission_outside_the_window_is_refused_until_reopened(
     client: FlaskClient,
     world: World,
