@@ -206,3 +206,34 @@ def test_consistency_check_compares_approved_office_counts_with_the_stats_source
     found = {d.measure: d.values for d in disagreements(session, krabi.id)}
     assert found["teachers"] == {"manual": 917, "demo-stats": 900}
     assert "students" not in found  # they agree
+
+
+def test_an_approval_is_refused_when_another_office_took_a_school_meanwhile(
+    world: World, session: Session
+) -> None:
+    from pinmap.services import profiles as profile_svc
+    from pinmap.services import schools as school_svc
+    from pinmap.services.audit import Actor
+    from pinmap.services.errors import ServiceError
+
+    reviewer = Actor(world.users["reviewer"])
+    staged = {}
+    for who in ("own_editor", "other_editor"):
+        user = world.users[who]
+        office = session.get(Office, user.office_id)
+        assert office is not None
+        staged[who], _diff = school_svc.stage_schools(
+            session, Actor(user), office, "schools.csv", SCHOOLS_OK.encode(), None
+        )
+        staged[who].state = "submitted"  # what the director's submission does
+        session.flush()
+    profile_svc.review(session, reviewer, staged["other_editor"], "approve", "",
+                       staged["other_editor"].version)  # fmt: skip
+    rev = staged["own_editor"]
+    try:
+        profile_svc.review(session, reviewer, rev, "approve", "", rev.version)
+    except ServiceError as err:
+        assert err.status == 409 and "now belongs to office" in err.msgid
+    else:
+        raise AssertionError("the approval published a school another office holds")
+    session.rollback()
