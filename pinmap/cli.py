@@ -204,6 +204,44 @@ def tokens_create(email: str, name: str, days: int) -> None:
     click.echo(new.secret)
 
 
+@tokens_cli.command("list")
+@click.option("--email", required=True, help="Whose tokens.")
+@with_appcontext
+def tokens_list(email: str) -> None:
+    """A user's tokens: prefix, name, created, expires, last used, revoked."""
+    from sqlalchemy import select
+
+    from .models import User
+    from .services.accounts import tokens_of
+
+    with _factory()() as session:
+        user = session.scalars(select(User).filter_by(email=email.strip().lower())).first()
+        if user is None:
+            raise click.ClickException(f"no user {email}")
+        for t in tokens_of(session, user):
+            click.echo("\t".join([t.prefix, t.name, f"{t.created_at:%Y-%m-%d}",
+                                  f"{t.expires_at:%Y-%m-%d}" if t.expires_at else "never",
+                                  f"{t.last_used_at:%Y-%m-%d %H:%M}" if t.last_used_at else "-",
+                                  "revoked" if t.revoked_at else "active"]))  # fmt: skip
+
+
+@tokens_cli.command("revoke")
+@click.argument("prefix")
+@with_appcontext
+def tokens_revoke(prefix: str) -> None:
+    """Revoke the token whose secret starts with PREFIX (as `tokens list` shows it)."""
+    from .services.accounts import revoke_token
+    from .services.audit import Actor
+    from .services.errors import ServiceError
+
+    try:
+        with _factory().begin() as session:
+            token = revoke_token(session, Actor(None, "cli"), prefix)
+            click.echo(f"token {token.prefix}… ({token.name}) revoked")
+    except ServiceError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
 ingest_cli = click.Group("ingest", help="Scheduled ingestion from reporting endpoints.")
 
 

@@ -161,6 +161,23 @@ def create_token(
     return NewToken(token, secret)
 
 
+def tokens_of(session: Session, user: User) -> list[ApiToken]:
+    return list(session.scalars(select(ApiToken).filter_by(user_id=user.id).order_by(ApiToken.id)))
+
+
+def revoke_token(session: Session, actor: Actor, prefix: str) -> ApiToken:
+    """Revoke by the token's printed prefix (the secret itself is never stored)."""
+    found = session.scalars(select(ApiToken).filter_by(prefix=prefix)).all()
+    if len(found) != 1:
+        raise ServiceError(404, N_("No token starts with %(prefix)s."), prefix=prefix)
+    token = found[0]
+    if token.revoked_at is None:
+        token.revoked_at = actor.now
+        record(session, actor, "token.revoke", "api_token", token.id,
+               after={"user": token.user.email, "name": token.name})  # fmt: skip
+    return token
+
+
 def user_for_token(session: Session, secret: str, now: dt.datetime) -> User | None:
     if not secret.startswith(TOKEN_PREFIX):
         return None

@@ -378,3 +378,21 @@ def test_revoked_or_unknown_token_is_401(client: FlaskClient, world: World) -> N
     r = client.put(world.entry_url(), json=full_report(),
                    headers={"Authorization": "Bearer pm_not-a-real-token"})  # fmt: skip
     assert r.status_code == 401
+
+
+def test_tokens_are_listed_and_revoked_from_the_cli(app, client: FlaskClient, world: World) -> None:  # type: ignore[no-untyped-def]
+    runner = app.test_cli_runner()
+    email = world.users["own_editor"].email
+    listed = runner.invoke(args=["tokens", "list", "--email", email])
+    assert listed.exit_code == 0 and "active" in listed.output
+    prefix = listed.output.split("\t", 1)[0]
+    assert world.tokens["own_editor"].startswith(prefix)
+    assert client.put(world.entry_url(), json=full_report(),
+                      headers=world.headers("own_editor")).status_code == 200  # fmt: skip
+    done = runner.invoke(args=["tokens", "revoke", prefix])
+    assert done.exit_code == 0, done.output
+    assert client.put(world.entry_url(), json=full_report(),
+                      headers=world.headers("own_editor")).status_code == 401  # fmt: skip
+    assert "revoked" in runner.invoke(args=["tokens", "list", "--email", email]).output
+    unknown = runner.invoke(args=["tokens", "revoke", "pm_nothing"])
+    assert unknown.exit_code != 0 and "No token starts with pm_nothing" in unknown.output
