@@ -11,6 +11,10 @@ from shapely.geometry import Point, Polygon
 
 from geo.planner import (
     EARTH_RADIUS_KM,
+    EXACT,
+    EXACT_MAX_VISITS,
+    HEURISTIC,
+    MANUAL,
     best_host,
     brute_force_path,
     distance_matrix,
@@ -20,6 +24,7 @@ from geo.planner import (
     k_nearest,
     mst_lower_bound,
     nearest_neighbour_path,
+    order_method,
     order_visits,
     path_length,
     route_for_order,
@@ -99,6 +104,37 @@ def test_heuristic_is_a_valid_open_path_and_never_below_the_optimum_or_mst() -> 
     assert opt - 1e-9 <= path_length(h, d) <= 1.05 * opt
     big = order_visits(pts, start=3, exact_max=10)
     assert big.method != "held-karp"
+
+
+def _random_points(n: int, seed: int) -> list[tuple[float, float]]:
+    rng = random.Random(seed)  # noqa: S311 - fixed test data
+    return [(99 + 2 * rng.random(), 14 + 2 * rng.random()) for _ in range(n)]
+
+
+def test_ten_visits_besides_the_host_are_ordered_exactly() -> None:
+    assert EXACT_MAX_VISITS == 10
+    pts = _random_points(1 + 10, seed=11)
+    route = order_visits(pts, start=0)
+    assert route.method == EXACT
+    d = distance_matrix(pts)
+    assert route.total_km == pytest.approx(path_length(held_karp_path(d, 0), d))
+    assert order_visits(_random_points(1 + 11, seed=11), start=0).method == HEURISTIC
+
+
+def test_order_method_says_whether_an_order_is_proven_shortest() -> None:
+    pts = _random_points(1 + 8, seed=3)
+    best = order_visits(pts, start=0)
+    in_best_order = [pts[i] for i in best.order]
+    assert order_method(in_best_order) == EXACT
+    # Any other order that is longer is the team's own, with no claim about its length.
+    worse = route_for_order(pts, range(len(pts)))
+    assert worse.total_km > best.total_km
+    assert order_method(pts) == MANUAL
+    many = _random_points(1 + 14, seed=5)
+    heuristic = order_visits(many, start=0)
+    assert heuristic.method == HEURISTIC
+    assert order_method([many[i] for i in heuristic.order]) == HEURISTIC
+    assert order_method(pts[:2]) == EXACT
 
 
 def test_manual_order_keeps_the_order_and_sums_legs() -> None:
