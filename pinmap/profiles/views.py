@@ -313,6 +313,7 @@ def profile_edit(code: str) -> Any:
         can_edit=can(current_user, "edit_profile", office.id),
         can_submit=can(current_user, "submit_profile", office.id),
         missing=svc.missing_for_submission(current) if current else [],
+        staged=school_svc.staged(session, current),
     ), status  # fmt: skip
 
 

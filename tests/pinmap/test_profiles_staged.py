@@ -64,6 +64,8 @@ def test_staged_counts_and_schools_are_public_only_after_approval(
     html = client.get(URL).get_data(as_text=True)
     assert "Waiting for review" in html and "12345" in html and "โรงเรียนบ้านทดสอบ" in html
     assert "2 added, 0 removed, 0 changed" in html
+    profile_page = client.get("/portal/offices/spp-krabi/profile").get_data(as_text=True)
+    assert "Waiting for review" in profile_page
     _assert_not_public(client, session)
     # Submitted: still private; the reviewer sees the counts and what the list changes.
     rev = session.scalars(select(ProfileRevision)).one()
