@@ -9,13 +9,12 @@ import folium
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from markupsafe import escape
 from sqlalchemy import select
 
 from ..auth import can
 from ..db import get_session
 from ..models import ROUND_KINDS, Cluster, Office, PolicyItem
-from ..public.mapview import base_map, render_parts
+from ..public.mapview import base_map, js_safe_text, render_parts
 from ..security import current_actor, require
 from ..services import coaching as svc
 from ..services import progress
@@ -62,7 +61,7 @@ def _cluster_map(offices: list[Office]) -> dict[str, str]:
     for office, (lon, lat) in zip(offices, points, strict=True):
         folium.CircleMarker(
             [lat, lon], radius=7, color="#1d3557", fill=True, fill_color="#e63946",
-            fill_opacity=0.9, tooltip=folium.Tooltip(str(escape(office.name_th))),
+            fill_opacity=0.9, tooltip=folium.Tooltip(str(js_safe_text(office.name_th))),
         ).add_to(m)  # fmt: skip
     if points:
         lats, lons = [p[1] for p in points], [p[0] for p in points]
@@ -379,7 +378,7 @@ def _plan_map(data: dict[str, Any]) -> dict[str, str]:
         folium.CircleMarker(
             [s["lat"], s["lon"]], radius=8 if s["role"] == "host" else 6,
             color=colours[s["role"]], fill=True, fill_color=colours[s["role"]], fill_opacity=0.85,
-            tooltip=folium.Tooltip(str(escape(label + s["name_th"]))),
+            tooltip=folium.Tooltip(str(js_safe_text(label + s["name_th"]))),
         ).add_to(m)  # fmt: skip
     path = ([data["host"]] if data["host"] else []) + data["visits"]
     if len(path) > 1:
