@@ -1,6 +1,8 @@
 """Validating and loading the reference data files (data/*.csv) into the database.
 
 Every file is checked in full before anything is written; errors name file, line and reason.
+What only the database can tell (a point in no imported province, a removed item that has
+reports) is refused by `load`, inside the caller's transaction, which then rolls back.
 Loading is an upsert by natural key, so loading the same files twice changes nothing.
 """
 
@@ -9,6 +11,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
+import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -16,7 +19,8 @@ from pathlib import Path
 
 from geoalchemy2.shape import from_shape, to_shape
 from shapely.geometry import Point
-from sqlalchemy import select
+from sqlalchemy import Float, String, column, func, select
+from sqlalchemy import values as sql_values
 from sqlalchemy.orm import Session
 
 from geo.validate import in_thailand
@@ -35,7 +39,8 @@ from ..models import (
     Province,
     ReportingWindow,
 )
-from .audit import emit_change
+from .audit import Actor, emit_change
+from .errors import ServiceError
 
 FILES = (
     "clusters.csv", "provinces.csv", "offices.csv", "policy_items.csv", "reporting_windows.csv",
@@ -98,28 +103,52 @@ class LoadSummary:
         bucket[table] = bucket.get(table, 0) + 1
 
 
+def _undecodable_lines(raw: bytes) -> list[tuple[int, UnicodeDecodeError]]:
+    """(line, error) of every line that is not UTF-8, numbered as a text editor shows them."""
+    found = []
+    for line, chunk in enumerate(raw.split(b"\n"), start=1):
+        try:
+            chunk.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            found.append((line, exc))
+    return found
+
+
 def _rows(path: Path, errors: list[RowError]) -> Iterator[tuple[int, dict[str, str]]]:
     name = path.name
     try:
-        fh = path.open(encoding="utf-8-sig", newline="")
+        raw = path.read_bytes()
     except FileNotFoundError:
         errors.append(RowError(name, 0, f"file not found: {path}"))
         return
-    with fh:
-        reader = csv.DictReader(fh)
+    # Decoded whole, before parsing: a streaming decoder fails a whole buffer ahead of the CSV
+    # reader, which then names a line far before the bad byte.
+    bad = _undecodable_lines(raw)
+    if bad:
+        for line, exc in bad[:MAX_ERRORS]:
+            byte = exc.object[exc.start : exc.start + 1].hex()
+            errors.append(RowError(name, line, f"not UTF-8: byte 0x{byte} at byte "
+                                               f"{exc.start + 1} of the line"))  # fmt: skip
+        return
+    text = raw.decode("utf-8").removeprefix("\ufeff")
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
         header = reader.fieldnames or []
-        missing = [c for c in COLUMNS[name] if c not in header]
-        if missing:
-            errors.append(RowError(name, 1, f"missing column(s): {', '.join(missing)}"))
-            return
-        try:
-            for row in reader:
-                if None in row or any(v is None for v in row.values()):
-                    errors.append(RowError(name, reader.line_num, "wrong number of fields"))
-                    continue
-                yield reader.line_num, {k: (v or "").strip() for k, v in row.items()}
-        except (csv.Error, UnicodeDecodeError) as exc:
-            errors.append(RowError(name, reader.line_num, f"unreadable CSV: {exc}"))
+    except csv.Error as exc:
+        errors.append(RowError(name, 1, f"unreadable CSV: {exc}"))
+        return
+    missing = [c for c in COLUMNS[name] if c not in header]
+    if missing:
+        errors.append(RowError(name, 1, f"missing column(s): {', '.join(missing)}"))
+        return
+    try:
+        for row in reader:
+            if None in row or any(v is None for v in row.values()):
+                errors.append(RowError(name, reader.line_num, "wrong number of fields"))
+                continue
+            yield reader.line_num, {k: (v or "").strip() for k, v in row.items()}
+    except csv.Error as exc:
+        errors.append(RowError(name, reader.line_num, f"unreadable CSV: {exc}"))
 
 
 def _int(value: str) -> int | None:
@@ -166,7 +195,7 @@ def parse_data_dir(data_dir: Path) -> ParsedData:
         elif _int(row["cluster_no"]) not in clusters:
             errors.append(RowError("provinces.csv", line, f"unknown cluster {row['cluster_no']!r}"))
         else:
-            provinces[code] = row
+            provinces[code] = {**row, "line": str(line)}
             province_by_name[name] = code
 
     offices: dict[str, dict[str, object]] = {}
@@ -212,9 +241,19 @@ def parse_data_dir(data_dir: Path) -> ParsedData:
         if cluster_no not in clusters:
             bad(f"unknown cluster {row['cluster_no']!r}")
             continue
+        # An office belongs to the cluster of the province its building is in (data/README.md);
+        # a covered province may lie in another cluster (spm-uthaithani-chainat does).
+        home = provinces[province_by_name[row["office_province_th"]]]
+        if _int(home["cluster_no"]) != cluster_no:
+            bad(
+                f"cluster_no {cluster_no} differs from cluster {home['cluster_no']} of "
+                f"{home['name_th']}, the office's province (provinces.csv:{home['line']})"
+            )
+            continue
         names.add(row["name_th"])
         offices[code] = {
             **row,
+            "line": line,
             "lat": lat,
             "lon": lon,
             "cluster_no": cluster_no,
@@ -243,7 +282,8 @@ def parse_data_dir(data_dir: Path) -> ParsedData:
             errors.append(RowError("policy_items.csv", line, f"duplicate {row['kind']} {no}"))
             continue
         seen_items.add(key)
-        record = {**row, "fiscal_year": fy, "no": no, "verified": row["verified"] == "yes"}
+        record = {**row, "line": line, "fiscal_year": fy, "no": no,
+                  "verified": row["verified"] == "yes"}  # fmt: skip
         if row["kind"] == "dimension":
             dim_keys[(fy, row["dimension"])] = no
             dimensions.append(record)
@@ -325,8 +365,107 @@ def fiscal_year_bounds(year_be: int) -> tuple[dt.date, dt.date]:
     return dt.date(year_ce - 1, 10, 1), dt.date(year_ce, 9, 30)
 
 
-def load(session: Session, data: ParsedData) -> LoadSummary:
-    """Upsert parsed reference data. Adds and flushes; the caller commits once."""
+def _catalogue_csv(rows: list[dict[str, object]]) -> tuple[str, dict[int, int]]:
+    """One year's rows as policy_items.csv text, and its line numbers mapped to the file's."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    columns = COLUMNS["policy_items.csv"]
+    writer.writerow(columns)
+    lines = {1: 1}
+    for n, row in enumerate(rows, start=2):
+        values = dict(row, verified="yes" if row["verified"] else "no")
+        writer.writerow([values[c] for c in columns])
+        lines[n] = int(row["line"])  # type: ignore[call-overload]
+    return out.getvalue(), lines
+
+
+def _create_catalogue(session: Session, data: ParsedData, fy: int, s: LoadSummary) -> None:
+    """A year's first catalogue: it replaces nothing, so it is added as it stands, unaudited
+    like the rest of a first load (the DataLoad row records it)."""
+    dims: dict[str, PolicyDimension] = {}
+    for row in (r for r in data.dimensions if r["fiscal_year"] == fy):
+        key = str(row["dimension"])
+        dims[key] = PolicyDimension(fiscal_year=fy, key=key, no=row["no"],
+                                    title_th=row["title_th"], title_en=row["title_en"])  # fmt: skip
+        session.add(dims[key])
+        s.bump(s.created, "policy_dimensions")
+    session.flush()
+    for row in (r for r in data.items if r["fiscal_year"] == fy):
+        session.add(PolicyItem(fiscal_year=fy, kind=row["kind"], no=row["no"],
+                               **item_values(row, dims)))  # fmt: skip
+        s.bump(s.created, "policy_items")
+
+
+def _replace_catalogue(session: Session, actor: Actor, data: ParsedData, fy: int,
+                       s: LoadSummary) -> None:  # fmt: skip
+    """Replace fiscal year `fy`'s catalogue through the admin import, so both refuse alike.
+
+    The import refuses to drop items that have progress reports and parks dimension numbers
+    while renumbering; its refusals come back as DataFileError naming policy_items.csv lines.
+    Like an admin's upload, a change is audited (by no user: the command line).
+    """
+    # Imported here: catalogue builds on this module's helpers.
+    from .catalogue import CatalogueFileError, import_catalogue
+
+    rows = sorted((r for r in data.dimensions + data.items if r["fiscal_year"] == fy),
+                  key=lambda r: int(r["line"]))  # type: ignore[call-overload]  # fmt: skip
+    text, lines = _catalogue_csv(rows)
+    try:
+        summary = import_catalogue(session, actor, text)
+    except CatalogueFileError as err:
+        raise DataFileError([
+            RowError("policy_items.csv", lines.get(e.line, e.line),
+                     e.msgid % e.params if e.params else e.msgid)
+            for e in err.errors
+        ]) from err  # fmt: skip
+    except ServiceError as err:
+        # A removed item has no line of its own: name the year's first line in the file.
+        reason = err.msgid % err.params if err.params else err.msgid
+        raise DataFileError(
+            [RowError("policy_items.csv", lines[2], f"fiscal year {fy}: {reason}")]
+        ) from err
+    for bucket, entries in ((s.created, summary.created), (s.updated, summary.updated),
+                            (s.deleted, summary.deleted)):  # fmt: skip
+        for entry in entries:
+            s.bump(bucket, "policy_dimensions" if entry.startswith("dimension ")
+                   else "policy_items")  # fmt: skip
+
+
+def check_points_in_provinces(session: Session, data: ParsedData) -> list[RowError]:
+    """Offices whose point lies in no province polygon, once every province has its boundary.
+
+    Before `boundaries import` (a fresh database loads data first) the bounding-box check of
+    parse_data_dir is all there is; with only some provinces imported, a point outside them
+    may still be in Thailand, so nothing is refused either.
+    """
+    total, with_geom = session.execute(select(func.count(), func.count(Province.geom))).one()
+    if not data.offices or not total or with_geom < total:
+        return []
+    points = sql_values(
+        column("code", String), column("lon", Float), column("lat", Float), name="points"
+    ).data([(code, float(o["lon"]), float(o["lat"])) for code, o in data.offices.items()])  # type: ignore[arg-type]
+    point = func.ST_SetSRID(func.ST_MakePoint(points.c.lon, points.c.lat), 4326)
+    inside = select(Province.code).where(
+        Province.geom.is_not(None), func.ST_Intersects(Province.geom, point)
+    )
+    outside = session.scalars(select(points.c.code).where(~inside.exists())).all()
+    return [
+        RowError("offices.csv", int(data.offices[code]["line"]),  # type: ignore[call-overload]
+                 f"coordinate lat={data.offices[code]['lat']}, lon={data.offices[code]['lon']} "
+                 "is outside Thailand (in no imported province boundary)")
+        for code in sorted(outside, key=lambda c: int(data.offices[c]["line"]))  # type: ignore[call-overload]
+    ]  # fmt: skip
+
+
+def load(session: Session, data: ParsedData, actor: Actor | None = None) -> LoadSummary:
+    """Upsert parsed reference data. Adds and flushes; the caller commits once.
+
+    Raises DataFileError for what only the database can tell (a point outside every imported
+    province, a removed item that has reports); the caller's rollback then keeps everything.
+    """
+    outside = check_points_in_provinces(session, data)
+    if outside:
+        raise DataFileError(outside)
     s = LoadSummary()
 
     existing_clusters = {c.no: c for c in session.scalars(select(Cluster))}
@@ -390,45 +529,20 @@ def load(session: Session, data: ParsedData) -> LoadSummary:
     session.flush()
 
     for fy in sorted({int(r["fiscal_year"]) for r in data.dimensions + data.items}):  # type: ignore[call-overload]
-        starts, ends = fiscal_year_bounds(fy)
         year = session.get(FiscalYear, fy)
         if year is None:
+            starts, ends = fiscal_year_bounds(fy)
             session.add(FiscalYear(year_be=fy, starts_on=starts, ends_on=ends))
             s.bump(s.created, "fiscal_years")
-        session.flush()
-        dims = {
-            d.key: d for d in session.scalars(select(PolicyDimension).filter_by(fiscal_year=fy))
-        }
-        for row in (r for r in data.dimensions if r["fiscal_year"] == fy):
-            values = {"no": row["no"], "title_th": row["title_th"], "title_en": row["title_en"]}
-            key = str(row["dimension"])
-            if key in dims:
-                if _assign(dims[key], values):
-                    s.bump(s.updated, "policy_dimensions")
-            else:
-                dims[key] = PolicyDimension(fiscal_year=fy, key=key, **values)
-                session.add(dims[key])
-                s.bump(s.created, "policy_dimensions")
-        session.flush()
-        current = {
-            (i.kind, i.no): i for i in session.scalars(select(PolicyItem).filter_by(fiscal_year=fy))
-        }
-        wanted_keys = set()
-        for row in (r for r in data.items if r["fiscal_year"] == fy):
-            key2 = (str(row["kind"]), int(row["no"]))  # type: ignore[call-overload]
-            wanted_keys.add(key2)
-            values = item_values(row, dims)
-            if key2 in current:
-                if _assign(current[key2], values):
-                    s.bump(s.updated, "policy_items")
-            else:
-                session.add(PolicyItem(fiscal_year=fy, kind=key2[0], no=key2[1], **values))
-                s.bump(s.created, "policy_items")
-        # The catalogue is replaced per fiscal year: items dropped from the file go.
-        for key2, item in current.items():
-            if key2 not in wanted_keys:
-                session.delete(item)
-                s.bump(s.deleted, "policy_items")
+            session.flush()
+        has_catalogue = session.scalar(
+            select(PolicyDimension.id).filter_by(fiscal_year=fy)
+            .union_all(select(PolicyItem.id).filter_by(fiscal_year=fy)).limit(1)
+        )  # fmt: skip
+        if has_catalogue is None:
+            _create_catalogue(session, data, fy, s)
+        else:
+            _replace_catalogue(session, actor or Actor(None), data, fy, s)
     session.flush()
 
     existing_windows = {

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from pinmap.config import PROJECT_ROOT
-from pinmap.models import DataLoad, Office, PolicyItem, Province
+from pinmap.models import DataLoad, Office, PolicyDimension, PolicyItem, ProgressEntry, Province
 from pinmap.services.dataload import DataFileError, fiscal_year_bounds, load, parse_data_dir
 
 
@@ -148,3 +148,112 @@ def test_policy_catalogue_is_replaced_per_fiscal_year(session: Session, data_dir
 def test_fiscal_year_starts_on_1_october(year_be: int, starts: str, ends: str) -> None:
     s, e = fiscal_year_bounds(year_be)
     assert (s.isoformat(), e.isoformat()) == (starts, ends)
+
+
+# --- refusals that need the database, renumbering, true lines -----------------------------
+
+
+def _refused(session: Session, data_dir: Path) -> DataFileError:
+    """Load `data_dir` expecting a refusal; the rollback the CLI does leaves nothing behind."""
+    with session.begin_nested() as nested, pytest.raises(DataFileError) as info:
+        try:
+            load(session, parse_data_dir(data_dir))
+        finally:
+            nested.rollback()
+    return info.value
+
+
+def test_removing_an_item_with_reports_is_refused_with_file_and_line(
+    session: Session, data_dir: Path
+) -> None:
+    item = session.scalars(select(PolicyItem).filter_by(fiscal_year=2567, kind="quick_win",
+                                                        no=2)).one()  # fmt: skip
+    office = session.scalars(select(Office).filter_by(code="spp-krabi")).one()
+    session.add(ProgressEntry(office_id=office.id, fiscal_year=2567, item_id=item.id, round_no=1))
+    session.flush()
+    path = data_dir / "policy_items.csv"
+    first = _line_of(path, "2567,")
+    _edit(path, next(ln for ln in path.read_text(encoding="utf-8").splitlines()
+                     if ln.startswith("2567,quick_win,2,")) + "\n", "")  # fmt: skip
+    err = _refused(session, data_dir)
+    assert [(e.file, e.line) for e in err.errors] == [("policy_items.csv", first)]
+    assert "quick_win 2" in err.errors[0].reason and "progress reports" in err.errors[0].reason
+    assert "nothing was loaded" in str(err)
+    assert session.get(PolicyItem, item.id) is not None
+
+
+def test_swapping_dimension_numbers_renumbers_them(session: Session, data_dir: Path) -> None:
+    path = data_dir / "policy_items.csv"
+    _edit(path, "2567,dimension,1,ด้านความปลอดภัย", "2567,dimension,2,ด้านความปลอดภัย")
+    _edit(path, "2567,dimension,2,ด้านโอกาส", "2567,dimension,1,ด้านโอกาส")
+    summary = load(session, parse_data_dir(data_dir))
+    assert summary.updated == {"policy_dimensions": 2}
+    numbers = dict(session.execute(select(PolicyDimension.key, PolicyDimension.no)
+                                   .filter_by(fiscal_year=2567)).all())  # fmt: skip
+    assert (numbers["ความปลอดภัย"], numbers["โอกาส"]) == (2, 1)
+    policy_1 = session.scalars(select(PolicyItem).filter_by(fiscal_year=2567, kind="policy",
+                                                            no=1)).one()  # fmt: skip
+    assert policy_1.dimension.key == "ความปลอดภัย" and policy_1.dimension.no == 2
+
+
+# Inside Thailand's bounding box, but in Myanmar (Mawlamyine): no Thai province holds it.
+MYANMAR = "16.49000,97.63000"
+
+
+def test_point_in_no_province_is_refused_once_boundaries_exist(
+    session: Session, data_dir: Path, province_file: Path
+) -> None:
+    from geo.boundaries import read_boundaries
+    from pinmap.services.boundaries import import_boundaries
+
+    path = data_dir / "offices.csv"
+    line = _line_of(path, "8.14708,98.86415")
+    _edit(path, "8.14708,98.86415", MYANMAR)
+    parsed = parse_data_dir(data_dir)  # the bounding box alone lets it through
+    with session.begin_nested() as nested:
+        load(session, parsed)  # before `boundaries import` (a fresh database) it loads
+        nested.rollback()
+    import_boundaries(session, read_boundaries(province_file, "province"), "province",
+                      source_name=province_file.name, sha256="x" * 64)  # fmt: skip
+    err = _refused(session, data_dir)
+    assert [(e.file, e.line) for e in err.errors] == [("offices.csv", line)]
+    assert "outside Thailand" in err.errors[0].reason
+    # The shipped points all lie in a province.
+    assert not load(session, parse_data_dir(PROJECT_ROOT / "data")).changed
+
+
+def test_office_in_another_cluster_than_its_province_is_refused(data_dir: Path) -> None:
+    path = data_dir / "offices.csv"
+    old = ("amphoe,6,amphoe=K: เขต 1/single-area office in capital district (standard; "
+           "not individually verified); coords=COD-AB 2019 ADM2 TH8101")  # fmt: skip
+    line = _line_of(path, old)
+    _edit(path, old, old.replace("amphoe,6,", "amphoe,2,"))
+    with pytest.raises(DataFileError) as info:
+        parse_data_dir(data_dir)
+    [error] = info.value.errors
+    assert (error.file, error.line) == ("offices.csv", line)
+    assert "cluster_no 2 differs from cluster 6 of กระบี่" in error.reason
+    assert f"provinces.csv:{_line_of(data_dir / 'provinces.csv', '81,กระบี่')}" in error.reason
+
+
+def test_a_covered_province_may_lie_in_another_cluster() -> None:
+    # spm-uthaithani-chainat sits in Uthai Thani (cluster 18) and also covers Chai Nat (2).
+    data = parse_data_dir(PROJECT_ROOT / "data")
+    office = data.offices["spm-uthaithani-chainat"]
+    clusters = {data.provinces[c]["cluster_no"] for c in office["province_codes"]}  # type: ignore[attr-defined]
+    assert office["cluster_no"] == 18 and clusters == {"18", "2"}
+
+
+def test_undecodable_byte_is_reported_on_its_own_line(data_dir: Path) -> None:
+    # A 246th office appended at line 247, with a byte that is not UTF-8 in its Thai name: a
+    # buffered decoder used to fail a whole buffer early and blame line 234.
+    path = data_dir / "offices.csv"
+    raw = path.read_bytes()
+    assert raw.count(b"\n") == 246 and raw.endswith(b"\n")
+    last = raw.rstrip(b"\n").rsplit(b"\n", 1)[1]
+    path.write_bytes(raw + last.replace(b"spm-", b"spm-x", 1).replace("สพม.".encode(), b"\xff", 1)
+                     + b"\n")  # fmt: skip
+    with pytest.raises(DataFileError) as info:
+        parse_data_dir(data_dir)
+    assert [(e.file, e.line) for e in info.value.errors] == [("offices.csv", 247)]
+    assert "0xff" in info.value.errors[0].reason
