@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from typing import Any
 
 from geoalchemy2.shape import from_shape, to_shape
@@ -160,32 +161,44 @@ def province_boundaries(session: Session) -> dict[str, Any]:
 
 
 def cluster_regions(session: Session) -> dict[str, Any]:
-    """One polygon per cluster: union of member provinces if boundaries exist, else a pin hull."""
-    has_boundaries = bool(
-        session.scalar(select(func.count()).where(Province.geom_web.is_not(None)))
-    )
+    """One polygon per cluster, drawn from its current member offices (Office.cluster_no).
+
+    The union of the provinces its offices sit in or cover, where boundaries were imported;
+    otherwise a buffered hull of its pins. Regions follow membership, not Province.cluster_no,
+    so moving an office between clusters redraws both; each feature lists its `office_codes`
+    so the body (and its ETag) changes with membership even when an outline does not.
+    """
+    members: dict[int, list[str]] = defaultdict(list)
+    pins: dict[int, list[Point]] = defaultdict(list)
+    provinces: dict[int, set[str]] = defaultdict(set)
+    for no, code, province_code, geom in session.execute(
+        select(Office.cluster_no, Office.code, Office.office_province_code, Office.geom)
+        .order_by(Office.code)
+    ):  # fmt: skip
+        members[no].append(code)
+        pins[no].append(to_shape(geom))
+        provinces[no].add(province_code)
+    for no, province_code in session.execute(
+        select(Office.cluster_no, OfficeProvince.province_code).join(
+            Office, Office.id == OfficeProvince.office_id
+        )
+    ):
+        provinces[no].add(province_code)
+    outlines = {
+        code: to_shape(geom)
+        for code, geom in session.execute(
+            select(Province.code, Province.geom_web).where(Province.geom_web.is_not(None))
+        )
+    }
     features = []
-    clusters = session.scalars(select(Cluster).order_by(Cluster.no)).all()
-    for cluster in clusters:
-        if has_boundaries:
-            shapes = [
-                to_shape(g)
-                for g in session.scalars(
-                    select(Province.geom_web).where(
-                        Province.cluster_no == cluster.no, Province.geom_web.is_not(None)
-                    )
-                )
-            ]
-            basis = "provinces"
-            region = union_of(shapes) if shapes else None
+    for cluster in session.scalars(select(Cluster).order_by(Cluster.no)):
+        # Sorted, so the union (and the response's ETag) does not depend on row order.
+        codes = sorted(c for c in provinces[cluster.no] if c in outlines)
+        if codes:
+            basis, region = "provinces", union_of([outlines[c] for c in codes])
+        elif pins[cluster.no]:
+            basis, region = "pins", hull_of_points(pins[cluster.no])
         else:
-            points = [
-                to_shape(g)
-                for g in session.scalars(select(Office.geom).where(Office.cluster_no == cluster.no))
-            ]
-            basis = "pins"
-            region = hull_of_points(points) if points else None
-        if region is None:
             continue
         features.append(
             {
@@ -197,6 +210,8 @@ def cluster_regions(session: Session) -> dict[str, Any]:
                     "name_th": cluster.name_th,
                     "name_en": cluster.name_en,
                     "basis": basis,
+                    "office_codes": members[cluster.no],
+                    "province_codes": codes,
                 },
             }  # fmt: skip
         )

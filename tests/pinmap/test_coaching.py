@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -97,6 +98,67 @@ def test_admin_moves_an_office_with_history_audit_and_change(
     assert history[0]["office"] == "spp-krabi"
     page = c.get("/clusters/2")
     assert page.status_code == 200 and "ปรับกลุ่มตามคำสั่ง สพฐ." in page.get_data(as_text=True)
+
+
+def _regions(c: FlaskClient) -> tuple[dict[int, dict[str, Any]], str]:
+    r = c.get("/api/v1/clusters/regions")
+    assert r.status_code == 200
+    return {f["properties"]["no"]: f for f in r.get_json(force=True)["features"]}, r.headers["ETag"]
+
+
+def _move_krabi_to_2(c: FlaskClient, w: World) -> None:
+    r = c.post("/api/v1/clusters/2/members", headers=w.headers("admin"),
+               json={"office": "spp-krabi", "reason": "ทดสอบ"})  # fmt: skip
+    assert r.status_code == 201, r.get_json()
+
+
+def test_moving_an_office_redraws_the_cluster_layer(
+    c: FlaskClient, w: World, session: Session
+) -> None:
+    krabi = to_shape(_office(session, "spp-krabi").geom)
+    before, etag = _regions(c)
+    assert before[2]["properties"]["basis"] == "pins"  # no boundaries in this database
+    assert not shape(before[2]["geometry"]).contains(krabi)
+    assert "spp-krabi" in before[6]["properties"]["office_codes"]
+    _move_krabi_to_2(c, w)
+    after, new_etag = _regions(c)
+    assert new_etag != etag
+    assert c.get("/api/v1/clusters/regions", headers={"If-None-Match": etag}).status_code == 200
+    assert "spp-krabi" in after[2]["properties"]["office_codes"]
+    assert "spp-krabi" not in after[6]["properties"]["office_codes"]
+    assert shape(after[2]["geometry"]).contains(krabi)
+    for feature in after.values():
+        geom = shape(feature["geometry"])
+        assert geom.is_valid and not geom.is_empty
+
+
+def test_moved_office_brings_its_provinces_into_the_region(
+    c: FlaskClient, w: World, session: Session, province_file: Path
+) -> None:
+    from geo.boundaries import read_boundaries
+    from pinmap.models import Province
+    from pinmap.services.boundaries import import_boundaries
+
+    import_boundaries(session, read_boundaries(province_file, "province"), "province",
+                      source_name=province_file.name, sha256="x" * 64)  # fmt: skip
+    session.commit()
+    krabi = to_shape(session.scalars(select(Province).filter_by(code="81")).one().geom_web)
+    inside_krabi = krabi.representative_point()
+    before, etag = _regions(c)
+    assert not shape(before[2]["geometry"]).contains(inside_krabi)
+    _move_krabi_to_2(c, w)
+    after, new_etag = _regions(c)
+    assert new_etag != etag
+    assert after[2]["properties"]["basis"] == "provinces"
+    assert shape(after[2]["geometry"]).contains(inside_krabi)
+    assert "81" in after[2]["properties"]["province_codes"]
+    # spm-trang-krabi still covers Krabi from cluster 6.
+    assert "81" in after[6]["properties"]["province_codes"]
+    for feature in after.values():
+        geom = shape(feature["geometry"])
+        assert geom.is_valid and not geom.is_empty
+    labels = {f["id"]: f for f in c.get("/api/v1/clusters/labels").get_json()["features"]}
+    assert shape(after[2]["geometry"]).buffer(1e-4).contains(shape(labels[2]["geometry"]))
 
 
 @pytest.mark.parametrize(("who", "status"), [("anonymous", 401), ("reviewer", 403),
