@@ -160,11 +160,19 @@ class Broker:
 
 
 def sse_format(change: Change | None = None, *, comment: str | None = None,
-               retry_ms: int | None = None) -> str:  # fmt: skip
+               retry_ms: int | None = None, last_id: int | None = None) -> str:  # fmt: skip
+    """One SSE block: a change event, a comment, or a retry/id preamble.
+
+    A preamble's `id:` without `data:` dispatches no event, yet sets the browser's last event
+    ID, so a client that reconnects before its first change still resumes where it started.
+    """
     if comment is not None:
         return f": {comment}\n\n"
-    if retry_ms is not None:
-        return f"retry: {retry_ms}\n\n"
-    assert change is not None  # noqa: S101 (callers pass one of the three)
+    if retry_ms is not None or last_id is not None:
+        lines = [f"retry: {retry_ms}"] if retry_ms is not None else []
+        if last_id is not None:
+            lines.append(f"id: {last_id}")
+        return "\n".join(lines) + "\n\n"
+    assert change is not None  # noqa: S101 (callers pass a change or a keyword)
     data = json.dumps(change.public_dict(), ensure_ascii=False)
     return f"id: {change.id}\nevent: change\ndata: {data}\n\n"

@@ -96,6 +96,9 @@ def changes(since: str | None, limit: int) -> dict[str, Any]:
 def stream() -> Response:
     """Server-Sent Events: `event: change` with `id:` = change id; send Last-Event-ID to resume.
 
+    The stream opens with a block holding only `retry:` and `id:` (the point it starts after),
+    so even a client that has seen no change yet resumes exactly.
+
     Anonymous clients receive public changes only; office staff also their office's drafts;
     OBEC staff every office's.
     """
@@ -111,11 +114,10 @@ def stream() -> Response:
     b = broker()
     sub = b.subscribe(offices, last_id)
     backlog = _changes_after(last_id, offices, REPLAY_LIMIT)
-    start = backlog[-1].id if backlog else last_id
     overflow = len(backlog) == REPLAY_LIMIT
     session.close()  # no database connection is held while the stream is open
     return Response(
-        _events(b, sub, backlog, start, overflow),
+        _events(b, sub, backlog, last_id, overflow),
         mimetype="text/event-stream",
         # X-Served-By names the process, so operators (and tests) can see the fan-out spread.
         headers={
@@ -126,16 +128,19 @@ def stream() -> Response:
     )
 
 
-def _events(b: Broker, sub: Subscriber, backlog: list[Change], start: int,
+def _events(b: Broker, sub: Subscriber, backlog: list[Change], after: int,
             overflow: bool) -> Iterator[str]:  # fmt: skip
     try:
-        yield sse_format(retry_ms=3000)
+        # The resume point goes first, as the stream's id: without it a client that drops
+        # before its first change reconnects with no Last-Event-ID and starts from the
+        # newest change, missing whatever committed while it was away.
+        yield sse_format(retry_ms=3000, last_id=after)
         for change in backlog:
             yield sse_format(change)
         if overflow:
             # Too far behind to replay: the client reloads its data instead.
             yield "event: reset\ndata: {}\n\n"
-        last = start
+        last = backlog[-1].id if backlog else after
         while not sub.dropped:
             try:
                 change = sub.queue.get(timeout=HEARTBEAT_SECONDS)

@@ -95,6 +95,38 @@ def test_resume_with_last_event_id_gets_every_missed_change_once(live: Live) -> 
     client.close()
 
 
+def _first_block(client: SSEClient) -> dict[str, str]:
+    """The raw fields of the stream's first block (SSEClient skips blocks without data)."""
+    fields: dict[str, str] = {}
+    while (line := client.response.fp.readline().decode().rstrip("\n")) != "":
+        if ":" not in line:
+            continue  # chunked transfer framing: the stream itself sends only "name: value"
+        key, _, value = line.partition(":")
+        fields[key] = value.lstrip(" ")
+    return fields
+
+
+def test_a_fresh_stream_names_its_resume_point_before_any_change(live: Live) -> None:
+    latest = live.emit()
+    client = SSEClient(live.url + "/api/v1/stream")
+    first = _first_block(client)
+    client.close()
+    # An id without data dispatches nothing, but becomes the browser's Last-Event-ID.
+    assert first == {"retry": "3000", "id": str(latest)}
+
+
+def test_a_client_that_drops_before_its_first_change_resumes_exactly(live: Live) -> None:
+    client = SSEClient(live.url + "/api/v1/stream")
+    seen = _first_block(client)["id"]
+    client.close()
+    missed = live.emit()  # committed while the client is away
+    again = SSEClient(live.url + "/api/v1/stream", {"Last-Event-ID": seen})
+    assert _first_block(again)["id"] == seen
+    event = again.next_event(timeout=3)
+    again.close()
+    assert event is not None and event.id == missed
+
+
 def test_polling_equivalent(live: Live) -> None:
     a, b = live.emit(), live.emit()
     import json
