@@ -31,8 +31,28 @@
 
   function getJSON(url) {
     return fetch(url, { headers: { Accept: "application/json" } }).then(function (r) {
-      if (!r.ok) throw new Error(url + " → HTTP " + r.status);
+      if (!r.ok) {
+        var err = new Error(url + " → HTTP " + r.status);
+        err.status = r.status;
+        throw err;
+      }
       return r.json();
+    });
+  }
+
+  // A live change is announced once: if the follow-up fetch fails, the map would keep the old
+  // data until reloaded, so transient failures (network, 5xx, 408, 429) are retried with a
+  // growing delay. Other 4xx answers will not change on retry.
+  var RETRY_DELAYS_MS = [500, 1000, 2000, 4000, 8000, 15000];
+
+  function retrying(attempt, delays) {
+    delays = delays || RETRY_DELAYS_MS;
+    return attempt().catch(function (e) {
+      var s = e && e.status;
+      var transient = !s || s >= 500 || s === 408 || s === 429;
+      if (!transient || !delays.length) throw e;
+      return new Promise(function (resolve) { setTimeout(resolve, delays[0]); })
+        .then(function () { return retrying(attempt, delays.slice(1)); });
     });
   }
 
@@ -177,26 +197,41 @@
         // Which offices have a best practice changed: refetch and refilter if filtering by it.
         this.state.bpOffices = {};
         var bp = (document.getElementById("f-bp") || { value: "" }).value;
-        work = this.loadBestPractices(bp).then(function () {
-          self._lastFilterKey = null;
-          self.applyFilters();
+        work = retrying(function () { return self.loadBestPractices(bp); }).then(function () {
+          self.refilter();
         });
       } else if (change.kind === "office.updated") {
-        work = getJSON(this.config.urls.office.replace("__CODE__", encodeURIComponent(code))).then(function (f) {
+        // Two changes to one office may be fetched at once; only the later fetch may win,
+        // or a slow earlier answer would put the older data back.
+        var seq = this._fetchSeq = (this._fetchSeq || 0) + 1;
+        this._latestFetch = this._latestFetch || {};
+        this._latestFetch[code] = seq;
+        var url = this.config.urls.office.replace("__CODE__", encodeURIComponent(code));
+        work = retrying(function () { return getJSON(url); }).then(function (f) {
+          if (self._latestFetch[code] !== seq) return;
           self.state.features[code] = f;
           marker.setLatLng([f.geometry.coordinates[1], f.geometry.coordinates[0]]);
+          // A change may move the office out of (or into) what the filters select.
+          self.refilter();
         });
       } else if (change.kind === "progress.approved" && this.state.mode !== "kind") {
-        work = this.setColourMode(this.state.mode, true);
+        work = retrying(function () { return self.setColourMode(self.state.mode, true); });
       } else {
         work = Promise.resolve();
       }
       return work.then(function () {
         var p = self.state.features[code].properties;
+        // A divIcon reuses its element, so the shown title is set here; the options are for
+        // the element built when the marker next comes onto the map.
+        marker.options.title = marker.options.alt = p.name_th;
         marker.setIcon(self.icon(p, true));
-        if (marker.isPopupOpen()) marker.setPopupContent(self.popup(p));
+        if (marker.getElement()) marker.getElement().title = p.name_th;
+        // Popup and tooltip content are functions of the current data: update() re-runs them.
+        if (marker.isPopupOpen()) marker.getPopup().update();
+        if (marker.isTooltipOpen()) marker.getTooltip().update();
         self.cue(p);
-        document.documentElement.setAttribute("data-last-change", String(change.id));
+        var last = Number(document.documentElement.getAttribute("data-last-change") || 0);
+        if (change.id > last) document.documentElement.setAttribute("data-last-change", String(change.id));
       });
     },
 
@@ -214,8 +249,11 @@
       fc.features.forEach(function (f) {
         var p = f.properties, ll = [f.geometry.coordinates[1], f.geometry.coordinates[0]];
         var marker = L.marker(ll, { icon: self.icon(p), title: p.name_th, alt: p.name_th, riseOnHover: true });
-        marker.bindPopup(function () { return self.popup(p); }, { maxWidth: 320 });
-        marker.bindTooltip(el("span", { text: p.name_th }), { direction: "top", offset: [0, -8] });
+        // Live changes replace state.features[code]: read it when shown, never capture p.
+        var current = function () { return self.state.features[p.code].properties; };
+        marker.bindPopup(function () { return self.popup(current()); }, { maxWidth: 320 });
+        marker.bindTooltip(function () { return el("span", { text: current().name_th }); },
+                           { direction: "top", offset: [0, -8] });
         marker.pinCode = p.code;
         self.state.markers[p.code] = marker;
         self.state.features[p.code] = f;
@@ -294,23 +332,51 @@
       return true;
     },
 
+    chosenMarkers: function (v) {
+      var self = this, chosen = [];
+      Object.keys(this.state.features).forEach(function (code) {
+        if (self.matches(self.state.features[code].properties, v)) chosen.push(self.state.markers[code]);
+      });
+      return chosen;
+    },
+
+    showCount: function (chosen) {
+      this.state.shown = chosen.length;
+      var count = document.getElementById("result-count");
+      count.textContent = chosen.length ? fmt(this.S.showing, { shown: chosen.length, total: this.state.total })
+                                        : this.S.no_match;
+    },
+
+    // Re-applies the user's current filters after a live change. Unlike applyFilters it moves
+    // only the markers whose membership changed (an open popup elsewhere stays open), leaves
+    // the view where the user put it, and rebuilds the result list only if it differs.
+    refilter: function () {
+      if (!document.getElementById("filters")) return;
+      var v = this.filterValues(), self = this, group = this.layers.offices;
+      var chosen = this.chosenMarkers(v), wanted = {};
+      chosen.forEach(function (m) { wanted[m.pinCode] = true; });
+      Object.keys(this.state.markers).forEach(function (code) {
+        var m = self.state.markers[code], has = group.hasLayer(m);
+        if (wanted[code] && !has) group.addLayer(m);
+        else if (!wanted[code] && has) group.removeLayer(m);
+      });
+      this.showCount(chosen);
+      this.renderResults(chosen, v);
+    },
+
     applyFilters: function () {
-      var v = this.filterValues(), self = this, chosen = [];
+      var v = this.filterValues();
       // The search box fires "change" again on blur; redoing identical work would rebuild the
       // result list under the user's pointer and swallow their click.
       var key = JSON.stringify(v);
       if (key === this._lastFilterKey) return;
       this._lastFilterKey = key;
-      Object.keys(this.state.features).forEach(function (code) {
-        if (self.matches(self.state.features[code].properties, v)) chosen.push(self.state.markers[code]);
-      });
+      var chosen = this.chosenMarkers(v);
       var group = this.layers.offices;
       group.clearLayers();
       group.addLayers(chosen);
-      this.state.shown = chosen.length;
-      var count = document.getElementById("result-count");
-      count.textContent = chosen.length ? fmt(this.S.showing, { shown: chosen.length, total: this.state.total })
-                                        : this.S.no_match;
+      this.showCount(chosen);
+      this._resultsKey = null;
       this.renderResults(chosen, v);
       var filtered = v.q || v.cluster || v.province || v.kind;
       if (chosen.length && filtered) {
@@ -322,8 +388,15 @@
 
     renderResults: function (chosen, v) {
       var list = document.getElementById("results"), self = this;
+      var listed = (!(v.q || v.cluster || v.province) || chosen.length > 40) ? [] : chosen;
+      // Rebuilding an unchanged list under the user's pointer would swallow their click.
+      var key = JSON.stringify(listed.map(function (m) {
+        return [m.pinCode, self.state.features[m.pinCode].properties.name_th];
+      }));
+      if (key === this._resultsKey) return;
+      this._resultsKey = key;
       list.textContent = "";
-      if (!(v.q || v.cluster || v.province) || chosen.length > 40) return;
+      if (!listed.length) return;
       chosen.forEach(function (m) {
         var p = self.state.features[m.pinCode].properties;
         var link = el("a", { href: "#", text: p.name_th });
