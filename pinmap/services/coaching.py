@@ -682,6 +682,10 @@ def propose(session: Session, cluster_no: int, *, radius_km: float | None = None
     points = [lonlat(o) for o in members]
     if host_code:
         host = get_office(session, host_code)
+        # The same rule as save_plan: a host from elsewhere would skew the cluster's distances.
+        if host.cluster_no != cluster_no:
+            raise ServiceError(400, N_("The host must be an office of cluster %(no)s."),
+                               no=cluster_no)  # fmt: skip
     else:
         host = members[geo.best_host(points)]
     total = geo.total_distance_from(lonlat(host), points)

@@ -264,6 +264,26 @@ def test_planner_bad_input(c: FlaskClient, w: World, query: str, status: int,
     assert needle in r.get_json()["message"]
 
 
+def test_host_from_another_cluster_is_refused_when_proposing_and_creating(
+    c: FlaskClient, w: World, session: Session
+) -> None:
+    assert _office(session, "spp-krabi").cluster_no == 6
+    h = {**w.headers("coach"), "Accept-Language": "en"}
+    r = c.get("/api/v1/planner/propose?cluster=13&k=3&host=spp-krabi", headers=h)
+    assert r.status_code == 400
+    assert "cluster 13" in r.get_json()["message"]
+    r = c.post("/api/v1/plans", headers=h, json={"round_id": _round(session, 2).id,
+                                                 "cluster": 13, "k": 3, "host": "spp-krabi"})  # fmt: skip
+    assert r.status_code == 400 and "cluster 13" in r.get_json()["message"]
+    with pytest.raises(ServiceError) as err:
+        svc.create_plan(session, Actor(w.users["coach"]), _round(session, 2).id, 13, k=3,
+                        host_code="spp-krabi")  # fmt: skip
+    assert err.value.status == 400
+    member = svc.cluster_offices(session, 13)[0].code
+    r = c.get(f"/api/v1/planner/propose?cluster=13&k=3&host={member}", headers=h)
+    assert r.status_code == 200 and r.get_json()["host"]["office"] == member
+
+
 def test_planner_page_bad_radius_is_400(c: FlaskClient, w: World, capp: Flask) -> None:
     from .portal_fixtures import _USERS, login
 
