@@ -54,6 +54,19 @@ def round_kind_label(kind: str) -> str:
     return _(KIND_LABELS[kind]) if kind in KIND_LABELS else kind
 
 
+ORDER_METHOD_LABELS = {
+    "exact": N_("Visit order: the shortest possible (exact, Held–Karp)."),
+    "heuristic": N_("Visit order: found by a heuristic (more than %(n)s visits), short but not "
+                    "proven shortest."),
+    "manual": N_("Visit order: as entered by the team, not optimised."),
+}  # fmt: skip
+
+
+@bp.app_template_global("order_method_label")
+def order_method_label(method: str | None, exact_max: int) -> str:
+    return _(ORDER_METHOD_LABELS[method], n=exact_max) if method in ORDER_METHOD_LABELS else ""
+
+
 def _cluster_map(offices: list[Office]) -> dict[str, str]:
     cfg = current_app.config
     m = base_map(cfg["PINMAP_TILES"], cfg["PINMAP_TILES_ATTRIBUTION"])

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import io
 import json
 from collections import defaultdict
@@ -776,7 +777,21 @@ def plan_dict(session: Session, plan: VisitPlan) -> dict[str, Any]:
         "invited": [stop(s, o) for s, o in invited],
         "visits": [stop(s, o) for s, o in visits],
         "visits_total_km": round(sum(s.distance_km or 0 for s, _ in visits), 3),
+        "order_method": _order_method(tuple([lonlat(host)] + [lonlat(o) for _, o in visits]))
+        if host and visits else None,
+        "exact_max_visits": geo.EXACT_MAX_VISITS,
     }  # fmt: skip
+
+
+ORDER_METHODS = {geo.EXACT: "exact", geo.HEURISTIC: "heuristic", geo.MANUAL: "manual"}
+
+
+@functools.lru_cache(maxsize=512)
+def _order_method(points: tuple[geo.LonLat, ...]) -> str:
+    """`exact` (proven shortest), `heuristic` or `manual`: the visit path through `points`."""
+    # Plans keep no record of how their order was found, so every view re-derives it; above
+    # EXACT_MAX_VISITS that reruns the heuristic (~0.1 s for 40 visits), hence the cache.
+    return ORDER_METHODS[geo.order_method(points)]
 
 
 def _check_plan_version(plan: VisitPlan, expected: int | None) -> None:

@@ -362,6 +362,47 @@ def test_plan_lifecycle(c: FlaskClient, w: World, session: Session) -> None:
                   json={"visited_on": "2024-03-20"}).status_code == 403  # fmt: skip
 
 
+def test_plan_says_how_its_visit_order_was_found(
+    c: FlaskClient, w: World, session: Session, capp: Flask
+) -> None:
+    plan = _create(c, w, session)
+    url = f"/api/v1/plans/{plan['id']}"
+    host = plan["host"]["office"]
+    members = [o.code for o in svc.cluster_offices(session, 13) if o.code != host]
+    assert plan["order_method"] is None and plan["exact_max_visits"] == 10
+
+    def save(version: int, visits: list[str], optimise: bool) -> dict[str, Any]:
+        r = c.put(url, headers=w.headers("coach"),
+                  json={"version": version, "visits": visits, "optimise": optimise})  # fmt: skip
+        assert r.status_code == 200, r.get_json()
+        return r.get_json()
+
+    # Ten visits besides the host: exact, and no shorter than a brute-force-free check allows.
+    ten = save(plan["version"], members[:10], optimise=True)
+    assert len(ten["visits"]) == 10 and ten["order_method"] == "exact"
+    from geo.planner import distance_matrix, held_karp_path, path_length
+
+    pts = [svc.lonlat(_office(session, code)) for code in [host] + members[:10]]
+    d = distance_matrix(pts)
+    assert ten["visits_total_km"] == pytest.approx(path_length(held_karp_path(d, 0), d), abs=0.01)
+    # The same ten in a worse order typed by hand: no claim of being shortest.
+    worse = list(reversed([s["office"] for s in ten["visits"]]))
+    manual = save(ten["version"], worse, optimise=False)
+    assert manual["order_method"] == "manual"
+    many = save(manual["version"], members[:12], optimise=True)
+    assert many["order_method"] == "heuristic"
+
+    from .portal_fixtures import _USERS, login
+
+    _USERS["coach"] = w.users["coach"]
+    login(c, "coach")
+    page = c.get(f"/plans/{plan['id']}", headers={"Accept-Language": "en"})
+    assert page.status_code == 200
+    assert 'data-order-method="heuristic"' in page.get_data(as_text=True)
+    printed = c.get(f"/plans/{plan['id']}/print").get_data(as_text=True)
+    assert 'data-order-method="heuristic"' in printed
+
+
 def test_unknown_plan_is_404(c: FlaskClient, w: World) -> None:
     assert c.get("/api/v1/plans/999999").status_code == 404
     assert c.put("/api/v1/plans/999999", headers=w.headers("coach"),
