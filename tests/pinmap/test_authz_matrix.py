@@ -1,0 +1,667 @@
+"""The authorization matrix: every write route and state transition × every kind of user.
+
+One row per write (route + state it acts on), one cell per user: anonymous, the other office's
+editor, our own office's editor and director, a reviewer, an admin and a coach. Only the cells
+in the row's `allowed` set may succeed; every other cell must be refused and change nothing (no
+audit record). `test_every_write_route_has_a_row` walks the URL map, so a new write route fails
+CI until it gets a row here or a commented place in NO_AUTHZ_NEEDED.
+
+Speed: one test per row; each cell runs inside a savepoint that is rolled back, so the users,
+tokens and app are built once per row, not once per cell.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from PIL import Image
+from sqlalchemy import Connection, text
+from sqlalchemy.orm import Session
+from werkzeug.test import TestResponse
+
+from pinmap.config import PROJECT_ROOT
+from pinmap.services import coaching as coaching_svc
+from pinmap.services.accounts import create_token, create_user
+from pinmap.services.audit import Actor
+
+from .portal_fixtures import OWN, PASSWORD, ROLES, World, full_report, no_csrf
+
+ALL: tuple[str, ...] = (*ROLES, "coach")
+OFFICE = frozenset({"own_editor", "own_director"})
+DIRECTOR = frozenset({"own_director"})
+OBEC = frozenset({"reviewer", "admin"})
+ADMIN = frozenset({"admin"})
+PLANNERS = frozenset({"coach", "admin"})
+SIGNED_IN = frozenset(ALL) - {"anonymous"}
+NON_PLANNERS = {who: 404 for who in SIGNED_IN - PLANNERS}
+NEW_PASSWORD = "another secret 99"
+
+# Write routes that need no authorization, each with the reason.
+NO_AUTHZ_NEEDED: dict[tuple[str, str], str] = {
+    # Signing in is what anonymous visitors do (CSRF-checked and throttled; test_portal_pages).
+    ("POST", "/portal/login"): "sign-in form",
+    # Signing out only ends the caller's own session; harmless for anyone.
+    ("POST", "/portal/logout"): "sign-out",
+}
+
+
+# --- the world of one row --------------------------------------------------------------------
+
+
+@dataclass
+class Ctx:
+    app: Flask
+    w: World
+    conn: Connection
+    epochs: dict[str, tuple[int, int]]  # who -> (user id, session epoch) when the row started
+    lonlat: tuple[float, float]  # the own office's pin
+
+    @property
+    def fy(self) -> int:
+        return self.w.fy
+
+    def h(self, who: str) -> dict[str, str]:
+        return self.w.headers(who)
+
+    def api(self) -> FlaskClient:
+        """A client with no cookie: API calls carry their bearer token in headers."""
+        return self.app.test_client()
+
+    def page(self, who: str) -> FlaskClient:
+        """A browser signed in as `who` (or nobody); CSRF is off for the whole app."""
+        client = self.app.test_client()
+        if who != "anonymous":
+            uid, epoch = self.epochs[who]
+            with client.session_transaction() as s:
+                s["_user_id"] = f"{uid}:{epoch}"
+                s["_fresh"] = True
+        return client
+
+    def scalar(self, sql: str, **params: Any) -> Any:
+        return self.conn.execute(text(sql), params).scalar()
+
+    def audit_count(self) -> int:
+        return int(self.scalar("SELECT count(*) FROM audit_log"))
+
+    def round_id(self, no: int) -> int:
+        return int(self.scalar("SELECT id FROM monitoring_rounds WHERE fiscal_year = 2567 "
+                               "AND round_no = :no", no=no))  # fmt: skip
+
+    def user_id(self, who: str) -> int:
+        return self.epochs[who][0]
+
+
+@pytest.fixture
+def ctx(app: Flask, world: World, session: Session, connection: Connection) -> Iterator[Ctx]:
+    actor = Actor(None, "test")
+    coach = create_user(session, actor, email="coach@example.go.th", name="coach",
+                        password=PASSWORD, role="coach", office_code=None)  # fmt: skip
+    world.users["coach"] = coach
+    world.tokens["coach"] = create_token(session, actor, coach, "tests").secret
+    coaching_svc.load_rounds(session, PROJECT_ROOT / "data" / "monitoring_rounds.csv")
+    session.commit()
+    epochs = {who: (u.id, u.session_epoch) for who, u in world.users.items()}
+    # Cells talk to the database through the app and raw SQL only: the ORM session must hold
+    # no savepoint of its own when a cell's savepoint is rolled back.
+    session.close()
+    point = connection.execute(text("SELECT ST_X(geom), ST_Y(geom) FROM offices "
+                                    "WHERE code = :c"), {"c": OWN}).one()  # fmt: skip
+    yield Ctx(no_csrf(app), world, connection, epochs, (float(point[0]), float(point[1])))
+
+
+# --- building blocks for the states a write acts on -------------------------------------------
+
+
+def _ok(r: TestResponse, *codes: int) -> TestResponse:
+    assert r.status_code in (codes or (200, 201, 302)), (
+        r.status_code,
+        r.get_data(as_text=True)[:800],
+    )
+    return r
+
+
+def _png() -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (8, 8), "red").save(buf, "PNG")
+    return buf.getvalue()
+
+
+def _jpeg() -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (40, 30), "blue").save(buf, "JPEG")
+    return buf.getvalue()
+
+
+def _entry_page(c: Ctx) -> str:
+    return f"/portal/offices/{OWN}/entries/{c.fy}/1/{c.w.item.kind}/{c.w.item.no}"
+
+
+def _form() -> dict[str, str]:
+    return {k: str(v) for k, v in full_report().items() if v is not None}
+
+
+def _entry_id(c: Ctx) -> int:
+    return int(c.scalar("SELECT max(id) FROM progress_entries"))
+
+
+def draft(c: Ctx) -> dict[str, Any]:
+    r = _ok(c.api().put(c.w.entry_url(), json=full_report(), headers=c.h("own_editor")), 200)
+    return r.get_json()
+
+
+def submitted(c: Ctx) -> dict[str, Any]:
+    rev = draft(c)
+    r = c.api().post(c.w.entry_url(suffix="/submit"), json={"version": rev["version"]},
+                     headers=c.h("own_director"))  # fmt: skip
+    return _ok(r, 200).get_json()
+
+
+def decided(c: Ctx, rev: dict[str, Any], decision: str) -> dict[str, Any]:
+    r = c.api().post(f"/api/v1/review/entries/{_entry_id(c)}/decision", headers=c.h("reviewer"),
+                     json={"version": rev["version"], "decision": decision,
+                           "comment": "แนบภาพกิจกรรม"})  # fmt: skip
+    return _ok(r, 200).get_json()
+
+
+def returned(c: Ctx) -> dict[str, Any]:
+    return decided(c, submitted(c), "return")
+
+
+def resubmitted(c: Ctx) -> dict[str, Any]:
+    rev = returned(c)
+    r = c.api().post(c.w.entry_url(suffix="/submit"), json={"version": rev["version"]},
+                     headers=c.h("own_director"))  # fmt: skip
+    return _ok(r, 200).get_json()
+
+
+def with_link(c: Ctx) -> tuple[int, int]:
+    """A draft with one link; (its version, the evidence id)."""
+    r = c.api().post(c.w.entry_url(suffix="/evidence"), headers=c.h("own_editor"),
+                     json={"url": "https://example.go.th/x", "title": "x"})  # fmt: skip
+    return _ok(r, 201).get_json()["version"], int(c.scalar("SELECT max(id) FROM evidence"))
+
+
+def profile_form(c: Ctx, **extra: str) -> dict[str, str]:
+    lon, lat = c.lonlat
+    form = {"address": "ถนนอุตรกิจ อ.เมืองกระบี่", "phone": "0 7561 1234", "staff_count": "85",
+            "email": "saraban@krabi.go.th", "lat": f"{lat:.6f}", "lon": f"{lon:.6f}",
+            "p0_name": "นายผู้อำนวยการ ทดสอบ", "p0_position": "ผู้อำนวยการ",
+            "version": "0", "action": "save"}  # fmt: skip
+    return {**form, **extra}
+
+
+LATEST = {
+    table: text(f"SELECT id, version FROM {table} ORDER BY id DESC LIMIT 1")  # noqa: S608
+    for table in ("profile_revisions", "best_practices", "operating_plans")
+}
+
+
+def _latest(c: Ctx, table: str) -> tuple[int, int]:
+    """(id, version) of the newest row of a fixed table."""
+    row = c.conn.execute(LATEST[table]).one()
+    return int(row[0]), int(row[1])
+
+
+def profile_draft(c: Ctx) -> tuple[int, int]:
+    _ok(c.page("own_editor").post(f"/portal/offices/{OWN}/profile", data=profile_form(c)), 302)
+    return _latest(c, "profile_revisions")
+
+
+def profile_submitted(c: Ctx) -> tuple[int, int]:
+    _rev_id, version = profile_draft(c)
+    r = c.page("own_director").post(f"/portal/offices/{OWN}/profile",
+                                    data=profile_form(c, action="submit", version=str(version)))  # fmt: skip
+    _ok(r, 302)
+    return _latest(c, "profile_revisions")
+
+
+def bp_form(c: Ctx, **extra: str) -> dict[str, Any]:
+    form = {"title": "ห้องเรียนคุณภาพ", "owner": "กลุ่มนิเทศ", "fiscal_year": str(c.fy),
+            "dimensions": ["คุณภาพ"], "item_ids": [str(c.w.item.id)], "background": "ที่มา",
+            "objectives": "วัตถุประสงค์", "process": "ขั้นตอน", "results": "ผล",
+            "success_factors": "ปัจจัย", "version": "0", "action": "save"}  # fmt: skip
+    return {**form, **extra}
+
+
+def bp_draft(c: Ctx) -> tuple[int, int]:
+    r = c.page("own_editor").post(f"/portal/offices/{OWN}/best-practices/new", data=bp_form(c))
+    _ok(r, 302)
+    return _latest(c, "best_practices")
+
+
+def bp_submitted(c: Ctx) -> tuple[int, int]:
+    bp_id, version = bp_draft(c)
+    r = c.page("own_director").post(f"/portal/offices/{OWN}/best-practices/{bp_id}",
+                                    data=bp_form(c, version=str(version), action="submit"))  # fmt: skip
+    _ok(r, 302)
+    return _latest(c, "best_practices")
+
+
+PLAN_FIELDS = {"problem": "ปัญหา", "approach": "แนวทาง", "targets": "เป้าหมาย",
+               "timeline": "ต.ค.–ธ.ค."}  # fmt: skip
+
+
+def _op_plan_url(c: Ctx) -> str:
+    return f"/portal/offices/{OWN}/plan/{c.fy}"
+
+
+def op_plan_draft(c: Ctx) -> tuple[int, int]:
+    r = c.page("own_editor").post(_op_plan_url(c), data={**PLAN_FIELDS, "version": "0",
+                                                         "action": "save"})  # fmt: skip
+    _ok(r, 302)
+    return _latest(c, "operating_plans")
+
+
+def op_plan_submitted(c: Ctx) -> tuple[int, int]:
+    _plan_id, version = op_plan_draft(c)
+    r = c.page("own_director").post(_op_plan_url(c), data={**PLAN_FIELDS, "action": "submit",
+                                                           "version": str(version)})  # fmt: skip
+    _ok(r, 302)
+    return _latest(c, "operating_plans")
+
+
+def visit_plan(c: Ctx, *, publish: bool = False) -> dict[str, Any]:
+    r = c.api().post("/api/v1/plans", headers=c.h("coach"),
+                     json={"round_id": c.round_id(2), "cluster": 13, "radius_km": 60})  # fmt: skip
+    plan = _ok(r, 201).get_json()
+    # Publishing needs a visit date (inside round 2: Mar–Apr 2024).
+    r = c.api().put(f"/api/v1/plans/{plan['id']}", headers=c.h("coach"),
+                    json={"version": plan["version"], "visit_date": "2024-03-20"})  # fmt: skip
+    plan = _ok(r, 200).get_json()
+    if publish:
+        r = c.api().post(f"/api/v1/plans/{plan['id']}/publish", headers=c.h("coach"),
+                         json={"version": plan["version"]})  # fmt: skip
+        plan = _ok(r, 200).get_json()
+    return plan
+
+
+def ingest_conflict(c: Ctx) -> tuple[int, int]:
+    """A source's record that clashed with a newer manual draft; (conflict id, draft version)."""
+    rev = draft(c)
+    source = c.scalar("INSERT INTO ingest_sources (name, kind, url, credentials_env, cron, "
+                      "timeout_seconds, options, pre_approved, enabled, created_at, updated_at) "
+                      "VALUES ('authz-source', 'progress-json', 'https://example.go.th/feed', "
+                      "'', '0 6 * * *', 30, '{}', false, true, now(), now()) RETURNING id")  # fmt: skip
+    run = c.scalar("INSERT INTO ingest_runs (source_id, started_at, outcome, fetched, inserted, "
+                   "updated, unchanged, quarantined, conflicts, error) VALUES "
+                   "(:s, now(), 'ok', 1, 0, 0, 0, 0, 1, '') RETURNING id", s=source)  # fmt: skip
+    conflict = c.scalar("INSERT INTO ingest_conflicts (source_id, source_record_id, entry_id, "
+                        "run_id, source_payload) VALUES (:s, 'r1', :e, :r, "
+                        "'{\"record\": {}}') RETURNING id", s=source, e=_entry_id(c), r=run)  # fmt: skip
+    return int(conflict), rev["version"]
+
+
+def catalogue_csv(c: Ctx) -> bytes:
+    """The FY2567 catalogue as exported, with one English title changed."""
+    r = _ok(c.page("admin").get("/admin/catalogue/export.csv?fiscal_year=2567"), 200)
+    rows = list(csv.DictReader(io.StringIO(r.get_data(as_text=True).lstrip("\ufeff"))))
+    rows[0]["title_en"] = (rows[0]["title_en"] or "x") + " (revised)"
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue().encode("utf-8")
+
+
+SCHOOLS_CSV = ("code,name_th,amphoe_th,level,lat,lon\n"
+               "1081010001,โรงเรียนบ้านทดสอบ,เมืองกระบี่,ประถมศึกษา,8.07,98.91\n").encode()  # fmt: skip
+RESULTS_CSV = ("office_code,fiscal_year,category,indicator,value,unit,office_target,obec_target\n"
+               "spp-krabi,2563,onet_rt_nt,O-NET ป.6 ภาษาไทย,48.25,คะแนน,50,50\n").encode()  # fmt: skip
+
+
+def _multipart(client: FlaskClient, url: str, data: dict[str, Any], **kw: Any) -> TestResponse:
+    return client.post(url, data=data, content_type="multipart/form-data", **kw)
+
+
+# --- the rows ----------------------------------------------------------------------------------
+
+Prepare = Callable[[Ctx], Any]
+Act = Callable[[Ctx, str, Any], TestResponse]
+
+
+def _nothing(c: Ctx) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class Row:
+    name: str
+    method: str
+    rule: str  # as in app.url_map, for the completeness check
+    allowed: frozenset[str]
+    act: Act
+    prepare: Prepare = _nothing  # builds the state the write acts on (not part of the check)
+    api: bool = False
+    # Refusals other than the default (API: 401 anonymous, 403 others; pages: sign-in redirect
+    # for anonymous, 403 others), each one deliberate and explained where the row is defined.
+    refused: Mapping[str, int] = field(default_factory=dict)
+    # Cells known to be wrong: who -> "authz bug: ..." (run as strict xfails, never skipped).
+    bugs: Mapping[str, str] = field(default_factory=dict)
+    verify: Callable[[Ctx, str], None] | None = None  # extra check of an allowed cell
+
+
+ENTRY_API = "/api/v1/portal/offices/<code>/entries/<int:fiscal_year>/<int:round_no>/<kind>/<int:no>"
+ENTRY_PAGE = "/portal/offices/<code>/entries/<int:fiscal_year>/<int:round_no>/<kind>/<int:no>"
+
+
+def _only_own_password_changed(c: Ctx, who: str) -> None:
+    for other, (uid, epoch) in c.epochs.items():
+        now = c.scalar("SELECT session_epoch FROM users WHERE id = :id", id=uid)
+        assert now == epoch + (1 if other == who else 0), (who, "changed the password of", other)
+
+
+ROWS: list[Row] = [
+    # --- progress API: files, evidence removal, resubmission, editing an approved report ----
+    Row("api upload file evidence", "POST", ENTRY_API + "/evidence", OFFICE, api=True,
+        act=lambda c, who, _: _multipart(c.api(), c.w.entry_url(suffix="/evidence"),
+                                         {"file": (io.BytesIO(_png()), "p.png"), "title": "ภาพ"},
+                                         headers=c.h(who))),
+    Row("api delete evidence", "DELETE", ENTRY_API + "/evidence/<int:evidence_id>", OFFICE,
+        api=True, prepare=with_link,
+        act=lambda c, who, p: c.api().delete(
+            c.w.entry_url(suffix=f"/evidence/{p[1]}") + f"?version={p[0]}", headers=c.h(who))),
+    Row("api resubmit a returned report", "POST", ENTRY_API + "/submit", DIRECTOR, api=True,
+        prepare=returned,
+        act=lambda c, who, rev: c.api().post(c.w.entry_url(suffix="/submit"), headers=c.h(who),
+                                             json={"version": rev["version"]})),
+    Row("api edit an approved report (new revision)", "PUT", ENTRY_API, OFFICE, api=True,
+        prepare=lambda c: decided(c, submitted(c), "approve"),
+        act=lambda c, who, rev: c.api().put(c.w.entry_url(), headers=c.h(who),
+                                            json={"version": rev["version"], "result": "ใหม่"})),
+    Row("api approve a resubmitted report", "POST", "/api/v1/review/entries/<int:entry_id>/decision",
+        OBEC, api=True, prepare=resubmitted,
+        act=lambda c, who, rev: c.api().post(
+            f"/api/v1/review/entries/{_entry_id(c)}/decision", headers=c.h(who),
+            json={"version": rev["version"], "decision": "approve"})),
+    Row("api reopen a window", "POST", "/api/v1/review/reopen", OBEC, api=True,
+        act=lambda c, who, _: c.api().post("/api/v1/review/reopen", headers=c.h(who), json={
+            "office": OWN, "fiscal_year": c.fy, "round_no": 1, "reason": "ไฟดับ",
+            "until": (dt.date.today() + dt.timedelta(days=30)).isoformat()})),
+    # --- the report form --------------------------------------------------------------------
+    Row("page save a report", "POST", ENTRY_PAGE, OFFICE,
+        act=lambda c, who, _: c.page(who).post(_entry_page(c), data={
+            **_form(), "version": "0", "action": "save"})),
+    Row("page submit a report", "POST", ENTRY_PAGE, DIRECTOR, prepare=draft,
+        act=lambda c, who, rev: c.page(who).post(_entry_page(c), data={
+            **_form(), "version": str(rev["version"]), "action": "submit"})),
+    Row("page resubmit a returned report", "POST", ENTRY_PAGE, DIRECTOR, prepare=returned,
+        act=lambda c, who, rev: c.page(who).post(_entry_page(c), data={
+            **_form(), "version": str(rev["version"]), "action": "submit"})),
+    Row("page add a file", "POST", ENTRY_PAGE, OFFICE,
+        act=lambda c, who, _: _multipart(c.page(who), _entry_page(c), {
+            "action": "upload", "version": "0", "file": (io.BytesIO(_png()), "p.png"),
+            "file_title": "ภาพ"})),
+    Row("page add a link", "POST", ENTRY_PAGE, OFFICE,
+        act=lambda c, who, _: c.page(who).post(_entry_page(c), data={
+            "action": "add_link", "version": "0", "link_url": "https://example.go.th/y"})),
+    Row("page remove evidence", "POST", ENTRY_PAGE, OFFICE, prepare=with_link,
+        act=lambda c, who, p: c.page(who).post(_entry_page(c), data={
+            "action": "remove_evidence", "version": str(p[0]), "evidence_id": str(p[1])})),
+    Row("page edit an approved report", "POST", ENTRY_PAGE, OFFICE,
+        prepare=lambda c: decided(c, submitted(c), "approve"),
+        act=lambda c, who, rev: c.page(who).post(_entry_page(c), data={
+            **_form(), "result": "ใหม่", "version": str(rev["version"]), "action": "save"})),
+    # --- the review desk --------------------------------------------------------------------
+    Row("page approve a report", "POST", "/review/entries/<int:entry_id>", OBEC,
+        prepare=submitted,
+        act=lambda c, who, rev: c.page(who).post(f"/review/entries/{_entry_id(c)}", data={
+            "decision": "approve", "version": str(rev["version"])})),
+    Row("page return a report", "POST", "/review/entries/<int:entry_id>", OBEC,
+        prepare=submitted,
+        act=lambda c, who, rev: c.page(who).post(f"/review/entries/{_entry_id(c)}", data={
+            "decision": "return", "comment": "แนบภาพ", "version": str(rev["version"])})),
+    # The page redirects back to the report whether or not the reopening worked: the audit
+    # check below is what tells success from a flashed refusal.
+    Row("page reopen a window", "POST", "/review/entries/<int:entry_id>/reopen", OBEC,
+        prepare=draft,
+        act=lambda c, who, _: c.page(who).post(f"/review/entries/{_entry_id(c)}/reopen", data={
+            "until": (dt.date.today() + dt.timedelta(days=30)).isoformat(), "reason": "น้ำท่วม"})),
+    # Any signed-in user, for their own account only (there is no field naming the account).
+    Row("page change own password", "POST", "/portal/password", SIGNED_IN,
+        verify=_only_own_password_changed,
+        act=lambda c, who, _: c.page(who).post("/portal/password", data={
+            "old": PASSWORD, "new": NEW_PASSWORD, "repeat": NEW_PASSWORD,
+            "user_id": str(c.user_id("admin"))})),
+    # --- admin ------------------------------------------------------------------------------
+    Row("admin create a user", "POST", "/admin/users", ADMIN,
+        act=lambda c, who, _: c.page(who).post("/admin/users", data={
+            "email": "new-user@example.go.th", "name": "ใหม่", "role": "office_editor",
+            "office_code": OWN, "password": NEW_PASSWORD})),
+    Row("admin deactivate a user", "POST", "/admin/users/<int:user_id>/active", ADMIN,
+        act=lambda c, who, _: c.page(who).post(f"/admin/users/{c.user_id('other_editor')}/active")),
+    Row("admin save a reporting window", "POST", "/admin/windows", ADMIN,
+        act=lambda c, who, _: c.page(who).post("/admin/windows", data={
+            "fiscal_year": "2567", "round_no": "3", "label_th": "ระยะที่ 3", "label_en": "Phase 3",
+            "opens_on": "2024-09-01", "closes_on": "2024-09-20"})),
+    Row("admin import the catalogue", "POST", "/admin/catalogue/import", ADMIN,
+        prepare=catalogue_csv,
+        act=lambda c, who, body: _multipart(c.page(who), "/admin/catalogue/import", {
+            "file": (io.BytesIO(body), "items.csv")})),
+    # Reviewers may read /admin/ingest (view_ingest); saving a source is the admin's alone.
+    Row("admin save an ingest source", "POST", "/admin/ingest", ADMIN,
+        act=lambda c, who, _: c.page(who).post("/admin/ingest", data={
+            "name": "authz-feed", "kind": "progress-json", "url": "https://example.go.th/feed",
+            "interval_seconds": "3600", "timeout_seconds": "30", "options": "{}",
+            "enabled": "on"})),
+    Row("resolve an ingest conflict", "POST", "/admin/ingest/conflicts", OBEC,
+        prepare=ingest_conflict,
+        act=lambda c, who, p: c.page(who).post("/admin/ingest/conflicts", data={
+            "decision": "keep", "conflict_id": str(p[0]), "version": str(p[1])})),
+    # --- office profile, schools, results, best practices, operating plan ----------------------
+    Row("profile save", "POST", "/portal/offices/<code>/profile", OFFICE,
+        act=lambda c, who, _: _multipart(c.page(who), f"/portal/offices/{OWN}/profile",
+                                         profile_form(c))),
+    Row("profile submit", "POST", "/portal/offices/<code>/profile", DIRECTOR,
+        prepare=profile_draft,
+        act=lambda c, who, p: _multipart(c.page(who), f"/portal/offices/{OWN}/profile",
+                                         profile_form(c, action="submit", version=str(p[1])))),
+    Row("schools import", "POST", "/portal/offices/<code>/schools", OFFICE,
+        act=lambda c, who, _: _multipart(c.page(who), f"/portal/offices/{OWN}/schools", {
+            "action": "import", "version": "0",
+            "file": (io.BytesIO(SCHOOLS_CSV), "schools.csv")})),
+    Row("school counts save", "POST", "/portal/offices/<code>/schools", OFFICE,
+        act=lambda c, who, _: c.page(who).post(f"/portal/offices/{OWN}/schools", data={
+            "action": "stats", "version": "0", "as_of": "2024-06-10", "teachers": "917",
+            "students": "12345", "staff": "83"})),
+    # Five-year results are OBEC's to load, even on an office's own page.
+    Row("results import on an office page", "POST", "/portal/offices/<code>/results", OBEC,
+        act=lambda c, who, _: _multipart(c.page(who), f"/portal/offices/{OWN}/results", {
+            "file": (io.BytesIO(RESULTS_CSV), "results.csv")})),
+    # Office staff posting to the national import are sent to their own office's results page
+    # (302, nothing loaded) rather than refused: the audit check proves nothing was written.
+    Row("results import (national)", "POST", "/portal/results", OBEC,
+        refused={"other_editor": 302, "own_editor": 302, "own_director": 302},
+        act=lambda c, who, _: _multipart(c.page(who), "/portal/results", {
+            "file": (io.BytesIO(RESULTS_CSV), "results.csv")})),
+    Row("best practice create", "POST", "/portal/offices/<code>/best-practices/new", OFFICE,
+        act=lambda c, who, _: c.page(who).post(f"/portal/offices/{OWN}/best-practices/new",
+                                               data=bp_form(c))),
+    Row("best practice submit", "POST", "/portal/offices/<code>/best-practices/<int:bp_id>",
+        DIRECTOR, prepare=bp_draft,
+        act=lambda c, who, p: c.page(who).post(f"/portal/offices/{OWN}/best-practices/{p[0]}",
+                                               data=bp_form(c, version=str(p[1]),
+                                                            action="submit"))),
+    Row("best practice attach a file", "POST",
+        "/portal/offices/<code>/best-practices/<int:bp_id>", OFFICE, prepare=bp_draft,
+        act=lambda c, who, p: _multipart(c.page(who), f"/portal/offices/{OWN}/best-practices/{p[0]}",
+                                         {"action": "attach", "version": str(p[1]),
+                                          "file": (io.BytesIO(_png()), "a.png")})),
+    Row("best practice infographic", "POST",
+        "/portal/offices/<code>/best-practices/<int:bp_id>", OFFICE, prepare=bp_draft,
+        act=lambda c, who, p: _multipart(c.page(who), f"/portal/offices/{OWN}/best-practices/{p[0]}",
+                                         {"action": "infographic", "version": str(p[1]),
+                                          "infographic": (io.BytesIO(_jpeg()), "i.jpg")})),
+    Row("operating plan save", "POST", "/portal/offices/<code>/plan/<int:fiscal_year>", OFFICE,
+        act=lambda c, who, _: c.page(who).post(_op_plan_url(c), data={
+            **PLAN_FIELDS, "version": "0", "action": "save"})),
+    Row("operating plan submit", "POST", "/portal/offices/<code>/plan/<int:fiscal_year>",
+        DIRECTOR, prepare=op_plan_draft,
+        act=lambda c, who, p: c.page(who).post(_op_plan_url(c), data={
+            **PLAN_FIELDS, "version": str(p[1]), "action": "submit"})),
+    Row("review a profile", "POST", "/review/profiles/<int:rev_id>", OBEC,
+        prepare=profile_submitted,
+        act=lambda c, who, p: c.page(who).post(f"/review/profiles/{p[0]}", data={
+            "decision": "approve", "version": str(p[1])})),
+    Row("review a best practice", "POST", "/review/best-practices/<int:bp_id>", OBEC,
+        prepare=bp_submitted,
+        act=lambda c, who, p: c.page(who).post(f"/review/best-practices/{p[0]}", data={
+            "decision": "return", "comment": "เพิ่มผล", "version": str(p[1])})),
+    Row("review an operating plan", "POST", "/review/plans/<int:plan_id>", OBEC,
+        prepare=op_plan_submitted,
+        act=lambda c, who, p: c.page(who).post(f"/review/plans/{p[0]}", data={
+            "decision": "approve", "version": str(p[1])})),
+    # --- the coaching year --------------------------------------------------------------------
+    Row("page create a visit plan", "POST", "/plans/new", PLANNERS,
+        act=lambda c, who, _: c.page(who).post("/plans/new", data={
+            "cluster": "13", "round_id": str(c.round_id(2)), "k": "3"})),
+    # A draft plan does not exist for anyone who may not plan visits (anonymous included).
+    Row("page save a draft visit plan", "POST", "/plans/<int:plan_id>", PLANNERS,
+        prepare=visit_plan, refused={**NON_PLANNERS, "anonymous": 404},
+        act=lambda c, who, plan: c.page(who).post(f"/plans/{plan['id']}", data={
+            "action": "save", "version": str(plan["version"]), "team": "ทีมนิเทศ"})),
+    # A published plan is public, so writing to it is refused outright; this page answers an
+    # anonymous write with 401 instead of the sign-in redirect the other pages use.
+    Row("page record a visit on a published plan", "POST", "/plans/<int:plan_id>", PLANNERS,
+        prepare=lambda c: visit_plan(c, publish=True), refused={"anonymous": 401},
+        act=lambda c, who, plan: c.page(who).post(f"/plans/{plan['id']}", data={
+            "action": "record", "visited_on": "2024-03-20", "team": "ทีมนิเทศ"})),
+    Row("api create a visit plan", "POST", "/api/v1/plans", PLANNERS, api=True,
+        act=lambda c, who, _: c.api().post("/api/v1/plans", headers=c.h(who), json={
+            "round_id": c.round_id(2), "cluster": 13, "radius_km": 60})),
+    Row("api save a visit plan", "PUT", "/api/v1/plans/<int:plan_id>", PLANNERS, api=True,
+        prepare=visit_plan,
+        act=lambda c, who, plan: c.api().put(f"/api/v1/plans/{plan['id']}", headers=c.h(who),
+                                             json={"version": plan["version"], "team": "ทีม"})),
+    Row("api publish a visit plan", "POST", "/api/v1/plans/<int:plan_id>/publish", PLANNERS,
+        api=True, prepare=visit_plan,
+        act=lambda c, who, plan: c.api().post(f"/api/v1/plans/{plan['id']}/publish",
+                                              headers=c.h(who),
+                                              json={"version": plan["version"]})),
+    Row("api record a visit", "POST", "/api/v1/plans/<int:plan_id>/records", PLANNERS,
+        api=True, prepare=lambda c: visit_plan(c, publish=True),
+        act=lambda c, who, plan: c.api().post(f"/api/v1/plans/{plan['id']}/records",
+                                              headers=c.h(who),
+                                              json={"visited_on": "2024-03-20"})),
+    Row("page move an office between clusters", "POST", "/clusters/<int:no>/members", ADMIN,
+        act=lambda c, who, _: c.page(who).post("/clusters/2/members", data={
+            "office": OWN, "reason": "ทดสอบ"})),
+    Row("api move an office between clusters", "POST", "/api/v1/clusters/<int:no>/members",
+        ADMIN, api=True,
+        act=lambda c, who, _: c.api().post("/api/v1/clusters/2/members", headers=c.h(who),
+                                           json={"office": OWN, "reason": "ทดสอบ"})),
+    Row("page save a monitoring round", "POST", "/rounds", ADMIN,
+        act=lambda c, who, _: c.page(who).post("/rounds", data={
+            "fiscal_year": "2567", "round_no": "2", "kind": "onsite_coaching",
+            "starts_on": "2024-03-04", "ends_on": "2024-04-26"})),
+    # Redirects whether or not the status was set: the audit check tells them apart.
+    Row("page set an office's round status", "POST", "/rounds/<int:round_id>/statuses", OBEC,
+        act=lambda c, who, _: c.page(who).post(f"/rounds/{c.round_id(1)}/statuses", data={
+            "office": OWN, "status": "received"})),
+    Row("page set a cluster session", "POST", "/rounds/<int:round_id>/sessions", ADMIN,
+        act=lambda c, who, _: c.page(who).post(f"/rounds/{c.round_id(3)}/sessions", data={
+            "cluster": "13", "starts_at": "2024-06-12T09:00", "link": "https://zoom.us/j/1"})),
+    Row("api set a cluster session", "PUT", "/api/v1/rounds/<int:round_id>/sessions/<int:cluster_no>",
+        ADMIN, api=True,
+        act=lambda c, who, _: c.api().put(f"/api/v1/rounds/{c.round_id(3)}/sessions/13",
+                                          headers=c.h(who), json={
+            "starts_at": "2024-06-12T09:00:00+07:00", "link": "https://zoom.us/j/1"})),
+]  # fmt: skip
+BY_NAME = {row.name: row for row in ROWS}
+assert len(BY_NAME) == len(ROWS), "row names must be unique"
+
+
+# --- checking one cell -------------------------------------------------------------------------
+
+
+def _expected_refusal(row: Row, who: str) -> int:
+    if who in row.refused:
+        return row.refused[who]
+    if who == "anonymous":
+        return 401 if row.api else 302
+    return 403
+
+
+def check_cell(c: Ctx, row: Row, who: str) -> None:
+    prepared = row.prepare(c)
+    before = c.audit_count()
+    r = row.act(c, who, prepared)
+    body = r.get_data(as_text=True)[:300]
+    location = r.headers.get("Location", "")
+    r.close()
+    after = c.audit_count()
+    if who in row.allowed:
+        assert 200 <= r.status_code < 400, f"allowed cell refused: {r.status_code} {body!r}"
+        assert "/portal/login" not in location, "allowed cell sent to sign in"
+        assert after > before, f"allowed cell wrote nothing ({r.status_code} {location})"
+        if row.verify is not None:
+            row.verify(c, who)
+        return
+    expected = _expected_refusal(row, who)
+    assert r.status_code == expected, f"refused cell answered {r.status_code}, not {expected}"
+    if expected == 302 and who == "anonymous":
+        assert "/portal/login" in location, f"anonymous redirected to {location!r}, not sign-in"
+    elif expected == 302:
+        assert "/portal/login" not in location and location, location
+    if row.api:
+        assert r.is_json and r.get_json().get("message"), body
+    assert after == before, f"refused cell wrote {after - before} audit record(s)"
+
+
+def _run_cell(c: Ctx, row: Row, who: str) -> None:
+    savepoint = c.conn.begin_nested()
+    try:
+        check_cell(c, row, who)
+    finally:
+        savepoint.rollback()
+
+
+@pytest.mark.parametrize("row", ROWS, ids=[r.name for r in ROWS])
+def test_authorization_matrix(ctx: Ctx, row: Row) -> None:
+    failures = []
+    for who in ALL:
+        if who in row.bugs:
+            continue  # run on its own below, as a strict xfail
+        try:
+            _run_cell(ctx, row, who)
+        except AssertionError as err:
+            failures.append(f"{who}: {err}".splitlines()[0])
+    assert not failures, f"{row.name} ({row.method} {row.rule}):\n" + "\n".join(failures)
+
+
+KNOWN_BUGS = [
+    pytest.param(row.name, who, marks=pytest.mark.xfail(strict=True, reason=reason),
+                 id=f"{row.name}-{who}")
+    for row in ROWS for who, reason in row.bugs.items()
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("name", "who"),
+    KNOWN_BUGS
+    or [pytest.param("", "", marks=pytest.mark.skip(reason="no known authorization bugs"))],
+)
+def test_known_authorization_bugs(ctx: Ctx, name: str, who: str) -> None:
+    _run_cell(ctx, BY_NAME[name], who)
+
+
+def test_every_write_route_has_a_row(app: Flask) -> None:
+    covered = {(row.method, row.rule) for row in ROWS}
+    missing = []
+    for rule in app.url_map.iter_rules():
+        for method in sorted((rule.methods or set()) & {"POST", "PUT", "PATCH", "DELETE"}):
+            key = (method, rule.rule)
+            if key not in covered and key not in NO_AUTHZ_NEEDED:
+                missing.append(f"{method} {rule.rule} ({rule.endpoint})")
+    assert not missing, "write routes with no authorization row:\n" + "\n".join(missing)
+    stale = (covered | set(NO_AUTHZ_NEEDED)) - {
+        (m, r.rule) for r in app.url_map.iter_rules() for m in (r.methods or ())
+    }
+    assert not stale, f"rows for routes that no longer exist: {sorted(stale)}"
