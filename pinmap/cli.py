@@ -64,10 +64,13 @@ def data_load(data_dir: Path | None) -> None:
         parsed = parse_data_dir(directory)
     except DataFileError as exc:
         raise click.ClickException(f"{directory}: {exc}") from exc
-    with _factory().begin() as session:
-        summary = load(session, parsed)
-        rounds_file = directory / "monitoring_rounds.csv"
-        rounds = load_rounds(session, rounds_file) if rounds_file.exists() else {}
+    try:
+        with _factory().begin() as session:
+            summary = load(session, parsed)
+            rounds_file = directory / "monitoring_rounds.csv"
+            rounds = load_rounds(session, rounds_file) if rounds_file.exists() else {}
+    except DataFileError as exc:  # checks against the database (boundaries, reports)
+        raise click.ClickException(f"{directory}: {exc} (nothing was loaded)") from exc
     if rounds.get("inserted") or rounds.get("updated"):
         click.echo(f"monitoring rounds: {rounds}")
     if not summary.changed:
@@ -75,6 +78,9 @@ def data_load(data_dir: Path | None) -> None:
     else:
         click.echo(f"loaded: created {summary.created}, updated {summary.updated}, "
                    f"deleted {summary.deleted}")  # fmt: skip
+    if summary.kept_app_changes:
+        click.echo("kept as changed in the app (approved profile pin or cluster move): "
+                   + ", ".join(summary.kept_app_changes))  # fmt: skip
     if summary.kept_not_in_file:
         click.echo(f"warning: offices in the database but not in the file (kept): "
                    f"{', '.join(summary.kept_not_in_file)}", err=True)  # fmt: skip

@@ -30,12 +30,14 @@ from ..models import (
     LOCATION_PRECISIONS,
     OFFICE_KINDS,
     Cluster,
+    ClusterMove,
     DataLoad,
     FiscalYear,
     Office,
     OfficeProvince,
     PolicyDimension,
     PolicyItem,
+    ProfileRevision,
     Province,
     ReportingWindow,
 )
@@ -92,6 +94,8 @@ class LoadSummary:
     deleted: dict[str, int] = field(default_factory=dict)
     kept_not_in_file: list[str] = field(default_factory=list)
     changed_offices: list[str] = field(default_factory=list)
+    # Offices whose pin or cluster people changed in the app: the file does not undo that.
+    kept_app_changes: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -495,6 +499,13 @@ def load(session: Session, data: ParsedData, actor: Actor | None = None) -> Load
     session.flush()
 
     existing_offices = {o.code: o for o in session.scalars(select(Office))}
+    # The file seeds these; after an approved profile placed the pin, or a cluster move, the
+    # app owns them (a reload at every `make run` must not quietly revert people's work).
+    pin_set_in_app = set(session.scalars(
+        select(ProfileRevision.office_id).where(ProfileRevision.state == "approved",
+                                                ProfileRevision.geom.is_not(None))
+    ))  # fmt: skip
+    moved_in_app = set(session.scalars(select(ClusterMove.office_id)))
     for code, row in data.offices.items():
         values: dict[str, object] = {
             k: row[k]
@@ -512,6 +523,16 @@ def load(session: Session, data: ParsedData, actor: Actor | None = None) -> Load
             s.bump(s.created, "offices")
             changed = False
         else:
+            kept = False
+            if office.id in pin_set_in_app:
+                for key in ("location_precision", "location_note"):
+                    kept |= values.pop(key) != getattr(office, key)
+                kept |= not to_shape(office.geom).equals_exact(point, 1e-9)
+                point = to_shape(office.geom)
+            if office.id in moved_in_app:
+                kept |= values.pop("cluster_no") != office.cluster_no
+            if kept:
+                s.kept_app_changes.append(code)
             changed = _assign(office, values)
             if not to_shape(office.geom).equals_exact(point, 1e-9):
                 office.geom = from_shape(point, srid=4326)

@@ -257,3 +257,51 @@ def test_undecodable_byte_is_reported_on_its_own_line(data_dir: Path) -> None:
         parse_data_dir(data_dir)
     assert [(e.file, e.line) for e in info.value.errors] == [("offices.csv", 247)]
     assert "0xff" in info.value.errors[0].reason
+
+
+def test_a_reload_keeps_what_people_changed_in_the_app(session: Session, data_dir: Path) -> None:
+    from geoalchemy2.shape import from_shape, to_shape
+    from shapely.geometry import Point
+
+    from pinmap.models import ClusterMove, ProfileRevision
+
+    krabi = session.scalars(select(Office).filter_by(code="spp-krabi")).one()
+    bangkok = session.scalars(select(Office).filter_by(code="spp-bangkok")).one()
+    moved_to = Point(98.9123, 8.0612)
+    # An approved profile placed Krabi's pin; Bangkok was moved to another cluster.
+    session.add(ProfileRevision(office_id=krabi.id, revision_no=1, state="approved", data={},
+                                geom=from_shape(moved_to, srid=4326)))  # fmt: skip
+    krabi.geom, krabi.location_precision = from_shape(moved_to, srid=4326), "office"
+    old_cluster = bangkok.cluster_no
+    session.add(ClusterMove(office_id=bangkok.id, from_cluster=old_cluster, to_cluster=2))
+    bangkok.cluster_no = 2
+    session.flush()
+    summary = load(session, parse_data_dir(data_dir))
+    assert sorted(summary.kept_app_changes) == ["spp-bangkok", "spp-krabi"]
+    session.refresh(krabi)
+    session.refresh(bangkok)
+    assert to_shape(krabi.geom).equals_exact(moved_to, 1e-9)
+    assert krabi.location_precision == "office" and bangkok.cluster_no == 2
+    # Other fields still follow the file.
+    _edit(data_dir / "offices.csv", "สพป.กระบี่,", "สพป.กระบี่ (ทดสอบ),")
+    load(session, parse_data_dir(data_dir))
+    session.refresh(krabi)
+    assert krabi.name_th == "สพป.กระบี่ (ทดสอบ)"
+
+
+def test_cli_reports_a_database_check_as_file_and_line(
+    app, data_dir: Path, session: Session
+) -> None:  # type: ignore[no-untyped-def]
+    item = session.scalars(select(PolicyItem).filter_by(fiscal_year=2567, kind="quick_win",
+                                                        no=1)).one()  # fmt: skip
+    office = session.scalars(select(Office).filter_by(code="spp-krabi")).one()
+    session.add(ProgressEntry(office_id=office.id, fiscal_year=2567, item_id=item.id, round_no=1))
+    session.commit()
+    path = data_dir / "policy_items.csv"
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    path.write_text("".join(x for x in lines if not x.startswith("2567,quick_win,1,")),
+                    encoding="utf-8")  # fmt: skip
+    result = app.test_cli_runner().invoke(args=["data", "load", "--data-dir", str(data_dir)])
+    assert result.exit_code != 0
+    assert "policy_items.csv:" in result.output and "nothing was loaded" in result.output
+    assert "Traceback" not in result.output
