@@ -209,10 +209,13 @@
         var url = this.config.urls.office.replace("__CODE__", encodeURIComponent(code));
         work = retrying(function () { return getJSON(url); }).then(function (f) {
           if (self._latestFetch[code] !== seq) return;
+          var wasIn = self.state.features[code].properties.cluster_no;
           self.state.features[code] = f;
           marker.setLatLng([f.geometry.coordinates[1], f.geometry.coordinates[0]]);
           // A change may move the office out of (or into) what the filters select.
           self.refilter();
+          // Cluster outlines follow their members: redraw them after a move.
+          if (f.properties.cluster_no !== wasIn) return self.reloadClusters();
         });
       } else if (change.kind === "progress.approved" && this.state.mode !== "kind") {
         work = retrying(function () { return self.setColourMode(self.state.mode, true); });
@@ -284,6 +287,19 @@
         }
       });
       layer.addTo(this.layers.clusters);
+    },
+
+    reloadClusters: function () {
+      var self = this, urls = this.config.urls;
+      var wanted = [retrying(function () { return getJSON(urls.regions); })];
+      if (urls.labels) wanted.push(retrying(function () { return getJSON(urls.labels); }));
+      return Promise.all(wanted).then(function (got) {
+        self.layers.clusters.clearLayers();
+        self.addRegions(got[0]);
+        if (got[1]) self.addLabels(got[1]);
+        document.documentElement.setAttribute(
+          "data-clusters-drawn", String(Number(document.documentElement.getAttribute("data-clusters-drawn") || 0) + 1));
+      });
     },
 
     clusterLink: function (props) {

@@ -201,7 +201,12 @@ def test_a_live_cluster_move_re_applies_the_filters(
     page.wait_for_timeout(500)  # the filter's fitBounds animation has settled
     before = page.evaluate(view)
 
+    cluster_layers = "PinMap.layers.clusters.getLayers().length"
+    layers_before = page.evaluate(cluster_layers)
     _wait_for_change(page, move(2))
+    # The cluster outlines are redrawn from the server (they follow membership), not added twice.
+    page.wait_for_selector("html[data-clusters-drawn='1']")
+    assert page.evaluate(cluster_layers) == layers_before
     assert page.evaluate("PinMap.state.shown") == shown - 1
     assert not page.evaluate(in_group)
     assert "pin-share-" in page.evaluate(
