@@ -223,3 +223,37 @@ def test_a_live_cluster_move_re_applies_the_filters(
     assert page.input_value("#f-colour") == "progress"
     assert page.evaluate(view) == before
     assert watched.errors == []
+
+
+def test_the_portal_dashboard_refreshes_live_and_retries_a_failed_fetch(
+    map_server: MapServer, watched: Watched
+) -> None:
+    from pinmap.models import PolicyItem
+    from pinmap.services import progress
+
+    with map_server.factory.begin() as session:
+        editor = create_user(session, Actor(None), email="live-portal@example.go.th",
+                             name="editor", password="live portal password 1",
+                             role="office_editor", office_code="spp-krabi")  # fmt: skip
+        editor_id = editor.id
+    page = watched.page
+    page.goto(map_server.url + "/portal/login")
+    page.fill("input[name=email]", "live-portal@example.go.th")
+    page.fill("input[name=password]", "live portal password 1")
+    page.click("button[type=submit]")
+    page.goto(map_server.url + "/portal/offices/spp-krabi?fiscal_year=2567")
+    assert page.locator(".state-draft").count() == 0
+    map_server.wait_for_streams()
+    map_server.failed.clear()
+    map_server.failing["/portal/offices/spp-krabi"] = 2
+    with map_server.factory.begin() as session:
+        office = session.scalars(select(Office).filter_by(code="spp-krabi")).one()
+        item = session.scalars(select(PolicyItem).filter_by(fiscal_year=2567, kind="policy",
+                                                            no=1)).one()  # fmt: skip
+        progress.save_draft(session, Actor(session.get(User, editor_id)), office, item, 1,
+                            {"what": "อบรมครู"}, None)  # fmt: skip
+        change_id = session.scalar(select(func.max(ChangeEvent.id)))
+    _wait_for_change(page, change_id, timeout=10_000)  # type: ignore[arg-type]
+    assert map_server.failed == ["/portal/offices/spp-krabi"] * 2
+    assert page.locator(".state-draft").count() == 1
+    assert [e for e in watched.errors if "503" not in e] == []
