@@ -9,6 +9,7 @@ from __future__ import annotations
 import http.client
 import os
 import random
+import re
 import time
 import urllib.error
 import urllib.parse
@@ -28,6 +29,26 @@ class RetryableError(RuntimeError):
     """A failure worth another try: timeout, connection trouble, HTTP 5xx, a broken body."""
 
 
+# Credentials come from variables with these prefixes only, so a source can never be pointed at
+# the app's own secrets (DATABASE_URL, SECRET_KEY, PINMAP_* settings) and have them sent upstream.
+CREDENTIAL_PREFIXES = ("PINMAP_SOURCE_", "INGEST_")
+_CREDENTIAL_NAME = re.compile(r"(?:PINMAP_SOURCE_|INGEST_)[A-Z0-9_]+")
+# A query string or user:password@ often carries a token: never keep one in stored error text.
+_QUERY = re.compile(r"""((?:\b[a-zA-Z][a-zA-Z0-9+.-]*://)?[^\s?#'"<>]*)\?[^\s#'"<>]+""")
+_USERINFO = re.compile(r"(://)[^/\s@'\"<>]*@")
+MAX_ERROR_CHARS = 2000
+
+
+def credential_name_ok(env_name: str) -> bool:
+    return bool(_CREDENTIAL_NAME.fullmatch(env_name))
+
+
+def redact(text: str) -> str:
+    """Error text safe to store and show: no query strings, no userinfo, no NUL, bounded."""
+    text = _USERINFO.sub(r"\1…@", text.replace("\x00", ""))
+    return _QUERY.sub(r"\1?…", text)[:MAX_ERROR_CHARS]
+
+
 @dataclass
 class Deadline:
     at: float  # time.monotonic() value
@@ -44,6 +65,12 @@ def credential(env_name: str) -> str | None:
     """The secret a source names by environment variable (never stored in the database)."""
     if not env_name:
         return None
+    if not credential_name_ok(env_name):
+        # Sources saved before the rule existed are refused here too, before any request.
+        raise FetchError(
+            f"credential variable {env_name} is not allowed: the name must start with "
+            f"{' or '.join(CREDENTIAL_PREFIXES)}"
+        )
     value = os.environ.get(env_name)
     if not value:
         raise FetchError(f"environment variable {env_name} is not set")
@@ -55,7 +82,7 @@ def get_once(url: str, token: str | None, timeout: float, max_bytes: int) -> byt
     if token:
         headers["Authorization"] = f"Bearer {token}"
     if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
-        raise FetchError(f"unsupported URL scheme in {url}")
+        raise FetchError(f"unsupported URL scheme in {redact(url)}")
     request = urllib.request.Request(url, headers=headers)  # noqa: S310 (scheme checked above)
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
@@ -64,12 +91,12 @@ def get_once(url: str, token: str | None, timeout: float, max_bytes: int) -> byt
         exc.close()
         if exc.code >= 500 or exc.code == 429:
             raise RetryableError(f"HTTP {exc.code}") from exc
-        raise FetchError(f"HTTP {exc.code} from {url}") from exc
+        raise FetchError(f"HTTP {exc.code} from {redact(url)}") from exc
     except TimeoutError as exc:
         raise RetryableError("timed out") from exc
     except (urllib.error.URLError, ConnectionError, http.client.HTTPException, OSError) as exc:
         # IncompleteRead (a body cut short) is an HTTPException: the next try may be whole.
-        raise RetryableError(f"{type(exc).__name__}: {exc}") from exc
+        raise RetryableError(redact(f"{type(exc).__name__}: {exc}")) from exc
     if len(body) > max_bytes:
         raise FetchError(f"response larger than {max_bytes} bytes")
     return body
@@ -93,15 +120,18 @@ def fetch(
     Returns the body and what `check` made of it.
     """
     attempt = 0
+    last = ""
     while True:
         left = deadline.left()
         if left <= 0:
-            raise FetchError("run timeout reached")
+            # Keep the cause: "timeout" alone would hide a page that can never be read.
+            raise FetchError(f"run timeout reached{f' (last error: {last})' if last else ''}")
         try:
             body = get_once(url, token, timeout=min(left, request_timeout), max_bytes=max_bytes)
             return body, (check(body) if check is not None else None)
         except (RetryableError, ValueError) as exc:
             attempt += 1
+            last = str(exc)
             delay = random.uniform(0, min(max_delay, base_delay * 2**attempt))  # noqa: S311
             if deadline.left() <= delay:
                 raise FetchError(f"gave up after {attempt} attempt(s): {exc}") from exc

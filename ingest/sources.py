@@ -5,12 +5,17 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pinmap.models import SOURCE_KINDS, IngestSource
+
+from .clients import CREDENTIAL_PREFIXES, credential_name_ok
+
+MAX_MAX_BYTES = 200 * 1024 * 1024
 
 FIELDS = (
     "kind",
@@ -40,6 +45,20 @@ def validate(name: str, spec: dict[str, Any]) -> dict[str, Any]:
     url = str(spec.get("url", ""))
     if not url.startswith(("http://", "https://")):
         raise bad("url", "must start with http:// or https://")
+    try:
+        parts = urlsplit(url)
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError as exc:
+        raise bad("url", str(exc)) from exc
+    if "@" in parts.netloc:
+        # A password in the URL would be stored, shown and logged: secrets go in the environment.
+        raise bad(
+            "url",
+            "must not contain a user name or password (user:pass@); put the secret "
+            "in an environment variable and give its name in credentials_env",
+        )
+    if not parts.hostname or not port_ok:
+        raise bad("url", "needs a host")
     interval, cron = spec.get("interval_seconds"), str(spec.get("cron") or "")
     if (interval is None) == (not cron):
         raise bad("schedule", "give exactly one of interval_seconds and cron")
@@ -54,11 +73,29 @@ def validate(name: str, spec: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(timeout, int | float) or not 1 <= timeout <= 3600:
         raise bad("timeout_seconds", "1 to 3600")
     env = str(spec.get("credentials_env") or "")
-    if env and not env.replace("_", "").isalnum():
-        raise bad("credentials_env", "the NAME of an environment variable, not a secret")
+    if env and not credential_name_ok(env):
+        raise bad(
+            "credentials_env",
+            f"the NAME of an environment variable starting with {' or '.join(CREDENTIAL_PREFIXES)}"
+            " (capitals, digits, _); never a secret, nor one of the app's own settings",
+        )
     options = spec.get("options") or {}
     if not isinstance(options, dict):
         raise bad("options", "an object")
+    max_bytes = options.get("max_bytes", 1)
+    if (
+        isinstance(max_bytes, bool)
+        or not isinstance(max_bytes, int)
+        or not (1 <= max_bytes <= MAX_MAX_BYTES)
+    ):
+        raise bad("options.max_bytes", f"a whole number of bytes, 1 to {MAX_MAX_BYTES}")
+    request_timeout = options.get("request_timeout", 1)
+    if (
+        isinstance(request_timeout, bool)
+        or not isinstance(request_timeout, int | float)
+        or not (0.1 <= request_timeout <= 3600)
+    ):
+        raise bad("options.request_timeout", "0.1 to 3600 seconds")
     if options.get("demo") and not name.startswith("demo-"):
         # Demo data is labelled by its source name everywhere it is shown.
         raise bad("name", "a source of generated demo data must be named demo-…")
