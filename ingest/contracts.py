@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from marshmallow import EXCLUDE, Schema, fields, validate
 
 STATUSES = ("not_started", "on_plan", "plan_adjusted", "output_achieved")
@@ -20,12 +22,49 @@ class _Strict(Schema):
         unknown = EXCLUDE  # unknown fields are ignored, never stored
 
 
-def _text(max_len: int, **kw: object) -> fields.String:
-    return fields.String(validate=validate.Length(max=max_len), **kw)  # type: ignore[arg-type]
+NUL_MESSAGE = "Must not contain NUL (\\x00) characters."
+
+
+class Str(fields.String):
+    """A string PostgreSQL can store: NUL is refused here (field named), never a SQL error later."""
+
+    default_error_messages = {"nul": NUL_MESSAGE}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if "\x00" in text:
+            raise self.make_error("nul")
+        return text
+
+
+class SafeUrl(fields.Url):
+    default_error_messages = {"nul": NUL_MESSAGE}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if isinstance(value, str) and "\x00" in value:
+            raise self.make_error("nul")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class StrictFloat(fields.Float):
+    """A JSON number only: "12" is a wrong type to quarantine, not a number to guess at."""
+
+    def _validated(self, value: Any) -> float:
+        if not isinstance(value, int | float):
+            raise self.make_error("invalid", input=value)
+        return super()._validated(value)
+
+
+def _text(max_len: int, **kw: object) -> Str:
+    return Str(validate=validate.Length(max=max_len), **kw)  # type: ignore[arg-type]
+
+
+def _amount() -> StrictFloat:
+    return StrictFloat(allow_none=True, load_default=None, validate=validate.Range(min=0))
 
 
 class ItemRef(_Strict):
-    kind = fields.String(required=True, validate=validate.OneOf(["policy", "quick_win"]))
+    kind = Str(required=True, validate=validate.OneOf(["policy", "quick_win"]))
     no = fields.Integer(required=True, strict=True, validate=validate.Range(1, 99))
 
 
@@ -37,11 +76,9 @@ class Narrative(_Strict):
 
 
 class Indicator(_Strict):
-    value = fields.Float(allow_none=True, load_default=None, validate=validate.Range(min=0))
-    target = fields.Float(allow_none=True, load_default=None, validate=validate.Range(min=0))
-    unit = fields.String(
-        allow_none=True, load_default=None, validate=validate.OneOf(["number", "percent"])
-    )
+    value = _amount()
+    target = _amount()
+    unit = Str(allow_none=True, load_default=None, validate=validate.OneOf(["number", "percent"]))
 
 
 class NoActivity(_Strict):
@@ -50,21 +87,21 @@ class NoActivity(_Strict):
 
 
 class EvidenceLink(_Strict):
-    url = fields.Url(required=True, schemes={"http", "https"}, validate=validate.Length(max=2000))
+    url = SafeUrl(required=True, schemes={"http", "https"}, validate=validate.Length(max=2000))
     title = _text(300, load_default="")
 
 
 class _Base(_Strict):
-    id = fields.String(required=True, validate=validate.Length(1, 200))
+    id = Str(required=True, validate=validate.Length(1, 200))
     updated_at = fields.AwareDateTime(required=True)
-    office_code = fields.String(required=True, validate=validate.Length(1, 60))
+    office_code = Str(required=True, validate=validate.Length(1, 60))
     fiscal_year = fields.Integer(required=True, strict=True, validate=validate.Range(2500, 2700))
 
 
 class ProgressRecord(_Base):
     item = fields.Nested(ItemRef, required=True)
     round = fields.Integer(required=True, strict=True, validate=validate.Range(1, 12))
-    status = fields.String(required=True, validate=validate.OneOf(STATUSES))
+    status = Str(required=True, validate=validate.OneOf(STATUSES))
     narrative = fields.Nested(Narrative, required=True)
     indicator = fields.Nested(Indicator, load_default=None, allow_none=True)
     no_activity = fields.Nested(NoActivity, load_default=None, allow_none=True)
@@ -83,13 +120,13 @@ class Points(_Strict):
 
 
 class Budget(_Strict):
-    planned = fields.Float(allow_none=True, load_default=None, validate=validate.Range(min=0))
-    disbursed = fields.Float(allow_none=True, load_default=None, validate=validate.Range(min=0))
+    planned = _amount()
+    disbursed = _amount()
 
 
 class QuarterlyRecord(_Base):
     quarter = fields.Integer(required=True, strict=True, validate=validate.Range(1, 4))
-    project = fields.String(required=True, validate=validate.Length(1, 500))
+    project = Str(required=True, validate=validate.Length(1, 500))
     points = fields.Nested(Points, required=True)
     budget = fields.Nested(Budget, load_default=None, allow_none=True)
 
@@ -98,7 +135,7 @@ STATS_COLUMNS = ("office_code", "as_of", "schools", "teachers", "students", "sta
 
 
 class StatsRow(_Strict):
-    office_code = fields.String(required=True, validate=validate.Length(1, 60))
+    office_code = Str(required=True, validate=validate.Length(1, 60))
     as_of = fields.Date(required=True)
     schools = fields.Integer(allow_none=True, load_default=None, validate=validate.Range(min=0))
     teachers = fields.Integer(allow_none=True, load_default=None, validate=validate.Range(min=0))

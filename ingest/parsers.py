@@ -13,6 +13,10 @@ from marshmallow import Schema, ValidationError
 
 from .contracts import SCHEMAS, STATS_COLUMNS, StatsRow
 
+# A record's own shape is three levels deep; unknown fields may add a little, never hundreds
+# (deeper input would only make the recursive code that reads it blow the stack).
+MAX_RECORD_DEPTH = 16
+
 
 class PageError(ValueError):
     """A whole response is unusable (not JSON, cut short, wrong shape): the page is retried."""
@@ -57,8 +61,27 @@ def digest(obj: Any) -> str:
     ).hexdigest()
 
 
+def _too_deep(value: Any, limit: int) -> bool:
+    """Whether `value` nests containers deeper than `limit` (iterative: no recursion to exhaust)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        children = node.values() if isinstance(node, dict) else node
+        if depth > limit:
+            return True
+        stack.extend((c, depth + 1) for c in children if isinstance(c, dict | list))
+    return False
+
+
 def validate_record(kind: str, raw: Any, schema: Schema | None = None) -> Parsed | Refused:
     record_id = str(raw.get("id", ""))[:200] if isinstance(raw, dict) else ""
+    if isinstance(raw, dict):
+        for key, value in raw.items():
+            if isinstance(value, dict | list) and _too_deep(value, MAX_RECORD_DEPTH - 1):
+                reason = f"nested more than {MAX_RECORD_DEPTH} levels deep"
+                return Refused(record_id, str(key)[:100], reason, "")
+    elif isinstance(raw, list) and _too_deep(raw, MAX_RECORD_DEPTH):
+        return Refused(record_id, "", f"nested more than {MAX_RECORD_DEPTH} levels deep", "")
     text = json.dumps(raw, ensure_ascii=False, default=str)[:4000]
     if not isinstance(raw, dict):
         return Refused(record_id, "", "a record must be a JSON object", text)
@@ -67,6 +90,8 @@ def validate_record(kind: str, raw: Any, schema: Schema | None = None) -> Parsed
     except ValidationError as exc:
         field, reason = _first_error(exc.messages)
         return Refused(record_id, field, reason, text)
+    except Exception as exc:  # noqa: BLE001 (untrusted input: one odd record never sinks a page)
+        return Refused(record_id, "", f"could not be validated: {type(exc).__name__}", text)
     return Parsed(data["id"], data, digest(data))
 
 
@@ -74,7 +99,9 @@ def parse_page(kind: str, body: bytes) -> tuple[list[Parsed | Refused], str | No
     """A JSON envelope page → (records, next cursor). Raises PageError for an unusable page."""
     try:
         doc = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except RecursionError as exc:
+        raise PageError("response is nested too deeply to be a page") from exc
+    except ValueError as exc:  # not JSON, not UTF-8, or a number too long to convert
         raise PageError(f"response is not valid JSON: {exc}") from exc
     if not isinstance(doc, dict) or not isinstance(doc.get("data"), list):
         raise PageError("response has no 'data' list")
@@ -92,13 +119,20 @@ def parse_stats_csv(body: bytes) -> list[Parsed | Refused]:
     except UnicodeDecodeError as exc:
         raise PageError(f"CSV is not UTF-8: {exc}") from exc
     reader = csv.DictReader(io.StringIO(text))
-    missing = [c for c in STATS_COLUMNS if c not in (reader.fieldnames or [])]
+    try:
+        header = reader.fieldnames or []
+    except csv.Error as exc:
+        raise PageError(f"CSV header: {exc}") from exc
+    missing = [c for c in STATS_COLUMNS if c not in header]
     if missing:
         raise PageError(f"CSV is missing column(s): {', '.join(missing)}")
     schema = StatsRow()
     out: list[Parsed | Refused] = []
-    for row in reader:
-        line = reader.line_num
+    try:
+        rows = [(row, reader.line_num) for row in reader]
+    except csv.Error as exc:  # a field over the csv module's size limit, for one
+        raise PageError(f"CSV near line {reader.line_num + 1}: {exc}") from exc
+    for row, line in rows:
         clean = {k: (v.strip() if isinstance(v, str) else v) for k, v in row.items() if k}
         clean = {k: (None if v == "" and k != "office_code" else v) for k, v in clean.items()}
         record_id = f"{clean.get('office_code') or '?'}@{clean.get('as_of') or '?'}"

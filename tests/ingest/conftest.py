@@ -3,8 +3,13 @@ endpoint, so jobs run with their own sessions and commits exactly as in producti
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import urlsplit
 
 import psycopg
 import pytest
@@ -54,3 +59,68 @@ def ingest_db(pg_cluster: Cluster, ingest_template: str) -> Iterator[IngestDB]:
     engine.dispose()
     with psycopg.connect(pg_cluster.superuser_url(), autocommit=True) as conn:
         conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+# --- a feed of fixed bodies, for payloads the reference endpoint never sends ---------------------
+
+Routes = dict[str, bytes | tuple[int, bytes]]
+
+
+class _FixedServer(ThreadingHTTPServer):
+    daemon_threads = True
+    routes: Routes
+
+
+class _Fixed(BaseHTTPRequestHandler):
+    server: _FixedServer
+
+    def do_GET(self) -> None:
+        found = self.server.routes.get(urlsplit(self.path).path, (404, b'{"error": "not found"}'))
+        status, body = found if isinstance(found, tuple) else (200, found)
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def fixed_feed() -> Iterator[Callable[[Routes], str]]:
+    """Serve exact bodies by path (a `(status, body)` pair for another status); returns the URL."""
+    servers: list[_FixedServer] = []
+
+    def start(routes: Routes) -> str:
+        server = _FixedServer(("127.0.0.1", 0), _Fixed)
+        server.routes = routes
+        threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_address[1]}"
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+def progress_record(id_: str = "spp-krabi/policy-1/r1", **changes: Any) -> dict[str, Any]:
+    """A complete FY2567 round-1 record that passes every rule; `changes` replace top-level keys."""
+    record: dict[str, Any] = {
+        "id": id_,
+        "updated_at": "2024-03-25T09:00:00+07:00",
+        "office_code": "spp-krabi",
+        "fiscal_year": 2567,
+        "item": {"kind": "policy", "no": 1},
+        "round": 1,
+        "status": "on_plan",
+        "narrative": {"what": "อบรมครู", "where": "อ.เมืองกระบี่", "how": "ออนไลน์",
+                      "result": "ครู 120 คน"},
+        "indicator": {"value": 60, "target": 80, "unit": "percent"},
+    }  # fmt: skip
+    record.update(changes)
+    return record
+
+
+def page(*records: dict[str, Any]) -> bytes:
+    return json.dumps({"data": list(records), "next_cursor": None}).encode()

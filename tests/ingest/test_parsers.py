@@ -6,6 +6,8 @@ import pytest
 
 from ingest.parsers import PageError, Parsed, Refused, parse_page, parse_stats_csv
 
+from .conftest import page, progress_record
+
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "ingest"
 
 
@@ -67,3 +69,71 @@ def test_stats_csv_names_line_and_column() -> None:
 def test_stats_csv_missing_column() -> None:
     with pytest.raises(PageError, match="students"):
         parse_stats_csv(b"office_code,as_of,schools,teachers,staff\n")
+
+
+def _one(record: dict[str, object]) -> Parsed | Refused:
+    (result,), _ = parse_page("progress-json", page(record))
+    return result
+
+
+def test_deep_nesting_fails_the_page_not_the_process() -> None:
+    with pytest.raises(PageError, match="nested too deeply"):
+        parse_page("progress-json", b'{"data": [' + b"[" * 100_000 + b"]}")
+
+
+def test_a_deeply_nested_unknown_field_quarantines_its_record() -> None:
+    deep: object = "bottom"
+    for _ in range(500):
+        deep = [deep]
+    refused = _one(progress_record(surprise=deep))
+    assert isinstance(refused, Refused) and refused.field == "surprise"
+    assert "nested" in refused.reason
+
+
+def test_a_number_too_long_to_convert_fails_the_page() -> None:
+    with pytest.raises(PageError):
+        parse_page("progress-json", b'{"data": [' + b"1" * 5000 + b"]}")
+
+
+def test_a_csv_field_over_the_limit_fails_the_page() -> None:
+    body = b"office_code,as_of,schools,teachers,students,staff\n" + b"x" * 200_000 + b",1\n"
+    with pytest.raises(PageError, match="field larger than field limit"):
+        parse_stats_csv(body)
+
+
+@pytest.mark.parametrize(("indicator", "field"), [
+    ({"value": "12", "target": 20}, "indicator.value"),
+    ({"value": 12, "target": "20"}, "indicator.target"),
+    ({"value": True, "target": 20}, "indicator.value"),
+])  # fmt: skip
+def test_indicator_numbers_are_json_numbers(indicator: dict[str, object], field: str) -> None:
+    refused = _one(progress_record(indicator=indicator))
+    assert isinstance(refused, Refused) and refused.field == field
+
+
+def test_quarterly_budget_numbers_are_json_numbers() -> None:
+    body = (FIXTURES / "quarterly_page.json").read_bytes().replace(b'"planned": 250000',
+                                                                  b'"planned": "250000"')  # fmt: skip
+    results, _ = parse_page("quarterly-json", body)
+    assert isinstance(results[0], Refused) and results[0].field == "budget.planned"
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    ({"id": "a\x00b"}, "id"),
+    ({"office_code": "spp-\x00krabi"}, "office_code"),
+    ({"narrative": {"what": "\x00"}}, "narrative.what"),
+    ({"no_activity": {"reason": "x\x00", "when": "y"}}, "no_activity.reason"),
+    ({"evidence": [{"url": "https://e.go.th/\x00"}]}, "evidence.0.url"),
+])  # fmt: skip
+def test_nul_characters_quarantine_the_record_with_the_field(
+    change: dict[str, object], field: str
+) -> None:
+    refused = _one(progress_record(**change))
+    assert isinstance(refused, Refused) and refused.field == field
+    assert "NUL" in refused.reason
+
+
+def test_nul_in_a_csv_row_quarantines_the_row() -> None:
+    body = b"office_code,as_of,schools,teachers,students,staff\nspp-\x00krabi,2024-06-10,1,2,3,4\n"
+    (refused,) = parse_stats_csv(body)
+    assert isinstance(refused, Refused) and refused.field == "office_code"
