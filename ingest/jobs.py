@@ -7,7 +7,9 @@ Only one run per source at a time, cluster-wide (a PostgreSQL advisory lock held
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import logging
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,11 +38,22 @@ from pinmap.services.errors import N_, ServiceError
 from pinmap.services.review import check_version, continue_version
 from pinmap.services.sanitize import clean_html, clean_text
 
-from .clients import Deadline, FetchError, credential, fetch
+from .clients import Deadline, FetchError, credential, fetch, redact
 from .parsers import PageError, Parsed, Refused, parse_page, parse_stats_csv
 
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 MAX_PAGES = 10_000
+# Clocks drift a little; a version dated further ahead would win every later comparison.
+FUTURE_SLACK = dt.timedelta(minutes=5)
+# missing_for_submission names revision columns; quarantine names the contract's fields.
+CONTRACT_FIELD = {
+    "what": "narrative.what", "where": "narrative.where", "how": "narrative.how",
+    "result": "narrative.result", "indicator_value": "indicator.value",
+    "indicator_target": "indicator.target", "no_activity_reason": "no_activity.reason",
+    "no_activity_when": "no_activity.when",
+}  # fmt: skip
+
+log = logging.getLogger(__name__)
 
 
 def utcnow() -> dt.datetime:
@@ -103,14 +116,19 @@ def _quarantine(
     session: Session, ctx: _Context, rec: Refused | Parsed, field_: str, reason: str
 ) -> None:
     raw = rec.raw if isinstance(rec, Refused) else str(rec.data)[:4000]
+
+    def scrub(value: str) -> str:
+        # PostgreSQL text cannot hold NUL: the quarantine row itself must always be storable.
+        return value.replace("\x00", "\\x00")
+
     session.add(
         Quarantine(
             run_id=ctx.run_id,
             source_id=ctx.source.id,
-            field=field_,
-            source_record_id=rec.record_id,
-            reason=reason,
-            raw=raw,
+            field=scrub(field_)[:100],
+            source_record_id=scrub(rec.record_id)[:200],
+            reason=scrub(reason),
+            raw=scrub(raw),
         )
     )
 
@@ -133,6 +151,19 @@ def _revision_values(data: dict[str, Any]) -> dict[str, Any]:
     else:
         values["indicator_achieved"] = None
     return values
+
+
+def progress_problem(values: dict[str, Any]) -> tuple[str, str] | None:
+    """The first rule a manual submission would fail, as (contract field, reason), or None."""
+    missing = progress_svc.missing_for_submission(ProgressRevision(**values))
+    if missing:
+        name = missing[0]
+        return CONTRACT_FIELD.get(name, name), "required, as when a report is submitted by hand"
+    if values["indicator_unit"] == "percent":
+        for name in ("indicator_value", "indicator_target"):
+            if values[name] is not None and values[name] > 100:
+                return CONTRACT_FIELD[name], "a percentage: 0 to 100"
+    return None
 
 
 def _evidence(data: dict[str, Any]) -> list[Any]:
@@ -210,6 +241,11 @@ def _plan_progress(
         return "quarantined"
     office_id, item_id = refs
     data = rec.data
+    values = _revision_values(data)
+    problem = progress_problem(values)
+    if problem is not None:
+        _quarantine(session, ctx, rec, *problem)
+        return "quarantined"
     updated_at: dt.datetime = data["updated_at"]
     key = (office_id, item_id, data["round"])
     entry = ctx.entries.get(key)
@@ -232,7 +268,6 @@ def _plan_progress(
         session.add(entry)
         ctx.entries[key] = entry
         outcome = "inserted"
-    values = _revision_values(data)
     state = "approved" if ctx.source.pre_approved else "submitted"
     before = progress_svc.revision_dict(rev)
     base_version = None
@@ -452,6 +487,11 @@ def apply_batch(
             _quarantine(session, ctx, rec, rec.field, rec.reason)
             counts.add("quarantined")
             continue
+        updated_at = rec.data.get("updated_at")
+        if updated_at is not None and updated_at > ctx.now + FUTURE_SLACK:
+            _quarantine(session, ctx, rec, "updated_at", "more than 5 minutes in the future")
+            counts.add("quarantined")
+            continue
         prior = ctx.known.get(rec.record_id)
         if _is_stale(rec, prior):
             counts.add("unchanged")
@@ -474,7 +514,7 @@ def apply_batch(
                 outcome = APPLY[ctx.source.kind](session, ctx, rec, prior)
         except Exception as exc:  # noqa: BLE001 (one record's failure must not sink the page)
             ctx.known.pop(rec.record_id, None)
-            _quarantine(session, ctx, rec, "", f"could not be stored: {type(exc).__name__}: {exc}")
+            _quarantine(session, ctx, rec, "", f"could not be stored: {_describe(exc)}")
             outcome = "quarantined"
         counts.add("conflicts" if outcome == "conflict" else outcome)
     if pending:
@@ -580,6 +620,14 @@ def resolve_conflict(
 # --- a run ---------------------------------------------------------------------------------------
 
 
+def _describe(exc: BaseException) -> str:
+    """One line for the run log: the database's own message, not SQLAlchemy's statement dump
+    (which would copy record values, and maybe a token in a URL, into the log)."""
+    cause = getattr(exc, "orig", None) or exc
+    first = (str(cause).strip().splitlines() or [""])[0]
+    return redact(f"{type(cause).__name__}: {first}" if first else type(cause).__name__)
+
+
 def _save_counts(session: Session, run_id: int, counts: _Counts, **extra: Any) -> None:
     session.execute(
         update(IngestRun).where(IngestRun.id == run_id).values(**counts.values, **extra)
@@ -628,14 +676,14 @@ def _run_locked(
         session.flush()
         run_id, source_id = run.id, source.id
         kind, url, timeout = source.kind, source.url, source.timeout_seconds
-        options = source.options or {}
-        max_bytes = int(options.get("max_bytes", DEFAULT_MAX_BYTES))
-        request_timeout = float(options.get("request_timeout", 30.0))
+        options = dict(source.options or {})
         token_env = source.credentials_env
     counts = _Counts()
     deadline = Deadline.after(timeout)
     error = ""
     try:
+        max_bytes = int(options.get("max_bytes", DEFAULT_MAX_BYTES))
+        request_timeout = float(options.get("request_timeout", 30.0))
         token = credential(token_env)
         if kind == "stats-csv":
             _body, parsed = fetch(
@@ -668,11 +716,26 @@ def _run_locked(
                 if cursor is None:
                     break
     except (FetchError, PageError) as exc:
-        error = str(exc)
+        error = redact(str(exc)) or type(exc).__name__
+    except Exception as exc:  # noqa: BLE001 (whatever went wrong, the log must say failed, not running)
+        log.exception("ingest run %s of %s crashed", run_id, name)
+        error = _describe(exc)
+    except BaseException as exc:
+        # Ctrl-C or SystemExit: note the run as failed, then let the interruption go on its way.
+        with contextlib.suppress(Exception):
+            _finish(factory, run_id, counts, "failed", f"interrupted ({type(exc).__name__})", now)
+        raise
     outcome = "failed" if error else ("partial" if counts.values["quarantined"] else "ok")
+    _finish(factory, run_id, counts, outcome, error, now)
+    return RunResult(name, run_id, outcome, dict(counts.values), error)
+
+
+def _finish(
+    factory: sessionmaker[Session], run_id: int, counts: _Counts, outcome: str, error: str,
+    now: Callable[[], dt.datetime],
+) -> None:  # fmt: skip
     with factory.begin() as session:
         _save_counts(session, run_id, counts, outcome=outcome, finished_at=now(), error=error)
-    return RunResult(name, run_id, outcome, dict(counts.values), error)
 
 
 def _with_cursor(url: str, cursor: str) -> str:

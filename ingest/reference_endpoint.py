@@ -220,7 +220,9 @@ def _indicator(rng: random.Random, status: str) -> dict[str, Any]:
     if unit == "percent" and value is not None:
         value = min(value, 100.0)
     if rng.random() < 0.05:
-        value = None  # some offices report a target but no measured value yet
+        # Some offices have not measured yet. A target without a value would be an incomplete
+        # report, quarantined like a manual submission missing it, so both stay empty.
+        return {"value": None, "target": None, "unit": unit}
     return {"value": value, "target": target, "unit": unit}
 
 

@@ -18,6 +18,8 @@ import pytest
 
 from ingest.reference_endpoint import (
     DATA_ROUTES,
+    DEFAULT_SEED,
+    DEFAULT_UPDATED_AT,
     INVALID_ID_MARK,
     NOTICE,
     STATS_COLUMNS,
@@ -26,6 +28,7 @@ from ingest.reference_endpoint import (
     ReferenceServer,
     load_items,
     load_offices,
+    progress_records,
     serve,
 )
 
@@ -102,6 +105,20 @@ def test_catalogue_read_from_data_csvs() -> None:
     assert len(load_offices()) == OFFICES
     assert len(load_items()) == ITEMS
     assert {kind for kind, _no, _title in load_items()} == {"policy", "quick_win"}
+
+
+@pytest.mark.parametrize(("seed", "rounds"), [(DEFAULT_SEED, 2), (7, 1)])
+def test_generated_progress_passes_the_manual_submission_rules(seed: int, rounds: int) -> None:
+    """Every generated record lands (complete, percentages 0-100, numbers as numbers)."""
+    from ingest.contracts import ProgressRecord
+    from ingest.jobs import _revision_values, progress_problem
+    from ingest.parsers import Parsed, validate_record
+
+    schema = ProgressRecord()
+    for record in progress_records(seed, rounds, DEFAULT_UPDATED_AT):
+        parsed = validate_record("progress-json", record, schema)
+        assert isinstance(parsed, Parsed), parsed
+        assert progress_problem(_revision_values(parsed.data)) is None, record
 
 
 def test_progress_pagination_covers_every_record_exactly_once(start: Start) -> None:
