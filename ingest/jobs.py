@@ -208,8 +208,11 @@ def _check_refs(session: Session, ctx: _Context, rec: Parsed) -> tuple[int, int]
     return office_id, item_id
 
 
-def _record_conflict(session: Session, ctx: _Context, rec: Parsed, entry: ProgressEntry) -> None:
-    """Note (once per source version) that a newer manual edit blocked this record."""
+def _record_conflict(session: Session, ctx: _Context, rec: Parsed, entry: ProgressEntry) -> bool:
+    """Note (once per source version) that a newer manual edit blocked this record.
+
+    Returns False when this version's conflict is already open: nothing new happened.
+    """
     open_conflict = session.scalar(
         select(IngestConflict.id)
         .where(
@@ -230,6 +233,7 @@ def _record_conflict(session: Session, ctx: _Context, rec: Parsed, entry: Progre
                 source_payload={"sha256": rec.payload_sha256, "record": _jsonable(rec.data)},
             )
         )
+    return open_conflict is None
 
 
 def _plan_progress(
@@ -256,9 +260,9 @@ def _plan_progress(
         and rev.source != ctx.tag
         and (rev.updated_at >= updated_at)
     ):
-        # A person edited this report after the source's version: never overwrite it.
-        _record_conflict(session, ctx, rec, entry)
-        return "conflict"
+        # A person edited this report after the source's version: never overwrite it. A replay
+        # still blocked by the conflict already on record is unchanged, not a second conflict.
+        return "conflict" if _record_conflict(session, ctx, rec, entry) else "unchanged"
     outcome = "updated"
     if entry is None:
         entry = ProgressEntry(
@@ -281,6 +285,11 @@ def _plan_progress(
             setattr(target, field_name, value)
         target.state = state
         target.updated_at = ctx.now
+        # New content, not yet reviewed: a returned version's comment and reviewer do not apply.
+        target.review_comment = ""
+        target.reviewed_at = None
+        target.reviewed_by_id = None
+        target.submitted_by_id = None
     else:
         target = ProgressRevision(
             entry=entry, revision_no=(rev.revision_no if rev is not None else 0) + 1,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from itertools import count
 
 import psycopg
@@ -16,14 +16,22 @@ from ingest.reference_endpoint import serve
 from pinmap import create_app
 from pinmap.db import make_engine
 from pinmap.localdb import Cluster
-from pinmap.models import IngestConflict, Office, PolicyItem, ProgressEntry, User
+from pinmap.models import (
+    Evidence,
+    IngestConflict,
+    Office,
+    PolicyItem,
+    ProgressEntry,
+    ReviewComment,
+    User,
+)
 from pinmap.services import progress
 from pinmap.services.accounts import create_user
 from pinmap.services.audit import Actor
 from pinmap.services.errors import ServiceError
 
 from ..conftest import TEST_CONFIG
-from .conftest import IngestDB
+from .conftest import IngestDB, Routes, page, progress_record
 
 _counter = count(1)
 
@@ -91,9 +99,9 @@ def conflicted(pg_cluster: Cluster, ingest_template: str,
     _drop(pg_cluster, name)
 
 
-def _entry(s):  # type: ignore[no-untyped-def]
+def _entry(s, no: int = 1):  # type: ignore[no-untyped-def]
     office = s.scalars(select(Office).filter_by(code="spp-krabi")).one()
-    item = s.scalars(select(PolicyItem).filter_by(fiscal_year=2567, kind="policy", no=1)).one()
+    item = s.scalars(select(PolicyItem).filter_by(fiscal_year=2567, kind="policy", no=no)).one()
     return s.scalars(select(ProgressEntry).filter_by(office_id=office.id, item_id=item.id)).one()
 
 
@@ -178,3 +186,67 @@ def test_the_conflicts_page_offers_both_decisions_and_refuses_a_second_one(
         assert "ข้อขัดแย้งนี้มีผู้จัดการไปแล้ว" in again.text
     finally:
         app.extensions["pinmap"]["session_factory"].kw["bind"].dispose()
+
+
+# The template's last sync dated the source's versions 2024-03-26; people edit "now".
+BETWEEN = "2024-03-27T09:00:00+07:00"
+
+
+def _one_record_feed(db: IngestDB, feed: Callable[[Routes], str], no: int) -> None:
+    """Point demo-p at a feed of one newer version of spp-krabi policy `no` (no national sync)."""
+    record = progress_record(f"spp-krabi/policy-{no}/r1", item={"kind": "policy", "no": no},
+                             updated_at=BETWEEN)  # fmt: skip
+    url = feed({"/p": page(record)})
+    db.add_source("demo-p", url=f"{url}/p", options={"demo": True})
+
+
+def test_evidence_an_office_added_is_a_manual_edit_the_source_cannot_overwrite(
+    conflicted: tuple[IngestDB, int], fixed_feed: Callable[[Routes], str]
+) -> None:
+    db, _conflict_id = conflicted
+    link = "https://office.example.go.th/photo/1"
+    with db.factory.begin() as s:
+        entry = _entry(s, no=2)
+        assert entry.current.source == "ingest:demo-p"
+        editor = Actor(s.scalars(select(User).filter_by(email="e@x.go.th")).one())
+        rev = progress.review(s, _reviewer(s), entry, "return", "ขอภาพกิจกรรม",
+                              entry.current.version)  # fmt: skip
+        progress.add_evidence(s, editor, entry.office, entry.item, 1, rev.version,
+                              Evidence(kind="link", url=link, title="ภาพกิจกรรม"))  # fmt: skip
+    _one_record_feed(db, fixed_feed, no=2)
+    result = run_source(db.factory, "demo-p")
+    assert (result.counts["conflicts"], result.counts["updated"]) == (1, 0), result
+    with db.factory() as s:
+        entry = _entry(s, no=2)
+        assert link in [e.url for e in entry.current.evidence]
+        assert entry.current.source == "manual" and entry.current.state == "returned"
+        conflict = s.scalars(select(IngestConflict).filter_by(entry_id=entry.id)).one()
+        assert conflict.resolved_at is None
+        assert conflict.source_payload["record"]["updated_at"].startswith("2024-03-27")
+    # Replayed, the record is still blocked by the same open conflict: unchanged, not new.
+    again = run_source(db.factory, "demo-p")
+    assert (again.counts["conflicts"], again.counts["unchanged"]) == (0, 1), again
+    assert db.scalar("SELECT count(*) FROM ingest_conflicts WHERE source_record_id = "
+                     "'spp-krabi/policy-2/r1'") == 1  # fmt: skip
+
+
+def test_a_newer_source_version_of_a_returned_report_is_resubmitted_without_the_old_review(
+    conflicted: tuple[IngestDB, int], fixed_feed: Callable[[Routes], str]
+) -> None:
+    db, _conflict_id = conflicted
+    with db.factory.begin() as s:
+        entry = _entry(s, no=3)
+        progress.review(s, _reviewer(s), entry, "return", "ขอรายละเอียดเพิ่ม", entry.current.version)
+        returned_no = entry.current.revision_no
+    _one_record_feed(db, fixed_feed, no=3)
+    result = run_source(db.factory, "demo-p")
+    assert result.counts["updated"] == 1, result
+    with db.factory() as s:
+        rev = _entry(s, no=3).current
+        # Still the source's own revision, replaced in place, now waiting for a fresh review.
+        assert rev.revision_no == returned_no and rev.source == "ingest:demo-p"
+        assert rev.state == "submitted" and rev.result == "ครู 120 คน"
+        assert (rev.review_comment, rev.reviewed_at, rev.reviewed_by_id) == ("", None, None)
+        # The reviewer's comment stays in the history.
+        comments = s.scalars(select(ReviewComment.body).filter_by(revision_id=rev.id)).all()
+        assert comments == ["ขอรายละเอียดเพิ่ม"]

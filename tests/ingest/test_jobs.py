@@ -220,7 +220,9 @@ def test_a_newer_manual_edit_is_never_overwritten(ingest_db: IngestDB, endpoint)
         assert entry.current.result == "แก้ด้วยมือ"
     conflicts = ingest_db.scalar("SELECT count(*) FROM ingest_conflicts")
     again = run_source(ingest_db.factory, "demo-p")
-    assert again.counts["conflicts"] >= 1
+    # Still blocked by the conflict already on record: unchanged, not counted as a new conflict.
+    assert again.counts["conflicts"] == 0
+    assert again.counts["unchanged"] == again.counts["fetched"] == ALL
     assert ingest_db.scalar("SELECT count(*) FROM ingest_conflicts") == conflicts  # recorded once
 
 
