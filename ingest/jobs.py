@@ -214,19 +214,20 @@ def _check_refs(session: Session, ctx: _Context, rec: Parsed) -> tuple[int, int]
 def _record_conflict(session: Session, ctx: _Context, rec: Parsed, entry: ProgressEntry) -> bool:
     """Note (once per source version) that a newer manual edit blocked this record.
 
-    Returns False when this version's conflict is already open: nothing new happened.
+    Returns False when this version's conflict is already known, open or decided: a reviewer
+    who kept the manual report is not asked again until the source sends something new.
     """
-    open_conflict = session.scalar(
+    known_conflict = session.scalar(
         select(IngestConflict.id)
         .where(
             IngestConflict.source_id == ctx.source.id,
             IngestConflict.source_record_id == rec.record_id,
-            IngestConflict.resolved_at.is_(None),
             text("source_payload->>'sha256' = :sha"),
         )
         .params(sha=rec.payload_sha256)
+        .limit(1)
     )
-    if open_conflict is None:
+    if known_conflict is None:
         session.add(
             IngestConflict(
                 source_id=ctx.source.id,
@@ -236,7 +237,7 @@ def _record_conflict(session: Session, ctx: _Context, rec: Parsed, entry: Progre
                 source_payload={"sha256": rec.payload_sha256, "record": _jsonable(rec.data)},
             )
         )
-    return open_conflict is None
+    return known_conflict is None
 
 
 def _plan_progress(

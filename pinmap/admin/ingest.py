@@ -9,9 +9,11 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from ingest.clients import redact
 from ingest.jobs import resolve_conflict
 from ingest.sources import SourceError, upsert
 
+from ..auth import can
 from ..db import get_session
 from ..models import SOURCE_KINDS, IngestSource
 from ..portal.views import STATUS_LABELS
@@ -51,14 +53,15 @@ def ingest_sources() -> Any:
     session = get_session()
     error, typed, code = None, None, 200
     if request.method == "POST":
-        if not current_actor().user or current_actor().user.role != "admin":  # type: ignore[union-attr]
+        if not can(current_actor().user, "manage_sources"):
             abort(403)
         typed = {k: request.form.get(k, "") for k in SOURCE_FORM}
         name = typed["name"].strip()
         try:
             source, created = upsert(session, name, _spec_from_form(request.form))
             record(session, current_actor(), "ingest.source.save", "ingest_source", source.id,
-                   after={"name": name, "kind": source.kind, "url": source.url})  # fmt: skip
+                   after={"name": name, "kind": source.kind,
+                          "url": redact(source.url)})  # fmt: skip
             session.commit()
             flash(_("Source %(name)s saved.", name=name))
             return redirect(url_for("admin.ingest_sources"))

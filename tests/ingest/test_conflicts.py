@@ -147,6 +147,11 @@ def test_keeping_the_manual_report_changes_no_report(conflicted: tuple[IngestDB,
     assert db.scalar("SELECT count(*) FROM progress_revisions") == revisions
     with db.factory() as s:
         assert _entry(s).current.result == "แก้ด้วยมือ"
+    # The same source version again: decided already, so nobody is asked twice.
+    conflicts = db.scalar("SELECT count(*) FROM ingest_conflicts")
+    again = run_source(db.factory, "demo-p")
+    assert again.outcome == "ok" and again.counts["conflicts"] == 0
+    assert db.scalar("SELECT count(*) FROM ingest_conflicts") == conflicts
 
 
 @pytest.mark.parametrize(("decision", "version_delta", "status"),

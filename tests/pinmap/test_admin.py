@@ -502,3 +502,15 @@ def test_audit_is_paginated(session: Session, web: FlaskClient, admin: User) -> 
     assert "Page 1 of 2" in first and "page=2" in first and "entity=thing" in first
     second = web.get("/admin/audit?entity=thing&page=2").get_data(as_text=True)
     assert second.count("<td>test.bulk</td>") == 10
+
+
+def test_a_source_url_query_never_reaches_the_audit_log(web: FlaskClient, session: Session) -> None:
+    admin = _user(session, "src-admin@obec.go.th")
+    _login(web, admin)
+    resp = web.post("/admin/ingest", data={
+        "csrf_token": _token(web, "/admin/ingest"), "name": "feed-q", "kind": "progress-json",
+        "url": "https://example.go.th/feed?api_key=TOPSECRET", "interval_seconds": "3600",
+        "timeout_seconds": "30", "options": "{}", "enabled": "on"})  # fmt: skip
+    assert resp.status_code == 302
+    entry = session.scalars(select(AuditLog).filter_by(action="ingest.source.save")).one()
+    assert "TOPSECRET" not in str(entry.after) and entry.after["url"].endswith("/feed?…")
