@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from playwright.sync_api import Browser, sync_playwright
 from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -27,6 +28,13 @@ SHARED_REFERENCE = PROJECT_ROOT.parent / "shared" / "reference"
 PROVINCE_FILE = SHARED_REFERENCE / "boundaries" / "mapthai_th_adm1.geojson"
 AMPHOE_FILE = SHARED_REFERENCE / "boundaries" / "mapthai_th_adm2.geojson"
 TEST_CONFIG = {"TESTING": True, "PINMAP_TILES": "", "SECRET_KEY": "test"}
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    # Every host but loopback is unresolvable: the page must need nothing from outside.
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+]  # fmt: skip
 
 
 @pytest.fixture(scope="session")
@@ -100,3 +108,14 @@ def province_file() -> Path:
     if not PROVINCE_FILE.exists():
         pytest.skip(f"reference boundaries not present at {PROVINCE_FILE}")
     return PROVINCE_FILE
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """One headless Debian Chromium for the whole run (a second sync Playwright cannot start
+    while one runs, so every test that needs a browser shares this one)."""
+    assert CHROMIUM.exists(), "Debian chromium is missing: `make test` installs it"
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield b
+        b.close()

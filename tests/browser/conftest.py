@@ -5,10 +5,9 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 from sqlalchemy.orm import sessionmaker
 from werkzeug.serving import make_server
 
@@ -20,14 +19,6 @@ from pinmap.localdb import Cluster, free_port
 from pinmap.services.boundaries import import_boundaries
 
 from ..conftest import PROVINCE_FILE, TEST_CONFIG
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    # Every host but loopback is unresolvable: the page must need nothing from outside.
-    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-]  # fmt: skip
 
 
 @dataclass
@@ -58,15 +49,6 @@ def live_server(pg_cluster: Cluster) -> Iterator[LiveServer]:
         server.server_close()
         app.extensions["pinmap"]["session_factory"].kw["bind"].dispose()
         engine.dispose()
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
-    assert CHROMIUM.exists(), "Debian chromium is missing: `make test` installs it"
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @dataclass

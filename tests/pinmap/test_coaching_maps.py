@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from playwright.sync_api import Browser
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -25,7 +25,6 @@ from .test_coaching import _round, c, capp, w  # noqa: F401 - fixtures
 
 PAYLOAD = ("สพป.กระบี่${document.title=location.port}`;window.__pwned=1;`"
            "</script><script>window.__pwned=2</script>\\")  # fmt: skip
-CHROMIUM = Path("/usr/bin/chromium")
 
 
 @pytest.fixture
@@ -68,15 +67,16 @@ def test_tooltip_text_cannot_leave_the_template_literal(
         assert "${" not in tooltip and "</script" not in tooltip and "\\" not in tooltip
 
 
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium is not installed")
+@pytest.mark.browser
 @pytest.mark.parametrize("page", ["cluster", "plan"])
 def test_tooltip_runs_nothing_in_a_browser(
     capp: Flask,  # noqa: F811
     c: FlaskClient,  # noqa: F811
     pages: dict[str, str],
     page: str,
+    browser: Browser,
 ) -> None:
-    from playwright.sync_api import Route, sync_playwright
+    from playwright.sync_api import Route
 
     origin = "http://127.0.0.1:9"
 
@@ -93,29 +93,27 @@ def test_tooltip_runs_nothing_in_a_browser(
                       headers={"Content-Type": kind or "application/octet-stream"})  # fmt: skip
 
     errors: list[str] = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM),
-                                    args=["--no-sandbox", "--disable-gpu"])  # fmt: skip
-        try:
-            tab = browser.new_page()
-            tab.on("pageerror", lambda e: errors.append(str(e)))
-            tab.route("**/*", serve)
-            tab.goto(origin + pages[page])
-            # A script broken by the name would never draw the markers.
-            tab.wait_for_selector("path.leaflet-interactive", timeout=15_000)
-            title = tab.title()
-            pwned = tab.evaluate("window.__pwned")
-            shown = tab.evaluate("""() => {
-                for (const [name, layer] of Object.entries(window)) {
-                    if (!name.startsWith("circle_marker_") || !layer.getTooltip) continue;
-                    const el = document.createElement("div");
-                    el.innerHTML = layer.getTooltip().getContent();
-                    if (el.textContent.includes("สพป.กระบี่")) return el.textContent.trim();
-                }
-                return null;
-            }""")
-        finally:
-            browser.close()
+    context = browser.new_context()  # one per test, on the session's browser
+    try:
+        tab = context.new_page()
+        tab.on("pageerror", lambda e: errors.append(str(e)))
+        tab.route("**/*", serve)
+        tab.goto(origin + pages[page])
+        # A script broken by the name would never draw the markers.
+        tab.wait_for_selector("path.leaflet-interactive", timeout=15_000)
+        title = tab.title()
+        pwned = tab.evaluate("window.__pwned")
+        shown = tab.evaluate("""() => {
+            for (const [name, layer] of Object.entries(window)) {
+                if (!name.startsWith("circle_marker_") || !layer.getTooltip) continue;
+                const el = document.createElement("div");
+                el.innerHTML = layer.getTooltip().getContent();
+                if (el.textContent.includes("สพป.กระบี่")) return el.textContent.trim();
+            }
+            return null;
+        }""")
+    finally:
+        context.close()
     assert errors == []
     assert pwned is None
     assert title != "9" and "${" not in title
