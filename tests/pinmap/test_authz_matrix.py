@@ -343,8 +343,6 @@ class Row:
     # Refusals other than the default (API: 401 anonymous, 403 others; pages: sign-in redirect
     # for anonymous, 403 others), each one deliberate and explained where the row is defined.
     refused: Mapping[str, int] = field(default_factory=dict)
-    # Cells known to be wrong: who -> "authz bug: ..." (run as strict xfails, never skipped).
-    bugs: Mapping[str, str] = field(default_factory=dict)
     verify: Callable[[Ctx, str], None] | None = None  # extra check of an allowed cell
 
 
@@ -627,29 +625,11 @@ def _run_cell(c: Ctx, row: Row, who: str) -> None:
 def test_authorization_matrix(ctx: Ctx, row: Row) -> None:
     failures = []
     for who in ALL:
-        if who in row.bugs:
-            continue  # run on its own below, as a strict xfail
         try:
             _run_cell(ctx, row, who)
         except AssertionError as err:
             failures.append(f"{who}: {err}".splitlines()[0])
     assert not failures, f"{row.name} ({row.method} {row.rule}):\n" + "\n".join(failures)
-
-
-KNOWN_BUGS = [
-    pytest.param(row.name, who, marks=pytest.mark.xfail(strict=True, reason=reason),
-                 id=f"{row.name}-{who}")
-    for row in ROWS for who, reason in row.bugs.items()
-]  # fmt: skip
-
-
-@pytest.mark.parametrize(
-    ("name", "who"),
-    KNOWN_BUGS
-    or [pytest.param("", "", marks=pytest.mark.skip(reason="no known authorization bugs"))],
-)
-def test_known_authorization_bugs(ctx: Ctx, name: str, who: str) -> None:
-    _run_cell(ctx, BY_NAME[name], who)
 
 
 def test_every_write_route_has_a_row(app: Flask) -> None:
