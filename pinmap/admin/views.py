@@ -25,7 +25,7 @@ from ..models import (
 )
 from ..security import current_actor, require
 from ..services import catalogue
-from ..services.accounts import create_user
+from ..services.accounts import create_user, reset_password, update_user
 from ..services.audit import record
 from ..services.errors import ServiceError
 from . import bp
@@ -118,6 +118,46 @@ def toggle_active(user_id: int) -> Any:
         flash(_("%(email)s can sign in again.", email=user.email))
     else:
         flash(_("%(email)s can no longer sign in.", email=user.email))
+    return redirect(url_for("admin.users"))
+
+
+def _user_or_404(user_id: int) -> User:
+    user = get_session().get(User, user_id)
+    if user is None:
+        abort(404, description=_("No such user."))
+    return user
+
+
+@bp.post("/users/<int:user_id>")
+@require("manage_users")
+def update_user_view(user_id: int) -> Any:
+    session = get_session()
+    user = _user_or_404(user_id)
+    try:
+        update_user(session, current_actor(), user, name=request.form.get("name", ""),
+                    role=request.form.get("role", ""),
+                    office_code=request.form.get("office_code", "").strip() or None)  # fmt: skip
+    except ServiceError as err:
+        session.rollback()
+        return _users_page(error=_message(err), status=_form_status(err))
+    session.commit()
+    flash(_("%(email)s updated.", email=user.email))
+    return redirect(url_for("admin.users"))
+
+
+@bp.post("/users/<int:user_id>/password")
+@require("manage_users")
+def reset_password_view(user_id: int) -> Any:
+    session = get_session()
+    user = _user_or_404(user_id)
+    try:
+        reset_password(session, current_actor(), user, request.form.get("password", ""))
+    except ServiceError as err:
+        session.rollback()
+        return _users_page(error=_message(err), status=_form_status(err))
+    session.commit()
+    flash(_("New password set for %(email)s; tell them in person, not by e-mail.",
+            email=user.email))  # fmt: skip
     return redirect(url_for("admin.users"))
 
 

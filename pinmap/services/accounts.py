@@ -53,17 +53,7 @@ def create_user(
     email = email.strip().lower()
     if not EMAIL.fullmatch(email):
         raise ServiceError(400, N_("%(email)s is not an e-mail address."), email=email)
-    if role not in ROLES:
-        raise ServiceError(400, N_("Unknown role %(role)s."), role=role)
-    office = None
-    if role in OFFICE_ROLES:
-        if not office_code:
-            raise ServiceError(400, N_("An office role needs an office."))
-        office = session.scalars(select(Office).filter_by(code=office_code)).first()
-        if office is None:
-            raise ServiceError(404, N_("No office with code %(code)s."), code=office_code)
-    elif office_code:
-        raise ServiceError(400, N_("OBEC roles do not belong to an office."))
+    office = _office_for_role(session, role, office_code)
     if session.scalar(select(func.count()).where(User.email == email)):
         raise ServiceError(409, N_("A user with e-mail %(email)s exists already."), email=email)
     check_password_strength(password)
@@ -79,6 +69,55 @@ def create_user(
     record(session, actor, "user.create", "user", user.id,
            after={"email": email, "role": role, "office": office_code})  # fmt: skip
     return user
+
+
+def _office_for_role(session: Session, role: str, office_code: str | None) -> Office | None:
+    """Office roles belong to exactly one office; OBEC roles to none."""
+    if role not in ROLES:
+        raise ServiceError(400, N_("Unknown role %(role)s."), role=role)
+    if role not in OFFICE_ROLES:
+        if office_code:
+            raise ServiceError(400, N_("OBEC roles do not belong to an office."))
+        return None
+    if not office_code:
+        raise ServiceError(400, N_("An office role needs an office."))
+    office = session.scalars(select(Office).filter_by(code=office_code)).first()
+    if office is None:
+        raise ServiceError(404, N_("No office with code %(code)s."), code=office_code)
+    return office
+
+
+def update_user(
+    session: Session, actor: Actor, user: User, *, name: str, role: str, office_code: str | None
+) -> User:
+    """Change a user's name, role or office; a change of rights signs the user out everywhere."""
+    if actor.user is not None and user.id == actor.user.id and role != user.role:
+        raise ServiceError(400, N_("You cannot change your own role; ask another admin."))
+    office = _office_for_role(session, role, office_code)
+    before = {
+        "name": user.name,
+        "role": user.role,
+        "office": user.office.code if user.office else None,
+    }
+    rights_change = role != user.role or (office.id if office else None) != user.office_id
+    user.name = name.strip() or user.email
+    user.role, user.office_id = role, office.id if office else None
+    if rights_change:
+        user.session_epoch += 1
+    session.flush()
+    record(session, actor, "user.update", "user", user.id, before=before, office_id=user.office_id,
+           after={"name": user.name, "role": role, "office": office_code or None})  # fmt: skip
+    return user
+
+
+def reset_password(session: Session, actor: Actor, user: User, new: str) -> None:
+    """An admin sets a new password (the user forgot theirs); every session of the user ends."""
+    check_password_strength(new)
+    user.password_hash = hash_password(new)
+    user.session_epoch += 1
+    session.execute(delete(LoginAttempt).where(LoginAttempt.email == user.email))
+    session.flush()
+    record(session, actor, "user.password_reset", "user", user.id, office_id=user.office_id)
 
 
 def authenticate(session: Session, email: str, password: str, ip: str) -> User:

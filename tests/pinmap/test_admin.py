@@ -514,3 +514,51 @@ def test_a_source_url_query_never_reaches_the_audit_log(web: FlaskClient, sessio
     assert resp.status_code == 302
     entry = session.scalars(select(AuditLog).filter_by(action="ingest.source.save")).one()
     assert "TOPSECRET" not in str(entry.after) and entry.after["url"].endswith("/feed?…")
+
+
+def test_admin_changes_a_users_office_and_role_and_the_old_session_ends(
+    web: FlaskClient, admin_app: Flask, session: Session
+) -> None:
+    admin = _user(session, "boss@obec.go.th")
+    editor = _user(session, "ed@office.go.th", role="office_editor")
+    other_office = session.scalars(select(Office).order_by(Office.code.desc())).first()
+    assert other_office is not None and other_office.id != editor.office_id
+    theirs = admin_app.test_client()
+    _login(theirs, editor)
+    assert theirs.get("/portal/password").status_code == 200
+    _login(web, admin)
+    token = _token(web)
+    r = web.post(f"/admin/users/{editor.id}", data={"csrf_token": token, "name": "Ed",
+                 "role": "office_director", "office_code": other_office.code})  # fmt: skip
+    assert r.status_code == 302
+    session.refresh(editor)
+    assert (editor.role, editor.office_id) == ("office_director", other_office.id)
+    assert theirs.get("/portal/password").status_code == 302  # signed out by the change
+    log = session.scalars(select(AuditLog).filter_by(action="user.update")).one()
+    assert log.before["role"] == "office_editor" and log.after["office"] == other_office.code
+    # Bad combinations are refused with a message, and change nothing.
+    for data, words in (({"role": "office_editor", "office_code": ""}, "needs an office"),
+                        ({"role": "reviewer", "office_code": other_office.code}, "OBEC roles"),
+                        ({"role": "wizard", "office_code": ""}, "Unknown role")):  # fmt: skip
+        r = web.post(f"/admin/users/{editor.id}", data={"csrf_token": token, **data})
+        assert r.status_code == 400 and words in r.get_data(as_text=True)
+    r = web.post(f"/admin/users/{admin.id}", data={"csrf_token": token, "role": "reviewer"})
+    assert r.status_code == 400 and "own role" in r.get_data(as_text=True)
+
+
+def test_admin_sets_a_new_password(web: FlaskClient, admin_app: Flask, session: Session) -> None:
+    from pinmap.services.accounts import authenticate
+
+    admin = _user(session, "boss2@obec.go.th")
+    editor = _user(session, "forgot@office.go.th", role="office_editor")
+    _login(web, admin)
+    token = _token(web)
+    weak = web.post(f"/admin/users/{editor.id}/password",
+                    data={"csrf_token": token, "password": "short"})  # fmt: skip
+    assert weak.status_code == 400
+    r = web.post(f"/admin/users/{editor.id}/password",
+                 data={"csrf_token": token, "password": "a brand new secret 7"})  # fmt: skip
+    assert r.status_code == 302
+    session.expire_all()  # the request changed the row through its own session
+    assert authenticate(session, "forgot@office.go.th", "a brand new secret 7", "127.0.0.1")
+    assert session.scalars(select(AuditLog).filter_by(action="user.password_reset")).one()

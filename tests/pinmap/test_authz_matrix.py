@@ -435,6 +435,13 @@ ROWS: list[Row] = [
             "office_code": OWN, "password": NEW_PASSWORD})),
     Row("admin deactivate a user", "POST", "/admin/users/<int:user_id>/active", ADMIN,
         act=lambda c, who, _: c.page(who).post(f"/admin/users/{c.user_id('other_editor')}/active")),
+    Row("admin edit a user", "POST", "/admin/users/<int:user_id>", ADMIN,
+        act=lambda c, who, _: c.page(who).post(f"/admin/users/{c.user_id('other_editor')}", data={
+            "name": "แก้ชื่อ", "role": "office_editor", "office_code": OWN})),
+    Row("admin set a user's password", "POST", "/admin/users/<int:user_id>/password", ADMIN,
+        act=lambda c, who, _: c.page(who).post(
+            f"/admin/users/{c.user_id('other_editor')}/password",
+            data={"password": NEW_PASSWORD})),
     Row("admin save a reporting window", "POST", "/admin/windows", ADMIN,
         act=lambda c, who, _: c.page(who).post("/admin/windows", data={
             "fiscal_year": "2567", "round_no": "3", "label_th": "ระยะที่ 3", "label_en": "Phase 3",
