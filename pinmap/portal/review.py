@@ -12,6 +12,7 @@ from sqlalchemy import select
 from ..db import get_session
 from ..models import REVIEW_STATES, Cluster
 from ..security import current_actor, require
+from ..services import ingest_status
 from ..services import progress as svc
 from ..services.errors import ServiceError
 from . import review_bp
@@ -65,6 +66,7 @@ def review_entry(entry_id: int) -> Any:
         earlier=_earlier_rounds(session, entry.office_id, entry.item_id, entry.round_no),  # type: ignore[union-attr]
         window=window, error=error, comment=comment, status_labels=STATUS_LABELS,
         today=current_actor().today_bangkok,
+        conflicts=ingest_status.open_conflicts_of_entry(session, entry_id),
     ), status  # fmt: skip
 
 

@@ -68,6 +68,15 @@ def quarantine(session: Session, run_id: int | None = None, limit: int = 200) ->
     return list(session.scalars(stmt))
 
 
+def open_conflicts_of_entry(session: Session, entry_id: int) -> list[IngestConflict]:
+    """A source's versions of this report that a newer manual edit blocked, still undecided."""
+    return list(session.scalars(
+        select(IngestConflict).where(IngestConflict.entry_id == entry_id,
+                                     IngestConflict.resolved_at.is_(None))
+        .order_by(IngestConflict.id)
+    ))  # fmt: skip
+
+
 def open_conflicts(session: Session, office_id: int | None = None) -> list[IngestConflict]:
     from ..models import ProgressEntry
 

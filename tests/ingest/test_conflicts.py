@@ -181,6 +181,10 @@ def test_the_conflicts_page_offers_both_decisions_and_refuses_a_second_one(
             version = _entry(s).current.version
         with client.session_transaction() as sess:
             sess["_user_id"] = f"{reviewer.id}:{reviewer.session_epoch}"
+        with db.factory() as s:
+            entry_id = _entry(s).id
+        review = client.get(f"/review/entries/{entry_id}").get_data(as_text=True)
+        assert 'id="ingest-conflict"' in review and "/admin/ingest/conflicts" in review
         page = client.get("/admin/ingest/conflicts", headers={"Accept-Language": "th"})
         assert page.status_code == 200
         assert 'value="accept"' in page.text and 'value="keep"' in page.text
@@ -189,6 +193,7 @@ def test_the_conflicts_page_offers_both_decisions_and_refuses_a_second_one(
         again = client.post("/admin/ingest/conflicts", data=form)
         assert again.status_code == 409
         assert "ข้อขัดแย้งนี้มีผู้จัดการไปแล้ว" in again.text
+        assert 'id="ingest-conflict"' not in client.get(f"/review/entries/{entry_id}").text
     finally:
         app.extensions["pinmap"]["session_factory"].kw["bind"].dispose()
 
