@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 def N_(msgid: str) -> str:
@@ -46,6 +49,9 @@ FIELD_LABELS: dict[str, str] = {
     "owner": N_("Owner"),
     "address": N_("Address"),
     "phone": N_("Phone"),
+    "email": N_("E-mail"),
+    "website": N_("Website"),
+    "staff_count": N_("Staff count"),
     "director": N_("Director"),
 }
 
@@ -67,3 +73,36 @@ class Labels:
 
     def __repr__(self) -> str:
         return f"Labels{self.keys!r}"
+
+
+class Problems:
+    """Several refusals as one message parameter, each translated when the message is."""
+
+    def __init__(self, errors: list[ServiceError]) -> None:
+        self.errors = errors
+
+    def __str__(self) -> str:
+        from flask_babel import gettext
+
+        return " · ".join(gettext(e.msgid, **e.params) for e in self.errors)
+
+
+class Collector:
+    """Runs a form's checks and reports every failing field at once, not the first only."""
+
+    def __init__(self) -> None:
+        self.errors: list[ServiceError] = []
+
+    def check(self, check: Callable[..., T], *args: Any, default: T) -> T:
+        try:
+            return check(*args)
+        except ServiceError as err:
+            self.errors.append(err)
+            return default
+
+    def raise_any(self) -> None:
+        if len(self.errors) == 1:
+            raise self.errors[0]
+        if self.errors:
+            raise ServiceError(400, N_("Please correct these %(n)s fields: %(problems)s"),
+                               n=len(self.errors), problems=Problems(self.errors))  # fmt: skip

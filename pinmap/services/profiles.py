@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from ..models import Office, Photo, ProfileRevision
 from .audit import Actor, emit_change, record
-from .errors import N_, ServiceError
+from .errors import N_, Collector, Labels, ServiceError
 from .offices import check_in_province, move_office
 from .review import (
     EDITABLE_STATES,
@@ -152,7 +152,7 @@ def parse_point(lat: Any, lon: Any) -> tuple[float, float] | None:
     return lon_f, lat_f
 
 
-def _text(data: dict[str, Any], key: str, label: str, max_length: int) -> str:
+def _text(data: dict[str, Any], key: str, label: object, max_length: int) -> str:
     value = clean_text(str(data.get(key) or ""), max_length=max_length * 4)
     if len(value) > max_length:
         raise ServiceError(400, N_("%(field)s is longer than %(n)s characters."),
@@ -177,7 +177,7 @@ def _phone(value: str) -> str:
     return value
 
 
-def _count(value: Any, label: str) -> int | None:
+def _count(value: Any, label: object) -> int | None:
     text = str(value if value is not None else "").strip().replace(",", "")
     if not text:
         return None
@@ -189,35 +189,52 @@ def _count(value: Any, label: str) -> int | None:
     return number
 
 
+def _email(value: str) -> str:
+    if value and not _EMAIL.fullmatch(value):
+        raise ServiceError(400, N_("E-mail must look like name@example.go.th."))
+    return value
+
+
+def _person(n: int, person: dict[str, Any]) -> dict[str, Any] | None:
+    """One row of the people form; None for an empty row."""
+    role = person.get("role")
+    if role not in PERSON_ROLES:
+        raise ServiceError(400, N_("Person %(n)s: the role must be director or deputy."), n=n)
+    name = _text(person, "name", f"Person {n}: name", 200)
+    position = _text(person, "position", f"Person {n}: position", 200)
+    photo_id = person.get("photo_id")
+    if not name and not position and photo_id is None:
+        return None
+    if not name:
+        raise ServiceError(400, N_("Person %(n)s: give the name."), n=n)
+    return {"role": role, "name": name, "position": position, "photo_id": photo_id}
+
+
 def clean_profile(session: Session, office: Office, data: dict[str, Any]) -> dict[str, Any]:
     """Validate the editable profile fields; the result is what a revision's `data` holds."""
+    c = Collector()
     out: dict[str, Any] = {
-        "address": _text(data, "address", "Address", 500),
-        "phone": _phone(_text(data, "phone", "Phone", 100)),
-        "email": _text(data, "email", "E-mail", 254),
-        "website": _website(_text(data, "website", "Website", 300)),
-        "staff_count": _count(data.get("staff_count"), "Staff count"),
+        "address": c.check(_text, data, "address", Labels("address"), 500, default=""),
+        "phone": c.check(lambda: _phone(_text(data, "phone", Labels("phone"), 100)), default=""),
+        "email": c.check(lambda: _email(_text(data, "email", Labels("email"), 254)), default=""),
+        "website": c.check(
+            lambda: _website(_text(data, "website", Labels("website"), 300)), default=""
+        ),
+        "staff_count": c.check(
+            _count, data.get("staff_count"), Labels("staff_count"), default=None
+        ),
     }
-    if out["email"] and not _EMAIL.fullmatch(out["email"]):
-        raise ServiceError(400, N_("E-mail must look like name@example.go.th."))
     people = []
     for n, person in enumerate(data.get("people") or [], start=1):
-        role = person.get("role")
-        if role not in PERSON_ROLES:
-            raise ServiceError(400, N_("Person %(n)s: the role must be director or deputy."), n=n)
-        name = _text(person, "name", f"Person {n}: name", 200)
-        position = _text(person, "position", f"Person {n}: position", 200)
-        photo_id = person.get("photo_id")
-        if not name and not position and photo_id is None:
-            continue  # an empty row of the form
-        if not name:
-            raise ServiceError(400, N_("Person %(n)s: give the name."), n=n)
-        people.append({"role": role, "name": name, "position": position,
-                       "photo_id": photo_id})  # fmt: skip
+        row = c.check(_person, n, person, default=None)
+        if row is not None:
+            people.append(row)
     if sum(p["role"] == "director" for p in people) > 1:
-        raise ServiceError(400, N_("An office has one director; list the others as deputies."))
+        c.errors.append(ServiceError(
+            400, N_("An office has one director; list the others as deputies.")))  # fmt: skip
     if len(people) > MAX_PEOPLE:
-        raise ServiceError(400, N_("List at most %(n)s people."), n=MAX_PEOPLE)
+        c.errors.append(ServiceError(400, N_("List at most %(n)s people."), n=MAX_PEOPLE))
+    c.raise_any()
     out["people"] = people
     out["office_photo_id"] = data.get("office_photo_id")
     wanted = photo_ids(out)
