@@ -163,13 +163,19 @@ def _refused(session: Session, data_dir: Path) -> DataFileError:
     return info.value
 
 
+def _report_on(session: Session, kind: str, no: int) -> PolicyItem:
+    """A progress report for spp-krabi on a FY2567 item, so that item cannot disappear."""
+    item = session.scalars(select(PolicyItem).filter_by(fiscal_year=2567, kind=kind,
+                                                        no=no)).one()  # fmt: skip
+    office = session.scalars(select(Office).filter_by(code="spp-krabi")).one()
+    session.add(ProgressEntry(office_id=office.id, fiscal_year=2567, item_id=item.id, round_no=1))
+    return item
+
+
 def test_removing_an_item_with_reports_is_refused_with_file_and_line(
     session: Session, data_dir: Path
 ) -> None:
-    item = session.scalars(select(PolicyItem).filter_by(fiscal_year=2567, kind="quick_win",
-                                                        no=2)).one()  # fmt: skip
-    office = session.scalars(select(Office).filter_by(code="spp-krabi")).one()
-    session.add(ProgressEntry(office_id=office.id, fiscal_year=2567, item_id=item.id, round_no=1))
+    item = _report_on(session, "quick_win", 2)
     session.flush()
     path = data_dir / "policy_items.csv"
     first = _line_of(path, "2567,")
@@ -292,10 +298,7 @@ def test_a_reload_keeps_what_people_changed_in_the_app(session: Session, data_di
 def test_cli_reports_a_database_check_as_file_and_line(
     app, data_dir: Path, session: Session
 ) -> None:  # type: ignore[no-untyped-def]
-    item = session.scalars(select(PolicyItem).filter_by(fiscal_year=2567, kind="quick_win",
-                                                        no=1)).one()  # fmt: skip
-    office = session.scalars(select(Office).filter_by(code="spp-krabi")).one()
-    session.add(ProgressEntry(office_id=office.id, fiscal_year=2567, item_id=item.id, round_no=1))
+    _report_on(session, "quick_win", 1)
     session.commit()
     path = data_dir / "policy_items.csv"
     lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
