@@ -53,6 +53,8 @@ FIELD_LABELS: dict[str, str] = {
     "website": N_("Website"),
     "staff_count": N_("Staff count"),
     "director": N_("Director"),
+    "name": N_("Name"),
+    "position": N_("Position"),
 }
 
 
@@ -73,6 +75,19 @@ class Labels:
 
     def __repr__(self) -> str:
         return f"Labels{self.keys!r}"
+
+
+class RowLabel(Labels):
+    """A field of one numbered row of a form, e.g. "Person 2: Name"."""
+
+    def __init__(self, row_msgid: str, n: int, key: str) -> None:
+        super().__init__(key)
+        self.row_msgid, self.n = row_msgid, n
+
+    def __str__(self) -> str:
+        from flask_babel import gettext
+
+        return gettext(self.row_msgid, n=self.n, field=super().__str__())
 
 
 class Problems:

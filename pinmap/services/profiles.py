@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from ..models import Office, Photo, ProfileRevision
 from .audit import Actor, emit_change, record
-from .errors import N_, Collector, Labels, ServiceError
+from .errors import N_, Collector, Labels, RowLabel, ServiceError
 from .offices import check_in_province, move_office
 from .review import (
     EDITABLE_STATES,
@@ -29,6 +29,8 @@ from .sanitize import clean_text
 TEXT_FIELDS = ("address", "phone", "email", "website")
 PERSON_ROLES = ("director", "deputy")
 MAX_PEOPLE = 8
+# How a field of one person row is named in messages ("Person 2: Name").
+PERSON_FIELD = N_("Person %(n)s: %(field)s")
 MAX_STAFF = 100_000
 REQUIRED_FOR_SUBMISSION = ("address", "phone", "director")
 # Keys of a revision's data staged outside the profile form (services/schools.py).
@@ -200,8 +202,8 @@ def _person(n: int, person: dict[str, Any]) -> dict[str, Any] | None:
     role = person.get("role")
     if role not in PERSON_ROLES:
         raise ServiceError(400, N_("Person %(n)s: the role must be director or deputy."), n=n)
-    name = _text(person, "name", f"Person {n}: name", 200)
-    position = _text(person, "position", f"Person {n}: position", 200)
+    name = _text(person, "name", RowLabel(PERSON_FIELD, n, "name"), 200)
+    position = _text(person, "position", RowLabel(PERSON_FIELD, n, "position"), 200)
     photo_id = person.get("photo_id")
     if not name and not position and photo_id is None:
         return None

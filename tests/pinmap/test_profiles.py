@@ -358,9 +358,10 @@ def test_every_bad_field_is_named_at_once_in_the_readers_language(
     login(client, world, "own_editor")
     client.set_cookie("pinmap_lang", "th")
     r = save_profile(client, profile_form(lon, lat, website="javascript:x", email="nope",
-                                          staff_count="many"))  # fmt: skip
+                                          staff_count="many", p1_position="ก" * 201))  # fmt: skip
     assert r.status_code == 400
     html = r.get_data(as_text=True)
-    assert "3" in html and "อีเมล" in html and "เว็บไซต์" in html and "จำนวนบุคลากร" in html
+    assert "4" in html and "อีเมล" in html and "เว็บไซต์" in html and "จำนวนบุคลากร" in html
+    assert "บุคคลที่ 2: ตำแหน่ง" in html
     assert "Staff count" not in html and "ถนนอุตรกิจ อ.เมืองกระบี่" in html  # typed text kept
     assert session.scalar(select(func.count()).select_from(ProfileRevision)) == 0
