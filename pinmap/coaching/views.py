@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from ..auth import can
 from ..db import get_session
+from ..extensions import login_manager
 from ..models import ROUND_KINDS, Cluster, Office, PolicyItem
 from ..public.mapview import base_map, js_safe_text, render_parts
 from ..security import current_actor, require
@@ -409,8 +410,10 @@ def plan(plan_id: int) -> Any:
     found = _visible(plan_id)
     status = 200
     if request.method == "POST":
+        if _user() is None:
+            return login_manager.unauthorized()  # like every other page: sign in first
         if not can(_user(), "plan_visits"):
-            abort(403 if _user() else 401)
+            abort(403)
         action = request.form.get("action", "save")
         version = request.form.get("version", type=int)
         try:
