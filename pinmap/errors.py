@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from typing import NoReturn
 
 from flask import Response, current_app, jsonify, make_response, render_template, request
 from flask_babel import gettext as _
+from flask_smorest import abort as smorest_abort
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -96,8 +98,18 @@ def handle_http_exception(exc: HTTPException) -> Response | tuple[str, int]:
     return render_template("error.html", code=code, message=message), code
 
 
+def service_message(err: ServiceError) -> str:
+    """A service's refusal in the reader's language (services cannot know it; the web can)."""
+    return _(err.msgid, **err.params)
+
+
+def abort_json(err: ServiceError) -> NoReturn:
+    """End an API request with the refusal as `{"status", "message"}` JSON."""
+    smorest_abort(err.status, message=service_message(err))
+
+
 def handle_service_error(exc: ServiceError) -> Response | tuple[str, int]:
-    message = _(exc.msgid, **exc.params)
+    message = service_message(exc)
     if request.path.startswith("/api/"):
         return json_error(exc.status, message)
     return render_template("error.html", code=exc.status, message=message), exc.status

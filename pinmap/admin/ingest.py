@@ -15,6 +15,7 @@ from ingest.sources import SourceError, upsert
 
 from ..auth import can
 from ..db import get_session
+from ..errors import service_message
 from ..models import SOURCE_KINDS, IngestSource
 from ..portal.views import STATUS_LABELS
 from ..security import current_actor, require
@@ -108,7 +109,7 @@ def ingest_conflicts() -> Any:
             session.rollback()
             return render_template("admin/ingest_conflicts.html", status_labels=STATUS_LABELS,
                                    rows=status.open_conflicts(session),
-                                   error=_(err.msgid, **err.params)), err.status  # fmt: skip
+                                   error=service_message(err)), err.status  # fmt: skip
         session.commit()
         if decision == "keep":
             flash(_("Conflict resolved: the manual report was kept."))

@@ -13,6 +13,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from ..db import get_session
+from ..errors import service_message
 from ..models import (
     ROLES,
     AuditLog,
@@ -34,10 +35,6 @@ PER_PAGE = 50
 BANGKOK = dt.timezone(dt.timedelta(hours=7))
 USER_FIELDS = ("email", "name", "role", "office_code")
 WINDOW_FIELDS = ("fiscal_year", "round_no", "label_th", "label_en", "opens_on", "closes_on")
-
-
-def _message(err: ServiceError) -> str:
-    return gettext(err.msgid, **err.params)
 
 
 def _form_status(err: ServiceError) -> int:
@@ -92,7 +89,7 @@ def create_user_view() -> Any:
         )  # fmt: skip
     except ServiceError as err:
         session.rollback()
-        return _users_page(form, _message(err), _form_status(err))
+        return _users_page(form, service_message(err), _form_status(err))
     session.commit()
     flash(_("User %(email)s created.", email=user.email))
     return redirect(url_for("admin.users"))
@@ -139,7 +136,7 @@ def update_user_view(user_id: int) -> Any:
                     office_code=request.form.get("office_code", "").strip() or None)  # fmt: skip
     except ServiceError as err:
         session.rollback()
-        return _users_page(error=_message(err), status=_form_status(err))
+        return _users_page(error=service_message(err), status=_form_status(err))
     session.commit()
     flash(_("%(email)s updated.", email=user.email))
     return redirect(url_for("admin.users"))
@@ -154,7 +151,7 @@ def reset_password_view(user_id: int) -> Any:
         reset_password(session, current_actor(), user, request.form.get("password", ""))
     except ServiceError as err:
         session.rollback()
-        return _users_page(error=_message(err), status=_form_status(err))
+        return _users_page(error=service_message(err), status=_form_status(err))
     session.commit()
     flash(_("New password set for %(email)s; tell them in person, not by e-mail.",
             email=user.email))  # fmt: skip
@@ -199,7 +196,7 @@ def save_window() -> Any:
         window = catalogue.upsert_window(session, current_actor(), **form)
     except ServiceError as err:
         session.rollback()
-        return _windows_page(form, _message(err), _form_status(err))
+        return _windows_page(form, service_message(err), _form_status(err))
     session.commit()
     flash(_("Round %(round)s of fiscal year %(year)s saved.", round=window.round_no,
             year=window.fiscal_year))  # fmt: skip
@@ -274,10 +271,10 @@ def catalogue_import() -> Any:
             _("line %(line)s: %(reason)s", line=e.line, reason=gettext(e.msgid, **e.params))
             for e in err.errors
         ]
-        return _catalogue_page(error=_message(err), line_errors=lines, status=400)
+        return _catalogue_page(error=service_message(err), line_errors=lines, status=400)
     except ServiceError as err:
         session.rollback()
-        return _catalogue_page(error=_message(err), status=_form_status(err))
+        return _catalogue_page(error=service_message(err), status=_form_status(err))
     session.commit()
     if summary.changed:
         flash(_("Fiscal year %(year)s: %(created)s added, %(updated)s changed, %(deleted)s "

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from ..auth import can_read_office_work
 from ..db import get_session
+from ..errors import abort_json
 from ..models import ITEM_KINDS, PROGRESS_STATUSES, REVIEW_STATES, Evidence, Office, PolicyItem
 from ..security import current_actor, require
 from ..services import offices
@@ -68,10 +69,6 @@ class ReopenBody(Schema):
     round_no = fields.Integer(required=True)
     until = fields.Date(required=True)
     reason = fields.String(required=True)
-
-
-def _fail(err: ServiceError) -> None:
-    abort(err.status, message=_(err.msgid, **err.params))
 
 
 def _office(code: str) -> Office:
@@ -155,7 +152,7 @@ def office_entries(code: str, fiscal_year: int, **_ignored: Any) -> dict[str, An
     try:
         entries = svc.office_work(get_session(), current_actor(), _office(code), fiscal_year)
     except ServiceError as err:
-        _fail(err)
+        abort_json(err)
     return {"office": code, "fiscal_year": fiscal_year,
             "entries": [_entry_json(e, public=False) for e in entries]}  # fmt: skip
 
@@ -230,7 +227,7 @@ def save_entry(body: dict[str, Any], code: str, fiscal_year: int, round_no: int,
                              round_no, body, version)  # fmt: skip
         session.commit()
     except ServiceError as err:
-        _fail(err)
+        abort_json(err)
     return svc.revision_dict(rev) or {}
 
 
@@ -250,7 +247,7 @@ def submit_entry(body: dict[str, Any], code: str, fiscal_year: int, round_no: in
         rev = svc.submit(session, current_actor(), entry, body["version"])
         session.commit()
     except ServiceError as err:
-        _fail(err)
+        abort_json(err)
     return svc.revision_dict(rev) or {}
 
 
@@ -285,7 +282,7 @@ def add_evidence(code: str, fiscal_year: int, round_no: int, kind: str, no: int)
         rev = svc.add_evidence(session, current_actor(), office, item, round_no, version, evidence)
         session.commit()
     except ServiceError as err:
-        _fail(err)
+        abort_json(err)
     return svc.revision_dict(rev) or {}
 
 
@@ -302,7 +299,7 @@ def remove_evidence(query: dict[str, Any], code: str, fiscal_year: int, round_no
                                   evidence_id)  # fmt: skip
         session.commit()
     except ServiceError as err:
-        _fail(err)
+        abort_json(err)
     return svc.revision_dict(rev) or {}
 
 
@@ -321,7 +318,7 @@ def decide(body: dict[str, Any], entry_id: int) -> dict[str, Any]:
                          body["version"])  # fmt: skip
         session.commit()
     except ServiceError as err:
-        _fail(err)
+        abort_json(err)
     return svc.revision_dict(rev) or {}
 
 
@@ -340,7 +337,7 @@ def reopen(body: dict[str, Any]) -> dict[str, Any]:
                          body["until"], body["reason"])  # fmt: skip
         session.commit()
     except ServiceError as err:
-        _fail(err)
+        abort_json(err)
     return {"office": body["office"], "until": row.until.isoformat()}
 
 

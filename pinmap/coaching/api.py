@@ -5,22 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, request
-from flask_babel import gettext as _
 from flask_login import current_user
-from flask_smorest import Blueprint, abort
+from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from ..db import get_session
+from ..errors import abort_json
 from ..security import current_actor, require
 from ..services import coaching as svc
 from ..services.errors import ServiceError
 
 bp = Blueprint("coaching_api", __name__, url_prefix="/api/v1",
                description="Clusters, monitoring rounds and coaching visit plans")  # fmt: skip
-
-
-def _fail(err: ServiceError) -> None:
-    abort(err.status, message=_(err.msgid, **err.params))
 
 
 def _user() -> Any:
@@ -105,7 +101,7 @@ def cluster_moves(no: int) -> dict[str, Any]:
     try:
         svc.get_cluster(session, no)
     except ServiceError as err:
-        _fail(err)
+        abort_json(err)
     moves = svc.cluster_moves(session, no)
     return {"cluster": no, "moves": [{**m, "at": m["at"].isoformat()} for m in moves]}
 
@@ -121,7 +117,7 @@ def move_member(body: dict[str, Any], no: int) -> dict[str, Any]:
         move = svc.move_office(session, current_actor(), body["office"], no, body["reason"])
         session.commit()
     except ServiceError as err:
-        _fail(err)
+        abort_json(err)
     return {"office": body["office"], "from_cluster": move.from_cluster,
             "to_cluster": move.to_cluster, "reason": move.reason}  # fmt: skip
 
@@ -136,7 +132,7 @@ def cluster_completeness(no: int, fiscal_year: int, cluster: int | None = None) 
     try:
         svc.get_cluster(session, no)
     except ServiceError as err:
-        _fail(err)
+        abort_json(err)
     rows = svc.completeness(session, fiscal_year, current_actor().today_bangkok, cluster_no=no)
     return {"cluster": no, "fiscal_year": fiscal_year, "offices": [
         {"office": r.code, "overdue": r.overdue(), "rounds": {
@@ -156,7 +152,7 @@ def propose(cluster: int, radius_km: float | None = None, k: int | None = None,
     try:
         p = svc.propose(get_session(), cluster, radius_km=radius_km, k=k, host_code=host)
     except ServiceError as err:
-        _fail(err)
+        abort_json(err)
     lon, lat = svc.lonlat(p.host)
     return {
         "cluster": cluster, "host": {"office": p.host.code, "name_th": p.host.name_th,
@@ -193,7 +189,7 @@ def create_plan(body: dict[str, Any]) -> dict[str, Any]:
                                host_code=body["host"])  # fmt: skip
         session.commit()
     except ServiceError as err:
-        _fail(err)
+        abort_json(err)
     return svc.plan_dict(session, plan)
 
 
@@ -205,7 +201,7 @@ def plan(plan_id: int) -> dict[str, Any]:
     try:
         found = svc.visible_plan(session, plan_id, _user())
     except ServiceError as err:
-        _fail(err)
+        abort_json(err)
     return svc.plan_dict(session, found)
 
 
@@ -224,7 +220,7 @@ def save_plan(body: dict[str, Any], plan_id: int) -> dict[str, Any]:
         session.commit()
     except ServiceError as err:
         session.rollback()
-        _fail(err)
+        abort_json(err)
     return svc.plan_dict(session, found)
 
 
@@ -241,7 +237,7 @@ def publish_plan(body: dict[str, Any], plan_id: int) -> dict[str, Any]:
         session.commit()
     except ServiceError as err:
         session.rollback()
-        _fail(err)
+        abort_json(err)
     return svc.plan_dict(session, found)
 
 
@@ -257,7 +253,7 @@ def record_visit(body: dict[str, Any], plan_id: int) -> dict[str, Any]:
         row = svc.record_visit(session, current_actor(), found, **body)
         session.commit()
     except ServiceError as err:
-        _fail(err)
+        abort_json(err)
     return {"id": row.id, "plan_id": found.id, "visited_on": row.visited_on.isoformat()}
 
 
@@ -268,7 +264,7 @@ def plan_geojson(plan_id: int) -> Response:
     try:
         found = svc.visible_plan(session, plan_id, _user())
     except ServiceError as err:
-        _fail(err)
+        abort_json(err)
     return Response(svc.dumps(svc.plan_geojson(svc.plan_dict(session, found))),
                     mimetype="application/geo+json")  # fmt: skip
 
@@ -286,7 +282,7 @@ def set_session(body: dict[str, Any], round_id: int, cluster_no: int) -> dict[st
                                       body["starts_at"], body["link"])  # fmt: skip
         session.commit()
     except ServiceError as err:
-        _fail(err)
+        abort_json(err)
     return {
         "round_id": round_id,
         "cluster_no": cluster_no,

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from ..auth import can
 from ..db import get_session
+from ..errors import service_message
 from ..extensions import login_manager
 from ..models import ROUND_KINDS, Cluster, Office, PolicyItem
 from ..public.mapview import base_map, js_safe_text, render_parts
@@ -38,7 +39,7 @@ def _or_404(call: Any, *args: Any) -> Any:
     try:
         return call(get_session(), *args)
     except ServiceError as err:
-        abort(err.status, description=_(err.msgid, **err.params))
+        abort(err.status, description=service_message(err))
 
 
 def _fiscal_year() -> int:
@@ -122,7 +123,7 @@ def move_member(no: int) -> Any:
         flash(_("Moved %(code)s into cluster %(no)s.", code=request.form.get("office"), no=no))
     except ServiceError as err:
         session.rollback()
-        flash(_(err.msgid, **err.params))
+        flash(service_message(err))
         return redirect(url_for("coaching.cluster", no=no)), err.status
     return redirect(url_for("coaching.cluster", no=no))
 
@@ -221,7 +222,7 @@ def rounds() -> Any:
             return redirect(url_for("coaching.rounds"))
         except ServiceError as err:
             session.rollback()
-            flash(_(err.msgid, **err.params))
+            flash(service_message(err))
             status = err.status
     return render_template("coaching/rounds.html", rounds=svc.list_rounds(session),
                            kinds=ROUND_KINDS, can_manage=can(current_user, "manage_rounds"),
@@ -249,7 +250,7 @@ def round_statuses(round_id: int) -> Any:
             flash(_("Saved."))
         except ServiceError as err:
             session.rollback()
-            flash(_(err.msgid, **err.params))
+            flash(service_message(err))
         return redirect(url_for("coaching.round_statuses", round_id=round_id,
                                 cluster=request.args.get("cluster")))  # fmt: skip
     cluster_no = request.args.get("cluster", type=int)
@@ -286,7 +287,7 @@ def round_sessions(round_id: int) -> Any:
             return redirect(url_for("coaching.round_sessions", round_id=round_id))
         except ServiceError as err:
             session.rollback()
-            flash(_(err.msgid, **err.params))
+            flash(service_message(err))
             status = err.status
     by_cluster = {s.cluster_no: s for s in svc.cluster_sessions(session, rnd)}
     return render_template(
@@ -369,7 +370,7 @@ def new_plan() -> Any:
                                    host_code=source.get("host") or None)  # fmt: skip
         except ServiceError as err:
             session.rollback()
-            error, status = _(err.msgid, **err.params), err.status
+            error, status = service_message(err), err.status
     return render_template(
         "coaching/plan_new.html", proposal=proposal, error=error, cluster_no=cluster_no,
         radius_km=radius_km, k=k, round_id=round_id, rounds=svc.list_rounds(session),
@@ -447,7 +448,7 @@ def plan(plan_id: int) -> Any:
             return redirect(url_for("coaching.plan", plan_id=plan_id))
         except ServiceError as err:
             session.rollback()
-            flash(_(err.msgid, **err.params))
+            flash(service_message(err))
             status = err.status
             found = svc.get_plan(session, plan_id)
     data = svc.plan_dict(session, found)

@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ..db import get_session
+from ..errors import service_message
 from ..models import REVIEW_STATES, Cluster
 from ..security import current_actor, require
 from ..services import ingest_status
@@ -57,7 +58,7 @@ def review_entry(entry_id: int) -> Any:
             return redirect(url_for("review.queue", fiscal_year=entry.fiscal_year))
         except ServiceError as err:
             session.rollback()
-            error, status = _(err.msgid, **err.params), err.status
+            error, status = service_message(err), err.status
             entry = svc.entry_by_id(session, entry_id)
     window = svc.get_window(session, entry.fiscal_year, entry.round_no)  # type: ignore[union-attr]
     return render_template(
@@ -90,5 +91,5 @@ def reopen(entry_id: int) -> Any:
         flash(_("Reopened for this office until %(day)s.", day=until.isoformat()))
     except ServiceError as err:
         session.rollback()
-        flash(_(err.msgid, **err.params))
+        flash(service_message(err))
     return redirect(url_for("review.review_entry", entry_id=entry_id))

@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from ..auth import can, can_read_office_work
 from ..db import get_session
+from ..errors import service_message
 from ..models import Evidence, Office, PolicyItem, ProgressEntry, ProgressRevision
 from ..security import current_actor, require
 from ..services import ingest_status, offices
@@ -57,7 +58,7 @@ def login() -> Any:
         except ServiceError as err:
             session.commit()  # keep the failed attempt: it feeds the throttle
             return render_template("portal/login.html", email=email,
-                                   error=_(err.msgid, **err.params)), err.status  # fmt: skip
+                                   error=service_message(err)), err.status  # fmt: skip
         record(session, current_actor(), "user.login", "user", user.id)
         session.commit()
         login_user(user)
@@ -84,7 +85,7 @@ def password() -> Any:
                             request.form.get("new", ""))  # fmt: skip
         except ServiceError as err:
             return render_template("portal/password.html",
-                                   error=_(err.msgid, **err.params)), err.status  # fmt: skip
+                                   error=service_message(err)), err.status  # fmt: skip
         session.commit()
         login_user(current_user)  # re-issue the session with the new epoch
         flash(_("Password changed. Other sessions have been signed out."))
@@ -208,7 +209,7 @@ def entry(code: str, fiscal_year: int, round_no: int, kind: str, no: int) -> Any
             return redirect(request.path)
         except ServiceError as err:
             session.rollback()
-            error, status = _(err.msgid, **err.params), err.status
+            error, status = service_message(err), err.status
     found = svc.find_entry(session, office.id, item.id, round_no)
     history = svc.revisions(session, found) if found else []
     earlier = _earlier_rounds(session, office.id, item.id, round_no)

@@ -28,6 +28,7 @@ from werkzeug.datastructures import FileStorage
 from ..auth import can, can_read_office_work
 from ..charts import Line, bar_chart, line_chart
 from ..db import get_session
+from ..errors import service_message
 from ..models import (
     BestPractice,
     Cluster,
@@ -68,10 +69,6 @@ def _office_or_404(code: str) -> Office:
 def _may_read(office_id: int) -> None:
     if not can_read_office_work(current_user, office_id):
         abort(403, description=_("You may not see this office's unpublished work."))
-
-
-def _message(err: ServiceError) -> str:
-    return _(err.msgid, **err.params)
 
 
 def _problems(err: ServiceError) -> list[dict[str, Any]]:
@@ -295,7 +292,7 @@ def profile_edit(code: str) -> Any:
             return redirect(request.path)
         except ServiceError as err:
             session.rollback()
-            error, status = _message(err), err.status
+            error, status = service_message(err), err.status
     current = svc.current_revision(session, office.id)
     approved = svc.approved_revision(session, office.id)
     form = typed if typed is not None else _profile_form(current, office)
@@ -370,7 +367,7 @@ def schools(code: str) -> Any:
             return redirect(request.path)
         except ServiceError as err:
             session.rollback()
-            error, status, problems = _message(err), err.status, _problems(err)
+            error, status, problems = service_message(err), err.status, _problems(err)
     current = svc.current_revision(session, office.id)
     waiting = school_svc.staged(session, current)
     stats = school_svc.latest_stats(session, office.id)
@@ -418,7 +415,7 @@ def results_import(code: str | None) -> Any:
             return redirect(request.path)
         except ServiceError as err:
             session.rollback()
-            error, status, problems = _message(err), err.status, _problems(err)
+            error, status, problems = service_message(err), err.status, _problems(err)
     series = result_svc.office_series(session, office) if office else []
     return render_template(
         "profiles/results_import.html", office=office, error=error, problems=problems,
@@ -540,7 +537,7 @@ def best_practice_edit(code: str, bp_id: int | None) -> Any:
                                     bp_id=found.id))  # fmt: skip
         except ServiceError as err:
             session.rollback()
-            error, status = _message(err), err.status
+            error, status = service_message(err), err.status
             found = _bp_or_404(bp_id) if bp_id else None
     form = typed if typed is not None else _bp_form(found)
     return render_template(
@@ -645,7 +642,7 @@ def plan_edit(code: str, fiscal_year: int | None) -> Any:
             return redirect(request.path)
         except ServiceError as err:
             session.rollback()
-            error, status = _message(err), err.status
+            error, status = service_message(err), err.status
     plan = plan_svc.get(session, office.id, fiscal_year)
     form = typed if typed is not None else (plan_svc.plan_dict(plan) if plan else {})
     return render_template(
@@ -683,7 +680,7 @@ def _decide(kind: str, obj: Any, decide: Any) -> Any:
             return redirect(url_for("profiles.review_queue"))
         except ServiceError as err:
             session.rollback()
-            error, status = _message(err), err.status
+            error, status = service_message(err), err.status
             session.refresh(obj)
     office = session.get(Office, obj.office_id)
     extra: dict[str, Any] = {}
