@@ -18,7 +18,14 @@ from ..models import (
 from .audit import Actor, emit_change, record
 from .errors import N_, Labels, ServiceError
 from .progress import fiscal_year_of
-from .review import check_editable, check_version, mark_reviewed, mark_submitted, require
+from .review import (
+    check_editable,
+    check_version,
+    mark_reviewed,
+    mark_submitted,
+    require,
+    require_complete,
+)
 from .sanitize import clean_html, clean_text
 
 RICH_FIELDS: Final = ("background", "objectives", "process", "results", "success_factors")
@@ -248,9 +255,7 @@ def submit(
     require(actor, "submit_profile", bp.office_id)
     check_version(bp, expected_version)
     missing = [k for k in ("background", "objectives", "process", "results") if not getattr(bp, k)]
-    if bp.state in ("draft", "returned") and missing:
-        raise ServiceError(400, N_("The best practice is incomplete: fill in %(fields)s."),
-                           fields=Labels(*missing))  # fmt: skip
+    require_complete(bp, missing, N_("The best practice is incomplete: fill in %(fields)s."))
     before = bp_dict(session, bp)
     mark_submitted(bp, actor)
     session.flush()

@@ -11,7 +11,14 @@ from ..models import Office, OperatingPlan
 from .audit import Actor, emit_change, record
 from .errors import N_, Labels, ServiceError
 from .progress import fiscal_year_of
-from .review import check_editable, check_version, mark_reviewed, mark_submitted, require
+from .review import (
+    check_editable,
+    check_version,
+    mark_reviewed,
+    mark_submitted,
+    require,
+    require_complete,
+)
 from .sanitize import clean_html
 
 FIELDS: Final = ("problem", "approach", "targets", "timeline")
@@ -75,10 +82,8 @@ def submit(
 ) -> OperatingPlan:
     require(actor, "submit_profile", plan.office_id)
     check_version(plan, expected_version)
-    missing = [k for k in FIELDS if not getattr(plan, k)]
-    if plan.state in ("draft", "returned") and missing:
-        raise ServiceError(400, N_("The plan is incomplete: fill in %(fields)s."),
-                           fields=Labels(*missing))  # fmt: skip
+    require_complete(plan, [k for k in FIELDS if not getattr(plan, k)],
+                     N_("The plan is incomplete: fill in %(fields)s."))  # fmt: skip
     before = plan_dict(plan)
     mark_submitted(plan, actor)
     session.flush()

@@ -16,13 +16,13 @@ from .audit import Actor, emit_change, record
 from .errors import N_, Collector, Labels, RowLabel, ServiceError
 from .offices import check_in_province, move_office
 from .review import (
-    EDITABLE_STATES,
     check_editable,
     check_version,
     continue_version,
     mark_reviewed,
     mark_submitted,
     require,
+    require_complete,
 )
 from .sanitize import clean_text
 
@@ -314,10 +314,8 @@ def submit(
     if rev is None:
         raise ServiceError(409, N_("There is nothing to submit yet."))
     check_version(rev, expected_version)
-    missing = missing_for_submission(rev)
-    if rev.state in EDITABLE_STATES and missing:
-        raise ServiceError(400, N_("The profile is incomplete: fill in %(fields)s."),
-                           fields=", ".join(missing))  # fmt: skip
+    require_complete(rev, missing_for_submission(rev),
+                     N_("The profile is incomplete: fill in %(fields)s."))  # fmt: skip
     before = revision_dict(rev)
     mark_submitted(rev, actor)
     session.flush()

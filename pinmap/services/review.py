@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from ..auth import can, can_read_office_work
 from .audit import Actor
-from .errors import N_, ServiceError
+from .errors import N_, Labels, ServiceError
 from .sanitize import clean_text
 
 EDITABLE_STATES = ("draft", "returned")
@@ -54,6 +54,15 @@ def continue_version(session: Session, new: Reviewable, base: Reviewable | None)
     if base is not None:
         new.version = base.version + 1
         session.flush()
+
+
+def require_complete(obj: Reviewable, missing: list[str], msgid: str) -> None:
+    """Refuse to submit a draft or returned one that lacks fields (`msgid` has %(fields)s).
+
+    A submitted or approved one is left to mark_submitted, which refuses it for its state.
+    """
+    if obj.state in EDITABLE_STATES and missing:
+        raise ServiceError(400, msgid, fields=Labels(*missing))
 
 
 def check_editable(obj: Reviewable) -> None:

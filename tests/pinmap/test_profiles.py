@@ -365,3 +365,21 @@ def test_every_bad_field_is_named_at_once_in_the_readers_language(
     assert "บุคคลที่ 2: ตำแหน่ง" in html
     assert "Staff count" not in html and "ถนนอุตรกิจ อ.เมืองกระบี่" in html  # typed text kept
     assert session.scalar(select(func.count()).select_from(ProfileRevision)) == 0
+
+
+def test_an_incomplete_profile_names_what_is_missing_in_the_readers_language(
+    client: FlaskClient, world: World, session: Session
+) -> None:
+    lon, lat = krabi_point(session)
+    login(client, world, "own_editor")
+    empty = {"address": "", "phone": "", "p0_name": "", "p0_position": ""}
+    assert save_profile(client, profile_form(lon, lat, **empty)).status_code == 302
+    rev = session.scalars(select(ProfileRevision)).one()
+    login(client, world, "own_director")
+    client.set_cookie("pinmap_lang", "th")
+    r = client.post("/portal/offices/spp-krabi/profile",
+                    data={**profile_form(lon, lat, **empty), "action": "submit",
+                          "version": str(rev.version)})  # fmt: skip
+    assert r.status_code == 400
+    html = r.get_data(as_text=True)
+    assert "ที่อยู่, โทรศัพท์, ผู้อำนวยการ" in html and "address" not in html.split("<form")[0]
