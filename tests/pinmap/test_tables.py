@@ -213,5 +213,5 @@ def test_csv_limits_name_row_and_column() -> None:
     assert (problem.row, problem.column) == (3, "B") and "characters" in problem.msgid
     tall = "code,name_th\n" + "".join(f"{n},x\n" for n in range(tables.MAX_ROWS + 1))
     assert "rows" in _problem(tall.encode(), "list.csv").msgid
-    ok = read_table("code,name_th\n1,x\n".encode(), "list.csv", SCHOOL_COLUMNS, ("code",))
+    ok = read_table(b"code,name_th\n1,x\n", "list.csv", SCHOOL_COLUMNS, ("code",))
     assert ok.rows == [(2, {"code": "1", "name_th": "x"})]
