@@ -13,6 +13,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from ..db import get_session
+from ..downloads import content_disposition
 from ..errors import service_message
 from ..models import (
     ROLES,
@@ -243,7 +244,7 @@ def catalogue_export() -> Any:
         text.encode("utf-8"),
         mimetype="text/csv",
         headers={
-            "Content-Disposition": f'attachment; filename="policy_items-{year}.csv"',
+            "Content-Disposition": content_disposition(f"policy_items-{year}.csv"),
             "Content-Type": "text/csv; charset=utf-8",
         },
     )

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from ..auth import can
 from ..db import get_session
+from ..downloads import content_disposition
 from ..errors import service_message
 from ..extensions import login_manager
 from ..models import ROUND_KINDS, Cluster, Office, PolicyItem
@@ -305,7 +306,7 @@ def round_sessions_ics(round_id: int) -> Response:
     return Response(
         body,
         mimetype="text/calendar",
-        headers={"Content-Disposition": f'attachment; filename="cluster-sessions-{round_id}.ics"'},
+        headers={"Content-Disposition": content_disposition(f"cluster-sessions-{round_id}.ics")},
     )
 
 
@@ -471,7 +472,7 @@ def plan_print(plan_id: int) -> Any:
 
 def _download(body: str | bytes, mimetype: str, name: str) -> Response:
     return Response(
-        body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'}
+        body, mimetype=mimetype, headers={"Content-Disposition": content_disposition(name)}
     )
 
 

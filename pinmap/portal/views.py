@@ -11,7 +11,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask_babel import gettext as _
@@ -20,6 +19,7 @@ from sqlalchemy import select
 
 from ..auth import can, can_read_office_work
 from ..db import get_session
+from ..downloads import send_download
 from ..errors import service_message
 from ..models import Evidence, Office, PolicyItem, ProgressEntry, ProgressRevision
 from ..security import current_actor, require
@@ -250,8 +250,8 @@ def evidence_file(evidence_id: int) -> Any:
     if not public and not can_read_office_work(user, entry.office_id):
         abort(404)  # do not reveal that an unpublished file exists
     path = resolve(current_app.config["PINMAP_UPLOAD_DIR_PATH"], ev.stored_name)
-    response = send_file(path, mimetype=ev.mime, download_name=ev.original_name or path.name,
-                         as_attachment=ev.mime == "application/pdf", max_age=0)  # fmt: skip
+    response = send_download(path, ev.mime, ev.original_name or path.name,
+                             as_attachment=ev.mime == "application/pdf", max_age=0)  # fmt: skip
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response

@@ -15,7 +15,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask_babel import gettext as _
@@ -28,6 +27,7 @@ from werkzeug.datastructures import FileStorage
 from ..auth import can, can_read_office_work
 from ..charts import Line, bar_chart, line_chart
 from ..db import get_session
+from ..downloads import content_disposition, send_download
 from ..errors import service_message
 from ..models import (
     BestPractice,
@@ -594,8 +594,8 @@ def best_practice_file(bp_id: int, index: int) -> Any:
 
 
 def _send_safely(path: Any, mime: str, name: str) -> Response:
-    response = send_file(path, mimetype=mime, download_name=name,
-                         as_attachment=mime == "application/pdf", max_age=0)  # fmt: skip
+    response = send_download(path, mime, name, as_attachment=mime == "application/pdf",
+                             max_age=0)  # fmt: skip
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response
@@ -744,7 +744,7 @@ def export_table(what: str, fmt: str) -> Response:
         body = exports.to_xlsx({what: (columns, rows)})
         mime = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     response = Response(body, mimetype=mime)
-    response.headers["Content-Disposition"] = f"attachment; filename=pinmap-{what}.{fmt}"
+    response.headers["Content-Disposition"] = content_disposition(f"pinmap-{what}.{fmt}")
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
 
@@ -753,5 +753,5 @@ def export_table(what: str, fmt: str) -> Response:
 def export_geojson() -> Response:
     body = json.dumps(exports.offices_geojson(get_session()), ensure_ascii=False)
     response = Response(body, mimetype="application/geo+json")
-    response.headers["Content-Disposition"] = "attachment; filename=pinmap-offices.geojson"
+    response.headers["Content-Disposition"] = content_disposition("pinmap-offices.geojson")
     return response

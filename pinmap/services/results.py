@@ -10,11 +10,11 @@ from sqlalchemy.orm import Session
 
 from ..auth import can
 from ..models import RESULT_CATEGORIES, Office, ResultRecord
+from ..tables import ImportRejected, Problem, parse_number, read_table
 from .audit import Actor, emit_change, record
 from .errors import N_, ServiceError
 from .progress import fiscal_year_of
 from .sanitize import clean_text
-from .schools import ImportRejected, Problem, parse_number, read_table
 
 FIRST_YEAR: Final = 2562
 RESULT_COLUMNS: Final = ("office_code", "fiscal_year", "category", "indicator", "value", "unit",

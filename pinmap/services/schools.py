@@ -1,4 +1,4 @@
-"""Reading CSV/XLSX tables with a row-and-column report; offices' school lists and counts.
+"""Offices' school lists (read by pinmap.tables) and teacher, student and staff counts.
 
 An office's school list and counts are part of its profile: they are staged in the profile
 revision's data (`schools`, `schools_file`, `counts`) and written to the public tables
@@ -7,13 +7,9 @@ revision's data (`schools`, `schools_file`, `counts`) and written to the public 
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import re
-import warnings
-import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Final
 
 from geoalchemy2.shape import from_shape, to_shape
@@ -24,144 +20,27 @@ from sqlalchemy.orm import Session
 from geo.validate import in_thailand
 
 from ..models import Office, OfficeStats, ProfileRevision, School
+from ..tables import (
+    MAX_ROWS,
+    MAX_TABLE_BYTES,
+    ImportRejected,
+    Problem,
+    Table,
+    parse_number,
+    read_table,
+)
 from .audit import Actor, emit_change, record
 from .errors import N_, ServiceError
 from .profiles import editable_revision
 from .review import require
 from .sanitize import clean_text
 
-MAX_TABLE_BYTES: Final = 5 * 1024 * 1024
-MAX_ROWS: Final = 50_000
-MAX_PROBLEMS: Final = 200
 SCHOOL_COLUMNS: Final = ("code", "name_th", "amphoe_th", "level", "lat", "lon")
 SCHOOL_REQUIRED: Final = ("code", "name_th")
 _SCHOOL_CODE = re.compile(r"[0-9A-Za-z-]{1,20}")
 
-
-@dataclass(frozen=True)
-class Problem:
-    """One reason a file was refused: `row` 1 is the header line, data starts at 2."""
-
-    row: int
-    column: str
-    msgid: str
-    params: dict[str, Any] = field(default_factory=dict)
-
-
-class ImportRejected(ServiceError):
-    """Nothing was loaded; `problems` says where and why."""
-
-    def __init__(self, filename: str, problems: list[Problem]) -> None:
-        msgid = N_("%(file)s was not loaded: %(n)s problem(s), listed below. Nothing was changed.")
-        super().__init__(400, msgid, file=filename, n=len(problems))
-        self.filename = filename
-        self.problems = problems[:MAX_PROBLEMS]
-
-
-@dataclass
-class Table:
-    filename: str
-    rows: list[tuple[int, dict[str, str]]]  # (row number in the file, column → text)
-
-
-def read_table(data: bytes, filename: str, columns: tuple[str, ...],
-               required: tuple[str, ...]) -> Table:  # fmt: skip
-    """A CSV (UTF-8, or Thai Windows cp874) or XLSX file as text cells, or ImportRejected."""
-    name = (filename or "").strip() or "upload"
-    if len(data) > MAX_TABLE_BYTES:
-        raise ImportRejected(name, [Problem(0, "", N_("The file is larger than %(n)s MB."),
-                                            {"n": MAX_TABLE_BYTES // (1024 * 1024)})])  # fmt: skip
-    lower = name.lower()
-    if lower.endswith(".xlsx"):
-        raw = _xlsx_rows(data, name)
-    elif lower.endswith(".csv"):
-        raw = _csv_rows(data, name)
-    else:
-        raise ImportRejected(name, [Problem(0, "", N_("Upload a .csv or .xlsx file."))])
-    if not raw:
-        raise ImportRejected(name, [Problem(1, "", N_("The file is empty."))])
-    header = [str(h or "").strip().lower().lstrip("\ufeff") for h in raw[0]]
-    problems = [Problem(1, c, N_("Unknown column; the columns are %(columns)s."),
-                        {"columns": ", ".join(columns)})
-                for c in header if c and c not in columns]  # fmt: skip
-    problems += [Problem(1, c, N_("Required column is missing.")) for c in required
-                 if c not in header]  # fmt: skip
-    seen: set[str] = set()
-    for c in header:
-        if c and c in seen:
-            problems.append(Problem(1, c, N_("The column appears twice.")))
-        seen.add(c)
-    if problems:
-        raise ImportRejected(name, problems)
-    if len(raw) - 1 > MAX_ROWS:
-        raise ImportRejected(name, [Problem(0, "", N_("The file has more than %(n)s rows."),
-                                            {"n": MAX_ROWS})])  # fmt: skip
-    rows = []
-    for number, cells in enumerate(raw[1:], start=2):
-        values = {c: _cell_text(cells[i]) if i < len(cells) else "" for i, c in enumerate(header)
-                  if c}  # fmt: skip
-        if any(values.values()):  # blank lines at the end of a sheet are common
-            rows.append((number, values))
-    return Table(name, rows)
-
-
-def _cell_text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))  # Excel stores 1234567890 as 1234567890.0
-    if isinstance(value, dt.datetime | dt.date):
-        return value.isoformat()
-    return str(value).strip()
-
-
-def _csv_rows(data: bytes, name: str) -> list[list[str]]:
-    if b"\x00" in data[:4096]:
-        raise ImportRejected(name, [Problem(0, "", N_("This is not a text (CSV) file."))])
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        try:
-            # Excel on Thai Windows saves CSV as TIS-620/cp874 unless told otherwise.
-            text = data.decode("cp874")
-        except UnicodeDecodeError as exc:
-            raise ImportRejected(name, [Problem(0, "", N_("Save the CSV as UTF-8."))]) from exc
-    try:
-        return [row for row in csv.reader(io.StringIO(text, newline=""))]
-    except csv.Error as exc:
-        raise ImportRejected(name, [Problem(0, "", N_("The CSV cannot be read: %(reason)s."),
-                                            {"reason": str(exc)})]) from exc  # fmt: skip
-
-
-def _xlsx_rows(data: bytes, name: str) -> list[list[Any]]:
-    from openpyxl import load_workbook
-
-    if not data.startswith(b"PK\x03\x04"):
-        raise ImportRejected(name, [Problem(0, "", N_("This is not an XLSX workbook."))])
-    try:
-        with warnings.catch_warnings():
-            # openpyxl warns about styles and extensions it ignores; they do not matter here.
-            warnings.simplefilter("ignore")
-            book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-            try:
-                sheet = book.worksheets[0]
-                rows = [list(r) for r in sheet.iter_rows(values_only=True, max_row=MAX_ROWS + 2)]
-            finally:
-                book.close()
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError, IndexError) as exc:
-        raise ImportRejected(name, [Problem(0, "", N_("The workbook cannot be read."))]) from exc
-    return rows
-
-
-def parse_number(text: str) -> float | None:
-    """A decimal number; commas as thousands separators are accepted. ValueError otherwise."""
-    cleaned = text.replace(",", "").strip()
-    if not cleaned:
-        return None
-    number = float(cleaned)
-    if number != number or number in (float("inf"), float("-inf")):
-        raise ValueError(text)
-    return number
+__all__ = ["MAX_ROWS", "MAX_TABLE_BYTES", "ImportRejected", "Problem", "Table", "parse_number",
+           "read_table"]  # fmt: skip
 
 
 # --- schools ---------------------------------------------------------------------------------

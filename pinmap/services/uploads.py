@@ -11,11 +11,11 @@ import secrets
 import tempfile
 import time
 import warnings
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, Final, Literal
 
+import pikepdf
 from PIL import Image, ImageOps
 from sqlalchemy import event, text
 from sqlalchemy.orm import Session, SessionTransaction
@@ -301,87 +301,144 @@ def _plain_pixels(im: Image.Image, kind: _Kind) -> Image.Image:
 # --- PDF -------------------------------------------------------------------------------------
 
 _PDF_TAIL: Final = 1024
-# Names that run code, act on opening or carry files; EmbeddedFiles is the name-tree key.
-_ACTIVE_NAMES: Final = frozenset(
-    {b"JavaScript", b"JS", b"Launch", b"EmbeddedFile", b"EmbeddedFiles", b"OpenAction"}
-)
-_PDF_FILTERS: Final = frozenset(
-    {b"ASCIIHexDecode", b"ASCII85Decode", b"LZWDecode", b"FlateDecode", b"RunLengthDecode",
-     b"CCITTFaxDecode", b"JBIG2Decode", b"DCTDecode", b"JPXDecode", b"Crypt",
-     b"AHx", b"A85", b"LZW", b"Fl", b"RL", b"CCF", b"DCT"}
+# Keys that run code, act on opening or on events, carry files or forms that post data.
+_ACTIVE_KEYS: Final = frozenset(
+    {"/JS", "/JavaScript", "/AA", "/OpenAction", "/EmbeddedFiles", "/EF", "/XFA",
+     "/RichMediaContent", "/RichMediaSettings", "/RichMediaExecute"}
 )  # fmt: skip
-_OBJSTM_BUDGET: Final = 64 * 1024 * 1024
-_WS = rb"[\x00\t\n\x0c\r ]"
-_NAME = re.compile(rb"/([^\x00\t\n\x0c\r ()<>\[\]{}/%]*)")
-_NAME_ESCAPE = re.compile(rb"#([0-9A-Fa-f]{2})")
-_STREAM_START = re.compile(rb">>" + _WS + rb"*stream(?:\r\n|\n|\r)")
-# Bounded repeats: unbounded ones backtrack quadratically on long runs of digits.
-_OBJ_HEADER = re.compile(rb"\d{1,10}" + _WS + rb"{1,20}\d{1,5}" + _WS + rb"{1,20}obj\b")
-_OBJSTM_KEYS: Final = frozenset({b"First", b"N"})
+# Action types (/S); a link to a web address (/URI) or a page (/GoTo) stays allowed.
+_ACTIVE_ACTIONS: Final = frozenset(
+    {"/JavaScript", "/Launch", "/SubmitForm", "/ImportData", "/RichMediaExecute", "/GoToE",
+     "/Rendition", "/Movie", "/Sound"}
+)  # fmt: skip
+# Object and annotation types (/Type, /Subtype) that carry files or play media.
+_ACTIVE_TYPES: Final = frozenset(
+    {"/EmbeddedFile", "/RichMedia", "/FileAttachment", "/Screen", "/Movie", "/Sound", "/3D"}
+)
+_PDF_MAX_ITEMS: Final = 2_000_000  # dictionary entries and array items walked in one file
+_PDF_MAX_DECODED: Final = 16 * 1024 * 1024  # qpdf's limit for one decoded stream
+
+# qpdf decodes object streams in full when it reads the objects they hold; without a limit
+# a 500 KB PDF made qpdf take 500 MB. The limits are process-wide, and pikepdf is ours alone.
+pikepdf.settings.set_qpdf_limits(
+    flate_max_memory=_PDF_MAX_DECODED, run_length_max_memory=_PDF_MAX_DECODED,
+    png_max_memory=_PDF_MAX_DECODED, tiff_max_memory=_PDF_MAX_DECODED,
+)  # fmt: skip
 
 
 def _check_pdf(data: bytes) -> None:
+    """Refuse a PDF that qpdf cannot read, or that holds active content anywhere."""
     if b"%%EOF" not in data[-_PDF_TAIL:]:
         raise UploadRejected("corrupt", _PDF_NO_EOF)
-    # Stream bodies are binary (images, fonts, page content) and would match "/JS" by
-    # chance now and then, so only the object syntax between them is read; object streams
-    # are the exception, as they hold whole dictionaries, compressed.
-    budget = _OBJSTM_BUDGET
-    pos = 0
-    while (start := _STREAM_START.search(data, pos)) is not None:
-        end = data.find(b"endstream", start.end())
-        if end < 0:
-            break  # unterminated: the rest is read as object syntax below
-        region = data[pos : start.start()]
-        names = _names(region)
-        _refuse_active(names)
-        # /Type /ObjStm may be left out; /First and /N of this very object are what readers
-        # need (other objects since the last stream may have them, e.g. outlines and /AP).
-        if b"ObjStm" in names or (
-            _OBJSTM_KEYS <= names and _OBJSTM_KEYS <= _names(_last_object(region))
-        ):
-            body = _decode_object_stream(data[start.end() : end], names, budget)
-            budget -= len(body)
-            _refuse_active(_names(body))
-        pos = end + len(b"endstream")
-    _refuse_active(_names(data[pos:]))
-
-
-def _names(chunk: bytes) -> set[bytes]:
-    # findall and a set keep this in C even for a file made of ten million slashes.
-    raw = set(_NAME.findall(chunk))
-    # "/J#61vaScript" is the same name as "/JavaScript".
-    return {_NAME_ESCAPE.sub(_unescape, name) if b"#" in name else name for name in raw}
-
-
-def _unescape(match: re.Match[bytes]) -> bytes:
-    return bytes([int(match.group(1), 16)])
-
-
-def _last_object(region: bytes) -> bytes:
-    headers = list(_OBJ_HEADER.finditer(region))
-    return region[headers[-1].end() :] if headers else region
-
-
-def _refuse_active(names: set[bytes]) -> None:
-    if names & _ACTIVE_NAMES:
-        raise UploadRejected("active_content")
-    if b"Encrypt" in names:
-        raise UploadRejected("active_content", _PDF_ENCRYPTED)
-
-
-def _decode_object_stream(body: bytes, names: set[bytes], budget: int) -> bytes:
-    filters = names & _PDF_FILTERS
-    if not filters and b"Filter" not in names:
-        return body
-    # Anything but plain Flate (another filter, an indirect /Filter, a predictor) is rare in
-    # object streams and would need a PDF library to decode.
-    if filters not in ({b"FlateDecode"}, {b"Fl"}) or b"DecodeParms" in names:
-        raise UploadRejected("active_content", _PDF_UNCHECKABLE)
     try:
-        out = zlib.decompressobj().decompress(body, budget + 1)
-    except zlib.error as exc:
+        pdf = pikepdf.open(io.BytesIO(data))
+    except pikepdf.PasswordError as exc:
+        raise UploadRejected("active_content", _PDF_ENCRYPTED) from exc
+    except (pikepdf.PdfError, ValueError, OverflowError) as exc:
         raise UploadRejected("corrupt") from exc
-    if len(out) > budget:
-        raise UploadRejected("too_large")
-    return out
+    with pdf:
+        if pdf.is_encrypted or "/Encrypt" in pdf.trailer:
+            raise UploadRejected("active_content", _PDF_ENCRYPTED)
+        try:
+            _PdfWalk(pdf).run()
+        except UploadRejected:
+            raise
+        except (pikepdf.PdfError, ValueError, OverflowError, RecursionError) as exc:
+            raise UploadRejected("corrupt") from exc
+
+
+class _PdfWalk:
+    """Every dictionary and array of a PDF, each object visited once, looking for active content.
+
+    qpdf reads the objects the cross-reference table lists; a viewer that rebuilds a damaged
+    table also finds objects in object streams the table does not name, so those are read too.
+    """
+
+    def __init__(self, pdf: pikepdf.Pdf) -> None:
+        self.pdf = pdf
+        self.items = 0
+
+    def run(self) -> None:
+        self._walk(self.pdf.trailer)
+        for obj in self.pdf.objects:
+            self._walk(obj)
+            if isinstance(obj, pikepdf.Stream) and self._is_object_stream(obj):
+                self._check_held(obj)
+
+    @staticmethod
+    def _is_object_stream(stream: pikepdf.Stream) -> bool:
+        # /Type may be left out; /N and /First are what readers go by.
+        return stream.get("/Type") == pikepdf.Name.ObjStm or ("/N" in stream and "/First" in stream)
+
+    def _check_held(self, stream: pikepdf.Stream) -> None:
+        try:
+            body = stream.read_bytes()
+            header = body[: int(stream.get("/First", 0))].split()
+            if len(header) != 2 * int(stream.get("/N", 0)) or not all(n.isdigit() for n in header):
+                raise ValueError("not an object stream's header of object numbers and offsets")
+        except (pikepdf.PdfError, ValueError, TypeError) as exc:
+            # qpdf decodes every standard filter; it fails on damage, on a limit (a stream
+            # that decodes to more than _PDF_MAX_DECODED), or on a filter that is no filter.
+            if stream.get("/Filter") in (None, pikepdf.Name.FlateDecode):
+                raise UploadRejected("corrupt") from exc
+            raise UploadRejected("active_content", _PDF_UNCHECKABLE) from exc
+        # The held objects are read with qpdf's own tokenizer (pikepdf cannot parse an object
+        # with references outside a document): names are decoded (/J#61vaScript), strings
+        # and comments are not mistaken for names.
+        scratch = pikepdf.new()
+        scratch.add_blank_page()
+        page = scratch.pages[0]
+        page.obj.Contents = scratch.make_stream(body)
+        names = _HeldNames()
+        page.get_filtered_contents(names)
+        if names.active:
+            raise UploadRejected("active_content")
+
+    def _walk(self, root: pikepdf.Object) -> None:
+        stack = [root]
+        while stack:
+            obj = stack.pop()
+            if isinstance(obj, pikepdf.Stream):
+                obj = obj.stream_dict
+            if isinstance(obj, pikepdf.Dictionary):
+                self._check(obj)
+                children = list(obj.values())
+            elif isinstance(obj, pikepdf.Array):
+                children = list(obj)
+            else:
+                continue
+            self.items += len(children)
+            if self.items > _PDF_MAX_ITEMS:
+                raise UploadRejected("active_content", _PDF_UNCHECKABLE)
+            # Indirect objects are visited on their own: following them would go round cycles.
+            stack.extend(c for c in children if isinstance(c, pikepdf.Object) and not c.is_indirect)
+
+    @staticmethod
+    def _check(obj: pikepdf.Dictionary) -> None:
+        if not _ACTIVE_KEYS.isdisjoint(obj.keys()):
+            raise UploadRejected("active_content")
+        for key, kinds in _KIND_OF.items():
+            value = obj.get(key)
+            if isinstance(value, pikepdf.Name) and str(value) in kinds:
+                raise UploadRejected("active_content")
+
+
+class _HeldNames(pikepdf.TokenFilter):
+    """Whether the tokens of an object stream's body name active content."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.active = False
+        self.last: pikepdf.Token | None = None
+
+    def handle_token(self, token: pikepdf.Token) -> None:
+        if token.type_ == pikepdf.TokenType.name_:
+            kinds = _KIND_OF.get(self.last.value) if self.last is not None else None
+            if token.value in _ACTIVE_KEYS or (kinds is not None and token.value in kinds):
+                self.active = True
+        if token.type_ not in (pikepdf.TokenType.space, pikepdf.TokenType.comment):
+            self.last = token if token.type_ == pikepdf.TokenType.name_ else None
+        return None
+
+
+_KIND_OF: Final = {"/S": _ACTIVE_ACTIONS, "/Type": _ACTIVE_TYPES, "/Subtype": _ACTIVE_TYPES}

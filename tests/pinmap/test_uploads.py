@@ -400,7 +400,10 @@ def test_minimal_pdf_is_stored_unchanged() -> None:
     ],
 )
 def test_pdf_with_active_content_is_refused(catalog: bytes) -> None:
-    assert _rejected(_minimal_pdf(catalog), "a.pdf").code == "active_content"
+    # Object 5 must exist: a reference to no object is null (ISO 32000-1 §7.3.10), so a
+    # viewer (and qpdf) sees no /JavaScript entry at all where it points nowhere.
+    name_tree = b"<< /Names [(a) 3 0 R] >>"
+    assert _rejected(_minimal_pdf(catalog, name_tree), "a.pdf").code == "active_content"
 
 
 @pytest.mark.parametrize(
@@ -461,7 +464,10 @@ def test_pdf_object_stream_in_an_encoding_we_cannot_read_is_refused(filters: byt
 
 
 def test_encrypted_pdf_is_refused() -> None:
-    error = _rejected(_minimal_pdf(trailer=b"/Encrypt 9 0 R "), "a.pdf")
+    # As above, /Encrypt must name an existing dictionary to make the file encrypted.
+    encrypt = b"<< /Filter /Standard /V 1 /R 2 /O <%s> /U <%s> /P -4 >>" % (b"ab" * 32, b"cd" * 32)
+    error = _rejected(_minimal_pdf(CATALOG, encrypt, trailer=b"/Encrypt 5 0 R /ID [<01><01>] "),
+                      "a.pdf")  # fmt: skip
     assert error.code == "active_content"
     assert "encrypted" in error.message_en
 
