@@ -34,15 +34,18 @@ from .review import (
     EDITABLE_STATES,
     check_version,
     continue_version,
+    limited_text,
     mark_reviewed,
     mark_submitted,
     require,
 )
-from .sanitize import clean_html, clean_text
+from .sanitize import clean_html
 
 NARRATIVE = ("what", "where", "how", "result")
 MAX_NARRATIVE = 5_000
 MAX_EVIDENCE = 20
+MAX_NO_ACTIVITY = 2_000
+MAX_REASON = 1_000
 
 
 def fiscal_year_of(day: dt.date) -> int:
@@ -286,7 +289,7 @@ def apply_changes(rev: ProgressRevision, data: dict[str, Any]) -> None:
             setattr(rev, key, clean_html(text))
     for key in ("no_activity_reason", "no_activity_when"):
         if key in data:
-            setattr(rev, key, clean_text(str(data[key] or ""), max_length=2_000))
+            setattr(rev, key, limited_text(str(data[key] or ""), Labels(key), MAX_NO_ACTIVITY))
     if "indicator_unit" in data:
         unit = data["indicator_unit"] or None
         if unit is not None and unit not in INDICATOR_UNITS:
@@ -403,7 +406,7 @@ def reopen(
 ) -> WindowReopening:  # fmt: skip
     if not can(actor.user, "reopen_window"):
         raise ServiceError(403, N_("Only reviewers may reopen a reporting window."))
-    reason = clean_text(reason, max_length=1_000)
+    reason = limited_text(reason, Labels("reason"), MAX_REASON)
     if not reason:
         raise ServiceError(400, N_("Give a reason for reopening."))
     if until < actor.today_bangkok:

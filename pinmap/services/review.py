@@ -16,12 +16,22 @@ from .errors import N_, Labels, ServiceError
 from .sanitize import clean_text
 
 EDITABLE_STATES = ("draft", "returned")
+MAX_COMMENT = 4_000
 
 
 class Reviewable(Protocol):
     state: str
     version: int
     review_comment: str
+
+
+def limited_text(text: str, label: object, max_length: int) -> str:
+    """Plain text cleaned, refused (never cut) when longer than `max_length` characters."""
+    value = clean_text(text, max_length=max_length * 4)
+    if len(value) > max_length:
+        raise ServiceError(400, N_("%(field)s is longer than %(n)s characters."),
+                           field=label, n=max_length)  # fmt: skip
+    return value
 
 
 def require(actor: Actor, action: str, office_id: int | None = None) -> None:
@@ -87,7 +97,7 @@ def mark_reviewed(
     require(actor, action)
     if obj.state != "submitted":
         raise ServiceError(409, N_("Only a submitted one can be reviewed."))
-    comment = clean_text(comment or "", max_length=4_000)
+    comment = limited_text(comment or "", Labels("comment"), MAX_COMMENT)
     if decision == "return":
         if not comment:
             raise ServiceError(400, N_("Say what must change: a comment is required to return."))
