@@ -123,7 +123,7 @@ def register_errorhandlers(app: Flask) -> None:
     from flask_wtf.csrf import CSRFError
     from marshmallow import ValidationError
     from sqlalchemy.exc import DataError, IntegrityError, OperationalError
-    from sqlalchemy.orm.exc import StaleDataError
+    from sqlalchemy.orm.exc import ObjectDeletedError, StaleDataError
     from werkzeug.exceptions import HTTPException
 
     from .errors import (
@@ -144,6 +144,7 @@ def register_errorhandlers(app: Flask) -> None:
     app.register_error_handler(OperationalError, handle_database_down)
     # Backstops: no input, and no race between two requests, may end in a 500.
     app.register_error_handler(StaleDataError, handle_concurrent_write)
+    app.register_error_handler(ObjectDeletedError, handle_concurrent_write)
     app.register_error_handler(IntegrityError, handle_integrity_error)
     app.register_error_handler(DataError, handle_data_error)
     app.register_error_handler(ValidationError, handle_validation_error)

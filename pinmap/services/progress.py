@@ -35,6 +35,7 @@ from .review import (
     check_version,
     continue_version,
     limited_text,
+    lock_office_work,
     mark_reviewed,
     mark_submitted,
     require,
@@ -238,13 +239,15 @@ def editable_revision(
 ) -> tuple[ProgressEntry, ProgressRevision]:  # fmt: skip
     """The revision an office edits now, created on first edit or after approval."""
     require(actor, "edit_entry", office.id)
+    office_id, item_id, fiscal_year = office.id, item.id, item.fiscal_year
+    lock_office_work(session, office_id)
     _validate_round(session, item, round_no)
-    entry = find_entry(session, office.id, item.id, round_no)
+    entry = find_entry(session, office_id, item_id, round_no)
     if entry is None:
         if expected_version not in (None, 0):
             raise ServiceError(409, N_("This report no longer exists; reload the page."))
         entry = ProgressEntry(
-            office_id=office.id, fiscal_year=item.fiscal_year, item_id=item.id, round_no=round_no
+            office_id=office_id, fiscal_year=fiscal_year, item_id=item_id, round_no=round_no
         )
         session.add(entry)
         session.flush()
@@ -342,6 +345,7 @@ def submit(
     session: Session, actor: Actor, entry: ProgressEntry, expected_version: int | None
 ) -> ProgressRevision:
     require(actor, "submit_entry", entry.office_id)
+    lock_office_work(session, entry.office_id)
     rev = entry.current
     if rev is None:
         raise ServiceError(409, N_("There is nothing to submit yet."))
@@ -375,6 +379,7 @@ def review(
     expected_version: int | None,
 ) -> ProgressRevision:  # fmt: skip
     require(actor, "review_entry")
+    lock_office_work(session, entry.office_id)
     rev = entry.current
     if rev is None:
         raise ServiceError(409, N_("There is nothing to review."))
@@ -447,6 +452,8 @@ def remove_evidence(
     expected_version: int | None, evidence_id: int,
 ) -> ProgressRevision:  # fmt: skip
     # A removal on an approved report applies to the new revision's copy of that evidence.
+    require(actor, "edit_entry", office.id)
+    lock_office_work(session, office.id)
     entry = find_entry(session, office.id, item.id, round_no)
     source = entry.current if entry else None
     target = next((e for e in source.evidence if e.id == evidence_id), None) if source else None

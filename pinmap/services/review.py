@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..auth import can, can_read_office_work
+from ..models import Office
 from .audit import Actor
 from .errors import N_, Labels, ServiceError
 from .sanitize import clean_text
@@ -42,6 +44,25 @@ def require(actor: Actor, action: str, office_id: int | None = None) -> None:
 def require_read(actor: Actor, office_id: int) -> None:
     if not can_read_office_work(actor.user, office_id):
         raise ServiceError(403, N_("You may not see this office's unpublished work."))
+
+
+def lock_office_work(session: Session, office_id: int) -> None:
+    """Take the office's write lock, then re-read whatever the session already holds.
+
+    Two saves (or decisions) of one version at the same moment would otherwise both pass the
+    version check, and the loser would fail inside the database (an UPDATE of a version that
+    moved on, a second first revision): a 500. Waiting for this lock means the loser reads the
+    winner's committed version and gets the ordinary 409, and a form keeps what was typed.
+    Every write of an office's reviewed work (progress, profile, best practices, plan) takes
+    this one lock first, so they cannot deadlock among themselves. FOR NO KEY UPDATE leaves
+    inserts that only reference the office (audit rows, change events) unblocked.
+    """
+    session.execute(
+        select(Office.id).where(Office.id == office_id).with_for_update(key_share=True)
+    )
+    # Objects loaded before the lock may show the loser's stale snapshot; the execute above
+    # flushed pending changes, so expiring loses nothing.
+    session.expire_all()
 
 
 def check_version(obj: Reviewable, expected: int | None) -> None:
