@@ -90,15 +90,25 @@ def _item(fiscal_year: int, kind: str, no: int) -> PolicyItem:
     return svc.item_or_404(get_session(), fiscal_year, kind, no)
 
 
+def public_revision(rev: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A revision as the public may read it: a reviewer's note is for the office, not the web."""
+    if rev is None:
+        return None
+    return {k: v for k, v in rev.items() if k != "review_comment"}
+
+
 def _entry_json(entry: Any, *, public: bool) -> dict[str, Any]:
-    rev = entry.approved if public else entry.current
+    if public:
+        revision = public_revision(svc.revision_dict(entry.approved))
+    else:
+        revision = svc.revision_dict(entry.current)
     return {
         "id": entry.id,
         "office": entry.office.code,
         "fiscal_year": entry.fiscal_year,
         "round_no": entry.round_no,
         "item": {"kind": entry.item.kind, "no": entry.item.no, "id": entry.item_id},
-        "revision": svc.revision_dict(rev),
+        "revision": revision,
         **({} if public else {"approved": svc.revision_dict(entry.approved)}),
     }
 
