@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import gettext as _
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
+from ..api.progress import public_revision
 from ..db import get_session
+from ..inputs import Blueprint, Int
 from ..models import ITEM_KINDS, Office
 from ..services import best_practices as bps
 from ..services import profiles as svc
@@ -20,9 +22,9 @@ bp = Blueprint("profiles_api", __name__, url_prefix="/api/v1",
 
 
 class BestPracticeOfficesQuery(Schema):
-    fiscal_year = fields.Integer(required=True, validate=validate.Range(2500, 2700))
+    fiscal_year = Int(strict=False, required=True, validate=validate.Range(2500, 2700))
     item_kind = fields.String(validate=validate.OneOf(ITEM_KINDS))
-    item_no = fields.Integer(validate=validate.Range(1, 99))
+    item_no = Int(strict=False, validate=validate.Range(1, 99))
 
 
 @bp.route("/best-practices/offices")
@@ -50,7 +52,7 @@ def office_profile(code: str) -> dict[str, Any]:
     stats = school_svc.latest_stats(session, office.id)
     return {
         "office": code,
-        "profile": svc.revision_dict(rev),
+        "profile": public_revision(svc.revision_dict(rev)),
         "schools": school_svc.school_count(session, office.id),
         "stats": {"as_of": stats.as_of.isoformat(), "source": stats.source,
                   **{k: getattr(stats, k) for k in school_svc.STAT_FIELDS}} if stats else None,
