@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask, Response, request
 from sqlalchemy.orm import Session, sessionmaker
 
-from . import db
+from . import db, inputs
 from .config import PROJECT_ROOT, from_env
 
 
@@ -65,6 +65,9 @@ def create_app(
         session_factory = db.make_session_factory(db.make_engine(str(url)))
     db.init_app(app, session_factory)
 
+    # First: bounds the <int:> converter before any route is added, and its request checks
+    # run before every other before_request hook.
+    inputs.init_app(app)
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
@@ -118,14 +121,20 @@ def register_blueprints(app: Flask) -> None:
 
 def register_errorhandlers(app: Flask) -> None:
     from flask_wtf.csrf import CSRFError
-    from sqlalchemy.exc import OperationalError
+    from marshmallow import ValidationError
+    from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+    from sqlalchemy.orm.exc import ObjectDeletedError, StaleDataError
     from werkzeug.exceptions import HTTPException
 
     from .errors import (
+        handle_concurrent_write,
         handle_csrf_error,
+        handle_data_error,
         handle_database_down,
         handle_http_exception,
+        handle_integrity_error,
         handle_service_error,
+        handle_validation_error,
     )
     from .services.errors import ServiceError
 
@@ -133,6 +142,12 @@ def register_errorhandlers(app: Flask) -> None:
     app.register_error_handler(CSRFError, handle_csrf_error)
     app.register_error_handler(ServiceError, handle_service_error)
     app.register_error_handler(OperationalError, handle_database_down)
+    # Backstops: no input, and no race between two requests, may end in a 500.
+    app.register_error_handler(StaleDataError, handle_concurrent_write)
+    app.register_error_handler(ObjectDeletedError, handle_concurrent_write)
+    app.register_error_handler(IntegrityError, handle_integrity_error)
+    app.register_error_handler(DataError, handle_data_error)
+    app.register_error_handler(ValidationError, handle_validation_error)
 
 
 def register_commands(app: Flask) -> None:

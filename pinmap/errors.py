@@ -5,10 +5,13 @@ from __future__ import annotations
 import re
 from typing import NoReturn
 
-from flask import Response, current_app, jsonify, make_response, render_template, request
+from flask import Response, current_app, g, jsonify, make_response, render_template, request
 from flask_babel import gettext as _
 from flask_smorest import abort as smorest_abort
 from flask_wtf.csrf import CSRFError
+from marshmallow import ValidationError
+from psycopg import errors as pg_errors
+from sqlalchemy.exc import DataError, IntegrityError
 from werkzeug.exceptions import HTTPException
 
 from .services.errors import N_, ServiceError
@@ -63,6 +66,7 @@ def _default_message(code: int) -> str:
         403: _("You may not do this."),
         409: _("This conflicts with the current state; reload and try again."),
         413: _("The upload is too large."),
+        415: _("This type of request body is not accepted here."),
         429: _("Too many requests; wait a moment and try again."),
         404: _("Not found."),
         405: _("This method is not allowed here."),
@@ -122,8 +126,60 @@ def handle_csrf_error(exc: CSRFError) -> Response | tuple[str, int]:
     return render_template("error.html", code=400, message=message), 400
 
 
+def _error_response(code: int, message: str, **extra: object) -> Response:
+    if request.path.startswith("/api/") or request.path == "/healthz":
+        return json_error(code, message, **extra)
+    return make_response(render_template("error.html", code=code, message=message), code)
+
+
+def _discard_failed_transaction() -> None:
+    # The session's transaction failed in the database; rendering the error page may read
+    # (the signed-in user), which a failed transaction would refuse.
+    session = g.get("db_session")
+    if session is not None:
+        session.rollback()
+
+
+def handle_concurrent_write(exc: Exception) -> Response:
+    """Backstop for two writes of one row at the same moment (the services lock rows first, so
+    this should not happen): the loser gets the 409 a stale version gets, never a 500."""
+    _discard_failed_transaction()
+    current_app.logger.warning("concurrent write refused on %s: %s", request.path, exc)
+    return _error_response(409, _("Someone else saved this at the same moment. Reload it, then "
+                                  "apply your changes again."))  # fmt: skip
+
+
+def handle_integrity_error(exc: IntegrityError) -> Response:
+    """A duplicate or a vanished reference is a race (409); any other constraint the input
+    broke is a 400. Both are logged: the services should have said it more clearly first."""
+    orig = exc.orig
+    if isinstance(orig, pg_errors.UniqueViolation | pg_errors.ForeignKeyViolation
+                  | pg_errors.ExclusionViolation):  # fmt: skip
+        return handle_concurrent_write(exc)
+    _discard_failed_transaction()
+    current_app.logger.error("constraint refused input on %s: %s", request.path, exc)
+    return _error_response(400, _("A value is not allowed here."))
+
+
+def handle_data_error(exc: DataError) -> Response:
+    """The database refused a value (out of range, malformed): the input's fault, a 400."""
+    _discard_failed_transaction()
+    current_app.logger.error("database refused a value on %s: %s", request.path, exc)
+    return _error_response(400, _("A value is out of range or not valid."))
+
+
+def handle_validation_error(exc: ValidationError) -> Response:
+    """A schema loaded by hand (not through @arguments) refused the body: 400 naming fields."""
+    errors = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
+    message = _("Invalid parameter(s): %(names)s", names=", ".join(sorted(map(str, errors))))
+    return _error_response(400, message, errors=_translated(errors))
+
+
 def handle_database_down(exc: Exception) -> Response | tuple[str, int]:
     """The database is unreachable (restarting, failing over): a 503 the client may retry."""
+    if isinstance(getattr(exc, "orig", None), pg_errors.TransactionRollback):
+        # A deadlock or serialization failure is a lost race, not an outage.
+        return handle_concurrent_write(exc)
     current_app.logger.warning("database unavailable: %s", exc)
     message = _("The database is unavailable right now; try again in a moment.")
     if request.path.startswith("/api/") or request.path == "/healthz":

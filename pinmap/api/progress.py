@@ -6,69 +6,80 @@ from typing import Any
 
 from flask import current_app, request
 from flask_babel import gettext as _
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
 from ..auth import can_read_office_work
 from ..db import get_session
 from ..errors import abort_json
+from ..inputs import Blueprint, Int, StrictFloat
 from ..models import ITEM_KINDS, PROGRESS_STATUSES, REVIEW_STATES, Evidence, Office, PolicyItem
 from ..security import current_actor, require
 from ..services import offices
 from ..services import progress as svc
 from ..services.errors import ServiceError
+from ..services.review import MAX_COMMENT
 from ..services.uploads import UploadRejected, clean_upload, store
 
 bp = Blueprint("progress_api", __name__, url_prefix="/api/v1", description="Progress and review")
 
 
 class FiscalYearQuery(Schema):
-    fiscal_year = fields.Integer(required=True, validate=validate.Range(2500, 2700))
+    fiscal_year = Int(strict=False, required=True, validate=validate.Range(2500, 2700))
     item_kind = fields.String(validate=validate.OneOf(ITEM_KINDS))
-    item_no = fields.Integer(validate=validate.Range(1, 99))
+    item_no = Int(strict=False, validate=validate.Range(1, 99))
+
+
+def _narrative() -> fields.String:
+    return fields.String(validate=validate.Length(max=svc.MAX_NARRATIVE))
 
 
 class EntryBody(Schema):
-    version = fields.Integer(
+    version = Int(
+        strict=True,
         load_default=None,
         allow_none=True,
         metadata={"description": "Version you edited; omit for a new report"},
     )
     status = fields.String(validate=validate.OneOf(PROGRESS_STATUSES))
-    what = fields.String()
-    where = fields.String()
-    how = fields.String()
-    result = fields.String()
-    indicator_value = fields.Float(allow_none=True)
-    indicator_target = fields.Float(allow_none=True)
+    what = _narrative()
+    where = _narrative()
+    how = _narrative()
+    result = _narrative()
+    indicator_value = StrictFloat(allow_none=True, validate=validate.Range(min=0))
+    indicator_target = StrictFloat(allow_none=True, validate=validate.Range(min=0))
     indicator_unit = fields.String(allow_none=True, validate=validate.OneOf(["number", "percent"]))
-    no_activity_reason = fields.String()
-    no_activity_when = fields.String()
+    no_activity_reason = fields.String(validate=validate.Length(max=svc.MAX_NO_ACTIVITY))
+    no_activity_when = fields.String(validate=validate.Length(max=svc.MAX_NO_ACTIVITY))
 
 
 class VersionBody(Schema):
-    version = fields.Integer(required=True)
+    version = Int(strict=True, required=True)
+
+
+class VersionQuery(Schema):
+    version = Int(strict=False, required=True)
 
 
 class DecisionBody(Schema):
-    version = fields.Integer(required=True)
+    version = Int(strict=True, required=True)
     decision = fields.String(required=True, validate=validate.OneOf(["approve", "return"]))
-    comment = fields.String(load_default="")
+    comment = fields.String(load_default="", validate=validate.Length(max=MAX_COMMENT))
 
 
 class LinkBody(Schema):
-    version = fields.Integer(load_default=None, allow_none=True)
-    url = fields.Url(required=True, schemes={"http", "https"})
+    version = Int(strict=True, load_default=None, allow_none=True)
+    url = fields.Url(required=True, schemes={"http", "https"}, validate=validate.Length(max=2000))
     title = fields.String(load_default="", validate=validate.Length(max=300))
 
 
 class ReopenBody(Schema):
-    office = fields.String(required=True)
-    fiscal_year = fields.Integer(required=True)
-    round_no = fields.Integer(required=True)
+    office = fields.String(required=True, validate=validate.Length(max=60))
+    fiscal_year = Int(strict=True, required=True)
+    round_no = Int(strict=True, required=True)
     until = fields.Date(required=True)
-    reason = fields.String(required=True)
+    reason = fields.String(required=True, validate=validate.Length(max=svc.MAX_REASON))
 
 
 def _office(code: str) -> Office:
@@ -269,13 +280,17 @@ def add_evidence(code: str, fiscal_year: int, round_no: int, kind: str, no: int)
         except UploadRejected as exc:
             abort(400, message=_(exc.message_en))
         version = request.form.get("version", type=int)
-        evidence = Evidence(kind="file", title=request.form.get("title", "")[:300],
+        title = request.form.get("title", "")
+        if len(title) > 300:
+            abort(400, message=_("%(field)s is longer than %(n)s characters.",
+                                 field=_("Title"), n=300))  # fmt: skip
+        evidence = Evidence(kind="file", title=title,
                             original_name=(upload.filename or "")[:255], mime=clean.mime,
                             size_bytes=len(clean.data), sha256=clean.sha256)  # fmt: skip
         stored = store(current_app.config["PINMAP_UPLOAD_DIR_PATH"], clean, session)
         evidence.stored_name = stored
     else:
-        body = LinkBody().load(request.get_json(silent=True) or {})
+        body = LinkBody().load(bp.ARGUMENTS_PARSER.load_json(request, LinkBody()))
         version = body["version"]
         evidence = Evidence(kind="link", url=body["url"], title=body["title"])
     try:
@@ -288,7 +303,7 @@ def add_evidence(code: str, fiscal_year: int, round_no: int, kind: str, no: int)
 
 @bp.route(ENTRY + "/evidence/<int:evidence_id>", methods=["DELETE"])
 @require("edit_entry")
-@bp.arguments(VersionBody, location="query")
+@bp.arguments(VersionQuery, location="query")
 @bp.response(200)
 def remove_evidence(query: dict[str, Any], code: str, fiscal_year: int, round_no: int, kind: str,
                     no: int, evidence_id: int) -> dict[str, Any]:  # fmt: skip

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from ..inputs import Int
 from ..models import ITEM_KINDS, LOCATION_PRECISIONS, OFFICE_KINDS
 
 
 class OfficeQuery(Schema):
-    cluster = fields.Integer(
-        validate=validate.Range(1, 99), metadata={"description": "Cluster no."}
-    )
+    cluster = Int(strict=False, validate=validate.Range(1, 99),
+                  metadata={"description": "Cluster no."})  # fmt: skip
     province = fields.String(
         validate=validate.Regexp(r"^\d{2}$"), metadata={"description": "DOPA province code"}
     )
@@ -89,7 +89,7 @@ class RegionCollection(Schema):
 
 
 class CatalogueQuery(Schema):
-    fiscal_year = fields.Integer(load_default=2567, validate=validate.Range(2500, 2700))
+    fiscal_year = Int(strict=False, load_default=2567, validate=validate.Range(2500, 2700))
 
 
 class DimensionSchema(Schema):

@@ -6,11 +6,12 @@ from typing import Any
 
 from flask import Response, jsonify, request
 from flask_babel import gettext as _
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..db import get_session
+from ..inputs import Blueprint
 from ..services import offices as svc
 from . import schemas as s
 

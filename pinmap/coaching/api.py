@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, request
+from flask import Response
 from flask_login import current_user
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from ..db import get_session
 from ..errors import abort_json
+from ..inputs import Blueprint, Int, StrictFloat
 from ..security import current_actor, require
 from ..services import coaching as svc
 from ..services.errors import ServiceError
@@ -23,33 +23,41 @@ def _user() -> Any:
     return current_user if current_user.is_authenticated else None
 
 
+def _code() -> fields.String:
+    return fields.String(validate=validate.Length(max=60))
+
+
 class MoveBody(Schema):
-    office = fields.String(required=True)
-    reason = fields.String(required=True)
+    office = fields.String(required=True, validate=validate.Length(max=60))
+    reason = fields.String(required=True, validate=validate.Length(max=1000))
 
 
 class ProposeQuery(Schema):
-    cluster = fields.Integer(required=True)
+    cluster = Int(strict=False, required=True)
     # Ranges are checked by the service so the 400 message names the allowed range.
     radius_km = fields.Float(load_default=None)
-    k = fields.Integer(load_default=None)
-    host = fields.String(load_default=None)
+    k = Int(strict=False, load_default=None)
+    host = fields.String(load_default=None, validate=validate.Length(max=60))
 
 
 class PlanCreateBody(Schema):
-    round_id = fields.Integer(required=True)
-    cluster = fields.Integer(required=True)
-    radius_km = fields.Float(load_default=None, allow_none=True)
-    k = fields.Integer(load_default=None, allow_none=True)
-    host = fields.String(load_default=None, allow_none=True)
+    round_id = Int(strict=True, required=True)
+    cluster = Int(strict=True, required=True)
+    radius_km = StrictFloat(load_default=None, allow_none=True)
+    k = Int(strict=True, load_default=None, allow_none=True)
+    host = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=60))
+
+
+class PlansQuery(Schema):
+    cluster = Int(strict=False, load_default=None, metadata={"description": "Cluster no."})
 
 
 class PlanSaveBody(Schema):
-    version = fields.Integer(required=True)
-    host = fields.String(load_default=None, allow_none=True)
-    invited = fields.List(fields.String(), load_default=None, allow_none=True)
+    version = Int(strict=True, required=True)
+    host = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=60))
+    invited = fields.List(_code(), load_default=None, allow_none=True)
     visits = fields.List(
-        fields.String(),
+        _code(),
         load_default=None,
         allow_none=True,
         metadata={"description": "Office codes to visit, in order"},
@@ -58,20 +66,21 @@ class PlanSaveBody(Schema):
         load_default=False, metadata={"description": "Reorder visits for the shortest path"}
     )
     visit_date = fields.Date(allow_none=True)
-    team = fields.String(load_default=None, allow_none=True)
+    team = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2000))
 
 
 class PublishBody(Schema):
-    version = fields.Integer(required=True)
+    version = Int(strict=True, required=True)
     publish = fields.Boolean(load_default=True)
 
 
 class RecordBody(Schema):
+    # The limits the service keeps (it cuts longer text): refused here, never cut.
     visited_on = fields.Date(required=True)
-    team = fields.String(load_default="")
-    attendees = fields.String(load_default="")
-    notes = fields.String(load_default="")
-    follow_ups = fields.String(load_default="")
+    team = fields.String(load_default="", validate=validate.Length(max=2000))
+    attendees = fields.String(load_default="", validate=validate.Length(max=5000))
+    notes = fields.String(load_default="", validate=validate.Length(max=10_000))
+    follow_ups = fields.String(load_default="", validate=validate.Length(max=5000))
 
 
 class SessionBody(Schema):
@@ -80,8 +89,8 @@ class SessionBody(Schema):
 
 
 class CompletenessQuery(Schema):
-    fiscal_year = fields.Integer(required=True, validate=validate.Range(2500, 2700))
-    cluster = fields.Integer(load_default=None)
+    fiscal_year = Int(strict=False, required=True, validate=validate.Range(2500, 2700))
+    cluster = Int(strict=False, load_default=None)
 
 
 @bp.route("/clusters/labels")
@@ -166,11 +175,11 @@ def propose(cluster: int, radius_km: float | None = None, k: int | None = None,
 
 
 @bp.route("/plans")
+@bp.arguments(PlansQuery, location="query", as_kwargs=True)
 @bp.response(200)
-def plans() -> dict[str, Any]:
+def plans(cluster: int | None) -> dict[str, Any]:
     """Visit plans: published ones for everyone, drafts too for coaches and admins."""
     session = get_session()
-    cluster = request.args.get("cluster", type=int)
     return {"plans": [{"id": p.id, "cluster_no": p.cluster_no, "state": p.state,
                        "visit_date": p.visit_date.isoformat() if p.visit_date else None}
                       for p in svc.list_plans(session, _user(), cluster)]}  # fmt: skip

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import gettext as _
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
 from ..db import get_session
+from ..inputs import Blueprint, Int
 from ..models import ITEM_KINDS, Office
 from ..services import best_practices as bps
 from ..services import profiles as svc
@@ -20,9 +21,9 @@ bp = Blueprint("profiles_api", __name__, url_prefix="/api/v1",
 
 
 class BestPracticeOfficesQuery(Schema):
-    fiscal_year = fields.Integer(required=True, validate=validate.Range(2500, 2700))
+    fiscal_year = Int(strict=False, required=True, validate=validate.Range(2500, 2700))
     item_kind = fields.String(validate=validate.OneOf(ITEM_KINDS))
-    item_no = fields.Integer(validate=validate.Range(1, 99))
+    item_no = Int(strict=False, validate=validate.Range(1, 99))
 
 
 @bp.route("/best-practices/offices")

@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any, Final
 
 from sqlalchemy import any_, delete, literal, or_, select
+from sqlalchemy.exc import InvalidRequestError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import ObjectDeletedError
 
 from ..models import (
     BestPractice,
@@ -21,6 +23,7 @@ from .progress import fiscal_year_of
 from .review import (
     check_editable,
     check_version,
+    lock_office_work,
     mark_reviewed,
     mark_submitted,
     require,
@@ -68,6 +71,16 @@ def bp_dict(session: Session, bp: BestPractice) -> dict[str, Any]:
         "state": bp.state, "review_comment": bp.review_comment, "version": bp.version,
         "replaces_id": bp.replaces_id,
     }  # fmt: skip
+
+
+def _still_there(session: Session, bp: BestPractice) -> None:
+    """A working copy disappears when its approval folds it into the original; an edit that
+    waited for that approval's lock finds nothing to change."""
+    try:
+        session.refresh(bp)
+    except (ObjectDeletedError, InvalidRequestError) as exc:
+        raise ServiceError(409, N_("This best practice was changed by someone else; reload "
+                                   "the page.")) from exc  # fmt: skip
 
 
 def _clean(session: Session, office: Office, data: dict[str, Any],
@@ -163,7 +176,9 @@ def save(
 ) -> BestPractice:  # fmt: skip
     """Create (bp None) or update a best practice's text, items and dimensions."""
     require(actor, "edit_profile", office.id)
+    lock_office_work(session, office.id)
     if bp is not None:
+        _still_there(session, bp)
         if bp.office_id != office.id:
             raise ServiceError(404, N_("No such best practice."))
         check_version(bp, expected_version)
@@ -194,6 +209,8 @@ def _editable(
     """The office and the row to change (a working copy when `bp` is approved)."""
     office = session.get_one(Office, bp.office_id)
     require(actor, "edit_profile", office.id)
+    lock_office_work(session, office.id)
+    _still_there(session, bp)
     check_version(bp, expected)
     check_editable(bp)
     return office, _working_copy(session, actor, bp)
@@ -253,6 +270,9 @@ def submit(
     session: Session, actor: Actor, bp: BestPractice, expected_version: int | None
 ) -> BestPractice:
     require(actor, "submit_profile", bp.office_id)
+    office_id = bp.office_id
+    lock_office_work(session, office_id)
+    _still_there(session, bp)
     check_version(bp, expected_version)
     missing = [k for k in ("background", "objectives", "process", "results") if not getattr(bp, k)]
     require_complete(bp, missing, N_("The best practice is incomplete: fill in %(fields)s."))
@@ -269,6 +289,9 @@ def review(
     expected_version: int | None,
 ) -> BestPractice:  # fmt: skip
     require(actor, "review_profile")
+    office_id = bp.office_id
+    lock_office_work(session, office_id)
+    _still_there(session, bp)
     check_version(bp, expected_version)
     before = bp_dict(session, bp)
     mark_reviewed(bp, actor, decision, comment)

@@ -794,7 +794,10 @@ def _order_method(points: tuple[geo.LonLat, ...]) -> str:
     return ORDER_METHODS[geo.order_method(points)]
 
 
-def _check_plan_version(plan: VisitPlan, expected: int | None) -> None:
+def _check_plan_version(session: Session, plan: VisitPlan, expected: int | None) -> None:
+    # Locked and re-read first: of two saves of one version at once, the second then sees the
+    # first's version and gets this 409 instead of failing in the database.
+    session.refresh(plan, with_for_update=True)
     if expected is None or expected != plan.version:
         raise ServiceError(409, N_("This plan was changed by someone else (version %(current)s, "
                                    "you had %(yours)s). Reload it and apply your changes again."),
@@ -820,7 +823,7 @@ def save_plan(session: Session, actor: Actor, plan: VisitPlan, version: int | No
     """
     if not can(actor.user, "plan_visits"):
         raise ServiceError(403, N_("You may not do this."))
-    _check_plan_version(plan, version)
+    _check_plan_version(session, plan, version)
     before = plan_dict(session, plan)
     stops = _stops(session, plan)
     host = next(o for s, o in stops if s.role == "host")
@@ -888,7 +891,7 @@ def publish_plan(session: Session, actor: Actor, plan: VisitPlan, version: int |
                  publish: bool = True) -> VisitPlan:  # fmt: skip
     if not can(actor.user, "plan_visits"):
         raise ServiceError(403, N_("You may not do this."))
-    _check_plan_version(plan, version)
+    _check_plan_version(session, plan, version)
     if publish and plan.visit_date is None:
         raise ServiceError(400, N_("Set the visit date before publishing the plan."))
     plan.state = "published" if publish else "draft"

@@ -55,6 +55,8 @@ FIELD_LABELS: dict[str, str] = {
     "director": N_("Director"),
     "name": N_("Name"),
     "position": N_("Position"),
+    "comment": N_("Comment"),
+    "reason": N_("Reason"),
 }
 
 

@@ -42,7 +42,9 @@ def list_offices(
         )
         stmt = stmt.where(or_(Office.id.in_(covered), Office.office_province_code == province_code))
     if q:
-        pattern = f"%{q.strip()}%"
+        # % and _ typed in the search box are meant literally, not as LIKE wildcards.
+        escaped = q.strip().replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_")
+        pattern = f"%{escaped}%"
         stmt = stmt.where(
             or_(
                 Office.code.ilike(pattern),

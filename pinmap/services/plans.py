@@ -14,6 +14,7 @@ from .progress import fiscal_year_of
 from .review import (
     check_editable,
     check_version,
+    lock_office_work,
     mark_reviewed,
     mark_submitted,
     require,
@@ -52,6 +53,7 @@ def save(
     """Save the draft; an approved plan stays public (its snapshot) until the next approval."""
     require(actor, "edit_profile", office.id)
     check_year(actor, fiscal_year)
+    lock_office_work(session, office.id)
     plan = get(session, office.id, fiscal_year)
     if plan is None:
         if expected_version not in (None, 0):
@@ -81,6 +83,7 @@ def submit(
     session: Session, actor: Actor, plan: OperatingPlan, expected_version: int | None
 ) -> OperatingPlan:
     require(actor, "submit_profile", plan.office_id)
+    lock_office_work(session, plan.office_id)
     check_version(plan, expected_version)
     require_complete(plan, [k for k in FIELDS if not getattr(plan, k)],
                      N_("The plan is incomplete: fill in %(fields)s."))  # fmt: skip
@@ -97,6 +100,7 @@ def review(
     expected_version: int | None,
 ) -> OperatingPlan:  # fmt: skip
     require(actor, "review_profile")
+    lock_office_work(session, plan.office_id)
     check_version(plan, expected_version)
     before = plan_dict(plan)
     mark_reviewed(plan, actor, decision, comment)

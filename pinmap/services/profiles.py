@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 from urllib.parse import urlsplit
@@ -19,6 +20,7 @@ from .review import (
     check_editable,
     check_version,
     continue_version,
+    lock_office_work,
     mark_reviewed,
     mark_submitted,
     require,
@@ -149,7 +151,7 @@ def parse_point(lat: Any, lon: Any) -> tuple[float, float] | None:
         lat_f, lon_f = float(lat_s), float(lon_s)
     except ValueError as exc:
         raise ServiceError(400, message) from exc
-    if lat_f != lat_f or lon_f != lon_f:  # NaN compares unequal to itself
+    if not (math.isfinite(lat_f) and math.isfinite(lon_f)):  # "nan", "inf" parse as floats
         raise ServiceError(400, message)
     return lon_f, lat_f
 
@@ -274,6 +276,7 @@ def editable_revision(
 ) -> ProfileRevision:
     """The revision the office edits now: created on first edit and after each approval."""
     require(actor, "edit_profile", office.id)
+    lock_office_work(session, office.id)
     current = current_revision(session, office.id)
     if current is None:
         if expected_version not in (None, 0):
@@ -310,6 +313,7 @@ def submit(
     session: Session, actor: Actor, office: Office, expected_version: int | None
 ) -> ProfileRevision:
     require(actor, "submit_profile", office.id)
+    lock_office_work(session, office.id)
     rev = current_revision(session, office.id)
     if rev is None:
         raise ServiceError(409, N_("There is nothing to submit yet."))
@@ -330,6 +334,7 @@ def review(
 ) -> ProfileRevision:  # fmt: skip
     """Approve (the public sees it and the pin moves) or return a submitted revision."""
     require(actor, "review_profile")
+    lock_office_work(session, rev.office_id)
     check_version(rev, expected_version)
     before = revision_dict(rev)
     mark_reviewed(rev, actor, decision, comment)

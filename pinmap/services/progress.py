@@ -34,15 +34,19 @@ from .review import (
     EDITABLE_STATES,
     check_version,
     continue_version,
+    limited_text,
+    lock_office_work,
     mark_reviewed,
     mark_submitted,
     require,
 )
-from .sanitize import clean_html, clean_text
+from .sanitize import clean_html
 
 NARRATIVE = ("what", "where", "how", "result")
 MAX_NARRATIVE = 5_000
 MAX_EVIDENCE = 20
+MAX_NO_ACTIVITY = 2_000
+MAX_REASON = 1_000
 
 
 def fiscal_year_of(day: dt.date) -> int:
@@ -235,13 +239,15 @@ def editable_revision(
 ) -> tuple[ProgressEntry, ProgressRevision]:  # fmt: skip
     """The revision an office edits now, created on first edit or after approval."""
     require(actor, "edit_entry", office.id)
+    office_id, item_id, fiscal_year = office.id, item.id, item.fiscal_year
+    lock_office_work(session, office_id)
     _validate_round(session, item, round_no)
-    entry = find_entry(session, office.id, item.id, round_no)
+    entry = find_entry(session, office_id, item_id, round_no)
     if entry is None:
         if expected_version not in (None, 0):
             raise ServiceError(409, N_("This report no longer exists; reload the page."))
         entry = ProgressEntry(
-            office_id=office.id, fiscal_year=item.fiscal_year, item_id=item.id, round_no=round_no
+            office_id=office_id, fiscal_year=fiscal_year, item_id=item_id, round_no=round_no
         )
         session.add(entry)
         session.flush()
@@ -286,7 +292,7 @@ def apply_changes(rev: ProgressRevision, data: dict[str, Any]) -> None:
             setattr(rev, key, clean_html(text))
     for key in ("no_activity_reason", "no_activity_when"):
         if key in data:
-            setattr(rev, key, clean_text(str(data[key] or ""), max_length=2_000))
+            setattr(rev, key, limited_text(str(data[key] or ""), Labels(key), MAX_NO_ACTIVITY))
     if "indicator_unit" in data:
         unit = data["indicator_unit"] or None
         if unit is not None and unit not in INDICATOR_UNITS:
@@ -339,6 +345,7 @@ def submit(
     session: Session, actor: Actor, entry: ProgressEntry, expected_version: int | None
 ) -> ProgressRevision:
     require(actor, "submit_entry", entry.office_id)
+    lock_office_work(session, entry.office_id)
     rev = entry.current
     if rev is None:
         raise ServiceError(409, N_("There is nothing to submit yet."))
@@ -372,6 +379,7 @@ def review(
     expected_version: int | None,
 ) -> ProgressRevision:  # fmt: skip
     require(actor, "review_entry")
+    lock_office_work(session, entry.office_id)
     rev = entry.current
     if rev is None:
         raise ServiceError(409, N_("There is nothing to review."))
@@ -403,7 +411,7 @@ def reopen(
 ) -> WindowReopening:  # fmt: skip
     if not can(actor.user, "reopen_window"):
         raise ServiceError(403, N_("Only reviewers may reopen a reporting window."))
-    reason = clean_text(reason, max_length=1_000)
+    reason = limited_text(reason, Labels("reason"), MAX_REASON)
     if not reason:
         raise ServiceError(400, N_("Give a reason for reopening."))
     if until < actor.today_bangkok:
@@ -444,6 +452,8 @@ def remove_evidence(
     expected_version: int | None, evidence_id: int,
 ) -> ProgressRevision:  # fmt: skip
     # A removal on an approved report applies to the new revision's copy of that evidence.
+    require(actor, "edit_entry", office.id)
+    lock_office_work(session, office.id)
     entry = find_entry(session, office.id, item.id, round_no)
     source = entry.current if entry else None
     target = next((e for e in source.evidence if e.id == evidence_id), None) if source else None

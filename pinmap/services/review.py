@@ -8,20 +8,32 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..auth import can, can_read_office_work
+from ..models import Office
 from .audit import Actor
 from .errors import N_, Labels, ServiceError
 from .sanitize import clean_text
 
 EDITABLE_STATES = ("draft", "returned")
+MAX_COMMENT = 4_000
 
 
 class Reviewable(Protocol):
     state: str
     version: int
     review_comment: str
+
+
+def limited_text(text: str, label: object, max_length: int) -> str:
+    """Plain text cleaned, refused (never cut) when longer than `max_length` characters."""
+    value = clean_text(text, max_length=max_length * 4)
+    if len(value) > max_length:
+        raise ServiceError(400, N_("%(field)s is longer than %(n)s characters."),
+                           field=label, n=max_length)  # fmt: skip
+    return value
 
 
 def require(actor: Actor, action: str, office_id: int | None = None) -> None:
@@ -32,6 +44,25 @@ def require(actor: Actor, action: str, office_id: int | None = None) -> None:
 def require_read(actor: Actor, office_id: int) -> None:
     if not can_read_office_work(actor.user, office_id):
         raise ServiceError(403, N_("You may not see this office's unpublished work."))
+
+
+def lock_office_work(session: Session, office_id: int) -> None:
+    """Take the office's write lock, then re-read whatever the session already holds.
+
+    Two saves (or decisions) of one version at the same moment would otherwise both pass the
+    version check, and the loser would fail inside the database (an UPDATE of a version that
+    moved on, a second first revision): a 500. Waiting for this lock means the loser reads the
+    winner's committed version and gets the ordinary 409, and a form keeps what was typed.
+    Every write of an office's reviewed work (progress, profile, best practices, plan) takes
+    this one lock first, so they cannot deadlock among themselves. FOR NO KEY UPDATE leaves
+    inserts that only reference the office (audit rows, change events) unblocked.
+    """
+    session.execute(
+        select(Office.id).where(Office.id == office_id).with_for_update(key_share=True)
+    )
+    # Objects loaded before the lock may show the loser's stale snapshot; the execute above
+    # flushed pending changes, so expiring loses nothing.
+    session.expire_all()
 
 
 def check_version(obj: Reviewable, expected: int | None) -> None:
@@ -87,7 +118,7 @@ def mark_reviewed(
     require(actor, action)
     if obj.state != "submitted":
         raise ServiceError(409, N_("Only a submitted one can be reviewed."))
-    comment = clean_text(comment or "", max_length=4_000)
+    comment = limited_text(comment or "", Labels("comment"), MAX_COMMENT)
     if decision == "return":
         if not comment:
             raise ServiceError(400, N_("Say what must change: a comment is required to return."))
