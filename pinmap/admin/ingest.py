@@ -13,6 +13,7 @@ from ingest.clients import redact
 from ingest.jobs import resolve_conflict
 from ingest.sources import SourceError, upsert
 
+from .. import forms
 from ..auth import can
 from ..db import get_session
 from ..errors import service_message
@@ -28,24 +29,33 @@ SOURCE_FORM = ("name", "kind", "url", "credentials_env", "interval_seconds", "cr
                "timeout_seconds", "options", "pre_approved", "enabled")  # fmt: skip
 
 
+# Longest value each field may hold (the column's size); refused with the limit, never cut.
+SOURCE_LIMITS = {"name": 100, "kind": 20, "url": 2_000, "credentials_env": 100, "cron": 100,
+                 "interval_seconds": 20, "timeout_seconds": 20, "options": 10_000}  # fmt: skip
+MAX_INTERVAL = 366 * 86_400  # a year: any longer is a typing slip
+MAX_TIMEOUT = 3_600.0
+
+
 def _spec_from_form(form: Any) -> dict[str, Any]:
-    interval = form.get("interval_seconds", "").strip()
-    timeout = form.get("timeout_seconds", "30").strip() or "30"
+    try:
+        forms.check_text(form, SOURCE_LIMITS, default_limit=20)
+        interval = forms.whole(form.get("interval_seconds"), "interval_seconds", 1, MAX_INTERVAL)
+        timeout = forms.decimal(form.get("timeout_seconds"), "timeout_seconds", 1, MAX_TIMEOUT)
+    except ServiceError as err:
+        raise SourceError(service_message(err)) from err
     try:
         options = json.loads(form.get("options") or "{}")
-    except json.JSONDecodeError as exc:
-        raise SourceError(_("options: not valid JSON (%(error)s)", error=str(exc))) from exc
-    try:
-        return {
-            "kind": form.get("kind"), "url": form.get("url", "").strip(),
-            "credentials_env": form.get("credentials_env", "").strip(),
-            "interval_seconds": int(interval) if interval else None,
-            "cron": form.get("cron", "").strip(), "timeout_seconds": float(timeout),
-            "options": options, "pre_approved": form.get("pre_approved") == "on",
-            "enabled": form.get("enabled") == "on",
-        }  # fmt: skip
-    except ValueError as exc:
-        raise SourceError(_("interval and timeout must be numbers")) from exc
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise SourceError(_("options: not valid JSON (%(error)s)", error=str(exc)[:200])) from exc
+    if "\\u0000" in json.dumps(options):  # PostgreSQL's JSON cannot hold a NUL character
+        raise SourceError(_("options: a NUL character (\\u0000) is not allowed"))
+    return {
+        "kind": form.get("kind"), "url": form.get("url", "").strip(),
+        "credentials_env": form.get("credentials_env", "").strip(), "interval_seconds": interval,
+        "cron": form.get("cron", "").strip(), "timeout_seconds": timeout or 30.0,
+        "options": options, "pre_approved": form.get("pre_approved") == "on",
+        "enabled": form.get("enabled") == "on",
+    }  # fmt: skip
 
 
 @bp.route("/ingest", methods=["GET", "POST"])
@@ -101,8 +111,10 @@ def ingest_conflicts() -> Any:
     session = get_session()
     if request.method == "POST":
         decision = request.form.get("decision", "keep")
-        conflict_id = request.form.get("conflict_id", type=int) or 0
         try:
+            forms.check_text(request.form, {"decision": 20}, default_limit=20)
+            conflict_id = forms.whole(request.form.get("conflict_id"), "conflict_id",
+                                      *forms.ID_RANGE, required=True)  # fmt: skip
             resolve_conflict(session, current_actor(), conflict_id, decision,
                              request.form.get("version", type=int))  # fmt: skip
         except ServiceError as err:

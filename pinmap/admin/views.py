@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 
+from .. import forms
 from ..db import get_session
 from ..downloads import content_disposition
 from ..errors import service_message
@@ -36,6 +37,10 @@ PER_PAGE = 50
 BANGKOK = dt.timezone(dt.timedelta(hours=7))
 USER_FIELDS = ("email", "name", "role", "office_code")
 WINDOW_FIELDS = ("fiscal_year", "round_no", "label_th", "label_en", "opens_on", "closes_on")
+# Longest value each field may hold (the column's size); refused with the limit, never cut.
+LIMITS = {"email": 254, "name": 200, "role": 20, "office_code": 60, "password": 1_000,
+          "label_th": 200, "label_en": 200, "fiscal_year": 10, "round_no": 10, "opens_on": 10,
+          "closes_on": 10}  # fmt: skip
 
 
 def _form_status(err: ServiceError) -> int:
@@ -49,25 +54,29 @@ def _fiscal_years() -> list[int]:
     )
 
 
-def _chosen_year(years: list[int]) -> int | None:
+def _chosen_year(years: list[int], strict: bool = True) -> int | None:
     raw = request.args.get("fiscal_year", "").strip()
     if raw:
-        if not raw.isdigit():
+        low, high = forms.FISCAL_YEARS
+        if raw.isascii() and raw.isdigit() and low <= int(raw) <= high:
+            return int(raw)
+        if strict:
             abort(400, description=_("The fiscal year must be a Buddhist Era year such as 2567."))
-        return int(raw)
     return years[0] if years else None
 
 
 # --- Users --------------------------------------------------------------------------------
 
 
-def _users_page(form: dict[str, str] | None = None, error: str | None = None, status: int = 200):
+def _users_page(form: dict[str, str] | None = None, error: str | None = None, status: int = 200,
+                edit: dict[str, Any] | None = None):  # fmt: skip
+    """`form` is what was typed into the new-user form, `edit` into one user's edit form."""
     session = get_session()
     users = session.scalars(select(User).order_by(User.role, User.email)).all()
     offices = session.execute(select(Office.code, Office.name_th).order_by(Office.code)).all()
     return render_template(
         "admin/users.html", users=users, offices=offices, roles=ROLES,
-        form=form or {}, error=error,
+        form=form or {}, error=error, edit=edit or {},
     ), status  # fmt: skip
 
 
@@ -83,6 +92,7 @@ def create_user_view() -> Any:
     form = {k: request.form.get(k, "").strip() for k in USER_FIELDS}
     session = get_session()
     try:
+        forms.check_text(request.form, LIMITS, default_limit=100)
         user = create_user(
             session, current_actor(), email=form["email"], name=form["name"],
             password=request.form.get("password", ""), role=form["role"],
@@ -100,9 +110,7 @@ def create_user_view() -> Any:
 @require("manage_users")
 def toggle_active(user_id: int) -> Any:
     session = get_session()
-    user = session.get(User, user_id)
-    if user is None:
-        abort(404, description=_("No such user."))
+    user = _user_or_404(user_id)
     if user.id == current_user.id:
         return _users_page(error=_("You cannot deactivate your own account."), status=400)
     before = {"active": user.active}
@@ -120,6 +128,8 @@ def toggle_active(user_id: int) -> Any:
 
 
 def _user_or_404(user_id: int) -> User:
+    if not 1 <= user_id <= forms.INTEGER[1]:
+        abort(404, description=_("No such user."))
     user = get_session().get(User, user_id)
     if user is None:
         abort(404, description=_("No such user."))
@@ -131,13 +141,15 @@ def _user_or_404(user_id: int) -> User:
 def update_user_view(user_id: int) -> Any:
     session = get_session()
     user = _user_or_404(user_id)
+    typed = {k: request.form.get(k, "") for k in ("name", "role", "office_code")}
     try:
-        update_user(session, current_actor(), user, name=request.form.get("name", ""),
-                    role=request.form.get("role", ""),
-                    office_code=request.form.get("office_code", "").strip() or None)  # fmt: skip
+        forms.check_text(request.form, LIMITS, default_limit=100)
+        update_user(session, current_actor(), user, name=typed["name"], role=typed["role"],
+                    office_code=typed["office_code"].strip() or None)  # fmt: skip
     except ServiceError as err:
         session.rollback()
-        return _users_page(error=service_message(err), status=_form_status(err))
+        return _users_page(error=service_message(err), status=_form_status(err),
+                           edit={"user_id": user_id, **typed})  # fmt: skip
     session.commit()
     flash(_("%(email)s updated.", email=user.email))
     return redirect(url_for("admin.users"))
@@ -149,6 +161,7 @@ def reset_password_view(user_id: int) -> Any:
     session = get_session()
     user = _user_or_404(user_id)
     try:
+        forms.check_text(request.form, LIMITS, default_limit=100)
         reset_password(session, current_actor(), user, request.form.get("password", ""))
     except ServiceError as err:
         session.rollback()
@@ -164,9 +177,11 @@ def reset_password_view(user_id: int) -> Any:
 
 def _windows_page(form: dict[str, str] | None = None, error: str | None = None, status: int = 200):
     years = _fiscal_years()
-    year = _chosen_year(years)
-    if form and form.get("fiscal_year", "").isdigit():
-        year = int(form["fiscal_year"])
+    # After a refused form, the year typed decides the list shown, whatever the address says.
+    year = _chosen_year(years, strict=not form)
+    typed_year = (form or {}).get("fiscal_year", "")
+    if typed_year.isascii() and typed_year.isdigit() and len(typed_year) <= 5:
+        year = int(typed_year)
     windows = (
         get_session()
         .scalars(
@@ -194,6 +209,7 @@ def save_window() -> Any:
     form = {k: request.form.get(k, "").strip() for k in WINDOW_FIELDS}
     session = get_session()
     try:
+        forms.check_text(request.form, LIMITS, default_limit=100)
         window = catalogue.upsert_window(session, current_actor(), **form)
     except ServiceError as err:
         session.rollback()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 import folium
@@ -11,6 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from .. import forms
 from ..auth import can
 from ..db import get_session
 from ..downloads import content_disposition
@@ -23,6 +23,13 @@ from ..services import coaching as svc
 from ..services import progress
 from ..services.errors import N_, ServiceError
 from . import bp
+
+# Longest value each form field may hold (what the service keeps); refused, never cut.
+LIMITS = {"office": 60, "reason": 1_000, "note": 2_000, "status": 30, "link": 2_000,
+          "team": 2_000, "attendees": 5_000, "notes": 10_000, "follow_ups": 5_000,
+          "host": 60, "invited": 20_000, "visits": 20_000, "kind": 30}  # fmt: skip
+CLUSTERS = (1, forms.SMALLINT[1])
+IDS = (1, forms.INTEGER[1])
 
 KIND_LABELS = {
     "online_plan_check": N_("3 months · plan check (online, e-MES)"),
@@ -37,6 +44,9 @@ def _user() -> Any:
 
 
 def _or_404(call: Any, *args: Any) -> Any:
+    for arg in args:  # ids and numbers from the address
+        if isinstance(arg, int):
+            forms.path_in_range(arg, 0, forms.INTEGER[1])
     try:
         return call(get_session(), *args)
     except ServiceError as err:
@@ -46,7 +56,7 @@ def _or_404(call: Any, *args: Any) -> Any:
 def _fiscal_year() -> int:
     session = get_session()
     wanted = request.args.get("fiscal_year", type=int)
-    if wanted:
+    if wanted and forms.FISCAL_YEARS[0] <= wanted <= forms.FISCAL_YEARS[1]:
         return wanted
     today = current_actor().today_bangkok
     return progress.catalogue_year(session, today) or progress.fiscal_year_of(today)
@@ -88,8 +98,14 @@ def _cluster_map(offices: list[Office]) -> dict[str, str]:
 # --- cluster page ----------------------------------------------------------------------------
 
 
-@bp.route("/clusters/<int:no>")
-def cluster(no: int) -> Any:
+def _cluster_no_or_404(no: int) -> None:
+    if not CLUSTERS[0] <= no <= CLUSTERS[1]:  # past the column's range: no such cluster
+        abort(404, description=_("No such cluster."))
+
+
+def _cluster_page(no: int, error: str | None = None, status: int = 200,
+                  typed: dict[str, str] | None = None) -> Any:  # fmt: skip
+    _cluster_no_or_404(no)
     session = get_session()
     found: Cluster = _or_404(svc.get_cluster, no)
     offices = svc.cluster_offices(session, no)
@@ -109,23 +125,30 @@ def cluster(no: int) -> Any:
         can_manage=can(_user(), "manage_clusters"), due_within=svc.DUE_SOON_DAYS,
         # Submitted-but-unapproved counts are OBEC working data, not public.
         show_completeness=can(_user(), "view_dashboard"),
-    )  # fmt: skip
+        error=error, typed=typed or {},
+    ), status  # fmt: skip
+
+
+@bp.route("/clusters/<int:no>")
+def cluster(no: int) -> Any:
+    return _cluster_page(no)
 
 
 @bp.route("/clusters/<int:no>/members", methods=["POST"])
 @require("manage_clusters")
 def move_member(no: int) -> Any:
+    _cluster_no_or_404(no)
     session = get_session()
     _or_404(svc.get_cluster, no)
+    typed = {k: request.form.get(k, "") for k in ("office", "reason")}
     try:
-        svc.move_office(session, current_actor(), request.form.get("office", ""), no,
-                        request.form.get("reason", ""))  # fmt: skip
+        forms.check_text(request.form, LIMITS, default_limit=100)
+        svc.move_office(session, current_actor(), typed["office"], no, typed["reason"])
         session.commit()
-        flash(_("Moved %(code)s into cluster %(no)s.", code=request.form.get("office"), no=no))
     except ServiceError as err:
         session.rollback()
-        flash(service_message(err))
-        return redirect(url_for("coaching.cluster", no=no)), err.status
+        return _cluster_page(no, service_message(err), err.status, typed)
+    flash(_("Moved %(code)s into cluster %(no)s.", code=typed["office"], no=no))
     return redirect(url_for("coaching.cluster", no=no))
 
 
@@ -188,46 +211,48 @@ def dashboard_offices() -> Any:
 # --- monitoring rounds -----------------------------------------------------------------------
 
 
-def _parse_date(name: str) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat(request.form.get(name, "").strip())
-    except ValueError:
-        return None
+ROUND_FIELDS = ("fiscal_year", "round_no", "kind", "starts_on", "ends_on")
 
 
 @bp.route("/rounds", methods=["GET", "POST"])
 @require("view_dashboard")
 def rounds() -> Any:
     session = get_session()
-    status = 200
+    status, error, typed = 200, None, None
     if request.method == "POST":
         if not can(current_user, "manage_rounds"):
             abort(403)
+        typed = {k: request.form.get(k, "") for k in ROUND_FIELDS}
         try:
+            forms.check_text(request.form, LIMITS, default_limit=20)
             upload = request.files.get("file")
             if upload is not None and upload.filename:
                 text = upload.stream.read(200_000).decode("utf-8", errors="replace")
+                if "\x00" in text:
+                    raise ServiceError(400, N_("The file contains a NUL character; it is not a "
+                                               "CSV file."))  # fmt: skip
                 summary = svc.load_rounds(session, "", current_actor(), text=text)
                 flash(_("Rounds loaded: %(inserted)s new, %(updated)s changed, %(unchanged)s "
                         "unchanged.", **summary))  # fmt: skip
             else:
-                starts, ends = _parse_date("starts_on"), _parse_date("ends_on")
-                if starts is None or ends is None:
-                    raise ServiceError(400, N_("Give the start and end dates (YYYY-MM-DD)."))
-                svc.save_round(session, current_actor(),
-                               request.form.get("fiscal_year", type=int) or 0,
-                               request.form.get("round_no", type=int) or 0,
-                               request.form.get("kind", ""), starts, ends)  # fmt: skip
+                fiscal_year = forms.whole(typed["fiscal_year"], "fiscal_year",
+                                          *forms.FISCAL_YEARS, required=True)  # fmt: skip
+                round_no = forms.whole(typed["round_no"], "round_no", 1, forms.SMALLINT[1],
+                                       required=True)  # fmt: skip
+                starts = forms.day(typed["starts_on"], "starts_on", required=True)
+                ends = forms.day(typed["ends_on"], "ends_on", required=True)
+                svc.save_round(session, current_actor(), fiscal_year, round_no,  # type: ignore[arg-type]
+                               typed["kind"], starts, ends)  # type: ignore[arg-type]  # fmt: skip
                 flash(_("Saved."))
             session.commit()
             return redirect(url_for("coaching.rounds"))
         except ServiceError as err:
             session.rollback()
-            flash(service_message(err))
-            status = err.status
+            error, status = service_message(err), err.status
     return render_template("coaching/rounds.html", rounds=svc.list_rounds(session),
                            kinds=ROUND_KINDS, can_manage=can(current_user, "manage_rounds"),
-                           default_fy=_fiscal_year()), status  # fmt: skip
+                           default_fy=_fiscal_year(), error=error,
+                           typed=typed or {}), status  # fmt: skip
 
 
 @bp.route("/rounds/<int:round_id>/statuses", methods=["GET", "POST"])
@@ -235,26 +260,26 @@ def rounds() -> Any:
 def round_statuses(round_id: int) -> Any:
     session = get_session()
     rnd = _or_404(svc.get_round, round_id)
+    error, status, typed = None, 200, None
     if request.method == "POST":
         if not can(current_user, "review_entry"):
             abort(403)
+        typed = {k: request.form.get(k, "") for k in ("office", "status", "note")}
         try:
-            svc.set_round_status(
-                session,
-                current_actor(),
-                rnd,
-                request.form.get("office", ""),
-                request.form.get("status", ""),
-                request.form.get("note", ""),
-            )
+            forms.check_text(request.form, LIMITS, default_limit=100)
+            svc.set_round_status(session, current_actor(), rnd, typed["office"], typed["status"],
+                                 typed["note"])  # fmt: skip
             session.commit()
             flash(_("Saved."))
+            return redirect(url_for("coaching.round_statuses", round_id=round_id,
+                                    cluster=request.args.get("cluster")))  # fmt: skip
         except ServiceError as err:
             session.rollback()
-            flash(service_message(err))
-        return redirect(url_for("coaching.round_statuses", round_id=round_id,
-                                cluster=request.args.get("cluster")))  # fmt: skip
+            error, status = service_message(err), err.status
+            rnd = _or_404(svc.get_round, round_id)
     cluster_no = request.args.get("cluster", type=int)
+    if cluster_no is not None and not CLUSTERS[0] <= cluster_no <= CLUSTERS[1]:
+        cluster_no = None  # no such cluster: every office
     stmt = select(Office).order_by(Office.cluster_no, Office.code)
     if cluster_no:
         stmt = stmt.filter_by(cluster_no=cluster_no)
@@ -262,7 +287,8 @@ def round_statuses(round_id: int) -> Any:
         "coaching/round_statuses.html", round=rnd, offices=session.scalars(stmt).all(),
         statuses=svc.round_statuses(session, rnd), choices=svc.ROUND_STATUSES,
         cluster_no=cluster_no, can_set=can(current_user, "review_entry"),
-    )  # fmt: skip
+        error=error, typed=typed or {},
+    ), status  # fmt: skip
 
 
 @bp.route("/rounds/<int:round_id>/sessions", methods=["GET", "POST"])
@@ -270,31 +296,29 @@ def round_statuses(round_id: int) -> Any:
 def round_sessions(round_id: int) -> Any:
     session = get_session()
     rnd = _or_404(svc.get_round, round_id)
-    status = 200
+    status, error, typed = 200, None, None
     if request.method == "POST":
         if not can(current_user, "manage_rounds"):
             abort(403)
+        typed = {k: request.form.get(k, "") for k in ("cluster", "starts_at", "link")}
         try:
-            raw = request.form.get("starts_at", "").strip()
-            try:
-                starts_at = dt.datetime.fromisoformat(raw)
-            except ValueError as exc:
-                raise ServiceError(400, N_("Give the date and time of the session.")) from exc
-            svc.set_cluster_session(session, current_actor(), rnd,
-                                    request.form.get("cluster", type=int) or 0, starts_at,
-                                    request.form.get("link", ""))  # fmt: skip
+            forms.check_text(request.form, LIMITS, default_limit=40)
+            cluster_no = forms.whole(typed["cluster"], "cluster", *CLUSTERS, required=True)
+            starts_at = forms.moment(typed["starts_at"], "starts_at")
+            svc.set_cluster_session(session, current_actor(), rnd, cluster_no,  # type: ignore[arg-type]
+                                    starts_at, typed["link"])  # fmt: skip
             session.commit()
             flash(_("Saved."))
             return redirect(url_for("coaching.round_sessions", round_id=round_id))
         except ServiceError as err:
             session.rollback()
-            flash(service_message(err))
-            status = err.status
+            error, status = service_message(err), err.status
+            rnd = _or_404(svc.get_round, round_id)
     by_cluster = {s.cluster_no: s for s in svc.cluster_sessions(session, rnd)}
     return render_template(
         "coaching/round_sessions.html", round=rnd, sessions=by_cluster, tz=svc.BANGKOK,
         clusters=session.scalars(select(Cluster).order_by(Cluster.no)).all(),
-        can_manage=can(current_user, "manage_rounds"),
+        can_manage=can(current_user, "manage_rounds"), error=error, typed=typed or {},
     ), status  # fmt: skip
 
 
@@ -323,19 +347,18 @@ def round_evaluation(round_id: int) -> Any:
 # --- visit planner ---------------------------------------------------------------------------
 
 
-def _float_arg(source: Any, name: str) -> float | None:
-    raw = (source.get(name) or "").strip()
-    if not raw:
-        return None
+def _float_arg(source: Any, name: str, lo: float, hi: float) -> float | None:
     try:
-        return float(raw)
-    except ValueError:
-        abort(400, description=_("%(name)s must be a number.", name=name))
+        return forms.decimal(source.get(name), name, lo, hi)
+    except ServiceError as err:
+        abort(400, description=service_message(err))
 
 
-def _int_arg(source: Any, name: str) -> int | None:
-    value = _float_arg(source, name)
-    return int(value) if value is not None else None
+def _int_arg(source: Any, name: str, lo: int, hi: int) -> int | None:
+    try:
+        return forms.whole(source.get(name), name, lo, hi)
+    except ServiceError as err:
+        abort(400, description=service_message(err))
 
 
 @bp.route("/plans")
@@ -352,10 +375,15 @@ def plans() -> Any:
 def new_plan() -> Any:
     session = get_session()
     source = request.form if request.method == "POST" else request.args
-    cluster_no = _int_arg(source, "cluster")
-    radius_km = _float_arg(source, "radius_km")
-    k = _int_arg(source, "k")
-    round_id = _int_arg(source, "round_id")
+    try:
+        forms.check_text(source, LIMITS, default_limit=40)
+    except ServiceError as err:
+        abort(400, description=service_message(err))
+    cluster_no = _int_arg(source, "cluster", *CLUSTERS)
+    # Out of the planner's own range is the service's refusal, with the range in the message.
+    radius_km = _float_arg(source, "radius_km", 0, 1e6)
+    k = _int_arg(source, "k", 0, forms.SMALLINT[1])
+    round_id = _int_arg(source, "round_id", *IDS)
     proposal, error, status = None, None, 200
     if cluster_no is not None:
         try:
@@ -406,11 +434,15 @@ def _plan_map(data: dict[str, Any]) -> dict[str, str]:
     return render_parts(m)
 
 
+PLAN_FORM = ("host", "visit_date", "team", "invited", "visits", "optimise", "visited_on",
+             "attendees", "notes", "follow_ups")  # fmt: skip
+
+
 @bp.route("/plans/<int:plan_id>", methods=["GET", "POST"])
 def plan(plan_id: int) -> Any:
     session = get_session()
     found = _visible(plan_id)
-    status = 200
+    status, error, typed = 200, None, None
     if request.method == "POST":
         if _user() is None:
             return login_manager.unauthorized()  # like every other page: sign in first
@@ -418,13 +450,11 @@ def plan(plan_id: int) -> Any:
             abort(403)
         action = request.form.get("action", "save")
         version = request.form.get("version", type=int)
+        typed = {"action": action, **{k: request.form.get(k, "") for k in PLAN_FORM}}
         try:
+            forms.check_text(request.form, LIMITS, default_limit=40)
             if action == "save":
-                raw_date = request.form.get("visit_date", "").strip()
-                try:
-                    visit_date = dt.date.fromisoformat(raw_date) if raw_date else None
-                except ValueError as exc:
-                    raise ServiceError(400, N_("Give the visit date as YYYY-MM-DD.")) from exc
+                visit_date = forms.day(typed["visit_date"], "visit_date")
                 svc.save_plan(
                     session, current_actor(), found, version,
                     host_code=request.form.get("host") or None,
@@ -437,20 +467,19 @@ def plan(plan_id: int) -> Any:
                 svc.publish_plan(session, current_actor(), found, version, action == "publish")
             elif action == "record":
                 svc.record_visit(session, current_actor(), found,
-                                 visited_on=_parse_date("visited_on"),
+                                 visited_on=forms.day(typed["visited_on"], "visited_on"),
                                  team=request.form.get("team", ""),
                                  attendees=request.form.get("attendees", ""),
                                  notes=request.form.get("notes", ""),
                                  follow_ups=request.form.get("follow_ups", ""))  # fmt: skip
             else:
-                abort(400)
+                raise forms.unknown_action()
             session.commit()
             flash(_("Saved."))
             return redirect(url_for("coaching.plan", plan_id=plan_id))
         except ServiceError as err:
             session.rollback()
-            flash(service_message(err))
-            status = err.status
+            error, status = service_message(err), err.status
             found = svc.get_plan(session, plan_id)
     data = svc.plan_dict(session, found)
     return render_template(
@@ -458,7 +487,7 @@ def plan(plan_id: int) -> Any:
         records=svc.visit_records(session, found) if can(_user(), "plan_visits") else [],
         can_plan=can(_user(), "plan_visits"),
         members=svc.cluster_offices(session, found.cluster_no),
-        xlsx=svc.xlsx_available(),
+        xlsx=svc.xlsx_available(), error=error, typed=typed,
     ), status  # fmt: skip
 
 

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from .. import forms
 from ..db import get_session
 from ..errors import service_message
 from ..models import REVIEW_STATES, Cluster
 from ..security import current_actor, require
 from ..services import ingest_status
 from ..services import progress as svc
-from ..services.errors import ServiceError
+from ..services.errors import N_, ServiceError
 from . import review_bp
 from .views import STATUS_LABELS, _earlier_rounds, _fiscal_year_arg
 
@@ -40,17 +40,41 @@ def queue() -> Any:
     )  # fmt: skip
 
 
+# The service keeps a review comment to 4,000 characters, a reopening's reason to 1,000.
+REVIEW_LIMITS = {"comment": 4_000, "decision": 20, "reason": 1_000, "until": 10}
+
+
+def _entry_or_404(entry_id: int) -> Any:
+    forms.path_in_range(entry_id, *forms.ID_RANGE)
+    entry = svc.entry_by_id(get_session(), entry_id)
+    if entry is None:
+        abort(404, description=_("No such report."))
+    return entry
+
+
+def _review_page(entry: Any, error: str | None = None, status: int = 200, comment: str = "",
+                 reopen: dict[str, str] | None = None) -> Any:  # fmt: skip
+    session = get_session()
+    window = svc.get_window(session, entry.fiscal_year, entry.round_no)
+    return render_template(
+        "portal/review.html", entry=entry, current=entry.current,
+        history=svc.revisions(session, entry),
+        earlier=_earlier_rounds(session, entry.office_id, entry.item_id, entry.round_no),
+        window=window, error=error, comment=comment, reopen=reopen or {},
+        status_labels=STATUS_LABELS, today=current_actor().today_bangkok,
+        conflicts=ingest_status.open_conflicts_of_entry(session, entry.id),
+    ), status  # fmt: skip
+
+
 @review_bp.route("/entries/<int:entry_id>", methods=["GET", "POST"])
 @require("review_entry")
 def review_entry(entry_id: int) -> Any:
     session = get_session()
-    entry = svc.entry_by_id(session, entry_id)
-    if entry is None:
-        abort(404, description=_("No such report."))
-    error, status, comment = None, 200, ""
+    entry = _entry_or_404(entry_id)
     if request.method == "POST":
         comment = request.form.get("comment", "")
         try:
+            forms.check_text(request.form, REVIEW_LIMITS)
             svc.review(session, current_actor(), entry, request.form.get("decision", ""),
                        comment, request.form.get("version", type=int))  # fmt: skip
             session.commit()
@@ -58,38 +82,29 @@ def review_entry(entry_id: int) -> Any:
             return redirect(url_for("review.queue", fiscal_year=entry.fiscal_year))
         except ServiceError as err:
             session.rollback()
-            error, status = service_message(err), err.status
-            entry = svc.entry_by_id(session, entry_id)
-    window = svc.get_window(session, entry.fiscal_year, entry.round_no)  # type: ignore[union-attr]
-    return render_template(
-        "portal/review.html", entry=entry, current=entry.current,  # type: ignore[union-attr]
-        history=svc.revisions(session, entry),  # type: ignore[arg-type]
-        earlier=_earlier_rounds(session, entry.office_id, entry.item_id, entry.round_no),  # type: ignore[union-attr]
-        window=window, error=error, comment=comment, status_labels=STATUS_LABELS,
-        today=current_actor().today_bangkok,
-        conflicts=ingest_status.open_conflicts_of_entry(session, entry_id),
-    ), status  # fmt: skip
+            return _review_page(_entry_or_404(entry_id), service_message(err), err.status,
+                                comment=comment)  # fmt: skip
+    return _review_page(entry)
 
 
 @review_bp.route("/entries/<int:entry_id>/reopen", methods=["POST"])
 @require("reopen_window")
 def reopen(entry_id: int) -> Any:
     session = get_session()
-    entry = svc.entry_by_id(session, entry_id)
-    if entry is None:
-        abort(404, description=_("No such report."))
-    window = svc.get_window(session, entry.fiscal_year, entry.round_no)
+    entry = _entry_or_404(entry_id)
+    typed = {k: request.form.get(k, "") for k in ("until", "reason")}
     try:
-        until = dt.date.fromisoformat(request.form.get("until", ""))
-    except ValueError:
-        flash(_("Give the new closing date as a date."))
-        return redirect(url_for("review.review_entry", entry_id=entry_id))
-    try:
+        forms.check_text(request.form, REVIEW_LIMITS)
+        until = forms.day(typed["until"], "until", required=True)
+        if not typed["reason"].strip():
+            raise ServiceError(400, N_("Give a reason for reopening."))
+        window = svc.get_window(session, entry.fiscal_year, entry.round_no)
         svc.reopen(session, current_actor(), entry.office, window, until,  # type: ignore[arg-type]
-                   request.form.get("reason", ""))  # fmt: skip
+                   typed["reason"])  # fmt: skip
         session.commit()
-        flash(_("Reopened for this office until %(day)s.", day=until.isoformat()))
     except ServiceError as err:
         session.rollback()
-        flash(service_message(err))
+        return _review_page(_entry_or_404(entry_id), service_message(err), err.status,
+                            reopen=typed)  # fmt: skip
+    flash(_("Reopened for this office until %(day)s.", day=until.isoformat()))  # type: ignore[union-attr]
     return redirect(url_for("review.review_entry", entry_id=entry_id))

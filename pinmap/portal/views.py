@@ -17,6 +17,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
+from .. import forms
 from ..auth import can, can_read_office_work
 from ..db import get_session
 from ..downloads import send_download
@@ -105,6 +106,8 @@ def home() -> Any:
 
 
 def _office_or_404(code: str) -> Office:
+    if "\x00" in code or len(code) > 60:  # no office code holds these; the database refuses NUL
+        abort(404, description=_("No office with code %(code)s.", code=code))
     return offices.office_or_404(get_session(), code)
 
 
@@ -149,11 +152,22 @@ def _item_or_404(fiscal_year: int, kind: str, no: int) -> PolicyItem:
 ENTRY = "/offices/<code>/entries/<int:fiscal_year>/<int:round_no>/<kind>/<int:no>"
 FORM_FIELDS = ("status", "what", "where", "how", "result", "indicator_value", "indicator_target",
                "indicator_unit", "no_activity_reason", "no_activity_when")  # fmt: skip
+EVIDENCE_FIELDS = ("link_url", "link_title", "file_title")
+# Longest value each field may hold (the column's size, or what the service keeps); refused,
+# never cut. Fields not named here get forms.check_text's default.
+ENTRY_LIMITS = {**dict.fromkeys(svc.NARRATIVE, svc.MAX_NARRATIVE),
+                "no_activity_reason": 2_000, "no_activity_when": 2_000, "link_url": 2_000,
+                "link_title": 300, "file_title": 300, "status": 20, "indicator_unit": 10,
+                "indicator_value": 50, "indicator_target": 50}  # fmt: skip
 
 
 @bp.route(ENTRY, methods=["GET", "POST"])
 @require("view_portal")
 def entry(code: str, fiscal_year: int, round_no: int, kind: str, no: int) -> Any:
+    for number in (fiscal_year, round_no, no):
+        forms.path_in_range(number, 0, forms.SMALLINT[1])
+    if "\x00" in kind or len(kind) > 10:
+        abort(404)
     session = get_session()
     office = _office_or_404(code)
     if not can_read_office_work(current_user, office.id):
@@ -164,14 +178,19 @@ def entry(code: str, fiscal_year: int, round_no: int, kind: str, no: int) -> Any
         abort(404, description=_("Fiscal year %(fy)s has no reporting round %(round)s.",
                                  fy=fiscal_year, round=round_no))  # fmt: skip
     actor = current_actor()
-    error, status, typed = None, 200, None
+    error, status, typed, typed_evidence = None, 200, None, {}
     if request.method == "POST":
         action = request.form.get("action", "save")
         version = request.form.get("version", type=int)
-        typed = {k: request.form.get(k, "") for k in FORM_FIELDS}
+        # What was typed into whichever form was sent, shown again if it is refused.
+        if any(k in request.form for k in FORM_FIELDS):
+            typed = {k: request.form.get(k, "") for k in FORM_FIELDS}
+        typed_evidence = {k: request.form.get(k, "") for k in EVIDENCE_FIELDS}
         try:
+            forms.check_text(request.form, ENTRY_LIMITS)
             if action == "save" or action == "submit":
-                rev = svc.save_draft(session, actor, office, item, round_no, typed, version)
+                content = typed if typed is not None else dict.fromkeys(FORM_FIELDS, "")
+                rev = svc.save_draft(session, actor, office, item, round_no, content, version)
                 if action == "submit":
                     found = svc.find_entry(session, office.id, item.id, round_no)
                     svc.submit(session, actor, found, rev.version)  # type: ignore[arg-type]
@@ -179,14 +198,13 @@ def entry(code: str, fiscal_year: int, round_no: int, kind: str, no: int) -> Any
                 url = request.form.get("link_url", "").strip()
                 if not url.startswith(("http://", "https://")):
                     raise ServiceError(400, N_("A link must start with http:// or https://."))
-                link = Evidence(
-                    kind="link", url=url[:2000], title=request.form.get("link_title", "")[:300]
-                )
+                link = Evidence(kind="link", url=url, title=typed_evidence["link_title"])
                 svc.add_evidence(session, actor, office, item, round_no, version, link)
             elif action == "upload":
                 upload = request.files.get("file")
                 if upload is None or not upload.filename:
                     raise ServiceError(400, N_("Choose a file to upload."))
+                original_name = forms.file_name(upload.filename)
                 try:
                     clean = clean_upload(
                         upload.stream,
@@ -195,8 +213,8 @@ def entry(code: str, fiscal_year: int, round_no: int, kind: str, no: int) -> Any
                     )
                 except UploadRejected as exc:
                     raise ServiceError(400, exc.message_en) from exc
-                evidence = Evidence(kind="file", title=request.form.get("file_title", "")[:300],
-                                    original_name=upload.filename[:255], mime=clean.mime,
+                evidence = Evidence(kind="file", title=typed_evidence["file_title"],
+                                    original_name=original_name, mime=clean.mime,
                                     size_bytes=len(clean.data), sha256=clean.sha256)  # fmt: skip
                 evidence.stored_name = store(current_app.config["PINMAP_UPLOAD_DIR_PATH"], clean,
                                              session)  # fmt: skip
@@ -205,7 +223,7 @@ def entry(code: str, fiscal_year: int, round_no: int, kind: str, no: int) -> Any
                 svc.remove_evidence(session, actor, office, item, round_no, version,
                                     request.form.get("evidence_id", type=int) or 0)  # fmt: skip
             else:
-                abort(400)
+                raise forms.unknown_action()
             session.commit()
             flash(_("Submitted for review.") if action == "submit" else _("Saved."))
             return redirect(request.path)
@@ -219,7 +237,8 @@ def entry(code: str, fiscal_year: int, round_no: int, kind: str, no: int) -> Any
     current = found.current if found else None
     return render_template(
         "portal/entry.html", office=office, item=item, window=window, entry=found,
-        current=current, typed=typed, error=error, history=history, earlier=earlier,
+        current=current, typed=typed, typed_evidence=typed_evidence, error=error,
+        history=history, earlier=earlier,
         is_open=is_open, last_day=last_day, status_labels=STATUS_LABELS,
         can_edit=can(current_user, "edit_entry", office.id),
         can_submit=can(current_user, "submit_entry", office.id),

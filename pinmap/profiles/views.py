@@ -24,6 +24,7 @@ from markupsafe import Markup
 from sqlalchemy import func, select
 from werkzeug.datastructures import FileStorage
 
+from .. import forms
 from ..auth import can, can_read_office_work
 from ..charts import Line, bar_chart, line_chart
 from ..db import get_session
@@ -57,12 +58,25 @@ from ..services.uploads import UploadRejected, clean_upload, resolve, store
 from . import bp
 
 FIRST_DEPUTY_ROWS = 4
+# Longest value each form field may hold; refused with the limit named, never cut. The
+# services check their own fields again; these also cover what they would cut or choke on.
+PROFILE_LIMITS = {"address": 500, "phone": 100, "email": 254, "website": 300, "lat": 40,
+                  "lon": 40, "staff_count": 20,
+                  **{f"p{i}_{k}": 200 for i in range(svc.MAX_PEOPLE) for k in ("name", "position")},
+                  }  # fmt: skip
+COUNT_LIMITS = {"as_of": 10, **dict.fromkeys(school_svc.STAT_FIELDS, 20)}
+BP_LIMITS = {"title": 300, "owner": 300, "file_title": 300, "fiscal_year": 10,
+             **dict.fromkeys(bps.RICH_FIELDS, bps.MAX_RICH)}  # fmt: skip
+PLAN_LIMITS = dict.fromkeys(plan_svc.FIELDS, plan_svc.MAX_TEXT)
+DECISION_LIMITS = {"comment": 4_000, "decision": 20}
 
 
 # --- helpers -----------------------------------------------------------------------------------
 
 
 def _office_or_404(code: str) -> Office:
+    if "\x00" in code or len(code) > 60:  # no office code holds these; the database refuses NUL
+        abort(404, description=_("No office with code %(code)s.", code=code))
     return office_or_404(get_session(), code)
 
 
@@ -106,8 +120,9 @@ def _read_upload(name: str) -> tuple[str, bytes]:
     upload = _file(name)
     if upload is None:
         raise ServiceError(400, N_("Choose a file to upload."))
+    name = forms.file_name(upload.filename or "upload")
     data = upload.stream.read(school_svc.MAX_TABLE_BYTES + 1)
-    return upload.filename or "upload", data
+    return name, data
 
 
 def _province_outline(office: Office) -> dict[str, Any] | None:
@@ -224,13 +239,17 @@ def _photo_field(name: str, form: dict[str, Any], uploads: dict[str, Any]) -> An
     if name in uploads:
         return uploads[name]
     kept = str(form.get(f"{name}_id") or "")
-    return int(kept) if kept.isdigit() else None
+    return forms.whole(kept, f"{name}_id", 1, forms.INTEGER[1]) if kept else None
 
 
 def _save_profile(office: Office, form: dict[str, Any]) -> ProfileRevision:
     session = get_session()
     actor = current_actor()
     svc.require(actor, "edit_profile", office.id)
+    forms.check_text(request.form, PROFILE_LIMITS, default_limit=200)
+    forms.whole(form.get("staff_count", "").replace(",", ""), "staff_count", 0, svc.MAX_STAFF)
+    forms.decimal(form.get("lat"), "lat", -90, 90)
+    forms.decimal(form.get("lon"), "lon", -180, 180)
     # Every file is checked before any is stored, so one bad photo changes nothing.
     rows = svc.MAX_PEOPLE
     files = {"office_photo": (_file("office_photo"), _("Office photo"))}
@@ -238,6 +257,8 @@ def _save_profile(office: Office, form: dict[str, Any]) -> ProfileRevision:
         label = _("Director's photo") if i == 0 else _("Deputy %(n)s's photo", n=i)
         files[f"p{i}_photo"] = (_file(f"p{i}_photo"), label)
     cleaned = {name: _clean_photo(f, label) for name, (f, label) in files.items() if f}
+    for name in ("office_photo", *(f"p{i}_photo" for i in range(rows))):
+        _photo_field(name, form, {})  # a bad kept photo id is refused before anything is stored
     uploads = {name: photo_svc.add_photo(session, actor, office.id, _upload_dir(), clean).id
                for name, clean in cleaned.items()}  # fmt: skip
     people = []
@@ -286,7 +307,7 @@ def profile_edit(code: str) -> Any:
                 if action == "submit":
                     svc.submit(session, current_actor(), office, rev.version)
             else:
-                abort(400)
+                raise forms.unknown_action()
             session.commit()
             flash(_("Submitted for review.") if action == "submit" else _("Saved."))
             return redirect(request.path)
@@ -300,7 +321,7 @@ def profile_edit(code: str) -> Any:
         lon, lat = float(form.get("lon") or 0), float(form.get("lat") or 0)
     except ValueError:
         lon, lat = svc.lonlat_of_office(office)
-    if not lon or not lat:
+    if not (lon and lat and abs(lon) <= 180 and abs(lat) <= 90):  # also NaN, inf: the office's
         lon, lat = svc.lonlat_of_office(office)
     parts, marker_name = _edit_map(office, lon, lat)
     return render_template(
@@ -347,6 +368,7 @@ def schools(code: str) -> Any:
         version = request.form.get("version", type=int)
         actor = current_actor()
         try:
+            forms.check_text(request.form, COUNT_LIMITS, default_limit=200)
             if action == "import":
                 filename, data = _read_upload("file")
                 _rev, diff = school_svc.stage_schools(session, actor, office, filename, data,
@@ -356,12 +378,15 @@ def schools(code: str) -> Any:
                             "is approved.", file=filename, count=diff.count, added=diff.added,
                             removed=diff.removed, changed=diff.changed)  # fmt: skip
             elif action == "stats":
+                forms.day(typed.get("as_of"), "as_of", required=True)
+                for key in school_svc.STAT_FIELDS:
+                    forms.whole(typed.get(key, "").replace(",", ""), key, 0, forms.INTEGER[1])
                 school_svc.stage_counts(session, actor, office, typed.get("as_of", ""), typed,
                                         version)  # fmt: skip
                 message = _("Counts saved in the profile draft. They become public when the "
                             "profile is approved.")  # fmt: skip
             else:
-                abort(400)
+                raise forms.unknown_action()
             session.commit()
             flash(message)
             return redirect(request.path)
@@ -428,6 +453,7 @@ def results_import(code: str | None) -> Any:
 
 
 def _bp_or_404(bp_id: int) -> BestPractice:
+    forms.path_in_range(bp_id, *forms.ID_RANGE)
     found = bps.get(get_session(), bp_id)
     if found is None:
         abort(404, description=_("No such best practice."))
@@ -445,13 +471,22 @@ def _bp_form(found: BestPractice | None) -> dict[str, Any]:
 def _bp_typed() -> dict[str, Any]:
     typed: dict[str, Any] = request.form.to_dict()
     typed["dimensions"] = request.form.getlist("dimensions")
-    typed["item_ids"] = [int(i) for i in request.form.getlist("item_ids") if i.isdigit()]
+    typed["item_ids"] = [int(i) for i in request.form.getlist("item_ids")
+                         if i.isascii() and i.isdigit() and len(i) < 10]  # fmt: skip
     return typed
+
+
+def _check_bp_form() -> None:
+    forms.check_text(request.form, BP_LIMITS, default_limit=300)
+    forms.whole(request.form.get("fiscal_year"), "fiscal_year", *forms.FISCAL_YEARS)
+    for raw in request.form.getlist("item_ids"):
+        forms.whole(raw, "item_ids", 1, forms.INTEGER[1])
 
 
 def _bp_choices(fiscal_year: Any) -> dict[str, Any]:
     session = get_session()
-    year = int(fiscal_year) if str(fiscal_year).isdigit() else None
+    text = str(fiscal_year)
+    year = int(text) if text.isascii() and text.isdigit() and len(text) < 6 else None
     years = sorted(set(session.scalars(select(PolicyItem.fiscal_year).distinct())), reverse=True)
     shown = year if year in years else (years[0] if years else None)
     dims = session.scalars(select(PolicyDimension).filter_by(fiscal_year=shown)
@@ -476,6 +511,7 @@ def _attachment_from_request() -> dict[str, Any]:
     upload = _file("file")
     if upload is None:
         raise ServiceError(400, N_("Choose a file to upload."))
+    forms.file_name(upload.filename or "")
     try:
         clean = clean_upload(upload.stream, upload.filename,
                              max_bytes=current_app.config["PINMAP_MAX_UPLOAD_BYTES"])  # fmt: skip
@@ -484,8 +520,8 @@ def _attachment_from_request() -> dict[str, Any]:
                            file=upload.filename or "",
                            reason=_(exc.message_en)) from exc  # fmt: skip
     return {"stored_name": store(_upload_dir(), clean, get_session()),
-            "original_name": (upload.filename or "")[:255],
-            "title": request.form.get("file_title", "")[:300], "mime": clean.mime,
+            "original_name": upload.filename or "",
+            "title": request.form.get("file_title", ""), "mime": clean.mime,
             "size_bytes": len(clean.data), "sha256": clean.sha256}  # fmt: skip
 
 
@@ -505,14 +541,16 @@ def best_practice_edit(code: str, bp_id: int | None) -> Any:
         action = request.form.get("action", "save")
         version = request.form.get("version", type=int)
         actor = current_actor()
+        if action in ("save", "submit") or "title" in request.form:
+            typed = _bp_typed()
         try:
+            _check_bp_form()
             if action in ("save", "submit"):
-                typed = _bp_typed()
                 found = bps.save(session, actor, office, found, typed, version)
                 if action == "submit":
                     bps.submit(session, actor, found, found.version)
             elif found is None:
-                abort(400)
+                raise forms.unknown_action()
             elif action == "attach":
                 found = bps.add_attachment(session, actor, found, version,
                                            _attachment_from_request())  # fmt: skip
@@ -530,7 +568,7 @@ def best_practice_edit(code: str, bp_id: int | None) -> Any:
             elif action == "drop_infographic":
                 found = bps.set_infographic(session, actor, found, version, None)
             else:
-                abort(400)
+                raise forms.unknown_action()
             session.commit()
             flash(_("Submitted for review.") if action == "submit" else _("Saved."))
             return redirect(url_for("profiles.best_practice_edit", code=office.code,
@@ -624,6 +662,8 @@ def plan_edit(code: str, fiscal_year: int | None) -> Any:
     session = get_session()
     office = _office_or_404(code)
     _may_read(office.id)
+    if fiscal_year is not None:
+        forms.path_in_range(fiscal_year, 0, forms.SMALLINT[1])
     if fiscal_year is None:
         fy = fiscal_year_of(current_actor().today_bangkok)
         return redirect(url_for("profiles.plan_edit", code=code, fiscal_year=fy))
@@ -633,6 +673,9 @@ def plan_edit(code: str, fiscal_year: int | None) -> Any:
         typed = request.form.to_dict()
         actor = current_actor()
         try:
+            forms.check_text(request.form, PLAN_LIMITS, default_limit=100)
+            if action not in ("save", "submit"):
+                raise forms.unknown_action()
             plan = plan_svc.save(session, actor, office, fiscal_year, typed,
                                  request.form.get("version", type=int))  # fmt: skip
             if action == "submit":
@@ -673,6 +716,7 @@ def _decide(kind: str, obj: Any, decide: Any) -> Any:
     if request.method == "POST":
         comment = request.form.get("comment", "")
         try:
+            forms.check_text(request.form, DECISION_LIMITS, default_limit=100)
             decide(session, current_actor(), obj, request.form.get("decision", ""), comment,
                    request.form.get("version", type=int))  # fmt: skip
             session.commit()
@@ -706,6 +750,7 @@ def _decide(kind: str, obj: Any, decide: Any) -> Any:
 @bp.route("/review/profiles/<int:rev_id>", methods=["GET", "POST"])
 @require("review_profile")
 def review_profile(rev_id: int) -> Any:
+    forms.path_in_range(rev_id, *forms.ID_RANGE)
     rev = get_session().get(ProfileRevision, rev_id)
     if rev is None:
         abort(404)
@@ -721,6 +766,7 @@ def review_best_practice(bp_id: int) -> Any:
 @bp.route("/review/plans/<int:plan_id>", methods=["GET", "POST"])
 @require("review_profile")
 def review_plan(plan_id: int) -> Any:
+    forms.path_in_range(plan_id, *forms.ID_RANGE)
     plan = get_session().get(OperatingPlan, plan_id)
     if plan is None:
         abort(404)

@@ -1,0 +1,703 @@
+"""A fuzzer for every HTML form: hostile values never get a 5xx, and a refusal changes nothing.
+
+The routes come from the URL map: every rule taking POST/PUT/PATCH/DELETE outside /api/. The
+authorization matrix (test_authz_matrix) already has a row for each, and its completeness check
+fails CI for a new write route without one; each row knows who may use the form, how to build
+the state it acts on (a draft, a submitted report...) and a valid request. The fuzzer replays
+that request as a permitted user with a real CSRF token, after replacing some of its fields with
+hostile values. Field names are those of the valid request, the inputs of the page that holds
+the form (found by GETting it and parsing its forms), and the names the view's source reads.
+
+Each request runs in a savepoint that is rolled back. A 5xx (or an exception) fails, and so
+does a 4xx that left a change behind (audit records, row counts, versions, stored files), or a
+refusal page that lost what the user typed in the fields it did not touch.
+
+Hypothesis drives it, derandomized (the same examples on every run, no example database), with
+a bounded number of examples per form.
+"""
+
+from __future__ import annotations
+
+import html
+import inspect
+import os
+import re
+import textwrap
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, quote_from_bytes, urlsplit
+
+from flask import Flask
+from flask.testing import FlaskClient
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import Connection, text
+from werkzeug.datastructures import FileStorage
+
+from . import test_authz_matrix as matrix
+from .test_authz_matrix import ctx  # noqa: F401 - the matrix's world of one row, as a fixture
+
+EXAMPLES_PER_FORM = 16
+WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+# Who uses a form, in this order of preference, among the users the matrix allows.
+PREFERENCE = ("own_director", "own_editor", "admin", "reviewer", "coach")
+# Fields the fuzzer leaves to the framework: the page's own token and the button pressed.
+NOT_FUZZED = {"csrf_token"}
+# Values never shown back on a refusal page, whatever was typed.
+NEVER_ECHOED = {"password", "old", "new", "repeat", "csrf_token", "version", "action",
+                "decision"}  # fmt: skip
+# A refused request that changes something by design, with the reason.
+CHANGES_ON_REFUSAL = {
+    ("POST", "/portal/login"): "a failed sign-in is recorded: it feeds the throttle",
+}
+# Sign-in and sign-out need no rights: fuzzed anonymously, from their own pages.
+ANONYMOUS_FORMS = {rule: "anonymous" for rule in matrix.NO_AUTHZ_NEEDED}
+
+
+# --- hostile values --------------------------------------------------------------------------
+
+HUGE_INTS = ["2147483648", "-2147483649", "9223372036854775808", "99999999999999999999999",
+             "1" * 400, "-1", "-0", "0", "1e309", "4294967296"]  # fmt: skip
+NOT_FINITE = ["NaN", "nan", "inf", "-Infinity", "1e999", "Infinity"]
+NUL = ["\x00", "a\x00b", "ก\x00"]
+CRLF = ["line1\r\nline2", "\r\n\r\n", "x\rSet-Cookie: a=b", "\n"]
+ODD_NUMBERS = ["１２３", "²", "٣", " 12 ", "0x10", "1_000", "12,5", "3.5", "-3.5", "1e2", "+5",
+               "0.0000001", "2567.0"]  # fmt: skip
+ODD_DATES = ["0001-01-01", "9999-12-31", "2024-02-30", "2024-13-01", "10000-01-01",
+             "2024-06-12T25:00", "9999-12-31T23:59:59", "0001-01-01T00:00", "2024-06-12T09:00+99:00",
+             "-2024-01-01"]  # fmt: skip
+WRONG_TYPES = ["[]", "{}", "true", "null", "<script>alert(1)</script>", "' OR 1=1 --", "%s%n",
+               "{{7*7}}", "../../etc/passwd", "javascript:alert(1)", "http://", "https://" + "a" * 3000,
+               "มี\u200bช่องว่าง", "\ufeff", "\u202e"]  # fmt: skip
+LONG = ["x" * 100_000, "ก" * 34_000, "a " * 50_000]
+TEXT_VALUES = (
+    HUGE_INTS + NOT_FINITE + NUL + CRLF + ODD_NUMBERS + ODD_DATES + WRONG_TYPES + LONG + [""]
+)
+# Bytes that are not UTF-8: a lone surrogate as CESU-8/WTF-8 would send it, and junk.
+RAW_VALUES = [b"\xed\xa0\x80", b"a\xed\xb0\x80b", b"\xff\xfe", b"\xc0\x80", b"\x80"]
+
+FILE_NAMES = ["../../etc/passwd", "..\\..\\boot.ini", "a\x00.png", "/abs/evil.pdf", "CON",
+              "x" * 1000 + ".png", "ก" * 200 + ".pdf", "", ".png", "a\r\nb.png", 'q"uote.png',
+              "%00.pdf", "schools.csv", "photo.jpg"]  # fmt: skip
+FILE_BODIES = [b"", b"\x00" * 64, b"%PDF-1.4\n%garbage", b"\x89PNG\r\n\x1a\n" + b"\x00" * 40,
+               b"\xff\xd8\xff\xe0\x00\x10JFIF\x00", b"GIF89a\x01\x00", b"code,name_th\n\x00,\xff",
+               b"office_code,fiscal_year\nspp-krabi,99999999999999999999",
+               "code,name_th,amphoe_th,level,lat,lon\n1,ก,ก,ก,NaN,inf\n".encode(),
+               b"PK\x03\x04" + b"\x00" * 60, b"<svg onload=alert(1)>"]  # fmt: skip
+
+PATH_VALUES = ["2147483648", "99999999999999999999", "9223372036854775808", "0", "%00",
+               "a%00b", "..", "%C0%80", "-1"]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Upload:
+    filename: str
+    body: bytes
+    content_type: str = "application/octet-stream"
+
+
+Value = str | bytes | Upload | list[str]
+
+
+def values_for(name: str, is_file: bool) -> st.SearchStrategy[Value]:
+    texts: st.SearchStrategy[Value] = st.sampled_from(TEXT_VALUES)
+    raw: st.SearchStrategy[Value] = st.sampled_from(RAW_VALUES)
+    files: st.SearchStrategy[Value] = st.builds(
+        Upload, st.sampled_from(FILE_NAMES), st.sampled_from(FILE_BODIES),
+        st.sampled_from(["application/octet-stream", "image/png", "text/csv", "application/pdf"]),
+    )  # fmt: skip
+    lists: st.SearchStrategy[Value] = st.lists(st.sampled_from(TEXT_VALUES[:20]), min_size=2,
+                                               max_size=3)  # fmt: skip
+    if is_file:
+        return st.one_of(files, files, texts)
+    return st.one_of(texts, texts, texts, raw, files, lists)
+
+
+# --- request bodies, built byte by byte (the test client cannot send invalid UTF-8) ------------
+
+
+def _bytes(value: str | bytes) -> bytes:
+    return value if isinstance(value, bytes) else value.encode("utf-8")
+
+
+def urlencoded(fields: list[tuple[str, str | bytes]]) -> bytes:
+    return b"&".join(quote_from_bytes(_bytes(k), safe="").encode() + b"="
+                     + quote_from_bytes(_bytes(v), safe="").encode() for k, v in fields)  # fmt: skip
+
+
+BOUNDARY = "pinmapfuzzBoundary7MA4YWxkTrZu0gW"
+
+
+def multipart(fields: list[tuple[str, str | bytes | Upload]]) -> bytes:
+    out = []
+    for name, value in fields:
+        out.append(f"--{BOUNDARY}\r\n".encode())
+        if isinstance(value, Upload):
+            # As browsers do: quote, CR and LF in a file name are percent-encoded; NUL is sent.
+            fname = (value.filename.replace('"', "%22").replace("\r", "%0D")
+                     .replace("\n", "%0A"))  # fmt: skip
+            out.append(f'Content-Disposition: form-data; name="{name}"; filename="{fname}"\r\n'
+                       f"Content-Type: {value.content_type}\r\n\r\n".encode())  # fmt: skip
+            out.append(value.body)
+        else:
+            out.append(f'Content-Disposition: form-data; name="{name}"\r\n\r\n'.encode())
+            out.append(_bytes(value))
+        out.append(b"\r\n")
+    out.append(f"--{BOUNDARY}--\r\n".encode())
+    return b"".join(out)
+
+
+# --- the valid request of a matrix row, captured instead of sent --------------------------------
+
+
+@dataclass
+class Captured:
+    method: str
+    url: str
+    fields: list[tuple[str, str | Upload]]
+    multipart: bool
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.calls: list[Captured] = []
+
+    def open(self, method: str, url: str, data: Any = None, content_type: str | None = None,
+             **_kw: Any) -> Any:  # fmt: skip
+        fields: list[tuple[str, str | Upload]] = []
+        for key, value in (data or {}).items():
+            for one in value if isinstance(value, list) else [value]:
+                if isinstance(one, tuple):
+                    stream, filename = one[0], one[1]
+                    fields.append((key, Upload(filename, stream.read())))
+                elif isinstance(one, FileStorage):
+                    fields.append((key, Upload(one.filename or "", one.read())))
+                else:
+                    fields.append((key, str(one)))
+        is_multipart = bool(content_type and "multipart" in content_type) or any(
+            isinstance(v, Upload) for _k, v in fields
+        )
+        self.calls.append(Captured(method, url, fields, is_multipart))
+        return _NoResponse()
+
+    def post(self, url: str, **kw: Any) -> Any:
+        return self.open("POST", url, **kw)
+
+    def put(self, url: str, **kw: Any) -> Any:
+        return self.open("PUT", url, **kw)
+
+    def patch(self, url: str, **kw: Any) -> Any:
+        return self.open("PATCH", url, **kw)
+
+    def delete(self, url: str, **kw: Any) -> Any:
+        return self.open("DELETE", url, **kw)
+
+
+class _NoResponse:
+    status_code = 200
+
+    def get_json(self) -> dict[str, Any]:
+        return {}
+
+
+class CaptureCtx(matrix.Ctx):
+    recorder: Recorder
+
+    def page(self, who: str) -> Any:
+        return self.recorder
+
+
+def capture(c: matrix.Ctx, row: matrix.Row, who: str, prepared: Any) -> Captured:
+    cap = CaptureCtx(c.app, c.w, c.conn, c.epochs, c.lonlat)
+    cap.recorder = Recorder()
+    row.act(cap, who, prepared)
+    assert len(cap.recorder.calls) == 1, f"{row.name}: expected one request"
+    return cap.recorder.calls[0]
+
+
+# --- the page holding the form, and its fields ----------------------------------------------------
+
+
+@dataclass
+class FormField:
+    name: str
+    kind: str  # input type, "textarea" or "select"
+    value: str
+
+
+@dataclass
+class PageForm:
+    action: str
+    fields: list[FormField] = field(default_factory=list)
+
+
+class FormParser(HTMLParser):
+    def __init__(self, base: str) -> None:
+        super().__init__()
+        self.base = base
+        self.forms: list[PageForm] = []
+        self._form: PageForm | None = None
+        self._textarea: FormField | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "form" and a.get("method", "get").lower() == "post":
+            action = a.get("action") or self.base
+            self._form = PageForm(urlsplit(action).path or self.base)
+            self.forms.append(self._form)
+        elif self._form is not None and a.get("name"):
+            if tag in ("input", "button"):
+                kind = a.get("type", "text" if tag == "input" else "submit").lower()
+                self._form.fields.append(FormField(a["name"], kind, a.get("value", "")))
+            elif tag == "select":
+                self._form.fields.append(FormField(a["name"], "select", ""))
+            elif tag == "textarea":
+                self._textarea = FormField(a["name"], "textarea", "")
+                self._form.fields.append(self._textarea)
+
+    def handle_data(self, data: str) -> None:
+        if self._textarea is not None:
+            self._textarea.value += data
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form":
+            self._form = None
+        elif tag == "textarea":
+            self._textarea = None
+
+
+def page_forms(client: FlaskClient, url: str) -> tuple[str, list[PageForm]]:
+    """The forms posting to `url` on the nearest page that answers a GET: the URL itself or
+    one of its parents (/admin/users/5/password is a form on /admin/users)."""
+    path = urlsplit(url).path
+    candidates = [url]
+    parts = path.rstrip("/").split("/")
+    candidates += ["/".join(parts[:n]) or "/" for n in range(len(parts) - 1, 1, -1)]
+    for candidate in candidates:
+        r = client.get(candidate)
+        body = r.get_data(as_text=True)
+        r.close()
+        if r.status_code != 200 or "text/html" not in r.content_type:
+            continue
+        parser = FormParser(urlsplit(candidate).path)
+        parser.feed(body)
+        forms = [f for f in parser.forms if f.action == path]
+        if forms:
+            return body, forms
+    return "", []
+
+
+_READS = re.compile(
+    r"""(?:request\.(?:form|files|args)|form|source|typed)\s*\.\s*(?:get|getlist)\(\s*f?["']([A-Za-z_][\w]*)["']""",
+    re.VERBOSE,
+)
+_CALLS = re.compile(r"\b(_[a-z]\w*)\(")
+
+
+def names_the_view_reads(app: Flask, endpoint: str) -> set[str]:
+    """Field names in the view's source and in the module's helpers it calls (one level)."""
+    view = app.view_functions[endpoint]
+    view = inspect.unwrap(view)
+    module = inspect.getmodule(view)
+    source = textwrap.dedent(inspect.getsource(view))
+    sources = [source]
+    for helper in set(_CALLS.findall(source)):
+        fn = getattr(module, helper, None)
+        if inspect.isfunction(fn):
+            sources.append(inspect.getsource(fn))
+    return {name for s in sources for name in _READS.findall(s)}
+
+
+# --- what a refused request must leave alone ------------------------------------------------------
+
+
+def fingerprint_sql(conn: Connection) -> str:
+    tables = conn.execute(text(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' "
+        "AND table_type = 'BASE TABLE' AND table_name NOT IN ('spatial_ref_sys', "
+        "'alembic_version') ORDER BY table_name")).scalars().all()  # fmt: skip
+    columns = {
+        (t, c)
+        for t, c in conn.execute(
+            text(
+                "SELECT table_name, column_name FROM information_schema.columns "
+                "WHERE table_schema = 'public' AND column_name IN ('version', 'updated_at')"
+            )
+        )  # fmt: skip
+    }
+    parts = []
+    for t in tables:
+        expr = ["count(*)::text"]
+        if (t, "version") in columns:
+            expr.append("coalesce(sum(version), 0)::text")
+        if (t, "updated_at") in columns:
+            expr.append("coalesce(max(updated_at)::text, '')")
+        # Table and column names come from information_schema, not from input.
+        parts.append(f"(SELECT '{t}:' || concat_ws('/', {', '.join(expr)}) "  # noqa: S608
+                     f'FROM "{t}")')  # fmt: skip
+    return "SELECT concat_ws(' ', " + ", ".join(parts) + ")"
+
+
+def stored_files(app: Flask) -> int:
+    root = Path(app.config["PINMAP_UPLOAD_DIR_PATH"])
+    return sum(1 for p in root.rglob("*") if p.is_file()) if root.exists() else 0
+
+
+# --- one form ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Target:
+    name: str
+    method: str
+    rule: str
+    who: str
+    prepare: Any
+    act: Any  # (ctx, who, prepared) -> request, captured
+    changes_on_refusal: bool = False
+
+
+def targets(app: Flask) -> list[Target]:
+    """A target per matrix row of each HTML write rule; sign-in and sign-out by themselves."""
+    out = []
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith("/api/"):
+            continue
+        for method in sorted((rule.methods or set()) & WRITE_METHODS):
+            rows = [r for r in matrix.ROWS if (r.method, r.rule) == (method, rule.rule)]
+            if (method, rule.rule) in ANONYMOUS_FORMS:
+                out.append(Target(f"{method} {rule.rule}", method, rule.rule, "anonymous",
+                                  matrix._nothing, _plain_post(method, rule.rule),
+                                  (method, rule.rule) in CHANGES_ON_REFUSAL))  # fmt: skip
+            for r in rows:
+                who = next((w for w in PREFERENCE if w in r.allowed), None)
+                assert who, f"{r.name}: nobody the fuzzer can sign in as may use it"
+                out.append(Target(r.name, method, rule.rule, who, r.prepare, r.act))
+            assert rows or (method, rule.rule) in ANONYMOUS_FORMS, (
+                f"{method} {rule.rule} has no authorization row to fuzz it with"
+            )
+    return out
+
+
+def _plain_post(method: str, rule: str) -> Any:
+    return lambda c, who, _p: c.page(who).open(method, rule, data={})
+
+
+@dataclass
+class Plan:
+    target: Target
+    url: str
+    base: list[tuple[str, str | Upload]]
+    multipart: bool
+    fields: dict[str, bool]  # name -> is a file input
+    queries: list[str]
+    path_args: list[str]
+    echoed: dict[str, str]  # baseline text values a refusal page must show again
+    hidden: set[str] = field(default_factory=set)  # set by the page, never typed
+
+
+def make_plan(
+    c: matrix.Ctx, client: FlaskClient, target: Target, prepared: Any
+) -> tuple[Plan, str]:
+    cap = capture(c, _row_like(target), target.who, prepared)
+    body, forms = page_forms(client, cap.url)
+    fields: dict[str, bool] = {}
+    page_values: dict[str, str] = {}
+    for form in forms:
+        for f in form.fields:
+            fields[f.name] = fields.get(f.name, False) or f.kind == "file"
+            page_values.setdefault(f.name, f.value)
+    endpoint = c.app.url_map.bind("localhost").match(urlsplit(cap.url).path, method=cap.method)[0]
+    read = names_the_view_reads(c.app, endpoint)
+    for name, value in cap.fields:
+        fields[name] = fields.get(name, False) or isinstance(value, Upload)
+    for name in read:
+        fields.setdefault(name, False)
+    for name in NOT_FUZZED:
+        fields.pop(name, None)
+    rule = next(r for r in c.app.url_map.iter_rules() if r.rule == target.rule)
+    texts = {k: v for k, v in cap.fields if isinstance(v, str)}
+    echoed = {k: v for k, v in texts.items()
+              if k not in NEVER_ECHOED and len(v) >= 2 and not v.isdigit()
+              and k in {f.name for form in forms for f in form.fields
+                        if f.kind in ("text", "textarea", "email", "url", "search", "tel",
+                                      "date", "datetime-local", "number")}}  # fmt: skip
+    hidden = {f.name for form in forms for f in form.fields if f.kind == "hidden"}
+    plan = Plan(
+        target,
+        cap.url,
+        list(cap.fields),
+        cap.multipart,
+        fields,
+        sorted(n for n in read if n in _QUERY_NAMES),
+        sorted(rule.arguments - set(rule.defaults or {})),
+        echoed,
+        hidden,
+    )
+    return plan, body
+
+
+# Query arguments views read beside the form (a hostile one must not crash the page either).
+_QUERY_NAMES = {"fiscal_year", "cluster", "item", "state", "next", "page"}
+
+
+def _row_like(target: Target) -> Any:
+    return matrix.Row(target.name, target.method, target.rule, frozenset({target.who}),
+                      target.act, target.prepare)  # fmt: skip
+
+
+def sign_in(client: FlaskClient, c: matrix.Ctx, who: str, csrf_secret: str | None) -> None:
+    """(Re)establish the session: a request may have signed it out or changed its epoch."""
+    with client.session_transaction() as s:
+        s.clear()
+        if who != "anonymous":
+            uid, epoch = c.epochs[who]
+            s["_user_id"] = f"{uid}:{epoch}"
+            s["_fresh"] = True
+        if csrf_secret:
+            s["csrf_token"] = csrf_secret
+
+
+def csrf_of(client: FlaskClient, body: str) -> tuple[str, str]:
+    """The page's CSRF token and the session's secret behind it."""
+    match = re.search(r'name="csrf_token" value="([^"]+)"', body)
+    if match is None:  # a form that is on no page of its own: any page's token will do
+        r = client.get("/portal/login")
+        match = re.search(r'name="csrf_token" value="([^"]+)"', r.get_data(as_text=True))
+        r.close()
+    assert match, "no CSRF token found"
+    with client.session_transaction() as s:
+        return match.group(1), s["csrf_token"]
+
+
+def _path_with(rule: str, url: str, name: str, value: str) -> str:
+    """`url` (built from `rule`) with one path argument replaced by a raw, pre-quoted value."""
+    pattern = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", lambda m: f"(?P<{m.group(1)}>[^/]+)", rule)
+    match = re.fullmatch(pattern, urlsplit(url).path)
+    assert match, (rule, url)
+    start, end = match.span(name)
+    path = urlsplit(url).path
+    return path[:start] + value + path[end:]
+
+
+@dataclass
+class Mutation:
+    fields: dict[str, Value]
+    path: tuple[str, str] | None
+    query: tuple[str, str] | None
+
+
+def mutations(plan: Plan) -> st.SearchStrategy[Mutation]:
+    names = sorted(plan.fields)
+    one = (
+        st.sampled_from(names).flatmap(
+            lambda n: st.tuples(st.just(n), values_for(n, plan.fields[n]))
+        )
+        if names
+        else st.nothing()
+    )
+    fields = st.lists(one, min_size=1, max_size=3).map(dict) if names else st.just({})
+    path = (st.sampled_from(plan.path_args).flatmap(
+        lambda n: st.tuples(st.just(n), st.sampled_from(PATH_VALUES)))
+            if plan.path_args else st.nothing())  # fmt: skip
+    query = (st.sampled_from(plan.queries).flatmap(
+        lambda n: st.tuples(st.just(n), st.sampled_from(HUGE_INTS + NUL + NOT_FINITE)))
+             if plan.queries else st.nothing())  # fmt: skip
+    return st.builds(
+        Mutation,
+        fields,
+        st.one_of(st.none(), st.none(), st.none(), path),
+        st.one_of(st.none(), st.none(), st.none(), query),
+    )
+
+
+def send(client: FlaskClient, plan: Plan, m: Mutation, token: str) -> Any:
+    fields: list[tuple[str, Any]] = [(k, v) for k, v in plan.base if k not in m.fields]
+    for name, value in m.fields.items():
+        for one in value if isinstance(value, list) else [value]:
+            fields.append((name, one))
+    if "csrf_token" not in m.fields:
+        fields.append(("csrf_token", token))
+    url = plan.url
+    if m.path:
+        url = _path_with(plan.target.rule, url, m.path[0], m.path[1])
+    if m.query:
+        url += ("&" if "?" in url else "?") + f"{m.query[0]}={quote(m.query[1], safe='')}"
+    as_multipart = plan.multipart or any(isinstance(v, Upload) for _k, v in fields)
+    if as_multipart:
+        return client.open(url, method=plan.target.method, data=multipart(fields),
+                           content_type=f"multipart/form-data; boundary={BOUNDARY}")  # fmt: skip
+    plain = [(k, v if not isinstance(v, Upload) else v.filename) for k, v in fields]
+    return client.open(url, method=plan.target.method, data=urlencoded(plain),
+                       content_type="application/x-www-form-urlencoded")  # fmt: skip
+
+
+def describe(m: Mutation) -> str:
+    def short(v: Any) -> str:
+        r = repr(v)
+        return r if len(r) < 80 else r[:60] + f"...({len(r)} chars)"
+
+    return ", ".join([f"{k}={short(v)}" for k, v in m.fields.items()]
+                     + ([f"path {m.path}"] if m.path else [])
+                     + ([f"query {m.query}"] if m.query else []))  # fmt: skip
+
+
+def typed_text_survives(body: str, plan: Plan, m: Mutation) -> list[str]:
+    """Baseline values the user typed (and the fuzzer left alone) that the refusal lost.
+
+    A request whose hidden fields or address were forged did not come from the form as shown:
+    there may be no form to show it in again (a row for cluster 2147483648).
+    """
+    if m.path or set(m.fields) & plan.hidden:
+        return []
+    lost = []
+    for name, value in plan.echoed.items():
+        if name in m.fields:
+            continue
+        if (
+            value not in body
+            and html.escape(value) not in body
+            and str(__import__("markupsafe").escape(value)) not in body
+        ):
+            lost.append(name)
+    return lost
+
+
+@dataclass
+class Runner:
+    c: matrix.Ctx
+    target: Target
+    plan: Plan
+    client: FlaskClient
+    token: str
+    secret: str
+    fp_sql: str
+    failures: list[str] = field(default_factory=list)
+
+    def fingerprint(self) -> tuple[str, int]:
+        return self.c.conn.execute(text(self.fp_sql)).scalar() or "", stored_files(self.c.app)
+
+    def one(self, m: Mutation) -> None:
+        savepoint = self.c.conn.begin_nested()
+        try:
+            sign_in(self.client, self.c, self.target.who, self.secret)
+            before = self.fingerprint()
+            try:
+                r = send(self.client, self.plan, m, self.token)
+            except Exception as exc:  # TESTING propagates a view's exception: that is a 500
+                self.failures.append(f"500 ({type(exc).__name__}: {str(exc)[:200]}) "
+                                     f"with {describe(m)}")  # fmt: skip
+                raise
+            status, body = r.status_code, r.get_data(as_text=True)
+            r.close()
+            if status >= 500:
+                self.failures.append(f"{status} with {describe(m)}")
+            elif status >= 400 and not self.target.changes_on_refusal:
+                after = self.fingerprint()
+                if after != before:
+                    self.failures.append(f"{status} left a change behind with {describe(m)}: "
+                                         f"{_diff(before, after)}")  # fmt: skip
+                if status in (400, 409, 422) and "text/html" in r.content_type:
+                    lost = typed_text_survives(body, self.plan, m)
+                    if lost:
+                        self.failures.append(f"{status} refusal lost typed {lost} with "
+                                             f"{describe(m)}")  # fmt: skip
+        finally:
+            savepoint.rollback()
+
+
+def _diff(before: tuple[str, int], after: tuple[str, int]) -> str:
+    a, b = before[0].split(), after[0].split()
+    changed = [f"{x} -> {y}" for x, y in zip(a, b, strict=False) if x != y]
+    if before[1] != after[1]:
+        changed.append(f"stored files {before[1]} -> {after[1]}")
+    return "; ".join(changed)
+
+
+def _all_targets() -> list[Target]:
+    from sqlalchemy.orm import sessionmaker
+
+    from pinmap import create_app
+
+    # For its URL map only: a session factory bound to nothing, never used.
+    return targets(create_app({"TESTING": True, "SECRET_KEY": "x"}, session_factory=sessionmaker()))
+
+
+TARGETS = _all_targets()
+
+
+def sweep(plan: Plan) -> list[Mutation]:
+    """A fixed pass besides Hypothesis's draws: each path argument with a huge integer and a
+    NUL, and each field once, the kinds of hostile value taken in turn."""
+    kinds = [["9223372036854775808", "2147483648"], ["a\x00b"], ["NaN", "inf"], ["x" * 100_000],
+             ["²", "-1"], ["9999-12-31", "0001-01-01"], [b"\xed\xa0\x80"]]  # fmt: skip
+    out = [Mutation({}, (name, value), None) for name in plan.path_args
+           for value in ("9223372036854775808", "%00")]  # fmt: skip
+    for n, name in enumerate(sorted(plan.fields)):
+        if plan.fields[name]:
+            out.append(Mutation({name: Upload("../a\x00.png", b"\x00" * 16)}, None, None))
+            continue
+        kind = kinds[n % len(kinds)]
+        out.append(Mutation({name: kind[(n // len(kinds)) % len(kind)]}, None, None))
+    return out
+
+
+def fuzz_one(c: matrix.Ctx, target: Target, fp_sql: str, examples: int) -> list[str]:
+    """Every failure of one form, as lines naming the hostile values."""
+    # The state the form acts on is built once; each request runs in a savepoint inside it.
+    state = c.conn.begin_nested()
+    try:
+        prepared = target.prepare(c)
+        c.app.config["WTF_CSRF_ENABLED"] = True  # from here on, as a browser would send it
+        client = c.app.test_client()
+        sign_in(client, c, target.who, None)
+        plan, body = make_plan(c, client, target, prepared)
+        token, secret = csrf_of(client, body)
+        runner = Runner(c, target, plan, client, token, secret, fp_sql)
+
+        def run(m: Mutation) -> None:
+            known = len(runner.failures)
+            try:
+                runner.one(m)
+            except Exception as exc:  # recorded; the next request runs: one report per form
+                if len(runner.failures) == known:
+                    runner.failures.append(f"{type(exc).__name__}: {exc} with {describe(m)}")
+
+        for m in sweep(plan):
+            run(m)
+        settings(max_examples=examples, derandomize=True, database=None, deadline=None,
+                 phases=[Phase.explicit, Phase.generate],
+                 suppress_health_check=list(HealthCheck))(given(mutations(plan))(run))()  # fmt: skip
+    finally:
+        c.app.config["WTF_CSRF_ENABLED"] = False
+        state.rollback()
+    return [f"{target.name} ({target.method} {target.rule}): {line}"
+            for line in sorted(set(runner.failures))]  # fmt: skip
+
+
+def test_every_form_refuses_hostile_input(ctx: matrix.Ctx) -> None:  # noqa: F811
+    """One world for every form (each form's state and requests are rolled back after it).
+
+    PINMAP_FUZZ_ONLY=<part of a row name> narrows the run; PINMAP_FUZZ_EXAMPLES deepens it.
+    """
+    only = os.environ.get("PINMAP_FUZZ_ONLY", "")
+    examples = int(os.environ.get("PINMAP_FUZZ_EXAMPLES", EXAMPLES_PER_FORM))
+    chosen = [t for t in TARGETS if only in t.name]
+    assert chosen, f"no form matches PINMAP_FUZZ_ONLY={only!r}"
+    fp_sql = fingerprint_sql(ctx.conn)
+    failures = [line for t in chosen for line in fuzz_one(ctx, t, fp_sql, examples)]
+    assert not failures, f"{len(failures)} failure(s):\n" + "\n".join(failures)
+
+
+def test_every_write_form_is_fuzzed() -> None:
+    """Each HTML write rule of the URL map has at least one target (the matrix's rows)."""
+    from sqlalchemy.orm import sessionmaker
+
+    from pinmap import create_app
+
+    app = create_app({"TESTING": True, "SECRET_KEY": "x"}, session_factory=sessionmaker())
+    wanted = {(m, r.rule) for r in app.url_map.iter_rules() if not r.rule.startswith("/api/")
+              for m in (r.methods or set()) & WRITE_METHODS}  # fmt: skip
+    assert wanted == {(t.method, t.rule) for t in TARGETS}
