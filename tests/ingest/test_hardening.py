@@ -117,3 +117,62 @@ def test_a_redirect_to_a_scheme_other_than_http_fails_the_run(
     assert result.outcome == "failed" and "unsupported URL scheme" in result.error, result
     assert "key=abc" not in result.error
     assert len(source.seen) == 1  # refused for good, not retried
+
+
+# --- 2. two versions of one record in one page -----------------------------------------------------
+
+
+def _revisions(db: IngestDB) -> list[tuple[int, str, str]]:
+    with db.factory() as s:
+        return [
+            tuple(r)
+            for r in s.execute(
+                text("SELECT revision_no, state, result FROM progress_revisions ORDER BY id")
+            )
+        ]
+
+
+def test_the_newer_of_two_versions_in_one_page_is_kept_whatever_the_order(
+    ingest_db: IngestDB, fixed_feed: Feed
+) -> None:
+    narrative = progress_record()["narrative"]
+    v1 = progress_record(narrative={**narrative, "result": "v1"})
+    v2 = progress_record(updated_at="2024-03-26T09:00:00+07:00",
+                         narrative={**narrative, "result": "v2"})  # fmt: skip
+    url = fixed_feed({"/p": page(v1, v2)})
+    ingest_db.add_source("demo-x", url=f"{url}/p", options={"demo": True})
+
+    first = run_source(ingest_db.factory, "demo-x")
+    assert first.outcome == "ok", first
+    assert (first.counts["inserted"], first.counts["unchanged"]) == (1, 1), first.counts
+    assert _revisions(ingest_db) == [(1, "submitted", "v2")]
+    stored = ingest_db.scalar("SELECT source_updated_at::text FROM ingest_records")
+    assert stored == "2024-03-26 02:00:00+00"
+
+    replay = run_source(ingest_db.factory, "demo-x")
+    assert replay.counts["unchanged"] == 2 and replay.counts["updated"] == 0, replay.counts
+    assert _revisions(ingest_db) == [(1, "submitted", "v2")]
+
+    with ingest_db.factory.begin() as s:
+        reviewer = create_user(s, Actor(None), email="r@x.go.th", name="r",
+                               password="long password 1", role="reviewer")  # fmt: skip
+        entry = s.scalars(select(ProgressEntry)).one()
+        progress.review(s, Actor(reviewer), entry, "approve", "", entry.current.version)
+    after_approval = run_source(ingest_db.factory, "demo-x")
+    assert after_approval.counts["unchanged"] == 2, after_approval.counts
+    assert after_approval.counts["inserted"] + after_approval.counts["updated"] == 0
+    assert _revisions(ingest_db) == [(1, "approved", "v2")]
+
+
+def test_a_future_dated_duplicate_does_not_hide_the_version_that_can_land(
+    ingest_db: IngestDB, fixed_feed: Feed
+) -> None:
+    narrative = progress_record()["narrative"]
+    good = progress_record(narrative={**narrative, "result": "ok"})
+    future = progress_record(updated_at="2999-01-01T00:00:00+00:00",
+                             narrative={**narrative, "result": "future"})  # fmt: skip
+    url = fixed_feed({"/p": page(good, future)})
+    ingest_db.add_source("demo-x", url=f"{url}/p", options={"demo": True})
+    result = run_source(ingest_db.factory, "demo-x")
+    assert (result.counts["inserted"], result.counts["quarantined"]) == (1, 1), result.counts
+    assert _revisions(ingest_db) == [(1, "submitted", "ok")]
