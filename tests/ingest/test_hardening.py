@@ -176,3 +176,42 @@ def test_a_future_dated_duplicate_does_not_hide_the_version_that_can_land(
     result = run_source(ingest_db.factory, "demo-x")
     assert (result.counts["inserted"], result.counts["quarantined"]) == (1, 1), result.counts
     assert _revisions(ingest_db) == [(1, "submitted", "ok")]
+
+
+# --- 3. a lone surrogate quarantines its record, not the page ------------------------------------
+
+
+def test_a_lone_surrogate_quarantines_only_its_record_with_the_field_named(
+    ingest_db: IngestDB, fixed_feed: Feed
+) -> None:
+    narrative = progress_record()["narrative"]
+    bad = {
+        "s-what": ("narrative.what", {"narrative": {**narrative, "what": "half \ud83d pair"}}),
+        "s-title": ("evidence.0.title",
+                    {"evidence": [{"url": "https://e.go.th/1", "title": "\udc00"}]}),
+        "s-link": ("evidence.0.url", {"evidence": [{"url": "https://e.go.th/\ud800"}]}),
+        "s-office": ("office_code", {"office_code": "spp-\udfffkrabi"}),
+        "s-id\ud800": ("id", {}),
+    }  # fmt: skip
+    records = [progress_record(rid, item={"kind": "policy", "no": 3}, **change)
+               for rid, (_field, change) in bad.items()]  # fmt: skip
+    good = [
+        progress_record(),
+        # A surrogate in a field the contract does not know is ignored like the field itself.
+        progress_record("extra", item={"kind": "policy", "no": 2}, comment="\ud800"),
+    ]
+    url = fixed_feed({"/p": page(good[0], *records, good[1])})
+    ingest_db.add_source("demo-x", url=f"{url}/p", timeout_seconds=5, options={"demo": True})
+    result = run_source(ingest_db.factory, "demo-x")
+    assert result.outcome == "partial", result
+    assert result.counts["inserted"] == 2 and result.counts["quarantined"] == len(bad)
+    with ingest_db.factory() as s:
+        got = dict(s.execute(text("SELECT source_record_id, field FROM ingest_quarantine")).all())
+        reasons = set(s.scalars(text("SELECT reason FROM ingest_quarantine")))
+        raws = list(
+            s.scalars(text("SELECT raw FROM ingest_quarantine WHERE field = 'narrative.what'"))
+        )
+    assert got == {rid.replace("\ud800", "\\ud800"): f for rid, (f, _c) in bad.items()}
+    assert all("surrogate" in r for r in reasons), reasons
+    assert "\\ud83d" in raws[0]
+    assert ingest_db.scalar("SELECT count(*) FROM progress_entries") == 2
