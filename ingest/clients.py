@@ -16,7 +16,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
@@ -77,6 +77,50 @@ def credential(env_name: str) -> str | None:
     return value
 
 
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urllib.parse.urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return scheme, (parts.hostname or "").lower(), port or {"http": 80, "https": 443}.get(scheme)
+
+
+class _CredentialSafeRedirects(urllib.request.HTTPRedirectHandler):
+    """Follow redirects, but never hand the source's credential to anyone else.
+
+    urllib copies every request header onto the redirected request, `Authorization` included,
+    whatever host the `Location` names: a source (or whoever controls its host) could send our
+    token to a server of its choosing, or down from https to plain http. The credential goes
+    only to the scheme, host and port it was configured for.
+    """
+
+    def redirect_request(  # type: ignore[override]
+        self,
+        req: urllib.request.Request,
+        fp: Any,
+        code: int,
+        msg: str,
+        headers: Any,
+        newurl: str,
+    ) -> urllib.request.Request | None:
+        if urllib.parse.urlsplit(newurl).scheme.lower() not in ("http", "https"):
+            # urllib would follow ftp:// too; a source is HTTP(S) only, wherever it redirects.
+            raise FetchError(f"redirect to an unsupported URL scheme: {redact(newurl)}")
+        new = super().redirect_request(req, fp, code, msg, headers, newurl)
+        if new is not None and _origin(newurl) != _origin(req.full_url):
+            for name in [k for k in new.headers if k.lower() in _CREDENTIAL_HEADERS]:
+                del new.headers[name]
+            for name in [k for k in new.unredirected_hdrs if k.lower() in _CREDENTIAL_HEADERS]:
+                del new.unredirected_hdrs[name]
+        return new
+
+
+_CREDENTIAL_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
+_OPENER = urllib.request.build_opener(_CredentialSafeRedirects)
+
+
 def get_once(url: str, token: str | None, timeout: float, max_bytes: int) -> bytes:
     headers = {"Accept": "application/json, text/csv", "User-Agent": "pinmap-ingest/1"}
     if token:
@@ -85,7 +129,7 @@ def get_once(url: str, token: str | None, timeout: float, max_bytes: int) -> byt
         raise FetchError(f"unsupported URL scheme in {redact(url)}")
     request = urllib.request.Request(url, headers=headers)  # noqa: S310 (scheme checked above)
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+        with _OPENER.open(request, timeout=timeout) as response:
             body = response.read(max_bytes + 1)
     except urllib.error.HTTPError as exc:
         exc.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from marshmallow import EXCLUDE, Schema, fields, validate
@@ -23,26 +24,36 @@ class _Strict(Schema):
 
 
 NUL_MESSAGE = "Must not contain NUL (\\x00) characters."
+SURROGATE_MESSAGE = "Must not contain a lone UTF-16 surrogate (\\ud800-\\udfff)."
+# JSON may escape half of a UTF-16 pair ("\ud800"); Python keeps it, UTF-8 cannot encode it.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _storable(field: fields.Field, value: Any) -> None:
+    """Refuse, with the field named, what PostgreSQL text cannot hold (never a SQL error later)."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise field.make_error("nul")
+        if _SURROGATE.search(value):
+            raise field.make_error("surrogate")
 
 
 class Str(fields.String):
-    """A string PostgreSQL can store: NUL is refused here (field named), never a SQL error later."""
+    """A string PostgreSQL can store: NUL and lone surrogates are refused with the field named."""
 
-    default_error_messages = {"nul": NUL_MESSAGE}
+    default_error_messages = {"nul": NUL_MESSAGE, "surrogate": SURROGATE_MESSAGE}
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
         text = super()._deserialize(value, attr, data, **kwargs)
-        if "\x00" in text:
-            raise self.make_error("nul")
+        _storable(self, text)
         return text
 
 
 class SafeUrl(fields.Url):
-    default_error_messages = {"nul": NUL_MESSAGE}
+    default_error_messages = {"nul": NUL_MESSAGE, "surrogate": SURROGATE_MESSAGE}
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
-        if isinstance(value, str) and "\x00" in value:
-            raise self.make_error("nul")
+        _storable(self, value)
         return super()._deserialize(value, attr, data, **kwargs)
 
 

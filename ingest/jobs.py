@@ -119,8 +119,10 @@ def _quarantine(
     raw = rec.raw if isinstance(rec, Refused) else str(rec.data)[:4000]
 
     def scrub(value: str) -> str:
-        # PostgreSQL text cannot hold NUL: the quarantine row itself must always be storable.
-        return value.replace("\x00", "\\x00")
+        # PostgreSQL text cannot hold NUL, nor UTF-8 a lone surrogate (JSON's "\ud800"): the
+        # quarantine row itself must always be storable, so both are written out as escapes.
+        value = value.replace("\x00", "\\x00")
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
 
     session.add(
         Quarantine(
@@ -485,6 +487,27 @@ def _is_stale(rec: Parsed, prior: IngestRecord | None) -> bool:
     )
 
 
+def _newest_in_page(results: list[Parsed | Refused], now: dt.datetime) -> dict[str, int]:
+    """For each dated record id, the index of its newest version in the page (the first of
+    equals, as across pages), among the versions that can be taken (not dated in the future).
+
+    Without this the bulk path plans both versions against the same revision and remembers the
+    first: with the older one first, a replay would "update" again and, after an approval,
+    stack a duplicate revision.
+    """
+    best: dict[str, tuple[dt.datetime, int]] = {}
+    for index, rec in enumerate(results):
+        if not isinstance(rec, Parsed):
+            continue
+        updated_at = rec.data.get("updated_at")
+        if updated_at is None or updated_at > now + FUTURE_SLACK:
+            continue
+        seen = best.get(rec.record_id)
+        if seen is None or updated_at > seen[0]:
+            best[rec.record_id] = (updated_at, index)
+    return {record_id: index for record_id, (_at, index) in best.items()}
+
+
 def apply_batch(
     session: Session, ctx: _Context, results: list[Parsed | Refused], counts: _Counts,
     *, careful: bool = False,
@@ -495,7 +518,8 @@ def apply_batch(
     _prefetch(session, ctx, results)
     bulk = ctx.source.kind == "progress-json" and not careful
     pending: list[_Pending] = []
-    for rec in results:
+    newest = _newest_in_page(results, ctx.now)
+    for index, rec in enumerate(results):
         if isinstance(rec, Refused):
             _quarantine(session, ctx, rec, rec.field, rec.reason)
             counts.add("quarantined")
@@ -504,6 +528,11 @@ def apply_batch(
         if updated_at is not None and updated_at > ctx.now + FUTURE_SLACK:
             _quarantine(session, ctx, rec, "updated_at", "more than 5 minutes in the future")
             counts.add("quarantined")
+            continue
+        if newest.get(rec.record_id, index) != index:
+            # Another version of this record in the same page is newer: this one is a duplicate,
+            # whatever order the page lists them in.
+            counts.add("unchanged")
             continue
         prior = ctx.known.get(rec.record_id)
         if _is_stale(rec, prior):

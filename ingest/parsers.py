@@ -87,12 +87,13 @@ def validate_record(kind: str, raw: Any, schema: Schema | None = None) -> Parsed
         return Refused(record_id, "", "a record must be a JSON object", text)
     try:
         data = (schema or SCHEMAS[kind]()).load(raw)
+        sha = digest(data)
     except ValidationError as exc:
         field, reason = _first_error(exc.messages)
         return Refused(record_id, field, reason, text)
     except Exception as exc:  # noqa: BLE001 (untrusted input: one odd record never sinks a page)
         return Refused(record_id, "", f"could not be validated: {type(exc).__name__}", text)
-    return Parsed(data["id"], data, digest(data))
+    return Parsed(data["id"], data, sha)
 
 
 def parse_page(kind: str, body: bytes) -> tuple[list[Parsed | Refused], str | None]:
