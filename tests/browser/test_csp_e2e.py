@@ -10,7 +10,11 @@ report, profile, operating plan and best practice, a visit plan, and an ingestio
 from __future__ import annotations
 
 import datetime as dt
+import http.server
+import io
 import os
+import tempfile
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,13 +22,16 @@ from typing import Any
 
 import pytest
 from geoalchemy2.shape import to_shape
+from PIL import Image
 from playwright.sync_api import Browser, Page
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
+from werkzeug.serving import make_server
 
 from pinmap import create_app
 from pinmap.config import PROJECT_ROOT
 from pinmap.db import make_engine
+from pinmap.localdb import free_port
 from pinmap.models import (
     IngestRun,
     IngestSource,
@@ -369,13 +376,13 @@ def test_the_map_draws_every_pin_and_listens_live_under_the_policy(
     page.wait_for_selector("html[data-pins-ready='1']", timeout=15_000)
     page.wait_for_timeout(400)  # markercluster animates its first layout
     assert page.evaluate(COUNT_PINS_JS) == 245
-    page.wait_for_function("PinMap.source && PinMap.source.readyState === EventSource.OPEN",
-                           timeout=5_000)  # fmt: skip
+    open_stream = "() => PinMap.source && PinMap.source.readyState === EventSource.OPEN"
+    page.wait_for_function(open_stream, timeout=5_000)
     assert streams and streams[0][0] == 200 and streams[0][1].startswith("text/event-stream")
     # The filter form applies as it changes; Enter in the search box must not reload the page.
     page.fill("#f-q", "ลำปาง")
     page.press("#f-q", "Enter")
-    page.wait_for_function("PinMap.state.shown > 0 && PinMap.state.shown < 245")
+    page.wait_for_function("() => PinMap.state.shown > 0 && PinMap.state.shown < 245")
     assert page.evaluate("location.pathname + location.search") == "/"
     assert visitor.problems() == []
 
@@ -386,10 +393,10 @@ def test_moved_handlers_still_work(
     page = visitor.page
     visitor.open(f"{live_server.url}/offices/{sample.code}")
     page.click("button[data-print]")
-    page.wait_for_function("window.__printed === 1")
+    page.wait_for_function("() => window.__printed === 1")
     visitor.open(f"{live_server.url}/plans/{sample.visit_plan_id}/print")
     page.click("button[data-print]")
-    page.wait_for_function("window.__printed === 1")
+    page.wait_for_function("() => window.__printed === 1")
 
     visitor.open(live_server.url + "/admin/windows")
     years = page.eval_on_selector_all(
@@ -445,4 +452,66 @@ def test_screenshots_of_the_map_pages(
             page.wait_for_selector(".leaflet-interactive")  # the map's own layers are drawn
             page.wait_for_timeout(500)
             page.screenshot(path=str(shots / f"{name}-{size[0]}x{size[1]}.png"), full_page=False)
+            assert visitor.problems() == []
+
+
+class _TileHandler(http.server.BaseHTTPRequestHandler):
+    """A tile host of another origin: one grey PNG for every /z/x/y.png."""
+
+    tile = b""
+
+    def do_GET(self) -> None:  # noqa: N802 - the http.server name
+        self.send_response(200)
+        self.send_header("Content-Type", "image/png")
+        self.send_header("Content-Length", str(len(self.tile)))
+        self.end_headers()
+        self.wfile.write(self.tile)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def tiled_server(live_server: LiveServer) -> Iterator[str]:
+    """The app with PINMAP_TILES pointing at a tile server on another port (another origin)."""
+    buf = io.BytesIO()
+    Image.new("RGB", (256, 256), (200, 210, 220)).save(buf, "PNG")
+    _TileHandler.tile = buf.getvalue()
+    tiles = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), _TileHandler)
+    threading.Thread(target=tiles.serve_forever, daemon=True).start()
+    app = create_app({**TEST_CONFIG, "SQLALCHEMY_URL": live_server.database_url,
+                      "PINMAP_UPLOAD_DIR": tempfile.mkdtemp(prefix="pinmap-e2e-up-"),
+                      "PINMAP_TILES": f"http://127.0.0.1:{tiles.server_port}/{{z}}/{{x}}/{{y}}.png",
+                      "PINMAP_TILES_ATTRIBUTION": "test tiles"})  # fmt: skip
+    srv = make_server("127.0.0.1", free_port(), app, threaded=True)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{srv.server_port}"
+    finally:
+        srv.shutdown()
+        srv.server_close()
+        tiles.shutdown()
+        tiles.server_close()
+        app.extensions["pinmap"]["session_factory"].kw["bind"].dispose()
+
+
+def test_a_configured_tile_host_draws_under_the_policy(
+    browser: Browser, tiled_server: str, sample: Sample
+) -> None:
+    server = LiveServer(tiled_server, "", False)
+    for visitor in _visitor(browser, server, "anonymous", viewport={"width": 1366, "height": 900}):
+        page = visitor.page
+        for url in ("/", f"/offices/{sample.code}"):
+            status, _, headers = visitor.open(tiled_server + url)
+            assert status == 200 and header_problems(url, headers) == []
+            page.wait_for_function(
+                "() => [...document.querySelectorAll('img.leaflet-tile')]"
+                ".some(i => i.complete && i.naturalWidth === 256)"
+            )
+            # Zooming while tiles load makes Leaflet cancel them (it points them at a data: GIF).
+            page.mouse.move(800, 450)
+            for _ in range(4):
+                page.mouse.wheel(0, -300)
+                page.wait_for_timeout(60)
+            page.wait_for_timeout(600)
             assert visitor.problems() == []
