@@ -1,11 +1,10 @@
 """Security headers: a Content-Security-Policy with per-request script nonces, and its companions.
 
 flask-talisman does the work: it makes a fresh nonce before each request (`csp_nonce()` in
-templates, `request.csp_nonce` in Python), adds it to `script-src`, and sets the policy,
-X-Frame-Options, Referrer-Policy, X-Content-Type-Options, Permissions-Policy and (over HTTPS)
-HSTS on every response. Inline scripts (folium's map code, a few page scripts) run only with
-the nonce; event handler attributes and `javascript:` URLs never run, so pages keep their
-behaviour in static/js instead.
+templates, `request.csp_nonce` in Python), adds it to `script-src`, and sets Referrer-Policy,
+X-Content-Type-Options, Permissions-Policy and (over HTTPS) HSTS on every response, the policy
+and X-Frame-Options on pages. Inline scripts (folium's map code) run only with the nonce; event
+handler attributes and `javascript:` URLs never run, so pages keep such behaviour in static/js.
 """
 
 from __future__ import annotations
