@@ -77,22 +77,42 @@ def content_security_policy(tiles: str = "") -> dict[str, str]:
 
 
 # Headers that describe how a *page* may behave. On a file the browser shows in its own viewer
-# (an evidence PDF, a photo, an export) they do harm: Chrome's PDF viewer refuses to load
+# (an evidence PDF, a photo, an export) ours would do harm: Chrome's PDF viewer refuses to load
 # the document under `object-src 'none'`, and its image and PDF pages use inline styles.
 PAGE_ONLY_HEADERS = ("Content-Security-Policy", "X-Frame-Options")
+# Every header Talisman writes. Talisman overwrites them all; a view that sent its own (a file
+# download's sandbox policy, say) knows better, so its value is put back.
+TALISMAN_HEADERS = (
+    *PAGE_ONLY_HEADERS, "Content-Security-Policy-Report-Only", "Referrer-Policy",
+    "X-Content-Type-Options", "Permissions-Policy", "Document-Policy", "Feature-Policy",
+    "Strict-Transport-Security", "X-XSS-Protection", "X-Download-Options",
+)  # fmt: skip
 
 
-def _pages_only(response: Response) -> Response:
+def _remember_own(response: Response) -> Response:
+    response.pinmap_own_headers = {  # type: ignore[attr-defined]
+        name: response.headers.getlist(name)
+        for name in TALISMAN_HEADERS
+        if name in response.headers
+    }
+    return response
+
+
+def _settle(response: Response) -> Response:
+    own: dict[str, list[str]] = getattr(response, "pinmap_own_headers", {})
     if response.mimetype != "text/html":
         for name in PAGE_ONLY_HEADERS:
             response.headers.pop(name, None)
+    for name, values in own.items():
+        response.headers.setlist(name, values)
     return response
 
 
 def init_app(app: Flask) -> None:
-    # Registered before Talisman: after_request hooks run in reverse order, so this one sees
-    # the headers Talisman has set.
-    app.after_request(_pages_only)
+    # after_request hooks run in reverse order of registration: _remember_own (registered after
+    # Talisman) sees what the view sent, Talisman then sets ours, and _settle (registered
+    # first) runs last.
+    app.after_request(_settle)
     secure = bool(app.config.get("SESSION_COOKIE_SECURE"))
     # One Talisman per app: it keeps its settings on itself (tests build many apps).
     app.extensions["talisman"] = Talisman(
@@ -118,3 +138,4 @@ def init_app(app: Flask) -> None:
         session_cookie_http_only=False,
         session_cookie_samesite=app.config.get("SESSION_COOKIE_SAMESITE", "Lax"),
     )
+    app.after_request(_remember_own)

@@ -158,3 +158,27 @@ def test_tile_source(template: str, source: str | None) -> None:
 def test_tile_source_refuses_what_it_cannot_name_safely(template: str) -> None:
     with pytest.raises(ValueError):
         tile_source(template)
+
+
+def test_a_views_own_security_headers_win(app: Flask) -> None:
+    # A file view may lock its response down harder (a sandbox for downloads); a page view may
+    # send its own referrer policy. Neither may be overwritten or dropped.
+    sandbox = "default-src 'none'; sandbox"
+
+    @app.get("/_test/file")
+    def _file() -> tuple[bytes, int, dict[str, str]]:
+        return b"%PDF-1.7", 200, {"Content-Type": "application/pdf",
+                                  "Content-Security-Policy": sandbox}  # fmt: skip
+
+    @app.get("/_test/page")
+    def _page() -> tuple[str, int, dict[str, str]]:
+        return "<p>x</p>", 200, {"Referrer-Policy": "no-referrer", "X-Frame-Options": "SAMEORIGIN"}
+
+    client = app.test_client()
+    r = client.get("/_test/file")
+    assert r.headers["Content-Security-Policy"] == sandbox
+    assert r.headers["X-Content-Type-Options"] == "nosniff"
+    r = client.get("/_test/page")
+    assert r.headers["Referrer-Policy"] == "no-referrer"
+    assert r.headers["X-Frame-Options"] == "SAMEORIGIN"
+    assert "'nonce-" in r.headers["Content-Security-Policy"]  # the page still gets our policy
