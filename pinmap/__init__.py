@@ -76,10 +76,11 @@ def create_app(
 
 
 def register_extensions(app: Flask) -> None:
-    from . import security
+    from . import headers, security
     from .extensions import babel, compress
     from .i18n import register_filters, select_locale
 
+    headers.init_app(app)  # first: its nonce must exist before any other hook can fail
     babel.init_app(app, locale_selector=select_locale)
     compress.init_app(app)
     security.init_app(app)

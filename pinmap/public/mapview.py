@@ -12,6 +12,8 @@ from folium.plugins import MarkerCluster
 from jinja2 import Template
 from markupsafe import Markup, escape
 
+from ..headers import csp_nonce
+
 THAILAND_BOUNDS = [[5.6, 97.3], [20.5, 105.7]]
 
 
@@ -152,11 +154,20 @@ def office_map(lon: float, lat: float, label: str, province_geojson: dict[str, A
 
 
 def render_parts(m: folium.Map) -> dict[str, str]:
-    """Render a map's figure into header / body / script parts for our own templates."""
+    """Render a map's figure into header / body / script parts for our own templates.
+
+    Templates put `script` in a `<script nonce="{{ csp_nonce() }}">`. The header's own inline
+    script (folium's Leaflet switches) gets this request's nonce here: the header is folium's
+    fixed markup and our asset links, with no data in it, so every bare `<script>` in it is ours.
+    """
     fig = m.get_root()
     fig.render()
+    nonce = csp_nonce()
+    header = fig.header.render()
+    if nonce:
+        header = header.replace("<script>", f'<script nonce="{nonce}">')
     return {
-        "header": fig.header.render(),
+        "header": header,
         "html": fig.html.render(),
         "script": fig.script.render(),
     }

@@ -445,6 +445,8 @@
     bindFilters: function () {
       var self = this, timer = null, form = document.getElementById("filters");
       if (!form) return;
+      // The filters apply as they change; Enter in the search box must not reload the page.
+      form.addEventListener("submit", function (ev) { ev.preventDefault(); });
       form.addEventListener("change", function (ev) {
         if (ev.target && ev.target.id === "f-colour") return;
         if (ev.target && ev.target.id === "f-bp") {

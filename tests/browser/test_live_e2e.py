@@ -68,7 +68,7 @@ def test_approval_in_one_browser_restyles_the_pin_in_another(
 
     started = time.monotonic()
     reviewer.click("button[name=decision][value=approve]")
-    public.wait_for_function(f"{icon}.indexOf('pin-share-low') >= 0", timeout=3_000)
+    public.wait_for_function(f"() => {icon}.indexOf('pin-share-low') >= 0", timeout=3_000)
     elapsed = time.monotonic() - started
     assert elapsed < 1.0, f"pin restyled after {elapsed:.3f} s"
     assert "pin-updated" in public.evaluate(icon)

@@ -62,15 +62,15 @@ def test_filters_and_search(live_server: LiveServer, watched: Watched) -> None:
     page = watched.page
     _open_map(watched, live_server)
     page.select_option("#f-cluster", "13")
-    page.wait_for_function("PinMap.state.shown === 21")
+    page.wait_for_function("() => PinMap.state.shown === 21")
     # Markercluster fades old clusters out over a few hundred ms; wait for the settled view.
-    page.wait_for_function(f"({COUNT_JS})() === 21", timeout=5_000)
+    page.wait_for_function(f"() => ({COUNT_JS})() === 21", timeout=5_000)
     page.select_option("#f-cluster", "")
     page.check("input[name=kind][value=secondary]")
-    page.wait_for_function("PinMap.state.shown === 62")
+    page.wait_for_function("() => PinMap.state.shown === 62")
     page.check("input[name=kind][value='']")
     page.fill("#f-q", "spp-chiangmai-2")
-    page.wait_for_function("PinMap.state.shown === 1")
+    page.wait_for_function("() => PinMap.state.shown === 1")
     results = page.locator("#results li a")
     assert results.count() == 1
     results.first.click()
@@ -142,7 +142,7 @@ def test_cluster_layer_has_labels_linking_to_cluster_pages(
     page = watched.page
     _open_map(watched, live_server)
     page.locator(".leaflet-control-layers-overlays label", has_text="กลุ่ม").locator("input").check()
-    page.wait_for_function("document.querySelectorAll('.cluster-label').length === 18")
+    page.wait_for_function("() => document.querySelectorAll('.cluster-label').length === 18")
     page.locator(".cluster-label-icon").first.dispatch_event("click")
     link = page.locator(".leaflet-popup-content a.popup-link")
     link.wait_for(timeout=5_000)
