@@ -11,6 +11,7 @@ import datetime as dt
 import functools
 import io
 import json
+import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -18,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from geoalchemy2.shape import to_shape
+from icalendar import Calendar, Event, vText
+from icalendar.parser import Contentline
 from shapely.geometry import shape
 from sqlalchemy import func, literal, select
 from sqlalchemy.orm import Session
@@ -537,57 +540,59 @@ BANGKOK = dt.timezone(dt.timedelta(hours=7), "Asia/Bangkok")
 
 
 def ics_escape(text: str) -> str:
-    """TEXT value escaping: backslash, semicolon, comma and newlines (RFC 5545 §3.3.11)."""
-    return (text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
-            .replace("\r\n", "\\n").replace("\n", "\\n").replace("\r", "\\n"))  # fmt: skip
+    """TEXT value escaping (RFC 5545 §3.3.11), by the icalendar library."""
+    return vText(_ics_text(text)).to_ical().decode("utf-8")
 
 
 def ics_fold(line: str) -> str:
-    """Fold a content line at 75 octets without splitting a UTF-8 character (RFC 5545 §3.1)."""
-    out, current, size = [], "", 0
-    for ch in line:
-        n = len(ch.encode("utf-8"))
-        # Continuation lines start with a space, which counts towards their 75 octets.
-        if size + n > 75:
-            out.append(current)
-            current, size = " ", 1
-        current += ch
-        size += n
-    out.append(current)
-    return "\r\n".join(out)
+    """A content line folded at 75 octets without splitting a character (RFC 5545 §3.1)."""
+    return Contentline(line).to_ical().decode("utf-8")
+
+
+# Control characters have no place in iCalendar TEXT (RFC 5545 §3.3.11) and some clients
+# end a line at a lone CR: line breaks become one "\n" (escaped by icalendar), the rest go.
+_ICS_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+# A URL property is a URI, which icalendar writes as it is: only a plain web address goes
+# there (the link stays in the description and location, escaped, whatever it is).
+_ICS_URL = re.compile(r"https?://[\x21-\x7e]+")
+
+
+def _ics_text(text: str) -> str:
+    return _ICS_CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
 
 
 def ics_calendar(events: Iterable[dict[str, Any]], name: str, now: dt.datetime) -> str:
-    """VCALENDAR text; each event has uid, summary, and start (datetime) or date, optional
+    """VCALENDAR text written by the icalendar library (escaping, folding, CRLF line ends);
+    each event has uid, summary, and start (datetime) or date, optional
     end/duration_minutes, description, location, url."""
-    stamp = now.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-    lines = [
-        "BEGIN:VCALENDAR",
-        "VERSION:2.0",
-        "PRODID:-//OBEC//pinmap coaching//TH",
-        "CALSCALE:GREGORIAN",
-        "METHOD:PUBLISH",
-        f"X-WR-CALNAME:{ics_escape(name)}",
-    ]
+    cal = Calendar()
+    cal.add("prodid", "-//OBEC//pinmap coaching//TH")
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("method", "PUBLISH")
+    # X- properties have no known type, so icalendar would write a plain str unescaped.
+    cal.add("x-wr-calname", vText(_ics_text(name)))
+    stamp = now.astimezone(dt.UTC).replace(microsecond=0)
     for ev in events:
-        lines += ["BEGIN:VEVENT", f"UID:{ev['uid']}", f"DTSTAMP:{stamp}"]
+        event = Event()
+        event.add("uid", vText(_ics_text(ev["uid"])))
+        event.add("dtstamp", stamp)
         if "date" in ev:
             day: dt.date = ev["date"]
-            lines += [f"DTSTART;VALUE=DATE:{day:%Y%m%d}",
-                      f"DTEND;VALUE=DATE:{day + dt.timedelta(days=1):%Y%m%d}"]  # fmt: skip
+            event.add("dtstart", day)
+            event.add("dtend", day + dt.timedelta(days=1))
         else:
-            start = ev["start"].astimezone(dt.UTC)
-            end = start + dt.timedelta(minutes=ev.get("duration_minutes", 180))
-            lines += [f"DTSTART:{start:%Y%m%dT%H%M%SZ}", f"DTEND:{end:%Y%m%dT%H%M%SZ}"]
-        lines.append(f"SUMMARY:{ics_escape(ev['summary'])}")
-        for key, prop in (("description", "DESCRIPTION"), ("location", "LOCATION")):
+            start = ev["start"].astimezone(dt.UTC).replace(microsecond=0)
+            event.add("dtstart", start)
+            event.add("dtend", start + dt.timedelta(minutes=ev.get("duration_minutes", 180)))
+        event.add("summary", vText(_ics_text(ev["summary"])))
+        for key in ("description", "location"):
             if ev.get(key):
-                lines.append(f"{prop}:{ics_escape(ev[key])}")
-        if ev.get("url"):
-            lines.append(f"URL:{ev['url']}")
-        lines.append("END:VEVENT")
-    lines.append("END:VCALENDAR")
-    return "\r\n".join(ics_fold(line) for line in lines) + "\r\n"
+                event.add(key, vText(_ics_text(ev[key])))
+        if ev.get("url") and _ICS_URL.fullmatch(ev["url"]):
+            event.add("url", ev["url"])
+        cal.add_component(event)
+    return cal.to_ical().decode("utf-8")
 
 
 def sessions_ics(session: Session, rnd: MonitoringRound, host: str, now: dt.datetime) -> str:

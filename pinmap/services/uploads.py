@@ -51,6 +51,7 @@ _PDF_ENCRYPTED = N_(
     "The PDF is encrypted, so it cannot be checked; please upload an unprotected copy."
 )
 _PDF_UNCHECKABLE = N_("The PDF is encoded in a way that cannot be checked for active content.")
+_PDF_TOO_MANY_OBJECTS = N_("The PDF has too many parts to be checked for active content.")
 _PDF_NO_EOF = N_("The PDF is incomplete: its end-of-file marker is missing.")
 
 
@@ -315,7 +316,8 @@ _ACTIVE_ACTIONS: Final = frozenset(
 _ACTIVE_TYPES: Final = frozenset(
     {"/EmbeddedFile", "/RichMedia", "/FileAttachment", "/Screen", "/Movie", "/Sound", "/3D"}
 )
-_PDF_MAX_ITEMS: Final = 2_000_000  # dictionary entries and array items walked in one file
+_PDF_MAX_OBJECTS: Final = 100_000  # a 500-page report with its fonts has some tens of thousands
+_PDF_MAX_ITEMS: Final = 1_000_000  # dictionary entries and array items walked in one file
 _PDF_MAX_DECODED: Final = 16 * 1024 * 1024  # qpdf's limit for one decoded stream
 
 # qpdf decodes object streams in full when it reads the objects they hold; without a limit
@@ -357,8 +359,12 @@ class _PdfWalk:
     def __init__(self, pdf: pikepdf.Pdf) -> None:
         self.pdf = pdf
         self.items = 0
+        self.xref = pdf.get_xref_table()
 
     def run(self) -> None:
+        # Each object costs a few microseconds in Python; a small file can hold a great many.
+        if len(self.xref) > _PDF_MAX_OBJECTS:
+            raise UploadRejected("active_content", _PDF_TOO_MANY_OBJECTS)
         self._walk(self.pdf.trailer)
         for obj in self.pdf.objects:
             self._walk(obj)
@@ -382,6 +388,8 @@ class _PdfWalk:
             if stream.get("/Filter") in (None, pikepdf.Name.FlateDecode):
                 raise UploadRejected("corrupt") from exc
             raise UploadRejected("active_content", _PDF_UNCHECKABLE) from exc
+        if self._all_listed(stream.objgen[0], [int(n) for n in header[::2]]):
+            return  # every object it holds was walked above
         # The held objects are read with qpdf's own tokenizer (pikepdf cannot parse an object
         # with references outside a document): names are decoded (/J#61vaScript), strings
         # and comments are not mistaken for names.
@@ -393,6 +401,18 @@ class _PdfWalk:
         page.get_filtered_contents(names)
         if names.active:
             raise UploadRejected("active_content")
+
+    def _all_listed(self, stream_no: int, numbers: list[int]) -> bool:
+        """Whether the table names every object the stream holds, where the stream holds it."""
+        for index, number in enumerate(numbers):
+            entry = self.xref.get((number, 0))
+            if entry is None or (entry.type, entry.obj_stream_number, entry.obj_stream_index) != (
+                2,
+                stream_no,
+                index,
+            ):
+                return False
+        return True
 
     def _walk(self, root: pikepdf.Object) -> None:
         stack = [root]

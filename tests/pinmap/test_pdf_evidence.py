@@ -236,3 +236,16 @@ def test_evidence_with_active_content_gets_400_and_nothing_is_stored(
         content_type="multipart/form-data",
     )  # fmt: skip
     assert clean.status_code == 201 and len(_files(app)) == 1
+
+
+def test_a_pdf_of_too_many_objects_is_refused_quickly() -> None:
+    def many(pdf: pikepdf.Pdf) -> None:
+        # Referenced, or qpdf would leave them out when saving.
+        pdf.Root.Extra = Array([pdf.make_indirect(Dictionary(N=n)) for n in range(100_001)])
+
+    data = _pdf(many, object_stream_mode=pikepdf.ObjectStreamMode.generate)
+    started = time.perf_counter()
+    with pytest.raises(UploadRejected) as err:
+        clean_upload(io.BytesIO(data), "report.pdf")
+    assert "too many parts" in err.value.message_en
+    assert time.perf_counter() - started < 1.0
