@@ -129,7 +129,10 @@ def check_request() -> None:
 
 class StrictParser(FlaskParser):
     """webargs parser for our API: a JSON body must be sent as JSON (415 otherwise, never read
-    as empty) and is parsed by `strict_loads`."""
+    as empty) and is parsed by `strict_loads`; a bad argument is a 400 (not webargs' 422), and
+    the OpenAPI document says so."""
+
+    DEFAULT_VALIDATION_STATUS = 400
 
     def _raw_load_json(self, req: Request) -> Any:
         if not is_json_request(req):
