@@ -13,7 +13,7 @@ from sqlalchemy import select
 from ..auth import can_read_office_work
 from ..db import get_session
 from ..errors import abort_json
-from ..inputs import Blueprint, Int, StrictFloat
+from ..inputs import PG_INT_MAX, PG_INT_MIN, Blueprint, Int, StrictFloat
 from ..models import ITEM_KINDS, PROGRESS_STATUSES, REVIEW_STATES, Evidence, Office, PolicyItem
 from ..security import current_actor, require
 from ..services import offices
@@ -272,8 +272,26 @@ def submit_entry(body: dict[str, Any], code: str, fiscal_year: int, round_no: in
     return svc.revision_dict(rev) or {}
 
 
+_EVIDENCE_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {"schema": LinkBody},
+        "multipart/form-data": {"schema": {
+            "type": "object", "required": ["file"],
+            "properties": {
+                "file": {"type": "string", "format": "binary",
+                         "description": "JPEG, PNG, WebP or PDF"},
+                "title": {"type": "string", "maxLength": 300},
+                "version": {"type": "integer", "minimum": PG_INT_MIN, "maximum": PG_INT_MAX},
+            },
+        }},
+    },
+}  # fmt: skip
+
+
 @bp.route(ENTRY + "/evidence", methods=["POST"])
 @require("edit_entry")
+@bp.doc(requestBody=_EVIDENCE_BODY)
 @bp.response(201)
 def add_evidence(code: str, fiscal_year: int, round_no: int, kind: str, no: int) -> Any:
     """Add a link (JSON `url`, `title`) or a file (multipart `file`) to the draft."""
