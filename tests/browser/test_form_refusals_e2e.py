@@ -118,7 +118,7 @@ def test_progress_report_refusal_keeps_the_report(setup: Setup, page: Page) -> N
 def test_profile_refusal_keeps_the_profile(setup: Setup, page: Page) -> None:
     _sign_in(page, setup.url, "refusal-director@example.go.th")
     page.goto(f"{setup.url}/portal/offices/{OFFICE}/profile")
-    form = page.locator("form").filter(has=page.locator("input[name=address]"))
+    form = page.locator("form").filter(has=page.locator("[name=address]"))
     form.locator("[name=address]").fill(TYPED)
     form.locator("[name=phone]").fill("0 2123 4567")
     form.locator("[name=staff_count]").fill("๘๕")  # Thai digits: refused, not a crash
@@ -126,7 +126,7 @@ def test_profile_refusal_keeps_the_profile(setup: Setup, page: Page) -> None:
         form.locator("button[value=save]").click()
     assert answer.value.status == 400
     assert "จำนวนบุคลากร" in page.locator("p.error").inner_text()
-    form = page.locator("form").filter(has=page.locator("input[name=address]"))
+    form = page.locator("form").filter(has=page.locator("[name=address]"))
     assert form.locator("[name=address]").input_value() == TYPED
     assert form.locator("[name=phone]").input_value() == "0 2123 4567"
     assert form.locator("[name=staff_count]").input_value() == "๘๕"
