@@ -97,6 +97,8 @@ def check_text(form: Mapping[str, Any], limits: Mapping[str, int] | None = None,
     limits = limits or {}
     getlist = getattr(form, "getlist", None)
     for name in form:
+        if name == "csrf_token":  # Flask-WTF's to check
+            continue
         values: Iterable[Any] = getlist(name) if getlist else [form[name]]
         for value in values:
             text = str(value)

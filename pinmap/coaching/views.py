@@ -479,7 +479,8 @@ def plan(plan_id: int) -> Any:
             return redirect(url_for("coaching.plan", plan_id=plan_id))
         except ServiceError as err:
             session.rollback()
-            error, status = service_message(err), err.status
+            # The plan exists; an unknown office typed into the form is a bad form, not a 404.
+            error, status = service_message(err), 400 if err.status == 404 else err.status
             found = svc.get_plan(session, plan_id)
     data = svc.plan_dict(session, found)
     return render_template(
