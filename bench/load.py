@@ -29,6 +29,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -138,10 +139,16 @@ class Client:
             try:
                 self.writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + (body or b""))
                 response = await asyncio.wait_for(read_response(self.reader), REQUEST_TIMEOUT)
+            except TimeoutError as exc:
+                # No answer: the server may still commit it, so never send it again (a second
+                # PUT would carry a version the first one already used).
+                await self.close()
+                raise HTTPError(f"no answer in {REQUEST_TIMEOUT:.0f} s") from exc
             except (OSError, asyncio.IncompleteReadError) as exc:
                 await self.close()
-                # A keep-alive connection the server closed while idle: one retry on a new one.
-                # A fresh connection failing, or a second failure, is an error.
+                # A keep-alive connection the server closed while idle (gunicorn's keep-alive
+                # is 2 s) never read the request: one retry on a new connection, as browsers
+                # do. A fresh connection failing, or a second failure, is an error.
                 if fresh or attempt == 2:
                     raise HTTPError(f"{type(exc).__name__}") from exc
                 continue
@@ -238,6 +245,28 @@ class Run:
     not_approved: list[int] = field(default_factory=list)
     timed_out: bool = False
     postmaster: int = 0
+    database_url: str = ""
+    db_waits: Counter[str] = field(default_factory=Counter)  # sampled backend states
+    db_samples: int = 0
+
+
+def sample_waits(run: Run, stop: threading.Event, interval: float = 0.25) -> None:
+    """What the app's database sessions are doing, sampled: where a write spends its time."""
+    import psycopg
+
+    url = run.database_url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(url, autocommit=True) as conn:
+        while not stop.wait(interval):
+            rows = conn.execute(
+                "SELECT state, wait_event_type, wait_event FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                "AND backend_type = 'client backend'"
+            ).fetchall()
+            run.db_samples += 1
+            for state, wtype, wevent in rows:
+                if state == "idle":
+                    continue
+                run.db_waits[f"{state}: {wtype or 'CPU'}/{wevent or '-'}"] += 1
 
 
 def _children(pid: int) -> list[int]:
@@ -336,6 +365,7 @@ async def refresh_version(ed: Editor, stats: Stats) -> None:
         ):  # fmt: skip
             ed.version = entry["revision"]["version"]
             ed.last_value = entry["revision"]["result"]
+            ed.uncertain = False
 
 
 async def editor(ed: Editor, run: Run, stop_at: float, think: float, max_saves: int) -> None:
@@ -356,7 +386,7 @@ async def editor(ed: Editor, run: Run, stop_at: float, think: float, max_saves: 
                                          "X-CSRFToken": ed.client.csrf})  # fmt: skip
         except HTTPError as exc:
             stats.errors[f"editor PUT draft: {exc}"] += 1
-            ed.uncertain = True
+            ed.uncertain = True  # until the report is read back
             await refresh_version(ed, stats)
         else:
             if r.status == 200:
@@ -560,6 +590,9 @@ async def load(port: int, run: Run, args: argparse.Namespace, codes: list[str],
     slices = [(cluster, kind, no) for cluster in range(1, 19) for kind, no in items]
     random.Random(1).shuffle(slices)  # noqa: S311 (a fixed spread of work, not security)
     cpu0 = cpu_seconds(master, run.postmaster)
+    sampling = threading.Event()
+    sampler = threading.Thread(target=sample_waits, args=(run, sampling), daemon=True)
+    sampler.start()
     run.loadavg = (Path("/proc/loadavg").read_text().split()[0], "")
     run.load_started = time.time()
     stop_at = run.load_started + args.seconds
@@ -584,6 +617,8 @@ async def load(port: int, run: Run, args: argparse.Namespace, codes: list[str],
     await asyncio.gather(*writers)
     run.load_seconds = time.time() - run.load_started
     cpu1 = cpu_seconds(master, run.postmaster)
+    sampling.set()
+    sampler.join(timeout=5)
     run.cpu_s = {k: cpu1[k] - cpu0.get(k, 0.0) for k in cpu1}
     run.loadavg = (run.loadavg[0], Path("/proc/loadavg").read_text().split()[0])
     print(f"load phase {run.load_seconds:.1f} s; letting the last events arrive")
@@ -683,6 +718,9 @@ def summarise(run: Run, args: argparse.Namespace) -> dict[str, Any]:
         "delivery_after_request": percentiles(after_sent),
         "worker_rss_kib": run.rss_kib,
         "cpu_seconds_in_load": run.cpu_s,
+        "db_busy_backends_per_sample": {
+            k: round(n / max(1, run.db_samples), 2) for k, n in run.db_waits.most_common(8)
+        },
         "loadavg_start_end": run.loadavg,
         "timed_out": run.timed_out,
     }
@@ -732,6 +770,8 @@ def print_report(r: dict[str, Any]) -> None:
         ("delivery after the approval's request", fmt(r["delivery_after_request"])),
         ("CPU seconds during the load", ", ".join(f"{k} {v:.1f}"
                                                   for k, v in r["cpu_seconds_in_load"].items())),
+        ("database sessions busy (mean)", "; ".join(
+            f"{k} {v}" for k, v in r["db_busy_backends_per_sample"].items())),
         ("1-min load average, start / end", " / ".join(r["loadavg_start_end"])),
         ("gunicorn worker RSS", ", ".join(f"{pid}: {kib / 1024:.0f} MiB"
                                           for pid, kib in r["worker_rss_kib"].items())),
@@ -812,6 +852,7 @@ def main(argv: list[str] | None = None) -> int:
     run = Run()
     try:
         cluster, url = setup_database(tmp)
+        run.database_url = url
         run.postmaster = int((tmp / "pg/postmaster.pid").read_text().split()[0])
         print(f"cluster + pinmap setup {time.monotonic() - started:.1f} s")
         codes, items = seed(url, args.editors, args.reviewers)
