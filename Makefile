@@ -34,12 +34,13 @@ test: install ## run the whole test suite (throwaway PostGIS, headless Chromium)
 	@scripts/install_system.sh test
 	$(PY) -m pytest
 
-bench: install ## run the benchmarks under bench/ (about 4 minutes)
+bench: install ## run the benchmarks under bench/ (about 10 minutes)
 	@scripts/install_system.sh test
 	$(PY) bench/map_page.py
 	$(PY) bench/live_fanout.py
 	$(PY) bench/ingest.py
 	$(PY) bench/planner.py
+	$(PY) bench/load.py
 
 lint: install ## ruff lint and format check
 	$(VENV)/bin/ruff check .
