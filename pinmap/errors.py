@@ -25,6 +25,8 @@ _VALIDATION_MESSAGES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"Field may not be null\.", N_("This field may not be empty.")),
         (r"Not a valid integer\.", N_("Not a whole number.")),
         (r"Not a valid number\.", N_("Not a number.")),
+        (r"Special numeric values \(nan or infinity\) are not permitted\.",
+         N_("Not a finite number.")),
         (r"Not a valid string\.", N_("Not text.")),
         (r"Not a valid boolean\.", N_("Not true or false.")),
         (r"Not a valid date\.", N_("Not a date (YYYY-MM-DD).")),

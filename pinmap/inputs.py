@@ -20,6 +20,9 @@ from werkzeug.routing import IntegerConverter
 # PostgreSQL `integer` (int4): every id, year, round and count column the routes look up.
 PG_INT_MIN = -(2**31)
 PG_INT_MAX = 2**31 - 1
+# PostgreSQL `smallint`: years, round, cluster and item numbers. `<int(max=SMALL):…>` in paths.
+PG_SMALLINT_MAX = 2**15 - 1
+SMALL = PG_SMALLINT_MAX
 MAX_JSON_DEPTH = 32
 # A JSON body is text typed by a person or a script; files go through multipart uploads, which
 # keep MAX_CONTENT_LENGTH (the upload limit).
@@ -151,14 +154,14 @@ class Blueprint(SmorestBlueprint):
     ARGUMENTS_PARSER = StrictParser()
 
 
-def Int(*, strict: bool, **kwargs: Any) -> fields.Integer:  # noqa: N802 - a field factory
-    """An integer field the database can hold. `strict`: refuse "12" (JSON bodies); query
-    strings are text, so their numbers are parsed from it."""
+def Int(*, strict: bool, small: bool = False, **kwargs: Any) -> fields.Integer:  # noqa: N802
+    """An integer field the database can hold (`small`: a smallint column). `strict`: refuse
+    "12" (JSON bodies); query strings are text, so their numbers are parsed from it."""
     given = kwargs.pop("validate", None)
     checks = list(given) if isinstance(given, list | tuple) else [given] if given else []
-    return fields.Integer(
-        strict=strict, validate=[*checks, validate.Range(PG_INT_MIN, PG_INT_MAX)], **kwargs
-    )
+    bounds = validate.Range(-PG_SMALLINT_MAX - 1, PG_SMALLINT_MAX) if small else \
+        validate.Range(PG_INT_MIN, PG_INT_MAX)  # fmt: skip
+    return fields.Integer(strict=strict, validate=[*checks, bounds], **kwargs)
 
 
 class StrictFloat(fields.Float):

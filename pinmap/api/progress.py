@@ -76,8 +76,8 @@ class LinkBody(Schema):
 
 class ReopenBody(Schema):
     office = fields.String(required=True, validate=validate.Length(max=60))
-    fiscal_year = Int(strict=True, required=True)
-    round_no = Int(strict=True, required=True)
+    fiscal_year = Int(strict=True, small=True, required=True)
+    round_no = Int(strict=True, small=True, required=True)
     until = fields.Date(required=True)
     reason = fields.String(required=True, validate=validate.Length(max=svc.MAX_REASON))
 

@@ -33,23 +33,24 @@ class MoveBody(Schema):
 
 
 class ProposeQuery(Schema):
-    cluster = Int(strict=False, required=True)
+    cluster = Int(strict=False, small=True, required=True)
     # Ranges are checked by the service so the 400 message names the allowed range.
     radius_km = fields.Float(load_default=None)
-    k = Int(strict=False, load_default=None)
+    k = Int(strict=False, small=True, load_default=None)
     host = fields.String(load_default=None, validate=validate.Length(max=60))
 
 
 class PlanCreateBody(Schema):
     round_id = Int(strict=True, required=True)
-    cluster = Int(strict=True, required=True)
+    cluster = Int(strict=True, small=True, required=True)
     radius_km = StrictFloat(load_default=None, allow_none=True)
-    k = Int(strict=True, load_default=None, allow_none=True)
+    k = Int(strict=True, small=True, load_default=None, allow_none=True)
     host = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=60))
 
 
 class PlansQuery(Schema):
-    cluster = Int(strict=False, load_default=None, metadata={"description": "Cluster no."})
+    cluster = Int(strict=False, small=True, load_default=None,
+                  metadata={"description": "Cluster no."})  # fmt: skip
 
 
 class PlanSaveBody(Schema):
@@ -90,7 +91,7 @@ class SessionBody(Schema):
 
 class CompletenessQuery(Schema):
     fiscal_year = Int(strict=False, required=True, validate=validate.Range(2500, 2700))
-    cluster = Int(strict=False, load_default=None)
+    cluster = Int(strict=False, small=True, load_default=None)
 
 
 @bp.route("/clusters/labels")

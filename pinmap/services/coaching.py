@@ -68,7 +68,8 @@ GREAT_CIRCLE_NOTE = "distances are great-circle (straight-line), not road distan
 
 
 def get_cluster(session: Session, no: int) -> Cluster:
-    cluster = session.get(Cluster, no)
+    # A smallint key: a larger number names no cluster (the database would refuse it).
+    cluster = session.get(Cluster, no) if -(2**15) <= no < 2**15 else None
     if cluster is None:
         raise ServiceError(404, N_("No cluster number %(no)s."), no=no)
     return cluster

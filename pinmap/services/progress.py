@@ -47,6 +47,7 @@ MAX_NARRATIVE = 5_000
 MAX_EVIDENCE = 20
 MAX_NO_ACTIVITY = 2_000
 MAX_REASON = 1_000
+SMALLINT = range(-(2**15), 2**15)
 
 
 def fiscal_year_of(day: dt.date) -> int:
@@ -68,9 +69,15 @@ def catalogue_year(session: Session, today: dt.date) -> int | None:
 
 def item_or_404(session: Session, fiscal_year: int, kind: str, no: int) -> PolicyItem:
     """A fiscal year's item by kind and number, or a 404 ServiceError naming it."""
-    item = session.scalars(
-        select(PolicyItem).filter_by(fiscal_year=fiscal_year, kind=kind, no=no)
-    ).first()
+    # Both are smallint columns: a larger number cannot name an item (and the database would
+    # refuse to compare it).
+    item = (
+        None
+        if fiscal_year not in SMALLINT or no not in SMALLINT
+        else session.scalars(
+            select(PolicyItem).filter_by(fiscal_year=fiscal_year, kind=kind, no=no)
+        ).first()
+    )
     if item is None:
         raise ServiceError(404, N_("No item %(kind)s %(no)s in fiscal year %(fy)s."),
                            kind=kind, no=no, fy=fiscal_year)  # fmt: skip
@@ -88,6 +95,8 @@ def items_of(session: Session, fiscal_year: int) -> list[PolicyItem]:
 
 
 def get_window(session: Session, fiscal_year: int, round_no: int) -> ReportingWindow | None:
+    if fiscal_year not in SMALLINT or round_no not in SMALLINT:
+        return None
     return session.scalars(
         select(ReportingWindow).filter_by(fiscal_year=fiscal_year, round_no=round_no)
     ).first()

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.checks import (
     content_type_conformance,
+    negative_data_rejection,
     not_a_server_error,
     response_schema_conformance,
     status_code_conformance,
@@ -34,8 +35,10 @@ from .portal_fixtures import World, full_report
 
 PRINCIPALS = ("anonymous", "admin", "own_director")
 MAX_EXAMPLES = 8
+# negative_data_rejection: what the document forbids ("12" for a number, a string too long) must
+# be refused, not accepted with a 2xx.
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
-          response_schema_conformance]  # fmt: skip
+          response_schema_conformance, negative_data_rejection]  # fmt: skip
 # Tables a write could touch; a refused request must leave each count as it was.
 WATCHED = ("audit_log", "change_events", "progress_entries", "progress_revisions", "evidence",
            "review_comments", "window_reopenings", "visit_plans", "visit_stops", "visit_records",

@@ -205,3 +205,48 @@ def test_nul_in_form_fields_and_file_names_is_400(client: FlaskClient, world: Wo
             b"--b--\r\n")  # fmt: skip
     r = client.post(url, data=body, headers=h, content_type="multipart/form-data; boundary=b")
     assert r.status_code == 400, r.get_data(as_text=True)[:300]
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["/api/v1/clusters/32768/moves", "/api/v1/planner/propose?cluster=32768",
+     "/api/v1/plans?cluster=32768"],
+)  # fmt: skip
+def test_numbers_beyond_smallint_columns(client: FlaskClient, world: World, url: str) -> None:
+    r = client.get(url, headers=world.headers("admin"))
+    assert r.status_code in (400, 404), (r.status_code, r.get_data(as_text=True)[:300])
+    assert "out of range or not valid" not in r.get_data(as_text=True)  # not the backstop
+    r = client.post("/api/v1/review/reopen", headers=world.headers("admin"),
+                    json={"office": world.own.code, "fiscal_year": world.fy, "round_no": 32768,
+                          "until": "2100-01-01", "reason": "x"})  # fmt: skip
+    assert r.status_code == 400 and "round_no" in r.get_json()["errors"]["json"]
+
+
+@pytest.mark.parametrize(("lat", "lon"), [("nan", "98.9"), ("8.08", "inf"), ("-Infinity", "1")])
+def test_coordinates_must_be_finite(lat: str, lon: str) -> None:
+    from pinmap.services.errors import ServiceError
+    from pinmap.services.profiles import parse_point
+
+    with pytest.raises(ServiceError) as refused:
+        parse_point(lat, lon)
+    assert refused.value.status == 400
+    assert parse_point("8.0863", "98.9063") == (98.9063, 8.0863)
+
+
+def test_nan_in_a_query_is_named_in_the_readers_language(client: FlaskClient, world: World) -> None:
+    r = client.get("/api/v1/planner/propose?cluster=13&radius_km=nan",
+                   headers={**world.headers("admin"), "Accept-Language": "th"})  # fmt: skip
+    assert r.status_code == 400
+    assert r.get_json()["errors"]["query"]["radius_km"] == ["ไม่ใช่ตัวเลขที่มีค่าจำกัด"]
+
+
+def test_smallint_path_numbers_are_no_such_thing(client: FlaskClient, world: World) -> None:
+    h = world.headers("own_editor")
+    for old, new in ((f"/{world.fy}/", "/40000/"), (f"/{world.round_no}/", "/40000/")):
+        r = client.put(world.entry_url().replace(old, new, 1), json=full_report(), headers=h)
+        assert r.status_code == 404, (new, r.status_code)
+    r = client.put(world.entry_url()[: -len(f"/{world.item.no}")] + "/40000", json=full_report(),
+                   headers=h)  # fmt: skip
+    assert r.status_code == 404
+    r = client.get("/api/v1/clusters/40000/moves")
+    assert r.status_code == 404
