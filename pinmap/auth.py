@@ -10,7 +10,9 @@ from typing import Protocol
 
 # action -> roles allowed; OFFICE_SCOPED actions also need the user's office to match.
 RULES: dict[str, frozenset[str]] = {
-    "view_portal": frozenset({"office_editor", "office_director", "reviewer", "admin"}),
+    # Coaches read every office's work (drafts, evidence, photos) to prepare visits, read-only:
+    # they hold no edit, submit or review right below.
+    "view_portal": frozenset({"office_editor", "office_director", "reviewer", "admin", "coach"}),
     "edit_entry": frozenset({"office_editor", "office_director"}),
     "submit_entry": frozenset({"office_director"}),
     "review_entry": frozenset({"reviewer", "admin"}),
@@ -37,7 +39,7 @@ RULES: dict[str, frozenset[str]] = {
 }
 OFFICE_ROLES = frozenset({"office_editor", "office_director"})
 OFFICE_SCOPED = frozenset({"edit_entry", "submit_entry", "edit_profile", "submit_profile"})
-# Reading an office's unapproved work: its own staff, or OBEC.
+# Reading an office's unapproved work: its own staff, OBEC, and the coaching teams (read-only).
 OFFICE_READ_ROLES = frozenset({"reviewer", "admin", "coach"})
 
 

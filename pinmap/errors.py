@@ -89,8 +89,8 @@ def handle_http_exception(exc: HTTPException) -> Response | tuple[str, int]:
     if message is None and exc.description != type(exc).description:
         message = exc.description  # set by our own abort(..., description=...)
     extra: dict[str, object] = {}
-    if code == 422:
-        # webargs reports unparsable query arguments as 422; for a query string that is a 400.
+    if code == 422 or (code == 400 and isinstance(data.get("messages"), dict)):
+        # webargs' report of arguments that did not validate (422 unless the parser says 400).
         code = 400
         errors = data.get("messages") or data.get("errors") or {}
         fields = sorted({name for loc in errors.values() for name in loc}) if errors else []

@@ -5,6 +5,14 @@ from __future__ import annotations
 from flask import Flask
 from flask_smorest import Api
 
+from .schemas import ErrorSchema
+
+
+class PinmapApi(Api):
+    """The document describes the errors we send (errors.json_error), not flask-smorest's."""
+
+    ERROR_SCHEMA = ErrorSchema
+
 
 def register_api(app: Flask) -> Api:
     from ..coaching.api import bp as coaching_api_bp
@@ -14,7 +22,7 @@ def register_api(app: Flask) -> Api:
     from .progress import bp as progress_bp
     from .views import bp, health_bp
 
-    api = Api(app)
+    api = PinmapApi(app)
     for name, scheme in SECURITY_SCHEMES.items():
         api.spec.components.security_scheme(name, scheme)
     api.register_blueprint(bp)

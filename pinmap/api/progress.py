@@ -13,7 +13,7 @@ from sqlalchemy import select
 from ..auth import can_read_office_work
 from ..db import get_session
 from ..errors import abort_json
-from ..inputs import Blueprint, Int, StrictFloat
+from ..inputs import PG_INT_MAX, PG_INT_MIN, Blueprint, Int, StrictFloat
 from ..models import ITEM_KINDS, PROGRESS_STATUSES, REVIEW_STATES, Evidence, Office, PolicyItem
 from ..security import current_actor, require
 from ..services import offices
@@ -90,15 +90,25 @@ def _item(fiscal_year: int, kind: str, no: int) -> PolicyItem:
     return svc.item_or_404(get_session(), fiscal_year, kind, no)
 
 
+def public_revision(rev: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A revision as the public may read it: a reviewer's note is for the office, not the web."""
+    if rev is None:
+        return None
+    return {k: v for k, v in rev.items() if k != "review_comment"}
+
+
 def _entry_json(entry: Any, *, public: bool) -> dict[str, Any]:
-    rev = entry.approved if public else entry.current
+    if public:
+        revision = public_revision(svc.revision_dict(entry.approved))
+    else:
+        revision = svc.revision_dict(entry.current)
     return {
         "id": entry.id,
         "office": entry.office.code,
         "fiscal_year": entry.fiscal_year,
         "round_no": entry.round_no,
         "item": {"kind": entry.item.kind, "no": entry.item.no, "id": entry.item_id},
-        "revision": svc.revision_dict(rev),
+        "revision": revision,
         **({} if public else {"approved": svc.revision_dict(entry.approved)}),
     }
 
@@ -262,8 +272,26 @@ def submit_entry(body: dict[str, Any], code: str, fiscal_year: int, round_no: in
     return svc.revision_dict(rev) or {}
 
 
+_EVIDENCE_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {"schema": LinkBody},
+        "multipart/form-data": {"schema": {
+            "type": "object", "required": ["file"],
+            "properties": {
+                "file": {"type": "string", "format": "binary",
+                         "description": "JPEG, PNG, WebP or PDF"},
+                "title": {"type": "string", "maxLength": 300},
+                "version": {"type": "integer", "minimum": PG_INT_MIN, "maximum": PG_INT_MAX},
+            },
+        }},
+    },
+}  # fmt: skip
+
+
 @bp.route(ENTRY + "/evidence", methods=["POST"])
 @require("edit_entry")
+@bp.doc(requestBody=_EVIDENCE_BODY)
 @bp.response(201)
 def add_evidence(code: str, fiscal_year: int, round_no: int, kind: str, no: int) -> Any:
     """Add a link (JSON `url`, `title`) or a file (multipart `file`) to the draft."""

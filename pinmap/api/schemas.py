@@ -118,3 +118,14 @@ class CatalogueSchema(Schema):
 class HealthSchema(Schema):
     status = fields.String()
     db = fields.String()
+    message = fields.String(metadata={"description": "Why it is unhealthy (503 only)"})
+
+
+class ErrorSchema(Schema):
+    """Every error the API answers (errors.json_error), in the reader's language."""
+
+    status = fields.Integer(required=True, metadata={"description": "The HTTP status code"})
+    message = fields.String(required=True)
+    errors = fields.Dict(
+        metadata={"description": "Per location and field, what is wrong (400 only)"}
+    )

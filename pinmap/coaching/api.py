@@ -267,6 +267,7 @@ def record_visit(body: dict[str, Any], plan_id: int) -> dict[str, Any]:
 
 
 @bp.route("/plans/<int:plan_id>/geojson")
+@bp.response(200, content_type="application/geo+json")
 def plan_geojson(plan_id: int) -> Response:
     """The plan's stops as GeoJSON points with `order` and `role`."""
     session = get_session()

@@ -100,6 +100,8 @@ def home() -> Any:
     if current_user.office_id is not None:
         office = get_session().get(Office, current_user.office_id)
         return redirect(url_for("portal.office", code=office.code))  # type: ignore[union-attr]
+    if not can(current_user, "review_entry"):  # a coach: reads offices' work, reviews nothing
+        return redirect(url_for("coaching.dashboard"))
     return redirect(url_for("review.queue"))
 
 

@@ -9,6 +9,7 @@ from flask_smorest import abort
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
+from ..api.progress import public_revision
 from ..db import get_session
 from ..inputs import Blueprint, Int
 from ..models import ITEM_KINDS, Office
@@ -51,7 +52,7 @@ def office_profile(code: str) -> dict[str, Any]:
     stats = school_svc.latest_stats(session, office.id)
     return {
         "office": code,
-        "profile": svc.revision_dict(rev),
+        "profile": public_revision(svc.revision_dict(rev)),
         "schools": school_svc.school_count(session, office.id),
         "stats": {"as_of": stats.as_of.isoformat(), "source": stats.source,
                   **{k: getattr(stats, k) for k in school_svc.STAT_FIELDS}} if stats else None,

@@ -57,9 +57,7 @@ def lock_office_work(session: Session, office_id: int) -> None:
     this one lock first, so they cannot deadlock among themselves. FOR NO KEY UPDATE leaves
     inserts that only reference the office (audit rows, change events) unblocked.
     """
-    session.execute(
-        select(Office.id).where(Office.id == office_id).with_for_update(key_share=True)
-    )
+    session.execute(select(Office.id).where(Office.id == office_id).with_for_update(key_share=True))
     # Objects loaded before the lock may show the loser's stale snapshot; the execute above
     # flushed pending changes, so expiring loses nothing.
     session.expire_all()

@@ -188,3 +188,20 @@ def test_backstops_map_races_and_refused_values_to_4xx(app, client: FlaskClient)
             assert r.status_code == status, (prefix, what, r.status_code)
     r = client.get("/api/v1/test-boom/stale", headers={"Accept-Language": "en"})
     assert "at the same moment" in r.get_json()["message"]
+
+
+def test_nul_in_form_fields_and_file_names_is_400(client: FlaskClient, world: World) -> None:
+    import io
+
+    h = world.headers("own_editor")
+    url = world.entry_url(suffix="/evidence")
+    for data in ({"title": "a\x00b", "file": (io.BytesIO(b"x"), "x.png")},
+                 {"file": (io.BytesIO(b"x"), "x\x00.png")}):  # fmt: skip
+        r = client.post(url, data=data, headers=h, content_type="multipart/form-data")
+        assert r.status_code == 400, r.get_data(as_text=True)[:300]
+    # A part with no value at all (seen from the fuzzer) is no server error either.
+    body = (b"--b\r\nContent-Disposition: form-data; name=\"\r\"\r\n\r\nnull\r\n--b\r\n"
+            b"Content-Disposition: form-data; name=\"file\"; filename=\"file\"\r\n\r\n\x00\r\n"
+            b"--b--\r\n")  # fmt: skip
+    r = client.post(url, data=body, headers=h, content_type="multipart/form-data; boundary=b")
+    assert r.status_code == 400, r.get_data(as_text=True)[:300]

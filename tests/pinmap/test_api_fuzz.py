@@ -1,0 +1,136 @@
+"""Property-based fuzzing of every /api/v1 operation from our own OpenAPI document (Schemathesis).
+
+Each generated request is sent three times through the WSGI app: anonymously, as an admin and
+as an office director (bearer tokens). None may answer 5xx or contradict the document (status
+code, content type, body schema), and a refused request (4xx) must leave every table as it was.
+Deterministic: a fixed seed, derandomized Hypothesis, bounded examples (see SETTINGS).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import schemathesis
+from flask import Flask
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from schemathesis import GenerationMode
+from schemathesis.checks import (
+    content_type_conformance,
+    not_a_server_error,
+    response_schema_conformance,
+    status_code_conformance,
+)
+from sqlalchemy import Connection, create_engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from pinmap import create_app
+from pinmap.config import PROJECT_ROOT
+from pinmap.services import coaching as coaching_svc
+
+from ..conftest import TEST_CONFIG
+from .portal_fixtures import World, full_report
+
+PRINCIPALS = ("anonymous", "admin", "own_director")
+MAX_EXAMPLES = 8
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
+          response_schema_conformance]  # fmt: skip
+# Tables a write could touch; a refused request must leave each count as it was.
+WATCHED = ("audit_log", "change_events", "progress_entries", "progress_revisions", "evidence",
+           "review_comments", "window_reopenings", "visit_plans", "visit_stops", "visit_records",
+           "cluster_sessions", "cluster_moves", "offices")  # fmt: skip
+CONFIG = schemathesis.Config.from_dict({
+    "seed": 20261130,
+    "generation": {"max-examples": 6, "deterministic": True},
+    "phases": {"coverage": {"enabled": False}, "stateful": {"enabled": False}},
+})  # fmt: skip
+
+
+def _document_app() -> Flask:
+    """An app that only serves the OpenAPI document at collection time (no database yet);
+    each test sends its requests to the `app` fixture instead."""
+    unused = sessionmaker(bind=create_engine("postgresql+psycopg://unused@127.0.0.1:9/unused"))
+    return create_app({**TEST_CONFIG, "SQLALCHEMY_URL": "unused"}, session_factory=unused)
+
+
+# (schemathesis.pytest.from_fixture would build it from the `app` fixture, but it does not run
+# under pytest 9.)
+schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", _document_app(), config=CONFIG)
+# An event stream never ends: it has its own tests (test_live.py).
+schema = schema.exclude(path="/api/v1/stream")
+
+
+def _counts(connection: Connection) -> dict[str, int]:
+    union = " UNION ALL ".join(f"SELECT '{t}', count(*) FROM {t}" for t in WATCHED)  # noqa: S608
+    return {name: n for name, n in connection.execute(text(union))}
+
+
+def _operations() -> list[tuple[str, str]]:
+    found = []
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        found.append((operation.method.upper(), operation.path))
+    return found
+
+
+@pytest.fixture
+def real_ids(app: Flask, world: World, session: Session, connection: Connection) -> dict[str, Any]:
+    """Things that exist, so that generated bodies also reach the services: monitoring rounds,
+    a draft visit plan, a draft report with one piece of evidence."""
+    coaching_svc.load_rounds(session, PROJECT_ROOT / "data" / "monitoring_rounds.csv")
+    session.commit()
+    # The ORM session must hold no savepoint while the app writes: closing it would undo them.
+    session.close()
+    rounds = dict(connection.execute(text("SELECT round_no, id FROM monitoring_rounds "
+                                          "WHERE fiscal_year = 2567")).all())  # fmt: skip
+    round_id, onsite = rounds[3], rounds[2]
+    client = app.test_client()
+    r = client.post("/api/v1/plans", headers=world.headers("admin"),
+                    json={"round_id": onsite, "cluster": 13, "radius_km": 60})  # fmt: skip
+    assert r.status_code == 201, r.get_json()
+    plan_id = r.get_json()["id"]
+    r = client.put(world.entry_url(), json=full_report(), headers=world.headers("own_editor"))
+    assert r.status_code == 200, r.get_json()
+    r = client.post(
+        world.entry_url(suffix="/evidence"),
+        headers=world.headers("own_editor"),
+        json={"version": r.get_json()["version"], "url": "https://example.go.th/a"},
+    )
+    assert r.status_code == 201, r.get_json()
+    evidence_id = r.get_json()["evidence"][0]["id"]
+    entry_id = connection.execute(text("SELECT max(id) FROM progress_entries")).scalar()
+    return {"code": world.own.code, "fiscal_year": world.fy, "round_no": world.round_no,
+            "kind": world.item.kind, "no": world.item.no, "cluster_no": 13,
+            "round_id": round_id, "entry_id": entry_id, "plan_id": plan_id,
+            "evidence_id": evidence_id}  # fmt: skip
+
+
+OPERATIONS = _operations()
+
+
+@pytest.mark.parametrize(("method", "path"), OPERATIONS, ids=[f"{m} {p}" for m, p in OPERATIONS])
+@settings(max_examples=MAX_EXAMPLES, derandomize=True, deadline=None, database=None,
+          suppress_health_check=list(HealthCheck))  # fmt: skip
+@given(data=st.data())
+def test_no_input_makes_a_5xx_or_contradicts_the_document(
+    method: str, path: str, data: st.DataObject, app: Flask, world: World,
+    connection: Connection, real_ids: dict[str, Any],
+) -> None:  # fmt: skip
+    app.config["WTF_CSRF_ENABLED"] = False
+    operation = schema[path][method]
+    real = {k: v for k, v in real_ids.items() if "{" + k + "}" in path}
+    # Real path parameters first: the simplest branch, so the one Hypothesis draws most.
+    case = data.draw(st.one_of(
+        operation.as_strategy(GenerationMode.POSITIVE, path_parameters=real or None),
+        operation.as_strategy(GenerationMode.NEGATIVE),
+        operation.as_strategy(GenerationMode.POSITIVE),
+    ))  # fmt: skip
+    for who in PRINCIPALS:
+        before = _counts(connection)
+        # Identity: the WSGI client hands over bodies as sent, and ours are gzipped otherwise.
+        headers = {**world.headers(who), "Accept-Encoding": "identity"}
+        response = case.call(app=app, headers=headers)
+        case.validate_response(response, checks=CHECKS)
+        if response.status_code >= 400:
+            assert _counts(connection) == before, (who, response.status_code)
