@@ -39,7 +39,7 @@ from werkzeug.datastructures import FileStorage
 from . import test_authz_matrix as matrix
 from .test_authz_matrix import ctx  # noqa: F401 - the matrix's world of one row, as a fixture
 
-EXAMPLES_PER_FORM = 12
+EXAMPLES_PER_FORM = 16
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 # Who uses a form, in this order of preference, among the users the matrix allows.
 PREFERENCE = ("own_director", "own_editor", "admin", "reviewer", "coach")
