@@ -598,20 +598,12 @@ async def load(port: int, run: Run, args: argparse.Namespace, codes: list[str],
     stop_at = run.load_started + args.seconds
     writers = [asyncio.create_task(editor(ed, run, stop_at, args.editor_think, args.max_saves))
                for ed in run.editors]  # fmt: skip
-    writers += [
-        asyncio.create_task(
-            reviewer(
-                c,
-                run,
-                slices[i :: args.reviewers],
-                stop_at,
-                args.reviewer_think,
-                args.max_decisions,
-            )
-        )  # fmt: skip
-        for i, c in enumerate(reviewer_clients)
-        if c is not None
-    ]
+    for i, client in enumerate(reviewer_clients):
+        if client is not None:
+            share = slices[i :: args.reviewers]
+            writers.append(asyncio.create_task(reviewer(
+                client, run, share, stop_at, args.reviewer_think, args.max_decisions
+            )))  # fmt: skip
     await asyncio.sleep(max(0.0, stop_at - time.time() - 1.0))
     run.rss_kib = worker_rss_kib(master)  # under full load, every stream still open
     await asyncio.gather(*writers)
