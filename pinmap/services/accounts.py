@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from ..models import OFFICE_ROLES, ROLES, ApiToken, LoginAttempt, Office, User, UserSession
 from .audit import Actor, record
@@ -249,8 +249,8 @@ def session_for_key(session: Session, key: str) -> UserSession | None:
     if not key or len(key) > 100:
         return None
     found = session.scalars(
-        select(UserSession).where(UserSession.key_sha256 == _key_hash(key),
-                                  UserSession.revoked_at.is_(None))
+        select(UserSession).options(joinedload(UserSession.user))  # one query per request
+        .where(UserSession.key_sha256 == _key_hash(key), UserSession.revoked_at.is_(None))
     ).first()  # fmt: skip
     if found is None or not found.user.active:
         return None
