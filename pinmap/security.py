@@ -77,13 +77,18 @@ def current_session_id() -> int | None:
 
 def sign_in(user: User) -> None:
     """Start a server-side session for `user` and put its key in the cookie (caller commits)."""
-    key = start_session(get_session(), user, request.remote_addr)
-    # The previous key (if any) must not survive the change of who is signed in.
+    db = get_session()
+    previous = current_session_id()
+    if previous is not None:
+        # Signing in again (maybe as someone else) replaces this browser's session: the old
+        # key must not stay valid in a copy of the old cookie.
+        end_session(db, previous, "replaced")
+    key = start_session(db, user, request.remote_addr)
     session.clear()
     # Flask-Login stores `user.get_id()`; ours is the session key, not the user id.
-    user.session_key = key
+    user.session_key = key  # type: ignore[attr-defined]
     login_user(user)
-    g.user_session_id = None  # set by the loader on the next request
+    g.pop("user_session_id", None)  # the loader sets it from the new key on the next request
 
 
 def sign_out() -> None:

@@ -123,6 +123,17 @@ def test_signing_out_ends_only_that_session(app: Flask, world: World) -> None:
     assert _signed_in(desk)
 
 
+def test_signing_in_again_replaces_the_browsers_session(app: Flask, world: World) -> None:
+    browser = app.test_client()
+    _sign_in(browser, "own_editor")
+    captured = _cookie(browser)
+    _sign_in(browser, "reviewer")
+    assert _signed_in(browser)
+    replay = app.test_client()
+    replay.set_cookie("session", captured)
+    assert not _signed_in(replay)
+
+
 def test_a_password_change_ends_other_sessions_and_revokes_api_tokens(
     app: Flask, world: World, session: Session
 ) -> None:
