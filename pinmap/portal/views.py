@@ -65,6 +65,8 @@ def login() -> Any:
 
 @bp.route("/logout", methods=["POST"])
 def logout() -> Any:
+    if current_user.is_authenticated:
+        record(get_session(), current_actor(), "user.logout", "user", current_user.id)
     sign_out()
     get_session().commit()
     return redirect(url_for("public.index"))
