@@ -11,8 +11,9 @@ The broker's position is its own: it starts after the newest change it reads its
 where a client says it is. A signed-in client's stream is bound to what signed it in (a session
 row or an API token) and to the user's role and office; the broker checks these again when
 `pinmap_revocations` names the user (sign-out, password change, deactivation, new rights, token
-revoked: NOTIFYed by any process on any host), after every reconnect, every quiet 10 s, and
-before it hands out a batch with private changes. A stream whose grant no longer holds ends.
+revoked: NOTIFYed by any process on any host), after every reconnect, at least every 10 s (a
+token may expire), and before it hands out a batch with private changes. A stream whose grant
+no longer holds ends.
 """
 
 from __future__ import annotations
@@ -116,6 +117,7 @@ class Broker:
         # backlog query could miss what commits before that point.
         self.positioned = threading.Event()
         self._revoked_users: set[int] = set()
+        self._checked_all_at = 0.0
 
     def subscribe(self, offices: frozenset[int] | None, grant: Grant | None = None,
                   *, timeout: float = 5.0) -> Subscriber:  # fmt: skip
@@ -172,6 +174,8 @@ class Broker:
 
     def _check_grants(self, conn: psycopg.Connection[Any], user_ids: set[int] | None) -> None:
         """End the streams (of `user_ids`, or all) whose session, token, role or office changed."""
+        if user_ids is None:
+            self._checked_all_at = time.monotonic()
         with self._lock:
             subs = [s for s in self._subs if s.grant is not None
                     and (user_ids is None or s.grant.user_id in user_ids)]  # fmt: skip
@@ -246,8 +250,9 @@ class Broker:
                             return
                         if woke:
                             self._check_revoked(conn)
-                        else:
-                            self._check_grants(conn, None)  # in case a notification was lost
+                        if time.monotonic() - self._checked_all_at >= QUIET_SECONDS:
+                            # Tokens expire without a notification, and one may have been lost.
+                            self._check_grants(conn, None)
                         self._catch_up(conn)
             except psycopg.Error as exc:
                 self.connected.clear()

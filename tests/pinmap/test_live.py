@@ -561,3 +561,25 @@ def test_a_deactivated_users_stream_ends_on_another_host(live: Live) -> None:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+
+
+def test_a_stream_ends_when_its_token_expires(
+    live: Live, fresh: tuple[str, object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy import text
+
+    import pinmap.live as live_module
+
+    monkeypatch.setattr(live_module, "QUIET_SECONDS", 0.3)  # how often grants are re-checked
+    base, app = fresh
+    user_id, token = _user(live, "live-expiring@example.go.th")
+    with live.factory.begin() as session:  # expiry sends no notification
+        session.execute(text("UPDATE api_tokens SET expires_at = now() + interval '1 second' "
+                             "WHERE user_id = :u"), {"u": user_id})  # fmt: skip
+    stream = SSEClient(base + "/api/v1/stream", {"Authorization": f"Bearer {token}"})
+    assert stream.status == 200
+    _first_block(stream)
+    ended, _ = _ends(stream, timeout=5)
+    stream.close()
+    assert ended, "a stream outlived its token"
+    assert _settles_at_zero(app)
