@@ -246,7 +246,7 @@ def start_session(session: Session, user: User, ip: str | None = None) -> str:
 
 def session_for_key(session: Session, key: str) -> UserSession | None:
     """The live session this cookie key names, if its user may still sign in."""
-    if not key or len(key) > 100:
+    if not isinstance(key, str) or not key or len(key) > 100:
         return None
     found = session.scalars(
         select(UserSession).options(joinedload(UserSession.user))  # one query per request
