@@ -6,6 +6,14 @@ client that stops reading fills its queue and is dropped, so it never slows the 
 database restart the broker reconnects and reads every row after the last one it delivered.
 Under gunicorn's gevent workers the thread below is a greenlet (no --preload: psycopg must be
 imported after gevent patched the worker).
+
+The broker's position is its own: it starts after the newest change it reads itself, never
+where a client says it is. A signed-in client's stream is bound to what signed it in (a session
+row or an API token) and to the user's role and office; the broker checks these again when
+`pinmap_revocations` names the user (sign-out, password change, deactivation, new rights, token
+revoked: NOTIFYed by any process on any host), after every reconnect, at least every 10 s (a
+token may expire), and before it hands out a batch with private changes. A stream whose grant
+no longer holds ends.
 """
 
 from __future__ import annotations
@@ -20,15 +28,28 @@ from typing import Any
 
 import psycopg
 
+from .services.accounts import REVOCATION_CHANNEL
 from .services.audit import CHANGE_CHANNEL
 
 log = logging.getLogger(__name__)
 
 QUEUE_SIZE = 256
+QUIET_SECONDS = 10.0
 SELECT_AFTER = (
     "SELECT id, at, kind, office_code, audience, office_id, payload FROM change_events "
     "WHERE id > %s ORDER BY id LIMIT 1000"
 )
+SELECT_NEWEST = "SELECT coalesce(max(id), 0) FROM change_events"
+SELECT_USERS = "SELECT id, active, role, office_id FROM users WHERE id = ANY(%s)"
+SELECT_LIVE_SESSIONS = "SELECT id FROM user_sessions WHERE id = ANY(%s) AND revoked_at IS NULL"
+SELECT_LIVE_TOKENS = (
+    "SELECT id FROM api_tokens WHERE id = ANY(%s) AND revoked_at IS NULL "
+    "AND (expires_at IS NULL OR expires_at > now())"
+)
+
+
+class BrokerUnavailable(Exception):
+    """The listener could not reach the database in time to serve a new stream."""
 
 
 @dataclass(frozen=True)
@@ -51,13 +72,30 @@ class Change:
         return cls(id_, at.isoformat(), kind, office_code, audience, office_id, payload)
 
 
+@dataclass(frozen=True)
+class Grant:
+    """What signed a stream in: the user as they were, and their session row or API token."""
+
+    user_id: int
+    role: str
+    office_id: int | None
+    session_id: int | None = None
+    token_id: int | None = None
+
+
 @dataclass(eq=False)
 class Subscriber:
-    """One connected client: what it may see, and its queue."""
+    """One connected client: what it may see, on whose authority, and its queue."""
 
     offices: frozenset[int] | None  # None: every office (OBEC); empty: public only
+    grant: Grant | None = None  # None: anonymous
     queue: queue.Queue[Change | None] = field(default_factory=lambda: queue.Queue(QUEUE_SIZE))
-    dropped: bool = False
+    dropped: bool = False  # stopped reading
+    ended: bool = False  # its grant no longer holds (signed out, deactivated, new rights)
+
+    @property
+    def open(self) -> bool:
+        return not (self.dropped or self.ended)
 
     def may_see(self, change: Change) -> bool:
         if change.audience == "public":
@@ -75,20 +113,30 @@ class Broker:
         self._started = False
         self.last_id: int | None = None
         self.connected = threading.Event()
+        # Set once the listener has read its own starting point; until then a new client's
+        # backlog query could miss what commits before that point.
+        self.positioned = threading.Event()
+        self._revoked_users: set[int] = set()
+        self._checked_all_at = 0.0
 
-    def subscribe(self, offices: frozenset[int] | None, after_id: int) -> Subscriber:
-        """Register a client that has seen everything up to `after_id`.
+    def subscribe(self, offices: frozenset[int] | None, grant: Grant | None = None,
+                  *, timeout: float = 5.0) -> Subscriber:  # fmt: skip
+        """Register a client; it must read its backlog only after this returns.
 
-        A stopped broker starts reading after that id, so nothing committed between the
-        client's backlog query and the LISTEN is skipped.
+        Everything committed after the broker's position at this moment reaches the client's
+        queue, and its backlog query, run afterwards, sees everything up to that position, so
+        nothing falls between the two (the stream skips what both deliver).
         """
-        sub = Subscriber(offices)
+        sub = Subscriber(offices, grant)
         with self._lock:
             self._subs.add(sub)
             if not self._started:
-                self.last_id = after_id
                 self._started = True
+                self.positioned.clear()
                 threading.Thread(target=self._run, name="pinmap-listen", daemon=True).start()
+        if not self.positioned.wait(timeout):
+            self.unsubscribe(sub)
+            raise BrokerUnavailable
         return sub
 
     def unsubscribe(self, sub: Subscriber) -> None:
@@ -99,11 +147,19 @@ class Broker:
     def subscriber_count(self) -> int:
         return len(self._subs)
 
+    def _end(self, sub: Subscriber) -> None:
+        sub.ended = True
+        self.unsubscribe(sub)
+        try:
+            sub.queue.put_nowait(None)  # wakes the stream, which then sees `ended`
+        except queue.Full:
+            pass  # the stream finds the flag after the queue's next item
+
     def _deliver(self, change: Change) -> None:
         with self._lock:
             subs = list(self._subs)
         for sub in subs:
-            if sub.dropped or not sub.may_see(change):
+            if not sub.open or not sub.may_see(change):
                 continue
             try:
                 sub.queue.put_nowait(change)
@@ -112,11 +168,52 @@ class Broker:
                 sub.dropped = True
                 self.unsubscribe(sub)
 
+    def _note(self, notify: psycopg.Notify) -> None:
+        if notify.channel == REVOCATION_CHANNEL and notify.payload.isdigit():
+            self._revoked_users.add(int(notify.payload))
+
+    def _check_grants(self, conn: psycopg.Connection[Any], user_ids: set[int] | None) -> None:
+        """End the streams (of `user_ids`, or all) whose session, token, role or office changed."""
+        if user_ids is None:
+            self._checked_all_at = time.monotonic()
+        with self._lock:
+            subs = [s for s in self._subs if s.grant is not None
+                    and (user_ids is None or s.grant.user_id in user_ids)]  # fmt: skip
+        if not subs:
+            return
+        grants = [s.grant for s in subs if s.grant is not None]
+        users = {row[0]: row[1:] for row in conn.execute(
+            SELECT_USERS, [list({g.user_id for g in grants})])}  # fmt: skip
+        sessions = [g.session_id for g in grants if g.session_id is not None]
+        tokens = [g.token_id for g in grants if g.token_id is not None]
+        live_sessions = {r[0] for r in conn.execute(SELECT_LIVE_SESSIONS, [sessions])}
+        live_tokens = {r[0] for r in conn.execute(SELECT_LIVE_TOKENS, [tokens])}
+        for sub in subs:
+            grant = sub.grant
+            assert grant is not None  # noqa: S101 (filtered above)
+            user = users.get(grant.user_id)
+            holds = (
+                user is not None
+                and user == (True, grant.role, grant.office_id)
+                and (grant.session_id in live_sessions or grant.token_id in live_tokens)
+            )
+            if not holds:
+                self._end(sub)
+
+    def _check_revoked(self, conn: psycopg.Connection[Any]) -> None:
+        users, self._revoked_users = self._revoked_users, set()
+        if users:
+            self._check_grants(conn, users)
+
     def _catch_up(self, conn: psycopg.Connection[Any]) -> None:
         while True:
             rows = conn.execute(SELECT_AFTER, [self.last_id]).fetchall()
-            for row in rows:
-                change = Change.from_row(row)
+            changes = [Change.from_row(row) for row in rows]
+            if any(c.audience != "public" for c in changes):
+                # Checked after reading the rows: a revocation that committed before these
+                # changes is seen here even if its notification has not arrived yet.
+                self._check_grants(conn, None)
+            for change in changes:
                 self.last_id = change.id
                 self._deliver(change)
             if len(rows) < 1000:
@@ -128,6 +225,14 @@ class Broker:
             try:
                 with psycopg.connect(self.dsn, autocommit=True) as conn:
                     conn.execute(f"LISTEN {CHANGE_CHANNEL}")
+                    conn.execute(f"LISTEN {REVOCATION_CHANNEL}")
+                    if self.last_id is None:
+                        # Our own starting point, read after LISTEN: nothing can fall between.
+                        self.last_id = conn.execute(SELECT_NEWEST).fetchone()[0]  # type: ignore[index]
+                        self.positioned.set()
+                    # Revocations sent while we were away were never heard: check every grant.
+                    self._revoked_users.clear()
+                    self._check_grants(conn, None)
                     self._catch_up(conn)  # whatever committed while we were away
                     self.connected.set()
                     backoff = 0.5
@@ -135,10 +240,19 @@ class Broker:
                         # The notifies() generator holds the connection, so leave it after the
                         # first notification (or 10 s of quiet, to notice a dead connection)
                         # and read every new row at once: a burst of commits is one query.
-                        for _ in conn.notifies(timeout=10.0, stop_after=1):
-                            pass
+                        woke = False
+                        for notify in conn.notifies(timeout=QUIET_SECONDS, stop_after=1):
+                            self._note(notify)
+                            woke = True
+                        for notify in conn.notifies(timeout=0):  # the rest of a burst
+                            self._note(notify)
                         if self._stop_if_idle():
                             return
+                        if woke:
+                            self._check_revoked(conn)
+                        if time.monotonic() - self._checked_all_at >= QUIET_SECONDS:
+                            # Tokens expire without a notification, and one may have been lost.
+                            self._check_grants(conn, None)
                         self._catch_up(conn)
             except psycopg.Error as exc:
                 self.connected.clear()
@@ -155,6 +269,7 @@ class Broker:
                 return False
             self._started = False
             self.last_id = None
+            self.positioned.clear()
             self.connected.clear()
             return True
 

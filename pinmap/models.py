@@ -250,7 +250,8 @@ class User(TimestampMixin, Base):
     role: Mapped[str] = mapped_column(String(20))
     office_id: Mapped[int | None] = mapped_column(ForeignKey("offices.id"), index=True)
     active: Mapped[bool] = mapped_column(default=True)
-    # Bumped on password change: sessions signed with an older value stop working.
+    # Bumped on a password change or a new role or office (sessions themselves end through
+    # their UserSession rows).
     session_epoch: Mapped[int] = mapped_column(Integer, default=1)
     last_login_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
@@ -270,7 +271,12 @@ class User(TimestampMixin, Base):
         return False
 
     def get_id(self) -> str:
-        return f"{self.id}:{self.session_epoch}"
+        # Flask-Login puts this in the cookie: the key of the server-side session that
+        # security.sign_in started (UserSession), never the user id itself.
+        key = self.__dict__.get("session_key")
+        if not key:
+            raise RuntimeError("start a session with pinmap.security.sign_in")
+        return str(key)
 
 
 class ApiToken(Base):
@@ -966,3 +972,30 @@ class QuarterlyReport(Base):
     budget_planned: Mapped[float | None]
     budget_disbursed: Mapped[float | None]
     source_updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+# --- Server-side sign-in sessions (issue: hardening) ------------------------------------------
+
+
+class UserSession(Base):
+    """One signed-in browser. The cookie carries a random key whose SHA-256 is stored here.
+
+    Every request looks the row up, so revoking it (sign-out, password change, deactivation,
+    a new role or office) ends the session on every host at once, and a copy of the cookie
+    taken before is worthless afterwards.
+    """
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    key_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    ip: Mapped[str | None] = mapped_column(String(45))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # Why it ended: sign-out, password, deactivated, rights (role or office), reset.
+    revoked_reason: Mapped[str | None] = mapped_column(String(20))
+
+    user: Mapped[User] = relationship()

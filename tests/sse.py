@@ -59,4 +59,7 @@ class SSEClient:
         return None
 
     def close(self) -> None:
+        # The response holds its own reference to the socket: without closing it the server
+        # never sees the client leave.
+        self.response.close()
         self.conn.close()

@@ -9,7 +9,6 @@ from typing import Any
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_babel import gettext as _
-from flask_login import current_user
 from sqlalchemy import func, select
 
 from .. import forms
@@ -28,8 +27,7 @@ from ..models import (
 )
 from ..security import current_actor, require
 from ..services import catalogue
-from ..services.accounts import create_user, reset_password, update_user
-from ..services.audit import record
+from ..services.accounts import create_user, reset_password, set_active, update_user
 from ..services.errors import ServiceError
 from . import bp
 
@@ -111,14 +109,12 @@ def create_user_view() -> Any:
 def toggle_active(user_id: int) -> Any:
     session = get_session()
     user = _user_or_404(user_id)
-    if user.id == current_user.id:
-        return _users_page(error=_("You cannot deactivate your own account."), status=400)
-    before = {"active": user.active}
-    user.active = not user.active
-    session.flush()
-    record(session, current_actor(), "user.activate" if user.active else "user.deactivate",
-           "user", user.id, before=before, after={"active": user.active},
-           office_id=user.office_id)  # fmt: skip
+    try:
+        # Deactivation also ends the user's sessions and open live streams (services.accounts).
+        set_active(session, current_actor(), user, not user.active)
+    except ServiceError as err:
+        session.rollback()
+        return _users_page(error=service_message(err), status=_form_status(err))
     session.commit()
     if user.active:
         flash(_("%(email)s can sign in again.", email=user.email))
@@ -162,13 +158,16 @@ def reset_password_view(user_id: int) -> Any:
     user = _user_or_404(user_id)
     try:
         forms.check_text(request.form, LIMITS, default_limit=100)
-        reset_password(session, current_actor(), user, request.form.get("password", ""))
+        revoked = reset_password(session, current_actor(), user, request.form.get("password", ""))
     except ServiceError as err:
         session.rollback()
         return _users_page(error=service_message(err), status=_form_status(err))
     session.commit()
     flash(_("New password set for %(email)s; tell them in person, not by e-mail.",
             email=user.email))  # fmt: skip
+    if revoked:
+        flash(_("%(n)s API tokens of %(email)s were revoked with the old password.",
+                n=revoked, email=user.email))  # fmt: skip
     return redirect(url_for("admin.users"))
 
 

@@ -14,7 +14,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from .. import forms
@@ -23,10 +23,10 @@ from ..db import get_session
 from ..downloads import send_download
 from ..errors import service_message
 from ..models import Evidence, Office, PolicyItem, ProgressEntry, ProgressRevision
-from ..security import current_actor, require
+from ..security import current_actor, current_session_id, require, safe_next, sign_in, sign_out
 from ..services import ingest_status, offices
 from ..services import progress as svc
-from ..services.accounts import authenticate, change_password
+from ..services.accounts import authenticate, change_password, claim_attempt
 from ..services.audit import record
 from ..services.errors import N_, ServiceError
 from ..services.uploads import UploadRejected, clean_upload, resolve, store
@@ -40,36 +40,36 @@ STATUS_LABELS = {
 }
 
 
-def _safe_next(target: str | None) -> str:
-    # Only local paths: never send a user who just signed in to someone else's site.
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("portal.home")
-
-
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> Any:
     email = ""
     if request.method == "POST":
         session = get_session()
         email = request.form.get("email", "")
+        ip = request.remote_addr or "?"
         try:
-            user = authenticate(session, email, request.form.get("password", ""),
-                                request.remote_addr or "?")  # fmt: skip
+            claim_attempt(session, email, ip)
+            # Committed before the password is checked, so parallel guesses count each other.
+            session.commit()
+            user = authenticate(session, email, request.form.get("password", ""), ip,
+                                claimed=True)  # fmt: skip
         except ServiceError as err:
-            session.commit()  # keep the failed attempt: it feeds the throttle
+            session.commit()  # the failed attempt stays counted
             return render_template("portal/login.html", email=email,
                                    error=service_message(err)), err.status  # fmt: skip
         record(session, current_actor(), "user.login", "user", user.id)
+        sign_in(user)
         session.commit()
-        login_user(user)
-        return redirect(_safe_next(request.args.get("next")))
+        return redirect(safe_next(request.args.get("next")))
     return render_template("portal/login.html", email=email, error=None)
 
 
 @bp.route("/logout", methods=["POST"])
 def logout() -> Any:
-    logout_user()
+    if current_user.is_authenticated:
+        record(get_session(), current_actor(), "user.logout", "user", current_user.id)
+    sign_out()
+    get_session().commit()
     return redirect(url_for("public.index"))
 
 
@@ -82,14 +82,17 @@ def password() -> Any:
             return render_template("portal/password.html",
                                    error=_("The two new passwords differ.")), 400  # fmt: skip
         try:
-            change_password(session, current_actor(), current_user, request.form.get("old", ""),
-                            request.form.get("new", ""))  # fmt: skip
+            revoked = change_password(session, current_actor(), current_user,
+                                      request.form.get("old", ""), request.form.get("new", ""),
+                                      keep=current_session_id())  # fmt: skip
         except ServiceError as err:
             return render_template("portal/password.html",
                                    error=service_message(err)), err.status  # fmt: skip
         session.commit()
-        login_user(current_user)  # re-issue the session with the new epoch
         flash(_("Password changed. Other sessions have been signed out."))
+        if revoked:
+            flash(_("%(n)s API tokens of yours were revoked; ask an admin for new ones "
+                    "(pinmap tokens create).", n=revoked))  # fmt: skip
         return redirect(url_for("portal.home"))
     return render_template("portal/password.html", error=None)
 

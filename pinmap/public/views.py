@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from ..db import get_session
 from ..i18n import LOCALE_COOKIE, LOCALES
 from ..models import IngestSource, Office, Province, QuarterlyReport, School
-from ..security import current_actor
+from ..security import current_actor, safe_next
 from ..services import offices as svc
 from ..services import progress
 from . import bp
@@ -157,10 +157,8 @@ def office_list() -> Any:
 def set_language(locale: str) -> Any:
     if locale not in LOCALES:
         abort(404)
-    target = request.args.get("next") or url_for("public.index")
     # Only local paths: an open redirect would let others borrow our domain for phishing.
-    if not target.startswith("/") or target.startswith("//"):
-        target = url_for("public.index")
+    target = safe_next(request.args.get("next"), url_for("public.index"))
     resp = make_response(redirect(target))
     resp.set_cookie(LOCALE_COOKIE, locale, max_age=365 * 24 * 3600, samesite="Lax")
     return resp

@@ -1,4 +1,4 @@
-"""Users, passwords (argon2id), sign-in throttling and API tokens."""
+"""Users, passwords (argon2id), sign-in throttling, server-side sessions and API tokens."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session, joinedload
 
-from ..models import OFFICE_ROLES, ROLES, ApiToken, LoginAttempt, Office, User
+from ..models import OFFICE_ROLES, ROLES, ApiToken, LoginAttempt, Office, User, UserSession
 from .audit import Actor, record
 from .errors import N_, ServiceError
 
@@ -25,6 +25,9 @@ WINDOW = dt.timedelta(minutes=15)
 MAX_FAILURES_PER_ACCOUNT = 5
 MAX_FAILURES_PER_IP = 30
 TOKEN_PREFIX = "pm_"  # noqa: S105 (a marker that makes leaked tokens greppable)
+# Every process's live-change broker LISTENs here too: the payload is a user id whose open
+# streams must be checked again (signed out, deactivated, new role or office, token revoked).
+REVOCATION_CHANNEL = "pinmap_revocations"
 
 
 def hash_password(password: str) -> str:
@@ -104,28 +107,60 @@ def update_user(
     user.role, user.office_id = role, office.id if office else None
     if rights_change:
         user.session_epoch += 1
+        end_sessions(session, user, "rights")
     session.flush()
     record(session, actor, "user.update", "user", user.id, before=before, office_id=user.office_id,
            after={"name": user.name, "role": role, "office": office_code or None})  # fmt: skip
     return user
 
 
-def reset_password(session: Session, actor: Actor, user: User, new: str) -> None:
-    """An admin sets a new password (the user forgot theirs); every session of the user ends."""
+def reset_password(session: Session, actor: Actor, user: User, new: str) -> int:
+    """An admin sets a new password (the user forgot theirs); every session and API token of the
+    user ends. Returns how many tokens were revoked."""
     check_password_strength(new)
     user.password_hash = hash_password(new)
     user.session_epoch += 1
+    end_sessions(session, user, "reset")
+    revoked = revoke_tokens_of(session, actor, user)
     session.execute(delete(LoginAttempt).where(LoginAttempt.email == user.email))
     session.flush()
-    record(session, actor, "user.password_reset", "user", user.id, office_id=user.office_id)
+    record(session, actor, "user.password_reset", "user", user.id, office_id=user.office_id,
+           after={"tokens_revoked": revoked})  # fmt: skip
+    return revoked
 
 
-def authenticate(session: Session, email: str, password: str, ip: str) -> User:
-    """The active user with this e-mail and password, or ServiceError (401, or 429 when throttled).
+def set_active(session: Session, actor: Actor, user: User, active: bool) -> None:
+    """Let a user sign in again, or stop them: a deactivation ends their sessions and streams."""
+    if actor.user is not None and user.id == actor.user.id and not active:
+        raise ServiceError(400, N_("You cannot deactivate your own account."))
+    before = {"active": user.active}
+    user.active = active
+    if not active:
+        end_sessions(session, user, "deactivated")
+    session.flush()
+    record(session, actor, "user.activate" if active else "user.deactivate", "user", user.id,
+           before=before, after={"active": active}, office_id=user.office_id)  # fmt: skip
 
-    Failures are recorded; the caller commits either way so the count survives a refusal.
+
+def _lock_key(kind: str, value: str) -> int:
+    # A signed 64-bit advisory-lock key per throttled name (account or address).
+    digest = hashlib.sha256(f"pinmap-sign-in:{kind}:{value}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def claim_attempt(session: Session, email: str, ip: str) -> None:
+    """Count this sign-in attempt as a failure before its password is checked, or refuse (429).
+
+    The count and the insert happen under transaction-scoped advisory locks on the account and
+    the address, so parallel attempts are counted one after another: with the limit at 5, the
+    sixth of any number of simultaneous guesses is refused unchecked. The caller commits right
+    away (before the slow password check), so other requests see the claim; a successful
+    sign-in then clears the account's failures, this claim included.
     """
     email = email.strip().lower()
+    # Always in the same order, so two attempts never wait on each other's second lock.
+    for key in sorted({_lock_key("account", email), _lock_key("ip", ip)}):
+        session.execute(select(func.pg_advisory_xact_lock(key)))
     since = func.now() - WINDOW
     by_account = session.scalar(
         select(func.count()).where(LoginAttempt.email == email, LoginAttempt.at > since)
@@ -138,6 +173,22 @@ def authenticate(session: Session, email: str, password: str, ip: str) -> User:
             429, N_("Too many failed sign-ins. Wait %(minutes)s minutes and try again."),
             minutes=int(WINDOW.total_seconds() // 60),
         )  # fmt: skip
+    session.add(LoginAttempt(email=email, ip=ip))
+    session.flush()
+
+
+def authenticate(
+    session: Session, email: str, password: str, ip: str, *, claimed: bool = False
+) -> User:
+    """The active user with this e-mail and password, or ServiceError (401, or 429 when throttled).
+
+    The attempt counts as a failure unless it succeeds. A web sign-in claims it first with
+    `claim_attempt` and commits (`claimed=True`), so parallel attempts cannot all pass the
+    throttle; other callers have it claimed here, in their own transaction.
+    """
+    email = email.strip().lower()
+    if not claimed:
+        claim_attempt(session, email, ip)
     user = session.scalars(select(User).filter_by(email=email)).first()
     ok = False
     if user is not None and user.active:
@@ -149,8 +200,6 @@ def authenticate(session: Session, email: str, password: str, ip: str) -> User:
         # Same work for unknown accounts, so timing does not reveal which e-mails exist.
         _hasher.hash(password)
     if not ok or user is None:
-        session.add(LoginAttempt(email=email, ip=ip))
-        session.flush()
         raise ServiceError(401, N_("Wrong e-mail or password."))
     session.execute(delete(LoginAttempt).where(LoginAttempt.email == email))
     if _hasher.check_needs_rehash(user.password_hash):
@@ -160,16 +209,78 @@ def authenticate(session: Session, email: str, password: str, ip: str) -> User:
     return user
 
 
-def change_password(session: Session, actor: Actor, user: User, old: str, new: str) -> None:
+def change_password(
+    session: Session, actor: Actor, user: User, old: str, new: str, *, keep: int | None = None
+) -> int:
+    """Set the user's own new password. Every other session (all but `keep`, the one making the
+    change) ends, and so does every API token of the user: whoever learnt the old password may
+    have been using them. Returns how many tokens were revoked."""
     try:
         _hasher.verify(user.password_hash, old)
     except (VerificationError, InvalidHashError) as exc:
         raise ServiceError(400, N_("The current password is wrong.")) from exc
     check_password_strength(new)
     user.password_hash = hash_password(new)
-    user.session_epoch += 1  # signs out every other session of this user
+    user.session_epoch += 1
+    end_sessions(session, user, "password", keep=keep)
+    revoked = revoke_tokens_of(session, actor, user)
     session.flush()
-    record(session, actor, "user.password", "user", user.id)
+    record(session, actor, "user.password", "user", user.id, after={"tokens_revoked": revoked})
+    return revoked
+
+
+# --- Server-side sessions ---------------------------------------------------------------------
+
+
+def _key_hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def start_session(session: Session, user: User, ip: str | None = None) -> str:
+    """A new signed-in session for `user`; returns the random key the cookie will carry."""
+    key = secrets.token_urlsafe(32)
+    session.add(UserSession(user_id=user.id, key_sha256=_key_hash(key), ip=ip))
+    session.flush()
+    return key
+
+
+def session_for_key(session: Session, key: str) -> UserSession | None:
+    """The live session this cookie key names, if its user may still sign in."""
+    if not isinstance(key, str) or not key or len(key) > 100:
+        return None
+    found = session.scalars(
+        select(UserSession).options(joinedload(UserSession.user))  # one query per request
+        .where(UserSession.key_sha256 == _key_hash(key), UserSession.revoked_at.is_(None))
+    ).first()  # fmt: skip
+    if found is None or not found.user.active:
+        return None
+    return found
+
+
+def end_session(session: Session, session_id: int, reason: str = "sign-out") -> None:
+    """End one session (sign-out) on every host, and its open live streams."""
+    ended = session.execute(
+        update(UserSession).where(UserSession.id == session_id, UserSession.revoked_at.is_(None))
+        .values(revoked_at=func.now(), revoked_reason=reason).returning(UserSession.user_id)
+    ).scalars().all()  # fmt: skip
+    for user_id in set(ended):
+        notify_revocation(session, user_id)
+
+
+def end_sessions(session: Session, user: User, reason: str, *, keep: int | None = None) -> None:
+    """End every session of `user` (but `keep`) and check their open streams again."""
+    stmt = update(UserSession).where(
+        UserSession.user_id == user.id, UserSession.revoked_at.is_(None)
+    )
+    if keep is not None:
+        stmt = stmt.where(UserSession.id != keep)
+    session.execute(stmt.values(revoked_at=func.now(), revoked_reason=reason))
+    notify_revocation(session, user.id)
+
+
+def notify_revocation(session: Session, user_id: int) -> None:
+    # Delivered at commit, to every process's broker; a rollback sends nothing.
+    session.execute(select(func.pg_notify(REVOCATION_CHANNEL, str(user_id))))
 
 
 @dataclass(frozen=True)
@@ -214,10 +325,26 @@ def revoke_token(session: Session, actor: Actor, prefix: str) -> ApiToken:
         token.revoked_at = actor.now
         record(session, actor, "token.revoke", "api_token", token.id,
                after={"user": token.user.email, "name": token.name})  # fmt: skip
+        notify_revocation(session, token.user_id)
     return token
 
 
-def user_for_token(session: Session, secret: str, now: dt.datetime) -> User | None:
+def revoke_tokens_of(session: Session, actor: Actor, user: User) -> int:
+    """Revoke every live API token of `user`; returns how many."""
+    live = session.scalars(
+        select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+    ).all()
+    for token in live:
+        token.revoked_at = actor.now
+        record(session, actor, "token.revoke", "api_token", token.id,
+               after={"user": user.email, "name": token.name})  # fmt: skip
+    if live:
+        notify_revocation(session, user.id)
+    return len(live)
+
+
+def token_for_secret(session: Session, secret: str, now: dt.datetime) -> ApiToken | None:
+    """The live token with this secret whose user is active, marked as used now."""
     if not secret.startswith(TOKEN_PREFIX):
         return None
     token = session.scalars(select(ApiToken).filter_by(token_sha256=_token_hash(secret))).first()
@@ -228,4 +355,9 @@ def user_for_token(session: Session, secret: str, now: dt.datetime) -> User | No
     if not token.user.active:
         return None
     token.last_used_at = now
-    return token.user
+    return token
+
+
+def user_for_token(session: Session, secret: str, now: dt.datetime) -> User | None:
+    token = token_for_secret(session, secret, now)
+    return token.user if token is not None else None

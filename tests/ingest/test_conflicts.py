@@ -31,6 +31,7 @@ from pinmap.services.audit import Actor
 from pinmap.services.errors import ServiceError
 
 from ..conftest import TEST_CONFIG
+from ..signin import sign_in
 from .conftest import IngestDB, Routes, page, progress_record
 
 _counter = count(1)
@@ -179,8 +180,7 @@ def test_the_conflicts_page_offers_both_decisions_and_refuses_a_second_one(
         with db.factory() as s:
             reviewer = s.scalars(select(User).filter_by(email="r@x.go.th")).one()
             version = _entry(s).current.version
-        with client.session_transaction() as sess:
-            sess["_user_id"] = f"{reviewer.id}:{reviewer.session_epoch}"
+        sign_in(client, reviewer.id)
         with db.factory() as s:
             entry_id = _entry(s).id
         review = client.get(f"/review/entries/{entry_id}").get_data(as_text=True)

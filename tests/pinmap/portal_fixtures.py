@@ -17,6 +17,8 @@ from pinmap.services.accounts import create_token, create_user
 from pinmap.services.audit import Actor, utcnow
 from pinmap.services.progress import fiscal_year_of
 
+from ..signin import sign_in
+
 PASSWORD = "correct horse 42"
 OWN, OTHER = "spp-krabi", "spp-bangkok"
 ROLES = ["anonymous", "other_editor", "own_editor", "own_director", "reviewer", "admin"]
@@ -74,9 +76,7 @@ def world(session: Session) -> World:
 
 
 def login(client: FlaskClient, who: str) -> None:
-    with client.session_transaction() as s:
-        s["_user_id"] = f"{_USERS[who].id}:{_USERS[who].session_epoch}"
-        s["_fresh"] = True
+    sign_in(client, _USERS[who].id)
 
 
 _USERS: dict[str, Any] = {}

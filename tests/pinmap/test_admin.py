@@ -28,6 +28,8 @@ from pinmap.services import catalogue
 from pinmap.services.accounts import create_user
 from pinmap.services.audit import Actor, record
 
+from ..signin import sign_in
+
 PASSWORD = "correct-horse-42"
 # Stands in for the portal's sign-in page until that blueprint exists.
 portal_stub = Blueprint("portal", __name__)
@@ -67,9 +69,7 @@ def _user(session: Session, email: str, role: str = "admin") -> User:
 
 
 def _login(client: FlaskClient, user: User) -> None:
-    with client.session_transaction() as s:
-        s["_user_id"] = user.get_id()
-        s["_fresh"] = True
+    sign_in(client, user.id)
 
 
 def _token(client: FlaskClient, url: str = "/admin/users") -> str:

@@ -32,6 +32,7 @@ from pinmap.services import coaching as coaching_svc
 from pinmap.services.accounts import create_token, create_user
 from pinmap.services.audit import Actor
 
+from ..signin import sign_in
 from .portal_fixtures import OWN, PASSWORD, ROLES, World, full_report, no_csrf
 
 ALL: tuple[str, ...] = (*ROLES, "coach")
@@ -79,10 +80,7 @@ class Ctx:
         """A browser signed in as `who` (or nobody); CSRF is off for the whole app."""
         client = self.app.test_client()
         if who != "anonymous":
-            uid, epoch = self.epochs[who]
-            with client.session_transaction() as s:
-                s["_user_id"] = f"{uid}:{epoch}"
-                s["_fresh"] = True
+            sign_in(client, self.epochs[who][0])
         return client
 
     def scalar(self, sql: str, **params: Any) -> Any:

@@ -36,6 +36,7 @@ from hypothesis import strategies as st
 from sqlalchemy import Connection, text
 from werkzeug.datastructures import FileStorage
 
+from .. import signin
 from . import test_authz_matrix as matrix
 from .test_authz_matrix import ctx  # noqa: F401 - the matrix's world of one row, as a fixture
 
@@ -452,11 +453,10 @@ def sign_in(client: FlaskClient, c: matrix.Ctx, who: str, csrf_secret: str | Non
     """(Re)establish the session: a request may have signed it out or changed its epoch."""
     with client.session_transaction() as s:
         s.clear()
-        if who != "anonymous":
-            uid, epoch = c.epochs[who]
-            s["_user_id"] = f"{uid}:{epoch}"
-            s["_fresh"] = True
-        if csrf_secret:
+    if who != "anonymous":
+        signin.sign_in(client, c.epochs[who][0])
+    if csrf_secret:
+        with client.session_transaction() as s:
             s["csrf_token"] = csrf_secret
 
 

@@ -188,7 +188,8 @@ def test_private_changes_reach_only_their_office_and_obec(live: Live) -> None:
 def test_a_client_that_stops_reading_is_dropped_without_slowing_others() -> None:
     b = Broker("postgresql://unused")
     b._started = True  # no listener thread: we feed changes by hand
-    stuck, reader = b.subscribe(frozenset(), 0), b.subscribe(frozenset(), 0)
+    b.positioned.set()
+    stuck, reader = b.subscribe(frozenset()), b.subscribe(frozenset())
     for i in range(1, 400):
         b._deliver(Change(i, "", "office.updated", "x", "public", None, {}))
         while not reader.queue.empty():
@@ -274,3 +275,311 @@ def test_two_hosts_of_gunicorn_workers_deliver_every_change_to_every_client(live
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+
+
+# --- hardening: cursors a client makes up, and streams that outlive their access -------------
+
+
+@pytest.fixture
+def fresh(live: Live, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, object]]:
+    """A new app process-alike on the live database: its broker has never run, so the first
+    stream opened here is the one that would have set the listener's position."""
+    import pinmap.api.live as api_live
+
+    # Closed clients are noticed at the next write: heartbeat often, so counts settle fast.
+    monkeypatch.setattr(api_live, "HEARTBEAT_SECONDS", 0.2)
+    server, base = _serve(live.database_url)
+    yield base, _APPS[-1]
+    server.shutdown()  # type: ignore[attr-defined]
+    server.server_close()  # type: ignore[attr-defined]
+
+
+def _subscribers(app: object) -> int:
+    broker = app.extensions["pinmap"].get("broker")  # type: ignore[attr-defined]
+    return broker.subscriber_count if broker is not None else 0
+
+
+def _settles_at_zero(app: object, timeout: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if _subscribers(app) == 0:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def _status(url: str, headers: dict[str, str] | None = None) -> int:
+    import urllib.error
+
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {})) as r:
+            return r.status
+    except urllib.error.HTTPError as err:
+        err.close()
+        return err.code
+
+
+@pytest.mark.parametrize("cursor", ["99999999999", "2147483648", "999999999999999999"])
+def test_an_out_of_range_cursor_is_400_registers_nothing_and_silences_nobody(
+    live: Live, fresh: tuple[str, object], cursor: str
+) -> None:
+    base, app = fresh
+    bad = SSEClient(base + "/api/v1/stream", {"Last-Event-ID": cursor})
+    assert bad.status == 400
+    bad.close()
+    assert _status(f"{base}/api/v1/changes?since={cursor}") == 400
+    assert _status(f"{base}/api/v1/stream?last_event_id={cursor}") == 400
+    assert _subscribers(app) == 0
+    client = SSEClient(base + "/api/v1/stream")
+    time.sleep(0.3)
+    change_id = live.emit()
+    event = client.next_event(timeout=3)
+    client.close()
+    assert event is not None and event.id == change_id
+    assert _settles_at_zero(app)
+
+
+def test_an_ahead_cursor_on_the_first_stream_does_not_move_the_listener(
+    live: Live, fresh: tuple[str, object]
+) -> None:
+    base, app = fresh
+    newest = live.emit()
+    ahead = SSEClient(base + "/api/v1/stream", {"Last-Event-ID": str(newest + 1000)})
+    assert ahead.status == 200
+    other = SSEClient(base + "/api/v1/stream")
+    time.sleep(0.3)
+    later = [live.emit(), live.emit()]
+    assert [e.id for e in iter(lambda: other.next_event(timeout=2), None)] == later
+    # The made-up cursor itself resumes from what exists, told to reload its data.
+    assert _first_block(ahead)["id"] == str(newest)
+    assert ahead.next_event(timeout=3).event == "reset"  # type: ignore[union-attr]
+    assert [e.id for e in iter(lambda: ahead.next_event(timeout=2), None)] == later
+    with urllib.request.urlopen(f"{base}/api/v1/changes?since={later[-1] + 50}") as r:
+        import json
+
+        body = json.loads(r.read())
+    assert body["changes"] == [] and body["last_id"] == later[-1] and body["reset"] is True
+    ahead.close()
+    other.close()
+    assert _settles_at_zero(app)
+
+
+def test_a_failing_backlog_query_leaves_no_subscriber(
+    live: Live, fresh: tuple[str, object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    import pinmap.api.live as api_live
+
+    base, app = fresh
+
+    def database_gone(*args: object) -> list[Change]:
+        raise OperationalError("SELECT … FROM change_events", {}, Exception("connection lost"))
+
+    monkeypatch.setattr(api_live, "_changes_after", database_gone)
+    assert _status(base + "/api/v1/stream") == 503
+    assert _subscribers(app) == 0
+
+
+# Signed-in streams: sign in through the real form, like a browser.
+
+LIVE_PASSWORD = "live password 1"
+
+
+class Browser:
+    """A cookie-keeping HTTP client that signs in through /portal/login."""
+
+    def __init__(self, base: str) -> None:
+        from http.cookiejar import CookieJar
+
+        self.base = base
+        self.jar = CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
+
+    def csrf(self, path: str) -> str:
+        import re
+
+        with self.opener.open(self.base + path) as r:
+            found = re.search(r'name="csrf_token" value="([^"]+)"', r.read().decode())
+        assert found, path
+        return found.group(1)
+
+    def post(self, path: str, form: dict[str, str], csrf_from: str) -> int:
+        import urllib.error
+        import urllib.parse
+
+        data = urllib.parse.urlencode({**form, "csrf_token": self.csrf(csrf_from)}).encode()
+        try:
+            with self.opener.open(self.base + path, data=data) as r:
+                return r.status
+        except urllib.error.HTTPError as err:
+            err.close()
+            return err.code
+
+    def sign_in(self, email: str, password: str = LIVE_PASSWORD) -> None:
+        status = self.post("/portal/login", {"email": email, "password": password},
+                           "/portal/login")  # fmt: skip
+        assert status == 200, status  # the redirect was followed to a portal page
+        assert self.cookie_header()
+
+    def cookie_header(self) -> str:
+        return "; ".join(f"{c.name}={c.value}" for c in self.jar if c.name == "session")
+
+    def stream(self, base: str | None = None) -> SSEClient:
+        client = SSEClient((base or self.base) + "/api/v1/stream",
+                           {"Cookie": self.cookie_header()})  # fmt: skip
+        assert client.status == 200
+        return client
+
+
+def _user(live: Live, email: str, role: str = "office_editor",
+          office: str | None = "spp-krabi") -> tuple[int, str]:  # fmt: skip
+    """A user and an API token of theirs: (user id, token secret)."""
+    with live.factory.begin() as session:
+        user = create_user(session, Actor(None), email=email, name=email, role=role,
+                           password=LIVE_PASSWORD, office_code=office)  # fmt: skip
+        return user.id, create_token(session, Actor(None), user, "stream").secret
+
+
+def _krabi_id(live: Live) -> int:
+    from sqlalchemy import text
+
+    with live.factory() as session:
+        return int(session.execute(text("SELECT id FROM offices WHERE code='spp-krabi'")).one()[0])
+
+
+def _ends(client: SSEClient, timeout: float = 5.0) -> tuple[bool, list[int]]:
+    """Read until the stream ends (True) or `timeout` passes (False); the change ids seen."""
+    deadline = time.monotonic() + timeout
+    sock = client.response.fp.raw._sock  # type: ignore[attr-defined]
+    seen: list[int] = []
+    while time.monotonic() < deadline:
+        sock.settimeout(max(0.05, deadline - time.monotonic()))
+        try:
+            raw = client.response.fp.readline()
+        except TimeoutError:
+            break
+        if raw in (b"", b"0\r\n"):  # closed, or the last chunk of a chunked response
+            return True, seen
+        if raw.startswith(b"id: "):
+            seen.append(int(raw[4:]))
+    return False, seen
+
+
+def test_signing_out_ends_the_browsers_open_stream(live: Live, fresh: tuple[str, object]) -> None:
+    base, app = fresh
+    _user(live, "live-signout@example.go.th")
+    krabi = _krabi_id(live)
+    browser = Browser(base)
+    browser.sign_in("live-signout@example.go.th")
+    stream = browser.stream()
+    _first_block(stream)
+    time.sleep(0.3)
+    private = live.emit("progress.saved", audience="office", office_id=krabi)
+    assert stream.next_event(timeout=3).id == private  # type: ignore[union-attr]
+    assert browser.post("/portal/logout", {}, "/portal/password") == 200
+    ended, _ = _ends(stream)
+    assert ended, "the stream outlived its sign-out"
+    stream.close()
+    assert _settles_at_zero(app)
+
+
+def test_a_new_office_or_a_password_change_ends_streams(
+    live: Live, fresh: tuple[str, object]
+) -> None:
+    from pinmap.models import User
+    from pinmap.services.accounts import update_user
+
+    base, app = fresh
+    krabi = _krabi_id(live)
+    moved_id, moved_token = _user(live, "live-moved@example.go.th")
+    stream = SSEClient(base + "/api/v1/stream", {"Authorization": f"Bearer {moved_token}"})
+    _first_block(stream)
+    # A password change elsewhere ends the other browser's stream and the token's.
+    _, owner_token = _user(live, "live-pw@example.go.th")
+    desk, laptop = Browser(base), Browser(base)
+    desk.sign_in("live-pw@example.go.th")
+    laptop.sign_in("live-pw@example.go.th")
+    on_desk, on_laptop = desk.stream(), laptop.stream()
+    by_token = SSEClient(base + "/api/v1/stream", {"Authorization": f"Bearer {owner_token}"})
+    for s in (on_desk, on_laptop, by_token):
+        _first_block(s)
+    time.sleep(0.3)
+    with live.factory.begin() as session:  # an admin, in another process, moves the user
+        moved = session.get(User, moved_id)
+        update_user(session, Actor(None), moved, name="moved", role="office_editor",
+                    office_code="spp-bangkok")  # fmt: skip
+    ended, _ = _ends(stream)
+    assert ended, "a stream kept the old office's rights"
+    new = "another live secret 2"
+    assert laptop.post("/portal/password", {"old": LIVE_PASSWORD, "new": new,
+                       "repeat": new}, "/portal/password") == 200  # fmt: skip
+    assert _ends(on_desk)[0], "the other browser's stream outlived the password change"
+    assert _ends(by_token)[0], "the token's stream outlived the password change"
+    time.sleep(0.3)
+    private = live.emit("progress.saved", audience="office", office_id=krabi)
+    assert on_laptop.next_event(timeout=3).id == private  # type: ignore[union-attr]
+    for s in (stream, on_desk, on_laptop, by_token):
+        s.close()
+    assert _settles_at_zero(app)
+
+
+def test_a_deactivated_users_stream_ends_on_another_host(live: Live) -> None:
+    _user(live, "live-admin@example.go.th", role="admin", office=None)
+    editor_id, editor_token = _user(live, "live-gone@example.go.th")
+    krabi = _krabi_id(live)
+    hosts = [_gunicorn(live.database_url, workers=1) for _ in range(2)]
+    try:
+        (_, host_a), (_, host_b) = hosts
+        editor = Browser(host_a)
+        editor.sign_in("live-gone@example.go.th")
+        by_cookie = editor.stream()
+        by_token = SSEClient(host_a + "/api/v1/stream",
+                             {"Authorization": f"Bearer {editor_token}"})  # fmt: skip
+        for s in (by_cookie, by_token):
+            _first_block(s)
+        time.sleep(0.5)
+        before = live.emit("progress.saved", audience="office", office_id=krabi)
+        assert by_cookie.next_event(timeout=3).id == before  # type: ignore[union-attr]
+        assert by_token.next_event(timeout=3).id == before  # type: ignore[union-attr]
+        admin = Browser(host_b)
+        admin.sign_in("live-admin@example.go.th")
+        assert admin.post(f"/admin/users/{editor_id}/active", {}, "/admin/users") == 200
+        # Committed right after: must not reach a stream whose user can no longer sign in.
+        live.emit("progress.saved", audience="office", office_id=krabi)
+        for s in (by_cookie, by_token):
+            ended, seen = _ends(s)
+            assert ended and seen == [], "a deactivated user's stream kept running"
+        by_cookie.close()
+        by_token.close()
+    finally:
+        for proc, _ in hosts:
+            proc.send_signal(signal.SIGINT)
+        for proc, _ in hosts:
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def test_a_stream_ends_when_its_token_expires(
+    live: Live, fresh: tuple[str, object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy import text
+
+    import pinmap.live as live_module
+
+    monkeypatch.setattr(live_module, "QUIET_SECONDS", 0.3)  # how often grants are re-checked
+    base, app = fresh
+    user_id, token = _user(live, "live-expiring@example.go.th")
+    with live.factory.begin() as session:  # expiry sends no notification
+        session.execute(text("UPDATE api_tokens SET expires_at = now() + interval '1 second' "
+                             "WHERE user_id = :u"), {"u": user_id})  # fmt: skip
+    stream = SSEClient(base + "/api/v1/stream", {"Authorization": f"Bearer {token}"})
+    assert stream.status == 200
+    _first_block(stream)
+    ended, _ = _ends(stream, timeout=5)
+    stream.close()
+    assert ended, "a stream outlived its token"
+    assert _settles_at_zero(app)

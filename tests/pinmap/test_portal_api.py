@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from pinmap.models import AuditLog, ChangeEvent, ReportingWindow
 
+from ..signin import sign_in
 from .portal_fixtures import ROLES, World, full_report
 
 
@@ -366,9 +367,7 @@ def test_session_write_without_csrf_is_refused(
     world: World,  # type: ignore[no-untyped-def]
 ) -> None:
     client = app.test_client()
-    with client.session_transaction() as s:
-        s["_user_id"] = world.users["own_editor"].get_id()
-        s["_fresh"] = True
+    sign_in(client, world.users["own_editor"].id)
     r = client.put(world.entry_url(), json=full_report(), headers={"Accept-Language": "en"})
     assert r.status_code == 400
     assert "form expired" in r.get_json()["message"]

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from pinmap.models import ChangeEvent, Office, OperatingPlan, Photo, ProfileRevision
 from pinmap.services.boundaries import import_boundaries
 
+from ..signin import sign_in
 from .portal_fixtures import World
 
 PAYLOAD = "<img src=x onerror=alert(1)>${alert(2)}`\\u0041</script><b>x</b>"
@@ -41,9 +42,7 @@ def wired(app: Flask) -> Flask:
 def login(client: FlaskClient, world: World, who: str) -> None:
     user = world.users[who]
     client.set_cookie("pinmap_lang", "en")  # messages in English, whatever is translated
-    with client.session_transaction() as s:
-        s["_user_id"] = f"{user.id}:{user.session_epoch}"
-        s["_fresh"] = True
+    sign_in(client, user.id)
 
 
 def logout(client: FlaskClient) -> None:
