@@ -80,12 +80,34 @@ def raise_nofile() -> int:
 
 
 def start_gunicorn(database_url: str, port: int, var_dir: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "bench",
-           "PINMAP_VAR_DIR": str(var_dir)}  # fmt: skip
-    cmd = [sys.executable, "-m", "gunicorn", "pinmap.wsgi:app", "-k", "gevent", "-w", "2",
-           "--worker-connections", "4000", "-b", f"{HOST}:{port}"]  # fmt: skip
-    return subprocess.Popen(cmd, cwd=PROJECT_ROOT, env=env, preexec_fn=raise_nofile,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "bench",
+        "PINMAP_VAR_DIR": str(var_dir),
+    }
+    cmd = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "pinmap.wsgi:app",
+        "-k",
+        "gevent",
+        "-w",
+        "2",
+        "--worker-connections",
+        "4000",
+        "-b",
+        f"{HOST}:{port}",
+    ]
+    return subprocess.Popen(
+        cmd,
+        cwd=PROJECT_ROOT,
+        env=env,
+        preexec_fn=raise_nofile,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def wait_healthy(port: int, seconds: float = 30.0) -> None:
@@ -145,8 +167,10 @@ async def read_head(reader: asyncio.StreamReader) -> tuple[int, dict[str, str]]:
 async def sse_client(
     port: int, state: SSEClientState, gate: asyncio.Semaphore, connected: asyncio.Queue[int]
 ) -> None:
-    request = (f"GET /api/v1/stream HTTP/1.1\r\nHost: {HOST}:{port}\r\n"
-               "Accept: text/event-stream\r\nCache-Control: no-cache\r\n\r\n").encode()  # fmt: skip
+    request = (
+        f"GET /api/v1/stream HTTP/1.1\r\nHost: {HOST}:{port}\r\n"
+        "Accept: text/event-stream\r\nCache-Control: no-cache\r\n\r\n"
+    ).encode()
     writer = None
     try:
         async with gate:
@@ -190,8 +214,10 @@ async def read_events(reader: asyncio.StreamReader, state: SSEClientState) -> No
 async def http_get_json(port: int, path: str) -> Any:
     reader, writer = await asyncio.open_connection(HOST, port)
     try:
-        writer.write(f"GET {path} HTTP/1.1\r\nHost: {HOST}:{port}\r\nConnection: close\r\n"
-                     "Accept: application/json\r\n\r\n".encode())  # fmt: skip
+        writer.write(
+            f"GET {path} HTTP/1.1\r\nHost: {HOST}:{port}\r\nConnection: close\r\n"
+            "Accept: application/json\r\n\r\n".encode()
+        )
         status, headers = await read_head(reader)
         body = await reader.read()
     finally:
@@ -261,8 +287,9 @@ class Committer:
         self.engine.dispose()
 
 
-async def commit_events(committer: Committer, state: RunState, events: int, interval: float,
-                        first_at: float) -> None:  # fmt: skip
+async def commit_events(
+    committer: Committer, state: RunState, events: int, interval: float, first_at: float
+) -> None:
     loop = asyncio.get_running_loop()
     for k in range(events):
         await asyncio.sleep(max(0.0, first_at + k * interval - time.time()))
@@ -270,8 +297,14 @@ async def commit_events(committer: Committer, state: RunState, events: int, inte
         state.commits[change_id] = committed
 
 
-async def poller(port: int, state: RunState, interval: float, first_at: float,
-                 commits_done: asyncio.Event, since: int) -> None:  # fmt: skip
+async def poller(
+    port: int,
+    state: RunState,
+    interval: float,
+    first_at: float,
+    commits_done: asyncio.Event,
+    since: int,
+) -> None:
     # A random phase against the first commit, as a browser opened at an arbitrary moment.
     state.poll_phase = random.uniform(0.0, interval)  # noqa: S311 (not security)
     next_at = first_at + state.poll_phase
@@ -289,8 +322,9 @@ async def poller(port: int, state: RunState, interval: float, first_at: float,
         next_at += interval
 
 
-async def run_async(port: int, state: RunState, args: argparse.Namespace,
-                    committer: Committer) -> None:  # fmt: skip
+async def run_async(
+    port: int, state: RunState, args: argparse.Namespace, committer: Committer
+) -> None:
     tasks = await connect_all(port, state, args.clients)
     try:
         ok = sum(c.status == 200 for c in state.clients)
@@ -331,23 +365,42 @@ def pct(values: list[float], q: float) -> float:
 
 def summarise(state: RunState, args: argparse.Namespace, rss: dict[int, int]) -> dict[str, Any]:
     ids = sorted(state.commits)
-    latencies = [(c.received[i] - state.commits[i]) * 1000
-                 for c in state.clients for i in ids if i in c.received]  # fmt: skip
+    latencies = [
+        (c.received[i] - state.commits[i]) * 1000
+        for c in state.clients
+        for i in ids
+        if i in c.received
+    ]
     missed = [c.idx for c in state.clients if any(i not in c.received for i in ids)]
     poll_lat = [(state.polled[i] - state.commits[i]) * 1000 for i in ids if i in state.polled]
-    sse = {"expected": len(state.clients) * len(ids), "received": len(latencies),
-           "p50_ms": pct(latencies, 50), "p95_ms": pct(latencies, 95),
-           "p99_ms": pct(latencies, 99), "max_ms": max(latencies, default=float("nan")),
-           "mean_ms": statistics.fmean(latencies) if latencies else float("nan"),
-           "clients_missing_any": len(missed)}  # fmt: skip
-    polling = {"interval_s": args.poll_interval, "phase_s": state.poll_phase,
-               "polls": len(state.poll_times), "received": len(poll_lat), "expected": len(ids),
-               "p50_ms": pct(poll_lat, 50), "max_ms": max(poll_lat, default=float("nan")),
-               "mean_ms": statistics.fmean(poll_lat) if poll_lat else float("nan"),
-               "expected_mean_ms": args.poll_interval * 1000 / 2}  # fmt: skip
-    ok = (not state.timed_out and len(ids) == args.events and sse["clients_missing_any"] == 0
-          and sum(c.status == 200 for c in state.clients) == args.clients
-          and sse["p95_ms"] <= TARGET_P95_MS)  # fmt: skip
+    sse = {
+        "expected": len(state.clients) * len(ids),
+        "received": len(latencies),
+        "p50_ms": pct(latencies, 50),
+        "p95_ms": pct(latencies, 95),
+        "p99_ms": pct(latencies, 99),
+        "max_ms": max(latencies, default=float("nan")),
+        "mean_ms": statistics.fmean(latencies) if latencies else float("nan"),
+        "clients_missing_any": len(missed),
+    }
+    polling = {
+        "interval_s": args.poll_interval,
+        "phase_s": state.poll_phase,
+        "polls": len(state.poll_times),
+        "received": len(poll_lat),
+        "expected": len(ids),
+        "p50_ms": pct(poll_lat, 50),
+        "max_ms": max(poll_lat, default=float("nan")),
+        "mean_ms": statistics.fmean(poll_lat) if poll_lat else float("nan"),
+        "expected_mean_ms": args.poll_interval * 1000 / 2,
+    }
+    ok = (
+        not state.timed_out
+        and len(ids) == args.events
+        and sse["clients_missing_any"] == 0
+        and sum(c.status == 200 for c in state.clients) == args.clients
+        and sse["p95_ms"] <= TARGET_P95_MS
+    )
     return {
         "params": vars(args),
         "connected": sum(c.status == 200 for c in state.clients),
@@ -369,27 +422,43 @@ def print_report(r: dict[str, Any]) -> None:
     sse, poll = r["sse"], r["polling"]
     rows = [
         ("SSE clients connected", f"{r['connected']} in {r['connect_seconds']:.1f} s"),
-        ("clients per worker (X-Served-By)", ", ".join(f"{k}: {v}"
-                                                     for k, v in r["served_by"].items())),
+        (
+            "clients per worker (X-Served-By)",
+            ", ".join(f"{k}: {v}" for k, v in r["served_by"].items()),
+        ),
         ("events committed", str(r["events_committed"])),
         ("SSE received / expected", f"{sse['received']} / {sse['expected']}"),
-        ("SSE p50 / p95 / p99 / max", f"{sse['p50_ms']:.1f} / {sse['p95_ms']:.1f} / "
-                                      f"{sse['p99_ms']:.1f} / {sse['max_ms']:.1f} ms"),
+        (
+            "SSE p50 / p95 / p99 / max",
+            f"{sse['p50_ms']:.1f} / {sse['p95_ms']:.1f} / "
+            f"{sse['p99_ms']:.1f} / {sse['max_ms']:.1f} ms",
+        ),
         ("SSE mean", f"{sse['mean_ms']:.1f} ms"),
         ("clients that missed any event", str(sse["clients_missing_any"])),
         ("polling interval / phase", f"{poll['interval_s']:g} s / {poll['phase_s']:.1f} s"),
-        ("polling received / expected", f"{poll['received']} / {poll['expected']} "
-                                        f"in {poll['polls']} polls"),
-        ("polling p50 / mean / max", f"{poll['p50_ms']:.0f} / {poll['mean_ms']:.0f} / "
-                                     f"{poll['max_ms']:.0f} ms"),
+        (
+            "polling received / expected",
+            f"{poll['received']} / {poll['expected']} in {poll['polls']} polls",
+        ),
+        (
+            "polling p50 / mean / max",
+            f"{poll['p50_ms']:.0f} / {poll['mean_ms']:.0f} / {poll['max_ms']:.0f} ms",
+        ),
         ("polling expected mean", f"~{poll['expected_mean_ms']:.0f} ms (interval / 2)"),
         ("polling p50 / SSE p50", f"{r['ratio_poll_p50_to_sse_p50'] or float('nan'):.0f}x"),
-        ("bench CPU during events", "{user_s:.1f} s user + {sys_s:.1f} s sys over {wall_s:.1f} s"
-                                    .format(**r["bench_cpu_during_events"])
-                                    if r["bench_cpu_during_events"] else "n/a"),
-        ("gunicorn worker RSS", ", ".join(f"{pid}: {kib / 1024:.0f} MiB"
-                                          for pid, kib in r["worker_rss_kib"].items())),
-    ]  # fmt: skip
+        (
+            "bench CPU during events",
+            "{user_s:.1f} s user + {sys_s:.1f} s sys over {wall_s:.1f} s".format(
+                **r["bench_cpu_during_events"]
+            )
+            if r["bench_cpu_during_events"]
+            else "n/a",
+        ),
+        (
+            "gunicorn worker RSS",
+            ", ".join(f"{pid}: {kib / 1024:.0f} MiB" for pid, kib in r["worker_rss_kib"].items()),
+        ),
+    ]
     if r["errors"]:
         rows.append(("client errors", "; ".join(f"{n}x {e}" for e, n in r["errors"])))
     width = max(len(k) for k, _ in rows)
@@ -397,8 +466,10 @@ def print_report(r: dict[str, Any]) -> None:
         print(f"  {key:<{width}}  {value}")
     verdict = "PASS" if r["pass"] else "FAIL"
     why = " (hard timeout)" if r["timed_out"] else ""
-    print(f"{verdict}: p95 <= {TARGET_P95_MS:.0f} ms at {r['params']['clients']} clients; "
-          f"every client receives every event{why}")  # fmt: skip
+    print(
+        f"{verdict}: p95 <= {TARGET_P95_MS:.0f} ms at {r['params']['clients']} clients; "
+        f"every client receives every event{why}"
+    )
 
 
 # -- main ------------------------------------------------------------------------------------
@@ -433,8 +504,10 @@ def on_alarm(signum: int, frame: object) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     started = time.monotonic()
-    print(f"folium Realtime default interval: {folium_realtime_interval_ms()} ms; "
-          f"open-file limit {raise_nofile()}")  # fmt: skip
+    print(
+        f"folium Realtime default interval: {folium_realtime_interval_ms()} ms; "
+        f"open-file limit {raise_nofile()}"
+    )
     # The alarm bounds the blocking setup; the async part has its own deadline and the alarm
     # stays as a backstop a little later.
     signal.signal(signal.SIGALRM, on_alarm)

@@ -121,15 +121,24 @@ class Client:
         self.writer: asyncio.StreamWriter | None = None
         self.csrf = ""
 
-    async def request(self, method: str, path: str, body: bytes | None = None,
-                      headers: dict[str, str] | None = None) -> Response:  # fmt: skip
+    async def request(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Response:
         for attempt in (1, 2):
             fresh = self.writer is None
             if fresh:
                 self.reader, self.writer = await asyncio.open_connection(HOST, self.port)
             assert self.reader is not None and self.writer is not None  # noqa: S101
-            head = [f"{method} {path} HTTP/1.1", f"Host: {HOST}:{self.port}",
-                    "Accept-Language: en", "Accept: application/json"]  # fmt: skip
+            head = [
+                f"{method} {path} HTTP/1.1",
+                f"Host: {HOST}:{self.port}",
+                "Accept-Language: en",
+                "Accept: application/json",
+            ]
             if self.cookies:
                 head.append("Cookie: " + "; ".join(f"{k}={v}" for k, v in self.cookies.items()))
             for key, value in (headers or {}).items():
@@ -176,16 +185,21 @@ def csrf_from(html: bytes) -> str:
 async def sign_in(client: Client, email: str) -> None:
     page = await client.request("GET", "/portal/login")
     form = urlencode({"csrf_token": csrf_from(page.body), "email": email, "password": PASSWORD})
-    done = await client.request("POST", "/portal/login", form.encode(),
-                                {"Content-Type": "application/x-www-form-urlencoded"})  # fmt: skip
+    done = await client.request(
+        "POST",
+        "/portal/login",
+        form.encode(),
+        {"Content-Type": "application/x-www-form-urlencoded"},
+    )
     if done.status != 302:
         raise HTTPError(f"sign-in of {email}: HTTP {done.status}")
     # The token of any of our forms, from the page signing in leads to (the office's reports,
     # or the review desk), as a browser would land on it.
     location = done.header("location") or "/portal/"
     for _hop in range(4):
-        landed = await client.request("GET", urlsplit(location)._replace(scheme="", netloc="")
-                                      .geturl() or "/")  # fmt: skip
+        landed = await client.request(
+            "GET", urlsplit(location)._replace(scheme="", netloc="").geturl() or "/"
+        )
         if landed.status not in (301, 302, 303):
             break
         location = landed.header("location") or "/portal/"
@@ -294,10 +308,18 @@ def cpu_seconds(master: int, postmaster: int) -> dict[str, float]:
     }
 
 
-async def viewer(port: int, run: Run, v: Viewer, gate: asyncio.Semaphore,
-                 connected: asyncio.Queue[int], stop: asyncio.Event) -> None:  # fmt: skip
-    request = (f"GET /api/v1/stream HTTP/1.1\r\nHost: {HOST}:{port}\r\n"
-               "Accept: text/event-stream\r\nCache-Control: no-cache\r\n\r\n").encode()  # fmt: skip
+async def viewer(
+    port: int,
+    run: Run,
+    v: Viewer,
+    gate: asyncio.Semaphore,
+    connected: asyncio.Queue[int],
+    stop: asyncio.Event,
+) -> None:
+    request = (
+        f"GET /api/v1/stream HTTP/1.1\r\nHost: {HOST}:{port}\r\n"
+        "Accept: text/event-stream\r\nCache-Control: no-cache\r\n\r\n"
+    ).encode()
     writer = None
     try:
         async with gate:
@@ -351,8 +373,9 @@ async def refresh_version(ed: Editor, stats: Stats) -> None:
     """After a 409 or a lost answer: read the report back and go on from its version."""
     stats.requests["editor GET entries"] += 1
     try:
-        r = await ed.client.request("GET", f"/api/v1/portal/offices/{ed.code}/entries"
-                                           f"?fiscal_year={FISCAL_YEAR}")  # fmt: skip
+        r = await ed.client.request(
+            "GET", f"/api/v1/portal/offices/{ed.code}/entries?fiscal_year={FISCAL_YEAR}"
+        )
     except HTTPError as exc:
         stats.errors[f"editor GET entries: {exc}"] += 1
         return
@@ -361,8 +384,9 @@ async def refresh_version(ed: Editor, stats: Stats) -> None:
         return
     for entry in r.json()["entries"]:
         if (entry["round_no"], entry["item"]["kind"], entry["item"]["no"]) == (
-            EDIT_ROUND, *EDIT_ITEM,
-        ):  # fmt: skip
+            EDIT_ROUND,
+            *EDIT_ITEM,
+        ):
             ed.version = entry["revision"]["version"]
             ed.last_value = entry["revision"]["result"]
             ed.uncertain = False
@@ -376,14 +400,23 @@ async def editor(ed: Editor, run: Run, stop_at: float, think: float, max_saves: 
         if time.time() >= stop_at:
             return
         value = f"{ed.code}: save {n}"
-        body = {"version": ed.version, "status": "on_plan", "what": "อบรมครูแกนนำ",
-                "where": "สำนักงานเขต", "how": "ออนไลน์และในห้องเรียน", "result": value}  # fmt: skip
+        body = {
+            "version": ed.version,
+            "status": "on_plan",
+            "what": "อบรมครูแกนนำ",
+            "where": "สำนักงานเขต",
+            "how": "ออนไลน์และในห้องเรียน",
+            "result": value,
+        }
         stats.requests["editor PUT draft"] += 1
         t0 = time.perf_counter()
         try:
-            r = await ed.client.request("PUT", entry_path(ed.code), json.dumps(body).encode(),
-                                        {"Content-Type": "application/json",
-                                         "X-CSRFToken": ed.client.csrf})  # fmt: skip
+            r = await ed.client.request(
+                "PUT",
+                entry_path(ed.code),
+                json.dumps(body).encode(),
+                {"Content-Type": "application/json", "X-CSRFToken": ed.client.csrf},
+            )
         except HTTPError as exc:
             stats.errors[f"editor PUT draft: {exc}"] += 1
             ed.uncertain = True  # until the report is read back
@@ -406,16 +439,29 @@ async def pause(think: float, stop_at: float) -> None:
     await asyncio.sleep(max(0.0, min(wait, stop_at - time.time())))
 
 
-async def reviewer(client: Client, run: Run, slices: list[tuple[int, str, int]], stop_at: float,
-                   think: float, max_decisions: int) -> None:  # fmt: skip
+async def reviewer(
+    client: Client,
+    run: Run,
+    slices: list[tuple[int, str, int]],
+    stop_at: float,
+    think: float,
+    max_decisions: int,
+) -> None:
     stats = run.stats
     decided = 0
     await asyncio.sleep(random.uniform(0.0, think))  # noqa: S311
     for cluster, kind, no in slices:
         if time.time() >= stop_at or decided >= max_decisions:
             return
-        query = urlencode({"fiscal_year": FISCAL_YEAR, "state": "submitted", "cluster": cluster,
-                           "item_kind": kind, "item_no": no})  # fmt: skip
+        query = urlencode(
+            {
+                "fiscal_year": FISCAL_YEAR,
+                "state": "submitted",
+                "cluster": cluster,
+                "item_kind": kind,
+                "item_no": no,
+            }
+        )
         stats.requests["reviewer GET queue"] += 1
         t0 = time.perf_counter()
         try:
@@ -434,10 +480,12 @@ async def reviewer(client: Client, run: Run, slices: list[tuple[int, str, int]],
             stats.requests["reviewer POST decision"] += 1
             sent, t0 = time.time(), time.perf_counter()
             try:
-                d = await client.request("POST", f"/api/v1/review/entries/{entry['id']}/decision",
-                                         json.dumps(body).encode(),
-                                         {"Content-Type": "application/json",
-                                          "X-CSRFToken": client.csrf})  # fmt: skip
+                d = await client.request(
+                    "POST",
+                    f"/api/v1/review/entries/{entry['id']}/decision",
+                    json.dumps(body).encode(),
+                    {"Content-Type": "application/json", "X-CSRFToken": client.csrf},
+                )
             except HTTPError as exc:
                 stats.errors[f"reviewer POST decision: {exc}"] += 1
                 continue
@@ -463,15 +511,30 @@ def setup_database(tmp: Path) -> tuple[Cluster, str]:
     """The cluster and schema exactly as `make run` makes them: localdb up, then pinmap setup."""
     port = free_port()
     url_file = tmp / "db.url"
-    subprocess.run([sys.executable, "-m", "pinmap.localdb", "up", "--datadir", str(tmp / "pg"),
-                    "--port", str(port), "--url-file", str(url_file)], cwd=ROOT, check=True,
-                   stdout=subprocess.DEVNULL)  # fmt: skip
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pinmap.localdb",
+            "up",
+            "--datadir",
+            str(tmp / "pg"),
+            "--port",
+            str(port),
+            "--url-file",
+            str(url_file),
+        ],
+        cwd=ROOT,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     url = url_file.read_text().strip()
     env = {**os.environ, "DATABASE_URL": url}
     if "PINMAP_BOUNDARIES" not in env and SHARED_BOUNDARIES.exists():
         env["PINMAP_BOUNDARIES"] = str(SHARED_BOUNDARIES)  # as the Makefile does
-    subprocess.run([bin_("pinmap"), "setup"], cwd=ROOT, env=env, check=True,
-                   stdout=subprocess.DEVNULL)  # fmt: skip
+    subprocess.run(
+        [bin_("pinmap"), "setup"], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL
+    )
     return Cluster(tmp / "pg", port), url
 
 
@@ -502,21 +565,36 @@ def seed(url: str, editors: int, reviewers: int) -> tuple[list[str], list[tuple[
             real_hash, accounts.hash_password = accounts.hash_password, lambda _p: one_hash
             try:
                 for code in codes:
-                    accounts.create_user(session, Actor(None), email=f"editor@{code}.bench.go.th",
-                                         name=f"editor {code}", password=PASSWORD,
-                                         role="office_editor", office_code=code)  # fmt: skip
+                    accounts.create_user(
+                        session,
+                        Actor(None),
+                        email=f"editor@{code}.bench.go.th",
+                        name=f"editor {code}",
+                        password=PASSWORD,
+                        role="office_editor",
+                        office_code=code,
+                    )
                 for i in range(reviewers):
-                    accounts.create_user(session, Actor(None), email=f"reviewer{i}@bench.go.th",
-                                         name=f"reviewer {i}", password=PASSWORD,
-                                         role="reviewer")  # fmt: skip
+                    accounts.create_user(
+                        session,
+                        Actor(None),
+                        email=f"reviewer{i}@bench.go.th",
+                        name=f"reviewer {i}",
+                        password=PASSWORD,
+                        role="reviewer",
+                    )
             finally:
                 accounts.hash_password = real_hash
         server, endpoint = serve()
         try:
             with factory.begin() as session:
-                spec = {"kind": "progress-json", "url": f"{endpoint}/progress",
-                        "interval_seconds": 86400, "timeout_seconds": 300,
-                        "options": {"demo": True}}  # fmt: skip
+                spec = {
+                    "kind": "progress-json",
+                    "url": f"{endpoint}/progress",
+                    "interval_seconds": 86400,
+                    "timeout_seconds": 300,
+                    "options": {"demo": True},
+                }
                 upsert(session, "demo-load", spec)
             result = run_source(factory, "demo-load")
             if result.outcome != "ok":
@@ -531,22 +609,51 @@ def seed(url: str, editors: int, reviewers: int) -> tuple[list[str], list[tuple[
 def start_gunicorn(url: str, port: int, var_dir: Path, workers: int) -> subprocess.Popen[bytes]:
     """As scripts/serve.sh starts it (in the foreground here, so the bench owns the process)."""
     (var_dir / "log").mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": os.urandom(16).hex(),
-           "PINMAP_VAR_DIR": str(var_dir)}  # fmt: skip
-    cmd = [bin_("gunicorn"), "pinmap.wsgi:app", "-k", "gevent", "--workers", str(workers),
-           "--worker-connections", os.environ.get("PINMAP_WORKER_CONNECTIONS", "4000"),
-           "--bind", f"{HOST}:{port}", "--graceful-timeout", "5",
-           "--access-logfile", str(var_dir / "log/access.log"),
-           "--error-logfile", str(var_dir / "log/error.log")]  # fmt: skip
-    return subprocess.Popen(cmd, cwd=ROOT, env=env, preexec_fn=raise_nofile,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "SECRET_KEY": os.urandom(16).hex(),
+        "PINMAP_VAR_DIR": str(var_dir),
+    }
+    cmd = [
+        bin_("gunicorn"),
+        "pinmap.wsgi:app",
+        "-k",
+        "gevent",
+        "--workers",
+        str(workers),
+        "--worker-connections",
+        os.environ.get("PINMAP_WORKER_CONNECTIONS", "4000"),
+        "--bind",
+        f"{HOST}:{port}",
+        "--graceful-timeout",
+        "5",
+        "--access-logfile",
+        str(var_dir / "log/access.log"),
+        "--error-logfile",
+        str(var_dir / "log/error.log"),
+    ]
+    return subprocess.Popen(
+        cmd,
+        cwd=ROOT,
+        env=env,
+        preexec_fn=raise_nofile,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 # -- the run ---------------------------------------------------------------------------------
 
 
-async def load(port: int, run: Run, args: argparse.Namespace, codes: list[str],
-               items: list[tuple[str, int]], master: int) -> None:  # fmt: skip
+async def load(
+    port: int,
+    run: Run,
+    args: argparse.Namespace,
+    codes: list[str],
+    items: list[tuple[str, int]],
+    master: int,
+) -> None:
     stats = run.stats
     # Sign everyone in first: argon2id is deliberately slow, and is not what is measured.
     gate = asyncio.Semaphore(LOGIN_CONCURRENCY)
@@ -567,9 +674,11 @@ async def load(port: int, run: Run, args: argparse.Namespace, codes: list[str],
     reviewer_clients = await asyncio.gather(
         *(signed_in(f"reviewer{i}@bench.go.th") for i in range(args.reviewers))
     )
-    print(f"signed in {sum(c is not None for c in editor_clients)} editors and "
-          f"{sum(c is not None for c in reviewer_clients)} reviewers in "
-          f"{time.monotonic() - t0:.1f} s")  # fmt: skip
+    print(
+        f"signed in {sum(c is not None for c in editor_clients)} editors and "
+        f"{sum(c is not None for c in reviewer_clients)} reviewers in "
+        f"{time.monotonic() - t0:.1f} s"
+    )
     pairs = zip(codes, editor_clients, strict=True)
     run.editors = [Editor(code, f"editor@{code}.bench.go.th", c) for code, c in pairs if c]
 
@@ -578,13 +687,17 @@ async def load(port: int, run: Run, args: argparse.Namespace, codes: list[str],
     connected: asyncio.Queue[int] = asyncio.Queue()
     run.viewers = [Viewer(i) for i in range(args.viewers)]
     t0 = time.monotonic()
-    viewer_tasks = [asyncio.create_task(viewer(port, run, v, connect_gate, connected, stop))
-                    for v in run.viewers]  # fmt: skip
+    viewer_tasks = [
+        asyncio.create_task(viewer(port, run, v, connect_gate, connected, stop))
+        for v in run.viewers
+    ]
     for _ in run.viewers:
         await connected.get()
     run.connect_seconds = time.monotonic() - t0
-    print(f"connected {sum(v.status == 200 for v in run.viewers)}/{args.viewers} viewers in "
-          f"{run.connect_seconds:.1f} s")  # fmt: skip
+    print(
+        f"connected {sum(v.status == 200 for v in run.viewers)}/{args.viewers} viewers in "
+        f"{run.connect_seconds:.1f} s"
+    )
     await asyncio.sleep(1.0)
 
     slices = [(cluster, kind, no) for cluster in range(1, 19) for kind, no in items]
@@ -596,14 +709,18 @@ async def load(port: int, run: Run, args: argparse.Namespace, codes: list[str],
     run.loadavg = (Path("/proc/loadavg").read_text().split()[0], "")
     run.load_started = time.time()
     stop_at = run.load_started + args.seconds
-    writers = [asyncio.create_task(editor(ed, run, stop_at, args.editor_think, args.max_saves))
-               for ed in run.editors]  # fmt: skip
+    writers = [
+        asyncio.create_task(editor(ed, run, stop_at, args.editor_think, args.max_saves))
+        for ed in run.editors
+    ]
     for i, client in enumerate(reviewer_clients):
         if client is not None:
             share = slices[i :: args.reviewers]
-            writers.append(asyncio.create_task(reviewer(
-                client, run, share, stop_at, args.reviewer_think, args.max_decisions
-            )))  # fmt: skip
+            writers.append(
+                asyncio.create_task(
+                    reviewer(client, run, share, stop_at, args.reviewer_think, args.max_decisions)
+                )
+            )
     await asyncio.sleep(max(0.0, stop_at - time.time() - 1.0))
     run.rss_kib = worker_rss_kib(master)  # under full load, every stream still open
     await asyncio.gather(*writers)
@@ -649,11 +766,13 @@ def check_approvals(url: str, run: Run) -> None:
     try:
         with engine.connect() as conn:
             rows = conn.execute(
-                text("SELECT e.id FROM progress_entries e JOIN progress_revisions r "
-                     "ON r.id = e.approved_revision_id WHERE r.state = 'approved' "
-                     "AND e.id = ANY(:ids)"),
+                text(
+                    "SELECT e.id FROM progress_entries e JOIN progress_revisions r "
+                    "ON r.id = e.approved_revision_id WHERE r.state = 'approved' "
+                    "AND e.id = ANY(:ids)"
+                ),
                 {"ids": list(run.approvals)},
-            )  # fmt: skip
+            )
             approved = {r[0] for r in rows}
         run.not_approved = sorted(set(run.approvals) - approved)
     finally:
@@ -664,8 +783,13 @@ def check_approvals(url: str, run: Run) -> None:
 
 
 def percentiles(values: list[float]) -> dict[str, float]:
-    return {"n": len(values), "p50_ms": pct(values, 50), "p95_ms": pct(values, 95),
-            "p99_ms": pct(values, 99), "max_ms": max(values, default=float("nan"))}  # fmt: skip
+    return {
+        "n": len(values),
+        "p50_ms": pct(values, 50),
+        "p95_ms": pct(values, 95),
+        "p99_ms": pct(values, 99),
+        "max_ms": max(values, default=float("nan")),
+    }
 
 
 def summarise(run: Run, args: argparse.Namespace) -> dict[str, Any]:
@@ -704,7 +828,7 @@ def summarise(run: Run, args: argparse.Namespace) -> dict[str, Any]:
         "approvals_per_viewer": {
             "min": min(per_viewer, default=0),
             "max": max(per_viewer, default=0),
-        },  # fmt: skip
+        },
         "viewers_missing_any": sum(n < approvals for n in per_viewer),
         "delivery_after_ack": percentiles(after_ack),
         "delivery_after_request": percentiles(after_sent),
@@ -732,42 +856,61 @@ def summarise(run: Run, args: argparse.Namespace) -> dict[str, Any]:
 
 
 def fmt(p: dict[str, float]) -> str:
-    return (f"p50 {p['p50_ms']:.1f} / p95 {p['p95_ms']:.1f} / p99 {p['p99_ms']:.1f} / "
-            f"max {p['max_ms']:.1f} ms (n={p['n']})")  # fmt: skip
+    return (
+        f"p50 {p['p50_ms']:.1f} / p95 {p['p95_ms']:.1f} / p99 {p['p99_ms']:.1f} / "
+        f"max {p['max_ms']:.1f} ms (n={p['n']})"
+    )
 
 
 def print_report(r: dict[str, Any]) -> None:
     a = r["params"]
-    print(f"\n{a['viewers']} viewers, {a['editors']} editors, {a['reviewers']} reviewers "
-          f"for {r['load_seconds']:.1f} s")  # fmt: skip
+    print(
+        f"\n{a['viewers']} viewers, {a['editors']} editors, {a['reviewers']} reviewers "
+        f"for {r['load_seconds']:.1f} s"
+    )
     connected = f"{r['viewers_connected']} in {r['connect_seconds']:.1f} s"
     rows: list[tuple[str, str]] = [("viewers connected", connected)]
     for kind, n in sorted(r["requests"].items()):
         errors = sum(c for k, c in r["errors"].items() if k.startswith(kind))
-        rows.append((f"{kind}", f"{n} requests, {errors} errors, "
-                                f"{r['stale_409'].get(kind, 0)} stale-version 409s"))  # fmt: skip
+        rows.append(
+            (
+                f"{kind}",
+                f"{n} requests, {errors} errors, {r['stale_409'].get(kind, 0)} stale-version 409s",
+            )
+        )
     rows.append(("viewer stream errors", str(sum(r["viewer_errors"].values()))))
     for kind, p in sorted(r["writes"].items()):
         rows.append((f"latency {kind}", fmt(p)))
     rows += [
         ("drafts acknowledged / lost", f"{r['drafts_acknowledged']} / {len(r['lost_updates'])}"),
         ("approvals made", str(r["approvals"])),
-        ("approvals not stored / without event", f"{len(r['approvals_not_stored'])} / "
-                                                 f"{len(r['approvals_without_event'])}"),
-        ("approvals received per viewer", f"min {r['approvals_per_viewer']['min']}, "
-                                          f"max {r['approvals_per_viewer']['max']} "
-                                          f"of {r['approvals']}"),
+        (
+            "approvals not stored / without event",
+            f"{len(r['approvals_not_stored'])} / {len(r['approvals_without_event'])}",
+        ),
+        (
+            "approvals received per viewer",
+            f"min {r['approvals_per_viewer']['min']}, "
+            f"max {r['approvals_per_viewer']['max']} "
+            f"of {r['approvals']}",
+        ),
         ("viewers that missed any", str(r["viewers_missing_any"])),
         ("delivery after the approval's answer", fmt(r["delivery_after_ack"])),
         ("delivery after the approval's request", fmt(r["delivery_after_request"])),
-        ("CPU seconds during the load", ", ".join(f"{k} {v:.1f}"
-                                                  for k, v in r["cpu_seconds_in_load"].items())),
-        ("database sessions busy (mean)", "; ".join(
-            f"{k} {v}" for k, v in r["db_busy_backends_per_sample"].items())),
+        (
+            "CPU seconds during the load",
+            ", ".join(f"{k} {v:.1f}" for k, v in r["cpu_seconds_in_load"].items()),
+        ),
+        (
+            "database sessions busy (mean)",
+            "; ".join(f"{k} {v}" for k, v in r["db_busy_backends_per_sample"].items()),
+        ),
         ("1-min load average, start / end", " / ".join(r["loadavg_start_end"])),
-        ("gunicorn worker RSS", ", ".join(f"{pid}: {kib / 1024:.0f} MiB"
-                                          for pid, kib in r["worker_rss_kib"].items())),
-    ]  # fmt: skip
+        (
+            "gunicorn worker RSS",
+            ", ".join(f"{pid}: {kib / 1024:.0f} MiB" for pid, kib in r["worker_rss_kib"].items()),
+        ),
+    ]
     width = max(len(k) for k, _ in rows)
     for key, value in rows:
         print(f"  {key:<{width}}  {value}")
@@ -816,8 +959,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--quick", action="store_true", help="smoke run: 10 s, 50 viewers, 20 editors, 4 reviewers"
     )
     p.add_argument("--timeout", type=float, default=900.0, help="hard overall timeout, seconds")
-    p.add_argument("--fsync-off", action="store_true",
-                   help="cluster without fsync: faster than any real server")  # fmt: skip
+    p.add_argument(
+        "--fsync-off",
+        action="store_true",
+        help="cluster without fsync: faster than any real server",
+    )
     args = p.parse_args(argv)
     if args.quick:
         args.seconds, args.viewers, args.editors, args.reviewers = 10.0, 50, 20, 4
@@ -855,8 +1001,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"gunicorn master {proc.pid} on {HOST}:{port}, {args.workers} gevent workers")
         remaining = args.timeout - (time.monotonic() - started) - 30
         try:
-            asyncio.run(asyncio.wait_for(load(port, run, args, codes, items, proc.pid),
-                                         remaining))  # fmt: skip
+            asyncio.run(asyncio.wait_for(load(port, run, args, codes, items, proc.pid), remaining))
         except TimeoutError:
             run.timed_out = True
         check_approvals(url, run)

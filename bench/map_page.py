@@ -52,10 +52,15 @@ GZIP_LEVEL = 6
 PAGE_TIMEOUT_MS = 60_000
 VIEWPORT = {"width": 1400, "height": 900}
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
     "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-]  # fmt: skip
+]
 
 # Where folium's CDN assets (by folium's own asset names) would come from in node_modules.
 # Names missing here, or whose file is absent, have no local copy: they get an empty stub.
@@ -142,9 +147,12 @@ def import_province_outlines(session: Session) -> bool:
         return False
     bset = read_boundaries(PROVINCE_FILE, "province")
     import_boundaries(
-        session, bset, "province", source_name=PROVINCE_FILE.name,
+        session,
+        bset,
+        "province",
+        source_name=PROVINCE_FILE.name,
         sha256=file_sha256(PROVINCE_FILE),
-    )  # fmt: skip
+    )
     return True
 
 
@@ -265,9 +273,11 @@ class CdnAsset:
 
 def folium_cdn_assets() -> list[CdnAsset]:
     pairs = [
-        *folium.Map.default_js, *folium.Map.default_css,
-        *MarkerCluster.default_js, *MarkerCluster.default_css,
-    ]  # fmt: skip
+        *folium.Map.default_js,
+        *folium.Map.default_css,
+        *MarkerCluster.default_js,
+        *MarkerCluster.default_css,
+    ]
     assets = []
     for name, url in pairs:
         local = LOCAL_COPIES.get(name)

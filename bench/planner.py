@@ -40,11 +40,14 @@ def read_offices(cluster: int | None = None) -> list[dict[str, Any]]:
     with (ROOT / "data" / "offices.csv").open(encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     return [
-        {"code": r["code"], "lonlat": (float(r["lon"]), float(r["lat"])),
-         "cluster": int(r["cluster_no"])}
+        {
+            "code": r["code"],
+            "lonlat": (float(r["lon"]), float(r["lat"])),
+            "cluster": int(r["cluster_no"]),
+        }
         for r in rows
         if cluster is None or int(r["cluster_no"]) == cluster
-    ]  # fmt: skip
+    ]
 
 
 def full_plan(members: list[dict[str, Any]], everyone: list[dict[str, Any]]) -> dict[str, Any]:
@@ -112,9 +115,15 @@ def main() -> int:
             opt = path_length(held_karp_path(sd, 0), sd)
             hk_s = time.perf_counter() - t1
             heur = path_length(heuristic_path(sd, 0), sd)
-            subsets.append({"size": size, "optimal_km": round(opt, 3),
-                            "heuristic_km": round(heur, 3), "ratio": round(heur / opt, 5),
-                            "held_karp_s": round(hk_s, 3)})  # fmt: skip
+            subsets.append(
+                {
+                    "size": size,
+                    "optimal_km": round(opt, 3),
+                    "heuristic_km": round(heur, 3),
+                    "ratio": round(heur / opt, 5),
+                    "held_karp_s": round(hk_s, 3),
+                }
+            )
 
     # The largest trip still ordered exactly: the host and EXACT_MAX_VISITS of its cluster.
     trip = [points[host]] + [p for i, p in enumerate(points) if i != host][:EXACT_MAX_VISITS]
@@ -155,18 +164,28 @@ def main() -> int:
         "quality": "PASS" if gap_ok else "FAIL",
         "distances": "great-circle (haversine, R=6371.0088 km), not road distances",
     }
-    print(f"cluster {CLUSTER}: {len(members)} offices, host {plan['host']}, "
-          f"{plan['invited']} offices within {RADIUS_KM:.0f} km")  # fmt: skip
-    print(f"full plan median {median_ms:.1f} ms over {RUNS} runs "
-          f"(target ≤ {TIME_TARGET_MS:.0f} ms): {out['time']}")  # fmt: skip
-    print(f"exact order of host + {EXACT_MAX_VISITS} visits (Held-Karp) median {exact_ms:.1f} ms "
-          f"(target ≤ {TIME_TARGET_MS:.0f} ms)")  # fmt: skip
-    print(f"tour {route.total_km:.1f} km ({route.method}); exact optimum {optimum:.1f} km "
-          f"(numpy Held-Karp, {exact_s:.1f} s); ratio {full_ratio:.4f}; "
-          f"MST lower bound {lower:.1f} km")  # fmt: skip
+    print(
+        f"cluster {CLUSTER}: {len(members)} offices, host {plan['host']}, "
+        f"{plan['invited']} offices within {RADIUS_KM:.0f} km"
+    )
+    print(
+        f"full plan median {median_ms:.1f} ms over {RUNS} runs "
+        f"(target ≤ {TIME_TARGET_MS:.0f} ms): {out['time']}"
+    )
+    print(
+        f"exact order of host + {EXACT_MAX_VISITS} visits (Held-Karp) median {exact_ms:.1f} ms "
+        f"(target ≤ {TIME_TARGET_MS:.0f} ms)"
+    )
+    print(
+        f"tour {route.total_km:.1f} km ({route.method}); exact optimum {optimum:.1f} km "
+        f"(numpy Held-Karp, {exact_s:.1f} s); ratio {full_ratio:.4f}; "
+        f"MST lower bound {lower:.1f} km"
+    )
     for s in subsets:
-        print(f"  subset of {s['size']}: heuristic/optimal = {s['ratio']:.4f} "
-              f"(Held-Karp {s['held_karp_s']:.2f} s)")  # fmt: skip
+        print(
+            f"  subset of {s['size']}: heuristic/optimal = {s['ratio']:.4f} "
+            f"(Held-Karp {s['held_karp_s']:.2f} s)"
+        )
     print(f"quality (≤ {GAP_TARGET:.0%} over optimal): {out['quality']}")
     dest = ROOT / "bench" / "out" / "planner.json"
     dest.parent.mkdir(parents=True, exist_ok=True)

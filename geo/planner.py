@@ -89,8 +89,9 @@ def k_nearest(
     host: LonLat | _PointLike, points: Sequence[LonLat | _PointLike], k: int
 ) -> list[tuple[int, float]]:
     """(index, km) of the `k` points nearest to `host`, nearest first."""
-    found = sorted(((i, haversine_km(host, p)) for i, p in enumerate(points)),
-                   key=lambda t: (t[1], t[0]))  # fmt: skip
+    found = sorted(
+        ((i, haversine_km(host, p)) for i, p in enumerate(points)), key=lambda t: (t[1], t[0])
+    )
     return found[:k]
 
 

@@ -48,11 +48,15 @@ MAX_PAGES = 10_000
 FUTURE_SLACK = dt.timedelta(minutes=5)
 # missing_for_submission names revision columns; quarantine names the contract's fields.
 CONTRACT_FIELD = {
-    "what": "narrative.what", "where": "narrative.where", "how": "narrative.how",
-    "result": "narrative.result", "indicator_value": "indicator.value",
-    "indicator_target": "indicator.target", "no_activity_reason": "no_activity.reason",
+    "what": "narrative.what",
+    "where": "narrative.where",
+    "how": "narrative.how",
+    "result": "narrative.result",
+    "indicator_value": "indicator.value",
+    "indicator_target": "indicator.target",
+    "no_activity_reason": "no_activity.reason",
     "no_activity_when": "no_activity.when",
-}  # fmt: skip
+}
 
 log = logging.getLogger(__name__)
 
@@ -272,9 +276,11 @@ def _plan_progress(
     outcome = "updated"
     if entry is None:
         entry = ProgressEntry(
-            office_id=office_id, fiscal_year=data["fiscal_year"], item_id=item_id,
+            office_id=office_id,
+            fiscal_year=data["fiscal_year"],
+            item_id=item_id,
             round_no=data["round"],
-        )  # fmt: skip
+        )
         session.add(entry)
         ctx.entries[key] = entry
         outcome = "inserted"
@@ -298,9 +304,12 @@ def _plan_progress(
         target.submitted_by_id = None
     else:
         target = ProgressRevision(
-            entry=entry, revision_no=(rev.revision_no if rev is not None else 0) + 1,
-            state=state, source=ctx.tag, **values,
-        )  # fmt: skip
+            entry=entry,
+            revision_no=(rev.revision_no if rev is not None else 0) + 1,
+            state=state,
+            source=ctx.tag,
+            **values,
+        )
         session.add(target)
         entry.current = target
         base_version = rev.version if rev is not None else None
@@ -319,13 +328,22 @@ def _finish_progress(session: Session, ctx: _Context, pending: _Pending) -> None
     if p.base_version is not None:
         p.target.version = p.base_version + 1  # see review.continue_version; flushed with the page
     after = progress_svc.revision_dict(p.target)
-    record(session, ctx.actor, f"ingest.{p.outcome}", "progress_revision", p.target.id,
-           before=p.before, after=after, office_id=p.office_id)  # fmt: skip
+    record(
+        session,
+        ctx.actor,
+        f"ingest.{p.outcome}",
+        "progress_revision",
+        p.target.id,
+        before=p.before,
+        after=after,
+        office_id=p.office_id,
+    )
     ctx.changed_offices.setdefault(p.office_id, []).append(p.entry.id)
     if p.target.state == "approved":
         ctx.public_offices.setdefault(p.office_id, []).append(p.entry.id)
-    _remember(session, ctx, p.rec, p.known, p.rec.data["updated_at"], "progress_revision",
-              p.target.id)  # fmt: skip
+    _remember(
+        session, ctx, p.rec, p.known, p.rec.data["updated_at"], "progress_revision", p.target.id
+    )
 
 
 def _apply_progress(
@@ -509,9 +527,13 @@ def _newest_in_page(results: list[Parsed | Refused], now: dt.datetime) -> dict[s
 
 
 def apply_batch(
-    session: Session, ctx: _Context, results: list[Parsed | Refused], counts: _Counts,
-    *, careful: bool = False,
-) -> None:  # fmt: skip
+    session: Session,
+    ctx: _Context,
+    results: list[Parsed | Refused],
+    counts: _Counts,
+    *,
+    careful: bool = False,
+) -> None:
     """Apply one page. Progress pages go in bulk (one flush); the careful path puts each
     record in its own savepoint, so one record the database refuses only quarantines itself."""
     counts.add("fetched", len(results))
@@ -546,10 +568,12 @@ def apply_batch(
                 pending.append(planned)
                 # The same record twice in one page: the second is a duplicate.
                 ctx.known[rec.record_id] = IngestRecord(
-                    source_id=ctx.source.id, source_record_id=rec.record_id,
+                    source_id=ctx.source.id,
+                    source_record_id=rec.record_id,
                     payload_sha256=rec.payload_sha256,
-                    source_updated_at=rec.data.get("updated_at"), target="pending",
-                )  # fmt: skip
+                    source_updated_at=rec.data.get("updated_at"),
+                    target="pending",
+                )
             continue
         try:
             with session.begin_nested():
@@ -615,21 +639,37 @@ def resolve_conflict(
     check_version(entry.current, expected_version)
     now = actor.now
     conflict.resolved_at = now
-    record(session, actor, f"ingest.conflict.{decision}", "ingest_conflict", conflict.id,
-           office_id=entry.office_id)  # fmt: skip
+    record(
+        session,
+        actor,
+        f"ingest.conflict.{decision}",
+        "ingest_conflict",
+        conflict.id,
+        office_id=entry.office_id,
+    )
     if decision == "keep":
         return conflict
     source = session.get_one(IngestSource, conflict.source_id)
     data = conflict.source_payload["record"]
     before = progress_svc.revision_dict(entry.current)
-    number = (session.scalar(
-        select(func.max(ProgressRevision.revision_no)).where(ProgressRevision.entry_id == entry.id)
-    ) or 0) + 1  # fmt: skip
+    number = (
+        session.scalar(
+            select(func.max(ProgressRevision.revision_no)).where(
+                ProgressRevision.entry_id == entry.id
+            )
+        )
+        or 0
+    ) + 1
     state = "approved" if source.pre_approved else "submitted"
     manual = entry.current
-    rev = ProgressRevision(entry=entry, revision_no=number, state=state,
-                           source=f"ingest:{source.name}", submitted_at=now,
-                           **_revision_values(data))  # fmt: skip
+    rev = ProgressRevision(
+        entry=entry,
+        revision_no=number,
+        state=state,
+        source=f"ingest:{source.name}",
+        submitted_at=now,
+        **_revision_values(data),
+    )
     rev.evidence = _evidence(data)
     if state == "approved":
         rev.reviewed_at = now
@@ -642,20 +682,40 @@ def resolve_conflict(
     # The next run sees this version as the source's own: unchanged, not a new conflict.
     session.execute(
         update(IngestRecord)
-        .where(IngestRecord.source_id == source.id,
-               IngestRecord.source_record_id == conflict.source_record_id)
-        .values(target="progress_revision", target_id=rev.id,
-                payload_sha256=conflict.source_payload["sha256"],
-                source_updated_at=dt.datetime.fromisoformat(data["updated_at"]))
-    )  # fmt: skip
-    record(session, actor, "ingest.accept", "progress_revision", rev.id, before=before,
-           after=progress_svc.revision_dict(rev), office_id=entry.office_id)  # fmt: skip
+        .where(
+            IngestRecord.source_id == source.id,
+            IngestRecord.source_record_id == conflict.source_record_id,
+        )
+        .values(
+            target="progress_revision",
+            target_id=rev.id,
+            payload_sha256=conflict.source_payload["sha256"],
+            source_updated_at=dt.datetime.fromisoformat(data["updated_at"]),
+        )
+    )
+    record(
+        session,
+        actor,
+        "ingest.accept",
+        "progress_revision",
+        rev.id,
+        before=before,
+        after=progress_svc.revision_dict(rev),
+        office_id=entry.office_id,
+    )
     code = session.scalar(select(Office.code).where(Office.id == entry.office_id))
-    emit_change(session, "progress.ingested", code, {"source": source.name, "entries": [entry.id]},
-                audience="office", office_id=entry.office_id)  # fmt: skip
+    emit_change(
+        session,
+        "progress.ingested",
+        code,
+        {"source": source.name, "entries": [entry.id]},
+        audience="office",
+        office_id=entry.office_id,
+    )
     if state == "approved":
-        emit_change(session, "progress.approved", code,
-                    {"source": source.name, "entries": [entry.id]})  # fmt: skip
+        emit_change(
+            session, "progress.approved", code, {"source": source.name, "entries": [entry.id]}
+        )
     return conflict
 
 
@@ -773,9 +833,13 @@ def _run_locked(
 
 
 def _finish(
-    factory: sessionmaker[Session], run_id: int, counts: _Counts, outcome: str, error: str,
+    factory: sessionmaker[Session],
+    run_id: int,
+    counts: _Counts,
+    outcome: str,
+    error: str,
     now: Callable[[], dt.datetime],
-) -> None:  # fmt: skip
+) -> None:
     with factory.begin() as session:
         _save_counts(session, run_id, counts, outcome=outcome, finished_at=now(), error=error)
 

@@ -34,15 +34,20 @@ def create_app(
         OPENAPI_JSON_PATH="openapi.json",
         JSON_AS_ASCII=False,
         COMPRESS_MIMETYPES=[
-            "text/html", "text/css", "text/javascript", "application/javascript",
-            "application/json", "application/geo+json", "image/svg+xml",
+            "text/html",
+            "text/css",
+            "text/javascript",
+            "application/javascript",
+            "application/json",
+            "application/geo+json",
+            "image/svg+xml",
         ],
         COMPRESS_ALGORITHM=["gzip"],
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SAMESITE="Lax",
-    )  # fmt: skip
+    )
     if config:
         app.config.update(config)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]

@@ -41,8 +41,9 @@ def _frame(chart_id: str, title: str, width: int, height: int, body: list[Markup
     return head + Markup("").join(body) + Markup("</svg>")
 
 
-def _axes(lo: float, hi: float, x_labels: Sequence[str], left: int, top: int, plot_w: int,
-          plot_h: int) -> list[Markup]:  # fmt: skip
+def _axes(
+    lo: float, hi: float, x_labels: Sequence[str], left: int, top: int, plot_w: int, plot_h: int
+) -> list[Markup]:
     parts = []
     for n in range(5):
         value = lo + (hi - lo) * n / 4
@@ -51,8 +52,9 @@ def _axes(lo: float, hi: float, x_labels: Sequence[str], left: int, top: int, pl
             '<line x1="{l}" x2="{r}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e3e7ec"/>'
             '<text x="{tx}" y="{ty:.1f}" text-anchor="end" font-size="11">{v}</text>'
         )
-        parts.append(grid.format(l=left, r=left + plot_w, y=y, tx=left - 4, ty=y + 4,
-                                 v=_fmt(value)))  # fmt: skip
+        parts.append(
+            grid.format(l=left, r=left + plot_w, y=y, tx=left - 4, ty=y + 4, v=_fmt(value))
+        )
     count = max(len(x_labels), 1)
     for i, label in enumerate(x_labels):
         x = left + plot_w * (i + 0.5) / count
@@ -69,23 +71,37 @@ def _legend(names: Sequence[str], left: int, y: int, bars: bool) -> list[Markup]
     for i, name in enumerate(names):
         colour = PALETTE[i % len(PALETTE)]
         if bars:
-            parts.append(Markup('<rect x="{x}" y="{y}" width="12" height="10" fill="{c}"/>')
-                         .format(x=x, y=y - 9, c=colour))  # fmt: skip
+            parts.append(
+                Markup('<rect x="{x}" y="{y}" width="12" height="10" fill="{c}"/>').format(
+                    x=x, y=y - 9, c=colour
+                )
+            )
         else:
             swatch = Markup(
                 '<line x1="{x}" x2="{x2}" y1="{y}" y2="{y}" stroke="{c}" '
                 'stroke-width="2" stroke-dasharray="{d}"/>'
             )
-            parts.append(swatch.format(x=x, x2=x + 14, y=y - 4, c=colour,
-                                       d=DASHES[i % len(DASHES)]))  # fmt: skip
-        parts.append(Markup('<text x="{x}" y="{y}" font-size="11">{name}</text>')
-                     .format(x=x + 18, y=y, name=name))  # fmt: skip
+            parts.append(
+                swatch.format(x=x, x2=x + 14, y=y - 4, c=colour, d=DASHES[i % len(DASHES)])
+            )
+        parts.append(
+            Markup('<text x="{x}" y="{y}" font-size="11">{name}</text>').format(
+                x=x + 18, y=y, name=name
+            )
+        )
         x += 26 + 7 * len(name)
     return parts
 
 
-def line_chart(chart_id: str, title: str, x_labels: Sequence[str], lines: Sequence[Line], *,
-               width: int = 520, height: int = 240) -> Markup:  # fmt: skip
+def line_chart(
+    chart_id: str,
+    title: str,
+    x_labels: Sequence[str],
+    lines: Sequence[Line],
+    *,
+    width: int = 520,
+    height: int = 240,
+) -> Markup:
     """Lines over categories (years); a None value breaks the line."""
     left, top, right, bottom = 56, 28, 12, 30
     plot_w, plot_h = width - left - right, height - top - bottom
@@ -104,15 +120,21 @@ def line_chart(chart_id: str, title: str, x_labels: Sequence[str], lines: Sequen
             x = left + plot_w * (i + 0.5) / count
             y = top + plot_h - plot_h * (v - lo) / (hi - lo)
             points.append((x, y))
-            body.append(Markup('<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{c}">'
-                               "<title>{name}: {v}</title></circle>")
-                        .format(x=x, y=y, c=colour, name=ln.name, v=_fmt(v)))  # fmt: skip
+            body.append(
+                Markup(
+                    '<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{c}">'
+                    "<title>{name}: {v}</title></circle>"
+                ).format(x=x, y=y, c=colour, name=ln.name, v=_fmt(v))
+            )
         for p in [*points, None]:
             if p is None:
                 if len(segment) > 1:
-                    body.append(Markup('<polyline fill="none" stroke="{c}" stroke-width="2" '
-                                       'stroke-dasharray="{d}" points="{p}"/>')
-                                .format(c=colour, d=dash, p=" ".join(segment)))  # fmt: skip
+                    body.append(
+                        Markup(
+                            '<polyline fill="none" stroke="{c}" stroke-width="2" '
+                            'stroke-dasharray="{d}" points="{p}"/>'
+                        ).format(c=colour, d=dash, p=" ".join(segment))
+                    )
                 segment = []
             else:
                 segment.append(f"{p[0]:.1f},{p[1]:.1f}")
@@ -120,8 +142,15 @@ def line_chart(chart_id: str, title: str, x_labels: Sequence[str], lines: Sequen
     return _frame(chart_id, title, width, height, body)
 
 
-def bar_chart(chart_id: str, title: str, x_labels: Sequence[str], lines: Sequence[Line], *,
-              width: int = 520, height: int = 240) -> Markup:  # fmt: skip
+def bar_chart(
+    chart_id: str,
+    title: str,
+    x_labels: Sequence[str],
+    lines: Sequence[Line],
+    *,
+    width: int = 520,
+    height: int = 240,
+) -> Markup:
     """Grouped bars: one group per category, one bar per series."""
     left, top, right, bottom = 56, 28, 12, 30
     plot_w, plot_h = width - left - right, height - top - bottom
@@ -138,9 +167,19 @@ def bar_chart(chart_id: str, title: str, x_labels: Sequence[str], lines: Sequenc
                 continue
             x = left + group_w * i + group_w * 0.1 + bar_w * n
             y = top + plot_h - plot_h * (v - lo) / (hi - lo)
-            body.append(Markup('<rect x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{h:.1f}" '
-                               'fill="{c}"><title>{name}: {v}</title></rect>')
-                        .format(x=x, y=min(y, zero), w=bar_w, h=abs(zero - y),
-                                c=PALETTE[n % len(PALETTE)], name=ln.name, v=_fmt(v)))  # fmt: skip
+            body.append(
+                Markup(
+                    '<rect x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{h:.1f}" '
+                    'fill="{c}"><title>{name}: {v}</title></rect>'
+                ).format(
+                    x=x,
+                    y=min(y, zero),
+                    w=bar_w,
+                    h=abs(zero - y),
+                    c=PALETTE[n % len(PALETTE)],
+                    name=ln.name,
+                    v=_fmt(v),
+                )
+            )
     body += _legend([ln.name for ln in lines], left, 14, bars=True)
     return _frame(chart_id, title, width, height, body)

@@ -76,14 +76,21 @@ def data_load(data_dir: Path | None) -> None:
     if not summary.changed:
         click.echo("data unchanged: " + ", ".join(f"{n} {k}" for k, n in _counts(parsed).items()))
     else:
-        click.echo(f"loaded: created {summary.created}, updated {summary.updated}, "
-                   f"deleted {summary.deleted}")  # fmt: skip
+        click.echo(
+            f"loaded: created {summary.created}, updated {summary.updated}, "
+            f"deleted {summary.deleted}"
+        )
     if summary.kept_app_changes:
-        click.echo("kept as changed in the app (approved profile pin or cluster move): "
-                   + ", ".join(summary.kept_app_changes))  # fmt: skip
+        click.echo(
+            "kept as changed in the app (approved profile pin or cluster move): "
+            + ", ".join(summary.kept_app_changes)
+        )
     if summary.kept_not_in_file:
-        click.echo(f"warning: offices in the database but not in the file (kept): "
-                   f"{', '.join(summary.kept_not_in_file)}", err=True)  # fmt: skip
+        click.echo(
+            f"warning: offices in the database but not in the file (kept): "
+            f"{', '.join(summary.kept_not_in_file)}",
+            err=True,
+        )
 
 
 def _counts(parsed: object) -> dict[str, int]:
@@ -113,8 +120,10 @@ def data_check() -> None:
         misplaced = offices_outside_province(session)
     for m in misplaced:
         click.echo(f"{m.code}\t{m.name_th}\tnot inside {m.province_th} ({m.distance_km} km away)")
-    click.echo(f"{len(misplaced)} office(s) outside their province polygon "
-               f"({with_geom} provinces with boundaries)")  # fmt: skip
+    click.echo(
+        f"{len(misplaced)} office(s) outside their province polygon "
+        f"({with_geom} provinces with boundaries)"
+    )
     if misplaced:
         raise SystemExit(1)
 
@@ -131,9 +140,13 @@ boundaries_cli = click.Group("boundaries", help="Administrative boundaries.")
 @click.option("--if-changed", is_flag=True, help="Skip when this exact file was imported last.")
 @with_appcontext
 def boundaries_import(
-    path: Path, level: str, code_field: str | None, name_field: str | None, attribution: str,
+    path: Path,
+    level: str,
+    code_field: str | None,
+    name_field: str | None,
+    attribution: str,
     if_changed: bool,
-) -> None:  # fmt: skip
+) -> None:
     """Import a province or amphoe boundary file (any format GDAL reads) into PostGIS."""
     from .services.boundaries import already_imported, file_sha256, import_boundaries
 
@@ -147,18 +160,24 @@ def boundaries_import(
         bset = read_boundaries(path, level, code_field=code_field, name_field=name_field)
         with _factory().begin() as session:
             result = import_boundaries(
-                session, bset, level, source_name=path.name, sha256=digest,
+                session,
+                bset,
+                level,
+                source_name=path.name,
+                sha256=digest,
                 attribution=attribution,
-            )  # fmt: skip
+            )
     except BoundaryFileError as exc:
         raise click.ClickException(f"{exc} (nothing was imported)") from exc
     for w in result.warnings:
         click.echo(f"warning: {w}", err=True)
-    click.echo(f"{path.name}: {result.matched} {level} boundaries imported "
-               f"({bset.repaired} repaired)")  # fmt: skip
+    click.echo(
+        f"{path.name}: {result.matched} {level} boundaries imported ({bset.repaired} repaired)"
+    )
     if result.missing:
-        click.echo(f"warning: no boundary for province code(s) {', '.join(result.missing)}",
-                   err=True)  # fmt: skip
+        click.echo(
+            f"warning: no boundary for province code(s) {', '.join(result.missing)}", err=True
+        )
 
 
 users_cli = click.Group("users", help="People who sign in.")
@@ -179,8 +198,15 @@ def users_create(email: str, name: str, role: str, office_code: str | None, pass
 
     try:
         with _factory().begin() as session:
-            user = create_user(session, Actor(None, "cli"), email=email, name=name,
-                               password=password, role=role, office_code=office_code)  # fmt: skip
+            user = create_user(
+                session,
+                Actor(None, "cli"),
+                email=email,
+                name=name,
+                password=password,
+                role=role,
+                office_code=office_code,
+            )
             click.echo(f"user {user.email} ({user.role}) created")
     except ServiceError as exc:
         raise click.ClickException(str(exc)) from exc
@@ -225,10 +251,18 @@ def tokens_list(email: str) -> None:
         if user is None:
             raise click.ClickException(f"no user {email}")
         for t in tokens_of(session, user):
-            click.echo("\t".join([t.prefix, t.name, f"{t.created_at:%Y-%m-%d}",
-                                  f"{t.expires_at:%Y-%m-%d}" if t.expires_at else "never",
-                                  f"{t.last_used_at:%Y-%m-%d %H:%M}" if t.last_used_at else "-",
-                                  "revoked" if t.revoked_at else "active"]))  # fmt: skip
+            click.echo(
+                "\t".join(
+                    [
+                        t.prefix,
+                        t.name,
+                        f"{t.created_at:%Y-%m-%d}",
+                        f"{t.expires_at:%Y-%m-%d}" if t.expires_at else "never",
+                        f"{t.last_used_at:%Y-%m-%d %H:%M}" if t.last_used_at else "-",
+                        "revoked" if t.revoked_at else "active",
+                    ]
+                )
+            )
 
 
 @tokens_cli.command("revoke")
@@ -347,12 +381,19 @@ def setup(ctx: click.Context, boundaries_file: str, attribution: str) -> None:
     ctx.invoke(db_upgrade)
     ctx.invoke(data_load, data_dir=None)
     if boundaries_file:
-        ctx.invoke(boundaries_import, path=Path(boundaries_file), level="province",
-                   code_field=None, name_field=None, attribution=attribution,
-                   if_changed=True)  # fmt: skip
+        ctx.invoke(
+            boundaries_import,
+            path=Path(boundaries_file),
+            level="province",
+            code_field=None,
+            name_field=None,
+            attribution=attribution,
+            if_changed=True,
+        )
     else:
-        click.echo("PINMAP_BOUNDARIES not set: no province outlines "
-                   "(see data/boundaries/README.md)")  # fmt: skip
+        click.echo(
+            "PINMAP_BOUNDARIES not set: no province outlines (see data/boundaries/README.md)"
+        )
 
 
 uploads_cli = click.Group("uploads", help="Uploaded evidence, photos and attachments.")
@@ -382,7 +423,7 @@ def uploads_sweep(min_age_minutes: int, dry_run: bool) -> None:
         click.echo(f"{'would delete' if dry_run else 'deleted'} {path}")
         if not dry_run:
             path.unlink(missing_ok=True)
-    click.echo(f"{len(orphans)} orphan file(s), {freed:,} bytes")  # fmt: skip
+    click.echo(f"{len(orphans)} orphan file(s), {freed:,} bytes")
 
 
 def register(app: Flask) -> None:

@@ -53,8 +53,9 @@ def _ascii_fallback(name: str, default: str) -> str:
     return simple
 
 
-def content_disposition(name: str | None, *, inline: bool = False,
-                        default: str = "download") -> str:  # fmt: skip
+def content_disposition(
+    name: str | None, *, inline: bool = False, default: str = "download"
+) -> str:
     """The Content-Disposition value for a file called `name` (made safe here)."""
     safe = download_name(name, default)
     fallback = _ascii_fallback(safe, default)
@@ -65,10 +66,16 @@ def content_disposition(name: str | None, *, inline: bool = False,
     return value
 
 
-def send_download(path: Path, mimetype: str, name: str | None, *, as_attachment: bool,
-                  **options: Any) -> Response:  # fmt: skip
+def send_download(
+    path: Path, mimetype: str, name: str | None, *, as_attachment: bool, **options: Any
+) -> Response:
     """send_file, with the file's name made safe and sent the same way as every other."""
-    response = send_file(path, mimetype=mimetype, download_name=download_name(name),
-                         as_attachment=as_attachment, **options)  # fmt: skip
+    response = send_file(
+        path,
+        mimetype=mimetype,
+        download_name=download_name(name),
+        as_attachment=as_attachment,
+        **options,
+    )
     response.headers["Content-Disposition"] = content_disposition(name, inline=not as_attachment)
     return response

@@ -25,8 +25,10 @@ _VALIDATION_MESSAGES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"Field may not be null\.", N_("This field may not be empty.")),
         (r"Not a valid integer\.", N_("Not a whole number.")),
         (r"Not a valid number\.", N_("Not a number.")),
-        (r"Special numeric values \(nan or infinity\) are not permitted\.",
-         N_("Not a finite number.")),
+        (
+            r"Special numeric values \(nan or infinity\) are not permitted\.",
+            N_("Not a finite number."),
+        ),
         (r"Not a valid string\.", N_("Not text.")),
         (r"Not a valid boolean\.", N_("Not true or false.")),
         (r"Not a valid date\.", N_("Not a date (YYYY-MM-DD).")),
@@ -35,16 +37,21 @@ _VALIDATION_MESSAGES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"Not a valid email address\.", N_("Not an e-mail address.")),
         (r"Invalid input type\.", N_("Wrong type of value.")),
         (r"Must be one of: (?P<choices>.*)\.", N_("Must be one of: %(choices)s.")),
-        (r"Must be greater than or equal to (?P<min>\S+) and less than or equal to (?P<max>\S+)\.",
-         N_("Must be from %(min)s to %(max)s.")),
+        (
+            r"Must be greater than or equal to (?P<min>\S+) "
+            r"and less than or equal to (?P<max>\S+)\.",
+            N_("Must be from %(min)s to %(max)s."),
+        ),
         (r"Must be greater than or equal to (?P<min>\S+)\.", N_("Must be at least %(min)s.")),
         (r"Must be less than or equal to (?P<max>\S+)\.", N_("Must be at most %(max)s.")),
-        (r"Length must be between (?P<min>\d+) and (?P<max>\d+)\.",
-         N_("Length must be %(min)s to %(max)s characters.")),
+        (
+            r"Length must be between (?P<min>\d+) and (?P<max>\d+)\.",
+            N_("Length must be %(min)s to %(max)s characters."),
+        ),
         (r"Shorter than minimum length (?P<min>\d+)\.", N_("Shorter than %(min)s characters.")),
         (r"Longer than maximum length (?P<max>\d+)\.", N_("Longer than %(max)s characters.")),
     )
-)  # fmt: skip
+)
 
 
 def _translated(errors: object) -> object:
@@ -147,16 +154,20 @@ def handle_concurrent_write(exc: Exception) -> Response:
     this should not happen): the loser gets the 409 a stale version gets, never a 500."""
     _discard_failed_transaction()
     current_app.logger.warning("concurrent write refused on %s: %s", request.path, exc)
-    return _error_response(409, _("Someone else saved this at the same moment. Reload it, then "
-                                  "apply your changes again."))  # fmt: skip
+    return _error_response(
+        409,
+        _("Someone else saved this at the same moment. Reload it, then apply your changes again."),
+    )
 
 
 def handle_integrity_error(exc: IntegrityError) -> Response:
     """A duplicate or a vanished reference is a race (409); any other constraint the input
     broke is a 400. Both are logged: the services should have said it more clearly first."""
     orig = exc.orig
-    if isinstance(orig, pg_errors.UniqueViolation | pg_errors.ForeignKeyViolation
-                  | pg_errors.ExclusionViolation):  # fmt: skip
+    if isinstance(
+        orig,
+        pg_errors.UniqueViolation | pg_errors.ForeignKeyViolation | pg_errors.ExclusionViolation,
+    ):
         return handle_concurrent_write(exc)
     _discard_failed_transaction()
     current_app.logger.error("constraint refused input on %s: %s", request.path, exc)

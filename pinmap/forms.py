@@ -88,8 +88,9 @@ class FieldLabel:
         return f"FieldLabel({self.name!r})"
 
 
-def check_text(form: Mapping[str, Any], limits: Mapping[str, int] | None = None,
-               *, default_limit: int = 20_000) -> None:  # fmt: skip
+def check_text(
+    form: Mapping[str, Any], limits: Mapping[str, int] | None = None, *, default_limit: int = 20_000
+) -> None:
     """Refuse a NUL character in any field, and a value longer than its limit (never cut it).
 
     `form` is a request's form (every value of a repeated field is checked).
@@ -103,12 +104,19 @@ def check_text(form: Mapping[str, Any], limits: Mapping[str, int] | None = None,
         for value in values:
             text = str(value)
             if "\x00" in text:
-                raise ServiceError(400, N_("%(field)s contains a NUL character; remove it."),
-                                   field=FieldLabel(name))  # fmt: skip
+                raise ServiceError(
+                    400,
+                    N_("%(field)s contains a NUL character; remove it."),
+                    field=FieldLabel(name),
+                )
             limit = limits.get(name, default_limit)
             if len(text) > limit:
-                raise ServiceError(400, N_("%(field)s is longer than %(n)s characters."),
-                                   field=FieldLabel(name), n=limit)  # fmt: skip
+                raise ServiceError(
+                    400,
+                    N_("%(field)s is longer than %(n)s characters."),
+                    field=FieldLabel(name),
+                    n=limit,
+                )
 
 
 def whole(value: Any, name: str, lo: int, hi: int, *, required: bool = False) -> int | None:
@@ -121,12 +129,22 @@ def whole(value: Any, name: str, lo: int, hi: int, *, required: bool = False) ->
     # ASCII digits only: int() would take "٣" or "1_000", and "²".isdigit() is true.
     digits = text[1:] if text[:1] in "+-" else text
     if not digits.isascii() or not digits.isdigit() or len(digits) > 12:
-        raise ServiceError(400, N_("%(field)s must be a whole number from %(min)s to %(max)s."),
-                           field=FieldLabel(name), min=lo, max=hi)  # fmt: skip
+        raise ServiceError(
+            400,
+            N_("%(field)s must be a whole number from %(min)s to %(max)s."),
+            field=FieldLabel(name),
+            min=lo,
+            max=hi,
+        )
     number = int(text)
     if not lo <= number <= hi:
-        raise ServiceError(400, N_("%(field)s must be a whole number from %(min)s to %(max)s."),
-                           field=FieldLabel(name), min=lo, max=hi)  # fmt: skip
+        raise ServiceError(
+            400,
+            N_("%(field)s must be a whole number from %(min)s to %(max)s."),
+            field=FieldLabel(name),
+            min=lo,
+            max=hi,
+        )
     return number
 
 
@@ -140,8 +158,13 @@ def decimal(value: Any, name: str, lo: float, hi: float) -> float | None:
     except ValueError:
         number = math.nan
     if not math.isfinite(number) or not lo <= number <= hi:
-        raise ServiceError(400, N_("%(field)s must be a number from %(min)s to %(max)s."),
-                           field=FieldLabel(name), min=_num(lo), max=_num(hi))  # fmt: skip
+        raise ServiceError(
+            400,
+            N_("%(field)s must be a number from %(min)s to %(max)s."),
+            field=FieldLabel(name),
+            min=_num(lo),
+            max=_num(hi),
+        )
     return number
 
 
@@ -162,8 +185,9 @@ def day(value: Any, name: str, *, required: bool = False) -> dt.date | None:
         parsed = None
     # Far-off years are typing slips; they also overflow date arithmetic (a day after 9999-12-31).
     if parsed is None or not 1900 <= parsed.year <= 2200:
-        raise ServiceError(400, N_("%(field)s must be a date written YYYY-MM-DD."),
-                           field=FieldLabel(name))  # fmt: skip
+        raise ServiceError(
+            400, N_("%(field)s must be a date written YYYY-MM-DD."), field=FieldLabel(name)
+        )
     return parsed
 
 
@@ -175,8 +199,11 @@ def moment(value: Any, name: str) -> dt.datetime:
     except ValueError:
         parsed = None
     if parsed is None or not 1900 <= parsed.year <= 2200:
-        raise ServiceError(400, N_("%(field)s must be a date and time, e.g. 2024-06-12T09:00."),
-                           field=FieldLabel(name))  # fmt: skip
+        raise ServiceError(
+            400,
+            N_("%(field)s must be a date and time, e.g. 2024-06-12T09:00."),
+            field=FieldLabel(name),
+        )
     return parsed
 
 
@@ -184,8 +211,12 @@ def one_of(value: Any, name: str, allowed: Iterable[str]) -> str:
     text = str(value if value is not None else "")
     choices = list(allowed)
     if text not in choices:
-        raise ServiceError(400, N_("%(field)s must be one of: %(choices)s."),
-                           field=FieldLabel(name), choices=", ".join(choices))  # fmt: skip
+        raise ServiceError(
+            400,
+            N_("%(field)s must be one of: %(choices)s."),
+            field=FieldLabel(name),
+            choices=", ".join(choices),
+        )
     return text
 
 
@@ -198,8 +229,9 @@ def file_name(name: str, limit: int = 255) -> str:
     if any(not ch.isprintable() for ch in name):
         raise ServiceError(400, N_("The file name contains control characters; rename the file."))
     if len(name) > limit:
-        raise ServiceError(400, N_("The file name is longer than %(n)s characters; rename the "
-                                   "file."), n=limit)  # fmt: skip
+        raise ServiceError(
+            400, N_("The file name is longer than %(n)s characters; rename the file."), n=limit
+        )
     return name
 
 

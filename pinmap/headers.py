@@ -83,10 +83,17 @@ PAGE_ONLY_HEADERS = ("Content-Security-Policy", "X-Frame-Options")
 # Every header Talisman writes. Talisman overwrites them all; a view that sent its own (a file
 # download's sandbox policy, say) knows better, so its value is put back.
 TALISMAN_HEADERS = (
-    *PAGE_ONLY_HEADERS, "Content-Security-Policy-Report-Only", "Referrer-Policy",
-    "X-Content-Type-Options", "Permissions-Policy", "Document-Policy", "Feature-Policy",
-    "Strict-Transport-Security", "X-XSS-Protection", "X-Download-Options",
-)  # fmt: skip
+    *PAGE_ONLY_HEADERS,
+    "Content-Security-Policy-Report-Only",
+    "Referrer-Policy",
+    "X-Content-Type-Options",
+    "Permissions-Policy",
+    "Document-Policy",
+    "Feature-Policy",
+    "Strict-Transport-Security",
+    "X-XSS-Protection",
+    "X-Download-Options",
+)
 
 
 def _remember_own(response: Response) -> Response:

@@ -41,9 +41,13 @@ class DbIntConverter(IntegerConverter):
     """`<int:…>` bounded to PostgreSQL's integer: a longer number is simply no such page (404)."""
 
     def __init__(
-        self, map: Any, fixed_digits: int = 0, min: int | None = None,  # noqa: A002
-        max: int | None = None, signed: bool = False,  # noqa: A002
-    ) -> None:  # fmt: skip
+        self,
+        map: Any,
+        fixed_digits: int = 0,
+        min: int | None = None,  # noqa: A002
+        max: int | None = None,
+        signed: bool = False,  # noqa: A002
+    ) -> None:
         low = (PG_INT_MIN if signed else 0) if min is None else min
         super().__init__(map, fixed_digits, low, PG_INT_MAX if max is None else max, signed)
 
@@ -159,8 +163,11 @@ def Int(*, strict: bool, small: bool = False, **kwargs: Any) -> fields.Integer: 
     "12" (JSON bodies); query strings are text, so their numbers are parsed from it."""
     given = kwargs.pop("validate", None)
     checks = list(given) if isinstance(given, list | tuple) else [given] if given else []
-    bounds = validate.Range(-PG_SMALLINT_MAX - 1, PG_SMALLINT_MAX) if small else \
-        validate.Range(PG_INT_MIN, PG_INT_MAX)  # fmt: skip
+    bounds = (
+        validate.Range(-PG_SMALLINT_MAX - 1, PG_SMALLINT_MAX)
+        if small
+        else validate.Range(PG_INT_MIN, PG_INT_MAX)
+    )
     return fields.Integer(strict=strict, validate=[*checks, bounds], **kwargs)
 
 

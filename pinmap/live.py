@@ -63,8 +63,13 @@ class Change:
     payload: dict[str, Any]
 
     def public_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "at": self.at, "kind": self.kind, "office_code": self.office_code,
-                "payload": self.payload}  # fmt: skip
+        return {
+            "id": self.id,
+            "at": self.at,
+            "kind": self.kind,
+            "office_code": self.office_code,
+            "payload": self.payload,
+        }
 
     @classmethod
     def from_row(cls, row: tuple[Any, ...]) -> Change:
@@ -119,8 +124,9 @@ class Broker:
         self._revoked_users: set[int] = set()
         self._checked_all_at = 0.0
 
-    def subscribe(self, offices: frozenset[int] | None, grant: Grant | None = None,
-                  *, timeout: float = 5.0) -> Subscriber:  # fmt: skip
+    def subscribe(
+        self, offices: frozenset[int] | None, grant: Grant | None = None, *, timeout: float = 5.0
+    ) -> Subscriber:
         """Register a client; it must read its backlog only after this returns.
 
         Everything committed after the broker's position at this moment reaches the client's
@@ -177,13 +183,18 @@ class Broker:
         if user_ids is None:
             self._checked_all_at = time.monotonic()
         with self._lock:
-            subs = [s for s in self._subs if s.grant is not None
-                    and (user_ids is None or s.grant.user_id in user_ids)]  # fmt: skip
+            subs = [
+                s
+                for s in self._subs
+                if s.grant is not None and (user_ids is None or s.grant.user_id in user_ids)
+            ]
         if not subs:
             return
         grants = [s.grant for s in subs if s.grant is not None]
-        users = {row[0]: row[1:] for row in conn.execute(
-            SELECT_USERS, [list({g.user_id for g in grants})])}  # fmt: skip
+        users = {
+            row[0]: row[1:]
+            for row in conn.execute(SELECT_USERS, [list({g.user_id for g in grants})])
+        }
         sessions = [g.session_id for g in grants if g.session_id is not None]
         tokens = [g.token_id for g in grants if g.token_id is not None]
         live_sessions = {r[0] for r in conn.execute(SELECT_LIVE_SESSIONS, [sessions])}
@@ -274,8 +285,13 @@ class Broker:
             return True
 
 
-def sse_format(change: Change | None = None, *, comment: str | None = None,
-               retry_ms: int | None = None, last_id: int | None = None) -> str:  # fmt: skip
+def sse_format(
+    change: Change | None = None,
+    *,
+    comment: str | None = None,
+    retry_ms: int | None = None,
+    last_id: int | None = None,
+) -> str:
     """One SSE block: a change event, a comment, or a retry/id preamble.
 
     A preamble's `id:` without `data:` dispatches no event, yet sets the browser's last event

@@ -139,9 +139,18 @@ class Cluster:
             return
         log = self.datadir / "server.log"
         proc = self._run(
-            "pg_ctl", "-D", str(self.datadir), "-l", str(log), "-w", "-t", "60",
-            "-o", f"-p {self.port}", "start",
-        )  # fmt: skip
+            "pg_ctl",
+            "-D",
+            str(self.datadir),
+            "-l",
+            str(log),
+            "-w",
+            "-t",
+            "60",
+            "-o",
+            f"-p {self.port}",
+            "start",
+        )
         if proc.returncode != 0:
             tail = log.read_text()[-2000:] if log.exists() else ""
             raise LocalDBError(f"pg_ctl start failed:\n{proc.stderr}\n{tail}")

@@ -150,12 +150,19 @@ def current_actor() -> Actor:
 
 API_SECURITY = [{"bearerAuth": []}, {"sessionCookie": []}]
 SECURITY_SCHEMES = {
-    "bearerAuth": {"type": "http", "scheme": "bearer",
-                   "description": "A token from `pinmap tokens create`, acting as its user."},
-    "sessionCookie": {"type": "apiKey", "in": "cookie", "name": "session",
-                      "description": "A signed-in browser; writes also need an X-CSRFToken "
-                                     "header (the csrf_token of any of our forms)."},
-}  # fmt: skip
+    "bearerAuth": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "A token from `pinmap tokens create`, acting as its user.",
+    },
+    "sessionCookie": {
+        "type": "apiKey",
+        "in": "cookie",
+        "name": "session",
+        "description": "A signed-in browser; writes also need an X-CSRFToken "
+        "header (the csrf_token of any of our forms).",
+    },
+}
 
 
 def require(action: str) -> Callable[[F], F]:

@@ -94,8 +94,9 @@ def _refuse(row: int, column: str, msgid: str, **params: Any) -> _Refused:
     return _Refused(Problem(row, column, msgid, params))
 
 
-def read_table(data: bytes, filename: str, columns: tuple[str, ...],
-               required: tuple[str, ...]) -> Table:  # fmt: skip
+def read_table(
+    data: bytes, filename: str, columns: tuple[str, ...], required: tuple[str, ...]
+) -> Table:
     """A CSV (UTF-8, or Thai Windows cp874) or XLSX file as text cells, or ImportRejected."""
     name = (filename or "").strip() or "upload"
     try:
@@ -111,8 +112,9 @@ def read_table(data: bytes, filename: str, columns: tuple[str, ...],
         for number, cells in enumerate(raw, start=2):
             if number - 1 > MAX_ROWS:
                 raise _refuse(0, "", N_("The file has more than %(n)s rows."), n=MAX_ROWS)
-            values = {c: _cell_text(cells[i]) if i < len(cells) else ""
-                      for i, c in enumerate(header) if c}  # fmt: skip
+            values = {
+                c: _cell_text(cells[i]) if i < len(cells) else "" for i, c in enumerate(header) if c
+            }
             if any(values.values()):  # blank lines at the end of a sheet are common
                 rows.append((number, values))
     except _Refused as refused:
@@ -122,8 +124,9 @@ def read_table(data: bytes, filename: str, columns: tuple[str, ...],
 
 def _rows(data: bytes, name: str) -> Iterator[tuple[Any, ...] | list[str]]:
     if len(data) > MAX_TABLE_BYTES:
-        raise _refuse(0, "", N_("The file is larger than %(n)s MB."),
-                      n=MAX_TABLE_BYTES // (1024 * 1024))  # fmt: skip
+        raise _refuse(
+            0, "", N_("The file is larger than %(n)s MB."), n=MAX_TABLE_BYTES // (1024 * 1024)
+        )
     lower = name.lower()
     if lower.endswith(".xlsx"):
         return _xlsx_rows(data)
@@ -132,13 +135,22 @@ def _rows(data: bytes, name: str) -> Iterator[tuple[Any, ...] | list[str]]:
     raise _refuse(0, "", N_("Upload a .csv or .xlsx file."))
 
 
-def _header_problems(header: list[str], columns: tuple[str, ...],
-                     required: tuple[str, ...]) -> list[Problem]:  # fmt: skip
-    problems = [Problem(1, c, N_("Unknown column; the columns are %(columns)s."),
-                        {"columns": ", ".join(columns)})
-                for c in header if c and c not in columns]  # fmt: skip
-    problems += [Problem(1, c, N_("Required column is missing.")) for c in required
-                 if c not in header]  # fmt: skip
+def _header_problems(
+    header: list[str], columns: tuple[str, ...], required: tuple[str, ...]
+) -> list[Problem]:
+    problems = [
+        Problem(
+            1,
+            c,
+            N_("Unknown column; the columns are %(columns)s."),
+            {"columns": ", ".join(columns)},
+        )
+        for c in header
+        if c and c not in columns
+    ]
+    problems += [
+        Problem(1, c, N_("Required column is missing.")) for c in required if c not in header
+    ]
     seen: set[str] = set()
     for c in header:
         if c and c in seen:
@@ -202,18 +214,24 @@ def _csv_records(text: str) -> Iterator[list[str]]:
                     raise _too_long(number, i + 1)
             yield record
     except csv.Error as exc:
-        raise _refuse(number + 1, "", N_("The CSV cannot be read: %(reason)s."),
-                      reason=str(exc)) from exc  # fmt: skip
+        raise _refuse(
+            number + 1, "", N_("The CSV cannot be read: %(reason)s."), reason=str(exc)
+        ) from exc
 
 
 def _too_wide(row: int, column: int) -> _Refused:
-    return _refuse(row, get_column_letter(column), N_("The row has more than %(n)s columns."),
-                   n=MAX_COLUMNS)  # fmt: skip
+    return _refuse(
+        row, get_column_letter(column), N_("The row has more than %(n)s columns."), n=MAX_COLUMNS
+    )
 
 
 def _too_long(row: int, column: int) -> _Refused:
-    return _refuse(row, get_column_letter(column),
-                   N_("The cell holds more than %(n)s characters."), n=MAX_CELL_CHARS)  # fmt: skip
+    return _refuse(
+        row,
+        get_column_letter(column),
+        N_("The cell holds more than %(n)s characters."),
+        n=MAX_CELL_CHARS,
+    )
 
 
 # --- XLSX --------------------------------------------------------------------------------------
@@ -240,8 +258,9 @@ def _xlsx_rows(data: bytes) -> Iterator[tuple[Any, ...]]:
             try:
                 sheet = book.worksheets[0]
                 # The hard stops while streaming, whatever the sheet claims about its size.
-                yield from sheet.iter_rows(values_only=True, max_row=MAX_ROWS + 2,
-                                           max_col=MAX_COLUMNS)  # fmt: skip
+                yield from sheet.iter_rows(
+                    values_only=True, max_row=MAX_ROWS + 2, max_col=MAX_COLUMNS
+                )
             finally:
                 book.close()
     except _Refused:
@@ -284,9 +303,15 @@ def _check_members(archive: zipfile.ZipFile) -> None:
         total += info.file_size
         ratio = info.file_size / max(info.compress_size, 1)
         if total > MAX_UNPACKED or (info.file_size > RATIO_FROM and ratio > MAX_RATIO):
-            raise _refuse(0, "", N_("The workbook unpacks to more data than a table of "
-                                    "%(rows)s rows can hold; it was not opened."),
-                          rows=MAX_ROWS)  # fmt: skip
+            raise _refuse(
+                0,
+                "",
+                N_(
+                    "The workbook unpacks to more data than a table of "
+                    "%(rows)s rows can hold; it was not opened."
+                ),
+                rows=MAX_ROWS,
+            )
 
 
 class _XmlLimits:
@@ -354,13 +379,21 @@ class _XmlLimits:
         except (ValueError, TypeError):
             return  # openpyxl reads the size from it the same way, or not at all
         if max_row is not None and max_row > MAX_ROWS + 1:
-            raise _refuse(0, "", N_("The sheet has %(count)s rows; at most %(n)s can be loaded."),
-                          count=max_row, n=MAX_ROWS)  # fmt: skip
+            raise _refuse(
+                0,
+                "",
+                N_("The sheet has %(count)s rows; at most %(n)s can be loaded."),
+                count=max_row,
+                n=MAX_ROWS,
+            )
         if max_col is not None and max_col > MAX_COLUMNS:
-            raise _refuse(1, get_column_letter(max_col),
-                          N_("The sheet reaches column %(col)s; at most %(n)s columns can be "
-                             "loaded."), col=get_column_letter(max_col),
-                          n=MAX_COLUMNS)  # fmt: skip
+            raise _refuse(
+                1,
+                get_column_letter(max_col),
+                N_("The sheet reaches column %(col)s; at most %(n)s columns can be loaded."),
+                col=get_column_letter(max_col),
+                n=MAX_COLUMNS,
+            )
 
     def _sheet_data(self, name: str, attrs: dict[str, str]) -> None:
         if name == _SHEET_DATA:
@@ -378,8 +411,9 @@ class _XmlLimits:
             self.cells += 1
             self.text = 0
             ref = _CELL_REF.fullmatch(attrs.get("r", ""))
-            self.col_no = column_index_from_string(ref.group(1).upper()) if ref else (
-                self.col_no + 1)  # fmt: skip
+            self.col_no = (
+                column_index_from_string(ref.group(1).upper()) if ref else (self.col_no + 1)
+            )
             if self.cells > MAX_COLUMNS or self.col_no > MAX_COLUMNS:
                 raise _too_wide(self.row_no, min(self.col_no, 16384))
         if self.row_elements > MAX_ROW_ELEMENTS:
@@ -392,8 +426,12 @@ class _XmlLimits:
                 raise _too_long(self.row_no, max(self.col_no, 1))
         elif self.root == _SST:
             if self.text > MAX_CELL_CHARS:
-                raise _refuse(0, "", N_("A text in the workbook holds more than %(n)s "
-                                        "characters."), n=MAX_CELL_CHARS)  # fmt: skip
+                raise _refuse(
+                    0,
+                    "",
+                    N_("A text in the workbook holds more than %(n)s characters."),
+                    n=MAX_CELL_CHARS,
+                )
         elif self.text > MAX_TEXT_RUN:
             raise _refuse(0, "", N_("The workbook holds too much besides its cells."))
 

@@ -53,10 +53,20 @@ def main() -> None:
 
     offices = read("esa_offices.csv")
     fields = [
-        "code", "kind", "name_th", "name_full_th", "name_en", "provinces_th",
-        "office_province_th", "office_amphoe_th", "lat", "lon", "location_precision",
-        "cluster_no", "source_note",
-    ]  # fmt: skip
+        "code",
+        "kind",
+        "name_th",
+        "name_full_th",
+        "name_en",
+        "provinces_th",
+        "office_province_th",
+        "office_amphoe_th",
+        "lat",
+        "lon",
+        "location_precision",
+        "cluster_no",
+        "source_note",
+    ]
     for o in offices:
         # An office belongs to the cluster of the province its building is in (reference README).
         o["cluster_no"] = cluster_of[o["office_province_th"]]

@@ -30,11 +30,16 @@ AMPHOE_FILE = SHARED_REFERENCE / "boundaries" / "mapthai_th_adm2.geojson"
 TEST_CONFIG = {"TESTING": True, "PINMAP_TILES": "", "SECRET_KEY": "test"}
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
     # Every host but loopback is unresolvable: the page must need nothing from outside.
     "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-]  # fmt: skip
+]
 
 
 @pytest.fixture(scope="session")
@@ -93,8 +98,11 @@ def session(session_factory: sessionmaker[Session]) -> Iterator[Session]:
 @pytest.fixture
 def app(session_factory: sessionmaker[Session], tmp_path: Path, database_url: str) -> Flask:
     # The URL only serves the live-change listener; requests use the rolled-back session.
-    config = {**TEST_CONFIG, "PINMAP_UPLOAD_DIR": str(tmp_path / "uploads"),
-              "SQLALCHEMY_URL": database_url}  # fmt: skip
+    config = {
+        **TEST_CONFIG,
+        "PINMAP_UPLOAD_DIR": str(tmp_path / "uploads"),
+        "SQLALCHEMY_URL": database_url,
+    }
     return create_app(config, session_factory=session_factory)
 
 

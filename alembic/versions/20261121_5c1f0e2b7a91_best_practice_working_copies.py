@@ -20,9 +20,13 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     op.add_column("best_practices", sa.Column("replaces_id", sa.Integer(), nullable=True))
     op.create_foreign_key(
-        op.f("best_practices_replaces_id_fkey"), "best_practices", "best_practices",
-        ["replaces_id"], ["id"], ondelete="CASCADE",
-    )  # fmt: skip
+        op.f("best_practices_replaces_id_fkey"),
+        "best_practices",
+        "best_practices",
+        ["replaces_id"],
+        ["id"],
+        ondelete="CASCADE",
+    )
     op.create_unique_constraint(
         op.f("best_practices_replaces_id_key"), "best_practices", ["replaces_id"]
     )

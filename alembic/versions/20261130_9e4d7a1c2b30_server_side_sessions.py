@@ -23,16 +23,21 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("user_id", sa.Integer(), nullable=False),
         sa.Column("key_sha256", sa.String(length=64), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"),
-                  nullable=False),
+        sa.Column(
+            "created_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
         sa.Column("ip", sa.String(length=45), nullable=True),
         sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("revoked_reason", sa.String(length=20), nullable=True),
-        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("user_sessions_user_id_fkey"),
-                                ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("user_sessions_user_id_fkey"), ondelete="CASCADE"
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("user_sessions_pkey")),
         sa.UniqueConstraint("key_sha256", name=op.f("user_sessions_key_sha256_key")),
-    )  # fmt: skip
+    )
     op.create_index(op.f("ix_user_sessions_user_id"), "user_sessions", ["user_id"])
     # Sessions signed before this revision carry no server-side key: they end here, once.
 

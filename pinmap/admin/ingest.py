@@ -25,13 +25,31 @@ from ..services.audit import record
 from ..services.errors import ServiceError
 from . import bp
 
-SOURCE_FORM = ("name", "kind", "url", "credentials_env", "interval_seconds", "cron",
-               "timeout_seconds", "options", "pre_approved", "enabled")  # fmt: skip
+SOURCE_FORM = (
+    "name",
+    "kind",
+    "url",
+    "credentials_env",
+    "interval_seconds",
+    "cron",
+    "timeout_seconds",
+    "options",
+    "pre_approved",
+    "enabled",
+)
 
 
 # Longest value each field may hold (the column's size); refused with the limit, never cut.
-SOURCE_LIMITS = {"name": 100, "kind": 20, "url": 2_000, "credentials_env": 100, "cron": 100,
-                 "interval_seconds": 20, "timeout_seconds": 20, "options": 10_000}  # fmt: skip
+SOURCE_LIMITS = {
+    "name": 100,
+    "kind": 20,
+    "url": 2_000,
+    "credentials_env": 100,
+    "cron": 100,
+    "interval_seconds": 20,
+    "timeout_seconds": 20,
+    "options": 10_000,
+}
 MAX_INTERVAL = 366 * 86_400  # a year: any longer is a typing slip
 MAX_TIMEOUT = 3_600.0
 
@@ -50,12 +68,16 @@ def _spec_from_form(form: Any) -> dict[str, Any]:
     if "\\u0000" in json.dumps(options):  # PostgreSQL's JSON cannot hold a NUL character
         raise SourceError(_("options: a NUL character (\\u0000) is not allowed"))
     return {
-        "kind": form.get("kind"), "url": form.get("url", "").strip(),
-        "credentials_env": form.get("credentials_env", "").strip(), "interval_seconds": interval,
-        "cron": form.get("cron", "").strip(), "timeout_seconds": timeout or 30.0,
-        "options": options, "pre_approved": form.get("pre_approved") == "on",
+        "kind": form.get("kind"),
+        "url": form.get("url", "").strip(),
+        "credentials_env": form.get("credentials_env", "").strip(),
+        "interval_seconds": interval,
+        "cron": form.get("cron", "").strip(),
+        "timeout_seconds": timeout or 30.0,
+        "options": options,
+        "pre_approved": form.get("pre_approved") == "on",
         "enabled": form.get("enabled") == "on",
-    }  # fmt: skip
+    }
 
 
 @bp.route("/ingest", methods=["GET", "POST"])
@@ -70,9 +92,14 @@ def ingest_sources() -> Any:
         name = typed["name"].strip()
         try:
             source, created = upsert(session, name, _spec_from_form(request.form))
-            record(session, current_actor(), "ingest.source.save", "ingest_source", source.id,
-                   after={"name": name, "kind": source.kind,
-                          "url": redact(source.url)})  # fmt: skip
+            record(
+                session,
+                current_actor(),
+                "ingest.source.save",
+                "ingest_source",
+                source.id,
+                after={"name": name, "kind": source.kind, "url": redact(source.url)},
+            )
             session.commit()
             flash(_("Source %(name)s saved.", name=name))
             return redirect(url_for("admin.ingest_sources"))
@@ -83,9 +110,15 @@ def ingest_sources() -> Any:
     streaks = status.failing_streaks(session)
     last_runs = {s.id: (status.runs(session, source=s.name, limit=1) or [None])[0] for s in sources}
     return render_template(
-        "admin/ingest_sources.html", sources=sources, streaks=streaks, last_runs=last_runs,
-        failing_after=status.FAILING_AFTER, kinds=SOURCE_KINDS, error=error, typed=typed,
-    ), code  # fmt: skip
+        "admin/ingest_sources.html",
+        sources=sources,
+        streaks=streaks,
+        last_runs=last_runs,
+        failing_after=status.FAILING_AFTER,
+        kinds=SOURCE_KINDS,
+        error=error,
+        typed=typed,
+    ), code
 
 
 @bp.route("/ingest/runs")
@@ -113,27 +146,40 @@ def ingest_conflicts() -> Any:
         decision = request.form.get("decision", "keep")
         try:
             forms.check_text(request.form, {"decision": 20}, default_limit=20)
-            conflict_id = forms.whole(request.form.get("conflict_id"), "conflict_id",
-                                      *forms.ID_RANGE, required=True)  # fmt: skip
-            resolve_conflict(session, current_actor(), conflict_id, decision,
-                             request.form.get("version", type=int))  # fmt: skip
+            conflict_id = forms.whole(
+                request.form.get("conflict_id"), "conflict_id", *forms.ID_RANGE, required=True
+            )
+            resolve_conflict(
+                session,
+                current_actor(),
+                conflict_id,
+                decision,
+                request.form.get("version", type=int),
+            )
         except ServiceError as err:
             session.rollback()
-            return render_template("admin/ingest_conflicts.html", status_labels=STATUS_LABELS,
-                                   rows=status.open_conflicts(session),
-                                   error=service_message(err)), err.status  # fmt: skip
+            return render_template(
+                "admin/ingest_conflicts.html",
+                status_labels=STATUS_LABELS,
+                rows=status.open_conflicts(session),
+                error=service_message(err),
+            ), err.status
         session.commit()
         if decision == "keep":
             flash(_("Conflict resolved: the manual report was kept."))
         else:
             flash(_("Conflict resolved: the source's version is now the report's current one."))
         return redirect(url_for("admin.ingest_conflicts"))
-    return render_template("admin/ingest_conflicts.html", rows=status.open_conflicts(session),
-                           status_labels=STATUS_LABELS)  # fmt: skip
+    return render_template(
+        "admin/ingest_conflicts.html",
+        rows=status.open_conflicts(session),
+        status_labels=STATUS_LABELS,
+    )
 
 
 @bp.route("/ingest/consistency")
 @require("view_ingest")
 def ingest_consistency() -> Any:
-    return render_template("admin/ingest_consistency.html",
-                           rows=status.disagreements(get_session()))  # fmt: skip
+    return render_template(
+        "admin/ingest_consistency.html", rows=status.disagreements(get_session())
+    )

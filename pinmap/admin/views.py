@@ -36,9 +36,19 @@ BANGKOK = dt.timezone(dt.timedelta(hours=7))
 USER_FIELDS = ("email", "name", "role", "office_code")
 WINDOW_FIELDS = ("fiscal_year", "round_no", "label_th", "label_en", "opens_on", "closes_on")
 # Longest value each field may hold (the column's size); refused with the limit, never cut.
-LIMITS = {"email": 254, "name": 200, "role": 20, "office_code": 60, "password": 1_000,
-          "label_th": 200, "label_en": 200, "fiscal_year": 10, "round_no": 10, "opens_on": 10,
-          "closes_on": 10}  # fmt: skip
+LIMITS = {
+    "email": 254,
+    "name": 200,
+    "role": 20,
+    "office_code": 60,
+    "password": 1_000,
+    "label_th": 200,
+    "label_en": 200,
+    "fiscal_year": 10,
+    "round_no": 10,
+    "opens_on": 10,
+    "closes_on": 10,
+}
 
 
 def _form_status(err: ServiceError) -> int:
@@ -66,16 +76,25 @@ def _chosen_year(years: list[int], strict: bool = True) -> int | None:
 # --- Users --------------------------------------------------------------------------------
 
 
-def _users_page(form: dict[str, str] | None = None, error: str | None = None, status: int = 200,
-                edit: dict[str, Any] | None = None):  # fmt: skip
+def _users_page(
+    form: dict[str, str] | None = None,
+    error: str | None = None,
+    status: int = 200,
+    edit: dict[str, Any] | None = None,
+):
     """`form` is what was typed into the new-user form, `edit` into one user's edit form."""
     session = get_session()
     users = session.scalars(select(User).order_by(User.role, User.email)).all()
     offices = session.execute(select(Office.code, Office.name_th).order_by(Office.code)).all()
     return render_template(
-        "admin/users.html", users=users, offices=offices, roles=ROLES,
-        form=form or {}, error=error, edit=edit or {},
-    ), status  # fmt: skip
+        "admin/users.html",
+        users=users,
+        offices=offices,
+        roles=ROLES,
+        form=form or {},
+        error=error,
+        edit=edit or {},
+    ), status
 
 
 @bp.get("/users")
@@ -92,10 +111,14 @@ def create_user_view() -> Any:
     try:
         forms.check_text(request.form, LIMITS, default_limit=100)
         user = create_user(
-            session, current_actor(), email=form["email"], name=form["name"],
-            password=request.form.get("password", ""), role=form["role"],
+            session,
+            current_actor(),
+            email=form["email"],
+            name=form["name"],
+            password=request.form.get("password", ""),
+            role=form["role"],
             office_code=form["office_code"] or None,
-        )  # fmt: skip
+        )
     except ServiceError as err:
         session.rollback()
         return _users_page(form, service_message(err), _form_status(err))
@@ -140,12 +163,19 @@ def update_user_view(user_id: int) -> Any:
     typed = {k: request.form.get(k, "") for k in ("name", "role", "office_code")}
     try:
         forms.check_text(request.form, LIMITS, default_limit=100)
-        update_user(session, current_actor(), user, name=typed["name"], role=typed["role"],
-                    office_code=typed["office_code"].strip() or None)  # fmt: skip
+        update_user(
+            session,
+            current_actor(),
+            user,
+            name=typed["name"],
+            role=typed["role"],
+            office_code=typed["office_code"].strip() or None,
+        )
     except ServiceError as err:
         session.rollback()
-        return _users_page(error=service_message(err), status=_form_status(err),
-                           edit={"user_id": user_id, **typed})  # fmt: skip
+        return _users_page(
+            error=service_message(err), status=_form_status(err), edit={"user_id": user_id, **typed}
+        )
     session.commit()
     flash(_("%(email)s updated.", email=user.email))
     return redirect(url_for("admin.users"))
@@ -163,11 +193,17 @@ def reset_password_view(user_id: int) -> Any:
         session.rollback()
         return _users_page(error=service_message(err), status=_form_status(err))
     session.commit()
-    flash(_("New password set for %(email)s; tell them in person, not by e-mail.",
-            email=user.email))  # fmt: skip
+    flash(
+        _("New password set for %(email)s; tell them in person, not by e-mail.", email=user.email)
+    )
     if revoked:
-        flash(_("%(n)s API tokens of %(email)s were revoked with the old password.",
-                n=revoked, email=user.email))  # fmt: skip
+        flash(
+            _(
+                "%(n)s API tokens of %(email)s were revoked with the old password.",
+                n=revoked,
+                email=user.email,
+            )
+        )
     return redirect(url_for("admin.users"))
 
 
@@ -191,9 +227,13 @@ def _windows_page(form: dict[str, str] | None = None, error: str | None = None, 
         .all()
     )
     return render_template(
-        "admin/windows.html", years=years, year=year, windows=windows,
-        form=form or {"fiscal_year": str(year or "")}, error=error,
-    ), status  # fmt: skip
+        "admin/windows.html",
+        years=years,
+        year=year,
+        windows=windows,
+        form=form or {"fiscal_year": str(year or "")},
+        error=error,
+    ), status
 
 
 @bp.get("/windows")
@@ -214,8 +254,13 @@ def save_window() -> Any:
         session.rollback()
         return _windows_page(form, service_message(err), _form_status(err))
     session.commit()
-    flash(_("Round %(round)s of fiscal year %(year)s saved.", round=window.round_no,
-            year=window.fiscal_year))  # fmt: skip
+    flash(
+        _(
+            "Round %(round)s of fiscal year %(year)s saved.",
+            round=window.round_no,
+            year=window.fiscal_year,
+        )
+    )
     return redirect(url_for("admin.windows", fiscal_year=window.fiscal_year))
 
 
@@ -223,9 +268,11 @@ def save_window() -> Any:
 
 
 def _catalogue_page(
-    year: int | None = None, error: str | None = None, line_errors: list[str] | None = None,
+    year: int | None = None,
+    error: str | None = None,
+    line_errors: list[str] | None = None,
     status: int = 200,
-) -> Any:  # fmt: skip
+) -> Any:
     session = get_session()
     years = _fiscal_years()
     if year is None:
@@ -237,9 +284,14 @@ def _catalogue_page(
         select(PolicyItem).filter_by(fiscal_year=year).order_by(PolicyItem.kind, PolicyItem.no)
     ).all()
     return render_template(
-        "admin/catalogue.html", years=years, year=year, dimensions=dims, items=items,
-        error=error, line_errors=line_errors or [],
-    ), status  # fmt: skip
+        "admin/catalogue.html",
+        years=years,
+        year=year,
+        dimensions=dims,
+        items=items,
+        error=error,
+        line_errors=line_errors or [],
+    ), status
 
 
 @bp.get("/catalogue")
@@ -293,12 +345,23 @@ def catalogue_import() -> Any:
         return _catalogue_page(error=service_message(err), status=_form_status(err))
     session.commit()
     if summary.changed:
-        flash(_("Fiscal year %(year)s: %(created)s added, %(updated)s changed, %(deleted)s "
-                "removed.", year=summary.fiscal_year, created=len(summary.created),
-                updated=len(summary.updated), deleted=len(summary.deleted)))  # fmt: skip
+        flash(
+            _(
+                "Fiscal year %(year)s: %(created)s added, %(updated)s changed, %(deleted)s "
+                "removed.",
+                year=summary.fiscal_year,
+                created=len(summary.created),
+                updated=len(summary.updated),
+                deleted=len(summary.deleted),
+            )
+        )
     else:
-        flash(_("The file matches the catalogue of %(year)s; nothing changed.",
-                year=summary.fiscal_year))  # fmt: skip
+        flash(
+            _(
+                "The file matches the catalogue of %(year)s; nothing changed.",
+                year=summary.fiscal_year,
+            )
+        )
     return redirect(url_for("admin.catalogue_view", fiscal_year=summary.fiscal_year))
 
 
@@ -383,8 +446,15 @@ def audit() -> Any:
     entities = session.scalars(select(AuditLog.entity).distinct().order_by(AuditLog.entity)).all()
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_template(
-        "admin/audit.html", entries=entries, filters=filters, total=total, page=page_no,
-        pages=pages, args=args, actions=actions, entities=entities,
+        "admin/audit.html",
+        entries=entries,
+        filters=filters,
+        total=total,
+        page=page_no,
+        pages=pages,
+        args=args,
+        actions=actions,
+        entities=entities,
         day_from=day_from.isoformat() if day_from else "",
         day_to=day_to.isoformat() if day_to else "",
-    )  # fmt: skip
+    )

@@ -50,8 +50,13 @@ def _grant() -> Grant | None:
     """What the stream's right to private changes rests on; the broker re-checks it."""
     if not current_user.is_authenticated:
         return None
-    return Grant(current_user.id, current_user.role, current_user.office_id,
-                 session_id=current_session_id(), token_id=g.get("api_token_id"))  # fmt: skip
+    return Grant(
+        current_user.id,
+        current_user.role,
+        current_user.office_id,
+        session_id=current_session_id(),
+        token_id=g.get("api_token_id"),
+    )
 
 
 def _visible(stmt: Any, offices: frozenset[int] | None) -> Any:
@@ -66,8 +71,14 @@ def _parse_id(raw: str | None, name: str) -> int | None:
     if raw is None or raw == "":
         return None
     if not _ID.fullmatch(raw.strip()) or int(raw.strip()) > MAX_CHANGE_ID:
-        abort(400, message=_("%(name)s must be a change id (a whole number), not %(value)s.",
-                             name=name, value=raw[:40]))  # fmt: skip
+        abort(
+            400,
+            message=_(
+                "%(name)s must be a change id (a whole number), not %(value)s.",
+                name=name,
+                value=raw[:40],
+            ),
+        )
     return int(raw.strip())
 
 
@@ -77,11 +88,20 @@ def _newest() -> int:
 
 def _changes_after(last_id: int, offices: frozenset[int] | None, limit: int) -> list[Change]:
     stmt = _visible(
-        select(ChangeEvent.id, ChangeEvent.at, ChangeEvent.kind, ChangeEvent.office_code,
-               ChangeEvent.audience, ChangeEvent.office_id, ChangeEvent.payload)
-        .where(ChangeEvent.id > last_id).order_by(ChangeEvent.id).limit(limit),
+        select(
+            ChangeEvent.id,
+            ChangeEvent.at,
+            ChangeEvent.kind,
+            ChangeEvent.office_code,
+            ChangeEvent.audience,
+            ChangeEvent.office_id,
+            ChangeEvent.payload,
+        )
+        .where(ChangeEvent.id > last_id)
+        .order_by(ChangeEvent.id)
+        .limit(limit),
         offices,
-    )  # fmt: skip
+    )
     return [Change.from_row(tuple(row)) for row in get_session().execute(stmt)]
 
 
@@ -107,8 +127,11 @@ def changes(since: str | None, limit: int) -> dict[str, Any]:
     if after > newest:
         return {"changes": [], "last_id": newest, "more": False, "reset": True}
     rows = _changes_after(after, offices, limit)
-    return {"changes": [c.public_dict() for c in rows],
-            "last_id": rows[-1].id if rows else after, "more": len(rows) == limit}  # fmt: skip
+    return {
+        "changes": [c.public_dict() for c in rows],
+        "last_id": rows[-1].id if rows else after,
+        "more": len(rows) == limit,
+    }
 
 
 @bp.route("/stream")
@@ -157,15 +180,16 @@ def stream() -> Response:
             "Cache-Control": "no-cache",
             "X-Accel-Buffering": "no",
             "X-Served-By": str(os.getpid()),
-        },  # fmt: skip
+        },
     )
     # A generator that never started does not run its `finally`; the server's close() does.
     response.call_on_close(lambda: b.unsubscribe(sub))
     return response
 
 
-def _events(b: Broker, sub: Subscriber, backlog: list[Change], after: int,
-            overflow: bool) -> Iterator[str]:  # fmt: skip
+def _events(
+    b: Broker, sub: Subscriber, backlog: list[Change], after: int, overflow: bool
+) -> Iterator[str]:
     try:
         # The resume point goes first, as the stream's id: without it a client that drops
         # before its first change reconnects with no Last-Event-ID and starts from the

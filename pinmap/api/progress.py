@@ -116,8 +116,9 @@ def _entry_json(entry: Any, *, public: bool) -> dict[str, Any]:
 @bp.route("/progress")
 @bp.arguments(FiscalYearQuery, location="query", as_kwargs=True)
 @bp.response(200)
-def public_progress(fiscal_year: int, item_kind: str | None = None,
-                    item_no: int | None = None) -> dict[str, Any]:  # fmt: skip
+def public_progress(
+    fiscal_year: int, item_kind: str | None = None, item_no: int | None = None
+) -> dict[str, Any]:
     """Approved progress of every office for a fiscal year (the public sees nothing else)."""
     from sqlalchemy.orm import joinedload
 
@@ -129,11 +130,11 @@ def public_progress(fiscal_year: int, item_kind: str | None = None,
             joinedload(ProgressEntry.approved),
             joinedload(ProgressEntry.office),
             joinedload(ProgressEntry.item),
-        )  # fmt: skip
+        )
         .where(
             ProgressEntry.fiscal_year == fiscal_year,
             ProgressEntry.approved_revision_id.is_not(None),
-        )  # fmt: skip
+        )
         .order_by(ProgressEntry.office_id, ProgressEntry.item_id, ProgressEntry.round_no)
     )
     if item_kind and item_no:
@@ -145,23 +146,31 @@ def public_progress(fiscal_year: int, item_kind: str | None = None,
 @bp.route("/progress/summary")
 @bp.arguments(FiscalYearQuery, location="query", as_kwargs=True)
 @bp.response(200)
-def progress_summary(fiscal_year: int, item_kind: str | None = None,
-                     item_no: int | None = None) -> dict[str, Any]:  # fmt: skip
+def progress_summary(
+    fiscal_year: int, item_kind: str | None = None, item_no: int | None = None
+) -> dict[str, Any]:
     """Per office: share of items approved and approved statuses (or one item's status)."""
     session = get_session()
     if item_kind and item_no:
         item = _item(fiscal_year, item_kind, item_no)
         statuses = svc.approved_status_by_office(session, fiscal_year, item.id)
-        return {"fiscal_year": fiscal_year, "item": {"kind": item_kind, "no": item_no},
-                "offices": {code: s.get(item.id) for code, s in statuses.items()}}  # fmt: skip
+        return {
+            "fiscal_year": fiscal_year,
+            "item": {"kind": item_kind, "no": item_no},
+            "offices": {code: s.get(item.id) for code, s in statuses.items()},
+        }
     return {
         "fiscal_year": fiscal_year,
         "offices": {
-            p.code: {"items_total": p.items_total, "approved": p.approved,
-                     "share_approved": round(p.share_approved, 4), "by_status": p.by_status}
+            p.code: {
+                "items_total": p.items_total,
+                "approved": p.approved,
+                "share_approved": round(p.share_approved, 4),
+                "by_status": p.by_status,
+            }
             for p in svc.progress_summary(session, fiscal_year)
         },
-    }  # fmt: skip
+    }
 
 
 @bp.route("/portal/offices/<code>/entries")
@@ -174,8 +183,11 @@ def office_entries(code: str, fiscal_year: int, **_ignored: Any) -> dict[str, An
         entries = svc.office_work(get_session(), current_actor(), _office(code), fiscal_year)
     except ServiceError as err:
         abort_json(err)
-    return {"office": code, "fiscal_year": fiscal_year,
-            "entries": [_entry_json(e, public=False) for e in entries]}  # fmt: skip
+    return {
+        "office": code,
+        "fiscal_year": fiscal_year,
+        "entries": [_entry_json(e, public=False) for e in entries],
+    }
 
 
 class QueueQuery(Schema):
@@ -191,15 +203,22 @@ class QueueQuery(Schema):
 @bp.arguments(QueueQuery, location="query", as_kwargs=True)
 @bp.response(200)
 def review_queue(
-    fiscal_year: int, state: str, cluster: int | None,
-    item_kind: str | None = None, item_no: int | None = None,
-) -> dict[str, Any]:  # fmt: skip
+    fiscal_year: int,
+    state: str,
+    cluster: int | None,
+    item_kind: str | None = None,
+    item_no: int | None = None,
+) -> dict[str, Any]:
     """The reviewers' queue (what the review desk lists): oldest submission first."""
     item_id = _item(fiscal_year, item_kind, item_no).id if item_kind and item_no else None
-    entries = svc.review_queue(get_session(), fiscal_year, state, cluster_no=cluster,
-                               item_id=item_id)  # fmt: skip
-    return {"fiscal_year": fiscal_year, "state": state,
-            "entries": [_entry_json(e, public=False) for e in entries]}  # fmt: skip
+    entries = svc.review_queue(
+        get_session(), fiscal_year, state, cluster_no=cluster, item_id=item_id
+    )
+    return {
+        "fiscal_year": fiscal_year,
+        "state": state,
+        "entries": [_entry_json(e, public=False) for e in entries],
+    }
 
 
 @bp.route("/reporting-windows")
@@ -207,11 +226,19 @@ def review_queue(
 @bp.response(200)
 def reporting_windows(fiscal_year: int, **_ignored: Any) -> dict[str, Any]:
     """When each round of a fiscal year may be submitted (dates inclusive, Bangkok time)."""
-    return {"fiscal_year": fiscal_year, "windows": [
-        {"round_no": w.round_no, "label_th": w.label_th, "label_en": w.label_en,
-         "opens_on": w.opens_on.isoformat(), "closes_on": w.closes_on.isoformat()}
-        for w in svc.windows(get_session(), fiscal_year)
-    ]}  # fmt: skip
+    return {
+        "fiscal_year": fiscal_year,
+        "windows": [
+            {
+                "round_no": w.round_no,
+                "label_th": w.label_th,
+                "label_en": w.label_en,
+                "opens_on": w.opens_on.isoformat(),
+                "closes_on": w.closes_on.isoformat(),
+            }
+            for w in svc.windows(get_session(), fiscal_year)
+        ],
+    }
 
 
 ENTRY = "/portal/offices/<code>/entries/<int:fiscal_year>/<int:round_no>/<kind>/<int:no>"
@@ -220,8 +247,9 @@ ENTRY = "/portal/offices/<code>/entries/<int:fiscal_year>/<int:round_no>/<kind>/
 @bp.route(ENTRY + "/revisions")
 @require("view_portal")
 @bp.response(200)
-def entry_revisions(code: str, fiscal_year: int, round_no: int, kind: str,
-                    no: int) -> dict[str, Any]:  # fmt: skip
+def entry_revisions(
+    code: str, fiscal_year: int, round_no: int, kind: str, no: int
+) -> dict[str, Any]:
     """Every revision of one report, newest first (its office's staff and OBEC only)."""
     session = get_session()
     office, item = _office(code), _item(fiscal_year, kind, no)
@@ -230,22 +258,32 @@ def entry_revisions(code: str, fiscal_year: int, round_no: int, kind: str,
     entry = svc.find_entry(session, office.id, item.id, round_no)
     if entry is None:
         abort(404, message=_("No such report."))
-    return {"entry_id": entry.id, "revisions": [svc.revision_dict(r)
-                                               for r in svc.revisions(session, entry)]}  # fmt: skip
+    return {
+        "entry_id": entry.id,
+        "revisions": [svc.revision_dict(r) for r in svc.revisions(session, entry)],
+    }
 
 
 @bp.route(ENTRY, methods=["PUT"])
 @require("edit_entry")
 @bp.arguments(EntryBody)
 @bp.response(200)
-def save_entry(body: dict[str, Any], code: str, fiscal_year: int, round_no: int, kind: str,
-               no: int) -> dict[str, Any]:  # fmt: skip
+def save_entry(
+    body: dict[str, Any], code: str, fiscal_year: int, round_no: int, kind: str, no: int
+) -> dict[str, Any]:
     """Save the office's draft of one report; 409 if `version` is stale."""
     session = get_session()
     version = body.pop("version", None)
     try:
-        rev = svc.save_draft(session, current_actor(), _office(code), _item(fiscal_year, kind, no),
-                             round_no, body, version)  # fmt: skip
+        rev = svc.save_draft(
+            session,
+            current_actor(),
+            _office(code),
+            _item(fiscal_year, kind, no),
+            round_no,
+            body,
+            version,
+        )
         session.commit()
     except ServiceError as err:
         abort_json(err)
@@ -256,8 +294,9 @@ def save_entry(body: dict[str, Any], code: str, fiscal_year: int, round_no: int,
 @require("submit_entry")
 @bp.arguments(VersionBody)
 @bp.response(200)
-def submit_entry(body: dict[str, Any], code: str, fiscal_year: int, round_no: int, kind: str,
-                 no: int) -> dict[str, Any]:  # fmt: skip
+def submit_entry(
+    body: dict[str, Any], code: str, fiscal_year: int, round_no: int, kind: str, no: int
+) -> dict[str, Any]:
     """Certify and submit a report (office director, inside the reporting window)."""
     session = get_session()
     office, item = _office(code), _item(fiscal_year, kind, no)
@@ -276,17 +315,23 @@ _EVIDENCE_BODY = {
     "required": True,
     "content": {
         "application/json": {"schema": LinkBody},
-        "multipart/form-data": {"schema": {
-            "type": "object", "required": ["file"],
-            "properties": {
-                "file": {"type": "string", "format": "binary",
-                         "description": "JPEG, PNG, WebP or PDF"},
-                "title": {"type": "string", "maxLength": 300},
-                "version": {"type": "integer", "minimum": PG_INT_MIN, "maximum": PG_INT_MAX},
-            },
-        }},
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": ["file"],
+                "properties": {
+                    "file": {
+                        "type": "string",
+                        "format": "binary",
+                        "description": "JPEG, PNG, WebP or PDF",
+                    },
+                    "title": {"type": "string", "maxLength": 300},
+                    "version": {"type": "integer", "minimum": PG_INT_MIN, "maximum": PG_INT_MAX},
+                },
+            }
+        },
     },
-}  # fmt: skip
+}
 
 
 @bp.route(ENTRY + "/evidence", methods=["POST"])
@@ -310,11 +355,18 @@ def add_evidence(code: str, fiscal_year: int, round_no: int, kind: str, no: int)
         version = request.form.get("version", type=int)
         title = request.form.get("title", "")
         if len(title) > 300:
-            abort(400, message=_("%(field)s is longer than %(n)s characters.",
-                                 field=_("Title"), n=300))  # fmt: skip
-        evidence = Evidence(kind="file", title=title,
-                            original_name=(upload.filename or "")[:255], mime=clean.mime,
-                            size_bytes=len(clean.data), sha256=clean.sha256)  # fmt: skip
+            abort(
+                400,
+                message=_("%(field)s is longer than %(n)s characters.", field=_("Title"), n=300),
+            )
+        evidence = Evidence(
+            kind="file",
+            title=title,
+            original_name=(upload.filename or "")[:255],
+            mime=clean.mime,
+            size_bytes=len(clean.data),
+            sha256=clean.sha256,
+        )
         stored = store(current_app.config["PINMAP_UPLOAD_DIR_PATH"], clean, session)
         evidence.stored_name = stored
     else:
@@ -333,13 +385,26 @@ def add_evidence(code: str, fiscal_year: int, round_no: int, kind: str, no: int)
 @require("edit_entry")
 @bp.arguments(VersionQuery, location="query")
 @bp.response(200)
-def remove_evidence(query: dict[str, Any], code: str, fiscal_year: int, round_no: int, kind: str,
-                    no: int, evidence_id: int) -> dict[str, Any]:  # fmt: skip
+def remove_evidence(
+    query: dict[str, Any],
+    code: str,
+    fiscal_year: int,
+    round_no: int,
+    kind: str,
+    no: int,
+    evidence_id: int,
+) -> dict[str, Any]:
     session = get_session()
     try:
-        rev = svc.remove_evidence(session, current_actor(), _office(code),
-                                  _item(fiscal_year, kind, no), round_no, query["version"],
-                                  evidence_id)  # fmt: skip
+        rev = svc.remove_evidence(
+            session,
+            current_actor(),
+            _office(code),
+            _item(fiscal_year, kind, no),
+            round_no,
+            query["version"],
+            evidence_id,
+        )
         session.commit()
     except ServiceError as err:
         abort_json(err)
@@ -357,8 +422,9 @@ def decide(body: dict[str, Any], entry_id: int) -> dict[str, Any]:
     if entry is None:
         abort(404, message=_("No such report."))
     try:
-        rev = svc.review(session, current_actor(), entry, body["decision"], body["comment"],
-                         body["version"])  # fmt: skip
+        rev = svc.review(
+            session, current_actor(), entry, body["decision"], body["comment"], body["version"]
+        )
         session.commit()
     except ServiceError as err:
         abort_json(err)
@@ -376,8 +442,9 @@ def reopen(body: dict[str, Any]) -> dict[str, Any]:
     if window is None:
         abort(404, message=_("No such reporting round."))
     try:
-        row = svc.reopen(session, current_actor(), _office(body["office"]), window,
-                         body["until"], body["reason"])  # fmt: skip
+        row = svc.reopen(
+            session, current_actor(), _office(body["office"]), window, body["until"], body["reason"]
+        )
         session.commit()
     except ServiceError as err:
         abort_json(err)
@@ -395,5 +462,9 @@ def ingest_runs() -> dict[str, Any]:
     session = get_session()
     names = dict(session.execute(select(IngestSource.id, IngestSource.name)).all())
     source = request.args.get("source") or None
-    return {"runs": [ingest_status.run_dict(r, names[r.source_id])
-                     for r in ingest_status.runs(session, source=source, limit=200)]}  # fmt: skip
+    return {
+        "runs": [
+            ingest_status.run_dict(r, names[r.source_id])
+            for r in ingest_status.runs(session, source=source, limit=200)
+        ]
+    }

@@ -9,8 +9,9 @@ from ..models import ITEM_KINDS, LOCATION_PRECISIONS, OFFICE_KINDS
 
 
 class OfficeQuery(Schema):
-    cluster = Int(strict=False, validate=validate.Range(1, 99),
-                  metadata={"description": "Cluster no."})  # fmt: skip
+    cluster = Int(
+        strict=False, validate=validate.Range(1, 99), metadata={"description": "Cluster no."}
+    )
     province = fields.String(
         validate=validate.Regexp(r"^\d{2}$"), metadata={"description": "DOPA province code"}
     )

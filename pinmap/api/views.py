@@ -20,8 +20,11 @@ health_bp = Blueprint("health", __name__, url_prefix="/", description="Liveness 
 
 
 _GEOJSON_ENDPOINTS = {
-    "api.offices", "api.office", "api.cluster_regions", "api.province_boundaries",
-}  # fmt: skip
+    "api.offices",
+    "api.office",
+    "api.cluster_regions",
+    "api.province_boundaries",
+}
 
 
 @bp.after_request

@@ -15,8 +15,12 @@ from ..security import current_actor, require
 from ..services import coaching as svc
 from ..services.errors import ServiceError
 
-bp = Blueprint("coaching_api", __name__, url_prefix="/api/v1",
-               description="Clusters, monitoring rounds and coaching visit plans")  # fmt: skip
+bp = Blueprint(
+    "coaching_api",
+    __name__,
+    url_prefix="/api/v1",
+    description="Clusters, monitoring rounds and coaching visit plans",
+)
 
 
 def _user() -> Any:
@@ -49,8 +53,9 @@ class PlanCreateBody(Schema):
 
 
 class PlansQuery(Schema):
-    cluster = Int(strict=False, small=True, load_default=None,
-                  metadata={"description": "Cluster no."})  # fmt: skip
+    cluster = Int(
+        strict=False, small=True, load_default=None, metadata={"description": "Cluster no."}
+    )
 
 
 class PlanSaveBody(Schema):
@@ -98,8 +103,7 @@ class CompletenessQuery(Schema):
 @bp.response(200, content_type="application/geo+json")
 def cluster_labels() -> Response:
     """One label point per cluster (a point on the surface of its region), with `no`, `name_th`."""
-    resp = Response(svc.dumps(svc.cluster_labels(get_session())),
-                    mimetype="application/geo+json")  # fmt: skip
+    resp = Response(svc.dumps(svc.cluster_labels(get_session())), mimetype="application/geo+json")
     return resp
 
 
@@ -128,8 +132,12 @@ def move_member(body: dict[str, Any], no: int) -> dict[str, Any]:
         session.commit()
     except ServiceError as err:
         abort_json(err)
-    return {"office": body["office"], "from_cluster": move.from_cluster,
-            "to_cluster": move.to_cluster, "reason": move.reason}  # fmt: skip
+    return {
+        "office": body["office"],
+        "from_cluster": move.from_cluster,
+        "to_cluster": move.to_cluster,
+        "reason": move.reason,
+    }
 
 
 @bp.route("/clusters/<int:no>/completeness")
@@ -144,20 +152,36 @@ def cluster_completeness(no: int, fiscal_year: int, cluster: int | None = None) 
     except ServiceError as err:
         abort_json(err)
     rows = svc.completeness(session, fiscal_year, current_actor().today_bangkok, cluster_no=no)
-    return {"cluster": no, "fiscal_year": fiscal_year, "offices": [
-        {"office": r.code, "overdue": r.overdue(), "rounds": {
-            str(n): {"reported": c.reported, "total": c.total, "share": round(c.share, 4),
-                     "days_left": c.days_left, "last_day": c.last_day.isoformat()}
-            for n, c in r.rounds.items()}}
-        for r in rows]}  # fmt: skip
+    return {
+        "cluster": no,
+        "fiscal_year": fiscal_year,
+        "offices": [
+            {
+                "office": r.code,
+                "overdue": r.overdue(),
+                "rounds": {
+                    str(n): {
+                        "reported": c.reported,
+                        "total": c.total,
+                        "share": round(c.share, 4),
+                        "days_left": c.days_left,
+                        "last_day": c.last_day.isoformat(),
+                    }
+                    for n, c in r.rounds.items()
+                },
+            }
+            for r in rows
+        ],
+    }
 
 
 @bp.route("/planner/propose")
 @require("plan_visits")
 @bp.arguments(ProposeQuery, location="query", as_kwargs=True)
 @bp.response(200)
-def propose(cluster: int, radius_km: float | None = None, k: int | None = None,
-            host: str | None = None) -> dict[str, Any]:  # fmt: skip
+def propose(
+    cluster: int, radius_km: float | None = None, k: int | None = None, host: str | None = None
+) -> dict[str, Any]:
     """Host (least total great-circle distance to the cluster) and invitees by radius or k."""
     try:
         p = svc.propose(get_session(), cluster, radius_km=radius_km, k=k, host_code=host)
@@ -165,14 +189,27 @@ def propose(cluster: int, radius_km: float | None = None, k: int | None = None,
         abort_json(err)
     lon, lat = svc.lonlat(p.host)
     return {
-        "cluster": cluster, "host": {"office": p.host.code, "name_th": p.host.name_th,
-                                     "lon": lon, "lat": lat,
-                                     "total_km_to_cluster": round(p.host_total_km, 3)},
-        "radius_km": p.radius_km, "k": p.nearest_k,
-        "invited": [{"office": o.code, "name_th": o.name_th, "cluster_no": o.cluster_no,
-                     "distance_km": round(km, 3)} for o, km in p.invitees],
+        "cluster": cluster,
+        "host": {
+            "office": p.host.code,
+            "name_th": p.host.name_th,
+            "lon": lon,
+            "lat": lat,
+            "total_km_to_cluster": round(p.host_total_km, 3),
+        },
+        "radius_km": p.radius_km,
+        "k": p.nearest_k,
+        "invited": [
+            {
+                "office": o.code,
+                "name_th": o.name_th,
+                "cluster_no": o.cluster_no,
+                "distance_km": round(km, 3),
+            }
+            for o, km in p.invitees
+        ],
         "distance_note": svc.GREAT_CIRCLE_NOTE,
-    }  # fmt: skip
+    }
 
 
 @bp.route("/plans")
@@ -181,9 +218,17 @@ def propose(cluster: int, radius_km: float | None = None, k: int | None = None,
 def plans(cluster: int | None) -> dict[str, Any]:
     """Visit plans: published ones for everyone, drafts too for coaches and admins."""
     session = get_session()
-    return {"plans": [{"id": p.id, "cluster_no": p.cluster_no, "state": p.state,
-                       "visit_date": p.visit_date.isoformat() if p.visit_date else None}
-                      for p in svc.list_plans(session, _user(), cluster)]}  # fmt: skip
+    return {
+        "plans": [
+            {
+                "id": p.id,
+                "cluster_no": p.cluster_no,
+                "state": p.state,
+                "visit_date": p.visit_date.isoformat() if p.visit_date else None,
+            }
+            for p in svc.list_plans(session, _user(), cluster)
+        ]
+    }
 
 
 @bp.route("/plans", methods=["POST"])
@@ -194,9 +239,15 @@ def create_plan(body: dict[str, Any]) -> dict[str, Any]:
     """Start a draft plan from the proposal."""
     session = get_session()
     try:
-        plan = svc.create_plan(session, current_actor(), body["round_id"], body["cluster"],
-                               radius_km=body["radius_km"], k=body["k"],
-                               host_code=body["host"])  # fmt: skip
+        plan = svc.create_plan(
+            session,
+            current_actor(),
+            body["round_id"],
+            body["cluster"],
+            radius_km=body["radius_km"],
+            k=body["k"],
+            host_code=body["host"],
+        )
         session.commit()
     except ServiceError as err:
         abort_json(err)
@@ -224,9 +275,18 @@ def save_plan(body: dict[str, Any], plan_id: int) -> dict[str, Any]:
     session = get_session()
     try:
         found = svc.get_plan(session, plan_id)
-        svc.save_plan(session, current_actor(), found, body["version"], host_code=body["host"],
-                      invited=body["invited"], visits=body["visits"], optimise=body["optimise"],
-                      visit_date=body.get("visit_date", "keep"), team=body["team"])  # fmt: skip
+        svc.save_plan(
+            session,
+            current_actor(),
+            found,
+            body["version"],
+            host_code=body["host"],
+            invited=body["invited"],
+            visits=body["visits"],
+            optimise=body["optimise"],
+            visit_date=body.get("visit_date", "keep"),
+            team=body["team"],
+        )
         session.commit()
     except ServiceError as err:
         session.rollback()
@@ -276,8 +336,9 @@ def plan_geojson(plan_id: int) -> Response:
         found = svc.visible_plan(session, plan_id, _user())
     except ServiceError as err:
         abort_json(err)
-    return Response(svc.dumps(svc.plan_geojson(svc.plan_dict(session, found))),
-                    mimetype="application/geo+json")  # fmt: skip
+    return Response(
+        svc.dumps(svc.plan_geojson(svc.plan_dict(session, found))), mimetype="application/geo+json"
+    )
 
 
 @bp.route("/rounds/<int:round_id>/sessions/<int:cluster_no>", methods=["PUT"])
@@ -289,8 +350,9 @@ def set_session(body: dict[str, Any], round_id: int, cluster_no: int) -> dict[st
     session = get_session()
     try:
         rnd = svc.get_round(session, round_id)
-        row = svc.set_cluster_session(session, current_actor(), rnd, cluster_no,
-                                      body["starts_at"], body["link"])  # fmt: skip
+        row = svc.set_cluster_session(
+            session, current_actor(), rnd, cluster_no, body["starts_at"], body["link"]
+        )
         session.commit()
     except ServiceError as err:
         abort_json(err)

@@ -25,9 +25,21 @@ from ..services.errors import N_, ServiceError
 from . import bp
 
 # Longest value each form field may hold (what the service keeps); refused, never cut.
-LIMITS = {"office": 60, "reason": 1_000, "note": 2_000, "status": 30, "link": 2_000,
-          "team": 2_000, "attendees": 5_000, "notes": 10_000, "follow_ups": 5_000,
-          "host": 60, "invited": 20_000, "visits": 20_000, "kind": 30}  # fmt: skip
+LIMITS = {
+    "office": 60,
+    "reason": 1_000,
+    "note": 2_000,
+    "status": 30,
+    "link": 2_000,
+    "team": 2_000,
+    "attendees": 5_000,
+    "notes": 10_000,
+    "follow_ups": 5_000,
+    "host": 60,
+    "invited": 20_000,
+    "visits": 20_000,
+    "kind": 30,
+}
 CLUSTERS = (1, forms.SMALLINT[1])
 IDS = (1, forms.INTEGER[1])
 
@@ -69,10 +81,11 @@ def round_kind_label(kind: str) -> str:
 
 ORDER_METHOD_LABELS = {
     "exact": N_("Visit order: the shortest possible (exact, Held–Karp)."),
-    "heuristic": N_("Visit order: found by a heuristic (more than %(n)s visits), short but not "
-                    "proven shortest."),
+    "heuristic": N_(
+        "Visit order: found by a heuristic (more than %(n)s visits), short but not proven shortest."
+    ),
     "manual": N_("Visit order: as entered by the team, not optimised."),
-}  # fmt: skip
+}
 
 
 @bp.app_template_global("order_method_label")
@@ -86,9 +99,14 @@ def _cluster_map(offices: list[Office]) -> dict[str, str]:
     points = [svc.lonlat(o) for o in offices]
     for office, (lon, lat) in zip(offices, points, strict=True):
         folium.CircleMarker(
-            [lat, lon], radius=7, color="#1d3557", fill=True, fill_color="#e63946",
-            fill_opacity=0.9, tooltip=folium.Tooltip(str(js_safe_text(office.name_th))),
-        ).add_to(m)  # fmt: skip
+            [lat, lon],
+            radius=7,
+            color="#1d3557",
+            fill=True,
+            fill_color="#e63946",
+            fill_opacity=0.9,
+            tooltip=folium.Tooltip(str(js_safe_text(office.name_th))),
+        ).add_to(m)
     if points:
         lats, lons = [p[1] for p in points], [p[0] for p in points]
         m.fit_bounds([[min(lats) - 0.1, min(lons) - 0.1], [max(lats) + 0.1, max(lons) + 0.1]])
@@ -103,8 +121,9 @@ def _cluster_no_or_404(no: int) -> None:
         abort(404, description=_("No such cluster."))
 
 
-def _cluster_page(no: int, error: str | None = None, status: int = 200,
-                  typed: dict[str, str] | None = None) -> Any:  # fmt: skip
+def _cluster_page(
+    no: int, error: str | None = None, status: int = 200, typed: dict[str, str] | None = None
+) -> Any:
     _cluster_no_or_404(no)
     session = get_session()
     found: Cluster = _or_404(svc.get_cluster, no)
@@ -115,18 +134,27 @@ def _cluster_page(no: int, error: str | None = None, status: int = 200,
     windows = progress.windows(session, fiscal_year)
     items = progress.items_of(session, fiscal_year)
     return render_template(
-        "coaching/cluster.html", cluster=found, offices=offices, map=_cluster_map(offices),
-        fiscal_year=fiscal_year, rows=rows, windows=windows, items=items,
+        "coaching/cluster.html",
+        cluster=found,
+        offices=offices,
+        map=_cluster_map(offices),
+        fiscal_year=fiscal_year,
+        rows=rows,
+        windows=windows,
+        items=items,
         summary=svc.completeness_summary(rows, items, windows),
         practices=svc.cluster_best_practices(session, no),
-        results=svc.results_vs_national(session, no), moves=svc.cluster_moves(session, no),
+        results=svc.results_vs_national(session, no),
+        moves=svc.cluster_moves(session, no),
         clusters=session.scalars(select(Cluster).order_by(Cluster.no)).all(),
         all_offices=session.scalars(select(Office).order_by(Office.code)).all(),
-        can_manage=can(_user(), "manage_clusters"), due_within=svc.DUE_SOON_DAYS,
+        can_manage=can(_user(), "manage_clusters"),
+        due_within=svc.DUE_SOON_DAYS,
         # Submitted-but-unapproved counts are OBEC working data, not public.
         show_completeness=can(_user(), "view_dashboard"),
-        error=error, typed=typed or {},
-    ), status  # fmt: skip
+        error=error,
+        typed=typed or {},
+    ), status
 
 
 @bp.route("/clusters/<int:no>")
@@ -166,11 +194,17 @@ def dashboard() -> Any:
     items = progress.items_of(session, fiscal_year)
     late = [r for r in rows if r.overdue()]
     return render_template(
-        "coaching/dashboard.html", fiscal_year=fiscal_year, windows=windows, items=items,
-        summary=svc.completeness_summary(rows, items, windows), late=late, today=today,
+        "coaching/dashboard.html",
+        fiscal_year=fiscal_year,
+        windows=windows,
+        items=items,
+        summary=svc.completeness_summary(rows, items, windows),
+        late=late,
+        today=today,
         clusters=session.scalars(select(Cluster).order_by(Cluster.no)).all(),
-        due_within=svc.DUE_SOON_DAYS, offices_total=len(rows),
-    )  # fmt: skip
+        due_within=svc.DUE_SOON_DAYS,
+        offices_total=len(rows),
+    )
 
 
 @bp.route("/dashboard/offices")
@@ -196,16 +230,24 @@ def dashboard_offices() -> Any:
             has = [item.id in c.reported_items for c in cells]
         else:
             has = [c.missing == 0 for c in cells]
-        keep = {"missing": not all(has), "reported": all(has),
-                "overdue": any(c.overdue() for c in cells) and not all(has),
-                "all": True}[state]  # fmt: skip
+        keep = {
+            "missing": not all(has),
+            "reported": all(has),
+            "overdue": any(c.overdue() for c in cells) and not all(has),
+            "all": True,
+        }[state]
         if keep:
             rows.append(r)
     return render_template(
-        "coaching/dashboard_offices.html", rows=rows, fiscal_year=fiscal_year, item=item,
-        round_no=round_no, cluster_no=cluster_no, state=state,
+        "coaching/dashboard_offices.html",
+        rows=rows,
+        fiscal_year=fiscal_year,
+        item=item,
+        round_no=round_no,
+        cluster_no=cluster_no,
+        state=state,
         windows=progress.windows(session, fiscal_year),
-    )  # fmt: skip
+    )
 
 
 # --- monitoring rounds -----------------------------------------------------------------------
@@ -229,30 +271,50 @@ def rounds() -> Any:
             if upload is not None and upload.filename:
                 text = upload.stream.read(200_000).decode("utf-8", errors="replace")
                 if "\x00" in text:
-                    raise ServiceError(400, N_("The file contains a NUL character; it is not a "
-                                               "CSV file."))  # fmt: skip
+                    raise ServiceError(
+                        400, N_("The file contains a NUL character; it is not a CSV file.")
+                    )
                 summary = svc.load_rounds(session, "", current_actor(), text=text)
-                flash(_("Rounds loaded: %(inserted)s new, %(updated)s changed, %(unchanged)s "
-                        "unchanged.", **summary))  # fmt: skip
+                flash(
+                    _(
+                        "Rounds loaded: %(inserted)s new, %(updated)s changed, %(unchanged)s "
+                        "unchanged.",
+                        **summary,
+                    )
+                )
             else:
-                fiscal_year = forms.whole(typed["fiscal_year"], "fiscal_year",
-                                          *forms.FISCAL_YEARS, required=True)  # fmt: skip
-                round_no = forms.whole(typed["round_no"], "round_no", 1, forms.SMALLINT[1],
-                                       required=True)  # fmt: skip
+                fiscal_year = forms.whole(
+                    typed["fiscal_year"], "fiscal_year", *forms.FISCAL_YEARS, required=True
+                )
+                round_no = forms.whole(
+                    typed["round_no"], "round_no", 1, forms.SMALLINT[1], required=True
+                )
                 starts = forms.day(typed["starts_on"], "starts_on", required=True)
                 ends = forms.day(typed["ends_on"], "ends_on", required=True)
-                svc.save_round(session, current_actor(), fiscal_year, round_no,  # type: ignore[arg-type]
-                               typed["kind"], starts, ends)  # type: ignore[arg-type]  # fmt: skip
+                svc.save_round(
+                    session,
+                    current_actor(),
+                    fiscal_year,
+                    round_no,  # type: ignore[arg-type]
+                    typed["kind"],
+                    starts,
+                    ends,
+                )  # type: ignore[arg-type]
                 flash(_("Saved."))
             session.commit()
             return redirect(url_for("coaching.rounds"))
         except ServiceError as err:
             session.rollback()
             error, status = service_message(err), err.status
-    return render_template("coaching/rounds.html", rounds=svc.list_rounds(session),
-                           kinds=ROUND_KINDS, can_manage=can(current_user, "manage_rounds"),
-                           default_fy=_fiscal_year(), error=error,
-                           typed=typed or {}), status  # fmt: skip
+    return render_template(
+        "coaching/rounds.html",
+        rounds=svc.list_rounds(session),
+        kinds=ROUND_KINDS,
+        can_manage=can(current_user, "manage_rounds"),
+        default_fy=_fiscal_year(),
+        error=error,
+        typed=typed or {},
+    ), status
 
 
 @bp.route("/rounds/<int:round_id>/statuses", methods=["GET", "POST"])
@@ -267,12 +329,18 @@ def round_statuses(round_id: int) -> Any:
         typed = {k: request.form.get(k, "") for k in ("office", "status", "note")}
         try:
             forms.check_text(request.form, LIMITS, default_limit=100)
-            svc.set_round_status(session, current_actor(), rnd, typed["office"], typed["status"],
-                                 typed["note"])  # fmt: skip
+            svc.set_round_status(
+                session, current_actor(), rnd, typed["office"], typed["status"], typed["note"]
+            )
             session.commit()
             flash(_("Saved."))
-            return redirect(url_for("coaching.round_statuses", round_id=round_id,
-                                    cluster=request.args.get("cluster")))  # fmt: skip
+            return redirect(
+                url_for(
+                    "coaching.round_statuses",
+                    round_id=round_id,
+                    cluster=request.args.get("cluster"),
+                )
+            )
         except ServiceError as err:
             session.rollback()
             error, status = service_message(err), err.status
@@ -284,11 +352,16 @@ def round_statuses(round_id: int) -> Any:
     if cluster_no:
         stmt = stmt.filter_by(cluster_no=cluster_no)
     return render_template(
-        "coaching/round_statuses.html", round=rnd, offices=session.scalars(stmt).all(),
-        statuses=svc.round_statuses(session, rnd), choices=svc.ROUND_STATUSES,
-        cluster_no=cluster_no, can_set=can(current_user, "review_entry"),
-        error=error, typed=typed or {},
-    ), status  # fmt: skip
+        "coaching/round_statuses.html",
+        round=rnd,
+        offices=session.scalars(stmt).all(),
+        statuses=svc.round_statuses(session, rnd),
+        choices=svc.ROUND_STATUSES,
+        cluster_no=cluster_no,
+        can_set=can(current_user, "review_entry"),
+        error=error,
+        typed=typed or {},
+    ), status
 
 
 @bp.route("/rounds/<int:round_id>/sessions", methods=["GET", "POST"])
@@ -305,8 +378,14 @@ def round_sessions(round_id: int) -> Any:
             forms.check_text(request.form, LIMITS, default_limit=40)
             cluster_no = forms.whole(typed["cluster"], "cluster", *CLUSTERS, required=True)
             starts_at = forms.moment(typed["starts_at"], "starts_at")
-            svc.set_cluster_session(session, current_actor(), rnd, cluster_no,  # type: ignore[arg-type]
-                                    starts_at, typed["link"])  # fmt: skip
+            svc.set_cluster_session(
+                session,
+                current_actor(),
+                rnd,
+                cluster_no,  # type: ignore[arg-type]
+                starts_at,
+                typed["link"],
+            )
             session.commit()
             flash(_("Saved."))
             return redirect(url_for("coaching.round_sessions", round_id=round_id))
@@ -316,10 +395,15 @@ def round_sessions(round_id: int) -> Any:
             rnd = _or_404(svc.get_round, round_id)
     by_cluster = {s.cluster_no: s for s in svc.cluster_sessions(session, rnd)}
     return render_template(
-        "coaching/round_sessions.html", round=rnd, sessions=by_cluster, tz=svc.BANGKOK,
+        "coaching/round_sessions.html",
+        round=rnd,
+        sessions=by_cluster,
+        tz=svc.BANGKOK,
         clusters=session.scalars(select(Cluster).order_by(Cluster.no)).all(),
-        can_manage=can(current_user, "manage_rounds"), error=error, typed=typed or {},
-    ), status  # fmt: skip
+        can_manage=can(current_user, "manage_rounds"),
+        error=error,
+        typed=typed or {},
+    ), status
 
 
 @bp.route("/rounds/<int:round_id>/sessions.ics")
@@ -340,8 +424,7 @@ def round_evaluation(round_id: int) -> Any:
     rnd = _or_404(svc.get_round, round_id)
     cluster_no = request.args.get("cluster", type=int)
     rows = svc.evaluation(get_session(), rnd.fiscal_year, cluster_no)
-    return render_template("coaching/evaluation.html", round=rnd, rows=rows,
-                           cluster_no=cluster_no)  # fmt: skip
+    return render_template("coaching/evaluation.html", round=rnd, rows=rows, cluster_no=cluster_no)
 
 
 # --- visit planner ---------------------------------------------------------------------------
@@ -365,9 +448,12 @@ def _int_arg(source: Any, name: str, lo: int, hi: int) -> int | None:
 def plans() -> Any:
     session = get_session()
     cluster_no = request.args.get("cluster", type=int)
-    return render_template("coaching/plans.html",
-                           plans=svc.list_plans(session, _user(), cluster_no),
-                           can_plan=can(_user(), "plan_visits"), cluster_no=cluster_no)  # fmt: skip
+    return render_template(
+        "coaching/plans.html",
+        plans=svc.list_plans(session, _user(), cluster_no),
+        can_plan=can(_user(), "plan_visits"),
+        cluster_no=cluster_no,
+    )
 
 
 @bp.route("/plans/new", methods=["GET", "POST"])
@@ -390,22 +476,36 @@ def new_plan() -> Any:
             if request.method == "POST":
                 if round_id is None:
                     raise ServiceError(400, N_("Choose a monitoring round."))
-                plan = svc.create_plan(session, current_actor(), round_id, cluster_no,
-                                       radius_km=radius_km, k=k,
-                                       host_code=source.get("host") or None)  # fmt: skip
+                plan = svc.create_plan(
+                    session,
+                    current_actor(),
+                    round_id,
+                    cluster_no,
+                    radius_km=radius_km,
+                    k=k,
+                    host_code=source.get("host") or None,
+                )
                 session.commit()
                 return redirect(url_for("coaching.plan", plan_id=plan.id))
-            proposal = svc.propose(session, cluster_no, radius_km=radius_km, k=k,
-                                   host_code=source.get("host") or None)  # fmt: skip
+            proposal = svc.propose(
+                session, cluster_no, radius_km=radius_km, k=k, host_code=source.get("host") or None
+            )
         except ServiceError as err:
             session.rollback()
             error, status = service_message(err), err.status
     return render_template(
-        "coaching/plan_new.html", proposal=proposal, error=error, cluster_no=cluster_no,
-        radius_km=radius_km, k=k, round_id=round_id, rounds=svc.list_rounds(session),
+        "coaching/plan_new.html",
+        proposal=proposal,
+        error=error,
+        cluster_no=cluster_no,
+        radius_km=radius_km,
+        k=k,
+        round_id=round_id,
+        rounds=svc.list_rounds(session),
         clusters=session.scalars(select(Cluster).order_by(Cluster.no)).all(),
-        radius_range=svc.RADIUS_KM_RANGE, k_range=svc.NEAREST_K_RANGE,
-    ), status  # fmt: skip
+        radius_range=svc.RADIUS_KM_RANGE,
+        k_range=svc.NEAREST_K_RANGE,
+    ), status
 
 
 def _visible(plan_id: int) -> Any:
@@ -420,22 +520,35 @@ def _plan_map(data: dict[str, Any]) -> dict[str, str]:
     for s in stops:
         label = f"{s['position']}. " if s["role"] != "invited" else ""
         folium.CircleMarker(
-            [s["lat"], s["lon"]], radius=8 if s["role"] == "host" else 6,
-            color=colours[s["role"]], fill=True, fill_color=colours[s["role"]], fill_opacity=0.85,
+            [s["lat"], s["lon"]],
+            radius=8 if s["role"] == "host" else 6,
+            color=colours[s["role"]],
+            fill=True,
+            fill_color=colours[s["role"]],
+            fill_opacity=0.85,
             tooltip=folium.Tooltip(str(js_safe_text(label + s["name_th"]))),
-        ).add_to(m)  # fmt: skip
+        ).add_to(m)
     path = ([data["host"]] if data["host"] else []) + data["visits"]
     if len(path) > 1:
-        folium.PolyLine([[s["lat"], s["lon"]] for s in path], color="#1d3557",
-                        weight=3).add_to(m)  # fmt: skip
+        folium.PolyLine([[s["lat"], s["lon"]] for s in path], color="#1d3557", weight=3).add_to(m)
     if stops:
         lats, lons = [s["lat"] for s in stops], [s["lon"] for s in stops]
         m.fit_bounds([[min(lats) - 0.1, min(lons) - 0.1], [max(lats) + 0.1, max(lons) + 0.1]])
     return render_parts(m)
 
 
-PLAN_FORM = ("host", "visit_date", "team", "invited", "visits", "optimise", "visited_on",
-             "attendees", "notes", "follow_ups")  # fmt: skip
+PLAN_FORM = (
+    "host",
+    "visit_date",
+    "team",
+    "invited",
+    "visits",
+    "optimise",
+    "visited_on",
+    "attendees",
+    "notes",
+    "follow_ups",
+)
 
 
 @bp.route("/plans/<int:plan_id>", methods=["GET", "POST"])
@@ -456,22 +569,30 @@ def plan(plan_id: int) -> Any:
             if action == "save":
                 visit_date = forms.day(typed["visit_date"], "visit_date")
                 svc.save_plan(
-                    session, current_actor(), found, version,
+                    session,
+                    current_actor(),
+                    found,
+                    version,
                     host_code=request.form.get("host") or None,
                     invited=request.form.get("invited", "").split(),
                     visits=request.form.get("visits", "").split(),
                     optimise=request.form.get("optimise") == "1",
-                    visit_date=visit_date, team=request.form.get("team", ""),
-                )  # fmt: skip
+                    visit_date=visit_date,
+                    team=request.form.get("team", ""),
+                )
             elif action in ("publish", "unpublish"):
                 svc.publish_plan(session, current_actor(), found, version, action == "publish")
             elif action == "record":
-                svc.record_visit(session, current_actor(), found,
-                                 visited_on=forms.day(typed["visited_on"], "visited_on"),
-                                 team=request.form.get("team", ""),
-                                 attendees=request.form.get("attendees", ""),
-                                 notes=request.form.get("notes", ""),
-                                 follow_ups=request.form.get("follow_ups", ""))  # fmt: skip
+                svc.record_visit(
+                    session,
+                    current_actor(),
+                    found,
+                    visited_on=forms.day(typed["visited_on"], "visited_on"),
+                    team=request.form.get("team", ""),
+                    attendees=request.form.get("attendees", ""),
+                    notes=request.form.get("notes", ""),
+                    follow_ups=request.form.get("follow_ups", ""),
+                )
             else:
                 raise forms.unknown_action()
             session.commit()
@@ -484,20 +605,26 @@ def plan(plan_id: int) -> Any:
             found = svc.get_plan(session, plan_id)
     data = svc.plan_dict(session, found)
     return render_template(
-        "coaching/plan.html", plan=found, data=data, map=_plan_map(data),
+        "coaching/plan.html",
+        plan=found,
+        data=data,
+        map=_plan_map(data),
         records=svc.visit_records(session, found) if can(_user(), "plan_visits") else [],
         can_plan=can(_user(), "plan_visits"),
         members=svc.cluster_offices(session, found.cluster_no),
-        xlsx=svc.xlsx_available(), error=error, typed=typed,
-    ), status  # fmt: skip
+        xlsx=svc.xlsx_available(),
+        error=error,
+        typed=typed,
+    ), status
 
 
 @bp.route("/plans/<int:plan_id>/print")
 def plan_print(plan_id: int) -> Any:
     session = get_session()
     found = _visible(plan_id)
-    return render_template("coaching/plan_print.html", plan=found,
-                           data=svc.plan_dict(session, found))  # fmt: skip
+    return render_template(
+        "coaching/plan_print.html", plan=found, data=svc.plan_dict(session, found)
+    )
 
 
 def _download(body: str | bytes, mimetype: str, name: str) -> Response:
@@ -517,12 +644,17 @@ def plan_export(plan_id: int, fmt: str) -> Response:
         body = svc.plan_xlsx(data)
         if body is None:
             abort(404, description=_("XLSX export is not available on this server."))
-        return _download(body, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                         f"{name}.xlsx")  # fmt: skip
+        return _download(
+            body,
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            f"{name}.xlsx",
+        )
     if fmt == "geojson":
-        return _download(svc.dumps(svc.plan_geojson(data)), "application/geo+json",
-                         f"{name}.geojson")  # fmt: skip
+        return _download(
+            svc.dumps(svc.plan_geojson(data)), "application/geo+json", f"{name}.geojson"
+        )
     if fmt == "ics":
-        return _download(svc.plan_ics(data, request.host, current_actor().now), "text/calendar",
-                         f"{name}.ics")  # fmt: skip
+        return _download(
+            svc.plan_ics(data, request.host, current_actor().now), "text/calendar", f"{name}.ics"
+        )
     abort(404)

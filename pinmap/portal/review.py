@@ -32,12 +32,17 @@ def queue() -> Any:
     item_id = request.args.get("item", type=int)
     entries = svc.review_queue(session, fiscal_year, state, cluster_no=cluster, item_id=item_id)
     return render_template(
-        "portal/queue.html", entries=entries, fiscal_year=fiscal_year, state=state,
-        cluster=cluster, item_id=item_id, states=REVIEW_STATES,
+        "portal/queue.html",
+        entries=entries,
+        fiscal_year=fiscal_year,
+        state=state,
+        cluster=cluster,
+        item_id=item_id,
+        states=REVIEW_STATES,
         clusters=session.scalars(select(Cluster).order_by(Cluster.no)).all(),
         items=svc.items_of(session, fiscal_year),
         status_labels=STATUS_LABELS,
-    )  # fmt: skip
+    )
 
 
 # The service keeps a review comment to 4,000 characters, a reopening's reason to 1,000.
@@ -52,18 +57,29 @@ def _entry_or_404(entry_id: int) -> Any:
     return entry
 
 
-def _review_page(entry: Any, error: str | None = None, status: int = 200, comment: str = "",
-                 reopen: dict[str, str] | None = None) -> Any:  # fmt: skip
+def _review_page(
+    entry: Any,
+    error: str | None = None,
+    status: int = 200,
+    comment: str = "",
+    reopen: dict[str, str] | None = None,
+) -> Any:
     session = get_session()
     window = svc.get_window(session, entry.fiscal_year, entry.round_no)
     return render_template(
-        "portal/review.html", entry=entry, current=entry.current,
+        "portal/review.html",
+        entry=entry,
+        current=entry.current,
         history=svc.revisions(session, entry),
         earlier=_earlier_rounds(session, entry.office_id, entry.item_id, entry.round_no),
-        window=window, error=error, comment=comment, reopen=reopen or {},
-        status_labels=STATUS_LABELS, today=current_actor().today_bangkok,
+        window=window,
+        error=error,
+        comment=comment,
+        reopen=reopen or {},
+        status_labels=STATUS_LABELS,
+        today=current_actor().today_bangkok,
         conflicts=ingest_status.open_conflicts_of_entry(session, entry.id),
-    ), status  # fmt: skip
+    ), status
 
 
 @review_bp.route("/entries/<int:entry_id>", methods=["GET", "POST"])
@@ -75,15 +91,22 @@ def review_entry(entry_id: int) -> Any:
         comment = request.form.get("comment", "")
         try:
             forms.check_text(request.form, REVIEW_LIMITS)
-            svc.review(session, current_actor(), entry, request.form.get("decision", ""),
-                       comment, request.form.get("version", type=int))  # fmt: skip
+            svc.review(
+                session,
+                current_actor(),
+                entry,
+                request.form.get("decision", ""),
+                comment,
+                request.form.get("version", type=int),
+            )
             session.commit()
             flash(_("Decision saved."))
             return redirect(url_for("review.queue", fiscal_year=entry.fiscal_year))
         except ServiceError as err:
             session.rollback()
-            return _review_page(_entry_or_404(entry_id), service_message(err), err.status,
-                                comment=comment)  # fmt: skip
+            return _review_page(
+                _entry_or_404(entry_id), service_message(err), err.status, comment=comment
+            )
     return _review_page(entry)
 
 
@@ -99,12 +122,17 @@ def reopen(entry_id: int) -> Any:
         if not typed["reason"].strip():
             raise ServiceError(400, N_("Give a reason for reopening."))
         window = svc.get_window(session, entry.fiscal_year, entry.round_no)
-        svc.reopen(session, current_actor(), entry.office, window, until,  # type: ignore[arg-type]
-                   typed["reason"])  # fmt: skip
+        svc.reopen(
+            session,
+            current_actor(),
+            entry.office,
+            window,
+            until,  # type: ignore[arg-type]
+            typed["reason"],
+        )
         session.commit()
     except ServiceError as err:
         session.rollback()
-        return _review_page(_entry_or_404(entry_id), service_message(err), err.status,
-                            reopen=typed)  # fmt: skip
+        return _review_page(_entry_or_404(entry_id), service_message(err), err.status, reopen=typed)
     flash(_("Reopened for this office until %(day)s.", day=until.isoformat()))  # type: ignore[union-attr]
     return redirect(url_for("review.review_entry", entry_id=entry_id))

@@ -51,12 +51,12 @@ def login() -> Any:
             claim_attempt(session, email, ip)
             # Committed before the password is checked, so parallel guesses count each other.
             session.commit()
-            user = authenticate(session, email, request.form.get("password", ""), ip,
-                                claimed=True)  # fmt: skip
+            user = authenticate(session, email, request.form.get("password", ""), ip, claimed=True)
         except ServiceError as err:
             session.commit()  # the failed attempt stays counted
-            return render_template("portal/login.html", email=email,
-                                   error=service_message(err)), err.status  # fmt: skip
+            return render_template(
+                "portal/login.html", email=email, error=service_message(err)
+            ), err.status
         record(session, current_actor(), "user.login", "user", user.id)
         sign_in(user)
         session.commit()
@@ -79,20 +79,30 @@ def password() -> Any:
     if request.method == "POST":
         session = get_session()
         if request.form.get("new", "") != request.form.get("repeat", ""):
-            return render_template("portal/password.html",
-                                   error=_("The two new passwords differ.")), 400  # fmt: skip
+            return render_template(
+                "portal/password.html", error=_("The two new passwords differ.")
+            ), 400
         try:
-            revoked = change_password(session, current_actor(), current_user,
-                                      request.form.get("old", ""), request.form.get("new", ""),
-                                      keep=current_session_id())  # fmt: skip
+            revoked = change_password(
+                session,
+                current_actor(),
+                current_user,
+                request.form.get("old", ""),
+                request.form.get("new", ""),
+                keep=current_session_id(),
+            )
         except ServiceError as err:
-            return render_template("portal/password.html",
-                                   error=service_message(err)), err.status  # fmt: skip
+            return render_template("portal/password.html", error=service_message(err)), err.status
         session.commit()
         flash(_("Password changed. Other sessions have been signed out."))
         if revoked:
-            flash(_("%(n)s API tokens of yours were revoked; ask an admin for new ones "
-                    "(pinmap tokens create).", n=revoked))  # fmt: skip
+            flash(
+                _(
+                    "%(n)s API tokens of yours were revoked; ask an admin for new ones "
+                    "(pinmap tokens create).",
+                    n=revoked,
+                )
+            )
         return redirect(url_for("portal.home"))
     return render_template("portal/password.html", error=None)
 
@@ -134,18 +144,27 @@ def office(code: str) -> Any:
     actor = current_actor()
     rounds = svc.windows(session, fiscal_year)
     items = svc.items_of(session, fiscal_year)
-    entries = {(e.item_id, e.round_no): e for e in svc.office_work(session, actor, office,
-                                                                     fiscal_year)}  # fmt: skip
-    deadlines = {w.round_no: svc.can_submit_now(session, w, office.id, actor.today_bangkok)
-                 for w in rounds}  # fmt: skip
+    entries = {
+        (e.item_id, e.round_no): e for e in svc.office_work(session, actor, office, fiscal_year)
+    }
+    deadlines = {
+        w.round_no: svc.can_submit_now(session, w, office.id, actor.today_bangkok) for w in rounds
+    }
     return render_template(
-        "portal/office.html", office=office, fiscal_year=fiscal_year, rounds=rounds, items=items,
-        entries=entries, deadlines=deadlines, today=actor.today_bangkok,
-        missing=svc.missing_for_submission, status_labels=STATUS_LABELS,
+        "portal/office.html",
+        office=office,
+        fiscal_year=fiscal_year,
+        rounds=rounds,
+        items=items,
+        entries=entries,
+        deadlines=deadlines,
+        today=actor.today_bangkok,
+        missing=svc.missing_for_submission,
+        status_labels=STATUS_LABELS,
         can_edit=can(current_user, "edit_entry", office.id),
         disagreements=ingest_status.disagreements(session, office.id),
         conflicts=ingest_status.open_conflicts(session, office.id),
-    )  # fmt: skip
+    )
 
 
 def _item_or_404(fiscal_year: int, kind: str, no: int) -> PolicyItem:
@@ -153,15 +172,33 @@ def _item_or_404(fiscal_year: int, kind: str, no: int) -> PolicyItem:
 
 
 ENTRY = "/offices/<code>/entries/<int:fiscal_year>/<int:round_no>/<kind>/<int:no>"
-FORM_FIELDS = ("status", "what", "where", "how", "result", "indicator_value", "indicator_target",
-               "indicator_unit", "no_activity_reason", "no_activity_when")  # fmt: skip
+FORM_FIELDS = (
+    "status",
+    "what",
+    "where",
+    "how",
+    "result",
+    "indicator_value",
+    "indicator_target",
+    "indicator_unit",
+    "no_activity_reason",
+    "no_activity_when",
+)
 EVIDENCE_FIELDS = ("link_url", "link_title", "file_title")
 # Longest value each field may hold (the column's size, or what the service keeps); refused,
 # never cut. Fields not named here get forms.check_text's default.
-ENTRY_LIMITS = {**dict.fromkeys(svc.NARRATIVE, svc.MAX_NARRATIVE),
-                "no_activity_reason": 2_000, "no_activity_when": 2_000, "link_url": 2_000,
-                "link_title": 300, "file_title": 300, "status": 20, "indicator_unit": 10,
-                "indicator_value": 50, "indicator_target": 50}  # fmt: skip
+ENTRY_LIMITS = {
+    **dict.fromkeys(svc.NARRATIVE, svc.MAX_NARRATIVE),
+    "no_activity_reason": 2_000,
+    "no_activity_when": 2_000,
+    "link_url": 2_000,
+    "link_title": 300,
+    "file_title": 300,
+    "status": 20,
+    "indicator_unit": 10,
+    "indicator_value": 50,
+    "indicator_target": 50,
+}
 
 
 @bp.route(ENTRY, methods=["GET", "POST"])
@@ -178,8 +215,14 @@ def entry(code: str, fiscal_year: int, round_no: int, kind: str, no: int) -> Any
     item = _item_or_404(fiscal_year, kind, no)
     window = svc.get_window(session, fiscal_year, round_no)
     if window is None:
-        abort(404, description=_("Fiscal year %(fy)s has no reporting round %(round)s.",
-                                 fy=fiscal_year, round=round_no))  # fmt: skip
+        abort(
+            404,
+            description=_(
+                "Fiscal year %(fy)s has no reporting round %(round)s.",
+                fy=fiscal_year,
+                round=round_no,
+            ),
+        )
     actor = current_actor()
     error, status, typed, typed_evidence = None, 200, None, {}
     if request.method == "POST":
@@ -216,15 +259,28 @@ def entry(code: str, fiscal_year: int, round_no: int, kind: str, no: int) -> Any
                     )
                 except UploadRejected as exc:
                     raise ServiceError(400, exc.message_en) from exc
-                evidence = Evidence(kind="file", title=typed_evidence["file_title"],
-                                    original_name=original_name, mime=clean.mime,
-                                    size_bytes=len(clean.data), sha256=clean.sha256)  # fmt: skip
-                evidence.stored_name = store(current_app.config["PINMAP_UPLOAD_DIR_PATH"], clean,
-                                             session)  # fmt: skip
+                evidence = Evidence(
+                    kind="file",
+                    title=typed_evidence["file_title"],
+                    original_name=original_name,
+                    mime=clean.mime,
+                    size_bytes=len(clean.data),
+                    sha256=clean.sha256,
+                )
+                evidence.stored_name = store(
+                    current_app.config["PINMAP_UPLOAD_DIR_PATH"], clean, session
+                )
                 svc.add_evidence(session, actor, office, item, round_no, version, evidence)
             elif action == "remove_evidence":
-                svc.remove_evidence(session, actor, office, item, round_no, version,
-                                    request.form.get("evidence_id", type=int) or 0)  # fmt: skip
+                svc.remove_evidence(
+                    session,
+                    actor,
+                    office,
+                    item,
+                    round_no,
+                    version,
+                    request.form.get("evidence_id", type=int) or 0,
+                )
             else:
                 raise forms.unknown_action()
             session.commit()
@@ -239,25 +295,40 @@ def entry(code: str, fiscal_year: int, round_no: int, kind: str, no: int) -> Any
     is_open, last_day = svc.can_submit_now(session, window, office.id, actor.today_bangkok)
     current = found.current if found else None
     return render_template(
-        "portal/entry.html", office=office, item=item, window=window, entry=found,
-        current=current, typed=typed, typed_evidence=typed_evidence, error=error,
-        history=history, earlier=earlier,
-        is_open=is_open, last_day=last_day, status_labels=STATUS_LABELS,
+        "portal/entry.html",
+        office=office,
+        item=item,
+        window=window,
+        entry=found,
+        current=current,
+        typed=typed,
+        typed_evidence=typed_evidence,
+        error=error,
+        history=history,
+        earlier=earlier,
+        is_open=is_open,
+        last_day=last_day,
+        status_labels=STATUS_LABELS,
         can_edit=can(current_user, "edit_entry", office.id),
         can_submit=can(current_user, "submit_entry", office.id),
         missing=svc.missing_for_submission(current) if current else [],
-    ), status  # fmt: skip
+    ), status
 
 
 def _earlier_rounds(session: Any, office_id: int, item_id: int, round_no: int) -> list[Any]:
     """Approved revisions of the same item in earlier rounds, for side-by-side reading."""
-    return list(session.scalars(
-        select(ProgressRevision)
-        .join(ProgressEntry, ProgressEntry.approved_revision_id == ProgressRevision.id)
-        .where(ProgressEntry.office_id == office_id, ProgressEntry.item_id == item_id,
-               ProgressEntry.round_no < round_no)
-        .order_by(ProgressEntry.round_no)
-    ))  # fmt: skip
+    return list(
+        session.scalars(
+            select(ProgressRevision)
+            .join(ProgressEntry, ProgressEntry.approved_revision_id == ProgressRevision.id)
+            .where(
+                ProgressEntry.office_id == office_id,
+                ProgressEntry.item_id == item_id,
+                ProgressEntry.round_no < round_no,
+            )
+            .order_by(ProgressEntry.round_no)
+        )
+    )
 
 
 @bp.route("/evidence/<int:evidence_id>")
@@ -274,8 +345,13 @@ def evidence_file(evidence_id: int) -> Any:
     if not public and not can_read_office_work(user, entry.office_id):
         abort(404)  # do not reveal that an unpublished file exists
     path = resolve(current_app.config["PINMAP_UPLOAD_DIR_PATH"], ev.stored_name)
-    response = send_download(path, ev.mime, ev.original_name or path.name,
-                             as_attachment=ev.mime == "application/pdf", max_age=0)  # fmt: skip
+    response = send_download(
+        path,
+        ev.mime,
+        ev.original_name or path.name,
+        as_attachment=ev.mime == "application/pdf",
+        max_age=0,
+    )
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response

@@ -17,8 +17,9 @@ from ..services import best_practices as bps
 from ..services import profiles as svc
 from ..services import schools as school_svc
 
-bp = Blueprint("profiles_api", __name__, url_prefix="/api/v1",
-               description="Office profiles and best practices")  # fmt: skip
+bp = Blueprint(
+    "profiles_api", __name__, url_prefix="/api/v1", description="Office profiles and best practices"
+)
 
 
 class BestPracticeOfficesQuery(Schema):
@@ -30,8 +31,9 @@ class BestPracticeOfficesQuery(Schema):
 @bp.route("/best-practices/offices")
 @bp.arguments(BestPracticeOfficesQuery, location="query", as_kwargs=True)
 @bp.response(200)
-def best_practice_offices(fiscal_year: int, item_kind: str | None = None,
-                          item_no: int | None = None) -> dict[str, Any]:  # fmt: skip
+def best_practice_offices(
+    fiscal_year: int, item_kind: str | None = None, item_no: int | None = None
+) -> dict[str, Any]:
     """Codes of offices with an approved best practice of the year, aligned with the item."""
     if (item_kind is None) != (item_no is None):
         abort(400, message=_("Give both item_kind and item_no, or neither."))
@@ -54,6 +56,11 @@ def office_profile(code: str) -> dict[str, Any]:
         "office": code,
         "profile": public_revision(svc.revision_dict(rev)),
         "schools": school_svc.school_count(session, office.id),
-        "stats": {"as_of": stats.as_of.isoformat(), "source": stats.source,
-                  **{k: getattr(stats, k) for k in school_svc.STAT_FIELDS}} if stats else None,
-    }  # fmt: skip
+        "stats": {
+            "as_of": stats.as_of.isoformat(),
+            "source": stats.source,
+            **{k: getattr(stats, k) for k in school_svc.STAT_FIELDS},
+        }
+        if stats
+        else None,
+    }

@@ -61,8 +61,13 @@ FIRST_DEPUTY_ROWS = 4
 # Longest value each form field may hold; refused with the limit named, never cut. The
 # services check their own fields again; these also cover what they would cut or choke on.
 COUNT_LIMITS = {"as_of": 10, **dict.fromkeys(school_svc.STAT_FIELDS, 20)}
-BP_LIMITS = {"title": 300, "owner": 300, "file_title": 300, "fiscal_year": 10,
-             **dict.fromkeys(bps.RICH_FIELDS, bps.MAX_RICH)}  # fmt: skip
+BP_LIMITS = {
+    "title": 300,
+    "owner": 300,
+    "file_title": 300,
+    "fiscal_year": 10,
+    **dict.fromkeys(bps.RICH_FIELDS, bps.MAX_RICH),
+}
 PLAN_LIMITS = dict.fromkeys(plan_svc.FIELDS, plan_svc.MAX_TEXT)
 DECISION_LIMITS = {"comment": 4_000, "decision": 20}
 
@@ -85,8 +90,10 @@ def _problems(err: ServiceError) -> list[dict[str, Any]]:
     """An import's problems, translated, for the report table."""
     if not isinstance(err, ImportRejected):
         return []
-    return [{"row": p.row or "", "column": p.column, "reason": _(p.msgid, **p.params)}
-            for p in err.problems]  # fmt: skip
+    return [
+        {"row": p.row or "", "column": p.column, "reason": _(p.msgid, **p.params)}
+        for p in err.problems
+    ]
 
 
 def _upload_dir() -> Any:
@@ -94,17 +101,20 @@ def _upload_dir() -> Any:
 
 
 def _photo_max() -> int:
-    return int(current_app.config.get("PINMAP_MAX_PHOTO_BYTES",
-                                      photo_svc.DEFAULT_MAX_PHOTO_BYTES))  # fmt: skip
+    return int(current_app.config.get("PINMAP_MAX_PHOTO_BYTES", photo_svc.DEFAULT_MAX_PHOTO_BYTES))
 
 
 def _clean_photo(upload: FileStorage, label: str) -> Any:
     try:
         return photo_svc.clean_photo(upload.stream, upload.filename, max_bytes=_photo_max())
     except UploadRejected as exc:
-        raise ServiceError(400, N_("%(field)s (%(file)s): %(reason)s"), field=label,
-                           file=upload.filename or "",
-                           reason=_(exc.message_en)) from exc  # fmt: skip
+        raise ServiceError(
+            400,
+            N_("%(field)s (%(file)s): %(reason)s"),
+            field=label,
+            file=upload.filename or "",
+            reason=_(exc.message_en),
+        ) from exc
 
 
 def _file(name: str) -> FileStorage | None:
@@ -170,18 +180,32 @@ def _office_extras(office: Office) -> dict[str, Any]:
     session = get_session()
     rev = svc.approved_revision(session, office.id)
     data = rev.data if rev else {}
-    people = [{**p, "photo": photo_url(p.get("photo_id"), thumb=True),
-               "photo_full": photo_url(p.get("photo_id"))}
-              for p in data.get("people") or []]  # fmt: skip
+    people = [
+        {
+            **p,
+            "photo": photo_url(p.get("photo_id"), thumb=True),
+            "photo_full": photo_url(p.get("photo_id")),
+        }
+        for p in data.get("people") or []
+    ]
     series = result_svc.office_series(session, office)
     point = to_shape(office.geom)
     cfg = current_app.config
-    m = office_map(point.x, point.y, office.name_th, _province_outline(office),
-                   cfg["PINMAP_TILES"], cfg["PINMAP_TILES_ATTRIBUTION"])  # fmt: skip
+    m = office_map(
+        point.x,
+        point.y,
+        office.name_th,
+        _province_outline(office),
+        cfg["PINMAP_TILES"],
+        cfg["PINMAP_TILES_ATTRIBUTION"],
+    )
     director = next((p for p in people if p.get("role") == "director"), None)
     popup = Markup("<strong>{}</strong>").format(popup_text(office.name_th))
-    for label, value in ((_("Address"), data.get("address")), (_("Phone"), data.get("phone")),
-                         (_("Director"), director["name"] if director else None)):  # fmt: skip
+    for label, value in (
+        (_("Address"), data.get("address")),
+        (_("Phone"), data.get("phone")),
+        (_("Director"), director["name"] if director else None),
+    ):
         if value:
             popup += Markup("<br><span>{}: {}</span>").format(popup_text(label), popup_text(value))
     marker = next(c for c in m._children.values() if isinstance(c, folium.CircleMarker))
@@ -207,8 +231,9 @@ def _office_extras(office: Office) -> dict[str, Any]:
 def _profile_form(rev: ProfileRevision | None, office: Office) -> dict[str, Any]:
     """The form's flat field values from a stored revision (what the user typed wins on error)."""
     data = rev.data if rev else {}
-    form: dict[str, Any] = {k: data.get(k) if data.get(k) is not None else ""
-                            for k in (*svc.TEXT_FIELDS, "staff_count")}  # fmt: skip
+    form: dict[str, Any] = {
+        k: data.get(k) if data.get(k) is not None else "" for k in (*svc.TEXT_FIELDS, "staff_count")
+    }
     point = svc.lonlat(rev) or svc.lonlat_of_office(office)
     form["lon"], form["lat"] = point
     form["office_photo_id"] = data.get("office_photo_id") or ""
@@ -223,8 +248,14 @@ def _profile_form(rev: ProfileRevision | None, office: Office) -> dict[str, Any]
 
 
 def _people_rows(form: dict[str, Any]) -> int:
-    filled = max((int(k[1:].split("_")[0]) for k in form if k.startswith("p")
-                  and k[1:].split("_")[0].isdigit() and form[k]), default=0)  # fmt: skip
+    filled = max(
+        (
+            int(k[1:].split("_")[0])
+            for k in form
+            if k.startswith("p") and k[1:].split("_")[0].isdigit() and form[k]
+        ),
+        default=0,
+    )
     return min(max(filled + 2, FIRST_DEPUTY_ROWS + 1), svc.MAX_PEOPLE)
 
 
@@ -254,22 +285,29 @@ def _save_profile(office: Office, form: dict[str, Any]) -> ProfileRevision:
     cleaned = {name: _clean_photo(f, label) for name, (f, label) in files.items() if f}
     for name in ("office_photo", *(f"p{i}_photo" for i in range(rows))):
         _photo_field(name, form, {})  # a bad kept photo id is refused before anything is stored
-    uploads = {name: photo_svc.add_photo(session, actor, office.id, _upload_dir(), clean).id
-               for name, clean in cleaned.items()}  # fmt: skip
+    uploads = {
+        name: photo_svc.add_photo(session, actor, office.id, _upload_dir(), clean).id
+        for name, clean in cleaned.items()
+    }
     people = []
     for i in range(rows):
-        people.append({"role": "director" if i == 0 else "deputy",
-                       "name": form.get(f"p{i}_name", ""),
-                       "position": form.get(f"p{i}_position", ""),
-                       "photo_id": _photo_field(f"p{i}_photo", form, uploads)})  # fmt: skip
+        people.append(
+            {
+                "role": "director" if i == 0 else "deputy",
+                "name": form.get(f"p{i}_name", ""),
+                "position": form.get(f"p{i}_position", ""),
+                "photo_id": _photo_field(f"p{i}_photo", form, uploads),
+            }
+        )
     data = {k: form.get(k, "") for k in (*svc.TEXT_FIELDS, "staff_count")}
     if not str(data["staff_count"]).isascii():  # "²" passes the service's isdigit(), not int()
         data["staff_count"] = "?"
     data["people"] = people
     data["office_photo_id"] = _photo_field("office_photo", form, uploads)
     point = svc.parse_point(form.get("lat"), form.get("lon"))
-    return svc.save_draft(session, actor, office, data, point,
-                          request.form.get("version", type=int))  # fmt: skip
+    return svc.save_draft(
+        session, actor, office, data, point, request.form.get("version", type=int)
+    )
 
 
 def _edit_map(office: Office, lon: float, lat: float) -> tuple[dict[str, str], str]:
@@ -277,9 +315,11 @@ def _edit_map(office: Office, lon: float, lat: float) -> tuple[dict[str, str], s
     m = base_map(cfg["PINMAP_TILES"], cfg["PINMAP_TILES_ATTRIBUTION"])
     outline = _province_outline(office)
     if outline:
-        folium.GeoJson(outline, name="province",
-                       style_function=lambda _: {"color": "#5b6b7f", "weight": 1.5,
-                                                 "fillOpacity": 0.05}).add_to(m)  # fmt: skip
+        folium.GeoJson(
+            outline,
+            name="province",
+            style_function=lambda _: {"color": "#5b6b7f", "weight": 1.5, "fillOpacity": 0.05},
+        ).add_to(m)
     m.location = [lat, lon]
     m.options["zoom"] = 12
     tip = folium.Tooltip(str(popup_text(_("Drag me onto the office"))))
@@ -322,21 +362,30 @@ def profile_edit(code: str) -> Any:
         lon, lat = svc.lonlat_of_office(office)
     parts, marker_name = _edit_map(office, lon, lat)
     return render_template(
-        "profiles/edit.html", office=office, current=current, approved=approved, form=form,
-        error=error, map=parts, marker_name=marker_name, rows=_people_rows(form),
-        photo_url=photo_url, history=svc.revisions(session, office.id),
+        "profiles/edit.html",
+        office=office,
+        current=current,
+        approved=approved,
+        form=form,
+        error=error,
+        map=parts,
+        marker_name=marker_name,
+        rows=_people_rows(form),
+        photo_url=photo_url,
+        history=svc.revisions(session, office.id),
         can_edit=can(current_user, "edit_profile", office.id),
         can_submit=can(current_user, "submit_profile", office.id),
         missing=svc.missing_for_submission(current) if current else [],
         staged=school_svc.staged(session, current),
-    ), status  # fmt: skip
+    ), status
 
 
 # --- schools and counts ------------------------------------------------------------------------
 
 
-def _count_form(typed: dict[str, Any] | None, current: ProfileRevision | None,
-                stats: Any) -> dict[str, Any]:  # fmt: skip
+def _count_form(
+    typed: dict[str, Any] | None, current: ProfileRevision | None, stats: Any
+) -> dict[str, Any]:
     """What was typed, else the counts the profile revision holds, else the public ones."""
     keys = ("as_of", *school_svc.STAT_FIELDS)
     if typed:
@@ -345,9 +394,13 @@ def _count_form(typed: dict[str, Any] | None, current: ProfileRevision | None,
     if counts:
         return {k: "" if counts.get(k) is None else counts[k] for k in keys}
     if stats is not None:
-        return {"as_of": stats.as_of.isoformat(),
-                **{k: "" if getattr(stats, k) is None else getattr(stats, k)
-                   for k in school_svc.STAT_FIELDS}}  # fmt: skip
+        return {
+            "as_of": stats.as_of.isoformat(),
+            **{
+                k: "" if getattr(stats, k) is None else getattr(stats, k)
+                for k in school_svc.STAT_FIELDS
+            },
+        }
     return dict.fromkeys(keys, "")
 
 
@@ -368,20 +421,30 @@ def schools(code: str) -> Any:
             forms.check_text(request.form, COUNT_LIMITS, default_limit=200)
             if action == "import":
                 filename, data = _read_upload("file")
-                _rev, diff = school_svc.stage_schools(session, actor, office, filename, data,
-                                                      version)  # fmt: skip
-                message = _("%(file)s checked: %(count)s schools (%(added)s added, %(removed)s "
-                            "removed, %(changed)s changed). They become public when the profile "
-                            "is approved.", file=filename, count=diff.count, added=diff.added,
-                            removed=diff.removed, changed=diff.changed)  # fmt: skip
+                _rev, diff = school_svc.stage_schools(
+                    session, actor, office, filename, data, version
+                )
+                message = _(
+                    "%(file)s checked: %(count)s schools (%(added)s added, %(removed)s "
+                    "removed, %(changed)s changed). They become public when the profile "
+                    "is approved.",
+                    file=filename,
+                    count=diff.count,
+                    added=diff.added,
+                    removed=diff.removed,
+                    changed=diff.changed,
+                )
             elif action == "stats":
                 forms.day(typed.get("as_of"), "as_of", required=True)
                 for key in school_svc.STAT_FIELDS:
                     forms.whole(typed.get(key, "").replace(",", ""), key, 0, forms.INTEGER[1])
-                school_svc.stage_counts(session, actor, office, typed.get("as_of", ""), typed,
-                                        version)  # fmt: skip
-                message = _("Counts saved in the profile draft. They become public when the "
-                            "profile is approved.")  # fmt: skip
+                school_svc.stage_counts(
+                    session, actor, office, typed.get("as_of", ""), typed, version
+                )
+                message = _(
+                    "Counts saved in the profile draft. They become public when the "
+                    "profile is approved."
+                )
             else:
                 raise forms.unknown_action()
             session.commit()
@@ -397,12 +460,20 @@ def schools(code: str) -> Any:
         current is None or current.state != "submitted"
     )
     return render_template(
-        "profiles/schools.html", office=office, error=error, problems=problems, typed=typed or {},
-        schools=school_svc.schools_of(session, office.id), current=current, staged=waiting,
-        count_form=_count_form(typed, current, stats), stats=stats,
+        "profiles/schools.html",
+        office=office,
+        error=error,
+        problems=problems,
+        typed=typed or {},
+        schools=school_svc.schools_of(session, office.id),
+        current=current,
+        staged=waiting,
+        count_form=_count_form(typed, current, stats),
+        stats=stats,
         columns=school_svc.SCHOOL_COLUMNS,
-        can_import=may_edit, can_edit=may_edit,
-    ), status  # fmt: skip
+        can_import=may_edit,
+        can_edit=may_edit,
+    ), status
 
 
 # --- results -----------------------------------------------------------------------------------
@@ -427,23 +498,36 @@ def results_import(code: str | None) -> Any:
             abort(403, description=_("Five-year results are loaded by OBEC."))
         try:
             filename, data = _read_upload("file")
-            result = result_svc.import_results(session, current_actor(), filename, data,
-                                               office=office)  # fmt: skip
+            result = result_svc.import_results(
+                session, current_actor(), filename, data, office=office
+            )
             session.commit()
-            flash(_("%(file)s loaded: %(rows)s results (%(created)s new, %(updated)s updated) "
-                    "for %(offices)s office(s).", file=filename, rows=result.rows,
-                    created=result.created, updated=result.updated,
-                    offices=len(result.offices)))  # fmt: skip
+            flash(
+                _(
+                    "%(file)s loaded: %(rows)s results (%(created)s new, %(updated)s updated) "
+                    "for %(offices)s office(s).",
+                    file=filename,
+                    rows=result.rows,
+                    created=result.created,
+                    updated=result.updated,
+                    offices=len(result.offices),
+                )
+            )
             return redirect(request.path)
         except ServiceError as err:
             session.rollback()
             error, status, problems = service_message(err), err.status, _problems(err)
     series = result_svc.office_series(session, office) if office else []
     return render_template(
-        "profiles/results_import.html", office=office, error=error, problems=problems,
-        columns=result_svc.RESULT_COLUMNS, categories=result_svc.CATEGORY_LABELS, series=series,
+        "profiles/results_import.html",
+        office=office,
+        error=error,
+        problems=problems,
+        columns=result_svc.RESULT_COLUMNS,
+        categories=result_svc.CATEGORY_LABELS,
+        series=series,
         can_import=may_import,
-    ), status  # fmt: skip
+    ), status
 
 
 # --- best practices ----------------------------------------------------------------------------
@@ -460,16 +544,22 @@ def _bp_or_404(bp_id: int) -> BestPractice:
 def _bp_form(found: BestPractice | None) -> dict[str, Any]:
     if found is None:
         today = current_actor().today_bangkok
-        return {"fiscal_year": catalogue_year(get_session(), today) or fiscal_year_of(today),
-                "dimensions": [], "item_ids": []}  # fmt: skip
+        return {
+            "fiscal_year": catalogue_year(get_session(), today) or fiscal_year_of(today),
+            "dimensions": [],
+            "item_ids": [],
+        }
     return {**bps.bp_dict(get_session(), found), "item_ids": bps.item_ids(get_session(), found)}
 
 
 def _bp_typed() -> dict[str, Any]:
     typed: dict[str, Any] = request.form.to_dict()
     typed["dimensions"] = request.form.getlist("dimensions")
-    typed["item_ids"] = [int(i) for i in request.form.getlist("item_ids")
-                         if i.isascii() and i.isdigit() and len(i) < 10]  # fmt: skip
+    typed["item_ids"] = [
+        int(i)
+        for i in request.form.getlist("item_ids")
+        if i.isascii() and i.isdigit() and len(i) < 10
+    ]
     return typed
 
 
@@ -486,10 +576,18 @@ def _bp_choices(fiscal_year: Any) -> dict[str, Any]:
     year = int(text) if text.isascii() and text.isdigit() and len(text) < 6 else None
     years = sorted(set(session.scalars(select(PolicyItem.fiscal_year).distinct())), reverse=True)
     shown = year if year in years else (years[0] if years else None)
-    dims = session.scalars(select(PolicyDimension).filter_by(fiscal_year=shown)
-                           .order_by(PolicyDimension.no)).all() if shown else []  # fmt: skip
-    return {"items": items_of(session, shown) if shown else [], "dimensions": dims,
-            "catalogue_year": shown}  # fmt: skip
+    dims = (
+        session.scalars(
+            select(PolicyDimension).filter_by(fiscal_year=shown).order_by(PolicyDimension.no)
+        ).all()
+        if shown
+        else []
+    )
+    return {
+        "items": items_of(session, shown) if shown else [],
+        "dimensions": dims,
+        "catalogue_year": shown,
+    }
 
 
 @bp.route("/portal/offices/<code>/best-practices")
@@ -498,10 +596,11 @@ def best_practice_list(code: str) -> Any:
     office = _office_or_404(code)
     _may_read(office.id)
     return render_template(
-        "profiles/best_practice_list.html", office=office,
+        "profiles/best_practice_list.html",
+        office=office,
         practices=bps.of_office(get_session(), office.id, approved_only=False),
         can_edit=can(current_user, "edit_profile", office.id),
-    )  # fmt: skip
+    )
 
 
 def _attachment_from_request() -> dict[str, Any]:
@@ -510,20 +609,30 @@ def _attachment_from_request() -> dict[str, Any]:
         raise ServiceError(400, N_("Choose a file to upload."))
     forms.file_name(upload.filename or "")
     try:
-        clean = clean_upload(upload.stream, upload.filename,
-                             max_bytes=current_app.config["PINMAP_MAX_UPLOAD_BYTES"])  # fmt: skip
+        clean = clean_upload(
+            upload.stream, upload.filename, max_bytes=current_app.config["PINMAP_MAX_UPLOAD_BYTES"]
+        )
     except UploadRejected as exc:
-        raise ServiceError(400, N_("%(field)s (%(file)s): %(reason)s"), field=_("Attachment"),
-                           file=upload.filename or "",
-                           reason=_(exc.message_en)) from exc  # fmt: skip
-    return {"stored_name": store(_upload_dir(), clean, get_session()),
-            "original_name": upload.filename or "",
-            "title": request.form.get("file_title", ""), "mime": clean.mime,
-            "size_bytes": len(clean.data), "sha256": clean.sha256}  # fmt: skip
+        raise ServiceError(
+            400,
+            N_("%(field)s (%(file)s): %(reason)s"),
+            field=_("Attachment"),
+            file=upload.filename or "",
+            reason=_(exc.message_en),
+        ) from exc
+    return {
+        "stored_name": store(_upload_dir(), clean, get_session()),
+        "original_name": upload.filename or "",
+        "title": request.form.get("file_title", ""),
+        "mime": clean.mime,
+        "size_bytes": len(clean.data),
+        "sha256": clean.sha256,
+    }
 
 
-@bp.route("/portal/offices/<code>/best-practices/new", methods=["GET", "POST"],
-          defaults={"bp_id": None})  # fmt: skip
+@bp.route(
+    "/portal/offices/<code>/best-practices/new", methods=["GET", "POST"], defaults={"bp_id": None}
+)
 @bp.route("/portal/offices/<code>/best-practices/<int:bp_id>", methods=["GET", "POST"])
 @require("view_portal")
 def best_practice_edit(code: str, bp_id: int | None) -> Any:
@@ -549,8 +658,9 @@ def best_practice_edit(code: str, bp_id: int | None) -> Any:
             elif found is None:
                 raise forms.unknown_action()
             elif action == "attach":
-                found = bps.add_attachment(session, actor, found, version,
-                                           _attachment_from_request())  # fmt: skip
+                found = bps.add_attachment(
+                    session, actor, found, version, _attachment_from_request()
+                )
             elif action == "detach":
                 index = request.form.get("index", default=-1, type=int)
                 found = bps.remove_attachment(session, actor, found, version, index)
@@ -568,19 +678,26 @@ def best_practice_edit(code: str, bp_id: int | None) -> Any:
                 raise forms.unknown_action()
             session.commit()
             flash(_("Submitted for review.") if action == "submit" else _("Saved."))
-            return redirect(url_for("profiles.best_practice_edit", code=office.code,
-                                    bp_id=found.id))  # fmt: skip
+            return redirect(
+                url_for("profiles.best_practice_edit", code=office.code, bp_id=found.id)
+            )
         except ServiceError as err:
             session.rollback()
             error, status = service_message(err), err.status
             found = _bp_or_404(bp_id) if bp_id else None
     form = typed if typed is not None else _bp_form(found)
     return render_template(
-        "profiles/best_practice_edit.html", office=office, bp=found, form=form, error=error,
-        rich_fields=bps.RICH_FIELDS, photo_url=photo_url, **_bp_choices(form.get("fiscal_year")),
+        "profiles/best_practice_edit.html",
+        office=office,
+        bp=found,
+        form=form,
+        error=error,
+        rich_fields=bps.RICH_FIELDS,
+        photo_url=photo_url,
+        **_bp_choices(form.get("fiscal_year")),
         can_edit=can(current_user, "edit_profile", office.id),
         can_submit=can(current_user, "submit_profile", office.id),
-    ), status  # fmt: skip
+    ), status
 
 
 @bp.route("/best-practices")
@@ -591,14 +708,26 @@ def best_practice_search() -> Any:
     dimension = request.args.get("dimension", "")[:20]
     cluster = request.args.get("cluster", type=int)
     fiscal_year = request.args.get("fiscal_year", type=int)
-    found = bps.search(session, q=q, item_id=item_id, dimension=dimension, cluster_no=cluster,
-                       fiscal_year=fiscal_year)  # fmt: skip
+    found = bps.search(
+        session,
+        q=q,
+        item_id=item_id,
+        dimension=dimension,
+        cluster_no=cluster,
+        fiscal_year=fiscal_year,
+    )
     year = fiscal_year or catalogue_year(session, current_actor().today_bangkok)
     return render_template(
-        "profiles/search.html", results=found, q=q, item_id=item_id, dimension=dimension,
-        cluster=cluster, fiscal_year=fiscal_year, **_bp_choices(year),
+        "profiles/search.html",
+        results=found,
+        q=q,
+        item_id=item_id,
+        dimension=dimension,
+        cluster=cluster,
+        fiscal_year=fiscal_year,
+        **_bp_choices(year),
         clusters=session.scalars(select(Cluster).order_by(Cluster.no)).all(),
-    )  # fmt: skip
+    )
 
 
 @bp.route("/best-practices/<int:bp_id>")
@@ -609,9 +738,12 @@ def best_practice(bp_id: int) -> Any:
     if found.state != "approved" and not can_read_office_work(user, found.office_id):
         abort(404, description=_("No such best practice."))  # do not reveal drafts exist
     return render_template(
-        "profiles/best_practice.html", bp=found, office=session.get(Office, found.office_id),
-        items=bps.items_of(session, found), photo_url=photo_url,
-    )  # fmt: skip
+        "profiles/best_practice.html",
+        bp=found,
+        office=session.get(Office, found.office_id),
+        items=bps.items_of(session, found),
+        photo_url=photo_url,
+    )
 
 
 @bp.route("/best-practices/<int:bp_id>/files/<int:index>")
@@ -629,8 +761,7 @@ def best_practice_file(bp_id: int, index: int) -> Any:
 
 
 def _send_safely(path: Any, mime: str, name: str) -> Response:
-    response = send_download(path, mime, name, as_attachment=mime == "application/pdf",
-                             max_age=0)  # fmt: skip
+    response = send_download(path, mime, name, as_attachment=mime == "application/pdf", max_age=0)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response
@@ -673,8 +804,9 @@ def plan_edit(code: str, fiscal_year: int | None) -> Any:
             forms.check_text(request.form, PLAN_LIMITS, default_limit=100)
             if action not in ("save", "submit"):
                 raise forms.unknown_action()
-            plan = plan_svc.save(session, actor, office, fiscal_year, typed,
-                                 request.form.get("version", type=int))  # fmt: skip
+            plan = plan_svc.save(
+                session, actor, office, fiscal_year, typed, request.form.get("version", type=int)
+            )
             if action == "submit":
                 plan_svc.submit(session, actor, plan, plan.version)
             session.commit()
@@ -686,11 +818,16 @@ def plan_edit(code: str, fiscal_year: int | None) -> Any:
     plan = plan_svc.get(session, office.id, fiscal_year)
     form = typed if typed is not None else (plan_svc.plan_dict(plan) if plan else {})
     return render_template(
-        "profiles/plan_edit.html", office=office, plan=plan, form=form, error=error,
-        fiscal_year=fiscal_year, fields=plan_svc.FIELDS,
+        "profiles/plan_edit.html",
+        office=office,
+        plan=plan,
+        form=form,
+        error=error,
+        fiscal_year=fiscal_year,
+        fields=plan_svc.FIELDS,
         can_edit=can(current_user, "edit_profile", office.id),
         can_submit=can(current_user, "submit_profile", office.id),
-    ), status  # fmt: skip
+    ), status
 
 
 # --- review desk -------------------------------------------------------------------------------
@@ -702,9 +839,12 @@ def review_queue() -> Any:
     session = get_session()
     offices = {o.id: o for o in session.scalars(select(Office))}
     return render_template(
-        "profiles/review_queue.html", offices=offices, profiles=svc.submitted(session),
-        practices=bps.submitted(session), plans=plan_svc.submitted(session),
-    )  # fmt: skip
+        "profiles/review_queue.html",
+        offices=offices,
+        profiles=svc.submitted(session),
+        practices=bps.submitted(session),
+        plans=plan_svc.submitted(session),
+    )
 
 
 def _decide(kind: str, obj: Any, decide: Any) -> Any:
@@ -714,8 +854,14 @@ def _decide(kind: str, obj: Any, decide: Any) -> Any:
         comment = request.form.get("comment", "")
         try:
             forms.check_text(request.form, DECISION_LIMITS, default_limit=100)
-            decide(session, current_actor(), obj, request.form.get("decision", ""), comment,
-                   request.form.get("version", type=int))  # fmt: skip
+            decide(
+                session,
+                current_actor(),
+                obj,
+                request.form.get("decision", ""),
+                comment,
+                request.form.get("version", type=int),
+            )
             session.commit()
             flash(_("Decision saved."))
             return redirect(url_for("profiles.review_queue"))
@@ -739,9 +885,17 @@ def _decide(kind: str, obj: Any, decide: Any) -> Any:
     elif kind == "best_practice":
         extra = {"items": bps.items_of(session, obj)}
     return render_template(
-        "profiles/review.html", kind=kind, obj=obj, office=office, error=error, comment=comment,
-        photo_url=photo_url, rich_fields=bps.RICH_FIELDS, plan_fields=plan_svc.FIELDS, **extra,
-    ), status  # fmt: skip
+        "profiles/review.html",
+        kind=kind,
+        obj=obj,
+        office=office,
+        error=error,
+        comment=comment,
+        photo_url=photo_url,
+        rich_fields=bps.RICH_FIELDS,
+        plan_fields=plan_svc.FIELDS,
+        **extra,
+    ), status
 
 
 @bp.route("/review/profiles/<int:rev_id>", methods=["GET", "POST"])
@@ -772,8 +926,10 @@ def review_plan(plan_id: int) -> Any:
 
 # --- exports -----------------------------------------------------------------------------------
 
-_EXPORTS = {"offices": (exports.OFFICE_COLUMNS, exports.office_rows),
-            "results": (exports.RESULT_COLUMNS, exports.result_rows)}  # fmt: skip
+_EXPORTS = {
+    "offices": (exports.OFFICE_COLUMNS, exports.office_rows),
+    "results": (exports.RESULT_COLUMNS, exports.result_rows),
+}
 
 
 @bp.route("/exports/<any(offices, results):what>.<any(csv, xlsx):fmt>")

@@ -32,8 +32,9 @@ def _vendor(path: str) -> str:
     return url_for("static", filename=f"vendor/{path}")
 
 
-def localise_assets(element: folium.elements.JSCSSMixin, js: list[tuple[str, str]],
-                    css: list[tuple[str, str]]) -> None:  # fmt: skip
+def localise_assets(
+    element: folium.elements.JSCSSMixin, js: list[tuple[str, str]], css: list[tuple[str, str]]
+) -> None:
     """Point one element's asset links at our copies; instance attributes, so the folium
     classes (and any other map built in this process) keep their defaults."""
     element.default_js = js
@@ -61,9 +62,13 @@ def base_map(tiles_url: str = "", tiles_attribution: str = "", **kwargs: Any) ->
     )
     if tiles_url:
         folium.TileLayer(
-            tiles=tiles_url, attr=tiles_attribution or "tiles", name="basemap", overlay=False,
-            control=False, max_zoom=18,
-        ).add_to(m)  # fmt: skip
+            tiles=tiles_url,
+            attr=tiles_attribution or "tiles",
+            name="basemap",
+            overlay=False,
+            control=False,
+            max_zoom=18,
+        ).add_to(m)
     return m
 
 
@@ -101,8 +106,9 @@ class PinMapScript(MacroElement):
         self.clusters_name = clusters.get_name()
 
 
-def national_map(config: dict[str, Any], labels: dict[str, str], tiles_url: str = "",
-                 tiles_attribution: str = "") -> folium.Map:  # fmt: skip
+def national_map(
+    config: dict[str, Any], labels: dict[str, str], tiles_url: str = "", tiles_attribution: str = ""
+) -> folium.Map:
     """The public map: empty layers that pinmap.js fills from the JSON API."""
     m = base_map(tiles_url, tiles_attribution, prefer_canvas=False)
     # folium needs jQuery only for its own popups; this map builds popups in pinmap.js, so
@@ -132,8 +138,14 @@ def national_map(config: dict[str, Any], labels: dict[str, str], tiles_url: str 
     return m
 
 
-def office_map(lon: float, lat: float, label: str, province_geojson: dict[str, Any] | None,
-               tiles_url: str = "", tiles_attribution: str = "") -> folium.Map:  # fmt: skip
+def office_map(
+    lon: float,
+    lat: float,
+    label: str,
+    province_geojson: dict[str, Any] | None,
+    tiles_url: str = "",
+    tiles_attribution: str = "",
+) -> folium.Map:
     """A small map of one office; `label` is user-visible text and is escaped here."""
     m = base_map(tiles_url, tiles_attribution)
     if province_geojson:
@@ -147,9 +159,14 @@ def office_map(lon: float, lat: float, label: str, province_geojson: dict[str, A
         m.location = [lat, lon]
         m.options["zoom"] = 9
     folium.CircleMarker(
-        [lat, lon], radius=8, color="#1d3557", fill=True, fill_color="#e63946", fill_opacity=0.9,
+        [lat, lon],
+        radius=8,
+        color="#1d3557",
+        fill=True,
+        fill_color="#e63946",
+        fill_opacity=0.9,
         tooltip=folium.Tooltip(str(js_safe_text(label))),
-    ).add_to(m)  # fmt: skip
+    ).add_to(m)
     return m
 
 

@@ -89,22 +89,26 @@ def index() -> Any:
                 f"{i.title_th if th else i.title_en}",
             }
             for i in items
-        ],  # fmt: skip
+        ],
         "locale": request.args.get("lang") or "",
         "strings": _client_strings(),
         "cluster_names": {
             str(c["no"]): c["name_th"] if th else (c["name_en"] or c["name_th"]) for c in clusters
-        },  # fmt: skip
+        },
     }
     parts = render_parts(
         national_map(config, _map_labels(), cfg["PINMAP_TILES"], cfg["PINMAP_TILES_ATTRIBUTION"])
     )
     return render_template(
-        "map.html", map=parts, provinces=provinces, clusters=clusters,
+        "map.html",
+        map=parts,
+        provinces=provinces,
+        clusters=clusters,
         total=sum(len(c["office_codes"]) for c in clusters),
-        fiscal_year=fiscal_year, items=items,
+        fiscal_year=fiscal_year,
+        items=items,
         tiles_configured=bool(cfg["PINMAP_TILES"]),
-    )  # fmt: skip
+    )
 
 
 @bp.route("/offices/<code>")
@@ -122,10 +126,14 @@ def office(code: str) -> Any:
     cfg = current_app.config
     parts = render_parts(
         office_map(
-            point.x, point.y, found.name_th, json.loads(outline) if outline else None,
-            cfg["PINMAP_TILES"], cfg["PINMAP_TILES_ATTRIBUTION"],
+            point.x,
+            point.y,
+            found.name_th,
+            json.loads(outline) if outline else None,
+            cfg["PINMAP_TILES"],
+            cfg["PINMAP_TILES_ATTRIBUTION"],
         )
-    )  # fmt: skip
+    )
     fiscal_year = progress.catalogue_year(session, current_actor().today_bangkok)
     approved = progress.approved_for_office(session, found.id, fiscal_year) if fiscal_year else []
     schools = session.scalars(
@@ -135,15 +143,22 @@ def office(code: str) -> Any:
         select(QuarterlyReport, IngestSource.name)
         .join(IngestSource, IngestSource.id == QuarterlyReport.source_id)
         .where(QuarterlyReport.office_id == found.id)
-        .order_by(QuarterlyReport.fiscal_year.desc(), QuarterlyReport.project,
-                  QuarterlyReport.quarter)
+        .order_by(
+            QuarterlyReport.fiscal_year.desc(), QuarterlyReport.project, QuarterlyReport.quarter
+        )
         .limit(40)
-    ).all()  # fmt: skip
+    ).all()
     return render_template(
-        "office.html", office=found, point=point, map=parts, fiscal_year=fiscal_year,
-        approved=approved, items=progress.items_of(session, fiscal_year) if fiscal_year else [],
-        schools=schools, quarterly=quarterly,
-    )  # fmt: skip
+        "office.html",
+        office=found,
+        point=point,
+        map=parts,
+        fiscal_year=fiscal_year,
+        approved=approved,
+        items=progress.items_of(session, fiscal_year) if fiscal_year else [],
+        schools=schools,
+        quarterly=quarterly,
+    )
 
 
 @bp.route("/offices")

@@ -69,8 +69,14 @@ def create_user(
     )
     session.add(user)
     session.flush()
-    record(session, actor, "user.create", "user", user.id,
-           after={"email": email, "role": role, "office": office_code})  # fmt: skip
+    record(
+        session,
+        actor,
+        "user.create",
+        "user",
+        user.id,
+        after={"email": email, "role": role, "office": office_code},
+    )
     return user
 
 
@@ -109,8 +115,16 @@ def update_user(
         user.session_epoch += 1
         end_sessions(session, user, "rights")
     session.flush()
-    record(session, actor, "user.update", "user", user.id, before=before, office_id=user.office_id,
-           after={"name": user.name, "role": role, "office": office_code or None})  # fmt: skip
+    record(
+        session,
+        actor,
+        "user.update",
+        "user",
+        user.id,
+        before=before,
+        office_id=user.office_id,
+        after={"name": user.name, "role": role, "office": office_code or None},
+    )
     return user
 
 
@@ -124,8 +138,15 @@ def reset_password(session: Session, actor: Actor, user: User, new: str) -> int:
     revoked = revoke_tokens_of(session, actor, user)
     session.execute(delete(LoginAttempt).where(LoginAttempt.email == user.email))
     session.flush()
-    record(session, actor, "user.password_reset", "user", user.id, office_id=user.office_id,
-           after={"tokens_revoked": revoked})  # fmt: skip
+    record(
+        session,
+        actor,
+        "user.password_reset",
+        "user",
+        user.id,
+        office_id=user.office_id,
+        after={"tokens_revoked": revoked},
+    )
     return revoked
 
 
@@ -138,8 +159,16 @@ def set_active(session: Session, actor: Actor, user: User, active: bool) -> None
     if not active:
         end_sessions(session, user, "deactivated")
     session.flush()
-    record(session, actor, "user.activate" if active else "user.deactivate", "user", user.id,
-           before=before, after={"active": active}, office_id=user.office_id)  # fmt: skip
+    record(
+        session,
+        actor,
+        "user.activate" if active else "user.deactivate",
+        "user",
+        user.id,
+        before=before,
+        after={"active": active},
+        office_id=user.office_id,
+    )
 
 
 def _lock_key(kind: str, value: str) -> int:
@@ -170,9 +199,10 @@ def claim_attempt(session: Session, email: str, ip: str) -> None:
     )
     if by_account >= MAX_FAILURES_PER_ACCOUNT or by_ip >= MAX_FAILURES_PER_IP:
         raise ServiceError(
-            429, N_("Too many failed sign-ins. Wait %(minutes)s minutes and try again."),
+            429,
+            N_("Too many failed sign-ins. Wait %(minutes)s minutes and try again."),
             minutes=int(WINDOW.total_seconds() // 60),
-        )  # fmt: skip
+        )
     session.add(LoginAttempt(email=email, ip=ip))
     session.flush()
 
@@ -249,9 +279,10 @@ def session_for_key(session: Session, key: str) -> UserSession | None:
     if not isinstance(key, str) or not key or len(key) > 100:
         return None
     found = session.scalars(
-        select(UserSession).options(joinedload(UserSession.user))  # one query per request
+        select(UserSession)
+        .options(joinedload(UserSession.user))  # one query per request
         .where(UserSession.key_sha256 == _key_hash(key), UserSession.revoked_at.is_(None))
-    ).first()  # fmt: skip
+    ).first()
     if found is None or not found.user.active:
         return None
     return found
@@ -259,10 +290,16 @@ def session_for_key(session: Session, key: str) -> UserSession | None:
 
 def end_session(session: Session, session_id: int, reason: str = "sign-out") -> None:
     """End one session (sign-out) on every host, and its open live streams."""
-    ended = session.execute(
-        update(UserSession).where(UserSession.id == session_id, UserSession.revoked_at.is_(None))
-        .values(revoked_at=func.now(), revoked_reason=reason).returning(UserSession.user_id)
-    ).scalars().all()  # fmt: skip
+    ended = (
+        session.execute(
+            update(UserSession)
+            .where(UserSession.id == session_id, UserSession.revoked_at.is_(None))
+            .values(revoked_at=func.now(), revoked_reason=reason)
+            .returning(UserSession.user_id)
+        )
+        .scalars()
+        .all()
+    )
     for user_id in set(ended):
         notify_revocation(session, user_id)
 
@@ -306,8 +343,14 @@ def create_token(
     )
     session.add(token)
     session.flush()
-    record(session, actor, "token.create", "api_token", token.id, after={"user": user.email,
-           "name": name})  # fmt: skip
+    record(
+        session,
+        actor,
+        "token.create",
+        "api_token",
+        token.id,
+        after={"user": user.email, "name": name},
+    )
     return NewToken(token, secret)
 
 
@@ -323,8 +366,14 @@ def revoke_token(session: Session, actor: Actor, prefix: str) -> ApiToken:
     token = found[0]
     if token.revoked_at is None:
         token.revoked_at = actor.now
-        record(session, actor, "token.revoke", "api_token", token.id,
-               after={"user": token.user.email, "name": token.name})  # fmt: skip
+        record(
+            session,
+            actor,
+            "token.revoke",
+            "api_token",
+            token.id,
+            after={"user": token.user.email, "name": token.name},
+        )
         notify_revocation(session, token.user_id)
     return token
 
@@ -336,8 +385,14 @@ def revoke_tokens_of(session: Session, actor: Actor, user: User) -> int:
     ).all()
     for token in live:
         token.revoked_at = actor.now
-        record(session, actor, "token.revoke", "api_token", token.id,
-               after={"user": user.email, "name": token.name})  # fmt: skip
+        record(
+            session,
+            actor,
+            "token.revoke",
+            "api_token",
+            token.id,
+            after={"user": user.email, "name": token.name},
+        )
     if live:
         notify_revocation(session, user.id)
     return len(live)

@@ -75,8 +75,9 @@ def emit_change(
     `audience="office"` records (drafts, review steps) reach only that office and OBEC.
     """
     session.execute(select(func.pg_advisory_xact_lock(CHANGE_ORDER_LOCK)))
-    event = ChangeEvent(kind=kind, office_code=office_code, payload=payload, audience=audience,
-                        office_id=office_id)  # fmt: skip
+    event = ChangeEvent(
+        kind=kind, office_code=office_code, payload=payload, audience=audience, office_id=office_id
+    )
     session.add(event)
     session.flush()
     session.execute(select(func.pg_notify(CHANGE_CHANNEL, str(event.id))))

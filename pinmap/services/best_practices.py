@@ -36,8 +36,15 @@ MAX_RICH: Final = 10_000
 MAX_ATTACHMENTS: Final = 10
 FIRST_YEAR: Final = 2562
 # What a new version of a practice may change (copied to a working copy and back on approval).
-_CONTENT: Final = ("fiscal_year", "title", "owner", "dimensions", *RICH_FIELDS,
-                   "infographic_photo_id", "attachments")  # fmt: skip
+_CONTENT: Final = (
+    "fiscal_year",
+    "title",
+    "owner",
+    "dimensions",
+    *RICH_FIELDS,
+    "infographic_photo_id",
+    "attachments",
+)
 
 
 def get(session: Session, bp_id: int) -> BestPractice | None:
@@ -45,32 +52,46 @@ def get(session: Session, bp_id: int) -> BestPractice | None:
 
 
 def item_ids(session: Session, bp: BestPractice) -> list[int]:
-    return list(session.scalars(
-        select(BestPracticeItem.item_id).filter_by(best_practice_id=bp.id)
-        .order_by(BestPracticeItem.item_id)
-    ))  # fmt: skip
+    return list(
+        session.scalars(
+            select(BestPracticeItem.item_id)
+            .filter_by(best_practice_id=bp.id)
+            .order_by(BestPracticeItem.item_id)
+        )
+    )
 
 
 def items_of(session: Session, bp: BestPractice) -> list[PolicyItem]:
-    return list(session.scalars(
-        select(PolicyItem).join(BestPracticeItem, BestPracticeItem.item_id == PolicyItem.id)
-        .where(BestPracticeItem.best_practice_id == bp.id)
-        .order_by(PolicyItem.kind, PolicyItem.no)
-    ))  # fmt: skip
+    return list(
+        session.scalars(
+            select(PolicyItem)
+            .join(BestPracticeItem, BestPracticeItem.item_id == PolicyItem.id)
+            .where(BestPracticeItem.best_practice_id == bp.id)
+            .order_by(PolicyItem.kind, PolicyItem.no)
+        )
+    )
 
 
 def bp_dict(session: Session, bp: BestPractice) -> dict[str, Any]:
     """The content and state, as stored in the audit log and served by the API."""
     return {
-        "id": bp.id, "fiscal_year": bp.fiscal_year, "title": bp.title, "owner": bp.owner,
-        "dimensions": list(bp.dimensions or []), "items": item_ids(session, bp),
+        "id": bp.id,
+        "fiscal_year": bp.fiscal_year,
+        "title": bp.title,
+        "owner": bp.owner,
+        "dimensions": list(bp.dimensions or []),
+        "items": item_ids(session, bp),
         **{k: getattr(bp, k) for k in RICH_FIELDS},
         "infographic_photo_id": bp.infographic_photo_id,
-        "attachments": [{k: a.get(k) for k in ("title", "original_name", "mime", "size_bytes")}
-                        for a in bp.attachments or []],
-        "state": bp.state, "review_comment": bp.review_comment, "version": bp.version,
+        "attachments": [
+            {k: a.get(k) for k in ("title", "original_name", "mime", "size_bytes")}
+            for a in bp.attachments or []
+        ],
+        "state": bp.state,
+        "review_comment": bp.review_comment,
+        "version": bp.version,
         "replaces_id": bp.replaces_id,
-    }  # fmt: skip
+    }
 
 
 def _still_there(session: Session, bp: BestPractice) -> None:
@@ -79,27 +100,35 @@ def _still_there(session: Session, bp: BestPractice) -> None:
     try:
         session.refresh(bp)
     except (ObjectDeletedError, InvalidRequestError) as exc:
-        raise ServiceError(409, N_("This best practice was changed by someone else; reload "
-                                   "the page.")) from exc  # fmt: skip
+        raise ServiceError(
+            409, N_("This best practice was changed by someone else; reload the page.")
+        ) from exc
 
 
-def _clean(session: Session, office: Office, data: dict[str, Any],
-           actor: Actor) -> tuple[dict[str, Any], list[int]]:  # fmt: skip
+def _clean(
+    session: Session, office: Office, data: dict[str, Any], actor: Actor
+) -> tuple[dict[str, Any], list[int]]:
     title = clean_text(str(data.get("title") or ""), max_length=1_200)
     if not title:
         raise ServiceError(400, N_("Title: give the best practice a title."))
     if len(title) > 300:
-        raise ServiceError(400, N_("%(field)s is longer than %(n)s characters."),
-                           field=Labels("title"), n=300)  # fmt: skip
+        raise ServiceError(
+            400, N_("%(field)s is longer than %(n)s characters."), field=Labels("title"), n=300
+        )
     owner = clean_text(str(data.get("owner") or ""), max_length=1_200)
     if len(owner) > 300:
-        raise ServiceError(400, N_("%(field)s is longer than %(n)s characters."),
-                           field=Labels("owner"), n=300)  # fmt: skip
+        raise ServiceError(
+            400, N_("%(field)s is longer than %(n)s characters."), field=Labels("owner"), n=300
+        )
     year_s = str(data.get("fiscal_year") or "").strip()
     last = fiscal_year_of(actor.today_bangkok) + 1
     if not year_s.isdigit() or not FIRST_YEAR <= int(year_s) <= last:
-        raise ServiceError(400, N_("Fiscal year: a Buddhist-Era year from %(first)s to %(last)s."),
-                           first=FIRST_YEAR, last=last)  # fmt: skip
+        raise ServiceError(
+            400,
+            N_("Fiscal year: a Buddhist-Era year from %(first)s to %(last)s."),
+            first=FIRST_YEAR,
+            last=last,
+        )
     year = int(year_s)
     dims = [str(d) for d in data.get("dimensions") or []]
     known = set(session.scalars(select(PolicyDimension.key).distinct()))
@@ -113,18 +142,27 @@ def _clean(session: Session, office: Office, data: dict[str, Any],
         except (TypeError, ValueError) as exc:
             raise ServiceError(400, N_("Unknown policy item.")) from exc
     if wanted:
-        found = set(session.scalars(
-            select(PolicyItem.id).where(PolicyItem.id.in_(wanted), PolicyItem.fiscal_year == year)
-        ))  # fmt: skip
+        found = set(
+            session.scalars(
+                select(PolicyItem.id).where(
+                    PolicyItem.id.in_(wanted), PolicyItem.fiscal_year == year
+                )
+            )
+        )
         if set(wanted) - found:
             raise ServiceError(400, N_("Choose policy items of fiscal year %(fy)s only."), fy=year)
-    out: dict[str, Any] = {"title": title, "owner": owner, "fiscal_year": year,
-                           "dimensions": sorted(set(dims))}  # fmt: skip
+    out: dict[str, Any] = {
+        "title": title,
+        "owner": owner,
+        "fiscal_year": year,
+        "dimensions": sorted(set(dims)),
+    }
     for key in RICH_FIELDS:
         text = str(data.get(key) or "")
         if len(text) > MAX_RICH:
-            raise ServiceError(400, N_("%(field)s is longer than %(n)s characters."),
-                               field=Labels(key), n=MAX_RICH)  # fmt: skip
+            raise ServiceError(
+                400, N_("%(field)s is longer than %(n)s characters."), field=Labels(key), n=MAX_RICH
+            )
         out[key] = clean_html(text, max_length=MAX_RICH)
     return out, sorted(set(wanted))
 
@@ -143,14 +181,21 @@ def _working_copy(session: Session, actor: Actor, bp: BestPractice) -> BestPract
     if bp.state != "approved":
         return bp
     if session.scalar(select(BestPractice.id).filter_by(replaces_id=bp.id)) is not None:
-        raise ServiceError(409, N_("A new version of this best practice is already being "
-                                   "edited; continue there (see the office's list)."))  # fmt: skip
+        raise ServiceError(
+            409,
+            N_(
+                "A new version of this best practice is already being "
+                "edited; continue there (see the office's list)."
+            ),
+        )
     copy = BestPractice(
-        office_id=bp.office_id, replaces_id=bp.id, state="draft",
+        office_id=bp.office_id,
+        replaces_id=bp.id,
+        state="draft",
         created_by_id=actor.user.id if actor.user else None,
         attachments=[dict(a) for a in bp.attachments or []],
         **{k: getattr(bp, k) for k in _CONTENT if k != "attachments"},
-    )  # fmt: skip
+    )
     session.add(copy)
     session.flush()
     _set_items(session, copy, item_ids(session, bp))
@@ -171,9 +216,13 @@ def _merge_into_original(session: Session, copy: BestPractice) -> BestPractice:
 
 
 def save(
-    session: Session, actor: Actor, office: Office, bp: BestPractice | None,
-    data: dict[str, Any], expected_version: int | None,
-) -> BestPractice:  # fmt: skip
+    session: Session,
+    actor: Actor,
+    office: Office,
+    bp: BestPractice | None,
+    data: dict[str, Any],
+    expected_version: int | None,
+) -> BestPractice:
     """Create (bp None) or update a best practice's text, items and dimensions."""
     require(actor, "edit_profile", office.id)
     lock_office_work(session, office.id)
@@ -187,8 +236,9 @@ def save(
     before = bp_dict(session, bp) if bp else None
     if bp is None:
         author = actor.user.id if actor.user else None
-        bp = BestPractice(office_id=office.id, state="draft", attachments=[],
-                          created_by_id=author, **fields)  # fmt: skip
+        bp = BestPractice(
+            office_id=office.id, state="draft", attachments=[], created_by_id=author, **fields
+        )
         session.add(bp)
     else:
         bp = _working_copy(session, actor, bp)
@@ -198,8 +248,16 @@ def save(
     session.flush()
     _set_items(session, bp, wanted)
     session.flush()
-    record(session, actor, "best_practice.save", "best_practice", bp.id, before=before,
-           after=bp_dict(session, bp), office_id=office.id)  # fmt: skip
+    record(
+        session,
+        actor,
+        "best_practice.save",
+        "best_practice",
+        bp.id,
+        before=before,
+        after=bp_dict(session, bp),
+        office_id=office.id,
+    )
     return bp
 
 
@@ -217,19 +275,30 @@ def _editable(
 
 
 def add_attachment(
-    session: Session, actor: Actor, bp: BestPractice, expected_version: int | None,
+    session: Session,
+    actor: Actor,
+    bp: BestPractice,
+    expected_version: int | None,
     attachment: dict[str, Any],
-) -> BestPractice:  # fmt: skip
+) -> BestPractice:
     """`attachment`: stored_name, original_name, title, mime, size_bytes, sha256 (uploads.py)."""
     office, bp = _editable(session, actor, bp, expected_version)
     if len(bp.attachments or []) >= MAX_ATTACHMENTS:
-        raise ServiceError(400, N_("A best practice can have at most %(n)s attachments."),
-                           n=MAX_ATTACHMENTS)  # fmt: skip
+        raise ServiceError(
+            400, N_("A best practice can have at most %(n)s attachments."), n=MAX_ATTACHMENTS
+        )
     bp.attachments = [*(bp.attachments or []), attachment]  # a new list, so JSONB sees a change
     bp.updated_at = actor.now
     session.flush()
-    record(session, actor, "best_practice.attach", "best_practice", bp.id, office_id=office.id,
-           after={k: attachment.get(k) for k in ("title", "original_name", "mime")})  # fmt: skip
+    record(
+        session,
+        actor,
+        "best_practice.attach",
+        "best_practice",
+        bp.id,
+        office_id=office.id,
+        after={k: attachment.get(k) for k in ("title", "original_name", "mime")},
+    )
     return bp
 
 
@@ -244,15 +313,25 @@ def remove_attachment(
     bp.attachments = files
     bp.updated_at = actor.now
     session.flush()
-    record(session, actor, "best_practice.detach", "best_practice", bp.id, office_id=office.id,
-           before={k: removed.get(k) for k in ("title", "original_name", "mime")})  # fmt: skip
+    record(
+        session,
+        actor,
+        "best_practice.detach",
+        "best_practice",
+        bp.id,
+        office_id=office.id,
+        before={k: removed.get(k) for k in ("title", "original_name", "mime")},
+    )
     return bp
 
 
 def set_infographic(
-    session: Session, actor: Actor, bp: BestPractice, expected_version: int | None,
+    session: Session,
+    actor: Actor,
+    bp: BestPractice,
+    expected_version: int | None,
     photo: Photo | None,
-) -> BestPractice:  # fmt: skip
+) -> BestPractice:
     office, bp = _editable(session, actor, bp, expected_version)
     if photo is not None and photo.office_id != office.id:
         raise ServiceError(400, N_("A photo does not belong to this office; upload it again."))
@@ -260,9 +339,16 @@ def set_infographic(
     bp.infographic_photo_id = photo.id if photo else None
     bp.updated_at = actor.now
     session.flush()
-    record(session, actor, "best_practice.infographic", "best_practice", bp.id,
-           office_id=office.id, before={"photo_id": before},
-           after={"photo_id": bp.infographic_photo_id})  # fmt: skip
+    record(
+        session,
+        actor,
+        "best_practice.infographic",
+        "best_practice",
+        bp.id,
+        office_id=office.id,
+        before={"photo_id": before},
+        after={"photo_id": bp.infographic_photo_id},
+    )
     return bp
 
 
@@ -279,15 +365,27 @@ def submit(
     before = bp_dict(session, bp)
     mark_submitted(bp, actor)
     session.flush()
-    record(session, actor, "best_practice.submit", "best_practice", bp.id, before=before,
-           after=bp_dict(session, bp), office_id=bp.office_id)  # fmt: skip
+    record(
+        session,
+        actor,
+        "best_practice.submit",
+        "best_practice",
+        bp.id,
+        before=before,
+        after=bp_dict(session, bp),
+        office_id=bp.office_id,
+    )
     return bp
 
 
 def review(
-    session: Session, actor: Actor, bp: BestPractice, decision: str, comment: str,
+    session: Session,
+    actor: Actor,
+    bp: BestPractice,
+    decision: str,
+    comment: str,
     expected_version: int | None,
-) -> BestPractice:  # fmt: skip
+) -> BestPractice:
     require(actor, "review_profile")
     office_id = bp.office_id
     lock_office_work(session, office_id)
@@ -299,15 +397,30 @@ def review(
     if bp.state == "approved" and bp.replaces_id is not None:
         before = bp_dict(session, session.get_one(BestPractice, bp.replaces_id))
         bp = _merge_into_original(session, bp)
-    record(session, actor, f"best_practice.{decision}", "best_practice", bp.id, before=before,
-           after=bp_dict(session, bp), office_id=bp.office_id)  # fmt: skip
+    record(
+        session,
+        actor,
+        f"best_practice.{decision}",
+        "best_practice",
+        bp.id,
+        before=before,
+        after=bp_dict(session, bp),
+        office_id=bp.office_id,
+    )
     if bp.state == "approved":
         office = session.get(Office, bp.office_id)
         items = items_of(session, bp)
-        emit_change(session, "best_practice.approved", office.code if office else None, {
-            "id": bp.id, "fiscal_year": bp.fiscal_year, "dimensions": list(bp.dimensions or []),
-            "items": [{"kind": i.kind, "no": i.no} for i in items],
-        })  # fmt: skip
+        emit_change(
+            session,
+            "best_practice.approved",
+            office.code if office else None,
+            {
+                "id": bp.id,
+                "fiscal_year": bp.fiscal_year,
+                "dimensions": list(bp.dimensions or []),
+                "items": [{"kind": i.kind, "no": i.no} for i in items],
+            },
+        )
     return bp
 
 
@@ -322,14 +435,23 @@ def of_office(session: Session, office_id: int, *, approved_only: bool) -> list[
 
 
 def submitted(session: Session) -> list[BestPractice]:
-    return list(session.scalars(select(BestPractice).filter_by(state="submitted")
-                                .order_by(BestPractice.updated_at)))  # fmt: skip
+    return list(
+        session.scalars(
+            select(BestPractice).filter_by(state="submitted").order_by(BestPractice.updated_at)
+        )
+    )
 
 
 def search(
-    session: Session, *, q: str = "", item_id: int | None = None, dimension: str = "",
-    cluster_no: int | None = None, fiscal_year: int | None = None, limit: int = 200,
-) -> list[tuple[BestPractice, Office]]:  # fmt: skip
+    session: Session,
+    *,
+    q: str = "",
+    item_id: int | None = None,
+    dimension: str = "",
+    cluster_no: int | None = None,
+    fiscal_year: int | None = None,
+    limit: int = 200,
+) -> list[tuple[BestPractice, Office]]:
     """Approved best practices matching every filter given (the public sees nothing else)."""
     stmt = (
         select(BestPractice, Office)
@@ -341,14 +463,30 @@ def search(
         pattern = (
             "%" + q.strip().replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_") + "%"
         )
-        stmt = stmt.where(or_(*(col.ilike(pattern) for col in (
-            BestPractice.title, BestPractice.owner, BestPractice.background,
-            BestPractice.objectives, BestPractice.process, BestPractice.results,
-            BestPractice.success_factors, Office.name_th, Office.code))))  # fmt: skip
+        stmt = stmt.where(
+            or_(
+                *(
+                    col.ilike(pattern)
+                    for col in (
+                        BestPractice.title,
+                        BestPractice.owner,
+                        BestPractice.background,
+                        BestPractice.objectives,
+                        BestPractice.process,
+                        BestPractice.results,
+                        BestPractice.success_factors,
+                        Office.name_th,
+                        Office.code,
+                    )
+                )
+            )
+        )
     if item_id:
-        stmt = stmt.where(BestPractice.id.in_(
-            select(BestPracticeItem.best_practice_id).where(BestPracticeItem.item_id == item_id)
-        ))  # fmt: skip
+        stmt = stmt.where(
+            BestPractice.id.in_(
+                select(BestPracticeItem.best_practice_id).where(BestPracticeItem.item_id == item_id)
+            )
+        )
     if dimension:
         stmt = stmt.where(literal(dimension) == any_(BestPractice.dimensions))
     if cluster_no:
@@ -363,13 +501,19 @@ def offices_with_approved(
 ) -> list[str]:
     """Codes of offices with an approved best practice of that year (aligned with the item)."""
     stmt = (
-        select(Office.code).distinct()
+        select(Office.code)
+        .distinct()
         .join(BestPractice, BestPractice.office_id == Office.id)
         .where(BestPractice.state == "approved", BestPractice.fiscal_year == fiscal_year)
-    )  # fmt: skip
+    )
     if item_kind and item_no:
-        stmt = stmt.join(BestPracticeItem, BestPracticeItem.best_practice_id == BestPractice.id) \
-            .join(PolicyItem, PolicyItem.id == BestPracticeItem.item_id) \
-            .where(PolicyItem.kind == item_kind, PolicyItem.no == item_no,
-                   PolicyItem.fiscal_year == fiscal_year)  # fmt: skip
+        stmt = (
+            stmt.join(BestPracticeItem, BestPracticeItem.best_practice_id == BestPractice.id)
+            .join(PolicyItem, PolicyItem.id == BestPracticeItem.item_id)
+            .where(
+                PolicyItem.kind == item_kind,
+                PolicyItem.no == item_no,
+                PolicyItem.fiscal_year == fiscal_year,
+            )
+        )
     return sorted(session.scalars(stmt))

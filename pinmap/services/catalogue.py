@@ -44,9 +44,10 @@ def _year(value: int | str) -> int:
     year = value if isinstance(value, int) else _int(str(value).strip())
     if year is None or not 2500 <= year <= 2700:
         raise ServiceError(
-            400, N_("The fiscal year must be a Buddhist Era year such as 2567, not %(value)s."),
+            400,
+            N_("The fiscal year must be a Buddhist Era year such as 2567, not %(value)s."),
             value=value,
-        )  # fmt: skip
+        )
     return year
 
 
@@ -57,9 +58,11 @@ def _date(value: dt.date | str, name: str) -> dt.date:
         return dt.date.fromisoformat(value.strip())
     except ValueError as exc:
         raise ServiceError(
-            400, N_("%(field)s must be a date (YYYY-MM-DD, Gregorian), not %(value)s."),
-            field=name, value=value,
-        ) from exc  # fmt: skip
+            400,
+            N_("%(field)s must be a date (YYYY-MM-DD, Gregorian), not %(value)s."),
+            field=name,
+            value=value,
+        ) from exc
 
 
 def _window_dict(w: ReportingWindow) -> dict[str, Any]:
@@ -98,9 +101,12 @@ def upsert_window(
     starts, ends = fiscal_year_bounds(year)
     if not starts <= opens <= closes <= ends:
         raise ServiceError(
-            400, N_("The window must lie inside fiscal year %(year)s (%(starts)s to %(ends)s)."),
-            year=year, starts=starts.isoformat(), ends=ends.isoformat(),
-        )  # fmt: skip
+            400,
+            N_("The window must lie inside fiscal year %(year)s (%(starts)s to %(ends)s)."),
+            year=year,
+            starts=starts.isoformat(),
+            ends=ends.isoformat(),
+        )
     ensure_fiscal_year(session, year)
     values = {"label_th": label_th, "label_en": label_en, "opens_on": opens, "closes_on": closes}
     window = session.scalars(
@@ -110,14 +116,27 @@ def upsert_window(
         window = ReportingWindow(fiscal_year=year, round_no=rnd, **values)
         session.add(window)
         session.flush()
-        record(session, actor, "window.create", "reporting_window", window.id,
-               after=_window_dict(window))  # fmt: skip
+        record(
+            session,
+            actor,
+            "window.create",
+            "reporting_window",
+            window.id,
+            after=_window_dict(window),
+        )
         return window
     before = _window_dict(window)
     if _assign(window, values):
         session.flush()
-        record(session, actor, "window.update", "reporting_window", window.id,
-               before=before, after=_window_dict(window))  # fmt: skip
+        record(
+            session,
+            actor,
+            "window.update",
+            "reporting_window",
+            window.id,
+            before=before,
+            after=_window_dict(window),
+        )
     return window
 
 
@@ -153,9 +172,15 @@ def export_catalogue(session: Session, fiscal_year: int) -> str:
     items = sorted(items, key=lambda i: (ITEM_KINDS.index(i.kind), i.no))
     for i in items:
         row = [
-            fiscal_year, i.kind, i.no, i.title_th, i.title_en,
-            i.dimension.key if i.dimension else "", "yes" if i.verified else "no", i.source_note,
-        ]  # fmt: skip
+            fiscal_year,
+            i.kind,
+            i.no,
+            i.title_th,
+            i.title_en,
+            i.dimension.key if i.dimension else "",
+            "yes" if i.verified else "no",
+            i.source_note,
+        ]
         writer.writerow([_safe_cell(v) for v in row])
     return out.getvalue()
 
@@ -330,10 +355,13 @@ def import_catalogue(session: Session, actor: Actor, text: str) -> ImportSummary
         blocked = sorted((i.kind, i.no) for i in dropped if i.id in reported)
         if blocked:
             raise ServiceError(
-                409, N_("These items already have progress reports and cannot be removed; keep "
-                        "them in the file: %(items)s"),
+                409,
+                N_(
+                    "These items already have progress reports and cannot be removed; keep "
+                    "them in the file: %(items)s"
+                ),
                 items=", ".join(f"{kind} {no}" for kind, no in blocked),
-            )  # fmt: skip
+            )
 
     ensure_fiscal_year(session, fy)
     dims = {d.key: d for d in session.scalars(select(PolicyDimension).filter_by(fiscal_year=fy))}

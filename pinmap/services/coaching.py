@@ -101,18 +101,28 @@ def cluster_labels(session: Session) -> dict[str, Any]:
     for feature in regions["features"]:
         point = shape(feature["geometry"]).representative_point()
         props = feature["properties"]
-        features.append({
-            "type": "Feature",
-            "id": props["no"],
-            "geometry": {"type": "Point", "coordinates": [round(point.x, 5), round(point.y, 5)]},
-            "properties": {"no": props["no"], "name_th": props["name_th"],
-                           "name_en": props["name_en"], "basis": props["basis"]},
-        })  # fmt: skip
+        features.append(
+            {
+                "type": "Feature",
+                "id": props["no"],
+                "geometry": {
+                    "type": "Point",
+                    "coordinates": [round(point.x, 5), round(point.y, 5)],
+                },
+                "properties": {
+                    "no": props["no"],
+                    "name_th": props["name_th"],
+                    "name_en": props["name_en"],
+                    "basis": props["basis"],
+                },
+            }
+        )
     return offices_svc.feature_collection(features)
 
 
-def move_office(session: Session, actor: Actor, code: str, to_cluster: int,
-                reason: str) -> ClusterMove:  # fmt: skip
+def move_office(
+    session: Session, actor: Actor, code: str, to_cluster: int, reason: str
+) -> ClusterMove:
     """Move an office into another cluster, keeping the history and telling the public map."""
     if not can(actor.user, "manage_clusters"):
         raise ServiceError(403, N_("You may not do this."))
@@ -122,19 +132,34 @@ def move_office(session: Session, actor: Actor, code: str, to_cluster: int,
     if not reason:
         raise ServiceError(400, N_("Give a reason for moving the office."))
     if office.cluster_no == to_cluster:
-        raise ServiceError(400, N_("%(code)s is already in cluster %(no)s."), code=code,
-                           no=to_cluster)  # fmt: skip
+        raise ServiceError(
+            400, N_("%(code)s is already in cluster %(no)s."), code=code, no=to_cluster
+        )
     before = office.cluster_no
     office.cluster_no = to_cluster
-    move = ClusterMove(office_id=office.id, from_cluster=before, to_cluster=to_cluster,
-                       reason=reason, by_user_id=actor.user.id if actor.user else None,
-                       at=actor.now)  # fmt: skip
+    move = ClusterMove(
+        office_id=office.id,
+        from_cluster=before,
+        to_cluster=to_cluster,
+        reason=reason,
+        by_user_id=actor.user.id if actor.user else None,
+        at=actor.now,
+    )
     session.add(move)
     session.flush()
-    record(session, actor, "office.cluster", "office", code, before={"cluster_no": before},
-           after={"cluster_no": to_cluster, "reason": reason}, office_id=office.id)  # fmt: skip
-    emit_change(session, "office.updated", code, {"fields": ["cluster_no"],
-                                                  "cluster_no": to_cluster})  # fmt: skip
+    record(
+        session,
+        actor,
+        "office.cluster",
+        "office",
+        code,
+        before={"cluster_no": before},
+        after={"cluster_no": to_cluster, "reason": reason},
+        office_id=office.id,
+    )
+    emit_change(
+        session, "office.updated", code, {"fields": ["cluster_no"], "cluster_no": to_cluster}
+    )
     return move
 
 
@@ -146,9 +171,17 @@ def cluster_moves(session: Session, no: int) -> list[dict[str, Any]]:
         .where((ClusterMove.from_cluster == no) | (ClusterMove.to_cluster == no))
         .order_by(ClusterMove.at.desc(), ClusterMove.id.desc())
     ).all()
-    return [{"office": code, "name_th": name, "from_cluster": m.from_cluster,
-             "to_cluster": m.to_cluster, "reason": m.reason, "at": m.at}
-            for m, code, name in rows]  # fmt: skip
+    return [
+        {
+            "office": code,
+            "name_th": name,
+            "from_cluster": m.from_cluster,
+            "to_cluster": m.to_cluster,
+            "reason": m.reason,
+            "at": m.at,
+        }
+        for m, code, name in rows
+    ]
 
 
 # --- reporting completeness ------------------------------------------------------------------
@@ -211,25 +244,38 @@ def reported_keys(session: Session, fiscal_year: int) -> set[tuple[int, int, int
     rows = session.execute(
         select(ProgressEntry.office_id, ProgressEntry.item_id, ProgressEntry.round_no)
         .outerjoin(ProgressRevision, ProgressRevision.id == ProgressEntry.current_revision_id)
-        .where(ProgressEntry.fiscal_year == fiscal_year,
-               ProgressEntry.approved_revision_id.is_not(None)
-               | ProgressRevision.state.in_(REPORTED_STATES))
-    ).all()  # fmt: skip
+        .where(
+            ProgressEntry.fiscal_year == fiscal_year,
+            ProgressEntry.approved_revision_id.is_not(None)
+            | ProgressRevision.state.in_(REPORTED_STATES),
+        )
+    ).all()
     return {(o, i, r) for o, i, r in rows}
 
 
-def completeness(session: Session, fiscal_year: int, today: dt.date, *,
-                 cluster_no: int | None = None,
-                 due_within: int = DUE_SOON_DAYS) -> list[OfficeCompleteness]:  # fmt: skip
+def completeness(
+    session: Session,
+    fiscal_year: int,
+    today: dt.date,
+    *,
+    cluster_no: int | None = None,
+    due_within: int = DUE_SOON_DAYS,
+) -> list[OfficeCompleteness]:
     """Per office and reporting round: items reported; overdue offices first, then by code."""
     items = [i.id for i in session.scalars(select(PolicyItem).filter_by(fiscal_year=fiscal_year))]
-    windows = list(session.scalars(select(ReportingWindow).filter_by(fiscal_year=fiscal_year)
-                                   .order_by(ReportingWindow.round_no)))  # fmt: skip
+    windows = list(
+        session.scalars(
+            select(ReportingWindow)
+            .filter_by(fiscal_year=fiscal_year)
+            .order_by(ReportingWindow.round_no)
+        )
+    )
     extra: dict[tuple[int, int], dt.date] = {}
     for wid, oid, until in session.execute(
-        select(WindowReopening.window_id, WindowReopening.office_id, WindowReopening.until)
-        .where(WindowReopening.window_id.in_([w.id for w in windows] or [0]))
-    ):  # fmt: skip
+        select(WindowReopening.window_id, WindowReopening.office_id, WindowReopening.until).where(
+            WindowReopening.window_id.in_([w.id for w in windows] or [0])
+        )
+    ):
         extra[(wid, oid)] = max(until, extra.get((wid, oid), until))
     done = reported_keys(session, fiscal_year)
     stmt = select(Office).order_by(Office.code)
@@ -241,15 +287,15 @@ def completeness(session: Session, fiscal_year: int, today: dt.date, *,
         for w in windows:
             last = max(w.closes_on, extra.get((w.id, office.id), w.closes_on))
             got = {i for i in items if (office.id, i, w.round_no) in done}
-            row.rounds[w.round_no] = RoundCell(w.round_no, len(items), got, last, w.opens_on,
-                                               today)  # fmt: skip
+            row.rounds[w.round_no] = RoundCell(w.round_no, len(items), got, last, w.opens_on, today)
         result.append(row)
     result.sort(key=lambda r: (not r.overdue(due_within), r.min_days_left, r.code))
     return result
 
 
-def completeness_summary(rows: list[OfficeCompleteness], items: list[PolicyItem],
-                         windows: list[ReportingWindow]) -> dict[str, Any]:  # fmt: skip
+def completeness_summary(
+    rows: list[OfficeCompleteness], items: list[PolicyItem], windows: list[ReportingWindow]
+) -> dict[str, Any]:
     """National and per-cluster shares by round and by round × item."""
     by_round: dict[int, dict[str, Any]] = {}
     for w in windows:
@@ -258,8 +304,14 @@ def completeness_summary(rows: list[OfficeCompleteness], items: list[PolicyItem]
         per_item = []
         for item in items:
             have = sum(1 for c in cells if item.id in c.reported_items)
-            per_item.append({"item": item, "reported": have, "offices": len(cells),
-                             "share": have / len(cells) if cells else 0.0})  # fmt: skip
+            per_item.append(
+                {
+                    "item": item,
+                    "reported": have,
+                    "offices": len(cells),
+                    "share": have / len(cells) if cells else 0.0,
+                }
+            )
         clusters: dict[int, list[RoundCell]] = defaultdict(list)
         for r in rows:
             if w.round_no in r.rounds:
@@ -272,15 +324,20 @@ def completeness_summary(rows: list[OfficeCompleteness], items: list[PolicyItem]
             "complete_offices": sum(1 for c in cells if c.missing == 0),
             "offices": len(cells),
             "items": per_item,
-            "lagging": sorted(per_item, key=lambda p: (p["share"], p["item"].kind,
-                                                       p["item"].no))[:5],  # fmt: skip
+            "lagging": sorted(per_item, key=lambda p: (p["share"], p["item"].kind, p["item"].no))[
+                :5
+            ],
             "clusters": {
-                no: {"share": (sum(c.reported for c in cs) / sum(c.total for c in cs))
-                     if sum(c.total for c in cs) else 0.0,
-                     "missing_offices": sum(1 for c in cs if c.missing), "offices": len(cs)}
+                no: {
+                    "share": (sum(c.reported for c in cs) / sum(c.total for c in cs))
+                    if sum(c.total for c in cs)
+                    else 0.0,
+                    "missing_offices": sum(1 for c in cs if c.missing),
+                    "offices": len(cs),
+                }
                 for no, cs in sorted(clusters.items())
             },
-        }  # fmt: skip
+        }
     return by_round
 
 
@@ -289,10 +346,11 @@ def completeness_summary(rows: list[OfficeCompleteness], items: list[PolicyItem]
 
 def cluster_best_practices(session: Session, no: int) -> list[tuple[BestPractice, Office]]:
     rows = session.execute(
-        select(BestPractice, Office).join(Office, Office.id == BestPractice.office_id)
+        select(BestPractice, Office)
+        .join(Office, Office.id == BestPractice.office_id)
         .where(Office.cluster_no == no, BestPractice.state == "approved")
         .order_by(BestPractice.fiscal_year.desc(), Office.code, BestPractice.title)
-    ).all()  # fmt: skip
+    ).all()
     return [(bp, o) for bp, o in rows]
 
 
@@ -303,20 +361,41 @@ def results_vs_national(session: Session, no: int) -> list[dict[str, Any]]:
     """
     in_cluster = (Office.cluster_no == no).label("in_cluster")
     rows = session.execute(
-        select(ResultRecord.fiscal_year, ResultRecord.category, ResultRecord.indicator,
-               ResultRecord.unit, in_cluster, func.avg(ResultRecord.value),
-               func.count(ResultRecord.value))
+        select(
+            ResultRecord.fiscal_year,
+            ResultRecord.category,
+            ResultRecord.indicator,
+            ResultRecord.unit,
+            in_cluster,
+            func.avg(ResultRecord.value),
+            func.count(ResultRecord.value),
+        )
         .join(Office, Office.id == ResultRecord.office_id)
         .where(ResultRecord.value.is_not(None))
-        .group_by(ResultRecord.fiscal_year, ResultRecord.category, ResultRecord.indicator,
-                  ResultRecord.unit, in_cluster)
-    ).all()  # fmt: skip
+        .group_by(
+            ResultRecord.fiscal_year,
+            ResultRecord.category,
+            ResultRecord.indicator,
+            ResultRecord.unit,
+            in_cluster,
+        )
+    ).all()
     table: dict[tuple[Any, ...], dict[str, Any]] = {}
     for fy, cat, ind, unit, inside, avg, n in rows:
         key = (fy, cat, ind, unit)
-        entry = table.setdefault(key, {"fiscal_year": fy, "category": cat, "indicator": ind,
-                                       "unit": unit, "cluster_avg": None, "cluster_n": 0,
-                                       "sum": 0.0, "n": 0})  # fmt: skip
+        entry = table.setdefault(
+            key,
+            {
+                "fiscal_year": fy,
+                "category": cat,
+                "indicator": ind,
+                "unit": unit,
+                "cluster_avg": None,
+                "cluster_n": 0,
+                "sum": 0.0,
+                "n": 0,
+            },
+        )
         entry["sum"] += float(avg) * n
         entry["n"] += n
         if inside:
@@ -339,18 +418,27 @@ def _met(value: float | None, target: float | None) -> bool | None:
     return value >= target
 
 
-def evaluation(session: Session, fiscal_year: int,
-               cluster_no: int | None = None) -> list[dict[str, Any]]:  # fmt: skip
+def evaluation(
+    session: Session, fiscal_year: int, cluster_no: int | None = None
+) -> list[dict[str, Any]]:
     """The 12-month round: each result vs the office's own target and OBEC's target."""
-    stmt = (select(ResultRecord, Office).join(Office, Office.id == ResultRecord.office_id)
-            .where(ResultRecord.fiscal_year == fiscal_year)
-            .order_by(Office.cluster_no, Office.code, ResultRecord.category,
-                      ResultRecord.indicator))  # fmt: skip
+    stmt = (
+        select(ResultRecord, Office)
+        .join(Office, Office.id == ResultRecord.office_id)
+        .where(ResultRecord.fiscal_year == fiscal_year)
+        .order_by(Office.cluster_no, Office.code, ResultRecord.category, ResultRecord.indicator)
+    )
     if cluster_no is not None:
         stmt = stmt.where(Office.cluster_no == cluster_no)
-    return [{"office": o, "record": r, "met_office": _met(r.value, r.office_target),
-             "met_obec": _met(r.value, r.obec_target)}
-            for r, o in session.execute(stmt).all()]  # fmt: skip
+    return [
+        {
+            "office": o,
+            "record": r,
+            "met_office": _met(r.value, r.office_target),
+            "met_obec": _met(r.value, r.obec_target),
+        }
+        for r, o in session.execute(stmt).all()
+    ]
 
 
 # --- monitoring rounds -----------------------------------------------------------------------
@@ -363,24 +451,40 @@ def _fy_bounds(year_be: int) -> tuple[dt.date, dt.date]:
     return dt.date(year_ce - 1, 10, 1), dt.date(year_ce, 9, 30)
 
 
-def _check_round(fiscal_year: int, round_no: int, kind: str, starts_on: dt.date,
-                 ends_on: dt.date) -> None:  # fmt: skip
+def _check_round(
+    fiscal_year: int, round_no: int, kind: str, starts_on: dt.date, ends_on: dt.date
+) -> None:
     if not 1 <= round_no <= 4:
         raise ServiceError(400, N_("The round number must be 1 to 4, not %(no)s."), no=round_no)
     if kind not in ROUND_KINDS:
-        raise ServiceError(400, N_("Unknown round kind %(kind)s (allowed: %(allowed)s)."),
-                           kind=kind, allowed=", ".join(ROUND_KINDS))  # fmt: skip
+        raise ServiceError(
+            400,
+            N_("Unknown round kind %(kind)s (allowed: %(allowed)s)."),
+            kind=kind,
+            allowed=", ".join(ROUND_KINDS),
+        )
     if starts_on > ends_on:
         raise ServiceError(400, N_("A round cannot end before it starts."))
     first, last = _fy_bounds(fiscal_year)
     if not first <= starts_on <= ends_on <= last:
-        raise ServiceError(400, N_("The round must lie inside fiscal year %(fy)s (%(first)s to "
-                                   "%(last)s)."), fy=fiscal_year, first=first.isoformat(),
-                           last=last.isoformat())  # fmt: skip
+        raise ServiceError(
+            400,
+            N_("The round must lie inside fiscal year %(fy)s (%(first)s to %(last)s)."),
+            fy=fiscal_year,
+            first=first.isoformat(),
+            last=last.isoformat(),
+        )
 
 
-def save_round(session: Session, actor: Actor, fiscal_year: int, round_no: int, kind: str,
-               starts_on: dt.date, ends_on: dt.date) -> tuple[MonitoringRound, str]:  # fmt: skip
+def save_round(
+    session: Session,
+    actor: Actor,
+    fiscal_year: int,
+    round_no: int,
+    kind: str,
+    starts_on: dt.date,
+    ends_on: dt.date,
+) -> tuple[MonitoringRound, str]:
     """Create or update the round (fiscal_year, round_no); returns it and inserted/updated/same."""
     if not can(actor.user, "manage_rounds") and actor.user is not None:
         raise ServiceError(403, N_("You may not do this."))
@@ -405,14 +509,26 @@ def save_round(session: Session, actor: Actor, fiscal_year: int, round_no: int, 
             setattr(found, k, v)
         outcome = "updated"
     session.flush()
-    record(session, actor, "round.save", "monitoring_round", found.id, before=before,
-           after=_round_dict(found))  # fmt: skip
+    record(
+        session,
+        actor,
+        "round.save",
+        "monitoring_round",
+        found.id,
+        before=before,
+        after=_round_dict(found),
+    )
     return found, outcome
 
 
 def _round_dict(r: MonitoringRound) -> dict[str, Any]:
-    return {"fiscal_year": r.fiscal_year, "round_no": r.round_no, "kind": r.kind,
-            "starts_on": r.starts_on.isoformat(), "ends_on": r.ends_on.isoformat()}  # fmt: skip
+    return {
+        "fiscal_year": r.fiscal_year,
+        "round_no": r.round_no,
+        "kind": r.kind,
+        "starts_on": r.starts_on.isoformat(),
+        "ends_on": r.ends_on.isoformat(),
+    }
 
 
 def parse_rounds(text: str) -> list[dict[str, Any]]:
@@ -420,22 +536,28 @@ def parse_rounds(text: str) -> list[dict[str, Any]]:
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     missing = [c for c in ROUND_COLUMNS if c not in (reader.fieldnames or [])]
     if missing:
-        raise ServiceError(400, N_("The rounds file lacks the column(s) %(names)s."),
-                           names=", ".join(missing))  # fmt: skip
+        raise ServiceError(
+            400, N_("The rounds file lacks the column(s) %(names)s."), names=", ".join(missing)
+        )
     rows = []
     for line, raw in enumerate(reader, start=2):
         try:
-            row = {"fiscal_year": int(raw["fiscal_year"]), "round_no": int(raw["round_no"]),
-                   "kind": (raw["kind"] or "").strip(),
-                   "starts_on": dt.date.fromisoformat(raw["starts_on"].strip()),
-                   "ends_on": dt.date.fromisoformat(raw["ends_on"].strip())}  # fmt: skip
+            row = {
+                "fiscal_year": int(raw["fiscal_year"]),
+                "round_no": int(raw["round_no"]),
+                "kind": (raw["kind"] or "").strip(),
+                "starts_on": dt.date.fromisoformat(raw["starts_on"].strip()),
+                "ends_on": dt.date.fromisoformat(raw["ends_on"].strip()),
+            }
             _check_round(**row)
         except (ValueError, AttributeError, TypeError) as exc:
-            raise ServiceError(400, N_("Rounds file line %(line)s: %(reason)s"), line=line,
-                               reason=str(exc)) from exc  # fmt: skip
+            raise ServiceError(
+                400, N_("Rounds file line %(line)s: %(reason)s"), line=line, reason=str(exc)
+            ) from exc
         except ServiceError as exc:
-            raise ServiceError(400, N_("Rounds file line %(line)s: %(reason)s"), line=line,
-                               reason=str(exc)) from exc  # fmt: skip
+            raise ServiceError(
+                400, N_("Rounds file line %(line)s: %(reason)s"), line=line, reason=str(exc)
+            ) from exc
         rows.append(row)
     keys = [(r["fiscal_year"], r["round_no"]) for r in rows]
     if len(set(keys)) != len(keys):
@@ -443,8 +565,9 @@ def parse_rounds(text: str) -> list[dict[str, Any]]:
     return rows
 
 
-def load_rounds(session: Session, path: Path | str, actor: Actor | None = None,
-                text: str | None = None) -> dict[str, int]:  # fmt: skip
+def load_rounds(
+    session: Session, path: Path | str, actor: Actor | None = None, text: str | None = None
+) -> dict[str, int]:
     """Upsert rounds from a CSV file (or its `text`); adds and flushes, the caller commits.
 
     For `pinmap data load`: `load_rounds(session, data_dir / "monitoring_rounds.csv")`.
@@ -460,8 +583,9 @@ def load_rounds(session: Session, path: Path | str, actor: Actor | None = None,
 
 
 def list_rounds(session: Session, fiscal_year: int | None = None) -> list[MonitoringRound]:
-    stmt = select(MonitoringRound).order_by(MonitoringRound.fiscal_year.desc(),
-                                            MonitoringRound.round_no)  # fmt: skip
+    stmt = select(MonitoringRound).order_by(
+        MonitoringRound.fiscal_year.desc(), MonitoringRound.round_no
+    )
     if fiscal_year is not None:
         stmt = stmt.filter_by(fiscal_year=fiscal_year)
     return list(session.scalars(stmt))
@@ -474,24 +598,38 @@ def get_round(session: Session, round_id: int) -> MonitoringRound:
     return found
 
 
-def set_round_status(session: Session, actor: Actor, rnd: MonitoringRound, code: str,
-                     status: str, note: str = "") -> RoundStatus:  # fmt: skip
+def set_round_status(
+    session: Session, actor: Actor, rnd: MonitoringRound, code: str, status: str, note: str = ""
+) -> RoundStatus:
     if not can(actor.user, "review_entry"):
         raise ServiceError(403, N_("You may not do this."))
     if status not in ROUND_STATUSES:
-        raise ServiceError(400, N_("Unknown status %(value)s (allowed: %(allowed)s)."),
-                           value=status, allowed=", ".join(ROUND_STATUSES))  # fmt: skip
+        raise ServiceError(
+            400,
+            N_("Unknown status %(value)s (allowed: %(allowed)s)."),
+            value=status,
+            allowed=", ".join(ROUND_STATUSES),
+        )
     office = get_office(session, code)
-    row = session.scalars(select(RoundStatus).filter_by(round_id=rnd.id,
-                                                        office_id=office.id)).first()  # fmt: skip
+    row = session.scalars(
+        select(RoundStatus).filter_by(round_id=rnd.id, office_id=office.id)
+    ).first()
     before = {"status": row.status, "note": row.note} if row else None
     if row is None:
         row = RoundStatus(round_id=rnd.id, office_id=office.id, status=status)
         session.add(row)
     row.status, row.note = status, clean_text(note or "", max_length=2000)
     session.flush()
-    record(session, actor, "round.status", "round_status", row.id, before=before,
-           after={"status": row.status, "note": row.note}, office_id=office.id)  # fmt: skip
+    record(
+        session,
+        actor,
+        "round.status",
+        "round_status",
+        row.id,
+        before=before,
+        after={"status": row.status, "note": row.note},
+        office_id=office.id,
+    )
     return row
 
 
@@ -499,8 +637,14 @@ def round_statuses(session: Session, rnd: MonitoringRound) -> dict[int, RoundSta
     return {s.office_id: s for s in session.scalars(select(RoundStatus).filter_by(round_id=rnd.id))}
 
 
-def set_cluster_session(session: Session, actor: Actor, rnd: MonitoringRound, cluster_no: int,
-                        starts_at: dt.datetime, link: str) -> ClusterSession:  # fmt: skip
+def set_cluster_session(
+    session: Session,
+    actor: Actor,
+    rnd: MonitoringRound,
+    cluster_no: int,
+    starts_at: dt.datetime,
+    link: str,
+) -> ClusterSession:
     """The 9-month round meets online, one cluster per session."""
     if not can(actor.user, "manage_rounds"):
         raise ServiceError(403, N_("You may not do this."))
@@ -513,9 +657,12 @@ def set_cluster_session(session: Session, actor: Actor, rnd: MonitoringRound, cl
     if starts_at.tzinfo is None:
         starts_at = starts_at.replace(tzinfo=BANGKOK)
     if not rnd.starts_on <= starts_at.astimezone(BANGKOK).date() <= rnd.ends_on:
-        raise ServiceError(400, N_("The session must fall inside the round (%(first)s to "
-                                   "%(last)s)."), first=rnd.starts_on.isoformat(),
-                           last=rnd.ends_on.isoformat())  # fmt: skip
+        raise ServiceError(
+            400,
+            N_("The session must fall inside the round (%(first)s to %(last)s)."),
+            first=rnd.starts_on.isoformat(),
+            last=rnd.ends_on.isoformat(),
+        )
     row = session.scalars(
         select(ClusterSession).filter_by(round_id=rnd.id, cluster_no=cluster_no)
     ).first()
@@ -525,14 +672,24 @@ def set_cluster_session(session: Session, actor: Actor, rnd: MonitoringRound, cl
         session.add(row)
     row.starts_at, row.link = starts_at, link[:2000]
     session.flush()
-    record(session, actor, "round.session", "cluster_session", row.id, before=before,
-           after={"starts_at": starts_at.isoformat(), "link": row.link})  # fmt: skip
+    record(
+        session,
+        actor,
+        "round.session",
+        "cluster_session",
+        row.id,
+        before=before,
+        after={"starts_at": starts_at.isoformat(), "link": row.link},
+    )
     return row
 
 
 def cluster_sessions(session: Session, rnd: MonitoringRound) -> list[ClusterSession]:
-    return list(session.scalars(select(ClusterSession).filter_by(round_id=rnd.id)
-                                .order_by(ClusterSession.starts_at)))  # fmt: skip
+    return list(
+        session.scalars(
+            select(ClusterSession).filter_by(round_id=rnd.id).order_by(ClusterSession.starts_at)
+        )
+    )
 
 
 # --- iCalendar (RFC 5545) --------------------------------------------------------------------
@@ -598,12 +755,17 @@ def ics_calendar(events: Iterable[dict[str, Any]], name: str, now: dt.datetime) 
 
 def sessions_ics(session: Session, rnd: MonitoringRound, host: str, now: dt.datetime) -> str:
     names = {c.no: c.name_th for c in session.scalars(select(Cluster))}
-    events = [{
-        "uid": f"cluster-session-{s.round_id}-{s.cluster_no}@{host}",
-        "summary": f"ติดตาม 9 เดือน (Online) · Cluster {s.cluster_no}",
-        "start": s.starts_at, "description": f"{names.get(s.cluster_no, '')}\n{s.link}".strip(),
-        "location": s.link, "url": s.link,
-    } for s in cluster_sessions(session, rnd)]  # fmt: skip
+    events = [
+        {
+            "uid": f"cluster-session-{s.round_id}-{s.cluster_no}@{host}",
+            "summary": f"ติดตาม 9 เดือน (Online) · Cluster {s.cluster_no}",
+            "start": s.starts_at,
+            "description": f"{names.get(s.cluster_no, '')}\n{s.link}".strip(),
+            "location": s.link,
+            "url": s.link,
+        }
+        for s in cluster_sessions(session, rnd)
+    ]
     return ics_calendar(events, f"pinmap FY{rnd.fiscal_year} round {rnd.round_no}", now)
 
 
@@ -613,15 +775,20 @@ def sessions_ics(session: Session, rnd: MonitoringRound, host: str, now: dt.date
 def check_radius(radius_km: float | None) -> None:
     lo, hi = RADIUS_KM_RANGE
     if radius_km is not None and not lo <= radius_km <= hi:
-        raise ServiceError(400, N_("The radius must be between %(min)s and %(max)s km."),
-                           min=int(lo), max=int(hi))  # fmt: skip
+        raise ServiceError(
+            400, N_("The radius must be between %(min)s and %(max)s km."), min=int(lo), max=int(hi)
+        )
 
 
 def check_k(k: int | None) -> None:
     lo, hi = NEAREST_K_RANGE
     if k is not None and not lo <= k <= hi:
-        raise ServiceError(400, N_("The number of nearest offices must be between %(min)s and "
-                                   "%(max)s."), min=lo, max=hi)  # fmt: skip
+        raise ServiceError(
+            400,
+            N_("The number of nearest offices must be between %(min)s and %(max)s."),
+            min=lo,
+            max=hi,
+        )
 
 
 def _host_point(host: Office) -> Any:
@@ -636,10 +803,12 @@ def invitees_within(session: Session, host: Office, radius_km: float) -> list[tu
     # use_spheroid=false: the sphere of mean radius 6371.0088 km, the same as the page states.
     dist = func.ST_Distance(there, here, literal(False)) / 1000.0
     rows = session.execute(
-        select(Office, dist).where(Office.id != host.id,
-                                   func.ST_DWithin(there, here, radius_km * 1000.0, literal(False)))
+        select(Office, dist)
+        .where(
+            Office.id != host.id, func.ST_DWithin(there, here, radius_km * 1000.0, literal(False))
+        )
         .order_by(dist, Office.code)
-    ).all()  # fmt: skip
+    ).all()
     return [(o, float(km)) for o, km in rows]
 
 
@@ -649,14 +818,22 @@ def nearest_offices(session: Session, host: Office, k: int) -> list[tuple[Office
     here = _host_point(host)
     # `<->` ranks by planar degrees, which stretch east-west away from the equator; take a
     # margin of candidates so the geodesic re-ranking can still pick the true k nearest.
-    candidates = (select(Office.id).where(Office.id != host.id)
-                  .order_by(Office.geom.op("<->")(here)).limit(2 * k + 10).subquery())  # fmt: skip
-    dist = func.ST_Distance(func.Geography(Office.geom), func.Geography(here),
-                            literal(False)) / 1000.0  # fmt: skip
+    candidates = (
+        select(Office.id)
+        .where(Office.id != host.id)
+        .order_by(Office.geom.op("<->")(here))
+        .limit(2 * k + 10)
+        .subquery()
+    )
+    dist = (
+        func.ST_Distance(func.Geography(Office.geom), func.Geography(here), literal(False)) / 1000.0
+    )
     rows = session.execute(
-        select(Office, dist).where(Office.id.in_(select(candidates.c.id)))
-        .order_by(dist, Office.code).limit(k)
-    ).all()  # fmt: skip
+        select(Office, dist)
+        .where(Office.id.in_(select(candidates.c.id)))
+        .order_by(dist, Office.code)
+        .limit(k)
+    ).all()
     return [(o, float(km)) for o, km in rows]
 
 
@@ -671,18 +848,31 @@ class Proposal:
     nearest_k: int | None
 
 
-def propose(session: Session, cluster_no: int, *, radius_km: float | None = None,
-            k: int | None = None, host_code: str | None = None) -> Proposal:  # fmt: skip
+def propose(
+    session: Session,
+    cluster_no: int,
+    *,
+    radius_km: float | None = None,
+    k: int | None = None,
+    host_code: str | None = None,
+) -> Proposal:
     """Host = the cluster office with least total great-circle distance to the others; invitees
     by radius or k nearest (from any cluster)."""
     cluster = get_cluster(session, cluster_no)
     check_radius(radius_km)
     check_k(k)
     if radius_km is None and k is None:
-        raise ServiceError(400, N_("Give a radius (%(rmin)s–%(rmax)s km) or a number of nearest "
-                                   "offices (%(kmin)s–%(kmax)s)."),
-                           rmin=int(RADIUS_KM_RANGE[0]), rmax=int(RADIUS_KM_RANGE[1]),
-                           kmin=NEAREST_K_RANGE[0], kmax=NEAREST_K_RANGE[1])  # fmt: skip
+        raise ServiceError(
+            400,
+            N_(
+                "Give a radius (%(rmin)s–%(rmax)s km) or a number of nearest "
+                "offices (%(kmin)s–%(kmax)s)."
+            ),
+            rmin=int(RADIUS_KM_RANGE[0]),
+            rmax=int(RADIUS_KM_RANGE[1]),
+            kmin=NEAREST_K_RANGE[0],
+            kmax=NEAREST_K_RANGE[1],
+        )
     members = cluster_offices(session, cluster_no)
     if not members:
         raise ServiceError(400, N_("Cluster %(no)s has no offices."), no=cluster_no)
@@ -691,34 +881,59 @@ def propose(session: Session, cluster_no: int, *, radius_km: float | None = None
         host = get_office(session, host_code)
         # The same rule as save_plan: a host from elsewhere would skew the cluster's distances.
         if host.cluster_no != cluster_no:
-            raise ServiceError(400, N_("The host must be an office of cluster %(no)s."),
-                               no=cluster_no)  # fmt: skip
+            raise ServiceError(
+                400, N_("The host must be an office of cluster %(no)s."), no=cluster_no
+            )
     else:
         host = members[geo.best_host(points)]
     total = geo.total_distance_from(lonlat(host), points)
-    invitees = (invitees_within(session, host, radius_km) if radius_km is not None
-                else nearest_offices(session, host, k or 1))  # fmt: skip
+    invitees = (
+        invitees_within(session, host, radius_km)
+        if radius_km is not None
+        else nearest_offices(session, host, k or 1)
+    )
     return Proposal(cluster, members, host, total, invitees, radius_km, k)
 
 
-def create_plan(session: Session, actor: Actor, round_id: int, cluster_no: int, *,
-                radius_km: float | None = None, k: int | None = None,
-                host_code: str | None = None) -> VisitPlan:  # fmt: skip
+def create_plan(
+    session: Session,
+    actor: Actor,
+    round_id: int,
+    cluster_no: int,
+    *,
+    radius_km: float | None = None,
+    k: int | None = None,
+    host_code: str | None = None,
+) -> VisitPlan:
     if not can(actor.user, "plan_visits"):
         raise ServiceError(403, N_("You may not do this."))
     rnd = get_round(session, round_id)
     prop = propose(session, cluster_no, radius_km=radius_km, k=k, host_code=host_code)
-    plan = VisitPlan(round_id=rnd.id, cluster_no=cluster_no, host_office_id=prop.host.id,
-                     radius_km=radius_km, nearest_k=k, state="draft",
-                     distance_basis="great_circle",
-                     created_by_id=actor.user.id if actor.user else None)  # fmt: skip
+    plan = VisitPlan(
+        round_id=rnd.id,
+        cluster_no=cluster_no,
+        host_office_id=prop.host.id,
+        radius_km=radius_km,
+        nearest_k=k,
+        state="draft",
+        distance_basis="great_circle",
+        created_by_id=actor.user.id if actor.user else None,
+    )
     session.add(plan)
     session.flush()
-    session.add(VisitStop(plan_id=plan.id, office_id=prop.host.id, role="host", position=0,
-                          distance_km=0.0))  # fmt: skip
+    session.add(
+        VisitStop(plan_id=plan.id, office_id=prop.host.id, role="host", position=0, distance_km=0.0)
+    )
     for pos, (office, km) in enumerate(prop.invitees, start=1):
-        session.add(VisitStop(plan_id=plan.id, office_id=office.id, role="invited", position=pos,
-                              distance_km=round(km, 3)))  # fmt: skip
+        session.add(
+            VisitStop(
+                plan_id=plan.id,
+                office_id=office.id,
+                role="invited",
+                position=pos,
+                distance_km=round(km, 3),
+            )
+        )
     session.flush()
     record(session, actor, "plan.create", "visit_plan", plan.id, after=plan_dict(session, plan))
     return plan
@@ -740,8 +955,7 @@ def visible_plan(session: Session, plan_id: int, user: Any) -> VisitPlan:
 
 
 def list_plans(session: Session, user: Any, cluster_no: int | None = None) -> list[VisitPlan]:
-    stmt = select(VisitPlan).order_by(VisitPlan.visit_date.desc().nulls_last(),
-                                      VisitPlan.id.desc())  # fmt: skip
+    stmt = select(VisitPlan).order_by(VisitPlan.visit_date.desc().nulls_last(), VisitPlan.id.desc())
     if not can(user, "plan_visits"):
         stmt = stmt.where(VisitPlan.state == "published")
     if cluster_no is not None:
@@ -750,10 +964,15 @@ def list_plans(session: Session, user: Any, cluster_no: int | None = None) -> li
 
 
 def _stops(session: Session, plan: VisitPlan) -> list[tuple[VisitStop, Office]]:
-    return [(s, o) for s, o in session.execute(
-        select(VisitStop, Office).join(Office, Office.id == VisitStop.office_id)
-        .where(VisitStop.plan_id == plan.id).order_by(VisitStop.role, VisitStop.position)
-    ).all()]  # fmt: skip
+    return [
+        (s, o)
+        for s, o in session.execute(
+            select(VisitStop, Office)
+            .join(Office, Office.id == VisitStop.office_id)
+            .where(VisitStop.plan_id == plan.id)
+            .order_by(VisitStop.role, VisitStop.position)
+        ).all()
+    ]
 
 
 def plan_dict(session: Session, plan: VisitPlan) -> dict[str, Any]:
@@ -761,32 +980,49 @@ def plan_dict(session: Session, plan: VisitPlan) -> dict[str, Any]:
     stops = _stops(session, plan)
     host = next((o for s, o in stops if s.role == "host"), None)
     visits = sorted(((s, o) for s, o in stops if s.role == "visit"), key=lambda t: t[0].position)
-    invited = sorted(((s, o) for s, o in stops if s.role == "invited"),
-                     key=lambda t: (t[0].distance_km or 0, t[1].code))  # fmt: skip
+    invited = sorted(
+        ((s, o) for s, o in stops if s.role == "invited"),
+        key=lambda t: (t[0].distance_km or 0, t[1].code),
+    )
 
     def stop(s: VisitStop, o: Office) -> dict[str, Any]:
         lon, lat = lonlat(o)
-        return {"office": o.code, "name_th": o.name_th, "cluster_no": o.cluster_no,
-                "role": s.role, "position": s.position, "distance_km": s.distance_km,
-                "lon": round(lon, 6), "lat": round(lat, 6)}  # fmt: skip
+        return {
+            "office": o.code,
+            "name_th": o.name_th,
+            "cluster_no": o.cluster_no,
+            "role": s.role,
+            "position": s.position,
+            "distance_km": s.distance_km,
+            "lon": round(lon, 6),
+            "lat": round(lat, 6),
+        }
 
     rnd = session.get(MonitoringRound, plan.round_id)
     return {
-        "id": plan.id, "round_id": plan.round_id,
+        "id": plan.id,
+        "round_id": plan.round_id,
         "round": {"fiscal_year": rnd.fiscal_year, "round_no": rnd.round_no, "kind": rnd.kind}
-        if rnd else None,
-        "cluster_no": plan.cluster_no, "state": plan.state, "version": plan.version,
+        if rnd
+        else None,
+        "cluster_no": plan.cluster_no,
+        "state": plan.state,
+        "version": plan.version,
         "visit_date": plan.visit_date.isoformat() if plan.visit_date else None,
-        "team": plan.team, "radius_km": plan.radius_km, "nearest_k": plan.nearest_k,
-        "distance_basis": plan.distance_basis, "distance_note": GREAT_CIRCLE_NOTE,
+        "team": plan.team,
+        "radius_km": plan.radius_km,
+        "nearest_k": plan.nearest_k,
+        "distance_basis": plan.distance_basis,
+        "distance_note": GREAT_CIRCLE_NOTE,
         "host": stop(*next((s, o) for s, o in stops if s.role == "host")) if host else None,
         "invited": [stop(s, o) for s, o in invited],
         "visits": [stop(s, o) for s, o in visits],
         "visits_total_km": round(sum(s.distance_km or 0 for s, _ in visits), 3),
         "order_method": _order_method(tuple([lonlat(host)] + [lonlat(o) for _, o in visits]))
-        if host and visits else None,
+        if host and visits
+        else None,
         "exact_max_visits": geo.EXACT_MAX_VISITS,
-    }  # fmt: skip
+    }
 
 
 ORDER_METHODS = {geo.EXACT: "exact", geo.HEURISTIC: "heuristic", geo.MANUAL: "manual"}
@@ -805,10 +1041,15 @@ def _check_plan_version(session: Session, plan: VisitPlan, expected: int | None)
     # first's version and gets this 409 instead of failing in the database.
     session.refresh(plan, with_for_update=True)
     if expected is None or expected != plan.version:
-        raise ServiceError(409, N_("This plan was changed by someone else (version %(current)s, "
-                                   "you had %(yours)s). Reload it and apply your changes again."),
-                           current=plan.version,
-                           yours=expected if expected is not None else "-")  # fmt: skip
+        raise ServiceError(
+            409,
+            N_(
+                "This plan was changed by someone else (version %(current)s, "
+                "you had %(yours)s). Reload it and apply your changes again."
+            ),
+            current=plan.version,
+            yours=expected if expected is not None else "-",
+        )
 
 
 def _flush_versioned(session: Session) -> None:
@@ -818,11 +1059,19 @@ def _flush_versioned(session: Session) -> None:
         raise ServiceError(409, N_("This plan was changed by someone else. Reload it.")) from exc
 
 
-def save_plan(session: Session, actor: Actor, plan: VisitPlan, version: int | None, *,
-              host_code: str | None = None, invited: list[str] | None = None,
-              visits: list[str] | None = None, optimise: bool = False,
-              visit_date: dt.date | None | str = "keep",
-              team: str | None = None) -> VisitPlan:  # fmt: skip
+def save_plan(
+    session: Session,
+    actor: Actor,
+    plan: VisitPlan,
+    version: int | None,
+    *,
+    host_code: str | None = None,
+    invited: list[str] | None = None,
+    visits: list[str] | None = None,
+    optimise: bool = False,
+    visit_date: dt.date | None | str = "keep",
+    team: str | None = None,
+) -> VisitPlan:
     """Change host, invitees, visits (kept in the given order, or optimised), date and team.
 
     `None` for a list keeps it; visits are an open path starting at the host.
@@ -836,14 +1085,20 @@ def save_plan(session: Session, actor: Actor, plan: VisitPlan, version: int | No
     if host_code and host_code != host.code:
         new_host = get_office(session, host_code)
         if new_host.cluster_no != plan.cluster_no:
-            raise ServiceError(400, N_("The host must be an office of cluster %(no)s."),
-                               no=plan.cluster_no)  # fmt: skip
+            raise ServiceError(
+                400, N_("The host must be an office of cluster %(no)s."), no=plan.cluster_no
+            )
         host = new_host
-    invited_codes = ([o.code for s, o in stops if s.role == "invited"] if invited is None
-                     else list(dict.fromkeys(c.strip() for c in invited if c.strip())))  # fmt: skip
-    visit_codes = ([o.code for s, o in sorted(stops, key=lambda t: t[0].position or 0)
-                    if s.role == "visit"] if visits is None
-                   else list(dict.fromkeys(c.strip() for c in visits if c.strip())))  # fmt: skip
+    invited_codes = (
+        [o.code for s, o in stops if s.role == "invited"]
+        if invited is None
+        else list(dict.fromkeys(c.strip() for c in invited if c.strip()))
+    )
+    visit_codes = (
+        [o.code for s, o in sorted(stops, key=lambda t: t[0].position or 0) if s.role == "visit"]
+        if visits is None
+        else list(dict.fromkeys(c.strip() for c in visits if c.strip()))
+    )
     invited_offices = [get_office(session, c) for c in invited_codes if c != host.code]
     visit_offices = [get_office(session, c) for c in visit_codes if c != host.code]
     if len(visit_offices) > 40:
@@ -852,8 +1107,9 @@ def save_plan(session: Session, actor: Actor, plan: VisitPlan, version: int | No
         session.delete(s)
     session.flush()
     host_pt = lonlat(host)
-    session.add(VisitStop(plan_id=plan.id, office_id=host.id, role="host", position=0,
-                          distance_km=0.0))  # fmt: skip
+    session.add(
+        VisitStop(plan_id=plan.id, office_id=host.id, role="host", position=0, distance_km=0.0)
+    )
     for pos, o in enumerate(
         sorted(invited_offices, key=lambda o: geo.haversine_km(host_pt, lonlat(o))), start=1
     ):
@@ -868,8 +1124,11 @@ def save_plan(session: Session, actor: Actor, plan: VisitPlan, version: int | No
         )
     if visit_offices:
         points = [host_pt] + [lonlat(o) for o in visit_offices]
-        route = (geo.order_visits(points, start=0) if optimise
-                 else geo.route_for_order(points, range(len(points))))  # fmt: skip
+        route = (
+            geo.order_visits(points, start=0)
+            if optimise
+            else geo.route_for_order(points, range(len(points)))
+        )
         for pos, (idx, leg) in enumerate(zip(route.order[1:], route.legs_km, strict=True), 1):
             session.add(
                 VisitStop(
@@ -888,13 +1147,21 @@ def save_plan(session: Session, actor: Actor, plan: VisitPlan, version: int | No
     # Touching the row bumps the version even when only the stops changed.
     plan.updated_at = actor.now
     _flush_versioned(session)
-    record(session, actor, "plan.save", "visit_plan", plan.id, before=before,
-           after=plan_dict(session, plan))  # fmt: skip
+    record(
+        session,
+        actor,
+        "plan.save",
+        "visit_plan",
+        plan.id,
+        before=before,
+        after=plan_dict(session, plan),
+    )
     return plan
 
 
-def publish_plan(session: Session, actor: Actor, plan: VisitPlan, version: int | None,
-                 publish: bool = True) -> VisitPlan:  # fmt: skip
+def publish_plan(
+    session: Session, actor: Actor, plan: VisitPlan, version: int | None, publish: bool = True
+) -> VisitPlan:
     if not can(actor.user, "plan_visits"):
         raise ServiceError(403, N_("You may not do this."))
     _check_plan_version(session, plan, version)
@@ -903,8 +1170,14 @@ def publish_plan(session: Session, actor: Actor, plan: VisitPlan, version: int |
     plan.state = "published" if publish else "draft"
     plan.updated_at = actor.now
     _flush_versioned(session)
-    record(session, actor, "plan.publish" if publish else "plan.unpublish", "visit_plan",
-           plan.id, after={"state": plan.state, "version": plan.version})  # fmt: skip
+    record(
+        session,
+        actor,
+        "plan.publish" if publish else "plan.unpublish",
+        "visit_plan",
+        plan.id,
+        after={"state": plan.state, "version": plan.version},
+    )
     host = session.get(Office, plan.host_office_id)
     emit_change(
         session,
@@ -919,23 +1192,40 @@ def publish_plan(session: Session, actor: Actor, plan: VisitPlan, version: int |
     return plan
 
 
-def record_visit(session: Session, actor: Actor, plan: VisitPlan, *, visited_on: dt.date | None,
-                 team: str = "", attendees: str = "", notes: str = "",
-                 follow_ups: str = "") -> VisitRecord:  # fmt: skip
+def record_visit(
+    session: Session,
+    actor: Actor,
+    plan: VisitPlan,
+    *,
+    visited_on: dt.date | None,
+    team: str = "",
+    attendees: str = "",
+    notes: str = "",
+    follow_ups: str = "",
+) -> VisitRecord:
     if not can(actor.user, "plan_visits"):
         raise ServiceError(403, N_("You may not do this."))
     if visited_on is None:
         raise ServiceError(400, N_("Give the date of the visit."))
-    row = VisitRecord(plan_id=plan.id, visited_on=visited_on,
-                      team=clean_text(team, max_length=2000),
-                      attendees=clean_text(attendees, max_length=5000),
-                      notes=clean_text(notes, max_length=10_000),
-                      follow_ups=clean_text(follow_ups, max_length=5000),
-                      created_by_id=actor.user.id if actor.user else None)  # fmt: skip
+    row = VisitRecord(
+        plan_id=plan.id,
+        visited_on=visited_on,
+        team=clean_text(team, max_length=2000),
+        attendees=clean_text(attendees, max_length=5000),
+        notes=clean_text(notes, max_length=10_000),
+        follow_ups=clean_text(follow_ups, max_length=5000),
+        created_by_id=actor.user.id if actor.user else None,
+    )
     session.add(row)
     session.flush()
-    record(session, actor, "plan.record", "visit_record", row.id,
-           after={"plan_id": plan.id, "visited_on": visited_on.isoformat()})  # fmt: skip
+    record(
+        session,
+        actor,
+        "plan.record",
+        "visit_record",
+        row.id,
+        after={"plan_id": plan.id, "visited_on": visited_on.isoformat()},
+    )
     return row
 
 
@@ -951,8 +1241,17 @@ def visit_records(session: Session, plan: VisitPlan) -> list[VisitRecord]:
 
 # --- exports ---------------------------------------------------------------------------------
 
-EXPORT_HEADER = ["order", "role", "office_code", "office_name_th", "cluster_no", "lat", "lon",
-                 "distance_km", "distance_basis"]  # fmt: skip
+EXPORT_HEADER = [
+    "order",
+    "role",
+    "office_code",
+    "office_name_th",
+    "cluster_no",
+    "lat",
+    "lon",
+    "distance_km",
+    "distance_basis",
+]
 
 
 def csv_safe(value: Any) -> Any:
@@ -966,9 +1265,19 @@ def export_rows(data: dict[str, Any]) -> list[list[Any]]:
     rows: list[list[Any]] = []
     stops = ([data["host"]] if data["host"] else []) + data["visits"] + data["invited"]
     for s in stops:
-        rows.append([s["position"] if s["role"] != "invited" else "", s["role"], s["office"],
-                     s["name_th"], s["cluster_no"], s["lat"], s["lon"], s["distance_km"],
-                     "great_circle"])  # fmt: skip
+        rows.append(
+            [
+                s["position"] if s["role"] != "invited" else "",
+                s["role"],
+                s["office"],
+                s["name_th"],
+                s["cluster_no"],
+                s["lat"],
+                s["lon"],
+                s["distance_km"],
+                "great_circle",
+            ]
+        )
     return [[csv_safe(v) for v in row] for row in rows]
 
 
@@ -1007,13 +1316,23 @@ def plan_xlsx(data: dict[str, Any]) -> bytes | None:
 
 def plan_geojson(data: dict[str, Any]) -> dict[str, Any]:
     stops = ([data["host"]] if data["host"] else []) + data["visits"] + data["invited"]
-    return offices_svc.feature_collection([{
-        "type": "Feature",
-        "geometry": {"type": "Point", "coordinates": [s["lon"], s["lat"]]},
-        "properties": {"order": s["position"] if s["role"] != "invited" else None,
-                       "role": s["role"], "office": s["office"], "name_th": s["name_th"],
-                       "cluster_no": s["cluster_no"], "distance_km": s["distance_km"]},
-    } for s in stops])  # fmt: skip
+    return offices_svc.feature_collection(
+        [
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [s["lon"], s["lat"]]},
+                "properties": {
+                    "order": s["position"] if s["role"] != "invited" else None,
+                    "role": s["role"],
+                    "office": s["office"],
+                    "name_th": s["name_th"],
+                    "cluster_no": s["cluster_no"],
+                    "distance_km": s["distance_km"],
+                },
+            }
+            for s in stops
+        ]
+    )
 
 
 def plan_ics(data: dict[str, Any], host: str, now: dt.datetime) -> str:
@@ -1021,13 +1340,15 @@ def plan_ics(data: dict[str, Any], host: str, now: dt.datetime) -> str:
     if data["visit_date"] and data["host"]:
         h = data["host"]
         others = ", ".join(s["name_th"] for s in data["visits"])
-        events.append({
-            "uid": f"visit-plan-{data['id']}@{host}",
-            "summary": f"Coaching · Cluster {data['cluster_no']} · {h['name_th']}",
-            "date": dt.date.fromisoformat(data["visit_date"]),
-            "location": h["name_th"],
-            "description": "\n".join(filter(None, [data["team"], others])),
-        })  # fmt: skip
+        events.append(
+            {
+                "uid": f"visit-plan-{data['id']}@{host}",
+                "summary": f"Coaching · Cluster {data['cluster_no']} · {h['name_th']}",
+                "date": dt.date.fromisoformat(data["visit_date"]),
+                "location": h["name_th"],
+                "description": "\n".join(filter(None, [data["team"], others])),
+            }
+        )
     return ics_calendar(events, f"pinmap visit plan {data['id']}", now)
 
 

@@ -45,24 +45,49 @@ from .audit import Actor, emit_change
 from .errors import ServiceError
 
 FILES = (
-    "clusters.csv", "provinces.csv", "offices.csv", "policy_items.csv", "reporting_windows.csv",
-)  # fmt: skip
+    "clusters.csv",
+    "provinces.csv",
+    "offices.csv",
+    "policy_items.csv",
+    "reporting_windows.csv",
+)
 COLUMNS = {
     "clusters.csv": ["cluster_no", "name_th", "name_en"],
     "provinces.csv": ["code", "name_th", "name_en", "cluster_no"],
     "offices.csv": [
-        "code", "kind", "name_th", "name_full_th", "name_en", "provinces_th",
-        "office_province_th", "office_amphoe_th", "lat", "lon", "location_precision",
-        "cluster_no", "source_note",
+        "code",
+        "kind",
+        "name_th",
+        "name_full_th",
+        "name_en",
+        "provinces_th",
+        "office_province_th",
+        "office_amphoe_th",
+        "lat",
+        "lon",
+        "location_precision",
+        "cluster_no",
+        "source_note",
     ],
     "policy_items.csv": [
-        "fiscal_year", "kind", "no", "title_th", "title_en", "dimension", "verified",
+        "fiscal_year",
+        "kind",
+        "no",
+        "title_th",
+        "title_en",
+        "dimension",
+        "verified",
         "source_note",
     ],
     "reporting_windows.csv": [
-        "fiscal_year", "round_no", "label_th", "label_en", "opens_on", "closes_on",
+        "fiscal_year",
+        "round_no",
+        "label_th",
+        "label_en",
+        "opens_on",
+        "closes_on",
     ],
-}  # fmt: skip
+}
 OFFICE_CODE = re.compile(r"sp[pm]-[a-z0-9-]+")
 MAX_ERRORS = 50
 
@@ -131,8 +156,11 @@ def _rows(path: Path, errors: list[RowError]) -> Iterator[tuple[int, dict[str, s
     if bad:
         for line, exc in bad[:MAX_ERRORS]:
             byte = exc.object[exc.start : exc.start + 1].hex()
-            errors.append(RowError(name, line, f"not UTF-8: byte 0x{byte} at byte "
-                                               f"{exc.start + 1} of the line"))  # fmt: skip
+            errors.append(
+                RowError(
+                    name, line, f"not UTF-8: byte 0x{byte} at byte {exc.start + 1} of the line"
+                )
+            )
         return
     text = raw.decode("utf-8").removeprefix("\ufeff")
     reader = csv.DictReader(io.StringIO(text, newline=""))
@@ -286,8 +314,13 @@ def parse_data_dir(data_dir: Path) -> ParsedData:
             errors.append(RowError("policy_items.csv", line, f"duplicate {row['kind']} {no}"))
             continue
         seen_items.add(key)
-        record = {**row, "line": line, "fiscal_year": fy, "no": no,
-                  "verified": row["verified"] == "yes"}  # fmt: skip
+        record = {
+            **row,
+            "line": line,
+            "fiscal_year": fy,
+            "no": no,
+            "verified": row["verified"] == "yes",
+        }
         if row["kind"] == "dimension":
             dim_keys[(fy, row["dimension"])] = no
             dimensions.append(record)
@@ -333,8 +366,9 @@ def parse_data_dir(data_dir: Path) -> ParsedData:
             wbad(f"window {opens}..{closes} is not inside fiscal year {fy} ({starts}..{ends})")
             continue
         seen_rounds.add((fy, rnd))
-        windows.append({**row, "fiscal_year": fy, "round_no": rnd, "opens_on": opens,
-                        "closes_on": closes})  # fmt: skip
+        windows.append(
+            {**row, "fiscal_year": fy, "round_no": rnd, "opens_on": opens, "closes_on": closes}
+        )
 
     if errors:
         raise DataFileError(errors)
@@ -389,19 +423,26 @@ def _create_catalogue(session: Session, data: ParsedData, fy: int, s: LoadSummar
     dims: dict[str, PolicyDimension] = {}
     for row in (r for r in data.dimensions if r["fiscal_year"] == fy):
         key = str(row["dimension"])
-        dims[key] = PolicyDimension(fiscal_year=fy, key=key, no=row["no"],
-                                    title_th=row["title_th"], title_en=row["title_en"])  # fmt: skip
+        dims[key] = PolicyDimension(
+            fiscal_year=fy,
+            key=key,
+            no=row["no"],
+            title_th=row["title_th"],
+            title_en=row["title_en"],
+        )
         session.add(dims[key])
         s.bump(s.created, "policy_dimensions")
     session.flush()
     for row in (r for r in data.items if r["fiscal_year"] == fy):
-        session.add(PolicyItem(fiscal_year=fy, kind=row["kind"], no=row["no"],
-                               **item_values(row, dims)))  # fmt: skip
+        session.add(
+            PolicyItem(fiscal_year=fy, kind=row["kind"], no=row["no"], **item_values(row, dims))
+        )
         s.bump(s.created, "policy_items")
 
 
-def _replace_catalogue(session: Session, actor: Actor, data: ParsedData, fy: int,
-                       s: LoadSummary) -> None:  # fmt: skip
+def _replace_catalogue(
+    session: Session, actor: Actor, data: ParsedData, fy: int, s: LoadSummary
+) -> None:
     """Replace fiscal year `fy`'s catalogue through the admin import, so both refuse alike.
 
     The import refuses to drop items that have progress reports and parks dimension numbers
@@ -411,28 +452,39 @@ def _replace_catalogue(session: Session, actor: Actor, data: ParsedData, fy: int
     # Imported here: catalogue builds on this module's helpers.
     from .catalogue import CatalogueFileError, import_catalogue
 
-    rows = sorted((r for r in data.dimensions + data.items if r["fiscal_year"] == fy),
-                  key=lambda r: int(r["line"]))  # type: ignore[call-overload]  # fmt: skip
+    rows = sorted(
+        (r for r in data.dimensions + data.items if r["fiscal_year"] == fy),
+        key=lambda r: int(r["line"]),
+    )  # type: ignore[call-overload]
     text, lines = _catalogue_csv(rows)
     try:
         summary = import_catalogue(session, actor, text)
     except CatalogueFileError as err:
-        raise DataFileError([
-            RowError("policy_items.csv", lines.get(e.line, e.line),
-                     e.msgid % e.params if e.params else e.msgid)
-            for e in err.errors
-        ]) from err  # fmt: skip
+        raise DataFileError(
+            [
+                RowError(
+                    "policy_items.csv",
+                    lines.get(e.line, e.line),
+                    e.msgid % e.params if e.params else e.msgid,
+                )
+                for e in err.errors
+            ]
+        ) from err
     except ServiceError as err:
         # A removed item has no line of its own: name the year's first line in the file.
         reason = err.msgid % err.params if err.params else err.msgid
         raise DataFileError(
             [RowError("policy_items.csv", lines[2], f"fiscal year {fy}: {reason}")]
         ) from err
-    for bucket, entries in ((s.created, summary.created), (s.updated, summary.updated),
-                            (s.deleted, summary.deleted)):  # fmt: skip
+    for bucket, entries in (
+        (s.created, summary.created),
+        (s.updated, summary.updated),
+        (s.deleted, summary.deleted),
+    ):
         for entry in entries:
-            s.bump(bucket, "policy_dimensions" if entry.startswith("dimension ")
-                   else "policy_items")  # fmt: skip
+            s.bump(
+                bucket, "policy_dimensions" if entry.startswith("dimension ") else "policy_items"
+            )
 
 
 def check_points_in_provinces(session: Session, data: ParsedData) -> list[RowError]:
@@ -454,11 +506,14 @@ def check_points_in_provinces(session: Session, data: ParsedData) -> list[RowErr
     )
     outside = session.scalars(select(points.c.code).where(~inside.exists())).all()
     return [
-        RowError("offices.csv", int(data.offices[code]["line"]),  # type: ignore[call-overload]
-                 f"coordinate lat={data.offices[code]['lat']}, lon={data.offices[code]['lon']} "
-                 "is outside Thailand (in no imported province boundary)")
+        RowError(
+            "offices.csv",
+            int(data.offices[code]["line"]),  # type: ignore[call-overload]
+            f"coordinate lat={data.offices[code]['lat']}, lon={data.offices[code]['lon']} "
+            "is outside Thailand (in no imported province boundary)",
+        )
         for code in sorted(outside, key=lambda c: int(data.offices[c]["line"]))  # type: ignore[call-overload]
-    ]  # fmt: skip
+    ]
 
 
 def load(session: Session, data: ParsedData, actor: Actor | None = None) -> LoadSummary:
@@ -501,19 +556,28 @@ def load(session: Session, data: ParsedData, actor: Actor | None = None) -> Load
     existing_offices = {o.code: o for o in session.scalars(select(Office))}
     # The file seeds these; after an approved profile placed the pin, or a cluster move, the
     # app owns them (a reload at every `make run` must not quietly revert people's work).
-    pin_set_in_app = set(session.scalars(
-        select(ProfileRevision.office_id).where(ProfileRevision.state == "approved",
-                                                ProfileRevision.geom.is_not(None))
-    ))  # fmt: skip
+    pin_set_in_app = set(
+        session.scalars(
+            select(ProfileRevision.office_id).where(
+                ProfileRevision.state == "approved", ProfileRevision.geom.is_not(None)
+            )
+        )
+    )
     moved_in_app = set(session.scalars(select(ClusterMove.office_id)))
     for code, row in data.offices.items():
         values: dict[str, object] = {
             k: row[k]
             for k in (
-                "kind", "name_th", "name_full_th", "name_en", "office_amphoe_th",
-                "location_precision", "cluster_no", "office_province_code",
+                "kind",
+                "name_th",
+                "name_full_th",
+                "name_en",
+                "office_amphoe_th",
+                "location_precision",
+                "cluster_no",
+                "office_province_code",
             )
-        }  # fmt: skip
+        }
         values["location_note"] = row["source_note"]
         point = Point(float(row["lon"]), float(row["lat"]))  # type: ignore[arg-type]
         office = existing_offices.get(code)
@@ -557,9 +621,11 @@ def load(session: Session, data: ParsedData, actor: Actor | None = None) -> Load
             s.bump(s.created, "fiscal_years")
             session.flush()
         has_catalogue = session.scalar(
-            select(PolicyDimension.id).filter_by(fiscal_year=fy)
-            .union_all(select(PolicyItem.id).filter_by(fiscal_year=fy)).limit(1)
-        )  # fmt: skip
+            select(PolicyDimension.id)
+            .filter_by(fiscal_year=fy)
+            .union_all(select(PolicyItem.id).filter_by(fiscal_year=fy))
+            .limit(1)
+        )
         if has_catalogue is None:
             _create_catalogue(session, data, fy, s)
         else:

@@ -121,5 +121,9 @@ class Collector:
         if len(self.errors) == 1:
             raise self.errors[0]
         if self.errors:
-            raise ServiceError(400, N_("Please correct these %(n)s fields: %(problems)s"),
-                               n=len(self.errors), problems=Problems(self.errors))  # fmt: skip
+            raise ServiceError(
+                400,
+                N_("Please correct these %(n)s fields: %(problems)s"),
+                n=len(self.errors),
+                problems=Problems(self.errors),
+            )

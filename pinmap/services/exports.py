@@ -17,14 +17,45 @@ from .profiles import approved_revisions
 from .schools import latest_stats_all, school_counts
 
 OFFICE_COLUMNS: Final = (
-    "code", "kind", "name_th", "name_en", "province_code", "province_th", "provinces_th",
-    "cluster_no", "lon", "lat", "location_precision", "address", "phone", "email", "website",
-    "staff_count", "director_name", "director_position", "deputies", "schools_listed",
-    "stats_as_of", "stats_source", "stats_schools", "teachers", "students", "staff",
+    "code",
+    "kind",
+    "name_th",
+    "name_en",
+    "province_code",
+    "province_th",
+    "provinces_th",
+    "cluster_no",
+    "lon",
+    "lat",
+    "location_precision",
+    "address",
+    "phone",
+    "email",
+    "website",
+    "staff_count",
+    "director_name",
+    "director_position",
+    "deputies",
+    "schools_listed",
+    "stats_as_of",
+    "stats_source",
+    "stats_schools",
+    "teachers",
+    "students",
+    "staff",
     "profile_revision",
-)  # fmt: skip
-RESULT_COLUMNS: Final = ("office_code", "fiscal_year", "category", "indicator", "value", "unit",
-                         "office_target", "obec_target", "source")  # fmt: skip
+)
+RESULT_COLUMNS: Final = (
+    "office_code",
+    "fiscal_year",
+    "category",
+    "indicator",
+    "value",
+    "unit",
+    "office_target",
+    "obec_target",
+    "source",
+)
 # A spreadsheet runs a cell starting with these as a formula (CSV/formula injection).
 _FORMULA_START: Final = ("=", "+", "-", "@", "\t", "\r")
 
@@ -51,26 +82,39 @@ def office_rows(session: Session) -> list[dict[str, Any]]:
         people = data.get("people") or []
         director = next((p for p in people if p.get("role") == "director"), {})
         st = stats.get(office.id)
-        rows.append({
-            "code": office.code, "kind": office.kind, "name_th": office.name_th,
-            "name_en": office.name_en, "province_code": office.office_province_code,
-            "province_th": office.office_province.name_th,
-            "provinces_th": "; ".join(office.provinces_th), "cluster_no": office.cluster_no,
-            "lon": round(point.x, 6), "lat": round(point.y, 6),
-            "location_precision": office.location_precision,
-            "address": data.get("address", ""), "phone": data.get("phone", ""),
-            "email": data.get("email", ""), "website": data.get("website", ""),
-            "staff_count": data.get("staff_count"),
-            "director_name": director.get("name", ""),
-            "director_position": director.get("position", ""),
-            "deputies": "; ".join(p.get("name", "") for p in people if p.get("role") == "deputy"),
-            "schools_listed": schools.get(office.id, 0),
-            "stats_as_of": st.as_of.isoformat() if st else None,
-            "stats_source": st.source if st else "", "stats_schools": st.schools if st else None,
-            "teachers": st.teachers if st else None, "students": st.students if st else None,
-            "staff": st.staff if st else None,
-            "profile_revision": rev.revision_no if rev else None,
-        })  # fmt: skip
+        rows.append(
+            {
+                "code": office.code,
+                "kind": office.kind,
+                "name_th": office.name_th,
+                "name_en": office.name_en,
+                "province_code": office.office_province_code,
+                "province_th": office.office_province.name_th,
+                "provinces_th": "; ".join(office.provinces_th),
+                "cluster_no": office.cluster_no,
+                "lon": round(point.x, 6),
+                "lat": round(point.y, 6),
+                "location_precision": office.location_precision,
+                "address": data.get("address", ""),
+                "phone": data.get("phone", ""),
+                "email": data.get("email", ""),
+                "website": data.get("website", ""),
+                "staff_count": data.get("staff_count"),
+                "director_name": director.get("name", ""),
+                "director_position": director.get("position", ""),
+                "deputies": "; ".join(
+                    p.get("name", "") for p in people if p.get("role") == "deputy"
+                ),
+                "schools_listed": schools.get(office.id, 0),
+                "stats_as_of": st.as_of.isoformat() if st else None,
+                "stats_source": st.source if st else "",
+                "stats_schools": st.schools if st else None,
+                "teachers": st.teachers if st else None,
+                "students": st.students if st else None,
+                "staff": st.staff if st else None,
+                "profile_revision": rev.revision_no if rev else None,
+            }
+        )
     return rows
 
 
@@ -78,15 +122,24 @@ def result_rows(session: Session) -> list[dict[str, Any]]:
     stmt = (
         select(ResultRecord, Office.code)
         .join(Office, Office.id == ResultRecord.office_id)
-        .order_by(Office.code, ResultRecord.fiscal_year, ResultRecord.category,
-                  ResultRecord.indicator)
-    )  # fmt: skip
+        .order_by(
+            Office.code, ResultRecord.fiscal_year, ResultRecord.category, ResultRecord.indicator
+        )
+    )
     return [
-        {"office_code": code, "fiscal_year": r.fiscal_year, "category": r.category,
-         "indicator": r.indicator, "value": r.value, "unit": r.unit,
-         "office_target": r.office_target, "obec_target": r.obec_target, "source": r.source}
+        {
+            "office_code": code,
+            "fiscal_year": r.fiscal_year,
+            "category": r.category,
+            "indicator": r.indicator,
+            "value": r.value,
+            "unit": r.unit,
+            "office_target": r.office_target,
+            "obec_target": r.obec_target,
+            "source": r.source,
+        }
         for r, code in session.execute(stmt)
-    ]  # fmt: skip
+    ]
 
 
 def to_csv(columns: Iterable[str], rows: Iterable[dict[str, Any]]) -> bytes:
@@ -121,7 +174,12 @@ def offices_geojson(session: Session) -> dict[str, Any]:
     features = []
     for row in office_rows(session):
         props = {k: v for k, v in row.items() if k not in ("lon", "lat")}
-        features.append({"type": "Feature", "id": row["code"],
-                         "geometry": {"type": "Point", "coordinates": [row["lon"], row["lat"]]},
-                         "properties": props})  # fmt: skip
+        features.append(
+            {
+                "type": "Feature",
+                "id": row["code"],
+                "geometry": {"type": "Point", "coordinates": [row["lon"], row["lat"]]},
+                "properties": props,
+            }
+        )
     return {"type": "FeatureCollection", "features": features}

@@ -33,13 +33,19 @@ def runs(session: Session, *, source: str | None = None, limit: int = 100) -> li
 
 def run_dict(run: IngestRun, source_name: str) -> dict[str, Any]:
     return {
-        "id": run.id, "source": source_name, "outcome": run.outcome,
+        "id": run.id,
+        "source": source_name,
+        "outcome": run.outcome,
         "started_at": run.started_at.isoformat(),
         "finished_at": run.finished_at.isoformat() if run.finished_at else None,
-        "fetched": run.fetched, "inserted": run.inserted, "updated": run.updated,
-        "unchanged": run.unchanged, "quarantined": run.quarantined, "conflicts": run.conflicts,
+        "fetched": run.fetched,
+        "inserted": run.inserted,
+        "updated": run.updated,
+        "unchanged": run.unchanged,
+        "quarantined": run.quarantined,
+        "conflicts": run.conflicts,
         "error": run.error,
-    }  # fmt: skip
+    }
 
 
 def failing_streaks(session: Session) -> dict[int, int]:
@@ -70,11 +76,13 @@ def quarantine(session: Session, run_id: int | None = None, limit: int = 200) ->
 
 def open_conflicts_of_entry(session: Session, entry_id: int) -> list[IngestConflict]:
     """A source's versions of this report that a newer manual edit blocked, still undecided."""
-    return list(session.scalars(
-        select(IngestConflict).where(IngestConflict.entry_id == entry_id,
-                                     IngestConflict.resolved_at.is_(None))
-        .order_by(IngestConflict.id)
-    ))  # fmt: skip
+    return list(
+        session.scalars(
+            select(IngestConflict)
+            .where(IngestConflict.entry_id == entry_id, IngestConflict.resolved_at.is_(None))
+            .order_by(IngestConflict.id)
+        )
+    )
 
 
 def open_conflicts(session: Session, office_id: int | None = None) -> list[IngestConflict]:
@@ -110,11 +118,15 @@ def disagreements(session: Session, office_id: int | None = None) -> list[Disagr
     )
     stmt = (
         select(OfficeStats, Office.code, Office.name_th)
-        .join(latest, (latest.c.office_id == OfficeStats.office_id)
-              & (latest.c.source == OfficeStats.source) & (latest.c.d == OfficeStats.as_of))
+        .join(
+            latest,
+            (latest.c.office_id == OfficeStats.office_id)
+            & (latest.c.source == OfficeStats.source)
+            & (latest.c.d == OfficeStats.as_of),
+        )
         .join(Office, Office.id == OfficeStats.office_id)
         .order_by(Office.code)
-    )  # fmt: skip
+    )
     if office_id is not None:
         stmt = stmt.where(OfficeStats.office_id == office_id)
     per_office: dict[str, dict[str, dict[str, int]]] = {}

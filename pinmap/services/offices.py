@@ -156,7 +156,7 @@ def province_boundaries(session: Session) -> dict[str, Any]:
                     "name_en": en,
                     "cluster_no": cluster_no,
                 },
-            }  # fmt: skip
+            }
             for code, th, en, cluster_no, geojson in rows
         ]
     )
@@ -174,9 +174,10 @@ def cluster_regions(session: Session) -> dict[str, Any]:
     pins: dict[int, list[Point]] = defaultdict(list)
     provinces: dict[int, set[str]] = defaultdict(set)
     for no, code, province_code, geom in session.execute(
-        select(Office.cluster_no, Office.code, Office.office_province_code, Office.geom)
-        .order_by(Office.code)
-    ):  # fmt: skip
+        select(Office.cluster_no, Office.code, Office.office_province_code, Office.geom).order_by(
+            Office.code
+        )
+    ):
         members[no].append(code)
         pins[no].append(to_shape(geom))
         provinces[no].add(province_code)
@@ -215,7 +216,7 @@ def cluster_regions(session: Session) -> dict[str, Any]:
                     "office_codes": members[cluster.no],
                     "province_codes": codes,
                 },
-            }  # fmt: skip
+            }
         )
     return feature_collection(features)
 
@@ -256,8 +257,12 @@ def policy_catalogue(session: Session, fiscal_year: int) -> dict[str, Any]:
 def check_in_province(session: Session, office: Office, lon: float, lat: float) -> None:
     """Refuse a pin outside Thailand, or outside the office's province once boundaries exist."""
     if not in_thailand(lon, lat):
-        raise ServiceError(400, N_("The pin (%(lat)s, %(lon)s) is outside Thailand."),
-                           lat=round(lat, 5), lon=round(lon, 5))  # fmt: skip
+        raise ServiceError(
+            400,
+            N_("The pin (%(lat)s, %(lon)s) is outside Thailand."),
+            lat=round(lat, 5),
+            lon=round(lon, 5),
+        )
     point = func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326)
     outside = session.scalar(
         select(~func.ST_Intersects(Province.geom, point)).where(
@@ -267,10 +272,14 @@ def check_in_province(session: Session, office: Office, lon: float, lat: float) 
     if outside:
         raise ServiceError(
             400,
-            N_("The pin (%(lat)s, %(lon)s) is outside %(province)s, the office's province. "
-               "Drag it onto the office building."),
-            lat=round(lat, 5), lon=round(lon, 5), province=office.office_province.name_th,
-        )  # fmt: skip
+            N_(
+                "The pin (%(lat)s, %(lon)s) is outside %(province)s, the office's province. "
+                "Drag it onto the office building."
+            ),
+            lat=round(lat, 5),
+            lon=round(lon, 5),
+            province=office.office_province.name_th,
+        )
 
 
 def move_office(
@@ -286,7 +295,15 @@ def move_office(
     office.location_precision = precision
     session.flush()
     after = {"type": "Point", "coordinates": [round(lon, 6), round(lat, 6)]}
-    record(session, actor, "office.move", "office", code, before=before, after=after,
-           office_id=office.id)  # fmt: skip
+    record(
+        session,
+        actor,
+        "office.move",
+        "office",
+        code,
+        before=before,
+        after=after,
+        office_id=office.id,
+    )
     emit_change(session, "office.updated", code, {"fields": ["geom", "location_precision"]})
     return office

@@ -59,8 +59,14 @@ def thumbnail(clean: CleanFile) -> CleanFile:
     out = io.BytesIO()
     small.save(out, format="JPEG", quality=80, optimize=True)
     data = out.getvalue()
-    return CleanFile(data=data, mime="image/jpeg", ext=".jpg", width=small.width,
-                     height=small.height, sha256=hashlib.sha256(data).hexdigest())  # fmt: skip
+    return CleanFile(
+        data=data,
+        mime="image/jpeg",
+        ext=".jpg",
+        width=small.width,
+        height=small.height,
+        sha256=hashlib.sha256(data).hexdigest(),
+    )
 
 
 def add_photo(
@@ -69,14 +75,32 @@ def add_photo(
     """Store a cleaned image and its thumbnail; the caller checked the right to edit."""
     stored = store(upload_dir, clean, session)
     thumb = store(upload_dir, thumbnail(clean), session)
-    photo = Photo(office_id=office_id, stored_name=stored, thumb_name=thumb, mime=clean.mime,
-                  width=clean.width or 0, height=clean.height or 0, sha256=clean.sha256,
-                  uploaded_by_id=actor.user.id if actor.user else None)  # fmt: skip
+    photo = Photo(
+        office_id=office_id,
+        stored_name=stored,
+        thumb_name=thumb,
+        mime=clean.mime,
+        width=clean.width or 0,
+        height=clean.height or 0,
+        sha256=clean.sha256,
+        uploaded_by_id=actor.user.id if actor.user else None,
+    )
     session.add(photo)
     session.flush()
-    record(session, actor, "photo.add", "photo", photo.id, office_id=office_id,
-           after={"mime": clean.mime, "width": clean.width, "height": clean.height,
-                  "sha256": clean.sha256})  # fmt: skip
+    record(
+        session,
+        actor,
+        "photo.add",
+        "photo",
+        photo.id,
+        office_id=office_id,
+        after={
+            "mime": clean.mime,
+            "width": clean.width,
+            "height": clean.height,
+            "sha256": clean.sha256,
+        },
+    )
     return photo
 
 
@@ -85,10 +109,13 @@ def is_public(session: Session, photo: Photo) -> bool:
     approved = approved_revision(session, photo.office_id)
     if approved is not None and photo.id in photo_ids(approved.data or {}):
         return True
-    return bool(session.scalar(
-        select(BestPractice.id).where(BestPractice.infographic_photo_id == photo.id,
-                                      BestPractice.state == "approved").limit(1)
-    ))  # fmt: skip
+    return bool(
+        session.scalar(
+            select(BestPractice.id)
+            .where(BestPractice.infographic_photo_id == photo.id, BestPractice.state == "approved")
+            .limit(1)
+        )
+    )
 
 
 def visible_to(session: Session, photo: Photo, user: User | None) -> bool:

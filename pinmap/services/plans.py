@@ -33,23 +33,35 @@ def get(session: Session, office_id: int, fiscal_year: int) -> OperatingPlan | N
 
 
 def plan_dict(plan: OperatingPlan) -> dict[str, Any]:
-    return {"fiscal_year": plan.fiscal_year, **{k: getattr(plan, k) for k in FIELDS},
-            "state": plan.state, "review_comment": plan.review_comment,
-            "version": plan.version}  # fmt: skip
+    return {
+        "fiscal_year": plan.fiscal_year,
+        **{k: getattr(plan, k) for k in FIELDS},
+        "state": plan.state,
+        "review_comment": plan.review_comment,
+        "version": plan.version,
+    }
 
 
 def check_year(actor: Actor, fiscal_year: int) -> None:
     # A plan is written for the running year or, near its end, for the next one.
     now = fiscal_year_of(actor.today_bangkok)
     if not now - 1 <= fiscal_year <= now + 1:
-        raise ServiceError(400, N_("Plans can be written for fiscal years %(first)s to %(last)s."),
-                           first=now - 1, last=now + 1)  # fmt: skip
+        raise ServiceError(
+            400,
+            N_("Plans can be written for fiscal years %(first)s to %(last)s."),
+            first=now - 1,
+            last=now + 1,
+        )
 
 
 def save(
-    session: Session, actor: Actor, office: Office, fiscal_year: int, data: dict[str, Any],
+    session: Session,
+    actor: Actor,
+    office: Office,
+    fiscal_year: int,
+    data: dict[str, Any],
     expected_version: int | None,
-) -> OperatingPlan:  # fmt: skip
+) -> OperatingPlan:
     """Save the draft; an approved plan stays public (its snapshot) until the next approval."""
     require(actor, "edit_profile", office.id)
     check_year(actor, fiscal_year)
@@ -68,14 +80,23 @@ def save(
     for key in FIELDS:
         text = str(data.get(key) or "")
         if len(text) > MAX_TEXT:
-            raise ServiceError(400, N_("%(field)s is longer than %(n)s characters."),
-                               field=Labels(key), n=MAX_TEXT)  # fmt: skip
+            raise ServiceError(
+                400, N_("%(field)s is longer than %(n)s characters."), field=Labels(key), n=MAX_TEXT
+            )
         setattr(plan, key, clean_html(text, max_length=MAX_TEXT))
     plan.state = "draft"
     plan.updated_at = actor.now
     session.flush()
-    record(session, actor, "plan.save", "operating_plan", plan.id, before=before,
-           after=plan_dict(plan), office_id=office.id)  # fmt: skip
+    record(
+        session,
+        actor,
+        "plan.save",
+        "operating_plan",
+        plan.id,
+        before=before,
+        after=plan_dict(plan),
+        office_id=office.id,
+    )
     return plan
 
 
@@ -85,35 +106,64 @@ def submit(
     require(actor, "submit_profile", plan.office_id)
     lock_office_work(session, plan.office_id)
     check_version(plan, expected_version)
-    require_complete(plan, [k for k in FIELDS if not getattr(plan, k)],
-                     N_("The plan is incomplete: fill in %(fields)s."))  # fmt: skip
+    require_complete(
+        plan,
+        [k for k in FIELDS if not getattr(plan, k)],
+        N_("The plan is incomplete: fill in %(fields)s."),
+    )
     before = plan_dict(plan)
     mark_submitted(plan, actor)
     session.flush()
-    record(session, actor, "plan.submit", "operating_plan", plan.id, before=before,
-           after=plan_dict(plan), office_id=plan.office_id)  # fmt: skip
+    record(
+        session,
+        actor,
+        "plan.submit",
+        "operating_plan",
+        plan.id,
+        before=before,
+        after=plan_dict(plan),
+        office_id=plan.office_id,
+    )
     return plan
 
 
 def review(
-    session: Session, actor: Actor, plan: OperatingPlan, decision: str, comment: str,
+    session: Session,
+    actor: Actor,
+    plan: OperatingPlan,
+    decision: str,
+    comment: str,
     expected_version: int | None,
-) -> OperatingPlan:  # fmt: skip
+) -> OperatingPlan:
     require(actor, "review_profile")
     lock_office_work(session, plan.office_id)
     check_version(plan, expected_version)
     before = plan_dict(plan)
     mark_reviewed(plan, actor, decision, comment)
     if plan.state == "approved":
-        plan.approved_snapshot = {**{k: getattr(plan, k) for k in FIELDS},
-                                  "approved_at": actor.now.isoformat()}  # fmt: skip
+        plan.approved_snapshot = {
+            **{k: getattr(plan, k) for k in FIELDS},
+            "approved_at": actor.now.isoformat(),
+        }
     session.flush()
-    record(session, actor, f"plan.{decision}", "operating_plan", plan.id, before=before,
-           after=plan_dict(plan), office_id=plan.office_id)  # fmt: skip
+    record(
+        session,
+        actor,
+        f"plan.{decision}",
+        "operating_plan",
+        plan.id,
+        before=before,
+        after=plan_dict(plan),
+        office_id=plan.office_id,
+    )
     if plan.state == "approved":
         office = session.get(Office, plan.office_id)
-        emit_change(session, "office.updated", office.code if office else None,
-                    {"fields": ["plan"], "fiscal_year": plan.fiscal_year})  # fmt: skip
+        emit_change(
+            session,
+            "office.updated",
+            office.code if office else None,
+            {"fields": ["plan"], "fiscal_year": plan.fiscal_year},
+        )
     return plan
 
 
@@ -122,10 +172,14 @@ def approved_latest(session: Session, office_id: int) -> OperatingPlan | None:
     return session.scalars(
         select(OperatingPlan)
         .where(OperatingPlan.office_id == office_id, OperatingPlan.approved_snapshot.is_not(None))
-        .order_by(OperatingPlan.fiscal_year.desc()).limit(1)
-    ).first()  # fmt: skip
+        .order_by(OperatingPlan.fiscal_year.desc())
+        .limit(1)
+    ).first()
 
 
 def submitted(session: Session) -> list[OperatingPlan]:
-    return list(session.scalars(select(OperatingPlan).filter_by(state="submitted")
-                                .order_by(OperatingPlan.updated_at)))  # fmt: skip
+    return list(
+        session.scalars(
+            select(OperatingPlan).filter_by(state="submitted").order_by(OperatingPlan.updated_at)
+        )
+    )

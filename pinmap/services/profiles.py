@@ -159,8 +159,9 @@ def parse_point(lat: Any, lon: Any) -> tuple[float, float] | None:
 def _text(data: dict[str, Any], key: str, label: object, max_length: int) -> str:
     value = clean_text(str(data.get(key) or ""), max_length=max_length * 4)
     if len(value) > max_length:
-        raise ServiceError(400, N_("%(field)s is longer than %(n)s characters."),
-                           field=label, n=max_length)  # fmt: skip
+        raise ServiceError(
+            400, N_("%(field)s is longer than %(n)s characters."), field=label, n=max_length
+        )
     return value
 
 
@@ -169,15 +170,22 @@ def _website(value: str) -> str:
         return ""
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc or re.search(r"\s", value):
-        raise ServiceError(400, N_("Website must be a web address starting with http:// or "
-                                   "https://, e.g. https://www.example.go.th."))  # fmt: skip
+        raise ServiceError(
+            400,
+            N_(
+                "Website must be a web address starting with http:// or "
+                "https://, e.g. https://www.example.go.th."
+            ),
+        )
     return value
 
 
 def _phone(value: str) -> str:
     if value and not _PHONE_CHARS.fullmatch(_PHONE_WORDS.sub(" ", value)):
-        raise ServiceError(400, N_("Phone may hold only digits, spaces and + - ( ) , / . "
-                                   "(and ต่อ for an extension)."))  # fmt: skip
+        raise ServiceError(
+            400,
+            N_("Phone may hold only digits, spaces and + - ( ) , / . (and ต่อ for an extension)."),
+        )
     return value
 
 
@@ -234,8 +242,9 @@ def clean_profile(session: Session, office: Office, data: dict[str, Any]) -> dic
         if row is not None:
             people.append(row)
     if sum(p["role"] == "director" for p in people) > 1:
-        c.errors.append(ServiceError(
-            400, N_("An office has one director; list the others as deputies.")))  # fmt: skip
+        c.errors.append(
+            ServiceError(400, N_("An office has one director; list the others as deputies."))
+        )
     if len(people) > MAX_PEOPLE:
         c.errors.append(ServiceError(400, N_("List at most %(n)s people."), n=MAX_PEOPLE))
     c.raise_any()
@@ -243,9 +252,11 @@ def clean_profile(session: Session, office: Office, data: dict[str, Any]) -> dic
     out["office_photo_id"] = data.get("office_photo_id")
     wanted = photo_ids(out)
     if wanted:
-        own = set(session.scalars(
-            select(Photo.id).where(Photo.id.in_(wanted), Photo.office_id == office.id)
-        ))  # fmt: skip
+        own = set(
+            session.scalars(
+                select(Photo.id).where(Photo.id.in_(wanted), Photo.office_id == office.id)
+            )
+        )
         if wanted - own:
             raise ServiceError(400, N_("A photo does not belong to this office; upload it again."))
     return out
@@ -257,14 +268,22 @@ def clean_profile(session: Session, office: Office, data: dict[str, Any]) -> dic
 def _new_revision(
     session: Session, actor: Actor, office: Office, base: ProfileRevision | None
 ) -> ProfileRevision:
-    number = (session.scalar(
-        select(func.max(ProfileRevision.revision_no)).where(ProfileRevision.office_id == office.id)
-    ) or 0) + 1  # fmt: skip
+    number = (
+        session.scalar(
+            select(func.max(ProfileRevision.revision_no)).where(
+                ProfileRevision.office_id == office.id
+            )
+        )
+        or 0
+    ) + 1
     rev = ProfileRevision(
-        office_id=office.id, revision_no=number, state="draft",
-        data=dict(base.data) if base else {}, geom=base.geom if base else None,
+        office_id=office.id,
+        revision_no=number,
+        state="draft",
+        data=dict(base.data) if base else {},
+        geom=base.geom if base else None,
         created_by_id=actor.user.id if actor.user else None,
-    )  # fmt: skip
+    )
     session.add(rev)
     session.flush()
     continue_version(session, rev, base)
@@ -290,9 +309,13 @@ def editable_revision(
 
 
 def save_draft(
-    session: Session, actor: Actor, office: Office, data: dict[str, Any],
-    point: tuple[float, float] | None, expected_version: int | None,
-) -> ProfileRevision:  # fmt: skip
+    session: Session,
+    actor: Actor,
+    office: Office,
+    data: dict[str, Any],
+    point: tuple[float, float] | None,
+    expected_version: int | None,
+) -> ProfileRevision:
     """Validate and save the office's draft; `point` is (lon, lat) or None to keep none."""
     cleaned = clean_profile(session, office, data)
     if point is not None:
@@ -304,8 +327,16 @@ def save_draft(
     rev.geom = from_shape(Point(*point), srid=4326) if point else None
     rev.updated_at = actor.now  # always an UPDATE, so the version moves on every save
     session.flush()
-    record(session, actor, "profile.save", "profile_revision", rev.id, before=before,
-           after=revision_dict(rev), office_id=office.id)  # fmt: skip
+    record(
+        session,
+        actor,
+        "profile.save",
+        "profile_revision",
+        rev.id,
+        before=before,
+        after=revision_dict(rev),
+        office_id=office.id,
+    )
     return rev
 
 
@@ -318,20 +349,33 @@ def submit(
     if rev is None:
         raise ServiceError(409, N_("There is nothing to submit yet."))
     check_version(rev, expected_version)
-    require_complete(rev, missing_for_submission(rev),
-                     N_("The profile is incomplete: fill in %(fields)s."))  # fmt: skip
+    require_complete(
+        rev, missing_for_submission(rev), N_("The profile is incomplete: fill in %(fields)s.")
+    )
     before = revision_dict(rev)
     mark_submitted(rev, actor)
     session.flush()
-    record(session, actor, "profile.submit", "profile_revision", rev.id, before=before,
-           after=revision_dict(rev), office_id=office.id)  # fmt: skip
+    record(
+        session,
+        actor,
+        "profile.submit",
+        "profile_revision",
+        rev.id,
+        before=before,
+        after=revision_dict(rev),
+        office_id=office.id,
+    )
     return rev
 
 
 def review(
-    session: Session, actor: Actor, rev: ProfileRevision, decision: str, comment: str,
+    session: Session,
+    actor: Actor,
+    rev: ProfileRevision,
+    decision: str,
+    comment: str,
     expected_version: int | None,
-) -> ProfileRevision:  # fmt: skip
+) -> ProfileRevision:
     """Approve (the public sees it and the pin moves) or return a submitted revision."""
     require(actor, "review_profile")
     lock_office_work(session, rev.office_id)
@@ -339,8 +383,16 @@ def review(
     before = revision_dict(rev)
     mark_reviewed(rev, actor, decision, comment)
     session.flush()
-    record(session, actor, f"profile.{decision}", "profile_revision", rev.id, before=before,
-           after=revision_dict(rev), office_id=rev.office_id)  # fmt: skip
+    record(
+        session,
+        actor,
+        f"profile.{decision}",
+        "profile_revision",
+        rev.id,
+        before=before,
+        after=revision_dict(rev),
+        office_id=rev.office_id,
+    )
     if rev.state == "approved":
         from .schools import publish_staged  # schools stages into revisions: import cycle
 
@@ -352,9 +404,12 @@ def review(
             # move_office checks the province again (boundaries may have arrived since the
             # draft was saved), audits the move and announces it.
             move_office(session, actor, office.code, point[0], point[1], precision="office")
-        emit_change(session, "office.updated", office.code,
-                    {"fields": ["profile", *published],
-                     "revision_no": rev.revision_no})  # fmt: skip
+        emit_change(
+            session,
+            "office.updated",
+            office.code,
+            {"fields": ["profile", *published], "revision_no": rev.revision_no},
+        )
     return rev
 
 

@@ -79,8 +79,13 @@ def item_or_404(session: Session, fiscal_year: int, kind: str, no: int) -> Polic
         ).first()
     )
     if item is None:
-        raise ServiceError(404, N_("No item %(kind)s %(no)s in fiscal year %(fy)s."),
-                           kind=kind, no=no, fy=fiscal_year)  # fmt: skip
+        raise ServiceError(
+            404,
+            N_("No item %(kind)s %(no)s in fiscal year %(fy)s."),
+            kind=kind,
+            no=no,
+            fy=fiscal_year,
+        )
     return item
 
 
@@ -182,7 +187,7 @@ def revision_dict(rev: ProgressRevision | None) -> dict[str, Any] | None:
                 "size_bytes": e.size_bytes,
             }
             for e in rev.evidence
-        ],  # fmt: skip
+        ],
         "review_comment": rev.review_comment,
         "version": rev.version,
         "source": rev.source,
@@ -192,47 +197,82 @@ def revision_dict(rev: ProgressRevision | None) -> dict[str, Any] | None:
 # --- editing ---------------------------------------------------------------------------------
 
 
-def _office_event(session: Session, kind: str, entry_id: int, office_id: int,
-                  rev: ProgressRevision) -> None:  # fmt: skip
+def _office_event(
+    session: Session, kind: str, entry_id: int, office_id: int, rev: ProgressRevision
+) -> None:
     """A private change record, so the office's own portal pages update live."""
     office = session.get(Office, office_id)
-    emit_change(session, kind, office.code if office else None, {
-        "entry_id": entry_id, "revision_no": rev.revision_no, "state": rev.state,
-        "status": rev.status, "version": rev.version,
-    }, audience="office", office_id=office_id)  # fmt: skip
+    emit_change(
+        session,
+        kind,
+        office.code if office else None,
+        {
+            "entry_id": entry_id,
+            "revision_no": rev.revision_no,
+            "state": rev.state,
+            "status": rev.status,
+            "version": rev.version,
+        },
+        audience="office",
+        office_id=office_id,
+    )
 
 
 def _validate_round(session: Session, item: PolicyItem, round_no: int) -> ReportingWindow:
     window = get_window(session, item.fiscal_year, round_no)
     if window is None:
         raise ServiceError(
-            404, N_("Fiscal year %(fy)s has no reporting round %(round)s."),
-            fy=item.fiscal_year, round=round_no,
-        )  # fmt: skip
+            404,
+            N_("Fiscal year %(fy)s has no reporting round %(round)s."),
+            fy=item.fiscal_year,
+            round=round_no,
+        )
     return window
 
 
 def _new_revision(
     session: Session, actor: Actor, entry: ProgressEntry, base: ProgressRevision | None
 ) -> ProgressRevision:
-    number = (session.scalar(
-        select(func.max(ProgressRevision.revision_no)).where(ProgressRevision.entry_id == entry.id)
-    ) or 0) + 1  # fmt: skip
+    number = (
+        session.scalar(
+            select(func.max(ProgressRevision.revision_no)).where(
+                ProgressRevision.entry_id == entry.id
+            )
+        )
+        or 0
+    ) + 1
     rev = ProgressRevision(
-        entry_id=entry.id, revision_no=number, state="draft",
+        entry_id=entry.id,
+        revision_no=number,
+        state="draft",
         created_by_id=actor.user.id if actor.user else None,
-    )  # fmt: skip
+    )
     if base is not None:
-        for key in (*NARRATIVE, "status", "indicator_value", "indicator_target",
-                    "indicator_unit", "indicator_achieved", "no_activity_reason",
-                    "no_activity_when"):  # fmt: skip
+        for key in (
+            *NARRATIVE,
+            "status",
+            "indicator_value",
+            "indicator_target",
+            "indicator_unit",
+            "indicator_achieved",
+            "no_activity_reason",
+            "no_activity_when",
+        ):
             setattr(rev, key, getattr(base, key))
         rev.evidence = [
-            Evidence(kind=e.kind, title=e.title, url=e.url, stored_name=e.stored_name,
-                     original_name=e.original_name, mime=e.mime, size_bytes=e.size_bytes,
-                     sha256=e.sha256, uploaded_by_id=e.uploaded_by_id)
+            Evidence(
+                kind=e.kind,
+                title=e.title,
+                url=e.url,
+                stored_name=e.stored_name,
+                original_name=e.original_name,
+                mime=e.mime,
+                size_bytes=e.size_bytes,
+                sha256=e.sha256,
+                uploaded_by_id=e.uploaded_by_id,
+            )
             for e in base.evidence
-        ]  # fmt: skip
+        ]
     session.add(rev)
     session.flush()
     continue_version(session, rev, base)
@@ -243,9 +283,13 @@ def _new_revision(
 
 
 def editable_revision(
-    session: Session, actor: Actor, office: Office, item: PolicyItem, round_no: int,
+    session: Session,
+    actor: Actor,
+    office: Office,
+    item: PolicyItem,
+    round_no: int,
     expected_version: int | None,
-) -> tuple[ProgressEntry, ProgressRevision]:  # fmt: skip
+) -> tuple[ProgressEntry, ProgressRevision]:
     """The revision an office edits now, created on first edit or after approval."""
     require(actor, "edit_entry", office.id)
     office_id, item_id, fiscal_year = office.id, item.id, item.fiscal_year
@@ -296,8 +340,12 @@ def apply_changes(rev: ProgressRevision, data: dict[str, Any]) -> None:
         if key in data:
             text = str(data[key] or "")
             if len(text) > MAX_NARRATIVE:
-                raise ServiceError(400, N_("%(field)s is longer than %(n)s characters."),
-                                   field=Labels(key), n=MAX_NARRATIVE)  # fmt: skip
+                raise ServiceError(
+                    400,
+                    N_("%(field)s is longer than %(n)s characters."),
+                    field=Labels(key),
+                    n=MAX_NARRATIVE,
+                )
             setattr(rev, key, clean_html(text))
     for key in ("no_activity_reason", "no_activity_when"):
         if key in data:
@@ -315,8 +363,9 @@ def apply_changes(rev: ProgressRevision, data: dict[str, Any]) -> None:
         for key in ("indicator_value", "indicator_target"):
             value = getattr(rev, key)
             if value is not None and value > 100:
-                raise ServiceError(400, N_("%(field)s is a percentage: 0 to 100."),
-                                   field=Labels(key))  # fmt: skip
+                raise ServiceError(
+                    400, N_("%(field)s is a percentage: 0 to 100."), field=Labels(key)
+                )
     # Derived, never typed: an office cannot claim a target it did not reach.
     if rev.indicator_value is not None and rev.indicator_target is not None:
         rev.indicator_achieved = rev.indicator_value >= rev.indicator_target
@@ -325,17 +374,30 @@ def apply_changes(rev: ProgressRevision, data: dict[str, Any]) -> None:
 
 
 def save_draft(
-    session: Session, actor: Actor, office: Office, item: PolicyItem, round_no: int,
-    data: dict[str, Any], expected_version: int | None,
-) -> ProgressRevision:  # fmt: skip
+    session: Session,
+    actor: Actor,
+    office: Office,
+    item: PolicyItem,
+    round_no: int,
+    data: dict[str, Any],
+    expected_version: int | None,
+) -> ProgressRevision:
     entry, rev = editable_revision(session, actor, office, item, round_no, expected_version)
     before = revision_dict(rev)
     apply_changes(rev, data)
     rev.source = "manual"  # a person's edit: ingestion must never overwrite it silently
     rev.updated_at = actor.now  # always an UPDATE, so the version moves on every save
     session.flush()
-    record(session, actor, "progress.save", "progress_revision", rev.id, before=before,
-           after=revision_dict(rev), office_id=office.id)  # fmt: skip
+    record(
+        session,
+        actor,
+        "progress.save",
+        "progress_revision",
+        rev.id,
+        before=before,
+        after=revision_dict(rev),
+        office_id=office.id,
+    )
     _office_event(session, "progress.saved", entry.id, office.id, rev)
     return rev
 
@@ -366,27 +428,44 @@ def submit(
     if not is_open:
         raise ServiceError(
             409,
-            N_("Round %(round)s accepts reports from %(opens)s to %(closes)s; today is outside "
-               "that window. Ask a reviewer to reopen it for your office."),
-            round=entry.round_no, opens=window.opens_on.isoformat(), closes=last.isoformat(),
-        )  # fmt: skip
+            N_(
+                "Round %(round)s accepts reports from %(opens)s to %(closes)s; today is outside "
+                "that window. Ask a reviewer to reopen it for your office."
+            ),
+            round=entry.round_no,
+            opens=window.opens_on.isoformat(),
+            closes=last.isoformat(),
+        )
     missing = missing_for_submission(rev)
     if missing:
-        raise ServiceError(400, N_("The report is incomplete: fill in %(fields)s."),
-                           fields=Labels(*missing))  # fmt: skip
+        raise ServiceError(
+            400, N_("The report is incomplete: fill in %(fields)s."), fields=Labels(*missing)
+        )
     before = revision_dict(rev)
     mark_submitted(rev, actor)
     session.flush()
-    record(session, actor, "progress.submit", "progress_revision", rev.id, before=before,
-           after=revision_dict(rev), office_id=entry.office_id)  # fmt: skip
+    record(
+        session,
+        actor,
+        "progress.submit",
+        "progress_revision",
+        rev.id,
+        before=before,
+        after=revision_dict(rev),
+        office_id=entry.office_id,
+    )
     _office_event(session, "progress.submitted", entry.id, entry.office_id, rev)
     return rev
 
 
 def review(
-    session: Session, actor: Actor, entry: ProgressEntry, decision: str, comment: str,
+    session: Session,
+    actor: Actor,
+    entry: ProgressEntry,
+    decision: str,
+    comment: str,
     expected_version: int | None,
-) -> ProgressRevision:  # fmt: skip
+) -> ProgressRevision:
     require(actor, "review_entry")
     lock_office_work(session, entry.office_id)
     rev = entry.current
@@ -400,24 +479,45 @@ def review(
     if decision == "approve":
         entry.approved_revision_id = rev.id
     session.flush()
-    record(session, actor, f"progress.{decision}", "progress_revision", rev.id, before=before,
-           after=revision_dict(rev), office_id=entry.office_id)  # fmt: skip
+    record(
+        session,
+        actor,
+        f"progress.{decision}",
+        "progress_revision",
+        rev.id,
+        before=before,
+        after=revision_dict(rev),
+        office_id=entry.office_id,
+    )
     _office_event(session, "progress.reviewed", entry.id, entry.office_id, rev)
     if decision == "approve":
         office = session.get(Office, entry.office_id)
         item = session.get(PolicyItem, entry.item_id)
-        emit_change(session, "progress.approved", office.code if office else None, {
-            "entry_id": entry.id, "item_id": entry.item_id, "round_no": entry.round_no,
-            "item_kind": item.kind if item else None, "item_no": item.no if item else None,
-            "fiscal_year": entry.fiscal_year, "status": rev.status,
-        })  # fmt: skip
+        emit_change(
+            session,
+            "progress.approved",
+            office.code if office else None,
+            {
+                "entry_id": entry.id,
+                "item_id": entry.item_id,
+                "round_no": entry.round_no,
+                "item_kind": item.kind if item else None,
+                "item_no": item.no if item else None,
+                "fiscal_year": entry.fiscal_year,
+                "status": rev.status,
+            },
+        )
     return rev
 
 
 def reopen(
-    session: Session, actor: Actor, office: Office, window: ReportingWindow, until: dt.date,
+    session: Session,
+    actor: Actor,
+    office: Office,
+    window: ReportingWindow,
+    until: dt.date,
     reason: str,
-) -> WindowReopening:  # fmt: skip
+) -> WindowReopening:
     if not can(actor.user, "reopen_window"):
         raise ServiceError(403, N_("Only reviewers may reopen a reporting window."))
     reason = limited_text(reason, Labels("reason"), MAX_REASON)
@@ -425,12 +525,24 @@ def reopen(
         raise ServiceError(400, N_("Give a reason for reopening."))
     if until < actor.today_bangkok:
         raise ServiceError(400, N_("The new closing date is in the past."))
-    row = WindowReopening(window_id=window.id, office_id=office.id, until=until, reason=reason,
-                          by_user_id=actor.user.id)  # fmt: skip
+    row = WindowReopening(
+        window_id=window.id,
+        office_id=office.id,
+        until=until,
+        reason=reason,
+        by_user_id=actor.user.id,
+    )
     session.add(row)
     session.flush()
-    record(session, actor, "window.reopen", "reporting_window", window.id, office_id=office.id,
-           after={"until": until.isoformat(), "reason": reason})  # fmt: skip
+    record(
+        session,
+        actor,
+        "window.reopen",
+        "reporting_window",
+        window.id,
+        office_id=office.id,
+        after={"until": until.isoformat(), "reason": reason},
+    )
     return row
 
 
@@ -438,28 +550,50 @@ def reopen(
 
 
 def add_evidence(
-    session: Session, actor: Actor, office: Office, item: PolicyItem, round_no: int,
-    expected_version: int | None, evidence: Evidence,
-) -> ProgressRevision:  # fmt: skip
+    session: Session,
+    actor: Actor,
+    office: Office,
+    item: PolicyItem,
+    round_no: int,
+    expected_version: int | None,
+    evidence: Evidence,
+) -> ProgressRevision:
     _entry, rev = editable_revision(session, actor, office, item, round_no, expected_version)
     if len(rev.evidence) >= MAX_EVIDENCE:
-        raise ServiceError(400, N_("A report can have at most %(n)s pieces of evidence."),
-                           n=MAX_EVIDENCE)  # fmt: skip
+        raise ServiceError(
+            400, N_("A report can have at most %(n)s pieces of evidence."), n=MAX_EVIDENCE
+        )
     evidence.uploaded_by_id = actor.user.id if actor.user else None
     rev.evidence.append(evidence)
     rev.source = "manual"  # a person's edit, like save_draft: ingestion must not overwrite it
     rev.updated_at = actor.now
     session.flush()
-    record(session, actor, "evidence.add", "progress_revision", rev.id, office_id=office.id,
-           after={"kind": evidence.kind, "title": evidence.title, "url": evidence.url,
-                  "original_name": evidence.original_name})  # fmt: skip
+    record(
+        session,
+        actor,
+        "evidence.add",
+        "progress_revision",
+        rev.id,
+        office_id=office.id,
+        after={
+            "kind": evidence.kind,
+            "title": evidence.title,
+            "url": evidence.url,
+            "original_name": evidence.original_name,
+        },
+    )
     return rev
 
 
 def remove_evidence(
-    session: Session, actor: Actor, office: Office, item: PolicyItem, round_no: int,
-    expected_version: int | None, evidence_id: int,
-) -> ProgressRevision:  # fmt: skip
+    session: Session,
+    actor: Actor,
+    office: Office,
+    item: PolicyItem,
+    round_no: int,
+    expected_version: int | None,
+    evidence_id: int,
+) -> ProgressRevision:
     # A removal on an approved report applies to the new revision's copy of that evidence.
     require(actor, "edit_entry", office.id)
     lock_office_work(session, office.id)
@@ -474,9 +608,20 @@ def remove_evidence(
     rev.source = "manual"
     rev.updated_at = actor.now
     session.flush()
-    record(session, actor, "evidence.remove", "progress_revision", rev.id, office_id=office.id,
-           before={"kind": removed.kind, "title": removed.title, "url": removed.url,
-                   "original_name": removed.original_name})  # fmt: skip
+    record(
+        session,
+        actor,
+        "evidence.remove",
+        "progress_revision",
+        rev.id,
+        office_id=office.id,
+        before={
+            "kind": removed.kind,
+            "title": removed.title,
+            "url": removed.url,
+            "original_name": removed.original_name,
+        },
+    )
     return rev
 
 
@@ -515,9 +660,14 @@ def approved_status_by_office(
 
 
 def progress_summary(session: Session, fiscal_year: int) -> list[OfficeProgress]:
-    total = session.scalar(
-        select(func.count()).select_from(PolicyItem).where(PolicyItem.fiscal_year == fiscal_year)
-    ) or 0  # fmt: skip
+    total = (
+        session.scalar(
+            select(func.count())
+            .select_from(PolicyItem)
+            .where(PolicyItem.fiscal_year == fiscal_year)
+        )
+        or 0
+    )
     statuses = approved_status_by_office(session, fiscal_year)
     result = []
     for code in session.scalars(select(Office.code).order_by(Office.code)):
@@ -566,9 +716,14 @@ def office_work(
 
 
 def review_queue(
-    session: Session, fiscal_year: int, state: str = "submitted", *,
-    cluster_no: int | None = None, item_id: int | None = None, limit: int = 500,
-) -> list[ProgressEntry]:  # fmt: skip
+    session: Session,
+    fiscal_year: int,
+    state: str = "submitted",
+    *,
+    cluster_no: int | None = None,
+    item_id: int | None = None,
+    limit: int = 500,
+) -> list[ProgressEntry]:
     """Entries whose current revision is in `state`, the longest-waiting submission first."""
     stmt = (
         select(ProgressEntry)
@@ -578,7 +733,7 @@ def review_queue(
             joinedload(ProgressEntry.current),
             joinedload(ProgressEntry.office),
             joinedload(ProgressEntry.item),
-        )  # fmt: skip
+        )
         .where(ProgressEntry.fiscal_year == fiscal_year, ProgressRevision.state == state)
         .order_by(ProgressRevision.submitted_at.asc().nulls_last(), Office.code)
     )

@@ -17,8 +17,16 @@ from .progress import fiscal_year_of
 from .sanitize import clean_text
 
 FIRST_YEAR: Final = 2562
-RESULT_COLUMNS: Final = ("office_code", "fiscal_year", "category", "indicator", "value", "unit",
-                         "office_target", "obec_target")  # fmt: skip
+RESULT_COLUMNS: Final = (
+    "office_code",
+    "fiscal_year",
+    "category",
+    "indicator",
+    "value",
+    "unit",
+    "office_target",
+    "obec_target",
+)
 RESULT_REQUIRED: Final = ("office_code", "fiscal_year", "category", "indicator", "value")
 CATEGORY_LABELS: Final = {
     "policy": N_("OBEC policy"),
@@ -37,28 +45,51 @@ class ResultImport:
     offices: list[str]
 
 
-def _parse_row(number: int, row: dict[str, str], codes: dict[str, int], last_year: int,
-               only_office: Office | None,
-               problems: list[Problem]) -> dict[str, Any] | None:  # fmt: skip
+def _parse_row(
+    number: int,
+    row: dict[str, str],
+    codes: dict[str, int],
+    last_year: int,
+    only_office: Office | None,
+    problems: list[Problem],
+) -> dict[str, Any] | None:
     bad_before = len(problems)
     code = row.get("office_code", "")
     office_id = codes.get(code)
     if office_id is None:
-        problems.append(Problem(number, "office_code", N_("No office with code %(code)s."),
-                                {"code": code}))  # fmt: skip
+        problems.append(
+            Problem(number, "office_code", N_("No office with code %(code)s."), {"code": code})
+        )
     elif only_office is not None and office_id != only_office.id:
-        problems.append(Problem(number, "office_code", N_("This import is for %(code)s only."),
-                                {"code": only_office.code}))  # fmt: skip
+        problems.append(
+            Problem(
+                number,
+                "office_code",
+                N_("This import is for %(code)s only."),
+                {"code": only_office.code},
+            )
+        )
     year_s = row.get("fiscal_year", "")
     year = int(year_s) if year_s.isdigit() else None
     if year is None or not FIRST_YEAR <= year <= last_year:
-        problems.append(Problem(number, "fiscal_year",
-                                N_("A Buddhist-Era fiscal year from %(first)s to %(last)s."),
-                                {"first": FIRST_YEAR, "last": last_year}))  # fmt: skip
+        problems.append(
+            Problem(
+                number,
+                "fiscal_year",
+                N_("A Buddhist-Era fiscal year from %(first)s to %(last)s."),
+                {"first": FIRST_YEAR, "last": last_year},
+            )
+        )
     category = row.get("category", "")
     if category not in RESULT_CATEGORIES:
-        problems.append(Problem(number, "category", N_("One of %(allowed)s."),
-                                {"allowed": ", ".join(RESULT_CATEGORIES)}))  # fmt: skip
+        problems.append(
+            Problem(
+                number,
+                "category",
+                N_("One of %(allowed)s."),
+                {"allowed": ", ".join(RESULT_CATEGORIES)},
+            )
+        )
     indicator = clean_text(row.get("indicator", ""), max_length=1_000)
     if not indicator or len(indicator) > 200:
         problems.append(
@@ -72,12 +103,19 @@ def _parse_row(number: int, row: dict[str, str], codes: dict[str, int], last_yea
         try:
             numbers[col] = parse_number(row.get(col, ""))
         except ValueError:
-            problems.append(Problem(number, col, N_("Not a number: %(text)s."),
-                                    {"text": row.get(col, "")[:40]}))  # fmt: skip
+            problems.append(
+                Problem(number, col, N_("Not a number: %(text)s."), {"text": row.get(col, "")[:40]})
+            )
     if len(problems) > bad_before:
         return None
-    return {"office_id": office_id, "fiscal_year": year, "category": category,
-            "indicator": indicator, "unit": unit, **numbers}  # fmt: skip
+    return {
+        "office_id": office_id,
+        "fiscal_year": year,
+        "category": category,
+        "indicator": indicator,
+        "unit": unit,
+        **numbers,
+    }
 
 
 def import_results(
@@ -101,8 +139,14 @@ def import_results(
             continue
         key = (rec["office_id"], rec["fiscal_year"], rec["category"], rec["indicator"])
         if key in first_seen:
-            problems.append(Problem(number, "indicator", N_("The same result is on row %(row)s."),
-                                    {"row": first_seen[key]}))  # fmt: skip
+            problems.append(
+                Problem(
+                    number,
+                    "indicator",
+                    N_("The same result is on row %(row)s."),
+                    {"row": first_seen[key]},
+                )
+            )
             continue
         first_seen[key] = number
         parsed[key] = rec
@@ -119,8 +163,9 @@ def import_results(
     for key, rec in parsed.items():
         row_obj = existing.get(key)
         if row_obj is None:
-            row_obj = ResultRecord(**{k: rec[k] for k in ("office_id", "fiscal_year", "category",
-                                                          "indicator")})  # fmt: skip
+            row_obj = ResultRecord(
+                **{k: rec[k] for k in ("office_id", "fiscal_year", "category", "indicator")}
+            )
             session.add(row_obj)
             created += 1
         else:
@@ -132,10 +177,21 @@ def import_results(
     by_id = {v: k for k, v in codes.items()}
     touched = sorted(by_id[i] for i in office_ids)
     result = ResultImport(len(parsed), created, updated, touched)
-    record(session, actor, "results.import", "result_records", table.filename,
-           office_id=office.id if office else None,
-           after={"file": table.filename, "rows": len(parsed), "created": created,
-                  "updated": updated, "offices": touched[:50]})  # fmt: skip
+    record(
+        session,
+        actor,
+        "results.import",
+        "result_records",
+        table.filename,
+        office_id=office.id if office else None,
+        after={
+            "file": table.filename,
+            "rows": len(parsed),
+            "created": created,
+            "updated": updated,
+            "offices": touched[:50],
+        },
+    )
     for code in touched:
         emit_change(session, "office.updated", code, {"fields": ["results"]})
     return result
@@ -157,15 +213,22 @@ class Series:
     obec_target: dict[int, float | None] = field(default_factory=dict)
 
 
-def _averages(session: Session, keys: set[tuple[str, str]],
-              cluster_no: int | None) -> dict[tuple[str, str, int], float]:  # fmt: skip
+def _averages(
+    session: Session, keys: set[tuple[str, str]], cluster_no: int | None
+) -> dict[tuple[str, str, int], float]:
     stmt = (
-        select(ResultRecord.category, ResultRecord.indicator, ResultRecord.fiscal_year,
-               func.avg(ResultRecord.value))
-        .where(ResultRecord.value.is_not(None),
-               tuple_(ResultRecord.category, ResultRecord.indicator).in_(list(keys)))
+        select(
+            ResultRecord.category,
+            ResultRecord.indicator,
+            ResultRecord.fiscal_year,
+            func.avg(ResultRecord.value),
+        )
+        .where(
+            ResultRecord.value.is_not(None),
+            tuple_(ResultRecord.category, ResultRecord.indicator).in_(list(keys)),
+        )
         .group_by(ResultRecord.category, ResultRecord.indicator, ResultRecord.fiscal_year)
-    )  # fmt: skip
+    )
     if cluster_no is not None:
         stmt = stmt.join(Office, Office.id == ResultRecord.office_id).where(
             Office.cluster_no == cluster_no
@@ -176,15 +239,17 @@ def _averages(session: Session, keys: set[tuple[str, str]],
 def office_series(session: Session, office: Office) -> list[Series]:
     """Each indicator of the office across its years, next to cluster and national averages."""
     rows = session.scalars(
-        select(ResultRecord).filter_by(office_id=office.id)
+        select(ResultRecord)
+        .filter_by(office_id=office.id)
         .order_by(ResultRecord.category, ResultRecord.indicator, ResultRecord.fiscal_year)
-    ).all()  # fmt: skip
+    ).all()
     if not rows:
         return []
     by_key: dict[tuple[str, str], Series] = {}
     for r in rows:
-        s = by_key.setdefault((r.category, r.indicator),
-                              Series(r.category, r.indicator, r.unit, [], {}))  # fmt: skip
+        s = by_key.setdefault(
+            (r.category, r.indicator), Series(r.category, r.indicator, r.unit, [], {})
+        )
         s.years.append(r.fiscal_year)
         s.office[r.fiscal_year] = r.value
         s.office_target[r.fiscal_year] = r.office_target

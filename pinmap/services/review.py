@@ -31,8 +31,9 @@ def limited_text(text: str, label: object, max_length: int) -> str:
     """Plain text cleaned, refused (never cut) when longer than `max_length` characters."""
     value = clean_text(text, max_length=max_length * 4)
     if len(value) > max_length:
-        raise ServiceError(400, N_("%(field)s is longer than %(n)s characters."),
-                           field=label, n=max_length)  # fmt: skip
+        raise ServiceError(
+            400, N_("%(field)s is longer than %(n)s characters."), field=label, n=max_length
+        )
     return value
 
 
@@ -67,10 +68,13 @@ def check_version(obj: Reviewable, expected: int | None) -> None:
     if expected is None or expected != obj.version:
         raise ServiceError(
             409,
-            N_("This was changed by someone else (version %(current)s, you had %(yours)s). "
-               "Reload it, then apply your changes again; your text is kept below."),
-            current=obj.version, yours=expected if expected is not None else "-",
-        )  # fmt: skip
+            N_(
+                "This was changed by someone else (version %(current)s, you had %(yours)s). "
+                "Reload it, then apply your changes again; your text is kept below."
+            ),
+            current=obj.version,
+            yours=expected if expected is not None else "-",
+        )
 
 
 def continue_version(session: Session, new: Reviewable, base: Reviewable | None) -> None:

@@ -39,8 +39,15 @@ SCHOOL_COLUMNS: Final = ("code", "name_th", "amphoe_th", "level", "lat", "lon")
 SCHOOL_REQUIRED: Final = ("code", "name_th")
 _SCHOOL_CODE = re.compile(r"[0-9A-Za-z-]{1,20}")
 
-__all__ = ["MAX_ROWS", "MAX_TABLE_BYTES", "ImportRejected", "Problem", "Table", "parse_number",
-           "read_table"]  # fmt: skip
+__all__ = [
+    "MAX_ROWS",
+    "MAX_TABLE_BYTES",
+    "ImportRejected",
+    "Problem",
+    "Table",
+    "parse_number",
+    "read_table",
+]
 
 
 # --- schools ---------------------------------------------------------------------------------
@@ -83,12 +90,22 @@ def _school_row(number: int, row: dict[str, str], problems: list[Problem]) -> di
             problems.append(Problem(number, bad, N_("Not a number in decimal degrees.")))
         else:
             if lat is None or lon is None:
-                problems.append(Problem(number, "lat" if lat is None else "lon",
-                                        N_("Give both lat and lon, or neither.")))  # fmt: skip
+                problems.append(
+                    Problem(
+                        number,
+                        "lat" if lat is None else "lon",
+                        N_("Give both lat and lon, or neither."),
+                    )
+                )
             elif not in_thailand(lon, lat):
-                problems.append(Problem(number, "lat", N_("(%(lat)s, %(lon)s) is outside "
-                                                          "Thailand; are lat and lon swapped?"),
-                                        {"lat": lat, "lon": lon}))  # fmt: skip
+                problems.append(
+                    Problem(
+                        number,
+                        "lat",
+                        N_("(%(lat)s, %(lon)s) is outside Thailand; are lat and lon swapped?"),
+                        {"lat": lat, "lon": lon},
+                    )
+                )
             else:
                 out["point"] = (lon, lat)
     return out
@@ -114,15 +131,26 @@ def parse_schools(
         school = _school_row(number, row, problems)
         code = school["code"]
         if code in first_seen:
-            problems.append(Problem(number, "code", N_("Code %(code)s is also on row %(row)s."),
-                                    {"code": code, "row": first_seen[code]}))  # fmt: skip
+            problems.append(
+                Problem(
+                    number,
+                    "code",
+                    N_("Code %(code)s is also on row %(row)s."),
+                    {"code": code, "row": first_seen[code]},
+                )
+            )
             continue
         first_seen[code] = number
         parsed[code] = school
     for code, other in _held_elsewhere(session, office, list(parsed)).items():
-        problems.append(Problem(first_seen[code], "code",
-                                N_("School %(code)s belongs to office %(office)s."),
-                                {"code": code, "office": other}))  # fmt: skip
+        problems.append(
+            Problem(
+                first_seen[code],
+                "code",
+                N_("School %(code)s belongs to office %(office)s."),
+                {"code": code, "office": other},
+            )
+        )
     if not parsed and not problems:
         problems.append(Problem(2, "", N_("The file has no school rows.")))
     if problems:
@@ -131,8 +159,16 @@ def parse_schools(
     for code in sorted(parsed):
         school = parsed[code]
         lon, lat = school["point"] if school["point"] else (None, None)
-        rows.append({"code": code, "name_th": school["name_th"], "amphoe_th": school["amphoe_th"],
-                     "level": school["level"], "lon": lon, "lat": lat})  # fmt: skip
+        rows.append(
+            {
+                "code": code,
+                "name_th": school["name_th"],
+                "amphoe_th": school["amphoe_th"],
+                "level": school["level"],
+                "lon": lon,
+                "lat": lat,
+            }
+        )
     return table.filename, rows
 
 
@@ -140,10 +176,13 @@ def _held_elsewhere(session: Session, office: Office, codes: list[str]) -> dict[
     """{school code: other office's code} for codes another office's public list holds."""
     if not codes:
         return {}
-    return dict(session.execute(  # type: ignore[arg-type]
-        select(School.code, Office.code).join(Office, Office.id == School.office_id)
-        .where(School.code.in_(codes), School.office_id != office.id)
-    ).all())  # fmt: skip
+    return dict(
+        session.execute(  # type: ignore[arg-type]
+            select(School.code, Office.code)
+            .join(Office, Office.id == School.office_id)
+            .where(School.code.in_(codes), School.office_id != office.id)
+        ).all()
+    )
 
 
 def _public_schools(session: Session, office_id: int) -> dict[str, School]:
@@ -158,31 +197,52 @@ def _same(school: School, row: dict[str, Any]) -> bool:
     point = to_shape(school.geom) if school.geom is not None else None
     where = (_rounded(point.x), _rounded(point.y)) if point is not None else (None, None)
     return (school.name_th, school.amphoe_th, school.level, where) == (
-        row["name_th"], row["amphoe_th"], row["level"], (_rounded(row["lon"]), _rounded(row["lat"]))
-    )  # fmt: skip
+        row["name_th"],
+        row["amphoe_th"],
+        row["level"],
+        (_rounded(row["lon"]), _rounded(row["lat"])),
+    )
 
 
 def school_diff(session: Session, office_id: int, staged: list[dict[str, Any]]) -> SchoolDiff:
     public = _public_schools(session, office_id)
     codes = {row["code"] for row in staged}
-    changed = sum(1 for row in staged if row["code"] in public
-                  and not _same(public[row["code"]], row))  # fmt: skip
-    return SchoolDiff(count=len(staged), added=len(codes - set(public)),
-                      removed=len(set(public) - codes), changed=changed)  # fmt: skip
+    changed = sum(
+        1 for row in staged if row["code"] in public and not _same(public[row["code"]], row)
+    )
+    return SchoolDiff(
+        count=len(staged),
+        added=len(codes - set(public)),
+        removed=len(set(public) - codes),
+        changed=changed,
+    )
 
 
 def _office_event(session: Session, office: Office, rev: ProfileRevision, field: str) -> None:
     """A private change record: a staged value is not public, so only the office and OBEC hear."""
-    emit_change(session, "profile.saved", office.code, {
-        "revision_no": rev.revision_no, "state": rev.state, "version": rev.version,
-        "fields": [field],
-    }, audience="office", office_id=office.id)  # fmt: skip
+    emit_change(
+        session,
+        "profile.saved",
+        office.code,
+        {
+            "revision_no": rev.revision_no,
+            "state": rev.state,
+            "version": rev.version,
+            "fields": [field],
+        },
+        audience="office",
+        office_id=office.id,
+    )
 
 
 def stage_schools(
-    session: Session, actor: Actor, office: Office, filename: str, data: bytes,
+    session: Session,
+    actor: Actor,
+    office: Office,
+    filename: str,
+    data: bytes,
     expected_version: int | None,
-) -> tuple[ProfileRevision, SchoolDiff]:  # fmt: skip
+) -> tuple[ProfileRevision, SchoolDiff]:
     """Put the file's school list into the office's editable profile revision, all or nothing.
 
     The public list changes only when a reviewer approves that revision (publish_staged).
@@ -195,9 +255,16 @@ def stage_schools(
     rev.updated_at = actor.now  # always an UPDATE, so the version moves on every save
     session.flush()
     diff = school_diff(session, office.id, rows)
-    record(session, actor, "schools.stage", "profile_revision", rev.id, office_id=office.id,
-           before=before, after={"file": name, "revision_no": rev.revision_no,
-                                 **diff.__dict__})  # fmt: skip
+    record(
+        session,
+        actor,
+        "schools.stage",
+        "profile_revision",
+        rev.id,
+        office_id=office.id,
+        before=before,
+        after={"file": name, "revision_no": rev.revision_no, **diff.__dict__},
+    )
     _office_event(session, office, rev, "schools")
     return rev, diff
 
@@ -208,12 +275,16 @@ def staged_summary(rev: ProfileRevision | None) -> dict[str, Any] | None:
     if "counts" not in data and "schools" not in data:
         return None
     schools = data.get("schools")
-    return {"counts": data.get("counts"), "schools_file": data.get("schools_file"),
-            "schools": None if schools is None else len(schools)}  # fmt: skip
+    return {
+        "counts": data.get("counts"),
+        "schools_file": data.get("schools_file"),
+        "schools": None if schools is None else len(schools),
+    }
 
 
-def _publish_schools(session: Session, actor: Actor, office: Office, rev: ProfileRevision,
-                     rows: list[dict[str, Any]]) -> bool:  # fmt: skip
+def _publish_schools(
+    session: Session, actor: Actor, office: Office, rev: ProfileRevision, rows: list[dict[str, Any]]
+) -> bool:
     """Make the approved list the public one; False when nothing changed."""
     diff = school_diff(session, office.id, rows)
     if not diff.any:
@@ -222,15 +293,22 @@ def _publish_schools(session: Session, actor: Actor, office: Office, rev: Profil
     taken = _held_elsewhere(session, office, [row["code"] for row in rows])
     if taken:
         code, other = sorted(taken.items())[0]
-        raise ServiceError(409, N_("School %(code)s now belongs to office %(office)s; return "
-                                   "the profile so the office can correct its list."),
-                           code=code, office=other)  # fmt: skip
+        raise ServiceError(
+            409,
+            N_(
+                "School %(code)s now belongs to office %(office)s; return "
+                "the profile so the office can correct its list."
+            ),
+            code=code,
+            office=other,
+        )
     existing = _public_schools(session, office.id)
     wanted = {row["code"] for row in rows}
     removed = [code for code in existing if code not in wanted]
     if removed:
-        session.execute(delete(School).where(School.office_id == office.id,
-                                             School.code.in_(removed)))  # fmt: skip
+        session.execute(
+            delete(School).where(School.office_id == office.id, School.code.in_(removed))
+        )
         session.flush()
     for row in rows:
         school = existing.get(row["code"])
@@ -247,27 +325,45 @@ def _publish_schools(session: Session, actor: Actor, office: Office, rev: Profil
         has_point = row["lon"] is not None and row["lat"] is not None
         school.geom = from_shape(Point(row["lon"], row["lat"]), srid=4326) if has_point else None
     session.flush()
-    record(session, actor, "schools.publish", "office", office.code, office_id=office.id,
-           after={"revision_no": rev.revision_no, "file": (rev.data or {}).get("schools_file"),
-                  **diff.__dict__})  # fmt: skip
+    record(
+        session,
+        actor,
+        "schools.publish",
+        "office",
+        office.code,
+        office_id=office.id,
+        after={
+            "revision_no": rev.revision_no,
+            "file": (rev.data or {}).get("schools_file"),
+            **diff.__dict__,
+        },
+    )
     return True
 
 
 def school_count(session: Session, office_id: int) -> int:
-    return session.scalar(
-        select(func.count()).select_from(School).where(School.office_id == office_id)
-    ) or 0  # fmt: skip
+    return (
+        session.scalar(
+            select(func.count()).select_from(School).where(School.office_id == office_id)
+        )
+        or 0
+    )
 
 
 def school_counts(session: Session) -> dict[int, int]:
-    return dict(session.execute(  # type: ignore[arg-type]
-        select(School.office_id, func.count()).group_by(School.office_id)
-    ).all())  # fmt: skip
+    return dict(
+        session.execute(  # type: ignore[arg-type]
+            select(School.office_id, func.count()).group_by(School.office_id)
+        ).all()
+    )
 
 
 def schools_of(session: Session, office_id: int) -> list[School]:
-    return list(session.scalars(select(School).filter_by(office_id=office_id)
-                                .order_by(School.amphoe_th, School.name_th)))  # fmt: skip
+    return list(
+        session.scalars(
+            select(School).filter_by(office_id=office_id).order_by(School.amphoe_th, School.name_th)
+        )
+    )
 
 
 # --- teacher, student and staff counts ---------------------------------------------------------
@@ -290,21 +386,25 @@ def _clean_counts(actor: Actor, as_of: str, counts: dict[str, Any]) -> dict[str,
     for key in STAT_FIELDS:
         text = str(counts.get(key) or "").replace(",", "").strip()
         if text and not text.isdigit():
-            raise ServiceError(400, N_("%(field)s must be a whole number, zero or more."),
-                               field=key)  # fmt: skip
+            raise ServiceError(
+                400, N_("%(field)s must be a whole number, zero or more."), field=key
+            )
         values[key] = int(text) if text else None
         if values[key] is not None and values[key] > MAX_COUNT:  # type: ignore[operator]
-            raise ServiceError(400, N_("%(field)s must be at most %(n)s."), field=key,
-                               n=MAX_COUNT)  # fmt: skip
+            raise ServiceError(400, N_("%(field)s must be at most %(n)s."), field=key, n=MAX_COUNT)
     if all(v is None for v in values.values()):
         raise ServiceError(400, N_("Give at least one count."))
     return {"as_of": day.isoformat(), **values}
 
 
 def stage_counts(
-    session: Session, actor: Actor, office: Office, as_of: str, counts: dict[str, Any],
+    session: Session,
+    actor: Actor,
+    office: Office,
+    as_of: str,
+    counts: dict[str, Any],
     expected_version: int | None,
-) -> ProfileRevision:  # fmt: skip
+) -> ProfileRevision:
     """Put the office's counts into its editable profile revision; public once approved."""
     require(actor, "edit_profile", office.id)
     cleaned = _clean_counts(actor, as_of, counts)
@@ -313,8 +413,16 @@ def stage_counts(
     rev.data = {**(rev.data or {}), "counts": cleaned}
     rev.updated_at = actor.now
     session.flush()
-    record(session, actor, "stats.stage", "profile_revision", rev.id, office_id=office.id,
-           before=before, after={"revision_no": rev.revision_no, **cleaned})  # fmt: skip
+    record(
+        session,
+        actor,
+        "stats.stage",
+        "profile_revision",
+        rev.id,
+        office_id=office.id,
+        before=before,
+        after={"revision_no": rev.revision_no, **cleaned},
+    )
     _office_event(session, office, rev, "counts")
     return rev
 
@@ -330,8 +438,9 @@ def _counts_pending(session: Session, office_id: int, counts: dict[str, Any]) ->
     return row is None or any(getattr(row, k) != counts.get(k) for k in STAT_FIELDS)
 
 
-def _publish_counts(session: Session, actor: Actor, office: Office, rev: ProfileRevision,
-                    counts: dict[str, Any]) -> bool:  # fmt: skip
+def _publish_counts(
+    session: Session, actor: Actor, office: Office, rev: ProfileRevision, counts: dict[str, Any]
+) -> bool:
     """Write the approved counts as the office's own (source "manual"); the same date overwrites.
 
     Kept as an OfficeStats row beside the stats sources' rows, so the consistency check goes on
@@ -348,8 +457,16 @@ def _publish_counts(session: Session, actor: Actor, office: Office, rev: Profile
     for key in STAT_FIELDS:
         setattr(row, key, counts.get(key))
     session.flush()
-    record(session, actor, "stats.publish", "office_stats", row.id, office_id=office.id,
-           before=before, after={"revision_no": rev.revision_no, **counts})  # fmt: skip
+    record(
+        session,
+        actor,
+        "stats.publish",
+        "office_stats",
+        row.id,
+        office_id=office.id,
+        before=before,
+        after={"revision_no": rev.revision_no, **counts},
+    )
     return True
 
 
@@ -364,8 +481,9 @@ def publish_staged(
     fields = []
     if data.get("counts") and _publish_counts(session, actor, office, rev, data["counts"]):
         fields.append("stats")
-    if data.get("schools") is not None and _publish_schools(session, actor, office, rev,
-                                                            data["schools"]):  # fmt: skip
+    if data.get("schools") is not None and _publish_schools(
+        session, actor, office, rev, data["schools"]
+    ):
         fields.append("schools")
     return fields
 
@@ -400,9 +518,11 @@ def staged(session: Session, rev: ProfileRevision | None) -> Staged | None:
 
 def latest_stats(session: Session, office_id: int) -> OfficeStats | None:
     return session.scalars(
-        select(OfficeStats).filter_by(office_id=office_id)
-        .order_by(OfficeStats.as_of.desc(), OfficeStats.id.desc()).limit(1)
-    ).first()  # fmt: skip
+        select(OfficeStats)
+        .filter_by(office_id=office_id)
+        .order_by(OfficeStats.as_of.desc(), OfficeStats.id.desc())
+        .limit(1)
+    ).first()
 
 
 def latest_stats_all(session: Session) -> dict[int, OfficeStats]:

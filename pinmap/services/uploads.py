@@ -85,8 +85,9 @@ class _Kind:
     save_options: dict[str, Any] = field(default_factory=dict)
 
 
-_JPEG = _Kind("image/jpeg", ".jpg", frozenset({".jpg", ".jpeg"}), "JPEG",
-              {"quality": 85, "optimize": True})  # fmt: skip
+_JPEG = _Kind(
+    "image/jpeg", ".jpg", frozenset({".jpg", ".jpeg"}), "JPEG", {"quality": 85, "optimize": True}
+)
 _PNG = _Kind("image/png", ".png", frozenset({".png"}), "PNG", {"optimize": True})
 _WEBP = _Kind("image/webp", ".webp", frozenset({".webp"}), "WEBP", {"quality": 85})
 _PDF = _Kind("application/pdf", ".pdf", frozenset({".pdf"}), None)
@@ -128,8 +129,14 @@ def clean_upload(
         _check_pdf(data)
     else:
         data, width, height = _reencode(data, claimed, max_pixels)
-    return CleanFile(data=data, mime=claimed.mime, ext=claimed.ext, width=width, height=height,
-                     sha256=hashlib.sha256(data).hexdigest())  # fmt: skip
+    return CleanFile(
+        data=data,
+        mime=claimed.mime,
+        ext=claimed.ext,
+        width=width,
+        height=height,
+        sha256=hashlib.sha256(data).hexdigest(),
+    )
 
 
 def store(upload_dir: Path, clean: CleanFile, session: Session | None = None) -> str:
@@ -183,12 +190,14 @@ def _drop_uncommitted_files(session: Session, transaction: SessionTransaction) -
 
 def referenced_names(session: Session) -> set[str]:
     """Every stored name a row refers to (evidence, photos and thumbnails, attachments)."""
-    rows = session.execute(text(
-        "SELECT stored_name FROM evidence WHERE stored_name IS NOT NULL"
-        " UNION SELECT stored_name FROM photos UNION SELECT thumb_name FROM photos"
-        " UNION SELECT a->>'stored_name' FROM best_practices,"
-        " jsonb_array_elements(attachments) AS a"
-    ))  # fmt: skip
+    rows = session.execute(
+        text(
+            "SELECT stored_name FROM evidence WHERE stored_name IS NOT NULL"
+            " UNION SELECT stored_name FROM photos UNION SELECT thumb_name FROM photos"
+            " UNION SELECT a->>'stored_name' FROM best_practices,"
+            " jsonb_array_elements(attachments) AS a"
+        )
+    )
     return {name for (name,) in rows if name}
 
 
@@ -304,14 +313,33 @@ def _plain_pixels(im: Image.Image, kind: _Kind) -> Image.Image:
 _PDF_TAIL: Final = 1024
 # Keys that run code, act on opening or on events, carry files or forms that post data.
 _ACTIVE_KEYS: Final = frozenset(
-    {"/JS", "/JavaScript", "/AA", "/OpenAction", "/EmbeddedFiles", "/EF", "/XFA",
-     "/RichMediaContent", "/RichMediaSettings", "/RichMediaExecute"}
-)  # fmt: skip
+    {
+        "/JS",
+        "/JavaScript",
+        "/AA",
+        "/OpenAction",
+        "/EmbeddedFiles",
+        "/EF",
+        "/XFA",
+        "/RichMediaContent",
+        "/RichMediaSettings",
+        "/RichMediaExecute",
+    }
+)
 # Action types (/S); a link to a web address (/URI) or a page (/GoTo) stays allowed.
 _ACTIVE_ACTIONS: Final = frozenset(
-    {"/JavaScript", "/Launch", "/SubmitForm", "/ImportData", "/RichMediaExecute", "/GoToE",
-     "/Rendition", "/Movie", "/Sound"}
-)  # fmt: skip
+    {
+        "/JavaScript",
+        "/Launch",
+        "/SubmitForm",
+        "/ImportData",
+        "/RichMediaExecute",
+        "/GoToE",
+        "/Rendition",
+        "/Movie",
+        "/Sound",
+    }
+)
 # Object and annotation types (/Type, /Subtype) that carry files or play media.
 _ACTIVE_TYPES: Final = frozenset(
     {"/EmbeddedFile", "/RichMedia", "/FileAttachment", "/Screen", "/Movie", "/Sound", "/3D"}
@@ -323,9 +351,11 @@ _PDF_MAX_DECODED: Final = 16 * 1024 * 1024  # qpdf's limit for one decoded strea
 # qpdf decodes object streams in full when it reads the objects they hold; without a limit
 # a 500 KB PDF made qpdf take 500 MB. The limits are process-wide, and pikepdf is ours alone.
 pikepdf.settings.set_qpdf_limits(
-    flate_max_memory=_PDF_MAX_DECODED, run_length_max_memory=_PDF_MAX_DECODED,
-    png_max_memory=_PDF_MAX_DECODED, tiff_max_memory=_PDF_MAX_DECODED,
-)  # fmt: skip
+    flate_max_memory=_PDF_MAX_DECODED,
+    run_length_max_memory=_PDF_MAX_DECODED,
+    png_max_memory=_PDF_MAX_DECODED,
+    tiff_max_memory=_PDF_MAX_DECODED,
+)
 
 
 def _check_pdf(data: bytes) -> None:

@@ -68,8 +68,12 @@ def watched(browser: Browser) -> Iterator[Watched]:
     page.on("console", lambda m: m.type == "error" and w.errors.append(m.text))
     page.on("pageerror", lambda e: w.errors.append(str(e)))
     # Leaving a page aborts its open event stream; that is not a failure of the page.
-    page.on("requestfailed", lambda r: r.failure != "net::ERR_ABORTED"
-            and w.errors.append(f"failed: {r.url} {r.failure}"))  # fmt: skip
+    page.on(
+        "requestfailed",
+        lambda r: (
+            r.failure != "net::ERR_ABORTED" and w.errors.append(f"failed: {r.url} {r.failure}")
+        ),
+    )
 
     def on_dialog(d):  # type: ignore[no-untyped-def]
         w.dialogs.append(d.message)

@@ -79,8 +79,7 @@ PAGES = {
     "/portal/password": "/portal/password",
     "/portal/results": "/portal/results",
     "/portal/offices/<code>": "/portal/offices/{code}",
-    "/portal/offices/<code>/entries/<int:fiscal_year>/<int:round_no>/<kind>/<int:no>":
-        "/portal/offices/{code}/entries/{fy}/{round_no}/{item_kind}/{item_no}",
+    "/portal/offices/<code>/entries/<int:fiscal_year>/<int:round_no>/<kind>/<int:no>": "/portal/offices/{code}/entries/{fy}/{round_no}/{item_kind}/{item_no}",
     "/portal/offices/<code>/profile": "/portal/offices/{code}/profile",
     "/portal/offices/<code>/schools": "/portal/offices/{code}/schools",
     "/portal/offices/<code>/results": "/portal/offices/{code}/results",
@@ -88,8 +87,7 @@ PAGES = {
     "/portal/offices/<code>/plan/<int:fiscal_year>": "/portal/offices/{code}/plan/{plan_fy}",
     "/portal/offices/<code>/best-practices": "/portal/offices/{code}/best-practices",
     "/portal/offices/<code>/best-practices/new": "/portal/offices/{code}/best-practices/new",
-    "/portal/offices/<code>/best-practices/<int:bp_id>":
-        "/portal/offices/{code}/best-practices/{bp_id}",
+    "/portal/offices/<code>/best-practices/<int:bp_id>": "/portal/offices/{code}/best-practices/{bp_id}",
     "/review/": "/review/",
     "/review/entries/<int:entry_id>": "/review/entries/{entry_id}",
     "/review/profiles": "/review/profiles",
@@ -105,7 +103,7 @@ PAGES = {
     "/admin/ingest/runs/<int:run_id>/quarantine": "/admin/ingest/runs/{run_id}/quarantine",
     "/admin/ingest/conflicts": "/admin/ingest/conflicts",
     "/admin/ingest/consistency": "/admin/ingest/consistency",
-}  # fmt: skip
+}
 
 # Pages that send each visitor on to the page for them (a portal home, this year's plan).
 REDIRECTS = {"/portal/", "/portal/offices/<code>/plan"}
@@ -184,71 +182,157 @@ def sample(live_server: LiveServer) -> Sample:
     with sessionmaker(bind=engine).begin() as session:
         office = session.scalars(select(Office).filter_by(code=OFFICE)).one()
         users = {
-            who: create_user(session, Actor(None), email=f"csp-{who}@example.go.th", name=who,
-                             password=PASSWORD, role=role,
-                             office_code=OFFICE if role.startswith("office") else None)
-            for who, role in (("director", "office_director"), ("reviewer", "reviewer"),
-                              ("admin", "admin"))
-        }  # fmt: skip
+            who: create_user(
+                session,
+                Actor(None),
+                email=f"csp-{who}@example.go.th",
+                name=who,
+                password=PASSWORD,
+                role=role,
+                office_code=OFFICE if role.startswith("office") else None,
+            )
+            for who, role in (
+                ("director", "office_director"),
+                ("reviewer", "reviewer"),
+                ("admin", "admin"),
+            )
+        }
         # An office with nothing submitted, whose profile form is open for editing.
-        create_user(session, Actor(None), email="csp-editor@example.go.th", name="editor",
-                    password=PASSWORD, role="office_editor", office_code=FREE_OFFICE)  # fmt: skip
+        create_user(
+            session,
+            Actor(None),
+            email="csp-editor@example.go.th",
+            name="editor",
+            password=PASSWORD,
+            role="office_editor",
+            office_code=FREE_OFFICE,
+        )
         director = users["director"]
         item = session.scalars(
             select(PolicyItem).filter_by(fiscal_year=2567, kind="policy", no=3)
         ).one()
-        rev = progress.save_draft(session, Actor(director, now=when), office, item, 1, {
-            "status": "on_plan", "what": "อบรมครู", "where": "ลำปาง", "how": "ออนไลน์",
-            "result": "ครบ"}, None)  # fmt: skip
+        rev = progress.save_draft(
+            session,
+            Actor(director, now=when),
+            office,
+            item,
+            1,
+            {
+                "status": "on_plan",
+                "what": "อบรมครู",
+                "where": "ลำปาง",
+                "how": "ออนไลน์",
+                "result": "ครบ",
+            },
+            None,
+        )
         entry = progress.find_entry(session, office.id, item.id, 1)
         assert entry is not None
         progress.submit(session, Actor(director, now=when), entry, rev.version)
 
         point = to_shape(office.geom)
-        prof = profiles.save_draft(session, Actor(director), office, {
-            "address": "ถนนพหลโยธิน อ.เมืองลำปาง", "phone": "0 5422 1234",
-            "email": "saraban@lampang1.go.th", "website": "https://lampang1.go.th",
-            "staff_count": "80",
-            "people": [{"role": "director", "name": "นายทดสอบ ระบบ", "position": "ผู้อำนวยการ"}],
-        }, (point.x, point.y), None)  # fmt: skip
+        prof = profiles.save_draft(
+            session,
+            Actor(director),
+            office,
+            {
+                "address": "ถนนพหลโยธิน อ.เมืองลำปาง",
+                "phone": "0 5422 1234",
+                "email": "saraban@lampang1.go.th",
+                "website": "https://lampang1.go.th",
+                "staff_count": "80",
+                "people": [{"role": "director", "name": "นายทดสอบ ระบบ", "position": "ผู้อำนวยการ"}],
+            },
+            (point.x, point.y),
+            None,
+        )
         profiles.submit(session, Actor(director), office, prof.version)
 
         plan_fy = fiscal_year_of(Actor(director).today_bangkok)
-        op = plans.save(session, Actor(director), office, plan_fy, {
-            "problem": "ผลสัมฤทธิ์ต่ำ", "approach": "นิเทศ", "targets": "ร้อยละ 80",
-            "timeline": "ตลอดปี"}, None)  # fmt: skip
+        op = plans.save(
+            session,
+            Actor(director),
+            office,
+            plan_fy,
+            {
+                "problem": "ผลสัมฤทธิ์ต่ำ",
+                "approach": "นิเทศ",
+                "targets": "ร้อยละ 80",
+                "timeline": "ตลอดปี",
+            },
+            None,
+        )
         plans.submit(session, Actor(director), op, op.version)
 
-        bp = best_practices.save(session, Actor(director), office, None, {
-            "title": "ห้องเรียนคุณภาพ", "owner": "กลุ่มนิเทศ", "fiscal_year": "2567",
-            "item_ids": [item.id], "background": "<p>ที่มา</p>", "objectives": "<p>เป้า</p>",
-            "process": "<p>วิธี</p>", "results": "<p>ผล</p>", "success_factors": "<p>ปัจจัย</p>",
-        }, None)  # fmt: skip
+        bp = best_practices.save(
+            session,
+            Actor(director),
+            office,
+            None,
+            {
+                "title": "ห้องเรียนคุณภาพ",
+                "owner": "กลุ่มนิเทศ",
+                "fiscal_year": "2567",
+                "item_ids": [item.id],
+                "background": "<p>ที่มา</p>",
+                "objectives": "<p>เป้า</p>",
+                "process": "<p>วิธี</p>",
+                "results": "<p>ผล</p>",
+                "success_factors": "<p>ปัจจัย</p>",
+            },
+            None,
+        )
         best_practices.submit(session, Actor(director), bp, bp.version)
 
         if session.scalars(select(MonitoringRound)).first() is None:
             coaching_svc.load_rounds(session, PROJECT_ROOT / "data" / "monitoring_rounds.csv")
         rnd = session.scalars(select(MonitoringRound).filter_by(fiscal_year=2567, round_no=2)).one()
-        visit = coaching_svc.create_plan(session, Actor(users["admin"]), rnd.id, office.cluster_no,
-                                         radius_km=80)  # fmt: skip
+        visit = coaching_svc.create_plan(
+            session, Actor(users["admin"]), rnd.id, office.cluster_no, radius_km=80
+        )
 
-        source = IngestSource(name="demo-csp", kind="progress-json", url="http://127.0.0.1:9/x",
-                              interval_seconds=3600)  # fmt: skip
+        source = IngestSource(
+            name="demo-csp", kind="progress-json", url="http://127.0.0.1:9/x", interval_seconds=3600
+        )
         session.add(source)
         session.flush()
-        run = IngestRun(source_id=source.id, started_at=utcnow(), finished_at=utcnow(),
-                        outcome="ok", fetched=1, quarantined=1)  # fmt: skip
+        run = IngestRun(
+            source_id=source.id,
+            started_at=utcnow(),
+            finished_at=utcnow(),
+            outcome="ok",
+            fetched=1,
+            quarantined=1,
+        )
         session.add(run)
         session.flush()
-        session.add(Quarantine(run_id=run.id, source_id=source.id, source_record_id="r1",
-                               field="status", reason="unknown status", raw='{"status": "x"}'))  # fmt: skip
+        session.add(
+            Quarantine(
+                run_id=run.id,
+                source_id=source.id,
+                source_record_id="r1",
+                field="status",
+                reason="unknown status",
+                raw='{"status": "x"}',
+            )
+        )
         session.flush()
         found = Sample(
-            code=OFFICE, cluster_no=office.cluster_no, fy=2567, round_no=1, item_kind=item.kind,
-            item_no=item.no, entry_id=entry.id, bp_id=bp.id, profile_rev_id=prof.id,
-            plan_fy=plan_fy, operating_plan_id=op.id, visit_plan_id=visit.id, round_id=rnd.id,
+            code=OFFICE,
+            cluster_no=office.cluster_no,
+            fy=2567,
+            round_no=1,
+            item_kind=item.kind,
+            item_no=item.no,
+            entry_id=entry.id,
+            bp_id=bp.id,
+            profile_rev_id=prof.id,
+            plan_fy=plan_fy,
+            operating_plan_id=op.id,
+            visit_plan_id=visit.id,
+            round_id=rnd.id,
             run_id=run.id,
-        )  # fmt: skip
+        )
     engine.dispose()
     return found
 
@@ -257,9 +341,15 @@ def sample(live_server: LiveServer) -> Sample:
 def html_rules(live_server: LiveServer) -> list[str]:
     """Every GET rule of the app that serves a page (not the API, not static files)."""
     app = create_app({**TEST_CONFIG, "SQLALCHEMY_URL": live_server.database_url})
-    rules = sorted({r.rule for r in app.url_map.iter_rules()
-                    if "GET" in (r.methods or ()) and r.endpoint != "static"
-                    and not r.rule.startswith("/api/")})  # fmt: skip
+    rules = sorted(
+        {
+            r.rule
+            for r in app.url_map.iter_rules()
+            if "GET" in (r.methods or ())
+            and r.endpoint != "static"
+            and not r.rule.startswith("/api/")
+        }
+    )
     app.extensions["pinmap"]["session_factory"].kw["bind"].dispose()
     return [r for r in rules if r not in NOT_PAGES]
 
@@ -321,15 +411,23 @@ def header_problems(url: str, headers: dict[str, str]) -> list[str]:
         words = part.split()
         if words:
             csp[words[0]] = words[1:]
-    expected = {"object-src": ["'none'"], "base-uri": ["'self'"], "form-action": ["'self'"],
-                "frame-ancestors": ["'none'"], "default-src": ["'self'"],
-                "connect-src": ["'self'"]}  # fmt: skip
+    expected = {
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "default-src": ["'self'"],
+        "connect-src": ["'self'"],
+    }
     found = [f"{url}: {d} is {csp.get(d)}" for d, v in expected.items() if csp.get(d) != v]
     script = csp.get("script-src", [])
     if "'unsafe-inline'" in script or not any(s.startswith("'nonce-") for s in script):
         found.append(f"{url}: script-src is {script}")
-    for name, value in (("x-frame-options", "DENY"), ("x-content-type-options", "nosniff"),
-                        ("referrer-policy", "strict-origin-when-cross-origin")):  # fmt: skip
+    for name, value in (
+        ("x-frame-options", "DENY"),
+        ("x-content-type-options", "nosniff"),
+        ("referrer-policy", "strict-origin-when-cross-origin"),
+    ):
         if headers.get(name) != value:
             found.append(f"{url}: {name} is {headers.get(name)!r}")
     return found
@@ -369,8 +467,13 @@ def test_the_map_draws_every_pin_and_listens_live_under_the_policy(
 ) -> None:
     page = visitor.page
     streams: list[tuple[int, str]] = []
-    page.on("response", lambda r: "/api/v1/stream" in r.url
-            and streams.append((r.status, r.headers.get("content-type", ""))))  # fmt: skip
+    page.on(
+        "response",
+        lambda r: (
+            "/api/v1/stream" in r.url
+            and streams.append((r.status, r.headers.get("content-type", "")))
+        ),
+    )
     status, _, headers = visitor.open(live_server.url + "/")
     assert status == 200 and header_problems("/", headers) == []
     page.wait_for_selector("html[data-pins-ready='1']", timeout=15_000)
@@ -441,11 +544,15 @@ def test_screenshots_of_the_map_pages(
     """
     shots = Path(os.environ.get("PINMAP_SCREENSHOTS") or tmp_path_factory.getbasetemp() / "csp")
     shots.mkdir(parents=True, exist_ok=True)
-    for visitor in _visitor(browser, live_server, "admin",
-                            viewport={"width": size[0], "height": size[1]}):  # fmt: skip
+    for visitor in _visitor(
+        browser, live_server, "admin", viewport={"width": size[0], "height": size[1]}
+    ):
         page = visitor.page
-        for name, url in (("map", "/"), ("office", f"/offices/{sample.code}"),
-                          ("plan", f"/plans/{sample.visit_plan_id}")):  # fmt: skip
+        for name, url in (
+            ("map", "/"),
+            ("office", f"/offices/{sample.code}"),
+            ("plan", f"/plans/{sample.visit_plan_id}"),
+        ):
             visitor.open(live_server.url + url)
             if name == "map":
                 page.wait_for_selector("html[data-pins-ready='1']", timeout=15_000)
@@ -479,10 +586,15 @@ def tiled_server(live_server: LiveServer) -> Iterator[str]:
     _TileHandler.tile = buf.getvalue()
     tiles = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), _TileHandler)
     threading.Thread(target=tiles.serve_forever, daemon=True).start()
-    app = create_app({**TEST_CONFIG, "SQLALCHEMY_URL": live_server.database_url,
-                      "PINMAP_UPLOAD_DIR": tempfile.mkdtemp(prefix="pinmap-e2e-up-"),
-                      "PINMAP_TILES": f"http://127.0.0.1:{tiles.server_port}/{{z}}/{{x}}/{{y}}.png",
-                      "PINMAP_TILES_ATTRIBUTION": "test tiles"})  # fmt: skip
+    app = create_app(
+        {
+            **TEST_CONFIG,
+            "SQLALCHEMY_URL": live_server.database_url,
+            "PINMAP_UPLOAD_DIR": tempfile.mkdtemp(prefix="pinmap-e2e-up-"),
+            "PINMAP_TILES": f"http://127.0.0.1:{tiles.server_port}/{{z}}/{{x}}/{{y}}.png",
+            "PINMAP_TILES_ATTRIBUTION": "test tiles",
+        }
+    )
     srv = make_server("127.0.0.1", free_port(), app, threaded=True)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     try:

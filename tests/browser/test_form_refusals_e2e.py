@@ -46,12 +46,24 @@ def setup(live_server: LiveServer) -> Iterator[Setup]:
     engine = make_engine(live_server.database_url)
     with sessionmaker(bind=engine).begin() as session:
         actor = Actor(None)
-        for email, role, office in (("refusal-director@example.go.th", "office_director", OFFICE),
-                                    ("refusal-coach@example.go.th", "coach", None)):  # fmt: skip
-            create_user(session, actor, email=email, name=role, password=PASSWORD, role=role,
-                        office_code=office)  # fmt: skip
-        item = session.scalars(select(PolicyItem).filter_by(fiscal_year=2567, kind="policy")
-                               .order_by(PolicyItem.no.desc())).first()  # fmt: skip
+        for email, role, office in (
+            ("refusal-director@example.go.th", "office_director", OFFICE),
+            ("refusal-coach@example.go.th", "coach", None),
+        ):
+            create_user(
+                session,
+                actor,
+                email=email,
+                name=role,
+                password=PASSWORD,
+                role=role,
+                office_code=office,
+            )
+        item = session.scalars(
+            select(PolicyItem)
+            .filter_by(fiscal_year=2567, kind="policy")
+            .order_by(PolicyItem.no.desc())
+        ).first()
         assert item is not None
         if session.scalars(select(MonitoringRound)).first() is None:
             coaching.load_rounds(session, PROJECT_ROOT / "data" / "monitoring_rounds.csv")

@@ -27,17 +27,36 @@ def submitted_entry(live_server: LiveServer) -> int:
     engine = make_engine(live_server.database_url)
     when = dt.datetime(2024, 3, 20, 3, 0, tzinfo=dt.UTC)  # inside FY2567 phase 1
     with sessionmaker(bind=engine).begin() as session:
-        director = create_user(session, Actor(None), email="live-dir@example.go.th",
-                               name="ผอ.", password=PASSWORD, role="office_director",
-                               office_code="spp-bangkok")  # fmt: skip
-        create_user(session, Actor(None), email="live-rev@example.go.th", name="ผู้ตรวจ",
-                    password=PASSWORD, role="reviewer")  # fmt: skip
+        director = create_user(
+            session,
+            Actor(None),
+            email="live-dir@example.go.th",
+            name="ผอ.",
+            password=PASSWORD,
+            role="office_director",
+            office_code="spp-bangkok",
+        )
+        create_user(
+            session,
+            Actor(None),
+            email="live-rev@example.go.th",
+            name="ผู้ตรวจ",
+            password=PASSWORD,
+            role="reviewer",
+        )
         office = session.scalars(select(Office).filter_by(code="spp-bangkok")).one()
         item = session.scalars(
             select(PolicyItem).filter_by(fiscal_year=2567, kind="policy", no=2)
         ).one()
-        rev = progress.save_draft(session, Actor(director, now=when), office, item, 1, {
-            "status": "on_plan", "what": "ก", "where": "ข", "how": "ค", "result": "ง"}, None)  # fmt: skip
+        rev = progress.save_draft(
+            session,
+            Actor(director, now=when),
+            office,
+            item,
+            1,
+            {"status": "on_plan", "what": "ก", "where": "ข", "how": "ค", "result": "ง"},
+            None,
+        )
         entry = progress.find_entry(session, office.id, item.id, 1)
         progress.submit(session, Actor(director, now=when), entry, rev.version)
         entry_id = entry.id  # type: ignore[union-attr]

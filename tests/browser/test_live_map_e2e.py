@@ -108,8 +108,9 @@ def _open_map(page: Page, server: MapServer) -> None:
 
 
 def _wait_for_change(page: Page, change_id: int, timeout: float = 5_000) -> None:
-    page.wait_for_selector(f"html[data-last-change='{change_id}']", state="attached",
-                           timeout=timeout)  # fmt: skip
+    page.wait_for_selector(
+        f"html[data-last-change='{change_id}']", state="attached", timeout=timeout
+    )
 
 
 def test_a_popup_opened_after_a_live_change_shows_the_new_data(
@@ -176,8 +177,14 @@ def test_a_live_cluster_move_re_applies_the_filters(
     map_server: MapServer, watched: Watched
 ) -> None:
     with map_server.factory.begin() as session:
-        admin = create_user(session, Actor(None), email="live-map-admin@example.go.th",
-                            name="admin", password="live map password 1", role="admin")  # fmt: skip
+        admin = create_user(
+            session,
+            Actor(None),
+            email="live-map-admin@example.go.th",
+            name="admin",
+            password="live map password 1",
+            role="admin",
+        )
         admin_id = admin.id
 
     def move(to: int) -> int:
@@ -232,9 +239,15 @@ def test_the_portal_dashboard_refreshes_live_and_retries_a_failed_fetch(
     from pinmap.services import progress
 
     with map_server.factory.begin() as session:
-        editor = create_user(session, Actor(None), email="live-portal@example.go.th",
-                             name="editor", password="live portal password 1",
-                             role="office_editor", office_code="spp-krabi")  # fmt: skip
+        editor = create_user(
+            session,
+            Actor(None),
+            email="live-portal@example.go.th",
+            name="editor",
+            password="live portal password 1",
+            role="office_editor",
+            office_code="spp-krabi",
+        )
         editor_id = editor.id
     page = watched.page
     page.goto(map_server.url + "/portal/login")
@@ -248,10 +261,12 @@ def test_the_portal_dashboard_refreshes_live_and_retries_a_failed_fetch(
     map_server.failing["/portal/offices/spp-krabi"] = 2
     with map_server.factory.begin() as session:
         office = session.scalars(select(Office).filter_by(code="spp-krabi")).one()
-        item = session.scalars(select(PolicyItem).filter_by(fiscal_year=2567, kind="policy",
-                                                            no=1)).one()  # fmt: skip
-        progress.save_draft(session, Actor(session.get(User, editor_id)), office, item, 1,
-                            {"what": "อบรมครู"}, None)  # fmt: skip
+        item = session.scalars(
+            select(PolicyItem).filter_by(fiscal_year=2567, kind="policy", no=1)
+        ).one()
+        progress.save_draft(
+            session, Actor(session.get(User, editor_id)), office, item, 1, {"what": "อบรมครู"}, None
+        )
         change_id = session.scalar(select(func.max(ChangeEvent.id)))
     _wait_for_change(page, change_id, timeout=10_000)  # type: ignore[arg-type]
     assert map_server.failed == ["/portal/offices/spp-krabi"] * 2

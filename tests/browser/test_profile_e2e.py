@@ -44,22 +44,47 @@ def server(live_server: LiveServer) -> Iterator[str]:
         if office is None:
             office = session.scalars(select(Office).order_by(Office.code.desc())).first()
         assert office is not None
-        director = create_user(session, Actor(None), email="e2e-profile-dir@example.go.th",
-                               name="ผอ.", password="e2e password 123", role="office_director",
-                               office_code=office.code)  # fmt: skip
-        reviewer = create_user(session, Actor(None), email="e2e-profile-rev@example.go.th",
-                               name="ผู้ตรวจ", password="e2e password 123", role="reviewer")  # fmt: skip
+        director = create_user(
+            session,
+            Actor(None),
+            email="e2e-profile-dir@example.go.th",
+            name="ผอ.",
+            password="e2e password 123",
+            role="office_director",
+            office_code=office.code,
+        )
+        reviewer = create_user(
+            session,
+            Actor(None),
+            email="e2e-profile-rev@example.go.th",
+            name="ผู้ตรวจ",
+            password="e2e password 123",
+            role="reviewer",
+        )
         point = to_shape(office.geom)
-        people = [{"role": "director", "name": PERSON, "position": PERSON},
-                  {"role": "deputy", "name": PERSON, "position": "รอง <i>ผอ.</i>"}]  # fmt: skip
-        rev = profiles.save_draft(session, Actor(director), office, {**PAYLOADS, "people": people},
-                                  (point.x, point.y), None)  # fmt: skip
+        people = [
+            {"role": "director", "name": PERSON, "position": PERSON},
+            {"role": "deputy", "name": PERSON, "position": "รอง <i>ผอ.</i>"},
+        ]
+        rev = profiles.save_draft(
+            session,
+            Actor(director),
+            office,
+            {**PAYLOADS, "people": people},
+            (point.x, point.y),
+            None,
+        )
         profiles.submit(session, Actor(director), office, rev.version)
         profiles.review(session, Actor(reviewer), rev, "approve", "", rev.version)
         code = office.code
     engine.dispose()
-    app = create_app({**TEST_CONFIG, "SQLALCHEMY_URL": live_server.database_url,
-                      "PINMAP_UPLOAD_DIR": tempfile.mkdtemp(prefix="pinmap-e2e-up-")})  # fmt: skip
+    app = create_app(
+        {
+            **TEST_CONFIG,
+            "SQLALCHEMY_URL": live_server.database_url,
+            "PINMAP_UPLOAD_DIR": tempfile.mkdtemp(prefix="pinmap-e2e-up-"),
+        }
+    )
     if "profiles" not in app.blueprints:
         from pinmap.profiles import bp
 

@@ -28,20 +28,43 @@ def approved_report(live_server: LiveServer) -> None:
     # Inside FY2567's phase 1 window, so submission is allowed.
     when = dt.datetime(2024, 3, 20, 3, 0, tzinfo=dt.UTC)
     with sessionmaker(bind=engine).begin() as session:
-        editor = create_user(session, Actor(None), email="e2e-director@example.go.th",
-                             name="ผอ.ทดสอบ", password="e2e password 123",
-                             role="office_director", office_code="spp-krabi")  # fmt: skip
-        reviewer = create_user(session, Actor(None), email="e2e-reviewer@example.go.th",
-                               name="ผู้ตรวจ", password="e2e password 123", role="reviewer")  # fmt: skip
+        editor = create_user(
+            session,
+            Actor(None),
+            email="e2e-director@example.go.th",
+            name="ผอ.ทดสอบ",
+            password="e2e password 123",
+            role="office_director",
+            office_code="spp-krabi",
+        )
+        reviewer = create_user(
+            session,
+            Actor(None),
+            email="e2e-reviewer@example.go.th",
+            name="ผู้ตรวจ",
+            password="e2e password 123",
+            role="reviewer",
+        )
         office = session.scalars(select(Office).filter_by(code="spp-krabi")).one()
         item = session.scalars(
             select(PolicyItem).filter_by(fiscal_year=2567, kind="policy", no=1)
         ).one()
-        rev = progress.save_draft(session, Actor(editor, now=when), office, item, 1, {
-            "status": "output_achieved", "what": PAYLOAD, "where": "อ.เมืองกระบี่",
-            "how": "อบรมเชิงปฏิบัติการ", "result": "ครูผ่านการอบรมครบ",
-            "no_activity_reason": NO_ACTIVITY,
-        }, None)  # fmt: skip
+        rev = progress.save_draft(
+            session,
+            Actor(editor, now=when),
+            office,
+            item,
+            1,
+            {
+                "status": "output_achieved",
+                "what": PAYLOAD,
+                "where": "อ.เมืองกระบี่",
+                "how": "อบรมเชิงปฏิบัติการ",
+                "result": "ครูผ่านการอบรมครบ",
+                "no_activity_reason": NO_ACTIVITY,
+            },
+            None,
+        )
         entry = progress.find_entry(session, office.id, item.id, 1)
         progress.submit(session, Actor(editor, now=when), entry, rev.version)
         progress.review(session, Actor(reviewer, now=when), entry, "approve", "", rev.version)

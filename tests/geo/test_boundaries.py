@@ -73,9 +73,15 @@ def test_features_sharing_a_code_are_dissolved(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("value", "level", "expected"),
-    [("TH47", "province", "47"), (47, "province", "47"), ("TH4711", "amphoe", "4711"),
-     ("4711", "province", None), ("x", "amphoe", None), (10.0, "province", "10")],
-)  # fmt: skip
+    [
+        ("TH47", "province", "47"),
+        (47, "province", "47"),
+        ("TH4711", "amphoe", "4711"),
+        ("4711", "province", None),
+        ("x", "amphoe", None),
+        (10.0, "province", "10"),
+    ],
+)
 def test_normalise_code(value: object, level: str, expected: str | None) -> None:
     assert normalise_code(value, level) == expected
 

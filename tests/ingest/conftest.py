@@ -36,8 +36,11 @@ class IngestDB:
     factory: sessionmaker[Session]
 
     def add_source(self, name: str, **spec: object) -> None:
-        defaults: dict[str, object] = {"kind": "progress-json", "interval_seconds": 3600,
-                                       "timeout_seconds": 60}  # fmt: skip
+        defaults: dict[str, object] = {
+            "kind": "progress-json",
+            "interval_seconds": 3600,
+            "timeout_seconds": 60,
+        }
         with self.factory.begin() as session:
             upsert(session, name, {**defaults, **spec})
 
@@ -52,8 +55,11 @@ class IngestDB:
 def ingest_db(pg_cluster: Cluster, ingest_template: str) -> Iterator[IngestDB]:
     name = f"pinmap_ingest_{next(_counter)}"
     with psycopg.connect(pg_cluster.superuser_url(), autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE pinmap_ingest_template OWNER pinmap")
-                     .format(sql.Identifier(name)))  # fmt: skip
+        conn.execute(
+            sql.SQL("CREATE DATABASE {} TEMPLATE pinmap_ingest_template OWNER pinmap").format(
+                sql.Identifier(name)
+            )
+        )
     engine = make_engine(f"{ingest_template}/{name}")
     yield IngestDB(f"{ingest_template}/{name}", sessionmaker(bind=engine, expire_on_commit=False))
     engine.dispose()
@@ -114,10 +120,14 @@ def progress_record(id_: str = "spp-krabi/policy-1/r1", **changes: Any) -> dict[
         "item": {"kind": "policy", "no": 1},
         "round": 1,
         "status": "on_plan",
-        "narrative": {"what": "อบรมครู", "where": "อ.เมืองกระบี่", "how": "ออนไลน์",
-                      "result": "ครู 120 คน"},
+        "narrative": {
+            "what": "อบรมครู",
+            "where": "อ.เมืองกระบี่",
+            "how": "ออนไลน์",
+            "result": "ครู 120 คน",
+        },
         "indicator": {"value": 60, "target": 80, "unit": "percent"},
-    }  # fmt: skip
+    }
     record.update(changes)
     return record
 

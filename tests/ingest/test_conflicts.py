@@ -39,8 +39,11 @@ _counter = count(1)
 
 def _clone(cluster: Cluster, template: str, name: str) -> None:
     with psycopg.connect(cluster.superuser_url(), autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {} OWNER pinmap")
-                     .format(sql.Identifier(name), sql.Identifier(template)))  # fmt: skip
+        conn.execute(
+            sql.SQL("CREATE DATABASE {} TEMPLATE {} OWNER pinmap").format(
+                sql.Identifier(name), sql.Identifier(template)
+            )
+        )
 
 
 def _drop(cluster: Cluster, name: str) -> None:
@@ -62,16 +65,30 @@ def conflict_template(pg_cluster: Cluster, ingest_template: str) -> Iterator[str
         db.add_source("demo-p", url=f"{url}/progress", options={"demo": True})
         run_source(db.factory, "demo-p")
         with db.factory.begin() as s:
-            editor = create_user(s, Actor(None), email="e@x.go.th", name="e",
-                                 password="long password 1", role="office_editor",
-                                 office_code="spp-krabi")  # fmt: skip
-            reviewer = create_user(s, Actor(None), email="r@x.go.th", name="r",
-                                   password="long password 1", role="reviewer")  # fmt: skip
+            editor = create_user(
+                s,
+                Actor(None),
+                email="e@x.go.th",
+                name="e",
+                password="long password 1",
+                role="office_editor",
+                office_code="spp-krabi",
+            )
+            reviewer = create_user(
+                s,
+                Actor(None),
+                email="r@x.go.th",
+                name="r",
+                password="long password 1",
+                role="reviewer",
+            )
             entry = _entry(s)
-            rev = progress.review(s, Actor(reviewer), entry, "return", "แก้ไขผลลัพธ์",
-                                  entry.current.version)  # fmt: skip
-            progress.save_draft(s, Actor(editor), entry.office, entry.item, 1,
-                                {"result": "แก้ด้วยมือ"}, rev.version)  # fmt: skip
+            rev = progress.review(
+                s, Actor(reviewer), entry, "return", "แก้ไขผลลัพธ์", entry.current.version
+            )
+            progress.save_draft(
+                s, Actor(editor), entry.office, entry.item, 1, {"result": "แก้ด้วยมือ"}, rev.version
+            )
         db.add_source("demo-p", url=f"{url2}/progress", options={"demo": True})
         assert run_source(db.factory, "demo-p").counts["conflicts"] >= 1
         engine.dispose()
@@ -85,8 +102,9 @@ def conflict_template(pg_cluster: Cluster, ingest_template: str) -> Iterator[str
 
 
 @pytest.fixture
-def conflicted(pg_cluster: Cluster, ingest_template: str,
-               conflict_template: str) -> Iterator[tuple[IngestDB, int]]:  # fmt: skip
+def conflicted(
+    pg_cluster: Cluster, ingest_template: str, conflict_template: str
+) -> Iterator[tuple[IngestDB, int]]:
     name = f"pinmap_conflict_{next(_counter)}"
     _clone(pg_cluster, conflict_template, name)
     engine = make_engine(f"{ingest_template}/{name}")
@@ -155,16 +173,18 @@ def test_keeping_the_manual_report_changes_no_report(conflicted: tuple[IngestDB,
     assert db.scalar("SELECT count(*) FROM ingest_conflicts") == conflicts
 
 
-@pytest.mark.parametrize(("decision", "version_delta", "status"),
-                         [("accept", -1, 409), ("maybe", 0, 400)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("decision", "version_delta", "status"), [("accept", -1, 409), ("maybe", 0, 400)]
+)
 def test_stale_or_unknown_decisions_are_refused_and_change_nothing(
     conflicted: tuple[IngestDB, int], decision: str, version_delta: int, status: int
 ) -> None:
     db, conflict_id = conflicted
     revisions = db.scalar("SELECT count(*) FROM progress_revisions")
     with db.factory() as s, pytest.raises(ServiceError) as info:
-        resolve_conflict(s, _reviewer(s), conflict_id, decision,
-                         _entry(s).current.version + version_delta)  # fmt: skip
+        resolve_conflict(
+            s, _reviewer(s), conflict_id, decision, _entry(s).current.version + version_delta
+        )
     assert info.value.status == status
     assert db.scalar("SELECT count(*) FROM progress_revisions") == revisions
     assert db.scalar("SELECT count(*) FROM ingest_conflicts WHERE resolved_at IS NULL") >= 1
@@ -204,8 +224,9 @@ BETWEEN = "2024-03-27T09:00:00+07:00"
 
 def _one_record_feed(db: IngestDB, feed: Callable[[Routes], str], no: int) -> None:
     """Point demo-p at a feed of one newer version of spp-krabi policy `no` (no national sync)."""
-    record = progress_record(f"spp-krabi/policy-{no}/r1", item={"kind": "policy", "no": no},
-                             updated_at=BETWEEN)  # fmt: skip
+    record = progress_record(
+        f"spp-krabi/policy-{no}/r1", item={"kind": "policy", "no": no}, updated_at=BETWEEN
+    )
     url = feed({"/p": page(record)})
     db.add_source("demo-p", url=f"{url}/p", options={"demo": True})
 
@@ -219,10 +240,18 @@ def test_evidence_an_office_added_is_a_manual_edit_the_source_cannot_overwrite(
         entry = _entry(s, no=2)
         assert entry.current.source == "ingest:demo-p"
         editor = Actor(s.scalars(select(User).filter_by(email="e@x.go.th")).one())
-        rev = progress.review(s, _reviewer(s), entry, "return", "ขอภาพกิจกรรม",
-                              entry.current.version)  # fmt: skip
-        progress.add_evidence(s, editor, entry.office, entry.item, 1, rev.version,
-                              Evidence(kind="link", url=link, title="ภาพกิจกรรม"))  # fmt: skip
+        rev = progress.review(
+            s, _reviewer(s), entry, "return", "ขอภาพกิจกรรม", entry.current.version
+        )
+        progress.add_evidence(
+            s,
+            editor,
+            entry.office,
+            entry.item,
+            1,
+            rev.version,
+            Evidence(kind="link", url=link, title="ภาพกิจกรรม"),
+        )
     _one_record_feed(db, fixed_feed, no=2)
     result = run_source(db.factory, "demo-p")
     assert (result.counts["conflicts"], result.counts["updated"]) == (1, 0), result
@@ -236,8 +265,12 @@ def test_evidence_an_office_added_is_a_manual_edit_the_source_cannot_overwrite(
     # Replayed, the record is still blocked by the same open conflict: unchanged, not new.
     again = run_source(db.factory, "demo-p")
     assert (again.counts["conflicts"], again.counts["unchanged"]) == (0, 1), again
-    assert db.scalar("SELECT count(*) FROM ingest_conflicts WHERE source_record_id = "
-                     "'spp-krabi/policy-2/r1'") == 1  # fmt: skip
+    assert (
+        db.scalar(
+            "SELECT count(*) FROM ingest_conflicts WHERE source_record_id = 'spp-krabi/policy-2/r1'"
+        )
+        == 1
+    )
 
 
 def test_a_newer_source_version_of_a_returned_report_is_resubmitted_without_the_old_review(

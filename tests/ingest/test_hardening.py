@@ -81,8 +81,12 @@ def test_a_redirect_to_another_host_does_not_carry_the_credential(
     monkeypatch.setenv("INGEST_PROBE_TOKEN", TOKEN)
     other = http_server(body=page(progress_record()))
     source = http_server(location=_url(other, "/final/p"))
-    ingest_db.add_source("demo-x", url=_url(source, "/p"), credentials_env="INGEST_PROBE_TOKEN",
-                         options={"demo": True})  # fmt: skip
+    ingest_db.add_source(
+        "demo-x",
+        url=_url(source, "/p"),
+        credentials_env="INGEST_PROBE_TOKEN",
+        options={"demo": True},
+    )
     result = run_source(ingest_db.factory, "demo-x")
     assert result.outcome == "ok" and result.counts["inserted"] == 1, result
     [to_source] = source.seen
@@ -99,8 +103,12 @@ def test_a_redirect_on_the_same_host_and_port_keeps_the_credential(
     monkeypatch.setenv("INGEST_PROBE_TOKEN", TOKEN)
     server = http_server(body=page(progress_record()))
     server.location = _url(server, "/final/p")
-    ingest_db.add_source("demo-x", url=_url(server, "/p"), credentials_env="INGEST_PROBE_TOKEN",
-                         options={"demo": True})  # fmt: skip
+    ingest_db.add_source(
+        "demo-x",
+        url=_url(server, "/p"),
+        credentials_env="INGEST_PROBE_TOKEN",
+        options={"demo": True},
+    )
     result = run_source(ingest_db.factory, "demo-x")
     assert result.outcome == "ok" and result.counts["inserted"] == 1, result
     assert [h["Authorization"] for h in server.seen] == [f"Bearer {TOKEN}"] * 2
@@ -111,8 +119,13 @@ def test_a_redirect_to_a_scheme_other_than_http_fails_the_run(
 ) -> None:
     monkeypatch.setenv("INGEST_PROBE_TOKEN", TOKEN)
     source = http_server(location="ftp://127.0.0.1:1/p?key=abc")
-    ingest_db.add_source("demo-x", url=_url(source, "/p"), credentials_env="INGEST_PROBE_TOKEN",
-                         timeout_seconds=5, options={"demo": True})  # fmt: skip
+    ingest_db.add_source(
+        "demo-x",
+        url=_url(source, "/p"),
+        credentials_env="INGEST_PROBE_TOKEN",
+        timeout_seconds=5,
+        options={"demo": True},
+    )
     result = run_source(ingest_db.factory, "demo-x")
     assert result.outcome == "failed" and "unsupported URL scheme" in result.error, result
     assert "key=abc" not in result.error
@@ -137,8 +150,9 @@ def test_the_newer_of_two_versions_in_one_page_is_kept_whatever_the_order(
 ) -> None:
     narrative = progress_record()["narrative"]
     v1 = progress_record(narrative={**narrative, "result": "v1"})
-    v2 = progress_record(updated_at="2024-03-26T09:00:00+07:00",
-                         narrative={**narrative, "result": "v2"})  # fmt: skip
+    v2 = progress_record(
+        updated_at="2024-03-26T09:00:00+07:00", narrative={**narrative, "result": "v2"}
+    )
     url = fixed_feed({"/p": page(v1, v2)})
     ingest_db.add_source("demo-x", url=f"{url}/p", options={"demo": True})
 
@@ -154,8 +168,9 @@ def test_the_newer_of_two_versions_in_one_page_is_kept_whatever_the_order(
     assert _revisions(ingest_db) == [(1, "submitted", "v2")]
 
     with ingest_db.factory.begin() as s:
-        reviewer = create_user(s, Actor(None), email="r@x.go.th", name="r",
-                               password="long password 1", role="reviewer")  # fmt: skip
+        reviewer = create_user(
+            s, Actor(None), email="r@x.go.th", name="r", password="long password 1", role="reviewer"
+        )
         entry = s.scalars(select(ProgressEntry)).one()
         progress.review(s, Actor(reviewer), entry, "approve", "", entry.current.version)
     after_approval = run_source(ingest_db.factory, "demo-x")
@@ -169,8 +184,9 @@ def test_a_future_dated_duplicate_does_not_hide_the_version_that_can_land(
 ) -> None:
     narrative = progress_record()["narrative"]
     good = progress_record(narrative={**narrative, "result": "ok"})
-    future = progress_record(updated_at="2999-01-01T00:00:00+00:00",
-                             narrative={**narrative, "result": "future"})  # fmt: skip
+    future = progress_record(
+        updated_at="2999-01-01T00:00:00+00:00", narrative={**narrative, "result": "future"}
+    )
     url = fixed_feed({"/p": page(good, future)})
     ingest_db.add_source("demo-x", url=f"{url}/p", options={"demo": True})
     result = run_source(ingest_db.factory, "demo-x")
@@ -187,14 +203,18 @@ def test_a_lone_surrogate_quarantines_only_its_record_with_the_field_named(
     narrative = progress_record()["narrative"]
     bad = {
         "s-what": ("narrative.what", {"narrative": {**narrative, "what": "half \ud83d pair"}}),
-        "s-title": ("evidence.0.title",
-                    {"evidence": [{"url": "https://e.go.th/1", "title": "\udc00"}]}),
+        "s-title": (
+            "evidence.0.title",
+            {"evidence": [{"url": "https://e.go.th/1", "title": "\udc00"}]},
+        ),
         "s-link": ("evidence.0.url", {"evidence": [{"url": "https://e.go.th/\ud800"}]}),
         "s-office": ("office_code", {"office_code": "spp-\udfffkrabi"}),
         "s-id\ud800": ("id", {}),
-    }  # fmt: skip
-    records = [progress_record(rid, item={"kind": "policy", "no": 3}, **change)
-               for rid, (_field, change) in bad.items()]  # fmt: skip
+    }
+    records = [
+        progress_record(rid, item={"kind": "policy", "no": 3}, **change)
+        for rid, (_field, change) in bad.items()
+    ]
     good = [
         progress_record(),
         # A surrogate in a field the contract does not know is ignored like the field itself.

@@ -68,14 +68,23 @@ def test_full_sync_then_replay_changes_nothing(ingest_db: IngestDB, endpoint) ->
 
 @pytest.mark.parametrize(
     ("faults", "retries"),
-    [({"http500_every": 3}, True), ({"http500_first": 2}, True),
-     ({"timeout_first": 1, "timeout_sleep_s": 3.0}, True), ({"malformed_first": 2}, True),
-     ({"truncated_first": 2}, True), ({"latency_ms": 50}, False)],
-)  # fmt: skip
+    [
+        ({"http500_every": 3}, True),
+        ({"http500_first": 2}, True),
+        ({"timeout_first": 1, "timeout_sleep_s": 3.0}, True),
+        ({"malformed_first": 2}, True),
+        ({"truncated_first": 2}, True),
+        ({"latency_ms": 50}, False),
+    ],
+)
 def test_transient_faults_lose_nothing(ingest_db: IngestDB, endpoint, faults, retries) -> None:  # type: ignore[no-untyped-def]
     url = endpoint(**faults)
-    ingest_db.add_source("demo-p", url=f"{url}/progress", timeout_seconds=60,
-                         options={"demo": True, "request_timeout": 1.0})  # fmt: skip
+    ingest_db.add_source(
+        "demo-p",
+        url=f"{url}/progress",
+        timeout_seconds=60,
+        options={"demo": True, "request_timeout": 1.0},
+    )
     result = run_source(ingest_db.factory, "demo-p")
     assert result.outcome == "ok", result
     assert result.counts["inserted"] == ALL
@@ -152,8 +161,12 @@ def test_a_dead_upstream_fails_within_the_run_timeout(ingest_db: IngestDB, endpo
 
 def test_a_hung_upstream_cannot_hang_the_run(ingest_db: IngestDB, endpoint) -> None:  # type: ignore[no-untyped-def]
     url = endpoint(timeout_first=100, timeout_sleep_s=30.0)
-    ingest_db.add_source("demo-p", url=f"{url}/progress", timeout_seconds=2,
-                         options={"demo": True, "request_timeout": 30})  # fmt: skip
+    ingest_db.add_source(
+        "demo-p",
+        url=f"{url}/progress",
+        timeout_seconds=2,
+        options={"demo": True, "request_timeout": 30},
+    )
     started = time.monotonic()
     result = run_source(ingest_db.factory, "demo-p")
     assert time.monotonic() - started < 3.5
@@ -195,10 +208,18 @@ def test_a_newer_manual_edit_is_never_overwritten(ingest_db: IngestDB, endpoint)
     ingest_db.add_source("demo-p", url=f"{url}/progress", options={"demo": True})
     run_source(ingest_db.factory, "demo-p")
     with ingest_db.factory.begin() as s:
-        editor = create_user(s, Actor(None), email="e@x.go.th", name="e", password="long password 1",
-                             role="office_editor", office_code="spp-krabi")  # fmt: skip
-        reviewer = create_user(s, Actor(None), email="r@x.go.th", name="r", password="long password 1",
-                               role="reviewer")  # fmt: skip
+        editor = create_user(
+            s,
+            Actor(None),
+            email="e@x.go.th",
+            name="e",
+            password="long password 1",
+            role="office_editor",
+            office_code="spp-krabi",
+        )
+        reviewer = create_user(
+            s, Actor(None), email="r@x.go.th", name="r", password="long password 1", role="reviewer"
+        )
         office = s.scalars(select(Office).filter_by(code="spp-krabi")).one()
         item = s.scalars(select(PolicyItem).filter_by(fiscal_year=2567, kind="policy", no=1)).one()
         entry = s.scalars(
@@ -230,8 +251,10 @@ def test_one_source_never_runs_twice_at_once(ingest_db: IngestDB, endpoint) -> N
     url = endpoint(latency_ms=300)
     ingest_db.add_source("demo-p", url=f"{url}/progress", options={"demo": True})
     results = []
-    threads = [threading.Thread(target=lambda: results.append(run_source(ingest_db.factory, "demo-p")))
-               for _ in range(2)]  # fmt: skip
+    threads = [
+        threading.Thread(target=lambda: results.append(run_source(ingest_db.factory, "demo-p")))
+        for _ in range(2)
+    ]
     for t in threads:
         t.start()
         time.sleep(0.1)
@@ -247,9 +270,13 @@ def _env(db: IngestDB) -> dict[str, str]:
 def test_a_run_killed_mid_way_leaves_the_database_consistent(ingest_db: IngestDB, endpoint) -> None:  # type: ignore[no-untyped-def]
     url = endpoint(latency_ms=400, page_size=500)
     ingest_db.add_source("demo-p", url=f"{url}/progress", options={"demo": True})
-    proc = subprocess.Popen([sys.executable, "-m", "pinmap.cli", "ingest", "once", "demo-p"],
-                            cwd=PROJECT_ROOT, env=_env(ingest_db),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pinmap.cli", "ingest", "once", "demo-p"],
+        cwd=PROJECT_ROOT,
+        env=_env(ingest_db),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and not ingest_db.scalar(
         "SELECT coalesce(sum(inserted), 0) FROM ingest_runs"
@@ -281,9 +308,17 @@ def test_two_scheduler_processes_elect_one_leader_and_fail_over(
     ingest_db.add_source(
         "demo-p", url=f"{url}/progress", interval_seconds=3600, options={"demo": True}
     )
-    procs = [subprocess.Popen([sys.executable, "-m", "ingest"], cwd=PROJECT_ROOT, env=_env(ingest_db),
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-             for _ in range(2)]  # fmt: skip
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "ingest"],
+            cwd=PROJECT_ROOT,
+            env=_env(ingest_db),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for _ in range(2)
+    ]
     try:
         deadline = time.monotonic() + 30
         while (
@@ -346,8 +381,15 @@ def test_counts_that_disagree_between_sources_are_listed(ingest_db: IngestDB, en
     with ingest_db.factory.begin() as s:
         office = s.scalars(select(Office).filter_by(code="spp-krabi")).one()
         theirs = s.scalars(select(OfficeStats).filter_by(office_id=office.id)).one()
-        s.add(OfficeStats(office_id=office.id, source="manual", as_of=dt.date(2024, 6, 1),
-                          schools=theirs.schools, students=(theirs.students or 0) + 10))  # fmt: skip
+        s.add(
+            OfficeStats(
+                office_id=office.id,
+                source="manual",
+                as_of=dt.date(2024, 6, 1),
+                schools=theirs.schools,
+                students=(theirs.students or 0) + 10,
+            )
+        )
     with ingest_db.factory() as s:
         found = disagreements(s)
     assert [(d.office_code, d.measure) for d in found] == [("spp-krabi", "students")]

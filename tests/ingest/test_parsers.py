@@ -101,30 +101,39 @@ def test_a_csv_field_over_the_limit_fails_the_page() -> None:
         parse_stats_csv(body)
 
 
-@pytest.mark.parametrize(("indicator", "field"), [
-    ({"value": "12", "target": 20}, "indicator.value"),
-    ({"value": 12, "target": "20"}, "indicator.target"),
-    ({"value": True, "target": 20}, "indicator.value"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("indicator", "field"),
+    [
+        ({"value": "12", "target": 20}, "indicator.value"),
+        ({"value": 12, "target": "20"}, "indicator.target"),
+        ({"value": True, "target": 20}, "indicator.value"),
+    ],
+)
 def test_indicator_numbers_are_json_numbers(indicator: dict[str, object], field: str) -> None:
     refused = _one(progress_record(indicator=indicator))
     assert isinstance(refused, Refused) and refused.field == field
 
 
 def test_quarterly_budget_numbers_are_json_numbers() -> None:
-    body = (FIXTURES / "quarterly_page.json").read_bytes().replace(b'"planned": 250000',
-                                                                  b'"planned": "250000"')  # fmt: skip
+    body = (
+        (FIXTURES / "quarterly_page.json")
+        .read_bytes()
+        .replace(b'"planned": 250000', b'"planned": "250000"')
+    )
     results, _ = parse_page("quarterly-json", body)
     assert isinstance(results[0], Refused) and results[0].field == "budget.planned"
 
 
-@pytest.mark.parametrize(("change", "field"), [
-    ({"id": "a\x00b"}, "id"),
-    ({"office_code": "spp-\x00krabi"}, "office_code"),
-    ({"narrative": {"what": "\x00"}}, "narrative.what"),
-    ({"no_activity": {"reason": "x\x00", "when": "y"}}, "no_activity.reason"),
-    ({"evidence": [{"url": "https://e.go.th/\x00"}]}, "evidence.0.url"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"id": "a\x00b"}, "id"),
+        ({"office_code": "spp-\x00krabi"}, "office_code"),
+        ({"narrative": {"what": "\x00"}}, "narrative.what"),
+        ({"no_activity": {"reason": "x\x00", "when": "y"}}, "no_activity.reason"),
+        ({"evidence": [{"url": "https://e.go.th/\x00"}]}, "evidence.0.url"),
+    ],
+)
 def test_nul_characters_quarantine_the_record_with_the_field(
     change: dict[str, object], field: str
 ) -> None:

@@ -10,17 +10,28 @@ from ingest.sources import SourceError, validate
 BASE = {"kind": "progress-json", "url": "https://feed.example.go.th/p", "interval_seconds": 60}
 
 
-@pytest.mark.parametrize("url", ["https://user:pass@feed.example.go.th/p",
-                                 "https://token@feed.example.go.th/p"])  # fmt: skip
+@pytest.mark.parametrize(
+    "url", ["https://user:pass@feed.example.go.th/p", "https://token@feed.example.go.th/p"]
+)
 def test_a_url_with_a_user_or_password_is_refused(url: str) -> None:
     with pytest.raises(SourceError, match="url: must not contain a user name or password"):
         validate("s", {**BASE, "url": url})
 
 
 @pytest.mark.parametrize(
-    "env", ["DATABASE_URL", "SECRET_KEY", "PINMAP_INGEST_POLL", "PINMAP_SECRET_KEY", "HOME",
-            "pinmap_source_x", "INGEST_", "PINMAP_SOURCE_A-B", "sk-live-123"],
-)  # fmt: skip
+    "env",
+    [
+        "DATABASE_URL",
+        "SECRET_KEY",
+        "PINMAP_INGEST_POLL",
+        "PINMAP_SECRET_KEY",
+        "HOME",
+        "pinmap_source_x",
+        "INGEST_",
+        "PINMAP_SOURCE_A-B",
+        "sk-live-123",
+    ],
+)
 def test_a_credential_must_be_a_source_variable(env: str) -> None:
     with pytest.raises(SourceError, match="credentials_env: .*PINMAP_SOURCE_ or INGEST_"):
         validate("s", {**BASE, "credentials_env": env})
@@ -42,8 +53,13 @@ def test_a_stored_source_cannot_read_the_apps_secret_at_run_time(
     assert credential("PINMAP_SOURCE_T") == "sent"
 
 
-@pytest.mark.parametrize(("options", "field"), [({"max_bytes": "lots"}, "options.max_bytes"),
-                                                ({"request_timeout": 0}, "options.request_timeout")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("options", "field"),
+    [
+        ({"max_bytes": "lots"}, "options.max_bytes"),
+        ({"request_timeout": 0}, "options.request_timeout"),
+    ],
+)
 def test_fetch_options_are_checked(options: dict[str, object], field: str) -> None:
     with pytest.raises(SourceError, match=field):
         validate("s", {**BASE, "options": options})

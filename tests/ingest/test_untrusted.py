@@ -28,17 +28,23 @@ def _runs(db: IngestDB) -> list[tuple[str, str]]:
     ("kind", "path", "body", "says"),
     [
         ("progress-json", "/p", b'{"data": [' + b"[" * 100_000 + b"]}", "nested too deeply"),
-        ("stats-csv", "/s.csv",
-         b"office_code,as_of,schools,teachers,students,staff\n" + b"x" * 200_000 + b",2024-06-10\n",
-         "field larger than field limit"),
+        (
+            "stats-csv",
+            "/s.csv",
+            b"office_code,as_of,schools,teachers,students,staff\n"
+            + b"x" * 200_000
+            + b",2024-06-10\n",
+            "field larger than field limit",
+        ),
     ],
-)  # fmt: skip
+)
 def test_a_body_that_breaks_the_parser_fails_the_run_in_the_log(
     ingest_db: IngestDB, fixed_feed: Feed, kind: str, path: str, body: bytes, says: str
 ) -> None:
     url = fixed_feed({path: body})
-    ingest_db.add_source("demo-x", kind=kind, url=f"{url}{path}", timeout_seconds=1,
-                         options={"demo": True})  # fmt: skip
+    ingest_db.add_source(
+        "demo-x", kind=kind, url=f"{url}{path}", timeout_seconds=1, options={"demo": True}
+    )
     result = run_source(ingest_db.factory, "demo-x")
     assert result.outcome == "failed" and says in result.error, result
     [(outcome, error)] = _runs(ingest_db)
@@ -91,24 +97,52 @@ def test_records_a_manual_submission_would_refuse_are_quarantined_with_the_field
     narrative = progress_record()["narrative"]
     expected = {
         "no-result": ("narrative.result", {"narrative": {**narrative, "result": ""}}),
-        "script-only": ("narrative.what", {"narrative": {**narrative, "what": "<script>x()</script>"}}),
+        "script-only": (
+            "narrative.what",
+            {"narrative": {**narrative, "what": "<script>x()</script>"}},
+        ),
         "no-reason": ("no_activity.reason", {"status": "not_started"}),
-        "no-target": ("indicator.target", {"indicator": {"value": 5, "target": None, "unit": "number"}}),
-        "over-100": ("indicator.value", {"indicator": {"value": 120, "target": 100, "unit": "percent"}}),
-        "target-over": ("indicator.target", {"indicator": {"value": 50, "target": 150, "unit": "percent"}}),
-        "text-number": ("indicator.value", {"indicator": {"value": "12", "target": 20, "unit": "number"}}),
-        "text-target": ("indicator.target", {"indicator": {"value": 1, "target": "20", "unit": "number"}}),
+        "no-target": (
+            "indicator.target",
+            {"indicator": {"value": 5, "target": None, "unit": "number"}},
+        ),
+        "over-100": (
+            "indicator.value",
+            {"indicator": {"value": 120, "target": 100, "unit": "percent"}},
+        ),
+        "target-over": (
+            "indicator.target",
+            {"indicator": {"value": 50, "target": 150, "unit": "percent"}},
+        ),
+        "text-number": (
+            "indicator.value",
+            {"indicator": {"value": "12", "target": 20, "unit": "number"}},
+        ),
+        "text-target": (
+            "indicator.target",
+            {"indicator": {"value": 1, "target": "20", "unit": "number"}},
+        ),
         "future": ("updated_at", {"updated_at": later}),
         "nul-text": ("narrative.how", {"narrative": {**narrative, "how": "on\x00line"}}),
         "nul-office": ("office_code", {"office_code": "spp-\x00krabi"}),
-        "nul-link": ("evidence.0.url", {"evidence": [{"url": "https://e.go.th/\x00", "title": "t"}]}),
-        "nul-title": ("evidence.0.title", {"evidence": [{"url": "https://e.go.th/1", "title": "\x00"}]}),
+        "nul-link": (
+            "evidence.0.url",
+            {"evidence": [{"url": "https://e.go.th/\x00", "title": "t"}]},
+        ),
+        "nul-title": (
+            "evidence.0.title",
+            {"evidence": [{"url": "https://e.go.th/1", "title": "\x00"}]},
+        ),
         "nul\x00id": ("id", {}),
-    }  # fmt: skip
-    records = [progress_record(rid, item={"kind": "policy", "no": 3}, **change)
-               for rid, (_field, change) in expected.items()]  # fmt: skip
-    good = [progress_record(), progress_record("soon", item={"kind": "policy", "no": 2},
-                                               updated_at=soon)]  # fmt: skip
+    }
+    records = [
+        progress_record(rid, item={"kind": "policy", "no": 3}, **change)
+        for rid, (_field, change) in expected.items()
+    ]
+    good = [
+        progress_record(),
+        progress_record("soon", item={"kind": "policy", "no": 2}, updated_at=soon),
+    ]
     url = fixed_feed({"/p": page(good[0], *records, good[1])})
     ingest_db.add_source("demo-x", url=f"{url}/p", options={"demo": True})
     result = run_source(ingest_db.factory, "demo-x")

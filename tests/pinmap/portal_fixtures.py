@@ -37,8 +37,10 @@ class World:
         return {"Authorization": f"Bearer {self.tokens[who]}"} if who in self.tokens else {}
 
     def entry_url(self, code: str = OWN, suffix: str = "") -> str:
-        return (f"/api/v1/portal/offices/{code}/entries/{self.fy}/{self.round_no}/"
-                f"{self.item.kind}/{self.item.no}{suffix}")  # fmt: skip
+        return (
+            f"/api/v1/portal/offices/{code}/entries/{self.fy}/{self.round_no}/"
+            f"{self.item.kind}/{self.item.no}{suffix}"
+        )
 
 
 @pytest.fixture
@@ -52,12 +54,20 @@ def world(session: Session) -> World:
         starts, ends = fiscal_year_bounds(fy)
         session.add(FiscalYear(year_be=fy, starts_on=starts, ends_on=ends))
         session.flush()
-    item = PolicyItem(fiscal_year=fy, kind="policy", no=1, title_th="ทดสอบ", title_en="Test",
-                      verified=False)  # fmt: skip
+    item = PolicyItem(
+        fiscal_year=fy, kind="policy", no=1, title_th="ทดสอบ", title_en="Test", verified=False
+    )
     session.add(item)
-    session.add(ReportingWindow(fiscal_year=fy, round_no=1, label_th="ระยะที่ 1",
-                                label_en="Phase 1", opens_on=today - dt.timedelta(days=3),
-                                closes_on=today + dt.timedelta(days=10)))  # fmt: skip
+    session.add(
+        ReportingWindow(
+            fiscal_year=fy,
+            round_no=1,
+            label_th="ระยะที่ 1",
+            label_en="Phase 1",
+            opens_on=today - dt.timedelta(days=3),
+            closes_on=today + dt.timedelta(days=10),
+        )
+    )
     spec = {
         "other_editor": ("office_editor", OTHER),
         "own_editor": ("office_editor", OWN),
@@ -67,8 +77,15 @@ def world(session: Session) -> World:
     }
     users, tokens = {}, {}
     for who, (role, office) in spec.items():
-        users[who] = create_user(session, actor, email=f"{who}@example.go.th", name=who,
-                                 password=PASSWORD, role=role, office_code=office)  # fmt: skip
+        users[who] = create_user(
+            session,
+            actor,
+            email=f"{who}@example.go.th",
+            name=who,
+            password=PASSWORD,
+            role=role,
+            office_code=office,
+        )
         tokens[who] = create_token(session, actor, users[who], "tests").secret
     session.commit()
     own = session.scalars(select(Office).filter_by(code=OWN)).one()
@@ -83,9 +100,17 @@ _USERS: dict[str, Any] = {}
 
 
 def full_report(version: int | None = None) -> dict[str, Any]:
-    return {"version": version, "status": "on_plan", "what": "อบรมครู", "where": "อ.เมือง",
-            "how": "ออนไลน์", "result": "ครู 120 คน", "indicator_value": 80,
-            "indicator_target": 75, "indicator_unit": "percent"}  # fmt: skip
+    return {
+        "version": version,
+        "status": "on_plan",
+        "what": "อบรมครู",
+        "where": "อ.เมือง",
+        "how": "ออนไลน์",
+        "result": "ครู 120 คน",
+        "indicator_value": 80,
+        "indicator_target": 75,
+        "indicator_unit": "percent",
+    }
 
 
 def no_csrf(app: Flask) -> Flask:

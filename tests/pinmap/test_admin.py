@@ -62,8 +62,15 @@ def _office(session: Session) -> Office:
 
 def _user(session: Session, email: str, role: str = "admin") -> User:
     office = _office(session).code if role in ("office_editor", "office_director") else None
-    user = create_user(session, Actor(None), email=email, name=email.split("@")[0],
-                       password=PASSWORD, role=role, office_code=office)  # fmt: skip
+    user = create_user(
+        session,
+        Actor(None),
+        email=email,
+        name=email.split("@")[0],
+        password=PASSWORD,
+        role=role,
+        office_code=office,
+    )
     session.commit()
     return user
 
@@ -99,16 +106,30 @@ def admin(session: Session, web: FlaskClient) -> User:
 def _catalogue_state(session: Session, year: int = 2567) -> tuple[list[tuple], list[tuple]]:
     session.expire_all()
     dims = session.execute(
-        select(PolicyDimension.id, PolicyDimension.no, PolicyDimension.key,
-               PolicyDimension.title_th, PolicyDimension.title_en)
-        .filter_by(fiscal_year=year).order_by(PolicyDimension.id)
-    ).all()  # fmt: skip
+        select(
+            PolicyDimension.id,
+            PolicyDimension.no,
+            PolicyDimension.key,
+            PolicyDimension.title_th,
+            PolicyDimension.title_en,
+        )
+        .filter_by(fiscal_year=year)
+        .order_by(PolicyDimension.id)
+    ).all()
     items = session.execute(
-        select(PolicyItem.id, PolicyItem.kind, PolicyItem.no, PolicyItem.title_th,
-               PolicyItem.title_en, PolicyItem.dimension_id, PolicyItem.verified,
-               PolicyItem.source_note)
-        .filter_by(fiscal_year=year).order_by(PolicyItem.id)
-    ).all()  # fmt: skip
+        select(
+            PolicyItem.id,
+            PolicyItem.kind,
+            PolicyItem.no,
+            PolicyItem.title_th,
+            PolicyItem.title_en,
+            PolicyItem.dimension_id,
+            PolicyItem.verified,
+            PolicyItem.source_note,
+        )
+        .filter_by(fiscal_year=year)
+        .order_by(PolicyItem.id)
+    ).all()
     return [tuple(d) for d in dims], [tuple(i) for i in items]
 
 
@@ -123,8 +144,13 @@ def _upload(client: FlaskClient, text: str | bytes, token: str) -> object:
 
 # --- Access ---------------------------------------------------------------------------------
 
-ADMIN_PAGES = ["/admin/users", "/admin/windows", "/admin/catalogue", "/admin/audit",
-               "/admin/catalogue/export.csv?fiscal_year=2567"]  # fmt: skip
+ADMIN_PAGES = [
+    "/admin/users",
+    "/admin/windows",
+    "/admin/catalogue",
+    "/admin/audit",
+    "/admin/catalogue/export.csv?fiscal_year=2567",
+]
 
 
 @pytest.mark.parametrize("role", ["office_editor", "office_director", "reviewer"])
@@ -166,15 +192,23 @@ def test_admin_lists_and_creates_users(session: Session, web: FlaskClient, admin
     assert "&lt;b&gt;odd&lt;/b&gt;@example.org" in html and "<b>odd" not in html
 
     office = _office(session)
-    resp = web.post("/admin/users", data={
-        "csrf_token": _token(web), "email": "Editor@Example.org", "name": "Somchai",
-        "role": "office_editor", "office_code": office.code, "password": PASSWORD,
-    })  # fmt: skip
+    resp = web.post(
+        "/admin/users",
+        data={
+            "csrf_token": _token(web),
+            "email": "Editor@Example.org",
+            "name": "Somchai",
+            "role": "office_editor",
+            "office_code": office.code,
+            "password": PASSWORD,
+        },
+    )
     assert resp.status_code == 302
     created = session.scalars(select(User).filter_by(email="editor@example.org")).one()
     assert created.office_id == office.id and created.role == "office_editor"
-    log = session.scalars(select(AuditLog).filter_by(action="user.create",
-                                                     entity_id=str(created.id))).one()  # fmt: skip
+    log = session.scalars(
+        select(AuditLog).filter_by(action="user.create", entity_id=str(created.id))
+    ).one()
     assert log.user_id == admin.id
     assert "editor@example.org" in web.get("/admin/users").get_data(as_text=True)
 
@@ -182,10 +216,17 @@ def test_admin_lists_and_creates_users(session: Session, web: FlaskClient, admin
 def test_duplicate_email_keeps_typed_values(
     session: Session, web: FlaskClient, admin: User
 ) -> None:
-    resp = web.post("/admin/users", data={
-        "csrf_token": _token(web), "email": "boss@obec.go.th", "name": "Second boss",
-        "role": "reviewer", "office_code": "", "password": "secret-typed-99",
-    })  # fmt: skip
+    resp = web.post(
+        "/admin/users",
+        data={
+            "csrf_token": _token(web),
+            "email": "boss@obec.go.th",
+            "name": "Second boss",
+            "role": "reviewer",
+            "office_code": "",
+            "password": "secret-typed-99",
+        },
+    )
     html = resp.get_data(as_text=True)
     assert resp.status_code == 409
     assert "exists already" in html
@@ -197,10 +238,17 @@ def test_duplicate_email_keeps_typed_values(
 def test_create_user_validation_error_is_400(
     session: Session, web: FlaskClient, admin: User
 ) -> None:
-    resp = web.post("/admin/users", data={
-        "csrf_token": _token(web), "email": "new@example.org", "name": "N",
-        "role": "office_editor", "office_code": "spp-nowhere", "password": PASSWORD,
-    })  # fmt: skip
+    resp = web.post(
+        "/admin/users",
+        data={
+            "csrf_token": _token(web),
+            "email": "new@example.org",
+            "name": "N",
+            "role": "office_editor",
+            "office_code": "spp-nowhere",
+            "password": PASSWORD,
+        },
+    )
     assert resp.status_code == 400
     assert "No office with code spp-nowhere" in resp.get_data(as_text=True)
     assert session.scalars(select(User).filter_by(email="new@example.org")).first() is None
@@ -238,9 +286,15 @@ def test_post_without_csrf_token_is_refused(
     session: Session, web: FlaskClient, admin: User
 ) -> None:
     web.application.config["WTF_CSRF_ENABLED"] = True
-    resp = web.post("/admin/users", data={
-        "email": "sneaky@example.org", "name": "S", "role": "reviewer", "password": PASSWORD,
-    })  # fmt: skip
+    resp = web.post(
+        "/admin/users",
+        data={
+            "email": "sneaky@example.org",
+            "name": "S",
+            "role": "reviewer",
+            "password": PASSWORD,
+        },
+    )
     assert resp.status_code == 400
     assert session.scalars(select(User).filter_by(email="sneaky@example.org")).first() is None
 
@@ -249,8 +303,15 @@ def test_post_without_csrf_token_is_refused(
 
 
 def _window_form(token: str, **changes: str) -> dict[str, str]:
-    form = {"csrf_token": token, "fiscal_year": "2567", "round_no": "3", "label_th": "ระยะที่ 3",
-            "label_en": "Phase 3", "opens_on": "2024-09-01", "closes_on": "2024-09-20"}  # fmt: skip
+    form = {
+        "csrf_token": token,
+        "fiscal_year": "2567",
+        "round_no": "3",
+        "label_th": "ระยะที่ 3",
+        "label_en": "Phase 3",
+        "opens_on": "2024-09-01",
+        "closes_on": "2024-09-20",
+    }
     form.update(changes)
     return form
 
@@ -303,13 +364,19 @@ def test_window_create_and_update(session: Session, web: FlaskClient, admin: Use
 def test_window_creates_missing_fiscal_year(
     session: Session, web: FlaskClient, admin: User
 ) -> None:
-    form = _window_form(_token(web, "/admin/windows"), fiscal_year="2569", round_no="1",
-                        opens_on="2025-10-01", closes_on="2025-12-31")  # fmt: skip
+    form = _window_form(
+        _token(web, "/admin/windows"),
+        fiscal_year="2569",
+        round_no="1",
+        opens_on="2025-10-01",
+        closes_on="2025-12-31",
+    )
     assert web.post("/admin/windows", data=form).status_code == 302
     year = session.get(FiscalYear, 2569)
     assert year is not None and (year.starts_on, year.ends_on) == (
-        dt.date(2025, 10, 1), dt.date(2026, 9, 30),
-    )  # fmt: skip
+        dt.date(2025, 10, 1),
+        dt.date(2026, 9, 30),
+    )
 
 
 # --- Catalogue ------------------------------------------------------------------------------
@@ -354,8 +421,9 @@ def test_export_escapes_formulas(session: Session, web: FlaskClient, admin: User
     assert "'@SUM(A1)" in text
     assert not any(
         cell.startswith(("=", "+", "-", "@"))
-        for line in text.splitlines() for cell in line.split(",")
-    )  # fmt: skip
+        for line in text.splitlines()
+        for cell in line.split(",")
+    )
     # Importing the escaped file gives back the original text.
     assert _upload(web, body, _token(web, "/admin/catalogue")).status_code == 302
     assert _catalogue_state(session) == before
@@ -382,15 +450,21 @@ def test_bad_import_reports_line_and_changes_nothing(
     [
         (lambda ls: [ls[0].replace(",verified", ",checked")] + ls[1:], "line 1: missing column"),
         (lambda ls: ls + [ls[5]], "line 27: duplicate policy 1"),
-        (lambda ls: ls[:5] + [ls[5].replace("ความปลอดภัย,no", "nowhere,no")] + ls[6:],
-         "line 6: unknown dimension “nowhere”"),
-        (lambda ls: ls[:5] + [ls[5].replace("ความปลอดภัย,no", "ความปลอดภัย,maybe")] + ls[6:],
-         "line 6: verified must be yes or no"),
-        (lambda ls: ls + [ls[-1].replace("2567,", "2568,", 1).replace(",11,", ",12,")],
-         "line 27: the file holds more than one fiscal year (2567, 2568)"),
+        (
+            lambda ls: ls[:5] + [ls[5].replace("ความปลอดภัย,no", "nowhere,no")] + ls[6:],
+            "line 6: unknown dimension “nowhere”",
+        ),
+        (
+            lambda ls: ls[:5] + [ls[5].replace("ความปลอดภัย,no", "ความปลอดภัย,maybe")] + ls[6:],
+            "line 6: verified must be yes or no",
+        ),
+        (
+            lambda ls: ls + [ls[-1].replace("2567,", "2568,", 1).replace(",11,", ",12,")],
+            "line 27: the file holds more than one fiscal year (2567, 2568)",
+        ),
         (lambda ls: ls + ["2567,policy,11,x"], "line 27: wrong number of fields"),
     ],
-)  # fmt: skip
+)
 def test_import_validation(
     session: Session, web: FlaskClient, admin: User, edit: object, expected: str
 ) -> None:
@@ -416,8 +490,11 @@ def test_import_updates_adds_and_removes(session: Session, web: FlaskClient, adm
     assert items[("quick_win", 12)].title_en == "New <item>"
     assert items[("policy", 1)].title_en.endswith("MOE Safety Centre)")
     log = session.scalars(select(AuditLog).filter_by(action="catalogue.import")).one()
-    assert log.after == {"created": ["quick_win 12"], "updated": ["policy 1"],
-                         "deleted": ["quick_win 11"]}  # fmt: skip
+    assert log.after == {
+        "created": ["quick_win 12"],
+        "updated": ["policy 1"],
+        "deleted": ["quick_win 11"],
+    }
     html = web.get("/admin/catalogue?fiscal_year=2567").get_data(as_text=True)
     assert "New &lt;item&gt;" in html
 
@@ -428,8 +505,9 @@ def test_import_refuses_to_drop_reported_items(
     item = session.scalars(
         select(PolicyItem).filter_by(fiscal_year=2567, kind="quick_win", no=11)
     ).one()
-    session.add(ProgressEntry(office_id=_office(session).id, fiscal_year=2567, item_id=item.id,
-                              round_no=1))  # fmt: skip
+    session.add(
+        ProgressEntry(office_id=_office(session).id, fiscal_year=2567, item_id=item.id, round_no=1)
+    )
     session.commit()
     before = _catalogue_state(session)
     lines = catalogue.export_catalogue(session, 2567).splitlines()
@@ -507,10 +585,19 @@ def test_audit_is_paginated(session: Session, web: FlaskClient, admin: User) -> 
 def test_a_source_url_query_never_reaches_the_audit_log(web: FlaskClient, session: Session) -> None:
     admin = _user(session, "src-admin@obec.go.th")
     _login(web, admin)
-    resp = web.post("/admin/ingest", data={
-        "csrf_token": _token(web, "/admin/ingest"), "name": "feed-q", "kind": "progress-json",
-        "url": "https://example.go.th/feed?api_key=TOPSECRET", "interval_seconds": "3600",
-        "timeout_seconds": "30", "options": "{}", "enabled": "on"})  # fmt: skip
+    resp = web.post(
+        "/admin/ingest",
+        data={
+            "csrf_token": _token(web, "/admin/ingest"),
+            "name": "feed-q",
+            "kind": "progress-json",
+            "url": "https://example.go.th/feed?api_key=TOPSECRET",
+            "interval_seconds": "3600",
+            "timeout_seconds": "30",
+            "options": "{}",
+            "enabled": "on",
+        },
+    )
     assert resp.status_code == 302
     entry = session.scalars(select(AuditLog).filter_by(action="ingest.source.save")).one()
     assert "TOPSECRET" not in str(entry.after) and entry.after["url"].endswith("/feed?…")
@@ -528,8 +615,15 @@ def test_admin_changes_a_users_office_and_role_and_the_old_session_ends(
     assert theirs.get("/portal/password").status_code == 200
     _login(web, admin)
     token = _token(web)
-    r = web.post(f"/admin/users/{editor.id}", data={"csrf_token": token, "name": "Ed",
-                 "role": "office_director", "office_code": other_office.code})  # fmt: skip
+    r = web.post(
+        f"/admin/users/{editor.id}",
+        data={
+            "csrf_token": token,
+            "name": "Ed",
+            "role": "office_director",
+            "office_code": other_office.code,
+        },
+    )
     assert r.status_code == 302
     session.refresh(editor)
     assert (editor.role, editor.office_id) == ("office_director", other_office.id)
@@ -537,9 +631,11 @@ def test_admin_changes_a_users_office_and_role_and_the_old_session_ends(
     log = session.scalars(select(AuditLog).filter_by(action="user.update")).one()
     assert log.before["role"] == "office_editor" and log.after["office"] == other_office.code
     # Bad combinations are refused with a message, and change nothing.
-    for data, words in (({"role": "office_editor", "office_code": ""}, "needs an office"),
-                        ({"role": "reviewer", "office_code": other_office.code}, "OBEC roles"),
-                        ({"role": "wizard", "office_code": ""}, "Unknown role")):  # fmt: skip
+    for data, words in (
+        ({"role": "office_editor", "office_code": ""}, "needs an office"),
+        ({"role": "reviewer", "office_code": other_office.code}, "OBEC roles"),
+        ({"role": "wizard", "office_code": ""}, "Unknown role"),
+    ):
         r = web.post(f"/admin/users/{editor.id}", data={"csrf_token": token, **data})
         assert r.status_code == 400 and words in r.get_data(as_text=True)
     r = web.post(f"/admin/users/{admin.id}", data={"csrf_token": token, "role": "reviewer"})
@@ -553,11 +649,14 @@ def test_admin_sets_a_new_password(web: FlaskClient, admin_app: Flask, session: 
     editor = _user(session, "forgot@office.go.th", role="office_editor")
     _login(web, admin)
     token = _token(web)
-    weak = web.post(f"/admin/users/{editor.id}/password",
-                    data={"csrf_token": token, "password": "short"})  # fmt: skip
+    weak = web.post(
+        f"/admin/users/{editor.id}/password", data={"csrf_token": token, "password": "short"}
+    )
     assert weak.status_code == 400
-    r = web.post(f"/admin/users/{editor.id}/password",
-                 data={"csrf_token": token, "password": "a brand new secret 7"})  # fmt: skip
+    r = web.post(
+        f"/admin/users/{editor.id}/password",
+        data={"csrf_token": token, "password": "a brand new secret 7"},
+    )
     assert r.status_code == 302
     session.expire_all()  # the request changed the row through its own session
     assert authenticate(session, "forgot@office.go.th", "a brand new secret 7", "127.0.0.1")

@@ -23,8 +23,15 @@ def test_offices_is_a_geojson_collection_of_245(client: FlaskClient) -> None:
     lon, lat = f["geometry"]["coordinates"]
     assert 97 < lon < 106 and 5 < lat < 21  # lon/lat order
     props = f["properties"]
-    for key in ("code", "kind", "name_th", "name_en", "province_th", "cluster_no",
-                "location_precision"):  # fmt: skip
+    for key in (
+        "code",
+        "kind",
+        "name_th",
+        "name_en",
+        "province_th",
+        "cluster_no",
+        "location_precision",
+    ):
         assert key in props
     assert props["provinces_th"] == ["ลำปาง", "ลำพูน"]
     assert props["kind"] == "secondary"
@@ -32,9 +39,16 @@ def test_offices_is_a_geojson_collection_of_245(client: FlaskClient) -> None:
 
 @pytest.mark.parametrize(
     ("query", "count"),
-    [("cluster=13", 21), ("kind=secondary", 62), ("kind=primary&cluster=1", 9),
-     ("province=50", 7), ("q=เชียงใหม่", 7), ("q=SPP-CHIANGMAI", 6), ("q=zzz", 0)],
-)  # fmt: skip
+    [
+        ("cluster=13", 21),
+        ("kind=secondary", 62),
+        ("kind=primary&cluster=1", 9),
+        ("province=50", 7),
+        ("q=เชียงใหม่", 7),
+        ("q=SPP-CHIANGMAI", 6),
+        ("q=zzz", 0),
+    ],
+)
 def test_office_filters(client: FlaskClient, query: str, count: int) -> None:
     fc = client.get(f"/api/v1/offices?{query}").get_json(force=True)
     assert len(fc["features"]) == count
@@ -54,9 +68,9 @@ def test_office_detail_and_unknown_code(client: FlaskClient) -> None:
 
 
 @pytest.mark.parametrize(
-    ("query", "field"), [("kind=tertiary", "kind"), ("cluster=abc", "cluster"),
-                         ("province=Bangkok", "province")],
-)  # fmt: skip
+    ("query", "field"),
+    [("kind=tertiary", "kind"), ("cluster=abc", "cluster"), ("province=Bangkok", "province")],
+)
 def test_bad_query_is_400_json_naming_the_parameter(
     client: FlaskClient, query: str, field: str
 ) -> None:
@@ -74,10 +88,16 @@ def test_validation_details_are_in_the_readers_language(client: FlaskClient) -> 
     assert en.get_json()["errors"]["query"]["kind"] == ["Must be one of: primary, secondary."]
 
 
-@pytest.mark.parametrize(("header", "expected"), [
-    ("en-GB,th;q=0.5", "en"), ("th-TH,en;q=0.8", "th"), ("en-US", "en"), ("fr-FR", "th"),
-    ("", "th"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("en-GB,th;q=0.5", "en"),
+        ("th-TH,en;q=0.8", "th"),
+        ("en-US", "en"),
+        ("fr-FR", "th"),
+        ("", "th"),
+    ],
+)
 def test_api_language_follows_preference_order_by_language(
     client: FlaskClient, header: str, expected: str
 ) -> None:
@@ -184,8 +204,12 @@ def test_openapi_document_lists_the_routes(client: FlaskClient) -> None:
 def test_openapi_marks_the_operations_that_need_a_token(client: FlaskClient) -> None:
     spec = client.get("/api/v1/openapi.json").get_json()
     assert spec["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
-    ops = {(path, method): op for path, item in spec["paths"].items()
-           for method, op in item.items() if isinstance(op, dict)}  # fmt: skip
+    ops = {
+        (path, method): op
+        for path, item in spec["paths"].items()
+        for method, op in item.items()
+        if isinstance(op, dict)
+    }
     secured = {key for key, op in ops.items() if op.get("security")}
     assert ("/api/v1/offices", "get") not in secured
     assert any(path.endswith("/submit") for path, _m in secured)

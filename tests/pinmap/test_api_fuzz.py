@@ -37,17 +37,36 @@ PRINCIPALS = ("anonymous", "admin", "own_director")
 MAX_EXAMPLES = 8
 # negative_data_rejection: what the document forbids ("12" for a number, a string too long) must
 # be refused, not accepted with a 2xx.
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
-          response_schema_conformance, negative_data_rejection]  # fmt: skip
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    negative_data_rejection,
+]
 # Tables a write could touch; a refused request must leave each count as it was.
-WATCHED = ("audit_log", "change_events", "progress_entries", "progress_revisions", "evidence",
-           "review_comments", "window_reopenings", "visit_plans", "visit_stops", "visit_records",
-           "cluster_sessions", "cluster_moves", "offices")  # fmt: skip
-CONFIG = schemathesis.Config.from_dict({
-    "seed": 20261130,
-    "generation": {"max-examples": 6, "deterministic": True},
-    "phases": {"coverage": {"enabled": False}, "stateful": {"enabled": False}},
-})  # fmt: skip
+WATCHED = (
+    "audit_log",
+    "change_events",
+    "progress_entries",
+    "progress_revisions",
+    "evidence",
+    "review_comments",
+    "window_reopenings",
+    "visit_plans",
+    "visit_stops",
+    "visit_records",
+    "cluster_sessions",
+    "cluster_moves",
+    "offices",
+)
+CONFIG = schemathesis.Config.from_dict(
+    {
+        "seed": 20261130,
+        "generation": {"max-examples": 6, "deterministic": True},
+        "phases": {"coverage": {"enabled": False}, "stateful": {"enabled": False}},
+    }
+)
 
 
 def _document_app() -> Flask:
@@ -85,12 +104,18 @@ def real_ids(app: Flask, world: World, session: Session, connection: Connection)
     session.commit()
     # The ORM session must hold no savepoint while the app writes: closing it would undo them.
     session.close()
-    rounds = dict(connection.execute(text("SELECT round_no, id FROM monitoring_rounds "
-                                          "WHERE fiscal_year = 2567")).all())  # fmt: skip
+    rounds = dict(
+        connection.execute(
+            text("SELECT round_no, id FROM monitoring_rounds WHERE fiscal_year = 2567")
+        ).all()
+    )
     round_id, onsite = rounds[3], rounds[2]
     client = app.test_client()
-    r = client.post("/api/v1/plans", headers=world.headers("admin"),
-                    json={"round_id": onsite, "cluster": 13, "radius_km": 60})  # fmt: skip
+    r = client.post(
+        "/api/v1/plans",
+        headers=world.headers("admin"),
+        json={"round_id": onsite, "cluster": 13, "radius_km": 60},
+    )
     assert r.status_code == 201, r.get_json()
     plan_id = r.get_json()["id"]
     r = client.put(world.entry_url(), json=full_report(), headers=world.headers("own_editor"))
@@ -103,32 +128,52 @@ def real_ids(app: Flask, world: World, session: Session, connection: Connection)
     assert r.status_code == 201, r.get_json()
     evidence_id = r.get_json()["evidence"][0]["id"]
     entry_id = connection.execute(text("SELECT max(id) FROM progress_entries")).scalar()
-    return {"code": world.own.code, "fiscal_year": world.fy, "round_no": world.round_no,
-            "kind": world.item.kind, "no": world.item.no, "cluster_no": 13,
-            "round_id": round_id, "entry_id": entry_id, "plan_id": plan_id,
-            "evidence_id": evidence_id}  # fmt: skip
+    return {
+        "code": world.own.code,
+        "fiscal_year": world.fy,
+        "round_no": world.round_no,
+        "kind": world.item.kind,
+        "no": world.item.no,
+        "cluster_no": 13,
+        "round_id": round_id,
+        "entry_id": entry_id,
+        "plan_id": plan_id,
+        "evidence_id": evidence_id,
+    }
 
 
 OPERATIONS = _operations()
 
 
 @pytest.mark.parametrize(("method", "path"), OPERATIONS, ids=[f"{m} {p}" for m, p in OPERATIONS])
-@settings(max_examples=MAX_EXAMPLES, derandomize=True, deadline=None, database=None,
-          suppress_health_check=list(HealthCheck))  # fmt: skip
+@settings(
+    max_examples=MAX_EXAMPLES,
+    derandomize=True,
+    deadline=None,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
 @given(data=st.data())
 def test_no_input_makes_a_5xx_or_contradicts_the_document(
-    method: str, path: str, data: st.DataObject, app: Flask, world: World,
-    connection: Connection, real_ids: dict[str, Any],
-) -> None:  # fmt: skip
+    method: str,
+    path: str,
+    data: st.DataObject,
+    app: Flask,
+    world: World,
+    connection: Connection,
+    real_ids: dict[str, Any],
+) -> None:
     app.config["WTF_CSRF_ENABLED"] = False
     operation = schema[path][method]
     real = {k: v for k, v in real_ids.items() if "{" + k + "}" in path}
     # Real path parameters first: the simplest branch, so the one Hypothesis draws most.
-    case = data.draw(st.one_of(
-        operation.as_strategy(GenerationMode.POSITIVE, path_parameters=real or None),
-        operation.as_strategy(GenerationMode.NEGATIVE),
-        operation.as_strategy(GenerationMode.POSITIVE),
-    ))  # fmt: skip
+    case = data.draw(
+        st.one_of(
+            operation.as_strategy(GenerationMode.POSITIVE, path_parameters=real or None),
+            operation.as_strategy(GenerationMode.NEGATIVE),
+            operation.as_strategy(GenerationMode.POSITIVE),
+        )
+    )
     for who in PRINCIPALS:
         before = _counts(connection)
         # Identity: the WSGI client hands over bodies as sent, and ours are gzipped otherwise.

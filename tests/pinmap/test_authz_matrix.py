@@ -90,8 +90,12 @@ class Ctx:
         return int(self.scalar("SELECT count(*) FROM audit_log"))
 
     def round_id(self, no: int) -> int:
-        return int(self.scalar("SELECT id FROM monitoring_rounds WHERE fiscal_year = 2567 "
-                               "AND round_no = :no", no=no))  # fmt: skip
+        return int(
+            self.scalar(
+                "SELECT id FROM monitoring_rounds WHERE fiscal_year = 2567 AND round_no = :no",
+                no=no,
+            )
+        )
 
     def user_id(self, who: str) -> int:
         return self.epochs[who][0]
@@ -100,8 +104,15 @@ class Ctx:
 @pytest.fixture
 def ctx(app: Flask, world: World, session: Session, connection: Connection) -> Iterator[Ctx]:
     actor = Actor(None, "test")
-    coach = create_user(session, actor, email="coach@example.go.th", name="coach",
-                        password=PASSWORD, role="coach", office_code=None)  # fmt: skip
+    coach = create_user(
+        session,
+        actor,
+        email="coach@example.go.th",
+        name="coach",
+        password=PASSWORD,
+        role="coach",
+        office_code=None,
+    )
     world.users["coach"] = coach
     world.tokens["coach"] = create_token(session, actor, coach, "tests").secret
     coaching_svc.load_rounds(session, PROJECT_ROOT / "data" / "monitoring_rounds.csv")
@@ -110,8 +121,9 @@ def ctx(app: Flask, world: World, session: Session, connection: Connection) -> I
     # Cells talk to the database through the app and raw SQL only: the ORM session must hold
     # no savepoint of its own when a cell's savepoint is rolled back.
     session.close()
-    point = connection.execute(text("SELECT ST_X(geom), ST_Y(geom) FROM offices "
-                                    "WHERE code = :c"), {"c": OWN}).one()  # fmt: skip
+    point = connection.execute(
+        text("SELECT ST_X(geom), ST_Y(geom) FROM offices WHERE code = :c"), {"c": OWN}
+    ).one()
     yield Ctx(no_csrf(app), world, connection, epochs, (float(point[0]), float(point[1])))
 
 
@@ -157,15 +169,20 @@ def draft(c: Ctx) -> dict[str, Any]:
 
 def submitted(c: Ctx) -> dict[str, Any]:
     rev = draft(c)
-    r = c.api().post(c.w.entry_url(suffix="/submit"), json={"version": rev["version"]},
-                     headers=c.h("own_director"))  # fmt: skip
+    r = c.api().post(
+        c.w.entry_url(suffix="/submit"),
+        json={"version": rev["version"]},
+        headers=c.h("own_director"),
+    )
     return _ok(r, 200).get_json()
 
 
 def decided(c: Ctx, rev: dict[str, Any], decision: str) -> dict[str, Any]:
-    r = c.api().post(f"/api/v1/review/entries/{_entry_id(c)}/decision", headers=c.h("reviewer"),
-                     json={"version": rev["version"], "decision": decision,
-                           "comment": "แนบภาพกิจกรรม"})  # fmt: skip
+    r = c.api().post(
+        f"/api/v1/review/entries/{_entry_id(c)}/decision",
+        headers=c.h("reviewer"),
+        json={"version": rev["version"], "decision": decision, "comment": "แนบภาพกิจกรรม"},
+    )
     return _ok(r, 200).get_json()
 
 
@@ -175,24 +192,38 @@ def returned(c: Ctx) -> dict[str, Any]:
 
 def resubmitted(c: Ctx) -> dict[str, Any]:
     rev = returned(c)
-    r = c.api().post(c.w.entry_url(suffix="/submit"), json={"version": rev["version"]},
-                     headers=c.h("own_director"))  # fmt: skip
+    r = c.api().post(
+        c.w.entry_url(suffix="/submit"),
+        json={"version": rev["version"]},
+        headers=c.h("own_director"),
+    )
     return _ok(r, 200).get_json()
 
 
 def with_link(c: Ctx) -> tuple[int, int]:
     """A draft with one link; (its version, the evidence id)."""
-    r = c.api().post(c.w.entry_url(suffix="/evidence"), headers=c.h("own_editor"),
-                     json={"url": "https://example.go.th/x", "title": "x"})  # fmt: skip
+    r = c.api().post(
+        c.w.entry_url(suffix="/evidence"),
+        headers=c.h("own_editor"),
+        json={"url": "https://example.go.th/x", "title": "x"},
+    )
     return _ok(r, 201).get_json()["version"], int(c.scalar("SELECT max(id) FROM evidence"))
 
 
 def profile_form(c: Ctx, **extra: str) -> dict[str, str]:
     lon, lat = c.lonlat
-    form = {"address": "ถนนอุตรกิจ อ.เมืองกระบี่", "phone": "0 7561 1234", "staff_count": "85",
-            "email": "saraban@krabi.go.th", "lat": f"{lat:.6f}", "lon": f"{lon:.6f}",
-            "p0_name": "นายผู้อำนวยการ ทดสอบ", "p0_position": "ผู้อำนวยการ",
-            "version": "0", "action": "save"}  # fmt: skip
+    form = {
+        "address": "ถนนอุตรกิจ อ.เมืองกระบี่",
+        "phone": "0 7561 1234",
+        "staff_count": "85",
+        "email": "saraban@krabi.go.th",
+        "lat": f"{lat:.6f}",
+        "lon": f"{lon:.6f}",
+        "p0_name": "นายผู้อำนวยการ ทดสอบ",
+        "p0_position": "ผู้อำนวยการ",
+        "version": "0",
+        "action": "save",
+    }
     return {**form, **extra}
 
 
@@ -215,17 +246,29 @@ def profile_draft(c: Ctx) -> tuple[int, int]:
 
 def profile_submitted(c: Ctx) -> tuple[int, int]:
     _rev_id, version = profile_draft(c)
-    r = c.page("own_director").post(f"/portal/offices/{OWN}/profile",
-                                    data=profile_form(c, action="submit", version=str(version)))  # fmt: skip
+    r = c.page("own_director").post(
+        f"/portal/offices/{OWN}/profile",
+        data=profile_form(c, action="submit", version=str(version)),
+    )
     _ok(r, 302)
     return _latest(c, "profile_revisions")
 
 
 def bp_form(c: Ctx, **extra: str) -> dict[str, Any]:
-    form = {"title": "ห้องเรียนคุณภาพ", "owner": "กลุ่มนิเทศ", "fiscal_year": str(c.fy),
-            "dimensions": ["คุณภาพ"], "item_ids": [str(c.w.item.id)], "background": "ที่มา",
-            "objectives": "วัตถุประสงค์", "process": "ขั้นตอน", "results": "ผล",
-            "success_factors": "ปัจจัย", "version": "0", "action": "save"}  # fmt: skip
+    form = {
+        "title": "ห้องเรียนคุณภาพ",
+        "owner": "กลุ่มนิเทศ",
+        "fiscal_year": str(c.fy),
+        "dimensions": ["คุณภาพ"],
+        "item_ids": [str(c.w.item.id)],
+        "background": "ที่มา",
+        "objectives": "วัตถุประสงค์",
+        "process": "ขั้นตอน",
+        "results": "ผล",
+        "success_factors": "ปัจจัย",
+        "version": "0",
+        "action": "save",
+    }
     return {**form, **extra}
 
 
@@ -237,14 +280,20 @@ def bp_draft(c: Ctx) -> tuple[int, int]:
 
 def bp_submitted(c: Ctx) -> tuple[int, int]:
     bp_id, version = bp_draft(c)
-    r = c.page("own_director").post(f"/portal/offices/{OWN}/best-practices/{bp_id}",
-                                    data=bp_form(c, version=str(version), action="submit"))  # fmt: skip
+    r = c.page("own_director").post(
+        f"/portal/offices/{OWN}/best-practices/{bp_id}",
+        data=bp_form(c, version=str(version), action="submit"),
+    )
     _ok(r, 302)
     return _latest(c, "best_practices")
 
 
-PLAN_FIELDS = {"problem": "ปัญหา", "approach": "แนวทาง", "targets": "เป้าหมาย",
-               "timeline": "ต.ค.–ธ.ค."}  # fmt: skip
+PLAN_FIELDS = {
+    "problem": "ปัญหา",
+    "approach": "แนวทาง",
+    "targets": "เป้าหมาย",
+    "timeline": "ต.ค.–ธ.ค.",
+}
 
 
 def _op_plan_url(c: Ctx) -> str:
@@ -252,31 +301,42 @@ def _op_plan_url(c: Ctx) -> str:
 
 
 def op_plan_draft(c: Ctx) -> tuple[int, int]:
-    r = c.page("own_editor").post(_op_plan_url(c), data={**PLAN_FIELDS, "version": "0",
-                                                         "action": "save"})  # fmt: skip
+    r = c.page("own_editor").post(
+        _op_plan_url(c), data={**PLAN_FIELDS, "version": "0", "action": "save"}
+    )
     _ok(r, 302)
     return _latest(c, "operating_plans")
 
 
 def op_plan_submitted(c: Ctx) -> tuple[int, int]:
     _plan_id, version = op_plan_draft(c)
-    r = c.page("own_director").post(_op_plan_url(c), data={**PLAN_FIELDS, "action": "submit",
-                                                           "version": str(version)})  # fmt: skip
+    r = c.page("own_director").post(
+        _op_plan_url(c), data={**PLAN_FIELDS, "action": "submit", "version": str(version)}
+    )
     _ok(r, 302)
     return _latest(c, "operating_plans")
 
 
 def visit_plan(c: Ctx, *, publish: bool = False) -> dict[str, Any]:
-    r = c.api().post("/api/v1/plans", headers=c.h("coach"),
-                     json={"round_id": c.round_id(2), "cluster": 13, "radius_km": 60})  # fmt: skip
+    r = c.api().post(
+        "/api/v1/plans",
+        headers=c.h("coach"),
+        json={"round_id": c.round_id(2), "cluster": 13, "radius_km": 60},
+    )
     plan = _ok(r, 201).get_json()
     # Publishing needs a visit date (inside round 2: Mar–Apr 2024).
-    r = c.api().put(f"/api/v1/plans/{plan['id']}", headers=c.h("coach"),
-                    json={"version": plan["version"], "visit_date": "2024-03-20"})  # fmt: skip
+    r = c.api().put(
+        f"/api/v1/plans/{plan['id']}",
+        headers=c.h("coach"),
+        json={"version": plan["version"], "visit_date": "2024-03-20"},
+    )
     plan = _ok(r, 200).get_json()
     if publish:
-        r = c.api().post(f"/api/v1/plans/{plan['id']}/publish", headers=c.h("coach"),
-                         json={"version": plan["version"]})  # fmt: skip
+        r = c.api().post(
+            f"/api/v1/plans/{plan['id']}/publish",
+            headers=c.h("coach"),
+            json={"version": plan["version"]},
+        )
         plan = _ok(r, 200).get_json()
     return plan
 
@@ -284,16 +344,26 @@ def visit_plan(c: Ctx, *, publish: bool = False) -> dict[str, Any]:
 def ingest_conflict(c: Ctx) -> tuple[int, int]:
     """A source's record that clashed with a newer manual draft; (conflict id, draft version)."""
     rev = draft(c)
-    source = c.scalar("INSERT INTO ingest_sources (name, kind, url, credentials_env, cron, "
-                      "timeout_seconds, options, pre_approved, enabled, created_at, updated_at) "
-                      "VALUES ('authz-source', 'progress-json', 'https://example.go.th/feed', "
-                      "'', '0 6 * * *', 30, '{}', false, true, now(), now()) RETURNING id")  # fmt: skip
-    run = c.scalar("INSERT INTO ingest_runs (source_id, started_at, outcome, fetched, inserted, "
-                   "updated, unchanged, quarantined, conflicts, error) VALUES "
-                   "(:s, now(), 'ok', 1, 0, 0, 0, 0, 1, '') RETURNING id", s=source)  # fmt: skip
-    conflict = c.scalar("INSERT INTO ingest_conflicts (source_id, source_record_id, entry_id, "
-                        "run_id, source_payload) VALUES (:s, 'r1', :e, :r, "
-                        "'{\"record\": {}}') RETURNING id", s=source, e=_entry_id(c), r=run)  # fmt: skip
+    source = c.scalar(
+        "INSERT INTO ingest_sources (name, kind, url, credentials_env, cron, "
+        "timeout_seconds, options, pre_approved, enabled, created_at, updated_at) "
+        "VALUES ('authz-source', 'progress-json', 'https://example.go.th/feed', "
+        "'', '0 6 * * *', 30, '{}', false, true, now(), now()) RETURNING id"
+    )
+    run = c.scalar(
+        "INSERT INTO ingest_runs (source_id, started_at, outcome, fetched, inserted, "
+        "updated, unchanged, quarantined, conflicts, error) VALUES "
+        "(:s, now(), 'ok', 1, 0, 0, 0, 0, 1, '') RETURNING id",
+        s=source,
+    )
+    conflict = c.scalar(
+        "INSERT INTO ingest_conflicts (source_id, source_record_id, entry_id, "
+        "run_id, source_payload) VALUES (:s, 'r1', :e, :r, "
+        "'{\"record\": {}}') RETURNING id",
+        s=source,
+        e=_entry_id(c),
+        r=run,
+    )
     return int(conflict), rev["version"]
 
 
@@ -309,10 +379,14 @@ def catalogue_csv(c: Ctx) -> bytes:
     return out.getvalue().encode("utf-8")
 
 
-SCHOOLS_CSV = ("code,name_th,amphoe_th,level,lat,lon\n"
-               "1081010001,โรงเรียนบ้านทดสอบ,เมืองกระบี่,ประถมศึกษา,8.07,98.91\n").encode()  # fmt: skip
-RESULTS_CSV = ("office_code,fiscal_year,category,indicator,value,unit,office_target,obec_target\n"
-               "spp-krabi,2563,onet_rt_nt,O-NET ป.6 ภาษาไทย,48.25,คะแนน,50,50\n").encode()  # fmt: skip
+SCHOOLS_CSV = (
+    "code,name_th,amphoe_th,level,lat,lon\n"
+    "1081010001,โรงเรียนบ้านทดสอบ,เมืองกระบี่,ประถมศึกษา,8.07,98.91\n"
+).encode()
+RESULTS_CSV = (
+    "office_code,fiscal_year,category,indicator,value,unit,office_target,obec_target\n"
+    "spp-krabi,2563,onet_rt_nt,O-NET ป.6 ภาษาไทย,48.25,คะแนน,50,50\n"
+).encode()
 
 
 def _multipart(client: FlaskClient, url: str, data: dict[str, Any], **kw: Any) -> TestResponse:
@@ -356,226 +430,643 @@ def _only_own_password_changed(c: Ctx, who: str) -> None:
 
 ROWS: list[Row] = [
     # --- progress API: files, evidence removal, resubmission, editing an approved report ----
-    Row("api upload file evidence", "POST", ENTRY_API + "/evidence", OFFICE, api=True,
-        act=lambda c, who, _: _multipart(c.api(), c.w.entry_url(suffix="/evidence"),
-                                         {"file": (io.BytesIO(_png()), "p.png"), "title": "ภาพ"},
-                                         headers=c.h(who))),
-    Row("api delete evidence", "DELETE", ENTRY_API + "/evidence/<int:evidence_id>", OFFICE,
-        api=True, prepare=with_link,
+    Row(
+        "api upload file evidence",
+        "POST",
+        ENTRY_API + "/evidence",
+        OFFICE,
+        api=True,
+        act=lambda c, who, _: _multipart(
+            c.api(),
+            c.w.entry_url(suffix="/evidence"),
+            {"file": (io.BytesIO(_png()), "p.png"), "title": "ภาพ"},
+            headers=c.h(who),
+        ),
+    ),
+    Row(
+        "api delete evidence",
+        "DELETE",
+        ENTRY_API + "/evidence/<int:evidence_id>",
+        OFFICE,
+        api=True,
+        prepare=with_link,
         act=lambda c, who, p: c.api().delete(
-            c.w.entry_url(suffix=f"/evidence/{p[1]}") + f"?version={p[0]}", headers=c.h(who))),
-    Row("api resubmit a returned report", "POST", ENTRY_API + "/submit", DIRECTOR, api=True,
+            c.w.entry_url(suffix=f"/evidence/{p[1]}") + f"?version={p[0]}", headers=c.h(who)
+        ),
+    ),
+    Row(
+        "api resubmit a returned report",
+        "POST",
+        ENTRY_API + "/submit",
+        DIRECTOR,
+        api=True,
         prepare=returned,
-        act=lambda c, who, rev: c.api().post(c.w.entry_url(suffix="/submit"), headers=c.h(who),
-                                             json={"version": rev["version"]})),
-    Row("api edit an approved report (new revision)", "PUT", ENTRY_API, OFFICE, api=True,
-        prepare=lambda c: decided(c, submitted(c), "approve"),
-        act=lambda c, who, rev: c.api().put(c.w.entry_url(), headers=c.h(who),
-                                            json={"version": rev["version"], "result": "ใหม่"})),
-    Row("api approve a resubmitted report", "POST", "/api/v1/review/entries/<int:entry_id>/decision",
-        OBEC, api=True, prepare=resubmitted,
         act=lambda c, who, rev: c.api().post(
-            f"/api/v1/review/entries/{_entry_id(c)}/decision", headers=c.h(who),
-            json={"version": rev["version"], "decision": "approve"})),
-    Row("api reopen a window", "POST", "/api/v1/review/reopen", OBEC, api=True,
-        act=lambda c, who, _: c.api().post("/api/v1/review/reopen", headers=c.h(who), json={
-            "office": OWN, "fiscal_year": c.fy, "round_no": 1, "reason": "ไฟดับ",
-            "until": (dt.date.today() + dt.timedelta(days=30)).isoformat()})),
-    # --- the report form --------------------------------------------------------------------
-    Row("page save a report", "POST", ENTRY_PAGE, OFFICE,
-        act=lambda c, who, _: c.page(who).post(_entry_page(c), data={
-            **_form(), "version": "0", "action": "save"})),
-    Row("page submit a report", "POST", ENTRY_PAGE, DIRECTOR, prepare=draft,
-        act=lambda c, who, rev: c.page(who).post(_entry_page(c), data={
-            **_form(), "version": str(rev["version"]), "action": "submit"})),
-    Row("page resubmit a returned report", "POST", ENTRY_PAGE, DIRECTOR, prepare=returned,
-        act=lambda c, who, rev: c.page(who).post(_entry_page(c), data={
-            **_form(), "version": str(rev["version"]), "action": "submit"})),
-    Row("page add a file", "POST", ENTRY_PAGE, OFFICE,
-        act=lambda c, who, _: _multipart(c.page(who), _entry_page(c), {
-            "action": "upload", "version": "0", "file": (io.BytesIO(_png()), "p.png"),
-            "file_title": "ภาพ"})),
-    Row("page add a link", "POST", ENTRY_PAGE, OFFICE,
-        act=lambda c, who, _: c.page(who).post(_entry_page(c), data={
-            "action": "add_link", "version": "0", "link_url": "https://example.go.th/y"})),
-    Row("page remove evidence", "POST", ENTRY_PAGE, OFFICE, prepare=with_link,
-        act=lambda c, who, p: c.page(who).post(_entry_page(c), data={
-            "action": "remove_evidence", "version": str(p[0]), "evidence_id": str(p[1])})),
-    Row("page edit an approved report", "POST", ENTRY_PAGE, OFFICE,
+            c.w.entry_url(suffix="/submit"), headers=c.h(who), json={"version": rev["version"]}
+        ),
+    ),
+    Row(
+        "api edit an approved report (new revision)",
+        "PUT",
+        ENTRY_API,
+        OFFICE,
+        api=True,
         prepare=lambda c: decided(c, submitted(c), "approve"),
-        act=lambda c, who, rev: c.page(who).post(_entry_page(c), data={
-            **_form(), "result": "ใหม่", "version": str(rev["version"]), "action": "save"})),
+        act=lambda c, who, rev: c.api().put(
+            c.w.entry_url(), headers=c.h(who), json={"version": rev["version"], "result": "ใหม่"}
+        ),
+    ),
+    Row(
+        "api approve a resubmitted report",
+        "POST",
+        "/api/v1/review/entries/<int:entry_id>/decision",
+        OBEC,
+        api=True,
+        prepare=resubmitted,
+        act=lambda c, who, rev: c.api().post(
+            f"/api/v1/review/entries/{_entry_id(c)}/decision",
+            headers=c.h(who),
+            json={"version": rev["version"], "decision": "approve"},
+        ),
+    ),
+    Row(
+        "api reopen a window",
+        "POST",
+        "/api/v1/review/reopen",
+        OBEC,
+        api=True,
+        act=lambda c, who, _: c.api().post(
+            "/api/v1/review/reopen",
+            headers=c.h(who),
+            json={
+                "office": OWN,
+                "fiscal_year": c.fy,
+                "round_no": 1,
+                "reason": "ไฟดับ",
+                "until": (dt.date.today() + dt.timedelta(days=30)).isoformat(),
+            },
+        ),
+    ),
+    # --- the report form --------------------------------------------------------------------
+    Row(
+        "page save a report",
+        "POST",
+        ENTRY_PAGE,
+        OFFICE,
+        act=lambda c, who, _: c.page(who).post(
+            _entry_page(c), data={**_form(), "version": "0", "action": "save"}
+        ),
+    ),
+    Row(
+        "page submit a report",
+        "POST",
+        ENTRY_PAGE,
+        DIRECTOR,
+        prepare=draft,
+        act=lambda c, who, rev: c.page(who).post(
+            _entry_page(c), data={**_form(), "version": str(rev["version"]), "action": "submit"}
+        ),
+    ),
+    Row(
+        "page resubmit a returned report",
+        "POST",
+        ENTRY_PAGE,
+        DIRECTOR,
+        prepare=returned,
+        act=lambda c, who, rev: c.page(who).post(
+            _entry_page(c), data={**_form(), "version": str(rev["version"]), "action": "submit"}
+        ),
+    ),
+    Row(
+        "page add a file",
+        "POST",
+        ENTRY_PAGE,
+        OFFICE,
+        act=lambda c, who, _: _multipart(
+            c.page(who),
+            _entry_page(c),
+            {
+                "action": "upload",
+                "version": "0",
+                "file": (io.BytesIO(_png()), "p.png"),
+                "file_title": "ภาพ",
+            },
+        ),
+    ),
+    Row(
+        "page add a link",
+        "POST",
+        ENTRY_PAGE,
+        OFFICE,
+        act=lambda c, who, _: c.page(who).post(
+            _entry_page(c),
+            data={"action": "add_link", "version": "0", "link_url": "https://example.go.th/y"},
+        ),
+    ),
+    Row(
+        "page remove evidence",
+        "POST",
+        ENTRY_PAGE,
+        OFFICE,
+        prepare=with_link,
+        act=lambda c, who, p: c.page(who).post(
+            _entry_page(c),
+            data={"action": "remove_evidence", "version": str(p[0]), "evidence_id": str(p[1])},
+        ),
+    ),
+    Row(
+        "page edit an approved report",
+        "POST",
+        ENTRY_PAGE,
+        OFFICE,
+        prepare=lambda c: decided(c, submitted(c), "approve"),
+        act=lambda c, who, rev: c.page(who).post(
+            _entry_page(c),
+            data={**_form(), "result": "ใหม่", "version": str(rev["version"]), "action": "save"},
+        ),
+    ),
     # --- the review desk --------------------------------------------------------------------
-    Row("page approve a report", "POST", "/review/entries/<int:entry_id>", OBEC,
+    Row(
+        "page approve a report",
+        "POST",
+        "/review/entries/<int:entry_id>",
+        OBEC,
         prepare=submitted,
-        act=lambda c, who, rev: c.page(who).post(f"/review/entries/{_entry_id(c)}", data={
-            "decision": "approve", "version": str(rev["version"])})),
-    Row("page return a report", "POST", "/review/entries/<int:entry_id>", OBEC,
+        act=lambda c, who, rev: c.page(who).post(
+            f"/review/entries/{_entry_id(c)}",
+            data={"decision": "approve", "version": str(rev["version"])},
+        ),
+    ),
+    Row(
+        "page return a report",
+        "POST",
+        "/review/entries/<int:entry_id>",
+        OBEC,
         prepare=submitted,
-        act=lambda c, who, rev: c.page(who).post(f"/review/entries/{_entry_id(c)}", data={
-            "decision": "return", "comment": "แนบภาพ", "version": str(rev["version"])})),
+        act=lambda c, who, rev: c.page(who).post(
+            f"/review/entries/{_entry_id(c)}",
+            data={"decision": "return", "comment": "แนบภาพ", "version": str(rev["version"])},
+        ),
+    ),
     # The page redirects back to the report whether or not the reopening worked: the audit
     # check below is what tells success from a flashed refusal.
-    Row("page reopen a window", "POST", "/review/entries/<int:entry_id>/reopen", OBEC,
+    Row(
+        "page reopen a window",
+        "POST",
+        "/review/entries/<int:entry_id>/reopen",
+        OBEC,
         prepare=draft,
-        act=lambda c, who, _: c.page(who).post(f"/review/entries/{_entry_id(c)}/reopen", data={
-            "until": (dt.date.today() + dt.timedelta(days=30)).isoformat(), "reason": "น้ำท่วม"})),
-    # Any signed-in user, for their own account only (there is no field naming the account).
-    Row("page change own password", "POST", "/portal/password", SIGNED_IN,
-        verify=_only_own_password_changed,
-        act=lambda c, who, _: c.page(who).post("/portal/password", data={
-            "old": PASSWORD, "new": NEW_PASSWORD, "repeat": NEW_PASSWORD,
-            "user_id": str(c.user_id("admin"))})),
-    # --- admin ------------------------------------------------------------------------------
-    Row("admin create a user", "POST", "/admin/users", ADMIN,
-        act=lambda c, who, _: c.page(who).post("/admin/users", data={
-            "email": "new-user@example.go.th", "name": "ใหม่", "role": "office_editor",
-            "office_code": OWN, "password": NEW_PASSWORD})),
-    Row("admin deactivate a user", "POST", "/admin/users/<int:user_id>/active", ADMIN,
-        act=lambda c, who, _: c.page(who).post(f"/admin/users/{c.user_id('other_editor')}/active")),
-    Row("admin edit a user", "POST", "/admin/users/<int:user_id>", ADMIN,
-        act=lambda c, who, _: c.page(who).post(f"/admin/users/{c.user_id('other_editor')}", data={
-            "name": "แก้ชื่อ", "role": "office_editor", "office_code": OWN})),
-    Row("admin set a user's password", "POST", "/admin/users/<int:user_id>/password", ADMIN,
         act=lambda c, who, _: c.page(who).post(
-            f"/admin/users/{c.user_id('other_editor')}/password",
-            data={"password": NEW_PASSWORD})),
-    Row("admin save a reporting window", "POST", "/admin/windows", ADMIN,
-        act=lambda c, who, _: c.page(who).post("/admin/windows", data={
-            "fiscal_year": "2567", "round_no": "3", "label_th": "ระยะที่ 3", "label_en": "Phase 3",
-            "opens_on": "2024-09-01", "closes_on": "2024-09-20"})),
-    Row("admin import the catalogue", "POST", "/admin/catalogue/import", ADMIN,
+            f"/review/entries/{_entry_id(c)}/reopen",
+            data={
+                "until": (dt.date.today() + dt.timedelta(days=30)).isoformat(),
+                "reason": "น้ำท่วม",
+            },
+        ),
+    ),
+    # Any signed-in user, for their own account only (there is no field naming the account).
+    Row(
+        "page change own password",
+        "POST",
+        "/portal/password",
+        SIGNED_IN,
+        verify=_only_own_password_changed,
+        act=lambda c, who, _: c.page(who).post(
+            "/portal/password",
+            data={
+                "old": PASSWORD,
+                "new": NEW_PASSWORD,
+                "repeat": NEW_PASSWORD,
+                "user_id": str(c.user_id("admin")),
+            },
+        ),
+    ),
+    # --- admin ------------------------------------------------------------------------------
+    Row(
+        "admin create a user",
+        "POST",
+        "/admin/users",
+        ADMIN,
+        act=lambda c, who, _: c.page(who).post(
+            "/admin/users",
+            data={
+                "email": "new-user@example.go.th",
+                "name": "ใหม่",
+                "role": "office_editor",
+                "office_code": OWN,
+                "password": NEW_PASSWORD,
+            },
+        ),
+    ),
+    Row(
+        "admin deactivate a user",
+        "POST",
+        "/admin/users/<int:user_id>/active",
+        ADMIN,
+        act=lambda c, who, _: c.page(who).post(f"/admin/users/{c.user_id('other_editor')}/active"),
+    ),
+    Row(
+        "admin edit a user",
+        "POST",
+        "/admin/users/<int:user_id>",
+        ADMIN,
+        act=lambda c, who, _: c.page(who).post(
+            f"/admin/users/{c.user_id('other_editor')}",
+            data={"name": "แก้ชื่อ", "role": "office_editor", "office_code": OWN},
+        ),
+    ),
+    Row(
+        "admin set a user's password",
+        "POST",
+        "/admin/users/<int:user_id>/password",
+        ADMIN,
+        act=lambda c, who, _: c.page(who).post(
+            f"/admin/users/{c.user_id('other_editor')}/password", data={"password": NEW_PASSWORD}
+        ),
+    ),
+    Row(
+        "admin save a reporting window",
+        "POST",
+        "/admin/windows",
+        ADMIN,
+        act=lambda c, who, _: c.page(who).post(
+            "/admin/windows",
+            data={
+                "fiscal_year": "2567",
+                "round_no": "3",
+                "label_th": "ระยะที่ 3",
+                "label_en": "Phase 3",
+                "opens_on": "2024-09-01",
+                "closes_on": "2024-09-20",
+            },
+        ),
+    ),
+    Row(
+        "admin import the catalogue",
+        "POST",
+        "/admin/catalogue/import",
+        ADMIN,
         prepare=catalogue_csv,
-        act=lambda c, who, body: _multipart(c.page(who), "/admin/catalogue/import", {
-            "file": (io.BytesIO(body), "items.csv")})),
+        act=lambda c, who, body: _multipart(
+            c.page(who), "/admin/catalogue/import", {"file": (io.BytesIO(body), "items.csv")}
+        ),
+    ),
     # Reviewers may read /admin/ingest (view_ingest); saving a source is the admin's alone.
-    Row("admin save an ingest source", "POST", "/admin/ingest", ADMIN,
-        act=lambda c, who, _: c.page(who).post("/admin/ingest", data={
-            "name": "authz-feed", "kind": "progress-json", "url": "https://example.go.th/feed",
-            "interval_seconds": "3600", "timeout_seconds": "30", "options": "{}",
-            "enabled": "on"})),
-    Row("resolve an ingest conflict", "POST", "/admin/ingest/conflicts", OBEC,
+    Row(
+        "admin save an ingest source",
+        "POST",
+        "/admin/ingest",
+        ADMIN,
+        act=lambda c, who, _: c.page(who).post(
+            "/admin/ingest",
+            data={
+                "name": "authz-feed",
+                "kind": "progress-json",
+                "url": "https://example.go.th/feed",
+                "interval_seconds": "3600",
+                "timeout_seconds": "30",
+                "options": "{}",
+                "enabled": "on",
+            },
+        ),
+    ),
+    Row(
+        "resolve an ingest conflict",
+        "POST",
+        "/admin/ingest/conflicts",
+        OBEC,
         prepare=ingest_conflict,
-        act=lambda c, who, p: c.page(who).post("/admin/ingest/conflicts", data={
-            "decision": "keep", "conflict_id": str(p[0]), "version": str(p[1])})),
+        act=lambda c, who, p: c.page(who).post(
+            "/admin/ingest/conflicts",
+            data={"decision": "keep", "conflict_id": str(p[0]), "version": str(p[1])},
+        ),
+    ),
     # --- office profile, schools, results, best practices, operating plan ----------------------
-    Row("profile save", "POST", "/portal/offices/<code>/profile", OFFICE,
-        act=lambda c, who, _: _multipart(c.page(who), f"/portal/offices/{OWN}/profile",
-                                         profile_form(c))),
-    Row("profile submit", "POST", "/portal/offices/<code>/profile", DIRECTOR,
+    Row(
+        "profile save",
+        "POST",
+        "/portal/offices/<code>/profile",
+        OFFICE,
+        act=lambda c, who, _: _multipart(
+            c.page(who), f"/portal/offices/{OWN}/profile", profile_form(c)
+        ),
+    ),
+    Row(
+        "profile submit",
+        "POST",
+        "/portal/offices/<code>/profile",
+        DIRECTOR,
         prepare=profile_draft,
-        act=lambda c, who, p: _multipart(c.page(who), f"/portal/offices/{OWN}/profile",
-                                         profile_form(c, action="submit", version=str(p[1])))),
-    Row("schools import", "POST", "/portal/offices/<code>/schools", OFFICE,
-        act=lambda c, who, _: _multipart(c.page(who), f"/portal/offices/{OWN}/schools", {
-            "action": "import", "version": "0",
-            "file": (io.BytesIO(SCHOOLS_CSV), "schools.csv")})),
-    Row("school counts save", "POST", "/portal/offices/<code>/schools", OFFICE,
-        act=lambda c, who, _: c.page(who).post(f"/portal/offices/{OWN}/schools", data={
-            "action": "stats", "version": "0", "as_of": "2024-06-10", "teachers": "917",
-            "students": "12345", "staff": "83"})),
+        act=lambda c, who, p: _multipart(
+            c.page(who),
+            f"/portal/offices/{OWN}/profile",
+            profile_form(c, action="submit", version=str(p[1])),
+        ),
+    ),
+    Row(
+        "schools import",
+        "POST",
+        "/portal/offices/<code>/schools",
+        OFFICE,
+        act=lambda c, who, _: _multipart(
+            c.page(who),
+            f"/portal/offices/{OWN}/schools",
+            {"action": "import", "version": "0", "file": (io.BytesIO(SCHOOLS_CSV), "schools.csv")},
+        ),
+    ),
+    Row(
+        "school counts save",
+        "POST",
+        "/portal/offices/<code>/schools",
+        OFFICE,
+        act=lambda c, who, _: c.page(who).post(
+            f"/portal/offices/{OWN}/schools",
+            data={
+                "action": "stats",
+                "version": "0",
+                "as_of": "2024-06-10",
+                "teachers": "917",
+                "students": "12345",
+                "staff": "83",
+            },
+        ),
+    ),
     # Five-year results are OBEC's to load, even on an office's own page.
-    Row("results import on an office page", "POST", "/portal/offices/<code>/results", OBEC,
-        act=lambda c, who, _: _multipart(c.page(who), f"/portal/offices/{OWN}/results", {
-            "file": (io.BytesIO(RESULTS_CSV), "results.csv")})),
+    Row(
+        "results import on an office page",
+        "POST",
+        "/portal/offices/<code>/results",
+        OBEC,
+        act=lambda c, who, _: _multipart(
+            c.page(who),
+            f"/portal/offices/{OWN}/results",
+            {"file": (io.BytesIO(RESULTS_CSV), "results.csv")},
+        ),
+    ),
     # Office staff posting to the national import are sent to their own office's results page
     # (302, nothing loaded) rather than refused: the audit check proves nothing was written.
-    Row("results import (national)", "POST", "/portal/results", OBEC,
+    Row(
+        "results import (national)",
+        "POST",
+        "/portal/results",
+        OBEC,
         refused={"other_editor": 302, "own_editor": 302, "own_director": 302},
-        act=lambda c, who, _: _multipart(c.page(who), "/portal/results", {
-            "file": (io.BytesIO(RESULTS_CSV), "results.csv")})),
-    Row("best practice create", "POST", "/portal/offices/<code>/best-practices/new", OFFICE,
-        act=lambda c, who, _: c.page(who).post(f"/portal/offices/{OWN}/best-practices/new",
-                                               data=bp_form(c))),
-    Row("best practice submit", "POST", "/portal/offices/<code>/best-practices/<int:bp_id>",
-        DIRECTOR, prepare=bp_draft,
-        act=lambda c, who, p: c.page(who).post(f"/portal/offices/{OWN}/best-practices/{p[0]}",
-                                               data=bp_form(c, version=str(p[1]),
-                                                            action="submit"))),
-    Row("best practice attach a file", "POST",
-        "/portal/offices/<code>/best-practices/<int:bp_id>", OFFICE, prepare=bp_draft,
-        act=lambda c, who, p: _multipart(c.page(who), f"/portal/offices/{OWN}/best-practices/{p[0]}",
-                                         {"action": "attach", "version": str(p[1]),
-                                          "file": (io.BytesIO(_png()), "a.png")})),
-    Row("best practice infographic", "POST",
-        "/portal/offices/<code>/best-practices/<int:bp_id>", OFFICE, prepare=bp_draft,
-        act=lambda c, who, p: _multipart(c.page(who), f"/portal/offices/{OWN}/best-practices/{p[0]}",
-                                         {"action": "infographic", "version": str(p[1]),
-                                          "infographic": (io.BytesIO(_jpeg()), "i.jpg")})),
-    Row("operating plan save", "POST", "/portal/offices/<code>/plan/<int:fiscal_year>", OFFICE,
-        act=lambda c, who, _: c.page(who).post(_op_plan_url(c), data={
-            **PLAN_FIELDS, "version": "0", "action": "save"})),
-    Row("operating plan submit", "POST", "/portal/offices/<code>/plan/<int:fiscal_year>",
-        DIRECTOR, prepare=op_plan_draft,
-        act=lambda c, who, p: c.page(who).post(_op_plan_url(c), data={
-            **PLAN_FIELDS, "version": str(p[1]), "action": "submit"})),
-    Row("review a profile", "POST", "/review/profiles/<int:rev_id>", OBEC,
+        act=lambda c, who, _: _multipart(
+            c.page(who), "/portal/results", {"file": (io.BytesIO(RESULTS_CSV), "results.csv")}
+        ),
+    ),
+    Row(
+        "best practice create",
+        "POST",
+        "/portal/offices/<code>/best-practices/new",
+        OFFICE,
+        act=lambda c, who, _: c.page(who).post(
+            f"/portal/offices/{OWN}/best-practices/new", data=bp_form(c)
+        ),
+    ),
+    Row(
+        "best practice submit",
+        "POST",
+        "/portal/offices/<code>/best-practices/<int:bp_id>",
+        DIRECTOR,
+        prepare=bp_draft,
+        act=lambda c, who, p: c.page(who).post(
+            f"/portal/offices/{OWN}/best-practices/{p[0]}",
+            data=bp_form(c, version=str(p[1]), action="submit"),
+        ),
+    ),
+    Row(
+        "best practice attach a file",
+        "POST",
+        "/portal/offices/<code>/best-practices/<int:bp_id>",
+        OFFICE,
+        prepare=bp_draft,
+        act=lambda c, who, p: _multipart(
+            c.page(who),
+            f"/portal/offices/{OWN}/best-practices/{p[0]}",
+            {"action": "attach", "version": str(p[1]), "file": (io.BytesIO(_png()), "a.png")},
+        ),
+    ),
+    Row(
+        "best practice infographic",
+        "POST",
+        "/portal/offices/<code>/best-practices/<int:bp_id>",
+        OFFICE,
+        prepare=bp_draft,
+        act=lambda c, who, p: _multipart(
+            c.page(who),
+            f"/portal/offices/{OWN}/best-practices/{p[0]}",
+            {
+                "action": "infographic",
+                "version": str(p[1]),
+                "infographic": (io.BytesIO(_jpeg()), "i.jpg"),
+            },
+        ),
+    ),
+    Row(
+        "operating plan save",
+        "POST",
+        "/portal/offices/<code>/plan/<int:fiscal_year>",
+        OFFICE,
+        act=lambda c, who, _: c.page(who).post(
+            _op_plan_url(c), data={**PLAN_FIELDS, "version": "0", "action": "save"}
+        ),
+    ),
+    Row(
+        "operating plan submit",
+        "POST",
+        "/portal/offices/<code>/plan/<int:fiscal_year>",
+        DIRECTOR,
+        prepare=op_plan_draft,
+        act=lambda c, who, p: c.page(who).post(
+            _op_plan_url(c), data={**PLAN_FIELDS, "version": str(p[1]), "action": "submit"}
+        ),
+    ),
+    Row(
+        "review a profile",
+        "POST",
+        "/review/profiles/<int:rev_id>",
+        OBEC,
         prepare=profile_submitted,
-        act=lambda c, who, p: c.page(who).post(f"/review/profiles/{p[0]}", data={
-            "decision": "approve", "version": str(p[1])})),
-    Row("review a best practice", "POST", "/review/best-practices/<int:bp_id>", OBEC,
+        act=lambda c, who, p: c.page(who).post(
+            f"/review/profiles/{p[0]}", data={"decision": "approve", "version": str(p[1])}
+        ),
+    ),
+    Row(
+        "review a best practice",
+        "POST",
+        "/review/best-practices/<int:bp_id>",
+        OBEC,
         prepare=bp_submitted,
-        act=lambda c, who, p: c.page(who).post(f"/review/best-practices/{p[0]}", data={
-            "decision": "return", "comment": "เพิ่มผล", "version": str(p[1])})),
-    Row("review an operating plan", "POST", "/review/plans/<int:plan_id>", OBEC,
+        act=lambda c, who, p: c.page(who).post(
+            f"/review/best-practices/{p[0]}",
+            data={"decision": "return", "comment": "เพิ่มผล", "version": str(p[1])},
+        ),
+    ),
+    Row(
+        "review an operating plan",
+        "POST",
+        "/review/plans/<int:plan_id>",
+        OBEC,
         prepare=op_plan_submitted,
-        act=lambda c, who, p: c.page(who).post(f"/review/plans/{p[0]}", data={
-            "decision": "approve", "version": str(p[1])})),
+        act=lambda c, who, p: c.page(who).post(
+            f"/review/plans/{p[0]}", data={"decision": "approve", "version": str(p[1])}
+        ),
+    ),
     # --- the coaching year --------------------------------------------------------------------
-    Row("page create a visit plan", "POST", "/plans/new", PLANNERS,
-        act=lambda c, who, _: c.page(who).post("/plans/new", data={
-            "cluster": "13", "round_id": str(c.round_id(2)), "k": "3"})),
+    Row(
+        "page create a visit plan",
+        "POST",
+        "/plans/new",
+        PLANNERS,
+        act=lambda c, who, _: c.page(who).post(
+            "/plans/new", data={"cluster": "13", "round_id": str(c.round_id(2)), "k": "3"}
+        ),
+    ),
     # A draft plan does not exist for anyone who may not plan visits (anonymous included).
-    Row("page save a draft visit plan", "POST", "/plans/<int:plan_id>", PLANNERS,
-        prepare=visit_plan, refused={**NON_PLANNERS, "anonymous": 404},
-        act=lambda c, who, plan: c.page(who).post(f"/plans/{plan['id']}", data={
-            "action": "save", "version": str(plan["version"]), "team": "ทีมนิเทศ"})),
-    # A published plan is public; writing to it needs signing in like any other page.
-    Row("page record a visit on a published plan", "POST", "/plans/<int:plan_id>", PLANNERS,
-        prepare=lambda c: visit_plan(c, publish=True),
-        act=lambda c, who, plan: c.page(who).post(f"/plans/{plan['id']}", data={
-            "action": "record", "visited_on": "2024-03-20", "team": "ทีมนิเทศ"})),
-    Row("api create a visit plan", "POST", "/api/v1/plans", PLANNERS, api=True,
-        act=lambda c, who, _: c.api().post("/api/v1/plans", headers=c.h(who), json={
-            "round_id": c.round_id(2), "cluster": 13, "radius_km": 60})),
-    Row("api save a visit plan", "PUT", "/api/v1/plans/<int:plan_id>", PLANNERS, api=True,
+    Row(
+        "page save a draft visit plan",
+        "POST",
+        "/plans/<int:plan_id>",
+        PLANNERS,
         prepare=visit_plan,
-        act=lambda c, who, plan: c.api().put(f"/api/v1/plans/{plan['id']}", headers=c.h(who),
-                                             json={"version": plan["version"], "team": "ทีม"})),
-    Row("api publish a visit plan", "POST", "/api/v1/plans/<int:plan_id>/publish", PLANNERS,
-        api=True, prepare=visit_plan,
-        act=lambda c, who, plan: c.api().post(f"/api/v1/plans/{plan['id']}/publish",
-                                              headers=c.h(who),
-                                              json={"version": plan["version"]})),
-    Row("api record a visit", "POST", "/api/v1/plans/<int:plan_id>/records", PLANNERS,
-        api=True, prepare=lambda c: visit_plan(c, publish=True),
-        act=lambda c, who, plan: c.api().post(f"/api/v1/plans/{plan['id']}/records",
-                                              headers=c.h(who),
-                                              json={"visited_on": "2024-03-20"})),
-    Row("page move an office between clusters", "POST", "/clusters/<int:no>/members", ADMIN,
-        act=lambda c, who, _: c.page(who).post("/clusters/2/members", data={
-            "office": OWN, "reason": "ทดสอบ"})),
-    Row("api move an office between clusters", "POST", "/api/v1/clusters/<int:no>/members",
-        ADMIN, api=True,
-        act=lambda c, who, _: c.api().post("/api/v1/clusters/2/members", headers=c.h(who),
-                                           json={"office": OWN, "reason": "ทดสอบ"})),
-    Row("page save a monitoring round", "POST", "/rounds", ADMIN,
-        act=lambda c, who, _: c.page(who).post("/rounds", data={
-            "fiscal_year": "2567", "round_no": "2", "kind": "onsite_coaching",
-            "starts_on": "2024-03-04", "ends_on": "2024-04-26"})),
+        refused={**NON_PLANNERS, "anonymous": 404},
+        act=lambda c, who, plan: c.page(who).post(
+            f"/plans/{plan['id']}",
+            data={"action": "save", "version": str(plan["version"]), "team": "ทีมนิเทศ"},
+        ),
+    ),
+    # A published plan is public; writing to it needs signing in like any other page.
+    Row(
+        "page record a visit on a published plan",
+        "POST",
+        "/plans/<int:plan_id>",
+        PLANNERS,
+        prepare=lambda c: visit_plan(c, publish=True),
+        act=lambda c, who, plan: c.page(who).post(
+            f"/plans/{plan['id']}",
+            data={"action": "record", "visited_on": "2024-03-20", "team": "ทีมนิเทศ"},
+        ),
+    ),
+    Row(
+        "api create a visit plan",
+        "POST",
+        "/api/v1/plans",
+        PLANNERS,
+        api=True,
+        act=lambda c, who, _: c.api().post(
+            "/api/v1/plans",
+            headers=c.h(who),
+            json={"round_id": c.round_id(2), "cluster": 13, "radius_km": 60},
+        ),
+    ),
+    Row(
+        "api save a visit plan",
+        "PUT",
+        "/api/v1/plans/<int:plan_id>",
+        PLANNERS,
+        api=True,
+        prepare=visit_plan,
+        act=lambda c, who, plan: c.api().put(
+            f"/api/v1/plans/{plan['id']}",
+            headers=c.h(who),
+            json={"version": plan["version"], "team": "ทีม"},
+        ),
+    ),
+    Row(
+        "api publish a visit plan",
+        "POST",
+        "/api/v1/plans/<int:plan_id>/publish",
+        PLANNERS,
+        api=True,
+        prepare=visit_plan,
+        act=lambda c, who, plan: c.api().post(
+            f"/api/v1/plans/{plan['id']}/publish",
+            headers=c.h(who),
+            json={"version": plan["version"]},
+        ),
+    ),
+    Row(
+        "api record a visit",
+        "POST",
+        "/api/v1/plans/<int:plan_id>/records",
+        PLANNERS,
+        api=True,
+        prepare=lambda c: visit_plan(c, publish=True),
+        act=lambda c, who, plan: c.api().post(
+            f"/api/v1/plans/{plan['id']}/records",
+            headers=c.h(who),
+            json={"visited_on": "2024-03-20"},
+        ),
+    ),
+    Row(
+        "page move an office between clusters",
+        "POST",
+        "/clusters/<int:no>/members",
+        ADMIN,
+        act=lambda c, who, _: c.page(who).post(
+            "/clusters/2/members", data={"office": OWN, "reason": "ทดสอบ"}
+        ),
+    ),
+    Row(
+        "api move an office between clusters",
+        "POST",
+        "/api/v1/clusters/<int:no>/members",
+        ADMIN,
+        api=True,
+        act=lambda c, who, _: c.api().post(
+            "/api/v1/clusters/2/members", headers=c.h(who), json={"office": OWN, "reason": "ทดสอบ"}
+        ),
+    ),
+    Row(
+        "page save a monitoring round",
+        "POST",
+        "/rounds",
+        ADMIN,
+        act=lambda c, who, _: c.page(who).post(
+            "/rounds",
+            data={
+                "fiscal_year": "2567",
+                "round_no": "2",
+                "kind": "onsite_coaching",
+                "starts_on": "2024-03-04",
+                "ends_on": "2024-04-26",
+            },
+        ),
+    ),
     # Redirects whether or not the status was set: the audit check tells them apart.
-    Row("page set an office's round status", "POST", "/rounds/<int:round_id>/statuses", OBEC,
-        act=lambda c, who, _: c.page(who).post(f"/rounds/{c.round_id(1)}/statuses", data={
-            "office": OWN, "status": "received"})),
-    Row("page set a cluster session", "POST", "/rounds/<int:round_id>/sessions", ADMIN,
-        act=lambda c, who, _: c.page(who).post(f"/rounds/{c.round_id(3)}/sessions", data={
-            "cluster": "13", "starts_at": "2024-06-12T09:00", "link": "https://zoom.us/j/1"})),
-    Row("api set a cluster session", "PUT", "/api/v1/rounds/<int:round_id>/sessions/<int:cluster_no>",
-        ADMIN, api=True,
-        act=lambda c, who, _: c.api().put(f"/api/v1/rounds/{c.round_id(3)}/sessions/13",
-                                          headers=c.h(who), json={
-            "starts_at": "2024-06-12T09:00:00+07:00", "link": "https://zoom.us/j/1"})),
-]  # fmt: skip
+    Row(
+        "page set an office's round status",
+        "POST",
+        "/rounds/<int:round_id>/statuses",
+        OBEC,
+        act=lambda c, who, _: c.page(who).post(
+            f"/rounds/{c.round_id(1)}/statuses", data={"office": OWN, "status": "received"}
+        ),
+    ),
+    Row(
+        "page set a cluster session",
+        "POST",
+        "/rounds/<int:round_id>/sessions",
+        ADMIN,
+        act=lambda c, who, _: c.page(who).post(
+            f"/rounds/{c.round_id(3)}/sessions",
+            data={"cluster": "13", "starts_at": "2024-06-12T09:00", "link": "https://zoom.us/j/1"},
+        ),
+    ),
+    Row(
+        "api set a cluster session",
+        "PUT",
+        "/api/v1/rounds/<int:round_id>/sessions/<int:cluster_no>",
+        ADMIN,
+        api=True,
+        act=lambda c, who, _: c.api().put(
+            f"/api/v1/rounds/{c.round_id(3)}/sessions/13",
+            headers=c.h(who),
+            json={"starts_at": "2024-06-12T09:00:00+07:00", "link": "https://zoom.us/j/1"},
+        ),
+    ),
+]
 BY_NAME = {row.name: row for row in ROWS}
 assert len(BY_NAME) == len(ROWS), "row names must be unique"
 

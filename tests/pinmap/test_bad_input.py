@@ -64,29 +64,42 @@ def test_like_wildcards_are_literal(client: FlaskClient) -> None:
 def test_broken_json_bodies_are_400(
     client: FlaskClient, world: World, body: str, needle: str
 ) -> None:
-    r = client.put(world.entry_url(), data=body, content_type="application/json",
-                   headers={**world.headers("own_editor"), "Accept-Language": "en"})  # fmt: skip
+    r = client.put(
+        world.entry_url(),
+        data=body,
+        content_type="application/json",
+        headers={**world.headers("own_editor"), "Accept-Language": "en"},
+    )
     assert r.status_code == 400, (r.status_code, r.get_data(as_text=True)[:300])
     assert needle.lower() in r.get_json()["message"].lower()
 
 
 def test_body_that_is_not_json_is_415(client: FlaskClient, world: World) -> None:
     h = world.headers("own_editor")
-    r = client.put(world.entry_url(), data="what=x", headers=h,
-                   content_type="application/x-www-form-urlencoded")  # fmt: skip
+    r = client.put(
+        world.entry_url(),
+        data="what=x",
+        headers=h,
+        content_type="application/x-www-form-urlencoded",
+    )
     assert r.status_code == 415, r.get_data(as_text=True)[:300]
     r = client.put(world.entry_url(), headers=h)
     assert r.status_code == 415
     # Nothing was saved by either.
-    r = client.get(f"/api/v1/portal/offices/{world.own.code}/entries?fiscal_year={world.fy}",
-                   headers=h)  # fmt: skip
+    r = client.get(
+        f"/api/v1/portal/offices/{world.own.code}/entries?fiscal_year={world.fy}", headers=h
+    )
     assert r.get_json()["entries"] == []
 
 
 def test_large_json_body_is_413_before_parsing(client: FlaskClient, world: World) -> None:
     body = '{"what": "' + "x" * (2 * 1024 * 1024) + '"}'
-    r = client.put(world.entry_url(), data=body, content_type="application/json",
-                   headers=world.headers("own_editor"))  # fmt: skip
+    r = client.put(
+        world.entry_url(),
+        data=body,
+        content_type="application/json",
+        headers=world.headers("own_editor"),
+    )
     assert r.status_code == 413, r.status_code
 
 
@@ -100,8 +113,9 @@ def test_large_json_body_is_413_before_parsing(client: FlaskClient, world: World
     ],
 )
 def test_numbers_in_bodies_are_strict(client: FlaskClient, world: World, extra: dict) -> None:
-    r = client.put(world.entry_url(), json={**full_report(), **extra},
-                   headers=world.headers("own_editor"))  # fmt: skip
+    r = client.put(
+        world.entry_url(), json={**full_report(), **extra}, headers=world.headers("own_editor")
+    )
     assert r.status_code in (400, 409) and r.status_code != 500, r.get_data(as_text=True)[:300]
     if "version" not in extra or extra["version"] == "1":
         assert r.status_code == 400
@@ -109,8 +123,11 @@ def test_numbers_in_bodies_are_strict(client: FlaskClient, world: World, extra: 
 
 def test_huge_ids_in_write_paths(client: FlaskClient, world: World) -> None:
     h = world.headers("admin")
-    r = client.post(f"/api/v1/review/entries/{HUGE}/decision", headers=h,
-                    json={"version": 1, "decision": "approve"})  # fmt: skip
+    r = client.post(
+        f"/api/v1/review/entries/{HUGE}/decision",
+        headers=h,
+        json={"version": 1, "decision": "approve"},
+    )
     assert r.status_code == 404
     url = world.entry_url().replace(f"/{world.round_no}/", f"/{HUGE}/")
     r = client.put(url, json=full_report(), headers=world.headers("own_editor"))
@@ -120,10 +137,11 @@ def test_huge_ids_in_write_paths(client: FlaskClient, world: World) -> None:
 
 
 def test_overlong_text_is_refused_not_cut(client: FlaskClient, world: World) -> None:
-    r = client.put(world.entry_url(),
-                   json={**full_report(), "status": "not_started",
-                         "no_activity_reason": "x" * 2001},
-                   headers={**world.headers("own_editor"), "Accept-Language": "en"})  # fmt: skip
+    r = client.put(
+        world.entry_url(),
+        json={**full_report(), "status": "not_started", "no_activity_reason": "x" * 2001},
+        headers={**world.headers("own_editor"), "Accept-Language": "en"},
+    )
     assert r.status_code == 400, r.get_data(as_text=True)[:300]
     assert "no_activity_reason" in r.get_json()["message"]
     assert r.get_json()["errors"]["json"]["no_activity_reason"] == ["Longer than 2000 characters."]
@@ -159,8 +177,11 @@ def test_review_comment_is_refused_not_cut() -> None:
 
 
 def test_evidence_link_with_bad_body_is_400(client: FlaskClient, world: World) -> None:
-    r = client.post(world.entry_url(suffix="/evidence"), headers=world.headers("own_editor"),
-                    json={"url": "not a url"})  # fmt: skip
+    r = client.post(
+        world.entry_url(suffix="/evidence"),
+        headers=world.headers("own_editor"),
+        json={"url": "not a url"},
+    )
     assert r.status_code == 400, r.get_data(as_text=True)[:300]
 
 
@@ -195,30 +216,45 @@ def test_nul_in_form_fields_and_file_names_is_400(client: FlaskClient, world: Wo
 
     h = world.headers("own_editor")
     url = world.entry_url(suffix="/evidence")
-    for data in ({"title": "a\x00b", "file": (io.BytesIO(b"x"), "x.png")},
-                 {"file": (io.BytesIO(b"x"), "x\x00.png")}):  # fmt: skip
+    for data in (
+        {"title": "a\x00b", "file": (io.BytesIO(b"x"), "x.png")},
+        {"file": (io.BytesIO(b"x"), "x\x00.png")},
+    ):
         r = client.post(url, data=data, headers=h, content_type="multipart/form-data")
         assert r.status_code == 400, r.get_data(as_text=True)[:300]
     # A part with no value at all (seen from the fuzzer) is no server error either.
-    body = (b"--b\r\nContent-Disposition: form-data; name=\"\r\"\r\n\r\nnull\r\n--b\r\n"
-            b"Content-Disposition: form-data; name=\"file\"; filename=\"file\"\r\n\r\n\x00\r\n"
-            b"--b--\r\n")  # fmt: skip
+    body = (
+        b'--b\r\nContent-Disposition: form-data; name="\r"\r\n\r\nnull\r\n--b\r\n'
+        b'Content-Disposition: form-data; name="file"; filename="file"\r\n\r\n\x00\r\n'
+        b"--b--\r\n"
+    )
     r = client.post(url, data=body, headers=h, content_type="multipart/form-data; boundary=b")
     assert r.status_code == 400, r.get_data(as_text=True)[:300]
 
 
 @pytest.mark.parametrize(
     "url",
-    ["/api/v1/clusters/32768/moves", "/api/v1/planner/propose?cluster=32768",
-     "/api/v1/plans?cluster=32768"],
-)  # fmt: skip
+    [
+        "/api/v1/clusters/32768/moves",
+        "/api/v1/planner/propose?cluster=32768",
+        "/api/v1/plans?cluster=32768",
+    ],
+)
 def test_numbers_beyond_smallint_columns(client: FlaskClient, world: World, url: str) -> None:
     r = client.get(url, headers=world.headers("admin"))
     assert r.status_code in (400, 404), (r.status_code, r.get_data(as_text=True)[:300])
     assert "out of range or not valid" not in r.get_data(as_text=True)  # not the backstop
-    r = client.post("/api/v1/review/reopen", headers=world.headers("admin"),
-                    json={"office": world.own.code, "fiscal_year": world.fy, "round_no": 32768,
-                          "until": "2100-01-01", "reason": "x"})  # fmt: skip
+    r = client.post(
+        "/api/v1/review/reopen",
+        headers=world.headers("admin"),
+        json={
+            "office": world.own.code,
+            "fiscal_year": world.fy,
+            "round_no": 32768,
+            "until": "2100-01-01",
+            "reason": "x",
+        },
+    )
     assert r.status_code == 400 and "round_no" in r.get_json()["errors"]["json"]
 
 
@@ -234,8 +270,10 @@ def test_coordinates_must_be_finite(lat: str, lon: str) -> None:
 
 
 def test_nan_in_a_query_is_named_in_the_readers_language(client: FlaskClient, world: World) -> None:
-    r = client.get("/api/v1/planner/propose?cluster=13&radius_km=nan",
-                   headers={**world.headers("admin"), "Accept-Language": "th"})  # fmt: skip
+    r = client.get(
+        "/api/v1/planner/propose?cluster=13&radius_km=nan",
+        headers={**world.headers("admin"), "Accept-Language": "th"},
+    )
     assert r.status_code == 400
     assert r.get_json()["errors"]["query"]["radius_km"] == ["ไม่ใช่ตัวเลขที่มีค่าจำกัด"]
 
@@ -245,8 +283,9 @@ def test_smallint_path_numbers_are_no_such_thing(client: FlaskClient, world: Wor
     for old, new in ((f"/{world.fy}/", "/40000/"), (f"/{world.round_no}/", "/40000/")):
         r = client.put(world.entry_url().replace(old, new, 1), json=full_report(), headers=h)
         assert r.status_code == 404, (new, r.status_code)
-    r = client.put(world.entry_url()[: -len(f"/{world.item.no}")] + "/40000", json=full_report(),
-                   headers=h)  # fmt: skip
+    r = client.put(
+        world.entry_url()[: -len(f"/{world.item.no}")] + "/40000", json=full_report(), headers=h
+    )
     assert r.status_code == 404
     r = client.get("/api/v1/clusters/40000/moves")
     assert r.status_code == 404

@@ -14,24 +14,37 @@ from .test_profiles import wired as wired  # autouse: blueprints registered, CSR
 
 
 def _form(world: World, **extra: str) -> dict[str, object]:
-    return {"title": "ห้องเรียนคุณภาพ", "owner": "กลุ่มนิเทศ", "fiscal_year": str(world.fy),
-            "dimensions": ["คุณภาพ"], "item_ids": [str(world.item.id)],
-            "background": "ที่มา", "objectives": "วัตถุประสงค์", "process": "ขั้นตอน",
-            "results": "ผลฉบับแรก", "success_factors": "ปัจจัย", "version": "0",
-            "action": "save", **extra}  # fmt: skip
+    return {
+        "title": "ห้องเรียนคุณภาพ",
+        "owner": "กลุ่มนิเทศ",
+        "fiscal_year": str(world.fy),
+        "dimensions": ["คุณภาพ"],
+        "item_ids": [str(world.item.id)],
+        "background": "ที่มา",
+        "objectives": "วัตถุประสงค์",
+        "process": "ขั้นตอน",
+        "results": "ผลฉบับแรก",
+        "success_factors": "ปัจจัย",
+        "version": "0",
+        "action": "save",
+        **extra,
+    }
 
 
 def _approve(client: FlaskClient, world: World, session: Session, bp: BestPractice) -> None:
     login(client, world, "own_director")
-    r = client.post(f"/portal/offices/spp-krabi/best-practices/{bp.id}",
-                    data=_form(world, version=str(bp.version), action="submit",
-                               results=bp.results))  # fmt: skip
+    r = client.post(
+        f"/portal/offices/spp-krabi/best-practices/{bp.id}",
+        data=_form(world, version=str(bp.version), action="submit", results=bp.results),
+    )
     assert r.status_code == 302, r.get_data(as_text=True)[:1500]
     submitted = session.get_one(BestPractice, int(r.headers["Location"].rsplit("/", 1)[1]))
     session.refresh(submitted)
     login(client, world, "reviewer")
-    r = client.post(f"/review/best-practices/{submitted.id}",
-                    data={"decision": "approve", "version": str(submitted.version)})  # fmt: skip
+    r = client.post(
+        f"/review/best-practices/{submitted.id}",
+        data={"decision": "approve", "version": str(submitted.version)},
+    )
     assert r.status_code == 302, r.get_data(as_text=True)[:1500]
 
 
@@ -39,8 +52,10 @@ def test_editing_an_approved_practice_keeps_it_public_until_the_new_version_is_a
     client: FlaskClient, world: World, session: Session
 ) -> None:
     login(client, world, "own_editor")
-    assert client.post("/portal/offices/spp-krabi/best-practices/new",
-                       data=_form(world)).status_code == 302  # fmt: skip
+    assert (
+        client.post("/portal/offices/spp-krabi/best-practices/new", data=_form(world)).status_code
+        == 302
+    )
     original = session.scalars(select(BestPractice)).one()
     _approve(client, world, session, original)
     session.refresh(original)
@@ -51,14 +66,18 @@ def test_editing_an_approved_practice_keeps_it_public_until_the_new_version_is_a
     )
 
     login(client, world, "own_editor")
-    r = client.post(f"/portal/offices/spp-krabi/best-practices/{original.id}",
-                    data=_form(world, version=str(original.version), results="ผลฉบับใหม่"))  # fmt: skip
+    r = client.post(
+        f"/portal/offices/spp-krabi/best-practices/{original.id}",
+        data=_form(world, version=str(original.version), results="ผลฉบับใหม่"),
+    )
     assert r.status_code == 302
     copy = session.scalars(select(BestPractice).filter_by(replaces_id=original.id)).one()
     assert copy.state == "draft" and copy.results == "ผลฉบับใหม่"
     # A second edit of the approved one would fork again: it is sent to the copy instead.
-    again = client.post(f"/portal/offices/spp-krabi/best-practices/{original.id}",
-                        data=_form(world, version=str(original.version), results="อีก"))  # fmt: skip
+    again = client.post(
+        f"/portal/offices/spp-krabi/best-practices/{original.id}",
+        data=_form(world, version=str(original.version), results="อีก"),
+    )
     assert again.status_code == 409
     logout(client)
     page = client.get(public_url).get_data(as_text=True)

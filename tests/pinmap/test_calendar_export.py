@@ -35,10 +35,20 @@ def test_text_with_line_breaks_commas_and_semicolons_stays_one_value() -> None:
     summary = "ติดตาม; รอบ 3, Cluster 13" + INJECTED
     location = "ห้อง 1, อาคาร 2; ชั้น 3\\ฝั่งซ้าย" + INJECTED
     description = "บรรทัดหนึ่ง\nบรรทัดสอง\r\nบรรทัดสาม\rบรรทัดสี่\x07" + INJECTED
-    text = svc.ics_calendar([{
-        "uid": "cluster-session-1-13@pinmap.test", "summary": summary, "location": location,
-        "description": description, "url": BAD_LINK, "start": NOW,
-    }], "ปฏิทิน; ทดสอบ,\r\nX-INJECTED:1", NOW)  # fmt: skip
+    text = svc.ics_calendar(
+        [
+            {
+                "uid": "cluster-session-1-13@pinmap.test",
+                "summary": summary,
+                "location": location,
+                "description": description,
+                "url": BAD_LINK,
+                "start": NOW,
+            }
+        ],
+        "ปฏิทิน; ทดสอบ,\r\nX-INJECTED:1",
+        NOW,
+    )
     for line in _lines(text):
         assert len(line.encode()) <= 75
     unfolded = _unfolded(text)
@@ -60,8 +70,11 @@ def test_text_with_line_breaks_commas_and_semicolons_stays_one_value() -> None:
 
 
 def test_a_plain_link_is_the_url_property() -> None:
-    text = svc.ics_calendar([{"uid": "u@h", "summary": "s", "start": NOW,
-                              "url": "https://zoom.us/j/1?pwd=a,b;c"}], "n", NOW)  # fmt: skip
+    text = svc.ics_calendar(
+        [{"uid": "u@h", "summary": "s", "start": NOW, "url": "https://zoom.us/j/1?pwd=a,b;c"}],
+        "n",
+        NOW,
+    )
     (event,) = Calendar.from_ical(text).walk("VEVENT")
     assert str(event["url"]) == "https://zoom.us/j/1?pwd=a,b;c"
 
@@ -70,8 +83,11 @@ def test_session_link_with_a_line_break_cannot_add_events(
     c: FlaskClient, w: World, session: Session
 ) -> None:
     rnd = _round(session, 3)
-    r = c.put(f"/api/v1/rounds/{rnd.id}/sessions/13", headers=w.headers("admin"),
-              json={"starts_at": "2024-06-12T09:00:00+07:00", "link": BAD_LINK})  # fmt: skip
+    r = c.put(
+        f"/api/v1/rounds/{rnd.id}/sessions/13",
+        headers=w.headers("admin"),
+        json={"starts_at": "2024-06-12T09:00:00+07:00", "link": BAD_LINK},
+    )
     assert r.status_code in (200, 400), r.get_json()
     _USERS["reviewer"] = w.users["reviewer"]
     login(c, "reviewer")

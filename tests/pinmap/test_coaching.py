@@ -45,8 +45,15 @@ def c(capp: Flask) -> FlaskClient:
 
 @pytest.fixture
 def w(world: World, session: Session) -> World:
-    coach = create_user(session, Actor(None, "test"), email="coach@example.go.th", name="coach",
-                        password=PASSWORD, role="coach", office_code=None)  # fmt: skip
+    coach = create_user(
+        session,
+        Actor(None, "test"),
+        email="coach@example.go.th",
+        name="coach",
+        password=PASSWORD,
+        role="coach",
+        office_code=None,
+    )
     world.users["coach"] = coach
     world.tokens["coach"] = create_token(session, Actor(None, "test"), coach, "t").secret
     svc.load_rounds(session, PROJECT_ROOT / "data" / "monitoring_rounds.csv")
@@ -83,8 +90,11 @@ def test_labels_lie_inside_valid_regions(c: FlaskClient) -> None:
 def test_admin_moves_an_office_with_history_audit_and_change(
     c: FlaskClient, w: World, session: Session
 ) -> None:
-    r = c.post("/api/v1/clusters/2/members", headers=w.headers("admin"),
-               json={"office": "spp-krabi", "reason": "ปรับกลุ่มตามคำสั่ง สพฐ."})  # fmt: skip
+    r = c.post(
+        "/api/v1/clusters/2/members",
+        headers=w.headers("admin"),
+        json={"office": "spp-krabi", "reason": "ปรับกลุ่มตามคำสั่ง สพฐ."},
+    )
     assert r.status_code == 201, r.get_json()
     assert r.get_json()["from_cluster"] == 6
     session.expire_all()
@@ -107,8 +117,11 @@ def _regions(c: FlaskClient) -> tuple[dict[int, dict[str, Any]], str]:
 
 
 def _move_krabi_to_2(c: FlaskClient, w: World) -> None:
-    r = c.post("/api/v1/clusters/2/members", headers=w.headers("admin"),
-               json={"office": "spp-krabi", "reason": "ทดสอบ"})  # fmt: skip
+    r = c.post(
+        "/api/v1/clusters/2/members",
+        headers=w.headers("admin"),
+        json={"office": "spp-krabi", "reason": "ทดสอบ"},
+    )
     assert r.status_code == 201, r.get_json()
 
 
@@ -139,8 +152,13 @@ def test_moved_office_brings_its_provinces_into_the_region(
     from pinmap.models import Province
     from pinmap.services.boundaries import import_boundaries
 
-    import_boundaries(session, read_boundaries(province_file, "province"), "province",
-                      source_name=province_file.name, sha256="x" * 64)  # fmt: skip
+    import_boundaries(
+        session,
+        read_boundaries(province_file, "province"),
+        "province",
+        source_name=province_file.name,
+        sha256="x" * 64,
+    )
     session.commit()
     krabi = to_shape(session.scalars(select(Province).filter_by(code="81")).one().geom_web)
     inside_krabi = krabi.representative_point()
@@ -161,11 +179,15 @@ def test_moved_office_brings_its_provinces_into_the_region(
     assert shape(after[2]["geometry"]).buffer(1e-4).contains(shape(labels[2]["geometry"]))
 
 
-@pytest.mark.parametrize(("who", "status"), [("anonymous", 401), ("reviewer", 403),
-                                             ("own_editor", 403)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("who", "status"), [("anonymous", 401), ("reviewer", 403), ("own_editor", 403)]
+)
 def test_only_admins_move_offices(c: FlaskClient, w: World, who: str, status: int) -> None:
-    r = c.post("/api/v1/clusters/2/members", headers=w.headers(who),
-               json={"office": "spp-krabi", "reason": "x"})  # fmt: skip
+    r = c.post(
+        "/api/v1/clusters/2/members",
+        headers=w.headers(who),
+        json={"office": "spp-krabi", "reason": "x"},
+    )
     assert r.status_code == status
 
 
@@ -230,8 +252,9 @@ def test_k_nearest_matches_haversine(session: Session, k: int) -> None:
 def test_host_proposal_minimises_total_distance(session: Session) -> None:
     p = svc.propose(session, 13, radius_km=100)
     members = svc.cluster_offices(session, 13)
-    totals = {m.code: sum(haversine_km(svc.lonlat(m), svc.lonlat(o)) for o in members)
-              for m in members}  # fmt: skip
+    totals = {
+        m.code: sum(haversine_km(svc.lonlat(m), svc.lonlat(o)) for o in members) for m in members
+    }
     assert p.host.code == min(totals, key=lambda code: (totals[code], code))
     assert p.host_total_km == pytest.approx(totals[p.host.code])
     assert all(km <= 100 for _, km in p.invitees)
@@ -240,25 +263,35 @@ def test_host_proposal_minimises_total_distance(session: Session) -> None:
 # --- planner permissions and bad input -------------------------------------------------------
 
 
-@pytest.mark.parametrize(("who", "status"), [("anonymous", 401), ("reviewer", 403),
-                                             ("own_editor", 403), ("own_director", 403),
-                                             ("coach", 200), ("admin", 200)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("who", "status"),
+    [
+        ("anonymous", 401),
+        ("reviewer", 403),
+        ("own_editor", 403),
+        ("own_director", 403),
+        ("coach", 200),
+        ("admin", 200),
+    ],
+)
 def test_only_coaches_and_admins_plan(c: FlaskClient, w: World, who: str, status: int) -> None:
     r = c.get("/api/v1/planner/propose?cluster=13&k=5", headers=w.headers(who))
     assert r.status_code == status
 
 
-@pytest.mark.parametrize(("query", "status", "needle"), [
-    ("cluster=13&radius_km=600", 400, "500"),
-    ("cluster=13&radius_km=0.5", 400, "500"),
-    ("cluster=13&k=0", 400, "50"),
-    ("cluster=13&k=51", 400, "50"),
-    ("cluster=13", 400, "500"),
-    ("cluster=99&k=3", 404, "99"),
-    ("cluster=13&k=3&host=nope", 404, "nope"),
-])  # fmt: skip
-def test_planner_bad_input(c: FlaskClient, w: World, query: str, status: int,
-                           needle: str) -> None:  # fmt: skip
+@pytest.mark.parametrize(
+    ("query", "status", "needle"),
+    [
+        ("cluster=13&radius_km=600", 400, "500"),
+        ("cluster=13&radius_km=0.5", 400, "500"),
+        ("cluster=13&k=0", 400, "50"),
+        ("cluster=13&k=51", 400, "50"),
+        ("cluster=13", 400, "500"),
+        ("cluster=99&k=3", 404, "99"),
+        ("cluster=13&k=3&host=nope", 404, "nope"),
+    ],
+)
+def test_planner_bad_input(c: FlaskClient, w: World, query: str, status: int, needle: str) -> None:
     r = c.get(f"/api/v1/planner/propose?{query}", headers=w.headers("coach"))
     assert r.status_code == status
     assert needle in r.get_json()["message"]
@@ -272,12 +305,16 @@ def test_host_from_another_cluster_is_refused_when_proposing_and_creating(
     r = c.get("/api/v1/planner/propose?cluster=13&k=3&host=spp-krabi", headers=h)
     assert r.status_code == 400
     assert "cluster 13" in r.get_json()["message"]
-    r = c.post("/api/v1/plans", headers=h, json={"round_id": _round(session, 2).id,
-                                                 "cluster": 13, "k": 3, "host": "spp-krabi"})  # fmt: skip
+    r = c.post(
+        "/api/v1/plans",
+        headers=h,
+        json={"round_id": _round(session, 2).id, "cluster": 13, "k": 3, "host": "spp-krabi"},
+    )
     assert r.status_code == 400 and "cluster 13" in r.get_json()["message"]
     with pytest.raises(ServiceError) as err:
-        svc.create_plan(session, Actor(w.users["coach"]), _round(session, 2).id, 13, k=3,
-                        host_code="spp-krabi")  # fmt: skip
+        svc.create_plan(
+            session, Actor(w.users["coach"]), _round(session, 2).id, 13, k=3, host_code="spp-krabi"
+        )
     assert err.value.status == 400
     member = svc.cluster_offices(session, 13)[0].code
     r = c.get(f"/api/v1/planner/propose?cluster=13&k=3&host={member}", headers=h)
@@ -298,8 +335,11 @@ def test_planner_page_bad_radius_is_400(c: FlaskClient, w: World, capp: Flask) -
 
 
 def _create(c: FlaskClient, w: World, session: Session) -> dict[str, Any]:
-    r = c.post("/api/v1/plans", headers=w.headers("coach"),
-               json={"round_id": _round(session, 2).id, "cluster": 13, "radius_km": 60})  # fmt: skip
+    r = c.post(
+        "/api/v1/plans",
+        headers=w.headers("coach"),
+        json={"round_id": _round(session, 2).id, "cluster": 13, "radius_km": 60},
+    )
     assert r.status_code == 201, r.get_json()
     return r.get_json()
 
@@ -317,10 +357,17 @@ def test_plan_lifecycle(c: FlaskClient, w: World, session: Session) -> None:
 
     members = [o.code for o in svc.cluster_offices(session, 13) if o.code != plan["host"]["office"]]
     visits = members[:6]
-    r = c.put(url, headers=w.headers("coach"),
-              json={"version": plan["version"], "visits": visits, "optimise": True,
-                    "invited": [s["office"] for s in plan["invited"]][:3],
-                    "team": "=HYPERLINK(\"x\")"})  # fmt: skip
+    r = c.put(
+        url,
+        headers=w.headers("coach"),
+        json={
+            "version": plan["version"],
+            "visits": visits,
+            "optimise": True,
+            "invited": [s["office"] for s in plan["invited"]][:3],
+            "team": '=HYPERLINK("x")',
+        },
+    )
     assert r.status_code == 200, r.get_json()
     saved = r.get_json()
     assert saved["version"] > plan["version"]
@@ -337,14 +384,19 @@ def test_plan_lifecycle(c: FlaskClient, w: World, session: Session) -> None:
 
     stale = c.put(url, headers=w.headers("coach"), json={"version": plan["version"], "team": "x"})
     assert stale.status_code == 409
-    nodate = c.post(url + "/publish", headers=w.headers("coach"),
-                    json={"version": saved["version"]})  # fmt: skip
+    nodate = c.post(
+        url + "/publish", headers=w.headers("coach"), json={"version": saved["version"]}
+    )
     assert nodate.status_code == 400
-    r = c.put(url, headers=w.headers("coach"),
-              json={"version": saved["version"], "visit_date": "2024-03-20"})  # fmt: skip
+    r = c.put(
+        url,
+        headers=w.headers("coach"),
+        json={"version": saved["version"], "visit_date": "2024-03-20"},
+    )
     assert r.status_code == 200
-    r = c.post(url + "/publish", headers=w.headers("reviewer"),
-               json={"version": r.get_json()["version"]})  # fmt: skip
+    r = c.post(
+        url + "/publish", headers=w.headers("reviewer"), json={"version": r.get_json()["version"]}
+    )
     assert r.status_code == 403
     current = c.get(url, headers=w.headers("coach")).get_json()["version"]
     r = c.post(url + "/publish", headers=w.headers("coach"), json={"version": current})
@@ -355,11 +407,18 @@ def test_plan_lifecycle(c: FlaskClient, w: World, session: Session) -> None:
     assert c.get(f"/plans/{plan['id']}").status_code == 200
     assert session.scalars(select(ChangeEvent).filter_by(kind="visit_plan.published")).first()
 
-    r = c.post(url + "/records", headers=w.headers("coach"),
-               json={"visited_on": "2024-03-20", "notes": "<script>x</script>"})  # fmt: skip
+    r = c.post(
+        url + "/records",
+        headers=w.headers("coach"),
+        json={"visited_on": "2024-03-20", "notes": "<script>x</script>"},
+    )
     assert r.status_code == 201
-    assert c.post(url + "/records", headers=w.headers("own_editor"),
-                  json={"visited_on": "2024-03-20"}).status_code == 403  # fmt: skip
+    assert (
+        c.post(
+            url + "/records", headers=w.headers("own_editor"), json={"visited_on": "2024-03-20"}
+        ).status_code
+        == 403
+    )
 
 
 def test_plan_says_how_its_visit_order_was_found(
@@ -372,8 +431,11 @@ def test_plan_says_how_its_visit_order_was_found(
     assert plan["order_method"] is None and plan["exact_max_visits"] == 10
 
     def save(version: int, visits: list[str], optimise: bool) -> dict[str, Any]:
-        r = c.put(url, headers=w.headers("coach"),
-                  json={"version": version, "visits": visits, "optimise": optimise})  # fmt: skip
+        r = c.put(
+            url,
+            headers=w.headers("coach"),
+            json={"version": version, "visits": visits, "optimise": optimise},
+        )
         assert r.status_code == 200, r.get_json()
         return r.get_json()
 
@@ -405,17 +467,27 @@ def test_plan_says_how_its_visit_order_was_found(
 
 def test_unknown_plan_is_404(c: FlaskClient, w: World) -> None:
     assert c.get("/api/v1/plans/999999").status_code == 404
-    assert c.put("/api/v1/plans/999999", headers=w.headers("coach"),
-                 json={"version": 1}).status_code == 404  # fmt: skip
+    assert (
+        c.put("/api/v1/plans/999999", headers=w.headers("coach"), json={"version": 1}).status_code
+        == 404
+    )
     assert c.get("/plans/999999").status_code == 404
 
 
 def test_exports(c: FlaskClient, w: World, session: Session) -> None:
     plan = _create(c, w, session)
     members = [o.code for o in svc.cluster_offices(session, 13) if o.code != plan["host"]["office"]]
-    r = c.put(f"/api/v1/plans/{plan['id']}", headers=w.headers("coach"),
-              json={"version": plan["version"], "visits": members[:3], "optimise": True,
-                    "visit_date": "2024-03-21", "team": "ทีม A, ทีม B; หัวหน้า\\รอง\nบรรทัดสอง"})  # fmt: skip
+    r = c.put(
+        f"/api/v1/plans/{plan['id']}",
+        headers=w.headers("coach"),
+        json={
+            "version": plan["version"],
+            "visits": members[:3],
+            "optimise": True,
+            "visit_date": "2024-03-21",
+            "team": "ทีม A, ทีม B; หัวหน้า\\รอง\nบรรทัดสอง",
+        },
+    )
     assert r.status_code == 200
     from .portal_fixtures import _USERS, login
 
@@ -487,14 +559,23 @@ def test_load_rounds_is_idempotent_and_checks_rows(session: Session) -> None:
 
 def test_cluster_sessions_and_calendar(c: FlaskClient, w: World, session: Session) -> None:
     rnd = _round(session, 3)
-    r = c.put(f"/api/v1/rounds/{rnd.id}/sessions/13", headers=w.headers("admin"),
-              json={"starts_at": "2024-06-12T09:00:00+07:00", "link": "https://zoom.us/j/1"})  # fmt: skip
+    r = c.put(
+        f"/api/v1/rounds/{rnd.id}/sessions/13",
+        headers=w.headers("admin"),
+        json={"starts_at": "2024-06-12T09:00:00+07:00", "link": "https://zoom.us/j/1"},
+    )
     assert r.status_code == 200, r.get_json()
-    r = c.put(f"/api/v1/rounds/{rnd.id}/sessions/13", headers=w.headers("coach"),
-              json={"starts_at": "2024-06-12T09:00:00+07:00"})  # fmt: skip
+    r = c.put(
+        f"/api/v1/rounds/{rnd.id}/sessions/13",
+        headers=w.headers("coach"),
+        json={"starts_at": "2024-06-12T09:00:00+07:00"},
+    )
     assert r.status_code == 403
-    r = c.put(f"/api/v1/rounds/{_round(session, 2).id}/sessions/13", headers=w.headers("admin"),
-              json={"starts_at": "2024-03-12T09:00:00+07:00"})  # fmt: skip
+    r = c.put(
+        f"/api/v1/rounds/{_round(session, 2).id}/sessions/13",
+        headers=w.headers("admin"),
+        json={"starts_at": "2024-03-12T09:00:00+07:00"},
+    )
     assert r.status_code == 400
     from .portal_fixtures import _USERS, login
 
@@ -504,8 +585,9 @@ def test_cluster_sessions_and_calendar(c: FlaskClient, w: World, session: Sessio
     assert "BEGIN:VEVENT" in ics and "DTSTART:20240612T020000Z" in ics
 
 
-@pytest.mark.parametrize(("who", "status"), [("reviewer", 200), ("coach", 200), ("admin", 200),
-                                             ("own_editor", 403)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("who", "status"), [("reviewer", 200), ("coach", 200), ("admin", 200), ("own_editor", 403)]
+)
 def test_dashboard_access(c: FlaskClient, w: World, who: str, status: int) -> None:
     from .portal_fixtures import _USERS, login
 
@@ -530,8 +612,12 @@ def test_dashboard_lists_offices_missing_reports(c: FlaskClient, w: World) -> No
 
 def test_round_status_set_by_reviewers_only(c: FlaskClient, w: World, session: Session) -> None:
     rnd = _round(session, 1)
-    assert svc.set_round_status(session, Actor(w.users["reviewer"]), rnd, "spp-krabi",
-                                "received").status == "received"  # fmt: skip
+    assert (
+        svc.set_round_status(
+            session, Actor(w.users["reviewer"]), rnd, "spp-krabi", "received"
+        ).status
+        == "received"
+    )
     with pytest.raises(ServiceError) as err:
         svc.set_round_status(session, Actor(w.users["coach"]), rnd, "spp-krabi", "checked")
     assert err.value.status == 403
@@ -549,8 +635,11 @@ def test_pages_render_for_admin(c: FlaskClient, w: World, session: Session, capp
     login(c, "admin")
     for no in (1, 3, 4):
         rid = _round(session, no).id
-        for url in (f"/rounds/{rid}/statuses?cluster=6", f"/rounds/{rid}/sessions",
-                    f"/rounds/{rid}/evaluation"):  # fmt: skip
+        for url in (
+            f"/rounds/{rid}/statuses?cluster=6",
+            f"/rounds/{rid}/sessions",
+            f"/rounds/{rid}/evaluation",
+        ):
             assert c.get(url).status_code == 200, url
     assert c.get("/rounds").status_code == 200
     page = c.get(f"/plans/{plan['id']}").get_data(as_text=True)
@@ -561,6 +650,14 @@ def test_pages_render_for_admin(c: FlaskClient, w: World, session: Session, capp
     assert r.status_code == 302
     r = c.post("/clusters/2/members", data={"office": "spp-krabi", "reason": "ทดสอบ"})
     assert r.status_code == 302
-    r = c.post("/rounds", data={"fiscal_year": 2567, "round_no": 2, "kind": "onsite_coaching",
-                                "starts_on": "2024-03-04", "ends_on": "2024-04-26"})  # fmt: skip
+    r = c.post(
+        "/rounds",
+        data={
+            "fiscal_year": 2567,
+            "round_no": 2,
+            "kind": "onsite_coaching",
+            "starts_on": "2024-03-04",
+            "ends_on": "2024-04-26",
+        },
+    )
     assert r.status_code == 302 and _round(session, 2).starts_on.isoformat() == "2024-03-04"

@@ -23,8 +23,10 @@ from pinmap.public.mapview import js_safe_text
 from .portal_fixtures import World
 from .test_coaching import _round, c, capp, w  # noqa: F401 - fixtures
 
-PAYLOAD = ("สพป.กระบี่${document.title=location.port}`;window.__pwned=1;`"
-           "</script><script>window.__pwned=2</script>\\")  # fmt: skip
+PAYLOAD = (
+    "สพป.กระบี่${document.title=location.port}`;window.__pwned=1;`"
+    "</script><script>window.__pwned=2</script>\\"
+)
 
 
 @pytest.fixture
@@ -33,15 +35,23 @@ def pages(c: FlaskClient, w: World, session: Session) -> Iterator[dict[str, str]
     office = session.scalars(select(Office).filter_by(code="spp-krabi")).one()
     office.name_th = PAYLOAD
     session.commit()
-    r = c.post("/api/v1/plans", headers=w.headers("coach"),
-               json={"round_id": _round(session, 2).id, "cluster": 6, "k": 2,
-                     "host": "spp-krabi"})  # fmt: skip
+    r = c.post(
+        "/api/v1/plans",
+        headers=w.headers("coach"),
+        json={"round_id": _round(session, 2).id, "cluster": 6, "k": 2, "host": "spp-krabi"},
+    )
     assert r.status_code == 201, r.get_json()
     plan_id = r.get_json()["id"]
-    r = c.put(f"/api/v1/plans/{plan_id}", headers=w.headers("coach"),
-              json={"version": r.get_json()["version"], "visit_date": "2024-03-20"})  # fmt: skip
-    r = c.post(f"/api/v1/plans/{plan_id}/publish", headers=w.headers("coach"),
-               json={"version": r.get_json()["version"]})  # fmt: skip
+    r = c.put(
+        f"/api/v1/plans/{plan_id}",
+        headers=w.headers("coach"),
+        json={"version": r.get_json()["version"], "visit_date": "2024-03-20"},
+    )
+    r = c.post(
+        f"/api/v1/plans/{plan_id}/publish",
+        headers=w.headers("coach"),
+        json={"version": r.get_json()["version"]},
+    )
     assert r.status_code == 200
     yield {"cluster": "/clusters/6", "plan": f"/plans/{plan_id}"}
 
@@ -89,8 +99,9 @@ def test_tooltip_runs_nothing_in_a_browser(
         path = parts.path + (f"?{parts.query}" if parts.query else "")
         with c.get(path, headers={"Accept-Language": "en"}) as r:
             status, body, kind = r.status_code, r.get_data(), r.content_type
-        route.fulfill(status=status, body=body,
-                      headers={"Content-Type": kind or "application/octet-stream"})  # fmt: skip
+        route.fulfill(
+            status=status, body=body, headers={"Content-Type": kind or "application/octet-stream"}
+        )
 
     errors: list[str] = []
     context = browser.new_context()  # one per test, on the session's browser

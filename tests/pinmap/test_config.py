@@ -16,8 +16,13 @@ def test_secret_key_is_shared_through_var_when_not_set(tmp_path: Path) -> None:
 
 def test_environment_wins_over_files(tmp_path: Path) -> None:
     (tmp_path / "secret_key").write_text("from-file")
-    config = from_env({"PINMAP_VAR_DIR": str(tmp_path), "SECRET_KEY": "from-env",
-                       "DATABASE_URL": "postgresql+psycopg://u@h/d"})  # fmt: skip
+    config = from_env(
+        {
+            "PINMAP_VAR_DIR": str(tmp_path),
+            "SECRET_KEY": "from-env",
+            "DATABASE_URL": "postgresql+psycopg://u@h/d",
+        }
+    )
     assert config["SECRET_KEY"] == "from-env"
     assert config["SQLALCHEMY_URL"] == "postgresql+psycopg://u@h/d"
 

@@ -89,15 +89,18 @@ def test_a_changed_point_updates_only_that_office(session: Session, data_dir: Pa
         ("offices.csv", "8.14708,98.86415", "48.14708,98.86415", "outside Thailand"),
         ("offices.csv", "8.14708,98.86415", "north,98.86415", "lat/lon must be decimal degrees"),
         ("offices.csv", ",กระบี่,กระบี่,เมืองกระบี่", ",กระบี่,กระบีX,เมืองกระบี่", "unknown province กระบีX"),
-        ("offices.csv", "amphoe,6,amphoe=K: เขต 1/single-area office in capital district (standard; not individually verified); coords=COD-AB 2019 ADM2 TH8101",
-         "amphoe,66,amphoe=K: เขต 1/single-area office in capital district (standard; not individually verified); coords=COD-AB 2019 ADM2 TH8101",
-         "unknown cluster '66'"),
+        (
+            "offices.csv",
+            "amphoe,6,amphoe=K: เขต 1/single-area office in capital district (standard; not individually verified); coords=COD-AB 2019 ADM2 TH8101",
+            "amphoe,66,amphoe=K: เขต 1/single-area office in capital district (standard; not individually verified); coords=COD-AB 2019 ADM2 TH8101",
+            "unknown cluster '66'",
+        ),
         ("offices.csv", "spp-krabi,primary", "spp-krabi,tertiary", "kind must be one of"),
         ("clusters.csv", "\n2,", "\n1,", "duplicate cluster_no 1"),
         ("provinces.csv", "\n11,", "\n1X,", "bad DOPA province code '1X'"),
         ("policy_items.csv", "2567,policy,2,", "2567,policy,1,", "duplicate policy 1"),
     ],
-)  # fmt: skip
+)
 def test_bad_file_is_refused_with_file_line_and_reason(
     session: Session, data_dir: Path, file: str, old: str, new: str, reason: str
 ) -> None:
@@ -165,8 +168,7 @@ def _refused(session: Session, data_dir: Path) -> DataFileError:
 
 def _report_on(session: Session, kind: str, no: int) -> PolicyItem:
     """A progress report for spp-krabi on a FY2567 item, so that item cannot disappear."""
-    item = session.scalars(select(PolicyItem).filter_by(fiscal_year=2567, kind=kind,
-                                                        no=no)).one()  # fmt: skip
+    item = session.scalars(select(PolicyItem).filter_by(fiscal_year=2567, kind=kind, no=no)).one()
     office = session.scalars(select(Office).filter_by(code="spp-krabi")).one()
     session.add(ProgressEntry(office_id=office.id, fiscal_year=2567, item_id=item.id, round_no=1))
     return item
@@ -179,8 +181,16 @@ def test_removing_an_item_with_reports_is_refused_with_file_and_line(
     session.flush()
     path = data_dir / "policy_items.csv"
     first = _line_of(path, "2567,")
-    _edit(path, next(ln for ln in path.read_text(encoding="utf-8").splitlines()
-                     if ln.startswith("2567,quick_win,2,")) + "\n", "")  # fmt: skip
+    _edit(
+        path,
+        next(
+            ln
+            for ln in path.read_text(encoding="utf-8").splitlines()
+            if ln.startswith("2567,quick_win,2,")
+        )
+        + "\n",
+        "",
+    )
     err = _refused(session, data_dir)
     assert [(e.file, e.line) for e in err.errors] == [("policy_items.csv", first)]
     assert "quick_win 2" in err.errors[0].reason and "progress reports" in err.errors[0].reason
@@ -194,11 +204,15 @@ def test_swapping_dimension_numbers_renumbers_them(session: Session, data_dir: P
     _edit(path, "2567,dimension,2,ด้านโอกาส", "2567,dimension,1,ด้านโอกาส")
     summary = load(session, parse_data_dir(data_dir))
     assert summary.updated == {"policy_dimensions": 2}
-    numbers = dict(session.execute(select(PolicyDimension.key, PolicyDimension.no)
-                                   .filter_by(fiscal_year=2567)).all())  # fmt: skip
+    numbers = dict(
+        session.execute(
+            select(PolicyDimension.key, PolicyDimension.no).filter_by(fiscal_year=2567)
+        ).all()
+    )
     assert (numbers["ความปลอดภัย"], numbers["โอกาส"]) == (2, 1)
-    policy_1 = session.scalars(select(PolicyItem).filter_by(fiscal_year=2567, kind="policy",
-                                                            no=1)).one()  # fmt: skip
+    policy_1 = session.scalars(
+        select(PolicyItem).filter_by(fiscal_year=2567, kind="policy", no=1)
+    ).one()
     assert policy_1.dimension.key == "ความปลอดภัย" and policy_1.dimension.no == 2
 
 
@@ -219,8 +233,13 @@ def test_point_in_no_province_is_refused_once_boundaries_exist(
     with session.begin_nested() as nested:
         load(session, parsed)  # before `boundaries import` (a fresh database) it loads
         nested.rollback()
-    import_boundaries(session, read_boundaries(province_file, "province"), "province",
-                      source_name=province_file.name, sha256="x" * 64)  # fmt: skip
+    import_boundaries(
+        session,
+        read_boundaries(province_file, "province"),
+        "province",
+        source_name=province_file.name,
+        sha256="x" * 64,
+    )
     err = _refused(session, data_dir)
     assert [(e.file, e.line) for e in err.errors] == [("offices.csv", line)]
     assert "outside Thailand" in err.errors[0].reason
@@ -230,8 +249,10 @@ def test_point_in_no_province_is_refused_once_boundaries_exist(
 
 def test_office_in_another_cluster_than_its_province_is_refused(data_dir: Path) -> None:
     path = data_dir / "offices.csv"
-    old = ("amphoe,6,amphoe=K: เขต 1/single-area office in capital district (standard; "
-           "not individually verified); coords=COD-AB 2019 ADM2 TH8101")  # fmt: skip
+    old = (
+        "amphoe,6,amphoe=K: เขต 1/single-area office in capital district (standard; "
+        "not individually verified); coords=COD-AB 2019 ADM2 TH8101"
+    )
     line = _line_of(path, old)
     _edit(path, old, old.replace("amphoe,6,", "amphoe,2,"))
     with pytest.raises(DataFileError) as info:
@@ -257,8 +278,9 @@ def test_undecodable_byte_is_reported_on_its_own_line(data_dir: Path) -> None:
     raw = path.read_bytes()
     assert raw.count(b"\n") == 246 and raw.endswith(b"\n")
     last = raw.rstrip(b"\n").rsplit(b"\n", 1)[1]
-    path.write_bytes(raw + last.replace(b"spm-", b"spm-x", 1).replace("สพม.".encode(), b"\xff", 1)
-                     + b"\n")  # fmt: skip
+    path.write_bytes(
+        raw + last.replace(b"spm-", b"spm-x", 1).replace("สพม.".encode(), b"\xff", 1) + b"\n"
+    )
     with pytest.raises(DataFileError) as info:
         parse_data_dir(data_dir)
     assert [(e.file, e.line) for e in info.value.errors] == [("offices.csv", 247)]
@@ -275,8 +297,15 @@ def test_a_reload_keeps_what_people_changed_in_the_app(session: Session, data_di
     bangkok = session.scalars(select(Office).filter_by(code="spp-bangkok")).one()
     moved_to = Point(98.9123, 8.0612)
     # An approved profile placed Krabi's pin; Bangkok was moved to another cluster.
-    session.add(ProfileRevision(office_id=krabi.id, revision_no=1, state="approved", data={},
-                                geom=from_shape(moved_to, srid=4326)))  # fmt: skip
+    session.add(
+        ProfileRevision(
+            office_id=krabi.id,
+            revision_no=1,
+            state="approved",
+            data={},
+            geom=from_shape(moved_to, srid=4326),
+        )
+    )
     krabi.geom, krabi.location_precision = from_shape(moved_to, srid=4326), "office"
     old_cluster = bangkok.cluster_no
     session.add(ClusterMove(office_id=bangkok.id, from_cluster=old_cluster, to_cluster=2))
@@ -302,8 +331,9 @@ def test_cli_reports_a_database_check_as_file_and_line(
     session.commit()
     path = data_dir / "policy_items.csv"
     lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
-    path.write_text("".join(x for x in lines if not x.startswith("2567,quick_win,1,")),
-                    encoding="utf-8")  # fmt: skip
+    path.write_text(
+        "".join(x for x in lines if not x.startswith("2567,quick_win,1,")), encoding="utf-8"
+    )
     result = app.test_cli_runner().invoke(args=["data", "load", "--data-dir", str(data_dir)])
     assert result.exit_code != 0
     assert "policy_items.csv:" in result.output and "nothing was loaded" in result.output

@@ -93,11 +93,15 @@ def test_evidence_download_sends_only_the_safe_base_name(
     # (werkzeug's form parser drops backslashes already; forward slashes reach the app)
     sent = "/home/ครู/../รายงาน 'ฉบับจริง'\x07.pdf"
     r = client.post(
-        world.entry_url(suffix="/evidence"), headers=headers,
-        data={"version": str(rev.get_json()["version"]), "title": "รายงาน",
-              "file": (io.BytesIO(_pdf()), sent)},
+        world.entry_url(suffix="/evidence"),
+        headers=headers,
+        data={
+            "version": str(rev.get_json()["version"]),
+            "title": "รายงาน",
+            "file": (io.BytesIO(_pdf()), sent),
+        },
         content_type="multipart/form-data",
-    )  # fmt: skip
+    )
     assert r.status_code == 201, r.get_json()
     ev = session.scalars(select(Evidence).order_by(Evidence.id.desc())).first()
     assert ev is not None

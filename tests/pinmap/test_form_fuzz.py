@@ -47,8 +47,7 @@ PREFERENCE = ("own_director", "own_editor", "admin", "reviewer", "coach")
 # Fields the fuzzer leaves to the framework: the page's own token and the button pressed.
 NOT_FUZZED = {"csrf_token"}
 # Values never shown back on a refusal page, whatever was typed.
-NEVER_ECHOED = {"password", "old", "new", "repeat", "csrf_token", "version", "action",
-                "decision"}  # fmt: skip
+NEVER_ECHOED = {"password", "old", "new", "repeat", "csrf_token", "version", "action", "decision"}
 # A refused request that changes something by design, with the reason.
 CHANGES_ON_REFUSAL = {
     ("POST", "/portal/login"): "a failed sign-in is recorded: it feeds the throttle",
@@ -59,19 +58,65 @@ ANONYMOUS_FORMS = {rule: "anonymous" for rule in matrix.NO_AUTHZ_NEEDED}
 
 # --- hostile values --------------------------------------------------------------------------
 
-HUGE_INTS = ["2147483648", "-2147483649", "9223372036854775808", "99999999999999999999999",
-             "1" * 400, "-1", "-0", "0", "1e309", "4294967296"]  # fmt: skip
+HUGE_INTS = [
+    "2147483648",
+    "-2147483649",
+    "9223372036854775808",
+    "99999999999999999999999",
+    "1" * 400,
+    "-1",
+    "-0",
+    "0",
+    "1e309",
+    "4294967296",
+]
 NOT_FINITE = ["NaN", "nan", "inf", "-Infinity", "1e999", "Infinity"]
 NUL = ["\x00", "a\x00b", "ก\x00"]
 CRLF = ["line1\r\nline2", "\r\n\r\n", "x\rSet-Cookie: a=b", "\n"]
-ODD_NUMBERS = ["１２３", "²", "٣", " 12 ", "0x10", "1_000", "12,5", "3.5", "-3.5", "1e2", "+5",
-               "0.0000001", "2567.0"]  # fmt: skip
-ODD_DATES = ["0001-01-01", "9999-12-31", "2024-02-30", "2024-13-01", "10000-01-01",
-             "2024-06-12T25:00", "9999-12-31T23:59:59", "0001-01-01T00:00", "2024-06-12T09:00+99:00",
-             "-2024-01-01"]  # fmt: skip
-WRONG_TYPES = ["[]", "{}", "true", "null", "<script>alert(1)</script>", "' OR 1=1 --", "%s%n",
-               "{{7*7}}", "../../etc/passwd", "javascript:alert(1)", "http://", "https://" + "a" * 3000,
-               "มี\u200bช่องว่าง", "\ufeff", "\u202e"]  # fmt: skip
+ODD_NUMBERS = [
+    "１２３",
+    "²",
+    "٣",
+    " 12 ",
+    "0x10",
+    "1_000",
+    "12,5",
+    "3.5",
+    "-3.5",
+    "1e2",
+    "+5",
+    "0.0000001",
+    "2567.0",
+]
+ODD_DATES = [
+    "0001-01-01",
+    "9999-12-31",
+    "2024-02-30",
+    "2024-13-01",
+    "10000-01-01",
+    "2024-06-12T25:00",
+    "9999-12-31T23:59:59",
+    "0001-01-01T00:00",
+    "2024-06-12T09:00+99:00",
+    "-2024-01-01",
+]
+WRONG_TYPES = [
+    "[]",
+    "{}",
+    "true",
+    "null",
+    "<script>alert(1)</script>",
+    "' OR 1=1 --",
+    "%s%n",
+    "{{7*7}}",
+    "../../etc/passwd",
+    "javascript:alert(1)",
+    "http://",
+    "https://" + "a" * 3000,
+    "มี\u200bช่องว่าง",
+    "\ufeff",
+    "\u202e",
+]
 LONG = ["x" * 100_000, "ก" * 34_000, "a " * 50_000]
 TEXT_VALUES = (
     HUGE_INTS + NOT_FINITE + NUL + CRLF + ODD_NUMBERS + ODD_DATES + WRONG_TYPES + LONG + [""]
@@ -79,17 +124,47 @@ TEXT_VALUES = (
 # Bytes that are not UTF-8: a lone surrogate as CESU-8/WTF-8 would send it, and junk.
 RAW_VALUES = [b"\xed\xa0\x80", b"a\xed\xb0\x80b", b"\xff\xfe", b"\xc0\x80", b"\x80"]
 
-FILE_NAMES = ["../../etc/passwd", "..\\..\\boot.ini", "a\x00.png", "/abs/evil.pdf", "CON",
-              "x" * 1000 + ".png", "ก" * 200 + ".pdf", "", ".png", "a\r\nb.png", 'q"uote.png',
-              "%00.pdf", "schools.csv", "photo.jpg"]  # fmt: skip
-FILE_BODIES = [b"", b"\x00" * 64, b"%PDF-1.4\n%garbage", b"\x89PNG\r\n\x1a\n" + b"\x00" * 40,
-               b"\xff\xd8\xff\xe0\x00\x10JFIF\x00", b"GIF89a\x01\x00", b"code,name_th\n\x00,\xff",
-               b"office_code,fiscal_year\nspp-krabi,99999999999999999999",
-               "code,name_th,amphoe_th,level,lat,lon\n1,ก,ก,ก,NaN,inf\n".encode(),
-               b"PK\x03\x04" + b"\x00" * 60, b"<svg onload=alert(1)>"]  # fmt: skip
+FILE_NAMES = [
+    "../../etc/passwd",
+    "..\\..\\boot.ini",
+    "a\x00.png",
+    "/abs/evil.pdf",
+    "CON",
+    "x" * 1000 + ".png",
+    "ก" * 200 + ".pdf",
+    "",
+    ".png",
+    "a\r\nb.png",
+    'q"uote.png',
+    "%00.pdf",
+    "schools.csv",
+    "photo.jpg",
+]
+FILE_BODIES = [
+    b"",
+    b"\x00" * 64,
+    b"%PDF-1.4\n%garbage",
+    b"\x89PNG\r\n\x1a\n" + b"\x00" * 40,
+    b"\xff\xd8\xff\xe0\x00\x10JFIF\x00",
+    b"GIF89a\x01\x00",
+    b"code,name_th\n\x00,\xff",
+    b"office_code,fiscal_year\nspp-krabi,99999999999999999999",
+    "code,name_th,amphoe_th,level,lat,lon\n1,ก,ก,ก,NaN,inf\n".encode(),
+    b"PK\x03\x04" + b"\x00" * 60,
+    b"<svg onload=alert(1)>",
+]
 
-PATH_VALUES = ["2147483648", "99999999999999999999", "9223372036854775808", "0", "%00",
-               "a%00b", "..", "%C0%80", "-1"]  # fmt: skip
+PATH_VALUES = [
+    "2147483648",
+    "99999999999999999999",
+    "9223372036854775808",
+    "0",
+    "%00",
+    "a%00b",
+    "..",
+    "%C0%80",
+    "-1",
+]
 
 
 @dataclass(frozen=True)
@@ -106,11 +181,14 @@ def values_for(name: str, is_file: bool) -> st.SearchStrategy[Value]:
     texts: st.SearchStrategy[Value] = st.sampled_from(TEXT_VALUES)
     raw: st.SearchStrategy[Value] = st.sampled_from(RAW_VALUES)
     files: st.SearchStrategy[Value] = st.builds(
-        Upload, st.sampled_from(FILE_NAMES), st.sampled_from(FILE_BODIES),
+        Upload,
+        st.sampled_from(FILE_NAMES),
+        st.sampled_from(FILE_BODIES),
         st.sampled_from(["application/octet-stream", "image/png", "text/csv", "application/pdf"]),
-    )  # fmt: skip
-    lists: st.SearchStrategy[Value] = st.lists(st.sampled_from(TEXT_VALUES[:20]), min_size=2,
-                                               max_size=3)  # fmt: skip
+    )
+    lists: st.SearchStrategy[Value] = st.lists(
+        st.sampled_from(TEXT_VALUES[:20]), min_size=2, max_size=3
+    )
     if is_file:
         return st.one_of(files, files, texts)
     return st.one_of(texts, texts, texts, raw, files, lists)
@@ -124,8 +202,12 @@ def _bytes(value: str | bytes) -> bytes:
 
 
 def urlencoded(fields: list[tuple[str, str | bytes]]) -> bytes:
-    return b"&".join(quote_from_bytes(_bytes(k), safe="").encode() + b"="
-                     + quote_from_bytes(_bytes(v), safe="").encode() for k, v in fields)  # fmt: skip
+    return b"&".join(
+        quote_from_bytes(_bytes(k), safe="").encode()
+        + b"="
+        + quote_from_bytes(_bytes(v), safe="").encode()
+        for k, v in fields
+    )
 
 
 BOUNDARY = "pinmapfuzzBoundary7MA4YWxkTrZu0gW"
@@ -137,10 +219,11 @@ def multipart(fields: list[tuple[str, str | bytes | Upload]]) -> bytes:
         out.append(f"--{BOUNDARY}\r\n".encode())
         if isinstance(value, Upload):
             # As browsers do: quote, CR and LF in a file name are percent-encoded; NUL is sent.
-            fname = (value.filename.replace('"', "%22").replace("\r", "%0D")
-                     .replace("\n", "%0A"))  # fmt: skip
-            out.append(f'Content-Disposition: form-data; name="{name}"; filename="{fname}"\r\n'
-                       f"Content-Type: {value.content_type}\r\n\r\n".encode())  # fmt: skip
+            fname = value.filename.replace('"', "%22").replace("\r", "%0D").replace("\n", "%0A")
+            out.append(
+                f'Content-Disposition: form-data; name="{name}"; filename="{fname}"\r\n'
+                f"Content-Type: {value.content_type}\r\n\r\n".encode()
+            )
             out.append(value.body)
         else:
             out.append(f'Content-Disposition: form-data; name="{name}"\r\n\r\n'.encode())
@@ -165,8 +248,9 @@ class Recorder:
     def __init__(self) -> None:
         self.calls: list[Captured] = []
 
-    def open(self, method: str, url: str, data: Any = None, content_type: str | None = None,
-             **_kw: Any) -> Any:  # fmt: skip
+    def open(
+        self, method: str, url: str, data: Any = None, content_type: str | None = None, **_kw: Any
+    ) -> Any:
         fields: list[tuple[str, str | Upload]] = []
         for key, value in (data or {}).items():
             for one in value if isinstance(value, list) else [value]:
@@ -315,10 +399,17 @@ def names_the_view_reads(app: Flask, endpoint: str) -> set[str]:
 
 
 def fingerprint_sql(conn: Connection) -> str:
-    tables = conn.execute(text(
-        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' "
-        "AND table_type = 'BASE TABLE' AND table_name NOT IN ('spatial_ref_sys', "
-        "'alembic_version') ORDER BY table_name")).scalars().all()  # fmt: skip
+    tables = (
+        conn.execute(
+            text(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' "
+                "AND table_type = 'BASE TABLE' AND table_name NOT IN ('spatial_ref_sys', "
+                "'alembic_version') ORDER BY table_name"
+            )
+        )
+        .scalars()
+        .all()
+    )
     columns = {
         (t, c)
         for t, c in conn.execute(
@@ -326,7 +417,7 @@ def fingerprint_sql(conn: Connection) -> str:
                 "SELECT table_name, column_name FROM information_schema.columns "
                 "WHERE table_schema = 'public' AND column_name IN ('version', 'updated_at')"
             )
-        )  # fmt: skip
+        )
     }
     parts = []
     for t in tables:
@@ -336,8 +427,10 @@ def fingerprint_sql(conn: Connection) -> str:
         if (t, "updated_at") in columns:
             expr.append("coalesce(max(updated_at)::text, '')")
         # Table and column names come from information_schema, not from input.
-        parts.append(f"(SELECT '{t}:' || concat_ws('/', {', '.join(expr)}) "  # noqa: S608
-                     f'FROM "{t}")')  # fmt: skip
+        parts.append(
+            f"(SELECT '{t}:' || concat_ws('/', {', '.join(expr)}) "  # noqa: S608
+            f'FROM "{t}")'
+        )
     return "SELECT concat_ws(' ', " + ", ".join(parts) + ")"
 
 
@@ -369,9 +462,17 @@ def targets(app: Flask) -> list[Target]:
         for method in sorted((rule.methods or set()) & WRITE_METHODS):
             rows = [r for r in matrix.ROWS if (r.method, r.rule) == (method, rule.rule)]
             if (method, rule.rule) in ANONYMOUS_FORMS:
-                out.append(Target(f"{method} {rule.rule}", method, rule.rule, "anonymous",
-                                  matrix._nothing, _plain_post(method, rule.rule),
-                                  (method, rule.rule) in CHANGES_ON_REFUSAL))  # fmt: skip
+                out.append(
+                    Target(
+                        f"{method} {rule.rule}",
+                        method,
+                        rule.rule,
+                        "anonymous",
+                        matrix._nothing,
+                        _plain_post(method, rule.rule),
+                        (method, rule.rule) in CHANGES_ON_REFUSAL,
+                    )
+                )
             for r in rows:
                 who = next((w for w in PREFERENCE if w in r.allowed), None)
                 assert who, f"{r.name}: nobody the fuzzer can sign in as may use it"
@@ -420,11 +521,31 @@ def make_plan(
         fields.pop(name, None)
     rule = next(r for r in c.app.url_map.iter_rules() if r.rule == target.rule)
     texts = {k: v for k, v in cap.fields if isinstance(v, str)}
-    echoed = {k: v for k, v in texts.items()
-              if k not in NEVER_ECHOED and len(v) >= 2 and not v.isdigit()
-              and k in {f.name for form in forms for f in form.fields
-                        if f.kind in ("text", "textarea", "email", "url", "search", "tel",
-                                      "date", "datetime-local", "number")}}  # fmt: skip
+    echoed = {
+        k: v
+        for k, v in texts.items()
+        if k not in NEVER_ECHOED
+        and len(v) >= 2
+        and not v.isdigit()
+        and k
+        in {
+            f.name
+            for form in forms
+            for f in form.fields
+            if f.kind
+            in (
+                "text",
+                "textarea",
+                "email",
+                "url",
+                "search",
+                "tel",
+                "date",
+                "datetime-local",
+                "number",
+            )
+        }
+    }
     hidden = {f.name for form in forms for f in form.fields if f.kind == "hidden"}
     plan = Plan(
         target,
@@ -445,8 +566,9 @@ _QUERY_NAMES = {"fiscal_year", "cluster", "item", "state", "next", "page"}
 
 
 def _row_like(target: Target) -> Any:
-    return matrix.Row(target.name, target.method, target.rule, frozenset({target.who}),
-                      target.act, target.prepare)  # fmt: skip
+    return matrix.Row(
+        target.name, target.method, target.rule, frozenset({target.who}), target.act, target.prepare
+    )
 
 
 def sign_in(client: FlaskClient, c: matrix.Ctx, who: str, csrf_secret: str | None) -> None:
@@ -499,12 +621,20 @@ def mutations(plan: Plan) -> st.SearchStrategy[Mutation]:
         else st.nothing()
     )
     fields = st.lists(one, min_size=1, max_size=3).map(dict) if names else st.just({})
-    path = (st.sampled_from(plan.path_args).flatmap(
-        lambda n: st.tuples(st.just(n), st.sampled_from(PATH_VALUES)))
-            if plan.path_args else st.nothing())  # fmt: skip
-    query = (st.sampled_from(plan.queries).flatmap(
-        lambda n: st.tuples(st.just(n), st.sampled_from(HUGE_INTS + NUL + NOT_FINITE)))
-             if plan.queries else st.nothing())  # fmt: skip
+    path = (
+        st.sampled_from(plan.path_args).flatmap(
+            lambda n: st.tuples(st.just(n), st.sampled_from(PATH_VALUES))
+        )
+        if plan.path_args
+        else st.nothing()
+    )
+    query = (
+        st.sampled_from(plan.queries).flatmap(
+            lambda n: st.tuples(st.just(n), st.sampled_from(HUGE_INTS + NUL + NOT_FINITE))
+        )
+        if plan.queries
+        else st.nothing()
+    )
     return st.builds(
         Mutation,
         fields,
@@ -527,11 +657,19 @@ def send(client: FlaskClient, plan: Plan, m: Mutation, token: str) -> Any:
         url += ("&" if "?" in url else "?") + f"{m.query[0]}={quote(m.query[1], safe='')}"
     as_multipart = plan.multipart or any(isinstance(v, Upload) for _k, v in fields)
     if as_multipart:
-        return client.open(url, method=plan.target.method, data=multipart(fields),
-                           content_type=f"multipart/form-data; boundary={BOUNDARY}")  # fmt: skip
+        return client.open(
+            url,
+            method=plan.target.method,
+            data=multipart(fields),
+            content_type=f"multipart/form-data; boundary={BOUNDARY}",
+        )
     plain = [(k, v if not isinstance(v, Upload) else v.filename) for k, v in fields]
-    return client.open(url, method=plan.target.method, data=urlencoded(plain),
-                       content_type="application/x-www-form-urlencoded")  # fmt: skip
+    return client.open(
+        url,
+        method=plan.target.method,
+        data=urlencoded(plain),
+        content_type="application/x-www-form-urlencoded",
+    )
 
 
 def describe(m: Mutation) -> str:
@@ -539,9 +677,11 @@ def describe(m: Mutation) -> str:
         r = repr(v)
         return r if len(r) < 80 else r[:60] + f"...({len(r)} chars)"
 
-    return ", ".join([f"{k}={short(v)}" for k, v in m.fields.items()]
-                     + ([f"path {m.path}"] if m.path else [])
-                     + ([f"query {m.query}"] if m.query else []))  # fmt: skip
+    return ", ".join(
+        [f"{k}={short(v)}" for k, v in m.fields.items()]
+        + ([f"path {m.path}"] if m.path else [])
+        + ([f"query {m.query}"] if m.query else [])
+    )
 
 
 def _has_nul(m: Mutation) -> bool:
@@ -551,8 +691,9 @@ def _has_nul(m: Mutation) -> bool:
         v for value in m.fields.values() for v in (value if isinstance(value, list) else [value])
     ]
     extra = [m.query[1]] if m.query else []
-    return any("\x00" in (v.filename if isinstance(v, Upload) else str(v))
-               for v in [*values, *extra])  # fmt: skip
+    return any(
+        "\x00" in (v.filename if isinstance(v, Upload) else str(v)) for v in [*values, *extra]
+    )
 
 
 def typed_text_survives(body: str, plan: Plan, m: Mutation) -> list[str]:
@@ -596,8 +737,10 @@ class Runner:
             sign_in(self.client, self.c, self.target.who, self.secret)
             r = send(self.client, self.plan, Mutation({}, None, None), self.token)
             if not 200 <= r.status_code < 400:
-                self.failures.append(f"the valid request answered {r.status_code}: "
-                                     f"{r.get_data(as_text=True)[:300]!r}")  # fmt: skip
+                self.failures.append(
+                    f"the valid request answered {r.status_code}: "
+                    f"{r.get_data(as_text=True)[:300]!r}"
+                )
             r.close()
         finally:
             savepoint.rollback()
@@ -610,8 +753,9 @@ class Runner:
             try:
                 r = send(self.client, self.plan, m, self.token)
             except Exception as exc:  # TESTING propagates a view's exception: that is a 500
-                self.failures.append(f"500 ({type(exc).__name__}: {str(exc)[:200]}) "
-                                     f"with {describe(m)}")  # fmt: skip
+                self.failures.append(
+                    f"500 ({type(exc).__name__}: {str(exc)[:200]}) with {describe(m)}"
+                )
                 raise
             status, body = r.status_code, r.get_data(as_text=True)
             r.close()
@@ -620,13 +764,15 @@ class Runner:
             elif status >= 400 and not self.target.changes_on_refusal:
                 after = self.fingerprint()
                 if after != before:
-                    self.failures.append(f"{status} left a change behind with {describe(m)}: "
-                                         f"{_diff(before, after)}")  # fmt: skip
+                    self.failures.append(
+                        f"{status} left a change behind with {describe(m)}: {_diff(before, after)}"
+                    )
                 if status in (400, 409, 422) and "text/html" in r.content_type:
                     lost = typed_text_survives(body, self.plan, m)
                     if lost:
-                        self.failures.append(f"{status} refusal lost typed {lost} with "
-                                             f"{describe(m)}")  # fmt: skip
+                        self.failures.append(
+                            f"{status} refusal lost typed {lost} with {describe(m)}"
+                        )
         finally:
             savepoint.rollback()
 
@@ -654,10 +800,20 @@ TARGETS = _all_targets()
 def sweep(plan: Plan) -> list[Mutation]:
     """A fixed pass besides Hypothesis's draws: each path argument with a huge integer and a
     NUL, and each field once, the kinds of hostile value taken in turn."""
-    kinds = [["9223372036854775808", "2147483648"], ["a\x00b"], ["NaN", "inf"], ["x" * 100_000],
-             ["²", "-1"], ["9999-12-31", "0001-01-01"], [b"\xed\xa0\x80"]]  # fmt: skip
-    out = [Mutation({}, (name, value), None) for name in plan.path_args
-           for value in ("9223372036854775808", "%00")]  # fmt: skip
+    kinds = [
+        ["9223372036854775808", "2147483648"],
+        ["a\x00b"],
+        ["NaN", "inf"],
+        ["x" * 100_000],
+        ["²", "-1"],
+        ["9999-12-31", "0001-01-01"],
+        [b"\xed\xa0\x80"],
+    ]
+    out = [
+        Mutation({}, (name, value), None)
+        for name in plan.path_args
+        for value in ("9223372036854775808", "%00")
+    ]
     for n, name in enumerate(sorted(plan.fields)):
         if plan.fields[name]:
             out.append(Mutation({name: Upload("../a\x00.png", b"\x00" * 16)}, None, None))
@@ -694,14 +850,21 @@ def fuzz_one(c: matrix.Ctx, target: Target, fp_sql: str, examples: int) -> list[
             runner.baseline()
         for m in sweep(plan):
             run(m)
-        settings(max_examples=examples, derandomize=True, database=None, deadline=None,
-                 phases=[Phase.explicit, Phase.generate],
-                 suppress_health_check=list(HealthCheck))(given(mutations(plan))(run))()  # fmt: skip
+        settings(
+            max_examples=examples,
+            derandomize=True,
+            database=None,
+            deadline=None,
+            phases=[Phase.explicit, Phase.generate],
+            suppress_health_check=list(HealthCheck),
+        )(given(mutations(plan))(run))()
     finally:
         c.app.config["WTF_CSRF_ENABLED"] = False
         state.rollback()
-    return [f"{target.name} ({target.method} {target.rule}): {line}"
-            for line in sorted(set(runner.failures))]  # fmt: skip
+    return [
+        f"{target.name} ({target.method} {target.rule}): {line}"
+        for line in sorted(set(runner.failures))
+    ]
 
 
 def test_every_form_refuses_hostile_input(ctx: matrix.Ctx) -> None:  # noqa: F811
@@ -725,6 +888,10 @@ def test_every_write_form_is_fuzzed() -> None:
     from pinmap import create_app
 
     app = create_app({"TESTING": True, "SECRET_KEY": "x"}, session_factory=sessionmaker())
-    wanted = {(m, r.rule) for r in app.url_map.iter_rules() if not r.rule.startswith("/api/")
-              for m in (r.methods or set()) & WRITE_METHODS}  # fmt: skip
+    wanted = {
+        (m, r.rule)
+        for r in app.url_map.iter_rules()
+        if not r.rule.startswith("/api/")
+        for m in (r.methods or set()) & WRITE_METHODS
+    }
     assert wanted == {(t.method, t.rule) for t in TARGETS}

@@ -37,99 +37,241 @@ def _entry(c: m.Ctx, _p: Any) -> str:
 
 CASES = [
     # Was cut to 2,000 characters and saved.
-    Case("report: over-long reason for no activity", "own_editor", _entry,
-         lambda c, p: {**m._form(), "where": TYPED, "status": "not_started", "version": "0",
-                       "no_activity_reason": LONG_REASON, "action": "save"},
-         ("ยาวเกิน 2000",)),
+    Case(
+        "report: over-long reason for no activity",
+        "own_editor",
+        _entry,
+        lambda c, p: {
+            **m._form(),
+            "where": TYPED,
+            "status": "not_started",
+            "version": "0",
+            "no_activity_reason": LONG_REASON,
+            "action": "save",
+        },
+        ("ยาวเกิน 2000",),
+    ),
     # Was an empty 400 page: the report's text was gone.
-    Case("report: unknown button", "own_editor", _entry,
-         lambda c, p: {**m._form(), "what": TYPED, "version": "0", "action": "publish"},
-         ("ไม่รู้จักปุ่ม",)),
+    Case(
+        "report: unknown button",
+        "own_editor",
+        _entry,
+        lambda c, p: {**m._form(), "what": TYPED, "version": "0", "action": "publish"},
+        ("ไม่รู้จักปุ่ม",),
+    ),
     # Was cut to 300 characters and saved; the typed link was not shown again on refusals.
-    Case("report: over-long link title", "own_editor", _entry,
-         lambda c, p: {"action": "add_link", "version": str(p["version"]),
-                       "link_url": "https://example.go.th/ข่าว", "link_title": "ล" * 301},
-         ("ยาวเกิน 300",), kept=("https://example.go.th/ข่าว",), prepare=m.draft),
+    Case(
+        "report: over-long link title",
+        "own_editor",
+        _entry,
+        lambda c, p: {
+            "action": "add_link",
+            "version": str(p["version"]),
+            "link_url": "https://example.go.th/ข่าว",
+            "link_title": "ล" * 301,
+        },
+        ("ยาวเกิน 300",),
+        kept=("https://example.go.th/ข่าว",),
+        prepare=m.draft,
+    ),
     # Was a 302 with a flashed message: the reason was lost.
-    Case("review desk: reopening until a date that is not one", "reviewer",
-         lambda c, p: f"/review/entries/{m._entry_id(c)}/reopen",
-         lambda c, p: {"until": "2024-02-30", "reason": TYPED},
-         ("YYYY-MM-DD",), prepare=m.draft),
+    Case(
+        "review desk: reopening until a date that is not one",
+        "reviewer",
+        lambda c, p: f"/review/entries/{m._entry_id(c)}/reopen",
+        lambda c, p: {"until": "2024-02-30", "reason": TYPED},
+        ("YYYY-MM-DD",),
+        prepare=m.draft,
+    ),
     # Was cut to 4,000 characters and saved.
-    Case("review desk: over-long comment", "reviewer",
-         lambda c, p: f"/review/entries/{m._entry_id(c)}",
-         lambda c, p: {"decision": "return", "comment": TYPED + "ค" * 4_000,
-                       "version": str(p["version"])},
-         ("ยาวเกิน 4000",), prepare=m.submitted),
+    Case(
+        "review desk: over-long comment",
+        "reviewer",
+        lambda c, p: f"/review/entries/{m._entry_id(c)}",
+        lambda c, p: {
+            "decision": "return",
+            "comment": TYPED + "ค" * 4_000,
+            "version": str(p["version"]),
+        },
+        ("ยาวเกิน 4000",),
+        prepare=m.submitted,
+    ),
     # A superscript digit passed isdigit() and crashed int(): a 500.
-    Case("profile: staff count ²", "own_editor", lambda c, p: f"/portal/offices/{OWN}/profile",
-         lambda c, p: m.profile_form(c, address=TYPED, staff_count="²"),
-         ("จำนวนบุคลากร", "จำนวนเต็ม")),
+    Case(
+        "profile: staff count ²",
+        "own_editor",
+        lambda c, p: f"/portal/offices/{OWN}/profile",
+        lambda c, p: m.profile_form(c, address=TYPED, staff_count="²"),
+        ("จำนวนบุคลากร", "จำนวนเต็ม"),
+    ),
     # A kept photo id past the integer column: a database error, a 500.
-    Case("profile: photo id past the column", "own_editor",
-         lambda c, p: f"/portal/offices/{OWN}/profile",
-         lambda c, p: m.profile_form(c, address=TYPED, p0_photo_id="99999999999"),
-         ("2147483647",)),
+    Case(
+        "profile: photo id past the column",
+        "own_editor",
+        lambda c, p: f"/portal/offices/{OWN}/profile",
+        lambda c, p: m.profile_form(c, address=TYPED, p0_photo_id="99999999999"),
+        ("2147483647",),
+    ),
     # Was a 500 (int("²")).
-    Case("school counts: ² teachers", "own_editor", lambda c, p: f"/portal/offices/{OWN}/schools",
-         lambda c, p: {"action": "stats", "version": "0", "as_of": "2024-06-10",
-                       "teachers": "²", "students": "12345"},
-         ("ครู", "จำนวนเต็ม"), kept=("2024-06-10", "12345")),
+    Case(
+        "school counts: ² teachers",
+        "own_editor",
+        lambda c, p: f"/portal/offices/{OWN}/schools",
+        lambda c, p: {
+            "action": "stats",
+            "version": "0",
+            "as_of": "2024-06-10",
+            "teachers": "²",
+            "students": "12345",
+        },
+        ("ครู", "จำนวนเต็ม"),
+        kept=("2024-06-10", "12345"),
+    ),
     # Was a 500 (int("²")).
-    Case("best practice: item id ²", "own_editor",
-         lambda c, p: f"/portal/offices/{OWN}/best-practices/new",
-         lambda c, p: m.bp_form(c, title=TYPED, item_ids=["²"]), ("จำนวนเต็ม",)),
+    Case(
+        "best practice: item id ²",
+        "own_editor",
+        lambda c, p: f"/portal/offices/{OWN}/best-practices/new",
+        lambda c, p: m.bp_form(c, title=TYPED, item_ids=["²"]),
+        ("จำนวนเต็ม",),
+    ),
     # Visit plan: the typed team was replaced by the stored one.
-    Case("visit plan: a visit date that is not one", "coach",
-         lambda c, p: f"/plans/{p['id']}",
-         lambda c, p: {"action": "save", "version": str(p["version"]), "team": TYPED,
-                       "visit_date": "20/03/2024"},
-         ("วันลงพื้นที่", "YYYY-MM-DD"), prepare=m.visit_plan),
+    Case(
+        "visit plan: a visit date that is not one",
+        "coach",
+        lambda c, p: f"/plans/{p['id']}",
+        lambda c, p: {
+            "action": "save",
+            "version": str(p["version"]),
+            "team": TYPED,
+            "visit_date": "20/03/2024",
+        },
+        ("วันลงพื้นที่", "YYYY-MM-DD"),
+        prepare=m.visit_plan,
+    ),
     # Was cut to 10,000 characters and saved; the record form was always empty again.
-    Case("visit record: over-long notes", "coach", lambda c, p: f"/plans/{p['id']}",
-         lambda c, p: {"action": "record", "visited_on": "2024-03-20", "team": TYPED,
-                       "notes": "น" * 10_001},
-         ("ยาวเกิน 10000",), prepare=lambda c: m.visit_plan(c, publish=True)),
+    Case(
+        "visit record: over-long notes",
+        "coach",
+        lambda c, p: f"/plans/{p['id']}",
+        lambda c, p: {
+            "action": "record",
+            "visited_on": "2024-03-20",
+            "team": TYPED,
+            "notes": "น" * 10_001,
+        },
+        ("ยาวเกิน 10000",),
+        prepare=lambda c: m.visit_plan(c, publish=True),
+    ),
     # Was a 500 (date of year -539).
-    Case("monitoring round: fiscal year +5", "admin", lambda c, p: "/rounds",
-         lambda c, p: {"fiscal_year": "+5", "round_no": "2", "kind": "onsite_coaching",
-                       "starts_on": "2024-03-04", "ends_on": "2024-04-26"},
-         ("ปีงบประมาณ", "2400", "2800"), kept=("2024-03-04", "2024-04-26")),
+    Case(
+        "monitoring round: fiscal year +5",
+        "admin",
+        lambda c, p: "/rounds",
+        lambda c, p: {
+            "fiscal_year": "+5",
+            "round_no": "2",
+            "kind": "onsite_coaching",
+            "starts_on": "2024-03-04",
+            "ends_on": "2024-04-26",
+        },
+        ("ปีงบประมาณ", "2400", "2800"),
+        kept=("2024-03-04", "2024-04-26"),
+    ),
     # A refusal showed the stored time and link again, not the typed ones.
-    Case("cluster session: over-long link", "admin", lambda c, p: f"/rounds/{c.round_id(3)}/sessions",
-         lambda c, p: {"cluster": "13", "starts_at": "2024-06-12T09:00", "link": "https://"
-                       + "a" * 2_001},
-         ("ยาวเกิน 2000",), kept=("2024-06-12T09:00",)),
+    Case(
+        "cluster session: over-long link",
+        "admin",
+        lambda c, p: f"/rounds/{c.round_id(3)}/sessions",
+        lambda c, p: {
+            "cluster": "13",
+            "starts_at": "2024-06-12T09:00",
+            "link": "https://" + "a" * 2_001,
+        },
+        ("ยาวเกิน 2000",),
+        kept=("2024-06-12T09:00",),
+    ),
     # Was cut to 2,000 characters and saved, then a redirect.
-    Case("round status: over-long note", "reviewer",
-         lambda c, p: f"/rounds/{c.round_id(1)}/statuses",
-         lambda c, p: {"office": OWN, "status": "received", "note": TYPED + LONG_REASON},
-         ("ยาวเกิน 2000",), kept=(TYPED,)),
+    Case(
+        "round status: over-long note",
+        "reviewer",
+        lambda c, p: f"/rounds/{c.round_id(1)}/statuses",
+        lambda c, p: {"office": OWN, "status": "received", "note": TYPED + LONG_REASON},
+        ("ยาวเกิน 2000",),
+        kept=(TYPED,),
+    ),
     # Was cut to 1,000 characters and saved.
-    Case("cluster move: over-long reason", "admin", lambda c, p: "/clusters/2/members",
-         lambda c, p: {"office": OWN, "reason": TYPED + "ร" * 1_000}, ("ยาวเกิน 1000",)),
+    Case(
+        "cluster move: over-long reason",
+        "admin",
+        lambda c, p: "/clusters/2/members",
+        lambda c, p: {"office": OWN, "reason": TYPED + "ร" * 1_000},
+        ("ยาวเกิน 1000",),
+    ),
     # The typed name was replaced by the stored one.
-    Case("user edit: unknown role", "admin", lambda c, p: f"/admin/users/{c.user_id('other_editor')}",
-         lambda c, p: {"name": TYPED, "role": "superuser", "office_code": OWN}, ()),
+    Case(
+        "user edit: unknown role",
+        "admin",
+        lambda c, p: f"/admin/users/{c.user_id('other_editor')}",
+        lambda c, p: {"name": TYPED, "role": "superuser", "office_code": OWN},
+        (),
+    ),
     # Was a 500 (value too long for varchar(200)).
-    Case("reporting window: over-long Thai label", "admin", lambda c, p: "/admin/windows",
-         lambda c, p: {"fiscal_year": "2567", "round_no": "3", "label_th": "ร" * 201,
-                       "label_en": TYPED, "opens_on": "2024-09-01", "closes_on": "2024-09-20"},
-         ("ยาวเกิน 200",)),
+    Case(
+        "reporting window: over-long Thai label",
+        "admin",
+        lambda c, p: "/admin/windows",
+        lambda c, p: {
+            "fiscal_year": "2567",
+            "round_no": "3",
+            "label_th": "ร" * 201,
+            "label_en": TYPED,
+            "opens_on": "2024-09-01",
+            "closes_on": "2024-09-20",
+        },
+        ("ยาวเกิน 200",),
+    ),
     # Was a 500 (integer out of range).
-    Case("ingest source: interval past the column", "admin", lambda c, p: "/admin/ingest",
-         lambda c, p: {"name": "refused-feed", "kind": "progress-json",
-                       "url": "https://example.go.th/" + TYPED, "interval_seconds": "99999999999",
-                       "timeout_seconds": "30", "options": "{}", "enabled": "on"},
-         ("31622400",), kept=("https://example.go.th/" + TYPED,)),
-]  # fmt: skip
+    Case(
+        "ingest source: interval past the column",
+        "admin",
+        lambda c, p: "/admin/ingest",
+        lambda c, p: {
+            "name": "refused-feed",
+            "kind": "progress-json",
+            "url": "https://example.go.th/" + TYPED,
+            "interval_seconds": "99999999999",
+            "timeout_seconds": "30",
+            "options": "{}",
+            "enabled": "on",
+        },
+        ("31622400",),
+        kept=("https://example.go.th/" + TYPED,),
+    ),
+]
 
 
 def _counts(c: m.Ctx) -> tuple[int, ...]:
-    return tuple(int(c.scalar(f"SELECT count(*) FROM {t}")) for t in (  # noqa: S608
-        "audit_log", "progress_revisions", "evidence", "window_reopenings", "profile_revisions",
-        "best_practices", "visit_plans", "visit_records", "monitoring_rounds", "cluster_sessions",
-        "round_statuses", "cluster_moves", "reporting_windows", "ingest_sources", "photos"))  # fmt: skip
+    return tuple(
+        int(c.scalar(f"SELECT count(*) FROM {t}"))  # noqa: S608 (fixed table names below)
+        for t in (
+            "audit_log",
+            "progress_revisions",
+            "evidence",
+            "window_reopenings",
+            "profile_revisions",
+            "best_practices",
+            "visit_plans",
+            "visit_records",
+            "monitoring_rounds",
+            "cluster_sessions",
+            "round_statuses",
+            "cluster_moves",
+            "reporting_windows",
+            "ingest_sources",
+            "photos",
+        )
+    )
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
@@ -138,8 +280,9 @@ def test_refusal_keeps_what_was_typed(ctx: m.Ctx, case: Case) -> None:  # noqa: 
     prepared = case.prepare(c)
     before = _counts(c)
     versions = c.scalar("SELECT coalesce(sum(version), 0) FROM progress_revisions")
-    r = c.page(case.who).post(case.url(c, prepared), data=case.form(c, prepared),
-                              content_type="multipart/form-data")  # fmt: skip
+    r = c.page(case.who).post(
+        case.url(c, prepared), data=case.form(c, prepared), content_type="multipart/form-data"
+    )
     html = r.get_data(as_text=True)
     assert r.status_code == case.status, html[:1500]
     assert 'class="error"' in html, "the refusal is not shown beside the form"
@@ -156,8 +299,9 @@ def test_the_reopening_form_is_shown_again_filled_in(ctx: m.Ctx) -> None:  # noq
     c = ctx
     m.draft(c)
     until = (dt.date.today() - dt.timedelta(days=3)).isoformat()  # in the past: refused
-    r = c.page("reviewer").post(f"/review/entries/{m._entry_id(c)}/reopen",
-                                data={"until": until, "reason": TYPED})  # fmt: skip
+    r = c.page("reviewer").post(
+        f"/review/entries/{m._entry_id(c)}/reopen", data={"until": until, "reason": TYPED}
+    )
     html = r.get_data(as_text=True)
     assert r.status_code == 400
     assert f'value="{until}"' in html and f'value="{TYPED}"' in html
@@ -166,8 +310,9 @@ def test_the_reopening_form_is_shown_again_filled_in(ctx: m.Ctx) -> None:  # noq
 def test_new_visit_plan_with_an_infinite_k_is_a_400(ctx: m.Ctx) -> None:  # noqa: F811
     # Was a 500: float("-Infinity") reached int().
     c = ctx
-    r = c.page("coach").post("/plans/new", data={"cluster": "13", "round_id": str(c.round_id(2)),
-                                                 "k": "-Infinity"})  # fmt: skip
+    r = c.page("coach").post(
+        "/plans/new", data={"cluster": "13", "round_id": str(c.round_id(2)), "k": "-Infinity"}
+    )
     assert r.status_code == 400
     assert "32767" in r.get_data(as_text=True)
 

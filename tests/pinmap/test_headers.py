@@ -19,8 +19,17 @@ from ..conftest import TEST_CONFIG
 
 SCRIPT_TAG = re.compile(r"<script\b([^>]*)>", re.I)
 HANDLER_ATTR = re.compile(r"""<[a-z][^>]*\s(on[a-z]+)\s*=""", re.I)
-PAGES = ["/", "/offices/spp-krabi", "/offices", "/clusters/1", "/best-practices", "/plans",
-         "/rounds", "/portal/login", "/offices/nope"]  # fmt: skip
+PAGES = [
+    "/",
+    "/offices/spp-krabi",
+    "/offices",
+    "/clusters/1",
+    "/best-practices",
+    "/plans",
+    "/rounds",
+    "/portal/login",
+    "/offices/nope",
+]
 
 
 def directives(header: str) -> dict[str, list[str]]:
@@ -99,8 +108,10 @@ def test_json_and_files_get_the_generic_headers_but_no_page_policy(client: Flask
 
 
 def _app(session_factory: sessionmaker[Session], tmp_path: Path, **config: object) -> Flask:
-    return create_app({**TEST_CONFIG, "PINMAP_UPLOAD_DIR": str(tmp_path), **config},
-                      session_factory=session_factory)  # fmt: skip
+    return create_app(
+        {**TEST_CONFIG, "PINMAP_UPLOAD_DIR": str(tmp_path), **config},
+        session_factory=session_factory,
+    )
 
 
 def test_a_configured_tile_host_may_serve_images_and_nothing_else(
@@ -167,8 +178,11 @@ def test_a_views_own_security_headers_win(app: Flask) -> None:
 
     @app.get("/_test/file")
     def _file() -> tuple[bytes, int, dict[str, str]]:
-        return b"%PDF-1.7", 200, {"Content-Type": "application/pdf",
-                                  "Content-Security-Policy": sandbox}  # fmt: skip
+        return (
+            b"%PDF-1.7",
+            200,
+            {"Content-Type": "application/pdf", "Content-Security-Policy": sandbox},
+        )
 
     @app.get("/_test/page")
     def _page() -> tuple[str, int, dict[str, str]]:

@@ -136,8 +136,10 @@ def test_polling_equivalent(live: Live) -> None:
     assert [c["id"] for c in body["changes"]] == [b] and body["last_id"] == b
 
 
-@pytest.mark.parametrize("path", ["/api/v1/changes?since=abc", "/api/v1/changes?since=-1",
-                                  "/api/v1/stream?last_event_id=1e9"])  # fmt: skip
+@pytest.mark.parametrize(
+    "path",
+    ["/api/v1/changes?since=abc", "/api/v1/changes?since=-1", "/api/v1/stream?last_event_id=1e9"],
+)
 def test_malformed_ids_are_400_json(live: Live, path: str) -> None:
     import json
     import urllib.error
@@ -157,11 +159,20 @@ def test_bad_last_event_id_header_is_400(live: Live) -> None:
 def test_private_changes_reach_only_their_office_and_obec(live: Live) -> None:
     with live.factory.begin() as session:
         tokens = {}
-        for who, role, office in [("krabi", "office_editor", "spp-krabi"),
-                                  ("bkk", "office_editor", "spp-bangkok"),
-                                  ("obec", "reviewer", None)]:  # fmt: skip
-            user = create_user(session, Actor(None), email=f"live-{who}@example.go.th", name=who,
-                               password="live password 1", role=role, office_code=office)  # fmt: skip
+        for who, role, office in [
+            ("krabi", "office_editor", "spp-krabi"),
+            ("bkk", "office_editor", "spp-bangkok"),
+            ("obec", "reviewer", None),
+        ]:
+            user = create_user(
+                session,
+                Actor(None),
+                email=f"live-{who}@example.go.th",
+                name=who,
+                password="live password 1",
+                role=role,
+                office_code=office,
+            )
             tokens[who] = create_token(session, Actor(None), user, "t").secret
         krabi_id = (
             user.id
@@ -169,14 +180,17 @@ def test_private_changes_reach_only_their_office_and_obec(live: Live) -> None:
                 __import__("sqlalchemy").text("SELECT id FROM offices WHERE code='spp-krabi'")
             ).scalar_one()
         )
-    clients = {who: SSEClient(live.url + "/api/v1/stream",
-                              {"Authorization": f"Bearer {t}"} if t else {})
-               for who, t in {**tokens, "public": ""}.items()}  # fmt: skip
+    clients = {
+        who: SSEClient(live.url + "/api/v1/stream", {"Authorization": f"Bearer {t}"} if t else {})
+        for who, t in {**tokens, "public": ""}.items()
+    }
     time.sleep(0.3)
     private = live.emit("progress.saved", audience="office", office_id=krabi_id)
     public = live.emit("progress.approved")
-    seen = {who: [e.id for e in iter(lambda c=c: c.next_event(timeout=1.5), None)]
-            for who, c in clients.items()}  # fmt: skip
+    seen = {
+        who: [e.id for e in iter(lambda c=c: c.next_event(timeout=1.5), None)]
+        for who, c in clients.items()
+    }
     for c in clients.values():
         c.close()
     assert seen["krabi"] == [private, public]
@@ -228,13 +242,32 @@ def test_listener_reconnects_after_a_database_restart() -> None:
 
 def _gunicorn(database_url: str, workers: int) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "test",
-           "PINMAP_VAR_DIR": tempfile.mkdtemp(prefix="pinmap-gunicorn-")}  # fmt: skip
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "test",
+        "PINMAP_VAR_DIR": tempfile.mkdtemp(prefix="pinmap-gunicorn-"),
+    }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "pinmap.wsgi:app", "-k", "gevent", "-w", str(workers),
-         "--worker-connections", "200", "-b", f"127.0.0.1:{port}"],
-        cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "pinmap.wsgi:app",
+            "-k",
+            "gevent",
+            "-w",
+            str(workers),
+            "--worker-connections",
+            "200",
+            "-b",
+            f"127.0.0.1:{port}",
+        ],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{port}"
     for _ in range(100):
         try:
@@ -417,8 +450,7 @@ class Browser:
             return err.code
 
     def sign_in(self, email: str, password: str = LIVE_PASSWORD) -> None:
-        status = self.post("/portal/login", {"email": email, "password": password},
-                           "/portal/login")  # fmt: skip
+        status = self.post("/portal/login", {"email": email, "password": password}, "/portal/login")
         assert status == 200, status  # the redirect was followed to a portal page
         assert self.cookie_header()
 
@@ -426,18 +458,25 @@ class Browser:
         return "; ".join(f"{c.name}={c.value}" for c in self.jar if c.name == "session")
 
     def stream(self, base: str | None = None) -> SSEClient:
-        client = SSEClient((base or self.base) + "/api/v1/stream",
-                           {"Cookie": self.cookie_header()})  # fmt: skip
+        client = SSEClient((base or self.base) + "/api/v1/stream", {"Cookie": self.cookie_header()})
         assert client.status == 200
         return client
 
 
-def _user(live: Live, email: str, role: str = "office_editor",
-          office: str | None = "spp-krabi") -> tuple[int, str]:  # fmt: skip
+def _user(
+    live: Live, email: str, role: str = "office_editor", office: str | None = "spp-krabi"
+) -> tuple[int, str]:
     """A user and an API token of theirs: (user id, token secret)."""
     with live.factory.begin() as session:
-        user = create_user(session, Actor(None), email=email, name=email, role=role,
-                           password=LIVE_PASSWORD, office_code=office)  # fmt: skip
+        user = create_user(
+            session,
+            Actor(None),
+            email=email,
+            name=email,
+            role=role,
+            password=LIVE_PASSWORD,
+            office_code=office,
+        )
         return user.id, create_token(session, Actor(None), user, "stream").secret
 
 
@@ -507,13 +546,25 @@ def test_a_new_office_or_a_password_change_ends_streams(
     time.sleep(0.3)
     with live.factory.begin() as session:  # an admin, in another process, moves the user
         moved = session.get(User, moved_id)
-        update_user(session, Actor(None), moved, name="moved", role="office_editor",
-                    office_code="spp-bangkok")  # fmt: skip
+        update_user(
+            session,
+            Actor(None),
+            moved,
+            name="moved",
+            role="office_editor",
+            office_code="spp-bangkok",
+        )
     ended, _ = _ends(stream)
     assert ended, "a stream kept the old office's rights"
     new = "another live secret 2"
-    assert laptop.post("/portal/password", {"old": LIVE_PASSWORD, "new": new,
-                       "repeat": new}, "/portal/password") == 200  # fmt: skip
+    assert (
+        laptop.post(
+            "/portal/password",
+            {"old": LIVE_PASSWORD, "new": new, "repeat": new},
+            "/portal/password",
+        )
+        == 200
+    )
     assert _ends(on_desk)[0], "the other browser's stream outlived the password change"
     assert _ends(by_token)[0], "the token's stream outlived the password change"
     time.sleep(0.3)
@@ -534,8 +585,7 @@ def test_a_deactivated_users_stream_ends_on_another_host(live: Live) -> None:
         editor = Browser(host_a)
         editor.sign_in("live-gone@example.go.th")
         by_cookie = editor.stream()
-        by_token = SSEClient(host_a + "/api/v1/stream",
-                             {"Authorization": f"Bearer {editor_token}"})  # fmt: skip
+        by_token = SSEClient(host_a + "/api/v1/stream", {"Authorization": f"Bearer {editor_token}"})
         for s in (by_cookie, by_token):
             _first_block(s)
         time.sleep(0.5)
@@ -574,8 +624,12 @@ def test_a_stream_ends_when_its_token_expires(
     base, app = fresh
     user_id, token = _user(live, "live-expiring@example.go.th")
     with live.factory.begin() as session:  # expiry sends no notification
-        session.execute(text("UPDATE api_tokens SET expires_at = now() + interval '1 second' "
-                             "WHERE user_id = :u"), {"u": user_id})  # fmt: skip
+        session.execute(
+            text(
+                "UPDATE api_tokens SET expires_at = now() + interval '1 second' WHERE user_id = :u"
+            ),
+            {"u": user_id},
+        )
     stream = SSEClient(base + "/api/v1/stream", {"Authorization": f"Bearer {token}"})
     assert stream.status == 200
     _first_block(stream)

@@ -19,8 +19,12 @@ def test_map_page_is_thai_and_uses_only_local_assets(client: FlaskClient) -> Non
     assert "ระบบปักหมุดสารสนเทศงานติดตามและประเมินผล สพฐ." in html
     assert not EXTERNAL.search(html), EXTERNAL.search(html)
     assert "cdn" not in html.lower()
-    for asset in ("vendor/leaflet/leaflet.js", "vendor/leaflet.markercluster/leaflet.markercluster.js",
-                  "vendor/sarabun/sarabun.css", "js/pinmap.js"):  # fmt: skip
+    for asset in (
+        "vendor/leaflet/leaflet.js",
+        "vendor/leaflet.markercluster/leaflet.markercluster.js",
+        "vendor/sarabun/sarabun.css",
+        "js/pinmap.js",
+    ):
         assert f"/static/{asset}" in html
     assert "jquery" not in html  # folium's popups need it; this map builds its own
 
@@ -85,15 +89,29 @@ def test_office_page_lists_quarterly_reports_and_labels_demo_data(
 ) -> None:
     from pinmap.models import IngestSource, QuarterlyReport
 
-    source = IngestSource(name="demo-quarterly", kind="quarterly-json", url="http://127.0.0.1/q",
-                          interval_seconds=3600, options={"demo": True})  # fmt: skip
+    source = IngestSource(
+        name="demo-quarterly",
+        kind="quarterly-json",
+        url="http://127.0.0.1/q",
+        interval_seconds=3600,
+        options={"demo": True},
+    )
     session.add(source)
     session.flush()
     office = session.query(Office).filter_by(code="spp-krabi").one()
-    session.add(QuarterlyReport(office_id=office.id, source_id=source.id, source_record_id="q1",
-                                fiscal_year=2567, quarter=2, project="โครงการ <b>ทดสอบ</b>",
-                                points={"target_progress": "ร้อยละ 60"}, budget_planned=1000,
-                                budget_disbursed=550))  # fmt: skip
+    session.add(
+        QuarterlyReport(
+            office_id=office.id,
+            source_id=source.id,
+            source_record_id="q1",
+            fiscal_year=2567,
+            quarter=2,
+            project="โครงการ <b>ทดสอบ</b>",
+            points={"target_progress": "ร้อยละ 60"},
+            budget_planned=1000,
+            budget_disbursed=550,
+        )
+    )
     session.commit()
     html = client.get("/offices/spp-krabi").get_data(as_text=True)
     assert "โครงการ &lt;b&gt;ทดสอบ&lt;/b&gt;" in html

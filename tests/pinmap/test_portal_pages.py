@@ -27,8 +27,10 @@ def _token(client: FlaskClient, url: str) -> str:
 
 def _login(client: FlaskClient, who: str, password: str = PASSWORD):  # type: ignore[no-untyped-def]
     token = _token(client, "/portal/login")
-    return client.post("/portal/login", data={"email": f"{who}@example.go.th",
-                       "password": password, "csrf_token": token})  # fmt: skip
+    return client.post(
+        "/portal/login",
+        data={"email": f"{who}@example.go.th", "password": password, "csrf_token": token},
+    )
 
 
 def _entry_page(w: World) -> str:
@@ -60,8 +62,9 @@ def test_sign_in_takes_office_staff_to_their_office(client: FlaskClient, world: 
 
 
 def test_sign_in_without_csrf_token_is_refused(client: FlaskClient, world: World) -> None:
-    r = client.post("/portal/login", data={"email": "own_editor@example.go.th",
-                                           "password": PASSWORD})  # fmt: skip
+    r = client.post(
+        "/portal/login", data={"email": "own_editor@example.go.th", "password": PASSWORD}
+    )
     assert r.status_code == 400
 
 
@@ -69,8 +72,13 @@ def test_bad_value_keeps_what_was_typed(client: FlaskClient, world: World) -> No
     _login(client, "own_editor")
     token = _token(client, _entry_page(world))
     form = {k: str(v) for k, v in full_report().items() if v is not None}
-    form.update(csrf_token=token, version="0", action="save", indicator_value="เยอะมาก",
-                what="ข้อความยาวที่พิมพ์ไว้")  # fmt: skip
+    form.update(
+        csrf_token=token,
+        version="0",
+        action="save",
+        indicator_value="เยอะมาก",
+        what="ข้อความยาวที่พิมพ์ไว้",
+    )
     r = client.post(_entry_page(world), data=form)
     assert r.status_code == 400
     html = r.get_data(as_text=True)
@@ -84,20 +92,41 @@ def test_save_submit_return_and_see_the_comment(app: Flask, world: World, sessio
     _login(director, "own_director")
     _login(reviewer, "reviewer")
     form = {k: str(v) for k, v in full_report().items() if v is not None}
-    r = editor.post(_entry_page(world), data={**form, "version": "0", "action": "save",
-                    "csrf_token": _token(editor, _entry_page(world))})  # fmt: skip
+    r = editor.post(
+        _entry_page(world),
+        data={
+            **form,
+            "version": "0",
+            "action": "save",
+            "csrf_token": _token(editor, _entry_page(world)),
+        },
+    )
     assert r.status_code == 302
     page = director.get(_entry_page(world)).get_data(as_text=True)
     version = re.search(r'name="version" value="(\d+)"', page).group(1)  # type: ignore[union-attr]
-    r = director.post(_entry_page(world), data={**form, "version": version, "action": "submit",
-                      "csrf_token": _token(director, _entry_page(world))})  # fmt: skip
+    r = director.post(
+        _entry_page(world),
+        data={
+            **form,
+            "version": version,
+            "action": "submit",
+            "csrf_token": _token(director, _entry_page(world)),
+        },
+    )
     assert r.status_code == 302
     queue = reviewer.get(f"/review/?fiscal_year={world.fy}").get_data(as_text=True)
     link = re.search(r'href="(/review/entries/\d+)"', queue).group(1)  # type: ignore[union-attr]
     page = reviewer.get(link).get_data(as_text=True)
     version = re.search(r'name="version" value="(\d+)"', page).group(1)  # type: ignore[union-attr]
-    r = reviewer.post(link, data={"decision": "return", "comment": "แนบภาพกิจกรรม",
-                                  "version": version, "csrf_token": CSRF.search(page).group(1)})  # type: ignore[union-attr]  # fmt: skip
+    r = reviewer.post(
+        link,
+        data={
+            "decision": "return",
+            "comment": "แนบภาพกิจกรรม",
+            "version": version,
+            "csrf_token": CSRF.search(page).group(1),
+        },
+    )  # type: ignore[union-attr]
     assert r.status_code == 302
     dashboard = editor.get("/portal/offices/spp-krabi").get_data(as_text=True)
     assert "แนบภาพกิจกรรม" in dashboard
@@ -113,10 +142,17 @@ def test_upload_evidence_and_who_can_fetch_it(
     app: Flask, client: FlaskClient, world: World, session: Session
 ) -> None:
     _login(client, "own_editor")
-    r = client.post(_entry_page(world), data={"action": "upload", "version": "0",
-                    "csrf_token": _token(client, _entry_page(world)),
-                    "file": (io.BytesIO(_png()), "photo.png"), "file_title": "ภาพ"},
-                    content_type="multipart/form-data")  # fmt: skip
+    r = client.post(
+        _entry_page(world),
+        data={
+            "action": "upload",
+            "version": "0",
+            "csrf_token": _token(client, _entry_page(world)),
+            "file": (io.BytesIO(_png()), "photo.png"),
+            "file_title": "ภาพ",
+        },
+        content_type="multipart/form-data",
+    )
     assert r.status_code == 302, r.get_data(as_text=True)[:400]
     ev = session.scalars(select(Evidence)).one()
     assert ev.mime == "image/png" and ev.stored_name and "photo" not in ev.stored_name
@@ -130,10 +166,16 @@ def test_upload_evidence_and_who_can_fetch_it(
 
 def test_disguised_upload_is_refused_with_a_message(client: FlaskClient, world: World) -> None:
     _login(client, "own_editor")
-    r = client.post(_entry_page(world), data={"action": "upload", "version": "0",
-                    "csrf_token": _token(client, _entry_page(world)),
-                    "file": (io.BytesIO(b"<html><script>alert(1)</script></html>"), "x.jpg")},
-                    content_type="multipart/form-data")  # fmt: skip
+    r = client.post(
+        _entry_page(world),
+        data={
+            "action": "upload",
+            "version": "0",
+            "csrf_token": _token(client, _entry_page(world)),
+            "file": (io.BytesIO(b"<html><script>alert(1)</script></html>"), "x.jpg"),
+        },
+        content_type="multipart/form-data",
+    )
     assert r.status_code == 400
     assert 'role="alert"' in r.get_data(as_text=True)
 
@@ -142,9 +184,16 @@ def test_oversize_upload_is_refused(app: Flask, client: FlaskClient, world: Worl
     app.config["PINMAP_MAX_UPLOAD_BYTES"] = 1000
     _login(client, "own_editor")
     big = io.BytesIO(b"\x89PNG\r\n\x1a\n" + b"\0" * 5000)
-    r = client.post(_entry_page(world), data={"action": "upload", "version": "0",
-                    "csrf_token": _token(client, _entry_page(world)), "file": (big, "b.png")},
-                    content_type="multipart/form-data")  # fmt: skip
+    r = client.post(
+        _entry_page(world),
+        data={
+            "action": "upload",
+            "version": "0",
+            "csrf_token": _token(client, _entry_page(world)),
+            "file": (big, "b.png"),
+        },
+        content_type="multipart/form-data",
+    )
     assert r.status_code == 400
 
 
@@ -152,8 +201,15 @@ def test_password_change_signs_out_other_sessions(app: Flask, world: World) -> N
     first, second = app.test_client(), app.test_client()
     _login(first, "own_editor")
     _login(second, "own_editor")
-    r = first.post("/portal/password", data={"old": PASSWORD, "new": "another secret 99",
-                   "repeat": "another secret 99", "csrf_token": _token(first, "/portal/password")})  # fmt: skip
+    r = first.post(
+        "/portal/password",
+        data={
+            "old": PASSWORD,
+            "new": "another secret 99",
+            "repeat": "another secret 99",
+            "csrf_token": _token(first, "/portal/password"),
+        },
+    )
     assert r.status_code == 302
     assert first.get("/portal/offices/spp-krabi").status_code == 200
     assert second.get("/portal/offices/spp-krabi").status_code == 302  # back to sign-in
@@ -164,16 +220,26 @@ def test_public_office_page_shows_only_approved_progress_escaped(
 ) -> None:
     h = world.headers
     payload = '<script>alert("x")</script><img src=x onerror=alert(1)>'
-    rev = client.put(world.entry_url(), headers=h("own_editor"),
-                     json={**full_report(), "what": "กิจกรรม " + payload}).get_json()  # fmt: skip
+    rev = client.put(
+        world.entry_url(),
+        headers=h("own_editor"),
+        json={**full_report(), "what": "กิจกรรม " + payload},
+    ).get_json()
     html = client.get("/offices/spp-krabi").get_data(as_text=True)
     assert "กิจกรรม" not in html  # a draft is not public
-    rev = client.post(world.entry_url(suffix="/submit"), headers=h("own_director"),
-                      json={"version": rev["version"]}).get_json()  # fmt: skip
-    eid = client.get(f"/api/v1/portal/offices/spp-krabi/entries?fiscal_year={world.fy}",
-                     headers=h("reviewer")).get_json()["entries"][0]["id"]  # fmt: skip
-    client.post(f"/api/v1/review/entries/{eid}/decision", headers=h("reviewer"),
-                json={"version": rev["version"], "decision": "approve"})  # fmt: skip
+    rev = client.post(
+        world.entry_url(suffix="/submit"),
+        headers=h("own_director"),
+        json={"version": rev["version"]},
+    ).get_json()
+    eid = client.get(
+        f"/api/v1/portal/offices/spp-krabi/entries?fiscal_year={world.fy}", headers=h("reviewer")
+    ).get_json()["entries"][0]["id"]
+    client.post(
+        f"/api/v1/review/entries/{eid}/decision",
+        headers=h("reviewer"),
+        json={"version": rev["version"], "decision": "approve"},
+    )
     html = client.get("/offices/spp-krabi").get_data(as_text=True)
     assert "กิจกรรม" in html
     assert "<script>alert" not in html and "onerror" not in html

@@ -70,34 +70,46 @@ def jpeg(size: tuple[int, int] = (800, 600), colour: str = "red") -> bytes:
 
 
 def profile_form(lon: float, lat: float, **extra: Any) -> dict[str, Any]:
-    form = {"address": "ถนนอุตรกิจ อ.เมืองกระบี่", "phone": "0 7561 1234 ต่อ 12",
-            "email": "saraban@krabi.go.th", "website": "https://www.krabi.go.th",
-            "staff_count": "85", "lat": f"{lat:.6f}", "lon": f"{lon:.6f}",
-            "p0_name": "นายผู้อำนวยการ ทดสอบ", "p0_position": "ผู้อำนวยการ",
-            "p1_name": "นางรอง ทดสอบ", "p1_position": "รองผู้อำนวยการ",
-            "version": "0", "action": "save"}  # fmt: skip
+    form = {
+        "address": "ถนนอุตรกิจ อ.เมืองกระบี่",
+        "phone": "0 7561 1234 ต่อ 12",
+        "email": "saraban@krabi.go.th",
+        "website": "https://www.krabi.go.th",
+        "staff_count": "85",
+        "lat": f"{lat:.6f}",
+        "lon": f"{lon:.6f}",
+        "p0_name": "นายผู้อำนวยการ ทดสอบ",
+        "p0_position": "ผู้อำนวยการ",
+        "p1_name": "นางรอง ทดสอบ",
+        "p1_position": "รองผู้อำนวยการ",
+        "version": "0",
+        "action": "save",
+    }
     form.update(extra)
     return form
 
 
 def save_profile(client: FlaskClient, form: dict[str, Any]) -> Any:
-    return client.post("/portal/offices/spp-krabi/profile", data=form,
-                       content_type="multipart/form-data")  # fmt: skip
+    return client.post(
+        "/portal/offices/spp-krabi/profile", data=form, content_type="multipart/form-data"
+    )
 
 
 def approve_current(client: FlaskClient, world: World, session: Session) -> ProfileRevision:
     rev = session.scalars(select(ProfileRevision).order_by(ProfileRevision.id.desc())).first()
     assert rev is not None
     login(client, world, "own_director")
-    r = client.post("/portal/offices/spp-krabi/profile",
-                    data={**_current_form(rev), "action": "submit",
-                          "version": str(rev.version)})  # fmt: skip
+    r = client.post(
+        "/portal/offices/spp-krabi/profile",
+        data={**_current_form(rev), "action": "submit", "version": str(rev.version)},
+    )
     assert r.status_code == 302, r.get_data(as_text=True)[:2000]
     session.refresh(rev)
     assert rev.state == "submitted"
     login(client, world, "reviewer")
-    r = client.post(f"/review/profiles/{rev.id}", data={"decision": "approve",
-                                                        "version": str(rev.version)})  # fmt: skip
+    r = client.post(
+        f"/review/profiles/{rev.id}", data={"decision": "approve", "version": str(rev.version)}
+    )
     assert r.status_code == 302, r.get_data(as_text=True)[:2000]
     session.refresh(rev)
     assert rev.state == "approved"
@@ -138,9 +150,10 @@ def test_edit_submit_approve_then_the_public_sees_it_and_the_pin_moves(
     # An editor may not submit; only the director.
     login(client, world, "own_editor")
     rev = session.scalars(select(ProfileRevision)).one()
-    r = client.post("/portal/offices/spp-krabi/profile",
-                    data={**profile_form(new_lon, new_lat), "action": "submit",
-                          "version": str(rev.version)})  # fmt: skip
+    r = client.post(
+        "/portal/offices/spp-krabi/profile",
+        data={**profile_form(new_lon, new_lat), "action": "submit", "version": str(rev.version)},
+    )
     assert r.status_code == 403
     before_events = session.scalar(select(func.max(ChangeEvent.id))) or 0
     approve_current(client, world, session)
@@ -196,10 +209,12 @@ def test_bad_fields_are_named_and_what_was_typed_is_kept(
 ) -> None:
     lon, lat = krabi_point(session)
     login(client, world, "own_editor")
-    for field, value, words in (("website", "javascript:alert(1)", "http"),
-                                ("email", "not-an-email", "E-mail"),
-                                ("staff_count", "many", "Staff count"),
-                                ("phone", "call <me>", "Phone")):  # fmt: skip
+    for field, value, words in (
+        ("website", "javascript:alert(1)", "http"),
+        ("email", "not-an-email", "E-mail"),
+        ("staff_count", "many", "Staff count"),
+        ("phone", "call <me>", "Phone"),
+    ):
         r = save_profile(client, profile_form(lon, lat, **{field: value}))
         assert r.status_code == 400, field
         html = r.get_data(as_text=True)
@@ -216,8 +231,13 @@ def test_pin_outside_the_province_is_refused_with_boundaries(
 ) -> None:
     from geo.boundaries import read_boundaries
 
-    import_boundaries(session, read_boundaries(province_file, "province"), "province",
-                      source_name=province_file.name, sha256="x" * 64)  # fmt: skip
+    import_boundaries(
+        session,
+        read_boundaries(province_file, "province"),
+        "province",
+        source_name=province_file.name,
+        sha256="x" * 64,
+    )
     session.commit()
     login(client, world, "own_editor")
     r = save_profile(client, profile_form(100.5, 13.75))  # Bangkok
@@ -275,13 +295,23 @@ def test_photos_are_checked_reencoded_thumbnailed_and_private_until_approved(
         html = r.get_data(as_text=True)
         assert words in html and "Director" in html and "ถนนอุตรกิจ" in html
     app.config["PINMAP_MAX_PHOTO_BYTES"] = 50_000
-    r = save_profile(client, profile_form(lon, lat, p0_photo=(io.BytesIO(b"\xff\xd8\xff" + b"0" * 60_000), "big.jpg")))  # fmt: skip
+    r = save_profile(
+        client,
+        profile_form(lon, lat, p0_photo=(io.BytesIO(b"\xff\xd8\xff" + b"0" * 60_000), "big.jpg")),
+    )
     assert r.status_code == 400 and "larger than the upload limit" in r.get_data(as_text=True)
     assert session.scalar(select(func.count()).select_from(Photo)) == 0
     assert session.scalar(select(func.count()).select_from(ProfileRevision)) == 0
 
-    r = save_profile(client, profile_form(lon, lat, p0_photo=(io.BytesIO(jpeg()), "d.jpg"),
-                                          office_photo=(io.BytesIO(jpeg(colour="blue")), "o.JPG")))  # fmt: skip
+    r = save_profile(
+        client,
+        profile_form(
+            lon,
+            lat,
+            p0_photo=(io.BytesIO(jpeg()), "d.jpg"),
+            office_photo=(io.BytesIO(jpeg(colour="blue")), "o.JPG"),
+        ),
+    )
     assert r.status_code == 302, r.get_data(as_text=True)[:2000]
     photo = session.scalars(select(Photo).order_by(Photo.id)).first()
     assert (
@@ -310,8 +340,16 @@ def test_every_profile_text_is_escaped_on_the_page_and_in_the_popup(
 ) -> None:
     lon, lat = krabi_point(session)
     login(client, world, "own_editor")
-    form = profile_form(lon, lat, address=PAYLOAD, phone="0 7561 1234", p0_name=PAYLOAD,
-                        p0_position=PAYLOAD, p1_name=PAYLOAD, p1_position=PAYLOAD)  # fmt: skip
+    form = profile_form(
+        lon,
+        lat,
+        address=PAYLOAD,
+        phone="0 7561 1234",
+        p0_name=PAYLOAD,
+        p0_position=PAYLOAD,
+        p1_name=PAYLOAD,
+        p1_position=PAYLOAD,
+    )
     assert save_profile(client, form).status_code == 302
     approve_current(client, world, session)
     html = client.get("/offices/spp-krabi").get_data(as_text=True)
@@ -331,8 +369,12 @@ def test_plan_is_reviewed_and_its_approved_snapshot_is_public(
 ) -> None:
     url = f"/portal/offices/spp-krabi/plan/{world.fy}"
     login(client, world, "own_editor")
-    fields = {"problem": "ปัญหา <script>x</script>", "approach": "แนวทาง", "targets": "เป้าหมาย",
-              "timeline": "ต.ค.–ธ.ค."}  # fmt: skip
+    fields = {
+        "problem": "ปัญหา <script>x</script>",
+        "approach": "แนวทาง",
+        "targets": "เป้าหมาย",
+        "timeline": "ต.ค.–ธ.ค.",
+    }
     r = client.post(url, data={**fields, "version": "0", "action": "save"})
     assert r.status_code == 302
     plan = session.scalars(select(OperatingPlan)).one()
@@ -340,12 +382,14 @@ def test_plan_is_reviewed_and_its_approved_snapshot_is_public(
     r = client.post(url, data={**fields, "version": str(plan.version), "action": "submit"})
     assert r.status_code == 302
     login(client, world, "reviewer")
-    r = client.post(f"/review/plans/{plan.id}", data={"decision": "return",
-                                                      "version": str(plan.version + 1)})  # fmt: skip
+    r = client.post(
+        f"/review/plans/{plan.id}", data={"decision": "return", "version": str(plan.version + 1)}
+    )
     assert r.status_code in (400, 409)
     session.refresh(plan)
-    r = client.post(f"/review/plans/{plan.id}", data={"decision": "approve",
-                                                      "version": str(plan.version)})  # fmt: skip
+    r = client.post(
+        f"/review/plans/{plan.id}", data={"decision": "approve", "version": str(plan.version)}
+    )
     assert r.status_code == 302
     logout(client)
     html = client.get("/offices/spp-krabi").get_data(as_text=True)
@@ -358,8 +402,17 @@ def test_every_bad_field_is_named_at_once_in_the_readers_language(
     lon, lat = krabi_point(session)
     login(client, world, "own_editor")
     client.set_cookie("pinmap_lang", "th")
-    r = save_profile(client, profile_form(lon, lat, website="javascript:x", email="nope",
-                                          staff_count="many", p1_position="ก" * 201))  # fmt: skip
+    r = save_profile(
+        client,
+        profile_form(
+            lon,
+            lat,
+            website="javascript:x",
+            email="nope",
+            staff_count="many",
+            p1_position="ก" * 201,
+        ),
+    )
     assert r.status_code == 400
     html = r.get_data(as_text=True)
     assert "4" in html and "อีเมล" in html and "เว็บไซต์" in html and "จำนวนบุคลากร" in html
@@ -378,9 +431,10 @@ def test_an_incomplete_profile_names_what_is_missing_in_the_readers_language(
     rev = session.scalars(select(ProfileRevision)).one()
     login(client, world, "own_director")
     client.set_cookie("pinmap_lang", "th")
-    r = client.post("/portal/offices/spp-krabi/profile",
-                    data={**profile_form(lon, lat, **empty), "action": "submit",
-                          "version": str(rev.version)})  # fmt: skip
+    r = client.post(
+        "/portal/offices/spp-krabi/profile",
+        data={**profile_form(lon, lat, **empty), "action": "submit", "version": str(rev.version)},
+    )
     assert r.status_code == 400
     html = r.get_data(as_text=True)
     assert "ที่อยู่, โทรศัพท์, ผู้อำนวยการ" in html and "address" not in html.split("<form")[0]

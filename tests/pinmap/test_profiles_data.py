@@ -20,14 +20,17 @@ from .test_profiles import krabi_point, login, logout, profile_form, save_profil
 
 __all__ = ["wired"]  # the autouse fixture that registers the blueprints
 
-SCHOOLS_OK = ("code,name_th,amphoe_th,level,lat,lon\n"
-              "1081010001,โรงเรียนบ้านทดสอบ,เมืองกระบี่,ประถมศึกษา,8.07,98.91\n"
-              "1081010002,โรงเรียนวัดทดสอบ,อ่าวลึก,ขยายโอกาส,,\n")  # fmt: skip
+SCHOOLS_OK = (
+    "code,name_th,amphoe_th,level,lat,lon\n"
+    "1081010001,โรงเรียนบ้านทดสอบ,เมืองกระบี่,ประถมศึกษา,8.07,98.91\n"
+    "1081010002,โรงเรียนวัดทดสอบ,อ่าวลึก,ขยายโอกาส,,\n"
+)
 
 
 def _upload(client: FlaskClient, url: str, name: str, data: bytes, **form: str):  # type: ignore[no-untyped-def]
-    return client.post(url, data={**form, "file": (io.BytesIO(data), name)},
-                       content_type="multipart/form-data")  # fmt: skip
+    return client.post(
+        url, data={**form, "file": (io.BytesIO(data), name)}, content_type="multipart/form-data"
+    )
 
 
 def profile_version(session: Session) -> str:
@@ -54,19 +57,27 @@ def test_schools_import_counts_and_bad_rows_change_nothing(
 ) -> None:
     login(client, world, "own_editor")
     url = "/portal/offices/spp-krabi/schools"
-    r = _upload(client, url, "schools.csv", SCHOOLS_OK.encode(), action="import",
-                version=profile_version(session))  # fmt: skip
+    r = _upload(
+        client,
+        url,
+        "schools.csv",
+        SCHOOLS_OK.encode(),
+        action="import",
+        version=profile_version(session),
+    )
     assert r.status_code == 302
     # Staged in the profile revision; the public list waits for the profile's approval.
     assert staged_codes(session) == ["1081010001", "1081010002"]
     assert session.scalar(select(func.count()).select_from(School)) == 0
     version = profile_version(session)
-    bad = ("code,name_th,amphoe_th,level,lat,lon\n"
-           "1081010001,โรงเรียนบ้านทดสอบ,เมืองกระบี่,ประถมศึกษา,8.07,98.91\n"
-           "1081010003,,เมือง,,8.1,98.9\n"  # row 3: name missing
-           "1081010004,โรงเรียนสาม,เมือง,,north,98.9\n"  # row 4: lat not a number
-           "1081010001,ซ้ำ,เมือง,,,\n"  # row 5: duplicate code
-           "1081010005,โรงเรียนญี่ปุ่น,,,35.6,139.7\n")  # row 6: outside Thailand  # fmt: skip
+    bad = (
+        "code,name_th,amphoe_th,level,lat,lon\n"
+        "1081010001,โรงเรียนบ้านทดสอบ,เมืองกระบี่,ประถมศึกษา,8.07,98.91\n"
+        "1081010003,,เมือง,,8.1,98.9\n"  # row 3: name missing
+        "1081010004,โรงเรียนสาม,เมือง,,north,98.9\n"  # row 4: lat not a number
+        "1081010001,ซ้ำ,เมือง,,,\n"  # row 5: duplicate code
+        "1081010005,โรงเรียนญี่ปุ่น,,,35.6,139.7\n"
+    )  # row 6: outside Thailand
     r = _upload(client, url, "schools-bad.csv", bad.encode(), action="import", version=version)
     assert r.status_code == 400
     html = r.get_data(as_text=True)
@@ -74,8 +85,9 @@ def test_schools_import_counts_and_bad_rows_change_nothing(
     assert {("3", "name_th"), ("4", "lat"), ("5", "code"), ("6", "lat")} <= set(_rows(html))
     assert staged_codes(session) == ["1081010001", "1081010002"]  # unchanged
     assert profile_version(session) == version
-    r = _upload(client, url, "schools.csv", b"code,name,lat\n1,x,1\n", action="import",
-                version=version)  # fmt: skip
+    r = _upload(
+        client, url, "schools.csv", b"code,name,lat\n1,x,1\n", action="import", version=version
+    )
     assert r.status_code == 400 and ("1", "name_th") in _rows(r.get_data(as_text=True))
 
 
@@ -89,12 +101,24 @@ def test_schools_import_from_xlsx_replaces_the_list(
     buf = io.BytesIO()
     book.save(buf)
     login(client, world, "own_director")
-    r = _upload(client, "/portal/offices/spp-krabi/schools", "list.xlsx", buf.getvalue(),
-                action="import", version=profile_version(session))  # fmt: skip
+    r = _upload(
+        client,
+        "/portal/offices/spp-krabi/schools",
+        "list.xlsx",
+        buf.getvalue(),
+        action="import",
+        version=profile_version(session),
+    )
     assert r.status_code == 302
     assert staged_codes(session) == ["1081010009"]
-    r = _upload(client, "/portal/offices/spp-krabi/schools", "list.xlsx", b"not a zip",
-                action="import", version=profile_version(session))  # fmt: skip
+    r = _upload(
+        client,
+        "/portal/offices/spp-krabi/schools",
+        "list.xlsx",
+        b"not a zip",
+        action="import",
+        version=profile_version(session),
+    )
     assert r.status_code == 400 and "not an XLSX" in r.get_data(as_text=True)
 
 
@@ -107,12 +131,28 @@ def test_counts_are_saved_with_date_and_source(
     login(client, world, "own_editor")
     assert save_profile(client, profile_form(lon, lat)).status_code == 302
     url = "/portal/offices/spp-krabi/schools"
-    r = client.post(url, data={"action": "stats", "as_of": "2024-06-10", "teachers": "lots",
-                               "students": "12000", "version": profile_version(session)})  # fmt: skip
+    r = client.post(
+        url,
+        data={
+            "action": "stats",
+            "as_of": "2024-06-10",
+            "teachers": "lots",
+            "students": "12000",
+            "version": profile_version(session),
+        },
+    )
     assert r.status_code == 400 and 'value="lots"' in r.get_data(as_text=True)
-    r = client.post(url, data={"action": "stats", "as_of": "2024-06-10", "teachers": "900",
-                               "students": "12,000", "staff": "80",
-                               "version": profile_version(session)})  # fmt: skip
+    r = client.post(
+        url,
+        data={
+            "action": "stats",
+            "as_of": "2024-06-10",
+            "teachers": "900",
+            "students": "12,000",
+            "staff": "80",
+            "version": profile_version(session),
+        },
+    )
     assert r.status_code == 302
     # Public once the profile holding them is approved (test_profiles_staged.py has the rest).
     approve_current(client, world, session)
@@ -120,24 +160,29 @@ def test_counts_are_saved_with_date_and_source(
     assert "12,000" in html and "manual" in html
 
 
-RESULTS_OK = ("office_code,fiscal_year,category,indicator,value,unit,office_target,obec_target\n"
-              "spp-krabi,2562,onet_rt_nt,O-NET ป.6 <b>ภาษาไทย</b>,45.5,คะแนน,50,50\n"
-              "spp-krabi,2563,onet_rt_nt,O-NET ป.6 <b>ภาษาไทย</b>,48.25,คะแนน,50,50\n"
-              "spp-bangkok,2563,onet_rt_nt,O-NET ป.6 <b>ภาษาไทย</b>,52,คะแนน,50,50\n")  # fmt: skip
+RESULTS_OK = (
+    "office_code,fiscal_year,category,indicator,value,unit,office_target,obec_target\n"
+    "spp-krabi,2562,onet_rt_nt,O-NET ป.6 <b>ภาษาไทย</b>,45.5,คะแนน,50,50\n"
+    "spp-krabi,2563,onet_rt_nt,O-NET ป.6 <b>ภาษาไทย</b>,48.25,คะแนน,50,50\n"
+    "spp-bangkok,2563,onet_rt_nt,O-NET ป.6 <b>ภาษาไทย</b>,52,คะแนน,50,50\n"
+)
 
 
 def test_results_import_is_all_or_nothing_and_charted(
     client: FlaskClient, world: World, session: Session
 ) -> None:
-    bad = RESULTS_OK + ("spp-nowhere,2563,policy,x,1,,,\n"  # row 5: office
-                        "spp-krabi,2550,policy,x,1,,,\n"  # row 6: year
-                        "spp-krabi,2563,sports,x,1,,,\n"  # row 7: category
-                        "spp-krabi,2564,policy,y,abc,,,\n")  # row 8: value  # fmt: skip
+    bad = RESULTS_OK + (
+        "spp-nowhere,2563,policy,x,1,,,\n"  # row 5: office
+        "spp-krabi,2550,policy,x,1,,,\n"  # row 6: year
+        "spp-krabi,2563,sports,x,1,,,\n"  # row 7: category
+        "spp-krabi,2564,policy,y,abc,,,\n"
+    )  # row 8: value
     login(client, world, "admin")
     r = _upload(client, "/portal/results", "results.csv", bad.encode())
     assert r.status_code == 400
-    assert {("5", "office_code"), ("6", "fiscal_year"), ("7", "category"),
-            ("8", "value")} <= set(_rows(r.get_data(as_text=True)))  # fmt: skip
+    assert {("5", "office_code"), ("6", "fiscal_year"), ("7", "category"), ("8", "value")} <= set(
+        _rows(r.get_data(as_text=True))
+    )
     assert session.scalar(select(func.count()).select_from(ResultRecord)) == 0
     # Results are OBEC's: office staff may not load them, not even their own office's rows.
     login(client, world, "own_editor")
@@ -159,8 +204,9 @@ def test_results_import_is_all_or_nothing_and_charted(
 
 
 def test_chart_escapes_labels() -> None:
-    svg = str(line_chart("c1", "<script>t</script>", ["2562", "<x>"],
-                         [Line("<img src=x>", [1.0, None])]))  # fmt: skip
+    svg = str(
+        line_chart("c1", "<script>t</script>", ["2562", "<x>"], [Line("<img src=x>", [1.0, None])])
+    )
     assert "<script>" not in svg and "<img" not in svg and "&lt;img src=x&gt;" in svg
     assert svg.startswith("<svg") and 'role="img"' in svg
 
@@ -169,11 +215,20 @@ def test_best_practice_workflow_search_and_map_api(
     client: FlaskClient, world: World, session: Session
 ) -> None:
     login(client, world, "own_editor")
-    form = {"title": "ห้องเรียนคุณภาพ", "owner": "กลุ่มนิเทศ", "fiscal_year": str(world.fy),
-            "dimensions": ["คุณภาพ"], "item_ids": [str(world.item.id)],
-            "background": "<p>ที่มา</p><script>x</script>", "objectives": "วัตถุประสงค์",
-            "process": "<ol><li>ขั้นตอน</li></ol>", "results": "ผล", "success_factors": "ปัจจัย",
-            "version": "0", "action": "save"}  # fmt: skip
+    form = {
+        "title": "ห้องเรียนคุณภาพ",
+        "owner": "กลุ่มนิเทศ",
+        "fiscal_year": str(world.fy),
+        "dimensions": ["คุณภาพ"],
+        "item_ids": [str(world.item.id)],
+        "background": "<p>ที่มา</p><script>x</script>",
+        "objectives": "วัตถุประสงค์",
+        "process": "<ol><li>ขั้นตอน</li></ol>",
+        "results": "ผล",
+        "success_factors": "ปัจจัย",
+        "version": "0",
+        "action": "save",
+    }
     r = client.post("/portal/offices/spp-krabi/best-practices/new", data=form)
     assert r.status_code == 302, r.get_data(as_text=True)[:1500]
     bp = session.scalars(select(BestPractice)).one()
@@ -187,23 +242,28 @@ def test_best_practice_workflow_search_and_map_api(
     r = client.post(f"/portal/offices/spp-krabi/best-practices/{bp.id}", data=form)
     assert r.status_code == 403
     login(client, world, "own_director")
-    r = client.post(f"/portal/offices/spp-krabi/best-practices/{bp.id}",
-                    data={**form, "version": str(bp.version), "action": "submit"})  # fmt: skip
+    r = client.post(
+        f"/portal/offices/spp-krabi/best-practices/{bp.id}",
+        data={**form, "version": str(bp.version), "action": "submit"},
+    )
     assert r.status_code == 302
     session.refresh(bp)
     login(client, world, "reviewer")
-    r = client.post(f"/review/best-practices/{bp.id}", data={"decision": "return",
-                                                             "version": str(bp.version)})  # fmt: skip
+    r = client.post(
+        f"/review/best-practices/{bp.id}", data={"decision": "return", "version": str(bp.version)}
+    )
     assert r.status_code == 400  # a comment is required to return
-    r = client.post(f"/review/best-practices/{bp.id}", data={"decision": "approve",
-                                                             "version": str(bp.version)})  # fmt: skip
+    r = client.post(
+        f"/review/best-practices/{bp.id}", data={"decision": "approve", "version": str(bp.version)}
+    )
     assert r.status_code == 302
     logout(client)
     assert client.get(api).get_json()["offices"] == ["spp-krabi"]
     other = f"/api/v1/best-practices/offices?fiscal_year={world.fy}&item_kind=quick_win&item_no=1"
     assert client.get(other).get_json()["offices"] == []
-    found = client.get(f"/best-practices?q=คุณภาพ&item={world.item.id}&dimension=คุณภาพ"
-                       "&cluster=").get_data(as_text=True)  # fmt: skip
+    found = client.get(
+        f"/best-practices?q=คุณภาพ&item={world.item.id}&dimension=คุณภาพ&cluster="
+    ).get_data(as_text=True)
     assert "ห้องเรียนคุณภาพ" in found
     assert "ห้องเรียนคุณภาพ" not in client.get("/best-practices?q=ไม่มีทาง").get_data(as_text=True)
     assert "ห้องเรียนคุณภาพ" in client.get("/offices/spp-krabi").get_data(as_text=True)
@@ -216,9 +276,18 @@ def test_exports_open_with_the_right_columns_and_no_formulas(
 
     lon, lat = krabi_point(session)
     login(client, world, "own_editor")
-    assert save_profile(client, profile_form(
-        lon, lat, address="=HYPERLINK(\"http://evil\",\"x\")", p0_name="@SUM(1+1)",
-    )).status_code == 302  # fmt: skip
+    assert (
+        save_profile(
+            client,
+            profile_form(
+                lon,
+                lat,
+                address='=HYPERLINK("http://evil","x")',
+                p0_name="@SUM(1+1)",
+            ),
+        ).status_code
+        == 302
+    )
     approve_current(client, world, session)
     login(client, world, "admin")
     _upload(client, "/portal/results", "results.csv", RESULTS_OK.replace("45.5", "-3").encode())
@@ -239,8 +308,11 @@ def test_exports_open_with_the_right_columns_and_no_formulas(
     assert geo["type"] == "FeatureCollection" and len(geo["features"]) == 245
     feat = next(f for f in geo["features"] if f["id"] == "spp-krabi")
     assert feat["geometry"]["type"] == "Point" and "address" in feat["properties"]
-    results = list(csv.reader(io.StringIO(client.get("/exports/results.csv")
-                                          .get_data(as_text=True).lstrip("\ufeff"))))  # fmt: skip
+    results = list(
+        csv.reader(
+            io.StringIO(client.get("/exports/results.csv").get_data(as_text=True).lstrip("\ufeff"))
+        )
+    )
     assert tuple(results[0]) == RESULT_COLUMNS and len(results) == 4
     assert "-3.0" in [row[4] for row in results[1:]]  # numbers stay numbers
     book = load_workbook(io.BytesIO(client.get("/exports/results.xlsx").data), read_only=True)

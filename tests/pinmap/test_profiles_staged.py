@@ -19,8 +19,13 @@ from .test_profiles import wired as wired
 from .test_profiles_data import RESULTS_OK, SCHOOLS_OK, _upload, profile_version
 
 URL = "/portal/offices/spp-krabi/schools"
-COUNTS = {"action": "stats", "as_of": "2024-06-10", "teachers": "917", "students": "12,345",
-          "staff": "83"}  # fmt: skip
+COUNTS = {
+    "action": "stats",
+    "as_of": "2024-06-10",
+    "teachers": "917",
+    "students": "12,345",
+    "staff": "83",
+}
 
 
 def _krabi_export(client: FlaskClient) -> dict[str, str]:
@@ -35,8 +40,14 @@ def _stage_all(client: FlaskClient, world: World, session: Session) -> None:
     assert save_profile(client, profile_form(lon, lat)).status_code == 302
     r = client.post(URL, data={**COUNTS, "version": profile_version(session)})
     assert r.status_code == 302, r.get_data(as_text=True)[:1500]
-    r = _upload(client, URL, "schools.csv", SCHOOLS_OK.encode(), action="import",
-                version=profile_version(session))  # fmt: skip
+    r = _upload(
+        client,
+        URL,
+        "schools.csv",
+        SCHOOLS_OK.encode(),
+        action="import",
+        version=profile_version(session),
+    )
     assert r.status_code == 302, r.get_data(as_text=True)[:1500]
 
 
@@ -70,9 +81,14 @@ def test_staged_counts_and_schools_are_public_only_after_approval(
     # Submitted: still private; the reviewer sees the counts and what the list changes.
     rev = session.scalars(select(ProfileRevision)).one()
     login(client, world, "own_director")
-    r = client.post("/portal/offices/spp-krabi/profile",
-                    data={**profile_form(*krabi_point(session)), "action": "submit",
-                          "version": profile_version(session)})  # fmt: skip
+    r = client.post(
+        "/portal/offices/spp-krabi/profile",
+        data={
+            **profile_form(*krabi_point(session)),
+            "action": "submit",
+            "version": profile_version(session),
+        },
+    )
     assert r.status_code == 302
     _assert_not_public(client, session)
     login(client, world, "reviewer")
@@ -80,13 +96,18 @@ def test_staged_counts_and_schools_are_public_only_after_approval(
     assert "12,345" in review and "917" in review and "2024-06-10" in review
     assert "2 schools (2 added, 0 removed, 0 changed" in review
     before_events = session.scalar(select(func.max(ChangeEvent.id))) or 0
-    r = client.post(f"/review/profiles/{rev.id}",
-                    data={"decision": "approve", "version": profile_version(session)})  # fmt: skip
+    r = client.post(
+        f"/review/profiles/{rev.id}",
+        data={"decision": "approve", "version": profile_version(session)},
+    )
     assert r.status_code == 302
     published = session.scalars(
-        select(ChangeEvent).where(ChangeEvent.id > before_events, ChangeEvent.audience == "public",
-                                  ChangeEvent.kind == "office.updated")
-    ).all()  # fmt: skip
+        select(ChangeEvent).where(
+            ChangeEvent.id > before_events,
+            ChangeEvent.audience == "public",
+            ChangeEvent.kind == "office.updated",
+        )
+    ).all()
     assert any({"stats", "schools"} <= set(e.payload.get("fields", [])) for e in published)
     logout(client)
     html = client.get("/offices/spp-krabi").get_data(as_text=True)
@@ -106,8 +127,14 @@ def test_a_later_draft_leaves_the_public_values_until_it_is_approved(
     approve_current(client, world, session)
     login(client, world, "own_editor")
     one_school = SCHOOLS_OK.splitlines()[0] + "\n" + SCHOOLS_OK.splitlines()[1] + "\n"
-    r = _upload(client, URL, "fewer.csv", one_school.encode(), action="import",
-                version=profile_version(session))  # fmt: skip
+    r = _upload(
+        client,
+        URL,
+        "fewer.csv",
+        one_school.encode(),
+        action="import",
+        version=profile_version(session),
+    )
     assert r.status_code == 302
     r = client.post(URL, data={**COUNTS, "teachers": "1000", "version": profile_version(session)})
     assert r.status_code == 302
@@ -120,8 +147,10 @@ def test_a_later_draft_leaves_the_public_values_until_it_is_approved(
     assert api["schools"] == 1 and api["stats"]["teachers"] == 1000
     # A profile-only revision keeps the approved list and counts as they are.
     login(client, world, "own_editor")
-    r = save_profile(client, profile_form(*krabi_point(session), phone="0 7561 9999",
-                                          version=profile_version(session)))  # fmt: skip
+    r = save_profile(
+        client,
+        profile_form(*krabi_point(session), phone="0 7561 9999", version=profile_version(session)),
+    )
     assert r.status_code == 302
     assert "Waiting for review" not in client.get(URL).get_data(as_text=True)
     approve_current(client, world, session)
@@ -134,26 +163,42 @@ def test_a_returned_revision_keeps_its_counts_and_schools_editable(
     _stage_all(client, world, session)
     rev = session.scalars(select(ProfileRevision)).one()
     login(client, world, "own_director")
-    r = client.post("/portal/offices/spp-krabi/profile",
-                    data={**profile_form(*krabi_point(session)), "action": "submit",
-                          "version": profile_version(session)})  # fmt: skip
+    r = client.post(
+        "/portal/offices/spp-krabi/profile",
+        data={
+            **profile_form(*krabi_point(session)),
+            "action": "submit",
+            "version": profile_version(session),
+        },
+    )
     assert r.status_code == 302
     # Waiting for review: nobody changes it.
     login(client, world, "own_editor")
     r = client.post(URL, data={**COUNTS, "teachers": "5", "version": profile_version(session)})
     assert r.status_code == 409
     login(client, world, "reviewer")
-    r = client.post(f"/review/profiles/{rev.id}", data={
-        "decision": "return", "comment": "Teachers look low", "version": profile_version(session),
-    })  # fmt: skip
+    r = client.post(
+        f"/review/profiles/{rev.id}",
+        data={
+            "decision": "return",
+            "comment": "Teachers look low",
+            "version": profile_version(session),
+        },
+    )
     assert r.status_code == 302
     login(client, world, "own_editor")
     html = client.get(URL).get_data(as_text=True)
     assert "Teachers look low" in html and "Waiting for review" in html
     r = client.post(URL, data={**COUNTS, "teachers": "1017", "version": profile_version(session)})
     assert r.status_code == 302
-    r = _upload(client, URL, "schools.csv", SCHOOLS_OK.replace("ประถมศึกษา", "มัธยม").encode(),
-                action="import", version=profile_version(session))  # fmt: skip
+    r = _upload(
+        client,
+        URL,
+        "schools.csv",
+        SCHOOLS_OK.replace("ประถมศึกษา", "มัธยม").encode(),
+        action="import",
+        version=profile_version(session),
+    )
     assert r.status_code == 302
     session.refresh(rev)
     assert rev.state == "returned" and rev.data["counts"]["teachers"] == 1017
@@ -171,8 +216,7 @@ def test_staging_needs_the_office_rights(
         login(client, world, who)
         r = client.post(URL, data={**COUNTS, "version": "0"})
         assert r.status_code == 403, who
-        r = _upload(client, URL, "schools.csv", SCHOOLS_OK.encode(), action="import",
-                    version="0")  # fmt: skip
+        r = _upload(client, URL, "schools.csv", SCHOOLS_OK.encode(), action="import", version="0")
         assert r.status_code == 403, who
     assert session.scalar(select(func.count()).select_from(ProfileRevision)) == 0
 
@@ -198,8 +242,15 @@ def test_consistency_check_compares_approved_office_counts_with_the_stats_source
     client: FlaskClient, world: World, session: Session
 ) -> None:
     krabi = session.scalars(select(Office).filter_by(code="spp-krabi")).one()
-    session.add(OfficeStats(office_id=krabi.id, source="demo-stats", as_of=dt.date(2024, 6, 1),
-                            teachers=900, students=12_345))  # fmt: skip
+    session.add(
+        OfficeStats(
+            office_id=krabi.id,
+            source="demo-stats",
+            as_of=dt.date(2024, 6, 1),
+            teachers=900,
+            students=12_345,
+        )
+    )
     session.commit()
     _stage_all(client, world, session)
     assert [d for d in disagreements(session, krabi.id) if d.measure == "teachers"] == []
@@ -229,8 +280,9 @@ def test_an_approval_is_refused_when_another_office_took_a_school_meanwhile(
         )
         staged[who].state = "submitted"  # what the director's submission does
         session.flush()
-    profile_svc.review(session, reviewer, staged["other_editor"], "approve", "",
-                       staged["other_editor"].version)  # fmt: skip
+    profile_svc.review(
+        session, reviewer, staged["other_editor"], "approve", "", staged["other_editor"].version
+    )
     rev = staged["own_editor"]
     try:
         profile_svc.review(session, reviewer, rev, "approve", "", rev.version)

@@ -50,8 +50,12 @@ from .portal_fixtures import PASSWORD, full_report
 
 THREADS = 8
 ROUNDS = 3
-ROLES = {"editor": ("office_editor", "spp-krabi"), "director": ("office_director", "spp-krabi"),
-         "reviewer": ("reviewer", None), "admin": ("admin", None)}  # fmt: skip
+ROLES = {
+    "editor": ("office_editor", "spp-krabi"),
+    "director": ("office_director", "spp-krabi"),
+    "reviewer": ("reviewer", None),
+    "admin": ("admin", None),
+}
 
 
 @dataclass
@@ -80,8 +84,10 @@ def committed(pg_cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> 
     engine = make_engine(url, pool_size=THREADS + 2, max_overflow=THREADS)
     factory = sessionmaker(bind=engine, expire_on_commit=False)
     uploads: Path = tmp_path_factory.mktemp("uploads")
-    app = create_app({**TEST_CONFIG, "SQLALCHEMY_URL": url, "PINMAP_UPLOAD_DIR": str(uploads)},
-                     session_factory=factory)  # fmt: skip
+    app = create_app(
+        {**TEST_CONFIG, "SQLALCHEMY_URL": url, "PINMAP_UPLOAD_DIR": str(uploads)},
+        session_factory=factory,
+    )
     actor = Actor(None, "test")
     today = (utcnow() + dt.timedelta(hours=7)).date()
     fy = fiscal_year_of(today)
@@ -94,17 +100,40 @@ def committed(pg_cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> 
             session.flush()
         items = [("policy", no) for no in range(1, 41)]
         for kind, no in items:
-            session.add(PolicyItem(fiscal_year=fy, kind=kind, no=no, title_th=f"ข้อ {no}",
-                                   title_en=f"Item {no}", verified=False))  # fmt: skip
-        session.add(ReportingWindow(fiscal_year=fy, round_no=1, label_th="ระยะที่ 1",
-                                    label_en="Phase 1", opens_on=today - dt.timedelta(days=3),
-                                    closes_on=today + dt.timedelta(days=10)))  # fmt: skip
+            session.add(
+                PolicyItem(
+                    fiscal_year=fy,
+                    kind=kind,
+                    no=no,
+                    title_th=f"ข้อ {no}",
+                    title_en=f"Item {no}",
+                    verified=False,
+                )
+            )
+        session.add(
+            ReportingWindow(
+                fiscal_year=fy,
+                round_no=1,
+                label_th="ระยะที่ 1",
+                label_en="Phase 1",
+                opens_on=today - dt.timedelta(days=3),
+                closes_on=today + dt.timedelta(days=10),
+            )
+        )
         tokens, user_ids = {}, {}
         for who, (role, office) in ROLES.items():
-            user = create_user(session, actor, email=f"race-{who}@example.go.th", name=who,
-                               password=PASSWORD, role=role, office_code=office)  # fmt: skip
-            tokens[who] = [create_token(session, actor, user, f"races {i}").secret
-                           for i in range(THREADS)]  # fmt: skip
+            user = create_user(
+                session,
+                actor,
+                email=f"race-{who}@example.go.th",
+                name=who,
+                password=PASSWORD,
+                role=role,
+                office_code=office,
+            )
+            tokens[who] = [
+                create_token(session, actor, user, f"races {i}").secret for i in range(THREADS)
+            ]
             session.flush()
             user_ids[who] = user.id
         office_id = session.scalars(select(Office.id).filter_by(code="spp-krabi")).one()
@@ -144,15 +173,20 @@ def _count(c: Committed, model: type, **where: Any) -> int:
 @pytest.mark.parametrize("round_", range(ROUNDS))
 def test_first_saves_of_one_report(committed: Committed, round_: int) -> None:
     c, n = committed, next(_next_item)
-    responses = _together(THREADS, lambda i: _api(c, "put", c.entry_url(n), "editor", i,
-                                                  json=full_report()))  # fmt: skip
+    responses = _together(
+        THREADS, lambda i: _api(c, "put", c.entry_url(n), "editor", i, json=full_report())
+    )
     _one_winner([r.status_code for r in responses], 200)
     kind, no = c.items[n]
     with c.factory() as session:
         item_id = session.scalars(select(PolicyItem.id).filter_by(fiscal_year=c.fy, no=no)).one()
         entry = session.scalars(select(ProgressEntry).filter_by(item_id=item_id)).one()
-        assert session.scalar(select(func.count()).select_from(ProgressRevision)
-                              .filter_by(entry_id=entry.id)) == 1  # fmt: skip
+        assert (
+            session.scalar(
+                select(func.count()).select_from(ProgressRevision).filter_by(entry_id=entry.id)
+            )
+            == 1
+        )
     loser = next(r for r in responses if r.status_code == 409).get_json()
     assert "changed by someone else" in loser["message"]
 
@@ -210,18 +244,28 @@ def test_approve_and_return_at_once(committed: Committed, round_: int) -> None:
     before = _count(c, AuditLog)
 
     def decide(i: int) -> Any:
-        body = ({"version": version, "decision": "approve"} if i % 2 else
-                {"version": version, "decision": "return", "comment": f"fix {i}"})  # fmt: skip
-        return _api(c, "post", f"/api/v1/review/entries/{entry_id}/decision",
-                    "reviewer" if i % 2 else "admin", i, json=body)  # fmt: skip
+        body = (
+            {"version": version, "decision": "approve"}
+            if i % 2
+            else {"version": version, "decision": "return", "comment": f"fix {i}"}
+        )
+        return _api(
+            c,
+            "post",
+            f"/api/v1/review/entries/{entry_id}/decision",
+            "reviewer" if i % 2 else "admin",
+            i,
+            json=body,
+        )
 
     responses = _together(THREADS, decide)
     _one_winner([r.status_code for r in responses], 200)
     assert _count(c, AuditLog) == before + 1  # one decision recorded, nothing from the losers
 
 
-def _service_attempts(c: Committed, who: str,
-                      work: Callable[[Session, Actor, Office], Any]) -> list[int]:  # fmt: skip
+def _service_attempts(
+    c: Committed, who: str, work: Callable[[Session, Actor, Office], Any]
+) -> list[int]:
     """Each thread: its own session, the service call, one commit; the status it would answer."""
 
     def attempt(_i: int) -> int:
@@ -262,8 +306,9 @@ def test_profile_saves_of_one_version(committed: Committed, round_: int) -> None
         version = profiles.current_revision(session, c.office_id)
         if version is None:
             actor = Actor(session.get(User, c.user_ids["editor"]), "test")
-            profiles.save_draft(session, actor, session.get_one(Office, c.office_id),
-                                _profile_data(0), None, None)  # fmt: skip
+            profiles.save_draft(
+                session, actor, session.get_one(Office, c.office_id), _profile_data(0), None, None
+            )
             session.commit()
         version = profiles.current_revision(session, c.office_id).version  # type: ignore[union-attr]
     statuses = _service_attempts(
@@ -273,8 +318,16 @@ def test_profile_saves_of_one_version(committed: Committed, round_: int) -> None
 
 
 def _bp_data(c: Committed, title: str) -> dict[str, Any]:
-    return {"title": title, "owner": "ทีม", "fiscal_year": str(c.fy), "background": "ก",
-            "objectives": "ข", "process": "ค", "results": "ง", "success_factors": "จ"}  # fmt: skip
+    return {
+        "title": title,
+        "owner": "ทีม",
+        "fiscal_year": str(c.fy),
+        "background": "ก",
+        "objectives": "ข",
+        "process": "ค",
+        "results": "ง",
+        "success_factors": "จ",
+    }
 
 
 @pytest.mark.parametrize("round_", range(ROUNDS))
@@ -283,16 +336,21 @@ def test_working_copies_of_one_approved_best_practice(committed: Committed, roun
     with c.factory() as session:
         user = {who: session.get(User, uid) for who, uid in c.user_ids.items()}
         office = session.get_one(Office, c.office_id)
-        bp = best_practices.save(session, Actor(user["editor"], "t"), office, None,
-                                 _bp_data(c, f"แนวปฏิบัติ {round_}"), None)  # fmt: skip
+        bp = best_practices.save(
+            session,
+            Actor(user["editor"], "t"),
+            office,
+            None,
+            _bp_data(c, f"แนวปฏิบัติ {round_}"),
+            None,
+        )
         best_practices.submit(session, Actor(user["director"], "t"), bp, bp.version)
         best_practices.review(session, Actor(user["reviewer"], "t"), bp, "approve", "", bp.version)
         session.commit()
         bp_id, version = bp.id, bp.version
 
     def edit(s: Session, a: Actor, o: Office) -> None:
-        best_practices.save(s, a, o, s.get_one(BestPractice, bp_id),
-                            _bp_data(c, "ฉบับใหม่"), version)  # fmt: skip
+        best_practices.save(s, a, o, s.get_one(BestPractice, bp_id), _bp_data(c, "ฉบับใหม่"), version)
 
     _one_winner(_service_attempts(c, "editor", edit), 200)
     assert _count(c, BestPractice, replaces_id=bp_id) == 1

@@ -45,8 +45,10 @@ def _token(client: FlaskClient, url: str = "/portal/login") -> str:
 
 def _sign_in(client: FlaskClient, who: str, next_: str | None = None):  # type: ignore[no-untyped-def]
     url = "/portal/login" + (f"?{urllib.parse.urlencode({'next': next_})}" if next_ else "")
-    return client.post(url, data={"email": f"{who}@example.go.th", "password": PASSWORD,
-                                  "csrf_token": _token(client)})  # fmt: skip
+    return client.post(
+        url,
+        data={"email": f"{who}@example.go.th", "password": PASSWORD, "csrf_token": _token(client)},
+    )
 
 
 def _signed_in(client: FlaskClient) -> bool:
@@ -151,9 +153,16 @@ def test_a_password_change_ends_other_sessions_and_revokes_api_tokens(
     headers = world.headers("own_editor")
     assert app.test_client().get(ENTRIES, headers=headers).status_code == 200
     mine.set_cookie("pinmap_lang", "en")
-    r = mine.post("/portal/password", data={"old": PASSWORD, "new": "another secret 99",
-                  "repeat": "another secret 99", "csrf_token": _token(mine, "/portal/password")},
-                  follow_redirects=True)  # fmt: skip
+    r = mine.post(
+        "/portal/password",
+        data={
+            "old": PASSWORD,
+            "new": "another secret 99",
+            "repeat": "another secret 99",
+            "csrf_token": _token(mine, "/portal/password"),
+        },
+        follow_redirects=True,
+    )
     assert r.status_code == 200
     assert "1 API tokens of yours were revoked" in r.get_data(as_text=True)
     assert _signed_in(mine)
@@ -162,8 +171,11 @@ def test_a_password_change_ends_other_sessions_and_revokes_api_tokens(
     assert not _signed_in(replay)
     assert app.test_client().get(ENTRIES, headers=headers).status_code == 401
     user = world.users["own_editor"]
-    revoked = session.scalar(select(func.count()).select_from(ApiToken).where(
-        ApiToken.user_id == user.id, ApiToken.revoked_at.is_not(None)))  # fmt: skip
+    revoked = session.scalar(
+        select(func.count())
+        .select_from(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_not(None))
+    )
     assert revoked == 1
 
 
@@ -185,8 +197,13 @@ def test_deactivation_and_a_new_office_end_sessions(app: Flask, world: World) ->
     replay = app.test_client()
     replay.set_cookie("session", captured)
     assert not _signed_in(replay), "reactivation must not revive an old session"
-    r = _admin_form(admin, f"/admin/users/{world.users['own_director'].id}",
-                    name="d", role="office_director", office_code="spp-bangkok")  # fmt: skip
+    r = _admin_form(
+        admin,
+        f"/admin/users/{world.users['own_director'].id}",
+        name="d",
+        role="office_director",
+        office_code="spp-bangkok",
+    )
     assert r.status_code == 302
     assert director.get("/portal/offices/spp-bangkok").status_code == 302  # to sign in
 
@@ -201,8 +218,11 @@ def test_a_garbage_bearer_header_does_not_switch_csrf_off_for_a_cookie_session(
     _sign_in(browser, "own_editor")
     bad = {"Authorization": "Bearer garbage", "Accept-Language": "en"}
     # A page form without its CSRF token stays refused; the cookie does not act.
-    r = browser.post("/portal/password", headers=bad, data={"old": PASSWORD,
-                     "new": "another secret 99", "repeat": "another secret 99"})  # fmt: skip
+    r = browser.post(
+        "/portal/password",
+        headers=bad,
+        data={"old": PASSWORD, "new": "another secret 99", "repeat": "another secret 99"},
+    )
     assert r.status_code in (400, 401, 302)
     assert r.status_code != 302 or "/portal/login" in r.headers["Location"]
     assert _signed_in(browser)  # the password did not change: the session is still there
@@ -263,11 +283,11 @@ def test_parallel_wrong_passwords_are_counted_atomically(
     base, factory = real_server
     email = "race@example.go.th"
     with factory.begin() as s:
-        create_user(s, Actor(None), email=email, name="race", password=PASSWORD,
-                    role="reviewer")  # fmt: skip
+        create_user(s, Actor(None), email=email, name="race", password=PASSWORD, role="reviewer")
     opener, token = _form_browser(base)
-    body = urllib.parse.urlencode({"email": email, "password": "wrong guess 1",
-                                   "csrf_token": token}).encode()  # fmt: skip
+    body = urllib.parse.urlencode(
+        {"email": email, "password": "wrong guess 1", "csrf_token": token}
+    ).encode()
     n = 9
     start = threading.Barrier(n)
     codes: list[int] = []
@@ -290,13 +310,15 @@ def test_parallel_wrong_passwords_are_counted_atomically(
         n - accounts.MAX_FAILURES_PER_ACCOUNT
     ), codes
     with factory() as s:
-        counted = s.scalar(select(func.count()).select_from(LoginAttempt).where(
-            LoginAttempt.email == email))  # fmt: skip
+        counted = s.scalar(
+            select(func.count()).select_from(LoginAttempt).where(LoginAttempt.email == email)
+        )
         assert counted == accounts.MAX_FAILURES_PER_ACCOUNT
     # The right password is refused too now: the account waits out its window.
     opener2, token2 = _form_browser(base)
-    right = urllib.parse.urlencode({"email": email, "password": PASSWORD,
-                                    "csrf_token": token2}).encode()  # fmt: skip
+    right = urllib.parse.urlencode(
+        {"email": email, "password": PASSWORD, "csrf_token": token2}
+    ).encode()
     with pytest.raises(urllib.error.HTTPError) as info:
         opener2.open(base + "/portal/login", data=right, timeout=30)
     info.value.close()

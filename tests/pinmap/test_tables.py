@@ -41,8 +41,10 @@ def _workbook(rows: list[list[object]], *, write_only: bool = False) -> bytes:
 def _replace_part(data: bytes, part: str, write: Callable[[io.BufferedIOBase], None]) -> bytes:
     """The workbook with one part rewritten, streamed so a huge part never sits in memory."""
     out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(data)) as zin, \
-            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as zout:  # fmt: skip
+    with (
+        zipfile.ZipFile(io.BytesIO(data)) as zin,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as zout,
+    ):
         for info in zin.infolist():
             if info.filename == part:
                 with zout.open(part, "w") as fh:
@@ -66,11 +68,13 @@ def bomb_xlsx(megabytes: int = 300) -> bytes:
     base = _workbook([["code", "name_th"], ["1081010001", "x"]])
 
     def write(fh: io.BufferedIOBase) -> None:
-        fh.write(b'<worksheet xmlns="' + MAIN_NS.encode() + b'"><sheetData>'
-                 b'<row r="1"><c r="A1" t="inlineStr"><is><t>code</t></is></c>'
-                 b'<c r="B1" t="inlineStr"><is><t>name_th</t></is></c></row>'
-                 b'<row r="2"><c r="A2" t="inlineStr"><is><t>1081010001</t></is></c>'
-                 b'<c r="B2" t="inlineStr"><is><t>')  # fmt: skip
+        fh.write(
+            b'<worksheet xmlns="' + MAIN_NS.encode() + b'"><sheetData>'
+            b'<row r="1"><c r="A1" t="inlineStr"><is><t>code</t></is></c>'
+            b'<c r="B1" t="inlineStr"><is><t>name_th</t></is></c></row>'
+            b'<row r="2"><c r="A2" t="inlineStr"><is><t>1081010001</t></is></c>'
+            b'<c r="B2" t="inlineStr"><is><t>'
+        )
         chunk = "ก".encode() * (1 << 18)  # ¾ MB of one Thai letter
         for _ in range(megabytes * 4 // 3):
             fh.write(chunk)
@@ -81,8 +85,10 @@ def bomb_xlsx(megabytes: int = 300) -> bytes:
 
 def _status_kb() -> dict[str, int]:
     status = Path("/proc/self/status").read_text()
-    return {k: int(re.search(k + r":\s+(\d+)", status).group(1))  # type: ignore[union-attr]
-            for k in ("VmRSS", "VmHWM")}  # fmt: skip
+    return {
+        k: int(re.search(k + r":\s+(\d+)", status).group(1))  # type: ignore[union-attr]
+        for k in ("VmRSS", "VmHWM")
+    }
 
 
 def _reset_peak() -> None:
@@ -151,8 +157,10 @@ def test_zip_directory_limits() -> None:
     assert "parts" in _problem(many.getvalue()).msgid
     # Members too small for the ratio cap, but together over the total.
     spread = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(base)) as zin, \
-            zipfile.ZipFile(spread, "w", zipfile.ZIP_DEFLATED) as zout:  # fmt: skip
+    with (
+        zipfile.ZipFile(io.BytesIO(base)) as zin,
+        zipfile.ZipFile(spread, "w", zipfile.ZIP_DEFLATED) as zout,
+    ):
         for info in zin.infolist():
             zout.writestr(info, zin.read(info))
         for n in range(40):
@@ -164,32 +172,44 @@ def test_zip_directory_limits() -> None:
 def test_wide_rows_long_cells_and_stated_size_are_refused_before_reading() -> None:
     base = _workbook([["code", "name_th"]])
     part = "xl/worksheets/sheet1.xml"
-    wide = b'<row r="1">' + b"".join(
-        f'<c r="{get_column_letter(i)}1" t="n"><v>{i}</v></c>'.encode() for i in range(1, 80)
-    ) + b"</row>"  # fmt: skip
+    wide = (
+        b'<row r="1">'
+        + b"".join(
+            f'<c r="{get_column_letter(i)}1" t="n"><v>{i}</v></c>'.encode() for i in range(1, 80)
+        )
+        + b"</row>"
+    )
     problem = _problem(_replace_part(base, part, _sheet(wide)))
     assert (problem.row, problem.column) == (1, "BM") and "columns" in problem.msgid
-    far = b'<row r="1"><c r="A1" t="inlineStr"><is><t>code</t></is></c></row>' \
-          b'<row r="2"><c r="XFD2"><v>1</v></c></row>'  # fmt: skip
+    far = (
+        b'<row r="1"><c r="A1" t="inlineStr"><is><t>code</t></is></c></row>'
+        b'<row r="2"><c r="XFD2"><v>1</v></c></row>'
+    )
     problem = _problem(_replace_part(base, part, _sheet(far)))
     assert (problem.row, problem.column) == (2, "XFD")
-    long_cell = b'<row r="1"><c r="A1" t="inlineStr"><is><t>code</t></is></c></row><row r="7">' \
-                b'<c r="C7" t="inlineStr"><is><t>' + b"x" * 6000 + b"</t></is></c></row>"  # fmt: skip
+    long_cell = (
+        b'<row r="1"><c r="A1" t="inlineStr"><is><t>code</t></is></c></row><row r="7">'
+        b'<c r="C7" t="inlineStr"><is><t>' + b"x" * 6000 + b"</t></is></c></row>"
+    )
     problem = _problem(_replace_part(base, part, _sheet(long_cell)))
     assert (problem.row, problem.column) == (7, "C") and "characters" in problem.msgid
     tall = _replace_part(base, part, _sheet(b"", b'<dimension ref="A1:B2000000"/>'))
     assert "2000000" in str(_problem(tall).params)
-    many_rows = b"".join(f'<row r="{n}"><c r="A{n}"><v>{n}</v></c></row>'.encode()
-                         for n in range(1, tables.MAX_ROWS + 3))  # fmt: skip
+    many_rows = b"".join(
+        f'<row r="{n}"><c r="A{n}"><v>{n}</v></c></row>'.encode()
+        for n in range(1, tables.MAX_ROWS + 3)
+    )
     assert "rows" in _problem(_replace_part(base, part, _sheet(many_rows))).msgid
 
 
 def test_entity_expansion_is_refused() -> None:
     base = _workbook([["code", "name_th"]])
-    laughs = (b'<?xml version="1.0"?><!DOCTYPE worksheet [<!ENTITY a "aaaaaaaaaa">'
-              b'<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>'
-              b'<worksheet xmlns="' + MAIN_NS.encode() + b'"><sheetData><row r="1">'
-              b'<c r="A1" t="inlineStr"><is><t>&b;</t></is></c></row></sheetData></worksheet>')  # fmt: skip
+    laughs = (
+        b'<?xml version="1.0"?><!DOCTYPE worksheet [<!ENTITY a "aaaaaaaaaa">'
+        b'<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>'
+        b'<worksheet xmlns="' + MAIN_NS.encode() + b'"><sheetData><row r="1">'
+        b'<c r="A1" t="inlineStr"><is><t>&b;</t></is></c></row></sheetData></worksheet>'
+    )
     data = _replace_part(base, "xl/worksheets/sheet1.xml", lambda fh: fh.write(laughs))
     assert _problem(data).msgid == "The workbook cannot be read."
 
@@ -198,10 +218,11 @@ def test_a_sheet_without_stated_size_is_streamed() -> None:
     # Write-only workbooks (our own exports) leave <dimension> out; openpyxl would read such
     # a sheet whole to measure it.
     rows = [["code", "name_th"]] + [[f"10810{n:05d}", f"โรงเรียน {n}"] for n in range(3000)]
-    table = read_table(_workbook(rows, write_only=True), "export.xlsx", SCHOOL_COLUMNS,
-                       ("code",))  # fmt: skip
+    table = read_table(_workbook(rows, write_only=True), "export.xlsx", SCHOOL_COLUMNS, ("code",))
     assert len(table.rows) == 3000 and table.rows[-1] == (
-        3001, {"code": "1081002999", "name_th": "โรงเรียน 2999"})  # fmt: skip
+        3001,
+        {"code": "1081002999", "name_th": "โรงเรียน 2999"},
+    )
 
 
 def test_csv_limits_name_row_and_column() -> None:

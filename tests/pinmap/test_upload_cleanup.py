@@ -30,11 +30,15 @@ def _files(app: Flask) -> list[Path]:
 
 def _upload(client: FlaskClient, w: World, version: int) -> int:
     return client.post(
-        w.entry_url(suffix="/evidence"), headers=w.headers("own_editor"),
-        data={"version": str(version), "title": "รูปกิจกรรม",
-              "file": (io.BytesIO(_jpeg()), "activity.jpg")},
+        w.entry_url(suffix="/evidence"),
+        headers=w.headers("own_editor"),
+        data={
+            "version": str(version),
+            "title": "รูปกิจกรรม",
+            "file": (io.BytesIO(_jpeg()), "activity.jpg"),
+        },
         content_type="multipart/form-data",
-    ).status_code  # fmt: skip
+    ).status_code
 
 
 def test_a_refused_upload_leaves_no_file_and_an_accepted_one_keeps_its_file(

@@ -165,16 +165,25 @@ def _rejected(data: bytes, filename: str | None, **kwargs: Any) -> UploadRejecte
 
 
 def test_jpeg_loses_exif_gps_xmp_comment_and_icc_and_is_turned_upright() -> None:
-    data = _with_xmp(_two_colour_jpeg(exif=_exif_with_gps(), comment=b"secret comment",
-                                      icc_profile=b"secret-icc"))  # fmt: skip
+    data = _with_xmp(
+        _two_colour_jpeg(
+            exif=_exif_with_gps(), comment=b"secret comment", icc_profile=b"secret-icc"
+        )
+    )
     original = Image.open(io.BytesIO(data))
     assert original.getexif().get_ifd(ExifTags.IFD.GPSInfo)  # the test input has GPS
 
     clean = _clean(data, "site-visit.jpg")
 
     assert (clean.mime, clean.ext) == ("image/jpeg", ".jpg")
-    for secret in (b"Exif\x00\x00", b"SecretCamera", b"secret comment", b"secret-xmp",
-                   b"ns.adobe.com", b"secret-icc"):  # fmt: skip
+    for secret in (
+        b"Exif\x00\x00",
+        b"SecretCamera",
+        b"secret comment",
+        b"secret-xmp",
+        b"ns.adobe.com",
+        b"secret-icc",
+    ):
         assert secret not in clean.data
     out = Image.open(io.BytesIO(clean.data))
     assert len(out.getexif()) == 0
@@ -213,8 +222,14 @@ def test_png_loses_text_exif_icc_and_phys_chunks_but_keeps_alpha() -> None:
     info.add_text("Location", "secret-ztxt", zip=True)
     info.add_itxt("Comment", "secret-itxt", lang="th")
     buf = io.BytesIO()
-    im.save(buf, format="PNG", pnginfo=info, exif=_exif_with_gps(), icc_profile=b"secret-icc",
-            dpi=(300, 300))  # fmt: skip
+    im.save(
+        buf,
+        format="PNG",
+        pnginfo=info,
+        exif=_exif_with_gps(),
+        icc_profile=b"secret-icc",
+        dpi=(300, 300),
+    )
     assert {b"tEXt", b"zTXt", b"iTXt", b"eXIf", b"iCCP", b"pHYs"} <= set(
         _png_chunk_types(buf.getvalue())
     )
@@ -240,8 +255,13 @@ def test_webp_loses_exif_icc_and_xmp_but_keeps_alpha() -> None:
     im = Image.new("RGBA", (40, 20), (0, 128, 0, 255))
     im.paste((0, 0, 0, 0), (0, 0, 10, 20))
     buf = io.BytesIO()
-    im.save(buf, format="WEBP", exif=_exif_with_gps(), icc_profile=b"secret-icc",
-            xmp=b"<x:xmpmeta>secret-xmp</x:xmpmeta>")  # fmt: skip
+    im.save(
+        buf,
+        format="WEBP",
+        exif=_exif_with_gps(),
+        icc_profile=b"secret-icc",
+        xmp=b"<x:xmpmeta>secret-xmp</x:xmpmeta>",
+    )
     data = buf.getvalue()
     assert b"EXIF" in data and b"XMP " in data and b"ICCP" in data
 
@@ -381,8 +401,12 @@ def test_minimal_pdf_is_stored_unchanged() -> None:
     pdf = _minimal_pdf()
     clean = _clean(pdf, "report.PDF")
     assert clean.data == pdf
-    assert (clean.mime, clean.ext, clean.width, clean.height) == ("application/pdf", ".pdf",
-                                                                  None, None)  # fmt: skip
+    assert (clean.mime, clean.ext, clean.width, clean.height) == (
+        "application/pdf",
+        ".pdf",
+        None,
+        None,
+    )
 
 
 @pytest.mark.parametrize(
@@ -466,8 +490,9 @@ def test_pdf_object_stream_in_an_encoding_we_cannot_read_is_refused(filters: byt
 def test_encrypted_pdf_is_refused() -> None:
     # As above, /Encrypt must name an existing dictionary to make the file encrypted.
     encrypt = b"<< /Filter /Standard /V 1 /R 2 /O <%s> /U <%s> /P -4 >>" % (b"ab" * 32, b"cd" * 32)
-    error = _rejected(_minimal_pdf(CATALOG, encrypt, trailer=b"/Encrypt 5 0 R /ID [<01><01>] "),
-                      "a.pdf")  # fmt: skip
+    error = _rejected(
+        _minimal_pdf(CATALOG, encrypt, trailer=b"/Encrypt 5 0 R /ID [<01><01>] "), "a.pdf"
+    )
     assert error.code == "active_content"
     assert "encrypted" in error.message_en
 
@@ -553,7 +578,11 @@ def test_resolve_accepts_the_stored_name_shape(tmp_path: Path) -> None:
 
 def test_module_does_not_import_flask() -> None:
     tree = ast.parse(Path(uploads.__file__).read_text(encoding="utf-8"))
-    imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import)
-                for alias in node.names}  # fmt: skip
+    imported = {
+        alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import)
+        for alias in node.names
+    }
     imported |= {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
     assert not {name for name in imported if "flask" in name}
