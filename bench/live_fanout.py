@@ -30,7 +30,7 @@ from pinmap.db import make_engine
 from pinmap.devdb import prepared_database
 from pinmap.localdb import Cluster, free_port
 from pinmap.services.audit import Actor
-from pinmap.services.offices import get_office, move_office
+from pinmap.services.offices import get_office, move_office_pin
 
 HOST = "127.0.0.1"
 OUT = PROJECT_ROOT / "bench" / "out" / "live_fanout.json"
@@ -274,7 +274,7 @@ class Committer:
         lon, lat = self.origin[code]
         offset = NUDGE if (k // len(OFFICES)) % 2 == 0 else 0.0
         with self.factory.begin() as session:
-            move_office(session, Actor(user=None, ip="bench"), code, lon + offset, lat + offset)
+            move_office_pin(session, Actor(user=None, ip="bench"), code, lon + offset, lat + offset)
         committed = time.time()
         # The bench is the only writer, so the newest change record is the one just committed.
         with self.engine.connect() as conn:

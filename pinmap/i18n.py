@@ -9,6 +9,7 @@ from flask import Flask, request
 from flask_babel import format_decimal, get_locale
 from flask_babel import gettext as _
 
+from .fiscal import be_year
 from .services.errors import Labels
 
 LOCALES = ("th", "en")
@@ -27,7 +28,6 @@ THAI_MONTHS_ABBR = (
     "พ.ย.",
     "ธ.ค.",
 )
-BE_OFFSET = 543
 
 
 def select_locale() -> str:
@@ -46,10 +46,6 @@ def select_locale() -> str:
         return negotiate_locale(preferred, LOCALES, sep="-") or "th"
     cookie = request.cookies.get(LOCALE_COOKIE)
     return cookie if cookie in LOCALES else "th"
-
-
-def be_year(year_ce: int) -> int:
-    return year_ce + BE_OFFSET
 
 
 def format_date_be(value: dt.date | dt.datetime | None, locale: str | None = None) -> str:

@@ -15,6 +15,7 @@ from .. import forms
 from ..db import get_session
 from ..downloads import content_disposition
 from ..errors import service_message
+from ..fiscal import BANGKOK
 from ..models import (
     ROLES,
     AuditLog,
@@ -32,7 +33,6 @@ from ..services.errors import ServiceError
 from . import bp
 
 PER_PAGE = 50
-BANGKOK = dt.timezone(dt.timedelta(hours=7))
 USER_FIELDS = ("email", "name", "role", "office_code")
 WINDOW_FIELDS = ("fiscal_year", "round_no", "label_th", "label_en", "opens_on", "closes_on")
 # Longest value each field may hold (the column's size); refused with the limit, never cut.

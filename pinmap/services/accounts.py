@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, joinedload
 from ..models import OFFICE_ROLES, ROLES, ApiToken, LoginAttempt, Office, User, UserSession
 from .audit import Actor, record
 from .errors import N_, ServiceError
+from .offices import office_or_404
 
 _hasher = PasswordHasher()
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
@@ -90,10 +91,7 @@ def _office_for_role(session: Session, role: str, office_code: str | None) -> Of
         return None
     if not office_code:
         raise ServiceError(400, N_("An office role needs an office."))
-    office = session.scalars(select(Office).filter_by(code=office_code)).first()
-    if office is None:
-        raise ServiceError(404, N_("No office with code %(code)s."), code=office_code)
-    return office
+    return office_or_404(session, office_code)
 
 
 def update_user(

@@ -9,6 +9,7 @@ from sqlalchemy.exc import InvalidRequestError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import ObjectDeletedError
 
+from ..fiscal import fiscal_year_of
 from ..models import (
     BestPractice,
     BestPracticeItem,
@@ -19,14 +20,13 @@ from ..models import (
 )
 from .audit import Actor, emit_change, record
 from .errors import N_, Labels, ServiceError
-from .progress import fiscal_year_of
 from .review import (
     check_editable,
     check_version,
+    ensure_can,
     lock_office_work,
     mark_reviewed,
     mark_submitted,
-    require,
     require_complete,
 )
 from .sanitize import clean_html, clean_text
@@ -224,7 +224,7 @@ def save(
     expected_version: int | None,
 ) -> BestPractice:
     """Create (bp None) or update a best practice's text, items and dimensions."""
-    require(actor, "edit_profile", office.id)
+    ensure_can(actor, "edit_profile", office.id)
     lock_office_work(session, office.id)
     if bp is not None:
         _still_there(session, bp)
@@ -266,7 +266,7 @@ def _editable(
 ) -> tuple[Office, BestPractice]:
     """The office and the row to change (a working copy when `bp` is approved)."""
     office = session.get_one(Office, bp.office_id)
-    require(actor, "edit_profile", office.id)
+    ensure_can(actor, "edit_profile", office.id)
     lock_office_work(session, office.id)
     _still_there(session, bp)
     check_version(bp, expected)
@@ -355,7 +355,7 @@ def set_infographic(
 def submit(
     session: Session, actor: Actor, bp: BestPractice, expected_version: int | None
 ) -> BestPractice:
-    require(actor, "submit_profile", bp.office_id)
+    ensure_can(actor, "submit_profile", bp.office_id)
     office_id = bp.office_id
     lock_office_work(session, office_id)
     _still_there(session, bp)
@@ -386,7 +386,7 @@ def review(
     comment: str,
     expected_version: int | None,
 ) -> BestPractice:
-    require(actor, "review_profile")
+    ensure_can(actor, "review_profile")
     office_id = bp.office_id
     lock_office_work(session, office_id)
     _still_there(session, bp)

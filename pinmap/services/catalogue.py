@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..fiscal import fiscal_year_bounds
 from ..models import (
     ITEM_KINDS,
     FiscalYear,
@@ -20,7 +21,7 @@ from ..models import (
     ReportingWindow,
 )
 from .audit import Actor, record
-from .dataload import COLUMNS, MAX_ERRORS, _assign, _int, fiscal_year_bounds, item_values
+from .dataload import COLUMNS, MAX_ERRORS, _assign, _int, item_values
 from .errors import N_, ServiceError
 
 CSV_COLUMNS = COLUMNS["policy_items.csv"]

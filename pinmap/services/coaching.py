@@ -29,6 +29,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from geo import planner as geo
 
 from ..auth import can
+from ..fiscal import BANGKOK, fiscal_year_bounds
 from ..models import (
     ROUND_KINDS,
     BestPractice,
@@ -52,6 +53,7 @@ from ..models import (
 from . import offices as offices_svc
 from .audit import Actor, emit_change, record
 from .errors import N_, ServiceError
+from .lookups import get_or_404, or_404
 from .sanitize import clean_text
 
 RADIUS_KM_RANGE = (1.0, 500.0)
@@ -70,16 +72,10 @@ GREAT_CIRCLE_NOTE = "distances are great-circle (straight-line), not road distan
 def get_cluster(session: Session, no: int) -> Cluster:
     # A smallint key: a larger number names no cluster (the database would refuse it).
     cluster = session.get(Cluster, no) if -(2**15) <= no < 2**15 else None
-    if cluster is None:
-        raise ServiceError(404, N_("No cluster number %(no)s."), no=no)
-    return cluster
+    return or_404(cluster, N_("No cluster number %(no)s."), no=no)
 
 
-def get_office(session: Session, code: str) -> Office:
-    office = session.scalars(select(Office).filter_by(code=code)).first()
-    if office is None:
-        raise ServiceError(404, N_("No office with code %(code)s."), code=code)
-    return office
+get_office = offices_svc.office_or_404
 
 
 def cluster_offices(session: Session, no: int) -> list[Office]:
@@ -120,7 +116,7 @@ def cluster_labels(session: Session) -> dict[str, Any]:
     return offices_svc.feature_collection(features)
 
 
-def move_office(
+def move_office_cluster(
     session: Session, actor: Actor, code: str, to_cluster: int, reason: str
 ) -> ClusterMove:
     """Move an office into another cluster, keeping the history and telling the public map."""
@@ -161,6 +157,10 @@ def move_office(
         session, "office.updated", code, {"fields": ["cluster_no"], "cluster_no": to_cluster}
     )
     return move
+
+
+# The old name the coaching views call; offices.move_office_pin moves the pin instead.
+move_office = move_office_cluster
 
 
 def cluster_moves(session: Session, no: int) -> list[dict[str, Any]]:
@@ -446,11 +446,6 @@ def evaluation(
 ROUND_COLUMNS = ("fiscal_year", "round_no", "kind", "starts_on", "ends_on")
 
 
-def _fy_bounds(year_be: int) -> tuple[dt.date, dt.date]:
-    year_ce = year_be - 543
-    return dt.date(year_ce - 1, 10, 1), dt.date(year_ce, 9, 30)
-
-
 def _check_round(
     fiscal_year: int, round_no: int, kind: str, starts_on: dt.date, ends_on: dt.date
 ) -> None:
@@ -465,7 +460,7 @@ def _check_round(
         )
     if starts_on > ends_on:
         raise ServiceError(400, N_("A round cannot end before it starts."))
-    first, last = _fy_bounds(fiscal_year)
+    first, last = fiscal_year_bounds(fiscal_year)
     if not first <= starts_on <= ends_on <= last:
         raise ServiceError(
             400,
@@ -490,7 +485,7 @@ def save_round(
         raise ServiceError(403, N_("You may not do this."))
     _check_round(fiscal_year, round_no, kind, starts_on, ends_on)
     if session.get(FiscalYear, fiscal_year) is None:
-        first, last = _fy_bounds(fiscal_year)
+        first, last = fiscal_year_bounds(fiscal_year)
         session.add(FiscalYear(year_be=fiscal_year, starts_on=first, ends_on=last))
         session.flush()
     found = session.scalars(
@@ -592,10 +587,9 @@ def list_rounds(session: Session, fiscal_year: int | None = None) -> list[Monito
 
 
 def get_round(session: Session, round_id: int) -> MonitoringRound:
-    found = session.get(MonitoringRound, round_id)
-    if found is None:
-        raise ServiceError(404, N_("No monitoring round %(id)s."), id=round_id)
-    return found
+    return get_or_404(
+        session, MonitoringRound, round_id, N_("No monitoring round %(id)s."), id=round_id
+    )
 
 
 def set_round_status(
@@ -693,8 +687,6 @@ def cluster_sessions(session: Session, rnd: MonitoringRound) -> list[ClusterSess
 
 
 # --- iCalendar (RFC 5545) --------------------------------------------------------------------
-
-BANGKOK = dt.timezone(dt.timedelta(hours=7), "Asia/Bangkok")
 
 
 def ics_escape(text: str) -> str:
@@ -940,10 +932,7 @@ def create_plan(
 
 
 def get_plan(session: Session, plan_id: int) -> VisitPlan:
-    plan = session.get(VisitPlan, plan_id)
-    if plan is None:
-        raise ServiceError(404, N_("No visit plan %(id)s."), id=plan_id)
-    return plan
+    return get_or_404(session, VisitPlan, plan_id, N_("No visit plan %(id)s."), id=plan_id)
 
 
 def visible_plan(session: Session, plan_id: int, user: Any) -> VisitPlan:

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from geo.validate import in_thailand
 
+from ..fiscal import fiscal_year_bounds
 from ..models import (
     ITEM_KINDS,
     LOCATION_PRECISIONS,
@@ -395,12 +396,6 @@ def item_values(row: dict[str, object], dims: dict[str, PolicyDimension]) -> dic
         "verified": row["verified"],
         "source_note": row["source_note"],
     }
-
-
-def fiscal_year_bounds(year_be: int) -> tuple[dt.date, dt.date]:
-    """Thai fiscal year `year_be` runs 1 October of the previous Gregorian year to 30 September."""
-    year_ce = year_be - 543
-    return dt.date(year_ce - 1, 10, 1), dt.date(year_ce, 9, 30)
 
 
 def _catalogue_csv(rows: list[dict[str, object]]) -> tuple[str, dict[int, int]]:

@@ -17,6 +17,7 @@ from geo.validate import in_thailand
 from ..models import Cluster, Office, OfficeProvince, PolicyDimension, PolicyItem, Province
 from .audit import Actor, emit_change, record
 from .errors import N_, ServiceError
+from .lookups import first_or_404, or_404
 
 
 def list_offices(
@@ -66,10 +67,8 @@ def get_office(session: Session, code: str) -> Office | None:
 
 def office_or_404(session: Session, code: str) -> Office:
     """The office with `code`, or a 404 ServiceError naming the code."""
-    office = session.scalars(select(Office).filter_by(code=code)).first()
-    if office is None:
-        raise ServiceError(404, N_("No office with code %(code)s."), code=code)
-    return office
+    stmt = select(Office).filter_by(code=code)
+    return first_or_404(session, stmt, N_("No office with code %(code)s."), code=code)
 
 
 def office_properties(office: Office, *, detail: bool = False) -> dict[str, Any]:
@@ -282,13 +281,12 @@ def check_in_province(session: Session, office: Office, lon: float, lat: float) 
         )
 
 
-def move_office(
+def move_office_pin(
     session: Session, actor: Actor, code: str, lon: float, lat: float, precision: str = "office"
 ) -> Office:
     """Set an office's map point (EPSG:4326) and announce it; refused outside its province."""
     office = get_office(session, code)
-    if office is None:
-        raise ServiceError(404, N_("No office with code %(code)s."), code=code)
+    office = or_404(office, N_("No office with code %(code)s."), code=code)
     check_in_province(session, office, lon, lat)
     before = office_feature(office)["geometry"]
     office.geom = from_shape(Point(lon, lat), srid=4326)

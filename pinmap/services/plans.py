@@ -7,17 +7,17 @@ from typing import Any, Final
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..fiscal import fiscal_year_of
 from ..models import Office, OperatingPlan
 from .audit import Actor, emit_change, record
 from .errors import N_, Labels, ServiceError
-from .progress import fiscal_year_of
 from .review import (
     check_editable,
     check_version,
+    ensure_can,
     lock_office_work,
     mark_reviewed,
     mark_submitted,
-    require,
     require_complete,
 )
 from .sanitize import clean_html
@@ -63,7 +63,7 @@ def save(
     expected_version: int | None,
 ) -> OperatingPlan:
     """Save the draft; an approved plan stays public (its snapshot) until the next approval."""
-    require(actor, "edit_profile", office.id)
+    ensure_can(actor, "edit_profile", office.id)
     check_year(actor, fiscal_year)
     lock_office_work(session, office.id)
     plan = get(session, office.id, fiscal_year)
@@ -103,7 +103,7 @@ def save(
 def submit(
     session: Session, actor: Actor, plan: OperatingPlan, expected_version: int | None
 ) -> OperatingPlan:
-    require(actor, "submit_profile", plan.office_id)
+    ensure_can(actor, "submit_profile", plan.office_id)
     lock_office_work(session, plan.office_id)
     check_version(plan, expected_version)
     require_complete(
@@ -135,7 +135,7 @@ def review(
     comment: str,
     expected_version: int | None,
 ) -> OperatingPlan:
-    require(actor, "review_profile")
+    ensure_can(actor, "review_profile")
     lock_office_work(session, plan.office_id)
     check_version(plan, expected_version)
     before = plan_dict(plan)

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
 from ..auth import can, can_read_office_work
+from ..fiscal import fiscal_year_of
 from ..models import (
     INDICATOR_UNITS,
     PROGRESS_STATUSES,
@@ -34,11 +35,11 @@ from .review import (
     EDITABLE_STATES,
     check_version,
     continue_version,
+    ensure_can,
     limited_text,
     lock_office_work,
     mark_reviewed,
     mark_submitted,
-    require,
 )
 from .sanitize import clean_html
 
@@ -48,11 +49,6 @@ MAX_EVIDENCE = 20
 MAX_NO_ACTIVITY = 2_000
 MAX_REASON = 1_000
 SMALLINT = range(-(2**15), 2**15)
-
-
-def fiscal_year_of(day: dt.date) -> int:
-    """The Buddhist-Era fiscal year containing `day` (it starts on 1 October)."""
-    return day.year + 543 + (1 if day.month >= 10 else 0)
 
 
 # --- reading ---------------------------------------------------------------------------------
@@ -291,7 +287,7 @@ def editable_revision(
     expected_version: int | None,
 ) -> tuple[ProgressEntry, ProgressRevision]:
     """The revision an office edits now, created on first edit or after approval."""
-    require(actor, "edit_entry", office.id)
+    ensure_can(actor, "edit_entry", office.id)
     office_id, item_id, fiscal_year = office.id, item.id, item.fiscal_year
     lock_office_work(session, office_id)
     _validate_round(session, item, round_no)
@@ -415,7 +411,7 @@ def missing_for_submission(rev: ProgressRevision) -> list[str]:
 def submit(
     session: Session, actor: Actor, entry: ProgressEntry, expected_version: int | None
 ) -> ProgressRevision:
-    require(actor, "submit_entry", entry.office_id)
+    ensure_can(actor, "submit_entry", entry.office_id)
     lock_office_work(session, entry.office_id)
     rev = entry.current
     if rev is None:
@@ -466,7 +462,7 @@ def review(
     comment: str,
     expected_version: int | None,
 ) -> ProgressRevision:
-    require(actor, "review_entry")
+    ensure_can(actor, "review_entry")
     lock_office_work(session, entry.office_id)
     rev = entry.current
     if rev is None:
@@ -595,7 +591,7 @@ def remove_evidence(
     evidence_id: int,
 ) -> ProgressRevision:
     # A removal on an approved report applies to the new revision's copy of that evidence.
-    require(actor, "edit_entry", office.id)
+    ensure_can(actor, "edit_entry", office.id)
     lock_office_work(session, office.id)
     entry = find_entry(session, office.id, item.id, round_no)
     source = entry.current if entry else None

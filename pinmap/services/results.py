@@ -9,11 +9,11 @@ from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session
 
 from ..auth import can
+from ..fiscal import fiscal_year_of
 from ..models import RESULT_CATEGORIES, Office, ResultRecord
 from ..tables import ImportRejected, Problem, parse_number, read_table
 from .audit import Actor, emit_change, record
 from .errors import N_, ServiceError
-from .progress import fiscal_year_of
 from .sanitize import clean_text
 
 FIRST_YEAR: Final = 2562

@@ -37,7 +37,8 @@ def limited_text(text: str, label: object, max_length: int) -> str:
     return value
 
 
-def require(actor: Actor, action: str, office_id: int | None = None) -> None:
+def ensure_can(actor: Actor, action: str, office_id: int | None = None) -> None:
+    """A 403 ServiceError unless the actor may do `action` (for `office_id`)."""
     if not can(actor.user, action, office_id):
         raise ServiceError(403, N_("You may not do this for this office."))
 
@@ -117,7 +118,7 @@ def mark_reviewed(
     obj: Reviewable, actor: Actor, decision: str, comment: str, action: str = "review_profile"
 ) -> str:
     """submitted → approved, or → returned with a required comment; returns the clean comment."""
-    require(actor, action)
+    ensure_can(actor, action)
     if obj.state != "submitted":
         raise ServiceError(409, N_("Only a submitted one can be reviewed."))
     comment = limited_text(comment or "", Labels("comment"), MAX_COMMENT)

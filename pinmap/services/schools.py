@@ -32,7 +32,7 @@ from ..tables import (
 from .audit import Actor, emit_change, record
 from .errors import N_, ServiceError
 from .profiles import editable_revision
-from .review import require
+from .review import ensure_can
 from .sanitize import clean_text
 
 SCHOOL_COLUMNS: Final = ("code", "name_th", "amphoe_th", "level", "lat", "lon")
@@ -247,7 +247,7 @@ def stage_schools(
 
     The public list changes only when a reviewer approves that revision (publish_staged).
     """
-    require(actor, "edit_profile", office.id)
+    ensure_can(actor, "edit_profile", office.id)
     name, rows = parse_schools(session, office, filename, data)
     rev = editable_revision(session, actor, office, expected_version)
     before = staged_summary(rev)
@@ -406,7 +406,7 @@ def stage_counts(
     expected_version: int | None,
 ) -> ProfileRevision:
     """Put the office's counts into its editable profile revision; public once approved."""
-    require(actor, "edit_profile", office.id)
+    ensure_can(actor, "edit_profile", office.id)
     cleaned = _clean_counts(actor, as_of, counts)
     rev = editable_revision(session, actor, office, expected_version)
     before = (rev.data or {}).get("counts")
