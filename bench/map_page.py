@@ -38,7 +38,7 @@ from pinmap.db import make_engine
 from pinmap.devdb import prepared_database
 from pinmap.localdb import Cluster, free_port
 from pinmap.models import Office
-from pinmap.public.views import _client_strings
+from pinmap.public.map_page import _client_strings
 from pinmap.services import offices as svc
 from pinmap.services.boundaries import file_sha256, import_boundaries
 

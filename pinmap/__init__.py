@@ -108,21 +108,20 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    """One blueprint a URL prefix, and one package a blueprint (see README, "What is here")."""
     from .admin import bp as admin_bp
     from .api import register_api
     from .coaching import bp as coaching_bp
     from .portal import bp as portal_bp
-    from .portal import review_bp
-    from .profiles import bp as profiles_bp
     from .public import bp as public_bp
+    from .review import bp as review_bp
 
-    app.register_blueprint(public_bp)
-    app.register_blueprint(portal_bp)
-    app.register_blueprint(review_bp)
-    app.register_blueprint(admin_bp)
-    app.register_blueprint(coaching_bp)
-    app.register_blueprint(profiles_bp)
-    register_api(app)
+    app.register_blueprint(public_bp)  # /, /offices, /best-practices, /photos, /exports, /lang
+    app.register_blueprint(portal_bp)  # /portal
+    app.register_blueprint(review_bp)  # /review
+    app.register_blueprint(coaching_bp)  # /coaching
+    app.register_blueprint(admin_bp)  # /admin
+    register_api(app)  # /api/v1, /healthz
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -224,6 +224,20 @@ def unknown_action() -> ServiceError:
     return ServiceError(400, N_("This form does not know that button; reload the page."))
 
 
+def same_button(name: str) -> None:
+    """Refuse a form whose `action` field names another button than this address's own.
+
+    The address decides what a button does; the button still names itself in `action`. A page
+    cached before each button had its own address posts every button to the page's address,
+    and would otherwise save where the user pressed "submit".
+    """
+    from flask import request
+
+    sent = request.form.get("action")
+    if sent is not None and sent != name:
+        raise unknown_action()
+
+
 def file_name(name: str, limit: int = 255) -> str:
     """The name of an uploaded file as the user's disk had it: kept as given, or refused."""
     if any(not ch.isprintable() for ch in name):

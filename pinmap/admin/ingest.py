@@ -18,7 +18,7 @@ from ..auth import can
 from ..db import get_session
 from ..errors import service_message
 from ..models import SOURCE_KINDS, IngestSource
-from ..portal.views import STATUS_LABELS
+from ..portal.common import STATUS_LABELS
 from ..security import current_actor, require
 from ..services import ingest_status as status
 from ..services.audit import record

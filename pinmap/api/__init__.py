@@ -15,10 +15,10 @@ class PinmapApi(Api):
 
 
 def register_api(app: Flask) -> Api:
-    from ..coaching.api import bp as coaching_api_bp
-    from ..profiles.api import bp as profiles_api_bp
     from ..security import SECURITY_SCHEMES
+    from .coaching import bp as coaching_api_bp
     from .live import bp as live_bp
+    from .profiles import bp as profiles_api_bp
     from .progress import bp as progress_bp
     from .views import bp, health_bp
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, request
+from flask import request
 from flask_babel import gettext as _
 from flask_smorest import abort
 from marshmallow import Schema, fields, validate
@@ -13,6 +13,7 @@ from sqlalchemy import select
 from ..auth import can_read_office_work
 from ..db import get_session
 from ..errors import abort_json
+from ..evidence import file_evidence
 from ..inputs import PG_INT_MAX, PG_INT_MIN, Blueprint, Int, StrictFloat
 from ..models import ITEM_KINDS, PROGRESS_STATUSES, REVIEW_STATES, Evidence, Office, PolicyItem
 from ..security import current_actor, require
@@ -20,7 +21,6 @@ from ..services import offices
 from ..services import progress as svc
 from ..services.errors import ServiceError
 from ..services.review import MAX_COMMENT
-from ..services.uploads import UploadRejected, clean_upload, store
 
 bp = Blueprint("progress_api", __name__, url_prefix="/api/v1", description="Progress and review")
 
@@ -343,15 +343,6 @@ def add_evidence(code: str, fiscal_year: int, round_no: int, kind: str, no: int)
     session = get_session()
     office, item = _office(code), _item(fiscal_year, kind, no)
     if request.files.get("file") is not None:
-        upload = request.files["file"]
-        try:
-            clean = clean_upload(
-                upload.stream,
-                upload.filename or "",
-                max_bytes=current_app.config["PINMAP_MAX_UPLOAD_BYTES"],
-            )
-        except UploadRejected as exc:
-            abort(400, message=_(exc.message_en))
         version = request.form.get("version", type=int)
         title = request.form.get("title", "")
         if len(title) > 300:
@@ -359,16 +350,10 @@ def add_evidence(code: str, fiscal_year: int, round_no: int, kind: str, no: int)
                 400,
                 message=_("%(field)s is longer than %(n)s characters.", field=_("Title"), n=300),
             )
-        evidence = Evidence(
-            kind="file",
-            title=title,
-            original_name=(upload.filename or "")[:255],
-            mime=clean.mime,
-            size_bytes=len(clean.data),
-            sha256=clean.sha256,
-        )
-        stored = store(current_app.config["PINMAP_UPLOAD_DIR_PATH"], clean, session)
-        evidence.stored_name = stored
+        try:
+            evidence = file_evidence(session, request.files["file"], title)
+        except ServiceError as err:
+            abort_json(err)
     else:
         body = LinkBody().load(bp.ARGUMENTS_PARSER.load_json(request, LinkBody()))
         version = body["version"]

@@ -1,8 +1,19 @@
-"""The office portal (sign-in, an office's reports, editing and submitting) and the review desk."""
+"""The office portal under /portal: signing in, and each office's own work, a module a subject.
+
+account (sign-in, password), progress (reports and evidence), profile, schools, results,
+best_practices, operating_plan; common holds what they share.
+"""
 
 from flask import Blueprint
 
 bp = Blueprint("portal", __name__, url_prefix="/portal")
-review_bp = Blueprint("review", __name__, url_prefix="/review")
 
-from . import review, views  # noqa: E402,F401
+from . import (  # noqa: E402,F401
+    account,
+    best_practices,
+    operating_plan,
+    profile,
+    progress,
+    results,
+    schools,
+)

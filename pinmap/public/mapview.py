@@ -11,8 +11,11 @@ from flask import url_for
 from folium.plugins import MarkerCluster
 from jinja2 import Template
 from markupsafe import Markup, escape
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from ..headers import csp_nonce
+from ..models import Office, Province
 
 THAILAND_BOUNDS = [[5.6, 97.3], [20.5, 105.7]]
 
@@ -138,6 +141,16 @@ def national_map(
     return m
 
 
+def province_outline(session: Session, office: Office) -> dict[str, Any] | None:
+    """The GeoJSON outline of the province the office sits in, once boundaries are imported."""
+    outline = session.scalar(
+        select(func.ST_AsGeoJSON(Province.geom_web, 5)).where(
+            Province.code == office.office_province_code
+        )
+    )
+    return json.loads(outline) if outline else None
+
+
 def office_map(
     lon: float,
     lat: float,
@@ -145,8 +158,10 @@ def office_map(
     province_geojson: dict[str, Any] | None,
     tiles_url: str = "",
     tiles_attribution: str = "",
+    popup: Markup | None = None,
 ) -> folium.Map:
-    """A small map of one office; `label` is user-visible text and is escaped here."""
+    """A small map of one office; `label` is user-visible text and is escaped here, `popup`
+    is HTML whose every text went through js_safe_text."""
     m = base_map(tiles_url, tiles_attribution)
     if province_geojson:
         folium.GeoJson(
@@ -166,6 +181,7 @@ def office_map(
         fill_color="#e63946",
         fill_opacity=0.9,
         tooltip=folium.Tooltip(str(js_safe_text(label))),
+        popup=folium.Popup(str(popup), max_width=320) if popup else None,
     ).add_to(m)
     return m
 

@@ -61,19 +61,19 @@ PAGES = {
     "/": "/",
     "/offices": "/offices",
     "/offices/<code>": "/offices/{code}",
-    "/clusters/<int:no>": "/clusters/{cluster_no}",
+    "/coaching/clusters/<int:no>": "/coaching/clusters/{cluster_no}",
     "/best-practices": "/best-practices",
     "/best-practices/<int:bp_id>": "/best-practices/{bp_id}",
-    "/plans": "/plans",
-    "/plans/new": "/plans/new?cluster={cluster_no}&radius_km=80",
-    "/plans/<int:plan_id>": "/plans/{visit_plan_id}",
-    "/plans/<int:plan_id>/print": "/plans/{visit_plan_id}/print",
-    "/rounds": "/rounds",
-    "/rounds/<int:round_id>/evaluation": "/rounds/{round_id}/evaluation",
-    "/rounds/<int:round_id>/sessions": "/rounds/{round_id}/sessions",
-    "/rounds/<int:round_id>/statuses": "/rounds/{round_id}/statuses",
-    "/dashboard": "/dashboard",
-    "/dashboard/offices": "/dashboard/offices?cluster={cluster_no}&state=all",
+    "/coaching/plans": "/coaching/plans",
+    "/coaching/plans/new": "/coaching/plans/new?cluster={cluster_no}&radius_km=80",
+    "/coaching/plans/<int:plan_id>": "/coaching/plans/{visit_plan_id}",
+    "/coaching/plans/<int:plan_id>/print": "/coaching/plans/{visit_plan_id}/print",
+    "/coaching/rounds": "/coaching/rounds",
+    "/coaching/rounds/<int:round_id>/evaluation": "/coaching/rounds/{round_id}/evaluation",
+    "/coaching/rounds/<int:round_id>/sessions": "/coaching/rounds/{round_id}/sessions",
+    "/coaching/rounds/<int:round_id>/statuses": "/coaching/rounds/{round_id}/statuses",
+    "/coaching/dashboard": "/coaching/dashboard",
+    "/coaching/dashboard/offices": "/coaching/dashboard/offices?cluster={cluster_no}&state=all",
     "/portal/login": "/portal/login",
     "/portal/": "/portal/",
     "/portal/password": "/portal/password",
@@ -115,11 +115,19 @@ NOT_PAGES = {
     "/exports/<any(offices, results):what>.<any(csv, xlsx):fmt>": "data export",
     "/exports/offices.geojson": "data export",
     "/admin/catalogue/export.csv": "CSV download",
-    "/plans/<int:plan_id>.<fmt>": "plan export (CSV, XLSX, GeoJSON, iCalendar)",
-    "/rounds/<int:round_id>/sessions.ics": "iCalendar",
+    "/coaching/plans/<int:plan_id>.<fmt>": "plan export (CSV, XLSX, GeoJSON, iCalendar)",
+    "/coaching/rounds/<int:round_id>/sessions.ics": "iCalendar",
     "/photos/<int:photo_id>/<any(full, thumb):size>": "image file",
     "/portal/evidence/<int:evidence_id>": "evidence file",
     "/best-practices/<int:bp_id>/files/<int:index>": "attachment file",
+    "/clusters": "moved: redirects to /coaching/clusters",
+    "/clusters/<path:rest>": "moved: redirects to /coaching/clusters/…",
+    "/dashboard": "moved: redirects to /coaching/dashboard",
+    "/dashboard/<path:rest>": "moved: redirects to /coaching/dashboard/…",
+    "/plans": "moved: redirects to /coaching/plans",
+    "/plans/<path:rest>": "moved: redirects to /coaching/plans/…",
+    "/rounds": "moved: redirects to /coaching/rounds",
+    "/rounds/<path:rest>": "moved: redirects to /coaching/rounds/…",
 }
 
 # Runs before any script of the page: collects violations the page could otherwise hide, and
@@ -497,7 +505,7 @@ def test_moved_handlers_still_work(
     visitor.open(f"{live_server.url}/offices/{sample.code}")
     page.click("button[data-print]")
     page.wait_for_function("() => window.__printed === 1")
-    visitor.open(f"{live_server.url}/plans/{sample.visit_plan_id}/print")
+    visitor.open(f"{live_server.url}/coaching/plans/{sample.visit_plan_id}/print")
     page.click("button[data-print]")
     page.wait_for_function("() => window.__printed === 1")
 
@@ -551,7 +559,7 @@ def test_screenshots_of_the_map_pages(
         for name, url in (
             ("map", "/"),
             ("office", f"/offices/{sample.code}"),
-            ("plan", f"/plans/{sample.visit_plan_id}"),
+            ("plan", f"/coaching/plans/{sample.visit_plan_id}"),
         ):
             visitor.open(live_server.url + url)
             if name == "map":

@@ -147,7 +147,7 @@ def test_profile_refusal_keeps_the_profile(setup: Setup, page: Page) -> None:
 
 def test_visit_plan_refusal_keeps_the_plan(setup: Setup, page: Page) -> None:
     _sign_in(page, setup.url, "refusal-coach@example.go.th")
-    page.goto(f"{setup.url}/plans/{setup.plan_id}")
+    page.goto(f"{setup.url}/coaching/plans/{setup.plan_id}")
     form = page.locator("form").filter(has=page.locator("textarea[name=visits]"))
     form.locator("input[name=team]").fill(TYPED)
     form.locator("input[name=visit_date]").fill("2024-03-20")

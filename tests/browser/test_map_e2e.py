@@ -146,5 +146,5 @@ def test_cluster_layer_has_labels_linking_to_cluster_pages(
     page.locator(".cluster-label-icon").first.dispatch_event("click")
     link = page.locator(".leaflet-popup-content a.popup-link")
     link.wait_for(timeout=5_000)
-    assert (link.get_attribute("href") or "").startswith("/clusters/")
+    assert (link.get_attribute("href") or "").startswith("/coaching/clusters/")
     assert watched.errors == []

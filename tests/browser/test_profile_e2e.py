@@ -85,8 +85,8 @@ def server(live_server: LiveServer) -> Iterator[str]:
             "PINMAP_UPLOAD_DIR": tempfile.mkdtemp(prefix="pinmap-e2e-up-"),
         }
     )
-    if "profiles" not in app.blueprints:
-        from pinmap.profiles import bp
+    if "portal" not in app.blueprints:
+        from pinmap.portal import bp
 
         app.register_blueprint(bp)
     srv = make_server("127.0.0.1", free_port(), app, threaded=True)

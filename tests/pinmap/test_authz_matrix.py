@@ -247,7 +247,7 @@ def profile_draft(c: Ctx) -> tuple[int, int]:
 def profile_submitted(c: Ctx) -> tuple[int, int]:
     _rev_id, version = profile_draft(c)
     r = c.page("own_director").post(
-        f"/portal/offices/{OWN}/profile",
+        f"/portal/offices/{OWN}/profile/submit",
         data=profile_form(c, action="submit", version=str(version)),
     )
     _ok(r, 302)
@@ -281,8 +281,20 @@ def bp_draft(c: Ctx) -> tuple[int, int]:
 def bp_submitted(c: Ctx) -> tuple[int, int]:
     bp_id, version = bp_draft(c)
     r = c.page("own_director").post(
-        f"/portal/offices/{OWN}/best-practices/{bp_id}",
+        f"/portal/offices/{OWN}/best-practices/{bp_id}/submit",
         data=bp_form(c, version=str(version), action="submit"),
+    )
+    _ok(r, 302)
+    return _latest(c, "best_practices")
+
+
+def bp_with_file(c: Ctx) -> tuple[int, int]:
+    """A draft best practice with one attached file; (its id, version)."""
+    bp_id, version = bp_draft(c)
+    r = _multipart(
+        c.page("own_editor"),
+        f"/portal/offices/{OWN}/best-practices/{bp_id}/attachments",
+        {"version": str(version), "file": (io.BytesIO(_png()), "a.png")},
     )
     _ok(r, 302)
     return _latest(c, "best_practices")
@@ -311,7 +323,8 @@ def op_plan_draft(c: Ctx) -> tuple[int, int]:
 def op_plan_submitted(c: Ctx) -> tuple[int, int]:
     _plan_id, version = op_plan_draft(c)
     r = c.page("own_director").post(
-        _op_plan_url(c), data={**PLAN_FIELDS, "action": "submit", "version": str(version)}
+        _op_plan_url(c) + "/submit",
+        data={**PLAN_FIELDS, "action": "submit", "version": str(version)},
     )
     _ok(r, 302)
     return _latest(c, "operating_plans")
@@ -383,6 +396,10 @@ SCHOOLS_CSV = (
     "code,name_th,amphoe_th,level,lat,lon\n"
     "1081010001,โรงเรียนบ้านทดสอบ,เมืองกระบี่,ประถมศึกษา,8.07,98.91\n"
 ).encode()
+ROUNDS_CSV = (
+    b"fiscal_year,round_no,kind,starts_on,ends_on,source_note\n"
+    b"2567,2,onsite_coaching,2024-03-04,2024-04-26,\n"
+)
 RESULTS_CSV = (
     "office_code,fiscal_year,category,indicator,value,unit,office_target,obec_target\n"
     "spp-krabi,2563,onet_rt_nt,O-NET ป.6 ภาษาไทย,48.25,คะแนน,50,50\n"
@@ -520,31 +537,33 @@ ROWS: list[Row] = [
     Row(
         "page submit a report",
         "POST",
-        ENTRY_PAGE,
+        ENTRY_PAGE + "/submit",
         DIRECTOR,
         prepare=draft,
         act=lambda c, who, rev: c.page(who).post(
-            _entry_page(c), data={**_form(), "version": str(rev["version"]), "action": "submit"}
+            _entry_page(c) + "/submit",
+            data={**_form(), "version": str(rev["version"]), "action": "submit"},
         ),
     ),
     Row(
         "page resubmit a returned report",
         "POST",
-        ENTRY_PAGE,
+        ENTRY_PAGE + "/submit",
         DIRECTOR,
         prepare=returned,
         act=lambda c, who, rev: c.page(who).post(
-            _entry_page(c), data={**_form(), "version": str(rev["version"]), "action": "submit"}
+            _entry_page(c) + "/submit",
+            data={**_form(), "version": str(rev["version"]), "action": "submit"},
         ),
     ),
     Row(
         "page add a file",
         "POST",
-        ENTRY_PAGE,
+        ENTRY_PAGE + "/files",
         OFFICE,
         act=lambda c, who, _: _multipart(
             c.page(who),
-            _entry_page(c),
+            _entry_page(c) + "/files",
             {
                 "action": "upload",
                 "version": "0",
@@ -556,21 +575,21 @@ ROWS: list[Row] = [
     Row(
         "page add a link",
         "POST",
-        ENTRY_PAGE,
+        ENTRY_PAGE + "/links",
         OFFICE,
         act=lambda c, who, _: c.page(who).post(
-            _entry_page(c),
+            _entry_page(c) + "/links",
             data={"action": "add_link", "version": "0", "link_url": "https://example.go.th/y"},
         ),
     ),
     Row(
         "page remove evidence",
         "POST",
-        ENTRY_PAGE,
+        ENTRY_PAGE + "/evidence/remove",
         OFFICE,
         prepare=with_link,
         act=lambda c, who, p: c.page(who).post(
-            _entry_page(c),
+            _entry_page(c) + "/evidence/remove",
             data={"action": "remove_evidence", "version": str(p[0]), "evidence_id": str(p[1])},
         ),
     ),
@@ -754,33 +773,33 @@ ROWS: list[Row] = [
     Row(
         "profile submit",
         "POST",
-        "/portal/offices/<code>/profile",
+        "/portal/offices/<code>/profile/submit",
         DIRECTOR,
         prepare=profile_draft,
         act=lambda c, who, p: _multipart(
             c.page(who),
-            f"/portal/offices/{OWN}/profile",
+            f"/portal/offices/{OWN}/profile/submit",
             profile_form(c, action="submit", version=str(p[1])),
         ),
     ),
     Row(
         "schools import",
         "POST",
-        "/portal/offices/<code>/schools",
+        "/portal/offices/<code>/schools/import",
         OFFICE,
         act=lambda c, who, _: _multipart(
             c.page(who),
-            f"/portal/offices/{OWN}/schools",
+            f"/portal/offices/{OWN}/schools/import",
             {"action": "import", "version": "0", "file": (io.BytesIO(SCHOOLS_CSV), "schools.csv")},
         ),
     ),
     Row(
         "school counts save",
         "POST",
-        "/portal/offices/<code>/schools",
+        "/portal/offices/<code>/schools/counts",
         OFFICE,
         act=lambda c, who, _: c.page(who).post(
-            f"/portal/offices/{OWN}/schools",
+            f"/portal/offices/{OWN}/schools/counts",
             data={
                 "action": "stats",
                 "version": "0",
@@ -827,40 +846,82 @@ ROWS: list[Row] = [
     Row(
         "best practice submit",
         "POST",
-        "/portal/offices/<code>/best-practices/<int:bp_id>",
+        "/portal/offices/<code>/best-practices/<int:bp_id>/submit",
         DIRECTOR,
         prepare=bp_draft,
         act=lambda c, who, p: c.page(who).post(
-            f"/portal/offices/{OWN}/best-practices/{p[0]}",
+            f"/portal/offices/{OWN}/best-practices/{p[0]}/submit",
             data=bp_form(c, version=str(p[1]), action="submit"),
         ),
     ),
     Row(
         "best practice attach a file",
         "POST",
-        "/portal/offices/<code>/best-practices/<int:bp_id>",
+        "/portal/offices/<code>/best-practices/<int:bp_id>/attachments",
         OFFICE,
         prepare=bp_draft,
         act=lambda c, who, p: _multipart(
             c.page(who),
-            f"/portal/offices/{OWN}/best-practices/{p[0]}",
+            f"/portal/offices/{OWN}/best-practices/{p[0]}/attachments",
             {"action": "attach", "version": str(p[1]), "file": (io.BytesIO(_png()), "a.png")},
         ),
     ),
     Row(
         "best practice infographic",
         "POST",
-        "/portal/offices/<code>/best-practices/<int:bp_id>",
+        "/portal/offices/<code>/best-practices/<int:bp_id>/infographic",
         OFFICE,
         prepare=bp_draft,
         act=lambda c, who, p: _multipart(
             c.page(who),
-            f"/portal/offices/{OWN}/best-practices/{p[0]}",
+            f"/portal/offices/{OWN}/best-practices/{p[0]}/infographic",
             {
                 "action": "infographic",
                 "version": str(p[1]),
                 "infographic": (io.BytesIO(_jpeg()), "i.jpg"),
             },
+        ),
+    ),
+    Row(
+        "best practice save",
+        "POST",
+        "/portal/offices/<code>/best-practices/<int:bp_id>",
+        OFFICE,
+        prepare=bp_draft,
+        act=lambda c, who, p: c.page(who).post(
+            f"/portal/offices/{OWN}/best-practices/{p[0]}",
+            data=bp_form(c, version=str(p[1]), title="ห้องเรียนคุณภาพ 2"),
+        ),
+    ),
+    Row(
+        "best practice create and submit",
+        "POST",
+        "/portal/offices/<code>/best-practices/new/submit",
+        DIRECTOR,
+        act=lambda c, who, _: c.page(who).post(
+            f"/portal/offices/{OWN}/best-practices/new/submit", data=bp_form(c, action="submit")
+        ),
+    ),
+    Row(
+        "best practice remove a file",
+        "POST",
+        "/portal/offices/<code>/best-practices/<int:bp_id>/attachments/remove",
+        OFFICE,
+        prepare=bp_with_file,
+        act=lambda c, who, p: c.page(who).post(
+            f"/portal/offices/{OWN}/best-practices/{p[0]}/attachments/remove",
+            data={"action": "detach", "version": str(p[1]), "index": "0"},
+        ),
+    ),
+    Row(
+        "best practice remove the infographic",
+        "POST",
+        "/portal/offices/<code>/best-practices/<int:bp_id>/infographic/remove",
+        OFFICE,
+        prepare=bp_draft,
+        act=lambda c, who, p: c.page(who).post(
+            f"/portal/offices/{OWN}/best-practices/{p[0]}/infographic/remove",
+            data={"action": "drop_infographic", "version": str(p[1])},
         ),
     ),
     Row(
@@ -875,11 +936,12 @@ ROWS: list[Row] = [
     Row(
         "operating plan submit",
         "POST",
-        "/portal/offices/<code>/plan/<int:fiscal_year>",
+        "/portal/offices/<code>/plan/<int:fiscal_year>/submit",
         DIRECTOR,
         prepare=op_plan_draft,
         act=lambda c, who, p: c.page(who).post(
-            _op_plan_url(c), data={**PLAN_FIELDS, "version": str(p[1]), "action": "submit"}
+            _op_plan_url(c) + "/submit",
+            data={**PLAN_FIELDS, "version": str(p[1]), "action": "submit"},
         ),
     ),
     Row(
@@ -917,22 +979,22 @@ ROWS: list[Row] = [
     Row(
         "page create a visit plan",
         "POST",
-        "/plans/new",
+        "/coaching/plans/new",
         PLANNERS,
         act=lambda c, who, _: c.page(who).post(
-            "/plans/new", data={"cluster": "13", "round_id": str(c.round_id(2)), "k": "3"}
+            "/coaching/plans/new", data={"cluster": "13", "round_id": str(c.round_id(2)), "k": "3"}
         ),
     ),
     # A draft plan does not exist for anyone who may not plan visits (anonymous included).
     Row(
         "page save a draft visit plan",
         "POST",
-        "/plans/<int:plan_id>",
+        "/coaching/plans/<int:plan_id>",
         PLANNERS,
         prepare=visit_plan,
         refused={**NON_PLANNERS, "anonymous": 404},
         act=lambda c, who, plan: c.page(who).post(
-            f"/plans/{plan['id']}",
+            f"/coaching/plans/{plan['id']}",
             data={"action": "save", "version": str(plan["version"]), "team": "ทีมนิเทศ"},
         ),
     ),
@@ -940,12 +1002,36 @@ ROWS: list[Row] = [
     Row(
         "page record a visit on a published plan",
         "POST",
-        "/plans/<int:plan_id>",
+        "/coaching/plans/<int:plan_id>/records",
         PLANNERS,
         prepare=lambda c: visit_plan(c, publish=True),
         act=lambda c, who, plan: c.page(who).post(
-            f"/plans/{plan['id']}",
+            f"/coaching/plans/{plan['id']}/records",
             data={"action": "record", "visited_on": "2024-03-20", "team": "ทีมนิเทศ"},
+        ),
+    ),
+    # Like saving: a draft plan does not exist for anyone who may not plan visits.
+    Row(
+        "page publish a visit plan",
+        "POST",
+        "/coaching/plans/<int:plan_id>/publish",
+        PLANNERS,
+        prepare=visit_plan,
+        refused={**NON_PLANNERS, "anonymous": 404},
+        act=lambda c, who, plan: c.page(who).post(
+            f"/coaching/plans/{plan['id']}/publish",
+            data={"action": "publish", "version": str(plan["version"])},
+        ),
+    ),
+    Row(
+        "page withdraw a published visit plan",
+        "POST",
+        "/coaching/plans/<int:plan_id>/unpublish",
+        PLANNERS,
+        prepare=lambda c: visit_plan(c, publish=True),
+        act=lambda c, who, plan: c.page(who).post(
+            f"/coaching/plans/{plan['id']}/unpublish",
+            data={"action": "unpublish", "version": str(plan["version"])},
         ),
     ),
     Row(
@@ -1002,10 +1088,10 @@ ROWS: list[Row] = [
     Row(
         "page move an office between clusters",
         "POST",
-        "/clusters/<int:no>/members",
+        "/coaching/clusters/<int:no>/members",
         ADMIN,
         act=lambda c, who, _: c.page(who).post(
-            "/clusters/2/members", data={"office": OWN, "reason": "ทดสอบ"}
+            "/coaching/clusters/2/members", data={"office": OWN, "reason": "ทดสอบ"}
         ),
     ),
     Row(
@@ -1021,10 +1107,10 @@ ROWS: list[Row] = [
     Row(
         "page save a monitoring round",
         "POST",
-        "/rounds",
+        "/coaching/rounds",
         ADMIN,
         act=lambda c, who, _: c.page(who).post(
-            "/rounds",
+            "/coaching/rounds",
             data={
                 "fiscal_year": "2567",
                 "round_no": "2",
@@ -1034,23 +1120,32 @@ ROWS: list[Row] = [
             },
         ),
     ),
+    Row(
+        "page load monitoring rounds from CSV",
+        "POST",
+        "/coaching/rounds/import",
+        ADMIN,
+        act=lambda c, who, _: _multipart(
+            c.page(who), "/coaching/rounds/import", {"file": (io.BytesIO(ROUNDS_CSV), "rounds.csv")}
+        ),
+    ),
     # Redirects whether or not the status was set: the audit check tells them apart.
     Row(
         "page set an office's round status",
         "POST",
-        "/rounds/<int:round_id>/statuses",
+        "/coaching/rounds/<int:round_id>/statuses",
         OBEC,
         act=lambda c, who, _: c.page(who).post(
-            f"/rounds/{c.round_id(1)}/statuses", data={"office": OWN, "status": "received"}
+            f"/coaching/rounds/{c.round_id(1)}/statuses", data={"office": OWN, "status": "received"}
         ),
     ),
     Row(
         "page set a cluster session",
         "POST",
-        "/rounds/<int:round_id>/sessions",
+        "/coaching/rounds/<int:round_id>/sessions",
         ADMIN,
         act=lambda c, who, _: c.page(who).post(
-            f"/rounds/{c.round_id(3)}/sessions",
+            f"/coaching/rounds/{c.round_id(3)}/sessions",
             data={"cluster": "13", "starts_at": "2024-06-12T09:00", "link": "https://zoom.us/j/1"},
         ),
     ),

@@ -25,7 +25,7 @@ HUGER = 10**30
         "/api/v1/offices?q=a%00b",
         "/api/v1/offices/%00/profile",
         "/offices/spp%00krabi",
-        f"/clusters/{HUGE}",
+        f"/coaching/clusters/{HUGE}",
     ],
 )
 def test_anonymous_reads_never_fail(client: FlaskClient, url: str) -> None:

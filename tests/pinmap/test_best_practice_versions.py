@@ -34,7 +34,7 @@ def _form(world: World, **extra: str) -> dict[str, object]:
 def _approve(client: FlaskClient, world: World, session: Session, bp: BestPractice) -> None:
     login(client, world, "own_director")
     r = client.post(
-        f"/portal/offices/spp-krabi/best-practices/{bp.id}",
+        f"/portal/offices/spp-krabi/best-practices/{bp.id}/submit",
         data=_form(world, version=str(bp.version), action="submit", results=bp.results),
     )
     assert r.status_code == 302, r.get_data(as_text=True)[:1500]

@@ -91,7 +91,7 @@ def test_session_link_with_a_line_break_cannot_add_events(
     assert r.status_code in (200, 400), r.get_json()
     _USERS["reviewer"] = w.users["reviewer"]
     login(c, "reviewer")
-    text = c.get(f"/rounds/{rnd.id}/sessions.ics").get_data(as_text=True)
+    text = c.get(f"/coaching/rounds/{rnd.id}/sessions.ics").get_data(as_text=True)
     names = [line.split(":", 1)[0] for line in _unfolded(text)]
     assert "ATTENDEE" not in names and "URL" not in names
     assert names.count("BEGIN") == names.count("END") == 1 + names.count("UID")

@@ -29,7 +29,8 @@ from .portal_fixtures import PASSWORD, World
 
 @pytest.fixture
 def capp(app: Flask) -> Flask:
-    from pinmap.coaching import api_bp, bp
+    from pinmap.api.coaching import bp as api_bp
+    from pinmap.coaching import bp
 
     if "coaching" not in app.blueprints:
         app.register_blueprint(bp)
@@ -106,7 +107,7 @@ def test_admin_moves_an_office_with_history_audit_and_change(
     assert event.office_code == "spp-krabi" and event.payload["cluster_no"] == 2
     history = c.get("/api/v1/clusters/6/moves").get_json()["moves"]
     assert history[0]["office"] == "spp-krabi"
-    page = c.get("/clusters/2")
+    page = c.get("/coaching/clusters/2")
     assert page.status_code == 200 and "ปรับกลุ่มตามคำสั่ง สพฐ." in page.get_data(as_text=True)
 
 
@@ -206,13 +207,13 @@ def test_move_bad_input(c: FlaskClient, w: World) -> None:
 
 
 def test_cluster_page_and_unknown_cluster(c: FlaskClient, session: Session) -> None:
-    r = c.get("/clusters/13")
+    r = c.get("/coaching/clusters/13")
     body = r.get_data(as_text=True)
     assert r.status_code == 200
     for o in svc.cluster_offices(session, 13):
         assert o.name_th in body
     assert "cdn" not in body.lower() and "unpkg" not in body
-    r = c.get("/clusters/99")
+    r = c.get("/coaching/clusters/99")
     assert r.status_code == 404 and "text/html" in r.content_type
     r = c.get("/api/v1/clusters/99/moves")
     assert r.status_code == 404 and r.get_json()["status"] == 404
@@ -326,9 +327,9 @@ def test_planner_page_bad_radius_is_400(c: FlaskClient, w: World, capp: Flask) -
 
     _USERS["coach"] = w.users["coach"]
     login(c, "coach")
-    r = c.get("/plans/new?cluster=13&radius_km=900")
+    r = c.get("/coaching/plans/new?cluster=13&radius_km=900")
     assert r.status_code == 400 and "500" in r.get_data(as_text=True)
-    assert c.get("/plans/new?cluster=13&k=4").status_code == 200
+    assert c.get("/coaching/plans/new?cluster=13&k=4").status_code == 200
 
 
 # --- the plan's life: draft, adjust, stale version, publish, record, exports ----------------
@@ -351,7 +352,7 @@ def test_plan_lifecycle(c: FlaskClient, w: World, session: Session) -> None:
     # Drafts do not exist for the public or for roles that do not plan.
     assert c.get(url).status_code == 404
     assert c.get(url, headers=w.headers("reviewer")).status_code == 404
-    assert c.get(f"/plans/{plan['id']}").status_code == 404
+    assert c.get(f"/coaching/plans/{plan['id']}").status_code == 404
     assert c.get(url, headers=w.headers("coach")).status_code == 200
     assert plan["id"] not in [p["id"] for p in c.get("/api/v1/plans").get_json()["plans"]]
 
@@ -404,7 +405,7 @@ def test_plan_lifecycle(c: FlaskClient, w: World, session: Session) -> None:
     public = c.get(url)
     assert public.status_code == 200 and public.get_json()["visit_date"] == "2024-03-20"
     assert plan["id"] in [p["id"] for p in c.get("/api/v1/plans").get_json()["plans"]]
-    assert c.get(f"/plans/{plan['id']}").status_code == 200
+    assert c.get(f"/coaching/plans/{plan['id']}").status_code == 200
     assert session.scalars(select(ChangeEvent).filter_by(kind="visit_plan.published")).first()
 
     r = c.post(
@@ -458,10 +459,10 @@ def test_plan_says_how_its_visit_order_was_found(
 
     _USERS["coach"] = w.users["coach"]
     login(c, "coach")
-    page = c.get(f"/plans/{plan['id']}", headers={"Accept-Language": "en"})
+    page = c.get(f"/coaching/plans/{plan['id']}", headers={"Accept-Language": "en"})
     assert page.status_code == 200
     assert 'data-order-method="heuristic"' in page.get_data(as_text=True)
-    printed = c.get(f"/plans/{plan['id']}/print").get_data(as_text=True)
+    printed = c.get(f"/coaching/plans/{plan['id']}/print").get_data(as_text=True)
     assert 'data-order-method="heuristic"' in printed
 
 
@@ -471,7 +472,7 @@ def test_unknown_plan_is_404(c: FlaskClient, w: World) -> None:
         c.put("/api/v1/plans/999999", headers=w.headers("coach"), json={"version": 1}).status_code
         == 404
     )
-    assert c.get("/plans/999999").status_code == 404
+    assert c.get("/coaching/plans/999999").status_code == 404
 
 
 def test_exports(c: FlaskClient, w: World, session: Session) -> None:
@@ -493,7 +494,7 @@ def test_exports(c: FlaskClient, w: World, session: Session) -> None:
 
     _USERS["coach"] = w.users["coach"]
     login(c, "coach")
-    base = f"/plans/{plan['id']}"
+    base = f"/coaching/plans/{plan['id']}"
     rows = list(
         csv.reader(io.StringIO(c.get(base + ".csv").get_data(as_text=True).lstrip("\ufeff")))
     )
@@ -581,7 +582,7 @@ def test_cluster_sessions_and_calendar(c: FlaskClient, w: World, session: Sessio
 
     _USERS["reviewer"] = w.users["reviewer"]
     login(c, "reviewer")
-    ics = c.get(f"/rounds/{rnd.id}/sessions.ics").get_data(as_text=True)
+    ics = c.get(f"/coaching/rounds/{rnd.id}/sessions.ics").get_data(as_text=True)
     assert "BEGIN:VEVENT" in ics and "DTSTART:20240612T020000Z" in ics
 
 
@@ -593,9 +594,10 @@ def test_dashboard_access(c: FlaskClient, w: World, who: str, status: int) -> No
 
     _USERS[who] = w.users[who]
     login(c, who)
-    assert c.get(f"/dashboard?fiscal_year={w.fy}").status_code == status
+    assert c.get(f"/coaching/dashboard?fiscal_year={w.fy}").status_code == status
     assert (
-        c.get(f"/dashboard/offices?fiscal_year={w.fy}&round=1&state=missing").status_code == status
+        c.get(f"/coaching/dashboard/offices?fiscal_year={w.fy}&round=1&state=missing").status_code
+        == status
     )
 
 
@@ -604,9 +606,11 @@ def test_dashboard_lists_offices_missing_reports(c: FlaskClient, w: World) -> No
 
     _USERS["reviewer"] = w.users["reviewer"]
     login(c, "reviewer")
-    page = c.get(f"/dashboard?fiscal_year={w.fy}").get_data(as_text=True)
-    assert "/dashboard/offices?" in page
-    listed = c.get(f"/dashboard/offices?fiscal_year={w.fy}&round=1&cluster=6&state=missing")
+    page = c.get(f"/coaching/dashboard?fiscal_year={w.fy}").get_data(as_text=True)
+    assert "/coaching/dashboard/offices?" in page
+    listed = c.get(
+        f"/coaching/dashboard/offices?fiscal_year={w.fy}&round=1&cluster=6&state=missing"
+    )
     assert w.own.name_th in listed.get_data(as_text=True)
 
 
@@ -636,22 +640,26 @@ def test_pages_render_for_admin(c: FlaskClient, w: World, session: Session, capp
     for no in (1, 3, 4):
         rid = _round(session, no).id
         for url in (
-            f"/rounds/{rid}/statuses?cluster=6",
-            f"/rounds/{rid}/sessions",
-            f"/rounds/{rid}/evaluation",
+            f"/coaching/rounds/{rid}/statuses?cluster=6",
+            f"/coaching/rounds/{rid}/sessions",
+            f"/coaching/rounds/{rid}/evaluation",
         ):
             assert c.get(url).status_code == 200, url
-    assert c.get("/rounds").status_code == 200
-    page = c.get(f"/plans/{plan['id']}").get_data(as_text=True)
+    assert c.get("/coaching/rounds").status_code == 200
+    page = c.get(f"/coaching/plans/{plan['id']}").get_data(as_text=True)
     assert "great-circle" in page.lower() and 'name="csrf_token"' in page
-    r = c.post(f"/plans/{plan['id']}", data={"action": "save", "version": plan["version"] - 1})
+    r = c.post(
+        f"/coaching/plans/{plan['id']}", data={"action": "save", "version": plan["version"] - 1}
+    )
     assert r.status_code == 409
-    r = c.post("/plans/new", data={"cluster": 13, "round_id": _round(session, 2).id, "k": 3})
+    r = c.post(
+        "/coaching/plans/new", data={"cluster": 13, "round_id": _round(session, 2).id, "k": 3}
+    )
     assert r.status_code == 302
-    r = c.post("/clusters/2/members", data={"office": "spp-krabi", "reason": "ทดสอบ"})
+    r = c.post("/coaching/clusters/2/members", data={"office": "spp-krabi", "reason": "ทดสอบ"})
     assert r.status_code == 302
     r = c.post(
-        "/rounds",
+        "/coaching/rounds",
         data={
             "fiscal_year": 2567,
             "round_no": 2,

@@ -53,7 +53,7 @@ def pages(c: FlaskClient, w: World, session: Session) -> Iterator[dict[str, str]
         json={"version": r.get_json()["version"]},
     )
     assert r.status_code == 200
-    yield {"cluster": "/clusters/6", "plan": f"/plans/{plan_id}"}
+    yield {"cluster": "/coaching/clusters/6", "plan": f"/coaching/plans/{plan_id}"}
 
 
 def _tooltips(html: str) -> list[str]:

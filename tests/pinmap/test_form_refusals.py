@@ -63,7 +63,7 @@ CASES = [
     Case(
         "report: over-long link title",
         "own_editor",
-        _entry,
+        lambda c, p: _entry(c, p) + "/links",
         lambda c, p: {
             "action": "add_link",
             "version": str(p["version"]),
@@ -116,7 +116,7 @@ CASES = [
     Case(
         "school counts: ² teachers",
         "own_editor",
-        lambda c, p: f"/portal/offices/{OWN}/schools",
+        lambda c, p: f"/portal/offices/{OWN}/schools/counts",
         lambda c, p: {
             "action": "stats",
             "version": "0",
@@ -139,7 +139,7 @@ CASES = [
     Case(
         "visit plan: a visit date that is not one",
         "coach",
-        lambda c, p: f"/plans/{p['id']}",
+        lambda c, p: f"/coaching/plans/{p['id']}",
         lambda c, p: {
             "action": "save",
             "version": str(p["version"]),
@@ -153,7 +153,7 @@ CASES = [
     Case(
         "visit record: over-long notes",
         "coach",
-        lambda c, p: f"/plans/{p['id']}",
+        lambda c, p: f"/coaching/plans/{p['id']}/records",
         lambda c, p: {
             "action": "record",
             "visited_on": "2024-03-20",
@@ -167,7 +167,7 @@ CASES = [
     Case(
         "monitoring round: fiscal year +5",
         "admin",
-        lambda c, p: "/rounds",
+        lambda c, p: "/coaching/rounds",
         lambda c, p: {
             "fiscal_year": "+5",
             "round_no": "2",
@@ -182,7 +182,7 @@ CASES = [
     Case(
         "cluster session: over-long link",
         "admin",
-        lambda c, p: f"/rounds/{c.round_id(3)}/sessions",
+        lambda c, p: f"/coaching/rounds/{c.round_id(3)}/sessions",
         lambda c, p: {
             "cluster": "13",
             "starts_at": "2024-06-12T09:00",
@@ -195,7 +195,7 @@ CASES = [
     Case(
         "round status: over-long note",
         "reviewer",
-        lambda c, p: f"/rounds/{c.round_id(1)}/statuses",
+        lambda c, p: f"/coaching/rounds/{c.round_id(1)}/statuses",
         lambda c, p: {"office": OWN, "status": "received", "note": TYPED + LONG_REASON},
         ("ยาวเกิน 2000",),
         kept=(TYPED,),
@@ -204,7 +204,7 @@ CASES = [
     Case(
         "cluster move: over-long reason",
         "admin",
-        lambda c, p: "/clusters/2/members",
+        lambda c, p: "/coaching/clusters/2/members",
         lambda c, p: {"office": OWN, "reason": TYPED + "ร" * 1_000},
         ("ยาวเกิน 1000",),
     ),
@@ -311,7 +311,8 @@ def test_new_visit_plan_with_an_infinite_k_is_a_400(ctx: m.Ctx) -> None:  # noqa
     # Was a 500: float("-Infinity") reached int().
     c = ctx
     r = c.page("coach").post(
-        "/plans/new", data={"cluster": "13", "round_id": str(c.round_id(2)), "k": "-Infinity"}
+        "/coaching/plans/new",
+        data={"cluster": "13", "round_id": str(c.round_id(2)), "k": "-Infinity"},
     )
     assert r.status_code == 400
     assert "32767" in r.get_data(as_text=True)
@@ -321,7 +322,7 @@ def test_cluster_session_for_a_cluster_past_the_column_is_a_400(ctx: m.Ctx) -> N
     # Was a 500: smallint out of range.
     c = ctx
     r = c.page("admin").post(
-        f"/rounds/{c.round_id(3)}/sessions",
+        f"/coaching/rounds/{c.round_id(3)}/sessions",
         data={"cluster": "99999", "starts_at": "2024-06-12T09:00", "link": "https://zoom.us/j/1"},
     )
     assert r.status_code == 400

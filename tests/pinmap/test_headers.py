@@ -23,10 +23,10 @@ PAGES = [
     "/",
     "/offices/spp-krabi",
     "/offices",
-    "/clusters/1",
+    "/coaching/clusters/1",
     "/best-practices",
-    "/plans",
-    "/rounds",
+    "/coaching/plans",
+    "/coaching/rounds",
     "/portal/login",
     "/offices/nope",
 ]
@@ -69,7 +69,7 @@ def test_every_page_sends_the_policy_and_its_companions(client: FlaskClient, pat
     assert "Strict-Transport-Security" not in r.headers  # plain HTTP, PINMAP_SECURE_COOKIES off
 
 
-@pytest.mark.parametrize("path", ["/", "/offices/spp-krabi", "/clusters/3"])
+@pytest.mark.parametrize("path", ["/", "/offices/spp-krabi", "/coaching/clusters/3"])
 def test_every_inline_script_carries_this_responses_nonce(client: FlaskClient, path: str) -> None:
     seen = set()
     for _ in range(2):

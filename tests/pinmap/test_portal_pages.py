@@ -105,7 +105,7 @@ def test_save_submit_return_and_see_the_comment(app: Flask, world: World, sessio
     page = director.get(_entry_page(world)).get_data(as_text=True)
     version = re.search(r'name="version" value="(\d+)"', page).group(1)  # type: ignore[union-attr]
     r = director.post(
-        _entry_page(world),
+        _entry_page(world) + "/submit",
         data={
             **form,
             "version": version,
@@ -143,7 +143,7 @@ def test_upload_evidence_and_who_can_fetch_it(
 ) -> None:
     _login(client, "own_editor")
     r = client.post(
-        _entry_page(world),
+        _entry_page(world) + "/files",
         data={
             "action": "upload",
             "version": "0",
@@ -167,7 +167,7 @@ def test_upload_evidence_and_who_can_fetch_it(
 def test_disguised_upload_is_refused_with_a_message(client: FlaskClient, world: World) -> None:
     _login(client, "own_editor")
     r = client.post(
-        _entry_page(world),
+        _entry_page(world) + "/files",
         data={
             "action": "upload",
             "version": "0",
@@ -185,7 +185,7 @@ def test_oversize_upload_is_refused(app: Flask, client: FlaskClient, world: Worl
     _login(client, "own_editor")
     big = io.BytesIO(b"\x89PNG\r\n\x1a\n" + b"\0" * 5000)
     r = client.post(
-        _entry_page(world),
+        _entry_page(world) + "/files",
         data={
             "action": "upload",
             "version": "0",

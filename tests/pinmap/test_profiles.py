@@ -27,10 +27,10 @@ PAYLOAD = "<img src=x onerror=alert(1)>${alert(2)}`\\u0041</script><b>x</b>"
 @pytest.fixture(autouse=True)
 def wired(app: Flask) -> Flask:
     """Register the profiles blueprints until create_app does it (idempotent once it does)."""
-    from pinmap.profiles import bp
-    from pinmap.profiles.api import bp as api_bp
+    from pinmap.api.profiles import bp as api_bp
+    from pinmap.portal import bp
 
-    if "profiles" not in app.blueprints:
+    if "portal" not in app.blueprints:
         app.register_blueprint(bp)
     if "profiles_api" not in app.blueprints:
         api = app.extensions["flask-smorest"]["apis"][""]["ext_obj"]
@@ -100,7 +100,7 @@ def approve_current(client: FlaskClient, world: World, session: Session) -> Prof
     assert rev is not None
     login(client, world, "own_director")
     r = client.post(
-        "/portal/offices/spp-krabi/profile",
+        "/portal/offices/spp-krabi/profile/submit",
         data={**_current_form(rev), "action": "submit", "version": str(rev.version)},
     )
     assert r.status_code == 302, r.get_data(as_text=True)[:2000]
@@ -151,7 +151,7 @@ def test_edit_submit_approve_then_the_public_sees_it_and_the_pin_moves(
     login(client, world, "own_editor")
     rev = session.scalars(select(ProfileRevision)).one()
     r = client.post(
-        "/portal/offices/spp-krabi/profile",
+        "/portal/offices/spp-krabi/profile/submit",
         data={**profile_form(new_lon, new_lat), "action": "submit", "version": str(rev.version)},
     )
     assert r.status_code == 403
@@ -379,7 +379,9 @@ def test_plan_is_reviewed_and_its_approved_snapshot_is_public(
     assert r.status_code == 302
     plan = session.scalars(select(OperatingPlan)).one()
     login(client, world, "own_director")
-    r = client.post(url, data={**fields, "version": str(plan.version), "action": "submit"})
+    r = client.post(
+        url + "/submit", data={**fields, "version": str(plan.version), "action": "submit"}
+    )
     assert r.status_code == 302
     login(client, world, "reviewer")
     r = client.post(
@@ -432,7 +434,7 @@ def test_an_incomplete_profile_names_what_is_missing_in_the_readers_language(
     login(client, world, "own_director")
     client.set_cookie("pinmap_lang", "th")
     r = client.post(
-        "/portal/offices/spp-krabi/profile",
+        "/portal/offices/spp-krabi/profile/submit",
         data={**profile_form(lon, lat, **empty), "action": "submit", "version": str(rev.version)},
     )
     assert r.status_code == 400

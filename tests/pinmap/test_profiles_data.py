@@ -59,7 +59,7 @@ def test_schools_import_counts_and_bad_rows_change_nothing(
     url = "/portal/offices/spp-krabi/schools"
     r = _upload(
         client,
-        url,
+        url + "/import",
         "schools.csv",
         SCHOOLS_OK.encode(),
         action="import",
@@ -78,7 +78,9 @@ def test_schools_import_counts_and_bad_rows_change_nothing(
         "1081010001,ซ้ำ,เมือง,,,\n"  # row 5: duplicate code
         "1081010005,โรงเรียนญี่ปุ่น,,,35.6,139.7\n"
     )  # row 6: outside Thailand
-    r = _upload(client, url, "schools-bad.csv", bad.encode(), action="import", version=version)
+    r = _upload(
+        client, url + "/import", "schools-bad.csv", bad.encode(), action="import", version=version
+    )
     assert r.status_code == 400
     html = r.get_data(as_text=True)
     assert "schools-bad.csv was not loaded" in html
@@ -86,7 +88,12 @@ def test_schools_import_counts_and_bad_rows_change_nothing(
     assert staged_codes(session) == ["1081010001", "1081010002"]  # unchanged
     assert profile_version(session) == version
     r = _upload(
-        client, url, "schools.csv", b"code,name,lat\n1,x,1\n", action="import", version=version
+        client,
+        url + "/import",
+        "schools.csv",
+        b"code,name,lat\n1,x,1\n",
+        action="import",
+        version=version,
     )
     assert r.status_code == 400 and ("1", "name_th") in _rows(r.get_data(as_text=True))
 
@@ -103,7 +110,7 @@ def test_schools_import_from_xlsx_replaces_the_list(
     login(client, world, "own_director")
     r = _upload(
         client,
-        "/portal/offices/spp-krabi/schools",
+        "/portal/offices/spp-krabi/schools/import",
         "list.xlsx",
         buf.getvalue(),
         action="import",
@@ -113,7 +120,7 @@ def test_schools_import_from_xlsx_replaces_the_list(
     assert staged_codes(session) == ["1081010009"]
     r = _upload(
         client,
-        "/portal/offices/spp-krabi/schools",
+        "/portal/offices/spp-krabi/schools/import",
         "list.xlsx",
         b"not a zip",
         action="import",
@@ -132,7 +139,7 @@ def test_counts_are_saved_with_date_and_source(
     assert save_profile(client, profile_form(lon, lat)).status_code == 302
     url = "/portal/offices/spp-krabi/schools"
     r = client.post(
-        url,
+        url + "/counts",
         data={
             "action": "stats",
             "as_of": "2024-06-10",
@@ -143,7 +150,7 @@ def test_counts_are_saved_with_date_and_source(
     )
     assert r.status_code == 400 and 'value="lots"' in r.get_data(as_text=True)
     r = client.post(
-        url,
+        url + "/counts",
         data={
             "action": "stats",
             "as_of": "2024-06-10",
@@ -243,7 +250,7 @@ def test_best_practice_workflow_search_and_map_api(
     assert r.status_code == 403
     login(client, world, "own_director")
     r = client.post(
-        f"/portal/offices/spp-krabi/best-practices/{bp.id}",
+        f"/portal/offices/spp-krabi/best-practices/{bp.id}/submit",
         data={**form, "version": str(bp.version), "action": "submit"},
     )
     assert r.status_code == 302

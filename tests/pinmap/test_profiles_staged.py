@@ -38,11 +38,11 @@ def _stage_all(client: FlaskClient, world: World, session: Session) -> None:
     lon, lat = krabi_point(session)
     login(client, world, "own_editor")
     assert save_profile(client, profile_form(lon, lat)).status_code == 302
-    r = client.post(URL, data={**COUNTS, "version": profile_version(session)})
+    r = client.post(URL + "/counts", data={**COUNTS, "version": profile_version(session)})
     assert r.status_code == 302, r.get_data(as_text=True)[:1500]
     r = _upload(
         client,
-        URL,
+        URL + "/import",
         "schools.csv",
         SCHOOLS_OK.encode(),
         action="import",
@@ -82,7 +82,7 @@ def test_staged_counts_and_schools_are_public_only_after_approval(
     rev = session.scalars(select(ProfileRevision)).one()
     login(client, world, "own_director")
     r = client.post(
-        "/portal/offices/spp-krabi/profile",
+        "/portal/offices/spp-krabi/profile/submit",
         data={
             **profile_form(*krabi_point(session)),
             "action": "submit",
@@ -129,14 +129,16 @@ def test_a_later_draft_leaves_the_public_values_until_it_is_approved(
     one_school = SCHOOLS_OK.splitlines()[0] + "\n" + SCHOOLS_OK.splitlines()[1] + "\n"
     r = _upload(
         client,
-        URL,
+        URL + "/import",
         "fewer.csv",
         one_school.encode(),
         action="import",
         version=profile_version(session),
     )
     assert r.status_code == 302
-    r = client.post(URL, data={**COUNTS, "teachers": "1000", "version": profile_version(session)})
+    r = client.post(
+        URL + "/counts", data={**COUNTS, "teachers": "1000", "version": profile_version(session)}
+    )
     assert r.status_code == 302
     assert "0 added, 1 removed, 0 changed" in client.get(URL).get_data(as_text=True)
     logout(client)
@@ -164,7 +166,7 @@ def test_a_returned_revision_keeps_its_counts_and_schools_editable(
     rev = session.scalars(select(ProfileRevision)).one()
     login(client, world, "own_director")
     r = client.post(
-        "/portal/offices/spp-krabi/profile",
+        "/portal/offices/spp-krabi/profile/submit",
         data={
             **profile_form(*krabi_point(session)),
             "action": "submit",
@@ -174,7 +176,9 @@ def test_a_returned_revision_keeps_its_counts_and_schools_editable(
     assert r.status_code == 302
     # Waiting for review: nobody changes it.
     login(client, world, "own_editor")
-    r = client.post(URL, data={**COUNTS, "teachers": "5", "version": profile_version(session)})
+    r = client.post(
+        URL + "/counts", data={**COUNTS, "teachers": "5", "version": profile_version(session)}
+    )
     assert r.status_code == 409
     login(client, world, "reviewer")
     r = client.post(
@@ -189,11 +193,13 @@ def test_a_returned_revision_keeps_its_counts_and_schools_editable(
     login(client, world, "own_editor")
     html = client.get(URL).get_data(as_text=True)
     assert "Teachers look low" in html and "Waiting for review" in html
-    r = client.post(URL, data={**COUNTS, "teachers": "1017", "version": profile_version(session)})
+    r = client.post(
+        URL + "/counts", data={**COUNTS, "teachers": "1017", "version": profile_version(session)}
+    )
     assert r.status_code == 302
     r = _upload(
         client,
-        URL,
+        URL + "/import",
         "schools.csv",
         SCHOOLS_OK.replace("ประถมศึกษา", "มัธยม").encode(),
         action="import",
@@ -204,7 +210,7 @@ def test_a_returned_revision_keeps_its_counts_and_schools_editable(
     assert rev.state == "returned" and rev.data["counts"]["teachers"] == 1017
     assert rev.data["schools"][0]["level"] == "มัธยม"
     # A stale page is refused, not silently applied.
-    r = client.post(URL, data={**COUNTS, "version": "1"})
+    r = client.post(URL + "/counts", data={**COUNTS, "version": "1"})
     assert r.status_code == 409
     _assert_not_public(client, session)
 
@@ -214,9 +220,16 @@ def test_staging_needs_the_office_rights(
 ) -> None:
     for who in ("other_editor", "reviewer"):
         login(client, world, who)
-        r = client.post(URL, data={**COUNTS, "version": "0"})
+        r = client.post(URL + "/counts", data={**COUNTS, "version": "0"})
         assert r.status_code == 403, who
-        r = _upload(client, URL, "schools.csv", SCHOOLS_OK.encode(), action="import", version="0")
+        r = _upload(
+            client,
+            URL + "/import",
+            "schools.csv",
+            SCHOOLS_OK.encode(),
+            action="import",
+            version="0",
+        )
         assert r.status_code == 403, who
     assert session.scalar(select(func.count()).select_from(ProfileRevision)) == 0
 

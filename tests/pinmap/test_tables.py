@@ -111,7 +111,7 @@ def test_xlsx_bomb_is_refused_fast_in_bounded_memory(
     _reset_peak()
     before = _status_kb()
     started = time.perf_counter()
-    r = _upload(client, url, "bomb.xlsx", data, action="import", version=version)
+    r = _upload(client, url + "/import", "bomb.xlsx", data, action="import", version=version)
     elapsed = time.perf_counter() - started
     grown_mb = (_status_kb()["VmHWM"] - before["VmRSS"]) / 1024
     assert r.status_code == 400

@@ -9,13 +9,13 @@ from flask_smorest import abort
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
-from ..api.progress import public_revision
 from ..db import get_session
 from ..inputs import Blueprint, Int
 from ..models import ITEM_KINDS, Office
 from ..services import best_practices as bps
 from ..services import profiles as svc
 from ..services import schools as school_svc
+from .progress import public_revision
 
 bp = Blueprint(
     "profiles_api", __name__, url_prefix="/api/v1", description="Office profiles and best practices"

@@ -1,24 +1,20 @@
-"""Views of the public blueprint."""
+"""The national map page (/) and the language switch (/lang/<code>)."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask import abort, current_app, make_response, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from geoalchemy2.shape import to_shape
-from sqlalchemy import func, select
 
 from ..db import get_session
 from ..i18n import LOCALE_COOKIE, LOCALES
-from ..models import IngestSource, Office, Province, QuarterlyReport, School
 from ..security import current_actor, safe_next
 from ..services import offices as svc
 from ..services import progress
 from . import bp
-from .mapview import national_map, office_map, render_parts
+from .mapview import national_map, render_parts
 
 
 def _map_labels() -> dict[str, str]:
@@ -100,7 +96,7 @@ def index() -> Any:
         national_map(config, _map_labels(), cfg["PINMAP_TILES"], cfg["PINMAP_TILES_ATTRIBUTION"])
     )
     return render_template(
-        "map.html",
+        "public/map.html",
         map=parts,
         provinces=provinces,
         clusters=clusters,
@@ -109,63 +105,6 @@ def index() -> Any:
         items=items,
         tiles_configured=bool(cfg["PINMAP_TILES"]),
     )
-
-
-@bp.route("/offices/<code>")
-def office(code: str) -> Any:
-    session = get_session()
-    found = svc.get_office(session, code)
-    if found is None:
-        abort(404, description=_("No office with code %(code)s.", code=code))
-    point = to_shape(found.geom)
-    outline = session.scalar(
-        select(func.ST_AsGeoJSON(Province.geom_web, 5)).where(
-            Province.code == found.office_province_code
-        )
-    )
-    cfg = current_app.config
-    parts = render_parts(
-        office_map(
-            point.x,
-            point.y,
-            found.name_th,
-            json.loads(outline) if outline else None,
-            cfg["PINMAP_TILES"],
-            cfg["PINMAP_TILES_ATTRIBUTION"],
-        )
-    )
-    fiscal_year = progress.catalogue_year(session, current_actor().today_bangkok)
-    approved = progress.approved_for_office(session, found.id, fiscal_year) if fiscal_year else []
-    schools = session.scalars(
-        select(School).filter_by(office_id=found.id).order_by(School.amphoe_th, School.name_th)
-    ).all()
-    quarterly = session.execute(
-        select(QuarterlyReport, IngestSource.name)
-        .join(IngestSource, IngestSource.id == QuarterlyReport.source_id)
-        .where(QuarterlyReport.office_id == found.id)
-        .order_by(
-            QuarterlyReport.fiscal_year.desc(), QuarterlyReport.project, QuarterlyReport.quarter
-        )
-        .limit(40)
-    ).all()
-    return render_template(
-        "office.html",
-        office=found,
-        point=point,
-        map=parts,
-        fiscal_year=fiscal_year,
-        approved=approved,
-        items=progress.items_of(session, fiscal_year) if fiscal_year else [],
-        schools=schools,
-        quarterly=quarterly,
-    )
-
-
-@bp.route("/offices")
-def office_list() -> Any:
-    session = get_session()
-    rows = session.scalars(select(Office).order_by(Office.cluster_no, Office.code)).all()
-    return render_template("office_list.html", offices=rows)
 
 
 @bp.route("/lang/<locale>")

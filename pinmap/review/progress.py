@@ -1,10 +1,10 @@
-"""The review desk: the queue of submitted reports, side-by-side reading, decisions, reopening."""
+"""The progress-report desk: the queue, side-by-side reading, decisions, reopening a window."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -12,19 +12,20 @@ from .. import forms
 from ..db import get_session
 from ..errors import service_message
 from ..models import REVIEW_STATES, Cluster
+from ..portal.common import STATUS_LABELS, earlier_rounds, fiscal_year_arg
 from ..security import current_actor, require
 from ..services import ingest_status
 from ..services import progress as svc
 from ..services.errors import N_, ServiceError
-from . import review_bp
-from .views import STATUS_LABELS, _earlier_rounds, _fiscal_year_arg
+from ..services.lookups import or_404
+from . import bp
 
 
-@review_bp.route("/")
+@bp.route("/")
 @require("review_entry")
 def queue() -> Any:
     session = get_session()
-    fiscal_year = _fiscal_year_arg()
+    fiscal_year = fiscal_year_arg()
     state = request.args.get("state", "submitted")
     if state not in REVIEW_STATES:
         state = "submitted"
@@ -32,7 +33,7 @@ def queue() -> Any:
     item_id = request.args.get("item", type=int)
     entries = svc.review_queue(session, fiscal_year, state, cluster_no=cluster, item_id=item_id)
     return render_template(
-        "portal/queue.html",
+        "review/queue.html",
         entries=entries,
         fiscal_year=fiscal_year,
         state=state,
@@ -51,10 +52,7 @@ REVIEW_LIMITS = {"comment": 4_000, "decision": 20, "reason": 1_000, "until": 10}
 
 def _entry_or_404(entry_id: int) -> Any:
     forms.path_in_range(entry_id, *forms.ID_RANGE)
-    entry = svc.entry_by_id(get_session(), entry_id)
-    if entry is None:
-        abort(404, description=_("No such report."))
-    return entry
+    return or_404(svc.entry_by_id(get_session(), entry_id), N_("No such report."))
 
 
 def _review_page(
@@ -67,11 +65,11 @@ def _review_page(
     session = get_session()
     window = svc.get_window(session, entry.fiscal_year, entry.round_no)
     return render_template(
-        "portal/review.html",
+        "review/entry.html",
         entry=entry,
         current=entry.current,
         history=svc.revisions(session, entry),
-        earlier=_earlier_rounds(session, entry.office_id, entry.item_id, entry.round_no),
+        earlier=earlier_rounds(session, entry.office_id, entry.item_id, entry.round_no),
         window=window,
         error=error,
         comment=comment,
@@ -82,7 +80,7 @@ def _review_page(
     ), status
 
 
-@review_bp.route("/entries/<int:entry_id>", methods=["GET", "POST"])
+@bp.route("/entries/<int:entry_id>", methods=["GET", "POST"])
 @require("review_entry")
 def review_entry(entry_id: int) -> Any:
     session = get_session()
@@ -110,7 +108,7 @@ def review_entry(entry_id: int) -> Any:
     return _review_page(entry)
 
 
-@review_bp.route("/entries/<int:entry_id>/reopen", methods=["POST"])
+@bp.route("/entries/<int:entry_id>/reopen", methods=["POST"])
 @require("reopen_window")
 def reopen(entry_id: int) -> Any:
     session = get_session()

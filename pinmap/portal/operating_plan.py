@@ -1,0 +1,93 @@
+"""An office's operating plan for a fiscal year: the form, saving and submitting it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from .. import forms
+from ..auth import can
+from ..db import get_session
+from ..errors import service_message
+from ..fiscal import fiscal_year_of
+from ..models import Office
+from ..security import current_actor, require
+from ..services import plans as svc
+from ..services.errors import ServiceError
+from . import bp
+from .common import readable_office
+
+PLAN = "/offices/<code>/plan/<int:fiscal_year>"
+PLAN_LIMITS = dict.fromkeys(svc.FIELDS, svc.MAX_TEXT)
+
+
+def _plan_page(
+    office: Office,
+    fiscal_year: int,
+    error: str | None = None,
+    status: int = 200,
+    typed: dict[str, Any] | None = None,
+) -> Any:
+    plan = svc.get(get_session(), office.id, fiscal_year)
+    form = typed if typed is not None else (svc.plan_dict(plan) if plan else {})
+    return render_template(
+        "portal/operating_plan.html",
+        office=office,
+        plan=plan,
+        form=form,
+        error=error,
+        fiscal_year=fiscal_year,
+        fields=svc.FIELDS,
+        can_edit=can(current_user, "edit_profile", office.id),
+        can_submit=can(current_user, "submit_profile", office.id),
+    ), status
+
+
+@bp.get("/offices/<code>/plan", defaults={"fiscal_year": None})
+@bp.get(PLAN)
+@require("view_portal")
+def plan_edit(code: str, fiscal_year: int | None) -> Any:
+    office = readable_office(code)
+    if fiscal_year is None:  # this year's plan
+        fy = fiscal_year_of(current_actor().today_bangkok)
+        return redirect(url_for("portal.plan_edit", code=office.code, fiscal_year=fy))
+    forms.path_in_range(fiscal_year, 0, forms.SMALLINT[1])
+    return _plan_page(office, fiscal_year)
+
+
+def _press(button: str, code: str, fiscal_year: int) -> Any:
+    session = get_session()
+    office = readable_office(code)
+    forms.path_in_range(fiscal_year, 0, forms.SMALLINT[1])
+    typed = request.form.to_dict()
+    actor = current_actor()
+    try:
+        forms.same_button(button)
+        forms.check_text(request.form, PLAN_LIMITS, default_limit=100)
+        plan = svc.save(
+            session, actor, office, fiscal_year, typed, request.form.get("version", type=int)
+        )
+        if button == "submit":
+            svc.submit(session, actor, plan, plan.version)
+        session.commit()
+    except ServiceError as err:
+        session.rollback()
+        return _plan_page(office, fiscal_year, service_message(err), err.status, typed)
+    flash(_("Submitted for review.") if button == "submit" else _("Saved."))
+    return redirect(url_for("portal.plan_edit", code=office.code, fiscal_year=fiscal_year))
+
+
+@bp.post(PLAN)
+@require("view_portal")
+def save_plan(code: str, fiscal_year: int) -> Any:
+    return _press("save", code, fiscal_year)
+
+
+@bp.post(PLAN + "/submit")
+@require("view_portal")
+def submit_plan(code: str, fiscal_year: int) -> Any:
+    """Save what was typed, then certify and submit it for review."""
+    return _press("submit", code, fiscal_year)

@@ -1,0 +1,41 @@
+"""Downloads of public data: offices (CSV, XLSX, GeoJSON) and five-year results (CSV, XLSX)."""
+
+from __future__ import annotations
+
+import json
+
+from flask import Response
+
+from ..db import get_session
+from ..downloads import content_disposition
+from ..services import exports
+from . import bp
+
+_EXPORTS = {
+    "offices": (exports.OFFICE_COLUMNS, exports.office_rows),
+    "results": (exports.RESULT_COLUMNS, exports.result_rows),
+}
+
+
+@bp.route("/exports/<any(offices, results):what>.<any(csv, xlsx):fmt>")
+def export_table(what: str, fmt: str) -> Response:
+    """Approved profiles (or results) of every office; cells safe from formula injection."""
+    columns, rows_of = _EXPORTS[what]
+    rows = rows_of(get_session())
+    if fmt == "csv":
+        body, mime = exports.to_csv(columns, rows), "text/csv; charset=utf-8"
+    else:
+        body = exports.to_xlsx({what: (columns, rows)})
+        mime = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    response = Response(body, mimetype=mime)
+    response.headers["Content-Disposition"] = content_disposition(f"pinmap-{what}.{fmt}")
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@bp.route("/exports/offices.geojson")
+def export_geojson() -> Response:
+    body = json.dumps(exports.offices_geojson(get_session()), ensure_ascii=False)
+    response = Response(body, mimetype="application/geo+json")
+    response.headers["Content-Disposition"] = content_disposition("pinmap-offices.geojson")
+    return response

@@ -1,0 +1,117 @@
+"""The profile desk: submitted profiles, best practices and operating plans, and decisions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from .. import forms
+from ..db import get_session
+from ..errors import service_message
+from ..models import Office, OperatingPlan, ProfileRevision
+from ..public.best_practices import best_practice_or_404
+from ..public.photos import photo_url
+from ..security import current_actor, require
+from ..services import best_practices as bps
+from ..services import plans as plan_svc
+from ..services import profiles as svc
+from ..services import schools as school_svc
+from ..services.errors import N_, ServiceError
+from ..services.lookups import get_or_404
+from . import bp
+
+DECISION_LIMITS = {"comment": 4_000, "decision": 20}
+
+
+@bp.route("/profiles")
+@require("review_profile")
+def profile_queue() -> Any:
+    session = get_session()
+    offices = {o.id: o for o in session.scalars(select(Office))}
+    return render_template(
+        "review/profile_queue.html",
+        offices=offices,
+        profiles=svc.submitted(session),
+        practices=bps.submitted(session),
+        plans=plan_svc.submitted(session),
+    )
+
+
+def _extra(kind: str, obj: Any, office: Office) -> dict[str, Any]:
+    """What each kind of work is read beside: the public profile and pin, the aligned items."""
+    session = get_session()
+    if kind == "profile":
+        staged_schools = (obj.data or {}).get("schools")
+        return {
+            "approved": svc.approved_revision(session, obj.office_id),
+            "location": svc.lonlat(obj),
+            "office_location": svc.lonlat_of_office(office),
+            "counts": (obj.data or {}).get("counts"),
+            "school_diff": school_svc.school_diff(session, obj.office_id, staged_schools)
+            if staged_schools is not None
+            else None,
+        }
+    if kind == "best_practice":
+        return {"items": bps.items_of(session, obj)}
+    return {}
+
+
+def _decide(kind: str, obj: Any, decide: Callable[..., Any]) -> Any:
+    session = get_session()
+    error, status, comment = None, 200, ""
+    if request.method == "POST":
+        comment = request.form.get("comment", "")
+        try:
+            forms.check_text(request.form, DECISION_LIMITS, default_limit=100)
+            decide(
+                session,
+                current_actor(),
+                obj,
+                request.form.get("decision", ""),
+                comment,
+                request.form.get("version", type=int),
+            )
+            session.commit()
+            flash(_("Decision saved."))
+            return redirect(url_for("review.profile_queue"))
+        except ServiceError as err:
+            session.rollback()
+            error, status = service_message(err), err.status
+            session.refresh(obj)
+    office = session.get(Office, obj.office_id)
+    return render_template(
+        "review/decision.html",
+        kind=kind,
+        obj=obj,
+        office=office,
+        error=error,
+        comment=comment,
+        photo_url=photo_url,
+        rich_fields=bps.RICH_FIELDS,
+        plan_fields=plan_svc.FIELDS,
+        **_extra(kind, obj, office),  # type: ignore[arg-type]
+    ), status
+
+
+@bp.route("/profiles/<int:rev_id>", methods=["GET", "POST"])
+@require("review_profile")
+def review_profile(rev_id: int) -> Any:
+    rev = get_or_404(get_session(), ProfileRevision, rev_id, N_("Not found."))
+    return _decide("profile", rev, svc.review)
+
+
+@bp.route("/best-practices/<int:bp_id>", methods=["GET", "POST"])
+@require("review_profile")
+def review_best_practice(bp_id: int) -> Any:
+    return _decide("best_practice", best_practice_or_404(bp_id), bps.review)
+
+
+@bp.route("/plans/<int:plan_id>", methods=["GET", "POST"])
+@require("review_profile")
+def review_plan(plan_id: int) -> Any:
+    plan = get_or_404(get_session(), OperatingPlan, plan_id, N_("Not found."))
+    return _decide("plan", plan, plan_svc.review)
