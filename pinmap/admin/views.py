@@ -29,7 +29,8 @@ from ..models import (
 from ..security import current_actor, require
 from ..services import catalogue
 from ..services.accounts import create_user, reset_password, set_active, update_user
-from ..services.errors import ServiceError
+from ..services.errors import N_, ServiceError
+from ..services.lookups import get_or_404
 from . import bp
 
 PER_PAGE = 50
@@ -131,7 +132,7 @@ def create_user_view() -> Any:
 @require("manage_users")
 def toggle_active(user_id: int) -> Any:
     session = get_session()
-    user = _user_or_404(user_id)
+    user = get_or_404(get_session(), User, user_id, N_("No such user."))
     try:
         # Deactivation also ends the user's sessions and open live streams (services.accounts).
         set_active(session, current_actor(), user, not user.active)
@@ -146,20 +147,11 @@ def toggle_active(user_id: int) -> Any:
     return redirect(url_for("admin.users"))
 
 
-def _user_or_404(user_id: int) -> User:
-    if not 1 <= user_id <= forms.INTEGER[1]:
-        abort(404, description=_("No such user."))
-    user = get_session().get(User, user_id)
-    if user is None:
-        abort(404, description=_("No such user."))
-    return user
-
-
 @bp.post("/users/<int:user_id>")
 @require("manage_users")
 def update_user_view(user_id: int) -> Any:
     session = get_session()
-    user = _user_or_404(user_id)
+    user = get_or_404(get_session(), User, user_id, N_("No such user."))
     typed = {k: request.form.get(k, "") for k in ("name", "role", "office_code")}
     try:
         forms.check_text(request.form, LIMITS, default_limit=100)
@@ -185,7 +177,7 @@ def update_user_view(user_id: int) -> Any:
 @require("manage_users")
 def reset_password_view(user_id: int) -> Any:
     session = get_session()
-    user = _user_or_404(user_id)
+    user = get_or_404(get_session(), User, user_id, N_("No such user."))
     try:
         forms.check_text(request.form, LIMITS, default_limit=100)
         revoked = reset_password(session, current_actor(), user, request.form.get("password", ""))

@@ -21,7 +21,6 @@ from ..security import current_actor, require
 from ..services import best_practices as svc
 from ..services import photos as photo_svc
 from ..services.errors import N_, ServiceError
-from ..services.lookups import or_404
 from ..services.progress import catalogue_year
 from ..services.review import ensure_can
 from ..services.uploads import UploadRejected, clean_upload, store
@@ -45,7 +44,7 @@ ONE = LIST + "/<int:bp_id>"
 def _of_office(office: Office, bp_id: int | None) -> BestPractice | None:
     found = best_practice_or_404(bp_id) if bp_id is not None else None
     if found is not None and found.office_id != office.id:
-        or_404(None, N_("No such best practice."))
+        raise ServiceError(404, N_("No such best practice."))
     return found
 
 

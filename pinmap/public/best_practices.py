@@ -9,22 +9,20 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from .. import forms
 from ..auth import can_read_office_work
 from ..db import get_session
 from ..models import BestPractice, Cluster, Office, PolicyDimension, PolicyItem
 from ..security import current_actor
 from ..services import best_practices as svc
 from ..services.errors import N_
-from ..services.lookups import or_404
+from ..services.lookups import get_or_404
 from ..services.progress import catalogue_year, items_of
 from . import bp
 from .photos import photo_url, send_stored
 
 
 def best_practice_or_404(bp_id: int) -> BestPractice:
-    forms.path_in_range(bp_id, *forms.ID_RANGE)
-    return or_404(svc.get(get_session(), bp_id), N_("No such best practice."))
+    return get_or_404(get_session(), BestPractice, bp_id, N_("No such best practice."))
 
 
 def choices(fiscal_year: Any) -> dict[str, Any]:
