@@ -6,20 +6,21 @@ from flask import current_app
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage
 
-from . import forms
 from .models import Evidence
 from .services.errors import ServiceError
 from .services.uploads import UploadRejected, clean_upload, store
 
 
-def file_evidence(session: Session, upload: FileStorage, title: str) -> Evidence:
+def file_evidence(
+    session: Session, upload: FileStorage, title: str, original_name: str
+) -> Evidence:
     """Check, clean and store `upload`; the Evidence row still has to be added to a report.
 
-    Refusals are 400 ServiceErrors (a name with control characters or over 255 characters, a
-    type, size or content the upload checks refuse). The stored file is deleted again if the
-    transaction does not commit.
+    `original_name` is the name to keep, as the caller settled it (the page refuses an odd
+    name, the API cuts it to the column; downloads clean it either way). Refusals are 400
+    ServiceErrors naming what the upload checks refused (type, size, content). The stored
+    file is deleted again if the transaction does not commit.
     """
-    original_name = forms.file_name(upload.filename or "")
     try:
         clean = clean_upload(
             upload.stream,

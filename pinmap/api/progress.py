@@ -351,7 +351,9 @@ def add_evidence(code: str, fiscal_year: int, round_no: int, kind: str, no: int)
                 message=_("%(field)s is longer than %(n)s characters.", field=_("Title"), n=300),
             )
         try:
-            evidence = file_evidence(session, request.files["file"], title)
+            upload = request.files["file"]
+            name = (upload.filename or "")[:255]
+            evidence = file_evidence(session, upload, title, name)
         except ServiceError as err:
             abort_json(err)
     else:

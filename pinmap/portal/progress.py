@@ -265,7 +265,9 @@ def add_file(code: str, fiscal_year: int, round_no: int, kind: str, no: int) -> 
         upload = request.files.get("file")
         if upload is None or not upload.filename:
             raise ServiceError(400, N_("Choose a file to upload."))
-        evidence = file_evidence(get_session(), upload, request.form.get("file_title", ""))
+        name = forms.file_name(upload.filename)
+        title = request.form.get("file_title", "")
+        evidence = file_evidence(get_session(), upload, title, name)
         _add_evidence(report, version, evidence)
 
     return _press("upload", report, write, _("Saved."))
