@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ...auth import can
-from ...fiscal import BANGKOK, fiscal_year_bounds
+from ...fiscal import fiscal_year_bounds, to_bangkok
 from ...models import (
     ROUND_KINDS,
     Cluster,
@@ -240,9 +240,8 @@ def set_cluster_session(
     link = (link or "").strip()
     if link and not link.startswith(("https://", "http://")):
         raise ServiceError(400, N_("A link must start with http:// or https://."))
-    if starts_at.tzinfo is None:
-        starts_at = starts_at.replace(tzinfo=BANGKOK)
-    if not rnd.starts_on <= starts_at.astimezone(BANGKOK).date() <= rnd.ends_on:
+    starts_at = to_bangkok(starts_at)  # a time without a zone is Bangkok time
+    if not rnd.starts_on <= starts_at.date() <= rnd.ends_on:
         raise ServiceError(
             400,
             N_("The session must fall inside the round (%(first)s to %(last)s)."),
