@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, joinedload
 from ..models import Office, ResultRecord
 from ..tables import csv_bytes, xlsx_bytes
 from .profiles import approved_revisions
+from .results import RESULT_COLUMNS as IMPORT_COLUMNS
 from .schools import latest_stats_all, school_counts
 
 OFFICE_COLUMNS: Final = (
@@ -43,17 +44,8 @@ OFFICE_COLUMNS: Final = (
     "staff",
     "profile_revision",
 )
-RESULT_COLUMNS: Final = (
-    "office_code",
-    "fiscal_year",
-    "category",
-    "indicator",
-    "value",
-    "unit",
-    "office_target",
-    "obec_target",
-    "source",
-)
+# The import's columns, and where each row came from.
+RESULT_COLUMNS: Final = (*IMPORT_COLUMNS, "source")
 
 
 def office_rows(session: Session) -> list[dict[str, Any]]:
