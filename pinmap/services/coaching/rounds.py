@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +19,7 @@ from ...models import (
     MonitoringRound,
     RoundStatus,
 )
+from ...tables import LineProblem, csv_dict_records
 from ..audit import Actor, record
 from ..errors import N_, ServiceError
 from ..lookups import get_or_404
@@ -120,32 +119,39 @@ def _round_dict(r: MonitoringRound) -> dict[str, Any]:
 
 def parse_rounds(text: str) -> list[dict[str, Any]]:
     """Rows of a monitoring_rounds.csv; a bad row raises 400 naming its line."""
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    missing = [c for c in ROUND_COLUMNS if c not in (reader.fieldnames or [])]
-    if missing:
+    problems: list[LineProblem] = []
+    records = list(csv_dict_records(text, ROUND_COLUMNS, problems))
+    if problems and problems[0].line == 1:
         raise ServiceError(
-            400, N_("The rounds file lacks the column(s) %(names)s."), names=", ".join(missing)
+            400,
+            N_("The rounds file lacks the column(s) %(names)s."),
+            names=problems[0].params.get("columns", ""),
         )
+
+    def refuse(line: int, reason: str) -> ServiceError:
+        return ServiceError(
+            400, N_("Rounds file line %(line)s: %(reason)s"), line=line, reason=reason
+        )
+
     rows = []
-    for line, raw in enumerate(reader, start=2):
+    for line, raw in records:
+        # The first problem in the file is the one reported, whether reading or checking found it.
+        if problems and problems[0].line < line:
+            raise refuse(problems[0].line, problems[0].reason)
         try:
             row = {
                 "fiscal_year": int(raw["fiscal_year"]),
                 "round_no": int(raw["round_no"]),
-                "kind": (raw["kind"] or "").strip(),
-                "starts_on": dt.date.fromisoformat(raw["starts_on"].strip()),
-                "ends_on": dt.date.fromisoformat(raw["ends_on"].strip()),
+                "kind": raw["kind"],
+                "starts_on": dt.date.fromisoformat(raw["starts_on"]),
+                "ends_on": dt.date.fromisoformat(raw["ends_on"]),
             }
             _check_round(**row)
-        except (ValueError, AttributeError, TypeError) as exc:
-            raise ServiceError(
-                400, N_("Rounds file line %(line)s: %(reason)s"), line=line, reason=str(exc)
-            ) from exc
-        except ServiceError as exc:
-            raise ServiceError(
-                400, N_("Rounds file line %(line)s: %(reason)s"), line=line, reason=str(exc)
-            ) from exc
+        except (ValueError, ServiceError) as exc:
+            raise refuse(line, str(exc)) from exc
         rows.append(row)
+    if problems:
+        raise refuse(problems[0].line, problems[0].reason)
     keys = [(r["fiscal_year"], r["round_no"]) for r in rows]
     if len(set(keys)) != len(keys):
         raise ServiceError(400, N_("The rounds file lists a round twice."))
