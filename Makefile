@@ -42,9 +42,10 @@ bench: install ## run the benchmarks under bench/ (about 10 minutes)
 	$(PY) bench/planner.py
 	$(PY) bench/load.py
 
-lint: install ## ruff lint and format check
+lint: install ## ruff lint and format check, and the import contracts (pyproject.toml)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 format: install ## ruff format and autofix
 	$(VENV)/bin/ruff format .

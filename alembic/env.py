@@ -8,7 +8,7 @@ from geoalchemy2 import alembic_helpers
 from sqlalchemy import pool
 
 from alembic import context
-from pinmap import models  # noqa: F401  (registers the tables on Base.metadata)
+from pinmap import models  # noqa: F401  (its __init__ imports every domain module: all tables)
 from pinmap.config import from_env
 from pinmap.db import Base, make_engine
 

@@ -7,6 +7,9 @@ openpyxl sees the file, the zip directory is checked (member count, unpacked siz
 ratio) and every member is read once by a streaming XML parser that stops at the first limit
 it crosses (rows, cells per row, characters per cell, elements). Only a file within every
 limit is then read by openpyxl in read-only (streaming) mode.
+
+Every export (offices, results, the catalogue, visit plans) writes its CSV and XLSX here too:
+UTF-8 with a byte-order mark, and no cell a spreadsheet would run as a formula.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import io
 import re
 import warnings
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any, Final
 from xml.parsers import expat
@@ -26,7 +29,7 @@ from openpyxl.reader.excel import ExcelReader
 from openpyxl.utils.cell import column_index_from_string, get_column_letter, range_boundaries
 from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 
-from .services.errors import N_, ServiceError
+from .refusal import N_, ServiceError
 
 MAX_TABLE_BYTES: Final = 5 * 1024 * 1024
 MAX_ROWS: Final = 50_000  # data rows, besides the header
@@ -217,6 +220,52 @@ def _csv_records(text: str) -> Iterator[list[str]]:
         raise _refuse(
             number + 1, "", N_("The CSV cannot be read: %(reason)s."), reason=str(exc)
         ) from exc
+
+
+@dataclass(frozen=True)
+class LineProblem:
+    """A problem on one line of a trusted-size CSV text; `msgid` % `params` is the reason."""
+
+    line: int
+    msgid: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def reason(self) -> str:
+        return self.msgid % self.params if self.params else self.msgid
+
+
+def csv_dict_records(
+    text: str, columns: Sequence[str], problems: list[LineProblem]
+) -> Iterator[tuple[int, dict[str, str]]]:
+    """(line, stripped row) of a CSV text with a header naming `columns`, BOM or not.
+
+    For our own files and the admin's catalogue (no size limits: use read_table for uploads).
+    Problems are appended, never raised, so a caller can report every file's at once: a
+    missing column or an unreadable header ends the file, a short or long row is skipped.
+    """
+    reader = csv.DictReader(io.StringIO(text.removeprefix(BOM), newline=""))
+    try:
+        header = reader.fieldnames or []
+    except csv.Error as exc:
+        problems.append(LineProblem(1, N_("unreadable CSV: %(error)s"), {"error": str(exc)}))
+        return
+    missing = [c for c in columns if c not in header]
+    if missing:
+        problems.append(
+            LineProblem(1, N_("missing column(s): %(columns)s"), {"columns": ", ".join(missing)})
+        )
+        return
+    try:
+        for row in reader:
+            if None in row or any(v is None for v in row.values()):
+                problems.append(LineProblem(reader.line_num, N_("wrong number of fields")))
+                continue
+            yield reader.line_num, {k: (v or "").strip() for k, v in row.items()}
+    except csv.Error as exc:
+        problems.append(
+            LineProblem(reader.line_num, N_("unreadable CSV: %(error)s"), {"error": str(exc)})
+        )
 
 
 def _too_wide(row: int, column: int) -> _Refused:
@@ -438,3 +487,59 @@ class _XmlLimits:
 
 def _int(text: str | None, default: int) -> int:
     return int(text) if text and text.isdigit() and len(text) <= 9 else default
+
+
+# --- writing -----------------------------------------------------------------------------------
+
+# A spreadsheet runs a cell starting with these as a formula (CSV/formula injection).
+FORMULA_STARTS: Final = ("=", "+", "-", "@", "\t", "\r")
+# Excel reads a CSV file as UTF-8 (and shows Thai) only when it starts with a byte-order mark.
+BOM: Final = "\ufeff"
+
+Row = Sequence[Any]
+
+
+def safe_cell(value: Any) -> Any:
+    """Text that a spreadsheet would read as a formula gets a leading apostrophe."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def unescape_cell(text: str) -> str:
+    """Undo safe_cell, so that export then import gives back the same text."""
+    if text.startswith("'") and text[1:].startswith(FORMULA_STARTS):
+        return text[1:]
+    return text
+
+
+def csv_text(header: Sequence[str], rows: Iterable[Row]) -> str:
+    """A header and rows as CSV text (CRLF lines), BOM first; None is an empty cell."""
+    out = io.StringIO(newline="")
+    out.write(BOM)
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow(["" if v is None else safe_cell(v) for v in row])
+    return out.getvalue()
+
+
+def csv_bytes(header: Sequence[str], rows: Iterable[Row]) -> bytes:
+    return csv_text(header, rows).encode("utf-8")
+
+
+def xlsx_bytes(sheets: Mapping[str, tuple[Sequence[str], Iterable[Row]]]) -> bytes:
+    """A workbook with one sheet per title (cut to Excel's 31 characters), header row first."""
+    from openpyxl import Workbook
+
+    book = Workbook(write_only=True)
+    for title, (header, rows) in sheets.items():
+        sheet = book.create_sheet(title=title[:31])
+        sheet.append(list(header))
+        for row in rows:
+            sheet.append([safe_cell(v) for v in row])
+    buf = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # openpyxl's own deprecations are not ours to fix
+        book.save(buf)
+    return buf.getvalue()

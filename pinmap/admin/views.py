@@ -28,9 +28,14 @@ from ..models import (
 )
 from ..security import current_actor, require
 from ..services import catalogue
-from ..services.accounts import create_user, reset_password, set_active, update_user
-from ..services.errors import N_, ServiceError
-from ..services.lookups import get_or_404
+from ..services.accounts import (
+    create_user,
+    reset_password,
+    set_active,
+    update_user,
+    user_or_404,
+)
+from ..services.errors import ServiceError
 from . import bp
 
 PER_PAGE = 50
@@ -132,7 +137,7 @@ def create_user_view() -> Any:
 @require("manage_users")
 def toggle_active(user_id: int) -> Any:
     session = get_session()
-    user = get_or_404(get_session(), User, user_id, N_("No such user."))
+    user = user_or_404(get_session(), user_id)
     try:
         # Deactivation also ends the user's sessions and open live streams (services.accounts).
         set_active(session, current_actor(), user, not user.active)
@@ -151,7 +156,7 @@ def toggle_active(user_id: int) -> Any:
 @require("manage_users")
 def update_user_view(user_id: int) -> Any:
     session = get_session()
-    user = get_or_404(get_session(), User, user_id, N_("No such user."))
+    user = user_or_404(get_session(), user_id)
     typed = {k: request.form.get(k, "") for k in ("name", "role", "office_code")}
     try:
         forms.check_text(request.form, LIMITS, default_limit=100)
@@ -177,7 +182,7 @@ def update_user_view(user_id: int) -> Any:
 @require("manage_users")
 def reset_password_view(user_id: int) -> Any:
     session = get_session()
-    user = get_or_404(get_session(), User, user_id, N_("No such user."))
+    user = user_or_404(get_session(), user_id)
     try:
         forms.check_text(request.form, LIMITS, default_limit=100)
         revoked = reset_password(session, current_actor(), user, request.form.get("password", ""))

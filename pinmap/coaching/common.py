@@ -11,7 +11,6 @@ from flask_login import current_user
 
 from .. import forms
 from ..db import get_session
-from ..fiscal import fiscal_year_of
 from ..models import Office
 from ..public.mapview import base_map, js_safe_text, render_parts
 from ..security import current_actor
@@ -64,8 +63,7 @@ def fiscal_year_arg() -> int:
     wanted = request.args.get("fiscal_year", type=int)
     if wanted and forms.FISCAL_YEARS[0] <= wanted <= forms.FISCAL_YEARS[1]:
         return wanted
-    today = current_actor().today_bangkok
-    return progress.catalogue_year(get_session(), today) or fiscal_year_of(today)
+    return progress.shown_fiscal_year(get_session(), current_actor().today_bangkok)
 
 
 def cluster_no_or_404(no: int) -> None:

@@ -13,15 +13,14 @@ from .. import forms
 from ..auth import can
 from ..db import get_session
 from ..errors import service_message
-from ..fiscal import fiscal_year_of
 from ..models import BestPractice, Office
-from ..public.best_practices import best_practice_or_404, choices
+from ..public.best_practices import choices
 from ..public.photos import photo_url
 from ..security import current_actor, require
 from ..services import best_practices as svc
 from ..services import photos as photo_svc
 from ..services.errors import N_, ServiceError
-from ..services.progress import catalogue_year
+from ..services.progress import shown_fiscal_year
 from ..services.review import ensure_can
 from ..services.uploads import UploadRejected, clean_upload, store
 from . import bp
@@ -42,7 +41,7 @@ ONE = LIST + "/<int:bp_id>"
 
 
 def _of_office(office: Office, bp_id: int | None) -> BestPractice | None:
-    found = best_practice_or_404(bp_id) if bp_id is not None else None
+    found = svc.bp_or_404(get_session(), bp_id) if bp_id is not None else None
     if found is not None and found.office_id != office.id:
         raise ServiceError(404, N_("No such best practice."))
     return found
@@ -52,7 +51,7 @@ def _bp_form(found: BestPractice | None) -> dict[str, Any]:
     if found is None:
         today = current_actor().today_bangkok
         return {
-            "fiscal_year": catalogue_year(get_session(), today) or fiscal_year_of(today),
+            "fiscal_year": shown_fiscal_year(get_session(), today),
             "dimensions": [],
             "item_ids": [],
         }
@@ -135,7 +134,7 @@ def _press(button: str, code: str, bp_id: int | None, write: Write) -> Any:
         session.commit()
     except ServiceError as err:
         session.rollback()
-        found = best_practice_or_404(bp_id) if bp_id is not None else None
+        found = svc.bp_or_404(get_session(), bp_id) if bp_id is not None else None
         return _edit_page(office, found, service_message(err), err.status, typed)
     flash(_("Submitted for review.") if button == "submit" else _("Saved."))
     return redirect(url_for("portal.best_practice_edit", code=office.code, bp_id=found.id))

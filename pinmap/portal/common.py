@@ -12,7 +12,6 @@ from werkzeug.datastructures import FileStorage
 
 from ..auth import can_read_office_work
 from ..db import get_session
-from ..fiscal import fiscal_year_of
 from ..models import Office, PolicyItem, ProgressEntry, ProgressRevision
 from ..security import current_actor
 from ..services import offices, progress
@@ -45,8 +44,7 @@ def fiscal_year_arg() -> int:
     wanted = request.args.get("fiscal_year", type=int)
     if wanted and session.scalar(select(PolicyItem.id).filter_by(fiscal_year=wanted).limit(1)):
         return wanted
-    today = current_actor().today_bangkok
-    return progress.catalogue_year(session, today) or fiscal_year_of(today)
+    return progress.shown_fiscal_year(session, current_actor().today_bangkok)
 
 
 def earlier_rounds(session: Any, office_id: int, item_id: int, round_no: int) -> list[Any]:

@@ -11,18 +11,12 @@ from sqlalchemy import select
 
 from ..auth import can_read_office_work
 from ..db import get_session
-from ..models import BestPractice, Cluster, Office, PolicyDimension, PolicyItem
+from ..models import Cluster, Office, PolicyDimension, PolicyItem
 from ..security import current_actor
 from ..services import best_practices as svc
-from ..services.errors import N_
-from ..services.lookups import get_or_404
 from ..services.progress import catalogue_year, items_of
 from . import bp
 from .photos import photo_url, send_stored
-
-
-def best_practice_or_404(bp_id: int) -> BestPractice:
-    return get_or_404(get_session(), BestPractice, bp_id, N_("No such best practice."))
 
 
 def choices(fiscal_year: Any) -> dict[str, Any]:
@@ -78,7 +72,7 @@ def best_practice_search() -> Any:
 
 def _readable(bp_id: int, description: str | None = None) -> Any:
     """The practice, once approved; before that only to its office, OBEC and coaches."""
-    found = best_practice_or_404(bp_id)
+    found = svc.bp_or_404(get_session(), bp_id)
     user = current_user if current_user.is_authenticated else None
     if found.state != "approved" and not can_read_office_work(user, found.office_id):
         abort(404, description=description)  # do not reveal drafts exist

@@ -13,7 +13,6 @@ from .. import forms
 from ..db import get_session
 from ..errors import service_message
 from ..models import Office, OperatingPlan, ProfileRevision
-from ..public.best_practices import best_practice_or_404
 from ..public.photos import photo_url
 from ..security import current_actor, require
 from ..services import best_practices as bps
@@ -107,7 +106,7 @@ def review_profile(rev_id: int) -> Any:
 @bp.route("/best-practices/<int:bp_id>", methods=["GET", "POST"])
 @require("review_profile")
 def review_best_practice(bp_id: int) -> Any:
-    return _decide("best_practice", best_practice_or_404(bp_id), bps.review)
+    return _decide("best_practice", bps.bp_or_404(get_session(), bp_id), bps.review)
 
 
 @bp.route("/plans/<int:plan_id>", methods=["GET", "POST"])

@@ -11,13 +11,12 @@ from sqlalchemy import select
 from .. import forms
 from ..db import get_session
 from ..errors import service_message
-from ..models import REVIEW_STATES, Cluster, ProgressEntry
+from ..models import REVIEW_STATES, Cluster
 from ..portal.common import STATUS_LABELS, earlier_rounds, fiscal_year_arg
 from ..security import current_actor, require
 from ..services import ingest_status
 from ..services import progress as svc
 from ..services.errors import N_, ServiceError
-from ..services.lookups import get_or_404
 from . import bp
 
 
@@ -50,10 +49,6 @@ def queue() -> Any:
 REVIEW_LIMITS = {"comment": 4_000, "decision": 20, "reason": 1_000, "until": 10}
 
 
-def _entry(entry_id: int) -> ProgressEntry:
-    return get_or_404(get_session(), ProgressEntry, entry_id, N_("No such report."))
-
-
 def _review_page(
     entry: Any,
     error: str | None = None,
@@ -83,7 +78,7 @@ def _review_page(
 @require("review_entry")
 def review_entry(entry_id: int) -> Any:
     session = get_session()
-    entry = _entry(entry_id)
+    entry = svc.entry_or_404(get_session(), entry_id)
     if request.method == "POST":
         comment = request.form.get("comment", "")
         try:
@@ -101,7 +96,12 @@ def review_entry(entry_id: int) -> Any:
             return redirect(url_for("review.queue", fiscal_year=entry.fiscal_year))
         except ServiceError as err:
             session.rollback()
-            return _review_page(_entry(entry_id), service_message(err), err.status, comment=comment)
+            return _review_page(
+                svc.entry_or_404(get_session(), entry_id),
+                service_message(err),
+                err.status,
+                comment=comment,
+            )
     return _review_page(entry)
 
 
@@ -109,7 +109,7 @@ def review_entry(entry_id: int) -> Any:
 @require("reopen_window")
 def reopen(entry_id: int) -> Any:
     session = get_session()
-    entry = _entry(entry_id)
+    entry = svc.entry_or_404(get_session(), entry_id)
     typed = {k: request.form.get(k, "") for k in ("until", "reason")}
     try:
         forms.check_text(request.form, REVIEW_LIMITS)
@@ -128,6 +128,11 @@ def reopen(entry_id: int) -> Any:
         session.commit()
     except ServiceError as err:
         session.rollback()
-        return _review_page(_entry(entry_id), service_message(err), err.status, reopen=typed)
+        return _review_page(
+            svc.entry_or_404(get_session(), entry_id),
+            service_message(err),
+            err.status,
+            reopen=typed,
+        )
     flash(_("Reopened for this office until %(day)s.", day=until.isoformat()))  # type: ignore[union-attr]
     return redirect(url_for("review.review_entry", entry_id=entry_id))

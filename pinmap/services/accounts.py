@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, joinedload
 from ..models import OFFICE_ROLES, ROLES, ApiToken, LoginAttempt, Office, User, UserSession
 from .audit import Actor, record
 from .errors import N_, ServiceError
+from .lookups import get_or_404
 from .offices import office_or_404
 
 _hasher = PasswordHasher()
@@ -29,6 +30,10 @@ TOKEN_PREFIX = "pm_"  # noqa: S105 (a marker that makes leaked tokens greppable)
 # Every process's live-change broker LISTENs here too: the payload is a user id whose open
 # streams must be checked again (signed out, deactivated, new role or office, token revoked).
 REVOCATION_CHANNEL = "pinmap_revocations"
+
+
+def user_or_404(session: Session, user_id: int) -> User:
+    return get_or_404(session, User, user_id, N_("No such user."))
 
 
 def hash_password(password: str) -> str:

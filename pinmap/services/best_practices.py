@@ -20,6 +20,7 @@ from ..models import (
 )
 from .audit import Actor, emit_change, record
 from .errors import N_, Labels, ServiceError
+from .lookups import get_or_404
 from .review import (
     check_editable,
     check_version,
@@ -49,6 +50,10 @@ _CONTENT: Final = (
 
 def get(session: Session, bp_id: int) -> BestPractice | None:
     return session.get(BestPractice, bp_id)
+
+
+def bp_or_404(session: Session, bp_id: int) -> BestPractice:
+    return get_or_404(session, BestPractice, bp_id, N_("No such best practice."))
 
 
 def item_ids(session: Session, bp: BestPractice) -> list[int]:

@@ -1,10 +1,15 @@
-"""Admin maintenance of reporting windows and of each fiscal year's item catalogue."""
+"""Admin maintenance of reporting windows and of each fiscal year's item catalogue.
+
+A catalogue arrives as rows (from an admin's CSV upload, or from data/policy_items.csv through
+the data load): `check_catalogue` validates rows with their line numbers, `apply_catalogue`
+writes one checked year, and `import_catalogue` is the two for an uploaded text.
+"""
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,15 +25,50 @@ from ..models import (
     ProgressEntry,
     ReportingWindow,
 )
+from ..tables import LineProblem, csv_dict_records, csv_text, unescape_cell
 from .audit import Actor, record
-from .dataload import COLUMNS, MAX_ERRORS, _assign, _int, item_values
 from .errors import N_, ServiceError
 
-CSV_COLUMNS = COLUMNS["policy_items.csv"]
+# The columns of data/policy_items.csv, which the admin's export and import use too.
+CSV_COLUMNS = [
+    "fiscal_year",
+    "kind",
+    "no",
+    "title_th",
+    "title_en",
+    "dimension",
+    "verified",
+    "source_note",
+]
 DIMENSION = "dimension"
-# Spreadsheets run cells starting with these as formulas (CSV injection).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 MAX_ROUND = 12
+MAX_ERRORS = 50
+
+
+def parse_int(value: str) -> int | None:
+    return int(value) if re.fullmatch(r"-?\d+", value) else None
+
+
+def assign(obj: object, values: dict[str, object]) -> bool:
+    """Set the attributes that differ; whether any did."""
+    changed = False
+    for key, value in values.items():
+        if getattr(obj, key) != value:
+            setattr(obj, key, value)
+            changed = True
+    return changed
+
+
+def item_values(row: dict[str, object], dims: dict[str, PolicyDimension]) -> dict[str, object]:
+    """A catalogue row's stored fields, its dimension resolved to the year's dimension row."""
+    dim = dims.get(str(row["dimension"])) if row["dimension"] else None
+    return {
+        "title_th": row["title_th"],
+        "title_en": row["title_en"],
+        "dimension_id": dim.id if dim else None,
+        "verified": row["verified"],
+        "source_note": row["source_note"],
+    }
 
 
 def ensure_fiscal_year(session: Session, year_be: int) -> FiscalYear:
@@ -42,7 +82,7 @@ def ensure_fiscal_year(session: Session, year_be: int) -> FiscalYear:
 
 
 def _year(value: int | str) -> int:
-    year = value if isinstance(value, int) else _int(str(value).strip())
+    year = value if isinstance(value, int) else parse_int(str(value).strip())
     if year is None or not 2500 <= year <= 2700:
         raise ServiceError(
             400,
@@ -90,7 +130,7 @@ def upsert_window(
 ) -> ReportingWindow:
     """Create or update the window of (fiscal_year, round_no). Adds and flushes only."""
     year = _year(fiscal_year)
-    rnd = round_no if isinstance(round_no, int) else _int(str(round_no).strip())
+    rnd = round_no if isinstance(round_no, int) else parse_int(str(round_no).strip())
     if rnd is None or not 1 <= rnd <= MAX_ROUND:
         raise ServiceError(400, N_("The round must be a number from 1 to %(max)s."), max=MAX_ROUND)
     label_th, label_en = label_th.strip(), label_en.strip()
@@ -127,7 +167,7 @@ def upsert_window(
         )
         return window
     before = _window_dict(window)
-    if _assign(window, values):
+    if assign(window, values):
         session.flush()
         record(
             session,
@@ -144,46 +184,31 @@ def upsert_window(
 # --- Catalogue CSV ------------------------------------------------------------------------
 
 
-def _safe_cell(value: object) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
-
-
-def _unescape_cell(text: str) -> str:
-    # Undo _safe_cell, so that export → import gives back the same text.
-    if text.startswith("'") and text[1:].startswith(FORMULA_STARTS):
-        return text[1:]
-    return text
-
-
 def export_catalogue(session: Session, fiscal_year: int) -> str:
     """One fiscal year's catalogue as CSV text (columns of data/policy_items.csv), BOM first."""
-    out = io.StringIO()
-    out.write("\ufeff")  # so Excel opens the file as UTF-8 and shows Thai
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
+    rows: list[list[Any]] = []
     dims = session.scalars(
         select(PolicyDimension).filter_by(fiscal_year=fiscal_year).order_by(PolicyDimension.no)
     ).all()
     for d in dims:
         # Dimensions keep no verified flag or note of their own.
-        row = [fiscal_year, DIMENSION, d.no, d.title_th, d.title_en, d.key, "yes", ""]
-        writer.writerow([_safe_cell(v) for v in row])
+        rows.append([fiscal_year, DIMENSION, d.no, d.title_th, d.title_en, d.key, "yes", ""])
     items = session.scalars(select(PolicyItem).filter_by(fiscal_year=fiscal_year)).all()
     items = sorted(items, key=lambda i: (ITEM_KINDS.index(i.kind), i.no))
     for i in items:
-        row = [
-            fiscal_year,
-            i.kind,
-            i.no,
-            i.title_th,
-            i.title_en,
-            i.dimension.key if i.dimension else "",
-            "yes" if i.verified else "no",
-            i.source_note,
-        ]
-        writer.writerow([_safe_cell(v) for v in row])
-    return out.getvalue()
+        rows.append(
+            [
+                fiscal_year,
+                i.kind,
+                i.no,
+                i.title_th,
+                i.title_en,
+                i.dimension.key if i.dimension else "",
+                "yes" if i.verified else "no",
+                i.source_note,
+            ]
+        )
+    return csv_text(CSV_COLUMNS, rows)
 
 
 @dataclass(frozen=True)
@@ -224,41 +249,35 @@ class ImportSummary:
 
 
 @dataclass
-class _Parsed:
+class ParsedCatalogue:
+    """One fiscal year's checked rows, each keeping the line it came from (`line`)."""
+
     fiscal_year: int
     dimensions: list[dict[str, Any]]
     items: list[dict[str, Any]]
 
 
-def _parse(text: str) -> _Parsed:
-    errors: list[LineError] = []
-    text = text.removeprefix("\ufeff")
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    try:
-        header = reader.fieldnames or []
-    except csv.Error as exc:
-        raise CatalogueFileError(
-            [LineError(1, N_("unreadable CSV: %(error)s"), {"error": str(exc)})]
-        ) from exc
-    missing = [c for c in CSV_COLUMNS if c not in header]
-    if missing:
-        raise CatalogueFileError(
-            [LineError(1, N_("missing column(s): %(columns)s"), {"columns": ", ".join(missing)})]
-        )
-    rows: list[tuple[int, dict[str, str]]] = []
-    try:
-        for row in reader:
-            if None in row or any(v is None for v in row.values()):
-                errors.append(LineError(reader.line_num, N_("wrong number of fields")))
-                continue
-            rows.append(
-                (reader.line_num, {k: _unescape_cell((v or "").strip()) for k, v in row.items()})
-            )
-    except csv.Error as exc:
-        errors.append(
-            LineError(reader.line_num, N_("unreadable CSV: %(error)s"), {"error": str(exc)})
-        )
+def parse_catalogue(text: str) -> ParsedCatalogue:
+    """Check an uploaded catalogue text (policy_items.csv form); CatalogueFileError if bad."""
+    problems: list[LineProblem] = []
+    rows = [
+        (line, {k: unescape_cell(v) for k, v in row.items()})
+        for line, row in csv_dict_records(text, CSV_COLUMNS, problems)
+    ]
+    errors = [LineError(p.line, p.msgid, p.params) for p in problems]
+    if any(p.line == 1 for p in problems):  # no header to read rows by
+        raise CatalogueFileError(errors)
+    return check_catalogue(rows, errors)
 
+
+def check_catalogue(
+    rows: Iterable[tuple[int, dict[str, str]]], errors: list[LineError] | None = None
+) -> ParsedCatalogue:
+    """Check one fiscal year's rows (text values by CSV_COLUMNS), each with its line number.
+
+    Raises CatalogueFileError listing every problem, with `errors` found before (reading).
+    """
+    errors = list(errors or [])
     years: dict[int, int] = {}  # year -> first line naming it
     dims: list[dict[str, Any]] = []
     items: list[dict[str, Any]] = []
@@ -269,7 +288,7 @@ def _parse(text: str) -> _Parsed:
         def bad(msgid: str, line: int = line, **params: Any) -> None:
             errors.append(LineError(line, msgid, params))
 
-        fy, no, kind = _int(row["fiscal_year"]), _int(row["no"]), row["kind"]
+        fy, no, kind = parse_int(row["fiscal_year"]), parse_int(row["no"]), row["kind"]
         if fy is None or not 2500 <= fy <= 2700:
             bad(
                 N_("fiscal_year must be a Buddhist Era year, not “%(value)s”"),
@@ -328,7 +347,7 @@ def _parse(text: str) -> _Parsed:
         errors.append(LineError(2, N_("the file has no rows")))
     if errors:
         raise CatalogueFileError(sorted(errors, key=lambda e: e.line))
-    return _Parsed(next(iter(years)), dims, items)
+    return ParsedCatalogue(next(iter(years)), dims, items)
 
 
 def import_catalogue(session: Session, actor: Actor, text: str) -> ImportSummary:
@@ -337,7 +356,14 @@ def import_catalogue(session: Session, actor: Actor, text: str) -> ImportSummary
     Validates the whole file first; refuses (409) to drop items that already have reports.
     Adds and flushes only; the caller commits once.
     """
-    data = _parse(text)
+    return apply_catalogue(session, actor, parse_catalogue(text))
+
+
+def apply_catalogue(session: Session, actor: Actor, data: ParsedCatalogue) -> ImportSummary:
+    """Replace `data.fiscal_year`'s dimensions and items with the checked rows.
+
+    Refuses (409) to drop items that already have reports. Adds and flushes only.
+    """
     fy = data.fiscal_year
     summary = ImportSummary(fy)
     current_items = {
@@ -379,7 +405,7 @@ def import_catalogue(session: Session, actor: Actor, text: str) -> ImportSummary
             summary.created.append(f"dimension {row['no']}")
         else:
             old = {"no": -dim.no, "title_th": dim.title_th, "title_en": dim.title_en}
-            _assign(dim, values)
+            assign(dim, values)
             if old != values:
                 summary.updated.append(f"dimension {row['no']}")
     session.flush()
@@ -390,7 +416,7 @@ def import_catalogue(session: Session, actor: Actor, text: str) -> ImportSummary
         if item is None:
             session.add(PolicyItem(fiscal_year=fy, kind=row["kind"], no=row["no"], **values))
             summary.created.append(f"{row['kind']} {row['no']}")
-        elif _assign(item, values):
+        elif assign(item, values):
             summary.updated.append(f"{row['kind']} {row['no']}")
     for item in dropped:
         session.delete(item)

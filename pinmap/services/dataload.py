@@ -8,10 +8,8 @@ Loading is an upsert by natural key, so loading the same files twice changes not
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import hashlib
-import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -42,7 +40,18 @@ from ..models import (
     Province,
     ReportingWindow,
 )
+from ..tables import LineProblem, csv_dict_records, unescape_cell
 from .audit import Actor, emit_change
+from .catalogue import (
+    CSV_COLUMNS,
+    MAX_ERRORS,
+    CatalogueFileError,
+    apply_catalogue,
+    check_catalogue,
+    item_values,
+)
+from .catalogue import assign as _assign
+from .catalogue import parse_int as _int
 from .errors import ServiceError
 
 FILES = (
@@ -70,16 +79,7 @@ COLUMNS = {
         "cluster_no",
         "source_note",
     ],
-    "policy_items.csv": [
-        "fiscal_year",
-        "kind",
-        "no",
-        "title_th",
-        "title_en",
-        "dimension",
-        "verified",
-        "source_note",
-    ],
+    "policy_items.csv": CSV_COLUMNS,
     "reporting_windows.csv": [
         "fiscal_year",
         "round_no",
@@ -90,7 +90,6 @@ COLUMNS = {
     ],
 }
 OFFICE_CODE = re.compile(r"sp[pm]-[a-z0-9-]+")
-MAX_ERRORS = 50
 
 
 @dataclass(frozen=True)
@@ -163,29 +162,13 @@ def _rows(path: Path, errors: list[RowError]) -> Iterator[tuple[int, dict[str, s
                 )
             )
         return
-    text = raw.decode("utf-8").removeprefix("\ufeff")
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    try:
-        header = reader.fieldnames or []
-    except csv.Error as exc:
-        errors.append(RowError(name, 1, f"unreadable CSV: {exc}"))
-        return
-    missing = [c for c in COLUMNS[name] if c not in header]
-    if missing:
-        errors.append(RowError(name, 1, f"missing column(s): {', '.join(missing)}"))
-        return
-    try:
-        for row in reader:
-            if None in row or any(v is None for v in row.values()):
-                errors.append(RowError(name, reader.line_num, "wrong number of fields"))
-                continue
-            yield reader.line_num, {k: (v or "").strip() for k, v in row.items()}
-    except csv.Error as exc:
-        errors.append(RowError(name, reader.line_num, f"unreadable CSV: {exc}"))
-
-
-def _int(value: str) -> int | None:
-    return int(value) if re.fullmatch(r"-?\d+", value) else None
+    problems: list[LineProblem] = []
+    for line, row in csv_dict_records(raw.decode("utf-8"), COLUMNS[name], problems):
+        # Reported in line order, between the rows' own problems.
+        errors.extend(RowError(name, p.line, p.reason) for p in problems)
+        problems.clear()
+        yield line, row
+    errors.extend(RowError(name, p.line, p.reason) for p in problems)
 
 
 @dataclass
@@ -377,41 +360,6 @@ def parse_data_dir(data_dir: Path) -> ParsedData:
     return ParsedData(clusters, provinces, offices, dimensions, items, windows, files)
 
 
-def _assign(obj: object, values: dict[str, object]) -> bool:
-    changed = False
-    for key, value in values.items():
-        if getattr(obj, key) != value:
-            setattr(obj, key, value)
-            changed = True
-    return changed
-
-
-def item_values(row: dict[str, object], dims: dict[str, PolicyDimension]) -> dict[str, object]:
-    """A catalogue row's stored fields, its dimension resolved to the year's dimension row."""
-    dim = dims.get(str(row["dimension"])) if row["dimension"] else None
-    return {
-        "title_th": row["title_th"],
-        "title_en": row["title_en"],
-        "dimension_id": dim.id if dim else None,
-        "verified": row["verified"],
-        "source_note": row["source_note"],
-    }
-
-
-def _catalogue_csv(rows: list[dict[str, object]]) -> tuple[str, dict[int, int]]:
-    """One year's rows as policy_items.csv text, and its line numbers mapped to the file's."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    columns = COLUMNS["policy_items.csv"]
-    writer.writerow(columns)
-    lines = {1: 1}
-    for n, row in enumerate(rows, start=2):
-        values = dict(row, verified="yes" if row["verified"] else "no")
-        writer.writerow([values[c] for c in columns])
-        lines[n] = int(row["line"])  # type: ignore[call-overload]
-    return out.getvalue(), lines
-
-
 def _create_catalogue(session: Session, data: ParsedData, fy: int, s: LoadSummary) -> None:
     """A year's first catalogue: it replaces nothing, so it is added as it stands, unaudited
     like the rest of a first load (the DataLoad row records it)."""
@@ -444,24 +392,27 @@ def _replace_catalogue(
     while renumbering; its refusals come back as DataFileError naming policy_items.csv lines.
     Like an admin's upload, a change is audited (by no user: the command line).
     """
-    # Imported here: catalogue builds on this module's helpers.
-    from .catalogue import CatalogueFileError, import_catalogue
-
     rows = sorted(
         (r for r in data.dimensions + data.items if r["fiscal_year"] == fy),
-        key=lambda r: int(r["line"]),
-    )  # type: ignore[call-overload]
-    text, lines = _catalogue_csv(rows)
+        key=lambda r: int(r["line"]),  # type: ignore[call-overload]
+    )
+    # The admin import reads its cells through unescape_cell; the data file's go the same way.
+    texts = [
+        (
+            int(r["line"]),  # type: ignore[call-overload]
+            {
+                c: unescape_cell(("yes" if r[c] else "no") if c == "verified" else str(r[c]))
+                for c in CSV_COLUMNS
+            },
+        )
+        for r in rows
+    ]
     try:
-        summary = import_catalogue(session, actor, text)
+        summary = apply_catalogue(session, actor, check_catalogue(texts))
     except CatalogueFileError as err:
         raise DataFileError(
             [
-                RowError(
-                    "policy_items.csv",
-                    lines.get(e.line, e.line),
-                    e.msgid % e.params if e.params else e.msgid,
-                )
+                RowError("policy_items.csv", e.line, e.msgid % e.params if e.params else e.msgid)
                 for e in err.errors
             ]
         ) from err
@@ -469,7 +420,7 @@ def _replace_catalogue(
         # A removed item has no line of its own: name the year's first line in the file.
         reason = err.msgid % err.params if err.params else err.msgid
         raise DataFileError(
-            [RowError("policy_items.csv", lines[2], f"fiscal year {fy}: {reason}")]
+            [RowError("policy_items.csv", texts[0][0], f"fiscal year {fy}: {reason}")]
         ) from err
     for bucket, entries in (
         (s.created, summary.created),

@@ -5,22 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+# Defined below every layer (pinmap.tables raises it too); re-exported for the services.
+from ..refusal import N_ as N_
+from ..refusal import ServiceError as ServiceError
+
 T = TypeVar("T")
-
-
-def N_(msgid: str) -> str:
-    """Marks a message for extraction (pybabel -k N_) without translating it here."""
-    return msgid
-
-
-class ServiceError(Exception):
-    """`status` is the HTTP status it maps to; `msgid` % `params` is the English message."""
-
-    def __init__(self, status: int, msgid: str, **params: Any) -> None:
-        super().__init__(msgid % params if params else msgid)
-        self.status = status
-        self.msgid = msgid
-        self.params = params
 
 
 # The names people see for the fields services check, by the key the code uses. English

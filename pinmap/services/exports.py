@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
-import warnings
 from collections.abc import Iterable
 from typing import Any, Final
 
@@ -13,7 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from ..models import Office, ResultRecord
+from ..tables import csv_bytes, xlsx_bytes
 from .profiles import approved_revisions
+from .results import RESULT_COLUMNS as IMPORT_COLUMNS
 from .schools import latest_stats_all, school_counts
 
 OFFICE_COLUMNS: Final = (
@@ -45,26 +44,8 @@ OFFICE_COLUMNS: Final = (
     "staff",
     "profile_revision",
 )
-RESULT_COLUMNS: Final = (
-    "office_code",
-    "fiscal_year",
-    "category",
-    "indicator",
-    "value",
-    "unit",
-    "office_target",
-    "obec_target",
-    "source",
-)
-# A spreadsheet runs a cell starting with these as a formula (CSV/formula injection).
-_FORMULA_START: Final = ("=", "+", "-", "@", "\t", "\r")
-
-
-def safe_cell(value: Any) -> Any:
-    """Text that a spreadsheet would read as a formula gets a leading apostrophe."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
+# The import's columns, and where each row came from.
+RESULT_COLUMNS: Final = (*IMPORT_COLUMNS, "source")
 
 
 def office_rows(session: Session) -> list[dict[str, Any]]:
@@ -145,29 +126,15 @@ def result_rows(session: Session) -> list[dict[str, Any]]:
 def to_csv(columns: Iterable[str], rows: Iterable[dict[str, Any]]) -> bytes:
     """UTF-8 with a byte-order mark, so Excel shows Thai text correctly."""
     cols = list(columns)
-    out = io.StringIO(newline="")
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(cols)
-    for row in rows:
-        writer.writerow(["" if row.get(c) is None else safe_cell(row.get(c)) for c in cols])
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
+    return csv_bytes(cols, ([row.get(c) for c in cols] for row in rows))
 
 
 def to_xlsx(sheets: dict[str, tuple[Iterable[str], Iterable[dict[str, Any]]]]) -> bytes:
-    from openpyxl import Workbook
-
-    book = Workbook(write_only=True)
+    as_lists = {}
     for title, (columns, rows) in sheets.items():
         cols = list(columns)
-        sheet = book.create_sheet(title=title[:31])
-        sheet.append(cols)
-        for row in rows:
-            sheet.append([safe_cell(row.get(c)) for c in cols])
-    buf = io.BytesIO()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # openpyxl's own deprecations are not ours to fix
-        book.save(buf)
-    return buf.getvalue()
+        as_lists[title] = (cols, [[row.get(c) for c in cols] for row in rows])
+    return xlsx_bytes(as_lists)
 
 
 def offices_geojson(session: Session) -> dict[str, Any]:

@@ -16,10 +16,9 @@ from ..models import Office, Photo, ProfileRevision
 from .audit import Actor, emit_change, record
 from .errors import N_, Collector, Labels, RowLabel, ServiceError
 from .offices import check_in_province, move_office_pin
+from .profile_revisions import current_revision, editable_revision
 from .review import (
-    check_editable,
     check_version,
-    continue_version,
     ensure_can,
     lock_office_work,
     mark_reviewed,
@@ -27,6 +26,7 @@ from .review import (
     require_complete,
 )
 from .sanitize import clean_text
+from .schools import publish_staged
 
 TEXT_FIELDS = ("address", "phone", "email", "website")
 PERSON_ROLES = ("director", "deputy")
@@ -54,15 +54,6 @@ def revisions(session: Session, office_id: int) -> list[ProfileRevision]:
             .order_by(ProfileRevision.revision_no.desc())
         )
     )
-
-
-def current_revision(session: Session, office_id: int) -> ProfileRevision | None:
-    return session.scalars(
-        select(ProfileRevision)
-        .filter_by(office_id=office_id)
-        .order_by(ProfileRevision.revision_no.desc())
-        .limit(1)
-    ).first()
 
 
 def approved_revision(session: Session, office_id: int) -> ProfileRevision | None:
@@ -265,49 +256,6 @@ def clean_profile(session: Session, office: Office, data: dict[str, Any]) -> dic
 # --- editing ---------------------------------------------------------------------------------
 
 
-def _new_revision(
-    session: Session, actor: Actor, office: Office, base: ProfileRevision | None
-) -> ProfileRevision:
-    number = (
-        session.scalar(
-            select(func.max(ProfileRevision.revision_no)).where(
-                ProfileRevision.office_id == office.id
-            )
-        )
-        or 0
-    ) + 1
-    rev = ProfileRevision(
-        office_id=office.id,
-        revision_no=number,
-        state="draft",
-        data=dict(base.data) if base else {},
-        geom=base.geom if base else None,
-        created_by_id=actor.user.id if actor.user else None,
-    )
-    session.add(rev)
-    session.flush()
-    continue_version(session, rev, base)
-    return rev
-
-
-def editable_revision(
-    session: Session, actor: Actor, office: Office, expected_version: int | None
-) -> ProfileRevision:
-    """The revision the office edits now: created on first edit and after each approval."""
-    ensure_can(actor, "edit_profile", office.id)
-    lock_office_work(session, office.id)
-    current = current_revision(session, office.id)
-    if current is None:
-        if expected_version not in (None, 0):
-            raise ServiceError(409, N_("This profile no longer exists; reload the page."))
-        return _new_revision(session, actor, office, None)
-    check_version(current, expected_version)
-    check_editable(current)
-    if current.state == "approved":
-        return _new_revision(session, actor, office, current)
-    return current
-
-
 def save_draft(
     session: Session,
     actor: Actor,
@@ -394,8 +342,6 @@ def review(
         office_id=rev.office_id,
     )
     if rev.state == "approved":
-        from .schools import publish_staged  # schools stages into revisions: import cycle
-
         office = session.get(Office, rev.office_id)
         assert office is not None  # noqa: S101 - a foreign key guarantees it
         published = publish_staged(session, actor, office, rev)

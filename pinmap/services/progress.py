@@ -31,6 +31,7 @@ from ..models import (
 )
 from .audit import Actor, emit_change, record
 from .errors import N_, Labels, ServiceError
+from .lookups import get_or_404
 from .review import (
     EDITABLE_STATES,
     check_version,
@@ -61,6 +62,11 @@ def catalogue_year(session: Session, today: dt.date) -> int | None:
     if current in years:
         return current
     return max(years) if years else None
+
+
+def shown_fiscal_year(session: Session, today: dt.date) -> int:
+    """The year a page shows by default: the catalogue's (see above), else today's fiscal year."""
+    return catalogue_year(session, today) or fiscal_year_of(today)
 
 
 def item_or_404(session: Session, fiscal_year: int, kind: str, no: int) -> PolicyItem:
@@ -144,6 +150,10 @@ def find_entry(
 
 def entry_by_id(session: Session, entry_id: int) -> ProgressEntry | None:
     return session.get(ProgressEntry, entry_id)
+
+
+def entry_or_404(session: Session, entry_id: int) -> ProgressEntry:
+    return get_or_404(session, ProgressEntry, entry_id, N_("No such report."))
 
 
 def revisions(session: Session, entry: ProgressEntry) -> list[ProgressRevision]:

@@ -31,7 +31,7 @@ from ..tables import (
 )
 from .audit import Actor, emit_change, record
 from .errors import N_, ServiceError
-from .profiles import editable_revision
+from .profile_revisions import editable_revision
 from .review import ensure_can
 from .sanitize import clean_text
 

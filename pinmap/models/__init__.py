@@ -1,0 +1,141 @@
+"""ORM models for pinmap, one module per domain; every name is re-exported here.
+
+Models must not import flask, so that ingest/ and the CLI can share them. Importing this
+package registers every table on Base.metadata (Alembic's env.py relies on it).
+"""
+
+from __future__ import annotations
+
+from .accounts import (
+    OFFICE_ROLES,
+    ROLES,
+    ApiToken,
+    LoginAttempt,
+    User,
+    UserSession,
+)
+from .audit import (
+    AuditLog,
+    ChangeEvent,
+)
+from .base import (
+    ReviewTrailMixin,
+    TimestampMixin,
+    enum_check,
+)
+from .coaching import (
+    ROUND_KINDS,
+    ClusterMove,
+    ClusterSession,
+    MonitoringRound,
+    RoundStatus,
+    VisitPlan,
+    VisitRecord,
+    VisitStop,
+)
+from .ingest import (
+    SOURCE_KINDS,
+    IngestConflict,
+    IngestRecord,
+    IngestRun,
+    IngestSource,
+    Quarantine,
+    QuarterlyReport,
+)
+from .offices import (
+    LOCATION_PRECISIONS,
+    OFFICE_KINDS,
+    Amphoe,
+    BoundaryImport,
+    Cluster,
+    DataLoad,
+    Office,
+    OfficeProvince,
+    Province,
+)
+from .profiles import (
+    RESULT_CATEGORIES,
+    BestPractice,
+    BestPracticeItem,
+    OfficeStats,
+    OperatingPlan,
+    Photo,
+    ProfileRevision,
+    ResultRecord,
+    School,
+)
+from .reporting import (
+    INDICATOR_UNITS,
+    ITEM_KINDS,
+    PROGRESS_STATUSES,
+    REVIEW_STATES,
+    Evidence,
+    FiscalYear,
+    PolicyDimension,
+    PolicyItem,
+    ProgressEntry,
+    ProgressRevision,
+    ReportingWindow,
+    ReviewComment,
+    WindowReopening,
+)
+
+__all__ = [
+    "Amphoe",
+    "ApiToken",
+    "AuditLog",
+    "BestPractice",
+    "BestPracticeItem",
+    "BoundaryImport",
+    "ChangeEvent",
+    "Cluster",
+    "ClusterMove",
+    "ClusterSession",
+    "DataLoad",
+    "Evidence",
+    "FiscalYear",
+    "INDICATOR_UNITS",
+    "ITEM_KINDS",
+    "IngestConflict",
+    "IngestRecord",
+    "IngestRun",
+    "IngestSource",
+    "LOCATION_PRECISIONS",
+    "LoginAttempt",
+    "MonitoringRound",
+    "OFFICE_KINDS",
+    "OFFICE_ROLES",
+    "Office",
+    "OfficeProvince",
+    "OfficeStats",
+    "OperatingPlan",
+    "PROGRESS_STATUSES",
+    "Photo",
+    "PolicyDimension",
+    "PolicyItem",
+    "ProfileRevision",
+    "ProgressEntry",
+    "ProgressRevision",
+    "Province",
+    "Quarantine",
+    "QuarterlyReport",
+    "RESULT_CATEGORIES",
+    "REVIEW_STATES",
+    "ROLES",
+    "ROUND_KINDS",
+    "ReportingWindow",
+    "ResultRecord",
+    "ReviewComment",
+    "ReviewTrailMixin",
+    "RoundStatus",
+    "SOURCE_KINDS",
+    "School",
+    "TimestampMixin",
+    "User",
+    "UserSession",
+    "VisitPlan",
+    "VisitRecord",
+    "VisitStop",
+    "WindowReopening",
+    "enum_check",
+]
