@@ -46,7 +46,7 @@ from pinmap.services.accounts import create_user
 from pinmap.services.audit import Actor, utcnow
 from pinmap.services.progress import fiscal_year_of
 
-from ..conftest import TEST_CONFIG
+from ..support.app import TEST_CONFIG
 from .conftest import LiveServer
 
 pytestmark = pytest.mark.browser

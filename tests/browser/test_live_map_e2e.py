@@ -21,7 +21,6 @@ from werkzeug.serving import make_server
 
 from pinmap import create_app
 from pinmap.db import make_engine
-from pinmap.devdb import prepared_database
 from pinmap.live import Broker
 from pinmap.localdb import Cluster, free_port
 from pinmap.models import ChangeEvent, Office, User
@@ -29,7 +28,8 @@ from pinmap.services import coaching
 from pinmap.services.accounts import create_user
 from pinmap.services.audit import Actor, emit_change
 
-from ..conftest import TEST_CONFIG
+from ..support.app import TEST_CONFIG
+from ..support.databases import prepared_database
 from .conftest import Watched
 
 pytestmark = pytest.mark.browser

@@ -12,7 +12,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
 from ingest.jobs import resolve_conflict, run_source
-from ingest.reference_endpoint import serve
 from pinmap import create_app
 from pinmap.db import make_engine
 from pinmap.localdb import Cluster
@@ -29,9 +28,10 @@ from pinmap.services import progress
 from pinmap.services.accounts import create_user
 from pinmap.services.audit import Actor
 from pinmap.services.errors import ServiceError
+from tools.reference_endpoint import serve
 
-from ..conftest import TEST_CONFIG
 from ..signin import sign_in
+from ..support.app import TEST_CONFIG
 from .conftest import IngestDB, Routes, page, progress_record
 
 _counter = count(1)

@@ -14,12 +14,12 @@ import pytest
 from sqlalchemy import select
 
 from ingest.jobs import run_source
-from ingest.reference_endpoint import serve
 from pinmap.config import PROJECT_ROOT
 from pinmap.models import Office, PolicyItem, ProgressEntry
 from pinmap.services import progress
 from pinmap.services.accounts import create_user
 from pinmap.services.audit import Actor
+from tools.reference_endpoint import serve
 
 from .conftest import IngestDB
 
