@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -16,8 +15,6 @@ from pinmap.models import FiscalYear, Office, PolicyItem, ReportingWindow, User
 from pinmap.services.accounts import create_token, create_user
 from pinmap.services.audit import Actor, utcnow
 from pinmap.services.progress import fiscal_year_of
-
-from ..signin import sign_in
 
 PASSWORD = "correct horse 42"
 OWN, OTHER = "spp-krabi", "spp-bangkok"
@@ -90,13 +87,6 @@ def world(session: Session) -> World:
     session.commit()
     own = session.scalars(select(Office).filter_by(code=OWN)).one()
     return World(users, tokens, fy, item, 1, own)
-
-
-def login(client: FlaskClient, who: str) -> None:
-    sign_in(client, _USERS[who].id)
-
-
-_USERS: dict[str, Any] = {}
 
 
 def full_report(version: int | None = None) -> dict[str, Any]:
