@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from pinmap.services.accounts import create_token, create_user
 from pinmap.services.audit import Actor
 
-from .portal_fixtures import PASSWORD, World, full_report
+from ..support.portal import PASSWORD, World, full_report
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session
 from pinmap.models import BestPractice, ChangeEvent
 
 from ..signin import sign_in, sign_out
-from .portal_fixtures import World
-from .test_profiles import wired as wired  # autouse: blueprints registered, CSRF off
+from ..support.portal import World
+from ..support.profiles import wired as wired  # autouse: blueprints registered, CSRF off
 
 
 def _form(world: World, **extra: str) -> dict[str, object]:

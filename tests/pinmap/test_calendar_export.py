@@ -11,9 +11,8 @@ from sqlalchemy.orm import Session
 from pinmap.services import coaching as svc
 
 from ..signin import sign_in
-from .test_coaching import World, _round, c, capp, w
-
-__all__ = ["c", "capp", "w"]  # fixtures
+from ..support.coaching import _round
+from ..support.portal import World
 
 NOW = dt.datetime(2024, 6, 1, 8, 0, tzinfo=dt.UTC)
 INJECTED = (

@@ -18,52 +18,14 @@ from sqlalchemy.orm import Session
 
 from geo.planner import haversine_km
 from pinmap.config import PROJECT_ROOT
-from pinmap.models import AuditLog, ChangeEvent, ClusterMove, MonitoringRound, Office
+from pinmap.models import AuditLog, ChangeEvent, ClusterMove, Office
 from pinmap.services import coaching as svc
-from pinmap.services.accounts import create_token, create_user
 from pinmap.services.audit import Actor
 from pinmap.services.errors import ServiceError
 
 from ..signin import sign_in
-from .portal_fixtures import PASSWORD, World
-
-
-@pytest.fixture
-def capp(app: Flask) -> Flask:
-    from pinmap.coaching import api_bp, bp
-
-    if "coaching" not in app.blueprints:
-        app.register_blueprint(bp)
-    if "coaching_api" not in app.blueprints:
-        app.extensions["flask-smorest"]["apis"][""]["ext_obj"].register_blueprint(api_bp)
-    return app
-
-
-@pytest.fixture
-def c(capp: Flask) -> FlaskClient:
-    return capp.test_client()
-
-
-@pytest.fixture
-def w(world: World, session: Session) -> World:
-    coach = create_user(
-        session,
-        Actor(None, "test"),
-        email="coach@example.go.th",
-        name="coach",
-        password=PASSWORD,
-        role="coach",
-        office_code=None,
-    )
-    world.users["coach"] = coach
-    world.tokens["coach"] = create_token(session, Actor(None, "test"), coach, "t").secret
-    svc.load_rounds(session, PROJECT_ROOT / "data" / "monitoring_rounds.csv")
-    session.commit()
-    return world
-
-
-def _round(session: Session, no: int) -> MonitoringRound:
-    return session.scalars(select(MonitoringRound).filter_by(fiscal_year=2567, round_no=no)).one()
+from ..support.coaching import _round
+from ..support.portal import World
 
 
 def _office(session: Session, code: str) -> Office:
@@ -615,7 +577,7 @@ def test_round_status_set_by_reviewers_only(c: FlaskClient, w: World, session: S
 
 
 def test_pages_render_for_admin(c: FlaskClient, w: World, session: Session, capp: Flask) -> None:
-    from .portal_fixtures import no_csrf
+    from ..support.portal import no_csrf
 
     plan = _create(c, w, session)
     no_csrf(capp)

@@ -16,8 +16,8 @@ from pinmap.downloads import content_disposition, download_name
 from pinmap.models import Evidence
 
 from ..signin import sign_in
-from .portal_fixtures import World, full_report
-from .test_profiles import wired
+from ..support.portal import World, full_report
+from ..support.profiles import wired
 
 __all__ = ["wired"]  # the autouse fixture that registers the blueprints
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from pinmap.models import Evidence, LoginAttempt
 
 from ..signin import sign_in_through_page
-from .portal_fixtures import PASSWORD, World, full_report
+from ..support.portal import PASSWORD, World, full_report
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 

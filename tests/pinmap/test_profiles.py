@@ -5,9 +5,7 @@ from __future__ import annotations
 import io
 import re
 from pathlib import Path
-from typing import Any
 
-import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from geoalchemy2.shape import to_shape
@@ -19,30 +17,16 @@ from pinmap.models import ChangeEvent, Office, OperatingPlan, Photo, ProfileRevi
 from pinmap.services.boundaries import import_boundaries
 
 from ..signin import sign_in, sign_out
-from .portal_fixtures import World
+from ..support.portal import World
+from ..support.profiles import (
+    approve_current,
+    krabi_point,
+    profile_form,
+    save_profile,
+)
+from ..support.profiles import wired as wired  # autouse: blueprints registered, CSRF off
 
 PAYLOAD = "<img src=x onerror=alert(1)>${alert(2)}`\\u0041</script><b>x</b>"
-
-
-@pytest.fixture(autouse=True)
-def wired(app: Flask) -> Flask:
-    """Register the profiles blueprints until create_app does it (idempotent once it does)."""
-    from pinmap.profiles import bp
-    from pinmap.profiles.api import bp as api_bp
-
-    if "profiles" not in app.blueprints:
-        app.register_blueprint(bp)
-    if "profiles_api" not in app.blueprints:
-        api = app.extensions["flask-smorest"]["apis"][""]["ext_obj"]
-        api.register_blueprint(api_bp)
-    app.config["WTF_CSRF_ENABLED"] = False
-    return app
-
-
-def krabi_point(session: Session) -> tuple[float, float]:
-    office = session.scalars(select(Office).filter_by(code="spp-krabi")).one()
-    point = to_shape(office.geom)
-    return point.x, point.y
 
 
 def status_of(client: FlaskClient, url: str) -> int:
@@ -56,70 +40,6 @@ def jpeg(size: tuple[int, int] = (800, 600), colour: str = "red") -> bytes:
     buf = io.BytesIO()
     Image.new("RGB", size, colour).save(buf, format="JPEG")
     return buf.getvalue()
-
-
-def profile_form(lon: float, lat: float, **extra: Any) -> dict[str, Any]:
-    form = {
-        "address": "ถนนอุตรกิจ อ.เมืองกระบี่",
-        "phone": "0 7561 1234 ต่อ 12",
-        "email": "saraban@krabi.go.th",
-        "website": "https://www.krabi.go.th",
-        "staff_count": "85",
-        "lat": f"{lat:.6f}",
-        "lon": f"{lon:.6f}",
-        "p0_name": "นายผู้อำนวยการ ทดสอบ",
-        "p0_position": "ผู้อำนวยการ",
-        "p1_name": "นางรอง ทดสอบ",
-        "p1_position": "รองผู้อำนวยการ",
-        "version": "0",
-        "action": "save",
-    }
-    form.update(extra)
-    return form
-
-
-def save_profile(client: FlaskClient, form: dict[str, Any]) -> Any:
-    return client.post(
-        "/portal/offices/spp-krabi/profile", data=form, content_type="multipart/form-data"
-    )
-
-
-def approve_current(client: FlaskClient, world: World, session: Session) -> ProfileRevision:
-    rev = session.scalars(select(ProfileRevision).order_by(ProfileRevision.id.desc())).first()
-    assert rev is not None
-    sign_in(client, world.users["own_director"], lang="en")
-    r = client.post(
-        "/portal/offices/spp-krabi/profile",
-        data={**_current_form(rev), "action": "submit", "version": str(rev.version)},
-    )
-    assert r.status_code == 302, r.get_data(as_text=True)[:2000]
-    session.refresh(rev)
-    assert rev.state == "submitted"
-    sign_in(client, world.users["reviewer"], lang="en")
-    r = client.post(
-        f"/review/profiles/{rev.id}", data={"decision": "approve", "version": str(rev.version)}
-    )
-    assert r.status_code == 302, r.get_data(as_text=True)[:2000]
-    session.refresh(rev)
-    assert rev.state == "approved"
-    sign_out(client)
-    return rev
-
-
-def _current_form(rev: ProfileRevision) -> dict[str, Any]:
-    data = rev.data
-    point = to_shape(rev.geom) if rev.geom is not None else None
-    form = {k: data.get(k) or "" for k in ("address", "phone", "email", "website")}
-    form["staff_count"] = "" if data.get("staff_count") is None else str(data["staff_count"])
-    if point is not None:
-        form.update(lat=str(point.y), lon=str(point.x))
-    for i, person in enumerate(data.get("people") or []):
-        form[f"p{i}_name"], form[f"p{i}_position"] = person["name"], person["position"]
-        if person.get("photo_id"):
-            form[f"p{i}_photo_id"] = str(person["photo_id"])
-    if data.get("office_photo_id"):
-        form["office_photo_id"] = str(data["office_photo_id"])
-    return form
 
 
 # --- workflow and rights -----------------------------------------------------------------------

@@ -12,39 +12,25 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from pinmap.charts import Line, line_chart
-from pinmap.models import BestPractice, ProfileRevision, ResultRecord, School
+from pinmap.models import BestPractice, ResultRecord, School
 from pinmap.services.exports import OFFICE_COLUMNS, RESULT_COLUMNS
 
 from ..signin import sign_in, sign_out
-from .portal_fixtures import World
-from .test_profiles import krabi_point, profile_form, save_profile, wired
-
-__all__ = ["wired"]  # the autouse fixture that registers the blueprints
-
-SCHOOLS_OK = (
-    "code,name_th,amphoe_th,level,lat,lon\n"
-    "1081010001,โรงเรียนบ้านทดสอบ,เมืองกระบี่,ประถมศึกษา,8.07,98.91\n"
-    "1081010002,โรงเรียนวัดทดสอบ,อ่าวลึก,ขยายโอกาส,,\n"
+from ..support.portal import World
+from ..support.profiles import (
+    RESULTS_OK,
+    SCHOOLS_OK,
+    _upload,
+    approve_current,
+    krabi_point,
+    profile_form,
+    profile_version,
+    save_profile,
+    staged_codes,
+    wired,
 )
 
-
-def _upload(client: FlaskClient, url: str, name: str, data: bytes, **form: str):  # type: ignore[no-untyped-def]
-    return client.post(
-        url, data={**form, "file": (io.BytesIO(data), name)}, content_type="multipart/form-data"
-    )
-
-
-def profile_version(session: Session) -> str:
-    """The version the office's pages hold for the current profile revision ("0": none yet)."""
-    session.expire_all()
-    rev = session.scalars(select(ProfileRevision).order_by(ProfileRevision.id.desc())).first()
-    return str(rev.version) if rev else "0"
-
-
-def staged_codes(session: Session) -> list[str]:
-    session.expire_all()
-    rev = session.scalars(select(ProfileRevision).order_by(ProfileRevision.id.desc())).first()
-    return [row["code"] for row in (rev.data.get("schools") or [])] if rev else []
+__all__ = ["wired"]  # the autouse fixture that registers the blueprints
 
 
 def _rows(html: str) -> list[tuple[str, str]]:
@@ -126,7 +112,6 @@ def test_schools_import_from_xlsx_replaces_the_list(
 def test_counts_are_saved_with_date_and_source(
     client: FlaskClient, world: World, session: Session
 ) -> None:
-    from .test_profiles import approve_current
 
     lon, lat = krabi_point(session)
     sign_in(client, world.users["own_editor"], lang="en")
@@ -159,14 +144,6 @@ def test_counts_are_saved_with_date_and_source(
     approve_current(client, world, session)
     html = client.get("/offices/spp-krabi").get_data(as_text=True)
     assert "12,000" in html and "manual" in html
-
-
-RESULTS_OK = (
-    "office_code,fiscal_year,category,indicator,value,unit,office_target,obec_target\n"
-    "spp-krabi,2562,onet_rt_nt,O-NET ป.6 <b>ภาษาไทย</b>,45.5,คะแนน,50,50\n"
-    "spp-krabi,2563,onet_rt_nt,O-NET ป.6 <b>ภาษาไทย</b>,48.25,คะแนน,50,50\n"
-    "spp-bangkok,2563,onet_rt_nt,O-NET ป.6 <b>ภาษาไทย</b>,52,คะแนน,50,50\n"
-)
 
 
 def test_results_import_is_all_or_nothing_and_charted(
@@ -273,7 +250,6 @@ def test_best_practice_workflow_search_and_map_api(
 def test_exports_open_with_the_right_columns_and_no_formulas(
     client: FlaskClient, world: World, session: Session
 ) -> None:
-    from .test_profiles import approve_current
 
     lon, lat = krabi_point(session)
     sign_in(client, world.users["own_editor"], lang="en")

@@ -14,10 +14,18 @@ from pinmap.models import ChangeEvent, Office, OfficeStats, ProfileRevision, Res
 from pinmap.services.ingest_status import disagreements
 
 from ..signin import sign_in, sign_out
-from .portal_fixtures import World
-from .test_profiles import approve_current, krabi_point, profile_form, save_profile
-from .test_profiles import wired as wired
-from .test_profiles_data import RESULTS_OK, SCHOOLS_OK, _upload, profile_version
+from ..support.portal import World
+from ..support.profiles import (
+    RESULTS_OK,
+    SCHOOLS_OK,
+    _upload,
+    approve_current,
+    krabi_point,
+    profile_form,
+    profile_version,
+    save_profile,
+)
+from ..support.profiles import wired as wired
 
 URL = "/portal/offices/spp-krabi/schools"
 COUNTS = {

@@ -46,7 +46,7 @@ from pinmap.services.progress import fiscal_year_of
 
 from ..support.app import TEST_CONFIG
 from ..support.databases import prepared_database
-from .portal_fixtures import PASSWORD, full_report
+from ..support.portal import PASSWORD, full_report
 
 THREADS = 8
 ROUNDS = 3

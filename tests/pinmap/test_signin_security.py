@@ -30,7 +30,7 @@ from pinmap.services.audit import Actor
 
 from ..support.app import TEST_CONFIG
 from ..support.databases import prepared_database
-from .portal_fixtures import PASSWORD, World, full_report
+from ..support.portal import PASSWORD, World, full_report
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 ENTRIES = "/api/v1/portal/offices/spp-krabi/entries?fiscal_year=2567"  # Krabi's drafts

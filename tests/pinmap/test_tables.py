@@ -19,9 +19,8 @@ from pinmap import tables
 from pinmap.tables import ImportRejected, read_table
 
 from ..signin import sign_in
-from .portal_fixtures import World
-from .test_profiles import wired
-from .test_profiles_data import _upload, profile_version, staged_codes
+from ..support.portal import World
+from ..support.profiles import _upload, profile_version, staged_codes, wired
 
 __all__ = ["wired"]
 
