@@ -25,10 +25,10 @@ from pinmap.models import (
     User,
 )
 from pinmap.services import catalogue
-from pinmap.services.accounts import create_user
 from pinmap.services.audit import Actor, record
 
 from ..signin import sign_in
+from ..support.factories import UserFactory
 
 PASSWORD = "correct-horse-42"
 # Stands in for the portal's sign-in page until that blueprint exists.
@@ -62,14 +62,8 @@ def _office(session: Session) -> Office:
 
 def _user(session: Session, email: str, role: str = "admin") -> User:
     office = _office(session).code if role in ("office_editor", "office_director") else None
-    user = create_user(
-        session,
-        Actor(None),
-        email=email,
-        name=email.split("@")[0],
-        password=PASSWORD,
-        role=role,
-        office_code=office,
+    user = UserFactory(
+        session=session, email=email, password=PASSWORD, role=role, office_code=office
     )
     session.commit()
     return user

@@ -26,11 +26,9 @@ from werkzeug.test import TestResponse
 
 from pinmap.config import PROJECT_ROOT
 from pinmap.services import coaching as coaching_svc
-from pinmap.services.accounts import create_token, create_user
-from pinmap.services.audit import Actor
 
 from ..signin import sign_in
-from .portal import OWN, PASSWORD, ROLES, World, full_report, no_csrf
+from .portal import OWN, PASSWORD, ROLES, World, add_coach, full_report, no_csrf
 
 ALL: tuple[str, ...] = (*ROLES, "coach")
 OFFICE = frozenset({"own_editor", "own_director"})
@@ -100,18 +98,7 @@ class Ctx:
 
 @pytest.fixture
 def ctx(app: Flask, world: World, session: Session, connection: Connection) -> Iterator[Ctx]:
-    actor = Actor(None, "test")
-    coach = create_user(
-        session,
-        actor,
-        email="coach@example.go.th",
-        name="coach",
-        password=PASSWORD,
-        role="coach",
-        office_code=None,
-    )
-    world.users["coach"] = coach
-    world.tokens["coach"] = create_token(session, actor, coach, "tests").secret
+    add_coach(world, session)
     coaching_svc.load_rounds(session, PROJECT_ROOT / "data" / "monitoring_rounds.csv")
     session.commit()
     epochs = {who: (u.id, u.session_epoch) for who, u in world.users.items()}

@@ -12,10 +12,8 @@ from sqlalchemy.orm import Session
 from pinmap.config import PROJECT_ROOT
 from pinmap.models import MonitoringRound
 from pinmap.services import coaching as svc
-from pinmap.services.accounts import create_token, create_user
-from pinmap.services.audit import Actor
 
-from .portal import PASSWORD, World
+from .portal import World, add_coach
 
 
 @pytest.fixture
@@ -36,17 +34,7 @@ def c(capp: Flask) -> FlaskClient:
 
 @pytest.fixture
 def w(world: World, session: Session) -> World:
-    coach = create_user(
-        session,
-        Actor(None, "test"),
-        email="coach@example.go.th",
-        name="coach",
-        password=PASSWORD,
-        role="coach",
-        office_code=None,
-    )
-    world.users["coach"] = coach
-    world.tokens["coach"] = create_token(session, Actor(None, "test"), coach, "t").secret
+    add_coach(world, session)
     svc.load_rounds(session, PROJECT_ROOT / "data" / "monitoring_rounds.csv")
     session.commit()
     return world
