@@ -70,6 +70,12 @@ def prepared_database(cluster: Cluster, name: str) -> str:
     builds the database there."""
     if os.environ.get(ENV) is None or cluster.port != shared_cluster().port:
         return _setup_database(cluster, name)
+    return clone(cluster, TEMPLATE, name)
+
+
+def clone(cluster: Cluster, template: str, name: str) -> str:
+    """A new database `name` (made unique to this worker) copied from the database `template`;
+    its URL. An older one of that name goes first."""
     dbname = f"{name}_{worker_id()}"
     with psycopg.connect(cluster.superuser_url(), autocommit=True) as conn:
         conn.execute(
@@ -77,10 +83,14 @@ def prepared_database(cluster: Cluster, name: str) -> str:
         )
         conn.execute(
             sql.SQL("CREATE DATABASE {} TEMPLATE {} OWNER {}").format(
-                sql.Identifier(dbname), sql.Identifier(TEMPLATE), sql.Identifier(OWNER)
+                sql.Identifier(dbname), sql.Identifier(template), sql.Identifier(OWNER)
             )
         )
     return _owner_url(cluster, dbname)
+
+
+def database_name(url: str) -> str:
+    return url.rsplit("/", 1)[1]
 
 
 def fresh_database(cluster: Cluster, prefix: str) -> str:
@@ -89,6 +99,6 @@ def fresh_database(cluster: Cluster, prefix: str) -> str:
 
 
 def drop_database(cluster: Cluster, url: str) -> None:
-    dbname = url.rsplit("/", 1)[1]
+    dbname = database_name(url)
     with psycopg.connect(cluster.superuser_url(), autocommit=True) as conn:
         conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(dbname)))
