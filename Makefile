@@ -34,7 +34,7 @@ stop: ## stop the server and the embedded database
 
 test: install ## run the whole test suite (throwaway PostGIS, headless Chromium)
 	@scripts/install_system.sh test
-	$(PY) -m pytest -n $(TEST_WORKERS)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 bench: install ## run the benchmarks under bench/ (about 10 minutes)
 	@scripts/install_system.sh test

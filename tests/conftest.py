@@ -66,6 +66,22 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
             databases.stop_cluster(_started.pop())
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups (--dist loadgroup)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Keep together on one xdist worker what would otherwise be built once per worker: the
+    browser tests (one Chromium and one live server per worker), and each module whose
+    module-scoped fixtures are costly (a server, a database made by two national syncs)."""
+    browser_dir = Path(__file__).parent / "browser"
+    for item in items:
+        if browser_dir in item.path.parents:
+            item.add_marker(pytest.mark.xdist_group("browser"))
+            continue
+        defs = getattr(item, "_fixtureinfo", None)
+        scopes = {d.scope for ds in (defs.name2fixturedefs.values() if defs else ()) for d in ds}
+        if "module" in scopes:
+            item.add_marker(pytest.mark.xdist_group(item.path.stem))
+
+
 @pytest.fixture(scope="session")
 def pg_cluster() -> Cluster:
     return databases.shared_cluster()
