@@ -73,7 +73,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     module-scoped fixtures are costly (a server, a database made by two national syncs)."""
     browser_dir = Path(__file__).parent / "browser"
     for item in items:
-        if browser_dir in item.path.parents:
+        if browser_dir in item.path.parents or "browser" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.xdist_group("browser"))
             continue
         defs = getattr(item, "_fixtureinfo", None)
