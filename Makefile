@@ -11,6 +11,8 @@ PINMAP_WORKERS ?= 2
 PINMAP_WORKER_CONNECTIONS ?= 4000
 PINMAP_PG_PORT ?= 54329
 export PINMAP_PG_PORT
+# pytest-xdist workers for `make test`; one PostGIS cluster serves them all.
+TEST_WORKERS ?= 2
 SHARED_BOUNDARIES := ../shared/reference/boundaries/mapthai_th_adm1.geojson
 PINMAP_BOUNDARIES ?= $(if $(wildcard $(SHARED_BOUNDARIES)),$(SHARED_BOUNDARIES),)
 export PINMAP_BOUNDARIES
@@ -32,7 +34,7 @@ stop: ## stop the server and the embedded database
 
 test: install ## run the whole test suite (throwaway PostGIS, headless Chromium)
 	@scripts/install_system.sh test
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 bench: install ## run the benchmarks under bench/ (about 10 minutes)
 	@scripts/install_system.sh test

@@ -27,11 +27,11 @@ from sqlalchemy import text  # noqa: E402
 from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
 
 from ingest.jobs import RunResult, run_source  # noqa: E402
-from ingest.reference_endpoint import DEFAULT_PAGE_SIZE, serve  # noqa: E402
 from ingest.sources import upsert  # noqa: E402
 from pinmap.db import make_engine  # noqa: E402
-from pinmap.devdb import prepared_database  # noqa: E402
 from pinmap.localdb import Cluster, free_port  # noqa: E402
+from tools.devdb import prepared_database  # noqa: E402
+from tools.reference_endpoint import DEFAULT_PAGE_SIZE, serve  # noqa: E402
 
 OUT = ROOT / "bench" / "out" / "ingest.json"
 TEMPLATE = "pinmap_bench_template"

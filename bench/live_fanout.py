@@ -21,16 +21,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import _root  # noqa: F401  (tools/ on sys.path)
 from geoalchemy2.shape import to_shape
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import sessionmaker
 
 from pinmap.config import PROJECT_ROOT
 from pinmap.db import make_engine
-from pinmap.devdb import prepared_database
 from pinmap.localdb import Cluster, free_port
 from pinmap.services.audit import Actor
 from pinmap.services.offices import get_office, move_office_pin
+from tools.devdb import prepared_database
 
 HOST = "127.0.0.1"
 OUT = PROJECT_ROOT / "bench" / "out" / "live_fanout.json"

@@ -541,12 +541,12 @@ def setup_database(tmp: Path) -> tuple[Cluster, str]:
 def seed(url: str, editors: int, reviewers: int) -> tuple[list[str], list[tuple[str, int]]]:
     """Accounts, and a national sync of submitted reports for the reviewers to approve."""
     from ingest.jobs import run_source
-    from ingest.reference_endpoint import serve
     from ingest.sources import upsert
     from pinmap.db import make_engine
     from pinmap.models import Office, PolicyItem
     from pinmap.services import accounts
     from pinmap.services.audit import Actor
+    from tools.reference_endpoint import serve
 
     engine = make_engine(url)
     factory = sessionmaker(bind=engine, expire_on_commit=False)

@@ -21,6 +21,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+import _root  # noqa: F401  (tools/ on sys.path)
 import folium
 from flask import Flask
 from flask_compress import Compress
@@ -35,12 +36,12 @@ from geo.boundaries import read_boundaries
 from pinmap import create_app
 from pinmap.config import PROJECT_ROOT
 from pinmap.db import make_engine
-from pinmap.devdb import prepared_database
 from pinmap.localdb import Cluster, free_port
 from pinmap.models import Office
 from pinmap.public.map_page import _client_strings
 from pinmap.services import offices as svc
 from pinmap.services.boundaries import file_sha256, import_boundaries
+from tools.devdb import prepared_database
 
 EXPECTED_OFFICES = 245
 NODE_MODULES = PROJECT_ROOT / "node_modules"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import logging
 import sys
 
@@ -11,7 +12,19 @@ from pinmap.db import make_engine, make_session_factory
 from .scheduler import main
 
 
-def _run() -> int:
+def _parser() -> argparse.ArgumentParser:
+    return argparse.ArgumentParser(
+        prog="python -m ingest",
+        description="Run the ingestion scheduler until stopped (SIGTERM or Ctrl-C): it leads when "
+        "no other scheduler holds the cluster-wide lock, and runs each enabled source on its "
+        "schedule. Settings come from the environment: DATABASE_URL (or the embedded cluster "
+        "of `make run`) and PINMAP_INGEST_POLL, the seconds a waiting scheduler waits before "
+        "trying to lead again.",
+    )
+
+
+def _run(argv: list[str] | None = None) -> int:
+    _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     config = from_env()
     url = config["SQLALCHEMY_URL"]

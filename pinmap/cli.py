@@ -440,12 +440,28 @@ def register(app: Flask) -> None:
 def _create_app() -> Flask:
     from . import create_app
 
-    return create_app()
+    try:
+        return create_app()
+    except RuntimeError as exc:  # no database configured: a usage error, not a traceback
+        raise click.ClickException(str(exc)) from exc
 
 
-@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=True)
+class _Commands(FlaskGroup):
+    """Our commands are registered on the group itself, not only on the app, so that listing
+    them and `--help` need no app, and so no database: the app loads when a command runs."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return click.Group.list_commands(self, ctx)
+
+
+@click.group(cls=_Commands, create_app=_create_app, add_default_commands=True)
 def main() -> None:
     """pinmap management commands."""
+
+
+for _command in (db_cli, data_cli, boundaries_cli, users_cli, tokens_cli, ingest_cli, uploads_cli):
+    main.add_command(_command)
+main.add_command(setup)
 
 
 if __name__ == "__main__":

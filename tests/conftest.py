@@ -1,13 +1,14 @@
-"""Test fixtures: a throwaway PostGIS cluster for the session, a rolled-back transaction per test.
+"""Test fixtures: a throwaway PostGIS cluster for the run, a rolled-back transaction per test.
 
 The cluster is our own (pinmap.localdb) in a temporary directory on a free port, never the
-`make run` one. The schema comes from Alembic and the reference data from data/*.csv, once.
+`make run` one, started once by the controlling process and shared by every xdist worker
+(tests/support/databases.py). Its template database is made by `pinmap setup`; each worker's
+databases are clones of it.
 """
 
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,15 +20,16 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from pinmap import create_app
-from pinmap.config import PROJECT_ROOT
 from pinmap.db import make_engine
-from pinmap.devdb import prepared_database
-from pinmap.localdb import Cluster, free_port
+from pinmap.localdb import Cluster
 
-SHARED_REFERENCE = PROJECT_ROOT.parent / "shared" / "reference"
-PROVINCE_FILE = SHARED_REFERENCE / "boundaries" / "mapthai_th_adm1.geojson"
-AMPHOE_FILE = SHARED_REFERENCE / "boundaries" / "mapthai_th_adm2.geojson"
-TEST_CONFIG = {"TESTING": True, "PINMAP_TILES": "", "SECRET_KEY": "test"}
+from .support import databases
+from .support.app import TEST_CONFIG
+from .support.databases import prepared_database
+from .support.paths import AMPHOE_FILE, PROVINCE_FILE
+
+__all__ = ["AMPHOE_FILE", "PROVINCE_FILE", "TEST_CONFIG"]
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -42,20 +44,47 @@ CHROMIUM_ARGS = [
 ]
 
 
+_started: list[Cluster] = []
+
+
+def _is_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    # Before xdist spawns its workers (they inherit the environment that names the cluster).
+    config = session.config
+    if _is_worker(config) or config.option.collectonly or databases.ENV in os.environ:
+        return
+    _started.append(databases.start_cluster())
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if not _is_worker(session.config):
+        while _started:
+            databases.stop_cluster(_started.pop())
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups (--dist loadgroup)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Keep together on one xdist worker what would otherwise be built once per worker: the
+    browser tests (one Chromium and one live server per worker), and each module whose
+    module-scoped fixtures are costly (a server, a database made by two national syncs)."""
+    browser_dir = Path(__file__).parent / "browser"
+    for item in items:
+        if browser_dir in item.path.parents or "browser" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("browser"))
+            continue
+        defs = getattr(item, "_fixtureinfo", None)
+        scopes = {d.scope for ds in (defs.name2fixturedefs.values() if defs else ()) for d in ds}
+        if "module" in scopes:
+            item.add_marker(pytest.mark.xdist_group(item.path.stem))
+
+
 @pytest.fixture(scope="session")
-def pg_cluster() -> Iterator[Cluster]:
-    os.environ["PINMAP_PG_FSYNC"] = "off"
-    tmp = Path(tempfile.mkdtemp(prefix="pinmap-test-pg-"))
-    cluster = Cluster(tmp / "data", free_port())
-    try:
-        cluster.init()
-        cluster.start()
-        yield cluster
-    finally:
-        cluster.destroy()
-        for leftover in tmp.iterdir():
-            leftover.unlink()
-        tmp.rmdir()
+def pg_cluster() -> Cluster:
+    return databases.shared_cluster()
 
 
 @pytest.fixture(scope="session")
@@ -113,9 +142,14 @@ def client(app: Flask) -> FlaskClient:
 
 @pytest.fixture
 def province_file() -> Path:
-    if not PROVINCE_FILE.exists():
-        pytest.skip(f"reference boundaries not present at {PROVINCE_FILE}")
     return PROVINCE_FILE
+
+
+@pytest.fixture
+def amphoe_file() -> Path:
+    if not AMPHOE_FILE.exists():
+        pytest.skip(f"district boundaries not present at {AMPHOE_FILE}")
+    return AMPHOE_FILE
 
 
 @pytest.fixture(scope="session")

@@ -14,11 +14,12 @@ from werkzeug.serving import make_server
 from geo.boundaries import read_boundaries
 from pinmap import create_app
 from pinmap.db import make_engine
-from pinmap.devdb import prepared_database
 from pinmap.localdb import Cluster, free_port
 from pinmap.services.boundaries import import_boundaries
 
-from ..conftest import PROVINCE_FILE, TEST_CONFIG
+from ..support.app import TEST_CONFIG
+from ..support.databases import prepared_database
+from ..support.paths import PROVINCE_FILE
 
 
 @dataclass

@@ -46,7 +46,8 @@ from pinmap.services.accounts import create_user
 from pinmap.services.audit import Actor, utcnow
 from pinmap.services.progress import fiscal_year_of
 
-from ..conftest import TEST_CONFIG
+from ..support.app import TEST_CONFIG
+from ..support.browser import WAIT_MS, settled
 from .conftest import LiveServer
 
 pytestmark = pytest.mark.browser
@@ -484,8 +485,8 @@ def test_the_map_draws_every_pin_and_listens_live_under_the_policy(
     )
     status, _, headers = visitor.open(live_server.url + "/")
     assert status == 200 and header_problems("/", headers) == []
-    page.wait_for_selector("html[data-pins-ready='1']", timeout=15_000)
-    page.wait_for_timeout(400)  # markercluster animates its first layout
+    page.wait_for_selector("html[data-pins-ready='1']", timeout=WAIT_MS)
+    settled(page, COUNT_PINS_JS)  # markercluster animates its first layout
     assert page.evaluate(COUNT_PINS_JS) == 245
     open_stream = "() => PinMap.source && PinMap.source.readyState === EventSource.OPEN"
     page.wait_for_function(open_stream, timeout=5_000)

@@ -16,6 +16,7 @@ from pinmap.services import progress
 from pinmap.services.accounts import create_user
 from pinmap.services.audit import Actor
 
+from ..support.browser import stream_open
 from .conftest import LiveServer, Watched
 
 pytestmark = pytest.mark.browser
@@ -83,7 +84,7 @@ def test_approval_in_one_browser_restyles_the_pin_in_another(
     reviewer.fill("input[name=password]", PASSWORD)
     reviewer.click("button[type=submit]")
     reviewer.goto(f"{live_server.url}/review/entries/{submitted_entry}")
-    public.wait_for_timeout(300)  # the public page's stream is connected by now
+    stream_open(public)
 
     started = time.monotonic()
     reviewer.click("button[name=decision][value=approve]")

@@ -21,7 +21,6 @@ from werkzeug.serving import make_server
 
 from pinmap import create_app
 from pinmap.db import make_engine
-from pinmap.devdb import prepared_database
 from pinmap.live import Broker
 from pinmap.localdb import Cluster, free_port
 from pinmap.models import ChangeEvent, Office, User
@@ -29,7 +28,9 @@ from pinmap.services import coaching
 from pinmap.services.accounts import create_user
 from pinmap.services.audit import Actor, emit_change
 
-from ..conftest import TEST_CONFIG
+from ..support.app import TEST_CONFIG
+from ..support.browser import WAIT_MS, settled
+from ..support.databases import prepared_database
 from .conftest import Watched
 
 pytestmark = pytest.mark.browser
@@ -47,9 +48,29 @@ class MapServer:
     def broker(self) -> Broker | None:
         return self.app.extensions["pinmap"].get("broker")  # type: ignore[no-any-return]
 
-    def wait_for_streams(self, count: int = 1, timeout: float = 5.0) -> None:
+    def streams(self) -> list[object]:
+        """The broker's subscribers now (objects, so a later one is never mistaken for them)."""
+        b = self.broker()
+        if b is None:
+            return []
+        with b._lock:
+            return list(b._subs)
+
+    def wait_for_streams(
+        self, count: int = 1, timeout: float = 30.0, before: list[object] | None = None
+    ) -> None:
+        """Until `count` streams opened since `before` are subscribed and the listener is up.
+
+        Counting only new streams matters: a page of an earlier test may still be subscribed
+        (its stream ends when a write to it fails), and an event emitted before *this* page
+        subscribes is never sent to it (a first stream starts at the newest change)."""
+        old = before or []
         deadline = time.monotonic() + timeout
-        while not ((b := self.broker()) and b.subscriber_count >= count and b.connected.is_set()):
+        while True:
+            b = self.broker()
+            new = [s for s in self.streams() if all(s is not o for o in old)]
+            if b is not None and len(new) >= count and b.connected.is_set():
+                return
             assert time.monotonic() < deadline, "the map never opened its event stream"
             time.sleep(0.05)
 
@@ -102,12 +123,13 @@ def map_server(pg_cluster: Cluster) -> Iterator[MapServer]:
 
 
 def _open_map(page: Page, server: MapServer) -> None:
+    before = server.streams()
     page.goto(server.url + "/")
-    page.wait_for_selector("html[data-pins-ready='1']")
-    server.wait_for_streams()
+    page.wait_for_selector("html[data-pins-ready='1']", timeout=WAIT_MS)
+    server.wait_for_streams(before=before)
 
 
-def _wait_for_change(page: Page, change_id: int, timeout: float = 5_000) -> None:
+def _wait_for_change(page: Page, change_id: int, timeout: float = WAIT_MS) -> None:
     page.wait_for_selector(
         f"html[data-last-change='{change_id}']", state="attached", timeout=timeout
     )
@@ -153,7 +175,7 @@ def test_a_map_cut_off_before_its_first_change_resumes_exactly(
 
     map_server.cut_streams()
     missed = map_server.emit("spp-phuket", {"fields": ["stats"]})  # while the map is away
-    _wait_for_change(page, missed, timeout=10_000)  # the browser retries after 3 s
+    _wait_for_change(page, missed)  # the browser retries after 3 s
 
     assert len(streams) >= 2
     resumed_from = streams[1].all_headers().get("last-event-id")
@@ -167,7 +189,7 @@ def test_a_failed_follow_up_fetch_is_retried(map_server: MapServer, watched: Wat
     map_server.failed.clear()
     map_server.failing["/api/v1/offices/spp-phangnga"] = 2
     change_id = map_server.emit("spp-phangnga", {"fields": ["stats"]})
-    _wait_for_change(page, change_id, timeout=10_000)
+    _wait_for_change(page, change_id)
     assert map_server.failed == ["/api/v1/offices/spp-phangnga"] * 2
     # Chromium reports each refused response on the console; nothing else may fail.
     assert [e for e in watched.errors if "503" not in e] == []
@@ -205,8 +227,7 @@ def test_a_live_cluster_move_re_applies_the_filters(
     name = page.evaluate("PinMap.state.features['spp-bangkok'].properties.name_th")
     assert name in page.locator("#results a").all_inner_texts()
     view = "(m => [m.getCenter().lat, m.getCenter().lng, m.getZoom()])(PinMap.layers.map)"
-    page.wait_for_timeout(500)  # the filter's fitBounds animation has settled
-    before = page.evaluate(view)
+    before = settled(page, view)  # the filter's fitBounds animation has ended
 
     cluster_layers = "PinMap.layers.clusters.getLayers().length"
     layers_before = page.evaluate(cluster_layers)
@@ -254,9 +275,10 @@ def test_the_portal_dashboard_refreshes_live_and_retries_a_failed_fetch(
     page.fill("input[name=email]", "live-portal@example.go.th")
     page.fill("input[name=password]", "live portal password 1")
     page.click("button[type=submit]")
+    before = map_server.streams()
     page.goto(map_server.url + "/portal/offices/spp-krabi?fiscal_year=2567")
     assert page.locator(".state-draft").count() == 0
-    map_server.wait_for_streams()
+    map_server.wait_for_streams(before=before)
     map_server.failed.clear()
     map_server.failing["/portal/offices/spp-krabi"] = 2
     with map_server.factory.begin() as session:
@@ -268,7 +290,7 @@ def test_the_portal_dashboard_refreshes_live_and_retries_a_failed_fetch(
             session, Actor(session.get(User, editor_id)), office, item, 1, {"what": "อบรมครู"}, None
         )
         change_id = session.scalar(select(func.max(ChangeEvent.id)))
-    _wait_for_change(page, change_id, timeout=10_000)  # type: ignore[arg-type]
+    _wait_for_change(page, change_id)  # type: ignore[arg-type]
     assert map_server.failed == ["/portal/offices/spp-krabi"] * 2
     assert page.locator(".state-draft").count() == 1
     assert [e for e in watched.errors if "503" not in e] == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import psycopg
 import pytest
 
+from ..support.browser import WAIT_MS, settled
 from .conftest import LiveServer, Watched
 
 pytestmark = pytest.mark.browser
@@ -19,8 +20,8 @@ COUNT_JS = """() => {
 
 def _open_map(w: Watched, server: LiveServer, path: str = "/") -> None:
     w.page.goto(server.url + path)
-    w.page.wait_for_selector("html[data-pins-ready='1']", timeout=15_000)
-    w.page.wait_for_timeout(400)  # markercluster animates its first layout
+    w.page.wait_for_selector("html[data-pins-ready='1']", timeout=WAIT_MS)
+    settled(w.page, COUNT_JS)  # markercluster animates its first layout
 
 
 def test_map_shows_all_245_offices_offline(live_server: LiveServer, watched: Watched) -> None:

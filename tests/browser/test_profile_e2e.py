@@ -20,7 +20,7 @@ from pinmap.services import profiles
 from pinmap.services.accounts import create_user
 from pinmap.services.audit import Actor
 
-from ..conftest import TEST_CONFIG
+from ..support.app import TEST_CONFIG
 from .conftest import LiveServer, Watched
 
 pytestmark = pytest.mark.browser

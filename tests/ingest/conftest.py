@@ -11,23 +11,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
-import psycopg
 import pytest
-from psycopg import sql
 from sqlalchemy.orm import Session, sessionmaker
 
 from ingest.sources import upsert
 from pinmap.db import make_engine
-from pinmap.devdb import prepared_database
 from pinmap.localdb import Cluster
 
-_counter = iter(range(1, 10_000))
-
-
-@pytest.fixture(scope="session")
-def ingest_template(pg_cluster: Cluster) -> str:
-    url = prepared_database(pg_cluster, "pinmap_ingest_template")
-    return url.rsplit("/", 1)[0]
+from ..support.databases import drop_database, fresh_database
 
 
 @dataclass
@@ -52,19 +43,12 @@ class IngestDB:
 
 
 @pytest.fixture
-def ingest_db(pg_cluster: Cluster, ingest_template: str) -> Iterator[IngestDB]:
-    name = f"pinmap_ingest_{next(_counter)}"
-    with psycopg.connect(pg_cluster.superuser_url(), autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("CREATE DATABASE {} TEMPLATE pinmap_ingest_template OWNER pinmap").format(
-                sql.Identifier(name)
-            )
-        )
-    engine = make_engine(f"{ingest_template}/{name}")
-    yield IngestDB(f"{ingest_template}/{name}", sessionmaker(bind=engine, expire_on_commit=False))
+def ingest_db(pg_cluster: Cluster) -> Iterator[IngestDB]:
+    url = fresh_database(pg_cluster, "pinmap_ingest")
+    engine = make_engine(url)
+    yield IngestDB(url, sessionmaker(bind=engine, expire_on_commit=False))
     engine.dispose()
-    with psycopg.connect(pg_cluster.superuser_url(), autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+    drop_database(pg_cluster, url)
 
 
 # --- a feed of fixed bodies, for payloads the reference endpoint never sends ---------------------

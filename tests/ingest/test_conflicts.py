@@ -5,14 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from itertools import count
 
-import psycopg
 import pytest
-from psycopg import sql
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
 from ingest.jobs import resolve_conflict, run_source
-from ingest.reference_endpoint import serve
 from pinmap import create_app
 from pinmap.db import make_engine
 from pinmap.localdb import Cluster
@@ -29,36 +26,23 @@ from pinmap.services import progress
 from pinmap.services.accounts import create_user
 from pinmap.services.audit import Actor
 from pinmap.services.errors import ServiceError
+from tools.reference_endpoint import serve
 
-from ..conftest import TEST_CONFIG
 from ..signin import sign_in
+from ..support.app import TEST_CONFIG
+from ..support.databases import clone, database_name, drop_database, prepared_database
 from .conftest import IngestDB, Routes, page, progress_record
 
 _counter = count(1)
 
 
-def _clone(cluster: Cluster, template: str, name: str) -> None:
-    with psycopg.connect(cluster.superuser_url(), autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("CREATE DATABASE {} TEMPLATE {} OWNER pinmap").format(
-                sql.Identifier(name), sql.Identifier(template)
-            )
-        )
-
-
-def _drop(cluster: Cluster, name: str) -> None:
-    with psycopg.connect(cluster.superuser_url(), autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
-
-
 @pytest.fixture(scope="module")
-def conflict_template(pg_cluster: Cluster, ingest_template: str) -> Iterator[str]:
+def conflict_template(pg_cluster: Cluster) -> Iterator[str]:
     """Built once (two national syncs take a while), cloned per test: a source sync, a manual
     edit on spp-krabi policy 1, then a source update dated before that edit."""
-    name = "pinmap_conflict_template"
-    _clone(pg_cluster, "pinmap_ingest_template", name)
-    engine = make_engine(f"{ingest_template}/{name}")
-    db = IngestDB(f"{ingest_template}/{name}", sessionmaker(bind=engine, expire_on_commit=False))
+    template_url = prepared_database(pg_cluster, "pinmap_conflict_template")
+    engine = make_engine(template_url)
+    db = IngestDB(template_url, sessionmaker(bind=engine, expire_on_commit=False))
     first, url = serve()
     second, url2 = serve(seed=7, updated_at="2024-03-26T09:00:00+07:00")
     try:
@@ -92,30 +76,27 @@ def conflict_template(pg_cluster: Cluster, ingest_template: str) -> Iterator[str
         db.add_source("demo-p", url=f"{url2}/progress", options={"demo": True})
         assert run_source(db.factory, "demo-p").counts["conflicts"] >= 1
         engine.dispose()
-        yield name  # the second server stays up: a test may run the source again
+        yield database_name(template_url)  # the second server stays up: a test may run it again
     finally:
         engine.dispose()
         for server in (first, second):
             server.shutdown()
             server.server_close()
-        _drop(pg_cluster, name)
+        drop_database(pg_cluster, template_url)
 
 
 @pytest.fixture
-def conflicted(
-    pg_cluster: Cluster, ingest_template: str, conflict_template: str
-) -> Iterator[tuple[IngestDB, int]]:
-    name = f"pinmap_conflict_{next(_counter)}"
-    _clone(pg_cluster, conflict_template, name)
-    engine = make_engine(f"{ingest_template}/{name}")
-    db = IngestDB(f"{ingest_template}/{name}", sessionmaker(bind=engine, expire_on_commit=False))
+def conflicted(pg_cluster: Cluster, conflict_template: str) -> Iterator[tuple[IngestDB, int]]:
+    url = clone(pg_cluster, conflict_template, f"pinmap_conflict_{next(_counter)}")
+    engine = make_engine(url)
+    db = IngestDB(url, sessionmaker(bind=engine, expire_on_commit=False))
     with db.factory() as s:
         conflict_id = s.scalars(
             select(IngestConflict.id).filter_by(entry_id=_entry(s).id, resolved_at=None)
         ).one()
     yield db, conflict_id
     engine.dispose()
-    _drop(pg_cluster, name)
+    drop_database(pg_cluster, url)
 
 
 def _entry(s, no: int = 1):  # type: ignore[no-untyped-def]

@@ -14,12 +14,12 @@ import pytest
 from sqlalchemy import select
 
 from ingest.jobs import run_source
-from ingest.reference_endpoint import serve
 from pinmap.config import PROJECT_ROOT
 from pinmap.models import Office, PolicyItem, ProgressEntry
 from pinmap.services import progress
 from pinmap.services.accounts import create_user
 from pinmap.services.audit import Actor
+from tools.reference_endpoint import serve
 
 from .conftest import IngestDB
 
@@ -285,6 +285,7 @@ def test_a_run_killed_mid_way_leaves_the_database_consistent(ingest_db: IngestDB
     time.sleep(0.5)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
+    _wait_until_locks_released(ingest_db)
     landed = ingest_db.scalar("SELECT count(*) FROM progress_entries")
     assert 0 < landed < ALL  # type: ignore[operator]
     # The run's counters committed with the pages they count.
@@ -299,6 +300,15 @@ def test_a_run_killed_mid_way_leaves_the_database_consistent(ingest_db: IngestDB
         for (r,) in _rows(ingest_db, "SELECT outcome || ':' || error FROM ingest_runs ORDER BY id")
     ]
     assert outcomes[0].startswith("failed:interrupted") and outcomes[1] == "ok:"
+
+
+def _wait_until_locks_released(db: IngestDB, timeout: float = 30.0) -> None:
+    """Until the server has ended a killed process's session and so freed its advisory locks:
+    it notices the closed socket only when that backend next reads, later on a busy machine."""
+    deadline = time.monotonic() + timeout
+    while db.scalar("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"):
+        assert time.monotonic() < deadline, "a killed process's advisory lock was never freed"
+        time.sleep(0.05)
 
 
 def test_two_scheduler_processes_elect_one_leader_and_fail_over(

@@ -16,7 +16,8 @@ from urllib.parse import quote, urlsplit
 
 import pytest
 
-from ingest.reference_endpoint import (
+from pinmap.config import PROJECT_ROOT
+from tools.reference_endpoint import (
     DATA_ROUTES,
     DEFAULT_SEED,
     DEFAULT_UPDATED_AT,
@@ -386,9 +387,9 @@ def test_shutdown_closes_the_port() -> None:
 
 
 def test_command_line_prints_url_and_applies_fault_flags() -> None:
-    command = [sys.executable, "-m", "ingest.reference_endpoint", "--port", "0", "--quiet"]
+    command = [sys.executable, "-m", "tools.reference_endpoint", "--port", "0", "--quiet"]
     command += ["--http500-first", "1", "--page-size", "100"]
-    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as proc:
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=PROJECT_ROOT) as proc:
         try:
             assert proc.stdout is not None
             line = proc.stdout.readline().strip()

@@ -1,5 +1,7 @@
-"""Fixtures shared by the portal, review and admin tests."""
+"""Fixtures shared by the portal, review, admin and coaching tests (defined in tests/support)."""
 
-from .portal_fixtures import cheap_password_hashing, world
+from ..support.authz_matrix import ctx
+from ..support.coaching import c, capp, w
+from ..support.portal import cheap_password_hashing, world
 
-__all__ = ["cheap_password_hashing", "world"]
+__all__ = ["c", "capp", "cheap_password_hashing", "ctx", "w", "world"]

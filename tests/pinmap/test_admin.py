@@ -25,10 +25,10 @@ from pinmap.models import (
     User,
 )
 from pinmap.services import catalogue
-from pinmap.services.accounts import create_user
 from pinmap.services.audit import Actor, record
 
 from ..signin import sign_in
+from ..support.factories import UserFactory
 
 PASSWORD = "correct-horse-42"
 # Stands in for the portal's sign-in page until that blueprint exists.
@@ -62,21 +62,11 @@ def _office(session: Session) -> Office:
 
 def _user(session: Session, email: str, role: str = "admin") -> User:
     office = _office(session).code if role in ("office_editor", "office_director") else None
-    user = create_user(
-        session,
-        Actor(None),
-        email=email,
-        name=email.split("@")[0],
-        password=PASSWORD,
-        role=role,
-        office_code=office,
+    user = UserFactory(
+        session=session, email=email, password=PASSWORD, role=role, office_code=office
     )
     session.commit()
     return user
-
-
-def _login(client: FlaskClient, user: User) -> None:
-    sign_in(client, user.id)
 
 
 def _token(client: FlaskClient, url: str = "/admin/users") -> str:
@@ -99,7 +89,7 @@ def _signed_token(client: FlaskClient) -> str:
 @pytest.fixture
 def admin(session: Session, web: FlaskClient) -> User:
     user = _user(session, "boss@obec.go.th")
-    _login(web, user)
+    sign_in(web, user)
     return user
 
 
@@ -155,7 +145,7 @@ ADMIN_PAGES = [
 
 @pytest.mark.parametrize("role", ["office_editor", "office_director", "reviewer"])
 def test_other_roles_get_403(session: Session, web: FlaskClient, role: str) -> None:
-    _login(web, _user(session, f"{role}@example.org", role))
+    sign_in(web, _user(session, f"{role}@example.org", role))
     for url in ADMIN_PAGES:
         assert web.get(url).status_code == 403, url
     resp = web.post("/admin/users", data={"csrf_token": _signed_token(web), "email": "x@a.org"})
@@ -584,7 +574,7 @@ def test_audit_is_paginated(session: Session, web: FlaskClient, admin: User) -> 
 
 def test_a_source_url_query_never_reaches_the_audit_log(web: FlaskClient, session: Session) -> None:
     admin = _user(session, "src-admin@obec.go.th")
-    _login(web, admin)
+    sign_in(web, admin)
     resp = web.post(
         "/admin/ingest",
         data={
@@ -611,9 +601,9 @@ def test_admin_changes_a_users_office_and_role_and_the_old_session_ends(
     other_office = session.scalars(select(Office).order_by(Office.code.desc())).first()
     assert other_office is not None and other_office.id != editor.office_id
     theirs = admin_app.test_client()
-    _login(theirs, editor)
+    sign_in(theirs, editor)
     assert theirs.get("/portal/password").status_code == 200
-    _login(web, admin)
+    sign_in(web, admin)
     token = _token(web)
     r = web.post(
         f"/admin/users/{editor.id}",
@@ -647,7 +637,7 @@ def test_admin_sets_a_new_password(web: FlaskClient, admin_app: Flask, session: 
 
     admin = _user(session, "boss2@obec.go.th")
     editor = _user(session, "forgot@office.go.th", role="office_editor")
-    _login(web, admin)
+    sign_in(web, admin)
     token = _token(web)
     weak = web.post(
         f"/admin/users/{editor.id}/password", data={"csrf_token": token, "password": "short"}

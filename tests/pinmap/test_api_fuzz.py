@@ -30,8 +30,8 @@ from pinmap import create_app
 from pinmap.config import PROJECT_ROOT
 from pinmap.services import coaching as coaching_svc
 
-from ..conftest import TEST_CONFIG
-from .portal_fixtures import World, full_report
+from ..support.app import TEST_CONFIG
+from ..support.portal import World, full_report
 
 PRINCIPALS = ("anonymous", "admin", "own_director")
 MAX_EXAMPLES = 8

@@ -7,24 +7,13 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from pinmap.services.accounts import create_token, create_user
-from pinmap.services.audit import Actor
-
-from .portal_fixtures import PASSWORD, World, full_report
+from ..support.factories import UserFactory, token_for
+from ..support.portal import World, full_report
 
 
 @pytest.fixture
 def coach(session: Session, world: World) -> dict[str, str]:
-    user = create_user(
-        session,
-        Actor(None, "test"),
-        email="coach@example.go.th",
-        name="coach",
-        password=PASSWORD,
-        role="coach",
-        office_code=None,
-    )
-    token = create_token(session, Actor(None, "test"), user, "tests").secret
+    token = token_for(session, UserFactory(session=session, role="coach"))
     session.commit()
     return {"Authorization": f"Bearer {token}"}
 

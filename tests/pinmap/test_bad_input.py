@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from flask.testing import FlaskClient
 
-from .portal_fixtures import World, full_report
+from ..support.portal import World, full_report
 
 HUGE = 2**31  # one past PostgreSQL's integer
 HUGER = 10**30

@@ -8,9 +8,9 @@ from sqlalchemy.orm import Session
 
 from pinmap.models import BestPractice, ChangeEvent
 
-from .portal_fixtures import World
-from .test_profiles import login, logout
-from .test_profiles import wired as wired  # autouse: blueprints registered, CSRF off
+from ..signin import sign_in, sign_out
+from ..support.portal import World
+from ..support.profiles import wired as wired  # autouse: blueprints registered, CSRF off
 
 
 def _form(world: World, **extra: str) -> dict[str, object]:
@@ -32,7 +32,7 @@ def _form(world: World, **extra: str) -> dict[str, object]:
 
 
 def _approve(client: FlaskClient, world: World, session: Session, bp: BestPractice) -> None:
-    login(client, world, "own_director")
+    sign_in(client, world.users["own_director"], lang="en")
     r = client.post(
         f"/portal/offices/spp-krabi/best-practices/{bp.id}/submit",
         data=_form(world, version=str(bp.version), action="submit", results=bp.results),
@@ -40,7 +40,7 @@ def _approve(client: FlaskClient, world: World, session: Session, bp: BestPracti
     assert r.status_code == 302, r.get_data(as_text=True)[:1500]
     submitted = session.get_one(BestPractice, int(r.headers["Location"].rsplit("/", 1)[1]))
     session.refresh(submitted)
-    login(client, world, "reviewer")
+    sign_in(client, world.users["reviewer"], lang="en")
     r = client.post(
         f"/review/best-practices/{submitted.id}",
         data={"decision": "approve", "version": str(submitted.version)},
@@ -51,7 +51,7 @@ def _approve(client: FlaskClient, world: World, session: Session, bp: BestPracti
 def test_editing_an_approved_practice_keeps_it_public_until_the_new_version_is_approved(
     client: FlaskClient, world: World, session: Session
 ) -> None:
-    login(client, world, "own_editor")
+    sign_in(client, world.users["own_editor"], lang="en")
     assert (
         client.post("/portal/offices/spp-krabi/best-practices/new", data=_form(world)).status_code
         == 302
@@ -65,7 +65,7 @@ def test_editing_an_approved_practice_keeps_it_public_until_the_new_version_is_a
         (f"/api/v1/best-practices/offices?fiscal_year={world.fy}&item_kind=policy&item_no=1"),
     )
 
-    login(client, world, "own_editor")
+    sign_in(client, world.users["own_editor"], lang="en")
     r = client.post(
         f"/portal/offices/spp-krabi/best-practices/{original.id}",
         data=_form(world, version=str(original.version), results="ผลฉบับใหม่"),
@@ -79,7 +79,7 @@ def test_editing_an_approved_practice_keeps_it_public_until_the_new_version_is_a
         data=_form(world, version=str(original.version), results="อีก"),
     )
     assert again.status_code == 409
-    logout(client)
+    sign_out(client)
     page = client.get(public_url).get_data(as_text=True)
     assert "ผลฉบับแรก" in page and "ผลฉบับใหม่" not in page
     assert client.get(api).get_json()["offices"] == ["spp-krabi"]
@@ -88,7 +88,7 @@ def test_editing_an_approved_practice_keeps_it_public_until_the_new_version_is_a
     before = session.scalar(select(ChangeEvent.id).order_by(ChangeEvent.id.desc()).limit(1))
     session.refresh(copy)
     _approve(client, world, session, copy)
-    logout(client)
+    sign_out(client)
     session.expire_all()
     assert session.scalars(select(BestPractice)).all() == [original]  # the copy is folded in
     assert original.results == "ผลฉบับใหม่" and original.state == "approved"

@@ -84,8 +84,7 @@ def test_thai_name_matching_without_codes(session: Session, tmp_path: Path) -> N
     assert krabi.geom is not None
 
 
-def test_amphoe_import(session: Session, province_file: Path) -> None:
-    amphoe_file = province_file.with_name("mapthai_th_adm2.geojson")
+def test_amphoe_import(session: Session, amphoe_file: Path) -> None:
     _import(session, amphoe_file, "amphoe")
     from pinmap.models import Amphoe
 

@@ -10,10 +10,9 @@ from sqlalchemy.orm import Session
 
 from pinmap.services import coaching as svc
 
-from .portal_fixtures import _USERS, login
-from .test_coaching import World, _round, c, capp, w
-
-__all__ = ["c", "capp", "w"]  # fixtures
+from ..signin import sign_in
+from ..support.coaching import _round
+from ..support.portal import World
 
 NOW = dt.datetime(2024, 6, 1, 8, 0, tzinfo=dt.UTC)
 INJECTED = (
@@ -89,8 +88,7 @@ def test_session_link_with_a_line_break_cannot_add_events(
         json={"starts_at": "2024-06-12T09:00:00+07:00", "link": BAD_LINK},
     )
     assert r.status_code in (200, 400), r.get_json()
-    _USERS["reviewer"] = w.users["reviewer"]
-    login(c, "reviewer")
+    sign_in(c, w.users["reviewer"])
     text = c.get(f"/coaching/rounds/{rnd.id}/sessions.ics").get_data(as_text=True)
     names = [line.split(":", 1)[0] for line in _unfolded(text)]
     assert "ATTENDEE" not in names and "URL" not in names

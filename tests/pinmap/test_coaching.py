@@ -18,52 +18,14 @@ from sqlalchemy.orm import Session
 
 from geo.planner import haversine_km
 from pinmap.config import PROJECT_ROOT
-from pinmap.models import AuditLog, ChangeEvent, ClusterMove, MonitoringRound, Office
+from pinmap.models import AuditLog, ChangeEvent, ClusterMove, Office
 from pinmap.services import coaching as svc
-from pinmap.services.accounts import create_token, create_user
 from pinmap.services.audit import Actor
 from pinmap.services.errors import ServiceError
 
-from .portal_fixtures import PASSWORD, World
-
-
-@pytest.fixture
-def capp(app: Flask) -> Flask:
-    from pinmap.api.coaching import bp as api_bp
-    from pinmap.coaching import bp
-
-    if "coaching" not in app.blueprints:
-        app.register_blueprint(bp)
-    if "coaching_api" not in app.blueprints:
-        app.extensions["flask-smorest"]["apis"][""]["ext_obj"].register_blueprint(api_bp)
-    return app
-
-
-@pytest.fixture
-def c(capp: Flask) -> FlaskClient:
-    return capp.test_client()
-
-
-@pytest.fixture
-def w(world: World, session: Session) -> World:
-    coach = create_user(
-        session,
-        Actor(None, "test"),
-        email="coach@example.go.th",
-        name="coach",
-        password=PASSWORD,
-        role="coach",
-        office_code=None,
-    )
-    world.users["coach"] = coach
-    world.tokens["coach"] = create_token(session, Actor(None, "test"), coach, "t").secret
-    svc.load_rounds(session, PROJECT_ROOT / "data" / "monitoring_rounds.csv")
-    session.commit()
-    return world
-
-
-def _round(session: Session, no: int) -> MonitoringRound:
-    return session.scalars(select(MonitoringRound).filter_by(fiscal_year=2567, round_no=no)).one()
+from ..signin import sign_in
+from ..support.coaching import _round
+from ..support.portal import World
 
 
 def _office(session: Session, code: str) -> Office:
@@ -323,10 +285,8 @@ def test_host_from_another_cluster_is_refused_when_proposing_and_creating(
 
 
 def test_planner_page_bad_radius_is_400(c: FlaskClient, w: World, capp: Flask) -> None:
-    from .portal_fixtures import _USERS, login
 
-    _USERS["coach"] = w.users["coach"]
-    login(c, "coach")
+    sign_in(c, w.users["coach"])
     r = c.get("/coaching/plans/new?cluster=13&radius_km=900")
     assert r.status_code == 400 and "500" in r.get_data(as_text=True)
     assert c.get("/coaching/plans/new?cluster=13&k=4").status_code == 200
@@ -455,10 +415,7 @@ def test_plan_says_how_its_visit_order_was_found(
     many = save(manual["version"], members[:12], optimise=True)
     assert many["order_method"] == "heuristic"
 
-    from .portal_fixtures import _USERS, login
-
-    _USERS["coach"] = w.users["coach"]
-    login(c, "coach")
+    sign_in(c, w.users["coach"])
     page = c.get(f"/coaching/plans/{plan['id']}", headers={"Accept-Language": "en"})
     assert page.status_code == 200
     assert 'data-order-method="heuristic"' in page.get_data(as_text=True)
@@ -490,10 +447,8 @@ def test_exports(c: FlaskClient, w: World, session: Session) -> None:
         },
     )
     assert r.status_code == 200
-    from .portal_fixtures import _USERS, login
 
-    _USERS["coach"] = w.users["coach"]
-    login(c, "coach")
+    sign_in(c, w.users["coach"])
     base = f"/coaching/plans/{plan['id']}"
     rows = list(
         csv.reader(io.StringIO(c.get(base + ".csv").get_data(as_text=True).lstrip("\ufeff")))
@@ -578,10 +533,8 @@ def test_cluster_sessions_and_calendar(c: FlaskClient, w: World, session: Sessio
         json={"starts_at": "2024-03-12T09:00:00+07:00"},
     )
     assert r.status_code == 400
-    from .portal_fixtures import _USERS, login
 
-    _USERS["reviewer"] = w.users["reviewer"]
-    login(c, "reviewer")
+    sign_in(c, w.users["reviewer"])
     ics = c.get(f"/coaching/rounds/{rnd.id}/sessions.ics").get_data(as_text=True)
     assert "BEGIN:VEVENT" in ics and "DTSTART:20240612T020000Z" in ics
 
@@ -590,10 +543,8 @@ def test_cluster_sessions_and_calendar(c: FlaskClient, w: World, session: Sessio
     ("who", "status"), [("reviewer", 200), ("coach", 200), ("admin", 200), ("own_editor", 403)]
 )
 def test_dashboard_access(c: FlaskClient, w: World, who: str, status: int) -> None:
-    from .portal_fixtures import _USERS, login
 
-    _USERS[who] = w.users[who]
-    login(c, who)
+    sign_in(c, w.users[who])
     assert c.get(f"/coaching/dashboard?fiscal_year={w.fy}").status_code == status
     assert (
         c.get(f"/coaching/dashboard/offices?fiscal_year={w.fy}&round=1&state=missing").status_code
@@ -602,15 +553,11 @@ def test_dashboard_access(c: FlaskClient, w: World, who: str, status: int) -> No
 
 
 def test_dashboard_lists_offices_missing_reports(c: FlaskClient, w: World) -> None:
-    from .portal_fixtures import _USERS, login
 
-    _USERS["reviewer"] = w.users["reviewer"]
-    login(c, "reviewer")
+    sign_in(c, w.users["reviewer"])
     page = c.get(f"/coaching/dashboard?fiscal_year={w.fy}").get_data(as_text=True)
     assert "/coaching/dashboard/offices?" in page
-    listed = c.get(
-        f"/coaching/dashboard/offices?fiscal_year={w.fy}&round=1&cluster=6&state=missing"
-    )
+    listed = c.get(f"/coaching/dashboard/offices?fiscal_year={w.fy}&round=1&cluster=6&state=missing")
     assert w.own.name_th in listed.get_data(as_text=True)
 
 
@@ -631,12 +578,11 @@ def test_round_status_set_by_reviewers_only(c: FlaskClient, w: World, session: S
 
 
 def test_pages_render_for_admin(c: FlaskClient, w: World, session: Session, capp: Flask) -> None:
-    from .portal_fixtures import _USERS, login, no_csrf
+    from ..support.portal import no_csrf
 
     plan = _create(c, w, session)
     no_csrf(capp)
-    _USERS["admin"] = w.users["admin"]
-    login(c, "admin")
+    sign_in(c, w.users["admin"])
     for no in (1, 3, 4):
         rid = _round(session, no).id
         for url in (

@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 from pinmap.models import Office
 from pinmap.public.mapview import js_safe_text
 
-from .portal_fixtures import World
-from .test_coaching import _round, c, capp, w  # noqa: F401 - fixtures
+from ..support.coaching import _round
+from ..support.portal import World
 
 PAYLOAD = (
     "สพป.กระบี่${document.title=location.port}`;window.__pwned=1;`"

@@ -15,8 +15,9 @@ from werkzeug.http import parse_options_header
 from pinmap.downloads import content_disposition, download_name
 from pinmap.models import Evidence
 
-from .portal_fixtures import _USERS, World, full_report, login
-from .test_profiles import wired
+from ..signin import sign_in
+from ..support.portal import World, full_report
+from ..support.profiles import wired
 
 __all__ = ["wired"]  # the autouse fixture that registers the blueprints
 
@@ -105,8 +106,7 @@ def test_evidence_download_sends_only_the_safe_base_name(
     assert r.status_code == 201, r.get_json()
     ev = session.scalars(select(Evidence).order_by(Evidence.id.desc())).first()
     assert ev is not None
-    _USERS["own_editor"] = world.users["own_editor"]
-    login(client, "own_editor")
+    sign_in(client, world.users["own_editor"])
     served = client.get(f"/portal/evidence/{ev.id}")
     assert served.status_code == 200
     header = served.headers["Content-Disposition"]

@@ -10,7 +10,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from .portal_fixtures import World
+from ..support.portal import World
 
 # Query arguments the views read, each with a value the database could not take as it is.
 BAD_QUERY = (

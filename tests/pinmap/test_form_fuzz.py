@@ -1,7 +1,7 @@
 """A fuzzer for every HTML form: hostile values never get a 5xx, and a refusal changes nothing.
 
 The routes come from the URL map: every rule taking POST/PUT/PATCH/DELETE outside /api/. The
-authorization matrix (test_authz_matrix) already has a row for each, and its completeness check
+authorization matrix (tests/support/authz_matrix.py) already has a row for each, and its completeness check
 fails CI for a new write route without one; each row knows who may use the form, how to build
 the state it acts on (a draft, a submitted report...) and a valid request. The fuzzer replays
 that request as a permitted user with a real CSRF token, after replacing some of its fields with
@@ -37,8 +37,7 @@ from sqlalchemy import Connection, text
 from werkzeug.datastructures import FileStorage
 
 from .. import signin
-from . import test_authz_matrix as matrix
-from .test_authz_matrix import ctx  # noqa: F401 - the matrix's world of one row, as a fixture
+from ..support import authz_matrix as matrix
 
 EXAMPLES_PER_FORM = 16
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -867,7 +866,7 @@ def fuzz_one(c: matrix.Ctx, target: Target, fp_sql: str, examples: int) -> list[
     ]
 
 
-def test_every_form_refuses_hostile_input(ctx: matrix.Ctx) -> None:  # noqa: F811
+def test_every_form_refuses_hostile_input(ctx: matrix.Ctx) -> None:
     """One world for every form (each form's state and requests are rolled back after it).
 
     PINMAP_FUZZ_ONLY=<part of a row name> narrows the run; PINMAP_FUZZ_EXAMPLES deepens it.

@@ -11,9 +11,8 @@ from typing import Any
 import pytest
 from markupsafe import escape
 
-from . import test_authz_matrix as m
-from .portal_fixtures import OWN
-from .test_authz_matrix import ctx  # noqa: F401 - users of every role, CSRF off
+from ..support import authz_matrix as m
+from ..support.portal import OWN
 
 TYPED = "ข้อความที่พิมพ์ไว้ 42"  # what the user typed into a field the refusal is not about
 LONG_REASON = "ก" * 2_001

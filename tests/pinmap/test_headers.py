@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from pinmap import create_app
 from pinmap.headers import tile_source
 
-from ..conftest import TEST_CONFIG
+from ..support.app import TEST_CONFIG
 
 SCRIPT_TAG = re.compile(r"<script\b([^>]*)>", re.I)
 HANDLER_ATTR = re.compile(r"""<[a-z][^>]*\s(on[a-z]+)\s*=""", re.I)

@@ -21,14 +21,14 @@ from pinmap import create_app
 from pinmap.api.live import broker as _broker  # noqa: F401  (documented entry point)
 from pinmap.config import PROJECT_ROOT
 from pinmap.db import make_engine
-from pinmap.devdb import prepared_database
 from pinmap.live import Broker, Change
 from pinmap.localdb import Cluster, free_port
 from pinmap.services.accounts import create_token, create_user
 from pinmap.services.audit import Actor, emit_change
 
-from ..conftest import TEST_CONFIG
 from ..sse import SSEClient
+from ..support.app import TEST_CONFIG
+from ..support.databases import prepared_database
 
 _APPS: list[object] = []
 

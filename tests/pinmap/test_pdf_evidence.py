@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from pinmap.models import Evidence
 from pinmap.services.uploads import UploadRejected, clean_upload
 
-from .portal_fixtures import World, full_report
+from ..support.portal import World, full_report
 
 
 def _pdf(change: Callable[[pikepdf.Pdf], None] | None = None, **save: object) -> bytes:

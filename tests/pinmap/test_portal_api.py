@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from pinmap.models import AuditLog, ChangeEvent, ReportingWindow
 
 from ..signin import sign_in
-from .portal_fixtures import ROLES, World, full_report
+from ..support.portal import ROLES, World, full_report
 
 
 def _draft(client: FlaskClient, w: World, who: str = "own_editor", **extra: object) -> dict:

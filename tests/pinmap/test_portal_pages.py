@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 
 from pinmap.models import Evidence, LoginAttempt
 
-from .portal_fixtures import PASSWORD, World, full_report
+from ..signin import sign_in_through_page
+from ..support.portal import PASSWORD, World, full_report
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -25,14 +26,6 @@ def _token(client: FlaskClient, url: str) -> str:
     return match.group(1)
 
 
-def _login(client: FlaskClient, who: str, password: str = PASSWORD):  # type: ignore[no-untyped-def]
-    token = _token(client, "/portal/login")
-    return client.post(
-        "/portal/login",
-        data={"email": f"{who}@example.go.th", "password": password, "csrf_token": token},
-    )
-
-
 def _entry_page(w: World) -> str:
     return f"/portal/offices/spp-krabi/entries/{w.fy}/1/{w.item.kind}/{w.item.no}"
 
@@ -40,20 +33,22 @@ def _entry_page(w: World) -> str:
 def test_sign_in_wrong_password_keeps_email_and_throttles(
     client: FlaskClient, world: World, session: Session
 ) -> None:
-    r = _login(client, "own_editor", "wrong password 1")
+    r = sign_in_through_page(client, "own_editor@example.go.th", "wrong password 1")
     assert r.status_code == 401
     html = r.get_data(as_text=True)
     assert 'value="own_editor@example.go.th"' in html
     assert "อีเมลหรือรหัสผ่านไม่ถูกต้อง" in html or "Wrong e-mail or password" in html
     for _ in range(4):
-        _login(client, "own_editor", "wrong password 1")
-    r = _login(client, "own_editor")  # right password, but the account is throttled now
+        sign_in_through_page(client, "own_editor@example.go.th", "wrong password 1")
+    r = sign_in_through_page(
+        client, "own_editor@example.go.th", PASSWORD
+    )  # right password, but the account is throttled now
     assert r.status_code == 429
     assert session.scalar(select(func.count()).select_from(LoginAttempt)) == 5
 
 
 def test_sign_in_takes_office_staff_to_their_office(client: FlaskClient, world: World) -> None:
-    r = _login(client, "own_editor")
+    r = sign_in_through_page(client, "own_editor@example.go.th", PASSWORD)
     assert r.status_code == 302
     r = client.get("/portal/")
     assert r.headers["Location"].endswith("/portal/offices/spp-krabi")
@@ -69,7 +64,7 @@ def test_sign_in_without_csrf_token_is_refused(client: FlaskClient, world: World
 
 
 def test_bad_value_keeps_what_was_typed(client: FlaskClient, world: World) -> None:
-    _login(client, "own_editor")
+    sign_in_through_page(client, "own_editor@example.go.th", PASSWORD)
     token = _token(client, _entry_page(world))
     form = {k: str(v) for k, v in full_report().items() if v is not None}
     form.update(
@@ -88,9 +83,9 @@ def test_bad_value_keeps_what_was_typed(client: FlaskClient, world: World) -> No
 
 def test_save_submit_return_and_see_the_comment(app: Flask, world: World, session: Session) -> None:
     editor, director, reviewer = app.test_client(), app.test_client(), app.test_client()
-    _login(editor, "own_editor")
-    _login(director, "own_director")
-    _login(reviewer, "reviewer")
+    sign_in_through_page(editor, "own_editor@example.go.th", PASSWORD)
+    sign_in_through_page(director, "own_director@example.go.th", PASSWORD)
+    sign_in_through_page(reviewer, "reviewer@example.go.th", PASSWORD)
     form = {k: str(v) for k, v in full_report().items() if v is not None}
     r = editor.post(
         _entry_page(world),
@@ -141,7 +136,7 @@ def _png() -> bytes:
 def test_upload_evidence_and_who_can_fetch_it(
     app: Flask, client: FlaskClient, world: World, session: Session
 ) -> None:
-    _login(client, "own_editor")
+    sign_in_through_page(client, "own_editor@example.go.th", PASSWORD)
     r = client.post(
         _entry_page(world) + "/files",
         data={
@@ -165,7 +160,7 @@ def test_upload_evidence_and_who_can_fetch_it(
 
 
 def test_disguised_upload_is_refused_with_a_message(client: FlaskClient, world: World) -> None:
-    _login(client, "own_editor")
+    sign_in_through_page(client, "own_editor@example.go.th", PASSWORD)
     r = client.post(
         _entry_page(world) + "/files",
         data={
@@ -182,7 +177,7 @@ def test_disguised_upload_is_refused_with_a_message(client: FlaskClient, world: 
 
 def test_oversize_upload_is_refused(app: Flask, client: FlaskClient, world: World) -> None:
     app.config["PINMAP_MAX_UPLOAD_BYTES"] = 1000
-    _login(client, "own_editor")
+    sign_in_through_page(client, "own_editor@example.go.th", PASSWORD)
     big = io.BytesIO(b"\x89PNG\r\n\x1a\n" + b"\0" * 5000)
     r = client.post(
         _entry_page(world) + "/files",
@@ -199,8 +194,8 @@ def test_oversize_upload_is_refused(app: Flask, client: FlaskClient, world: Worl
 
 def test_password_change_signs_out_other_sessions(app: Flask, world: World) -> None:
     first, second = app.test_client(), app.test_client()
-    _login(first, "own_editor")
-    _login(second, "own_editor")
+    sign_in_through_page(first, "own_editor@example.go.th", PASSWORD)
+    sign_in_through_page(second, "own_editor@example.go.th", PASSWORD)
     r = first.post(
         "/portal/password",
         data={

@@ -5,9 +5,7 @@ from __future__ import annotations
 import io
 import re
 from pathlib import Path
-from typing import Any
 
-import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from geoalchemy2.shape import to_shape
@@ -18,42 +16,17 @@ from sqlalchemy.orm import Session
 from pinmap.models import ChangeEvent, Office, OperatingPlan, Photo, ProfileRevision
 from pinmap.services.boundaries import import_boundaries
 
-from ..signin import sign_in
-from .portal_fixtures import World
+from ..signin import sign_in, sign_out
+from ..support.portal import World
+from ..support.profiles import (
+    approve_current,
+    krabi_point,
+    profile_form,
+    save_profile,
+)
+from ..support.profiles import wired as wired  # autouse: blueprints registered, CSRF off
 
 PAYLOAD = "<img src=x onerror=alert(1)>${alert(2)}`\\u0041</script><b>x</b>"
-
-
-@pytest.fixture(autouse=True)
-def wired(app: Flask) -> Flask:
-    """Register the profiles blueprints until create_app does it (idempotent once it does)."""
-    from pinmap.api.profiles import bp as api_bp
-    from pinmap.portal import bp
-
-    if "portal" not in app.blueprints:
-        app.register_blueprint(bp)
-    if "profiles_api" not in app.blueprints:
-        api = app.extensions["flask-smorest"]["apis"][""]["ext_obj"]
-        api.register_blueprint(api_bp)
-    app.config["WTF_CSRF_ENABLED"] = False
-    return app
-
-
-def login(client: FlaskClient, world: World, who: str) -> None:
-    user = world.users[who]
-    client.set_cookie("pinmap_lang", "en")  # messages in English, whatever is translated
-    sign_in(client, user.id)
-
-
-def logout(client: FlaskClient) -> None:
-    with client.session_transaction() as s:
-        s.clear()
-
-
-def krabi_point(session: Session) -> tuple[float, float]:
-    office = session.scalars(select(Office).filter_by(code="spp-krabi")).one()
-    point = to_shape(office.geom)
-    return point.x, point.y
 
 
 def status_of(client: FlaskClient, url: str) -> int:
@@ -69,70 +42,6 @@ def jpeg(size: tuple[int, int] = (800, 600), colour: str = "red") -> bytes:
     return buf.getvalue()
 
 
-def profile_form(lon: float, lat: float, **extra: Any) -> dict[str, Any]:
-    form = {
-        "address": "ถนนอุตรกิจ อ.เมืองกระบี่",
-        "phone": "0 7561 1234 ต่อ 12",
-        "email": "saraban@krabi.go.th",
-        "website": "https://www.krabi.go.th",
-        "staff_count": "85",
-        "lat": f"{lat:.6f}",
-        "lon": f"{lon:.6f}",
-        "p0_name": "นายผู้อำนวยการ ทดสอบ",
-        "p0_position": "ผู้อำนวยการ",
-        "p1_name": "นางรอง ทดสอบ",
-        "p1_position": "รองผู้อำนวยการ",
-        "version": "0",
-        "action": "save",
-    }
-    form.update(extra)
-    return form
-
-
-def save_profile(client: FlaskClient, form: dict[str, Any]) -> Any:
-    return client.post(
-        "/portal/offices/spp-krabi/profile", data=form, content_type="multipart/form-data"
-    )
-
-
-def approve_current(client: FlaskClient, world: World, session: Session) -> ProfileRevision:
-    rev = session.scalars(select(ProfileRevision).order_by(ProfileRevision.id.desc())).first()
-    assert rev is not None
-    login(client, world, "own_director")
-    r = client.post(
-        "/portal/offices/spp-krabi/profile/submit",
-        data={**_current_form(rev), "action": "submit", "version": str(rev.version)},
-    )
-    assert r.status_code == 302, r.get_data(as_text=True)[:2000]
-    session.refresh(rev)
-    assert rev.state == "submitted"
-    login(client, world, "reviewer")
-    r = client.post(
-        f"/review/profiles/{rev.id}", data={"decision": "approve", "version": str(rev.version)}
-    )
-    assert r.status_code == 302, r.get_data(as_text=True)[:2000]
-    session.refresh(rev)
-    assert rev.state == "approved"
-    logout(client)
-    return rev
-
-
-def _current_form(rev: ProfileRevision) -> dict[str, Any]:
-    data = rev.data
-    point = to_shape(rev.geom) if rev.geom is not None else None
-    form = {k: data.get(k) or "" for k in ("address", "phone", "email", "website")}
-    form["staff_count"] = "" if data.get("staff_count") is None else str(data["staff_count"])
-    if point is not None:
-        form.update(lat=str(point.y), lon=str(point.x))
-    for i, person in enumerate(data.get("people") or []):
-        form[f"p{i}_name"], form[f"p{i}_position"] = person["name"], person["position"]
-        if person.get("photo_id"):
-            form[f"p{i}_photo_id"] = str(person["photo_id"])
-    if data.get("office_photo_id"):
-        form["office_photo_id"] = str(data["office_photo_id"])
-    return form
-
-
 # --- workflow and rights -----------------------------------------------------------------------
 
 
@@ -141,14 +50,14 @@ def test_edit_submit_approve_then_the_public_sees_it_and_the_pin_moves(
 ) -> None:
     lon, lat = krabi_point(session)
     new_lon, new_lat = lon + 0.0021, lat - 0.0013
-    login(client, world, "own_editor")
+    sign_in(client, world.users["own_editor"], lang="en")
     r = save_profile(client, profile_form(new_lon, new_lat))
     assert r.status_code == 302, r.get_data(as_text=True)[:2000]
     # A draft is not public.
-    logout(client)
+    sign_out(client)
     assert "ถนนอุตรกิจ" not in client.get("/offices/spp-krabi").get_data(as_text=True)
     # An editor may not submit; only the director.
-    login(client, world, "own_editor")
+    sign_in(client, world.users["own_editor"], lang="en")
     rev = session.scalars(select(ProfileRevision)).one()
     r = client.post(
         "/portal/offices/spp-krabi/profile/submit",
@@ -174,10 +83,10 @@ def test_a_new_profile_revision_numbers_its_version_on(
     client: FlaskClient, world: World, session: Session
 ) -> None:
     lon, lat = krabi_point(session)
-    login(client, world, "own_editor")
+    sign_in(client, world.users["own_editor"], lang="en")
     assert save_profile(client, profile_form(lon, lat)).status_code == 302
     approved = approve_current(client, world, session)
-    login(client, world, "own_editor")
+    sign_in(client, world.users["own_editor"], lang="en")
     form = profile_form(lon, lat, version=str(approved.version), phone="0 7561 9999")
     assert save_profile(client, form).status_code == 302
     new = session.scalars(select(ProfileRevision).order_by(ProfileRevision.id.desc())).first()
@@ -191,16 +100,16 @@ def test_other_offices_staff_and_the_public_are_refused(
     client: FlaskClient, world: World, session: Session
 ) -> None:
     lon, lat = krabi_point(session)
-    login(client, world, "other_editor")
+    sign_in(client, world.users["other_editor"], lang="en")
     assert client.get("/portal/offices/spp-krabi/profile").status_code == 403
     assert save_profile(client, profile_form(lon, lat)).status_code == 403
     assert client.get("/portal/offices/spp-krabi/schools").status_code == 403
     assert client.get("/portal/offices/spp-krabi/best-practices").status_code == 403
     assert session.scalar(select(func.count()).select_from(ProfileRevision)) == 0
-    logout(client)
+    sign_out(client)
     r = client.get("/portal/offices/spp-krabi/profile")
     assert r.status_code == 302 and "/portal/login" in r.headers["Location"]
-    login(client, world, "own_editor")
+    sign_in(client, world.users["own_editor"], lang="en")
     assert client.get("/review/profiles").status_code == 403
 
 
@@ -208,7 +117,7 @@ def test_bad_fields_are_named_and_what_was_typed_is_kept(
     client: FlaskClient, world: World, session: Session
 ) -> None:
     lon, lat = krabi_point(session)
-    login(client, world, "own_editor")
+    sign_in(client, world.users["own_editor"], lang="en")
     for field, value, words in (
         ("website", "javascript:alert(1)", "http"),
         ("email", "not-an-email", "E-mail"),
@@ -239,7 +148,7 @@ def test_pin_outside_the_province_is_refused_with_boundaries(
         sha256="x" * 64,
     )
     session.commit()
-    login(client, world, "own_editor")
+    sign_in(client, world.users["own_editor"], lang="en")
     r = save_profile(client, profile_form(100.5, 13.75))  # Bangkok
     assert r.status_code == 400
     html = r.get_data(as_text=True)
@@ -252,7 +161,7 @@ def test_pin_outside_the_province_is_refused_with_boundaries(
 def test_pin_outside_thailand_is_refused_without_boundaries(
     client: FlaskClient, world: World, session: Session
 ) -> None:
-    login(client, world, "own_editor")
+    sign_in(client, world.users["own_editor"], lang="en")
     r = save_profile(client, profile_form(139.69, 35.68))  # Tokyo
     assert r.status_code == 400 and "outside Thailand" in r.get_data(as_text=True)
     r = save_profile(client, {**profile_form(98.9, 8.0), "lat": "north"})
@@ -263,7 +172,7 @@ def test_pin_outside_thailand_is_refused_without_boundaries(
 def test_edit_page_has_a_draggable_marker_wired_to_the_inputs(
     client: FlaskClient, world: World
 ) -> None:
-    login(client, world, "own_editor")
+    sign_in(client, world.users["own_editor"], lang="en")
     html = client.get("/portal/offices/spp-krabi/profile").get_data(as_text=True)
     name = re.search(r"var (marker_[0-9a-f]+) = L\.marker", html)
     assert name and '"draggable": true' in html
@@ -279,7 +188,7 @@ def test_photos_are_checked_reencoded_thumbnailed_and_private_until_approved(
     client: FlaskClient, world: World, session: Session, app: Flask
 ) -> None:
     lon, lat = krabi_point(session)
-    login(client, world, "own_editor")
+    sign_in(client, world.users["own_editor"], lang="en")
     pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
     png = io.BytesIO()
     Image.new("RGB", (10, 10)).save(png, format="PNG")
@@ -323,9 +232,9 @@ def test_photos_are_checked_reencoded_thumbnailed_and_private_until_approved(
         assert thumb.status_code == 200 and thumb.headers["X-Content-Type-Options"] == "nosniff"
         with Image.open(io.BytesIO(thumb.get_data())) as im:
             assert max(im.size) <= 320 and im.format == "JPEG"
-    logout(client)
+    sign_out(client)
     assert status_of(client, f"/photos/{photo.id}/full") == 404  # not approved yet
-    login(client, world, "other_editor")
+    sign_in(client, world.users["other_editor"], lang="en")
     assert status_of(client, f"/photos/{photo.id}/full") == 404
     approve_current(client, world, session)
     assert status_of(client, f"/photos/{photo.id}/full") == 200
@@ -339,7 +248,7 @@ def test_every_profile_text_is_escaped_on_the_page_and_in_the_popup(
     client: FlaskClient, world: World, session: Session
 ) -> None:
     lon, lat = krabi_point(session)
-    login(client, world, "own_editor")
+    sign_in(client, world.users["own_editor"], lang="en")
     form = profile_form(
         lon,
         lat,
@@ -368,7 +277,7 @@ def test_plan_is_reviewed_and_its_approved_snapshot_is_public(
     client: FlaskClient, world: World, session: Session
 ) -> None:
     url = f"/portal/offices/spp-krabi/plan/{world.fy}"
-    login(client, world, "own_editor")
+    sign_in(client, world.users["own_editor"], lang="en")
     fields = {
         "problem": "ปัญหา <script>x</script>",
         "approach": "แนวทาง",
@@ -378,12 +287,12 @@ def test_plan_is_reviewed_and_its_approved_snapshot_is_public(
     r = client.post(url, data={**fields, "version": "0", "action": "save"})
     assert r.status_code == 302
     plan = session.scalars(select(OperatingPlan)).one()
-    login(client, world, "own_director")
+    sign_in(client, world.users["own_director"], lang="en")
     r = client.post(
         url + "/submit", data={**fields, "version": str(plan.version), "action": "submit"}
     )
     assert r.status_code == 302
-    login(client, world, "reviewer")
+    sign_in(client, world.users["reviewer"], lang="en")
     r = client.post(
         f"/review/plans/{plan.id}", data={"decision": "return", "version": str(plan.version + 1)}
     )
@@ -393,7 +302,7 @@ def test_plan_is_reviewed_and_its_approved_snapshot_is_public(
         f"/review/plans/{plan.id}", data={"decision": "approve", "version": str(plan.version)}
     )
     assert r.status_code == 302
-    logout(client)
+    sign_out(client)
     html = client.get("/offices/spp-krabi").get_data(as_text=True)
     assert "แนวทาง" in html and "<script>x</script>" not in html
 
@@ -402,7 +311,7 @@ def test_every_bad_field_is_named_at_once_in_the_readers_language(
     client: FlaskClient, world: World, session: Session
 ) -> None:
     lon, lat = krabi_point(session)
-    login(client, world, "own_editor")
+    sign_in(client, world.users["own_editor"], lang="en")
     client.set_cookie("pinmap_lang", "th")
     r = save_profile(
         client,
@@ -427,11 +336,11 @@ def test_an_incomplete_profile_names_what_is_missing_in_the_readers_language(
     client: FlaskClient, world: World, session: Session
 ) -> None:
     lon, lat = krabi_point(session)
-    login(client, world, "own_editor")
+    sign_in(client, world.users["own_editor"], lang="en")
     empty = {"address": "", "phone": "", "p0_name": "", "p0_position": ""}
     assert save_profile(client, profile_form(lon, lat, **empty)).status_code == 302
     rev = session.scalars(select(ProfileRevision)).one()
-    login(client, world, "own_director")
+    sign_in(client, world.users["own_director"], lang="en")
     client.set_cookie("pinmap_lang", "th")
     r = client.post(
         "/portal/offices/spp-krabi/profile/submit",

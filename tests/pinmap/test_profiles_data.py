@@ -12,38 +12,25 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from pinmap.charts import Line, line_chart
-from pinmap.models import BestPractice, ProfileRevision, ResultRecord, School
+from pinmap.models import BestPractice, ResultRecord, School
 from pinmap.services.exports import OFFICE_COLUMNS, RESULT_COLUMNS
 
-from .portal_fixtures import World
-from .test_profiles import krabi_point, login, logout, profile_form, save_profile, wired
-
-__all__ = ["wired"]  # the autouse fixture that registers the blueprints
-
-SCHOOLS_OK = (
-    "code,name_th,amphoe_th,level,lat,lon\n"
-    "1081010001,โรงเรียนบ้านทดสอบ,เมืองกระบี่,ประถมศึกษา,8.07,98.91\n"
-    "1081010002,โรงเรียนวัดทดสอบ,อ่าวลึก,ขยายโอกาส,,\n"
+from ..signin import sign_in, sign_out
+from ..support.portal import World
+from ..support.profiles import (
+    RESULTS_OK,
+    SCHOOLS_OK,
+    _upload,
+    approve_current,
+    krabi_point,
+    profile_form,
+    profile_version,
+    save_profile,
+    staged_codes,
+    wired,
 )
 
-
-def _upload(client: FlaskClient, url: str, name: str, data: bytes, **form: str):  # type: ignore[no-untyped-def]
-    return client.post(
-        url, data={**form, "file": (io.BytesIO(data), name)}, content_type="multipart/form-data"
-    )
-
-
-def profile_version(session: Session) -> str:
-    """The version the office's pages hold for the current profile revision ("0": none yet)."""
-    session.expire_all()
-    rev = session.scalars(select(ProfileRevision).order_by(ProfileRevision.id.desc())).first()
-    return str(rev.version) if rev else "0"
-
-
-def staged_codes(session: Session) -> list[str]:
-    session.expire_all()
-    rev = session.scalars(select(ProfileRevision).order_by(ProfileRevision.id.desc())).first()
-    return [row["code"] for row in (rev.data.get("schools") or [])] if rev else []
+__all__ = ["wired"]  # the autouse fixture that registers the blueprints
 
 
 def _rows(html: str) -> list[tuple[str, str]]:
@@ -55,7 +42,7 @@ def _rows(html: str) -> list[tuple[str, str]]:
 def test_schools_import_counts_and_bad_rows_change_nothing(
     client: FlaskClient, world: World, session: Session
 ) -> None:
-    login(client, world, "own_editor")
+    sign_in(client, world.users["own_editor"], lang="en")
     url = "/portal/offices/spp-krabi/schools"
     r = _upload(
         client,
@@ -107,7 +94,7 @@ def test_schools_import_from_xlsx_replaces_the_list(
     sheet.append([1081010009, "โรงเรียนจากเอ็กเซล", "คลองท่อม", "มัธยม"])
     buf = io.BytesIO()
     book.save(buf)
-    login(client, world, "own_director")
+    sign_in(client, world.users["own_director"], lang="en")
     r = _upload(
         client,
         "/portal/offices/spp-krabi/schools/import",
@@ -132,10 +119,9 @@ def test_schools_import_from_xlsx_replaces_the_list(
 def test_counts_are_saved_with_date_and_source(
     client: FlaskClient, world: World, session: Session
 ) -> None:
-    from .test_profiles import approve_current
 
     lon, lat = krabi_point(session)
-    login(client, world, "own_editor")
+    sign_in(client, world.users["own_editor"], lang="en")
     assert save_profile(client, profile_form(lon, lat)).status_code == 302
     url = "/portal/offices/spp-krabi/schools"
     r = client.post(
@@ -167,14 +153,6 @@ def test_counts_are_saved_with_date_and_source(
     assert "12,000" in html and "manual" in html
 
 
-RESULTS_OK = (
-    "office_code,fiscal_year,category,indicator,value,unit,office_target,obec_target\n"
-    "spp-krabi,2562,onet_rt_nt,O-NET ป.6 <b>ภาษาไทย</b>,45.5,คะแนน,50,50\n"
-    "spp-krabi,2563,onet_rt_nt,O-NET ป.6 <b>ภาษาไทย</b>,48.25,คะแนน,50,50\n"
-    "spp-bangkok,2563,onet_rt_nt,O-NET ป.6 <b>ภาษาไทย</b>,52,คะแนน,50,50\n"
-)
-
-
 def test_results_import_is_all_or_nothing_and_charted(
     client: FlaskClient, world: World, session: Session
 ) -> None:
@@ -184,7 +162,7 @@ def test_results_import_is_all_or_nothing_and_charted(
         "spp-krabi,2563,sports,x,1,,,\n"  # row 7: category
         "spp-krabi,2564,policy,y,abc,,,\n"
     )  # row 8: value
-    login(client, world, "admin")
+    sign_in(client, world.users["admin"], lang="en")
     r = _upload(client, "/portal/results", "results.csv", bad.encode())
     assert r.status_code == 400
     assert {("5", "office_code"), ("6", "fiscal_year"), ("7", "category"), ("8", "value")} <= set(
@@ -192,18 +170,18 @@ def test_results_import_is_all_or_nothing_and_charted(
     )
     assert session.scalar(select(func.count()).select_from(ResultRecord)) == 0
     # Results are OBEC's: office staff may not load them, not even their own office's rows.
-    login(client, world, "own_editor")
+    sign_in(client, world.users["own_editor"], lang="en")
     r = _upload(client, "/portal/offices/spp-krabi/results", "results.csv", RESULTS_OK.encode())
     assert r.status_code == 403
     # An import on one office's page loads that office's rows only.
-    login(client, world, "admin")
+    sign_in(client, world.users["admin"], lang="en")
     r = _upload(client, "/portal/offices/spp-krabi/results", "results.csv", RESULTS_OK.encode())
     assert r.status_code == 400 and ("4", "office_code") in _rows(r.get_data(as_text=True))
-    login(client, world, "admin")
+    sign_in(client, world.users["admin"], lang="en")
     r = _upload(client, "/portal/results", "results.csv", RESULTS_OK.encode())
     assert r.status_code == 302
     assert session.scalar(select(func.count()).select_from(ResultRecord)) == 3
-    logout(client)
+    sign_out(client)
     html = client.get("/offices/spp-krabi").get_data(as_text=True)
     assert 'role="img"' in html and '<title id="chart-1-t">' in html
     assert "<b>ภาษาไทย</b>" not in html and "&lt;b&gt;ภาษาไทย&lt;/b&gt;" in html
@@ -221,7 +199,7 @@ def test_chart_escapes_labels() -> None:
 def test_best_practice_workflow_search_and_map_api(
     client: FlaskClient, world: World, session: Session
 ) -> None:
-    login(client, world, "own_editor")
+    sign_in(client, world.users["own_editor"], lang="en")
     form = {
         "title": "ห้องเรียนคุณภาพ",
         "owner": "กลุ่มนิเทศ",
@@ -243,19 +221,19 @@ def test_best_practice_workflow_search_and_map_api(
     api = f"/api/v1/best-practices/offices?fiscal_year={world.fy}&item_kind=policy&item_no=1"
     assert client.get(api).get_json()["offices"] == []
     assert client.get(f"/best-practices/{bp.id}").status_code == 200  # own staff may read
-    logout(client)
+    sign_out(client)
     assert client.get(f"/best-practices/{bp.id}").status_code == 404
-    login(client, world, "other_editor")
+    sign_in(client, world.users["other_editor"], lang="en")
     r = client.post(f"/portal/offices/spp-krabi/best-practices/{bp.id}", data=form)
     assert r.status_code == 403
-    login(client, world, "own_director")
+    sign_in(client, world.users["own_director"], lang="en")
     r = client.post(
         f"/portal/offices/spp-krabi/best-practices/{bp.id}/submit",
         data={**form, "version": str(bp.version), "action": "submit"},
     )
     assert r.status_code == 302
     session.refresh(bp)
-    login(client, world, "reviewer")
+    sign_in(client, world.users["reviewer"], lang="en")
     r = client.post(
         f"/review/best-practices/{bp.id}", data={"decision": "return", "version": str(bp.version)}
     )
@@ -264,7 +242,7 @@ def test_best_practice_workflow_search_and_map_api(
         f"/review/best-practices/{bp.id}", data={"decision": "approve", "version": str(bp.version)}
     )
     assert r.status_code == 302
-    logout(client)
+    sign_out(client)
     assert client.get(api).get_json()["offices"] == ["spp-krabi"]
     other = f"/api/v1/best-practices/offices?fiscal_year={world.fy}&item_kind=quick_win&item_no=1"
     assert client.get(other).get_json()["offices"] == []
@@ -279,10 +257,9 @@ def test_best_practice_workflow_search_and_map_api(
 def test_exports_open_with_the_right_columns_and_no_formulas(
     client: FlaskClient, world: World, session: Session
 ) -> None:
-    from .test_profiles import approve_current
 
     lon, lat = krabi_point(session)
-    login(client, world, "own_editor")
+    sign_in(client, world.users["own_editor"], lang="en")
     assert (
         save_profile(
             client,
@@ -296,9 +273,9 @@ def test_exports_open_with_the_right_columns_and_no_formulas(
         == 302
     )
     approve_current(client, world, session)
-    login(client, world, "admin")
+    sign_in(client, world.users["admin"], lang="en")
     _upload(client, "/portal/results", "results.csv", RESULTS_OK.replace("45.5", "-3").encode())
-    logout(client)
+    sign_out(client)
     r = client.get("/exports/offices.csv")
     assert r.status_code == 200 and r.mimetype == "text/csv"
     rows = list(csv.DictReader(io.StringIO(r.get_data(as_text=True).lstrip("\ufeff"))))

@@ -13,10 +13,19 @@ from sqlalchemy.orm import Session
 from pinmap.models import ChangeEvent, Office, OfficeStats, ProfileRevision, ResultRecord, School
 from pinmap.services.ingest_status import disagreements
 
-from .portal_fixtures import World
-from .test_profiles import approve_current, krabi_point, login, logout, profile_form, save_profile
-from .test_profiles import wired as wired
-from .test_profiles_data import RESULTS_OK, SCHOOLS_OK, _upload, profile_version
+from ..signin import sign_in, sign_out
+from ..support.portal import World
+from ..support.profiles import (
+    RESULTS_OK,
+    SCHOOLS_OK,
+    _upload,
+    approve_current,
+    krabi_point,
+    profile_form,
+    profile_version,
+    save_profile,
+)
+from ..support.profiles import wired as wired
 
 URL = "/portal/offices/spp-krabi/schools"
 COUNTS = {
@@ -36,7 +45,7 @@ def _krabi_export(client: FlaskClient) -> dict[str, str]:
 def _stage_all(client: FlaskClient, world: World, session: Session) -> None:
     """As the office editor: a profile draft, counts and a school list, nothing approved."""
     lon, lat = krabi_point(session)
-    login(client, world, "own_editor")
+    sign_in(client, world.users["own_editor"], lang="en")
     assert save_profile(client, profile_form(lon, lat)).status_code == 302
     r = client.post(URL + "/counts", data={**COUNTS, "version": profile_version(session)})
     assert r.status_code == 302, r.get_data(as_text=True)[:1500]
@@ -52,7 +61,7 @@ def _stage_all(client: FlaskClient, world: World, session: Session) -> None:
 
 
 def _assert_not_public(client: FlaskClient, session: Session) -> None:
-    logout(client)
+    sign_out(client)
     html = client.get("/offices/spp-krabi").get_data(as_text=True)
     assert "12,345" not in html and "โรงเรียนบ้านทดสอบ" not in html
     api = client.get("/api/v1/offices/spp-krabi/profile").get_json()
@@ -80,7 +89,7 @@ def test_staged_counts_and_schools_are_public_only_after_approval(
     _assert_not_public(client, session)
     # Submitted: still private; the reviewer sees the counts and what the list changes.
     rev = session.scalars(select(ProfileRevision)).one()
-    login(client, world, "own_director")
+    sign_in(client, world.users["own_director"], lang="en")
     r = client.post(
         "/portal/offices/spp-krabi/profile/submit",
         data={
@@ -91,7 +100,7 @@ def test_staged_counts_and_schools_are_public_only_after_approval(
     )
     assert r.status_code == 302
     _assert_not_public(client, session)
-    login(client, world, "reviewer")
+    sign_in(client, world.users["reviewer"], lang="en")
     review = client.get(f"/review/profiles/{rev.id}").get_data(as_text=True)
     assert "12,345" in review and "917" in review and "2024-06-10" in review
     assert "2 schools (2 added, 0 removed, 0 changed" in review
@@ -109,7 +118,7 @@ def test_staged_counts_and_schools_are_public_only_after_approval(
         )
     ).all()
     assert any({"stats", "schools"} <= set(e.payload.get("fields", [])) for e in published)
-    logout(client)
+    sign_out(client)
     html = client.get("/offices/spp-krabi").get_data(as_text=True)
     assert "12,345" in html and "โรงเรียนบ้านทดสอบ" in html
     api = client.get("/api/v1/offices/spp-krabi/profile").get_json()
@@ -125,7 +134,7 @@ def test_a_later_draft_leaves_the_public_values_until_it_is_approved(
 ) -> None:
     _stage_all(client, world, session)
     approve_current(client, world, session)
-    login(client, world, "own_editor")
+    sign_in(client, world.users["own_editor"], lang="en")
     one_school = SCHOOLS_OK.splitlines()[0] + "\n" + SCHOOLS_OK.splitlines()[1] + "\n"
     r = _upload(
         client,
@@ -141,14 +150,14 @@ def test_a_later_draft_leaves_the_public_values_until_it_is_approved(
     )
     assert r.status_code == 302
     assert "0 added, 1 removed, 0 changed" in client.get(URL).get_data(as_text=True)
-    logout(client)
+    sign_out(client)
     api = client.get("/api/v1/offices/spp-krabi/profile").get_json()
     assert api["schools"] == 2 and api["stats"]["teachers"] == 917
     approve_current(client, world, session)
     api = client.get("/api/v1/offices/spp-krabi/profile").get_json()
     assert api["schools"] == 1 and api["stats"]["teachers"] == 1000
     # A profile-only revision keeps the approved list and counts as they are.
-    login(client, world, "own_editor")
+    sign_in(client, world.users["own_editor"], lang="en")
     r = save_profile(
         client,
         profile_form(*krabi_point(session), phone="0 7561 9999", version=profile_version(session)),
@@ -164,7 +173,7 @@ def test_a_returned_revision_keeps_its_counts_and_schools_editable(
 ) -> None:
     _stage_all(client, world, session)
     rev = session.scalars(select(ProfileRevision)).one()
-    login(client, world, "own_director")
+    sign_in(client, world.users["own_director"], lang="en")
     r = client.post(
         "/portal/offices/spp-krabi/profile/submit",
         data={
@@ -175,12 +184,12 @@ def test_a_returned_revision_keeps_its_counts_and_schools_editable(
     )
     assert r.status_code == 302
     # Waiting for review: nobody changes it.
-    login(client, world, "own_editor")
+    sign_in(client, world.users["own_editor"], lang="en")
     r = client.post(
         URL + "/counts", data={**COUNTS, "teachers": "5", "version": profile_version(session)}
     )
     assert r.status_code == 409
-    login(client, world, "reviewer")
+    sign_in(client, world.users["reviewer"], lang="en")
     r = client.post(
         f"/review/profiles/{rev.id}",
         data={
@@ -190,7 +199,7 @@ def test_a_returned_revision_keeps_its_counts_and_schools_editable(
         },
     )
     assert r.status_code == 302
-    login(client, world, "own_editor")
+    sign_in(client, world.users["own_editor"], lang="en")
     html = client.get(URL).get_data(as_text=True)
     assert "Teachers look low" in html and "Waiting for review" in html
     r = client.post(
@@ -219,7 +228,7 @@ def test_staging_needs_the_office_rights(
     client: FlaskClient, world: World, session: Session
 ) -> None:
     for who in ("other_editor", "reviewer"):
-        login(client, world, who)
+        sign_in(client, world.users[who], lang="en")
         r = client.post(URL + "/counts", data={**COUNTS, "version": "0"})
         assert r.status_code == 403, who
         r = _upload(
@@ -238,7 +247,7 @@ def test_office_staff_cannot_import_results(
     client: FlaskClient, world: World, session: Session
 ) -> None:
     for who in ("own_editor", "own_director"):
-        login(client, world, who)
+        sign_in(client, world.users[who], lang="en")
         page = client.get("/portal/offices/spp-krabi/results")
         assert page.status_code == 200 and 'type="file"' not in page.get_data(as_text=True)
         r = _upload(client, "/portal/offices/spp-krabi/results", "r.csv", RESULTS_OK.encode())
@@ -246,7 +255,7 @@ def test_office_staff_cannot_import_results(
         r = _upload(client, "/portal/results", "r.csv", RESULTS_OK.encode())
         assert r.status_code in (302, 403) and "loaded" not in r.get_data(as_text=True)
     assert session.scalar(select(func.count()).select_from(ResultRecord)) == 0
-    login(client, world, "reviewer")
+    sign_in(client, world.users["reviewer"], lang="en")
     assert _upload(client, "/portal/results", "r.csv", RESULTS_OK.encode()).status_code == 302
     assert session.scalar(select(func.count()).select_from(ResultRecord)) == 3
 

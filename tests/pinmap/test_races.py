@@ -24,7 +24,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from pinmap import create_app
 from pinmap.db import make_engine
-from pinmap.devdb import prepared_database
 from pinmap.localdb import Cluster
 from pinmap.models import (
     AuditLog,
@@ -45,8 +44,9 @@ from pinmap.services.audit import Actor, utcnow
 from pinmap.services.errors import ServiceError
 from pinmap.services.progress import fiscal_year_of
 
-from ..conftest import TEST_CONFIG
-from .portal_fixtures import PASSWORD, full_report
+from ..support.app import TEST_CONFIG
+from ..support.databases import prepared_database
+from ..support.portal import PASSWORD, full_report
 
 THREADS = 8
 ROUNDS = 3

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import pytest
-
 from pinmap import create_app
 from pinmap.localdb import Cluster
 
-from ..conftest import PROVINCE_FILE, TEST_CONFIG
+from ..support.app import TEST_CONFIG
+from ..support.databases import worker_id
+from ..support.paths import PROVINCE_FILE
 
 
 def test_setup_builds_an_empty_database_then_changes_nothing(pg_cluster: Cluster) -> None:
-    if not PROVINCE_FILE.exists():
-        pytest.skip(f"reference boundaries not present at {PROVINCE_FILE}")
-    url = pg_cluster.up("pinmap_setup", "pinmap")
+    url = pg_cluster.up(f"pinmap_setup_{worker_id()}", "pinmap")
     app = create_app({**TEST_CONFIG, "SQLALCHEMY_URL": url})
     try:
         runner = app.test_cli_runner()

@@ -23,14 +23,14 @@ from werkzeug.serving import make_server
 
 from pinmap import create_app
 from pinmap.db import make_engine
-from pinmap.devdb import prepared_database
 from pinmap.localdb import Cluster, free_port
 from pinmap.models import ApiToken, LoginAttempt
 from pinmap.services.accounts import create_user
 from pinmap.services.audit import Actor
 
-from ..conftest import TEST_CONFIG
-from .portal_fixtures import PASSWORD, World, full_report
+from ..support.app import TEST_CONFIG
+from ..support.databases import prepared_database
+from ..support.portal import PASSWORD, World, full_report
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 ENTRIES = "/api/v1/portal/offices/spp-krabi/entries?fiscal_year=2567"  # Krabi's drafts

@@ -18,9 +18,9 @@ from sqlalchemy.orm import Session
 from pinmap import tables
 from pinmap.tables import ImportRejected, read_table
 
-from .portal_fixtures import World
-from .test_profiles import login, wired
-from .test_profiles_data import _upload, profile_version, staged_codes
+from ..signin import sign_in
+from ..support.portal import World
+from ..support.profiles import _upload, profile_version, staged_codes, wired
 
 __all__ = ["wired"]
 
@@ -104,7 +104,7 @@ def test_xlsx_bomb_is_refused_fast_in_bounded_memory(
 ) -> None:
     data = bomb_xlsx(300)
     assert len(data) < 600_000  # a few hundred KB that unpack to 300 MB of text
-    login(client, world, "own_editor")
+    sign_in(client, world.users["own_editor"], lang="en")
     url = "/portal/offices/spp-krabi/schools"
     version = profile_version(session)
     client.get(url)  # the page's own first-request costs are not the bomb's
@@ -123,7 +123,7 @@ def test_xlsx_bomb_is_refused_fast_in_bounded_memory(
 
 
 def test_results_import_refuses_the_bomb_too(client: FlaskClient, world: World) -> None:
-    login(client, world, "reviewer")
+    sign_in(client, world.users["reviewer"], lang="en")
     started = time.perf_counter()
     r = _upload(client, "/portal/results", "results.xlsx", bomb_xlsx(100))
     assert r.status_code == 400 and time.perf_counter() - started < 1.0
@@ -131,7 +131,7 @@ def test_results_import_refuses_the_bomb_too(client: FlaskClient, world: World) 
 
 
 def test_bomb_message_is_in_thai_for_thai_readers(client: FlaskClient, world: World) -> None:
-    login(client, world, "reviewer")
+    sign_in(client, world.users["reviewer"], lang="en")
     client.get("/lang/th")
     r = _upload(client, "/portal/results", "ผลการดำเนินงาน.xlsx", bomb_xlsx(50))
     html = r.get_data(as_text=True)

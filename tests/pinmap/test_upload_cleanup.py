@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from pinmap.services.uploads import clean_upload, store
 
-from .portal_fixtures import World, full_report
+from ..support.portal import World, full_report
 
 
 def _jpeg() -> bytes:

@@ -1,13 +1,10 @@
-"""The authorization matrix: every write route and state transition × every kind of user.
+"""The authorization matrix's rows: every write route and state transition × every kind of user.
 
 One row per write (route + state it acts on), one cell per user: anonymous, the other office's
 editor, our own office's editor and director, a reviewer, an admin and a coach. Only the cells
 in the row's `allowed` set may succeed; every other cell must be refused and change nothing (no
-audit record). `test_every_write_route_has_a_row` walks the URL map, so a new write route fails
-CI until it gets a row here or a commented place in NO_AUTHZ_NEEDED.
-
-Speed: one test per row; each cell runs inside a savepoint that is rolled back, so the users,
-tokens and app are built once per row, not once per cell.
+audit record). The tests are in tests/pinmap/test_authorization_matrix.py; the form fuzzer and
+the form-refusal tests reuse these rows and their states.
 """
 
 from __future__ import annotations
@@ -29,11 +26,9 @@ from werkzeug.test import TestResponse
 
 from pinmap.config import PROJECT_ROOT
 from pinmap.services import coaching as coaching_svc
-from pinmap.services.accounts import create_token, create_user
-from pinmap.services.audit import Actor
 
 from ..signin import sign_in
-from .portal_fixtures import OWN, PASSWORD, ROLES, World, full_report, no_csrf
+from .portal import OWN, PASSWORD, ROLES, World, add_coach, full_report, no_csrf
 
 ALL: tuple[str, ...] = (*ROLES, "coach")
 OFFICE = frozenset({"own_editor", "own_director"})
@@ -103,18 +98,7 @@ class Ctx:
 
 @pytest.fixture
 def ctx(app: Flask, world: World, session: Session, connection: Connection) -> Iterator[Ctx]:
-    actor = Actor(None, "test")
-    coach = create_user(
-        session,
-        actor,
-        email="coach@example.go.th",
-        name="coach",
-        password=PASSWORD,
-        role="coach",
-        office_code=None,
-    )
-    world.users["coach"] = coach
-    world.tokens["coach"] = create_token(session, actor, coach, "tests").secret
+    add_coach(world, session)
     coaching_svc.load_rounds(session, PROJECT_ROOT / "data" / "monitoring_rounds.csv")
     session.commit()
     epochs = {who: (u.id, u.session_epoch) for who, u in world.users.items()}
@@ -1209,29 +1193,3 @@ def _run_cell(c: Ctx, row: Row, who: str) -> None:
         check_cell(c, row, who)
     finally:
         savepoint.rollback()
-
-
-@pytest.mark.parametrize("row", ROWS, ids=[r.name for r in ROWS])
-def test_authorization_matrix(ctx: Ctx, row: Row) -> None:
-    failures = []
-    for who in ALL:
-        try:
-            _run_cell(ctx, row, who)
-        except AssertionError as err:
-            failures.append(f"{who}: {err}".splitlines()[0])
-    assert not failures, f"{row.name} ({row.method} {row.rule}):\n" + "\n".join(failures)
-
-
-def test_every_write_route_has_a_row(app: Flask) -> None:
-    covered = {(row.method, row.rule) for row in ROWS}
-    missing = []
-    for rule in app.url_map.iter_rules():
-        for method in sorted((rule.methods or set()) & {"POST", "PUT", "PATCH", "DELETE"}):
-            key = (method, rule.rule)
-            if key not in covered and key not in NO_AUTHZ_NEEDED:
-                missing.append(f"{method} {rule.rule} ({rule.endpoint})")
-    assert not missing, "write routes with no authorization row:\n" + "\n".join(missing)
-    stale = (covered | set(NO_AUTHZ_NEEDED)) - {
-        (m, r.rule) for r in app.url_map.iter_rules() for m in (r.methods or ())
-    }
-    assert not stale, f"rows for routes that no longer exist: {sorted(stale)}"

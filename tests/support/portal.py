@@ -8,18 +8,22 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pinmap.models import FiscalYear, Office, PolicyItem, ReportingWindow, User
-from pinmap.services.accounts import create_token, create_user
-from pinmap.services.audit import Actor, utcnow
+from pinmap.models import FiscalYear, Office, PolicyItem, User
+from pinmap.services.audit import utcnow
 from pinmap.services.progress import fiscal_year_of
 
-from ..signin import sign_in
+from .factories import PASSWORD as PASSWORD  # every test user's password
+from .factories import (
+    PolicyItemFactory,
+    ReportFactory,
+    ReportingWindowFactory,
+    UserFactory,
+    token_for,
+)
 
-PASSWORD = "correct horse 42"
 OWN, OTHER = "spp-krabi", "spp-bangkok"
 ROLES = ["anonymous", "other_editor", "own_editor", "own_director", "reviewer", "admin"]
 
@@ -45,7 +49,6 @@ class World:
 
 @pytest.fixture
 def world(session: Session) -> World:
-    actor = Actor(None, "test")
     today = (utcnow() + dt.timedelta(hours=7)).date()
     fy = fiscal_year_of(today)
     if session.get(FiscalYear, fy) is None:
@@ -54,20 +57,8 @@ def world(session: Session) -> World:
         starts, ends = fiscal_year_bounds(fy)
         session.add(FiscalYear(year_be=fy, starts_on=starts, ends_on=ends))
         session.flush()
-    item = PolicyItem(
-        fiscal_year=fy, kind="policy", no=1, title_th="ทดสอบ", title_en="Test", verified=False
-    )
-    session.add(item)
-    session.add(
-        ReportingWindow(
-            fiscal_year=fy,
-            round_no=1,
-            label_th="ระยะที่ 1",
-            label_en="Phase 1",
-            opens_on=today - dt.timedelta(days=3),
-            closes_on=today + dt.timedelta(days=10),
-        )
-    )
+    item = PolicyItemFactory(session=session, fiscal_year=fy, no=1)
+    ReportingWindowFactory(session=session, fiscal_year=fy, today=today)
     spec = {
         "other_editor": ("office_editor", OTHER),
         "own_editor": ("office_editor", OWN),
@@ -77,40 +68,25 @@ def world(session: Session) -> World:
     }
     users, tokens = {}, {}
     for who, (role, office) in spec.items():
-        users[who] = create_user(
-            session,
-            actor,
-            email=f"{who}@example.go.th",
-            name=who,
-            password=PASSWORD,
-            role=role,
-            office_code=office,
+        users[who] = UserFactory(
+            session=session, email=f"{who}@example.go.th", name=who, role=role, office_code=office
         )
-        tokens[who] = create_token(session, actor, users[who], "tests").secret
+        tokens[who] = token_for(session, users[who])
     session.commit()
     own = session.scalars(select(Office).filter_by(code=OWN)).one()
     return World(users, tokens, fy, item, 1, own)
 
 
-def login(client: FlaskClient, who: str) -> None:
-    sign_in(client, _USERS[who].id)
-
-
-_USERS: dict[str, Any] = {}
+def add_coach(world: World, session: Session) -> User:
+    """A coach in `world` (users and tokens), as the coaching and authorization tests need."""
+    coach = UserFactory(session=session, email="coach@example.go.th", name="coach", role="coach")
+    world.users["coach"] = coach
+    world.tokens["coach"] = token_for(session, coach)
+    return coach
 
 
 def full_report(version: int | None = None) -> dict[str, Any]:
-    return {
-        "version": version,
-        "status": "on_plan",
-        "what": "อบรมครู",
-        "where": "อ.เมือง",
-        "how": "ออนไลน์",
-        "result": "ครู 120 คน",
-        "indicator_value": 80,
-        "indicator_target": 75,
-        "indicator_unit": "percent",
-    }
+    return ReportFactory(version=version)
 
 
 def no_csrf(app: Flask) -> Flask:

@@ -808,7 +808,7 @@ def serve(
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m ingest.reference_endpoint",
+        prog="python -m tools.reference_endpoint",
         description=f"Serve {NOTICE_HEADER} on 127.0.0.1: "
         f"{PROGRESS_ROUTE}, {QUARTERLY_ROUTE}, {STATS_ROUTE}; control via /_faults, /_reset, "
         "/_stats, /_health.",

@@ -1,0 +1,40 @@
+"""The authorization matrix (rows in tests/support/authz_matrix.py): each row's cells for every
+kind of user, and `test_every_write_route_has_a_row`, which walks the URL map, so a new write
+route fails CI until it gets a row or a commented place in NO_AUTHZ_NEEDED.
+
+Speed: one test per row; each cell runs inside a savepoint that is rolled back, so the users,
+tokens and app are built once per row, not once per cell.
+"""
+
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+
+from ..support.authz_matrix import ALL, NO_AUTHZ_NEEDED, ROWS, Ctx, Row, _run_cell
+
+
+@pytest.mark.parametrize("row", ROWS, ids=[r.name for r in ROWS])
+def test_authorization_matrix(ctx: Ctx, row: Row) -> None:
+    failures = []
+    for who in ALL:
+        try:
+            _run_cell(ctx, row, who)
+        except AssertionError as err:
+            failures.append(f"{who}: {err}".splitlines()[0])
+    assert not failures, f"{row.name} ({row.method} {row.rule}):\n" + "\n".join(failures)
+
+
+def test_every_write_route_has_a_row(app: Flask) -> None:
+    covered = {(row.method, row.rule) for row in ROWS}
+    missing = []
+    for rule in app.url_map.iter_rules():
+        for method in sorted((rule.methods or set()) & {"POST", "PUT", "PATCH", "DELETE"}):
+            key = (method, rule.rule)
+            if key not in covered and key not in NO_AUTHZ_NEEDED:
+                missing.append(f"{method} {rule.rule} ({rule.endpoint})")
+    assert not missing, "write routes with no authorization row:\n" + "\n".join(missing)
+    stale = (covered | set(NO_AUTHZ_NEEDED)) - {
+        (m, r.rule) for r in app.url_map.iter_rules() for m in (r.methods or ())
+    }
+    assert not stale, f"rows for routes that no longer exist: {sorted(stale)}"
