@@ -557,7 +557,9 @@ def test_dashboard_lists_offices_missing_reports(c: FlaskClient, w: World) -> No
     sign_in(c, w.users["reviewer"])
     page = c.get(f"/coaching/dashboard?fiscal_year={w.fy}").get_data(as_text=True)
     assert "/coaching/dashboard/offices?" in page
-    listed = c.get(f"/coaching/dashboard/offices?fiscal_year={w.fy}&round=1&cluster=6&state=missing")
+    listed = c.get(
+        f"/coaching/dashboard/offices?fiscal_year={w.fy}&round=1&cluster=6&state=missing"
+    )
     assert w.own.name_th in listed.get_data(as_text=True)
 
 
