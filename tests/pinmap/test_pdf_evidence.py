@@ -232,11 +232,12 @@ def test_an_object_stream_bomb_is_refused_in_bounded_memory() -> None:
     except OSError:
         pytest.skip("the peak RSS cannot be reset here")
     before = _rss_kb("VmRSS")
-    started = time.perf_counter()
+    # CPU time of the request's thread: what a bomb burns, whatever else loads the machine.
+    started = time.thread_time()
     with pytest.raises(UploadRejected) as err:
         clean_upload(io.BytesIO(data), "report.pdf")
     assert err.value.code == "corrupt"
-    assert time.perf_counter() - started < 1.0
+    assert time.thread_time() - started < 1.0
     assert (_rss_kb("VmHWM") - before) / 1024 < 50
 
 
@@ -291,8 +292,9 @@ def test_a_pdf_of_too_many_objects_is_refused_quickly() -> None:
         pdf.Root.Extra = Array([pdf.make_indirect(Dictionary(N=n)) for n in range(100_001)])
 
     data = _pdf(many, object_stream_mode=pikepdf.ObjectStreamMode.generate)
-    started = time.perf_counter()
+    # CPU time of the request's thread: what a bomb burns, whatever else loads the machine.
+    started = time.thread_time()
     with pytest.raises(UploadRejected) as err:
         clean_upload(io.BytesIO(data), "report.pdf")
     assert "too many parts" in err.value.message_en
-    assert time.perf_counter() - started < 1.0
+    assert time.thread_time() - started < 1.0
