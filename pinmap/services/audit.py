@@ -7,7 +7,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from sqlalchemy import TextClause, event, text
+import psycopg
+from sqlalchemy import Engine, TextClause, event, text
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 from sqlalchemy.sql.util import find_tables
 
@@ -96,13 +97,18 @@ _PENDING: Final = "pinmap.audit.pending_changes"
 # One statement: the lock, then ids drawn in the order the changes were made, then a NOTIFY
 # per change (delivered at commit). The insert reads from the lock's row, so no id is drawn
 # before the lock is held.
-_WRITE = text(
-    "WITH lock AS MATERIALIZED (SELECT pg_advisory_xact_lock(:lock) AS held), "
+_WRITE_SQL = (
+    "WITH lock AS MATERIALIZED (SELECT pg_advisory_xact_lock(%(lock)s) AS held), "
     "ins AS (INSERT INTO change_events (kind, office_code, payload, audience, office_id) "
     "SELECT v.kind, v.office_code, v.payload, v.audience, v.office_id FROM lock, "
-    "jsonb_to_recordset(CAST(:rows AS jsonb)) AS v(kind text, office_code text, payload jsonb, "
-    "audience text, office_id integer, ord integer) ORDER BY v.ord RETURNING id) "
-    "SELECT id, pg_notify(:channel, id::text) IS NULL FROM ins ORDER BY id"
+    "jsonb_to_recordset(CAST(%(rows)s AS jsonb)) AS v(kind text, office_code text, "
+    "payload jsonb, audience text, office_id integer, ord integer) ORDER BY v.ord RETURNING id) "
+    "SELECT id, pg_notify(%(channel)s, id::text) IS NULL FROM ins ORDER BY id"
+)
+_WRITE = text(
+    _WRITE_SQL.replace("%(lock)s", ":lock")
+    .replace("%(rows)s", ":rows")
+    .replace("%(channel)s", ":channel")
 )
 
 
@@ -139,18 +145,29 @@ def emit_change(
     return change
 
 
-def write_pending_changes(session: Session) -> None:
-    """Write the transaction's queued change records now (one statement, under the lock)."""
+def write_pending_changes(session: Session, *, and_commit: bool = False) -> None:
+    """Write the transaction's queued change records now (one statement, under the lock).
+
+    With `and_commit` the statement and COMMIT go to the server together (psycopg's pipeline
+    mode, one round trip): the lock is then held only while the server runs them, never while
+    this process, busy with other requests, gets round to sending the COMMIT. SQLAlchemy's own
+    commit that follows finds nothing left to commit.
+    """
     pending: list[PendingChange] = session.info.pop(_PENDING, [])
     if not pending:
         return
     session.flush()  # whatever the changes describe is written first, outside the lock
     rows = [{**change.values, "ord": n} for n, change in enumerate(pending)]
-    result = session.execute(
-        _WRITE,
-        {"lock": CHANGE_ORDER_LOCK, "channel": CHANGE_CHANNEL, "rows": json.dumps(rows)},
-    )
-    ids = [row[0] for row in result]
+    params = {"lock": CHANGE_ORDER_LOCK, "channel": CHANGE_CHANNEL, "rows": json.dumps(rows)}
+    if and_commit:
+        dbapi = session.connection().connection.dbapi_connection
+        assert isinstance(dbapi, psycopg.Connection)  # noqa: S101 (the engine is psycopg's)
+        with dbapi.pipeline(), dbapi.cursor() as cursor:
+            cursor.execute(_WRITE_SQL, params)
+            dbapi.commit()
+            ids = [row[0] for row in cursor.fetchall()]
+    else:
+        ids = [row[0] for row in session.execute(_WRITE, params)]
     for change, id_ in zip(pending, ids, strict=True):
         change._id = id_
 
@@ -159,7 +176,9 @@ def write_pending_changes(session: Session) -> None:
 def _write_before_commit(session: Session) -> None:
     if session.in_nested_transaction():
         return  # a savepoint's release: its changes wait for the real commit
-    write_pending_changes(session)
+    # A session on its own connection commits it; one joined to a caller's connection (tests)
+    # only ends its part, and leaves the commit to the caller.
+    write_pending_changes(session, and_commit=isinstance(session.bind, Engine))
 
 
 def _reads_changes(state: ORMExecuteState) -> bool:

@@ -140,8 +140,14 @@ def test_a_change_committing_slowly_is_never_skipped(db: OrderDB, listener: Subs
         holding.set()  # the change record is written, its id drawn; COMMIT not yet sent
         assert release.wait(10)
 
+    def commit_slowly() -> int:
+        # On a connection of its own: the session writes its record, then the connection's
+        # COMMIT (paused above) is a second round trip, with the lock held in between.
+        with slow_engine.connect() as conn:
+            return _commit_one(sessionmaker(bind=conn), "slow")
+
     try:
-        slow, out_slow = _in_thread(lambda: _commit_one(db.factory(slow_engine), "slow"))
+        slow, out_slow = _in_thread(commit_slowly)
         assert holding.wait(10)
         fast, out_fast = _in_thread(lambda: _commit_one(db.factory(), "fast"))
         time.sleep(0.5)
@@ -156,6 +162,37 @@ def test_a_change_committing_slowly_is_never_skipped(db: OrderDB, listener: Subs
     finally:
         release.set()
         slow_engine.dispose()
+
+
+def test_a_session_of_its_own_sends_its_changes_and_commit_together(db: OrderDB) -> None:
+    """The app's sessions: the record and COMMIT go in one round trip, so a process that is slow
+    to come back to the request after it (busy with others) holds nobody up."""
+    slow_engine = make_engine(db.url)
+    holding, release = threading.Event(), threading.Event()
+
+    @event.listens_for(slow_engine, "commit")
+    def _pause(conn: object) -> None:
+        holding.set()
+        assert release.wait(10)
+
+    try:
+        slow, out_slow = _in_thread(lambda: _commit_one(db.factory(slow_engine), "paused"))
+        assert holding.wait(10)
+        fast, out_fast = _in_thread(lambda: _commit_one(db.factory(), "unpaused"))
+        fast.join(3)
+        assert not fast.is_alive(), "the paused session still held the change-order lock"
+        with db.engine.connect() as conn:
+            ids = conn.execute(
+                text(
+                    "SELECT id FROM change_events WHERE payload->>'test' IN ('paused', 'unpaused')"
+                )
+            ).scalars()
+            assert len(list(ids)) == 2  # the paused one had already committed
+    finally:
+        release.set()
+        slow.join(5)
+        slow_engine.dispose()
+    assert out_slow[0] < out_fast[0]
 
 
 def test_the_lock_is_held_only_while_committing(db: OrderDB) -> None:
