@@ -52,9 +52,10 @@ def from_env(env: os._Environ[str] | dict[str, str] | None = None) -> dict[str, 
         # connections (each process also holds one LISTEN connection).
         "PINMAP_DB_POOL_SIZE": int(env.get("PINMAP_DB_POOL_SIZE", "10")),
         "PINMAP_DB_MAX_OVERFLOW": int(env.get("PINMAP_DB_MAX_OVERFLOW", "5")),
-        # Seconds a request waits for a connection before it is answered 503 with Retry-After:
-        # under the load benchmark a write waits well under this; a server that cannot keep
-        # up says so, rather than holding the request until the client gives up.
-        "PINMAP_DB_POOL_TIMEOUT": float(env.get("PINMAP_DB_POOL_TIMEOUT", "15")),
+        # Seconds a request waits for a connection before it is answered 503 with Retry-After.
+        # Requests queue here, holding nothing in the database; under the load benchmark (265
+        # writers on a shared 2-core machine) the slowest waited about 15 s, so 15 turned
+        # some into 503s. 30 s is about when a browser or client gives up anyway.
+        "PINMAP_DB_POOL_TIMEOUT": float(env.get("PINMAP_DB_POOL_TIMEOUT", "30")),
         "BABEL_DEFAULT_TIMEZONE": "Asia/Bangkok",
     }

@@ -18,7 +18,7 @@ from ..conftest import TEST_CONFIG
 
 def test_pool_settings_come_from_the_environment() -> None:
     defaults = pool_options(from_env({}))
-    assert defaults == {"pool_size": 10, "max_overflow": 5, "pool_timeout": 15.0}
+    assert defaults == {"pool_size": 10, "max_overflow": 5, "pool_timeout": 30.0}
     env = {
         "PINMAP_DB_POOL_SIZE": "3",
         "PINMAP_DB_MAX_OVERFLOW": "0",
