@@ -67,7 +67,8 @@ def create_app(
             raise RuntimeError(
                 "No database configured: set DATABASE_URL, or run `make run` for the local one."
             )
-        session_factory = db.make_session_factory(db.make_engine(str(url)))
+        engine = db.make_engine(str(url), **db.pool_options(app.config))
+        session_factory = db.make_session_factory(engine)
     db.init_app(app, session_factory)
 
     # First: bounds the <int:> converter before any route is added, and its request checks
@@ -128,6 +129,7 @@ def register_errorhandlers(app: Flask) -> None:
     from flask_wtf.csrf import CSRFError
     from marshmallow import ValidationError
     from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+    from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
     from sqlalchemy.orm.exc import ObjectDeletedError, StaleDataError
     from werkzeug.exceptions import HTTPException
 
@@ -138,6 +140,7 @@ def register_errorhandlers(app: Flask) -> None:
         handle_database_down,
         handle_http_exception,
         handle_integrity_error,
+        handle_pool_timeout,
         handle_service_error,
         handle_validation_error,
     )
@@ -147,6 +150,7 @@ def register_errorhandlers(app: Flask) -> None:
     app.register_error_handler(CSRFError, handle_csrf_error)
     app.register_error_handler(ServiceError, handle_service_error)
     app.register_error_handler(OperationalError, handle_database_down)
+    app.register_error_handler(SQLAlchemyTimeoutError, handle_pool_timeout)
     # Backstops: no input, and no race between two requests, may end in a 500.
     app.register_error_handler(StaleDataError, handle_concurrent_write)
     app.register_error_handler(ObjectDeletedError, handle_concurrent_write)

@@ -45,5 +45,17 @@ def from_env(env: os._Environ[str] | dict[str, str] | None = None) -> dict[str, 
         # How often a waiting ingestion scheduler retries the leader lock (seconds).
         "PINMAP_INGEST_POLL": float(env.get("PINMAP_INGEST_POLL", "5")),
         "SESSION_COOKIE_SECURE": env.get("PINMAP_SECURE_COOKIES", "0") == "1",
+        # Database connections per process. A gevent worker serves thousands of greenlets (open
+        # maps hold none); the pool bounds how many run a transaction at once, and the others
+        # wait for a connection holding nothing in the database. 10 + 5 keep one worker's CPU
+        # busy with room for slow commits; 2 workers then use 30 of PostgreSQL's default 100
+        # connections (each process also holds one LISTEN connection).
+        "PINMAP_DB_POOL_SIZE": int(env.get("PINMAP_DB_POOL_SIZE", "10")),
+        "PINMAP_DB_MAX_OVERFLOW": int(env.get("PINMAP_DB_MAX_OVERFLOW", "5")),
+        # Seconds a request waits for a connection before it is answered 503 with Retry-After.
+        # Requests queue here, holding nothing in the database; under the load benchmark (265
+        # writers on a shared 2-core machine) the slowest waited about 15 s, so 15 turned
+        # some into 503s. 30 s is about when a browser or client gives up anyway.
+        "PINMAP_DB_POOL_TIMEOUT": float(env.get("PINMAP_DB_POOL_TIMEOUT", "30")),
         "BABEL_DEFAULT_TIMEZONE": "Asia/Bangkok",
     }

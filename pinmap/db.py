@@ -6,7 +6,8 @@ Views commit once at the end; services only add and flush; jobs and CLI commands
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -21,6 +22,15 @@ class Base(DeclarativeBase):
 
 def make_engine(url: str, **kwargs: object) -> Engine:
     return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def pool_options(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The connection pool's size, overflow and wait limit from the app's settings."""
+    return {
+        "pool_size": int(config["PINMAP_DB_POOL_SIZE"]),
+        "max_overflow": int(config["PINMAP_DB_MAX_OVERFLOW"]),
+        "pool_timeout": float(config["PINMAP_DB_POOL_TIMEOUT"]),
+    }
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

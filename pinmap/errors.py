@@ -201,3 +201,12 @@ def handle_database_down(exc: Exception) -> Response | tuple[str, int]:
         resp = make_response(render_template("error.html", code=503, message=message), 503)
     resp.headers["Retry-After"] = "5"
     return resp
+
+
+def handle_pool_timeout(exc: Exception) -> Response:
+    """No database connection came free in PINMAP_DB_POOL_TIMEOUT seconds: the server is
+    overloaded, not broken. A 503 the client may retry (never a 500)."""
+    current_app.logger.warning("no database connection free for %s: %s", request.path, exc)
+    resp = _error_response(503, _default_message(503))
+    resp.headers["Retry-After"] = "5"
+    return resp
