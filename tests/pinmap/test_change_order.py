@@ -19,11 +19,12 @@ from sqlalchemy import Engine, event, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from pinmap.db import make_engine
-from pinmap.devdb import prepared_database
 from pinmap.live import Broker, Change, Subscriber
 from pinmap.localdb import Cluster
 from pinmap.models import ChangeEvent
 from pinmap.services.audit import ChangeRolledBack, emit_change
+
+from ..support.databases import prepared_database
 
 
 @dataclass

@@ -13,7 +13,7 @@ from pinmap import create_app
 from pinmap.config import from_env
 from pinmap.db import pool_options
 
-from ..conftest import TEST_CONFIG
+from ..support.app import TEST_CONFIG
 
 
 def test_pool_settings_come_from_the_environment() -> None:
