@@ -581,14 +581,19 @@ def add_evidence(
         "progress_revision",
         rev.id,
         office_id=office.id,
-        after={
-            "kind": evidence.kind,
-            "title": evidence.title,
-            "url": evidence.url,
-            "original_name": evidence.original_name,
-        },
+        after=_evidence_audit(evidence),
     )
     return rev
+
+
+def _evidence_audit(evidence: Evidence) -> dict[str, Any]:
+    """What the audit log keeps of an evidence item added or removed."""
+    return {
+        "kind": evidence.kind,
+        "title": evidence.title,
+        "url": evidence.url,
+        "original_name": evidence.original_name,
+    }
 
 
 def remove_evidence(
@@ -621,12 +626,7 @@ def remove_evidence(
         "progress_revision",
         rev.id,
         office_id=office.id,
-        before={
-            "kind": removed.kind,
-            "title": removed.title,
-            "url": removed.url,
-            "original_name": removed.original_name,
-        },
+        before=_evidence_audit(removed),
     )
     return rev
 
