@@ -15,6 +15,7 @@ from geo.regions import hull_of_points, union_of
 from geo.validate import in_thailand
 
 from ..models import Cluster, Office, OfficeProvince, PolicyDimension, PolicyItem, Province
+from . import search
 from .audit import Actor, emit_change, record
 from .errors import N_, ServiceError
 from .lookups import first_or_404, or_404
@@ -27,12 +28,15 @@ def list_offices(
     province_code: str | None = None,
     kind: str | None = None,
     q: str | None = None,
+    codes: list[str] | None = None,
 ) -> list[Office]:
     stmt = (
         select(Office)
         .options(joinedload(Office.cluster), joinedload(Office.office_province))
         .order_by(Office.code)
     )
+    if codes is not None:
+        stmt = stmt.where(Office.code.in_(codes))
     if cluster_no is not None:
         stmt = stmt.where(Office.cluster_no == cluster_no)
     if kind is not None:
@@ -42,18 +46,10 @@ def list_offices(
             OfficeProvince.province_code == province_code
         )
         stmt = stmt.where(or_(Office.id.in_(covered), Office.office_province_code == province_code))
-    if q:
-        # % and _ typed in the search box are meant literally, not as LIKE wildcards.
-        escaped = q.strip().replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_")
-        pattern = f"%{escaped}%"
-        stmt = stmt.where(
-            or_(
-                Office.code.ilike(pattern),
-                Office.name_th.ilike(pattern),
-                Office.name_full_th.ilike(pattern),
-                Office.name_en.ilike(pattern),
-            )
-        )
+    if q and q.strip():
+        # The same reading of the query as the map's search box (services/search.py).
+        found = [h.code for h in search.search(session, q)]
+        stmt = stmt.where(Office.code.in_(found))
     return list(session.scalars(stmt).unique())
 
 

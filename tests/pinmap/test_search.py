@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from pinmap.services import search as svc
@@ -166,3 +167,67 @@ def test_aliases_file_names_real_provinces(session: Session) -> None:
     aliases = svc.load_aliases()
     assert set(aliases) == known  # every province has its postcode prefix
     assert all(len(a["postal"]) == 1 for a in aliases.values())
+
+
+# --- the API ------------------------------------------------------------------------------
+
+
+def test_api_search_ranks_and_pages(client: FlaskClient) -> None:
+    r = client.get("/api/v1/search", query_string={"q": "เชียงใหม่2"})
+    assert r.status_code == 200
+    body = r.get_json()
+    assert body["total"] == 1 and body["codes"] == ["spp-chiangmai-2"]
+    first = body["results"][0]
+    assert first["name_th"] == "สพป.เชียงใหม่ เขต 2" and first["rank"] == 1
+    assert first["province_en"] == "Chiang Mai" and first["matched"] == "province"
+    body = client.get("/api/v1/search?per_page=20&page=2").get_json()
+    assert (body["total"], body["pages"], len(body["codes"])) == (245, 13, 245)
+    assert [h["rank"] for h in body["results"]] == list(range(21, 41))
+    assert [h["code"] for h in body["results"]] == body["codes"][20:40]
+    body = client.get("/api/v1/search?page=13&per_page=20").get_json()
+    assert len(body["results"]) == 5
+    assert client.get("/api/v1/search?page=14&per_page=20").get_json()["results"] == []
+    body = client.get("/api/v1/search", query_string={"q": "กทม", "kind": "secondary"}).get_json()
+    assert body["codes"] == ["spm-bangkok-1", "spm-bangkok-2"]
+    body = client.get("/api/v1/search?q=50&cluster=15").get_json()
+    assert body["total"] == 7
+
+
+def test_api_offices_q_reads_the_query_like_the_search(client: FlaskClient) -> None:
+    for q, n in (("เชียงใหม่ 2", 1), ("chiang mai 2", 1), ("กทม", 3), ("50", 7), ("โคราช", 8)):
+        fc = client.get("/api/v1/offices", query_string={"q": q}).get_json(force=True)
+        assert len(fc["features"]) == n, q
+
+
+@pytest.mark.parametrize(
+    ("query", "name"),
+    [
+        ({"q": "ก" * 101}, "q"),
+        ({"per_page": "101"}, "per_page"),
+        ({"per_page": "0"}, "per_page"),
+        ({"page": "0"}, "page"),
+        ({"page": "x"}, "page"),
+        ({"cluster": "abc"}, "cluster"),
+        ({"province": "5"}, "province"),
+        ({"kind": "tertiary"}, "kind"),
+    ],
+)
+def test_api_search_bad_input_is_a_400_in_the_readers_language(
+    client: FlaskClient, query: dict[str, str], name: str
+) -> None:
+    r = client.get("/api/v1/search", query_string=query, headers={"Accept-Language": "th"})
+    assert r.status_code == 400
+    body = r.get_json()
+    assert name in body["message"] and name in body["errors"]["query"]
+    assert body["message"].startswith("พารามิเตอร์")
+    r = client.get("/api/v1/search", query_string=query, headers={"Accept-Language": "en"})
+    assert r.get_json()["message"] == f"Invalid parameter(s): {name}"
+
+
+def test_api_search_is_in_the_openapi_document(client: FlaskClient) -> None:
+    doc = client.get("/api/v1/openapi.json").get_json()
+    op = doc["paths"]["/api/v1/search"]["get"]
+    params = {p["name"]: p for p in op["parameters"]}
+    assert params["q"]["schema"]["maxLength"] == 100
+    assert params["per_page"]["schema"]["maximum"] == 100
+    assert "400" in op["responses"]
