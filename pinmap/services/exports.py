@@ -1,16 +1,22 @@
-"""All offices' approved profiles and results as CSV, XLSX and GeoJSON, safe to open in Excel."""
+"""Offices' approved profiles and results as CSV, XLSX and GeoJSON, safe to open in Excel, and
+the map's filters (read from a query string) that choose which offices they hold."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any, Final
 
 from geoalchemy2.shape import to_shape
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from ..models import Office, ResultRecord
+from ..models import OFFICE_KINDS, Cluster, Office, PolicyItem, Province, ResultRecord
 from ..tables import csv_bytes, xlsx_bytes
+from . import search
+from .best_practices import offices_with_approved
+from .errors import N_, ServiceError
 from .profiles import approved_revisions
 from .results import RESULT_COLUMNS as IMPORT_COLUMNS
 from .schools import latest_stats_all, school_counts
@@ -48,10 +54,134 @@ OFFICE_COLUMNS: Final = (
 RESULT_COLUMNS: Final = (*IMPORT_COLUMNS, "source")
 
 
-def office_rows(session: Session) -> list[dict[str, Any]]:
-    offices = session.scalars(
-        select(Office).options(joinedload(Office.office_province)).order_by(Office.code)
-    ).unique()
+# The map's filters, in the order the map writes them into its address.
+FILTER_NAMES: Final = ("q", "cluster", "province", "kind", "bp", "office")
+_BP = re.compile(r"^(policy|quick_win):(\d{1,2})$")
+_SMALL_NUMBER = re.compile(r"^\d{1,2}$")
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Which offices: what was typed, a cluster, a province, a kind, a best practice's item
+    (of `fiscal_year`), one office. Unset filters are None (q: empty)."""
+
+    q: str = ""
+    cluster: int | None = None
+    province: str | None = None
+    kind: str | None = None
+    bp: tuple[str, int] | None = None
+    office: str | None = None
+    fiscal_year: int | None = None
+
+    @property
+    def any(self) -> bool:
+        return bool(self.q.strip()) or any(
+            v is not None for v in (self.cluster, self.province, self.kind, self.bp, self.office)
+        )
+
+    def as_args(self) -> dict[str, str]:
+        """The filters as query-string arguments (unset ones left out)."""
+        args = {
+            "q": self.q.strip(),
+            "cluster": "" if self.cluster is None else str(self.cluster),
+            "province": self.province or "",
+            "kind": self.kind or "",
+            "bp": f"{self.bp[0]}:{self.bp[1]}" if self.bp else "",
+            "office": self.office or "",
+        }
+        return {k: v for k, v in args.items() if v}
+
+
+def read_filters(
+    session: Session, args: Mapping[str, str], fiscal_year: int | None
+) -> tuple[Filters, dict[str, str]]:
+    """The known filters in `args` whose values exist, and apart from them the refused ones
+    (name → value as given). Other arguments (lang, …) are not filters and are left alone."""
+    bad: dict[str, str] = {}
+    got: dict[str, Any] = {}
+    raw = {name: (args.get(name) or "").strip() for name in FILTER_NAMES}
+    if len(raw["q"]) > search.MAX_QUERY_CHARS:
+        bad["q"] = raw["q"]
+    else:
+        got["q"] = raw["q"]
+    if raw["cluster"]:
+        found = _SMALL_NUMBER.match(raw["cluster"]) and session.get(Cluster, int(raw["cluster"]))
+        if found:
+            got["cluster"] = int(raw["cluster"])
+        else:
+            bad["cluster"] = raw["cluster"]
+    if raw["province"]:
+        if _SMALL_NUMBER.match(raw["province"]) and session.get(Province, raw["province"]):
+            got["province"] = raw["province"]
+        else:
+            bad["province"] = raw["province"]
+    if raw["kind"]:
+        if raw["kind"] in OFFICE_KINDS:
+            got["kind"] = raw["kind"]
+        else:
+            bad["kind"] = raw["kind"]
+    if raw["bp"]:
+        item = _BP.match(raw["bp"])
+        exists = (
+            item is not None
+            and fiscal_year is not None
+            and session.scalar(
+                select(PolicyItem.id).filter_by(
+                    fiscal_year=fiscal_year, kind=item.group(1), no=int(item.group(2))
+                )
+            )
+        )
+        if item and exists:
+            got["bp"] = (item.group(1), int(item.group(2)))
+        else:
+            bad["bp"] = raw["bp"]
+    if raw["office"]:
+        if len(raw["office"]) <= 60 and session.scalar(
+            select(Office.id).filter_by(code=raw["office"])
+        ):
+            got["office"] = raw["office"]
+        else:
+            bad["office"] = raw["office"]
+    return Filters(**got, fiscal_year=fiscal_year), bad
+
+
+def filters_or_400(session: Session, args: Mapping[str, str], fiscal_year: int | None) -> Filters:
+    """The filters of a download; any refused value is a 400 that names the filter."""
+    chosen, bad = read_filters(session, args, fiscal_year)
+    if bad:
+        # Echo at most 40 characters of what was sent: enough to recognise it.
+        named = ", ".join(f"{k}={v[:40]}" for k, v in bad.items())
+        raise ServiceError(400, N_("Not a valid filter value: %(filters)s."), filters=named)
+    return chosen
+
+
+def chosen_codes(session: Session, filters: Filters) -> list[str] | None:
+    """Codes of the offices the filters choose (best match first), or None: every office."""
+    if not filters.any:
+        return None
+    only = None
+    if filters.office:
+        only = frozenset({filters.office})
+    if filters.bp and filters.fiscal_year:
+        with_bp = frozenset(offices_with_approved(session, filters.fiscal_year, *filters.bp))
+        only = with_bp if only is None else only & with_bp
+    hits = search.search(
+        session,
+        filters.q,
+        cluster_no=filters.cluster,
+        province_code=filters.province,
+        kind=filters.kind,
+        codes=only,
+    )
+    return [h.code for h in hits]
+
+
+def office_rows(session: Session, codes: list[str] | None = None) -> list[dict[str, Any]]:
+    """One row per office (by code); only `codes` when given."""
+    stmt = select(Office).options(joinedload(Office.office_province)).order_by(Office.code)
+    if codes is not None:
+        stmt = stmt.where(Office.code.in_(codes))
+    offices = session.scalars(stmt).unique()
     profiles = approved_revisions(session)
     stats = latest_stats_all(session)
     schools = school_counts(session)
@@ -99,7 +229,7 @@ def office_rows(session: Session) -> list[dict[str, Any]]:
     return rows
 
 
-def result_rows(session: Session) -> list[dict[str, Any]]:
+def result_rows(session: Session, codes: list[str] | None = None) -> list[dict[str, Any]]:
     stmt = (
         select(ResultRecord, Office.code)
         .join(Office, Office.id == ResultRecord.office_id)
@@ -107,6 +237,8 @@ def result_rows(session: Session) -> list[dict[str, Any]]:
             Office.code, ResultRecord.fiscal_year, ResultRecord.category, ResultRecord.indicator
         )
     )
+    if codes is not None:
+        stmt = stmt.where(Office.code.in_(codes))
     return [
         {
             "office_code": code,
@@ -137,9 +269,9 @@ def to_xlsx(sheets: dict[str, tuple[Iterable[str], Iterable[dict[str, Any]]]]) -
     return xlsx_bytes(as_lists)
 
 
-def offices_geojson(session: Session) -> dict[str, Any]:
+def offices_geojson(session: Session, codes: list[str] | None = None) -> dict[str, Any]:
     features = []
-    for row in office_rows(session):
+    for row in office_rows(session, codes):
         props = {k: v for k, v in row.items() if k not in ("lon", "lat")}
         features.append(
             {
