@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import abort, current_app, make_response, redirect, render_template, request, url_for
 from flask_babel import get_locale
@@ -11,6 +12,7 @@ from flask_babel import gettext as _
 from ..db import get_session
 from ..i18n import LOCALE_COOKIE, LOCALES
 from ..security import current_actor, safe_next
+from ..services import exports
 from ..services import offices as svc
 from ..services import progress
 from . import bp
@@ -50,8 +52,22 @@ def _client_strings() -> dict[str, str]:
         "open_cluster": _("Open cluster page"),
         "showing": _("Showing %(shown)s of %(total)s offices"),
         "no_match": _("No office matches these filters."),
+        "page_of": _("Page %(page)s of %(pages)s"),
+        "previous": _("Previous"),
+        "next": _("Next"),
+        "search_failed": _("The search did not answer. Try again."),
         "load_failed": _("Could not load the office data. Reload the page to try again."),
     }
+
+
+def _cluster_provinces(clusters: list[dict[str, Any]], session: Any) -> dict[str, list[int]]:
+    """Province code → the clusters with an office in or covering it (the province list of a
+    cluster follows its offices, like its outline on the map)."""
+    found: dict[str, set[int]] = {}
+    for office in svc.list_offices(session):
+        for code in {office.office_province_code, *(c.province_code for c in office.covered)}:
+            found.setdefault(code, set()).add(office.cluster_no)
+    return {code: sorted(nos) for code, nos in found.items()}
 
 
 @bp.route("/")
@@ -63,6 +79,24 @@ def index() -> Any:
     fiscal_year = progress.catalogue_year(session, current_actor().today_bangkok)
     items = progress.items_of(session, fiscal_year) if fiscal_year else []
     th = str(get_locale() or "th") == "th"
+    # The address carries the filters; values that do not exist are left out and named.
+    chosen, ignored = exports.read_filters(session, request.args, fiscal_year)
+    colours = {"kind"} | (
+        {"progress", *(f"item:{i.kind}:{i.no}" for i in items)} if fiscal_year else set()
+    )
+    colour = request.args.get("colour", "").strip()
+    if colour and colour not in colours:
+        ignored["colour"] = colour
+        colour = ""
+    province_name = {p.code: p.name_th if th else (p.name_en or p.name_th) for p in provinces}
+    if not th:
+        provinces = sorted(provinces, key=lambda p: p.name_en or p.name_th)
+    in_clusters = _cluster_provinces(clusters, session)
+    export_urls = {
+        fmt: url_for("public.export_table", what="offices", fmt=fmt)
+        for fmt in ("csv", "xlsx")
+    }
+    export_urls["geojson"] = url_for("public.export_geojson")
     config = {
         "urls": {
             "offices": url_for("api.offices"),
@@ -75,6 +109,8 @@ def index() -> Any:
             "cluster_page": url_for("coaching.cluster", no=0).rsplit("/", 1)[0] + "/",
             "bp_offices": url_for("profiles_api.best_practice_offices"),
             "office": url_for("api.office", code="__CODE__"),
+            "search": url_for("search_api.search"),
+            "exports": export_urls,
         },
         "fiscal_year": fiscal_year,
         "items": [
@@ -87,10 +123,13 @@ def index() -> Any:
             for i in items
         ],
         "locale": request.args.get("lang") or "",
+        "lang": "th" if th else "en",
         "strings": _client_strings(),
         "cluster_names": {
             str(c["no"]): c["name_th"] if th else (c["name_en"] or c["name_th"]) for c in clusters
         },
+        "province_names": province_name,
+        "filter_names": list(exports.FILTER_NAMES),
     }
     parts = render_parts(
         national_map(config, _map_labels(), cfg["PINMAP_TILES"], cfg["PINMAP_TILES_ATTRIBUTION"])
@@ -99,11 +138,25 @@ def index() -> Any:
         "public/map.html",
         map=parts,
         provinces=provinces,
+        province_name=province_name,
+        province_clusters=in_clusters,
         clusters=clusters,
+        cluster_provinces={
+            c["no"]: ", ".join(province_name[code] for code in c["province_codes"])
+            for c in clusters
+        },
         total=sum(len(c["office_codes"]) for c in clusters),
         fiscal_year=fiscal_year,
         items=items,
         tiles_configured=bool(cfg["PINMAP_TILES"]),
+        chosen=chosen,
+        colour=colour or "kind",
+        # At most 40 characters of each: enough to recognise what was in the address.
+        ignored=", ".join(f"{k}={v[:40]}" for k, v in ignored.items()),
+        export_urls={
+            fmt: url + ("?" + urlencode(chosen.as_args()) if chosen.any else "")
+            for fmt, url in export_urls.items()
+        },
     )
 
 

@@ -107,24 +107,7 @@
                          iconSize: [18, 18], iconAnchor: [9, 9], popupAnchor: [0, -8] });
     },
 
-    popup: function (p) {
-      var S = this.S, c = this.config;
-      var provinces = (p.provinces_th || []).join(", ");
-      var body = el("div", { className: "popup" }, [
-        el("strong", { className: "popup-title", text: p.name_th }),
-        el("div", { className: "popup-en", lang: "en", text: p.name_en }),
-        el("div", { text: (p.kind === "primary" ? S.primary : S.secondary) }),
-        el("div", { text: S.cluster + " " + p.cluster_no + " · " + (c.cluster_names[p.cluster_no] || "") }),
-        el("div", { text: S.provinces_covered + ": " + provinces }),
-        this.progressLine(p),
-        p.location_precision === "office" ? null : el("div", { className: "popup-approx",
-          text: S.approximate + " (" + (p.location_precision === "amphoe" ? S.precision_amphoe : S.precision_province) + ")" }),
-        el("a", { className: "popup-link",
-                  href: withLang(c.urls.office_page.replace("__CODE__", encodeURIComponent(p.code)), c.locale),
-                  text: S.open_profile + " →" })
-      ]);
-      return body;
-    },
+    // popup, and the filters, search and result list: static/js/map-filters.js.
 
     progressLine: function (p) {
       var mode = this.state.mode || "kind", S = this.S;
@@ -251,11 +234,12 @@
       var self = this;
       fc.features.forEach(function (f) {
         var p = f.properties, ll = [f.geometry.coordinates[1], f.geometry.coordinates[0]];
-        var marker = L.marker(ll, { icon: self.icon(p), title: p.name_th, alt: p.name_th, riseOnHover: true });
+        var name = self.displayName ? self.displayName(p) : p.name_th;
+        var marker = L.marker(ll, { icon: self.icon(p), title: name, alt: name, riseOnHover: true });
         // Live changes replace state.features[code]: read it when shown, never capture p.
         var current = function () { return self.state.features[p.code].properties; };
         marker.bindPopup(function () { return self.popup(current()); }, { maxWidth: 320 });
-        marker.bindTooltip(function () { return el("span", { text: current().name_th }); },
+        marker.bindTooltip(function () { return el("span", { text: self.displayName ? self.displayName(current()) : current().name_th }); },
                            { direction: "top", offset: [0, -8] });
         marker.pinCode = p.code;
         self.state.markers[p.code] = marker;
@@ -265,10 +249,11 @@
     },
 
     addProvinces: function (fc) {
+      var self = this;
       if (!fc.features.length) return;
       var layer = L.geoJSON(fc, {
         style: { color: "#6b7a8f", weight: 1, fillColor: "#eef1f5", fillOpacity: 0.6 },
-        onEachFeature: function (f, l) { l.bindTooltip(el("span", { text: f.properties.name_th }), { sticky: true }); }
+        onEachFeature: function (f, l) { l.bindTooltip(el("span", { text: (self.config.province_names || {})[f.properties.code] || f.properties.name_th }), { sticky: true }); }
       });
       layer.addTo(this.layers.provinces);
       this.layers.provinces.bringToBack && this.layers.provinces.bringToBack();
@@ -282,7 +267,7 @@
           return { color: colour, weight: 2, fillColor: colour, fillOpacity: 0.18 };
         },
         onEachFeature: function (f, l) {
-          l.bindTooltip(el("span", { text: f.properties.no + " · " + f.properties.name_th }), { sticky: true });
+          l.bindTooltip(el("span", { text: f.properties.no + " · " + self.clusterName(f.properties) }), { sticky: true });
           l.bindPopup(function () { return self.clusterLink(f.properties); });
         }
       });
@@ -302,9 +287,14 @@
       });
     },
 
+    // A cluster's name in the page's language.
+    clusterName: function (props) {
+      return (this.config.cluster_names || {})[props.no] || props.name_th;
+    },
+
     clusterLink: function (props) {
       return el("div", { className: "popup" }, [
-        el("strong", { className: "popup-title", text: props.no + " · " + props.name_th }),
+        el("strong", { className: "popup-title", text: props.no + " · " + this.clusterName(props) }),
         el("a", { className: "popup-link", href: this.config.urls.cluster_page + encodeURIComponent(props.no),
                   text: this.S.open_cluster + " →" })
       ]);
@@ -317,114 +307,9 @@
         var label = el("span", { className: "cluster-label", text: String(f.properties.no) });
         L.marker(ll, { icon: L.divIcon({ className: "cluster-label-icon", html: label.outerHTML, iconSize: null }),
                        interactive: true, keyboard: false })
-          .bindTooltip(el("span", { text: f.properties.name_th }))
+          .bindTooltip(el("span", { text: self.clusterName(f.properties) }))
           .bindPopup(function () { return self.clusterLink(f.properties); })
           .addTo(self.layers.clusters);
-      });
-    },
-
-    filterValues: function () {
-      var kind = document.querySelector('#filters input[name="kind"]:checked');
-      return {
-        q: (document.getElementById("f-q").value || "").trim().toLowerCase(),
-        cluster: document.getElementById("f-cluster").value,
-        province: document.getElementById("f-province").value,
-        kind: kind ? kind.value : "",
-        bp: (document.getElementById("f-bp") || { value: "" }).value
-      };
-    },
-
-    matches: function (p, v) {
-      if (v.kind && p.kind !== v.kind) return false;
-      if (v.bp && !(this.state.bpOffices && this.state.bpOffices[v.bp] &&
-                    this.state.bpOffices[v.bp][p.code])) return false;
-      if (v.cluster && String(p.cluster_no) !== v.cluster) return false;
-      if (v.province && p.province_code !== v.province &&
-          (p.province_codes || []).indexOf(v.province) < 0) return false;
-      if (v.q) {
-        var hay = (p.code + " " + p.name_th + " " + p.name_en + " " + (p.provinces_th || []).join(" ")).toLowerCase();
-        if (hay.indexOf(v.q) < 0) return false;
-      }
-      return true;
-    },
-
-    chosenMarkers: function (v) {
-      var self = this, chosen = [];
-      Object.keys(this.state.features).forEach(function (code) {
-        if (self.matches(self.state.features[code].properties, v)) chosen.push(self.state.markers[code]);
-      });
-      return chosen;
-    },
-
-    showCount: function (chosen) {
-      this.state.shown = chosen.length;
-      var count = document.getElementById("result-count");
-      count.textContent = chosen.length ? fmt(this.S.showing, { shown: chosen.length, total: this.state.total })
-                                        : this.S.no_match;
-    },
-
-    // Re-applies the user's current filters after a live change. Unlike applyFilters it moves
-    // only the markers whose membership changed (an open popup elsewhere stays open), leaves
-    // the view where the user put it, and rebuilds the result list only if it differs.
-    refilter: function () {
-      if (!document.getElementById("filters")) return;
-      var v = this.filterValues(), self = this, group = this.layers.offices;
-      var chosen = this.chosenMarkers(v), wanted = {};
-      chosen.forEach(function (m) { wanted[m.pinCode] = true; });
-      Object.keys(this.state.markers).forEach(function (code) {
-        var m = self.state.markers[code], has = group.hasLayer(m);
-        if (wanted[code] && !has) group.addLayer(m);
-        else if (!wanted[code] && has) group.removeLayer(m);
-      });
-      this.showCount(chosen);
-      this.renderResults(chosen, v);
-    },
-
-    applyFilters: function () {
-      var v = this.filterValues();
-      // The search box fires "change" again on blur; redoing identical work would rebuild the
-      // result list under the user's pointer and swallow their click.
-      var key = JSON.stringify(v);
-      if (key === this._lastFilterKey) return;
-      this._lastFilterKey = key;
-      var chosen = this.chosenMarkers(v);
-      var group = this.layers.offices;
-      group.clearLayers();
-      group.addLayers(chosen);
-      this.showCount(chosen);
-      this._resultsKey = null;
-      this.renderResults(chosen, v);
-      var filtered = v.q || v.cluster || v.province || v.kind;
-      if (chosen.length && filtered) {
-        this.layers.map.fitBounds(L.featureGroup(chosen).getBounds().pad(0.2), { maxZoom: 10 });
-      } else if (chosen.length) {
-        this.layers.map.fitBounds(L.featureGroup(chosen).getBounds().pad(0.05));
-      }
-    },
-
-    renderResults: function (chosen, v) {
-      var list = document.getElementById("results"), self = this;
-      var listed = (!(v.q || v.cluster || v.province) || chosen.length > 40) ? [] : chosen;
-      // Rebuilding an unchanged list under the user's pointer would swallow their click.
-      var key = JSON.stringify(listed.map(function (m) {
-        return [m.pinCode, self.state.features[m.pinCode].properties.name_th];
-      }));
-      if (key === this._resultsKey) return;
-      this._resultsKey = key;
-      list.textContent = "";
-      if (!listed.length) return;
-      chosen.forEach(function (m) {
-        var p = self.state.features[m.pinCode].properties;
-        var link = el("a", { href: "#", text: p.name_th });
-        link.addEventListener("click", function (ev) {
-          ev.preventDefault();
-          // Jump without animation first: zoomToShowLayer never calls back if another
-          // zoom animation (from the filter's fitBounds) is still running.
-          var map = self.layers.map;
-          map.setView(m.getLatLng(), Math.max(map.getZoom(), 11), { animate: false });
-          self.layers.offices.zoomToShowLayer(m, function () { m.openPopup(); });
-        });
-        list.appendChild(el("li", {}, [link]));
       });
     },
 
@@ -439,30 +324,6 @@
         var set = {};
         (data.offices || []).forEach(function (code) { set[code] = true; });
         self.state.bpOffices[key] = set;
-      });
-    },
-
-    bindFilters: function () {
-      var self = this, timer = null, form = document.getElementById("filters");
-      if (!form) return;
-      // The filters apply as they change; Enter in the search box must not reload the page.
-      form.addEventListener("submit", function (ev) { ev.preventDefault(); });
-      form.addEventListener("change", function (ev) {
-        if (ev.target && ev.target.id === "f-colour") return;
-        if (ev.target && ev.target.id === "f-bp") {
-          self.loadBestPractices(ev.target.value).then(function () { self.applyFilters(); })
-            .catch(function (e) { console.warn("best practices:", e.message); });
-          return;
-        }
-        self.applyFilters();
-      });
-      var colour = document.getElementById("f-colour");
-      if (colour) colour.addEventListener("change", function () {
-        self.setColourMode(colour.value).catch(function (e) { console.warn("colour:", e.message); });
-      });
-      document.getElementById("f-q").addEventListener("input", function () {
-        clearTimeout(timer);
-        timer = setTimeout(function () { self.applyFilters(); }, 200);
       });
     }
   };
