@@ -12,9 +12,8 @@ from flask_babel import gettext as _
 from ..db import get_session
 from ..i18n import LOCALE_COOKIE, LOCALES
 from ..security import current_actor, safe_next
-from ..services import exports
+from ..services import exports, progress
 from ..services import offices as svc
-from ..services import progress
 from . import bp
 from .mapview import national_map, render_parts
 
@@ -93,8 +92,7 @@ def index() -> Any:
         provinces = sorted(provinces, key=lambda p: p.name_en or p.name_th)
     in_clusters = _cluster_provinces(clusters, session)
     export_urls = {
-        fmt: url_for("public.export_table", what="offices", fmt=fmt)
-        for fmt in ("csv", "xlsx")
+        fmt: url_for("public.export_table", what="offices", fmt=fmt) for fmt in ("csv", "xlsx")
     }
     export_urls["geojson"] = url_for("public.export_geojson")
     config = {

@@ -232,7 +232,9 @@
       });
       var pager = byId("results-pager");
       if (pager) {
+        // .pager is display: flex, which would override the hidden attribute alone.
         pager.hidden = pages < 2;
+        pager.style.display = pages < 2 ? "none" : "";
         byId("results-page").textContent = fmt(this.S.page_of, { page: page, pages: pages });
         byId("results-prev").disabled = page <= 1;
         byId("results-next").disabled = page >= pages;

@@ -80,3 +80,42 @@ def test_a_bad_value_is_escaped_in_the_refusal(client: FlaskClient) -> None:
     r = client.get("/exports/offices.csv?kind=<script>alert(1)</script>")
     assert r.status_code == 400
     assert "<script>alert" not in r.get_data(as_text=True)
+
+
+def _links(html: str, prefix: str) -> dict[str, str]:
+    import re
+
+    return {
+        m.group(1): m.group(2).replace("&amp;", "&")
+        for m in re.finditer(rf'id="({prefix}[\w-]*)" href="([^"]+)"', html)
+    }
+
+
+def test_the_map_office_and_cluster_pages_link_their_exports(client: FlaskClient) -> None:
+    html = client.get("/?cluster=13&kind=secondary").get_data(as_text=True)
+    links = _links(html, "export-")
+    assert links["export-csv"] == "/exports/offices.csv?cluster=13&kind=secondary"
+    assert links["export-geojson"] == "/exports/offices.geojson?cluster=13&kind=secondary"
+    assert len(_codes(client, {"cluster": "13", "kind": "secondary"})) == 4
+
+    html = client.get("/offices/spp-krabi").get_data(as_text=True)
+    links = _links(html, "export-")
+    assert set(links) == {
+        "export-office-csv",
+        "export-office-xlsx",
+        "export-office-geojson",
+        "export-results-csv",
+        "export-results-xlsx",
+    }
+    for href in links.values():
+        assert client.get(href).status_code == 200
+    geo = json.loads(client.get(links["export-office-geojson"]).data)
+    assert [f["id"] for f in geo["features"]] == ["spp-krabi"]
+
+    html = client.get("/coaching/clusters/13").get_data(as_text=True)
+    links = _links(html, "export-cluster")
+    assert len(links) == 5
+    for href in links.values():
+        assert client.get(href).status_code == 200
+    geo = json.loads(client.get(links["export-cluster-geojson"]).data)
+    assert len(geo["features"]) == 21
