@@ -62,6 +62,7 @@ _GLUED_PREFIXES: Final = ("สพป", "สพม", "อำเภอ", "จั�
 _KIND_ORDER: Final = {"primary": 0, "secondary": 1}
 
 
+@lru_cache(maxsize=16384)
 def normalise(text: str) -> str:
     """Lower-case words separated by single spaces; Thai digits as 0-9; digits apart from letters.
 
@@ -315,30 +316,49 @@ def place_terms(code: str, name_th: str, name_en: str) -> PlaceTerms:
     return PlaceTerms(code, tuple(dict.fromkeys(t for t in terms if t)), postal)
 
 
+# The entries last built in this process, with the rows they were built from: a search reads
+# the rows (one small query) and builds again only when they changed, so no invalidation is
+# needed and several processes or hosts stay correct.
+_built: dict[str, tuple[object, list[Entry]]] = {}
+
+
 def load_entries(session: Session) -> list[Entry]:
-    provinces = session.execute(select(Province.code, Province.name_th, Province.name_en))
+    provinces = tuple(
+        session.execute(
+            select(Province.code, Province.name_th, Province.name_en).order_by(Province.code)
+        )
+    )
+    covered_rows = tuple(
+        session.execute(
+            select(OfficeProvince.office_id, OfficeProvince.province_code).order_by(
+                OfficeProvince.office_id, OfficeProvince.position
+            )
+        )
+    )
+    rows = tuple(
+        session.execute(
+            select(
+                Office.id,
+                Office.code,
+                Office.kind,
+                Office.cluster_no,
+                Office.name_th,
+                Office.name_full_th,
+                Office.name_en,
+                Office.office_amphoe_th,
+                Office.office_province_code,
+            ).order_by(Office.code)
+        )
+    )
+    key = (provinces, covered_rows, rows)
+    cached = _built.get("entries")
+    if cached is not None and cached[0] == key:
+        return cached[1]
     places = {code: place_terms(code, th, en) for code, th, en in provinces}
     covered: dict[int, list[str]] = defaultdict(list)
-    for office_id, code in session.execute(
-        select(OfficeProvince.office_id, OfficeProvince.province_code).order_by(
-            OfficeProvince.office_id, OfficeProvince.position
-        )
-    ):
+    for office_id, code in covered_rows:
         covered[office_id].append(code)
-    rows = session.execute(
-        select(
-            Office.id,
-            Office.code,
-            Office.kind,
-            Office.cluster_no,
-            Office.name_th,
-            Office.name_full_th,
-            Office.name_en,
-            Office.office_amphoe_th,
-            Office.office_province_code,
-        ).order_by(Office.code)
-    )
-    return [
+    entries = [
         make_entry(
             code=code,
             kind=kind,
@@ -352,6 +372,8 @@ def load_entries(session: Session) -> list[Entry]:
         )
         for oid, code, kind, cluster_no, name_th, full, name_en, amphoe, own in rows
     ]
+    _built["entries"] = (key, entries)
+    return entries
 
 
 def phrases_of(entries: list[Entry]) -> frozenset[str]:

@@ -141,6 +141,8 @@ def test_a_popup_opened_after_a_live_change_shows_the_new_data(
     page = watched.page
     _open_map(page, map_server)
     page.fill("#f-q", "spp-krabi")
+    # The list shows every office until the search answers; then only the one found.
+    page.wait_for_function("() => PinMap.state.shown === 1")
     link = page.locator("#results a")
     link.wait_for()
     old = link.inner_text()

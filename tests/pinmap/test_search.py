@@ -231,3 +231,13 @@ def test_api_search_is_in_the_openapi_document(client: FlaskClient) -> None:
     assert params["q"]["schema"]["maxLength"] == 100
     assert params["per_page"]["schema"]["maximum"] == 100
     assert "400" in op["responses"]
+
+
+def test_a_changed_office_is_found_by_its_new_name(session: Session) -> None:
+    from pinmap.models import Office
+
+    assert codes(session, "ชื่อทดสอบใหม่") == []  # builds and keeps this process's entries
+    office = session.query(Office).filter_by(code="spp-krabi").one()
+    office.name_th = "สพป.ชื่อทดสอบใหม่"
+    session.flush()
+    assert codes(session, "ชื่อทดสอบใหม่") == ["spp-krabi"]
