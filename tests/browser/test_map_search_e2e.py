@@ -228,3 +228,33 @@ def test_screenshots_of_a_filtered_map(
         assert errors == []
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("size", list(SIZES), ids=list(SIZES))
+def test_office_and_cluster_pages_link_their_exports(
+    browser: Browser, live_server: LiveServer, shots: Path, size: str
+) -> None:
+    width, height = SIZES[size]
+    context = browser.new_context(viewport={"width": width, "height": height}, locale="th-TH")
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        for name, path, link, expected in (
+            ("office", "/offices/spp-krabi", "#export-office-csv", {"spp-krabi"}),
+            ("cluster", "/coaching/clusters/13", "#export-cluster-csv", None),
+        ):
+            page.goto(live_server.url + path)
+            page.locator("#downloads").scroll_into_view_if_needed()
+            page.screenshot(path=str(shots / f"{name}-downloads-{size}-{width}x{height}.png"))
+            with page.expect_download() as download:
+                page.click(link)
+            text = Path(download.value.path()).read_text(encoding="utf-8-sig")
+            rows = list(csv.DictReader(io.StringIO(text)))
+            if expected is not None:
+                assert {r["code"] for r in rows} == expected
+            else:
+                assert len(rows) == 21 and {r["cluster_no"] for r in rows} == {"13"}
+        assert errors == []
+    finally:
+        context.close()
