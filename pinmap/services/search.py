@@ -21,7 +21,7 @@ from typing import Final
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..models import Office, OfficeProvince, Province
+from ..models import Amphoe, Office, OfficeProvince, Province
 
 # The longest query accepted (the API and the exports refuse longer ones with a 400).
 MAX_QUERY_CHARS: Final = 100
@@ -190,10 +190,12 @@ def make_entry(
     amphoe_th: str,
     own: PlaceTerms,
     covered: tuple[PlaceTerms, ...],
+    amphoe_en: str = "",
 ) -> Entry:
     short = re.sub(r"^(สพป|สพม) ", "", normalise(name_th))
     texts = (name_th, short, name_full_th, name_en)
     amphoe = compact(amphoe_th)
+    amphoe_other = compact(amphoe_en)
     words = set()
     for t in (*texts, code):
         words.update(normalise(t).split())
@@ -206,7 +208,18 @@ def make_entry(
         name_words=frozenset(words),
         own=own,
         covered=covered,
-        amphoe=tuple(a for a in dict.fromkeys((amphoe, amphoe.removeprefix("เมือง"))) if a),
+        amphoe=tuple(
+            a
+            for a in dict.fromkeys(
+                (
+                    amphoe,
+                    amphoe.removeprefix("เมือง"),
+                    amphoe_other,
+                    amphoe_other.removeprefix("mueang"),
+                )
+            )
+            if a
+        ),
         province_codes=frozenset({own.code, *(p.code for p in covered)}),
     )
 
@@ -350,11 +363,14 @@ def load_entries(session: Session) -> list[Entry]:
             ).order_by(Office.code)
         )
     )
-    key = (provinces, covered_rows, rows)
+    # English amphoe names exist once an amphoe boundary file was imported (none otherwise).
+    amphoes = tuple(session.execute(select(Amphoe.province_code, Amphoe.name_th, Amphoe.name_en)))
+    key = (provinces, covered_rows, rows, amphoes)
     cached = _built.get("entries")
     if cached is not None and cached[0] == key:
         return cached[1]
     places = {code: place_terms(code, th, en) for code, th, en in provinces}
+    amphoe_en = {(p, compact(th)): en for p, th, en in amphoes}
     covered: dict[int, list[str]] = defaultdict(list)
     for office_id, code in covered_rows:
         covered[office_id].append(code)
@@ -369,6 +385,7 @@ def load_entries(session: Session) -> list[Entry]:
             amphoe_th=amphoe or "",
             own=places[own],
             covered=tuple(places[c] for c in covered[oid] if c != own),
+            amphoe_en=amphoe_en.get((own, compact(amphoe or "")), ""),
         )
         for oid, code, kind, cluster_no, name_th, full, name_en, amphoe, own in rows
     ]

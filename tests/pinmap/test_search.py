@@ -241,3 +241,37 @@ def test_a_changed_office_is_found_by_its_new_name(session: Session) -> None:
     office.name_th = "สพป.ชื่อทดสอบใหม่"
     session.flush()
     assert codes(session, "ชื่อทดสอบใหม่") == ["spp-krabi"]
+
+
+def test_english_amphoe_names_once_amphoe_boundaries_are_imported(session: Session) -> None:
+    from geoalchemy2.shape import from_shape
+    from shapely.geometry import MultiPolygon, box
+
+    from pinmap.models import Amphoe, BoundaryImport
+
+    assert codes(session, "Tha Maka") == []
+    source = BoundaryImport(
+        level="amphoe",
+        source_name="test",
+        sha256="0" * 64,
+        feature_count=1,
+        repaired_count=0,
+        simplify_tolerance_deg=0.0,
+    )
+    session.add(source)
+    session.flush()
+    square = from_shape(MultiPolygon([box(99.7, 13.9, 99.8, 14.0)]), srid=4326)
+    session.add(
+        Amphoe(
+            code="7105",
+            province_code="71",
+            name_th="ท่ามะกา",
+            name_en="Tha Maka",
+            geom=square,
+            geom_web=square,
+            boundary_import_id=source.id,
+        )
+    )
+    session.flush()
+    assert codes(session, "Tha Maka") == ["spp-kanchanaburi-2"]
+    assert codes(session, "thamaka") == ["spp-kanchanaburi-2"]
