@@ -90,11 +90,12 @@
       };
     },
 
-    // The ranked codes the server found for `q` (a promise; answers are kept per query).
-    searchFor: function (q) {
+    // The ranked codes the server found for `q` (a promise; answers are kept per query, and
+    // asked again when `fresh`).
+    searchFor: function (q, fresh) {
       var self = this;
       this.state.searches = this.state.searches || {};
-      if (!q || this.state.searches[q]) return Promise.resolve();
+      if (!q || (this.state.searches[q] && !fresh)) return Promise.resolve();
       var url = this.config.urls.search + "?" + query({ q: q, per_page: 1 });
       return fetch(url, { headers: { Accept: "application/json" } }).then(function (r) {
         if (!r.ok) throw new Error(url + " → HTTP " + r.status);
@@ -148,11 +149,9 @@
     // only the markers whose membership changed (an open popup elsewhere stays open), leaves
     // the view where the user put it, and rebuilds the result list only if it differs.
     refilter: function () {
-      if (!byId("filters")) return;
+      if (!byId("filters")) return Promise.resolve();
       var self = this, v = this.filterValues();
-      // A change may rename an office: ask the search again.
-      if (v.q && this.state.searches) delete this.state.searches[v.q];
-      return this.searchFor(v.q).then(function () {
+      var apply = function () {
         var group = self.layers.offices, chosen = self.chosenMarkers(v), wanted = {};
         chosen.forEach(function (m) { wanted[m.pinCode] = true; });
         Object.keys(self.state.markers).forEach(function (code) {
@@ -162,6 +161,14 @@
         });
         self.showCount(chosen);
         self.renderResults(chosen, v);
+      };
+      // At once with the search answer in hand (a renamed office shows its new name now),
+      // then again with a fresh answer: the change may have renamed an office into or out of
+      // what was searched for.
+      apply();
+      if (!v.q) return Promise.resolve();
+      return this.searchFor(v.q, true).then(function () {
+        if (JSON.stringify(self.filterValues()) === JSON.stringify(v)) apply();
       }).catch(function (e) { console.warn("search:", e.message); });
     },
 
