@@ -438,3 +438,41 @@ def test_api_reads_and_writes_with_the_page_rules(
     assert api.get(url).get_json()["problems_suggestions"] == SIX["problems_suggestions"]
     spec = api.get("/api/v1/openapi.json").get_json()
     assert "/api/v1/projects/{project_id}/quarters/{quarter}" in spec["paths"]
+
+
+def test_review_desk_refusals_keep_the_comment(
+    app: Flask, world: World, project: Project, session: Session
+) -> None:
+    _fy, q = open_quarter()
+    report = svc.save_quarter(session, actor(world, "own_editor"), project, q, form(), 0)
+    report = wf.submit(session, actor(world, "own_director"), report, report.current.version)  # type: ignore[union-attr]
+    session.commit()
+    reviewer = _page(app, world, "reviewer")
+    url = f"/review/projects/{report.id}"
+    version = str(report.current.version)  # type: ignore[union-attr]
+    r = reviewer.post(url + "/return", data={"version": version, "action": "return", "comment": ""})
+    assert r.status_code == 400 and "comment is required" in r.get_data(as_text=True)
+    r = reviewer.post(url + "/approve", data={"version": version, "action": "approve"})
+    assert r.status_code == 302
+    # Undoing OBEC's review belongs to the level above it; the typed reason survives the refusal.
+    r = reviewer.post(
+        url + "/unapprove",
+        data={"version": str(int(version) + 1), "action": "unapprove", "comment": "เหตุผลที่พิมพ์"},
+    )
+    body = r.get_data(as_text=True)
+    assert r.status_code == 403 and "เหตุผลที่พิมพ์" in body and "higher approval level" in body
+    # A stale version is a 409 that keeps the comment too.
+    r = reviewer.post(
+        url + "/return", data={"version": version, "action": "return", "comment": "ช้าไป"}
+    )
+    assert r.status_code == 409 and "ช้าไป" in r.get_data(as_text=True)
+    admin = _page(app, world, "admin")
+    r = admin.post(
+        url + "/unapprove",
+        data={"version": str(int(version) + 1), "action": "unapprove", "comment": "ตรวจใหม่"},
+    )
+    assert r.status_code == 302
+    session.expire_all()
+    again = svc.report_of(session, project, q)
+    assert again is not None and again.current is not None and again.current.level == 1
+    assert reviewer.get("/review/projects/999999").status_code == 404
