@@ -36,9 +36,25 @@ RULES: dict[str, frozenset[str]] = {
     "import_results": frozenset({"reviewer", "admin"}),
     "manage_sources": frozenset({"admin"}),
     "view_ingest": frozenset({"reviewer", "admin"}),
+    # Reports of the workflow engine (quarterly projects first): the office edits, its director
+    # certifies (approval level 1), OBEC reviews (level 2) and, where a kind has a third level,
+    # OBEC's monitoring office (admins) accepts. Levels are set per kind in services/workflow.py.
+    "edit_report": frozenset({"office_editor", "office_director"}),
+    "certify_report": frozenset({"office_director"}),
+    "review_report": frozenset({"reviewer", "admin"}),
+    "accept_report": frozenset({"admin"}),
 }
 OFFICE_ROLES = frozenset({"office_editor", "office_director"})
-OFFICE_SCOPED = frozenset({"edit_entry", "submit_entry", "edit_profile", "submit_profile"})
+OFFICE_SCOPED = frozenset(
+    {
+        "edit_entry",
+        "submit_entry",
+        "edit_profile",
+        "submit_profile",
+        "edit_report",
+        "certify_report",
+    }
+)
 # Reading an office's unapproved work: its own staff, OBEC, and the coaching teams (read-only).
 OFFICE_READ_ROLES = frozenset({"reviewer", "admin", "coach"})
 

@@ -20,6 +20,7 @@ def register_api(app: Flask) -> Api:
     from .live import bp as live_bp
     from .profiles import bp as profiles_api_bp
     from .progress import bp as progress_bp
+    from .projects import bp as projects_api_bp
     from .search import bp as search_api_bp
     from .views import bp, health_bp
 
@@ -32,6 +33,7 @@ def register_api(app: Flask) -> Api:
     api.register_blueprint(coaching_api_bp)
     api.register_blueprint(profiles_api_bp)
     api.register_blueprint(search_api_bp)
+    api.register_blueprint(projects_api_bp)
     api.register_blueprint(health_bp)
     # flask-smorest installs its own HTTPException handler; ours (JSON with a translated message)
     # is registered afterwards in create_app and so takes precedence.

@@ -79,6 +79,15 @@ from .reporting import (
     ReviewComment,
     WindowReopening,
 )
+from .workflow import (
+    TRAIL_ACTIONS,
+    WORKFLOW_STATES,
+    Project,
+    QuarterDeadline,
+    WorkflowEvent,
+    WorkflowReport,
+    WorkflowRevision,
+)
 
 __all__ = [
     "Amphoe",
@@ -138,4 +147,11 @@ __all__ = [
     "VisitStop",
     "WindowReopening",
     "enum_check",
+    "Project",
+    "QuarterDeadline",
+    "TRAIL_ACTIONS",
+    "WORKFLOW_STATES",
+    "WorkflowEvent",
+    "WorkflowReport",
+    "WorkflowRevision",
 ]

@@ -1,7 +1,7 @@
 """The office portal under /portal: signing in, and each office's own work, a module a subject.
 
 account (sign-in, password), progress (reports and evidence), profile, schools, results,
-best_practices, operating_plan; common holds what they share.
+best_practices, operating_plan, projects (quarterly project reports); common holds what they share.
 """
 
 from flask import Blueprint
@@ -14,6 +14,7 @@ from . import (  # noqa: E402,F401
     operating_plan,
     profile,
     progress,
+    projects,
     results,
     schools,
 )

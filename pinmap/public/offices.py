@@ -12,13 +12,14 @@ from sqlalchemy import select
 
 from ..charts import Line, bar_chart, line_chart
 from ..db import get_session
-from ..models import IngestSource, Office, QuarterlyReport, School
+from ..models import Office, School
 from ..security import current_actor
 from ..services import best_practices as bps
 from ..services import offices as svc
 from ..services import plans as plan_svc
 from ..services import profiles as profile_svc
 from ..services import progress
+from ..services import projects as project_svc
 from ..services import results as result_svc
 from ..services import schools as school_svc
 from . import bp
@@ -94,15 +95,10 @@ def office(code: str) -> Any:
     schools = session.scalars(
         select(School).filter_by(office_id=found.id).order_by(School.amphoe_th, School.name_th)
     ).all()
-    quarterly = session.execute(
-        select(QuarterlyReport, IngestSource.name)
-        .join(IngestSource, IngestSource.id == QuarterlyReport.source_id)
-        .where(QuarterlyReport.office_id == found.id)
-        .order_by(
-            QuarterlyReport.fiscal_year.desc(), QuarterlyReport.project, QuarterlyReport.quarter
-        )
-        .limit(40)
-    ).all()
+    # Quarterly project reports: what the workflow finally approved, and ingested ones not
+    # yet carried into it.
+    quarterly = project_svc.legacy_quarterly(session, found.id)
+    projects = project_svc.public_reports(session, found.id)
     series = result_svc.office_series(session, found)
     extra = {
         "profile": profile if rev else None,
@@ -127,4 +123,7 @@ def office(code: str) -> Any:
         items=progress.items_of(session, fiscal_year) if fiscal_year else [],
         schools=schools,
         quarterly=quarterly,
+        projects=projects,
+        project_labels=project_svc.LABELS,
+        project_statuses=project_svc.STATUS_LABELS,
     )

@@ -314,6 +314,77 @@ def op_plan_submitted(c: Ctx) -> tuple[int, int]:
     return _latest(c, "operating_plans")
 
 
+# --- quarterly project reports (the workflow engine) -------------------------------------------
+
+QUARTER_FIELDS = {
+    "target_progress": "ร้อยละ 60",
+    "activity_progress": "อบรมครู",
+    "budget_disbursement": "",
+    "master_plan": "แผนแม่บท",
+    "nesdp13": "หมุดหมาย 12",
+    "problems_suggestions": "ไม่มี",
+    "budget_disbursed": "100",
+}
+
+
+def open_quarter(c: Ctx) -> int:
+    """The quarter of the world's fiscal year that is open for sending today."""
+    from pinmap.services.projects import quarter_bounds
+
+    day = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=7)).date()
+    return next(q for q in (4, 3, 2, 1) if quarter_bounds(c.fy, q)[0] <= day)
+
+
+def project(c: Ctx) -> tuple[int, int]:
+    """A project of the own office; (its id, version)."""
+    r = c.api().post(
+        f"/api/v1/offices/{OWN}/projects",
+        headers=c.h("own_editor"),
+        json={"fiscal_year": c.fy, "name": "โครงการทดสอบ", "budget_planned": 1000},
+    )
+    body = _ok(r, 201).get_json()
+    return body["id"], body["version"]
+
+
+def quarter_draft(c: Ctx) -> tuple[int, int, int]:
+    """A saved quarter of a project; (project id, quarter, version)."""
+    project_id, _version = project(c)
+    q = open_quarter(c)
+    r = c.api().put(
+        f"/api/v1/projects/{project_id}/quarters/{q}",
+        headers=c.h("own_editor"),
+        json={"version": 0, **QUARTER_FIELDS, "budget_disbursed": 100},
+    )
+    return project_id, q, _ok(r, 200).get_json()["version"]
+
+
+def quarter_sent(c: Ctx) -> tuple[int, int]:
+    """A quarter certified and sent (level 1); (report id, version)."""
+    project_id, q, version = quarter_draft(c)
+    r = c.api().post(
+        f"/api/v1/projects/{project_id}/quarters/{q}/submit",
+        headers=c.h("own_director"),
+        json={"version": version},
+    )
+    body = _ok(r, 200).get_json()
+    return body["id"], body["version"]
+
+
+def quarter_reviewed(c: Ctx) -> tuple[int, int]:
+    """A quarter OBEC reviewed (level 2), waiting for acceptance; (report id, version)."""
+    report_id, version = quarter_sent(c)
+    r = c.api().post(
+        f"/api/v1/review/project-reports/{report_id}/decision",
+        headers=c.h("reviewer"),
+        json={"version": version, "decision": "approve"},
+    )
+    return report_id, _ok(r, 200).get_json()["version"]
+
+
+def _quarter_url(p: tuple[int, int, int]) -> str:
+    return f"/portal/offices/{OWN}/projects/{p[0]}/quarters/{p[1]}"
+
+
 def visit_plan(c: Ctx, *, publish: bool = False) -> dict[str, Any]:
     r = c.api().post(
         "/api/v1/plans",
@@ -957,6 +1028,158 @@ ROWS: list[Row] = [
         prepare=op_plan_submitted,
         act=lambda c, who, p: c.page(who).post(
             f"/review/plans/{p[0]}", data={"decision": "approve", "version": str(p[1])}
+        ),
+    ),
+    # --- quarterly project reports (the workflow engine) --------------------------------------
+    Row(
+        "project add",
+        "POST",
+        "/portal/offices/<code>/projects/new/<int:fiscal_year>",
+        OFFICE,
+        act=lambda c, who, _: c.page(who).post(
+            f"/portal/offices/{OWN}/projects/new/{c.fy}",
+            data={"name": "โครงการใหม่", "budget_planned": "5000", "action": "add"},
+        ),
+    ),
+    Row(
+        "project save",
+        "POST",
+        "/portal/offices/<code>/projects/<int:project_id>",
+        OFFICE,
+        prepare=project,
+        act=lambda c, who, p: c.page(who).post(
+            f"/portal/offices/{OWN}/projects/{p[0]}",
+            data={"name": "ชื่อใหม่", "version": str(p[1]), "action": "save"},
+        ),
+    ),
+    Row(
+        "project quarter save",
+        "POST",
+        "/portal/offices/<code>/projects/<int:project_id>/quarters/<int:quarter>",
+        OFFICE,
+        prepare=quarter_draft,
+        act=lambda c, who, p: c.page(who).post(
+            _quarter_url(p), data={**QUARTER_FIELDS, "version": str(p[2]), "action": "save"}
+        ),
+    ),
+    Row(
+        "project quarter certify and send",
+        "POST",
+        "/portal/offices/<code>/projects/<int:project_id>/quarters/<int:quarter>/send",
+        DIRECTOR,
+        prepare=quarter_draft,
+        act=lambda c, who, p: c.page(who).post(
+            _quarter_url(p) + "/send",
+            data={**QUARTER_FIELDS, "version": str(p[2]), "action": "send"},
+        ),
+    ),
+    Row(
+        "review a quarterly project report: approve",
+        "POST",
+        "/review/projects/<int:report_id>/approve",
+        OBEC,
+        prepare=quarter_sent,
+        act=lambda c, who, p: c.page(who).post(
+            f"/review/projects/{p[0]}/approve", data={"action": "approve", "version": str(p[1])}
+        ),
+    ),
+    Row(
+        "review a quarterly project report: return",
+        "POST",
+        "/review/projects/<int:report_id>/return",
+        OBEC,
+        prepare=quarter_sent,
+        act=lambda c, who, p: c.page(who).post(
+            f"/review/projects/{p[0]}/return",
+            data={"action": "return", "version": str(p[1]), "comment": "เพิ่มข้อ 4"},
+        ),
+    ),
+    # OBEC's review (level 2) is undone only by the level above it: acceptance (admins).
+    Row(
+        "review a quarterly project report: un-approve",
+        "POST",
+        "/review/projects/<int:report_id>/unapprove",
+        ADMIN,
+        prepare=quarter_reviewed,
+        act=lambda c, who, p: c.page(who).post(
+            f"/review/projects/{p[0]}/unapprove",
+            data={"action": "unapprove", "version": str(p[1]), "comment": "ตรวจใหม่"},
+        ),
+    ),
+    Row(
+        "api add a project",
+        "POST",
+        "/api/v1/offices/<code>/projects",
+        OFFICE,
+        api=True,
+        act=lambda c, who, _: c.api().post(
+            f"/api/v1/offices/{OWN}/projects",
+            headers=c.h(who),
+            json={"fiscal_year": c.fy, "name": "โครงการ API"},
+        ),
+    ),
+    Row(
+        "api save a project",
+        "PUT",
+        "/api/v1/projects/<int:project_id>",
+        OFFICE,
+        api=True,
+        prepare=project,
+        act=lambda c, who, p: c.api().put(
+            f"/api/v1/projects/{p[0]}",
+            headers=c.h(who),
+            json={"version": p[1], "name": "ชื่อใหม่", "budget_planned": 2000},
+        ),
+    ),
+    Row(
+        "api save a project quarter",
+        "PUT",
+        "/api/v1/projects/<int:project_id>/quarters/<int:quarter>",
+        OFFICE,
+        api=True,
+        prepare=quarter_draft,
+        act=lambda c, who, p: c.api().put(
+            f"/api/v1/projects/{p[0]}/quarters/{p[1]}",
+            headers=c.h(who),
+            json={"version": p[2], "activity_progress": "เพิ่มเติม", "budget_disbursed": 150},
+        ),
+    ),
+    Row(
+        "api certify and send a project quarter",
+        "POST",
+        "/api/v1/projects/<int:project_id>/quarters/<int:quarter>/submit",
+        DIRECTOR,
+        api=True,
+        prepare=quarter_draft,
+        act=lambda c, who, p: c.api().post(
+            f"/api/v1/projects/{p[0]}/quarters/{p[1]}/submit",
+            headers=c.h(who),
+            json={"version": p[2]},
+        ),
+    ),
+    Row(
+        "api decide on a quarterly project report",
+        "POST",
+        "/api/v1/review/project-reports/<int:report_id>/decision",
+        OBEC,
+        api=True,
+        prepare=quarter_sent,
+        act=lambda c, who, p: c.api().post(
+            f"/api/v1/review/project-reports/{p[0]}/decision",
+            headers=c.h(who),
+            json={"version": p[1], "decision": "approve"},
+        ),
+    ),
+    Row(
+        "api set a quarter's deadline",
+        "PUT",
+        "/api/v1/project-deadlines/<int:fiscal_year>/<int:quarter>",
+        ADMIN,
+        api=True,
+        act=lambda c, who, _: c.api().put(
+            f"/api/v1/project-deadlines/{c.fy}/4",
+            headers=c.h(who),
+            json={"due_on": f"{c.fy - 543}-10-20"},
         ),
     ),
     # --- the coaching year --------------------------------------------------------------------

@@ -1,0 +1,150 @@
+"""Quarterly project reports in Chromium: enter, refuse keeping the text, send, review, publish.
+
+PINMAP_SCREENSHOTS=<folder> saves each page at 1366×900 and 390×844.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page
+from sqlalchemy.orm import sessionmaker
+
+from pinmap.db import make_engine
+from pinmap.fiscal import fiscal_year_of
+from pinmap.services import projects as svc
+from pinmap.services.accounts import create_user
+from pinmap.services.audit import Actor, utcnow
+
+from .conftest import LiveServer
+
+pytestmark = pytest.mark.browser
+
+PASSWORD = "e2e password 123"
+VIEWPORTS = {"desktop": (1366, 900), "phone": (390, 844)}
+OFFICE = "spp-krabi"
+
+
+def _quarter() -> tuple[int, int]:
+    day = (utcnow() + dt.timedelta(hours=7)).date()
+    fy = fiscal_year_of(day)
+    return fy, next(q for q in (4, 3, 2, 1) if svc.quarter_bounds(fy, q)[0] <= day)
+
+
+@pytest.fixture(scope="module")
+def people(live_server: LiveServer) -> None:
+    engine = make_engine(live_server.database_url)
+    with sessionmaker(bind=engine).begin() as session:
+        for who, role, office in (
+            ("editor", "office_editor", OFFICE),
+            ("director", "office_director", OFFICE),
+            ("reviewer", "reviewer", None),
+            ("admin", "admin", None),
+        ):
+            create_user(
+                session,
+                Actor(None),
+                email=f"proj-{who}@example.go.th",
+                name=f"ทดสอบ {who}",
+                password=PASSWORD,
+                role=role,
+                office_code=office,
+            )
+    engine.dispose()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="th-TH")
+    yield context.new_page()
+    context.close()
+
+
+def _sign_in(page: Page, url: str, who: str) -> None:
+    page.context.clear_cookies()
+    page.goto(url + "/portal/login")
+    page.fill("input[name=email]", f"proj-{who}@example.go.th")
+    page.fill("input[name=password]", PASSWORD)
+    page.locator("form button").first.click()
+    page.wait_for_load_state()
+    assert "/portal/login" not in page.url, page.content()[:500]
+
+
+def _shots(page: Page, name: str) -> None:
+    folder = os.environ.get("PINMAP_SCREENSHOTS")
+    if not folder:
+        return
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    for label, (width, height) in VIEWPORTS.items():
+        page.set_viewport_size({"width": width, "height": height})
+        page.screenshot(path=f"{folder}/{name}-{label}.png", full_page=True)
+    page.set_viewport_size({"width": 1366, "height": 900})
+
+
+def test_a_quarter_from_the_portal_to_the_office_page(
+    live_server: LiveServer, people: None, page: Page
+) -> None:
+    url = live_server.url
+    fy, q = _quarter()
+    _sign_in(page, url, "editor")
+    page.goto(f"{url}/portal/offices/{OFFICE}/projects")
+    page.fill("input[name=name]", "โครงการยกระดับคุณภาพการอ่าน")
+    page.fill("input[name=budget_planned]", "250000")
+    page.get_by_role("button", name="เพิ่มโครงการ").click()
+    page.wait_for_load_state()
+    page.goto(page.url + f"/quarters/{q}")
+    points = {
+        "target_progress": "นักเรียนอ่านคล่องร้อยละ 70",
+        "activity_progress": "อบรมครูภาษาไทย 2 รุ่น",
+        "master_plan": "แผนแม่บทการพัฒนาการเรียนรู้",
+        "nesdp13": "หมุดหมายที่ 12",
+        "problems_suggestions": "ควรเพิ่มสื่อการอ่าน",
+        "budget_disbursement": "รอเบิกค่าวัสดุ",
+    }
+    for name, text in points.items():
+        page.fill(f"[name={name}]", text)
+    page.fill("input[name=budget_planned_to_date]", "100000")
+    page.fill("input[name=budget_disbursed]", "มาก")  # not an amount: refused, text kept
+    page.get_by_role("button", name="บันทึกฉบับร่าง").click()
+    page.wait_for_load_state()
+    assert page.locator("p.error").is_visible()
+    for name, text in points.items():
+        assert page.locator(f"[name={name}]").input_value() == text
+    _shots(page, "projects-quarter-refused")
+    page.fill("input[name=budget_disbursed]", "80000")
+    page.get_by_role("button", name="บันทึกฉบับร่าง").click()
+    page.wait_for_load_state()
+    assert page.locator("p.error").count() == 0
+    _sign_in(page, url, "director")
+    page.goto(f"{url}/portal/offices/{OFFICE}/projects?fiscal_year={fy}")
+    _shots(page, "projects-board")
+    page.get_by_role("link", name="โครงการยกระดับคุณภาพการอ่าน").click()
+    page.wait_for_load_state()
+    page.goto(page.url + f"/quarters/{q}")
+    page.get_by_role("button", name="รับรองและส่ง").click()
+    page.wait_for_load_state()
+    assert page.locator("p.error").count() == 0, page.locator("p.error").inner_text()
+    _shots(page, "projects-quarter-sent")
+    for who in ("reviewer", "admin"):
+        _sign_in(page, url, who)
+        page.goto(f"{url}/review/projects")
+        if who == "reviewer":
+            _shots(page, "projects-review-queue")
+        page.locator("table.grid a").first.click()
+        page.wait_for_load_state()
+        if who == "admin":
+            _shots(page, "projects-review-report")
+        page.get_by_role("button", name="อนุมัติ", exact=True).click()
+        page.wait_for_load_state()
+        assert page.locator("p.error").count() == 0
+    page.context.clear_cookies()
+    page.goto(f"{url}/offices/{OFFICE}")
+    section = page.locator("section.projects")
+    for text in points.values():
+        assert text in section.inner_text()
+    section.scroll_into_view_if_needed()
+    _shots(page, "projects-office-page")
