@@ -103,7 +103,6 @@ def index() -> Any:
         total=sum(len(c["office_codes"]) for c in clusters),
         fiscal_year=fiscal_year,
         items=items,
-        tiles_configured=bool(cfg["PINMAP_TILES"]),
     )
 
 

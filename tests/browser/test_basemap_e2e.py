@@ -78,7 +78,9 @@ def bare_server(pg_cluster: Cluster) -> Iterator[BareServer]:
 
 @pytest.fixture
 def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = Path(os.environ.get("PINMAP_SCREENSHOTS") or tmp_path_factory.getbasetemp() / "basemap")
+    folder = Path(
+        os.environ.get("PINMAP_SCREENSHOTS") or tmp_path_factory.getbasetemp() / "basemap"
+    )
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 
@@ -141,9 +143,7 @@ def test_national_and_office_maps_draw_the_basemap_offline(
         _clean(page)
 
 
-def test_english_pages_name_provinces_in_english(
-    browser: Browser, bare_server: BareServer
-) -> None:
+def test_english_pages_name_provinces_in_english(browser: Browser, bare_server: BareServer) -> None:
     for page in _page(browser, VIEWPORTS["desktop"], locale="en-GB"):
         page.goto(f"{bare_server.url}/offices/{OFFICE}?lang=en")
         _drawn(page)
