@@ -48,7 +48,7 @@ const COUNTRIES = {
   MYS: { name_th: "มาเลเซีย", name_en: "Malaysia", label: [101.9, 4.6] },
   CHN: { name_th: "จีน", name_en: "China", label: [101.5, 22.8] },
   IDN: { name_th: "อินโดนีเซีย", name_en: "Indonesia", label: [97.3, 4.3] },
-  // Only islands (Andaman and Nicobar) reach into the box: no label.
+  // Only a few islands (Andaman Sea) reach into the box, too small to keep after simplification.
   IND: { name_th: "อินเดีย", name_en: "India", label: null },
 };
 
