@@ -125,21 +125,23 @@ def test_national_and_office_maps_draw_the_basemap_offline(
         assert page.evaluate("PinMap.layers.provinces.getLayers()[0].getLayers().length") == 77
         # No names at the national zoom; Thai names once zoomed in.
         assert page.locator(".basemap-label-province").count() == 0
-        page.screenshot(path=str(shots / f"map-{size[0]}x{size[1]}.png"))
+        page.screenshot(path=str(shots / f"basemap-map-{size[0]}x{size[1]}.png"))
         page.evaluate("PinMap.layers.map.setView([18.79, 98.98], 8, {animate: false})")
         page.wait_for_selector(".basemap-label-province >> text=เชียงใหม่", timeout=WAIT_MS)
-        page.screenshot(path=str(shots / f"map-zoom8-{size[0]}x{size[1]}.png"))
+        page.screenshot(path=str(shots / f"basemap-map-zoom8-{size[0]}x{size[1]}.png"))
         # Unticking "Provinces" hides the provinces' names too.
         page.evaluate("PinMap.layers.map.removeLayer(PinMap.layers.provinces)")
         page.wait_for_selector(".basemap-label-province", state="detached", timeout=WAIT_MS)
 
         page.goto(f"{bare_server.url}/offices/{OFFICE}")
         _drawn(page)
-        page.screenshot(path=str(shots / f"office-{size[0]}x{size[1]}.png"))
+        page.locator(".leaflet-container").scroll_into_view_if_needed()
+        page.screenshot(path=str(shots / f"basemap-office-{size[0]}x{size[1]}.png"))
 
         page.goto(f"{bare_server.url}/coaching/clusters/15")
         _drawn(page)
-        page.screenshot(path=str(shots / f"cluster-{size[0]}x{size[1]}.png"))
+        page.locator(".leaflet-container").scroll_into_view_if_needed()
+        page.screenshot(path=str(shots / f"basemap-cluster-{size[0]}x{size[1]}.png"))
         _clean(page)
 
 
@@ -163,8 +165,14 @@ def test_profile_editor_pin_sits_on_the_basemap(
         page.wait_for_load_state()
         page.goto(f"{bare_server.url}/portal/offices/{OFFICE}/profile")
         _drawn(page)
-        # Zoomed in on the pin: the province's name is on the map under it.
-        page.wait_for_selector(".basemap-label-province", state="attached", timeout=WAIT_MS)
+        # Without tiles, zoomed out to 9 around the pin: its province and name are in view.
+        assert (
+            page.evaluate(
+                "window[document.querySelector('script[data-marker]').dataset.marker]._map.getZoom()"
+            )
+            == 9
+        )
+        page.wait_for_selector(".basemap-label-province >> text=เชียงใหม่", timeout=WAIT_MS)
         page.locator(".leaflet-container").scroll_into_view_if_needed()
-        page.screenshot(path=str(shots / "profile-1366x900.png"))
+        page.screenshot(path=str(shots / "basemap-profile-1366x900.png"))
         _clean(page)
