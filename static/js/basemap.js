@@ -18,6 +18,7 @@
   var SEA = "#d5e5ef";
   var LAND = "#ebe9e1";
   var LABEL_MIN_ZOOM = 7;  // at 5 and 6, 77 names would cover the country
+  var CHAR_PX = 6;  // rough width of a character at 12px (Thai marks above and below take none)
 
   var STYLE_ID = "pinmap-basemap-style";
   var CSS = [
@@ -118,18 +119,27 @@
     if (!replaced) provinces.addTo(target);
     border.addTo(map);
 
-    var names = L.layerGroup(obj.provinces.geometries.map(function (g) {
-      return label(g.properties, lang, "province");
-    }));
+    // A name shows once its province is wider on screen than the name (Bangkok's neighbours
+    // get theirs a zoom or two after Chiang Mai), so names seldom overlap.
+    var names = L.layerGroup().addTo(map);
+    var entries = provinces.getLayers().map(function (l) {
+      var b = l.getBounds(), props = l.feature.properties;
+      return { marker: label(props, lang, "province"), span: b.getEast() - b.getWest(),
+               px: nameOf(props, lang).length * CHAR_PX + 8 };
+    });
     var countryNames = L.layerGroup(obj.countries.geometries.filter(function (g) {
       return g.properties.label;
     }).map(function (g) { return label(g.properties, lang, "country"); }));
     if (!o.tiles) countryNames.addTo(map);
 
     function showNames() {
-      var wanted = map.getZoom() >= LABEL_MIN_ZOOM && (!group || map.hasLayer(group));
-      if (wanted && !map.hasLayer(names)) names.addTo(map);
-      if (!wanted && map.hasLayer(names)) map.removeLayer(names);
+      var zoom = map.getZoom(), on = zoom >= LABEL_MIN_ZOOM && (!group || map.hasLayer(group));
+      var pxPerDegree = 256 * Math.pow(2, zoom) / 360;
+      entries.forEach(function (e) {
+        var fits = on && e.span * pxPerDegree > e.px;
+        if (fits && !names.hasLayer(e.marker)) names.addLayer(e.marker);
+        if (!fits && names.hasLayer(e.marker)) names.removeLayer(e.marker);
+      });
     }
     map.on("zoomend", showNames);
     if (group) { group.on("add remove", function () { setTimeout(showNames, 0); }); }
@@ -142,6 +152,7 @@
     box.setAttribute("data-basemap-provinces", String(replaced ? 0 : provinces.getLayers().length));
     box.setAttribute("data-basemap-countries", String(obj.countries.geometries.length));
     box.setAttribute("data-basemap-ready", "1");
+    if (window.performance && performance.mark) performance.mark("pinmap:basemap-drawn");
     return { background: background, provinces: provinces, names: names, countryNames: countryNames };
   }
 
