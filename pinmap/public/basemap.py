@@ -44,7 +44,7 @@ def basemap(fingerprint: str) -> Any:
     body = _body()
     if fingerprint != body.fingerprint:
         return redirect(basemap_url())
-    zipped = "gzip" in request.headers.get("Accept-Encoding", "")
+    zipped = request.accept_encodings.quality("gzip") > 0
     response = Response(body.gzipped if zipped else body.raw, mimetype="application/json")
     if zipped:
         # flask-compress leaves a response that already has an encoding alone.

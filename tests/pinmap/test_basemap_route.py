@@ -39,9 +39,11 @@ def test_served_gzipped_once_and_cached_for_a_year(client: FlaskClient) -> None:
     assert len(r.data) < 32_000
     again = client.get(url, headers={"Accept-Encoding": "gzip", "If-None-Match": r.headers["ETag"]})
     assert again.status_code == 304
-    plain = client.get(url)
-    assert "Content-Encoding" not in plain.headers
-    assert plain.data == BASEMAP_FILE.read_bytes()
+    for refused in ("", "identity"):
+        plain = client.get(url, headers={"Accept-Encoding": refused})
+        assert "Content-Encoding" not in plain.headers
+        assert plain.data == BASEMAP_FILE.read_bytes()
+    assert client.head(url).status_code == 200
 
 
 def test_a_stale_fingerprint_is_sent_to_the_current_file(client: FlaskClient) -> None:
