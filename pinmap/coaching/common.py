@@ -12,10 +12,10 @@ from flask_login import current_user
 from .. import forms
 from ..db import get_session
 from ..models import Office
-from ..public.mapview import base_map, js_safe_text, render_parts
+from ..public.mapview import base_map, geojson_of, js_safe_text, render_parts
 from ..security import current_actor
+from ..services import boundaries, progress
 from ..services import coaching as svc
-from ..services import progress
 from ..services.errors import N_
 from . import bp
 
@@ -82,9 +82,25 @@ def order_method_label(method: str | None, exact_max: int) -> str:
 
 
 def offices_map(offices: list[Office]) -> dict[str, str]:
-    """The offices of a cluster as pins, the view fitted to them."""
+    """The offices of a cluster as pins inside the outline of the provinces they sit in or
+    cover (imported outlines, else the basemap's), the view fitted to both."""
     cfg = current_app.config
     m = base_map(cfg["PINMAP_TILES"], cfg["PINMAP_TILES_ATTRIBUTION"])
+    outlines = boundaries.province_outlines(get_session())
+    codes = {o.office_province_code for o in offices} | {
+        c.province_code for o in offices for c in o.covered
+    }
+    known = sorted(codes & outlines.shapes.keys())
+    if known:
+        region = boundaries.dissolve(outlines, known)
+        folium.GeoJson(
+            geojson_of(region),
+            name="cluster",
+            style_function=lambda _: {"color": "#3d5a80", "weight": 2.5, "fillOpacity": 0},
+            interactive=False,
+        ).add_to(m)
+        west, south, east, north = region.bounds
+        m.fit_bounds([[south, west], [north, east]])
     points = [svc.lonlat(o) for o in offices]
     for office, (lon, lat) in zip(offices, points, strict=True):
         folium.CircleMarker(
@@ -96,7 +112,7 @@ def offices_map(offices: list[Office]) -> dict[str, str]:
             fill_opacity=0.9,
             tooltip=folium.Tooltip(str(js_safe_text(office.name_th))),
         ).add_to(m)
-    if points:
+    if points and not known:
         lats, lons = [p[1] for p in points], [p[0] for p in points]
         m.fit_bounds([[min(lats) - 0.1, min(lons) - 0.1], [max(lats) + 0.1, max(lons) + 0.1]])
     return render_parts(m)

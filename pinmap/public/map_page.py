@@ -146,7 +146,6 @@ def index() -> Any:
         total=sum(len(c["office_codes"]) for c in clusters),
         fiscal_year=fiscal_year,
         items=items,
-        tiles_configured=bool(cfg["PINMAP_TILES"]),
         chosen=chosen,
         colour=colour or "kind",
         # At most 40 characters of each: enough to recognise what was in the address.

@@ -1,4 +1,8 @@
-"""Building folium maps whose every asset is served from our own /static (no CDN, no internet)."""
+"""Building folium maps whose every asset is served from our own /static (no CDN, no internet).
+
+Every map draws the embedded basemap (static/js/basemap.js: sea, land, neighbours, provinces
+and their names, from data/basemap/); PINMAP_TILES, when set, is drawn above it.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +10,23 @@ import json
 from typing import Any
 
 import folium
+import numpy as np
+import shapely
 from branca.element import Element, MacroElement
 from flask import url_for
+from flask_babel import get_locale
 from folium.plugins import MarkerCluster
 from jinja2 import Template
 from markupsafe import Markup, escape
+from shapely.geometry.base import BaseGeometry
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from geo.basemap import province_polygons
+
 from ..headers import csp_nonce
 from ..models import Office, Province
+from .basemap import basemap_url
 
 THAILAND_BOUNDS = [[5.6, 97.3], [20.5, 105.7]]
 
@@ -42,6 +53,39 @@ def localise_assets(
     classes (and any other map built in this process) keep their defaults."""
     element.default_js = js
     element.default_css = css
+
+
+class Basemap(MacroElement):
+    """Draws the embedded basemap on its map (static/js/basemap.js). `provinces_name`, when
+    set, names the layer group the provinces go into (the national map's "Provinces")."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        PinBasemap.add({{ this._parent.get_name() }}, Object.assign({{ this.options_json }}
+            {%- if this.provinces_name %}, {provinces: function () {
+                return {{ this.provinces_name }}; }}{% endif %}));
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, tiles: bool) -> None:
+        super().__init__()
+        self._name = "Basemap"
+        self.provinces_name = ""
+        options = {"url": basemap_url(), "lang": str(get_locale() or "th"), "tiles": tiles}
+        self.options_json = json.dumps(options, ensure_ascii=False).replace("<", "\\u003c")
+
+
+def _basemap_scripts() -> Element:
+    srcs = [
+        _vendor("topojson-client/topojson-client.min.js"),
+        url_for("static", filename="js/basemap.js"),
+    ]
+    # The data starts downloading with the page's scripts, not when the map script runs;
+    # crossorigin matches fetch()'s own mode, so the browser reuses this response.
+    preload = f'<link rel="preload" href="{basemap_url()}" as="fetch" crossorigin="anonymous">'
+    return Element(preload + "".join(f'<script src="{src}"></script>' for src in srcs))
 
 
 def base_map(tiles_url: str = "", tiles_attribution: str = "", **kwargs: Any) -> folium.Map:
@@ -72,7 +116,13 @@ def base_map(tiles_url: str = "", tiles_attribution: str = "", **kwargs: Any) ->
             control=False,
             max_zoom=18,
         ).add_to(m)
+    m.get_root().header.add_child(_basemap_scripts(), name="basemap_js")
+    Basemap(bool(tiles_url)).add_to(m)
     return m
+
+
+def basemap_of(m: folium.Map) -> Basemap:
+    return next(c for c in m._children.values() if isinstance(c, Basemap))
 
 
 class PinMapScript(MacroElement):
@@ -119,6 +169,7 @@ def national_map(
     m.default_js = [(name, url) for name, url in m.default_js if name != "jquery"]
     m.fit_bounds(THAILAND_BOUNDS)
     provinces = folium.FeatureGroup(name=labels["provinces"], show=True).add_to(m)
+    basemap_of(m).provinces_name = provinces.get_name()
     clusters = folium.FeatureGroup(name=labels["clusters"], show=False).add_to(m)
     offices = MarkerCluster(
         name=labels["offices"],
@@ -142,13 +193,23 @@ def national_map(
 
 
 def province_outline(session: Session, office: Office) -> dict[str, Any] | None:
-    """The GeoJSON outline of the province the office sits in, once boundaries are imported."""
+    """The GeoJSON outline of the province the office sits in: the imported one, else the
+    basemap's (None only for a province code the basemap does not know)."""
     outline = session.scalar(
         select(func.ST_AsGeoJSON(Province.geom_web, 5)).where(
             Province.code == office.office_province_code
         )
     )
-    return json.loads(outline) if outline else None
+    if outline:
+        return dict(json.loads(outline))
+    shape = province_polygons().get(office.office_province_code)
+    return None if shape is None else geojson_of(shape)
+
+
+def geojson_of(geom: BaseGeometry) -> dict[str, Any]:
+    """A geometry as GeoJSON with 5 decimals (1 m): shorter inline data on the page."""
+    rounded = shapely.transform(geom, lambda xy: np.round(xy, 5))
+    return dict(json.loads(shapely.to_geojson(rounded)))
 
 
 def office_map(

@@ -1,4 +1,5 @@
-"""Storing imported boundaries in PostGIS and answering questions that need them."""
+"""Storing imported boundaries in PostGIS, answering questions that need them, and the province
+outlines maps and cluster regions draw (imported, else the embedded basemap)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,14 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from geoalchemy2.shape import from_shape
+from geoalchemy2.shape import from_shape, to_shape
+from shapely.geometry.base import BaseGeometry
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from geo import basemap
 from geo.boundaries import BoundaryFileError, BoundarySet, simplify_for_web
+from geo.regions import union_of
 
 from ..models import Amphoe, BoundaryImport, Office, Province
 
@@ -145,3 +149,53 @@ def offices_outside_province(session: Session) -> list[Misplaced]:
         .order_by(Office.code)
     )
     return [Misplaced(c, n, p, round(d / 1000, 2)) for c, n, p, d in session.execute(stmt)]
+
+
+@dataclass(frozen=True)
+class Outlines:
+    """Province outlines for display and cluster regions: the imported ones (`basis`
+    "provinces") when an import filled every province it matched, else the embedded basemap's
+    ("basemap", Natural Earth). `version` changes whenever the shapes do."""
+
+    basis: str
+    version: str
+    shapes: dict[str, BaseGeometry]
+
+
+# Imported outlines and dissolved regions, per process: each import has its own id, so a
+# version never names two different sets of shapes. Kept small: the newest import only, and
+# the regions of a few hundred memberships.
+_imported: dict[str, dict[str, BaseGeometry]] = {}
+_unions: dict[tuple[str, tuple[str, ...]], BaseGeometry] = {}
+_MAX_UNIONS = 512
+
+
+def province_outlines(session: Session) -> Outlines:
+    newest, count = session.execute(
+        select(func.max(Province.boundary_import_id), func.count()).where(
+            Province.geom_web.is_not(None)
+        )
+    ).one()
+    if not count:
+        return Outlines("basemap", "basemap", basemap.province_polygons())
+    version = f"import-{newest}-{count}"
+    if version not in _imported:
+        shapes = {
+            code: to_shape(geom)
+            for code, geom in session.execute(
+                select(Province.code, Province.geom_web).where(Province.geom_web.is_not(None))
+            )
+        }
+        _imported.clear()
+        _imported[version] = shapes
+    return Outlines("provinces", version, _imported[version])
+
+
+def dissolve(outlines: Outlines, codes: list[str]) -> BaseGeometry:
+    """The union of these provinces (all must be in `outlines`), computed once per process."""
+    key = (outlines.version, tuple(sorted(codes)))
+    if key not in _unions:
+        if len(_unions) >= _MAX_UNIONS:
+            _unions.clear()
+        _unions[key] = union_of([outlines.shapes[c] for c in key[1]])
+    return _unions[key]

@@ -11,11 +11,11 @@ from shapely.geometry import Point
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
-from geo.regions import hull_of_points, union_of
+from geo.regions import hull_of_points
 from geo.validate import in_thailand
 
 from ..models import Cluster, Office, OfficeProvince, PolicyDimension, PolicyItem, Province
-from . import search
+from . import boundaries, search
 from .audit import Actor, emit_change, record
 from .errors import N_, ServiceError
 from .lookups import first_or_404, or_404
@@ -160,8 +160,9 @@ def province_boundaries(session: Session) -> dict[str, Any]:
 def cluster_regions(session: Session) -> dict[str, Any]:
     """One polygon per cluster, drawn from its current member offices (Office.cluster_no).
 
-    The union of the provinces its offices sit in or cover, where boundaries were imported;
-    otherwise a buffered hull of its pins. Regions follow membership, not Province.cluster_no,
+    The union of the provinces its offices sit in or cover: imported outlines (`basis`
+    "provinces"), else the embedded basemap's ("basemap"); a buffered hull of its pins ("pins")
+    only for provinces neither knows. Regions follow membership, not Province.cluster_no,
     so moving an office between clusters redraws both; each feature lists its `office_codes`
     so the body (and its ETag) changes with membership even when an outline does not.
     """
@@ -182,18 +183,13 @@ def cluster_regions(session: Session) -> dict[str, Any]:
         )
     ):
         provinces[no].add(province_code)
-    outlines = {
-        code: to_shape(geom)
-        for code, geom in session.execute(
-            select(Province.code, Province.geom_web).where(Province.geom_web.is_not(None))
-        )
-    }
+    outlines = boundaries.province_outlines(session)
     features = []
     for cluster in session.scalars(select(Cluster).order_by(Cluster.no)):
         # Sorted, so the union (and the response's ETag) does not depend on row order.
-        codes = sorted(c for c in provinces[cluster.no] if c in outlines)
+        codes = sorted(c for c in provinces[cluster.no] if c in outlines.shapes)
         if codes:
-            basis, region = "provinces", union_of([outlines[c] for c in codes])
+            basis, region = outlines.basis, boundaries.dissolve(outlines, codes)
         elif pins[cluster.no]:
             basis, region = "pins", hull_of_points(pins[cluster.no])
         else:

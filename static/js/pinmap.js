@@ -251,6 +251,8 @@
     addProvinces: function (fc) {
       var self = this;
       if (!fc.features.length) return;
+      // Imported outlines replace the basemap's (basemap.js leaves the group alone once filled).
+      this.layers.provinces.clearLayers();
       var layer = L.geoJSON(fc, {
         style: { color: "#6b7a8f", weight: 1, fillColor: "#eef1f5", fillOpacity: 0.6 },
         onEachFeature: function (f, l) { l.bindTooltip(el("span", { text: (self.config.province_names || {})[f.properties.code] || f.properties.name_th }), { sticky: true }); }

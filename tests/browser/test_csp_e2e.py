@@ -112,6 +112,7 @@ REDIRECTS = {"/portal/", "/portal/offices/<code>/plan"}
 # GET routes that answer with something other than a page (they get the generic headers only).
 NOT_PAGES = {
     "/healthz": "JSON",
+    "/basemap/<fingerprint>.topo.json": "the basemap's TopoJSON data",
     "/lang/<locale>": "sets a cookie and redirects back to the page",
     "/exports/<any(offices, results):what>.<any(csv, xlsx):fmt>": "data export",
     "/exports/offices.geojson": "data export",

@@ -120,10 +120,11 @@ def test_clusters_cover_all_offices(client: FlaskClient) -> None:
     assert sum(len(c["province_codes"]) for c in clusters) == 77
 
 
-def test_cluster_regions_fall_back_to_pin_hulls(client: FlaskClient) -> None:
+def test_cluster_regions_fall_back_to_the_basemap(client: FlaskClient) -> None:
+    # No boundaries imported: the embedded basemap's provinces (issue 13), no longer pin hulls.
     fc = client.get("/api/v1/clusters/regions").get_json(force=True)
     assert len(fc["features"]) == 18
-    assert {f["properties"]["basis"] for f in fc["features"]} == {"pins"}
+    assert {f["properties"]["basis"] for f in fc["features"]} == {"basemap"}
 
 
 def test_policy_items_2567(client: FlaskClient) -> None:

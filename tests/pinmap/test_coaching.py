@@ -93,7 +93,7 @@ def test_moving_an_office_redraws_the_cluster_layer(
 ) -> None:
     krabi = to_shape(_office(session, "spp-krabi").geom)
     before, etag = _regions(c)
-    assert before[2]["properties"]["basis"] == "pins"  # no boundaries in this database
+    assert before[2]["properties"]["basis"] == "basemap"  # no boundaries in this database
     assert not shape(before[2]["geometry"]).contains(krabi)
     assert "spp-krabi" in before[6]["properties"]["office_codes"]
     _move_krabi_to_2(c, w)
