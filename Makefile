@@ -19,7 +19,7 @@ export PINMAP_BOUNDARIES
 # Use DATABASE_URL when given; otherwise the embedded cluster under var/.
 DB_ENV = DATABASE_URL="$${DATABASE_URL:-$$(cat var/db.url)}"
 
-.PHONY: help run stop test bench lint format deps install assets db migrate data boundaries clean translations
+.PHONY: help run stop test bench lint format deps install assets db migrate data boundaries clean translations basemap
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -32,7 +32,7 @@ stop: ## stop the server and the embedded database
 	@scripts/serve.sh stop
 	@if [ -d var/pg ]; then $(PY) -m pinmap.localdb stop --datadir var/pg; fi
 
-test: install ## run the whole test suite (throwaway PostGIS, headless Chromium)
+test: install scripts/basemap/node_modules/.installed ## run the whole test suite (throwaway PostGIS, headless Chromium)
 	@scripts/install_system.sh test
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
@@ -63,6 +63,15 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
 	@touch $@
+
+# The basemap's build packages (Natural Earth, ~95 MB) are needed only to rebuild it and by the
+# test that the committed file is what the build writes, so `make install` does not fetch them.
+scripts/basemap/node_modules/.installed: scripts/basemap/package.json scripts/basemap/package-lock.json
+	npm ci --prefix scripts/basemap --no-audit --no-fund --loglevel=error
+	@touch $@
+
+basemap: scripts/basemap/node_modules/.installed ## rebuild data/basemap/thailand.topo.json from Natural Earth
+	node scripts/build_basemap.mjs
 
 static/vendor/.installed: package.json package-lock.json scripts/vendor_assets.sh
 	npm ci --no-audit --no-fund --loglevel=error
