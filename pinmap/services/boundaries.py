@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
+import geopandas as gpd
 from geoalchemy2.shape import from_shape
-from sqlalchemy import func, select
+from shapely.geometry import MultiPolygon
+from sqlalchemy import Float, delete, func, select
 from sqlalchemy.orm import Session
 
 from geo.boundaries import BoundaryFileError, BoundarySet, simplify_for_web
@@ -81,7 +85,7 @@ def import_boundaries(
     matched = 0
     if level == "province":
         seen: set[str] = set()
-        for i, row in enumerate(frame.itertuples(index=False), start=1):
+        for i, row in enumerate(_features(frame), start=1):
             prov = provinces.get(row.code) if row.code else by_name.get(row.name_th)
             if prov is None:
                 raise BoundaryFileError(
@@ -97,9 +101,9 @@ def import_boundaries(
     else:
         if frame["code"].isna().any():
             raise BoundaryFileError(f"{source_name}: amphoe import needs a 4-digit code field")
-        session.execute(Amphoe.__table__.delete())
-        for i, row in enumerate(frame.itertuples(index=False), start=1):
-            if row.code[:2] not in provinces:
+        session.execute(delete(Amphoe))
+        for i, row in enumerate(_features(frame), start=1):
+            if row.code is None or row.code[:2] not in provinces:
                 raise BoundaryFileError(
                     f"{source_name}: feature {i} (code={row.code!r}) is in no known province"
                 )
@@ -122,6 +126,21 @@ def import_boundaries(
     )
 
 
+class _Feature(NamedTuple):
+    code: str | None  # None when the file has no code field
+    name_th: str
+    name_en: str
+    geometry: MultiPolygon
+    geom_web: MultiPolygon
+
+
+def _features(frame: gpd.GeoDataFrame) -> Iterator[_Feature]:
+    """The frame's rows with their columns by name (pandas types a row as any scalars)."""
+    columns = (frame[name] for name in _Feature._fields)
+    for values in zip(*columns, strict=True):
+        yield _Feature(*values)
+
+
 @dataclass(frozen=True)
 class Misplaced:
     code: str
@@ -137,7 +156,9 @@ def offices_outside_province(session: Session) -> list[Misplaced]:
             Office.code,
             Office.name_th,
             Province.name_th,
-            func.ST_Distance(func.Geography(Office.geom), func.Geography(Province.geom)),
+            func.ST_Distance(
+                func.Geography(Office.geom), func.Geography(Province.geom), type_=Float
+            ),
         )
         .join(Province, Province.code == Office.office_province_code)
         .where(Province.geom.is_not(None))

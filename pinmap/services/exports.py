@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, Final
 
-from geoalchemy2.shape import to_shape
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from ..models import Office, ResultRecord
+from ..shapes import point_of
 from ..tables import csv_bytes, xlsx_bytes
 from .profiles import approved_revisions
 from .results import RESULT_COLUMNS as IMPORT_COLUMNS
@@ -57,11 +57,11 @@ def office_rows(session: Session) -> list[dict[str, Any]]:
     schools = school_counts(session)
     rows = []
     for office in offices:
-        point = to_shape(office.geom)
+        point = point_of(office.geom)
         rev = profiles.get(office.id)
         data = rev.data if rev else {}
         people = data.get("people") or []
-        director = next((p for p in people if p.get("role") == "director"), {})
+        director: dict[str, Any] = next((p for p in people if p.get("role") == "director"), {})
         st = stats.get(office.id)
         rows.append(
             {

@@ -8,13 +8,14 @@ from typing import Any
 
 from geoalchemy2.shape import from_shape, to_shape
 from shapely.geometry import Point
-from sqlalchemy import func, or_, select
+from sqlalchemy import Text, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from geo.regions import hull_of_points, union_of
 from geo.validate import in_thailand
 
 from ..models import Cluster, Office, OfficeProvince, PolicyDimension, PolicyItem, Province
+from ..shapes import point_of
 from .audit import Actor, emit_change, record
 from .errors import N_, ServiceError
 from .lookups import first_or_404, or_404
@@ -98,7 +99,7 @@ def office_properties(office: Office, *, detail: bool = False) -> dict[str, Any]
 
 
 def office_feature(office: Office, *, detail: bool = False) -> dict[str, Any]:
-    point = to_shape(office.geom)
+    point = point_of(office.geom)
     return {
         "type": "Feature",
         "id": office.code,
@@ -138,7 +139,7 @@ def province_boundaries(session: Session) -> dict[str, Any]:
             Province.name_th,
             Province.name_en,
             Province.cluster_no,
-            func.ST_AsGeoJSON(Province.geom_web, 5),
+            func.ST_AsGeoJSON(Province.geom_web, 5, type_=Text),
         )
         .where(Province.geom_web.is_not(None))
         .order_by(Province.code)
@@ -178,7 +179,7 @@ def cluster_regions(session: Session) -> dict[str, Any]:
         )
     ):
         members[no].append(code)
-        pins[no].append(to_shape(geom))
+        pins[no].append(point_of(geom))
         provinces[no].add(province_code)
     for no, province_code in session.execute(
         select(Office.cluster_no, OfficeProvince.province_code).join(
@@ -191,6 +192,7 @@ def cluster_regions(session: Session) -> dict[str, Any]:
         for code, geom in session.execute(
             select(Province.code, Province.geom_web).where(Province.geom_web.is_not(None))
         )
+        if geom is not None
     }
     features = []
     for cluster in session.scalars(select(Cluster).order_by(Cluster.no)):

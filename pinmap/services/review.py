@@ -6,13 +6,14 @@ practices and operating plans all move this way; each keeps its own content and 
 
 from __future__ import annotations
 
-from typing import Protocol
+import datetime as dt
+from typing import Protocol, runtime_checkable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..auth import can, can_read_office_work
-from ..models import Office
+from ..models import Office, User
 from .audit import Actor
 from .errors import N_, Labels, ServiceError
 from .sanitize import clean_text
@@ -27,6 +28,19 @@ class Reviewable(Protocol):
     review_comment: str
 
 
+# Not every reviewed thing keeps who submitted it, or who reviewed it and when.
+@runtime_checkable
+class _KeepsSubmitter(Protocol):
+    submitted_by_id: int | None
+    submitted_at: dt.datetime | None
+
+
+@runtime_checkable
+class _KeepsReviewer(Protocol):
+    reviewed_by_id: int | None
+    reviewed_at: dt.datetime | None
+
+
 def limited_text(text: str, label: object, max_length: int) -> str:
     """Plain text cleaned, refused (never cut) when longer than `max_length` characters."""
     value = clean_text(text, max_length=max_length * 4)
@@ -37,10 +51,11 @@ def limited_text(text: str, label: object, max_length: int) -> str:
     return value
 
 
-def ensure_can(actor: Actor, action: str, office_id: int | None = None) -> None:
-    """A 403 ServiceError unless the actor may do `action` (for `office_id`)."""
-    if not can(actor.user, action, office_id):
+def ensure_can(actor: Actor, action: str, office_id: int | None = None) -> User:
+    """The acting user, or a 403 ServiceError unless they may do `action` (for `office_id`)."""
+    if actor.user is None or not can(actor.user, action, office_id):
         raise ServiceError(403, N_("You may not do this for this office."))
+    return actor.user
 
 
 def require_read(actor: Actor, office_id: int) -> None:
@@ -109,7 +124,7 @@ def mark_submitted(obj: Reviewable, actor: Actor) -> None:
     if obj.state not in EDITABLE_STATES:
         raise ServiceError(409, N_("Only a draft or a returned one can be submitted."))
     obj.state = "submitted"
-    if hasattr(obj, "submitted_at"):
+    if isinstance(obj, _KeepsSubmitter):
         obj.submitted_by_id = actor.user.id if actor.user else None
         obj.submitted_at = actor.now
 
@@ -131,7 +146,7 @@ def mark_reviewed(
     else:
         raise ServiceError(400, N_("The decision must be approve or return."))
     obj.review_comment = comment
-    if hasattr(obj, "reviewed_at"):
+    if isinstance(obj, _KeepsReviewer):
         obj.reviewed_by_id = actor.user.id if actor.user else None
         obj.reviewed_at = actor.now
     return comment
