@@ -44,10 +44,11 @@ bench: install ## run the benchmarks under bench/ (about 10 minutes)
 	$(PY) bench/planner.py
 	$(PY) bench/load.py
 
-lint: install ## ruff lint and format check, and the import contracts (pyproject.toml)
+lint: install ## ruff lint and format check, the import contracts and mypy (pyproject.toml)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 
 format: install ## ruff format and autofix
 	$(VENV)/bin/ruff format .

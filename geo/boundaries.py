@@ -109,8 +109,9 @@ def read_boundaries(
 
     rows = []
     repaired = 0
-    for idx, feat in gdf.iterrows():
-        label = f"{path}: feature {idx + 1}"
+    # read_file numbers the features 0, 1, ...: the label counts them from 1.
+    for number, (_, feat) in enumerate(gdf.iterrows(), start=1):
+        label = f"{path}: feature {number}"
         geom = feat.geometry
         if geom is None or geom.is_empty:
             raise BoundaryFileError(f"{label}: has no geometry")

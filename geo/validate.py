@@ -40,5 +40,9 @@ def to_multipolygon(geom: BaseGeometry) -> MultiPolygon:
     if not result.is_valid:
         # Overlapping parts from a repaired collection: dissolving them makes them valid.
         merged = shapely.union_all(polys)
-        result = merged if isinstance(merged, MultiPolygon) else MultiPolygon([merged])
+        if isinstance(merged, Polygon):
+            merged = MultiPolygon([merged])
+        if not isinstance(merged, MultiPolygon):
+            raise ValueError(f"the polygons dissolve into a {merged.geom_type}")
+        result = merged
     return result

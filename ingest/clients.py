@@ -96,7 +96,7 @@ class _CredentialSafeRedirects(urllib.request.HTTPRedirectHandler):
     only to the scheme, host and port it was configured for.
     """
 
-    def redirect_request(  # type: ignore[override]
+    def redirect_request(
         self,
         req: urllib.request.Request,
         fp: Any,

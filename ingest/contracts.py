@@ -66,8 +66,8 @@ class StrictFloat(fields.Float):
         return super()._validated(value)
 
 
-def _text(max_len: int, **kw: object) -> Str:
-    return Str(validate=validate.Length(max=max_len), **kw)  # type: ignore[arg-type]
+def _text(max_len: int, **kw: Any) -> Str:
+    return Str(validate=validate.Length(max=max_len), **kw)
 
 
 def _amount() -> StrictFloat:

@@ -864,8 +864,8 @@ def _apply_page(
         trial.values = dict(counts.values)
         try:
             with factory.begin() as session:
-                source = session.get(IngestSource, source_id)
-                ctx = _Context(session, source, run_id, now())  # type: ignore[arg-type]
+                source = session.get_one(IngestSource, source_id)
+                ctx = _Context(session, source, run_id, now())
                 apply_batch(session, ctx, results, trial, careful=careful)
                 _save_counts(session, run_id, trial)
         except Exception:

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, request
+from flask.json.provider import DefaultJSONProvider
 from sqlalchemy.orm import Session, sessionmaker
 
 from . import db, inputs
@@ -50,7 +51,8 @@ def create_app(
     )
     if config:
         app.config.update(config)
-    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    if isinstance(app.json, DefaultJSONProvider):
+        app.json.ensure_ascii = False  # Thai text as itself in JSON, not \u escapes
     upload_dir = Path(str(app.config["PINMAP_UPLOAD_DIR"]))
     app.config["PINMAP_UPLOAD_DIR_PATH"] = upload_dir
     # The whole request may hold one file plus a few form fields.
@@ -59,6 +61,7 @@ def create_app(
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         n = int(app.config["PINMAP_PROXIES"])
+        # Flask's documented way to add WSGI middleware is to replace this method.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
 
     if session_factory is None:

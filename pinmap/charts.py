@@ -112,7 +112,7 @@ def line_chart(
     for n, ln in enumerate(lines):
         colour, dash = PALETTE[n % len(PALETTE)], DASHES[n % len(DASHES)]
         segment: list[str] = []
-        points = []
+        points: list[tuple[float, float] | None] = []
         for i, v in enumerate(ln.values):
             if v is None:
                 points.append(None)

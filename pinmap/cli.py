@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from flask import Flask, current_app
@@ -13,6 +14,10 @@ from geo.boundaries import BoundaryFileError, read_boundaries
 
 from .config import PROJECT_ROOT
 from .models import ROLES
+
+if TYPE_CHECKING:
+    # Annotations only: the commands import the services when they run.
+    from .services.dataload import ParsedData
 
 # The credit line of the province file the project's own runs use (../shared/reference).
 SHARED_ATTRIBUTION = "OCHA / Royal Thai Survey Department, via HDX (CC BY-IGO 3.0)"
@@ -93,12 +98,12 @@ def data_load(data_dir: Path | None) -> None:
         )
 
 
-def _counts(parsed: object) -> dict[str, int]:
+def _counts(parsed: ParsedData) -> dict[str, int]:
     return {
-        "clusters": len(parsed.clusters),  # type: ignore[attr-defined]
-        "provinces": len(parsed.provinces),  # type: ignore[attr-defined]
-        "offices": len(parsed.offices),  # type: ignore[attr-defined]
-        "policy items": len(parsed.items),  # type: ignore[attr-defined]
+        "clusters": len(parsed.clusters),
+        "provinces": len(parsed.provinces),
+        "offices": len(parsed.offices),
+        "policy items": len(parsed.items),
     }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -16,7 +17,7 @@ def _read_secret_file(path: Path) -> str | None:
         return None
 
 
-def from_env(env: os._Environ[str] | dict[str, str] | None = None) -> dict[str, object]:
+def from_env(env: os._Environ[str] | dict[str, str] | None = None) -> dict[str, Any]:
     """Build the Flask config mapping from environment variables.
 
     `DATABASE_URL` wins; otherwise the embedded cluster's URL written by `make run` under var/.

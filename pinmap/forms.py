@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, Literal, overload
 
 from .services.errors import FIELD_LABELS, N_, ServiceError
 
@@ -119,6 +119,11 @@ def check_text(
                 )
 
 
+# A required field either gives its value or raises: the overloads say so to the type checker.
+@overload
+def whole(value: Any, name: str, lo: int, hi: int, *, required: Literal[True]) -> int: ...
+@overload
+def whole(value: Any, name: str, lo: int, hi: int, *, required: bool = False) -> int | None: ...
 def whole(value: Any, name: str, lo: int, hi: int, *, required: bool = False) -> int | None:
     """An integer typed into `name`, within [lo, hi]; empty gives None unless required."""
     text = str(value if value is not None else "").strip()
@@ -172,6 +177,10 @@ def _num(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else str(x)
 
 
+@overload
+def day(value: Any, name: str, *, required: Literal[True]) -> dt.date: ...
+@overload
+def day(value: Any, name: str, *, required: bool = False) -> dt.date | None: ...
 def day(value: Any, name: str, *, required: bool = False) -> dt.date | None:
     """A date typed as YYYY-MM-DD."""
     text = str(value if value is not None else "").strip()

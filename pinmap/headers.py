@@ -97,6 +97,7 @@ TALISMAN_HEADERS = (
 
 
 def _remember_own(response: Response) -> Response:
+    # Carried on the response itself to _settle, the last after_request hook, for this response.
     response.pinmap_own_headers = {  # type: ignore[attr-defined]
         name: response.headers.getlist(name)
         for name in TALISMAN_HEADERS

@@ -239,7 +239,8 @@ class Broker:
                     conn.execute(f"LISTEN {REVOCATION_CHANNEL}")
                     if self.last_id is None:
                         # Our own starting point, read after LISTEN: nothing can fall between.
-                        self.last_id = conn.execute(SELECT_NEWEST).fetchone()[0]  # type: ignore[index]
+                        newest = conn.execute(SELECT_NEWEST).fetchone()
+                        self.last_id = newest[0] if newest else 0
                         self.positioned.set()
                     # Revocations sent while we were away were never heard: check every grant.
                     self._revoked_users.clear()

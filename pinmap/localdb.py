@@ -17,7 +17,7 @@ import socket
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
@@ -59,11 +59,10 @@ class Cluster:
 
     datadir: Path
     port: int
-    bindir: Path | None = None
+    bindir: Path = field(default_factory=find_bindir)
 
     def __post_init__(self) -> None:
         self.datadir = Path(self.datadir).resolve()
-        self.bindir = self.bindir or find_bindir()
         self.secret_file = self.datadir.parent / (self.datadir.name + ".superuser")
 
     # -- running commands --------------------------------------------------------------------

@@ -17,7 +17,7 @@ import unicodedata
 from collections.abc import Callable
 from copy import deepcopy
 from functools import wraps
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
 
 from flask import Flask, abort, g, request, session, url_for
@@ -86,7 +86,7 @@ def sign_in(user: User) -> None:
     key = start_session(db, user, request.remote_addr)
     session.clear()
     # Flask-Login stores `user.get_id()`; ours is the session key, not the user id.
-    user.session_key = key  # type: ignore[attr-defined]
+    user.__dict__["session_key"] = key  # where User.get_id reads it; no column
     login_user(user)
     g.pop("user_session_id", None)  # the loader sets it from the new key on the next request
 
@@ -145,10 +145,10 @@ def init_app(app: Flask) -> None:
 def current_actor() -> Actor:
     user = current_user if current_user.is_authenticated else None
     # Behind a load balancer, ProxyFix (PINMAP_PROXIES) makes remote_addr the client's.
-    return Actor(user=user, ip=request.remote_addr)  # type: ignore[arg-type]
+    return Actor(user=user, ip=request.remote_addr)
 
 
-API_SECURITY = [{"bearerAuth": []}, {"sessionCookie": []}]
+API_SECURITY: list[dict[str, list[str]]] = [{"bearerAuth": []}, {"sessionCookie": []}]
 SECURITY_SCHEMES = {
     "bearerAuth": {
         "type": "http",
@@ -175,7 +175,7 @@ def require(action: str) -> Callable[[F], F]:
                 if request.path.startswith("/api/"):
                     abort(401, description=_("Sign in or send an API token."))
                 return login_manager.unauthorized()
-            if not can(current_user, action, current_user.office_id):  # type: ignore[arg-type]
+            if not can(current_user, action, current_user.office_id):
                 if action in ("edit_entry", "submit_entry") and current_user.office_id is None:
                     abort(403, description=_("This page is for office staff."))
                 abort(403, description=_("You may not do this."))
@@ -185,7 +185,9 @@ def require(action: str) -> Callable[[F], F]:
         # `_apidoc` when the route registers; copied, so the view's own doc stays as it was).
         apidoc = deepcopy(getattr(wrapped, "_apidoc", {}))
         apidoc.setdefault("manual_doc", {})["security"] = API_SECURITY
+        # flask-smorest reads a view's documentation from this function attribute.
         wrapped._apidoc = apidoc  # type: ignore[attr-defined]
-        return wrapped  # type: ignore[return-value]
+        # functools.wraps keeps the view's signature, which F names.
+        return cast(F, wrapped)
 
     return decorator

@@ -328,14 +328,15 @@ class _UnmeasuredSheet(ReadOnlyWorksheet):
         pass
 
 
-class _FirstSheetReader(ExcelReader):  # type: ignore[misc]
+class _FirstSheetReader(ExcelReader):
     """openpyxl's read-only reader, opening only the first worksheet, and without measuring."""
 
     def read_worksheets(self) -> None:
         for sheet, rel in self.parser.find_sheets():
             if rel.target in self.valid_files and "chartsheet" not in rel.Type:
                 ws = _UnmeasuredSheet(self.wb, sheet.name, rel.target, self.shared_strings)
-                self.wb._sheets.append(ws)
+                # As openpyxl's own reader does; its stubs leave the private list out.
+                self.wb._sheets.append(ws)  # type: ignore[attr-defined]
                 return
 
 

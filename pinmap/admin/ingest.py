@@ -108,7 +108,9 @@ def ingest_sources() -> Any:
             error, code = str(exc), 400
     sources = session.scalars(select(IngestSource).order_by(IngestSource.name)).all()
     streaks = status.failing_streaks(session)
-    last_runs = {s.id: (status.runs(session, source=s.name, limit=1) or [None])[0] for s in sources}
+    last_runs = {
+        s.id: next(iter(status.runs(session, source=s.name, limit=1)), None) for s in sources
+    }
     return render_template(
         "admin/ingest_sources.html",
         sources=sources,

@@ -418,7 +418,7 @@ def audit() -> Any:
         .offset((page_no - 1) * PER_PAGE)
         .limit(PER_PAGE)
     ).all()
-    office_codes = dict(
+    office_codes: dict[int | None, str] = dict(
         session.execute(
             select(Office.id, Office.code).where(
                 Office.id.in_({r.office_id for r in rows if r.office_id})

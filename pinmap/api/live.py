@@ -34,7 +34,7 @@ def broker() -> Broker:
     if "broker" not in ext:
         url = str(current_app.config.get("SQLALCHEMY_URL") or "")
         ext["broker"] = Broker(url.replace("postgresql+psycopg://", "postgresql://", 1))
-    return ext["broker"]  # type: ignore[no-any-return]
+    return ext["broker"]
 
 
 def _visible_offices() -> frozenset[int] | None:
@@ -195,8 +195,8 @@ def _events(
         # before its first change reconnects with no Last-Event-ID and starts from the
         # newest change, missing whatever committed while it was away.
         yield sse_format(retry_ms=3000, last_id=after)
-        for change in backlog:
-            yield sse_format(change)
+        for missed in backlog:
+            yield sse_format(missed)
         if overflow:
             # Too far behind to replay (or ahead of us): the client reloads its data instead.
             yield "event: reset\ndata: {}\n\n"

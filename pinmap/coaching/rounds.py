@@ -77,11 +77,11 @@ def save_round() -> Any:
         svc.save_round(
             get_session(),
             current_actor(),
-            fiscal_year,  # type: ignore[arg-type]
-            round_no,  # type: ignore[arg-type]
+            fiscal_year,
+            round_no,
             typed["kind"],
-            starts,  # type: ignore[arg-type]
-            ends,  # type: ignore[arg-type]
+            starts,
+            ends,
         )
         return _("Saved.")
 
@@ -172,7 +172,7 @@ def round_sessions(round_id: int) -> Any:
                 session,
                 current_actor(),
                 rnd,
-                cluster_no,  # type: ignore[arg-type]
+                cluster_no,
                 starts_at,
                 typed["link"],
             )

@@ -50,4 +50,5 @@ class ReviewTrailMixin:
 
     @declared_attr.directive
     def __mapper_args__(cls) -> dict[str, Any]:  # noqa: N805 (declarative class attribute)
+        # The mixin has no table; each model's exists by the time declarative asks for this.
         return {"version_id_col": cls.__table__.c.version}  # type: ignore[attr-defined]

@@ -90,8 +90,8 @@ def password() -> Any:
 @require("view_portal")
 def home() -> Any:
     if current_user.office_id is not None:
-        office = get_session().get(Office, current_user.office_id)
-        return redirect(url_for("portal.office", code=office.code))  # type: ignore[union-attr]
+        office = get_session().get_one(Office, current_user.office_id)
+        return redirect(url_for("portal.office", code=office.code))
     if not can(current_user, "review_entry"):  # a coach: reads offices' work, reviews nothing
         return redirect(url_for("coaching.dashboard"))
     return redirect(url_for("review.queue"))

@@ -39,7 +39,7 @@ def _profile_form(rev: ProfileRevision | None, office: Office) -> dict[str, Any]
     form["lon"], form["lat"] = point
     form["office_photo_id"] = data.get("office_photo_id") or ""
     people = data.get("people") or []
-    director = next((p for p in people if p.get("role") == "director"), {})
+    director: dict[str, Any] = next((p for p in people if p.get("role") == "director"), {})
     deputies = [p for p in people if p.get("role") == "deputy"]
     for i, person in enumerate([director, *deputies]):
         for key in ("name", "position"):

@@ -224,7 +224,9 @@ def submit_entry(code: str, fiscal_year: int, round_no: int, kind: str, no: int)
         rev = _save(report, version)
         session = get_session()
         found = svc.find_entry(session, report.office.id, report.item.id, report.round_no)
-        svc.submit(session, current_actor(), found, rev.version)  # type: ignore[arg-type]
+        if found is None:
+            raise ServiceError(404, N_("There is nothing to submit yet."))
+        svc.submit(session, current_actor(), found, rev.version)
 
     return _press("submit", report, write, _("Submitted for review."))
 
@@ -305,4 +307,7 @@ def evidence_file(evidence_id: int) -> Any:
     user = current_user if current_user.is_authenticated else None
     if not public and not can_read_office_work(user, entry.office_id):
         abort(404)  # do not reveal that an unpublished file exists
-    return send_stored(ev.stored_name, ev.mime, ev.original_name or "")
+    # Every stored file has its type recorded; a row without one is sent as plain bytes.
+    return send_stored(
+        ev.stored_name, ev.mime or "application/octet-stream", ev.original_name or ""
+    )

@@ -28,8 +28,8 @@ def results_import(code: str | None) -> Any:
     session = get_session()
     office = readable_office(code) if code else None
     if office is None and current_user.office_id is not None:
-        own = session.get(Office, current_user.office_id)
-        return redirect(url_for("portal.results_import", code=own.code))  # type: ignore[union-attr]
+        own = session.get_one(Office, current_user.office_id)
+        return redirect(url_for("portal.results_import", code=own.code))
     may_import = can(current_user, "import_results", office.id if office else None)
     error, status, found = None, 200, []
     if request.method == "POST":

@@ -12,7 +12,7 @@ from typing import Any
 import folium
 import numpy as np
 import shapely
-from branca.element import Element, MacroElement
+from branca.element import Element, Figure, MacroElement
 from flask import url_for
 from flask_babel import get_locale
 from folium.plugins import MarkerCluster
@@ -116,7 +116,7 @@ def base_map(tiles_url: str = "", tiles_attribution: str = "", **kwargs: Any) ->
             control=False,
             max_zoom=18,
         ).add_to(m)
-    m.get_root().header.add_child(_basemap_scripts(), name="basemap_js")
+    _figure(m).header.add_child(_basemap_scripts(), name="basemap_js")
     Basemap(bool(tiles_url)).add_to(m)
     return m
 
@@ -168,13 +168,16 @@ def national_map(
     # 30 KB (gzip) less for every visitor.
     m.default_js = [(name, url) for name, url in m.default_js if name != "jquery"]
     m.fit_bounds(THAILAND_BOUNDS)
-    provinces = folium.FeatureGroup(name=labels["provinces"], show=True).add_to(m)
+    # Added one by one: add_to is typed as returning any element.
+    provinces = folium.FeatureGroup(name=labels["provinces"], show=True)
+    clusters = folium.FeatureGroup(name=labels["clusters"], show=False)
     basemap_of(m).provinces_name = provinces.get_name()
-    clusters = folium.FeatureGroup(name=labels["clusters"], show=False).add_to(m)
     offices = MarkerCluster(
         name=labels["offices"],
         options={"spiderfyOnMaxZoom": True, "showCoverageOnHover": False, "maxClusterRadius": 45},
-    ).add_to(m)
+    )
+    for layer in (provinces, clusters, offices):
+        layer.add_to(m)
     localise_assets(
         offices,
         js=[("markerclusterjs", _vendor("leaflet.markercluster/leaflet.markercluster.js"))],
@@ -184,7 +187,7 @@ def national_map(
         ],
     )
     folium.LayerControl(collapsed=False).add_to(m)
-    m.get_root().header.add_child(
+    _figure(m).header.add_child(
         Element(f'<script src="{url_for("static", filename="js/pinmap.js")}"></script>'),
         name="pinmap_js",
     )
@@ -230,7 +233,9 @@ def office_map(
             name="province",
             style_function=lambda _: {"color": "#5b6b7f", "weight": 1.5, "fillOpacity": 0.05},
         ).add_to(m)
-        m.fit_bounds(folium.GeoJson(province_geojson).get_bounds())
+        bounds = folium.GeoJson(province_geojson).get_bounds()
+        # A corner is None only for a shape without coordinates, which an outline is not.
+        m.fit_bounds([[v for v in corner if v is not None] for corner in bounds])
     else:
         m.location = [lat, lon]
         m.options["zoom"] = 9
@@ -247,6 +252,14 @@ def office_map(
     return m
 
 
+def _figure(m: folium.Map) -> Figure:
+    """The page a map renders into (folium.Map makes one; its root is typed as any element)."""
+    root = m.get_root()
+    if not isinstance(root, Figure):
+        raise TypeError("the map is not on a page")
+    return root
+
+
 def render_parts(m: folium.Map) -> dict[str, str]:
     """Render a map's figure into header / body / script parts for our own templates.
 
@@ -254,7 +267,7 @@ def render_parts(m: folium.Map) -> dict[str, str]:
     script (folium's Leaflet switches) gets this request's nonce here: the header is folium's
     fixed markup and our asset links, with no data in it, so every bare `<script>` in it is ours.
     """
-    fig = m.get_root()
+    fig = _figure(m)
     fig.render()
     nonce = csp_nonce()
     header = fig.header.render()

@@ -6,7 +6,6 @@ from typing import Any
 
 from flask import current_app, render_template
 from flask_babel import gettext as _
-from geoalchemy2.shape import to_shape
 from markupsafe import Markup
 from sqlalchemy import select
 
@@ -22,6 +21,7 @@ from ..services import progress
 from ..services import projects as project_svc
 from ..services import results as result_svc
 from ..services import schools as school_svc
+from ..shapes import point_of
 from . import bp
 from .mapview import js_safe_text, office_map, province_outline, render_parts
 from .photos import photo_url
@@ -77,7 +77,7 @@ def office(code: str) -> Any:
         for p in profile.get("people") or []
     ]
     director = next((p for p in people if p.get("role") == "director"), None)
-    point = to_shape(found.geom)
+    point = point_of(found.geom)
     cfg = current_app.config
     office_map_parts = render_parts(
         office_map(

@@ -81,7 +81,7 @@ def _decide(kind: str, obj: Any, decide: Callable[..., Any]) -> Any:
             session.rollback()
             error, status = service_message(err), err.status
             session.refresh(obj)
-    office = session.get(Office, obj.office_id)
+    office = session.get_one(Office, obj.office_id)
     return render_template(
         "review/decision.html",
         kind=kind,
@@ -92,7 +92,7 @@ def _decide(kind: str, obj: Any, decide: Callable[..., Any]) -> Any:
         photo_url=photo_url,
         rich_fields=bps.RICH_FIELDS,
         plan_fields=plan_svc.FIELDS,
-        **_extra(kind, obj, office),  # type: ignore[arg-type]
+        **_extra(kind, obj, office),
     ), status
 
 

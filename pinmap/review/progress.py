@@ -117,12 +117,14 @@ def reopen(entry_id: int) -> Any:
         if not typed["reason"].strip():
             raise ServiceError(400, N_("Give a reason for reopening."))
         window = svc.get_window(session, entry.fiscal_year, entry.round_no)
+        if window is None:
+            raise ServiceError(404, N_("No such reporting round."))
         svc.reopen(
             session,
             current_actor(),
             entry.office,
             window,
-            until,  # type: ignore[arg-type]
+            until,
             typed["reason"],
         )
         session.commit()
@@ -134,5 +136,5 @@ def reopen(entry_id: int) -> Any:
             err.status,
             reopen=typed,
         )
-    flash(_("Reopened for this office until %(day)s.", day=until.isoformat()))  # type: ignore[union-attr]
+    flash(_("Reopened for this office until %(day)s.", day=until.isoformat()))
     return redirect(url_for("review.review_entry", entry_id=entry_id))

@@ -194,12 +194,12 @@ def claim_attempt(session: Session, email: str, ip: str) -> None:
     for key in sorted({_lock_key("account", email), _lock_key("ip", ip)}):
         session.execute(select(func.pg_advisory_xact_lock(key)))
     since = func.now() - WINDOW
-    by_account = session.scalar(
+    by_account = session.execute(
         select(func.count()).where(LoginAttempt.email == email, LoginAttempt.at > since)
-    )
-    by_ip = session.scalar(
+    ).scalar_one()
+    by_ip = session.execute(
         select(func.count()).where(LoginAttempt.ip == ip, LoginAttempt.at > since)
-    )
+    ).scalar_one()
     if by_account >= MAX_FAILURES_PER_ACCOUNT or by_ip >= MAX_FAILURES_PER_IP:
         raise ServiceError(
             429,

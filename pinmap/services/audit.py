@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 import psycopg
-from sqlalchemy import Engine, TextClause, event, text
+from sqlalchemy import ClauseElement, Engine, TextClause, event, text
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 from sqlalchemy.sql.util import find_tables
 
@@ -185,6 +185,8 @@ def _reads_changes(state: ORMExecuteState) -> bool:
     statement = state.statement
     if isinstance(statement, TextClause):
         return "change_events" in statement.text
+    if not isinstance(statement, ClauseElement):
+        return False  # an executable that is no SQL expression names no table
     tables = find_tables(statement, check_columns=True, include_aliases=True, include_joins=True)
     return ChangeEvent.__table__ in tables
 

@@ -4,12 +4,16 @@ outlines maps and cluster regions draw (imported, else the embedded basemap)."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
+import geopandas as gpd
 from geoalchemy2.shape import from_shape, to_shape
+from shapely.geometry import MultiPolygon
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import func, select
+from sqlalchemy import Float, delete, func, select
 from sqlalchemy.orm import Session
 
 from geo import basemap
@@ -85,7 +89,7 @@ def import_boundaries(
     matched = 0
     if level == "province":
         seen: set[str] = set()
-        for i, row in enumerate(frame.itertuples(index=False), start=1):
+        for i, row in enumerate(_features(frame), start=1):
             prov = provinces.get(row.code) if row.code else by_name.get(row.name_th)
             if prov is None:
                 raise BoundaryFileError(
@@ -101,9 +105,9 @@ def import_boundaries(
     else:
         if frame["code"].isna().any():
             raise BoundaryFileError(f"{source_name}: amphoe import needs a 4-digit code field")
-        session.execute(Amphoe.__table__.delete())
-        for i, row in enumerate(frame.itertuples(index=False), start=1):
-            if row.code[:2] not in provinces:
+        session.execute(delete(Amphoe))
+        for i, row in enumerate(_features(frame), start=1):
+            if row.code is None or row.code[:2] not in provinces:
                 raise BoundaryFileError(
                     f"{source_name}: feature {i} (code={row.code!r}) is in no known province"
                 )
@@ -126,6 +130,21 @@ def import_boundaries(
     )
 
 
+class _Feature(NamedTuple):
+    code: str | None  # None when the file has no code field
+    name_th: str
+    name_en: str
+    geometry: MultiPolygon
+    geom_web: MultiPolygon
+
+
+def _features(frame: gpd.GeoDataFrame) -> Iterator[_Feature]:
+    """The frame's rows with their columns by name (pandas types a row as any scalars)."""
+    columns = (frame[name] for name in _Feature._fields)
+    for values in zip(*columns, strict=True):
+        yield _Feature(*values)
+
+
 @dataclass(frozen=True)
 class Misplaced:
     code: str
@@ -141,7 +160,9 @@ def offices_outside_province(session: Session) -> list[Misplaced]:
             Office.code,
             Office.name_th,
             Province.name_th,
-            func.ST_Distance(func.Geography(Office.geom), func.Geography(Province.geom)),
+            func.ST_Distance(
+                func.Geography(Office.geom), func.Geography(Province.geom), type_=Float
+            ),
         )
         .join(Province, Province.code == Office.office_province_code)
         .where(Province.geom.is_not(None))
@@ -159,7 +180,7 @@ class Outlines:
 
     basis: str
     version: str
-    shapes: dict[str, BaseGeometry]
+    shapes: Mapping[str, BaseGeometry]
 
 
 # Imported outlines and dissolved regions, per process: each import has its own id, so a
@@ -185,6 +206,7 @@ def province_outlines(session: Session) -> Outlines:
             for code, geom in session.execute(
                 select(Province.code, Province.geom_web).where(Province.geom_web.is_not(None))
             )
+            if geom is not None
         }
         _imported.clear()
         _imported[version] = shapes

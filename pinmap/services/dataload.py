@@ -11,9 +11,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from geoalchemy2.shape import from_shape, to_shape
 from shapely.geometry import Point
@@ -40,6 +41,7 @@ from ..models import (
     Province,
     ReportingWindow,
 )
+from ..shapes import point_of
 from ..tables import LineProblem, csv_dict_records, unescape_cell
 from .audit import Actor, emit_change
 from .catalogue import (
@@ -175,10 +177,11 @@ def _rows(path: Path, errors: list[RowError]) -> Iterator[tuple[int, dict[str, s
 class ParsedData:
     clusters: dict[int, dict[str, str]]
     provinces: dict[str, dict[str, str]]
-    offices: dict[str, dict[str, object]]
-    dimensions: list[dict[str, object]]
-    items: list[dict[str, object]]
-    windows: list[dict[str, object]]
+    # Parsed rows hold values of several types (text, numbers, dates, lists) under their keys.
+    offices: dict[str, dict[str, Any]]
+    dimensions: list[dict[str, Any]]
+    items: list[dict[str, Any]]
+    windows: list[dict[str, Any]]
     files: dict[str, str]
 
 
@@ -214,7 +217,7 @@ def parse_data_dir(data_dir: Path) -> ParsedData:
             provinces[code] = {**row, "line": str(line)}
             province_by_name[name] = code
 
-    offices: dict[str, dict[str, object]] = {}
+    offices: dict[str, dict[str, Any]] = {}
     names: set[str] = set()
     for line, row in _rows(data_dir / "offices.csv", errors):
 
@@ -277,8 +280,8 @@ def parse_data_dir(data_dir: Path) -> ParsedData:
             "office_province_code": province_by_name[row["office_province_th"]],
         }
 
-    dimensions: list[dict[str, object]] = []
-    items: list[dict[str, object]] = []
+    dimensions: list[dict[str, Any]] = []
+    items: list[dict[str, Any]] = []
     seen_items: set[tuple[int, str, int]] = set()
     dim_keys: dict[tuple[int, str], int] = {}
     item_rows = list(_rows(data_dir / "policy_items.csv", errors))
@@ -319,16 +322,16 @@ def parse_data_dir(data_dir: Path) -> ParsedData:
                 RowError("policy_items.csv", line, f"unknown dimension {row['dimension']!r}")
             )
 
-    windows: list[dict[str, object]] = []
+    windows: list[dict[str, Any]] = []
     seen_rounds: set[tuple[int, int]] = set()
-    years = {int(r["fiscal_year"]) for r in dimensions + items}  # type: ignore[call-overload]
+    years = {int(r["fiscal_year"]) for r in dimensions + items}
     for line, row in _rows(data_dir / "reporting_windows.csv", errors):
 
         def wbad(reason: str, line: int = line) -> None:
             errors.append(RowError("reporting_windows.csv", line, reason))
 
         fy, rnd = _int(row["fiscal_year"]), _int(row["round_no"])
-        if fy not in years:
+        if fy is None or fy not in years:
             wbad(f"fiscal year {row['fiscal_year']!r} has no policy items")
             continue
         if rnd is None or not 1 <= rnd <= 12:
@@ -394,12 +397,12 @@ def _replace_catalogue(
     """
     rows = sorted(
         (r for r in data.dimensions + data.items if r["fiscal_year"] == fy),
-        key=lambda r: int(r["line"]),  # type: ignore[call-overload]
+        key=lambda r: int(r["line"]),
     )
     # The admin import reads its cells through unescape_cell; the data file's go the same way.
     texts = [
         (
-            int(r["line"]),  # type: ignore[call-overload]
+            int(r["line"]),
             {
                 c: unescape_cell(("yes" if r[c] else "no") if c == "verified" else str(r[c]))
                 for c in CSV_COLUMNS
@@ -445,20 +448,20 @@ def check_points_in_provinces(session: Session, data: ParsedData) -> list[RowErr
         return []
     points = sql_values(
         column("code", String), column("lon", Float), column("lat", Float), name="points"
-    ).data([(code, float(o["lon"]), float(o["lat"])) for code, o in data.offices.items()])  # type: ignore[arg-type]
+    ).data([(code, float(o["lon"]), float(o["lat"])) for code, o in data.offices.items()])
     point = func.ST_SetSRID(func.ST_MakePoint(points.c.lon, points.c.lat), 4326)
     inside = select(Province.code).where(
         Province.geom.is_not(None), func.ST_Intersects(Province.geom, point)
     )
-    outside = session.scalars(select(points.c.code).where(~inside.exists())).all()
+    outside: Sequence[str] = session.scalars(select(points.c.code).where(~inside.exists())).all()
     return [
         RowError(
             "offices.csv",
-            int(data.offices[code]["line"]),  # type: ignore[call-overload]
+            int(data.offices[code]["line"]),
             f"coordinate lat={data.offices[code]['lat']}, lon={data.offices[code]['lon']} "
             "is outside Thailand (in no imported province boundary)",
         )
-        for code in sorted(outside, key=lambda c: int(data.offices[c]["line"]))  # type: ignore[call-overload]
+        for code in sorted(outside, key=lambda c: int(data.offices[c]["line"]))
     ]
 
 
@@ -474,8 +477,12 @@ def load(session: Session, data: ParsedData, actor: Actor | None = None) -> Load
     s = LoadSummary()
 
     existing_clusters = {c.no: c for c in session.scalars(select(Cluster))}
-    for no, row in data.clusters.items():
-        values = {"name_th": row["name_th"], "name_en": row["name_en"]}
+    # Each loop names its own row: the files' rows differ in type (text, or parsed values).
+    for no, cluster_row in data.clusters.items():
+        values: dict[str, object] = {
+            "name_th": cluster_row["name_th"],
+            "name_en": cluster_row["name_en"],
+        }
         if no in existing_clusters:
             if _assign(existing_clusters[no], values):
                 s.bump(s.updated, "clusters")
@@ -485,11 +492,11 @@ def load(session: Session, data: ParsedData, actor: Actor | None = None) -> Load
     session.flush()
 
     existing_provinces = {p.code: p for p in session.scalars(select(Province))}
-    for code, row in data.provinces.items():
+    for code, province_row in data.provinces.items():
         values = {
-            "name_th": row["name_th"],
-            "name_en": row["name_en"],
-            "cluster_no": int(row["cluster_no"]),
+            "name_th": province_row["name_th"],
+            "name_en": province_row["name_en"],
+            "cluster_no": int(province_row["cluster_no"]),
         }
         if code in existing_provinces:
             if _assign(existing_provinces[code], values):
@@ -511,7 +518,7 @@ def load(session: Session, data: ParsedData, actor: Actor | None = None) -> Load
     )
     moved_in_app = set(session.scalars(select(ClusterMove.office_id)))
     for code, row in data.offices.items():
-        values: dict[str, object] = {
+        values = {
             k: row[k]
             for k in (
                 "kind",
@@ -525,7 +532,7 @@ def load(session: Session, data: ParsedData, actor: Actor | None = None) -> Load
             )
         }
         values["location_note"] = row["source_note"]
-        point = Point(float(row["lon"]), float(row["lat"]))  # type: ignore[arg-type]
+        point = Point(float(row["lon"]), float(row["lat"]))
         office = existing_offices.get(code)
         if office is None:
             office = Office(code=code, geom=from_shape(point, srid=4326), **values)
@@ -538,7 +545,7 @@ def load(session: Session, data: ParsedData, actor: Actor | None = None) -> Load
                 for key in ("location_precision", "location_note"):
                     kept |= values.pop(key) != getattr(office, key)
                 kept |= not to_shape(office.geom).equals_exact(point, 1e-9)
-                point = to_shape(office.geom)
+                point = point_of(office.geom)
             if office.id in moved_in_app:
                 kept |= values.pop("cluster_no") != office.cluster_no
             if kept:
@@ -547,7 +554,7 @@ def load(session: Session, data: ParsedData, actor: Actor | None = None) -> Load
             if not to_shape(office.geom).equals_exact(point, 1e-9):
                 office.geom = from_shape(point, srid=4326)
                 changed = True
-        wanted = list(row["province_codes"])  # type: ignore[call-overload]
+        wanted = list(row["province_codes"])
         if [c.province_code for c in office.covered] != wanted:
             office.covered = [
                 OfficeProvince(province_code=pc, position=i) for i, pc in enumerate(wanted)
@@ -559,7 +566,7 @@ def load(session: Session, data: ParsedData, actor: Actor | None = None) -> Load
     s.kept_not_in_file = sorted(set(existing_offices) - set(data.offices))
     session.flush()
 
-    for fy in sorted({int(r["fiscal_year"]) for r in data.dimensions + data.items}):  # type: ignore[call-overload]
+    for fy in sorted({int(r["fiscal_year"]) for r in data.dimensions + data.items}):
         year = session.get(FiscalYear, fy)
         if year is None:
             starts, ends = fiscal_year_bounds(fy)
@@ -582,7 +589,7 @@ def load(session: Session, data: ParsedData, actor: Actor | None = None) -> Load
         (w.fiscal_year, w.round_no): w for w in session.scalars(select(ReportingWindow))
     }
     for row in data.windows:
-        key3 = (int(row["fiscal_year"]), int(row["round_no"]))  # type: ignore[call-overload]
+        key3 = (int(row["fiscal_year"]), int(row["round_no"]))
         values = {k: row[k] for k in ("label_th", "label_en", "opens_on", "closes_on")}
         if key3 in existing_windows:
             if _assign(existing_windows[key3], values):

@@ -8,11 +8,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from geoalchemy2.shape import to_shape
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from ..models import OFFICE_KINDS, Cluster, Office, PolicyItem, Province, ResultRecord
+from ..shapes import point_of
 from ..tables import csv_bytes, xlsx_bytes
 from . import search
 from .best_practices import offices_with_approved
@@ -187,11 +187,11 @@ def office_rows(session: Session, codes: list[str] | None = None) -> list[dict[s
     schools = school_counts(session)
     rows = []
     for office in offices:
-        point = to_shape(office.geom)
+        point = point_of(office.geom)
         rev = profiles.get(office.id)
         data = rev.data if rev else {}
         people = data.get("people") or []
-        director = next((p for p in people if p.get("role") == "director"), {})
+        director: dict[str, Any] = next((p for p in people if p.get("role") == "director"), {})
         st = stats.get(office.id)
         rows.append(
             {

@@ -30,6 +30,6 @@ def get_or_404(session: Session, model: type[T], ident: int, msgid: str, **param
     return or_404(session.get(model, ident), msgid, **params)
 
 
-def first_or_404(session: Session, stmt: Select[tuple[T]], msgid: str, **params: Any) -> T:
+def first_or_404(session: Session, stmt: Select[T], msgid: str, **params: Any) -> T:
     """The first row `stmt` selects, or a 404 ServiceError."""
     return or_404(session.scalars(stmt).first(), msgid, **params)

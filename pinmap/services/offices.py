@@ -6,15 +6,16 @@ import json
 from collections import defaultdict
 from typing import Any
 
-from geoalchemy2.shape import from_shape, to_shape
+from geoalchemy2.shape import from_shape
 from shapely.geometry import Point
-from sqlalchemy import func, or_, select
+from sqlalchemy import Text, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from geo.regions import hull_of_points
 from geo.validate import in_thailand
 
 from ..models import Cluster, Office, OfficeProvince, PolicyDimension, PolicyItem, Province
+from ..shapes import point_of
 from . import boundaries, search
 from .audit import Actor, emit_change, record
 from .errors import N_, ServiceError
@@ -94,7 +95,7 @@ def office_properties(office: Office, *, detail: bool = False) -> dict[str, Any]
 
 
 def office_feature(office: Office, *, detail: bool = False) -> dict[str, Any]:
-    point = to_shape(office.geom)
+    point = point_of(office.geom)
     return {
         "type": "Feature",
         "id": office.code,
@@ -134,7 +135,7 @@ def province_boundaries(session: Session) -> dict[str, Any]:
             Province.name_th,
             Province.name_en,
             Province.cluster_no,
-            func.ST_AsGeoJSON(Province.geom_web, 5),
+            func.ST_AsGeoJSON(Province.geom_web, 5, type_=Text),
         )
         .where(Province.geom_web.is_not(None))
         .order_by(Province.code)
@@ -175,7 +176,7 @@ def cluster_regions(session: Session) -> dict[str, Any]:
         )
     ):
         members[no].append(code)
-        pins[no].append(to_shape(geom))
+        pins[no].append(point_of(geom))
         provinces[no].add(province_code)
     for no, province_code in session.execute(
         select(Office.cluster_no, OfficeProvince.province_code).join(

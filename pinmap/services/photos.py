@@ -7,7 +7,7 @@ import io
 import re
 import warnings
 from pathlib import Path
-from typing import BinaryIO, Final
+from typing import IO, Final
 
 from PIL import Image
 from sqlalchemy import select
@@ -33,7 +33,7 @@ def check_image_name(filename: str | None) -> None:
         raise UploadRejected("unsupported_type", NOT_AN_IMAGE)
 
 
-def clean_photo(stream: BinaryIO, filename: str | None, *, max_bytes: int) -> CleanFile:
+def clean_photo(stream: IO[bytes], filename: str | None, *, max_bytes: int) -> CleanFile:
     """Check and re-encode one image (metadata dropped), or raise UploadRejected."""
     check_image_name(filename)
     clean = clean_upload(stream, filename, max_bytes=max_bytes)

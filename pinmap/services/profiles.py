@@ -7,12 +7,13 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
-from geoalchemy2.shape import from_shape, to_shape
+from geoalchemy2.shape import from_shape
 from shapely.geometry import Point
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..models import Office, Photo, ProfileRevision
+from ..shapes import point_of
 from .audit import Actor, emit_change, record
 from .errors import N_, Collector, Labels, RowLabel, ServiceError
 from .offices import check_in_province, move_office_pin
@@ -87,7 +88,7 @@ def approved_revisions(session: Session) -> dict[int, ProfileRevision]:
 def lonlat(rev: ProfileRevision | None) -> tuple[float, float] | None:
     if rev is None or rev.geom is None:
         return None
-    point = to_shape(rev.geom)
+    point = point_of(rev.geom)
     return round(point.x, 6), round(point.y, 6)
 
 
@@ -360,7 +361,7 @@ def review(
 
 
 def lonlat_of_office(office: Office) -> tuple[float, float]:
-    point = to_shape(office.geom)
+    point = point_of(office.geom)
     return round(point.x, 6), round(point.y, 6)
 
 

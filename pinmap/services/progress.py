@@ -472,7 +472,7 @@ def review(
     comment: str,
     expected_version: int | None,
 ) -> ProgressRevision:
-    ensure_can(actor, "review_entry")
+    reviewer = ensure_can(actor, "review_entry")
     lock_office_work(session, entry.office_id)
     rev = entry.current
     if rev is None:
@@ -481,7 +481,7 @@ def review(
     before = revision_dict(rev)
     comment = mark_reviewed(rev, actor, decision, comment, action="review_entry")
     if comment:  # every return, and any approval note, is kept beside the revision
-        session.add(ReviewComment(revision_id=rev.id, author_id=actor.user.id, body=comment))
+        session.add(ReviewComment(revision_id=rev.id, author_id=reviewer.id, body=comment))
     if decision == "approve":
         entry.approved_revision_id = rev.id
     session.flush()
@@ -524,7 +524,7 @@ def reopen(
     until: dt.date,
     reason: str,
 ) -> WindowReopening:
-    if not can(actor.user, "reopen_window"):
+    if actor.user is None or not can(actor.user, "reopen_window"):
         raise ServiceError(403, N_("Only reviewers may reopen a reporting window."))
     reason = limited_text(reason, Labels("reason"), MAX_REASON)
     if not reason:
@@ -611,9 +611,9 @@ def remove_evidence(
     entry = find_entry(session, office.id, item.id, round_no)
     source = entry.current if entry else None
     target = next((e for e in source.evidence if e.id == evidence_id), None) if source else None
-    if target is None:
+    if source is None or target is None:
         raise ServiceError(404, N_("No such evidence on this report."))
-    position = source.evidence.index(target)  # type: ignore[union-attr]
+    position = source.evidence.index(target)
     _entry, rev = editable_revision(session, actor, office, item, round_no, expected_version)
     removed = rev.evidence.pop(position)
     rev.source = "manual"

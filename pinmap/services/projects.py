@@ -397,7 +397,7 @@ def save_project(
         before = None
     else:
         session.refresh(project)
-        check_version(project, expected_version)  # type: ignore[arg-type]
+        check_version(project, expected_version)
         before = project_dict(project)
     project.name, project.budget_planned = name, budget
     project.updated_at = actor.now

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import Float, func, select, tuple_
 from sqlalchemy.orm import Session
 
 from ..auth import can
@@ -221,7 +221,7 @@ def _averages(
             ResultRecord.category,
             ResultRecord.indicator,
             ResultRecord.fiscal_year,
-            func.avg(ResultRecord.value),
+            func.avg(ResultRecord.value, type_=Float),
         )
         .where(
             ResultRecord.value.is_not(None),

@@ -6,13 +6,14 @@ practices and operating plans all move this way; each keeps its own content and 
 
 from __future__ import annotations
 
-from typing import Protocol
+import datetime as dt
+from typing import Protocol, runtime_checkable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..auth import can, can_read_office_work
-from ..models import Office
+from ..models import Office, User
 from .audit import Actor
 from .errors import N_, Labels, ServiceError
 from .sanitize import clean_text
@@ -21,10 +22,27 @@ EDITABLE_STATES = ("draft", "returned")
 MAX_COMMENT = 4_000
 
 
+class Versioned(Protocol):
+    version: int
+
+
 class Reviewable(Protocol):
     state: str
     version: int
     review_comment: str
+
+
+# Not every reviewed thing keeps who submitted it, or who reviewed it and when.
+@runtime_checkable
+class _KeepsSubmitter(Protocol):
+    submitted_by_id: int | None
+    submitted_at: dt.datetime | None
+
+
+@runtime_checkable
+class _KeepsReviewer(Protocol):
+    reviewed_by_id: int | None
+    reviewed_at: dt.datetime | None
 
 
 def limited_text(text: str, label: object, max_length: int) -> str:
@@ -37,10 +55,11 @@ def limited_text(text: str, label: object, max_length: int) -> str:
     return value
 
 
-def ensure_can(actor: Actor, action: str, office_id: int | None = None) -> None:
-    """A 403 ServiceError unless the actor may do `action` (for `office_id`)."""
-    if not can(actor.user, action, office_id):
+def ensure_can(actor: Actor, action: str, office_id: int | None = None) -> User:
+    """The acting user, or a 403 ServiceError unless they may do `action` (for `office_id`)."""
+    if actor.user is None or not can(actor.user, action, office_id):
         raise ServiceError(403, N_("You may not do this for this office."))
+    return actor.user
 
 
 def require_read(actor: Actor, office_id: int) -> None:
@@ -65,7 +84,7 @@ def lock_office_work(session: Session, office_id: int) -> None:
     session.expire_all()
 
 
-def check_version(obj: Reviewable, expected: int | None) -> None:
+def check_version(obj: Versioned, expected: int | None) -> None:
     if expected is None or expected != obj.version:
         raise ServiceError(
             409,
@@ -109,7 +128,7 @@ def mark_submitted(obj: Reviewable, actor: Actor) -> None:
     if obj.state not in EDITABLE_STATES:
         raise ServiceError(409, N_("Only a draft or a returned one can be submitted."))
     obj.state = "submitted"
-    if hasattr(obj, "submitted_at"):
+    if isinstance(obj, _KeepsSubmitter):
         obj.submitted_by_id = actor.user.id if actor.user else None
         obj.submitted_at = actor.now
 
@@ -131,7 +150,7 @@ def mark_reviewed(
     else:
         raise ServiceError(400, N_("The decision must be approve or return."))
     obj.review_comment = comment
-    if hasattr(obj, "reviewed_at"):
+    if isinstance(obj, _KeepsReviewer):
         obj.reviewed_by_id = actor.user.id if actor.user else None
         obj.reviewed_at = actor.now
     return comment

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Final
 
-from geoalchemy2.shape import from_shape, to_shape
+from geoalchemy2.shape import from_shape
 from shapely.geometry import Point
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from geo.validate import in_thailand
 
 from ..models import Office, OfficeStats, ProfileRevision, School
+from ..shapes import point_of
 from ..tables import (
     MAX_ROWS,
     MAX_TABLE_BYTES,
@@ -177,7 +178,7 @@ def _held_elsewhere(session: Session, office: Office, codes: list[str]) -> dict[
     if not codes:
         return {}
     return dict(
-        session.execute(  # type: ignore[arg-type]
+        session.execute(
             select(School.code, Office.code)
             .join(Office, Office.id == School.office_id)
             .where(School.code.in_(codes), School.office_id != office.id)
@@ -194,7 +195,7 @@ def _rounded(value: Any) -> float | None:
 
 
 def _same(school: School, row: dict[str, Any]) -> bool:
-    point = to_shape(school.geom) if school.geom is not None else None
+    point = point_of(school.geom) if school.geom is not None else None
     where = (_rounded(point.x), _rounded(point.y)) if point is not None else (None, None)
     return (school.name_th, school.amphoe_th, school.level, where) == (
         row["name_th"],
@@ -352,9 +353,7 @@ def school_count(session: Session, office_id: int) -> int:
 
 def school_counts(session: Session) -> dict[int, int]:
     return dict(
-        session.execute(  # type: ignore[arg-type]
-            select(School.office_id, func.count()).group_by(School.office_id)
-        ).all()
+        session.execute(select(School.office_id, func.count()).group_by(School.office_id)).all()
     )
 
 
@@ -389,9 +388,10 @@ def _clean_counts(actor: Actor, as_of: str, counts: dict[str, Any]) -> dict[str,
             raise ServiceError(
                 400, N_("%(field)s must be a whole number, zero or more."), field=key
             )
-        values[key] = int(text) if text else None
-        if values[key] is not None and values[key] > MAX_COUNT:  # type: ignore[operator]
+        value = int(text) if text else None
+        if value is not None and value > MAX_COUNT:
             raise ServiceError(400, N_("%(field)s must be at most %(n)s."), field=key, n=MAX_COUNT)
+        values[key] = value
     if all(v is None for v in values.values()):
         raise ServiceError(400, N_("Give at least one count."))
     return {"as_of": day.isoformat(), **values}

@@ -13,7 +13,7 @@ import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO, Final, Literal
+from typing import IO, Any, Final, Literal
 
 import pikepdf
 from PIL import Image, ImageOps
@@ -106,7 +106,7 @@ _STORED_NAME = re.compile(
 
 
 def clean_upload(
-    stream: BinaryIO,
+    stream: IO[bytes],
     filename: str | None,
     *,
     max_bytes: int = DEFAULT_MAX_BYTES,
@@ -190,7 +190,7 @@ def _drop_uncommitted_files(session: Session, transaction: SessionTransaction) -
 
 def referenced_names(session: Session) -> set[str]:
     """Every stored name a row refers to (evidence, photos and thumbnails, attachments)."""
-    rows = session.execute(
+    names = session.scalars(
         text(
             "SELECT stored_name FROM evidence WHERE stored_name IS NOT NULL"
             " UNION SELECT stored_name FROM photos UNION SELECT thumb_name FROM photos"
@@ -198,7 +198,7 @@ def referenced_names(session: Session) -> set[str]:
             " jsonb_array_elements(attachments) AS a"
         )
     )
-    return {name for (name,) in rows if name}
+    return {name for name in names if name}
 
 
 def orphan_files(session: Session, upload_dir: Path, min_age_s: float) -> list[Path]:
@@ -226,7 +226,7 @@ def resolve(upload_dir: Path, stored_name: str) -> Path:
     return upload_dir / stored_name
 
 
-def _read_at_most(stream: BinaryIO, max_bytes: int) -> bytes:
+def _read_at_most(stream: IO[bytes], max_bytes: int) -> bytes:
     # One byte more than allowed is enough to know it is too large, whatever the real size.
     wanted = max_bytes + 1
     chunks: list[bytes] = []

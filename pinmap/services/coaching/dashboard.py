@@ -7,7 +7,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Float, func, select
 from sqlalchemy.orm import Session
 
 from ...models import (
@@ -136,13 +136,13 @@ def completeness(
 
 def completeness_summary(
     rows: list[OfficeCompleteness], items: list[PolicyItem], windows: list[ReportingWindow]
-) -> dict[str, Any]:
+) -> dict[int, dict[str, Any]]:
     """National and per-cluster shares by round and by round × item."""
     by_round: dict[int, dict[str, Any]] = {}
     for w in windows:
         cells = [r.rounds[w.round_no] for r in rows if w.round_no in r.rounds]
         total = sum(c.total for c in cells)
-        per_item = []
+        per_item: list[dict[str, Any]] = []
         for item in items:
             have = sum(1 for c in cells if item.id in c.reported_items)
             per_item.append(
@@ -208,7 +208,7 @@ def results_vs_national(session: Session, no: int) -> list[dict[str, Any]]:
             ResultRecord.indicator,
             ResultRecord.unit,
             in_cluster,
-            func.avg(ResultRecord.value),
+            func.avg(ResultRecord.value, type_=Float),
             func.count(ResultRecord.value),
         )
         .join(Office, Office.id == ResultRecord.office_id)

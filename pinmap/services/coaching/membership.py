@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from geoalchemy2.shape import to_shape
 from shapely.geometry import shape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -17,6 +16,7 @@ from ...models import (
     ClusterMove,
     Office,
 )
+from ...shapes import point_of
 from .. import offices as offices_svc
 from ..audit import Actor, emit_change, record
 from ..errors import N_, ServiceError
@@ -40,7 +40,7 @@ def cluster_offices(session: Session, no: int) -> list[Office]:
 
 
 def lonlat(office: Office) -> geo.LonLat:
-    point = to_shape(office.geom)
+    point = point_of(office.geom)
     return (point.x, point.y)
 
 

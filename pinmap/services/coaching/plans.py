@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -110,7 +110,9 @@ def plan_dict(session: Session, plan: VisitPlan) -> dict[str, Any]:
     """The plan as the API, exports and audit log see it."""
     stops = _stops(session, plan)
     host = next((o for s, o in stops if s.role == "host"), None)
-    visits = sorted(((s, o) for s, o in stops if s.role == "visit"), key=lambda t: t[0].position)
+    visits = sorted(
+        ((s, o) for s, o in stops if s.role == "visit"), key=lambda t: t[0].position or 0
+    )
     invited = sorted(
         ((s, o) for s, o in stops if s.role == "invited"),
         key=lambda t: (t[0].distance_km or 0, t[1].code),
@@ -200,7 +202,7 @@ def save_plan(
     invited: list[str] | None = None,
     visits: list[str] | None = None,
     optimise: bool = False,
-    visit_date: dt.date | None | str = "keep",
+    visit_date: dt.date | None | Literal["keep"] = "keep",
     team: str | None = None,
 ) -> VisitPlan:
     """Change host, invitees, visits (kept in the given order, or optimised), date and team.
@@ -272,7 +274,7 @@ def save_plan(
             )
     plan.host_office_id = host.id
     if visit_date != "keep":
-        plan.visit_date = visit_date  # type: ignore[assignment]
+        plan.visit_date = visit_date
     if team is not None:
         plan.team = clean_text(team, max_length=2000)
     # Touching the row bumps the version even when only the stops changed.

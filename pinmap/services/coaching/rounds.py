@@ -139,7 +139,7 @@ def parse_rounds(text: str) -> list[dict[str, Any]]:
         if problems and problems[0].line < line:
             raise refuse(problems[0].line, problems[0].reason)
         try:
-            row = {
+            row: dict[str, Any] = {
                 "fiscal_year": int(raw["fiscal_year"]),
                 "round_no": int(raw["round_no"]),
                 "kind": raw["kind"],
