@@ -95,6 +95,9 @@
       getJSON(config.urls.provinces).then(function (fc) { self.addProvinces(fc); })
         .catch(function (e) { console.warn("provinces:", e.message); });
       this.bindLayout();
+      // Cluster outlines start hidden: fetched the first time they are shown, not by every visitor.
+      layers.map.on("overlayadd", function (ev) { if (ev.layer === layers.clusters) self.loadClusters(); });
+      if (layers.map.hasLayer(layers.clusters)) this.loadClusters();
       offices.then(function () {
         // Frame the pins at once, without animation: the filters' first fitBounds then finds
         // the map already there, and the pins show one zoom animation sooner.
@@ -106,8 +109,6 @@
         document.documentElement.setAttribute("data-pins-ready", "1");
         self.renderBubbleLegend(self.state.mode || "kind");
         self.listen();
-        // Cluster outlines are hidden at first: fetched after the pins, so they never delay them.
-        self.loadClusters();
       }).catch(function (e) {
         console.warn("offices:", e.message);
         var box = document.getElementById("result-count");
@@ -401,8 +402,10 @@
 
     reloadClusters: function () {
       var self = this;
+      // Never shown yet: they will be fetched, current, when first shown.
+      if (!this._clustersLoading) return Promise.resolve();
       // A move during the first load must not draw the outlines twice.
-      return this.loadClusters().then(function () { return self.redrawClusters(); });
+      return this._clustersLoading.then(function () { return self.redrawClusters(); });
     },
 
     redrawClusters: function () {
