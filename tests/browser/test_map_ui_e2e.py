@@ -115,6 +115,24 @@ def test_areas_are_shaded_by_reporting(
     assert page.is_visible("#legend-areas")
     assert "%" in page.locator("#legend-areas").inner_text()
     page.screenshot(path=str(_shots(tmp_path_factory) / "map-areas-clusters-1366x900.png"))
+    # The aggregation: two of cluster 13's offices with approved items (all of one's, a third
+    # of the other's) make 2 of n offices reporting and 28 of all their items approved.
+    got = page.evaluate(
+        """() => {
+          const S = PinMap.state.summary, saved = JSON.stringify(S), f = PinMap.state.features;
+          const codes = Object.keys(f).filter(c => f[c].properties.cluster_no === 13).sort();
+          S[codes[0]] = {...S[codes[0]], approved: 21};
+          S[codes[1]] = {...S[codes[1]], approved: 7};
+          const r = {reported: PinMap.areaShares('cluster:reported')['13'],
+                     approved: PinMap.areaShares('cluster:approved')['13'], n: codes.length,
+                     items: codes.reduce((a, c) => a + S[c].items_total, 0)};
+          PinMap.state.summary = JSON.parse(saved);
+          return r;
+        }"""
+    )
+    assert got["n"] == 21
+    assert got["reported"] == pytest.approx(2 / 21)
+    assert got["approved"] == pytest.approx(28 / got["items"])
     if live_server.boundaries:
         page.select_option("#f-areas", "province:approved")
         page.wait_for_selector("html[data-areas-shaded='province:approved']", timeout=WAIT_MS)
