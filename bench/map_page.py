@@ -59,7 +59,7 @@ SETTLE_MAX_MS = 15_000
 # file once merged) or, before it, the province-outline API. Counted like everything else, and
 # also shown on a line of their own so the report says whether the basemap was in the total.
 BASEMAP_URL = re.compile(
-    r"basemap|topojson|natural[-_]?earth|\.topo\.json|/boundaries/provinces", re.IGNORECASE
+    r"basemap|topo|natural[-_]?earth|ne_\d+m|/boundaries/provinces", re.IGNORECASE
 )
 VIEWPORT = {"width": 1400, "height": 900}
 CHROMIUM_ARGS = [
@@ -475,7 +475,10 @@ def transfer(response: Response, routes: CdnRoutes, compressible: frozenset[str]
     resource = response.request.resource_type
     kind = "html" if resource == "document" else "data" if resource in ("fetch", "xhr") else "asset"
     wire = response.request.sizes()["responseBodySize"] if source == "server" else None
-    basemap = bool(BASEMAP_URL.search(urlsplit(url).path))
+    path = urlsplit(url).path
+    # Any JSON file under /static is map data too: the basemap whatever its final name.
+    static_json = path.startswith("/static/") and mimetype.endswith("json")
+    basemap = bool(BASEMAP_URL.search(path)) or static_json
     return Transfer(url, kind, response.status, mimetype, len(body), counted, wire, source, basemap)
 
 
