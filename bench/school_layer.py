@@ -279,11 +279,11 @@ def main(argv: list[str] | None = None) -> int:
         factory = sessionmaker(bind=engine, expire_on_commit=False)
         try:
             with factory() as session:
-                offices = [
-                    tuple(svc.office_feature(o)["geometry"]["coordinates"])
+                points = [
+                    svc.office_feature(o)["geometry"]["coordinates"]
                     for o in svc.list_offices(session)
                 ]
-            flat = synthetic_points(offices)  # type: ignore[arg-type]
+            flat = synthetic_points([(float(lon), float(lat)) for lon, lat in points])
             body, lib = payload(flat), SUPERCLUSTER_JS.read_bytes()
             app = create_app({"SQLALCHEMY_URL": url, "PINMAP_TILES": "", "SECRET_KEY": "bench"})
             results = [Result(s) for s in STRATEGIES]
