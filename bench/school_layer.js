@@ -37,7 +37,7 @@
     }
     const ways = { "markercluster-chunked": markercluster, "supercluster-main": superMain,
                    "supercluster-worker": superWorker };
-    if (cfg.strategy === "supercluster-worker") return superWorker(map, data);
+    if (withWorker) return superWorker(map);
     data.then(flat => ways[cfg.strategy](map, flat));
   };
 
@@ -107,11 +107,20 @@
       "   for (let i = 0; i < f.length; i += 2) out.push({type:'Feature',properties:{},geometry:{type:'Point',coordinates:[f[i],f[i+1]]}});" +
       "   index = new Supercluster({radius: 60, maxZoom: 16}).load(out); postMessage({ready: true}); }" +
       " else postMessage({seq: e.data.seq, clusters: index.getClusters(e.data.bbox, e.data.zoom)}); };";
-  if (cfg.strategy === "supercluster-worker") startWorker();
+  const withWorker = cfg.strategy === "supercluster-worker" || cfg.strategy === "overview+worker";
+  if (withWorker) startWorker();
+  // A coarse overview the server would aggregate (one bubble a grid cell), drawn until the
+  // worker's index is ready.
+  const overview = cfg.strategy === "overview+worker" ? fetch(cfg.overview).then(r => r.json()) : null;
 
   function superWorker(map) {
     const draw = drawer(map);
     let seq = 0;
+    if (overview) overview.then(o => {
+      if (!o.synthetic || seq) return;  // the real clusters came first
+      draw(o.cells.map(([lon, lat, n]) => ({ geometry: { coordinates: [lon, lat] },
+                                            properties: n > 1 ? { cluster: true, point_count: n } : {} })));
+    });
     workerReady.then(worker => {
       const ask = () => worker.postMessage({ seq: ++seq, bbox: bbox(map), zoom: Math.round(map.getZoom()) });
       worker.onmessage = e => { if (e.data.seq === seq) draw(e.data.clusters); };  // old views dropped

@@ -12,6 +12,8 @@ Ways compared, each on the real national page (`/`, with its 245 office pins) in
   supercluster-main      supercluster index built on the page's main thread, only the
                          bubbles and points of the current view drawn (canvas dots)
   supercluster-worker    the same index built and queried in a Web Worker
+  overview+worker        the worker, with a coarse overview (one bubble per 0.5 degree cell,
+                         as a server's GROUP BY on a snapped grid would answer) drawn first
 and, server side only, PostGIS ST_AsMVT vector tiles for the first view (time and bytes).
 
 Targets (issue 13, requirement 8): first school pins <= 1.5 s after navigation starts, and no
@@ -51,7 +53,15 @@ OUT_FILE = PROJECT_ROOT / "bench" / "out" / "school_layer.json"
 # Same-origin paths the routes answer, so the page's own address serves them.
 DATA_PATH = "/__bench/synthetic-schools.json"
 LIB_PATH = "/__bench/supercluster.min.js"
-STRATEGIES = ("none", "markercluster-chunked", "supercluster-main", "supercluster-worker")
+OVERVIEW_PATH = "/__bench/synthetic-overview.json"
+OVERVIEW_CELL_DEG = 0.5
+STRATEGIES = (
+    "none",
+    "markercluster-chunked",
+    "supercluster-main",
+    "supercluster-worker",
+    "overview+worker",
+)
 
 # Runs in every page from its first script on (bench/school_layer.js).
 PAGE_SCRIPT = (Path(__file__).with_name("school_layer.js")).read_text(encoding="utf-8")
@@ -106,21 +116,36 @@ def payload(flat: list[float]) -> bytes:
     return json.dumps(doc, separators=(",", ":")).encode()
 
 
+def overview_payload(flat: list[float]) -> bytes:
+    """One [lon, lat, count] a grid cell (mean position of its points)."""
+    cells: dict[tuple[int, int], list[float]] = {}
+    for i in range(0, len(flat), 2):
+        lon, lat = flat[i], flat[i + 1]
+        key = (math.floor(lon / OVERVIEW_CELL_DEG), math.floor(lat / OVERVIEW_CELL_DEG))
+        cell = cells.setdefault(key, [0.0, 0.0, 0])
+        cell[0] += lon
+        cell[1] += lat
+        cell[2] += 1
+    rows = [[round(x / n, 4), round(y / n, 4), int(n)] for x, y, n in cells.values()]
+    return json.dumps({"synthetic": True, "cells": rows}, separators=(",", ":")).encode()
+
+
 def run_strategy(
-    browser: Browser, base: str, strategy: str, body: bytes, lib: bytes, result: Result
+    browser: Browser, base: str, strategy: str, bodies: dict[str, bytes], result: Result
 ) -> None:
     # bypass_csp: the benchmark adds its own scripts (a Blob worker among them) to the real
     # page; the app itself would serve them from /static under its policy.
     context = browser.new_context(viewport=mp.VIEWPORT, bypass_csp=True)
-    cfg = json.dumps({"strategy": strategy, "data": DATA_PATH, "lib": LIB_PATH})
+    cfg = json.dumps(
+        {"strategy": strategy, "data": DATA_PATH, "lib": LIB_PATH, "overview": OVERVIEW_PATH}
+    )
     context.add_init_script(f"window.__schoolBenchConfig = {cfg};\n{PAGE_SCRIPT}")
 
     def handle(route: Route) -> None:
-        path = route.request.url.split("://", 1)[1].split("/", 1)[1]
-        if "/" + path == DATA_PATH:
-            route.fulfill(status=200, body=body, content_type="application/json")
-        elif "/" + path == LIB_PATH:
-            route.fulfill(status=200, body=lib, content_type="text/javascript")
+        path = "/" + route.request.url.split("://", 1)[1].split("/", 1)[1]
+        if path in bodies:
+            kind = "text/javascript" if path.endswith(".js") else "application/json"
+            route.fulfill(status=200, body=bodies[path], content_type=kind)
         elif route.request.url.startswith(base):
             route.continue_()
         else:
@@ -220,13 +245,17 @@ def mvt_timing(session_factory: sessionmaker[Session], flat: list[float]) -> dic
     return out
 
 
-def print_report(results: list[Result], mvt: dict[str, Any], body: bytes, runs: int) -> str:
+def print_report(
+    results: list[Result], mvt: dict[str, Any], bodies: dict[str, bytes], runs: int
+) -> str:
+    body, overview = bodies[DATA_PATH], bodies[OVERVIEW_PATH]
     print(
         f"school layer benchmark: {SCHOOLS:,} SYNTHETIC points on the national page, "
         f"{runs} runs, medians"
     )
     print(
-        f"payload: {len(body):,} bytes, {len(gzip.compress(body, 6)):,} gzip (flat lon/lat array)"
+        f"payload: {len(body):,} bytes, {len(gzip.compress(body, 6)):,} gzip (flat lon/lat array); "
+        f"overview {len(overview):,} bytes, {len(gzip.compress(overview, 6)):,} gzip"
     )
     labels = list(results[0].row())
     print(f"{'':32}" + "".join(f"{r.strategy:>24}" for r in results))
@@ -284,7 +313,12 @@ def main(argv: list[str] | None = None) -> int:
                     for o in svc.list_offices(session)
                 ]
             flat = synthetic_points([(float(lon), float(lat)) for lon, lat in points])
-            body, lib = payload(flat), SUPERCLUSTER_JS.read_bytes()
+            body = payload(flat)
+            bodies = {
+                DATA_PATH: body,
+                LIB_PATH: SUPERCLUSTER_JS.read_bytes(),
+                OVERVIEW_PATH: overview_payload(flat),
+            }
             app = create_app({"SQLALCHEMY_URL": url, "PINMAP_TILES": "", "SECRET_KEY": "bench"})
             results = [Result(s) for s in STRATEGIES]
             with mp.serving(app) as base, sync_playwright() as p:
@@ -294,13 +328,13 @@ def main(argv: list[str] | None = None) -> int:
                 try:
                     for _ in range(args.runs):
                         for r in results:
-                            run_strategy(browser, base, r.strategy, body, lib, r)
+                            run_strategy(browser, base, r.strategy, bodies, r)
                 finally:
                     browser.close()
             mvt = mvt_timing(factory, flat)
         finally:
             engine.dispose()
-    choice = print_report(results, mvt, body, args.runs)
+    choice = print_report(results, mvt, bodies, args.runs)
     OUT_FILE.parent.mkdir(parents=True, exist_ok=True)
     doc = {
         "synthetic": True,
