@@ -23,7 +23,8 @@
           (n >= 1000 ? Math.round(n / 100) / 10 + "k" : n) + "</span>" });
 
   // The data is asked for at once (as a <link rel=preload> would), not after the page's scripts.
-  const data = cfg.strategy === "none" ? null : fetch(cfg.data).then(r => r.json()).then(payload => {
+  const inWorker = cfg.strategy === "supercluster-worker" || cfg.strategy === "overview+worker";
+  const data = (cfg.strategy === "none" || inWorker) ? null : fetch(cfg.data).then(r => r.json()).then(payload => {
     if (!payload.synthetic) throw new Error("not the synthetic payload");
     window.__dataAt = performance.now();
     return payload.points;
@@ -95,17 +96,22 @@
 
   // The worker is started as soon as the data is here; only drawing waits for the map.
   let workerReady = null;
+  // The worker fetches and parses the points itself: the page's thread never holds them.
   function startWorker() {
-    workerReady = Promise.all([data, fetch(cfg.lib).then(r => r.text())]).then(([flat, lib]) => new Promise(done => {
+    workerReady = fetch(cfg.lib).then(r => r.text()).then(lib => new Promise(done => {
       const worker = new Worker(URL.createObjectURL(new Blob([lib, "\n", WORKER], { type: "text/javascript" })));
-      worker.onmessage = e => { if (e.data.ready) { window.__allAt = performance.now(); done(worker); } };
-      worker.postMessage({ points: flat });
+      worker.onmessage = e => {
+        if (e.data.ready) { window.__dataAt = e.data.dataAt; window.__allAt = performance.now(); done(worker); }
+      };
+      worker.postMessage({ url: location.origin + cfg.data });
     }));
   }
   const WORKER = "let index; onmessage = e => {" +
-      " if (e.data.points) { const f = e.data.points, out = [];" +
+      " if (e.data.url) fetch(e.data.url).then(r => r.json()).then(p => {" +
+      "   if (!p.synthetic) throw new Error('not the synthetic payload');" +
+      "   const f = p.points, out = [];" +
       "   for (let i = 0; i < f.length; i += 2) out.push({type:'Feature',properties:{},geometry:{type:'Point',coordinates:[f[i],f[i+1]]}});" +
-      "   index = new Supercluster({radius: 60, maxZoom: 16}).load(out); postMessage({ready: true}); }" +
+      "   index = new Supercluster({radius: 60, maxZoom: 16}).load(out); postMessage({ready: true}); });" +
       " else postMessage({seq: e.data.seq, clusters: index.getClusters(e.data.bbox, e.data.zoom)}); };";
   const withWorker = cfg.strategy === "supercluster-worker" || cfg.strategy === "overview+worker";
   if (withWorker) startWorker();

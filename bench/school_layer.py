@@ -151,8 +151,9 @@ def run_strategy(
         else:
             route.abort()
 
+    # On the context, so the worker's own requests are answered too.
+    context.route("**/*", handle)
     page = context.new_page()
-    page.route("**/*", handle)
     try:
         page.goto(base, wait_until="commit")
         page.wait_for_function(
