@@ -540,7 +540,8 @@
       var self = this, btn = document.getElementById("drawer-toggle");
       var panel = document.getElementById("map-panel"), close = document.getElementById("drawer-close");
       var narrow = window.matchMedia("(max-width: 760px)");
-      var areas = document.getElementById("f-areas");
+      var areas = document.getElementById("f-areas"), areasForm = document.getElementById("areas-form");
+      if (areasForm) areasForm.addEventListener("submit", function (ev) { ev.preventDefault(); });
       if (areas) areas.addEventListener("change", function () {
         self.shadeAreas(areas.value).catch(function (e) { console.warn("areas:", e.message); });
       });
