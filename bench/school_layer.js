@@ -58,18 +58,27 @@
   }
 
   // One drawing for both supercluster ways: bubbles as divIcons, single schools as canvas dots.
+  // Layers are kept by key between draws: a pan redraws only what came into or left the view.
   function drawer(map) {
     const renderer = L.canvas({ padding: 0.2 });
     const layer = L.layerGroup().addTo(map);
+    let shown = new Map();
     return clusters => {
-      layer.clearLayers();
-      const dots = L.featureGroup();
+      const next = new Map();
       for (const c of clusters) {
-        const [lon, lat] = c.geometry.coordinates;
-        if (c.properties.cluster) layer.addLayer(L.marker([lat, lon], { icon: bubble(c.properties.point_count) }));
-        else dots.addLayer(L.circleMarker([lat, lon], { renderer, radius: 3, weight: 1, color: "#fff", fillColor: "#6b4f9e", fillOpacity: 1 }));
+        const [lon, lat] = c.geometry.coordinates, p = c.properties;
+        const key = p.cluster ? "c" + (p.cluster_id !== undefined ? p.cluster_id : lon + "," + lat) + ":" + p.point_count
+                              : "p" + lon + "," + lat;
+        let l = shown.get(key);
+        if (!l) {
+          l = p.cluster ? L.marker([lat, lon], { icon: bubble(p.point_count) })
+            : L.circleMarker([lat, lon], { renderer, radius: 3, weight: 1, color: "#fff", fillColor: "#6b4f9e", fillOpacity: 1 });
+          layer.addLayer(l);
+        }
+        next.set(key, l);
       }
-      layer.addLayer(dots);
+      for (const [key, l] of shown) if (!next.has(key)) layer.removeLayer(l);
+      shown = next;
       if (renderer._container) renderer._container.classList.add("school-dots");
       window.__drawn = (window.__drawn || 0) + 1;
     };
