@@ -39,6 +39,7 @@ test: install scripts/basemap/node_modules/.installed ## run the whole test suit
 bench: install ## run the benchmarks under bench/ (about 10 minutes)
 	@scripts/install_system.sh test
 	$(PY) bench/map_page.py
+	$(PY) bench/school_layer.py
 	$(PY) bench/live_fanout.py
 	$(PY) bench/ingest.py
 	$(PY) bench/planner.py

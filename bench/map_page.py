@@ -27,7 +27,7 @@ from flask import Flask
 from flask_compress import Compress
 from folium.plugins import MarkerCluster
 from markupsafe import escape
-from playwright.sync_api import Browser, Page, Response, Route, sync_playwright
+from playwright.sync_api import Browser, Page, Request, Response, Route, sync_playwright
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.serving import WSGIRequestHandler, make_server
@@ -51,6 +51,16 @@ PROVINCE_FILE = (
 )
 GZIP_LEVEL = 6
 PAGE_TIMEOUT_MS = 60_000
+# What the page loads after its pins (outlines, the basemap) counts once the network is quiet.
+SETTLE_MIN_MS = 1500
+SETTLE_QUIET_MS = 500
+SETTLE_MAX_MS = 15_000
+# Responses that draw the land: the embedded basemap (a static, fingerprinted TopoJSON/GeoJSON
+# file once merged) or, before it, the province-outline API. Counted like everything else, and
+# also shown on a line of their own so the report says whether the basemap was in the total.
+BASEMAP_URL = re.compile(
+    r"basemap|topo|natural[-_]?earth|ne_\d+m|/boundaries/provinces", re.IGNORECASE
+)
 VIEWPORT = {"width": 1400, "height": 900}
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -356,6 +366,7 @@ class Transfer:
     counted_bytes: int
     wire_bytes: int | None  # encoded body size Chromium saw from a server; None when routed
     source: str  # server, local copy, stub (not counted)
+    basemap: bool = False  # draws the land (basemap file or province outlines)
 
 
 @dataclass
@@ -374,6 +385,10 @@ class PageUnderTest:
 
     def bytes_of(self, kind: str) -> int:
         return sum(t.counted_bytes for t in self.transfers if t.kind == kind)
+
+    @property
+    def basemap_bytes(self) -> int:
+        return sum(t.counted_bytes for t in self.transfers if t.basemap)
 
 
 def open_page(browser: Browser, target: PageUnderTest, routes: CdnRoutes) -> Page:
@@ -415,14 +430,18 @@ def record_transfers(
 ) -> None:
     page = open_page(browser, target, routes)
     responses: list[Response] = []
+    # Requests still under way, but the live event stream: it never ends and is no page weight.
+    pending: set[Request] = set()
     # Playwright tags handlers with an attribute, which a bound builtin like list.append lacks.
     page.on("response", lambda r: responses.append(r))
+    page.on("request", lambda r: r.resource_type != "eventsource" and pending.add(r))
+    page.on("requestfinished", lambda r: pending.discard(r))
+    page.on("requestfailed", lambda r: pending.discard(r))
     try:
         page.goto(target.url, wait_until="commit")
         wait_for_pins(page, target)
-        # Outlines and regions load beside the pins; they are part of the page's data too. The
-        # live event stream never goes idle and is not page weight: settle, then skip it.
-        page.wait_for_timeout(1500)
+        # Outlines and the basemap may load after the pins; they are part of the page too.
+        settle_network(page, pending)
         target.transfers = [
             transfer(r, routes, compressible)
             for r in responses
@@ -430,6 +449,16 @@ def record_transfers(
         ]
     finally:
         page.context.close()
+
+
+def settle_network(page: Page, pending: set[Request]) -> None:
+    """At least SETTLE_MIN_MS, then until no request has been open for SETTLE_QUIET_MS."""
+    page.wait_for_timeout(SETTLE_MIN_MS)
+    waited, quiet = SETTLE_MIN_MS, 0
+    while quiet < SETTLE_QUIET_MS and waited < SETTLE_MAX_MS:
+        page.wait_for_timeout(100)
+        waited += 100
+        quiet = 0 if pending else quiet + 100
 
 
 def transfer(response: Response, routes: CdnRoutes, compressible: frozenset[str]) -> Transfer:
@@ -446,7 +475,11 @@ def transfer(response: Response, routes: CdnRoutes, compressible: frozenset[str]
     resource = response.request.resource_type
     kind = "html" if resource == "document" else "data" if resource in ("fetch", "xhr") else "asset"
     wire = response.request.sizes()["responseBodySize"] if source == "server" else None
-    return Transfer(url, kind, response.status, mimetype, len(body), counted, wire, source)
+    path = urlsplit(url).path
+    # Any JSON file under /static is map data too: the basemap whatever its final name.
+    static_json = path.startswith("/static/") and mimetype.endswith("json")
+    basemap = bool(BASEMAP_URL.search(path)) or static_json
+    return Transfer(url, kind, response.status, mimetype, len(body), counted, wire, source, basemap)
 
 
 def gzip_size(body: bytes) -> int:
@@ -496,6 +529,7 @@ def table_rows(default: PageUnderTest, ours: PageUnderTest) -> list[tuple[str, f
         ("  of which HTML", default.bytes_of("html"), ours.bytes_of("html")),
         ("  of which assets (js/css/img/font)", default.bytes_of("asset"), ours.bytes_of("asset")),
         ("  of which data (API JSON)", default.bytes_of("data"), ours.bytes_of("data")),
+        ("  basemap/outlines (in the above)", default.basemap_bytes, ours.basemap_bytes),
         ("requests", len(default.transfers), len(ours.transfers)),
         ("time to all pins drawn (ms)", med(default.pins_ms), med(ours.pins_ms)),
         ("HTML build, server side (ms)", med(default.build_ms), med(ours.build_ms)),
@@ -507,9 +541,39 @@ def print_report(default: PageUnderTest, ours: PageUnderTest, runs: int, notes: 
     print(f"{'':38}{'folium default':>16}{'pinmap':>12}   ratio (default/pinmap)")
     for label, a, b in table_rows(default, ours):
         print(f"{label:38}{a:>16,.0f}{b:>12,.0f}   {ratio(a, b)}")
+    print("\nrequirement 7 (same run):")
+    for line in target_lines(default, ours):
+        print(f"  - {line}")
     print("\nnotes:")
     for note in notes:
         print(f"  - {note}")
+
+
+def basemap_note(ours: PageUnderTest) -> str:
+    files = [t for t in ours.transfers if t.basemap and "/static/" in t.url]
+    api = [t for t in ours.transfers if t.basemap and "/static/" not in t.url]
+    if files:
+        names = ", ".join(f"{urlsplit(t.url).path} ({t.counted_bytes:,} B)" for t in files)
+        return f"basemap file counted in the pinmap total: {names}"
+    return (
+        "NO basemap file referenced by the page (only "
+        + (", ".join(urlsplit(t.url).path for t in api) or "no outlines")
+        + "): the total lacks the embedded basemap requirement 7 counts"
+    )
+
+
+def target_lines(default: PageUnderTest, ours: PageUnderTest) -> list[str]:
+    """Issue 13, requirement 7: at most half of folium default's bytes and time, same run."""
+    med = statistics.median
+    checks = [
+        ("bytes", default.counted_bytes, ours.counted_bytes),
+        ("time to all pins", med(default.pins_ms), med(ours.pins_ms)),
+    ]
+    return [
+        f"{label}: {a / b if b else 0:.2f}x lighter/faster than folium default, target 2.00x: "
+        + ("met" if b and a / b >= 2 else "NOT met")
+        for label, a, b in checks
+    ]
 
 
 def build_notes(
@@ -538,6 +602,7 @@ def build_notes(
         else "every folium CDN asset had a local copy and is counted",
         f"pinmap as actually served: {wire:,} body bytes on the wire (flask-compress)",
         f"province outlines on the pinmap page: {outline_note}",
+        basemap_note(ours),
         "time: navigation start to the first frame where the visible pins plus cluster numbers "
         f"add up to {EXPECTED_OFFICES} (pinmap also needs data-pins-ready and "
         "PinMap.state.shown); fresh context per run, HTTP cache off, no tiles on either page",

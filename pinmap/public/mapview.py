@@ -16,6 +16,7 @@ from branca.element import Element, Figure, MacroElement
 from flask import url_for
 from flask_babel import get_locale
 from folium.plugins import MarkerCluster
+from folium.utilities import JsCode
 from jinja2 import Template
 from markupsafe import Markup, escape
 from shapely.geometry.base import BaseGeometry
@@ -182,11 +183,12 @@ def national_map(
         offices,
         js=[("markerclusterjs", _vendor("leaflet.markercluster/leaflet.markercluster.js"))],
         css=[
+            # No MarkerCluster.Default.css: pinmap.js draws its own bubbles (status rings).
             ("markerclustercss", _vendor("leaflet.markercluster/MarkerCluster.css")),
-            ("markerclusterdefaultcss", _vendor("leaflet.markercluster/MarkerCluster.Default.css")),
         ],
     )
-    folium.LayerControl(collapsed=False).add_to(m)
+    # Open beside the map on wide screens; folded to its button on phones, over the popups.
+    folium.LayerControl(collapsed=JsCode('matchMedia("(max-width: 760px)").matches')).add_to(m)
     _figure(m).header.add_child(
         Element(f'<script src="{url_for("static", filename="js/pinmap.js")}"></script>'),
         name="pinmap_js",

@@ -9,6 +9,30 @@
     "#bebada", "#80b1d3"
   ];
 
+  // Pin and bubble colours by colour key; pinmap.css holds the same values for the pins.
+  var PALETTE = {
+    primary: "#1f6fb2", secondary: "#c0392b",
+    "share-0": "#b8c0ca", "share-low": "#f2c14e", "share-high": "#7cc36b", "share-all": "#1b7a3a",
+    "status-none": "#b8c0ca", "status-not_started": "#c0392b", "status-on_plan": "#1f6fb2",
+    "status-plan_adjusted": "#e67e22", "status-output_achieved": "#1b7a3a"
+  };
+  var LEGEND_KEYS = {
+    kind: ["primary", "secondary"],
+    progress: ["share-0", "share-low", "share-high", "share-all"],
+    item: ["status-none", "status-not_started", "status-on_plan", "status-plan_adjusted",
+           "status-output_achieved"]
+  };
+  // Choropleth classes (share 0..1, upper bounds); a purple ramp, so no area reads as a pin colour.
+  var AREA_RAMP = [[0.2, "#edf8fb"], [0.4, "#bfd3e6"], [0.6, "#9ebcda"], [0.8, "#8c96c6"],
+                   [1.0001, "#88419d"]];
+  var SVG_NS = "http://www.w3.org/2000/svg";
+
+  function svg(tag, attrs) {
+    var node = document.createElementNS(SVG_NS, tag);
+    Object.keys(attrs).forEach(function (k) { node.setAttribute(k, String(attrs[k])); });
+    return node;
+  }
+
   function el(tag, attrs, children) {
     var node = document.createElement(tag);
     Object.keys(attrs || {}).forEach(function (k) {
@@ -64,20 +88,29 @@
       this.layers = layers;
       this.S = config.strings;
       var self = this;
-      var offices = getJSON(config.urls.offices).then(function (fc) { self.addOffices(fc); });
-      getJSON(config.urls.provinces).then(function (fc) { self.addProvinces(fc); })
+      // Bubbles show what their pins' colours mean (markercluster's own green/yellow size
+      // colours read like the progress legend). Read when each bubble is drawn.
+      layers.offices.options.iconCreateFunction = function (cluster) { return self.bubbleIcon(cluster); };
+      var officesData = getJSON(config.urls.offices);
+      var offices = officesData.then(function (fc) { self.addOffices(fc); });
+      // Asked for once the offices have arrived: the server builds one answer at a time faster.
+      officesData.catch(function () {}).then(function () { return getJSON(config.urls.provinces); })
+        .then(function (fc) { self.addProvinces(fc); })
         .catch(function (e) { console.warn("provinces:", e.message); });
-      getJSON(config.urls.regions).then(function (fc) { self.addRegions(fc); })
-        .catch(function (e) { console.warn("regions:", e.message); });
-      if (config.urls.labels) {
-        getJSON(config.urls.labels).then(function (fc) { self.addLabels(fc); })
-          .catch(function (e) { console.warn("labels:", e.message); });
-      }
+      this.bindLayout();
+      // Cluster outlines start hidden: fetched the first time they are shown, not by every visitor.
+      layers.map.on("overlayadd", function (ev) { if (ev.layer === layers.clusters) self.loadClusters(); });
+      if (layers.map.hasLayer(layers.clusters)) this.loadClusters();
       offices.then(function () {
+        // Frame the pins at once, without animation: the filters' first fitBounds then finds
+        // the map already there, and the pins show one zoom animation sooner.
+        var all = Object.keys(self.state.markers).map(function (k) { return self.state.markers[k]; });
+        if (all.length) layers.map.fitBounds(L.featureGroup(all).getBounds().pad(0.05), { animate: false });
         self.bindFilters();
         self.applyFilters();
         self.state.ready = true;
         document.documentElement.setAttribute("data-pins-ready", "1");
+        self.renderBubbleLegend(self.state.mode || "kind");
         self.listen();
       }).catch(function (e) {
         console.warn("offices:", e.message);
@@ -93,11 +126,72 @@
       return row.share_approved >= 0.5 ? "high" : "low";
     },
 
-    colourClass: function (p) {
+    colourKey: function (p) {
       var mode = this.state.mode || "kind";
-      if (mode === "progress") return "pin-share-" + this.shareBucket(p.code);
-      if (mode.indexOf("item:") === 0) return "pin-status-" + ((this.state.itemStatus || {})[p.code] || "none");
-      return "pin-" + p.kind;
+      if (mode === "progress") return "share-" + this.shareBucket(p.code);
+      if (mode.indexOf("item:") === 0) return "status-" + ((this.state.itemStatus || {})[p.code] || "none");
+      return p.kind;
+    },
+
+    colourClass: function (p) { return "pin-" + this.colourKey(p); },
+
+    legendKeys: function (mode) {
+      mode = mode || this.state.mode || "kind";
+      return LEGEND_KEYS[mode.indexOf("item:") === 0 ? "item" : mode] || LEGEND_KEYS.kind;
+    },
+
+    keyLabel: function (key) {
+      var S = this.S;
+      if (key === "primary") return S.primary;
+      if (key === "secondary") return S.secondary;
+      return S[key.replace("-", "_")] || key;
+    },
+
+    // A bubble: white disc with the count, ringed by the share of each pin colour inside it.
+    bubbleIcon: function (cluster) {
+      var self = this, counts = {}, total = 0;
+      cluster.getAllChildMarkers().forEach(function (m) {
+        var f = self.state.features[m.pinCode];
+        var key = f ? self.colourKey(f.properties) : "other";
+        counts[key] = (counts[key] || 0) + 1;
+        total += 1;
+      });
+      var size = total < 10 ? 34 : total < 50 ? 40 : 46;
+      var node = this.donut(counts, total, size);
+      node.title = total + ": " + this.legendKeys().filter(function (k) { return counts[k]; })
+        .map(function (k) { return counts[k] + " " + self.keyLabel(k); }).join(", ");
+      return L.divIcon({ html: node, className: "marker-cluster pm-bubble", iconSize: L.point(size, size) });
+    },
+
+    donut: function (counts, total, size) {
+      var half = size / 2, r = half - 4, circ = 2 * Math.PI * r, offset = 0;
+      var root = svg("svg", { width: size, height: size, viewBox: "0 0 " + size + " " + size,
+                              "aria-hidden": "true", focusable: "false" });
+      root.appendChild(svg("circle", { cx: half, cy: half, r: half - 0.5, fill: "#fff", stroke: "#44505e",
+                                       "stroke-width": 1 }));
+      this.legendKeys().concat(["other"]).forEach(function (key) {
+        var n = counts[key];
+        if (!n) return;
+        var len = circ * n / total;
+        root.appendChild(svg("circle", {
+          cx: half, cy: half, r: r, fill: "none", stroke: PALETTE[key] || "#888", "stroke-width": 6,
+          "stroke-dasharray": len.toFixed(2) + " " + (circ - len).toFixed(2),
+          "stroke-dashoffset": (-offset).toFixed(2), transform: "rotate(-90 " + half + " " + half + ")"
+        }));
+        offset += len;
+      });
+      return el("div", { className: "pm-bubble-inner" }, [root, el("span", { text: String(total) })]);
+    },
+
+    renderBubbleLegend: function (mode) {
+      var box = document.getElementById("legend-bubble");
+      if (!box) return;
+      var keys = this.legendKeys(mode), counts = {};
+      keys.forEach(function (k, i) { counts[k] = i + 1; });
+      var sample = this.donut(counts, keys.reduce(function (a, k) { return a + counts[k]; }, 0), 30);
+      sample.className += " legend-bubble";
+      box.textContent = "";
+      box.appendChild(sample);
     },
 
     icon: function (p, fresh) {
@@ -131,6 +225,9 @@
           self.state.markers[code].setIcon(self.icon(self.state.features[code].properties));
         });
         self.renderLegend(mode);
+        self.renderBubbleLegend(mode);
+        self.layers.offices.refreshClusters();
+        if (self.state.area) self.shadeAreas(self.state.area);
         document.documentElement.setAttribute("data-colour-mode", mode);
       };
       var url = c.urls.summary + "?fiscal_year=" + encodeURIComponent(c.fiscal_year);
@@ -205,12 +302,18 @@
       } else {
         work = Promise.resolve();
       }
+      if (change.kind === "progress.approved" && this.state.area) {
+        work = work.then(function () {
+          return retrying(function () { return self.shadeAreas(self.state.area, true); });
+        });
+      }
       return work.then(function () {
         var p = self.state.features[code].properties;
         // A divIcon reuses its element, so the shown title is set here; the options are for
         // the element built when the marker next comes onto the map.
         marker.options.title = marker.options.alt = p.name_th;
         marker.setIcon(self.icon(p, true));
+        self.layers.offices.refreshClusters(marker);
         if (marker.getElement()) marker.getElement().title = p.name_th;
         // Popup and tooltip content are functions of the current data: update() re-runs them.
         if (marker.isPopupOpen()) marker.getPopup().update();
@@ -276,7 +379,26 @@
       layer.addTo(this.layers.clusters);
     },
 
+    loadClusters: function () {
+      var self = this, urls = this.config.urls;
+      if (this._clustersLoading) return this._clustersLoading;
+      var wanted = [getJSON(urls.regions).then(function (fc) { self.addRegions(fc); })];
+      if (urls.labels) wanted.push(getJSON(urls.labels).then(function (fc) { self.addLabels(fc); }));
+      this._clustersLoading = Promise.all(wanted.map(function (p) {
+        return p.catch(function (e) { console.warn("clusters:", e.message); });
+      }));
+      return this._clustersLoading;
+    },
+
     reloadClusters: function () {
+      var self = this;
+      // Never shown yet: they will be fetched, current, when first shown.
+      if (!this._clustersLoading) return Promise.resolve();
+      // A move during the first load must not draw the outlines twice.
+      return this._clustersLoading.then(function () { return self.redrawClusters(); });
+    },
+
+    redrawClusters: function () {
       var self = this, urls = this.config.urls;
       var wanted = [retrying(function () { return getJSON(urls.regions); })];
       if (urls.labels) wanted.push(retrying(function () { return getJSON(urls.labels); }));
@@ -284,6 +406,7 @@
         self.layers.clusters.clearLayers();
         self.addRegions(got[0]);
         if (got[1]) self.addLabels(got[1]);
+        if (self.state.area && self.state.area.indexOf("cluster:") === 0) self.shadeAreas(self.state.area);
         document.documentElement.setAttribute(
           "data-clusters-drawn", String(Number(document.documentElement.getAttribute("data-clusters-drawn") || 0) + 1));
       });
@@ -312,6 +435,126 @@
           .bindTooltip(el("span", { text: self.clusterName(f.properties) }))
           .bindPopup(function () { return self.clusterLink(f.properties); })
           .addTo(self.layers.clusters);
+      });
+    },
+
+    // -- area shading (choropleth) ---------------------------------------------------------
+    // Completeness ("reported") is the share of an area's offices with at least one approved
+    // report; "approved" is approved items over all items of the area's offices. An office
+    // counts in every province it covers.
+    areaShares: function (area) {
+      var self = this, byArea = {}, level = area.split(":")[0], what = area.split(":")[1];
+      var summary = this.state.summary || {};
+      Object.keys(this.state.features).forEach(function (code) {
+        var p = self.state.features[code].properties, row = summary[code] || {};
+        var ids = level === "cluster" ? [String(p.cluster_no)]
+          : ((p.province_codes && p.province_codes.length) ? p.province_codes : [p.province_code]);
+        ids.forEach(function (id) {
+          var a = byArea[id] = byArea[id] || { offices: 0, reported: 0, approved: 0, items: 0 };
+          a.offices += 1;
+          a.reported += row.approved ? 1 : 0;
+          a.approved += row.approved || 0;
+          a.items += row.items_total || 0;
+        });
+      });
+      var shares = {};
+      Object.keys(byArea).forEach(function (id) {
+        var a = byArea[id];
+        shares[id] = what === "approved" ? (a.items ? a.approved / a.items : 0) : a.reported / a.offices;
+      });
+      return shares;
+    },
+
+    areaLayers: function (group, visit) {
+      var self = this;
+      group.eachLayer(function (l) {
+        if (l.feature && l.setStyle) visit(l);
+        else if (l.eachLayer) self.areaLayers(l, visit);
+      });
+    },
+
+    restyleArea: function (l, style) {
+      if (!l._pmBase) {
+        var o = l.options;
+        l._pmBase = { color: o.color, weight: o.weight, fillColor: o.fillColor, fillOpacity: o.fillOpacity };
+      }
+      l.setStyle(style || l._pmBase);
+    },
+
+    shadeAreas: function (area, fresh) {
+      var self = this, c = this.config, map = this.layers.map;
+      this.state.area = area;
+      var unshade = function (group) { self.areaLayers(group, function (l) { self.restyleArea(l, null); }); };
+      unshade(this.layers.provinces);
+      unshade(this.layers.clusters);
+      this.renderAreaLegend(area);
+      document.documentElement.setAttribute("data-area-mode", area || "none");
+      if (!area) return Promise.resolve();
+      var level = area.split(":")[0];
+      var group = level === "cluster" ? this.layers.clusters : this.layers.provinces;
+      var summary = (this.state.summary && !fresh) ? Promise.resolve() :
+        getJSON(c.urls.summary + "?fiscal_year=" + encodeURIComponent(c.fiscal_year))
+          .then(function (data) { self.state.summary = data.offices; });
+      var drawn = level === "cluster" ? this.loadClusters() : Promise.resolve();
+      return Promise.all([summary, drawn]).then(function () {
+        if (self.state.area !== area) return;  // the reader chose again meanwhile
+        if (!map.hasLayer(group)) map.addLayer(group);
+        var shares = self.areaShares(area);
+        self.areaLayers(group, function (l) {
+          var props = l.feature.properties, id = String(level === "cluster" ? props.no : props.code);
+          var v = shares[id];
+          if (v === undefined) return self.restyleArea(l, { fillColor: "#ffffff", fillOpacity: 0.3 });
+          var fill = AREA_RAMP.filter(function (r) { return v < r[0]; })[0][1];
+          self.restyleArea(l, { color: "#4d3a66", weight: 1, fillColor: fill, fillOpacity: 0.8 });
+        });
+        document.documentElement.setAttribute("data-areas-shaded", area);
+      });
+    },
+
+    renderAreaLegend: function (area) {
+      var box = document.getElementById("legend-areas"), select = document.getElementById("f-areas");
+      if (!box) return;
+      box.textContent = "";
+      box.hidden = !area;
+      if (!area || !select) return;
+      box.appendChild(el("p", { className: "legend-heading", text: select.options[select.selectedIndex].text }));
+      var lower = 0;
+      AREA_RAMP.forEach(function (r) {
+        var upper = Math.min(100, Math.round(r[0] * 100));
+        box.appendChild(el("p", {}, [el("span", { className: "area-swatch", style: "background:" + r[1] }),
+          document.createTextNode(" " + lower + "–" + upper + " %")]));
+        lower = upper;
+      });
+    },
+
+    // -- layout: the filter drawer on narrow screens ----------------------------------------
+    bindLayout: function () {
+      var self = this, btn = document.getElementById("drawer-toggle");
+      var panel = document.getElementById("map-panel"), close = document.getElementById("drawer-close");
+      var narrow = window.matchMedia("(max-width: 760px)");
+      var areas = document.getElementById("f-areas"), areasForm = document.getElementById("areas-form");
+      if (areasForm) areasForm.addEventListener("submit", function (ev) { ev.preventDefault(); });
+      if (areas) areas.addEventListener("change", function () {
+        self.shadeAreas(areas.value).catch(function (e) { console.warn("areas:", e.message); });
+      });
+      if (!btn || !panel) return;
+      var setOpen = function (open, focus) {
+        document.body.classList.toggle("drawer-open", open);
+        btn.setAttribute("aria-expanded", open ? "true" : "false");
+        if (focus && open) (close || panel).focus();
+        else if (focus) btn.focus();
+      };
+      btn.addEventListener("click", function () {
+        setOpen(!document.body.classList.contains("drawer-open"), true);
+      });
+      if (close) close.addEventListener("click", function () { setOpen(false, true); });
+      document.addEventListener("keydown", function (ev) {
+        if (ev.key === "Escape" && document.body.classList.contains("drawer-open")) setOpen(false, true);
+      });
+      // Choosing a result on a phone shows it on the map, which the drawer would cover.
+      var results = document.getElementById("results");
+      if (results) results.addEventListener("click", function (ev) {
+        if (narrow.matches && ev.target.closest("a")) setOpen(false, false);
       });
     },
 

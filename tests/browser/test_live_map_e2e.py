@@ -232,6 +232,9 @@ def test_a_live_cluster_move_re_applies_the_filters(
     before = settled(page, view)  # the filter's fitBounds animation has ended
 
     cluster_layers = "PinMap.layers.clusters.getLayers().length"
+    # The cluster layer is fetched when first shown: show it, so the move must redraw it.
+    page.evaluate("PinMap.layers.map.addLayer(PinMap.layers.clusters)")
+    page.evaluate("PinMap.loadClusters().then(() => true)")
     layers_before = page.evaluate(cluster_layers)
     _wait_for_change(page, move(2))
     # The cluster outlines are redrawn from the server (they follow membership), not added twice.
