@@ -188,7 +188,9 @@ def national_map(
         ],
     )
     # Open beside the map on wide screens; folded to its button on phones, over the popups.
-    folium.LayerControl(collapsed=JsCode('matchMedia("(max-width: 760px)").matches')).add_to(m)
+    # folium writes any option through its JavaScript encoder, which emits JsCode as code.
+    phone = JsCode('matchMedia("(max-width: 760px)").matches')
+    folium.LayerControl(collapsed=phone).add_to(m)  # type: ignore[arg-type]  # annotated bool
     _figure(m).header.add_child(
         Element(f'<script src="{url_for("static", filename="js/pinmap.js")}"></script>'),
         name="pinmap_js",
