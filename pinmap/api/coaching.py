@@ -8,6 +8,7 @@ from flask import Response
 from flask_login import current_user
 from marshmallow import Schema, fields, validate
 
+from ..apicache import public
 from ..db import get_session
 from ..errors import abort_json
 from ..inputs import Blueprint, Int, StrictFloat
@@ -101,6 +102,7 @@ class CompletenessQuery(Schema):
 
 @bp.route("/clusters/labels")
 @bp.response(200, content_type="application/geo+json")
+@public
 def cluster_labels() -> Response:
     """One label point per cluster (a point on the surface of its region), with `no`, `name_th`."""
     resp = Response(svc.dumps(svc.cluster_labels(get_session())), mimetype="application/geo+json")
