@@ -36,13 +36,14 @@ test: install ## run the whole test suite (throwaway PostGIS, headless Chromium)
 	@scripts/install_system.sh test
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
-bench: install ## run the benchmarks under bench/ (about 10 minutes)
-	@scripts/install_system.sh test
+bench: install ## run the benchmarks under bench/ (about 12 minutes)
+	@scripts/install_system.sh bench
 	$(PY) bench/map_page.py
 	$(PY) bench/live_fanout.py
 	$(PY) bench/ingest.py
 	$(PY) bench/planner.py
 	$(PY) bench/load.py
+	$(PY) bench/api_load.py
 
 lint: install ## ruff lint and format check, and the import contracts (pyproject.toml)
 	$(VENV)/bin/ruff check .

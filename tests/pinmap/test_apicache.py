@@ -27,7 +27,7 @@ from typing import Any
 import psycopg
 import pytest
 from flask import Flask
-from sqlalchemy import select, text
+from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.serving import make_server
 
@@ -229,6 +229,47 @@ def test_a_burst_of_misses_builds_each_body_once(world: World) -> None:
     assert {a.status for a in answers} == {200}
     assert len({a.body for a in answers}) == 1
     assert world.a.cache.builds == builds + 1
+
+
+def test_a_commit_in_this_process_moves_the_generation_at_once(world: World) -> None:
+    """Read-your-writes without waiting for the NOTIFY: the listener is told nothing here."""
+    cache = world.a.cache
+    world.a.listening()
+    cache.broker.unwatch(cache.invalidate)
+    try:
+        factory = world.a.app.extensions["pinmap"]["session_factory"]
+        generation = cache.generation
+        with factory() as session:
+            office = session.scalars(select(Office).filter_by(code="spp-krabi")).one()
+            office.name_en = "Krabi (rolled back)"
+            session.flush()
+            session.rollback()
+        assert cache.generation == generation, "a rolled-back write changes nothing"
+        with factory.begin() as session:
+            session.execute(select(Office.code)).all()  # reads only
+        assert cache.generation == generation
+        with factory.begin() as session:
+            office = session.scalars(select(Office).filter_by(code="spp-krabi")).one()
+            office.name_en = office.name_en + " (local)"
+        assert cache.generation == generation + 1
+        with factory.begin() as session:
+            session.execute(
+                update(Office).where(Office.code == "spp-krabi").values(location_note="bulk")
+            )
+        assert cache.generation == generation + 2
+    finally:
+        cache.broker.watch(cache.invalidate)
+
+
+def test_the_store_is_bounded(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    import pinmap.apicache as apicache
+
+    monkeypatch.setattr(apicache, "MAX_ENTRIES", 3)
+    world.a.listening()
+    for n in range(6):
+        assert get(world.a.base, f"/api/v1/offices?cluster={n + 1}").status == 200
+    assert len(world.a.cache._entries) == 3
+    assert world.a.cache._bytes == sum(e.size for e in world.a.cache._entries.values())
 
 
 def _bodies(server: Server, paths: tuple[str, ...]) -> dict[str, bytes]:
