@@ -5,9 +5,10 @@ catalogue) answers the same bytes to every reader: the body may depend only on t
 query string and the language. Its first 200 answer is built once, through the whole Flask
 stack but as an anonymous request (no cookie, no token: no one's rights can leak into it, and
 anonymous readers see approved data only), and kept with a gzip copy and its ETag. Later
-requests for the same (path, query string, Accept-Language) are answered from those bytes by a
-WSGI middleware, with the headers the app set on the built answer (security headers included):
-no session lookup, no CSRF or CSP nonce, no database, and a `304` costs a header comparison.
+requests for the same (path, query string, Accept-Language, scheme) are answered from those
+bytes by a WSGI middleware, with the headers the app set on the built answer (security headers
+included): no session lookup, no CSRF or CSP nonce, no database, and a `304` costs a header
+comparison. The ETag is a hash of the body, so every process and host sends the same one.
 
 Correctness rests on one rule: an entry serves only while the cache's generation is the one it
 was built under, and the generation moves on whenever the data may have changed:
@@ -72,7 +73,7 @@ _NOT_ON_304 = {"content-type", "content-length", "content-encoding"}
 _VARY = ("Vary", "Accept-Encoding, Accept-Language")
 _FLAG = "pinmap_public_data_written"
 
-Key = tuple[str, str, str]
+Key = tuple[str, str, str, str]
 
 
 def public(view: F) -> F:
@@ -173,7 +174,13 @@ class ApiCache:
         version = self.version()
         if version is None:
             return self.wsgi_app(environ, start_response)
-        key = (path, environ.get("QUERY_STRING", ""), environ.get("HTTP_ACCEPT_LANGUAGE", ""))
+        key = (
+            path,
+            environ.get("QUERY_STRING", ""),
+            environ.get("HTTP_ACCEPT_LANGUAGE", ""),
+            # HTTPS answers carry HSTS when PINMAP_SECURE_COOKIES is on; plain HTTP ones do not.
+            environ.get("HTTP_X_FORWARDED_PROTO") or environ.get("wsgi.url_scheme", ""),
+        )
         entry = self._fresh(key, version)
         if entry is None:
             if not self._is_public(path, environ):

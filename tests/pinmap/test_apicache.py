@@ -272,6 +272,20 @@ def test_the_store_is_bounded(world: World, monkeypatch: pytest.MonkeyPatch) -> 
     assert world.a.cache._bytes == sum(e.size for e in world.a.cache._entries.values())
 
 
+def test_https_answers_keep_hsts_behind_a_proxy(world: World) -> None:
+    server = _serve(world.url, SESSION_COOKIE_SECURE=True, PINMAP_PROXIES=1)
+    try:
+        path = "/api/v1/clusters"
+        plain = server.cached(path)
+        assert "strict-transport-security" not in plain.headers
+        https = server.cached(path, {"X-Forwarded-Proto": "https"})
+        assert https.headers["strict-transport-security"].startswith("max-age=")
+        assert https.body == plain.body and https.headers["etag"] == plain.headers["etag"]
+        assert "strict-transport-security" not in get(server.base, path).headers
+    finally:
+        server.stop()
+
+
 def _bodies(server: Server, paths: tuple[str, ...]) -> dict[str, bytes]:
     return {p: server.cached(p).body for p in paths}
 
