@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response
+from flask import Response, request
 from flask_login import current_user
 from marshmallow import Schema, fields, validate
 
@@ -106,7 +106,10 @@ class CompletenessQuery(Schema):
 def cluster_labels() -> Response:
     """One label point per cluster (a point on the surface of its region), with `no`, `name_th`."""
     resp = Response(svc.dumps(svc.cluster_labels(get_session())), mimetype="application/geo+json")
-    return resp
+    # Revalidated by ETag like the other map layers (api.views.conditional), cache or no cache.
+    resp.add_etag()
+    resp.headers["Cache-Control"] = "no-cache"
+    return resp.make_conditional(request)
 
 
 @bp.route("/clusters/<int:no>/moves")
