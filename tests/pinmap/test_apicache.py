@@ -530,6 +530,8 @@ def test_two_gunicorn_hosts_drop_their_bodies_on_a_change(world: World) -> None:
                 )
             )
         old = get(hosts[0][1], path)
+        # The ETag is the body's hash: a client the load balancer moves keeps its 304s.
+        assert get(hosts[1][1], path, {"If-None-Match": old.headers["etag"]}).status == 304
         world.write("UPDATE offices SET name_en = name_en || ' (hosts)' WHERE cluster_no = 1")
         for _, base in hosts:
             assert until(lambda b=base: get(b, path).body != old.body), base
