@@ -27,6 +27,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -55,6 +56,7 @@ MAX_ENTRIES = 512
 MAX_BYTES = 64 * 1024 * 1024
 GZIP_MIN_BYTES = 500  # flask-compress's threshold: smaller bodies go as they are
 BUILD_WAIT_SECONDS = 30.0
+STARTUP_WAIT_SECONDS = 5.0
 # Request headers a build drops: it is anonymous, unconditional and uncompressed.
 _BUILD_DROPS = (
     "HTTP_COOKIE",
@@ -114,6 +116,7 @@ class ApiCache:
         self._building: dict[Key, threading.Event] = {}
         self._lock = threading.Lock()
         self._watching = False
+        self._started_at = 0.0
         self._public_paths: dict[str, bool] = {}
         self._gzip_ok: dict[str, bool] = {}
 
@@ -126,13 +129,25 @@ class ApiCache:
             self._entries.clear()
             self._bytes = 0
 
-    def version(self) -> int | None:
-        """The generation to build or serve under, or None while changes could go unheard."""
+    def start(self) -> None:
+        """Follow changes: starts the process's listener (on the first API request, so CLI
+        commands, which build the app too, never start one)."""
         if not self._watching:
             self._watching = True
+            self._started_at = time.monotonic()
             self.broker.watch(self.invalidate)
-        if not self.broker.connected.is_set():
-            return None
+
+    def version(self) -> int | None:
+        """The generation to build or serve under, or None while changes could go unheard."""
+        self.start()
+        connected = self.broker.connected
+        if not connected.is_set():
+            # A fresh worker's first crowd waits for the listener (it connects in milliseconds)
+            # rather than each request building every body itself; after a lost connection
+            # requests go straight to the app until it is back.
+            startup_left = self._started_at + STARTUP_WAIT_SECONDS - time.monotonic()
+            if startup_left <= 0 or not connected.wait(startup_left):
+                return None
         return self.generation
 
     def close(self) -> None:

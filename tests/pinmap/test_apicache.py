@@ -228,6 +228,20 @@ def test_a_burst_of_misses_builds_each_body_once(world: World) -> None:
     assert world.a.cache.builds == builds + 1
 
 
+def test_a_fresh_process_builds_once_for_its_first_crowd(world: World) -> None:
+    """The first requests wait for the listener to connect, not each build the body."""
+    server = _serve(world.url)
+    try:
+        with ThreadPoolExecutor(max_workers=20) as pool:
+            answers = list(
+                pool.map(lambda _: get(server.base, "/api/v1/clusters/regions"), range(20))
+            )
+        assert {a.status for a in answers} == {200}
+        assert server.cache.builds == 1
+    finally:
+        server.stop()
+
+
 def test_a_commit_in_this_process_moves_the_generation_at_once(world: World) -> None:
     """Read-your-writes without waiting for the NOTIFY: the listener is told nothing here."""
     cache = world.a.cache
