@@ -9,7 +9,9 @@ For each endpoint, wrk (Debian's; `scripts/install_system.sh test` installs it) 
 alive connections for `--seconds`, sending `Accept-Encoding: gzip` as browsers do. Printed per
 endpoint and mode: requests/s, p50/p95/p99, errors (timeouts apart), the ratio of the cached to
 the uncached run, whether the targets hold (p95 <= 20 ms, >= 1,000 requests/s), and the load
-average around each run (the machine is shared). Results go to bench/out/api_load.json.
+average around each run (the machine is shared). Last, the floor: the same wrk run against
+bench/floor_wsgi.py (the offices bytes from a bare WSGI app under the same gunicorn flags), what
+the server and the machine allow at that moment. Results go to bench/out/api_load.json.
 """
 
 from __future__ import annotations
@@ -76,7 +78,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def start_server(url: str, port: int, var_dir: Path, workers: int, cache: bool) -> Any:
+def start_server(
+    url: str,
+    port: int,
+    var_dir: Path,
+    workers: int,
+    cache: bool,
+    app: str = "pinmap.wsgi:app",
+    floor_body: Path | None = None,
+) -> Any:
     """gunicorn as scripts/serve.sh starts it, in the foreground."""
     (var_dir / "log").mkdir(parents=True, exist_ok=True)
     env = {
@@ -86,9 +96,11 @@ def start_server(url: str, port: int, var_dir: Path, workers: int, cache: bool) 
         "PINMAP_VAR_DIR": str(var_dir),
         "PINMAP_API_CACHE": "1" if cache else "0",
     }
+    if floor_body is not None:
+        env["PINMAP_BENCH_FLOOR_BODY"] = str(floor_body)
     cmd = [
         str(Path(sys.executable).with_name("gunicorn")),
-        "pinmap.wsgi:app",
+        app,
         "-k",
         "gevent",
         "--workers",
@@ -203,6 +215,40 @@ def measure(url: str, tmp: Path, args: argparse.Namespace, cache: bool) -> dict[
     return results
 
 
+def measure_floor(tmp: Path, args: argparse.Namespace, body: bytes) -> dict[str, Any]:
+    """The same wrk run against bench/floor_wsgi.py: fixed bytes, gunicorn alone."""
+    body_file = tmp / "floor-body"
+    body_file.write_bytes(body)
+    port = free_port()
+    proc = start_server(
+        "", port, tmp / "var-floor", args.workers, False, "bench.floor_wsgi:app", body_file
+    )
+    try:
+        wait_healthy(port, 60)
+        r = run_wrk(port, "/", args.seconds, args.connections, {"Accept-Encoding": "gzip"})
+    finally:
+        stop_gunicorn(proc)
+    print(
+        f"  floor    bare WSGI    {r['rps']:8.0f} req/s  p50 {ms(r['p50_ms']):>7}  "
+        f"p95 {ms(r['p95_ms']):>7}  p99 {ms(r['p99_ms']):>7} ms  errors {r['errors']}  "
+        f"timeouts {r['timeouts']}  load {r['load_before']:.1f}->{r['load_after']:.1f}",
+        flush=True,
+    )
+    return r
+
+
+def offices_gzip(url: str, tmp: Path, args: argparse.Namespace) -> bytes:
+    port = free_port()
+    proc = start_server(url, port, tmp / "var-body", args.workers, True)
+    try:
+        wait_healthy(port, 60)
+        conn = http.client.HTTPConnection(HOST, port, timeout=60)
+        conn.request("GET", "/api/v1/offices", headers={"Accept-Encoding": "gzip"})
+        return conn.getresponse().read()
+    finally:
+        stop_gunicorn(proc)
+
+
 def boundaries() -> str:
     given = os.environ.get("PINMAP_BOUNDARIES")
     if given:
@@ -263,6 +309,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         report["no cache"] = measure(url, tmp, args, cache=False)
         report["cache"] = measure(url, tmp, args, cache=True)
+        report["floor"] = measure_floor(tmp, args, offices_gzip(url, tmp, args))
     finally:
         if cluster is not None:
             cluster.destroy()
