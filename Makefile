@@ -36,14 +36,15 @@ test: install scripts/basemap/node_modules/.installed ## run the whole test suit
 	@scripts/install_system.sh test
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
-bench: install ## run the benchmarks under bench/ (about 10 minutes)
-	@scripts/install_system.sh test
+bench: install ## run the benchmarks under bench/ (about 12 minutes)
+	@scripts/install_system.sh bench
 	$(PY) bench/map_page.py
 	$(PY) bench/school_layer.py
 	$(PY) bench/live_fanout.py
 	$(PY) bench/ingest.py
 	$(PY) bench/planner.py
 	$(PY) bench/load.py
+	$(PY) bench/api_load.py
 
 lint: install ## ruff lint and format check, the import contracts and mypy (pyproject.toml)
 	$(VENV)/bin/ruff check .

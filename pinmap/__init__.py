@@ -64,6 +64,9 @@ def create_app(
         # Flask's documented way to add WSGI middleware is to replace this method.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
 
+    # Tests that pass a factory hold one transaction they roll back: nothing they write is ever
+    # committed or NOTIFYed, so a cache of public bodies would go stale. Only our own engine.
+    own_engine = session_factory is None
     if session_factory is None:
         url = app.config.get("SQLALCHEMY_URL")
         if not url:
@@ -81,6 +84,10 @@ def create_app(
     register_blueprints(app)
     register_errorhandlers(app)
     register_commands(app)
+    if own_engine:
+        from . import apicache
+
+        apicache.init_app(app, session_factory)
     return app
 
 

@@ -59,4 +59,7 @@ def from_env(env: os._Environ[str] | dict[str, str] | None = None) -> dict[str, 
         # some into 503s. 30 s is about when a browser or client gives up anyway.
         "PINMAP_DB_POOL_TIMEOUT": float(env.get("PINMAP_DB_POOL_TIMEOUT", "30")),
         "BABEL_DEFAULT_TIMEZONE": "Asia/Bangkok",
+        # PINMAP_API_CACHE=0 switches off the per-process cache of the public API bodies
+        # (pinmap.apicache); the load benchmark measures with and without it.
+        "PINMAP_API_CACHE": env.get("PINMAP_API_CACHE", "1") != "0",
     }

@@ -14,6 +14,11 @@ row or an API token) and to the user's role and office; the broker checks these 
 revoked: NOTIFYed by any process on any host), after every reconnect, at least every 10 s (a
 token may expire), and before it hands out a batch with private changes. A stream whose grant
 no longer holds ends.
+
+The same connection tells the per-process API cache (pinmap.apicache) when public data changed:
+triggers NOTIFY `pinmap_public_data` on every write to the tables its bodies read. A watcher is
+also told whenever the connection is lost or made again, since notifications sent meanwhile were
+never heard; watchers keep the listener running with no stream open.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +39,10 @@ from .services.audit import CHANGE_CHANNEL
 
 log = logging.getLogger(__name__)
 
+# NOTIFYed (by statement triggers, see the migration `public_data_notify`) on every write to the
+# tables behind the cached public API bodies.
+PUBLIC_DATA_CHANNEL = "pinmap_public_data"
+LISTENER_NAME = "pinmap-listen"
 QUEUE_SIZE = 256
 QUIET_SECONDS = 10.0
 SELECT_AFTER = (
@@ -123,6 +133,32 @@ class Broker:
         self.positioned = threading.Event()
         self._revoked_users: set[int] = set()
         self._checked_all_at = 0.0
+        self._watchers: list[Callable[[], None]] = []
+
+    def watch(self, callback: Callable[[], None]) -> None:
+        """Call `callback` after every public data change, and whenever the connection is lost
+        or made again (changes may have gone unheard); starts the listener and keeps it running.
+
+        It runs on the listener's thread and must be quick and never raise.
+        """
+        with self._lock:
+            self._watchers.append(callback)
+            self._start_locked()
+
+    def unwatch(self, callback: Callable[[], None]) -> None:
+        with self._lock:
+            if callback in self._watchers:
+                self._watchers.remove(callback)
+
+    def _start_locked(self) -> None:
+        if not self._started:
+            self._started = True
+            self.positioned.clear()
+            threading.Thread(target=self._run, name=LISTENER_NAME, daemon=True).start()
+
+    def _tell_watchers(self) -> None:
+        for callback in list(self._watchers):
+            callback()
 
     def subscribe(
         self, offices: frozenset[int] | None, grant: Grant | None = None, *, timeout: float = 5.0
@@ -136,10 +172,7 @@ class Broker:
         sub = Subscriber(offices, grant)
         with self._lock:
             self._subs.add(sub)
-            if not self._started:
-                self._started = True
-                self.positioned.clear()
-                threading.Thread(target=self._run, name="pinmap-listen", daemon=True).start()
+            self._start_locked()
         if not self.positioned.wait(timeout):
             self.unsubscribe(sub)
             raise BrokerUnavailable
@@ -177,6 +210,8 @@ class Broker:
     def _note(self, notify: psycopg.Notify) -> None:
         if notify.channel == REVOCATION_CHANNEL and notify.payload.isdigit():
             self._revoked_users.add(int(notify.payload))
+        elif notify.channel == PUBLIC_DATA_CHANNEL:
+            self._tell_watchers()
 
     def _check_grants(self, conn: psycopg.Connection[Any], user_ids: set[int] | None) -> None:
         """End the streams (of `user_ids`, or all) whose session, token, role or office changed."""
@@ -230,13 +265,19 @@ class Broker:
             if len(rows) < 1000:
                 return
 
+    def _connect(self) -> psycopg.Connection[Any]:
+        return psycopg.connect(self.dsn, autocommit=True, application_name=LISTENER_NAME)
+
     def _run(self) -> None:
         backoff = 0.5
         while True:
             try:
-                with psycopg.connect(self.dsn, autocommit=True) as conn:
+                with self._connect() as conn:
                     conn.execute(f"LISTEN {CHANGE_CHANNEL}")
                     conn.execute(f"LISTEN {REVOCATION_CHANNEL}")
+                    conn.execute(f"LISTEN {PUBLIC_DATA_CHANNEL}")
+                    # Listening again: whatever changed while we were away was never heard.
+                    self._tell_watchers()
                     if self.last_id is None:
                         # Our own starting point, read after LISTEN: nothing can fall between.
                         newest = conn.execute(SELECT_NEWEST).fetchone()
@@ -268,6 +309,7 @@ class Broker:
                         self._catch_up(conn)
             except psycopg.Error as exc:
                 self.connected.clear()
+                self._tell_watchers()
                 if self._stop_if_idle():
                     return
                 log.warning("change listener lost the database (%s); retrying", exc)
@@ -277,13 +319,22 @@ class Broker:
     def _stop_if_idle(self) -> bool:
         """With nobody listening, release the connection; the next subscriber restarts us."""
         with self._lock:
-            if self._subs:
+            if self._subs or self._watchers:
                 return False
             self._started = False
             self.last_id = None
             self.positioned.clear()
             self.connected.clear()
             return True
+
+
+def shared_broker(extensions: dict[str, Any], database_url: str) -> Broker:
+    """The app's one broker (in `app.extensions["pinmap"]`), made on first use."""
+    if "broker" not in extensions:
+        extensions["broker"] = Broker(
+            database_url.replace("postgresql+psycopg://", "postgresql://", 1)
+        )
+    return extensions["broker"]
 
 
 def sse_format(

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian/Ubuntu packages pinmap needs, only those missing: `run` for serving,
-# `test` adds Chromium for the browser tests. Uses sudo when not root.
+# `test` adds Chromium for the browser tests, `bench` those and wrk (the HTTP load tool of
+# bench/api_load.py). Uses sudo when not root.
 set -euo pipefail
 need=()
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
@@ -17,9 +18,12 @@ if [ "$pg_ok" = no ]; then
   need+=("postgresql-${pgv:-15}" "postgresql-${pgv:-15}-postgis-3")
 fi
 command -v npm >/dev/null || need+=(nodejs npm)
-if [ "${1:-run}" = test ]; then
+if [ "${1:-run}" = test ] || [ "${1:-run}" = bench ]; then
   have chromium || command -v chromium >/dev/null || need+=(chromium)
   have fonts-thai-tlwg || need+=(fonts-thai-tlwg)
+fi
+if [ "${1:-run}" = bench ]; then
+  command -v wrk >/dev/null || need+=(wrk)
 fi
 [ ${#need[@]} -eq 0 ] && exit 0
 SUDO=""

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response
+from flask import Response, request
 from flask_login import current_user
 from marshmallow import Schema, fields, validate
 
+from ..apicache import public
 from ..db import get_session
 from ..errors import abort_json
 from ..inputs import Blueprint, Int, StrictFloat
@@ -101,9 +102,14 @@ class CompletenessQuery(Schema):
 
 @bp.route("/clusters/labels")
 @bp.response(200, content_type="application/geo+json")
+@public
 def cluster_labels() -> Response:
     """One label point per cluster (a point on the surface of its region), with `no`, `name_th`."""
     resp = Response(svc.dumps(svc.cluster_labels(get_session())), mimetype="application/geo+json")
+    # Revalidated by ETag like the other map layers (api.views.conditional), cache or no cache.
+    resp.add_etag()
+    resp.headers["Cache-Control"] = "no-cache"
+    resp.make_conditional(request)  # in place: a 304 keeps the headers, drops the body
     return resp
 
 

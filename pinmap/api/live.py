@@ -17,7 +17,15 @@ from sqlalchemy import func, select
 
 from ..auth import OFFICE_READ_ROLES
 from ..db import get_session
-from ..live import Broker, BrokerUnavailable, Change, Grant, Subscriber, sse_format
+from ..live import (
+    Broker,
+    BrokerUnavailable,
+    Change,
+    Grant,
+    Subscriber,
+    shared_broker,
+    sse_format,
+)
 from ..models import ChangeEvent
 from ..security import current_session_id
 
@@ -30,11 +38,8 @@ MAX_CHANGE_ID = 2**31 - 1  # change_events.id is an integer column
 
 
 def broker() -> Broker:
-    ext = current_app.extensions["pinmap"]
-    if "broker" not in ext:
-        url = str(current_app.config.get("SQLALCHEMY_URL") or "")
-        ext["broker"] = Broker(url.replace("postgresql+psycopg://", "postgresql://", 1))
-    return ext["broker"]
+    url = str(current_app.config.get("SQLALCHEMY_URL") or "")
+    return shared_broker(current_app.extensions["pinmap"], url)
 
 
 def _visible_offices() -> frozenset[int] | None:

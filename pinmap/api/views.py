@@ -10,6 +10,7 @@ from flask_smorest import abort
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from ..apicache import public
 from ..db import get_session
 from ..inputs import Blueprint
 from ..services import offices as svc
@@ -43,6 +44,7 @@ def conditional(response: Response) -> Response:
 @bp.route("/offices")
 @bp.arguments(s.OfficeQuery, location="query", as_kwargs=True)
 @bp.response(200, s.OfficeCollection, content_type="application/geo+json")
+@public
 def offices(
     cluster: int | None = None,
     province: str | None = None,
@@ -58,6 +60,7 @@ def offices(
 
 @bp.route("/offices/<code>")
 @bp.response(200, s.OfficeDetailFeature, content_type="application/geo+json")
+@public
 def office(code: str) -> dict[str, Any]:
     """One office with its basic profile, as a GeoJSON Feature."""
     found = svc.get_office(get_session(), code)
@@ -68,6 +71,7 @@ def office(code: str) -> dict[str, Any]:
 
 @bp.route("/clusters")
 @bp.response(200, s.ClusterSchema(many=True))
+@public
 def clusters() -> list[dict[str, Any]]:
     """The 18 clusters with their provinces and office codes."""
     return svc.list_clusters(get_session())
@@ -75,6 +79,7 @@ def clusters() -> list[dict[str, Any]]:
 
 @bp.route("/clusters/regions")
 @bp.response(200, s.RegionCollection, content_type="application/geo+json")
+@public
 def cluster_regions() -> dict[str, Any]:
     """Cluster outlines: union of member provinces, or a buffered hull of pins without boundaries.
 
@@ -85,6 +90,7 @@ def cluster_regions() -> dict[str, Any]:
 
 @bp.route("/boundaries/provinces")
 @bp.response(200, s.RegionCollection, content_type="application/geo+json")
+@public
 def province_boundaries() -> dict[str, Any]:
     """Simplified province outlines for display (empty collection until boundaries are imported)."""
     return svc.province_boundaries(get_session())
@@ -93,6 +99,7 @@ def province_boundaries() -> dict[str, Any]:
 @bp.route("/policy-items")
 @bp.arguments(s.CatalogueQuery, location="query", as_kwargs=True)
 @bp.response(200, s.CatalogueSchema)
+@public
 def policy_items(fiscal_year: int) -> dict[str, Any]:
     """A fiscal year's policy dimensions, policy/focus items and Quick Win items."""
     return svc.policy_catalogue(get_session(), fiscal_year)
