@@ -1,5 +1,5 @@
-"""Office profiles and what hangs on them: photos, schools, statistics, results, best
-practices and operating plans."""
+"""Office profiles and what hangs on them: photos, schools, statistics, results and best
+practices (operating plans are workflow reports: pinmap.services.plans)."""
 
 from __future__ import annotations
 
@@ -177,30 +177,3 @@ class BestPracticeItem(Base):
         ForeignKey("best_practices.id", ondelete="CASCADE"), primary_key=True
     )
     item_id: Mapped[int] = mapped_column(ForeignKey("policy_items.id"), primary_key=True)
-
-
-class OperatingPlan(Base):
-    """An office's operating plan for a fiscal year (checked in the 3-month round); reviewed."""
-
-    __tablename__ = "operating_plans"
-    __table_args__ = (
-        UniqueConstraint("office_id", "fiscal_year"),
-        enum_check("state", REVIEW_STATES),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"), index=True)
-    fiscal_year: Mapped[int] = mapped_column(SmallInteger)
-    problem: Mapped[str] = mapped_column(Text, default="")
-    approach: Mapped[str] = mapped_column(Text, default="")
-    targets: Mapped[str] = mapped_column(Text, default="")
-    timeline: Mapped[str] = mapped_column(Text, default="")
-    state: Mapped[str] = mapped_column(String(10), default="draft")
-    review_comment: Mapped[str] = mapped_column(Text, default="")
-    approved_snapshot: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
-    updated_at: Mapped[dt.datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
-    )
-    version: Mapped[int] = mapped_column(Integer, default=1)
-
-    __mapper_args__ = {"version_id_col": version}

@@ -1,4 +1,8 @@
-"""An office's operating plan for a fiscal year: the form, saving and submitting it."""
+"""An office's operating plan for a fiscal year: the form, saving and submitting it.
+
+Every refusal (a field too long, a stale version, a year outside the window, a plan waiting
+for review) redraws the form with what was typed.
+"""
 
 from __future__ import annotations
 
@@ -12,10 +16,11 @@ from .. import forms
 from ..auth import can
 from ..db import get_session
 from ..errors import service_message
-from ..fiscal import fiscal_year_of
+from ..fiscal import fiscal_year_of, to_bangkok
 from ..models import Office
 from ..security import current_actor, require
 from ..services import plans as svc
+from ..services import workflow as wf
 from ..services.errors import ServiceError
 from . import bp
 from .common import readable_office
@@ -31,16 +36,27 @@ def _plan_page(
     status: int = 200,
     typed: dict[str, Any] | None = None,
 ) -> Any:
-    plan = svc.get(get_session(), office.id, fiscal_year)
+    session = get_session()
+    plan = svc.get(session, office.id, fiscal_year)
     form = typed if typed is not None else (svc.plan_dict(plan) if plan else {})
+    rev = plan.current if plan else None
     return render_template(
         "portal/operating_plan.html",
         office=office,
         plan=plan,
+        rev=rev,
         form=form,
         error=error,
         fiscal_year=fiscal_year,
         fields=svc.FIELDS,
+        labels=svc.LABELS,
+        status=wf.status(plan),
+        level=wf.level_label(plan) if plan else None,
+        waiting=wf.waiting_level(plan) if plan else None,
+        levels=svc.SPEC.levels,
+        comment=wf.last_comment(session, plan) if plan else None,
+        trail=wf.trail(session, plan) if plan else [],
+        bkk=to_bangkok,
         can_edit=can(current_user, "edit_profile", office.id),
         can_submit=can(current_user, "submit_profile", office.id),
     ), status
@@ -71,7 +87,8 @@ def _press(button: str, code: str, fiscal_year: int) -> Any:
             session, actor, office, fiscal_year, typed, request.form.get("version", type=int)
         )
         if button == "submit":
-            svc.submit(session, actor, plan, plan.version)
+            assert plan.current is not None  # noqa: S101 (save made the working revision)
+            svc.submit(session, actor, plan, plan.current.version)
         session.commit()
     except ServiceError as err:
         session.rollback()

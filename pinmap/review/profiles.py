@@ -7,18 +7,21 @@ from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_login import current_user
 from sqlalchemy import select
 
 from .. import forms
 from ..db import get_session
 from ..errors import service_message
-from ..models import Office, OperatingPlan, ProfileRevision
+from ..fiscal import to_bangkok
+from ..models import Office, ProfileRevision, WorkflowReport
 from ..public.photos import photo_url
 from ..security import current_actor, require
 from ..services import best_practices as bps
 from ..services import plans as plan_svc
 from ..services import profiles as svc
 from ..services import schools as school_svc
+from ..services import workflow as wf
 from ..services.errors import N_, ServiceError
 from ..services.lookups import get_or_404
 from . import bp
@@ -36,7 +39,7 @@ def profile_queue() -> Any:
         offices=offices,
         profiles=svc.submitted(session),
         practices=bps.submitted(session),
-        plans=plan_svc.submitted(session),
+        plans=plan_svc.submitted(session, current_user),
     )
 
 
@@ -91,7 +94,6 @@ def _decide(kind: str, obj: Any, decide: Callable[..., Any]) -> Any:
         comment=comment,
         photo_url=photo_url,
         rich_fields=bps.RICH_FIELDS,
-        plan_fields=plan_svc.FIELDS,
         **_extra(kind, obj, office),
     ), status
 
@@ -109,8 +111,53 @@ def review_best_practice(bp_id: int) -> Any:
     return _decide("best_practice", bps.bp_or_404(get_session(), bp_id), bps.review)
 
 
+def _plan_page(
+    plan: WorkflowReport, error: str | None = None, status: int = 200, comment: str = ""
+) -> Any:
+    session = get_session()
+    return render_template(
+        "review/plan.html",
+        plan=plan,
+        rev=plan.current,
+        approved=plan.approved,
+        office=session.get_one(Office, plan.office_id),
+        fields=plan_svc.FIELDS,
+        labels=plan_svc.LABELS,
+        waiting=wf.waiting_level(plan),
+        level=wf.level_label(plan),
+        levels=plan_svc.SPEC.levels,
+        trail=wf.trail(session, plan),
+        may={d: wf.may_decide(current_user, plan, d) for d in wf.DECISIONS},
+        error=error,
+        comment=comment,
+        bkk=to_bangkok,
+    ), status
+
+
 @bp.route("/plans/<int:plan_id>", methods=["GET", "POST"])
 @require("review_profile")
 def review_plan(plan_id: int) -> Any:
-    plan = get_or_404(get_session(), OperatingPlan, plan_id, N_("Not found."))
-    return _decide("plan", plan, plan_svc.review)
+    """An operating plan, its history, and the decisions the reviewer's level allows."""
+    session = get_session()
+    forms.path_in_range(plan_id, *forms.ID_RANGE)
+    plan = plan_svc.plan_or_404(session, plan_id)
+    if request.method != "POST":
+        return _plan_page(plan)
+    comment = request.form.get("comment", "")
+    try:
+        forms.check_text(request.form, DECISION_LIMITS, default_limit=100)
+        plan_svc.review(
+            session,
+            current_actor(),
+            plan,
+            request.form.get("decision", ""),
+            comment,
+            request.form.get("version", type=int),
+        )
+        session.commit()
+    except ServiceError as err:
+        session.rollback()
+        plan = plan_svc.plan_or_404(session, plan_id)
+        return _plan_page(plan, service_message(err), err.status, comment)
+    flash(_("Decision saved."))
+    return redirect(url_for("review.profile_queue"))

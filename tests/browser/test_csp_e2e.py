@@ -272,7 +272,8 @@ def sample(live_server: LiveServer) -> Sample:
             },
             None,
         )
-        plans.submit(session, Actor(director), op, op.version)
+        assert op.current is not None
+        plans.submit(session, Actor(director), op, op.current.version)
 
         bp = best_practices.save(
             session,

@@ -13,7 +13,7 @@ from PIL import Image
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from pinmap.models import ChangeEvent, Office, OperatingPlan, Photo, ProfileRevision
+from pinmap.models import ChangeEvent, Office, Photo, ProfileRevision, WorkflowReport
 from pinmap.services.boundaries import import_boundaries
 
 from ..signin import sign_in, sign_out
@@ -286,20 +286,24 @@ def test_plan_is_reviewed_and_its_approved_snapshot_is_public(
     }
     r = client.post(url, data={**fields, "version": "0", "action": "save"})
     assert r.status_code == 302
-    plan = session.scalars(select(OperatingPlan)).one()
+    plan = session.scalars(select(WorkflowReport).filter_by(kind="operating_plan")).one()
+    assert plan.current is not None
     sign_in(client, world.users["own_director"], lang="en")
     r = client.post(
-        url + "/submit", data={**fields, "version": str(plan.version), "action": "submit"}
+        url + "/submit", data={**fields, "version": str(plan.current.version), "action": "submit"}
     )
     assert r.status_code == 302
     sign_in(client, world.users["reviewer"], lang="en")
+    session.expire_all()
     r = client.post(
-        f"/review/plans/{plan.id}", data={"decision": "return", "version": str(plan.version + 1)}
+        f"/review/plans/{plan.id}",
+        data={"decision": "return", "version": str(plan.current.version + 1)},
     )
     assert r.status_code in (400, 409)
-    session.refresh(plan)
+    session.expire_all()
     r = client.post(
-        f"/review/plans/{plan.id}", data={"decision": "approve", "version": str(plan.version)}
+        f"/review/plans/{plan.id}",
+        data={"decision": "approve", "version": str(plan.current.version)},
     )
     assert r.status_code == 302
     sign_out(client)

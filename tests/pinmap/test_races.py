@@ -30,13 +30,13 @@ from pinmap.models import (
     BestPractice,
     FiscalYear,
     Office,
-    OperatingPlan,
     PolicyItem,
     ProfileRevision,
     ProgressEntry,
     ProgressRevision,
     ReportingWindow,
     User,
+    WorkflowReport,
 )
 from pinmap.services import best_practices, plans, profiles
 from pinmap.services.accounts import create_token, create_user
@@ -361,9 +361,9 @@ def test_first_operating_plan_saves(committed: Committed) -> None:
     data = {"problem": "ก", "approach": "ข", "targets": "ค", "timeline": "ง"}
     statuses = _service_attempts(c, "editor", lambda s, a, o: plans.save(s, a, o, c.fy, data, None))
     _one_winner(statuses, 200)
-    assert _count(c, OperatingPlan, office_id=c.office_id) == 1
+    assert _count(c, WorkflowReport, kind=plans.KIND, office_id=c.office_id) == 1
     with c.factory() as session:
-        version = plans.get(session, c.office_id, c.fy).version  # type: ignore[union-attr]
+        version = plans.get(session, c.office_id, c.fy).current.version  # type: ignore[union-attr]
     statuses = _service_attempts(
         c, "editor", lambda s, a, o: plans.save(s, a, o, c.fy, {**data, "problem": "ใหม่"}, version)
     )

@@ -213,8 +213,14 @@ def profile_form(c: Ctx, **extra: str) -> dict[str, str]:
 
 LATEST = {
     table: text(f"SELECT id, version FROM {table} ORDER BY id DESC LIMIT 1")  # noqa: S608
-    for table in ("profile_revisions", "best_practices", "operating_plans")
+    for table in ("profile_revisions", "best_practices")
 }
+# Operating plans are workflow reports: (report id, its working revision's version).
+LATEST["operating_plans"] = text(
+    "SELECT r.id, v.version FROM workflow_reports r "
+    "JOIN workflow_revisions v ON v.id = r.current_revision_id "
+    "WHERE r.kind = 'operating_plan' ORDER BY r.id DESC LIMIT 1"
+)
 
 
 def _latest(c: Ctx, table: str) -> tuple[int, int]:
