@@ -1,0 +1,163 @@
+"""Operating plans in Chromium: enter, refuse keeping the text, certify, approve, revise while
+the approved plan stays public, un-approve from OBEC.
+
+PINMAP_SCREENSHOTS=<folder> saves each page at 1366×900 and 390×844.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page
+from sqlalchemy.orm import sessionmaker
+
+from pinmap.db import make_engine
+from pinmap.services.accounts import create_user
+from pinmap.services.audit import Actor
+
+from .conftest import LiveServer
+
+pytestmark = pytest.mark.browser
+
+PASSWORD = "e2e password 123"
+VIEWPORTS = {"desktop": (1366, 900), "phone": (390, 844)}
+OFFICE = "spp-krabi"
+TEXTS = {
+    "problem": "ผลสัมฤทธิ์คณิตศาสตร์ต่ำกว่าค่าเฉลี่ยประเทศ",
+    "approach": "นิเทศแบบคู่พัฒนาทุกโรงเรียน",
+    "targets": "ร้อยละ 80 ของโรงเรียนผ่านเกณฑ์",
+    "timeline": "ตุลาคม – กันยายน",
+}
+
+
+@pytest.fixture(scope="module")
+def people(live_server: LiveServer) -> None:
+    engine = make_engine(live_server.database_url)
+    with sessionmaker(bind=engine).begin() as session:
+        for who, role, office in (
+            ("editor", "office_editor", OFFICE),
+            ("director", "office_director", OFFICE),
+            ("reviewer", "reviewer", None),
+        ):
+            create_user(
+                session,
+                Actor(None),
+                email=f"plan-{who}@example.go.th",
+                name=f"ทดสอบ {who}",
+                password=PASSWORD,
+                role=role,
+                office_code=office,
+            )
+    engine.dispose()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="th-TH")
+    yield context.new_page()
+    context.close()
+
+
+def _sign_in(page: Page, url: str, who: str) -> None:
+    page.context.clear_cookies()
+    page.goto(url + "/portal/login")
+    page.fill("input[name=email]", f"plan-{who}@example.go.th")
+    page.fill("input[name=password]", PASSWORD)
+    page.locator("form button").first.click()
+    page.wait_for_load_state()
+    assert "/portal/login" not in page.url, page.content()[:500]
+
+
+def _shots(page: Page, name: str) -> None:
+    folder = os.environ.get("PINMAP_SCREENSHOTS")
+    if not folder:
+        return
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    for label, (width, height) in VIEWPORTS.items():
+        page.set_viewport_size({"width": width, "height": height})
+        page.screenshot(path=f"{folder}/{name}-{label}.png", full_page=True)
+    page.set_viewport_size({"width": 1366, "height": 900})
+
+
+def _press(page: Page, value: str) -> None:
+    page.locator(f"button[value={value}]").click()
+    page.wait_for_load_state()
+
+
+def _no_error(page: Page) -> None:
+    assert page.locator("p.error").count() == 0, page.locator("p.error").inner_text()
+
+
+def test_a_plan_from_the_portal_to_the_office_page_and_back(
+    live_server: LiveServer, people: None, page: Page
+) -> None:
+    url = live_server.url
+    _sign_in(page, url, "editor")
+    page.goto(f"{url}/portal/offices/{OFFICE}/plan")
+    plan_url = page.url
+    for name, text in TEXTS.items():
+        page.fill(f"[name={name}]", text)
+    page.fill("[name=problem]", "ก" * 10_001)  # over the limit: refused, the rest kept
+    _press(page, "save")
+    assert page.locator("p.error").is_visible()
+    for name in ("approach", "targets", "timeline"):
+        assert page.locator(f"[name={name}]").input_value() == TEXTS[name]
+    _shots(page, "plan-refused")
+    page.fill("[name=problem]", TEXTS["problem"])
+    _press(page, "save")
+    _no_error(page)
+    _sign_in(page, url, "director")
+    page.goto(plan_url)
+    _press(page, "submit")
+    _no_error(page)
+    _shots(page, "plan-sent")
+    _sign_in(page, url, "reviewer")
+    page.goto(f"{url}/review/profiles")
+    page.locator("a[href*='/review/plans/']").first.click()
+    page.wait_for_load_state()
+    desk = page.url
+    _shots(page, "plan-review")
+    _press(page, "approve")
+    _no_error(page)
+    page.context.clear_cookies()
+    page.goto(f"{url}/offices/{OFFICE}")
+    assert TEXTS["approach"] in page.locator("section.plan").inner_text()
+    # A new revision: the approved plan stays on the office page until it is approved.
+    _sign_in(page, url, "editor")
+    page.goto(plan_url)
+    page.fill("[name=approach]", "ชุมชนแห่งการเรียนรู้ทางวิชาชีพ")
+    _press(page, "save")
+    _no_error(page)
+    _shots(page, "plan-revised")
+    page.context.clear_cookies()
+    page.goto(f"{url}/offices/{OFFICE}")
+    assert TEXTS["approach"] in page.locator("section.plan").inner_text()
+    page.locator("section.plan").scroll_into_view_if_needed()
+    _shots(page, "plan-office-page")
+    # OBEC un-approves the public revision; a refusal (no comment) keeps nothing half-done.
+    _sign_in(page, url, "reviewer")
+    page.goto(desk)
+    assert page.locator("button[value=unapprove]").count() == 0  # revision 2 is a draft
+    _sign_in(page, url, "director")
+    page.goto(plan_url)
+    _press(page, "submit")
+    _no_error(page)
+    _sign_in(page, url, "reviewer")
+    page.goto(desk)
+    page.fill("[name=comment]", "ระบุตัวชี้วัดรายไตรมาส")
+    page.locator("button[value=approve]").click()
+    page.wait_for_load_state()
+    page.goto(desk)
+    page.fill("[name=comment]", "ปีงบประมาณไม่ตรง")
+    _press(page, "unapprove")
+    _no_error(page)
+    page.goto(desk)
+    assert "ปีงบประมาณไม่ตรง" in page.locator("table.grid").inner_text()
+    _shots(page, "plan-unapproved")
+    page.context.clear_cookies()
+    page.goto(f"{url}/offices/{OFFICE}")
+    # Revision 2 went back to level 1; the public sees revision 1 again.
+    assert TEXTS["approach"] in page.locator("section.plan").inner_text()
