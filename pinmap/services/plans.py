@@ -59,7 +59,9 @@ def missing(report: WorkflowReport, data: dict[str, Any]) -> list[str]:
 SPEC: Final = wf.register(
     wf.KindSpec(
         kind=KIND,
-        entity="operating_plan",
+        # Audit actions stay plan.save / plan.submit / plan.approve …, and the public change
+        # event still names "plan"; the audit entity id is now the workflow report's.
+        entity="plan",
         levels=(wf.CERTIFY, wf.REVIEW),
         clean=clean,
         missing=missing,
