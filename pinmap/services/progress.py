@@ -20,7 +20,9 @@ from ..fiscal import fiscal_year_of
 from ..models import (
     INDICATOR_UNITS,
     PROGRESS_STATUSES,
+    LIKELY_SUCCESS,
     Evidence,
+    ItemSet,
     Office,
     PolicyItem,
     ProgressEntry,
@@ -55,29 +57,34 @@ SMALLINT = range(-(2**15), 2**15)
 # --- reading ---------------------------------------------------------------------------------
 
 
-def catalogue_year(session: Session, today: dt.date) -> int | None:
-    """The fiscal year to show: the current one if it has a catalogue, else the latest one."""
-    years = list(session.scalars(select(PolicyItem.fiscal_year).distinct()))
-    current = fiscal_year_of(today)
-    if current in years:
-        return current
-    return max(years) if years else None
+def catalogue_year(session: Session, today: dt.date) -> int:
+    """The fiscal year pages follow: always today's, framework or not (pages then say that the
+    year has no framework yet; earlier years stay open by ?fiscal_year=)."""
+    return fiscal_year_of(today)
 
 
 def shown_fiscal_year(session: Session, today: dt.date) -> int:
-    """The year a page shows by default: the catalogue's (see above), else today's fiscal year."""
-    return catalogue_year(session, today) or fiscal_year_of(today)
+    """The year a page shows by default: today's fiscal year (see catalogue_year)."""
+    return catalogue_year(session, today)
 
 
-def item_or_404(session: Session, fiscal_year: int, kind: str, no: int) -> PolicyItem:
-    """A fiscal year's item by kind and number, or a 404 ServiceError naming it."""
-    # Both are smallint columns: a larger number cannot name an item (and the database would
-    # refuse to compare it).
+def has_framework(session: Session, fiscal_year: int) -> bool:
+    if fiscal_year not in SMALLINT:
+        return False
+    return (
+        session.scalar(select(PolicyItem.id).filter_by(fiscal_year=fiscal_year).limit(1))
+        is not None
+    )
+
+
+def item_or_404(session: Session, fiscal_year: int, kind: str, no: int | str) -> PolicyItem:
+    """A fiscal year's item by its set's code and its number ("4", "4.1"), or a 404 naming it."""
+    number = str(no).strip()
     item = (
         None
-        if fiscal_year not in SMALLINT or no not in SMALLINT
+        if fiscal_year not in SMALLINT or len(number) > 40 or len(kind) > 30
         else session.scalars(
-            select(PolicyItem).filter_by(fiscal_year=fiscal_year, kind=kind, no=no)
+            select(PolicyItem).filter_by(fiscal_year=fiscal_year, kind=kind, no=number)
         ).first()
     )
     if item is None:
@@ -85,20 +92,27 @@ def item_or_404(session: Session, fiscal_year: int, kind: str, no: int) -> Polic
             404,
             N_("No item %(kind)s %(no)s in fiscal year %(fy)s."),
             kind=kind,
-            no=no,
+            no=number,
             fy=fiscal_year,
         )
     return item
 
 
 def items_of(session: Session, fiscal_year: int) -> list[PolicyItem]:
+    """A year's items in the framework's order: set by set, each by number (4, 4.1, 5)."""
     return list(
         session.scalars(
             select(PolicyItem)
-            .filter_by(fiscal_year=fiscal_year)
-            .order_by(PolicyItem.kind, PolicyItem.no)
+            .join(ItemSet, ItemSet.id == PolicyItem.set_id)
+            .where(PolicyItem.fiscal_year == fiscal_year)
+            .order_by(ItemSet.position, ItemSet.id, PolicyItem.no)
         )
     )
+
+
+def items_asked(session: Session, fiscal_year: int, round_no: int) -> list[PolicyItem]:
+    """The items offices report on in `round_no`: not retired, and planned for that round."""
+    return [i for i in items_of(session, fiscal_year) if i.asked_in(round_no)]
 
 
 def get_window(session: Session, fiscal_year: int, round_no: int) -> ReportingWindow | None:
