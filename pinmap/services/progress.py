@@ -47,6 +47,8 @@ from .review import (
 from .sanitize import clean_html
 
 NARRATIVE = ("what", "where", "how", "result")
+# Free-text fields an item may ask for besides the narrative (ITEM_FIELDS of the same names).
+EXTRA_TEXT = ("problems", "served_goal")
 MAX_NARRATIVE = 5_000
 MAX_EVIDENCE = 20
 MAX_NO_ACTIVITY = 2_000
@@ -108,6 +110,11 @@ def items_of(session: Session, fiscal_year: int) -> list[PolicyItem]:
             .order_by(ItemSet.position, ItemSet.id, PolicyItem.no)
         )
     )
+
+
+def framework_years(session: Session) -> list[int]:
+    """Fiscal years that have items, newest first (a page's "other years" links)."""
+    return sorted(set(session.scalars(select(PolicyItem.fiscal_year).distinct())), reverse=True)
 
 
 def items_asked(session: Session, fiscal_year: int, round_no: int) -> list[PolicyItem]:
@@ -195,6 +202,9 @@ def revision_dict(rev: ProgressRevision | None) -> dict[str, Any] | None:
             "unit": rev.indicator_unit,
             "achieved": rev.indicator_achieved,
         },
+        "problems": rev.problems,
+        "likely_success": rev.likely_success,
+        "served_goal": rev.served_goal,
         "no_activity": {"reason": rev.no_activity_reason, "when": rev.no_activity_when},
         "evidence": [
             {
@@ -277,6 +287,8 @@ def _new_revision(
             "indicator_achieved",
             "no_activity_reason",
             "no_activity_when",
+            *EXTRA_TEXT,
+            "likely_success",
         ):
             setattr(rev, key, getattr(base, key))
         rev.evidence = [
@@ -367,6 +379,26 @@ def apply_changes(rev: ProgressRevision, data: dict[str, Any]) -> None:
                     n=MAX_NARRATIVE,
                 )
             setattr(rev, key, clean_html(text))
+    for key in EXTRA_TEXT:
+        if key in data:
+            text = str(data[key] or "")
+            if len(text) > MAX_NARRATIVE:
+                raise ServiceError(
+                    400,
+                    N_("%(field)s is longer than %(n)s characters."),
+                    field=Labels(key),
+                    n=MAX_NARRATIVE,
+                )
+            setattr(rev, key, clean_html(text))
+    if "likely_success" in data:
+        judged = data["likely_success"] or None
+        if judged is not None and judged not in LIKELY_SUCCESS:
+            raise ServiceError(
+                400,
+                N_("Likely success must be one of %(allowed)s."),
+                allowed=", ".join(LIKELY_SUCCESS),
+            )
+        rev.likely_success = judged
     for key in ("no_activity_reason", "no_activity_when"):
         if key in data:
             setattr(rev, key, limited_text(str(data[key] or ""), Labels(key), MAX_NO_ACTIVITY))
@@ -422,11 +454,16 @@ def save_draft(
     return rev
 
 
-def missing_for_submission(rev: ProgressRevision) -> list[str]:
-    """What a complete report still lacks (the seed's top complaint is incomplete reports)."""
+def missing_for_submission(rev: ProgressRevision, item: PolicyItem | None = None) -> list[str]:
+    """What a complete report still lacks (the seed's top complaint is incomplete reports):
+    the fields its item asks for (the four-part narrative when no item is given)."""
     if rev.status == "not_started":
         return [k for k in ("no_activity_reason", "no_activity_when") if not getattr(rev, k)]
-    missing = [k for k in NARRATIVE if not getattr(rev, k)]
+    asks = set(item.fields or ()) if item is not None else {"narrative"}
+    missing = [k for k in NARRATIVE if "narrative" in asks and not getattr(rev, k)]
+    missing += [k for k in EXTRA_TEXT if k in asks and not getattr(rev, k)]
+    if "likely_success" in asks and rev.likely_success is None:
+        missing.append("likely_success")
     if (rev.indicator_value is None) != (rev.indicator_target is None):
         missing.append("indicator_target" if rev.indicator_target is None else "indicator_value")
     return missing
@@ -456,7 +493,7 @@ def submit(
             opens=window.opens_on.isoformat(),
             closes=last.isoformat(),
         )
-    missing = missing_for_submission(rev)
+    missing = missing_for_submission(rev, entry.item)
     if missing:
         raise ServiceError(
             400, N_("The report is incomplete: fill in %(fields)s."), fields=Labels(*missing)
