@@ -573,3 +573,15 @@ def test_public_pages_follow_current_year(session: Session, client: FlaskClient,
     assert "MOE Safety Center" not in html
     office = client.get(f"/offices/{OWN}").get_data(as_text=True)
     assert "MOE Safety Center" not in office
+
+
+def test_public_pages_say_the_year_has_no_framework(
+    session: Session, client: FlaskClient, world: World
+) -> None:
+    session.delete(world.item)
+    session.commit()
+    client.get("/lang/en")
+    html = client.get("/").get_data(as_text=True)
+    assert f"Fiscal year {world.fy} has no reporting framework yet." in html
+    office = client.get(f"/offices/{OWN}").get_data(as_text=True)
+    assert f"Fiscal year {world.fy} has no reporting framework yet." in office
