@@ -71,7 +71,7 @@ def state_label(state: str) -> str:
 
 
 def item_label(item: Any) -> str:
-    """"Policy 4.1", "Quick Win 3", or another set's title and the item's number."""
+    """ "Policy 4.1", "Quick Win 3", or another set's title and the item's number."""
     if item.kind == "policy":
         return f"{_('Policy')} {item.no}"
     if item.kind == "quick_win":

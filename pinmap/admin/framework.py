@@ -17,18 +17,18 @@ from ..models import ITEM_FIELDS, PolicyDimension
 from ..security import current_actor, require
 from ..services import framework as svc
 from ..services import progress
-from ..services.errors import ServiceError
+from ..services.errors import N_, ServiceError
 from ..tables import ImportRejected
 from . import bp
 
 FIELD_LABELS = {
-    "narrative": "Four-part narrative (what, where, how, result)",
-    "problems": "Problems, obstacles and suggestions",
-    "likely_success": "Likely success (on track, at risk, off track)",
-    "indicator": "Indicator value vs target, unit, achieved",
-    "served_goal": "How it served the goal",
-    "evidence": "Evidence (links and files)",
-    "story_image": "Story or summary infographic",
+    "narrative": N_("Four-part narrative (what, where, how, result)"),
+    "problems": N_("Problems, obstacles and suggestions"),
+    "likely_success": N_("Likely success (on track, at risk, off track)"),
+    "indicator": N_("Indicator value vs target, unit, achieved"),
+    "served_goal": N_("How it served the goal"),
+    "evidence": N_("Evidence (links and files)"),
+    "story_image": N_("Story or summary infographic"),
 }
 LIMITS = {
     "code": 30,
@@ -261,7 +261,9 @@ def framework_import() -> Any:
             )
         )
     else:
-        flash(_("The file matches fiscal year %(year)s; nothing changed.", year=summary.fiscal_year))
+        flash(
+            _("The file matches fiscal year %(year)s; nothing changed.", year=summary.fiscal_year)
+        )
     return redirect(url_for("admin.framework", fiscal_year=summary.fiscal_year))
 
 

@@ -29,9 +29,9 @@ STATUS_LABELS = {
 
 # Seed 003: the 9-month round judges each item's likely success.
 LIKELY_SUCCESS_LABELS = {
-    "on_track": "On track",
-    "at_risk": "At risk",
-    "off_track": "Off track",
+    "on_track": N_("On track"),
+    "at_risk": N_("At risk"),
+    "off_track": N_("Off track"),
 }
 
 

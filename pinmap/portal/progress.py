@@ -30,7 +30,13 @@ from ..services import ingest_status
 from ..services import progress as svc
 from ..services.errors import N_, ServiceError
 from . import bp
-from .common import LIKELY_SUCCESS_LABELS, STATUS_LABELS, earlier_rounds, fiscal_year_arg, readable_office
+from .common import (
+    LIKELY_SUCCESS_LABELS,
+    STATUS_LABELS,
+    earlier_rounds,
+    fiscal_year_arg,
+    readable_office,
+)
 
 
 @bp.route("/offices/<code>")

@@ -19,8 +19,8 @@ from ..auth import can, can_read_office_work
 from ..fiscal import fiscal_year_of
 from ..models import (
     INDICATOR_UNITS,
-    PROGRESS_STATUSES,
     LIKELY_SUCCESS,
+    PROGRESS_STATUSES,
     Evidence,
     ItemSet,
     Office,

@@ -9,13 +9,13 @@ import re
 from collections.abc import Iterator
 
 import pytest
+from alembic.config import Config
 from flask.testing import FlaskClient
 from openpyxl import load_workbook
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from alembic import command
-from alembic.config import Config
 from pinmap.cli import PROJECT_ROOT
 from pinmap.db import make_engine
 from pinmap.localdb import Cluster
@@ -30,7 +30,6 @@ from pinmap.services import framework
 from pinmap.services import progress as progress_svc
 from pinmap.services.audit import Actor
 from pinmap.services.errors import ServiceError
-from pinmap.tables import ImportRejected
 
 from ..signin import sign_in
 from ..support import databases
@@ -170,9 +169,12 @@ def test_migration_keeps_reports_on_their_items(old_database: str) -> None:
             _alembic(conn, "head")
 
             for entry, item_id in reports.items():
-                assert conn.scalar(
-                    text("SELECT item_id FROM progress_entries WHERE id = :e"), {"e": entry}
-                ) == item_id
+                assert (
+                    conn.scalar(
+                        text("SELECT item_id FROM progress_entries WHERE id = :e"), {"e": entry}
+                    )
+                    == item_id
+                )
                 what, problems = conn.execute(
                     text(
                         "SELECT r.what, r.problems FROM progress_revisions r JOIN"
@@ -193,13 +195,13 @@ def test_migration_keeps_reports_on_their_items(old_database: str) -> None:
                 ("policy", "10", "policy", ["narrative", "indicator", "evidence"], [], False),
                 ("quick_win", "2", "quick_win", ["narrative", "indicator", "evidence"], [], False),
             ]
-            assert conn.scalar(
-                text("SELECT count(*) FROM policy_items WHERE set_id IS NULL")
-            ) == 0
+            assert conn.scalar(text("SELECT count(*) FROM policy_items WHERE set_id IS NULL")) == 0
             # Numbers sort as numbers: policy 10 comes after policy 9.
             nos = conn.scalars(
-                text("SELECT no FROM policy_items WHERE kind = 'policy' AND fiscal_year = 2567"
-                     " ORDER BY no")
+                text(
+                    "SELECT no FROM policy_items WHERE kind = 'policy' AND fiscal_year = 2567"
+                    " ORDER BY no"
+                )
             ).all()
             assert nos == [str(n) for n in range(1, 11)]
     finally:
@@ -223,9 +225,7 @@ def test_page_of_a_year_without_framework_offers_to_start_it(
     assert "/admin/framework/2568/start" in html
 
 
-def test_add_set_item_and_sub_item_through_forms(
-    session: Session, admin_web: FlaskClient
-) -> None:
+def test_add_set_item_and_sub_item_through_forms(session: Session, admin_web: FlaskClient) -> None:
     token = _token(admin_web)
     resp = admin_web.post(
         "/admin/framework/2567/sets",
@@ -330,7 +330,12 @@ def test_import_adds_changes_and_removes(session: Session, admin_web: FlaskClien
     ("edit", "row", "column", "reason"),
     [
         (lambda ls: ls + ["2567,policy,4.9.1,,ย่อย,Sub,,,,,no,"], "31", "no", "parent item 4.9"),
-        (lambda ls: ls + ["2567,policy,11,,x,y,,narrative colour,,,no,"], "31", "fields", "Unknown field"),
+        (
+            lambda ls: ls + ["2567,policy,11,,x,y,,narrative colour,,,no,"],
+            "31",
+            "fields",
+            "Unknown field",
+        ),
         (lambda ls: ls + ["2567,policy,11,,x,y,,,13,,no,"], "31", "rounds", "Rounds are numbers"),
         (lambda ls: ls + ["2567,nosuchset,1,,x,y,,,,,no,"], "31", "kind", "No set nosuchset"),
         (lambda ls: ls + ["2567,policy,1.0,,x,y,,,,,no,"], "31", "no", "An item&#39;s number"),
@@ -443,9 +448,7 @@ def test_start_next_year_copies_framework_not_reports(
     assert resp.status_code == 302
     session.expire_all()
     copied = framework.items_of(session, 2568)
-    assert [(i.kind, i.no) for i in copied] == [
-        (i.kind, i.no) for i in source if not i.retired
-    ]
+    assert [(i.kind, i.no) for i in copied] == [(i.kind, i.no) for i in source if not i.retired]
     sub = next(i for i in copied if i.no == "4.3")
     assert sub.rounds == [2] and sub.fields == ["narrative", "problems", "likely_success"]
     assert session.get(PolicyItem, sub.parent_id).fiscal_year == 2568  # type: ignore[union-attr]
@@ -528,13 +531,21 @@ def test_bad_likely_success_is_refused(session: Session, world: World) -> None:
         )
 
 
-def test_sub_item_address_and_round_plan(session: Session, client: FlaskClient, world: World) -> None:
+def test_sub_item_address_and_round_plan(
+    session: Session, client: FlaskClient, world: World
+) -> None:
     parent = world.item
     sub = PolicyItemFactory(
-        session=session, fiscal_year=world.fy, kind=parent.kind, no=f"{parent.no}.1",
-        parent_id=parent.id, rounds=[2],
+        session=session,
+        fiscal_year=world.fy,
+        kind=parent.kind,
+        no=f"{parent.no}.1",
+        parent_id=parent.id,
+        rounds=[2],
     )
-    only_one = PolicyItemFactory(session=session, fiscal_year=world.fy, kind="quick_win", rounds=[1])
+    only_one = PolicyItemFactory(
+        session=session, fiscal_year=world.fy, kind="quick_win", rounds=[1]
+    )
     session.commit()
     sign_in(client, world.users["own_editor"], lang="en")
     url = f"/portal/offices/{OWN}/entries/{world.fy}/1/{sub.kind}/{sub.no}"
@@ -565,7 +576,9 @@ def test_portal_follows_current_year_and_says_when_it_has_no_framework(
     assert f"/admin/framework?fiscal_year={world.fy}" in html
 
 
-def test_public_pages_follow_current_year(session: Session, client: FlaskClient, world: World) -> None:
+def test_public_pages_follow_current_year(
+    session: Session, client: FlaskClient, world: World
+) -> None:
     session.delete(world.item)
     session.commit()
     html = client.get("/").get_data(as_text=True)
