@@ -81,7 +81,7 @@ def _page(
         ).all(),
         windows=windows,
         asked={w.round_no: sum(1 for i in items if i.asked_in(w.round_no)) for w in windows},
-        previous_has_framework=svc.has_framework(session, year - 1),
+        source_year=svc.source_year(session, year),
         field_keys=ITEM_FIELDS,
         field_labels=FIELD_LABELS,
         error=error,
@@ -210,15 +210,23 @@ def framework_delete_item(item_id: int) -> Any:
 @bp.post("/framework/<int:fiscal_year>/start")
 @require("manage_catalogue")
 def framework_start_year(fiscal_year: int) -> Any:
-    """Start `fiscal_year` from the year before it (copies the framework, not the reports)."""
+    """Start `fiscal_year` from the latest year before it that has a framework (copies the
+    framework and its round plan, not the reports)."""
     year = _year_arg(str(fiscal_year))
+    source = svc.source_year(get_session(), year)
+    if source is None:
+        return _page(
+            year,
+            error=_("No earlier fiscal year has a framework to start from."),
+            status=404,
+        )
     return _write(
         year,
-        lambda: svc.start_year(get_session(), current_actor(), year - 1),
+        lambda: svc.start_year(get_session(), current_actor(), source, year),
         _(
             "Fiscal year %(year)s started from %(previous)s; check and edit it below.",
             year=year,
-            previous=year - 1,
+            previous=source,
         ),
     )
 

@@ -767,21 +767,36 @@ def delete_item(session: Session, actor: Actor, item: PolicyItem) -> None:
 # --- a new year -------------------------------------------------------------------------------
 
 
-def _next_year_day(day: dt.date) -> dt.date:
+def _years_later(day: dt.date, years: int) -> dt.date:
     try:
-        return day.replace(year=day.year + 1)
+        return day.replace(year=day.year + years)
     except ValueError:  # 29 February
-        return day.replace(year=day.year + 1, day=28)
+        return day.replace(year=day.year + years, day=28)
 
 
-def start_year(session: Session, actor: Actor, from_year: int) -> Summary:
+def source_year(session: Session, year: int) -> int | None:
+    """The latest year before `year` that has a framework: what starting `year` copies."""
+    return session.scalar(
+        select(PolicyItem.fiscal_year)
+        .where(PolicyItem.fiscal_year < year)
+        .order_by(PolicyItem.fiscal_year.desc())
+        .limit(1)
+    )
+
+
+def start_year(
+    session: Session, actor: Actor, from_year: int, to_year: int | None = None
+) -> Summary:
     """Copy year N's sets, dimensions, items (not retired ones), fields and round plan (its
-    reporting windows, a year later) into year N+1, which must have no framework yet.
+    reporting windows, as many years later) into `to_year` (N+1 unless given), which must
+    have no framework yet.
 
     Reports are not copied. The copies' wording is marked unverified until checked against
     the new year's official text. Adds and flushes only.
     """
-    to_year = from_year + 1
+    to_year = from_year + 1 if to_year is None else to_year
+    if not from_year < to_year <= from_year + 10:
+        raise ServiceError(400, N_("Start a year from an earlier one (at most ten years before)."))
     if not has_framework(session, from_year):
         raise ServiceError(
             404, N_("Fiscal year %(year)s has no framework to start from."), year=from_year
@@ -841,8 +856,8 @@ def start_year(session: Session, actor: Actor, from_year: int) -> Summary:
                 round_no=w.round_no,
                 label_th=w.label_th,
                 label_en=w.label_en,
-                opens_on=_next_year_day(w.opens_on),
-                closes_on=_next_year_day(w.closes_on),
+                opens_on=_years_later(w.opens_on, to_year - from_year),
+                closes_on=_years_later(w.closes_on, to_year - from_year),
             )
         )
         summary.created.append(f"round {w.round_no}")

@@ -464,6 +464,21 @@ def test_start_next_year_copies_framework_not_reports(
     assert resp.status_code == 409
 
 
+def test_start_a_year_from_the_latest_one_with_a_framework(
+    session: Session, admin_web: FlaskClient
+) -> None:
+    """2569 has none, nor has 2568: it starts from 2567, its windows two years on."""
+    html = admin_web.get("/admin/framework?fiscal_year=2569").get_data(as_text=True)
+    assert "Start fiscal year 2569 from 2567" in html
+    resp = admin_web.post("/admin/framework/2569/start", data={"csrf_token": _token(admin_web)})
+    assert resp.status_code == 302
+    session.expire_all()
+    assert len(framework.items_of(session, 2569)) == len(framework.items_of(session, FY))
+    windows = session.scalars(select(ReportingWindow).filter_by(fiscal_year=2569)).all()
+    assert sorted(w.closes_on.isoformat() for w in windows) == ["2026-04-05", "2026-08-31"]
+    assert framework.source_year(session, 2567) is None
+
+
 def test_start_year_refuses_without_a_source(session: Session) -> None:
     with pytest.raises(ServiceError) as err:
         framework.start_year(session, Actor(None), 2590)
