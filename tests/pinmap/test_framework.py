@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import io
 import re
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from alembic.config import Config
@@ -29,6 +31,7 @@ from pinmap.models import (
 from pinmap.services import framework
 from pinmap.services import progress as progress_svc
 from pinmap.services.audit import Actor
+from pinmap.services.dataload import DataFileError, parse_data_dir
 from pinmap.services.errors import ServiceError
 
 from ..signin import sign_in
@@ -613,3 +616,28 @@ def test_public_pages_say_the_year_has_no_framework(
     assert f"Fiscal year {world.fy} has no reporting framework yet." in html
     office = client.get(f"/offices/{OWN}").get_data(as_text=True)
     assert f"Fiscal year {world.fy} has no reporting framework yet." in office
+
+
+# --- FY2567 from data/ -------------------------------------------------------------------------
+
+
+def test_fy2567_sets_come_from_data_with_unverified_items_flagged(session: Session) -> None:
+    sets = framework.sets_of(session, FY)
+    assert [s.code for s in sets] == ["policy", "quick_win", "action_plan", "office_standard"]
+    items = framework.items_of(session, FY)
+    assert len(items) == 21 and not any(i.verified for i in items)
+    placeholder = next(i for i in items if i.kind == "quick_win" and i.no == "11")
+    assert placeholder.source_note.startswith("PLACEHOLDER")
+
+
+def test_bad_item_sets_file_names_file_and_line(tmp_path: Path) -> None:
+    for f in (PROJECT_ROOT / "data").glob("*.csv"):
+        shutil.copy(f, tmp_path / f.name)
+    path = tmp_path / "item_sets.csv"
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("2567,action_plan,3", "2567,Action Plan,3"),
+        encoding="utf-8",
+    )
+    with pytest.raises(DataFileError) as err:
+        parse_data_dir(tmp_path)
+    assert any(e.file == "item_sets.csv" and e.line == 4 for e in err.value.errors)
