@@ -65,8 +65,11 @@ def catalogue_year(session: Session, today: dt.date) -> int:
     return fiscal_year_of(today)
 
 
-def shown_fiscal_year(session: Session, today: dt.date) -> int:
-    """The year a page shows by default: today's fiscal year (see catalogue_year)."""
+def shown_fiscal_year(session: Session, today: dt.date, asked: int | None = None) -> int:
+    """The year a page shows: `asked` (?fiscal_year=) when that year has a framework, else
+    today's fiscal year (see catalogue_year)."""
+    if asked is not None and has_framework(session, asked):
+        return asked
     return catalogue_year(session, today)
 
 

@@ -641,3 +641,32 @@ def test_bad_item_sets_file_names_file_and_line(tmp_path: Path) -> None:
     with pytest.raises(DataFileError) as err:
         parse_data_dir(tmp_path)
     assert any(e.file == "item_sets.csv" and e.line == 4 for e in err.value.errors)
+
+
+def test_api_names_sub_items_and_other_sets(session: Session, client: FlaskClient) -> None:
+    """The map colours pins by "item:<kind>:<no>" through this API: a sub-item's number and
+    a new set's code must pass, a malformed one is a 400, never a 5xx."""
+    _with_sub_items(session)
+    framework.save_set(
+        session, Actor(None), FY, code="kpi", title_th="ตัวชี้วัด", title_en="KPI", position=6
+    )
+    framework.save_item(
+        session,
+        Actor(None),
+        FY,
+        kind="kpi",
+        no="1",
+        title_th="ก",
+        title_en="A",
+        fields=["indicator"],
+        rounds=[],
+    )
+    session.commit()
+    base = "/api/v1/progress/summary?fiscal_year=2567"
+    resp = client.get(base + "&item_kind=policy&item_no=4.2")
+    assert resp.status_code == 200 and resp.get_json()["item"] == {"kind": "policy", "no": "4.2"}
+    assert client.get(base + "&item_kind=kpi&item_no=1").status_code == 200
+    assert client.get(base + "&item_kind=policy&item_no=4..2").status_code == 400
+    assert client.get(base + "&item_kind=policy&item_no=9.9").status_code == 404
+    items = client.get("/api/v1/policy-items?fiscal_year=2567").get_json()["items"]
+    assert {"policy:4.1", "kpi:1"} <= {f"{i['kind']}:{i['no']}" for i in items}

@@ -454,7 +454,7 @@ class Row:
     verify: Callable[[Ctx, str], None] | None = None  # extra check of an allowed cell
 
 
-ENTRY_API = "/api/v1/portal/offices/<code>/entries/<int:fiscal_year>/<int:round_no>/<kind>/<int:no>"
+ENTRY_API = "/api/v1/portal/offices/<code>/entries/<int:fiscal_year>/<int:round_no>/<kind>/<no>"
 # An item's number is text ("4", "4.1") on the page addresses since the framework has sub-items.
 ENTRY_PAGE = "/portal/offices/<code>/entries/<int:fiscal_year>/<int:round_no>/<kind>/<no>"
 
