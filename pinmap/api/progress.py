@@ -17,6 +17,7 @@ from ..evidence import file_evidence
 from ..inputs import PG_INT_MAX, PG_INT_MIN, Blueprint, Int, StrictFloat
 from ..models import (
     ITEM_NO_PATTERN,
+    LIKELY_SUCCESS,
     PROGRESS_STATUSES,
     REVIEW_STATES,
     SET_CODE_PATTERN,
@@ -61,6 +62,10 @@ class EntryBody(Schema):
     indicator_unit = fields.String(allow_none=True, validate=validate.OneOf(["number", "percent"]))
     no_activity_reason = fields.String(validate=validate.Length(max=svc.MAX_NO_ACTIVITY))
     no_activity_when = fields.String(validate=validate.Length(max=svc.MAX_NO_ACTIVITY))
+    # Fields an item may ask for besides the narrative (its `fields` in the framework).
+    problems = _narrative()
+    served_goal = _narrative()
+    likely_success = fields.String(allow_none=True, validate=validate.OneOf(LIKELY_SUCCESS))
 
 
 class VersionBody(Schema):

@@ -670,3 +670,22 @@ def test_api_names_sub_items_and_other_sets(session: Session, client: FlaskClien
     assert client.get(base + "&item_kind=policy&item_no=9.9").status_code == 404
     items = client.get("/api/v1/policy-items?fiscal_year=2567").get_json()["items"]
     assert {"policy:4.1", "kpi:1"} <= {f"{i['kind']}:{i['no']}" for i in items}
+
+
+def test_api_writes_and_reads_the_new_fields(world: World, client: FlaskClient) -> None:
+    body = {**ReportFactory(), "problems": "ขาดงบ", "served_goal": "ลดภาระครู"}
+    body["likely_success"] = "on_track"
+    resp = client.put(world.entry_url(), json=body, headers=world.headers("own_editor"))
+    assert resp.status_code == 200, resp.get_json()
+    revs = client.get(world.entry_url(suffix="/revisions"), headers=world.headers("own_editor"))
+    latest = revs.get_json()["revisions"][0]
+    assert (latest["problems"], latest["served_goal"], latest["likely_success"]) == (
+        "ขาดงบ",
+        "ลดภาระครู",
+        "on_track",
+    )
+    bad = {**ReportFactory(), "likely_success": "certain"}
+    assert (
+        client.put(world.entry_url(), json=bad, headers=world.headers("own_editor")).status_code
+        == 400
+    )
