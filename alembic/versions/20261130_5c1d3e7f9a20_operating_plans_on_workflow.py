@@ -13,7 +13,7 @@ approval. Downgrade rebuilds the table from the reports (snapshot from the appro
 comment from the newest decision) and removes them.
 
 Revision ID: 5c1d3e7f9a20
-Revises: 4b8e2f6a1d57
+Revises: b7e2c4a9d1f0
 Create Date: 2026-11-30 11:30:00
 """
 
@@ -27,7 +27,7 @@ from sqlalchemy.dialects import postgresql
 from alembic import op
 
 revision: str = "5c1d3e7f9a20"
-down_revision: str | None = "4b8e2f6a1d57"
+down_revision: str | None = "b7e2c4a9d1f0"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

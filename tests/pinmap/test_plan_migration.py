@@ -24,7 +24,7 @@ from pinmap.services import workflow as wf
 
 from ..support.databases import drop_database, prepared_database
 
-BEFORE = "4b8e2f6a1d57"
+BEFORE = "b7e2c4a9d1f0"
 APPROVED_AT = "2026-03-01T04:05:06.123456+00:00"
 
 
