@@ -6,17 +6,23 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import current_app, request
+from flask_babel import gettext as _
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
+from .. import forms
 from ..db import get_session
 from ..errors import abort_json
-from ..inputs import Blueprint, Int
-from ..models import BestPractice, Office
+from ..inputs import PG_INT_MAX, PG_INT_MIN, Blueprint, Int
+from ..models import BestPractice, Office, Photo
 from ..public.photos import photo_url
 from ..security import current_actor, require
 from ..services import best_practices as svc
-from ..services.errors import ServiceError
+from ..services.errors import N_, ServiceError
+from ..services.lookups import get_or_404
+from ..services.review import ensure_can
+from ..services.uploads import UploadRejected, clean_upload, store
 from .profile_parts import (
     VIEWS,
     PartDecisionBody,
@@ -248,6 +254,134 @@ def decide_best_practice(body: dict[str, Any], bp_id: int) -> dict[str, Any]:
         found = svc.review(
             session, current_actor(), found, body["decision"], body["comment"], body["version"]
         )
+        session.commit()
+    except ServiceError as err:
+        abort_json(err)
+    return _json(found, owner.code, private=True)
+
+
+# --- attachments and the infographic -----------------------------------------------------------
+
+ATTACHMENT_BODY = {
+    "required": True,
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": ["file"],
+                "properties": {
+                    "file": {
+                        "type": "string",
+                        "format": "binary",
+                        "description": "JPEG, PNG, WebP or PDF",
+                    },
+                    "title": {"type": "string", "maxLength": 300},
+                    "version": {"type": "integer", "minimum": PG_INT_MIN, "maximum": PG_INT_MAX},
+                },
+            }
+        }
+    },
+}
+
+
+class VersionQuery(Schema):
+    version = Int(strict=False, required=True)
+
+
+class InfographicBody(Schema):
+    version = Int(strict=True, required=True)
+    photo_id = Int(
+        strict=True,
+        required=True,
+        allow_none=True,
+        metadata={"description": "A photo of the office (POST /offices/{code}/photos); null drops"},
+    )
+
+
+def _attachment() -> dict[str, Any]:
+    """The multipart `file` checked and stored (deleted again unless the request commits)."""
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise ServiceError(400, N_("Choose a file to upload."))
+    name = forms.file_name(upload.filename)
+    title = request.form.get("title", "")
+    if len(title) > 300:
+        raise ServiceError(
+            400, N_("%(field)s is longer than %(n)s characters."), field=_("Title"), n=300
+        )
+    try:
+        clean = clean_upload(
+            upload.stream, name, max_bytes=current_app.config["PINMAP_MAX_UPLOAD_BYTES"]
+        )
+    except UploadRejected as exc:
+        raise ServiceError(
+            400,
+            N_("%(field)s (%(file)s): %(reason)s"),
+            field=_("Attachment"),
+            file=name,
+            reason=_(exc.message_en),
+        ) from exc
+    return {
+        "stored_name": store(current_app.config["PINMAP_UPLOAD_DIR_PATH"], clean, get_session()),
+        "original_name": name,
+        "title": title,
+        "mime": clean.mime,
+        "size_bytes": len(clean.data),
+        "sha256": clean.sha256,
+    }
+
+
+@bp.route("/best-practices/<int:bp_id>/attachments", methods=["POST"])
+@require("edit_profile")
+@bp.doc(requestBody=ATTACHMENT_BODY)
+@bp.response(201, BestPracticeOut)
+def attach(bp_id: int) -> dict[str, Any]:
+    """Attach a file (multipart `file`, `title`, `version`); at most 10 per practice."""
+    session = get_session()
+    try:
+        found = svc.bp_or_404(session, bp_id)
+        owner = session.get_one(Office, found.office_id)
+        version = forms.whole(request.form.get("version"), "version", *forms.INTEGER)
+        # The right to edit first: nobody else's file is stored, even for a moment.
+        ensure_can(current_actor(), "edit_profile", owner.id)
+        found = svc.add_attachment(session, current_actor(), found, version, _attachment())
+        session.commit()
+    except ServiceError as err:
+        abort_json(err)
+    return _json(found, owner.code, private=True)
+
+
+@bp.route("/best-practices/<int:bp_id>/attachments/<int:index>", methods=["DELETE"])
+@require("edit_profile")
+@bp.arguments(VersionQuery, location="query", as_kwargs=True)
+@bp.response(200, BestPracticeOut)
+def detach(bp_id: int, index: int, version: int) -> dict[str, Any]:
+    """Remove the attachment at `index` (0 first, as listed); 409 if `version` is stale."""
+    session = get_session()
+    try:
+        found = svc.bp_or_404(session, bp_id)
+        owner = session.get_one(Office, found.office_id)
+        found = svc.remove_attachment(session, current_actor(), found, version, index)
+        session.commit()
+    except ServiceError as err:
+        abort_json(err)
+    return _json(found, owner.code, private=True)
+
+
+@bp.route("/best-practices/<int:bp_id>/infographic", methods=["PUT"])
+@require("edit_profile")
+@bp.arguments(InfographicBody)
+@bp.response(200, BestPracticeOut)
+def set_infographic(body: dict[str, Any], bp_id: int) -> dict[str, Any]:
+    """Show a photo of the office as the practice's infographic, or none (`photo_id` null)."""
+    session = get_session()
+    try:
+        found = svc.bp_or_404(session, bp_id)
+        owner = session.get_one(Office, found.office_id)
+        photo = None
+        if body["photo_id"] is not None:
+            photo = get_or_404(session, Photo, body["photo_id"], N_("Not found."))
+        found = svc.set_infographic(session, current_actor(), found, body["version"], photo)
         session.commit()
     except ServiceError as err:
         abort_json(err)

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort
+from flask import abort, current_app, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
+from .. import forms
 from ..auth import can_read_office_work
 from ..db import get_session
 from ..errors import abort_json
@@ -19,10 +20,12 @@ from ..inputs import Blueprint, Int, StrictFloat
 from ..models import Office, ProfileRevision
 from ..security import current_actor, require
 from ..services import offices
+from ..services import photos as photo_svc
 from ..services import profiles as svc
 from ..services.errors import N_, ServiceError
 from ..services.lookups import get_or_404
-from ..services.review import MAX_COMMENT
+from ..services.review import MAX_COMMENT, ensure_can
+from ..services.uploads import UploadRejected
 
 bp = Blueprint(
     "profile_parts_api",
@@ -311,3 +314,81 @@ def decide_profile(body: dict[str, Any], rev_id: int) -> dict[str, Any]:
     except ServiceError as err:
         abort_json(err)
     return revision_json(rev) or {}
+
+
+# --- photos -------------------------------------------------------------------------------------
+
+PHOTO_BODY = {
+    "required": True,
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": ["file"],
+                "properties": {
+                    "file": {
+                        "type": "string",
+                        "format": "binary",
+                        "description": "JPEG, PNG or WebP",
+                    }
+                },
+            }
+        }
+    },
+}
+
+
+class PhotoOut(Schema):
+    id = fields.Integer()
+    url = fields.String()
+    thumb_url = fields.String()
+
+
+def stored_photo(found: Office, field: str, label: str) -> Any:
+    """The multipart `field` checked as an image and stored as a photo of the office (the
+    caller commits; the files go again if it does not)."""
+    session, actor = get_session(), current_actor()
+    ensure_can(actor, "edit_profile", found.id)
+    upload = request.files.get(field)
+    if upload is None or not upload.filename:
+        raise ServiceError(400, N_("Choose a file to upload."))
+    forms.file_name(upload.filename)
+    max_bytes = int(
+        current_app.config.get("PINMAP_MAX_PHOTO_BYTES", photo_svc.DEFAULT_MAX_PHOTO_BYTES)
+    )
+    try:
+        clean = photo_svc.clean_photo(upload.stream, upload.filename, max_bytes=max_bytes)
+    except UploadRejected as exc:
+        raise ServiceError(
+            400,
+            N_("%(field)s (%(file)s): %(reason)s"),
+            field=label,
+            file=upload.filename,
+            reason=_(exc.message_en),
+        ) from exc
+    return photo_svc.add_photo(
+        session, actor, found.id, current_app.config["PINMAP_UPLOAD_DIR_PATH"], clean
+    )
+
+
+@bp.route("/offices/<code>/photos", methods=["POST"])
+@require("edit_profile")
+@bp.doc(requestBody=PHOTO_BODY)
+@bp.response(201, PhotoOut)
+def add_photo(code: str) -> dict[str, Any]:
+    """Upload a photo of the office (multipart `file`); use its `id` as a person's `photo_id`,
+    the `office_photo_id` of the profile or a best practice's infographic."""
+    from ..public.photos import photo_url
+
+    session = get_session()
+    found = office(code)
+    try:
+        photo = stored_photo(found, "file", _("Photo"))
+        session.commit()
+    except ServiceError as err:
+        abort_json(err)
+    return {
+        "id": photo.id,
+        "url": photo_url(photo.id),
+        "thumb_url": photo_url(photo.id, thumb=True),
+    }

@@ -591,3 +591,148 @@ def test_operating_plan_reads(api: FlaskClient, world: World, session: Session) 
     public = ok(call(api, world, "anonymous", "GET", url))
     assert public["targets"] == "เป้าหมาย" and public["approved_at"]
     assert "review_comment" not in public or public["review_comment"] is None
+
+
+# --- photos, attachments and the infographic -----------------------------------------------------
+
+
+def _png() -> bytes:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (8, 8), "red").save(buf, "PNG")
+    return buf.getvalue()
+
+
+def _upload(
+    api: FlaskClient, w: World, who: str, url: str, data: bytes, name: str, **form: str
+) -> Any:
+    return call(
+        api,
+        w,
+        who,
+        "POST",
+        url,
+        data={**form, "file": (io.BytesIO(data), name)},
+        content_type="multipart/form-data",
+    )
+
+
+def test_photos_attachments_and_infographic(
+    api: FlaskClient, world: World, session: Session
+) -> None:
+    photos = f"/offices/{OWN}/photos"
+    refused(_upload(api, world, "other_editor", photos, _png(), "p.png"), 403)
+    refused(_upload(api, world, "reviewer", photos, _png(), "p.png"), 403)
+    refused(_upload(api, world, "own_editor", photos, b"<html>not an image", "p.png"), 400)
+    photo = ok(_upload(api, world, "own_editor", photos, _png(), "p.png"), 201)
+    assert photo["url"] and photo["thumb_url"]
+    # The photo serves as a person's photo in the profile.
+    people = [{"role": "director", "name": "ผอ.", "photo_id": photo["id"]}]
+    saved = ok(
+        call(
+            api,
+            world,
+            "own_editor",
+            "PUT",
+            f"/offices/{OWN}/profile/working",
+            json=profile_body(session, people=people),
+        )
+    )
+    assert saved["revision"]["data"]["people"][0]["photo_id"] == photo["id"]
+    # ... and as a best practice's infographic; files attach and detach.
+    made = ok(
+        call(
+            api, world, "own_editor", "POST", f"/offices/{OWN}/best-practices", json=bp_body(world)
+        ),
+        201,
+    )
+    one = f"/best-practices/{made['id']}"
+    refused(
+        call(
+            api,
+            world,
+            "own_editor",
+            "PUT",
+            one + "/infographic",
+            json={"version": made["version"], "photo_id": 2**31 - 1},
+        ),
+        404,
+    )
+    shown = ok(
+        call(
+            api,
+            world,
+            "own_editor",
+            "PUT",
+            one + "/infographic",
+            json={"version": made["version"], "photo_id": photo["id"]},
+        )
+    )
+    assert shown["infographic_photo_id"] == photo["id"] and shown["infographic_url"]
+    refused(
+        _upload(
+            api,
+            world,
+            "other_editor",
+            one + "/attachments",
+            _png(),
+            "a.png",
+            version=str(shown["version"]),
+        ),
+        403,
+    )
+    refused(
+        _upload(
+            api,
+            world,
+            "own_editor",
+            one + "/attachments",
+            _png(),
+            "a.png",
+            version=str(shown["version"] - 1),
+        ),
+        409,
+    )
+    refused(
+        _upload(
+            api,
+            world,
+            "own_editor",
+            one + "/attachments",
+            b"MZ\x90\x00",
+            "a.exe",
+            version=str(shown["version"]),
+        ),
+        400,
+    )
+    attached = ok(
+        _upload(
+            api,
+            world,
+            "own_editor",
+            one + "/attachments",
+            _png(),
+            "a.png",
+            version=str(shown["version"]),
+            title="ภาพกิจกรรม",
+        ),
+        201,
+    )
+    assert [a["title"] for a in attached["attachments"]] == ["ภาพกิจกรรม"]
+    v = attached["version"]
+    refused(call(api, world, "own_editor", "DELETE", one + f"/attachments/3?version={v}"), 404)
+    refused(call(api, world, "own_editor", "DELETE", one + f"/attachments/0?version={v - 1}"), 409)
+    detached = ok(call(api, world, "own_editor", "DELETE", one + f"/attachments/0?version={v}"))
+    assert detached["attachments"] == []
+    dropped = ok(
+        call(
+            api,
+            world,
+            "own_editor",
+            "PUT",
+            one + "/infographic",
+            json={"version": detached["version"], "photo_id": None},
+        )
+    )
+    assert dropped["infographic_photo_id"] is None

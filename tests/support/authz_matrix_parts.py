@@ -16,8 +16,11 @@ from .authz_matrix import (
     Ctx,
     Row,
     _multipart,
+    _ok,
+    _png,
     bp_draft,
     bp_submitted,
+    bp_with_file,
     profile_draft,
     profile_submitted,
 )
@@ -49,6 +52,18 @@ def bp_body(c: Ctx, **extra: Any) -> dict[str, Any]:
         "results": "ผล",
     }
     return {**body, **extra}
+
+
+def bp_and_photo(c: Ctx) -> tuple[int, int, int]:
+    """A draft best practice and a photo of the office: (its id, its version, the photo id)."""
+    bp_id, version = bp_draft(c)
+    r = _multipart(
+        c.api(),
+        f"/api/v1/offices/{OWN}/photos",
+        {"file": (io.BytesIO(_png()), "p.png")},
+        headers=c.h("own_editor"),
+    )
+    return bp_id, version, _ok(r, 201).get_json()["id"]
 
 
 ROWS: list[Row] = [
@@ -170,6 +185,57 @@ ROWS: list[Row] = [
             f"/api/v1/review/best-practices/{p[0]}/decision",
             headers=c.h(who),
             json={"version": p[1], "decision": "approve"},
+        ),
+    ),
+    Row(
+        "api photo upload",
+        "POST",
+        "/api/v1/offices/<code>/photos",
+        OFFICE,
+        api=True,
+        act=lambda c, who, _: _multipart(
+            c.api(),
+            f"/api/v1/offices/{OWN}/photos",
+            {"file": (io.BytesIO(_png()), "p.png")},
+            headers=c.h(who),
+        ),
+    ),
+    Row(
+        "api best practice attach a file",
+        "POST",
+        "/api/v1/best-practices/<int:bp_id>/attachments",
+        OFFICE,
+        api=True,
+        prepare=bp_draft,
+        act=lambda c, who, p: _multipart(
+            c.api(),
+            f"/api/v1/best-practices/{p[0]}/attachments",
+            {"version": str(p[1]), "file": (io.BytesIO(_png()), "a.png")},
+            headers=c.h(who),
+        ),
+    ),
+    Row(
+        "api best practice remove a file",
+        "DELETE",
+        "/api/v1/best-practices/<int:bp_id>/attachments/<int:index>",
+        OFFICE,
+        api=True,
+        prepare=bp_with_file,
+        act=lambda c, who, p: c.api().delete(
+            f"/api/v1/best-practices/{p[0]}/attachments/0?version={p[1]}", headers=c.h(who)
+        ),
+    ),
+    Row(
+        "api best practice infographic",
+        "PUT",
+        "/api/v1/best-practices/<int:bp_id>/infographic",
+        OFFICE,
+        api=True,
+        prepare=bp_and_photo,
+        act=lambda c, who, p: c.api().put(
+            f"/api/v1/best-practices/{p[0]}/infographic",
+            headers=c.h(who),
+            json={"version": p[1], "photo_id": p[2]},
         ),
     ),
 ]
