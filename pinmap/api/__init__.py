@@ -16,11 +16,16 @@ class PinmapApi(Api):
 
 def register_api(app: Flask) -> Api:
     from ..security import SECURITY_SCHEMES
+    from .best_practices import bp as best_practices_api_bp
     from .coaching import bp as coaching_api_bp
     from .live import bp as live_bp
+    from .operating_plans import bp as operating_plans_api_bp
+    from .profile_parts import bp as profile_parts_api_bp
     from .profiles import bp as profiles_api_bp
     from .progress import bp as progress_bp
     from .projects import bp as projects_api_bp
+    from .results import bp as results_api_bp
+    from .schools import bp as schools_api_bp
     from .search import bp as search_api_bp
     from .views import bp, health_bp
 
@@ -34,6 +39,12 @@ def register_api(app: Flask) -> Api:
     api.register_blueprint(profiles_api_bp)
     api.register_blueprint(search_api_bp)
     api.register_blueprint(projects_api_bp)
+    # Profile parts (issue #12, API parity), one subject per module.
+    api.register_blueprint(profile_parts_api_bp)
+    api.register_blueprint(schools_api_bp)
+    api.register_blueprint(results_api_bp)
+    api.register_blueprint(best_practices_api_bp)
+    api.register_blueprint(operating_plans_api_bp)
     api.register_blueprint(health_bp)
     # flask-smorest installs its own HTTPException handler; ours (JSON with a translated message)
     # is registered afterwards in create_app and so takes precedence.

@@ -59,6 +59,13 @@ WATCHED = (
     "cluster_sessions",
     "cluster_moves",
     "offices",
+    "profile_revisions",
+    "photos",
+    "schools",
+    "office_stats",
+    "result_records",
+    "best_practices",
+    "best_practice_items",
 )
 CONFIG = schemathesis.Config.from_dict(
     {
@@ -128,6 +135,36 @@ def real_ids(app: Flask, world: World, session: Session, connection: Connection)
     assert r.status_code == 201, r.get_json()
     evidence_id = r.get_json()["evidence"][0]["id"]
     entry_id = connection.execute(text("SELECT max(id) FROM progress_entries")).scalar()
+    # A submitted profile and best practice, for the profile-part routes' ids.
+    lon, lat = connection.execute(
+        text("SELECT ST_X(geom), ST_Y(geom) FROM offices WHERE code = :c"), {"c": world.own.code}
+    ).one()
+    profile = {
+        "version": 0,
+        "address": "ถนนอุตรกิจ",
+        "phone": "0 7561 1234",
+        "people": [{"role": "director", "name": "นายผู้อำนวยการ"}],
+        "location": {"lon": round(lon, 6), "lat": round(lat, 6)},
+    }
+    base = f"/api/v1/offices/{world.own.code}"
+    r = client.put(base + "/profile/working", headers=world.headers("own_editor"), json=profile)
+    assert r.status_code == 200, r.get_json()
+    r = client.post(
+        base + "/profile/submit",
+        headers=world.headers("own_director"),
+        json={"version": r.get_json()["revision"]["version"]},
+    )
+    assert r.status_code == 200, r.get_json()
+    rev_id = r.get_json()["revision"]["id"]
+    practice = {
+        "title": "ห้องเรียนคุณภาพ",
+        "fiscal_year": world.fy,
+        "item_ids": [world.item.id],
+        **dict.fromkeys(("background", "objectives", "process", "results"), "ก"),
+    }
+    r = client.post(base + "/best-practices", headers=world.headers("own_editor"), json=practice)
+    assert r.status_code == 201, r.get_json()
+    bp_id = r.get_json()["id"]
     return {
         "code": world.own.code,
         "fiscal_year": world.fy,
@@ -139,6 +176,8 @@ def real_ids(app: Flask, world: World, session: Session, connection: Connection)
         "entry_id": entry_id,
         "plan_id": plan_id,
         "evidence_id": evidence_id,
+        "rev_id": rev_id,
+        "bp_id": bp_id,
     }
 
 
