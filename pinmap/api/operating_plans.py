@@ -1,6 +1,5 @@
-"""/api/v1 route for reading an office's operating plan of a fiscal year: the approved plan for
-everyone, the working one for the office and OBEC. (Writing stays on the portal page while the
-plans move onto the workflow engine.)"""
+"""/api/v1 route for reading an office's operating plan of a fiscal year (a workflow report):
+the approved revision for everyone, the working one for the office and OBEC."""
 
 from __future__ import annotations
 
@@ -50,11 +49,7 @@ def operating_plan(code: str, fiscal_year: int, view: str) -> dict[str, Any]:
         if plan is None:
             abort(404, message=_("This office has no plan for this fiscal year yet."))
         return {**head, **svc.plan_dict(plan)}
-    snapshot = plan.approved_snapshot if plan is not None else None
-    if not snapshot:
+    if plan is None or plan.approved is None:
         abort(404, message=_("This office has no approved plan for this fiscal year."))
-    return {
-        **head,
-        **{k: snapshot.get(k) for k in svc.FIELDS},
-        "approved_at": snapshot.get("approved_at"),
-    }
+    approved = svc.plan_dict(plan, approved=True)
+    return {**head, **{k: approved[k] for k in (*svc.FIELDS, "approved_at")}}

@@ -577,7 +577,9 @@ def test_operating_plan_reads(api: FlaskClient, world: World, session: Session) 
     plan = plan_svc.save(
         session, Actor(world.users["own_editor"], "127.0.0.1"), world.own, world.fy, fields, None
     )
-    plan_svc.submit(session, Actor(world.users["own_director"], "127.0.0.1"), plan, plan.version)
+    plan_svc.submit(
+        session, Actor(world.users["own_director"], "127.0.0.1"), plan, plan.current.version
+    )
     session.commit()
     refused(call(api, world, "anonymous", "GET", url), 404)
     refused(call(api, world, "other_editor", "GET", url + "?view=working"), 403)
@@ -585,7 +587,12 @@ def test_operating_plan_reads(api: FlaskClient, world: World, session: Session) 
     working = ok(call(api, world, "reviewer", "GET", url + "?view=working"))
     assert (working["state"], working["problem"]) == ("submitted", "ปัญหา")
     plan_svc.review(
-        session, Actor(world.users["reviewer"], "127.0.0.1"), plan, "approve", "", plan.version
+        session,
+        Actor(world.users["reviewer"], "127.0.0.1"),
+        plan,
+        "approve",
+        "",
+        plan.current.version,
     )
     session.commit()
     public = ok(call(api, world, "anonymous", "GET", url))
