@@ -29,7 +29,6 @@ from pinmap.models import (
     ProgressEntry,
     ProgressRevision,
     Quarantine,
-    QuarterlyReport,
     ReportingWindow,
 )
 from pinmap.services import progress as progress_svc
@@ -40,7 +39,15 @@ from pinmap.services.sanitize import clean_html, clean_text
 
 from .clients import Deadline, FetchError, credential, fetch, redact
 from .parsers import PageError, Parsed, Refused, Unchanged, parse_page, parse_stats_csv
-from .write import Candidate, StatsRow, Target, write_progress, write_stats
+from .write import (
+    Candidate,
+    QuarterlyRow,
+    StatsRow,
+    Target,
+    write_progress,
+    write_quarterly,
+    write_stats,
+)
 
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 MAX_PAGES = 10_000
@@ -246,75 +253,36 @@ def _apply_progress(
     return outcome
 
 
-def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
-    import json
-
-    return json.loads(json.dumps(data, default=str))
-
-
-def _remember(
-    session: Session,
-    ctx: _Context,
-    rec: Parsed,
-    known: IngestRecord | None,
-    updated_at: dt.datetime | None,
-    target: str,
-    target_id: int,
-) -> None:
-    if known is None:
-        known = IngestRecord(
-            source_id=ctx.source.id,
-            source_record_id=rec.record_id,
-            source_updated_at=updated_at,
-            payload_sha256=rec.payload_sha256,
-            target=target,
-            target_id=target_id,
-            last_run_id=ctx.run_id,
-        )
-        session.add(known)
-        ctx.known[rec.record_id] = known
-    else:
-        known.source_updated_at = updated_at
-        known.payload_sha256 = rec.payload_sha256
-        known.target_id = target_id
-        known.last_run_id = ctx.run_id
-
-
 def _apply_quarterly(
     session: Session, ctx: _Context, rec: Parsed, known: IngestRecord | None
 ) -> str:
+    """One record on its own (the careful path, inside the caller's savepoint)."""
+    row = _quarterly_row(session, ctx, rec)
+    if row is None:
+        return "quarantined"
+    session.flush()  # the write path's statements bypass the session: flush what it holds
+    (outcome,) = write_quarterly(session, ctx.target, [row])
+    ctx.changed_offices.setdefault(row.office_id, [])
+    return outcome
+
+
+def _quarterly_row(session: Session, ctx: _Context, rec: Parsed) -> QuarterlyRow | None:
     data = rec.data
     office_id = ctx.offices.get(data["office_code"])
     if office_id is None:
         _quarantine(session, ctx, rec, "office_code", f"unknown office {data['office_code']!r}")
-        return "quarantined"
-    points = {k: clean_text(v, max_length=5000) for k, v in data["points"].items()}
+        return None
     budget = data.get("budget") or {}
-    row = session.scalars(
-        select(QuarterlyReport).filter_by(source_id=ctx.source.id, source_record_id=rec.record_id)
-    ).first()
     values = {
-        "office_id": office_id,
         "fiscal_year": data["fiscal_year"],
         "quarter": data["quarter"],
         "project": clean_text(data["project"], max_length=500),
-        "points": points,
+        "points": {k: clean_text(v, max_length=5000) for k, v in data["points"].items()},
         "budget_planned": budget.get("planned"),
         "budget_disbursed": budget.get("disbursed"),
         "source_updated_at": data["updated_at"],
     }
-    outcome = "updated"
-    if row is None:
-        row = QuarterlyReport(source_id=ctx.source.id, source_record_id=rec.record_id, **values)
-        session.add(row)
-        outcome = "inserted"
-    else:
-        for key, value in values.items():
-            setattr(row, key, value)
-    session.flush()
-    _remember(session, ctx, rec, known, data["updated_at"], "quarterly_report", row.id)
-    ctx.changed_offices.setdefault(office_id, [])
-    return outcome
+    return QuarterlyRow(rec, office_id, values)
 
 
 def _apply_stats(session: Session, ctx: _Context, rec: Parsed, known: IngestRecord | None) -> str:
@@ -336,6 +304,13 @@ def _stats_row(session: Session, ctx: _Context, rec: Parsed) -> StatsRow | None:
     return StatsRow(rec, office_id)
 
 
+PLAN: dict[
+    str, Callable[[Session, _Context, Parsed], Candidate | StatsRow | QuarterlyRow | None]
+] = {
+    "progress-json": _candidate,
+    "quarterly-json": _quarterly_row,
+    "stats-csv": _stats_row,
+}
 APPLY: dict[str, Callable[[Session, _Context, Parsed, IngestRecord | None], str]] = {
     "progress-json": _apply_progress,
     "quarterly-json": _apply_quarterly,
@@ -408,9 +383,10 @@ def apply_batch(
     quarantines itself."""
     counts.add("fetched", len(results))
     _prefetch(session, ctx, results)
-    bulk = ctx.source.kind in ("progress-json", "stats-csv") and not careful
+    bulk = not careful
     candidates: list[Candidate] = []
     stats: list[StatsRow] = []
+    quarterly: list[QuarterlyRow] = []
     # Digests taken earlier in this page: the same record again is a duplicate.
     in_page: dict[str, str] = {}
     newest = _newest_in_page(results, ctx.now)
@@ -437,19 +413,17 @@ def apply_batch(
             counts.add("unchanged")
             continue
         if bulk:
-            planned = (
-                _candidate(session, ctx, rec)
-                if ctx.source.kind == "progress-json"
-                else _stats_row(session, ctx, rec)
-            )
+            planned = PLAN[ctx.source.kind](session, ctx, rec)
             if planned is None:
                 counts.add("quarantined")
                 continue
             in_page[rec.record_id] = rec.payload_sha256
             if isinstance(planned, Candidate):
                 candidates.append(planned)
-            else:
+            elif isinstance(planned, StatsRow):
                 stats.append(planned)
+            else:
+                quarterly.append(planned)
             continue
         try:
             with session.begin_nested():
@@ -459,10 +433,13 @@ def apply_batch(
             _quarantine(session, ctx, rec, "", f"could not be stored: {_describe(exc)}")
             outcome = "quarantined"
         counts.add("conflicts" if outcome == "conflict" else outcome)
-    if candidates or stats:
+    if candidates or stats or quarterly:
         session.flush()  # the write path's statements bypass the session: flush what it holds
         outcomes = _store_progress(session, ctx, candidates) if candidates else []
         outcomes += write_stats(session, ctx.target, stats) if stats else []
+        outcomes += write_quarterly(session, ctx.target, quarterly) if quarterly else []
+        for row in quarterly:
+            ctx.changed_offices.setdefault(row.office_id, [])
         for outcome in outcomes:
             counts.add("conflicts" if outcome == "conflict" else outcome)
     _announce(session, ctx)

@@ -129,17 +129,10 @@ def write_progress(session: Session, target: Target, candidates: list[Candidate]
     steps, so the second sees the first's revision exactly as the next page would.
     """
     results: list[Written | None] = [None] * len(candidates)
-    todo = list(range(len(candidates)))
-    while todo:
-        seen: set[tuple[int, int, int]] = set()
-        step, later = [], []
-        for i in todo:
-            (later if candidates[i].key in seen else step).append(i)
-            seen.add(candidates[i].key)
+    for step in _steps([c.key for c in candidates]):
         stored = _write_step(session, target, [candidates[i] for i in step])
         for i, written in zip(step, stored, strict=True):
             results[i] = written
-        todo = later
     return [r for r in results if r is not None]
 
 
@@ -504,13 +497,8 @@ class StatsRow:
 def write_stats(session: Session, target: Target, rows: list[StatsRow]) -> list[str]:
     """Insert or update each office's counts as of a date; returns inserted/updated per row."""
     outcomes: list[str] = [""] * len(rows)
-    todo = list(range(len(rows)))
-    while todo:  # the same office and date twice: the later one updates the earlier one
-        seen: set[tuple[int, dt.date]] = set()
-        step, later = [], []
-        for i in todo:
-            (later if rows[i].key in seen else step).append(i)
-            seen.add(rows[i].key)
+    # The same office and date twice: the later one updates the earlier one.
+    for step in _steps([r.key for r in rows]):
         values = [
             {
                 "office_id": rows[i].office_id,
@@ -538,7 +526,6 @@ def write_stats(session: Session, target: Target, rows: list[StatsRow]) -> list[
                 {"id": rec.record_id, "sha": rec.payload_sha256, "target_id": row_id}
             )
         _remember(session, target, "office_stats", bookkeeping)
-        todo = later
     return outcomes
 
 
@@ -568,3 +555,87 @@ def _remember(
             "rows": _rows(bookkeeping),
         },
     )
+
+
+# --- quarterly project reports -------------------------------------------------------------------
+
+_QUARTERLY = text(
+    "INSERT INTO quarterly_reports (source_id, source_record_id, office_id, fiscal_year, quarter,"
+    " project, points, budget_planned, budget_disbursed, source_updated_at) "
+    "SELECT :source, v.id, v.office_id, v.fiscal_year, v.quarter, v.project, v.points,"
+    " v.budget_planned, v.budget_disbursed, v.source_updated_at "
+    "FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS v(id text, office_id int, fiscal_year int,"
+    " quarter int, project text, points jsonb, budget_planned float8, budget_disbursed float8,"
+    " source_updated_at timestamptz, ord int) ORDER BY v.ord "
+    "ON CONFLICT (source_id, source_record_id) DO UPDATE SET office_id = excluded.office_id,"
+    " fiscal_year = excluded.fiscal_year, quarter = excluded.quarter,"
+    " project = excluded.project, points = excluded.points,"
+    " budget_planned = excluded.budget_planned, budget_disbursed = excluded.budget_disbursed,"
+    " source_updated_at = excluded.source_updated_at "
+    "RETURNING id, source_record_id, (xmax = 0) AS inserted"
+)
+
+
+@dataclass
+class QuarterlyRow:
+    """A quarterly report for a known office, its text already cleaned."""
+
+    rec: Parsed
+    office_id: int
+    values: dict[str, Any]
+
+    @property
+    def key(self) -> str:
+        return self.rec.record_id
+
+
+def write_quarterly(session: Session, target: Target, rows: list[QuarterlyRow]) -> list[str]:
+    """Insert or update each quarterly report; returns inserted/updated per row."""
+    outcomes: list[str] = [""] * len(rows)
+    for step in _steps([r.key for r in rows]):
+        values = [
+            {
+                "id": rows[i].rec.record_id,
+                "office_id": rows[i].office_id,
+                "ord": n,
+                **rows[i].values,
+            }
+            for n, i in enumerate(step)
+        ]
+        stored = {
+            record_id: (row_id, inserted)
+            for row_id, record_id, inserted in session.execute(
+                _QUARTERLY, {"source": target.source_id, "rows": _rows(values)}
+            )
+        }
+        bookkeeping = []
+        for i in step:
+            rec = rows[i].rec
+            row_id, inserted = stored[rec.record_id]
+            outcomes[i] = "inserted" if inserted else "updated"
+            bookkeeping.append(
+                {
+                    "id": rec.record_id,
+                    "updated_at": rec.data["updated_at"],
+                    "sha": rec.payload_sha256,
+                    "target_id": row_id,
+                }
+            )
+        _remember(session, target, "quarterly_report", bookkeeping)
+    return outcomes
+
+
+def _steps(keys: Sequence[object]) -> list[list[int]]:
+    """Indexes split into steps in which each key appears once (in order): a second record for
+    the same row is applied after the first, as a later page would apply it."""
+    steps: list[list[int]] = []
+    todo = list(range(len(keys)))
+    while todo:
+        seen: set[object] = set()
+        step, later = [], []
+        for i in todo:
+            (later if keys[i] in seen else step).append(i)
+            seen.add(keys[i])
+        steps.append(step)
+        todo = later
+    return steps
