@@ -9,6 +9,7 @@ databases are clones of it.
 from __future__ import annotations
 
 import os
+import runpy
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,9 +27,9 @@ from pinmap.localdb import Cluster
 from .support import databases
 from .support.app import TEST_CONFIG
 from .support.databases import prepared_database
-from .support.paths import AMPHOE_FILE, PROVINCE_FILE
+from .support.paths import AMPHOE_SCRIPT, PROVINCE_FILE
 
-__all__ = ["AMPHOE_FILE", "PROVINCE_FILE", "TEST_CONFIG"]
+__all__ = ["PROVINCE_FILE", "TEST_CONFIG"]
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -145,11 +146,12 @@ def province_file() -> Path:
     return PROVINCE_FILE
 
 
-@pytest.fixture
-def amphoe_file() -> Path:
-    if not AMPHOE_FILE.exists():
-        pytest.skip(f"district boundaries not present at {AMPHOE_FILE}")
-    return AMPHOE_FILE
+@pytest.fixture(scope="session")
+def amphoe_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """928 synthetic district polygons cut from the province fixture (see its README)."""
+    out = tmp_path_factory.mktemp("amphoe") / "amphoes.geojson"
+    runpy.run_path(str(AMPHOE_SCRIPT))["main"](out)
+    return out
 
 
 @pytest.fixture(scope="session")
