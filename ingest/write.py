@@ -49,6 +49,8 @@ CONTENT_SET = ", ".join(f'"{c}" = v."{c}"' if c == "where" else f"{c} = v.{c}" f
 CONTENT_V = ", ".join(f'v."{c}"' if c == "where" else f"v.{c}" for c in CONTENT)
 
 
+# The states in which the source's own revision is replaced rather than stacked on.
+UNREVIEWED = ("draft", "submitted", "returned")
 EVIDENCE_KEYS = ("id", "kind", "title", "url", "mime", "original_name", "size_bytes")
 
 
@@ -212,6 +214,7 @@ def _write_step(session: Session, target: Target, cands: list[Candidate]) -> lis
     blocked: list[int] = []
     new_entries: list[int] = []
     replace: list[int] = []
+    replaced: dict[int, dict[str, Any]] = {}
     stack: list[int] = []
     for i, c in enumerate(cands):
         cur = current.get(i)
@@ -225,17 +228,9 @@ def _write_step(session: Session, target: Target, cands: list[Candidate]) -> lis
         ):
             # A person edited this report after the source's version: never overwrite it.
             blocked.append(i)
-        elif (
-            rev is not None
-            and rev["source"] == tag
-            and rev["state"]
-            in (
-                "draft",
-                "submitted",
-                "returned",
-            )
-        ):
+        elif rev is not None and rev["source"] == tag and rev["state"] in UNREVIEWED:
             replace.append(i)  # the source's own unreviewed version: replace its content
+            replaced[i] = rev
         else:
             stack.append(i)
 
@@ -322,8 +317,8 @@ def _write_step(session: Session, target: Target, cands: list[Candidate]) -> lis
                 "reviewed_at": reviewed_at,
                 "rows": _rows(
                     {
-                        "id": current[i].rev["id"],  # type: ignore[index]
-                        "version": current[i].rev["version"],  # type: ignore[index]
+                        "id": replaced[i]["id"],
+                        "version": replaced[i]["version"],
                         **cands[i].values,
                     }
                     for i in replace
@@ -334,9 +329,9 @@ def _write_step(session: Session, target: Target, cands: list[Candidate]) -> lis
             raise StaleWrite("a report changed while the page was being stored")
         new_version = dict(done)
         for i in replace:
-            rid: int = current[i].rev["id"]  # type: ignore[index]
+            rid: int = replaced[i]["id"]
             rev_of[i], version_of[i] = rid, new_version[rid]
-            revision_no_of[i] = current[i].rev["revision_no"]  # type: ignore[index]
+            revision_no_of[i] = replaced[i]["revision_no"]
         # The replaced content's evidence goes with it (as the ORM's delete-orphan did).
         session.execute(
             text("DELETE FROM evidence WHERE revision_id = ANY(:ids)"),
