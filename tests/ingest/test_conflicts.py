@@ -36,7 +36,13 @@ from ..support.ingest import ALL, IngestDB, Routes, page, progress_record
 _counter = count(1)
 
 
-@pytest.fixture(scope="module")
+# Every test that clones the template runs on one xdist worker, so it is built once per run.
+pytestmark = pytest.mark.xdist_group("conflict_template")
+
+
+# Session scope, not module: an xdist worker that runs out of queued tests tears down module
+# fixtures, and this one was then built a second time (two more national syncs).
+@pytest.fixture(scope="session")
 def conflict_template(pg_cluster: Cluster) -> Iterator[str]:
     """Built once (two national syncs take a while), cloned per test: a source sync, a manual
     edit on spp-krabi policy 1, then a source update dated before that edit."""
