@@ -11,13 +11,13 @@ import contextlib
 import datetime as dt
 import logging
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any, cast
 
 from sqlalchemy import func, select, text, update
-from sqlalchemy.orm import Session, selectinload, sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from pinmap.models import (
     IngestConflict,
@@ -25,12 +25,10 @@ from pinmap.models import (
     IngestRun,
     IngestSource,
     Office,
-    OfficeStats,
     PolicyItem,
     ProgressEntry,
     ProgressRevision,
     Quarantine,
-    QuarterlyReport,
     ReportingWindow,
 )
 from pinmap.services import progress as progress_svc
@@ -40,7 +38,16 @@ from pinmap.services.review import check_version, continue_version
 from pinmap.services.sanitize import clean_html, clean_text
 
 from .clients import Deadline, FetchError, credential, fetch, redact
-from .parsers import PageError, Parsed, Refused, parse_page, parse_stats_csv
+from .parsers import PageError, Parsed, Refused, Unchanged, parse_page, parse_stats_csv
+from .write import (
+    Candidate,
+    QuarterlyRow,
+    StatsRow,
+    Target,
+    write_progress,
+    write_quarterly,
+    write_stats,
+)
 
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 MAX_PAGES = 10_000
@@ -112,7 +119,7 @@ class _Context:
             session.execute(select(ReportingWindow.fiscal_year, ReportingWindow.round_no)).all()
         )
         self.known: dict[str, IngestRecord] = {}
-        self.entries: dict[tuple[int, int, int], ProgressEntry] = {}
+        self.target = Target(source.id, source.name, source.pre_approved, run_id, now, self.tag)
         self.changed_offices: dict[int, list[int]] = {}
         self.public_offices: dict[int, list[int]] = {}
 
@@ -184,20 +191,6 @@ def _evidence(data: dict[str, Any]) -> list[Any]:
     ]
 
 
-@dataclass
-class _Pending:
-    """A progress record planned into ORM objects, finished (audit, bookkeeping) after flush."""
-
-    rec: Parsed
-    known: IngestRecord | None
-    office_id: int
-    entry: ProgressEntry
-    target: ProgressRevision
-    before: dict[str, Any] | None
-    outcome: str
-    base_version: int | None = None  # the revision a new one was stacked on
-
-
 def _check_refs(session: Session, ctx: _Context, rec: Parsed) -> tuple[int, int] | None:
     data = rec.data
     office_id = ctx.offices.get(data["office_code"])
@@ -218,249 +211,107 @@ def _check_refs(session: Session, ctx: _Context, rec: Parsed) -> tuple[int, int]
     return office_id, item_id
 
 
-def _record_conflict(session: Session, ctx: _Context, rec: Parsed, entry: ProgressEntry) -> bool:
-    """Note (once per source version) that a newer manual edit blocked this record.
-
-    Returns False when this version's conflict is already known, open or decided: a reviewer
-    who kept the manual report is not asked again until the source sends something new.
-    """
-    known_conflict = session.scalar(
-        select(IngestConflict.id)
-        .where(
-            IngestConflict.source_id == ctx.source.id,
-            IngestConflict.source_record_id == rec.record_id,
-            text("source_payload->>'sha256' = :sha"),
-        )
-        .params(sha=rec.payload_sha256)
-        .limit(1)
-    )
-    if known_conflict is None:
-        session.add(
-            IngestConflict(
-                source_id=ctx.source.id,
-                source_record_id=rec.record_id,
-                entry_id=entry.id,
-                run_id=ctx.run_id,
-                source_payload={"sha256": rec.payload_sha256, "record": _jsonable(rec.data)},
-            )
-        )
-    return known_conflict is None
-
-
-def _plan_progress(
-    session: Session, ctx: _Context, rec: Parsed, known: IngestRecord | None
-) -> _Pending | str:
-    """Turn one record into ORM changes without flushing; returns the plan or an outcome."""
+def _candidate(session: Session, ctx: _Context, rec: Parsed) -> Candidate | None:
+    """The record ready for the write path, or None once it is quarantined."""
     refs = _check_refs(session, ctx, rec)
     if refs is None:
-        return "quarantined"
+        return None
     office_id, item_id = refs
     data = rec.data
     values = _revision_values(data)
     problem = progress_problem(values)
     if problem is not None:
         _quarantine(session, ctx, rec, *problem)
-        return "quarantined"
-    updated_at: dt.datetime = data["updated_at"]
-    key = (office_id, item_id, data["round"])
-    entry = ctx.entries.get(key)
-    rev = entry.current if entry is not None else None
-    if (
-        entry is not None
-        and rev is not None
-        and rev.source != ctx.tag
-        and (rev.updated_at >= updated_at)
-    ):
-        # A person edited this report after the source's version: never overwrite it. A replay
-        # still blocked by the conflict already on record is unchanged, not a second conflict.
-        return "conflict" if _record_conflict(session, ctx, rec, entry) else "unchanged"
-    outcome = "updated"
-    if entry is None:
-        entry = ProgressEntry(
-            office_id=office_id,
-            fiscal_year=data["fiscal_year"],
-            item_id=item_id,
-            round_no=data["round"],
-        )
-        session.add(entry)
-        ctx.entries[key] = entry
-        outcome = "inserted"
-    state = "approved" if ctx.source.pre_approved else "submitted"
-    before = progress_svc.revision_dict(rev)
-    base_version = None
-    if (
-        rev is not None
-        and rev.source == ctx.tag
-        and rev.state in ("draft", "submitted", "returned")
-    ):
-        target = rev  # the source's own unreviewed version: replace its content
-        for field_name, value in values.items():
-            setattr(target, field_name, value)
-        target.state = state
-        target.updated_at = ctx.now
-        # New content, not yet reviewed: a returned version's comment and reviewer do not apply.
-        target.review_comment = ""
-        target.reviewed_at = None
-        target.reviewed_by_id = None
-        target.submitted_by_id = None
-    else:
-        target = ProgressRevision(
-            entry=entry,
-            revision_no=(rev.revision_no if rev is not None else 0) + 1,
-            state=state,
-            source=ctx.tag,
-            **values,
-        )
-        session.add(target)
-        entry.current = target
-        base_version = rev.version if rev is not None else None
-    target.evidence = _evidence(data)
-    target.submitted_at = ctx.now
-    if state == "approved":
-        target.reviewed_at = ctx.now
-        target.review_comment = ""
-        entry.approved = target
-    return _Pending(rec, known, office_id, entry, target, before, outcome, base_version)
+        return None
+    links = [
+        {"url": e["url"], "title": clean_text(e.get("title", ""), max_length=300)}
+        for e in data.get("evidence") or []
+    ]
+    return Candidate(rec, office_id, data["fiscal_year"], item_id, data["round"], values, links)
 
 
-def _finish_progress(session: Session, ctx: _Context, pending: _Pending) -> None:
-    """After the flush: ids exist, so audit and bookkeeping rows can point at them."""
-    p = pending
-    if p.base_version is not None:
-        p.target.version = p.base_version + 1  # see review.continue_version; flushed with the page
-    after = progress_svc.revision_dict(p.target)
-    record(
-        session,
-        ctx.actor,
-        f"ingest.{p.outcome}",
-        "progress_revision",
-        p.target.id,
-        before=p.before,
-        after=after,
-        office_id=p.office_id,
-    )
-    ctx.changed_offices.setdefault(p.office_id, []).append(p.entry.id)
-    if p.target.state == "approved":
-        ctx.public_offices.setdefault(p.office_id, []).append(p.entry.id)
-    _remember(
-        session, ctx, p.rec, p.known, p.rec.data["updated_at"], "progress_revision", p.target.id
-    )
+def _store_progress(session: Session, ctx: _Context, candidates: list[Candidate]) -> list[str]:
+    """Hand the candidates to the write path; note which offices' reports changed."""
+    outcomes = []
+    for cand, done in zip(candidates, write_progress(session, ctx.target, candidates), strict=True):
+        if done.outcome in ("inserted", "updated") and done.entry_id is not None:
+            ctx.changed_offices.setdefault(cand.office_id, []).append(done.entry_id)
+            if done.approved:
+                ctx.public_offices.setdefault(cand.office_id, []).append(done.entry_id)
+        outcomes.append(done.outcome)
+    return outcomes
 
 
 def _apply_progress(
     session: Session, ctx: _Context, rec: Parsed, known: IngestRecord | None
 ) -> str:
     """One record on its own (the careful path, inside the caller's savepoint)."""
-    planned = _plan_progress(session, ctx, rec, known)
-    if isinstance(planned, str):
-        return planned
-    session.flush()
-    _finish_progress(session, ctx, planned)
-    return planned.outcome
-
-
-def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
-    import json
-
-    return json.loads(json.dumps(data, default=str))
-
-
-def _remember(
-    session: Session,
-    ctx: _Context,
-    rec: Parsed,
-    known: IngestRecord | None,
-    updated_at: dt.datetime | None,
-    target: str,
-    target_id: int,
-) -> None:
-    if known is None:
-        known = IngestRecord(
-            source_id=ctx.source.id,
-            source_record_id=rec.record_id,
-            source_updated_at=updated_at,
-            payload_sha256=rec.payload_sha256,
-            target=target,
-            target_id=target_id,
-            last_run_id=ctx.run_id,
-        )
-        session.add(known)
-        ctx.known[rec.record_id] = known
-    else:
-        known.source_updated_at = updated_at
-        known.payload_sha256 = rec.payload_sha256
-        known.target_id = target_id
-        known.last_run_id = ctx.run_id
+    cand = _candidate(session, ctx, rec)
+    if cand is None:
+        return "quarantined"
+    session.flush()  # the write path's statements bypass the session: flush what it holds
+    (outcome,) = _store_progress(session, ctx, [cand])
+    return outcome
 
 
 def _apply_quarterly(
     session: Session, ctx: _Context, rec: Parsed, known: IngestRecord | None
 ) -> str:
+    """One record on its own (the careful path, inside the caller's savepoint)."""
+    row = _quarterly_row(session, ctx, rec)
+    if row is None:
+        return "quarantined"
+    session.flush()  # the write path's statements bypass the session: flush what it holds
+    (outcome,) = write_quarterly(session, ctx.target, [row])
+    ctx.changed_offices.setdefault(row.office_id, [])
+    return outcome
+
+
+def _quarterly_row(session: Session, ctx: _Context, rec: Parsed) -> QuarterlyRow | None:
     data = rec.data
     office_id = ctx.offices.get(data["office_code"])
     if office_id is None:
         _quarantine(session, ctx, rec, "office_code", f"unknown office {data['office_code']!r}")
-        return "quarantined"
-    points = {k: clean_text(v, max_length=5000) for k, v in data["points"].items()}
+        return None
     budget = data.get("budget") or {}
-    row = session.scalars(
-        select(QuarterlyReport).filter_by(source_id=ctx.source.id, source_record_id=rec.record_id)
-    ).first()
     values = {
-        "office_id": office_id,
         "fiscal_year": data["fiscal_year"],
         "quarter": data["quarter"],
         "project": clean_text(data["project"], max_length=500),
-        "points": points,
+        "points": {k: clean_text(v, max_length=5000) for k, v in data["points"].items()},
         "budget_planned": budget.get("planned"),
         "budget_disbursed": budget.get("disbursed"),
         "source_updated_at": data["updated_at"],
     }
-    outcome = "updated"
-    if row is None:
-        row = QuarterlyReport(source_id=ctx.source.id, source_record_id=rec.record_id, **values)
-        session.add(row)
-        outcome = "inserted"
-    else:
-        for key, value in values.items():
-            setattr(row, key, value)
-    session.flush()
-    _remember(session, ctx, rec, known, data["updated_at"], "quarterly_report", row.id)
-    ctx.changed_offices.setdefault(office_id, [])
-    return outcome
+    return QuarterlyRow(rec, office_id, values)
 
 
 def _apply_stats(session: Session, ctx: _Context, rec: Parsed, known: IngestRecord | None) -> str:
-    data = rec.data
-    office_id = ctx.offices.get(data["office_code"])
-    if office_id is None:
-        _quarantine(session, ctx, rec, "office_code", f"unknown office {data['office_code']!r}")
-        return "quarantined"
-    row = session.scalars(
-        select(OfficeStats).filter_by(
-            office_id=office_id, source=ctx.source.name, as_of=data["as_of"]
-        )
-    ).first()
-    counts = {k: data.get(k) for k in ("schools", "teachers", "students", "staff")}
-    outcome = "updated"
+    """One record on its own (the careful path, inside the caller's savepoint)."""
+    row = _stats_row(session, ctx, rec)
     if row is None:
-        row = OfficeStats(
-            office_id=office_id,
-            source=ctx.source.name,
-            as_of=data["as_of"],
-            ingest_source_id=ctx.source.id,
-            **counts,
-        )
-        session.add(row)
-        outcome = "inserted"
-    else:
-        for key, value in counts.items():
-            setattr(row, key, value)
-    session.flush()
-    _remember(session, ctx, rec, known, None, "office_stats", row.id)
+        return "quarantined"
+    session.flush()  # the write path's statements bypass the session: flush what it holds
+    (outcome,) = write_stats(session, ctx.target, [row])
     return outcome
 
 
+def _stats_row(session: Session, ctx: _Context, rec: Parsed) -> StatsRow | None:
+    office_id = ctx.offices.get(rec.data["office_code"])
+    if office_id is None:
+        reason = f"unknown office {rec.data['office_code']!r}"
+        _quarantine(session, ctx, rec, "office_code", reason)
+        return None
+    return StatsRow(rec, office_id)
+
+
+PLAN: dict[
+    str, Callable[[Session, _Context, Parsed], Candidate | StatsRow | QuarterlyRow | None]
+] = {
+    "progress-json": _candidate,
+    "quarterly-json": _quarterly_row,
+    "stats-csv": _stats_row,
+}
 APPLY: dict[str, Callable[[Session, _Context, Parsed, IngestRecord | None], str]] = {
     "progress-json": _apply_progress,
     "quarterly-json": _apply_quarterly,
@@ -468,8 +319,10 @@ APPLY: dict[str, Callable[[Session, _Context, Parsed, IngestRecord | None], str]
 }
 
 
-def _prefetch(session: Session, ctx: _Context, results: list[Parsed | Refused]) -> None:
-    """Load, in two queries, the bookkeeping rows and report entries this page touches."""
+def _prefetch(
+    session: Session, ctx: _Context, results: Sequence[Parsed | Refused | Unchanged]
+) -> None:
+    """Load, in one query, the bookkeeping rows of the records this page touches."""
     ids = [r.record_id for r in results if isinstance(r, Parsed)]
     if ids:
         ctx.known.update(
@@ -481,17 +334,6 @@ def _prefetch(session: Session, ctx: _Context, results: list[Parsed | Refused]) 
                 )
             )
         )
-    if ctx.source.kind != "progress-json":
-        return
-    offices = {ctx.offices.get(r.data["office_code"]) for r in results if isinstance(r, Parsed)}
-    offices.discard(None)
-    if offices:
-        for entry in session.scalars(
-            select(ProgressEntry)
-            .options(selectinload(ProgressEntry.current).selectinload(ProgressRevision.evidence))
-            .where(ProgressEntry.office_id.in_(offices))
-        ):
-            ctx.entries[(entry.office_id, entry.item_id, entry.round_no)] = entry
 
 
 def _is_stale(rec: Parsed, prior: IngestRecord | None) -> bool:
@@ -506,7 +348,9 @@ def _is_stale(rec: Parsed, prior: IngestRecord | None) -> bool:
     )
 
 
-def _newest_in_page(results: list[Parsed | Refused], now: dt.datetime) -> dict[str, int]:
+def _newest_in_page(
+    results: Sequence[Parsed | Refused | Unchanged], now: dt.datetime
+) -> dict[str, int]:
     """For each dated record id, the index of its newest version in the page (the first of
     equals, as across pages), among the versions that can be taken (not dated in the future).
 
@@ -530,19 +374,27 @@ def _newest_in_page(results: list[Parsed | Refused], now: dt.datetime) -> dict[s
 def apply_batch(
     session: Session,
     ctx: _Context,
-    results: list[Parsed | Refused],
+    results: Sequence[Parsed | Refused | Unchanged],
     counts: _Counts,
     *,
     careful: bool = False,
 ) -> None:
-    """Apply one page. Progress pages go in bulk (one flush); the careful path puts each
-    record in its own savepoint, so one record the database refuses only quarantines itself."""
+    """Apply one page. Progress pages go in bulk (the write path's set-based statements); the
+    careful path puts each record in its own savepoint, so one record the database refuses only
+    quarantines itself."""
     counts.add("fetched", len(results))
     _prefetch(session, ctx, results)
-    bulk = ctx.source.kind == "progress-json" and not careful
-    pending: list[_Pending] = []
+    bulk = not careful
+    candidates: list[Candidate] = []
+    stats: list[StatsRow] = []
+    quarterly: list[QuarterlyRow] = []
+    # Digests taken earlier in this page: the same record again is a duplicate.
+    in_page: dict[str, str] = {}
     newest = _newest_in_page(results, ctx.now)
     for index, rec in enumerate(results):
+        if isinstance(rec, Unchanged):
+            counts.add("unchanged")
+            continue
         if isinstance(rec, Refused):
             _quarantine(session, ctx, rec, rec.field, rec.reason)
             counts.add("quarantined")
@@ -558,23 +410,21 @@ def apply_batch(
             counts.add("unchanged")
             continue
         prior = ctx.known.get(rec.record_id)
-        if _is_stale(rec, prior):
+        if _is_stale(rec, prior) or in_page.get(rec.record_id) == rec.payload_sha256:
             counts.add("unchanged")
             continue
         if bulk:
-            planned = _plan_progress(session, ctx, rec, prior)
-            if isinstance(planned, str):
-                counts.add("conflicts" if planned == "conflict" else planned)
+            planned = PLAN[ctx.source.kind](session, ctx, rec)
+            if planned is None:
+                counts.add("quarantined")
+                continue
+            in_page[rec.record_id] = rec.payload_sha256
+            if isinstance(planned, Candidate):
+                candidates.append(planned)
+            elif isinstance(planned, StatsRow):
+                stats.append(planned)
             else:
-                pending.append(planned)
-                # The same record twice in one page: the second is a duplicate.
-                ctx.known[rec.record_id] = IngestRecord(
-                    source_id=ctx.source.id,
-                    source_record_id=rec.record_id,
-                    payload_sha256=rec.payload_sha256,
-                    source_updated_at=rec.data.get("updated_at"),
-                    target="pending",
-                )
+                quarterly.append(planned)
             continue
         try:
             with session.begin_nested():
@@ -584,12 +434,15 @@ def apply_batch(
             _quarantine(session, ctx, rec, "", f"could not be stored: {_describe(exc)}")
             outcome = "quarantined"
         counts.add("conflicts" if outcome == "conflict" else outcome)
-    if pending:
-        session.flush()
-        for p in pending:
-            ctx.known.pop(p.rec.record_id, None)
-            _finish_progress(session, ctx, p)
-            counts.add(p.outcome)
+    if candidates or stats or quarterly:
+        session.flush()  # the write path's statements bypass the session: flush what it holds
+        outcomes = _store_progress(session, ctx, candidates) if candidates else []
+        outcomes += write_stats(session, ctx.target, stats) if stats else []
+        outcomes += write_quarterly(session, ctx.target, quarterly) if quarterly else []
+        for row in quarterly:
+            ctx.changed_offices.setdefault(row.office_id, [])
+        for outcome in outcomes:
+            counts.add("conflicts" if outcome == "conflict" else outcome)
     _announce(session, ctx)
 
 
@@ -781,6 +634,14 @@ def _run_locked(
         kind, url, timeout = source.kind, source.url, source.timeout_seconds
         options = dict(source.options or {})
         token_env = source.credentials_env
+        # What each record was when last taken: one sent again unchanged skips its schema.
+        taken = dict(
+            session.execute(
+                select(IngestRecord.source_record_id, IngestRecord.payload_sha256).where(
+                    IngestRecord.source_id == source_id
+                )
+            ).all()
+        )
     counts = _Counts()
     deadline = Deadline.after(timeout)
     error = ""
@@ -810,7 +671,7 @@ def _run_locked(
                     deadline=deadline,
                     max_bytes=max_bytes,
                     request_timeout=request_timeout,
-                    check=lambda b: parse_page(kind, b),
+                    check=lambda b: parse_page(kind, b, taken),
                 )
                 results, cursor = page if page is not None else ([], None)
                 _apply_page(factory, source_id, run_id, results, counts, now)
@@ -855,7 +716,7 @@ def _apply_page(
     factory: sessionmaker[Session],
     source_id: int,
     run_id: int,
-    results: list[Parsed | Refused],
+    results: Sequence[Parsed | Refused | Unchanged],
     counts: _Counts,
     now: Callable[[], dt.datetime],
 ) -> None:

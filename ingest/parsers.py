@@ -6,6 +6,7 @@ import csv
 import hashlib
 import io
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +30,13 @@ class Parsed:
     record_id: str
     data: dict[str, Any]
     payload_sha256: str
+
+
+@dataclass(frozen=True)
+class Unchanged:
+    """A record byte-for-byte (key order aside) the version already taken: not validated again."""
+
+    record_id: str
 
 
 @dataclass(frozen=True)
@@ -56,8 +64,11 @@ def _first_error(messages: Any, prefix: str = "") -> tuple[str, str]:
 
 
 def digest(obj: Any) -> str:
+    # surrogatepass: a lone surrogate from JSON ("\\ud800") is refused later, not here.
     return hashlib.sha256(
-        json.dumps(obj, sort_keys=True, ensure_ascii=False, default=str).encode()
+        json.dumps(obj, sort_keys=True, ensure_ascii=False, default=str).encode(
+            "utf-8", "surrogatepass"
+        )
     ).hexdigest()
 
 
@@ -73,7 +84,15 @@ def _too_deep(value: Any, limit: int) -> bool:
     return False
 
 
-def validate_record(kind: str, raw: Any, schema: Schema | None = None) -> Parsed | Refused:
+def validate_record(
+    kind: str,
+    raw: Any,
+    schema: Schema | None = None,
+    known: Mapping[str, str] | None = None,
+) -> Parsed | Refused | Unchanged:
+    """Validate one JSON record. Its digest is of the record as sent (keys sorted), so a record
+    sent again unchanged is recognised (`known`: id → digest already taken) before the schema,
+    which costs most of a no-change sync, runs again."""
     record_id = str(raw.get("id", ""))[:200] if isinstance(raw, dict) else ""
     if isinstance(raw, dict):
         for key, value in raw.items():
@@ -82,22 +101,34 @@ def validate_record(kind: str, raw: Any, schema: Schema | None = None) -> Parsed
                 return Refused(record_id, str(key)[:100], reason, "")
     elif isinstance(raw, list) and _too_deep(raw, MAX_RECORD_DEPTH):
         return Refused(record_id, "", f"nested more than {MAX_RECORD_DEPTH} levels deep", "")
-    text = json.dumps(raw, ensure_ascii=False, default=str)[:4000]
     if not isinstance(raw, dict):
-        return Refused(record_id, "", "a record must be a JSON object", text)
+        return Refused(record_id, "", "a record must be a JSON object", _raw_text(raw))
+    sha = digest(raw)
+    if known is not None and known.get(record_id) == sha and raw.get("id") == record_id:
+        return Unchanged(record_id)
     try:
         data = (schema or SCHEMAS[kind]()).load(raw)
-        sha = digest(data)
     except ValidationError as exc:
         field, reason = _first_error(exc.messages)
-        return Refused(record_id, field, reason, text)
+        return Refused(record_id, field, reason, _raw_text(raw))
     except Exception as exc:  # noqa: BLE001 (untrusted input: one odd record never sinks a page)
-        return Refused(record_id, "", f"could not be validated: {type(exc).__name__}", text)
+        return Refused(
+            record_id, "", f"could not be validated: {type(exc).__name__}", _raw_text(raw)
+        )
     return Parsed(data["id"], data, sha)
 
 
-def parse_page(kind: str, body: bytes) -> tuple[list[Parsed | Refused], str | None]:
-    """A JSON envelope page → (records, next cursor). Raises PageError for an unusable page."""
+def _raw_text(raw: Any) -> str:
+    return json.dumps(raw, ensure_ascii=False, default=str)[:4000]
+
+
+def parse_page(
+    kind: str, body: bytes, known: Mapping[str, str] | None = None
+) -> tuple[list[Parsed | Refused | Unchanged], str | None]:
+    """A JSON envelope page → (records, next cursor). Raises PageError for an unusable page.
+
+    `known` (record id → digest already taken) lets a record sent again unchanged skip the schema.
+    """
     try:
         doc = json.loads(body)
     except RecursionError as exc:
@@ -110,7 +141,7 @@ def parse_page(kind: str, body: bytes) -> tuple[list[Parsed | Refused], str | No
     if cursor is not None and not isinstance(cursor, str):
         raise PageError("'next_cursor' must be a string or null")
     schema = SCHEMAS[kind]()
-    return [validate_record(kind, raw, schema) for raw in doc["data"]], cursor
+    return [validate_record(kind, raw, schema, known) for raw in doc["data"]], cursor
 
 
 def parse_stats_csv(body: bytes) -> list[Parsed | Refused]:

@@ -9,10 +9,12 @@ databases are clones of it.
 from __future__ import annotations
 
 import os
+import runpy
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from _pytest.nodeid import coerce_node_id
 from flask import Flask
 from flask.testing import FlaskClient
 from playwright.sync_api import Browser, sync_playwright
@@ -26,9 +28,9 @@ from pinmap.localdb import Cluster
 from .support import databases
 from .support.app import TEST_CONFIG
 from .support.databases import prepared_database
-from .support.paths import AMPHOE_FILE, PROVINCE_FILE
+from .support.paths import AMPHOE_SCRIPT, PROVINCE_FILE
 
-__all__ = ["AMPHOE_FILE", "PROVINCE_FILE", "TEST_CONFIG"]
+__all__ = ["PROVINCE_FILE", "TEST_CONFIG"]
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -80,6 +82,34 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         scopes = {d.scope for ds in (defs.name2fixturedefs.values() if defs else ()) for d in ds}
         if "module" in scopes:
             item.add_marker(pytest.mark.xdist_group(item.path.stem))
+
+
+class _XdistGroups:
+    """Make `--dist loadgroup` group again under pytest 9.
+
+    pytest-xdist 3.8 marks a test's group by assigning `item._nodeid`, which pytest 9 no longer
+    reads (the id lives in `item._id`): every group was silently ignored, so each worker started
+    its own Chromium and live server, and built each module's costly fixtures again. This puts
+    the same `@group` suffix where pytest 9 keeps the id, after xdist's own hook has run.
+    """
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(
+        self, config: pytest.Config, items: list[pytest.Item]
+    ) -> None:
+        if not getattr(config.option, "loadgroup", False):
+            return
+        for item in items:
+            names = sorted(
+                str(m.args[0] if m.args else m.kwargs.get("name", "default"))
+                for m in item.iter_markers("xdist_group")
+            )
+            if names and "@" not in item.nodeid.rsplit("]", 1)[-1]:
+                item._id = coerce_node_id(f"{item.nodeid}@{'_'.join(sorted(set(names)))}")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.pluginmanager.register(_XdistGroups(), "pinmap-xdist-groups")
 
 
 @pytest.fixture(scope="session")
@@ -145,11 +175,12 @@ def province_file() -> Path:
     return PROVINCE_FILE
 
 
-@pytest.fixture
-def amphoe_file() -> Path:
-    if not AMPHOE_FILE.exists():
-        pytest.skip(f"district boundaries not present at {AMPHOE_FILE}")
-    return AMPHOE_FILE
+@pytest.fixture(scope="session")
+def amphoe_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """928 synthetic district polygons cut from the province fixture (see its README)."""
+    out = tmp_path_factory.mktemp("amphoe") / "amphoes.geojson"
+    runpy.run_path(str(AMPHOE_SCRIPT))["main"](out)
+    return out
 
 
 @pytest.fixture(scope="session")

@@ -42,12 +42,12 @@ from pinmap.models import (
 )
 from pinmap.services import best_practices, plans, profiles, progress
 from pinmap.services import coaching as coaching_svc
-from pinmap.services.accounts import create_user
 from pinmap.services.audit import Actor, utcnow
 from pinmap.services.progress import fiscal_year_of
 
 from ..support.app import TEST_CONFIG
 from ..support.browser import WAIT_MS, settled
+from ..support.factories import UserFactory
 from .conftest import LiveServer
 
 pytestmark = pytest.mark.browser
@@ -194,9 +194,8 @@ def sample(live_server: LiveServer) -> Sample:
     with sessionmaker(bind=engine).begin() as session:
         office = session.scalars(select(Office).filter_by(code=OFFICE)).one()
         users = {
-            who: create_user(
-                session,
-                Actor(None),
+            who: UserFactory.create(
+                session=session,
                 email=f"csp-{who}@example.go.th",
                 name=who,
                 password=PASSWORD,
@@ -210,9 +209,8 @@ def sample(live_server: LiveServer) -> Sample:
             )
         }
         # An office with nothing submitted, whose profile form is open for editing.
-        create_user(
-            session,
-            Actor(None),
+        UserFactory.create(
+            session=session,
             email="csp-editor@example.go.th",
             name="editor",
             password=PASSWORD,

@@ -20,9 +20,9 @@ from pinmap.config import PROJECT_ROOT
 from pinmap.db import make_engine
 from pinmap.models import MonitoringRound, PolicyItem, User
 from pinmap.services import coaching
-from pinmap.services.accounts import create_user
 from pinmap.services.audit import Actor
 
+from ..support.factories import UserFactory
 from .conftest import LiveServer
 
 pytestmark = pytest.mark.browser
@@ -50,9 +50,9 @@ def setup(live_server: LiveServer) -> Iterator[Setup]:
             ("refusal-director@example.go.th", "office_director", OFFICE),
             ("refusal-coach@example.go.th", "coach", None),
         ):
-            create_user(
-                session,
-                actor,
+            UserFactory.create(
+                session=session,
+                actor=actor,
                 email=email,
                 name=role,
                 password=PASSWORD,

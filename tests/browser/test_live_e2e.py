@@ -13,10 +13,10 @@ from sqlalchemy.orm import sessionmaker
 from pinmap.db import make_engine
 from pinmap.models import Office, PolicyItem
 from pinmap.services import progress
-from pinmap.services.accounts import create_user
 from pinmap.services.audit import Actor
 
 from ..support.browser import stream_open
+from ..support.factories import UserFactory
 from .conftest import LiveServer, Watched
 
 pytestmark = pytest.mark.browser
@@ -28,18 +28,16 @@ def submitted_entry(live_server: LiveServer) -> int:
     engine = make_engine(live_server.database_url)
     when = dt.datetime(2024, 3, 20, 3, 0, tzinfo=dt.UTC)  # inside FY2567 phase 1
     with sessionmaker(bind=engine).begin() as session:
-        director = create_user(
-            session,
-            Actor(None),
+        director = UserFactory.create(
+            session=session,
             email="live-dir@example.go.th",
             name="ผอ.",
             password=PASSWORD,
             role="office_director",
             office_code="spp-bangkok",
         )
-        create_user(
-            session,
-            Actor(None),
+        UserFactory.create(
+            session=session,
             email="live-rev@example.go.th",
             name="ผู้ตรวจ",
             password=PASSWORD,

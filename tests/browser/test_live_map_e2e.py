@@ -25,12 +25,12 @@ from pinmap.live import Broker
 from pinmap.localdb import Cluster, free_port
 from pinmap.models import ChangeEvent, Office, User
 from pinmap.services import coaching
-from pinmap.services.accounts import create_user
 from pinmap.services.audit import Actor, emit_change
 
 from ..support.app import TEST_CONFIG
 from ..support.browser import WAIT_MS, settled
 from ..support.databases import prepared_database
+from ..support.factories import UserFactory
 from .conftest import Watched
 
 pytestmark = pytest.mark.browser
@@ -201,9 +201,8 @@ def test_a_live_cluster_move_re_applies_the_filters(
     map_server: MapServer, watched: Watched
 ) -> None:
     with map_server.factory.begin() as session:
-        admin = create_user(
-            session,
-            Actor(None),
+        admin = UserFactory.create(
+            session=session,
             email="live-map-admin@example.go.th",
             name="admin",
             password="live map password 1",
@@ -265,9 +264,8 @@ def test_the_portal_dashboard_refreshes_live_and_retries_a_failed_fetch(
     from pinmap.services import progress
 
     with map_server.factory.begin() as session:
-        editor = create_user(
-            session,
-            Actor(None),
+        editor = UserFactory.create(
+            session=session,
             email="live-portal@example.go.th",
             name="editor",
             password="live portal password 1",

@@ -17,10 +17,10 @@ from pinmap.db import make_engine
 from pinmap.localdb import free_port
 from pinmap.models import Office
 from pinmap.services import profiles
-from pinmap.services.accounts import create_user
 from pinmap.services.audit import Actor
 
 from ..support.app import TEST_CONFIG
+from ..support.factories import UserFactory
 from .conftest import LiveServer, Watched
 
 pytestmark = pytest.mark.browser
@@ -44,18 +44,16 @@ def server(live_server: LiveServer) -> Iterator[str]:
         if office is None:
             office = session.scalars(select(Office).order_by(Office.code.desc())).first()
         assert office is not None
-        director = create_user(
-            session,
-            Actor(None),
+        director = UserFactory.create(
+            session=session,
             email="e2e-profile-dir@example.go.th",
             name="ผอ.",
             password="e2e password 123",
             role="office_director",
             office_code=office.code,
         )
-        reviewer = create_user(
-            session,
-            Actor(None),
+        reviewer = UserFactory.create(
+            session=session,
             email="e2e-profile-rev@example.go.th",
             name="ผู้ตรวจ",
             password="e2e password 123",

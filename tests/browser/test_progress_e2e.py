@@ -11,9 +11,9 @@ from sqlalchemy.orm import sessionmaker
 from pinmap.db import make_engine
 from pinmap.models import Office, PolicyItem
 from pinmap.services import progress
-from pinmap.services.accounts import create_user
 from pinmap.services.audit import Actor
 
+from ..support.factories import UserFactory
 from .conftest import LiveServer, Watched
 
 pytestmark = pytest.mark.browser
@@ -28,18 +28,16 @@ def approved_report(live_server: LiveServer) -> None:
     # Inside FY2567's phase 1 window, so submission is allowed.
     when = dt.datetime(2024, 3, 20, 3, 0, tzinfo=dt.UTC)
     with sessionmaker(bind=engine).begin() as session:
-        editor = create_user(
-            session,
-            Actor(None),
+        editor = UserFactory.create(
+            session=session,
             email="e2e-director@example.go.th",
             name="ผอ.ทดสอบ",
             password="e2e password 123",
             role="office_director",
             office_code="spp-krabi",
         )
-        reviewer = create_user(
-            session,
-            Actor(None),
+        reviewer = UserFactory.create(
+            session=session,
             email="e2e-reviewer@example.go.th",
             name="ผู้ตรวจ",
             password="e2e password 123",

@@ -1,45 +1,20 @@
-"""A fresh database per ingestion test (cloned from a prepared template) and the reference
-endpoint, so jobs run with their own sessions and commits exactly as in production."""
+"""Fixtures of the ingestion tests: a fresh database per test (cloned from a prepared template),
+feeds of fixed bodies, the reference endpoint, and one database in which a manual edit already
+blocked a source update (built once per worker: two national syncs)."""
 
 from __future__ import annotations
 
-import json
-import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import sessionmaker
 
-from ingest.sources import upsert
 from pinmap.db import make_engine
 from pinmap.localdb import Cluster
+from tools.reference_endpoint import serve
 
 from ..support.databases import drop_database, fresh_database
-
-
-@dataclass
-class IngestDB:
-    url: str
-    factory: sessionmaker[Session]
-
-    def add_source(self, name: str, **spec: object) -> None:
-        defaults: dict[str, object] = {
-            "kind": "progress-json",
-            "interval_seconds": 3600,
-            "timeout_seconds": 60,
-        }
-        with self.factory.begin() as session:
-            upsert(session, name, {**defaults, **spec})
-
-    def scalar(self, query: str, **params: object) -> object:
-        from sqlalchemy import text
-
-        with self.factory() as session:
-            return session.execute(text(query), params).scalar()
+from ..support.ingest import FixedServer, IngestDB, Routes, serve_fixed
 
 
 @pytest.fixture
@@ -51,42 +26,14 @@ def ingest_db(pg_cluster: Cluster) -> Iterator[IngestDB]:
     drop_database(pg_cluster, url)
 
 
-# --- a feed of fixed bodies, for payloads the reference endpoint never sends ---------------------
-
-Routes = dict[str, bytes | tuple[int, bytes]]
-
-
-class _FixedServer(ThreadingHTTPServer):
-    daemon_threads = True
-    routes: Routes
-
-
-class _Fixed(BaseHTTPRequestHandler):
-    server: _FixedServer
-
-    def do_GET(self) -> None:
-        found = self.server.routes.get(urlsplit(self.path).path, (404, b'{"error": "not found"}'))
-        status, body = found if isinstance(found, tuple) else (200, found)
-        self.send_response(status)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
 @pytest.fixture
 def fixed_feed() -> Iterator[Callable[[Routes], str]]:
     """Serve exact bodies by path (a `(status, body)` pair for another status); returns the URL."""
-    servers: list[_FixedServer] = []
+    servers: list[FixedServer] = []
 
     def start(routes: Routes) -> str:
-        server = _FixedServer(("127.0.0.1", 0), _Fixed)
-        server.routes = routes
-        threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
-        servers.append(server)
-        return f"http://127.0.0.1:{server.server_address[1]}"
+        servers.append(serve_fixed(routes))
+        return f"http://127.0.0.1:{servers[-1].server_address[1]}"
 
     yield start
     for server in servers:
@@ -94,27 +41,17 @@ def fixed_feed() -> Iterator[Callable[[Routes], str]]:
         server.server_close()
 
 
-def progress_record(id_: str = "spp-krabi/policy-1/r1", **changes: Any) -> dict[str, Any]:
-    """A complete FY2567 round-1 record that passes every rule; `changes` replace top-level keys."""
-    record: dict[str, Any] = {
-        "id": id_,
-        "updated_at": "2024-03-25T09:00:00+07:00",
-        "office_code": "spp-krabi",
-        "fiscal_year": 2567,
-        "item": {"kind": "policy", "no": 1},
-        "round": 1,
-        "status": "on_plan",
-        "narrative": {
-            "what": "อบรมครู",
-            "where": "อ.เมืองกระบี่",
-            "how": "ออนไลน์",
-            "result": "ครู 120 คน",
-        },
-        "indicator": {"value": 60, "target": 80, "unit": "percent"},
-    }
-    record.update(changes)
-    return record
+@pytest.fixture
+def endpoint() -> Iterator[Callable[..., str]]:
+    """Start the reference endpoint with the given fault switches; returns its URL."""
+    servers = []
 
+    def start(**kw: object) -> str:
+        server, url = serve(**kw)  # type: ignore[arg-type]
+        servers.append(server)
+        return url
 
-def page(*records: dict[str, Any]) -> bytes:
-    return json.dumps({"data": list(records), "next_cursor": None}).encode()
+    yield start
+    for s in servers:
+        s.shutdown()
+        s.server_close()

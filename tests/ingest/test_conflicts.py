@@ -23,7 +23,6 @@ from pinmap.models import (
     User,
 )
 from pinmap.services import progress
-from pinmap.services.accounts import create_user
 from pinmap.services.audit import Actor
 from pinmap.services.errors import ServiceError
 from tools.reference_endpoint import serve
@@ -31,12 +30,19 @@ from tools.reference_endpoint import serve
 from ..signin import sign_in
 from ..support.app import TEST_CONFIG
 from ..support.databases import clone, database_name, drop_database, prepared_database
-from .conftest import IngestDB, Routes, page, progress_record
+from ..support.factories import UserFactory
+from ..support.ingest import ALL, IngestDB, Routes, page, progress_record
 
 _counter = count(1)
 
 
-@pytest.fixture(scope="module")
+# Every test that clones the template runs on one xdist worker, so it is built once per run.
+pytestmark = pytest.mark.xdist_group("conflict_template")
+
+
+# Session scope, not module: an xdist worker that runs out of queued tests tears down module
+# fixtures, and this one was then built a second time (two more national syncs).
+@pytest.fixture(scope="session")
 def conflict_template(pg_cluster: Cluster) -> Iterator[str]:
     """Built once (two national syncs take a while), cloned per test: a source sync, a manual
     edit on spp-krabi policy 1, then a source update dated before that edit."""
@@ -49,18 +55,16 @@ def conflict_template(pg_cluster: Cluster) -> Iterator[str]:
         db.add_source("demo-p", url=f"{url}/progress", options={"demo": True})
         run_source(db.factory, "demo-p")
         with db.factory.begin() as s:
-            editor = create_user(
-                s,
-                Actor(None),
+            editor = UserFactory.create(
+                session=s,
                 email="e@x.go.th",
                 name="e",
                 password="long password 1",
                 role="office_editor",
                 office_code="spp-krabi",
             )
-            reviewer = create_user(
-                s,
-                Actor(None),
+            reviewer = UserFactory.create(
+                session=s,
                 email="r@x.go.th",
                 name="r",
                 password="long password 1",
@@ -137,6 +141,20 @@ def test_taking_the_source_version_adds_a_revision_and_settles_the_record(
             select(IngestConflict).filter_by(entry_id=_entry(s).id, resolved_at=None)
         ).all()
     assert open_for_entry == [] and again.outcome == "ok"
+
+
+def test_a_newer_manual_edit_is_never_overwritten(conflicted: tuple[IngestDB, int]) -> None:
+    # The template's second sync (a changed version dated before the manual edit) recorded a
+    # conflict, asserted where the template is built; the manual report stayed.
+    db, _conflict_id = conflicted
+    with db.factory() as s:
+        assert _entry(s).current.result == "แก้ด้วยมือ"
+    conflicts = db.scalar("SELECT count(*) FROM ingest_conflicts")
+    again = run_source(db.factory, "demo-p")
+    # Still blocked by the conflict already on record: unchanged, not counted as a new conflict.
+    assert again.counts["conflicts"] == 0
+    assert again.counts["unchanged"] == again.counts["fetched"] == ALL
+    assert db.scalar("SELECT count(*) FROM ingest_conflicts") == conflicts  # recorded once
 
 
 def test_keeping_the_manual_report_changes_no_report(conflicted: tuple[IngestDB, int]) -> None:

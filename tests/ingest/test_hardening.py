@@ -15,12 +15,11 @@ from sqlalchemy import select, text
 from ingest.jobs import run_source
 from pinmap.models import ProgressEntry
 from pinmap.services import progress
-from pinmap.services.accounts import create_user
 from pinmap.services.audit import Actor
 
-from .conftest import IngestDB, Routes, page, progress_record
+from ..support.factories import UserFactory
+from ..support.ingest import Feed, IngestDB, page, progress_record
 
-Feed = Callable[[Routes], str]
 TOKEN = "s3cret-source-token"
 
 
@@ -168,8 +167,8 @@ def test_the_newer_of_two_versions_in_one_page_is_kept_whatever_the_order(
     assert _revisions(ingest_db) == [(1, "submitted", "v2")]
 
     with ingest_db.factory.begin() as s:
-        reviewer = create_user(
-            s, Actor(None), email="r@x.go.th", name="r", password="long password 1", role="reviewer"
+        reviewer = UserFactory.create(
+            session=s, email="r@x.go.th", name="r", password="long password 1", role="reviewer"
         )
         entry = s.scalars(select(ProgressEntry)).one()
         progress.review(s, Actor(reviewer), entry, "approve", "", entry.current.version)

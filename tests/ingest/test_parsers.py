@@ -6,7 +6,7 @@ import pytest
 
 from ingest.parsers import PageError, Parsed, Refused, parse_page, parse_stats_csv
 
-from .conftest import page, progress_record
+from ..support.ingest import page, progress_record
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "ingest"
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -12,9 +11,7 @@ from sqlalchemy import text
 from ingest import jobs
 from ingest.jobs import run_source
 
-from .conftest import IngestDB, Routes, page, progress_record
-
-Feed = Callable[[Routes], str]
+from ..support.ingest import Feed, IngestDB, page, progress_record
 
 
 def _runs(db: IngestDB) -> list[tuple[str, str]]:

@@ -23,12 +23,13 @@ from pinmap.config import PROJECT_ROOT
 from pinmap.db import make_engine
 from pinmap.live import Broker, Change
 from pinmap.localdb import Cluster, free_port
-from pinmap.services.accounts import create_token, create_user
+from pinmap.services.accounts import create_token
 from pinmap.services.audit import Actor, emit_change
 
 from ..sse import SSEClient
 from ..support.app import TEST_CONFIG
 from ..support.databases import prepared_database
+from ..support.factories import UserFactory
 
 _APPS: list[object] = []
 
@@ -164,9 +165,8 @@ def test_private_changes_reach_only_their_office_and_obec(live: Live) -> None:
             ("bkk", "office_editor", "spp-bangkok"),
             ("obec", "reviewer", None),
         ]:
-            user = create_user(
-                session,
-                Actor(None),
+            user = UserFactory.create(
+                session=session,
                 email=f"live-{who}@example.go.th",
                 name=who,
                 password="live password 1",
@@ -468,9 +468,8 @@ def _user(
 ) -> tuple[int, str]:
     """A user and an API token of theirs: (user id, token secret)."""
     with live.factory.begin() as session:
-        user = create_user(
-            session,
-            Actor(None),
+        user = UserFactory.create(
+            session=session,
             email=email,
             name=email,
             role=role,

@@ -39,7 +39,7 @@ from pinmap.models import (
     WorkflowReport,
 )
 from pinmap.services import best_practices, plans, profiles
-from pinmap.services.accounts import create_token, create_user
+from pinmap.services.accounts import create_token
 from pinmap.services.audit import Actor, utcnow
 from pinmap.services.catalogue import ensure_item_sets
 from pinmap.services.errors import ServiceError
@@ -47,6 +47,7 @@ from pinmap.services.progress import fiscal_year_of
 
 from ..support.app import TEST_CONFIG
 from ..support.databases import prepared_database
+from ..support.factories import UserFactory
 from ..support.portal import PASSWORD, full_report
 
 THREADS = 8
@@ -126,9 +127,9 @@ def committed(pg_cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> 
         )
         tokens, user_ids = {}, {}
         for who, (role, office) in ROLES.items():
-            user = create_user(
-                session,
-                actor,
+            user = UserFactory.create(
+                session=session,
+                actor=actor,
                 email=f"race-{who}@example.go.th",
                 name=who,
                 password=PASSWORD,

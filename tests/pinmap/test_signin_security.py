@@ -25,11 +25,10 @@ from pinmap import create_app
 from pinmap.db import make_engine
 from pinmap.localdb import Cluster, free_port
 from pinmap.models import ApiToken, LoginAttempt
-from pinmap.services.accounts import create_user
-from pinmap.services.audit import Actor
 
 from ..support.app import TEST_CONFIG
 from ..support.databases import prepared_database
+from ..support.factories import UserFactory
 from ..support.portal import PASSWORD, World, full_report
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -283,7 +282,7 @@ def test_parallel_wrong_passwords_are_counted_atomically(
     base, factory = real_server
     email = "race@example.go.th"
     with factory.begin() as s:
-        create_user(s, Actor(None), email=email, name="race", password=PASSWORD, role="reviewer")
+        UserFactory.create(session=s, email=email, name="race", password=PASSWORD, role="reviewer")
     opener, token = _form_browser(base)
     body = urllib.parse.urlencode(
         {"email": email, "password": "wrong guess 1", "csrf_token": token}
