@@ -200,7 +200,8 @@ def _known_conflicts(session: Session, target: Target, recs: list[Parsed]) -> se
         "WHERE c.source_id = :source"
     )
     rows = _rows({"id": r.record_id, "sha": r.payload_sha256} for r in recs)
-    return {(a, b) for a, b in session.execute(query, {"rows": rows, "source": target.source_id})}
+    found = session.execute(query, {"rows": rows, "source": target.source_id})
+    return {(str(a), str(b)) for a, b in found}
 
 
 def _write_step(session: Session, target: Target, cands: list[Candidate]) -> list[Written]:
@@ -297,7 +298,7 @@ def _write_step(session: Session, target: Target, cands: list[Candidate]) -> lis
                 )
             },
         )
-        by_key = {(o, it, r): eid for eid, o, it, r in made}
+        by_key = {(o, it, r): cast(int, eid) for eid, o, it, r in made}
         for i in new_entries:
             entry_of[i] = by_key[cands[i].key]
     reviewed_at = now if state == "approved" else None
@@ -327,7 +328,7 @@ def _write_step(session: Session, target: Target, cands: list[Candidate]) -> lis
         ).all()
         if len(done) != len(replace):
             raise StaleWrite("a report changed while the page was being stored")
-        new_version = dict(done)
+        new_version = {cast(int, rid): cast(int, ver) for rid, ver in done}
         for i in replace:
             rid: int = replaced[i]["id"]
             rev_of[i], version_of[i] = rid, new_version[rid]
@@ -363,7 +364,10 @@ def _write_step(session: Session, target: Target, cands: list[Candidate]) -> lis
                 "rows": _rows(rows),
             },
         )
-        by_entry = {eid: (rid, ver, no) for rid, eid, ver, no in made}
+        by_entry = {
+            cast(int, eid): (cast(int, rid), cast(int, ver), cast(int, no))
+            for rid, eid, ver, no in made
+        }
         for i in fresh_revs:
             rev_of[i], version_of[i], revision_no_of[i] = by_entry[entry_of[i]]
 
@@ -411,8 +415,8 @@ def _write_step(session: Session, target: Target, cands: list[Candidate]) -> lis
         )
 
     # The audit log: before → after for every stored record.
-    audit = []
-    bookkeeping = []
+    audit: list[dict[str, Any]] = []
+    bookkeeping: list[dict[str, Any]] = []
     for i in written:
         c = cands[i]
         cur = current.get(i)
@@ -627,7 +631,8 @@ def _steps(keys: Sequence[object]) -> list[list[int]]:
     todo = list(range(len(keys)))
     while todo:
         seen: set[object] = set()
-        step, later = [], []
+        step: list[int] = []
+        later: list[int] = []
         for i in todo:
             (later if keys[i] in seen else step).append(i)
             seen.add(keys[i])
