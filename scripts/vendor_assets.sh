@@ -29,4 +29,15 @@ node_modules/.bin/terser \
   --compress --mangle --comments false \
   --source-map "url='map.min.js.map',includeSources" \
   --output "$out.tmp/pinmap/map.min.js"
+# Its style sheets likewise (csso, pinned; no restructuring, only whitespace and comments go),
+# beside a copy of Leaflet's images, which leaflet.css names by relative URL.
+node -e '
+  const { minify } = require("csso");
+  const fs = require("fs");
+  const [out, ...files] = process.argv.slice(1);
+  const css = files.map((f) => fs.readFileSync(f, "utf8")).join("\n");
+  fs.writeFileSync(out, minify(css, { restructure: false }).css + "\n");
+' "$out.tmp/pinmap/map.min.css" node_modules/leaflet/dist/leaflet.css \
+  node_modules/leaflet.markercluster/dist/MarkerCluster.css
+cp -r node_modules/leaflet/dist/images "$out.tmp/pinmap/images"
 rm -rf "$out" && mv "$out.tmp" "$out"

@@ -88,11 +88,13 @@ OFFICE_ROW = (
 
 def _office_rows(offices: list[Office]) -> list[list[Any]]:
     """The offices the map draws, inline in the page: one array per office in OFFICE_ROW's
-    order, lon/lat to 5 decimals (about 1 m; most pins are district centres anyway). A third
-    of the API's GeoJSON (gzip) and no request; /api/v1/offices stays the API for others."""
+    order. lon/lat to 5 decimals (about 1 m) where the building is known, 4 (11 m) for pins
+    at a district or province centre. Less than the API's GeoJSON (gzip) and no request;
+    /api/v1/offices stays the API for others."""
     rows = []
     for o in offices:
         point = point_of(o.geom)
+        digits = 5 if o.location_precision == "office" else 4
         rows.append(
             [
                 o.code,
@@ -103,8 +105,8 @@ def _office_rows(offices: list[Office]) -> list[list[Any]]:
                 [c.province_code for c in o.covered],
                 o.cluster_no,
                 o.location_precision,
-                round(point.x, 5),
-                round(point.y, 5),
+                round(point.x, digits),
+                round(point.y, digits),
             ]
         )
     return rows

@@ -95,6 +95,7 @@ def _basemap_scripts(scripts: bool = True) -> Element:
 # Our own sources stay readable in static/js and are served instead whenever one of them is
 # newer than the bundle (edited since `make install`), so the page never runs stale code.
 MAP_BUNDLE = "vendor/pinmap/map.min.js"
+MAP_BUNDLE_CSS = "vendor/pinmap/map.min.css"  # leaflet.css and MarkerCluster.css, csso
 MAP_BUNDLE_SOURCES = ("js/basemap.js", "js/pinmap.js", "js/map-filters.js")
 
 
@@ -106,7 +107,7 @@ def map_bundle_url() -> str | None:
         newest = max((static / src).stat().st_mtime for src in MAP_BUNDLE_SOURCES)
     except OSError:
         return None
-    if built < newest:
+    if built < newest or not (static / MAP_BUNDLE_CSS).is_file():
         return None
     return url_for("static", filename=MAP_BUNDLE, v=int(built))
 
@@ -195,6 +196,7 @@ def national_map(
     m.default_js = [(name, url) for name, url in m.default_js if name != "jquery"]
     if bundle:
         m.default_js = [("pinmap_map", bundle)]
+        m.default_css = [("pinmap_map_css", url_for("static", filename=MAP_BUNDLE_CSS))]
     m.fit_bounds(THAILAND_BOUNDS)
     # Added one by one: add_to is typed as returning any element.
     provinces = folium.FeatureGroup(name=labels["provinces"], show=True)
@@ -211,10 +213,10 @@ def national_map(
         js=[]
         if bundle
         else [("markerclusterjs", _vendor("leaflet.markercluster/leaflet.markercluster.js"))],
-        css=[
-            # No MarkerCluster.Default.css: pinmap.js draws its own bubbles (status rings).
-            ("markerclustercss", _vendor("leaflet.markercluster/MarkerCluster.css")),
-        ],
+        # No MarkerCluster.Default.css: pinmap.js draws its own bubbles (status rings).
+        css=[]
+        if bundle
+        else [("markerclustercss", _vendor("leaflet.markercluster/MarkerCluster.css"))],
     )
     # Open beside the map on wide screens; folded to its button on phones, over the popups.
     # folium writes any option through its JavaScript encoder, which emits JsCode as code.
