@@ -178,7 +178,9 @@ class PinMapScript(MacroElement):
         super().__init__()
         self._name = "PinMapScript"
         # </ must not close the surrounding <script>; JSON allows \u003c for "<".
-        self.config_json = json.dumps(config, ensure_ascii=False).replace("<", "\\u003c")
+        self.config_json = json.dumps(config, ensure_ascii=False, separators=(",", ":")).replace(
+            "<", "\\u003c"
+        )
         self.map_name = m.get_name()
         self.offices_name = offices.get_name()
         self.provinces_name = provinces.get_name()

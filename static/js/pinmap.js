@@ -94,7 +94,7 @@
       // colours read like the progress legend). Read when each bubble is drawn.
       layers.offices.options.iconCreateFunction = function (cluster) { return self.bubbleIcon(cluster); };
       // The page carries its offices inline (no request); the API's GeoJSON otherwise.
-      var officesData = config.office_rows ? Promise.resolve(this.expand(config.office_rows))
+      var officesData = config.offices ? Promise.resolve(this.expand(config.offices))
         : getJSON(config.urls.offices);
       var offices = officesData.then(function (fc) { self.addOffices(fc); });
       // The basemap draws the provinces; imported outlines are finer, which shows only zoomed
@@ -130,12 +130,15 @@
       });
     },
 
-    // The inline office rows (pinmap/public/map_page.py, OFFICE_ROW) as the API's features.
-    expand: function (rows) {
-      return { type: "FeatureCollection", features: rows.map(function (r) {
-        return { type: "Feature", id: r[0], geometry: { type: "Point", coordinates: [r[8], r[9]] },
-                 properties: { code: r[0], kind: r[1], name_th: r[2], name_en: r[3], province_code: r[4],
-                               province_codes: r[5], cluster_no: r[6], location_precision: r[7] } };
+    // The page's inline offices, column by column (pinmap/public/map_page.py), as the API's
+    // GeoJSON features.
+    expand: function (cols) {
+      return { type: "FeatureCollection", features: cols.code.map(function (code, i) {
+        var own = cols.province_code[i];
+        return { type: "Feature", id: code, geometry: { type: "Point", coordinates: [cols.lon[i], cols.lat[i]] },
+                 properties: { code: code, kind: cols.kind[i], name_th: cols.name_th[i], name_en: cols.name_en[i],
+                               province_code: own, province_codes: cols.province_codes[i] || [own],
+                               cluster_no: cols.cluster_no[i], location_precision: cols.location_precision[i] } };
       }) };
     },
 

@@ -78,7 +78,7 @@ def test_map_page_carries_its_offices_and_fetches_no_outlines_up_front(
     client: FlaskClient,
 ) -> None:
     html = client.get("/").get_data(as_text=True)
-    assert '"office_rows": [["sp' in html
+    assert '"offices":{"code":["sp' in html
     assert 'rel="preload" href="/api/v1/offices"' not in html
 
 
