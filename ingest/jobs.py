@@ -204,7 +204,8 @@ def _check_refs(session: Session, ctx: _Context, rec: Parsed) -> tuple[int, int]
     if office_id is None:
         _quarantine(session, ctx, rec, "office_code", f"unknown office {data['office_code']!r}")
         return None
-    item_key = (data["fiscal_year"], data["item"]["kind"], data["item"]["no"])
+    # An item's number is text in the framework ("4", "4.1"); feeds may send 4 or "4".
+    item_key = (data["fiscal_year"], data["item"]["kind"], str(data["item"]["no"]))
     item_id = ctx.items.get(item_key)
     if item_id is None:
         reason = "no item {1} {2} in fiscal year {0}".format(*item_key)

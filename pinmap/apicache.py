@@ -40,7 +40,16 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.http import parse_accept_header, parse_etags
 
 from .live import Broker, shared_broker
-from .models import Amphoe, Cluster, Office, OfficeProvince, PolicyDimension, PolicyItem, Province
+from .models import (
+    Amphoe,
+    Cluster,
+    ItemSet,
+    Office,
+    OfficeProvince,
+    PolicyDimension,
+    PolicyItem,
+    Province,
+)
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -51,7 +60,16 @@ F = TypeVar("F", bound=Callable[..., Any])
 PUBLIC_MARK = "_pinmap_public"
 # The models whose tables the public bodies read (the migration `public_data_notify` puts a
 # NOTIFY trigger on each of their tables; tests check the two lists agree).
-TRACKED = (Office, OfficeProvince, Cluster, Province, Amphoe, PolicyDimension, PolicyItem)
+TRACKED = (
+    Office,
+    OfficeProvince,
+    Cluster,
+    Province,
+    Amphoe,
+    PolicyDimension,
+    PolicyItem,
+    ItemSet,
+)
 MAX_ENTRIES = 512
 MAX_BYTES = 64 * 1024 * 1024
 GZIP_MIN_BYTES = 500  # flask-compress's threshold: smaller bodies go as they are

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from babel import negotiate_locale
 from flask import Flask, request
@@ -69,8 +70,20 @@ def state_label(state: str) -> str:
     return labels.get(state, state)
 
 
+def item_label(item: Any) -> str:
+    """ "Policy 4.1", "Quick Win 3", or another set's title and the item's number."""
+    if item.kind == "policy":
+        return f"{_('Policy')} {item.no}"
+    if item.kind == "quick_win":
+        return f"Quick Win {item.no}"
+    item_set = item.item_set
+    title = item_set.title_th if str(get_locale() or "th") == "th" else item_set.title_en
+    return f"{title} {item.no}"
+
+
 def register_filters(app: Flask) -> None:
     app.add_template_global(state_label, "state_label")
+    app.add_template_global(item_label, "item_label")
     app.add_template_filter(lambda keys: str(Labels(*keys)), "field_labels")
     app.add_template_filter(format_date_be, "be_date")
     app.add_template_filter(lambda n: format_decimal(n), "number")

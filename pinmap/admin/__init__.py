@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-from . import ingest, views  # noqa: E402,F401
+from . import framework, ingest, views  # noqa: E402,F401

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from ..db import get_session
 from ..inputs import Blueprint, Int
-from ..models import ITEM_KINDS, Office
+from ..models import ITEM_NO_PATTERN, SET_CODE_PATTERN, Office
 from ..services import best_practices as bps
 from ..services import profiles as svc
 from ..services import schools as school_svc
@@ -24,15 +24,16 @@ bp = Blueprint(
 
 class BestPracticeOfficesQuery(Schema):
     fiscal_year = Int(strict=False, required=True, validate=validate.Range(2500, 2700))
-    item_kind = fields.String(validate=validate.OneOf(ITEM_KINDS))
-    item_no = Int(strict=False, validate=validate.Range(1, 99))
+    # An item set's code (policy, quick_win, ...) and the item's number in it ("4", "4.1").
+    item_kind = fields.String(validate=validate.Regexp(f"^{SET_CODE_PATTERN}$"))
+    item_no = fields.String(validate=validate.Regexp(f"^{ITEM_NO_PATTERN}$"))
 
 
 @bp.route("/best-practices/offices")
 @bp.arguments(BestPracticeOfficesQuery, location="query", as_kwargs=True)
 @bp.response(200)
 def best_practice_offices(
-    fiscal_year: int, item_kind: str | None = None, item_no: int | None = None
+    fiscal_year: int, item_kind: str | None = None, item_no: str | None = None
 ) -> dict[str, Any]:
     """Codes of offices with an approved best practice of the year, aligned with the item."""
     if (item_kind is None) != (item_no is None):

@@ -15,7 +15,16 @@ from ..db import get_session
 from ..errors import abort_json
 from ..evidence import file_evidence
 from ..inputs import PG_INT_MAX, PG_INT_MIN, Blueprint, Int, StrictFloat
-from ..models import ITEM_KINDS, PROGRESS_STATUSES, REVIEW_STATES, Evidence, Office, PolicyItem
+from ..models import (
+    ITEM_NO_PATTERN,
+    LIKELY_SUCCESS,
+    PROGRESS_STATUSES,
+    REVIEW_STATES,
+    SET_CODE_PATTERN,
+    Evidence,
+    Office,
+    PolicyItem,
+)
 from ..security import current_actor, require
 from ..services import offices
 from ..services import progress as svc
@@ -27,8 +36,9 @@ bp = Blueprint("progress_api", __name__, url_prefix="/api/v1", description="Prog
 
 class FiscalYearQuery(Schema):
     fiscal_year = Int(strict=False, required=True, validate=validate.Range(2500, 2700))
-    item_kind = fields.String(validate=validate.OneOf(ITEM_KINDS))
-    item_no = Int(strict=False, validate=validate.Range(1, 99))
+    # An item set's code (policy, quick_win, ...) and the item's number in it ("4", "4.1").
+    item_kind = fields.String(validate=validate.Regexp(f"^{SET_CODE_PATTERN}$"))
+    item_no = fields.String(validate=validate.Regexp(f"^{ITEM_NO_PATTERN}$"))
 
 
 def _narrative() -> fields.String:
@@ -52,6 +62,10 @@ class EntryBody(Schema):
     indicator_unit = fields.String(allow_none=True, validate=validate.OneOf(["number", "percent"]))
     no_activity_reason = fields.String(validate=validate.Length(max=svc.MAX_NO_ACTIVITY))
     no_activity_when = fields.String(validate=validate.Length(max=svc.MAX_NO_ACTIVITY))
+    # Fields an item may ask for besides the narrative (its `fields` in the framework).
+    problems = _narrative()
+    served_goal = _narrative()
+    likely_success = fields.String(allow_none=True, validate=validate.OneOf(LIKELY_SUCCESS))
 
 
 class VersionBody(Schema):
@@ -86,7 +100,7 @@ def _office(code: str) -> Office:
     return offices.office_or_404(get_session(), code)
 
 
-def _item(fiscal_year: int, kind: str, no: int) -> PolicyItem:
+def _item(fiscal_year: int, kind: str, no: str) -> PolicyItem:
     return svc.item_or_404(get_session(), fiscal_year, kind, no)
 
 
@@ -117,7 +131,7 @@ def _entry_json(entry: Any, *, public: bool) -> dict[str, Any]:
 @bp.arguments(FiscalYearQuery, location="query", as_kwargs=True)
 @bp.response(200)
 def public_progress(
-    fiscal_year: int, item_kind: str | None = None, item_no: int | None = None
+    fiscal_year: int, item_kind: str | None = None, item_no: str | None = None
 ) -> dict[str, Any]:
     """Approved progress of every office for a fiscal year (the public sees nothing else)."""
     from sqlalchemy.orm import joinedload
@@ -147,7 +161,7 @@ def public_progress(
 @bp.arguments(FiscalYearQuery, location="query", as_kwargs=True)
 @bp.response(200)
 def progress_summary(
-    fiscal_year: int, item_kind: str | None = None, item_no: int | None = None
+    fiscal_year: int, item_kind: str | None = None, item_no: str | None = None
 ) -> dict[str, Any]:
     """Per office: share of items approved and approved statuses (or one item's status)."""
     session = get_session()
@@ -194,8 +208,8 @@ class QueueQuery(Schema):
     fiscal_year = fields.Integer(required=True, validate=validate.Range(2500, 2700))
     state = fields.String(load_default="submitted", validate=validate.OneOf(REVIEW_STATES))
     cluster = fields.Integer(load_default=None, validate=validate.Range(1, 18))
-    item_kind = fields.String(validate=validate.OneOf(ITEM_KINDS))
-    item_no = fields.Integer(validate=validate.Range(1, 99))
+    item_kind = fields.String(validate=validate.Regexp(f"^{SET_CODE_PATTERN}$"))
+    item_no = fields.String(validate=validate.Regexp(f"^{ITEM_NO_PATTERN}$"))
 
 
 @bp.route("/review/queue")
@@ -207,7 +221,7 @@ def review_queue(
     state: str,
     cluster: int | None,
     item_kind: str | None = None,
-    item_no: int | None = None,
+    item_no: str | None = None,
 ) -> dict[str, Any]:
     """The reviewers' queue (what the review desk lists): oldest submission first."""
     item_id = _item(fiscal_year, item_kind, item_no).id if item_kind and item_no else None
@@ -241,14 +255,15 @@ def reporting_windows(fiscal_year: int, **_ignored: Any) -> dict[str, Any]:
     }
 
 
-ENTRY = "/portal/offices/<code>/entries/<int:fiscal_year>/<int:round_no>/<kind>/<int:no>"
+# <no> is the item's number in its set: "4", or "4.1" for a sub-item.
+ENTRY = "/portal/offices/<code>/entries/<int:fiscal_year>/<int:round_no>/<kind>/<no>"
 
 
 @bp.route(ENTRY + "/revisions")
 @require("view_portal")
 @bp.response(200)
 def entry_revisions(
-    code: str, fiscal_year: int, round_no: int, kind: str, no: int
+    code: str, fiscal_year: int, round_no: int, kind: str, no: str
 ) -> dict[str, Any]:
     """Every revision of one report, newest first (its office's staff and OBEC only)."""
     session = get_session()
@@ -269,7 +284,7 @@ def entry_revisions(
 @bp.arguments(EntryBody)
 @bp.response(200)
 def save_entry(
-    body: dict[str, Any], code: str, fiscal_year: int, round_no: int, kind: str, no: int
+    body: dict[str, Any], code: str, fiscal_year: int, round_no: int, kind: str, no: str
 ) -> dict[str, Any]:
     """Save the office's draft of one report; 409 if `version` is stale."""
     session = get_session()
@@ -295,7 +310,7 @@ def save_entry(
 @bp.arguments(VersionBody)
 @bp.response(200)
 def submit_entry(
-    body: dict[str, Any], code: str, fiscal_year: int, round_no: int, kind: str, no: int
+    body: dict[str, Any], code: str, fiscal_year: int, round_no: int, kind: str, no: str
 ) -> dict[str, Any]:
     """Certify and submit a report (office director, inside the reporting window)."""
     session = get_session()
@@ -338,7 +353,7 @@ _EVIDENCE_BODY = {
 @require("edit_entry")
 @bp.doc(requestBody=_EVIDENCE_BODY)
 @bp.response(201)
-def add_evidence(code: str, fiscal_year: int, round_no: int, kind: str, no: int) -> Any:
+def add_evidence(code: str, fiscal_year: int, round_no: int, kind: str, no: str) -> Any:
     """Add a link (JSON `url`, `title`) or a file (multipart `file`) to the draft."""
     session = get_session()
     office, item = _office(code), _item(fiscal_year, kind, no)
@@ -378,7 +393,7 @@ def remove_evidence(
     fiscal_year: int,
     round_no: int,
     kind: str,
-    no: int,
+    no: str,
     evidence_id: int,
 ) -> dict[str, Any]:
     session = get_session()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from ..inputs import Int
-from ..models import ITEM_KINDS, LOCATION_PRECISIONS, OFFICE_KINDS
+from ..models import LOCATION_PRECISIONS, OFFICE_KINDS
 
 
 class OfficeQuery(Schema):
@@ -101,8 +101,8 @@ class DimensionSchema(Schema):
 
 
 class ItemSchema(Schema):
-    kind = fields.String(validate=validate.OneOf(ITEM_KINDS))
-    no = fields.Integer()
+    kind = fields.String(metadata={"description": "The item set's code (policy, quick_win, ...)"})
+    no = fields.String(metadata={"description": "The item's number in its set: 4, or 4.1"})
     title_th = fields.String()
     title_en = fields.String()
     dimension_no = fields.Integer(allow_none=True)

@@ -27,6 +27,13 @@ STATUS_LABELS = {
     "output_achieved": "Output achieved",
 }
 
+# Seed 003: the 9-month round judges each item's likely success.
+LIKELY_SUCCESS_LABELS = {
+    "on_track": N_("On track"),
+    "at_risk": N_("At risk"),
+    "off_track": N_("Off track"),
+}
+
 
 def readable_office(code: str, what: str = "work") -> Office:
     """The office of the address, if the signed-in user may read its unpublished work."""
@@ -39,7 +46,8 @@ def readable_office(code: str, what: str = "work") -> Office:
 
 
 def fiscal_year_arg() -> int:
-    """?fiscal_year= when the catalogue has that year, else the year being reported on now."""
+    """?fiscal_year= when the framework has that year (an earlier one, say), else the fiscal
+    year Bangkok is in now, framework or not (the page then says it has none yet)."""
     session = get_session()
     wanted = request.args.get("fiscal_year", type=int)
     if wanted and session.scalar(select(PolicyItem.id).filter_by(fiscal_year=wanted).limit(1)):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -15,14 +16,27 @@ from ..auth import can, can_read_office_work
 from ..db import get_session
 from ..errors import service_message
 from ..evidence import file_evidence
-from ..models import Evidence, Office, PolicyItem, ReportingWindow
+from ..models import (
+    ITEM_NO_PATTERN,
+    SET_CODE_PATTERN,
+    Evidence,
+    Office,
+    PolicyItem,
+    ReportingWindow,
+)
 from ..public.photos import send_stored
 from ..security import current_actor, require
 from ..services import ingest_status
 from ..services import progress as svc
 from ..services.errors import N_, ServiceError
 from . import bp
-from .common import STATUS_LABELS, earlier_rounds, fiscal_year_arg, readable_office
+from .common import (
+    LIKELY_SUCCESS_LABELS,
+    STATUS_LABELS,
+    earlier_rounds,
+    fiscal_year_arg,
+    readable_office,
+)
 
 
 @bp.route("/offices/<code>")
@@ -51,6 +65,8 @@ def office(code: str) -> Any:
         today=actor.today_bangkok,
         missing=svc.missing_for_submission,
         status_labels=STATUS_LABELS,
+        framework_years=svc.framework_years(session),
+        current_year=svc.shown_fiscal_year(session, actor.today_bangkok),
         can_edit=can(current_user, "edit_entry", office.id),
         disagreements=ingest_status.disagreements(session, office.id),
         conflicts=ingest_status.open_conflicts(session, office.id),
@@ -59,7 +75,8 @@ def office(code: str) -> Any:
 
 # --- the report form: one address per button ---------------------------------------------------
 
-ENTRY = "/offices/<code>/entries/<int:fiscal_year>/<int:round_no>/<kind>/<int:no>"
+# <no> is the item's number within its set: "4", or "4.1" for a sub-item.
+ENTRY = "/offices/<code>/entries/<int:fiscal_year>/<int:round_no>/<kind>/<no>"
 FORM_FIELDS = (
     "status",
     "what",
@@ -71,6 +88,9 @@ FORM_FIELDS = (
     "indicator_unit",
     "no_activity_reason",
     "no_activity_when",
+    "problems",
+    "likely_success",
+    "served_goal",
 )
 EVIDENCE_FIELDS = ("link_url", "link_title", "file_title")
 # Longest value each field may hold (the column's size, or what the service keeps); refused,
@@ -79,6 +99,9 @@ ENTRY_LIMITS = {
     **dict.fromkeys(svc.NARRATIVE, svc.MAX_NARRATIVE),
     "no_activity_reason": 2_000,
     "no_activity_when": 2_000,
+    "problems": svc.MAX_NARRATIVE,
+    "served_goal": svc.MAX_NARRATIVE,
+    "likely_success": 10,
     "link_url": 2_000,
     "link_title": 300,
     "file_title": 300,
@@ -109,10 +132,11 @@ class Report:
         )
 
 
-def _report(code: str, fiscal_year: int, round_no: int, kind: str, no: int) -> Report:
-    for number in (fiscal_year, round_no, no):
+def _report(code: str, fiscal_year: int, round_no: int, kind: str, no: str) -> Report:
+    for number in (fiscal_year, round_no):
         forms.path_in_range(number, 0, forms.SMALLINT[1])
-    if len(kind) > 10:  # no item kind is longer; the database would compare it in vain
+    # No set code or item number is longer or looks otherwise; the database would look in vain.
+    if not re.fullmatch(SET_CODE_PATTERN, kind) or not re.fullmatch(ITEM_NO_PATTERN, no):
         abort(404)
     session = get_session()
     office = readable_office(code, "reports")
@@ -131,9 +155,12 @@ def _report(code: str, fiscal_year: int, round_no: int, kind: str, no: int) -> R
 
 
 def _typed() -> dict[str, str] | None:
-    """The report's fields as typed, when this form sent them (shown again on a refusal)."""
+    """The report's fields as typed, when this form sent them (shown again on a refusal).
+
+    Only the fields the form holds: an item asks for some fields only, and a field it does not
+    show (its item stopped asking for it, say) keeps what was saved before."""
     if any(k in request.form for k in FORM_FIELDS):
-        return {k: request.form.get(k, "") for k in FORM_FIELDS}
+        return {k: request.form.get(k, "") for k in FORM_FIELDS if k in request.form}
     return None
 
 
@@ -167,7 +194,8 @@ def _entry_page(
         status_labels=STATUS_LABELS,
         can_edit=can(current_user, "edit_entry", office.id),
         can_submit=can(current_user, "submit_entry", office.id),
-        missing=svc.missing_for_submission(current) if current else [],
+        missing=svc.missing_for_submission(current, item) if current else [],
+        likely_success=LIKELY_SUCCESS_LABELS,
     ), status
 
 
@@ -190,7 +218,7 @@ def _press(button: str, report: Report, write: Callable[[int | None], Any], done
 
 @bp.get(ENTRY)
 @require("view_portal")
-def entry(code: str, fiscal_year: int, round_no: int, kind: str, no: int) -> Any:
+def entry(code: str, fiscal_year: int, round_no: int, kind: str, no: str) -> Any:
     return _entry_page(_report(code, fiscal_year, round_no, kind, no))
 
 
@@ -209,14 +237,14 @@ def _save(report: Report, version: int | None) -> Any:
 
 @bp.post(ENTRY)
 @require("view_portal")
-def save_entry(code: str, fiscal_year: int, round_no: int, kind: str, no: int) -> Any:
+def save_entry(code: str, fiscal_year: int, round_no: int, kind: str, no: str) -> Any:
     report = _report(code, fiscal_year, round_no, kind, no)
     return _press("save", report, lambda version: _save(report, version), _("Saved."))
 
 
 @bp.post(ENTRY + "/submit")
 @require("view_portal")
-def submit_entry(code: str, fiscal_year: int, round_no: int, kind: str, no: int) -> Any:
+def submit_entry(code: str, fiscal_year: int, round_no: int, kind: str, no: str) -> Any:
     """Save what was typed, then certify and submit it."""
     report = _report(code, fiscal_year, round_no, kind, no)
 
@@ -245,7 +273,7 @@ def _add_evidence(report: Report, version: int | None, evidence: Evidence) -> An
 
 @bp.post(ENTRY + "/links")
 @require("view_portal")
-def add_link(code: str, fiscal_year: int, round_no: int, kind: str, no: int) -> Any:
+def add_link(code: str, fiscal_year: int, round_no: int, kind: str, no: str) -> Any:
     report = _report(code, fiscal_year, round_no, kind, no)
 
     def write(version: int | None) -> None:
@@ -260,7 +288,7 @@ def add_link(code: str, fiscal_year: int, round_no: int, kind: str, no: int) -> 
 
 @bp.post(ENTRY + "/files")
 @require("view_portal")
-def add_file(code: str, fiscal_year: int, round_no: int, kind: str, no: int) -> Any:
+def add_file(code: str, fiscal_year: int, round_no: int, kind: str, no: str) -> Any:
     report = _report(code, fiscal_year, round_no, kind, no)
 
     def write(version: int | None) -> None:
@@ -277,7 +305,7 @@ def add_file(code: str, fiscal_year: int, round_no: int, kind: str, no: int) -> 
 
 @bp.post(ENTRY + "/evidence/remove")
 @require("view_portal")
-def remove_evidence(code: str, fiscal_year: int, round_no: int, kind: str, no: int) -> Any:
+def remove_evidence(code: str, fiscal_year: int, round_no: int, kind: str, no: str) -> Any:
     report = _report(code, fiscal_year, round_no, kind, no)
 
     def write(version: int | None) -> None:

@@ -118,7 +118,9 @@ def index() -> Any:
     provinces = svc.list_provinces(session)
     clusters = svc.list_clusters(session)
     cfg = current_app.config
-    fiscal_year = progress.catalogue_year(session, current_actor().today_bangkok)
+    fiscal_year = progress.shown_fiscal_year(
+        session, current_actor().today_bangkok, request.args.get("fiscal_year", type=int)
+    )
     items = progress.items_of(session, fiscal_year) if fiscal_year else []
     th = str(get_locale() or "th") == "th"
     # The address carries the filters; values that do not exist are left out and named.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, render_template
+from flask import current_app, render_template, request
 from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy import select
@@ -90,7 +90,9 @@ def office(code: str) -> Any:
             popup=_popup(found, profile, director),
         )
     )
-    fiscal_year = progress.catalogue_year(session, current_actor().today_bangkok)
+    fiscal_year = progress.shown_fiscal_year(
+        session, current_actor().today_bangkok, request.args.get("fiscal_year", type=int)
+    )
     approved = progress.approved_for_office(session, found.id, fiscal_year) if fiscal_year else []
     schools = session.scalars(
         select(School).filter_by(office_id=found.id).order_by(School.amphoe_th, School.name_th)

@@ -502,7 +502,10 @@ def search(
 
 
 def offices_with_approved(
-    session: Session, fiscal_year: int, item_kind: str | None = None, item_no: int | None = None
+    session: Session,
+    fiscal_year: int,
+    item_kind: str | None = None,
+    item_no: int | str | None = None,
 ) -> list[str]:
     """Codes of offices with an approved best practice of that year (aligned with the item)."""
     stmt = (

@@ -18,8 +18,11 @@ from sqlalchemy.orm import Session
 
 from ..fiscal import fiscal_year_bounds
 from ..models import (
+    DEFAULT_FIELDS,
     ITEM_KINDS,
+    STANDARD_SETS,
     FiscalYear,
+    ItemSet,
     PolicyDimension,
     PolicyItem,
     ProgressEntry,
@@ -79,6 +82,23 @@ def ensure_fiscal_year(session: Session, year_be: int) -> FiscalYear:
         session.add(year)
         session.flush()
     return year
+
+
+def ensure_item_sets(session: Session, fiscal_year: int, codes: set[str]) -> dict[str, ItemSet]:
+    """The year's sets of the standard `codes`, created with their usual titles if missing."""
+    found = {s.code: s for s in session.scalars(select(ItemSet).filter_by(fiscal_year=fiscal_year))}
+    for position, (code, title_th, title_en) in enumerate(STANDARD_SETS, start=1):
+        if code in codes and code not in found:
+            found[code] = ItemSet(
+                fiscal_year=fiscal_year,
+                code=code,
+                position=position,
+                title_th=title_th,
+                title_en=title_en,
+            )
+            session.add(found[code])
+    session.flush()
+    return found
 
 
 def _year(value: int | str) -> int:
@@ -193,8 +213,16 @@ def export_catalogue(session: Session, fiscal_year: int) -> str:
     for d in dims:
         # Dimensions keep no verified flag or note of their own.
         rows.append([fiscal_year, DIMENSION, d.no, d.title_th, d.title_en, d.key, "yes", ""])
-    items = session.scalars(select(PolicyItem).filter_by(fiscal_year=fiscal_year)).all()
-    items = sorted(items, key=lambda i: (ITEM_KINDS.index(i.kind), i.no))
+    # This form carries the policy and Quick Win sets' top-level items only (the framework's
+    # own file, services/framework.py, carries every set, sub-item, field and round).
+    items = session.scalars(
+        select(PolicyItem).where(
+            PolicyItem.fiscal_year == fiscal_year,
+            PolicyItem.kind.in_(ITEM_KINDS),
+            PolicyItem.no.not_like("%.%"),
+        )
+    ).all()
+    items = sorted(items, key=lambda i: (ITEM_KINDS.index(i.kind), int(i.no)))
     for i in items:
         rows.append(
             [
@@ -312,8 +340,10 @@ def check_catalogue(
         if not row["title_th"] or not row["title_en"]:
             bad(N_("title_th and title_en must not be empty"))
             continue
-        rec = {**row, "line": line, "fiscal_year": fy, "no": no}
+        rec: dict[str, Any] = {**row, "line": line, "fiscal_year": fy, "no": no}
         rec["verified"] = row["verified"] == "yes"
+        if kind != DIMENSION:
+            rec["no"] = str(no)  # an item's number is text ("4", "4.1")
         if kind == DIMENSION:
             if not row["dimension"]:
                 bad(N_("a dimension row needs its key in the dimension column"))
@@ -367,7 +397,14 @@ def apply_catalogue(session: Session, actor: Actor, data: ParsedCatalogue) -> Im
     fy = data.fiscal_year
     summary = ImportSummary(fy)
     current_items = {
-        (i.kind, i.no): i for i in session.scalars(select(PolicyItem).filter_by(fiscal_year=fy))
+        (i.kind, i.no): i
+        for i in session.scalars(
+            select(PolicyItem).where(
+                PolicyItem.fiscal_year == fy,
+                PolicyItem.kind.in_(ITEM_KINDS),
+                PolicyItem.no.not_like("%.%"),
+            )
+        )
     }
     wanted = {(r["kind"], r["no"]) for r in data.items}
     dropped = [item for key, item in current_items.items() if key not in wanted]
@@ -391,6 +428,7 @@ def apply_catalogue(session: Session, actor: Actor, data: ParsedCatalogue) -> Im
             )
 
     ensure_fiscal_year(session, fy)
+    sets = ensure_item_sets(session, fy, {str(r["kind"]) for r in data.items})
     dims = {d.key: d for d in session.scalars(select(PolicyDimension).filter_by(fiscal_year=fy))}
     # Dimension numbers are unique per year: park renumbered ones out of the way first.
     for d in dims.values():
@@ -414,11 +452,29 @@ def apply_catalogue(session: Session, actor: Actor, data: ParsedCatalogue) -> Im
         values = item_values(row, dims)
         item = current_items.get((row["kind"], row["no"]))
         if item is None:
-            session.add(PolicyItem(fiscal_year=fy, kind=row["kind"], no=row["no"], **values))
+            session.add(
+                PolicyItem(
+                    fiscal_year=fy,
+                    kind=row["kind"],
+                    no=row["no"],
+                    set_id=sets[row["kind"]].id,
+                    fields=list(DEFAULT_FIELDS),
+                    rounds=[],
+                    retired=False,
+                    **values,
+                )
+            )
             summary.created.append(f"{row['kind']} {row['no']}")
         elif assign(item, values):
             summary.updated.append(f"{row['kind']} {row['no']}")
     for item in dropped:
+        if session.scalar(select(PolicyItem.id).filter_by(parent_id=item.id).limit(1)):
+            raise ServiceError(
+                409,
+                N_("Item %(kind)s %(no)s has sub-items; remove them on the framework page first."),
+                kind=item.kind,
+                no=item.no,
+            )
         session.delete(item)
         summary.deleted.append(f"{item.kind} {item.no}")
     session.flush()

@@ -26,13 +26,16 @@ from geo.validate import in_thailand
 
 from ..fiscal import fiscal_year_bounds
 from ..models import (
+    DEFAULT_FIELDS,
     ITEM_KINDS,
     LOCATION_PRECISIONS,
     OFFICE_KINDS,
+    SET_CODE_PATTERN,
     Cluster,
     ClusterMove,
     DataLoad,
     FiscalYear,
+    ItemSet,
     Office,
     OfficeProvince,
     PolicyDimension,
@@ -50,6 +53,7 @@ from .catalogue import (
     CatalogueFileError,
     apply_catalogue,
     check_catalogue,
+    ensure_item_sets,
     item_values,
 )
 from .catalogue import assign as _assign
@@ -61,6 +65,7 @@ FILES = (
     "provinces.csv",
     "offices.csv",
     "policy_items.csv",
+    "item_sets.csv",
     "reporting_windows.csv",
 )
 COLUMNS = {
@@ -82,6 +87,7 @@ COLUMNS = {
         "source_note",
     ],
     "policy_items.csv": CSV_COLUMNS,
+    "item_sets.csv": ["fiscal_year", "code", "position", "title_th", "title_en", "source_note"],
     "reporting_windows.csv": [
         "fiscal_year",
         "round_no",
@@ -183,6 +189,7 @@ class ParsedData:
     items: list[dict[str, Any]]
     windows: list[dict[str, Any]]
     files: dict[str, str]
+    item_sets: list[dict[str, Any]] = field(default_factory=list)
 
 
 def parse_data_dir(data_dir: Path) -> ParsedData:
@@ -322,6 +329,24 @@ def parse_data_dir(data_dir: Path) -> ParsedData:
                 RowError("policy_items.csv", line, f"unknown dimension {row['dimension']!r}")
             )
 
+    item_sets: list[dict[str, Any]] = []
+    seen_sets: set[tuple[int, str]] = set()
+    for line, row in _rows(data_dir / "item_sets.csv", errors):
+        fy, position = _int(row["fiscal_year"]), _int(row["position"])
+        if fy is None or not 2500 <= fy <= 2700:
+            errors.append(RowError("item_sets.csv", line, "fiscal_year must be a BE year"))
+        elif not re.fullmatch(SET_CODE_PATTERN, row["code"]):
+            errors.append(RowError("item_sets.csv", line, f"bad set code {row['code']!r}"))
+        elif (fy, row["code"]) in seen_sets:
+            errors.append(RowError("item_sets.csv", line, f"duplicate set {row['code']}"))
+        elif position is None or not 1 <= position <= 99:
+            errors.append(RowError("item_sets.csv", line, f"bad position {row['position']!r}"))
+        elif not row["title_th"] or not row["title_en"]:
+            errors.append(RowError("item_sets.csv", line, "title_th and title_en are required"))
+        else:
+            seen_sets.add((fy, row["code"]))
+            item_sets.append({**row, "fiscal_year": fy, "position": position, "line": line})
+
     windows: list[dict[str, Any]] = []
     seen_rounds: set[tuple[int, int]] = set()
     years = {int(r["fiscal_year"]) for r in dimensions + items}
@@ -360,7 +385,7 @@ def parse_data_dir(data_dir: Path) -> ParsedData:
     if errors:
         raise DataFileError(errors)
     files = {name: hashlib.sha256((data_dir / name).read_bytes()).hexdigest() for name in FILES}
-    return ParsedData(clusters, provinces, offices, dimensions, items, windows, files)
+    return ParsedData(clusters, provinces, offices, dimensions, items, windows, files, item_sets)
 
 
 def _create_catalogue(session: Session, data: ParsedData, fy: int, s: LoadSummary) -> None:
@@ -379,9 +404,20 @@ def _create_catalogue(session: Session, data: ParsedData, fy: int, s: LoadSummar
         session.add(dims[key])
         s.bump(s.created, "policy_dimensions")
     session.flush()
-    for row in (r for r in data.items if r["fiscal_year"] == fy):
+    rows = [r for r in data.items if r["fiscal_year"] == fy]
+    sets = ensure_item_sets(session, fy, {str(r["kind"]) for r in rows})
+    for row in rows:
         session.add(
-            PolicyItem(fiscal_year=fy, kind=row["kind"], no=row["no"], **item_values(row, dims))
+            PolicyItem(
+                fiscal_year=fy,
+                kind=row["kind"],
+                no=str(row["no"]),
+                set_id=sets[str(row["kind"])].id,
+                fields=list(DEFAULT_FIELDS),
+                rounds=[],
+                retired=False,
+                **item_values(row, dims),
+            )
         )
         s.bump(s.created, "policy_items")
 
@@ -583,6 +619,23 @@ def load(session: Session, data: ParsedData, actor: Actor | None = None) -> Load
             _create_catalogue(session, data, fy, s)
         else:
             _replace_catalogue(session, actor or Actor(None), data, fy, s)
+    session.flush()
+
+    # Sets are added and retitled from the file, never removed by it (an admin's may hold items).
+    for row in data.item_sets:
+        fy = int(row["fiscal_year"])
+        if session.get(FiscalYear, fy) is None:
+            starts, ends = fiscal_year_bounds(fy)
+            session.add(FiscalYear(year_be=fy, starts_on=starts, ends_on=ends))
+            s.bump(s.created, "fiscal_years")
+            session.flush()
+        values = {k: row[k] for k in ("position", "title_th", "title_en")}
+        found = session.scalars(select(ItemSet).filter_by(fiscal_year=fy, code=row["code"])).first()
+        if found is None:
+            session.add(ItemSet(fiscal_year=fy, code=row["code"], **values))
+            s.bump(s.created, "item_sets")
+        elif _assign(found, values):
+            s.bump(s.updated, "item_sets")
     session.flush()
 
     existing_windows = {

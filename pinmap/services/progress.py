@@ -19,8 +19,10 @@ from ..auth import can, can_read_office_work
 from ..fiscal import fiscal_year_of
 from ..models import (
     INDICATOR_UNITS,
+    LIKELY_SUCCESS,
     PROGRESS_STATUSES,
     Evidence,
+    ItemSet,
     Office,
     PolicyItem,
     ProgressEntry,
@@ -45,6 +47,8 @@ from .review import (
 from .sanitize import clean_html
 
 NARRATIVE = ("what", "where", "how", "result")
+# Free-text fields an item may ask for besides the narrative (ITEM_FIELDS of the same names).
+EXTRA_TEXT = ("problems", "served_goal")
 MAX_NARRATIVE = 5_000
 MAX_EVIDENCE = 20
 MAX_NO_ACTIVITY = 2_000
@@ -55,29 +59,37 @@ SMALLINT = range(-(2**15), 2**15)
 # --- reading ---------------------------------------------------------------------------------
 
 
-def catalogue_year(session: Session, today: dt.date) -> int | None:
-    """The fiscal year to show: the current one if it has a catalogue, else the latest one."""
-    years = list(session.scalars(select(PolicyItem.fiscal_year).distinct()))
-    current = fiscal_year_of(today)
-    if current in years:
-        return current
-    return max(years) if years else None
+def catalogue_year(session: Session, today: dt.date) -> int:
+    """The fiscal year pages follow: always today's, framework or not (pages then say that the
+    year has no framework yet; earlier years stay open by ?fiscal_year=)."""
+    return fiscal_year_of(today)
 
 
-def shown_fiscal_year(session: Session, today: dt.date) -> int:
-    """The year a page shows by default: the catalogue's (see above), else today's fiscal year."""
-    return catalogue_year(session, today) or fiscal_year_of(today)
+def shown_fiscal_year(session: Session, today: dt.date, asked: int | None = None) -> int:
+    """The year a page shows: `asked` (?fiscal_year=) when that year has a framework, else
+    today's fiscal year (see catalogue_year)."""
+    if asked is not None and has_framework(session, asked):
+        return asked
+    return catalogue_year(session, today)
 
 
-def item_or_404(session: Session, fiscal_year: int, kind: str, no: int) -> PolicyItem:
-    """A fiscal year's item by kind and number, or a 404 ServiceError naming it."""
-    # Both are smallint columns: a larger number cannot name an item (and the database would
-    # refuse to compare it).
+def has_framework(session: Session, fiscal_year: int) -> bool:
+    if fiscal_year not in SMALLINT:
+        return False
+    return (
+        session.scalar(select(PolicyItem.id).filter_by(fiscal_year=fiscal_year).limit(1))
+        is not None
+    )
+
+
+def item_or_404(session: Session, fiscal_year: int, kind: str, no: int | str) -> PolicyItem:
+    """A fiscal year's item by its set's code and its number ("4", "4.1"), or a 404 naming it."""
+    number = str(no).strip()
     item = (
         None
-        if fiscal_year not in SMALLINT or no not in SMALLINT
+        if fiscal_year not in SMALLINT or len(number) > 40 or len(kind) > 30
         else session.scalars(
-            select(PolicyItem).filter_by(fiscal_year=fiscal_year, kind=kind, no=no)
+            select(PolicyItem).filter_by(fiscal_year=fiscal_year, kind=kind, no=number)
         ).first()
     )
     if item is None:
@@ -85,20 +97,32 @@ def item_or_404(session: Session, fiscal_year: int, kind: str, no: int) -> Polic
             404,
             N_("No item %(kind)s %(no)s in fiscal year %(fy)s."),
             kind=kind,
-            no=no,
+            no=number,
             fy=fiscal_year,
         )
     return item
 
 
 def items_of(session: Session, fiscal_year: int) -> list[PolicyItem]:
+    """A year's items in the framework's order: set by set, each by number (4, 4.1, 5)."""
     return list(
         session.scalars(
             select(PolicyItem)
-            .filter_by(fiscal_year=fiscal_year)
-            .order_by(PolicyItem.kind, PolicyItem.no)
+            .join(ItemSet, ItemSet.id == PolicyItem.set_id)
+            .where(PolicyItem.fiscal_year == fiscal_year)
+            .order_by(ItemSet.position, ItemSet.id, PolicyItem.no)
         )
     )
+
+
+def framework_years(session: Session) -> list[int]:
+    """Fiscal years that have items, newest first (a page's "other years" links)."""
+    return sorted(set(session.scalars(select(PolicyItem.fiscal_year).distinct())), reverse=True)
+
+
+def items_asked(session: Session, fiscal_year: int, round_no: int) -> list[PolicyItem]:
+    """The items offices report on in `round_no`: not retired, and planned for that round."""
+    return [i for i in items_of(session, fiscal_year) if i.asked_in(round_no)]
 
 
 def get_window(session: Session, fiscal_year: int, round_no: int) -> ReportingWindow | None:
@@ -181,6 +205,9 @@ def revision_dict(rev: ProgressRevision | None) -> dict[str, Any] | None:
             "unit": rev.indicator_unit,
             "achieved": rev.indicator_achieved,
         },
+        "problems": rev.problems,
+        "likely_success": rev.likely_success,
+        "served_goal": rev.served_goal,
         "no_activity": {"reason": rev.no_activity_reason, "when": rev.no_activity_when},
         "evidence": [
             {
@@ -263,6 +290,8 @@ def _new_revision(
             "indicator_achieved",
             "no_activity_reason",
             "no_activity_when",
+            *EXTRA_TEXT,
+            "likely_success",
         ):
             setattr(rev, key, getattr(base, key))
         rev.evidence = [
@@ -353,6 +382,26 @@ def apply_changes(rev: ProgressRevision, data: dict[str, Any]) -> None:
                     n=MAX_NARRATIVE,
                 )
             setattr(rev, key, clean_html(text))
+    for key in EXTRA_TEXT:
+        if key in data:
+            text = str(data[key] or "")
+            if len(text) > MAX_NARRATIVE:
+                raise ServiceError(
+                    400,
+                    N_("%(field)s is longer than %(n)s characters."),
+                    field=Labels(key),
+                    n=MAX_NARRATIVE,
+                )
+            setattr(rev, key, clean_html(text))
+    if "likely_success" in data:
+        judged = data["likely_success"] or None
+        if judged is not None and judged not in LIKELY_SUCCESS:
+            raise ServiceError(
+                400,
+                N_("Likely success must be one of %(allowed)s."),
+                allowed=", ".join(LIKELY_SUCCESS),
+            )
+        rev.likely_success = judged
     for key in ("no_activity_reason", "no_activity_when"):
         if key in data:
             setattr(rev, key, limited_text(str(data[key] or ""), Labels(key), MAX_NO_ACTIVITY))
@@ -408,11 +457,16 @@ def save_draft(
     return rev
 
 
-def missing_for_submission(rev: ProgressRevision) -> list[str]:
-    """What a complete report still lacks (the seed's top complaint is incomplete reports)."""
+def missing_for_submission(rev: ProgressRevision, item: PolicyItem | None = None) -> list[str]:
+    """What a complete report still lacks (the seed's top complaint is incomplete reports):
+    the fields its item asks for (the four-part narrative when no item is given)."""
     if rev.status == "not_started":
         return [k for k in ("no_activity_reason", "no_activity_when") if not getattr(rev, k)]
-    missing = [k for k in NARRATIVE if not getattr(rev, k)]
+    asks = set(item.fields or ()) if item is not None else {"narrative"}
+    missing = [k for k in NARRATIVE if "narrative" in asks and not getattr(rev, k)]
+    missing += [k for k in EXTRA_TEXT if k in asks and not getattr(rev, k)]
+    if "likely_success" in asks and rev.likely_success is None:
+        missing.append("likely_success")
     if (rev.indicator_value is None) != (rev.indicator_target is None):
         missing.append("indicator_target" if rev.indicator_target is None else "indicator_value")
     return missing
@@ -442,7 +496,7 @@ def submit(
             opens=window.opens_on.isoformat(),
             closes=last.isoformat(),
         )
-    missing = missing_for_submission(rev)
+    missing = missing_for_submission(rev, entry.item)
     if missing:
         raise ServiceError(
             400, N_("The report is incomplete: fill in %(fields)s."), fields=Labels(*missing)

@@ -80,7 +80,7 @@ PAGES = {
     "/portal/password": "/portal/password",
     "/portal/results": "/portal/results",
     "/portal/offices/<code>": "/portal/offices/{code}",
-    "/portal/offices/<code>/entries/<int:fiscal_year>/<int:round_no>/<kind>/<int:no>": "/portal/offices/{code}/entries/{fy}/{round_no}/{item_kind}/{item_no}",
+    "/portal/offices/<code>/entries/<int:fiscal_year>/<int:round_no>/<kind>/<no>": "/portal/offices/{code}/entries/{fy}/{round_no}/{item_kind}/{item_no}",
     "/portal/offices/<code>/profile": "/portal/offices/{code}/profile",
     "/portal/offices/<code>/schools": "/portal/offices/{code}/schools",
     "/portal/offices/<code>/results": "/portal/offices/{code}/results",
@@ -98,6 +98,7 @@ PAGES = {
     "/admin/users": "/admin/users",
     "/admin/windows": "/admin/windows",
     "/admin/catalogue": "/admin/catalogue",
+    "/admin/framework": "/admin/framework",
     "/admin/audit": "/admin/audit",
     "/admin/ingest": "/admin/ingest",
     "/admin/ingest/runs": "/admin/ingest/runs",
@@ -117,6 +118,7 @@ NOT_PAGES = {
     "/exports/<any(offices, results):what>.<any(csv, xlsx):fmt>": "data export",
     "/exports/offices.geojson": "data export",
     "/admin/catalogue/export.csv": "CSV download",
+    "/admin/framework/<int:fiscal_year>.<fmt>": "framework download (CSV, XLSX)",
     "/coaching/plans/<int:plan_id>.<fmt>": "plan export (CSV, XLSX, GeoJSON, iCalendar)",
     "/coaching/rounds/<int:round_id>/sessions.ics": "iCalendar",
     "/photos/<int:photo_id>/<any(full, thumb):size>": "image file",
@@ -171,7 +173,7 @@ class Sample:
     fy: int
     round_no: int
     item_kind: str
-    item_no: int
+    item_no: str
     entry_id: int
     bp_id: int
     profile_rev_id: int

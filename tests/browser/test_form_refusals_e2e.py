@@ -37,7 +37,7 @@ VIEWPORTS = {"desktop": (1366, 900), "phone": (390, 844)}
 class Setup:
     url: str
     item_kind: str
-    item_no: int
+    item_no: str
     plan_id: int
 
 

@@ -41,6 +41,7 @@ from pinmap.models import (
 from pinmap.services import best_practices, plans, profiles
 from pinmap.services.accounts import create_token, create_user
 from pinmap.services.audit import Actor, utcnow
+from pinmap.services.catalogue import ensure_item_sets
 from pinmap.services.errors import ServiceError
 from pinmap.services.progress import fiscal_year_of
 
@@ -99,10 +100,13 @@ def committed(pg_cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> 
             session.add(FiscalYear(year_be=fy, starts_on=starts, ends_on=ends))
             session.flush()
         items = [("policy", no) for no in range(1, 41)]
+        # Every item belongs to one of the year's item sets.
+        sets = ensure_item_sets(session, fy, {"policy"})
         for kind, no in items:
             session.add(
                 PolicyItem(
                     fiscal_year=fy,
+                    set_id=sets[kind].id,
                     kind=kind,
                     no=no,
                     title_th=f"ข้อ {no}",

@@ -447,6 +447,41 @@ def catalogue_csv(c: Ctx) -> bytes:
     return out.getvalue().encode("utf-8")
 
 
+def framework_csv(c: Ctx) -> bytes:
+    """The FY2567 framework as exported, with one item's English title changed."""
+    r = _ok(c.page("admin").get("/admin/framework/2567.csv"), 200)
+    rows = list(csv.DictReader(io.StringIO(r.get_data(as_text=True).lstrip("\ufeff"))))
+    item = next(row for row in rows if row["kind"] == "policy")
+    item["title_en"] += " (revised)"
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue().encode("utf-8")
+
+
+def framework_item(c: Ctx) -> int:
+    """An FY2567 item nobody reported on, added by an admin (so any role may delete it)."""
+    _ok(
+        c.page("admin").post(
+            "/admin/framework/2567/items",
+            data={
+                "kind": "quick_win",
+                "no": "12",
+                "title_th": "ข้อใหม่",
+                "title_en": "New item",
+                "fields": ["narrative"],
+            },
+        )
+    )
+    return int(
+        c.scalar(
+            "SELECT id FROM policy_items WHERE fiscal_year = 2567 AND kind = 'quick_win' "
+            "AND no = '12'"
+        )
+    )
+
+
 SCHOOLS_CSV = (
     "code,name_th,amphoe_th,level,lat,lon\n"
     "1081010001,โรงเรียนบ้านทดสอบ,เมืองกระบี่,ประถมศึกษา,8.07,98.91\n"
@@ -490,8 +525,9 @@ class Row:
     verify: Callable[[Ctx, str], None] | None = None  # extra check of an allowed cell
 
 
-ENTRY_API = "/api/v1/portal/offices/<code>/entries/<int:fiscal_year>/<int:round_no>/<kind>/<int:no>"
-ENTRY_PAGE = "/portal/offices/<code>/entries/<int:fiscal_year>/<int:round_no>/<kind>/<int:no>"
+ENTRY_API = "/api/v1/portal/offices/<code>/entries/<int:fiscal_year>/<int:round_no>/<kind>/<no>"
+# An item's number is text ("4", "4.1") on the page addresses since the framework has sub-items.
+ENTRY_PAGE = "/portal/offices/<code>/entries/<int:fiscal_year>/<int:round_no>/<kind>/<no>"
 
 
 def _only_own_password_changed(c: Ctx, who: str) -> None:
@@ -784,6 +820,68 @@ ROWS: list[Row] = [
         act=lambda c, who, body: _multipart(
             c.page(who), "/admin/catalogue/import", {"file": (io.BytesIO(body), "items.csv")}
         ),
+    ),
+    Row(
+        "admin import a framework file",
+        "POST",
+        "/admin/framework/import",
+        ADMIN,
+        prepare=framework_csv,
+        act=lambda c, who, body: _multipart(
+            c.page(who), "/admin/framework/import", {"file": (io.BytesIO(body), "fw.csv")}
+        ),
+    ),
+    Row(
+        "admin save an item set",
+        "POST",
+        "/admin/framework/<int:fiscal_year>/sets",
+        ADMIN,
+        act=lambda c, who, _: c.page(who).post(
+            "/admin/framework/2567/sets",
+            data={"code": "kpi", "position": "7", "title_th": "ตัวชี้วัด", "title_en": "KPI"},
+        ),
+    ),
+    Row(
+        "admin save a framework item",
+        "POST",
+        "/admin/framework/<int:fiscal_year>/items",
+        ADMIN,
+        act=lambda c, who, _: c.page(who).post(
+            "/admin/framework/2567/items",
+            data={
+                "kind": "policy",
+                "no": "4.1",
+                "title_th": "สำรวจรายการประเมิน",
+                "title_en": "Survey of assessments",
+                "fields": ["narrative", "problems"],
+                "rounds": ["2"],
+            },
+        ),
+    ),
+    Row(
+        "admin retire a framework item",
+        "POST",
+        "/admin/framework/items/<int:item_id>/retire",
+        ADMIN,
+        prepare=framework_item,
+        act=lambda c, who, item: c.page(who).post(
+            f"/admin/framework/items/{item}/retire", data={"retired": "yes"}
+        ),
+    ),
+    Row(
+        "admin delete a framework item",
+        "POST",
+        "/admin/framework/items/<int:item_id>/delete",
+        ADMIN,
+        prepare=framework_item,
+        act=lambda c, who, item: c.page(who).post(f"/admin/framework/items/{item}/delete"),
+    ),
+    Row(
+        "admin start a fiscal year from the one before",
+        "POST",
+        "/admin/framework/<int:fiscal_year>/start",
+        ADMIN,
+        act=lambda c, who, _: c.page(who).post("/admin/framework/2568/start"),
     ),
     # Reviewers may read /admin/ingest (view_ingest); saving a source is the admin's alone.
     Row(

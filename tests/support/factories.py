@@ -14,9 +14,10 @@ from typing import Any
 import factory
 from sqlalchemy.orm import Session
 
-from pinmap.models import PolicyItem, ReportingWindow, User
+from pinmap.models import DEFAULT_FIELDS, PolicyItem, ReportingWindow, User
 from pinmap.services.accounts import create_token, create_user
 from pinmap.services.audit import Actor
+from pinmap.services.catalogue import ensure_item_sets
 
 PASSWORD = "correct horse 42"
 TEST_ACTOR = Actor(None, "test")
@@ -61,15 +62,29 @@ def token_for(session: Session, user: User, name: str = "tests") -> str:
 
 
 class PolicyItemFactory(_InSession):
+    """An item of the year's set of its kind (the set is created when the year has none)."""
+
     class Meta:
         model = PolicyItem
 
     fiscal_year = 2567
     kind = "policy"
-    no = factory.Sequence(lambda n: n + 1)
+    no = factory.Sequence(lambda n: str(n + 1))
     title_th = "ทดสอบ"
     title_en = "Test"
     verified = False
+    fields = factory.LazyFunction(lambda: list(DEFAULT_FIELDS))
+    rounds = factory.LazyFunction(list)
+    retired = False
+
+    @classmethod
+    def _create(cls, model_class: type, *args: Any, session: Session, **kwargs: Any) -> Any:
+        kwargs["no"] = str(kwargs["no"])
+        if "set_id" not in kwargs:
+            kwargs["set_id"] = ensure_item_sets(session, kwargs["fiscal_year"], {kwargs["kind"]})[
+                kwargs["kind"]
+            ].id
+        return super()._create(model_class, *args, session=session, **kwargs)
 
 
 class ReportingWindowFactory(_InSession):
