@@ -541,6 +541,11 @@ def print_report(default: PageUnderTest, ours: PageUnderTest, runs: int, notes: 
     print(f"{'':38}{'folium default':>16}{'pinmap':>12}   ratio (default/pinmap)")
     for label, a, b in table_rows(default, ours):
         print(f"{label:38}{a:>16,.0f}{b:>12,.0f}   {ratio(a, b)}")
+    for target in (default, ours):
+        print(f"\n{target.label}, per response (counted bytes, body bytes, kind, path):")
+        for t in target.transfers:
+            path = urlsplit(t.url).path if t.source == "server" else t.url
+            print(f"  {t.counted_bytes:>9,} {t.body_bytes:>9,}  {t.kind:<6} {path}")
     print("\nrequirement 7 (same run):")
     for line in target_lines(default, ours):
         print(f"  - {line}")
@@ -550,8 +555,10 @@ def print_report(default: PageUnderTest, ours: PageUnderTest, runs: int, notes: 
 
 
 def basemap_note(ours: PageUnderTest) -> str:
-    files = [t for t in ours.transfers if t.basemap and "/static/" in t.url]
-    api = [t for t in ours.transfers if t.basemap and "/static/" not in t.url]
+    # The basemap is a static file (under /static or the fingerprinted /basemap/); the API's
+    # outlines are data.
+    files = [t for t in ours.transfers if t.basemap and "/api/" not in t.url]
+    api = [t for t in ours.transfers if t.basemap and "/api/" in t.url]
     if files:
         names = ", ".join(f"{urlsplit(t.url).path} ({t.counted_bytes:,} B)" for t in files)
         return f"basemap file counted in the pinmap total: {names}"
@@ -585,10 +592,12 @@ def build_notes(
 ) -> list[str]:
     stubbed = [a.name for a in assets if a.local is None]
     wire = sum(t.wire_bytes or 0 for t in ours.transfers)
+    fetched = [t for t in ours.transfers if t.basemap and "/api/" in t.url]
     outline_note = (
-        "included (mapthai_th_adm1 imported)"
+        "imported (mapthai_th_adm1); the page fetched them: "
+        + (", ".join(f"{urlsplit(t.url).path} ({t.counted_bytes:,} B)" for t in fetched) or "no")
         if outlines
-        else f"NOT included ({PROVINCE_FILE} absent; the outlines request returns nothing)"
+        else f"NOT imported ({PROVINCE_FILE} absent)"
     )
     notes = [
         f"bytes rule, both pages: gzip -{GZIP_LEVEL} size of every response body whose type "

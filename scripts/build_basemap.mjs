@@ -33,6 +33,12 @@ const OUT = process.argv[2] || join(ROOT, "data/basemap/thailand.topo.json");
 const KEEP = 0.1;
 // Quantization: 1e5 steps across the output box (~0.0005° ≈ 50 m) before delta encoding.
 const QUANTIZATION = 1e5;
+// The far land (world-atlas, outside the detail box) is seen only zoomed out, at 5 km a pixel:
+// its points must weigh this many times the threshold above to stay (about a quarter stay).
+const FAR_WEIGHT = 16;
+// The neighbours' coasts and far borders (muted background, not Thailand's borders, which are
+// the provinces' arcs) keep points weighing this many times the threshold.
+const NEIGHBOUR_WEIGHT = 3;
 // Detail box: admin-1 data (Thailand and its neighbours). Far box: world-atlas land only.
 const DETAIL = [94.5, 3.5, 110.5, 24.0];
 const FAR = [80.0, -6.0, 125.0, 32.0];
@@ -167,6 +173,36 @@ function farLand() {
   };
 }
 
+// Arcs only the far land uses (it lies outside the detail box, so most of its arcs), and arcs
+// only the neighbouring countries use (not their borders with Thailand).
+function backgroundArcs(topo) {
+  const uses = new Map();
+  const walk = (arcs, name) => {
+    if (typeof arcs === "number") {
+      const i = arcs < 0 ? ~arcs : arcs;
+      uses.set(i, (uses.get(i) || new Set()).add(name));
+    } else arcs.forEach((a) => walk(a, name));
+  };
+  for (const [name, o] of Object.entries(topo.objects)) {
+    for (const g of o.geometries) if (g.arcs) walk(g.arcs, name);
+  }
+  const only = (name) =>
+    new Set([...uses].filter(([, names]) => names.size === 1 && names.has(name)).map(([i]) => i));
+  return { land: only("land"), countries: only("countries") };
+}
+
+// The background's arcs keep only the points weighing at least `minWeight`; an arc that would
+// be left with under 4 points keeps the ones it has, so no ring collapses. Called before
+// simplify(), which drops the weights presimplify gave each point.
+function thinOut(topo, arcs, minWeight) {
+  topo.arcs = topo.arcs.map((arc, i) => {
+    if (!arcs.has(i)) return arc;
+    const kept = arc.filter((pt) => pt[2] >= minWeight);
+    return kept.length >= 4 ? kept : arc;
+  });
+  return topo;
+}
+
 function main() {
   const { provinces, neighbours } = adminOne();
   const objects = {
@@ -176,9 +212,17 @@ function main() {
   };
   let topo = presimplify(topology(objects, QUANTIZATION));
   const threshold = quantile(topo, KEEP);
+  const background = backgroundArcs(topo);
+  const far = background.land;
+  topo = thinOut(topo, far, threshold * FAR_WEIGHT);
+  topo = thinOut(topo, background.countries, threshold * NEIGHBOUR_WEIGHT);
   topo = simplify(topo, threshold);
-  // Islands whose area is a few times the smallest triangle kept would be slivers of 3–4 points.
-  topo = filter(topo, filterWeight(topo, threshold * 4));
+  // Islands whose area is a few times the smallest triangle kept would be slivers of 3–4 points;
+  // in the far land, islands under FAR_WEIGHT times that are a pixel or two where they show.
+  const near = filterWeight(topo, threshold * 4);
+  const farOnes = filterWeight(topo, threshold * 4 * FAR_WEIGHT);
+  topo = filter(topo, (ring, interior) =>
+    (ring.every((a) => far.has(a < 0 ? ~a : a)) ? farOnes : near)(ring, interior));
   // Drop the per-point weights presimplify added, quantize and delta-encode again (presimplify
   // decoded the arcs), and drop the bbox: the client does not need it.
   topo.arcs = topo.arcs.map((arc) => arc.map((pt) => pt.slice(0, 2)));

@@ -11,9 +11,11 @@ from flask_babel import gettext as _
 
 from ..db import get_session
 from ..i18n import LOCALE_COOKIE, LOCALES
+from ..models import Office
 from ..security import current_actor, safe_next
 from ..services import exports, progress
 from ..services import offices as svc
+from ..shapes import point_of
 from . import bp
 from .mapview import national_map, render_parts
 
@@ -59,14 +61,55 @@ def _client_strings() -> dict[str, str]:
     }
 
 
-def _cluster_provinces(clusters: list[dict[str, Any]], session: Any) -> dict[str, list[int]]:
+def _cluster_provinces(offices: list[Office]) -> dict[str, list[int]]:
     """Province code → the clusters with an office in or covering it (the province list of a
     cluster follows its offices, like its outline on the map)."""
     found: dict[str, set[int]] = {}
-    for office in svc.list_offices(session):
+    for office in offices:
         for code in {office.office_province_code, *(c.province_code for c in office.covered)}:
             found.setdefault(code, set()).add(office.cluster_no)
     return {code: sorted(nos) for code, nos in found.items()}
+
+
+def _office_columns(offices: list[Office]) -> dict[str, list[Any]]:
+    """The offices the map draws, inline in the page, column by column (like values side by
+    side compress best): the API's properties plus lon/lat, which have 5 decimals (about
+    1 m) where the building is known and 4 (11 m) for pins at a district or province centre,
+    and `province_codes` null when the office covers only its own province. About 6 KB gzip
+    and no request; /api/v1/offices stays the API for others. pinmap.js: PinMap.expand."""
+    cols: dict[str, list[Any]] = {
+        name: []
+        for name in (
+            "code",
+            "kind",
+            "name_th",
+            "name_en",
+            "province_code",
+            "province_codes",
+            "cluster_no",
+            "location_precision",
+            "lon",
+            "lat",
+        )
+    }
+    for o in offices:
+        point = point_of(o.geom)
+        digits = 5 if o.location_precision == "office" else 4
+        covered = [c.province_code for c in o.covered]
+        for name, value in (
+            ("code", o.code),
+            ("kind", o.kind),
+            ("name_th", o.name_th),
+            ("name_en", o.name_en),
+            ("province_code", o.office_province_code),
+            ("province_codes", None if covered == [o.office_province_code] else covered),
+            ("cluster_no", o.cluster_no),
+            ("location_precision", o.location_precision),
+            ("lon", round(point.x, digits)),
+            ("lat", round(point.y, digits)),
+        ):
+            cols[name].append(value)
+    return cols
 
 
 @bp.route("/")
@@ -92,7 +135,8 @@ def index() -> Any:
     province_name = {p.code: p.name_th if th else (p.name_en or p.name_th) for p in provinces}
     if not th:
         provinces = sorted(provinces, key=lambda p: p.name_en or p.name_th)
-    in_clusters = _cluster_provinces(clusters, session)
+    offices = svc.list_offices(session)
+    in_clusters = _cluster_provinces(offices)
     export_urls = {
         fmt: url_for("public.export_table", what="offices", fmt=fmt) for fmt in ("csv", "xlsx")
     }
@@ -113,15 +157,6 @@ def index() -> Any:
             "exports": export_urls,
         },
         "fiscal_year": fiscal_year,
-        "items": [
-            {
-                "kind": i.kind,
-                "no": i.no,
-                "label": f"{'Quick Win' if i.kind == 'quick_win' else _('Policy')} {i.no}. "
-                f"{i.title_th if th else i.title_en}",
-            }
-            for i in items
-        ],
         "locale": request.args.get("lang") or "",
         "lang": "th" if th else "en",
         "strings": _client_strings(),
@@ -129,7 +164,10 @@ def index() -> Any:
             str(c["no"]): c["name_th"] if th else (c["name_en"] or c["name_th"]) for c in clusters
         },
         "province_names": province_name,
-        "filter_names": list(exports.FILTER_NAMES),
+        "offices": _office_columns(offices),
+        # The basemap draws the provinces; imported outlines (finer) are fetched only when
+        # there are some and the map is zoomed in far enough to show the difference.
+        "imported_provinces": svc.has_province_outlines(session),
     }
     parts = render_parts(
         national_map(config, _map_labels(), cfg["PINMAP_TILES"], cfg["PINMAP_TILES_ATTRIBUTION"])

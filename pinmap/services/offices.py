@@ -127,6 +127,12 @@ def list_clusters(session: Session) -> list[dict[str, Any]]:
     ]
 
 
+def has_province_outlines(session: Session) -> bool:
+    """Whether any province outline was imported (the basemap's are drawn otherwise)."""
+    found = select(Province.code).where(Province.geom_web.is_not(None)).limit(1)
+    return session.scalar(found) is not None
+
+
 def province_boundaries(session: Session) -> dict[str, Any]:
     """Simplified province outlines for the web map (empty when none were imported)."""
     rows = session.execute(

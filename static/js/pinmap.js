@@ -26,6 +26,8 @@
   var AREA_RAMP = [[0.2, "#edf8fb"], [0.4, "#bfd3e6"], [0.6, "#9ebcda"], [0.8, "#8c96c6"],
                    [1.0001, "#88419d"]];
   var SVG_NS = "http://www.w3.org/2000/svg";
+  // From this zoom on, imported province outlines (when there are any) replace the basemap's.
+  var PROVINCE_DETAIL_ZOOM = 8;
 
   function svg(tag, attrs) {
     var node = document.createElementNS(SVG_NS, tag);
@@ -91,12 +93,21 @@
       // Bubbles show what their pins' colours mean (markercluster's own green/yellow size
       // colours read like the progress legend). Read when each bubble is drawn.
       layers.offices.options.iconCreateFunction = function (cluster) { return self.bubbleIcon(cluster); };
-      var officesData = getJSON(config.urls.offices);
+      // The page carries its offices inline (no request); the API's GeoJSON otherwise.
+      var officesData = config.offices ? Promise.resolve(this.expand(config.offices))
+        : getJSON(config.urls.offices);
       var offices = officesData.then(function (fc) { self.addOffices(fc); });
-      // Asked for once the offices have arrived: the server builds one answer at a time faster.
-      officesData.catch(function () {}).then(function () { return getJSON(config.urls.provinces); })
-        .then(function (fc) { self.addProvinces(fc); })
-        .catch(function (e) { console.warn("provinces:", e.message); });
+      // The basemap draws the provinces; imported outlines are finer, which shows only zoomed
+      // in, so they are fetched the first time the map gets there (or is there already).
+      if (config.imported_provinces) {
+        var detail = function () {
+          if (layers.map.getZoom() < PROVINCE_DETAIL_ZOOM) return;
+          layers.map.off("zoomend", detail);
+          self.loadProvinces();
+        };
+        layers.map.on("zoomend", detail);
+        offices.catch(function () {}).then(detail);
+      }
       this.bindLayout();
       // Cluster outlines start hidden: fetched the first time they are shown, not by every visitor.
       layers.map.on("overlayadd", function (ev) { if (ev.layer === layers.clusters) self.loadClusters(); });
@@ -117,6 +128,28 @@
         var box = document.getElementById("result-count");
         if (box) box.textContent = self.S.load_failed;
       });
+    },
+
+    // The page's inline offices, column by column (pinmap/public/map_page.py), as the API's
+    // GeoJSON features.
+    expand: function (cols) {
+      return { type: "FeatureCollection", features: cols.code.map(function (code, i) {
+        var own = cols.province_code[i];
+        return { type: "Feature", id: code, geometry: { type: "Point", coordinates: [cols.lon[i], cols.lat[i]] },
+                 properties: { code: code, kind: cols.kind[i], name_th: cols.name_th[i], name_en: cols.name_en[i],
+                               province_code: own, province_codes: cols.province_codes[i] || [own],
+                               cluster_no: cols.cluster_no[i], location_precision: cols.location_precision[i] } };
+      }) };
+    },
+
+    loadProvinces: function () {
+      var self = this;
+      if (!this._provincesLoading) {
+        this._provincesLoading = getJSON(this.config.urls.provinces)
+          .then(function (fc) { self.addProvinces(fc); })
+          .catch(function (e) { console.warn("provinces:", e.message); });
+      }
+      return this._provincesLoading;
     },
 
     shareBucket: function (code) {
@@ -362,6 +395,9 @@
       });
       layer.addTo(this.layers.provinces);
       this.layers.provinces.bringToBack && this.layers.provinces.bringToBack();
+      // Shaded before they arrived: the new outlines get the same shading.
+      if (this.state.area && this.state.area.indexOf("province:") === 0) this.shadeAreas(this.state.area);
+      document.documentElement.setAttribute("data-provinces-imported", String(fc.features.length));
     },
 
     addRegions: function (fc) {

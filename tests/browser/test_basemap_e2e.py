@@ -104,6 +104,11 @@ def _drawn(page: Page) -> None:
     container = page.locator(".leaflet-container").first
     assert container.get_attribute("data-basemap-provinces") == "77"
     assert int(container.get_attribute("data-basemap-countries") or 0) >= 5
+    # Leaflet's canvas repaints in the next animation frame after a view change (the pins'
+    # framing, now as soon as the page's inline offices are read).
+    page.wait_for_function(
+        f"() => {{ const [n, t] = ({PAINTED_JS})(); return n > t * 0.02; }}", timeout=WAIT_MS
+    )
     painted, total = page.evaluate(PAINTED_JS)
     assert painted > total * 0.02, (painted, total)  # provinces are on the canvas
 

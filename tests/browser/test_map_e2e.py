@@ -30,7 +30,12 @@ def test_map_shows_all_245_offices_offline(live_server: LiveServer, watched: Wat
     assert page.evaluate(COUNT_JS) == 245
     assert page.evaluate("PinMap.state.shown") == 245
     assert page.locator("#result-count").inner_text() == "แสดง 245 จาก 245 เขต"
+    # The basemap draws the provinces; imported outlines are fetched once zoomed in.
+    outlines = "/api/v1/boundaries/provinces"
+    assert not [u for u in watched.requests if u.endswith(outlines)]
     if live_server.boundaries:
+        page.evaluate("PinMap.layers.map.setZoom(8, {animate: false})")
+        page.wait_for_selector("html[data-provinces-imported='77']", timeout=WAIT_MS)
         assert page.locator("path.leaflet-interactive").count() >= 77
     assert page.locator(".leaflet-control-layers-overlays label").count() == 3
     outside = [u for u in watched.requests if not u.startswith(live_server.url)]

@@ -1,17 +1,21 @@
 """Public HTML pages: Thai first, escaped user text, no external asset URLs."""
 
+import os
 import re
+from pathlib import Path
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from pinmap.models import Office
+from pinmap.public.mapview import MAP_BUNDLE, MAP_BUNDLE_CSS, MAP_BUNDLE_SOURCES
 
 EXTERNAL = re.compile(r"""(?:src|href)=["'](?:https?:)?//""")
 
 
-def test_map_page_is_thai_and_uses_only_local_assets(client: FlaskClient) -> None:
+def test_map_page_is_thai_and_uses_only_local_assets(app: Flask, client: FlaskClient) -> None:
     r = client.get("/")
     assert r.status_code == 200
     html = r.get_data(as_text=True)
@@ -19,12 +23,21 @@ def test_map_page_is_thai_and_uses_only_local_assets(client: FlaskClient) -> Non
     assert "ระบบปักหมุดสารสนเทศงานติดตามและประเมินผล สพฐ." in html
     assert not EXTERNAL.search(html), EXTERNAL.search(html)
     assert "cdn" not in html.lower()
-    for asset in (
-        "vendor/leaflet/leaflet.js",
-        "vendor/leaflet.markercluster/leaflet.markercluster.js",
-        "js/pinmap.js",
-    ):
-        assert f"/static/{asset}" in html
+    bundle = Path(app.static_folder or "") / MAP_BUNDLE
+    if f"/static/{MAP_BUNDLE}?v=" in html:
+        # One minified script (make install builds it) in place of the separate ones.
+        code = bundle.read_text(encoding="utf-8")
+        for part in ("leafletjs.com", "MarkerClusterGroup", "topojson", "PinBasemap", "PinMap"):
+            assert part in code
+        assert f"/static/{MAP_BUNDLE_CSS}" in html
+        assert "/static/vendor/leaflet/leaflet.js" not in html
+    else:
+        assets = (
+            "vendor/leaflet/leaflet.js",
+            "vendor/leaflet.markercluster/leaflet.markercluster.js",
+        )
+        for asset in (*assets, "js/pinmap.js"):
+            assert f"/static/{asset}" in html
     assert "jquery" not in html  # folium's popups need it; this map builds its own
     # The map page draws Thai in the system's fonts (the webfont outweighed the map's data);
     # the other pages still take the webfont from our own copy.
@@ -32,6 +45,41 @@ def test_map_page_is_thai_and_uses_only_local_assets(client: FlaskClient) -> Non
     office = client.get("/offices/spp-krabi").get_data(as_text=True)
     assert "/static/vendor/sarabun/sarabun.css" in office
     assert not EXTERNAL.search(office)
+
+
+def test_map_page_takes_its_scripts_apart_when_a_source_is_newer_than_the_bundle(
+    app: Flask, client: FlaskClient, tmp_path: Path
+) -> None:
+    static = tmp_path / "static"
+    for name in (MAP_BUNDLE, MAP_BUNDLE_CSS, *MAP_BUNDLE_SOURCES):
+        (static / name).parent.mkdir(parents=True, exist_ok=True)
+        (static / name).write_text("/* */\n")
+    app.static_folder = str(static)
+    sources = [static / name for name in MAP_BUNDLE_SOURCES]
+    for path in sources:
+        os.utime(path, (1_000_000, 1_000_000))
+    assert f"/static/{MAP_BUNDLE}?v=" in client.get("/").get_data(as_text=True)
+    os.utime(sources[1], None)  # pinmap.js edited after the bundle was built
+    html = client.get("/").get_data(as_text=True)
+    assert MAP_BUNDLE not in html and MAP_BUNDLE_CSS not in html
+    for asset in (
+        "vendor/leaflet/leaflet.js",
+        "vendor/leaflet.markercluster/leaflet.markercluster.js",
+        "vendor/leaflet.markercluster/MarkerCluster.css",
+        "vendor/leaflet/leaflet.css",
+        "js/basemap.js",
+        "js/pinmap.js",
+        "js/map-filters.js",
+    ):
+        assert f"/static/{asset}" in html
+
+
+def test_map_page_carries_its_offices_and_fetches_no_outlines_up_front(
+    client: FlaskClient,
+) -> None:
+    html = client.get("/").get_data(as_text=True)
+    assert '"offices":{"code":["sp' in html
+    assert 'rel="preload" href="/api/v1/offices"' not in html
 
 
 def test_english_switch_sets_a_cookie(client: FlaskClient) -> None:
