@@ -76,7 +76,8 @@ scripts/basemap/node_modules/.installed: scripts/basemap/package.json scripts/ba
 basemap: scripts/basemap/node_modules/.installed ## rebuild data/basemap/thailand.topo.json from Natural Earth
 	node scripts/build_basemap.mjs
 
-static/vendor/.installed: package.json package-lock.json scripts/vendor_assets.sh
+static/vendor/.installed: package.json package-lock.json scripts/vendor_assets.sh \
+		static/js/basemap.js static/js/pinmap.js static/js/map-filters.js
 	npm ci --no-audit --no-fund --loglevel=error
 	scripts/vendor_assets.sh
 	@touch $@
