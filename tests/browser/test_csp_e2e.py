@@ -40,8 +40,9 @@ from pinmap.models import (
     PolicyItem,
     Quarantine,
 )
-from pinmap.services import best_practices, plans, profiles, progress
+from pinmap.services import best_practices, plans, profiles, progress, projects
 from pinmap.services import coaching as coaching_svc
+from pinmap.services import workflow as wf
 from pinmap.services.audit import Actor, utcnow
 from pinmap.services.progress import fiscal_year_of
 
@@ -94,6 +95,11 @@ PAGES = {
     "/review/profiles": "/review/profiles",
     "/review/profiles/<int:rev_id>": "/review/profiles/{profile_rev_id}",
     "/review/plans/<int:plan_id>": "/review/plans/{operating_plan_id}",
+    "/portal/offices/<code>/projects": "/portal/offices/{code}/projects",
+    "/portal/offices/<code>/projects/<int:project_id>": "/portal/offices/{code}/projects/{project_id}",
+    "/portal/offices/<code>/projects/<int:project_id>/quarters/<int:quarter>": "/portal/offices/{code}/projects/{project_id}/quarters/{quarter}",
+    "/review/projects": "/review/projects",
+    "/review/projects/<int:report_id>": "/review/projects/{project_report_id}",
     "/review/best-practices/<int:bp_id>": "/review/best-practices/{bp_id}",
     "/admin/users": "/admin/users",
     "/admin/windows": "/admin/windows",
@@ -182,6 +188,9 @@ class Sample:
     visit_plan_id: int
     round_id: int
     run_id: int
+    project_id: int
+    quarter: int
+    project_report_id: int
 
     def url(self, rule: str) -> str:
         return PAGES[rule].format(**self.__dict__)
@@ -275,6 +284,42 @@ def sample(live_server: LiveServer) -> Sample:
         assert op.current is not None
         plans.submit(session, Actor(director), op, op.current.version)
 
+        # A quarterly project report sent for review, in the quarter that is open today.
+        today = Actor(director).today_bangkok
+        quarter = next(
+            q
+            for q in projects.QUARTERS
+            if projects.quarter_bounds(plan_fy, q)[0]
+            <= today
+            <= projects.quarter_bounds(plan_fy, q)[1]
+        )
+        project = projects.save_project(
+            session,
+            Actor(director),
+            office,
+            plan_fy,
+            {"name": "โครงการพัฒนาครู", "budget_planned": "250000"},
+        )
+        quarterly = projects.save_quarter(
+            session,
+            Actor(director),
+            project,
+            quarter,
+            {
+                "target_progress": "ร้อยละ 60",
+                "activity_progress": "อบรมครู 3 รุ่น",
+                "budget_disbursement": "รอเบิก",
+                "master_plan": "แผนแม่บท",
+                "nesdp13": "หมุดหมายที่ 12",
+                "problems_suggestions": "งบล่าช้า",
+                "budget_planned_to_date": "1000",
+                "budget_disbursed": "400",
+            },
+            None,
+        )
+        assert quarterly.current is not None
+        wf.submit(session, Actor(director), quarterly, quarterly.current.version)
+
         bp = best_practices.save(
             session,
             Actor(director),
@@ -343,6 +388,9 @@ def sample(live_server: LiveServer) -> Sample:
             visit_plan_id=visit.id,
             round_id=rnd.id,
             run_id=run.id,
+            project_id=project.id,
+            quarter=quarter,
+            project_report_id=quarterly.id,
         )
     engine.dispose()
     return found
