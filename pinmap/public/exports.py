@@ -22,7 +22,10 @@ _EXPORTS = {
 def _chosen() -> list[str] | None:
     """Codes the request's filters choose (None: every office); a bad filter is a 400."""
     session = get_session()
-    fiscal_year = progress.catalogue_year(session, current_actor().today_bangkok)
+    # The year of a best-practice filter's item: the one asked for, as on the map.
+    fiscal_year = progress.shown_fiscal_year(
+        session, current_actor().today_bangkok, request.args.get("fiscal_year", type=int)
+    )
     filters = exports.filters_or_400(session, request.args, fiscal_year)
     return exports.chosen_codes(session, filters)
 

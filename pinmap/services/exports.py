@@ -11,7 +11,16 @@ from typing import Any, Final
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from ..models import OFFICE_KINDS, Cluster, Office, PolicyItem, Province, ResultRecord
+from ..models import (
+    ITEM_NO_PATTERN,
+    OFFICE_KINDS,
+    SET_CODE_PATTERN,
+    Cluster,
+    Office,
+    PolicyItem,
+    Province,
+    ResultRecord,
+)
 from ..shapes import point_of
 from ..tables import csv_bytes, xlsx_bytes
 from . import search
@@ -56,7 +65,7 @@ RESULT_COLUMNS: Final = (*IMPORT_COLUMNS, "source")
 
 # The map's filters, in the order the map writes them into its address.
 FILTER_NAMES: Final = ("q", "cluster", "province", "kind", "bp", "office")
-_BP = re.compile(r"^(policy|quick_win):(\d{1,2})$")
+_BP = re.compile(f"^({SET_CODE_PATTERN}):({ITEM_NO_PATTERN})$")
 _SMALL_NUMBER = re.compile(r"^\d{1,2}$")
 
 
@@ -69,7 +78,7 @@ class Filters:
     cluster: int | None = None
     province: str | None = None
     kind: str | None = None
-    bp: tuple[str, int] | None = None
+    bp: tuple[str, str] | None = None
     office: str | None = None
     fiscal_year: int | None = None
 
@@ -88,6 +97,8 @@ class Filters:
             "kind": self.kind or "",
             "bp": f"{self.bp[0]}:{self.bp[1]}" if self.bp else "",
             "office": self.office or "",
+            # An item belongs to one fiscal year: a link with one must say which.
+            "fiscal_year": str(self.fiscal_year) if self.bp and self.fiscal_year else "",
         }
         return {k: v for k, v in args.items() if v}
 
@@ -127,12 +138,12 @@ def read_filters(
             and fiscal_year is not None
             and session.scalar(
                 select(PolicyItem.id).filter_by(
-                    fiscal_year=fiscal_year, kind=item.group(1), no=int(item.group(2))
+                    fiscal_year=fiscal_year, kind=item.group(1), no=item.group(2)
                 )
             )
         )
         if item and exists:
-            got["bp"] = (item.group(1), int(item.group(2)))
+            got["bp"] = (item.group(1), item.group(2))
         else:
             bad["bp"] = raw["bp"]
     if raw["office"]:

@@ -316,7 +316,9 @@
 
     exportLinks: function (v) {
       var urls = this.config.urls.exports || {}, args = query({
-        q: v.q, cluster: v.cluster, province: v.province, kind: v.kind, bp: v.bp, office: v.office
+        q: v.q, cluster: v.cluster, province: v.province, kind: v.kind, bp: v.bp, office: v.office,
+        // A best practice's item is of one fiscal year: the export must look in the same one.
+        fiscal_year: v.bp ? this.config.fiscal_year : ""
       });
       Object.keys(urls).forEach(function (fmtName) {
         var link = byId("export-" + fmtName);

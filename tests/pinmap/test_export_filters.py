@@ -29,7 +29,8 @@ def _codes(client: FlaskClient, query: dict[str, str]) -> list[str]:
         ({"office": "spp-krabi"}, ["spp-krabi"]),
         ({"office": "spp-krabi", "cluster": "1"}, []),
         ({"q": "", "cluster": "", "lang": "en"}, 245),  # empty values and other arguments
-        ({"bp": "policy:1"}, []),  # no approved best practice in the committed data
+        # No approved best practice in the committed data (its items are FY2567's).
+        ({"bp": "policy:1", "fiscal_year": "2567"}, []),
     ],
 )
 def test_office_exports_follow_the_filters(
@@ -60,6 +61,7 @@ def test_every_format_takes_the_filters(client: FlaskClient) -> None:
         ({"kind": "tertiary"}, "kind=tertiary"),
         ({"bp": "policy:99"}, "bp=policy:99"),
         ({"bp": "nonsense"}, "bp=nonsense"),
+        ({"bp": "policy:1"}, "bp=policy:1"),  # this fiscal year (2570) has no items yet
         ({"office": "nope"}, "office=nope"),
         ({"q": "ก" * 101}, "q=" + "ก" * 40),
     ],
