@@ -159,6 +159,10 @@ def _revision_values(data: dict[str, Any]) -> dict[str, Any]:
         "indicator_unit": indicator.get("unit"),
         "no_activity_reason": clean_text(no_activity.get("reason", ""), max_length=2000),
         "no_activity_when": clean_text(no_activity.get("when", ""), max_length=2000),
+        # The contract carries none of the framework's further points (ingest/CONTRACTS.md).
+        "problems": "",
+        "served_goal": "",
+        "likely_success": None,
     }
     if values["indicator_value"] is not None and values["indicator_target"] is not None:
         values["indicator_achieved"] = values["indicator_value"] >= values["indicator_target"]

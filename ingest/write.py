@@ -49,6 +49,9 @@ CONTENT_SET = ", ".join(f'"{c}" = v."{c}"' if c == "where" else f"{c} = v.{c}" f
 CONTENT_V = ", ".join(f'v."{c}"' if c == "where" else f"v.{c}" for c in CONTENT)
 
 
+# A report's points the source's contract does not carry (read for the audit log's "before").
+FURTHER = ("problems", "served_goal", "likely_success")
+
 # The states in which the source's own revision is replaced rather than stacked on.
 UNREVIEWED = ("draft", "submitted", "returned")
 EVIDENCE_KEYS = ("id", "kind", "title", "url", "mime", "original_name", "size_bytes")
@@ -142,6 +145,7 @@ def write_progress(session: Session, target: Target, candidates: list[Candidate]
 _CURRENT = text(
     "SELECT k.i, e.id AS entry_id, r.id, r.source, r.state, r.updated_at, r.revision_no, "  # noqa: S608
     f"r.version, r.review_comment, {', '.join('r.' + c for c in CONTENT_COLS.split(', '))}, "
+    "r.problems, r.served_goal, r.likely_success, "
     "(SELECT coalesce(jsonb_agg(jsonb_build_object('id', x.id, 'kind', x.kind, 'title', x.title,"
     " 'url', x.url, 'mime', x.mime, 'original_name', x.original_name, 'size_bytes',"
     " x.size_bytes) ORDER BY x.id), '[]'::jsonb) FROM evidence x WHERE x.revision_id = r.id)"
@@ -166,9 +170,10 @@ _REPLACE = text(
 # A new revision on top of the current one (or the first of a new entry).
 _STACK = text(
     "INSERT INTO progress_revisions (entry_id, revision_no, version, state, source,"  # noqa: S608
-    f" submitted_at, reviewed_at, review_comment, {CONTENT_COLS}) "
+    f" submitted_at, reviewed_at, review_comment, problems, served_goal, {CONTENT_COLS}) "
     "SELECT v.entry_id, v.revision_no, v.version, :state, :source, :now,"
-    f" :reviewed_at, '', {CONTENT_V} "
+    # The source's contract has no problems / served-goal points: a source revision has none.
+    f" :reviewed_at, '', '', '', {CONTENT_V} "
     "FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS v(entry_id int,"
     f" revision_no int, version int, ord int, {CONTENT_TYPES}) ORDER BY v.ord "
     "RETURNING id, entry_id, version, revision_no"
@@ -185,7 +190,7 @@ def _load_current(session: Session, candidates: list[Candidate]) -> dict[int, _C
         rev = None
         if row["id"] is not None:
             rev = {k: row[k] for k in ("id", "source", "state", "updated_at", "revision_no")}
-            rev.update({k: row[k] for k in ("version", "review_comment", *CONTENT)})
+            rev.update({k: row[k] for k in ("version", "review_comment", *CONTENT, *FURTHER)})
         found[row["i"]] = _Current(row["entry_id"], rev, list(row["evidence"] or []))
     return found
 
