@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser
 from sqlalchemy.orm import sessionmaker
 from werkzeug.serving import make_server
 
@@ -18,15 +17,9 @@ from pinmap.localdb import Cluster, free_port
 from pinmap.services.boundaries import import_boundaries
 
 from ..support.app import TEST_CONFIG
+from ..support.browser import LiveServer, Watched
 from ..support.databases import prepared_database
 from ..support.paths import PROVINCE_FILE
-
-
-@dataclass
-class LiveServer:
-    url: str
-    database_url: str
-    boundaries: bool
 
 
 @pytest.fixture(scope="session")
@@ -50,14 +43,6 @@ def live_server(pg_cluster: Cluster) -> Iterator[LiveServer]:
         server.server_close()
         app.extensions["pinmap"]["session_factory"].kw["bind"].dispose()
         engine.dispose()
-
-
-@dataclass
-class Watched:
-    page: Page
-    requests: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    dialogs: list[str] = field(default_factory=list)
 
 
 @pytest.fixture

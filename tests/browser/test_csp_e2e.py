@@ -47,9 +47,8 @@ from pinmap.services.audit import Actor, utcnow
 from pinmap.services.progress import fiscal_year_of
 
 from ..support.app import TEST_CONFIG
-from ..support.browser import WAIT_MS, settled
+from ..support.browser import WAIT_MS, LiveServer, settled
 from ..support.factories import UserFactory
-from .conftest import LiveServer
 
 pytestmark = pytest.mark.browser
 

@@ -22,8 +22,8 @@ from pinmap.models import MonitoringRound, PolicyItem, User
 from pinmap.services import coaching
 from pinmap.services.audit import Actor
 
+from ..support.browser import LiveServer
 from ..support.factories import UserFactory
-from .conftest import LiveServer
 
 pytestmark = pytest.mark.browser
 

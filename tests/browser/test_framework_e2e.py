@@ -17,7 +17,7 @@ from pinmap.services import framework
 from pinmap.services.accounts import create_user
 from pinmap.services.audit import Actor
 
-from .conftest import LiveServer
+from ..support.browser import LiveServer
 
 pytestmark = pytest.mark.browser
 

@@ -15,9 +15,8 @@ from pinmap.models import Office, PolicyItem
 from pinmap.services import progress
 from pinmap.services.audit import Actor
 
-from ..support.browser import stream_open
+from ..support.browser import LiveServer, Watched, stream_open
 from ..support.factories import UserFactory
-from .conftest import LiveServer, Watched
 
 pytestmark = pytest.mark.browser
 PASSWORD = "live e2e password 1"

@@ -28,10 +28,9 @@ from pinmap.services import coaching
 from pinmap.services.audit import Actor, emit_change
 
 from ..support.app import TEST_CONFIG
-from ..support.browser import WAIT_MS, settled
+from ..support.browser import WAIT_MS, Watched, settled
 from ..support.databases import prepared_database
 from ..support.factories import UserFactory
-from .conftest import Watched
 
 pytestmark = pytest.mark.browser
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from ..support.browser import WAIT_MS, settled
-from .conftest import LiveServer, Watched
+from ..support.browser import WAIT_MS, LiveServer, Watched, settled
 
 pytestmark = pytest.mark.browser
 

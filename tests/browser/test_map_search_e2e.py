@@ -12,8 +12,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from playwright.sync_api import Browser, Page
 
-from ..support.browser import WAIT_MS
-from .conftest import LiveServer, Watched
+from ..support.browser import WAIT_MS, LiveServer, Watched
 
 pytestmark = pytest.mark.browser
 

@@ -13,8 +13,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page
 
-from ..support.browser import WAIT_MS, settled
-from .conftest import LiveServer
+from ..support.browser import WAIT_MS, LiveServer, settled
 
 pytestmark = pytest.mark.browser
 

@@ -18,7 +18,7 @@ from pinmap.db import make_engine
 from pinmap.services.accounts import create_user
 from pinmap.services.audit import Actor
 
-from .conftest import LiveServer
+from ..support.browser import LiveServer
 
 pytestmark = pytest.mark.browser
 
@@ -116,7 +116,8 @@ def test_a_plan_from_the_portal_to_the_office_page_and_back(
     _shots(page, "plan-sent")
     _sign_in(page, url, "reviewer")
     page.goto(f"{url}/review/profiles")
-    page.locator("a[href*='/review/plans/']").first.click()
+    # Other tests' offices may have plans waiting too: take this office's.
+    page.locator("a[href*='/review/plans/']", has_text="กระบี่").first.click()
     page.wait_for_load_state()
     desk = page.url
     _shots(page, "plan-review")

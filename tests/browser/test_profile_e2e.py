@@ -20,8 +20,8 @@ from pinmap.services import profiles
 from pinmap.services.audit import Actor
 
 from ..support.app import TEST_CONFIG
+from ..support.browser import LiveServer, Watched
 from ..support.factories import UserFactory
-from .conftest import LiveServer, Watched
 
 pytestmark = pytest.mark.browser
 

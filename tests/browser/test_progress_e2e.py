@@ -13,8 +13,8 @@ from pinmap.models import Office, PolicyItem
 from pinmap.services import progress
 from pinmap.services.audit import Actor
 
+from ..support.browser import LiveServer, Watched
 from ..support.factories import UserFactory
-from .conftest import LiveServer, Watched
 
 pytestmark = pytest.mark.browser
 

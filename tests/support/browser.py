@@ -3,9 +3,30 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, field
 from typing import Any
 
 from playwright.sync_api import Page
+
+
+@dataclass
+class LiveServer:
+    """The app served on its own database for the browser tests (tests/browser/conftest.py)."""
+
+    url: str
+    database_url: str
+    boundaries: bool
+
+
+@dataclass
+class Watched:
+    """A page with what it requested and the errors and dialogues it showed."""
+
+    page: Page
+    requests: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    dialogs: list[str] = field(default_factory=list)
+
 
 # Milliseconds. Every wait returns as soon as its condition holds; the limit only has to outlast
 # a machine busy with other work (Chromium then needs seconds for what takes milliseconds idle).
