@@ -75,12 +75,13 @@ def test_narrative_payload_is_shown_as_text_on_the_office_page(
     page = watched.page
     # FY2567 is an earlier year now: its approved reports are one ?fiscal_year= away.
     page.goto(live_server.url + "/offices/spp-krabi?fiscal_year=2567")
-    page.locator("details summary").first.click()
-    rich = page.locator("dd.rich").first
+    # The office's other sections (its plan) show rich text too: read the progress reports'.
+    page.locator("section.progress details summary").first.click()
+    rich = page.locator("section.progress dd.rich").first
     assert "ครูได้รับการอบรม" in rich.inner_text()
     # The allowlist kept <b>, dropped <img>/<script>; nothing executed.
     assert page.locator("dd.rich img, dd.rich script").count() == 0
-    assert page.locator("dd.rich b").inner_text() == "120"
+    assert page.locator("section.progress dd.rich b").inner_text() == "120"
     assert page.locator("svg[onload]").count() == 0
     assert NO_ACTIVITY in page.locator("article").inner_text()
     assert watched.dialogs == []
