@@ -8,8 +8,13 @@ gives it (gevent, 2 workers, 4000 connections, an access log), once with PINMAP_
 For each endpoint, wrk (Debian's; `scripts/install_system.sh test` installs it) drives 50 keep-
 alive connections for `--seconds`, sending `Accept-Encoding: gzip` as browsers do. Printed per
 endpoint and mode: requests/s, p50/p95/p99, errors (timeouts apart), the ratio of the cached to
-the uncached run, whether the targets hold (p95 <= 20 ms, >= 1,000 requests/s), and the load
-average around each run (the machine is shared). Last, the floor: the same wrk run against
+the uncached run, and the load average around each run (the machine is shared). wrk as such is
+a closed loop: 50 clients each sending the next request the moment an answer arrives keep the
+server saturated, so its p95 is the queue of an overloaded server (even a bare WSGI app's is
+80+ ms here). The cached server is therefore also measured PACED: the same 50 connections, each
+waiting 40 ms after an answer before asking again (wrk's `delay()`), i.e. 1,250 requests/s
+offered; the targets (p95 <= 20 ms at >= 1,000 requests/s, no errors) are judged on that run,
+and the saturated run says how much headroom there is. Last, the floor: the same wrk run against
 bench/floor_wsgi.py (the offices bytes from a bare WSGI app under the same gunicorn flags), what
 the server and the machine allow at that moment. Results go to bench/out/api_load.json.
 """
@@ -48,6 +53,8 @@ WRK_THREADS = 2
 WRK_TIMEOUT = "2s"  # wrk's default; an answer later than this counts as a timeout
 TARGET_P95_MS = 20.0
 TARGET_RPS = 1000.0
+# Each connection waits this long after an answer: 50 connections offer 1,250 requests/s.
+PACED_DELAY_MS = 40
 # (label, path, conditional): a conditional run sends the body's ETag, as a browser that has
 # the map's data already does on reload.
 ENDPOINTS = (
@@ -144,10 +151,16 @@ def warm(port: int, path: str) -> str:
 
 
 def run_wrk(
-    port: int, path: str, seconds: int, connections: int, headers: dict[str, str]
+    port: int,
+    path: str,
+    seconds: int,
+    connections: int,
+    headers: dict[str, str],
+    delay_ms: int | None = None,
 ) -> dict[str, Any]:
     script = Path(tempfile.mkstemp(suffix=".lua")[1])
-    script.write_text(REPORT_LUA)
+    pacing = f"delay = function() return {delay_ms} end\n" if delay_ms else ""
+    script.write_text(pacing + REPORT_LUA)
     cmd = [
         "wrk",
         f"-t{WRK_THREADS}",
@@ -201,15 +214,19 @@ def measure(url: str, tmp: Path, args: argparse.Namespace, cache: bool) -> dict[
             if conditional:
                 headers["If-None-Match"] = etag
                 assert fetch(port, path, headers)[0] == 304, "no 304 for the body's own ETag"
-            results[label] = run_wrk(port, path, args.seconds, args.connections, headers)
-            r = results[label]
-            print(
-                f"  {'cache' if cache else 'no cache':8} {label:12} {r['rps']:8.0f} req/s  "
-                f"p50 {ms(r['p50_ms']):>7}  p95 {ms(r['p95_ms']):>7}  p99 {ms(r['p99_ms']):>7} ms  "
-                f"errors {r['errors']}  timeouts {r['timeouts']}  "
-                f"load {r['load_before']:.1f}->{r['load_after']:.1f}",
-                flush=True,
-            )
+            runs = [(label, None)]
+            if cache:
+                runs.append((f"{label} paced", PACED_DELAY_MS))
+            for name, delay in runs:
+                results[name] = run_wrk(port, path, args.seconds, args.connections, headers, delay)
+                r = results[name]
+                print(
+                    f"  {'cache' if cache else 'no cache':8} {name:18} {r['rps']:8.0f} req/s  "
+                    f"p50 {ms(r['p50_ms']):>7}  p95 {ms(r['p95_ms']):>7}  "
+                    f"p99 {ms(r['p99_ms']):>7} ms  errors {r['errors']}  timeouts {r['timeouts']}  "
+                    f"load {r['load_before']:.1f}->{r['load_after']:.1f}",
+                    flush=True,
+                )
     finally:
         stop_gunicorn(proc)
     return results
@@ -267,8 +284,8 @@ def print_report(report: dict[str, Any]) -> None:
         f"{'errors':>6} {'t/o':>5}"
     )
     for label, _path, _cond in ENDPOINTS:
-        for mode in ("no cache", "cache"):
-            r = report[mode][label]
+        for mode, key in (("no cache", label), ("cache", label), ("paced", f"{label} paced")):
+            r = report["no cache" if mode == "no cache" else "cache"][key]
             print(
                 f"{label:12} {mode:9} {r['rps']:8.0f} {ms(r['p50_ms']):>8} {ms(r['p95_ms']):>8} "
                 f"{ms(r['p99_ms']):>8} {r['errors']:6d} {r['timeouts']:5d}"
@@ -277,8 +294,8 @@ def print_report(report: dict[str, Any]) -> None:
         verdict = "meets" if report["targets"][label] else "MISSES"
         p95 = f"p95 {ratio['p95']:.1f}x lower" if ratio["p95"] else "p95 n/a without the cache"
         print(
-            f"{'':12} cache/no-cache: {ratio['rps']:.1f}x requests/s, {p95}; "
-            f"{verdict} p95 <= {TARGET_P95_MS:.0f} ms and >= {TARGET_RPS:.0f} req/s"
+            f"{'':12} cache/no-cache: {ratio['rps']:.1f}x requests/s, {p95}; paced: "
+            f"{verdict} p95 <= {TARGET_P95_MS:.0f} ms at >= {TARGET_RPS:.0f} req/s"
         )
     print(
         f"load average (1 min) over the run: {report['load_min']:.1f}-{report['load_max']:.1f} "
@@ -319,15 +336,16 @@ def main(argv: list[str] | None = None) -> int:
     loads: list[float] = []
     for label, _path, _cond in ENDPOINTS:
         plain, cached = report["no cache"][label], report["cache"][label]
+        paced = report["cache"][f"{label} paced"]
         report["ratios"][label] = {
             "rps": cached["rps"] / plain["rps"] if plain["rps"] else float("inf"),
             "p95": plain["p95_ms"] / cached["p95_ms"] if plain["p95_ms"] > 0 else 0.0,
         }
         report["targets"][label] = (
-            cached["p95_ms"] <= TARGET_P95_MS
-            and cached["rps"] >= TARGET_RPS
-            and cached["errors"] == 0
-            and cached["timeouts"] == 0
+            0 <= paced["p95_ms"] <= TARGET_P95_MS
+            and paced["rps"] >= TARGET_RPS
+            and paced["errors"] == 0
+            and paced["timeouts"] == 0
         )
         loads += [
             plain["load_before"],
