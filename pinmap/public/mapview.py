@@ -66,7 +66,8 @@ class Basemap(MacroElement):
         {% macro script(this, kwargs) %}
         PinBasemap.add({{ this._parent.get_name() }}, Object.assign({{ this.options_json }}
             {%- if this.provinces_name %}, {provinces: function () {
-                return {{ this.provinces_name }}; }}{% endif %}));
+                return {{ this.provinces_name }}; }}{% endif %}
+            {%- if this.after %}, {after: {{ this.after|tojson }}}{% endif %}));
         {% endmacro %}
         """
     )
@@ -75,6 +76,9 @@ class Basemap(MacroElement):
         super().__init__()
         self._name = "Basemap"
         self.provinces_name = ""
+        # An attribute of <html> the map's own script sets when its content is drawn: the
+        # basemap then draws after that frame (the national map: its pins first).
+        self.after = ""
         options = {"url": basemap_url(), "lang": str(get_locale() or "th"), "tiles": tiles}
         self.options_json = json.dumps(options, ensure_ascii=False).replace("<", "\\u003c")
 
@@ -204,6 +208,7 @@ def national_map(
     provinces = folium.FeatureGroup(name=labels["provinces"], show=True)
     clusters = folium.FeatureGroup(name=labels["clusters"], show=False)
     basemap_of(m).provinces_name = provinces.get_name()
+    basemap_of(m).after = "data-pins-ready"
     offices = MarkerCluster(
         name=labels["offices"],
         options={"spiderfyOnMaxZoom": True, "showCoverageOnHover": False, "maxClusterRadius": 45},

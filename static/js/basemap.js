@@ -156,11 +156,29 @@
     return { background: background, provinces: provinces, names: names, countryNames: countryNames };
   }
 
+  // Resolves once the page has set `attr` on <html> and painted a frame since (at most a few
+  // seconds later): a map whose pins matter most draws them first and its land just after,
+  // instead of holding the pins' first frame for the ~100 ms the basemap takes to decode and draw.
+  function afterPainted(attr) {
+    if (!attr) return Promise.resolve();
+    return new Promise(function (resolve) {
+      var root = document.documentElement;
+      var painted = function () { requestAnimationFrame(function () { setTimeout(resolve, 0); }); };
+      if (root.hasAttribute(attr)) return painted();
+      var watch = new MutationObserver(function () {
+        if (root.hasAttribute(attr)) { watch.disconnect(); painted(); }
+      });
+      watch.observe(root, { attributes: true, attributeFilter: [attr] });
+      setTimeout(function () { watch.disconnect(); resolve(); }, 3000);
+    });
+  }
+
   window.PinBasemap = {
     add: function (map, o) {
       addStyle();
       map.getContainer().style.background = o.tiles ? "" : SEA;
-      return load(o.url).then(function (topo) { return draw(map, topo, o); })
+      return Promise.all([load(o.url), afterPainted(o.after)])
+        .then(function (got) { return draw(map, got[0], o); })
         .catch(function (e) {
           console.warn("basemap:", e.message);
           map.getContainer().setAttribute("data-basemap-ready", "failed");

@@ -189,8 +189,14 @@
         // Typing on while the answer came: only the latest filters may draw.
         if (JSON.stringify(self.filterValues()) !== key) return;
         var chosen = self.chosenMarkers(v), group = self.layers.offices;
-        group.clearLayers();
-        group.addLayers(chosen);
+        // Re-clustering costs tens of milliseconds: skipped when the map already shows exactly
+        // these pins (the first load, where every office was just added).
+        var same = group.getLayers().length === chosen.length &&
+          chosen.every(function (m) { return group.hasLayer(m); });
+        if (!same) {
+          group.clearLayers();
+          group.addLayers(chosen);
+        }
         self.showCount(chosen);
         self.state.page = 1;
         self._resultsKey = null;
