@@ -1478,8 +1478,9 @@ ROWS: list[Row] = [
 def _more_rows() -> list[Row]:
     """Rows kept in their own modules, built on the pieces above (hence imported here)."""
     from .authz_matrix_parts import ROWS as PROFILE_PART_API_ROWS
+    from .authz_matrix_reports import ROWS as REPORT_ROWS
 
-    return PROFILE_PART_API_ROWS
+    return PROFILE_PART_API_ROWS + REPORT_ROWS
 
 
 ROWS.extend(_more_rows())
