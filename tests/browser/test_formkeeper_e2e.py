@@ -127,7 +127,6 @@ def world(live_server: LiveServer) -> Iterator[World]:
                 ("warning", fy),
             )
         }
-    engine.dispose()
     q = _open_quarter(fy)
 
     def quarter_form(name: str) -> Form:
@@ -225,6 +224,7 @@ def world(live_server: LiveServer) -> Iterator[World]:
     for name, (code, year) in homes.items():
         forms[f"plan-{name}"] = plan_form(name, code, year)
     yield World(live_server.url, live_server.database_url, fy, forms)
+    engine.dispose()  # the forms' helpers used it until now
 
 
 @pytest.fixture
