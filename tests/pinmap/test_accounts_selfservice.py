@@ -401,3 +401,25 @@ def test_windows_are_edited_and_deleted_unless_reported_in(
         f"/admin/windows/{nine_id}/delete", data={"csrf_token": _token(client, "/admin/windows")}
     )
     assert again.status_code == 404
+
+
+def test_open_round_is_listed_above_a_closed_one_with_whom_to_ask(
+    app: Flask, world: World, session: Session
+) -> None:
+    opened = session.scalars(select(ReportingWindow).filter_by(fiscal_year=world.fy)).one()
+    session.add(
+        ReportingWindow(
+            fiscal_year=world.fy,
+            round_no=2,
+            label_th="รอบที่ปิดแล้ว",
+            label_en="Closed round",
+            opens_on=opened.opens_on - dt.timedelta(days=30),
+            closes_on=opened.opens_on - dt.timedelta(days=20),
+        )
+    )
+    session.commit()
+    client = _en(app)
+    sign_in(client, world.users["own_director"])
+    body = client.get(f"/portal/offices/{OWN}").get_data(as_text=True)
+    assert body.index(opened.label_en) < body.index("Closed round")
+    assert "ask OBEC (your reviewer) to reopen it" in body
