@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Dialog, Page
 from sqlalchemy import select, update
 from sqlalchemy.orm import sessionmaker
 
@@ -56,6 +56,7 @@ def setup(live_server: LiveServer) -> Iterator[Setup]:
             ("coach", "coach", None),
             ("reviewer", "reviewer", None),
             ("resetme", "office_editor", OFFICE),
+            ("leaver", "office_editor", OFFICE),
         ):
             UserFactory.create(
                 session=session,
@@ -278,3 +279,27 @@ def test_refused_visit_record_shows_beside_its_form(setup: Setup, page: Page) ->
     form = page.locator("form[action$='/records']")
     assert form.locator("textarea[name=notes]").input_value() == TYPED
     _screenshots(page, "plan-record-refused", "form[action$='/records']")
+
+
+def test_deactivation_asks_first(setup: Setup, page: Page) -> None:
+    _sign_in(page, setup.url, "admin")
+    page.goto(setup.url + "/admin/users?q=acc-leaver")
+    button = page.locator("button.danger[data-confirm]")
+    assert button.count() == 1
+    asked: list[str] = []
+
+    def dismiss(dialog: Dialog) -> None:
+        asked.append(dialog.message)
+        dialog.dismiss()
+
+    page.once("dialog", dismiss)
+    button.click()
+    assert asked and "acc-leaver@example.go.th" in asked[0]
+    # Dismissed: nothing was sent, the account is still active.
+    assert page.locator("button.danger[data-confirm]").count() == 1
+    page.once("dialog", lambda dialog: dialog.accept())
+    with page.expect_navigation():
+        page.locator("button.danger[data-confirm]").click()
+    assert "acc-leaver@example.go.th" in page.locator(".flashes").inner_text()
+    page.goto(setup.url + "/admin/users?q=acc-leaver&active=no")
+    assert "acc-leaver@example.go.th" in page.locator("table").inner_text()
