@@ -3,6 +3,7 @@
 A thin sender on purpose: callers build the message text (in the reader's language) and decide
 what to do when sending fails; queueing, retries and notifications belong above this module.
 It reads the PINMAP_SMTP_* settings from the Flask config mapping but imports no Flask.
+Addresses must have an ASCII local part (no SMTPUTF8); others are a MailError like any refusal.
 """
 
 from __future__ import annotations
