@@ -40,7 +40,6 @@ from .ingest import (
     IngestRun,
     IngestSource,
     Quarantine,
-    QuarterlyReport,
 )
 from .offices import (
     LOCATION_PRECISIONS,
@@ -91,6 +90,7 @@ from .workflow import (
     Project,
     QuarterDeadline,
     WorkflowEvent,
+    WorkflowKindLevels,
     WorkflowReport,
     WorkflowRevision,
 )
@@ -139,7 +139,6 @@ __all__ = [
     "ProgressRevision",
     "Province",
     "Quarantine",
-    "QuarterlyReport",
     "RESULT_CATEGORIES",
     "REVIEW_STATES",
     "ROLES",
@@ -164,6 +163,7 @@ __all__ = [
     "TRAIL_ACTIONS",
     "WORKFLOW_STATES",
     "WorkflowEvent",
+    "WorkflowKindLevels",
     "WorkflowReport",
     "WorkflowRevision",
 ]
