@@ -118,8 +118,9 @@ def _project_ids(
             " AND p.name = k.name"
         ),
         {"rows": _rows(keys)},
-    ).tuples():
-        found[(int(o), int(fy), str(name))] = (int(pid), budget, int(version))
+    ):
+        key = (cast(int, o), cast(int, fy), cast(str, name))
+        found[key] = (cast(int, pid), cast("float | None", budget), cast(int, version))
     audit: list[dict[str, Any]] = []
     new = [k for k in wanted if k not in found]
     if new:
@@ -141,10 +142,12 @@ def _project_ids(
                 ),
             },
         )
-        for pid, o, fy, name, version in made.tuples():
-            key = (int(o), int(fy), str(name))
-            found[key] = (int(pid), wanted[key], int(version))
-            after = _project_dict(int(pid), key[1], key[2], wanted[key], target.tag, int(version))
+        for pid, o, fy, name, version in made:
+            key = (cast(int, o), cast(int, fy), cast(str, name))
+            found[key] = (cast(int, pid), wanted[key], cast(int, version))
+            after = _project_dict(
+                cast(int, pid), key[1], key[2], wanted[key], target.tag, cast(int, version)
+            )
             audit.append({"id": pid, "office_id": key[0], "before": None, "after": after})
     changed = [
         k for k in wanted if k not in new and wanted[k] is not None and found[k][1] != wanted[k]

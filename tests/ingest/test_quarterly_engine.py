@@ -70,7 +70,8 @@ def test_a_page_lands_as_sent_reports_with_trail_and_audit(
     routes, url = _feed(fixed_feed, {"/q": page(*records)})
     ingest_db.add_source("demo-q", kind="quarterly-json", url=f"{url}/q")
     result = run_source(ingest_db.factory, "demo-q")
-    assert result.outcome == "ok" and result.counts["inserted"] == 3, result
+    reasons = ingest_db.scalar("SELECT string_agg(reason, ' | ') FROM ingest_quarantine")
+    assert result.outcome == "ok" and result.counts["inserted"] == 3, (result, reasons)
     with ingest_db.factory() as s:
         projects = s.scalars(select(Project).order_by(Project.name)).all()
         assert [(p.name, p.budget_planned, p.source) for p in projects] == [
