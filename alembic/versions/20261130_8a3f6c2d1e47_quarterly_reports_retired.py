@@ -13,7 +13,7 @@ them unchanged. ingest_conflicts gains report_id (a conflict on a workflow repor
 Downgrade rebuilds quarterly_reports from the ingested revisions the bookkeeping names.
 
 Revision ID: 8a3f6c2d1e47
-Revises: 5c1d3e7f9a20
+Revises: c3a9d5e1f7b2
 Create Date: 2026-11-30 13:40:00
 """
 
@@ -25,7 +25,7 @@ from sqlalchemy.dialects import postgresql
 from alembic import op
 
 revision: str = "8a3f6c2d1e47"
-down_revision: str | None = "5c1d3e7f9a20"
+down_revision: str | None = "c3a9d5e1f7b2"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -21,7 +21,7 @@ from ..support.databases import drop_database, prepared_database
 
 BEFORE = "9e4d7a1c2b30"
 WORKFLOW = "4b7e2f9a1c58"
-RETIRE_BEFORE = "5c1d3e7f9a20"
+RETIRE_BEFORE = "c3a9d5e1f7b2"
 
 
 def _alembic(url: str) -> Config:
