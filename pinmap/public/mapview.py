@@ -310,14 +310,23 @@ def render_parts(m: folium.Map) -> dict[str, str]:
     script (folium's Leaflet switches) gets this request's nonce here: the header is folium's
     fixed markup and our asset links, with no data in it, so every bare `<script>` in it is ours.
     """
+    return with_nonce(render_plain(m))
+
+
+def render_plain(m: folium.Map) -> dict[str, str]:
+    """The parts of render_parts before any nonce: the same for every request, so a page may
+    keep them (with_nonce then adds each request's)."""
     fig = _figure(m)
     fig.render()
-    nonce = csp_nonce()
-    header = fig.header.render()
-    if nonce:
-        header = header.replace("<script>", f'<script nonce="{nonce}">')
     return {
-        "header": header,
+        "header": fig.header.render(),
         "html": fig.html.render(),
         "script": fig.script.render(),
     }
+
+
+def with_nonce(parts: dict[str, str]) -> dict[str, str]:
+    nonce = csp_nonce()
+    if not nonce:
+        return parts
+    return parts | {"header": parts["header"].replace("<script>", f'<script nonce="{nonce}">')}
