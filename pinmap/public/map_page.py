@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 
 from flask import (
     Flask,
+    Response,
     abort,
     current_app,
     make_response,
@@ -31,8 +32,8 @@ from ..services import exports, progress
 from ..services import offices as svc
 from ..shapes import point_of
 from . import bp
-from .basemap import basemap_url
-from .mapview import map_bundle_url, national_map, render_plain, with_nonce
+from .basemap import YEAR_S, basemap_url
+from .mapview import MAP_BUNDLE, map_bundle, map_bundle_url, national_map, render_plain, with_nonce
 
 T = TypeVar("T")
 
@@ -327,6 +328,28 @@ def index() -> Any:
             for fmt, url in export_urls.items()
         },
     )
+
+
+@bp.route("/map-bundle/<fingerprint>.js")
+def map_bundle_file(fingerprint: str) -> Any:
+    """The national map's one script (mapview.map_bundle), cached for a year: its URL names
+    its content. A stale fingerprint (a page from before a deploy) goes to the current one."""
+    body = map_bundle()
+    if body is None:
+        abort(404)
+    if fingerprint != body.fingerprint:
+        return redirect(url_for("public.map_bundle_file", fingerprint=body.fingerprint))
+    zipped = request.accept_encodings.quality("gzip") > 0
+    response = Response(body.gzipped if zipped else body.raw, mimetype="text/javascript")
+    if zipped:
+        # flask-compress leaves a response that already has an encoding alone.
+        response.headers["Content-Encoding"] = "gzip"
+    response.headers["Vary"] = "Accept-Encoding"
+    response.headers["Cache-Control"] = f"public, max-age={YEAR_S}, immutable"
+    # The bundle names its source map by a relative URL, which is next to it under /static.
+    response.headers["SourceMap"] = url_for("static", filename=MAP_BUNDLE + ".map")
+    response.set_etag(body.fingerprint + ("-gzip" if zipped else ""))
+    return response.make_conditional(request)
 
 
 @bp.route("/lang/<locale>")
