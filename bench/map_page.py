@@ -615,8 +615,10 @@ def build_notes(
         "time: navigation start to the first frame where the visible pins plus cluster numbers "
         f"add up to {EXPECTED_OFFICES} (pinmap also needs data-pins-ready and "
         "PinMap.state.shown); fresh context per run, HTTP cache off, no tiles on either page",
-        "both pages are built per request from the database; HTML build time is Flask's "
-        "test client, warm, no compression",
+        "both pages are built per request; folium default's from the database every time, "
+        "pinmap's from its office data and rendered map, which it keeps per process until the "
+        "public data change (the API cache's generation); HTML build time is Flask's test "
+        "client, warm, no compression",
     ]
     if routes.blocked:
         notes.append(f"refused non-loopback requests: {', '.join(sorted(routes.blocked))}")

@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Any
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
-from flask import abort, current_app, make_response, redirect, render_template, request, url_for
+from flask import (
+    Flask,
+    Response,
+    abort,
+    current_app,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from sqlalchemy.orm import Session
 
 from ..db import get_session
 from ..i18n import LOCALE_COOKIE, LOCALES
@@ -17,7 +32,10 @@ from ..services import exports, progress
 from ..services import offices as svc
 from ..shapes import point_of
 from . import bp
-from .mapview import national_map, render_parts
+from .basemap import YEAR_S, basemap_url
+from .mapview import MAP_BUNDLE, map_bundle, map_bundle_url, national_map, render_plain, with_nonce
+
+T = TypeVar("T")
 
 
 def _map_labels() -> dict[str, str]:
@@ -71,12 +89,17 @@ def _cluster_provinces(offices: list[Office]) -> dict[str, list[int]]:
     return {code: sorted(nos) for code, nos in found.items()}
 
 
-def _office_columns(offices: list[Office]) -> dict[str, list[Any]]:
+def _office_columns(offices: list[Office], order: list[str] | None) -> dict[str, list[Any]]:
     """The offices the map draws, inline in the page, column by column (like values side by
     side compress best): the API's properties plus lon/lat, which have 5 decimals (about
     1 m) where the building is known and 4 (11 m) for pins at a district or province centre,
     and `province_codes` null when the office covers only its own province. About 6 KB gzip
-    and no request; /api/v1/offices stays the API for others. pinmap.js: PinMap.expand."""
+    and no request; /api/v1/offices stays the API for others. pinmap.js: PinMap.expand.
+    With `order` (codes by name, as the browser collates them) the rows come in that order, so
+    the result list needs no sort before the pins' first frame."""
+    if order is not None:
+        rank = {code: i for i, code in enumerate(order)}
+        offices = sorted(offices, key=lambda o: rank.get(o.code, len(rank)))
     cols: dict[str, list[Any]] = {
         name: []
         for name in (
@@ -112,17 +135,115 @@ def _office_columns(offices: list[Office]) -> dict[str, list[Any]]:
     return cols
 
 
-@bp.route("/")
-def index() -> Any:
-    session = get_session()
+@dataclass(frozen=True)
+class ProvinceOption:
+    code: str
+
+
+@dataclass(frozen=True)
+class MapData:
+    """What the page shows of offices, clusters and provinces in one language: the same for
+    every reader until the data changes, so it is kept (see _kept)."""
+
+    provinces: list[ProvinceOption]  # in the language's order
+    province_name: dict[str, str]
+    province_clusters: dict[str, list[int]]
+    clusters: list[dict[str, Any]]
+    cluster_names: dict[str, str]
+    offices: dict[str, list[Any]]
+    offices_sorted: bool  # the rows are in name order (the result list's)
+    imported_provinces: bool
+
+
+class PageCache:
+    """The map page's per-process store of MapData and rendered maps. An entry serves only
+    under the public data's generation it was built in (pinmap.apicache moves it on every
+    change to offices, clusters or provinces, from any process); with no generation (no cache
+    or listener) nothing is kept. Bounded: the least recently used entries go first."""
+
+    MAX_ENTRIES = 32
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[Hashable, tuple[int, Any]] = OrderedDict()
+
+    def get(self, key: Hashable, version: int) -> Any | None:
+        with self._lock:
+            found = self._entries.get(key)
+            if found is None or found[0] != version:
+                return None
+            self._entries.move_to_end(key)
+            return found[1]
+
+    def put(self, key: Hashable, version: int, value: Any) -> None:
+        with self._lock:
+            self._entries[key] = (version, value)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.MAX_ENTRIES:
+                self._entries.popitem(last=False)
+
+
+def _page_cache(app: Flask) -> PageCache:
+    ext = app.extensions.setdefault("pinmap", {})
+    cache = ext.get("map_page_cache")
+    if cache is None:
+        cache = ext.setdefault("map_page_cache", PageCache())
+    return cache
+
+
+def _data_version() -> int | None:
+    """The public data's generation now (read before the first query of a build, so a change
+    committed during it leaves the entry stale), or None: keep nothing."""
+    api_cache = current_app.extensions.get("pinmap", {}).get("api_cache")
+    return None if api_cache is None else api_cache.version()
+
+
+def _kept(key: Hashable, version: int | None, build: Callable[[], T]) -> T:
+    if version is None:
+        return build()
+    cache = _page_cache(current_app)
+    found = cache.get(key, version)
+    if found is None:
+        found = build()
+        cache.put(key, version, found)
+    return found
+
+
+def _map_data(session: Session, th: bool) -> MapData:
     provinces = svc.list_provinces(session)
     clusters = svc.list_clusters(session)
+    province_name = {p.code: p.name_th if th else (p.name_en or p.name_th) for p in provinces}
+    if not th:
+        provinces = sorted(provinces, key=lambda p: p.name_en or p.name_th)
+    offices = svc.list_offices(session)
+    order = svc.office_codes_by_name(session, "th" if th else "en")
+    return MapData(
+        provinces=[ProvinceOption(p.code) for p in provinces],
+        province_name=province_name,
+        province_clusters=_cluster_provinces(offices),
+        clusters=clusters,
+        cluster_names={
+            str(c["no"]): c["name_th"] if th else (c["name_en"] or c["name_th"]) for c in clusters
+        },
+        offices=_office_columns(offices, order),
+        offices_sorted=order is not None,
+        # The basemap draws the provinces; imported outlines (finer) are fetched only when
+        # there are some and the map is zoomed in far enough to show the difference.
+        imported_provinces=svc.has_province_outlines(session),
+    )
+
+
+@bp.route("/")
+def index() -> Any:
+    version = _data_version()
+    session = get_session()
     cfg = current_app.config
     fiscal_year = progress.shown_fiscal_year(
         session, current_actor().today_bangkok, request.args.get("fiscal_year", type=int)
     )
     items = progress.items_of(session, fiscal_year) if fiscal_year else []
     th = str(get_locale() or "th") == "th"
+    data = _kept(("data", th), version, lambda: _map_data(session, th))
     # The address carries the filters; values that do not exist are left out and named.
     chosen, ignored = exports.read_filters(session, request.args, fiscal_year)
     colours = {"kind"} | (
@@ -132,55 +253,67 @@ def index() -> Any:
     if colour and colour not in colours:
         ignored["colour"] = colour
         colour = ""
-    province_name = {p.code: p.name_th if th else (p.name_en or p.name_th) for p in provinces}
-    if not th:
-        provinces = sorted(provinces, key=lambda p: p.name_en or p.name_th)
-    offices = svc.list_offices(session)
-    in_clusters = _cluster_provinces(offices)
     export_urls = {
         fmt: url_for("public.export_table", what="offices", fmt=fmt) for fmt in ("csv", "xlsx")
     }
     export_urls["geojson"] = url_for("public.export_geojson")
-    config = {
-        "urls": {
-            "offices": url_for("api.offices"),
-            "provinces": url_for("api.province_boundaries"),
-            "regions": url_for("api.cluster_regions"),
-            "office_page": url_for("public.office", code="__CODE__"),
-            "summary": url_for("progress_api.progress_summary"),
-            "stream": url_for("live.stream"),
-            "labels": url_for("coaching_api.cluster_labels"),
-            "cluster_page": url_for("coaching.cluster", no=0).rsplit("/", 1)[0] + "/",
-            "bp_offices": url_for("profiles_api.best_practice_offices"),
-            "office": url_for("api.office", code="__CODE__"),
-            "search": url_for("search_api.search"),
-            "exports": export_urls,
-        },
-        "fiscal_year": fiscal_year,
-        "locale": request.args.get("lang") or "",
-        "lang": "th" if th else "en",
-        "strings": _client_strings(),
-        "cluster_names": {
-            str(c["no"]): c["name_th"] if th else (c["name_en"] or c["name_th"]) for c in clusters
-        },
-        "province_names": province_name,
-        "offices": _office_columns(offices),
-        # The basemap draws the provinces; imported outlines (finer) are fetched only when
-        # there are some and the map is zoomed in far enough to show the difference.
-        "imported_provinces": svc.has_province_outlines(session),
-    }
-    parts = render_parts(
-        national_map(config, _map_labels(), cfg["PINMAP_TILES"], cfg["PINMAP_TILES_ATTRIBUTION"])
+    locale = request.args.get("lang") or ""
+
+    def build_map() -> dict[str, str]:
+        config = {
+            "urls": {
+                "offices": url_for("api.offices"),
+                "provinces": url_for("api.province_boundaries"),
+                "regions": url_for("api.cluster_regions"),
+                "office_page": url_for("public.office", code="__CODE__"),
+                "summary": url_for("progress_api.progress_summary"),
+                "stream": url_for("live.stream"),
+                "labels": url_for("coaching_api.cluster_labels"),
+                "cluster_page": url_for("coaching.cluster", no=0).rsplit("/", 1)[0] + "/",
+                "bp_offices": url_for("profiles_api.best_practice_offices"),
+                "office": url_for("api.office", code="__CODE__"),
+                "search": url_for("search_api.search"),
+                "exports": export_urls,
+            },
+            "fiscal_year": fiscal_year,
+            "locale": locale,
+            "lang": "th" if th else "en",
+            "strings": _client_strings(),
+            "cluster_names": data.cluster_names,
+            "province_names": data.province_name,
+            "offices": data.offices,
+            "offices_sorted": data.offices_sorted,
+            "imported_provinces": data.imported_provinces,
+        }
+        m = national_map(
+            config, _map_labels(), cfg["PINMAP_TILES"], cfg["PINMAP_TILES_ATTRIBUTION"]
+        )
+        return render_plain(m)
+
+    # Everything the rendered map depends on besides the data (whose generation the entry
+    # carries): the language, the address's lang and fiscal year, the tiles, the assets.
+    map_key = (
+        "map",
+        th,
+        locale[:100],
+        fiscal_year,
+        request.script_root,
+        cfg["PINMAP_TILES"],
+        cfg["PINMAP_TILES_ATTRIBUTION"],
+        map_bundle_url(),
+        basemap_url(),
     )
+    parts = with_nonce(_kept(map_key, version if len(locale) <= 100 else None, build_map))
+    clusters = data.clusters
     return render_template(
         "public/map.html",
         map=parts,
-        provinces=provinces,
-        province_name=province_name,
-        province_clusters=in_clusters,
+        provinces=data.provinces,
+        province_name=data.province_name,
+        province_clusters=data.province_clusters,
         clusters=clusters,
         cluster_provinces={
-            c["no"]: ", ".join(province_name[code] for code in c["province_codes"])
+            c["no"]: ", ".join(data.province_name[code] for code in c["province_codes"])
             for c in clusters
         },
         total=sum(len(c["office_codes"]) for c in clusters),
@@ -195,6 +328,28 @@ def index() -> Any:
             for fmt, url in export_urls.items()
         },
     )
+
+
+@bp.route("/map-bundle/<fingerprint>.js")
+def map_bundle_file(fingerprint: str) -> Any:
+    """The national map's one script (mapview.map_bundle), cached for a year: its URL names
+    its content. A stale fingerprint (a page from before a deploy) goes to the current one."""
+    body = map_bundle()
+    if body is None:
+        abort(404)
+    if fingerprint != body.fingerprint:
+        return redirect(url_for("public.map_bundle_file", fingerprint=body.fingerprint))
+    zipped = request.accept_encodings.quality("gzip") > 0
+    response = Response(body.gzipped if zipped else body.raw, mimetype="text/javascript")
+    if zipped:
+        # flask-compress leaves a response that already has an encoding alone.
+        response.headers["Content-Encoding"] = "gzip"
+    response.headers["Vary"] = "Accept-Encoding"
+    response.headers["Cache-Control"] = f"public, max-age={YEAR_S}, immutable"
+    # The bundle names its source map by a relative URL, which is next to it under /static.
+    response.headers["SourceMap"] = url_for("static", filename=MAP_BUNDLE + ".map")
+    response.set_etag(body.fingerprint + ("-gzip" if zipped else ""))
+    return response.make_conditional(request)
 
 
 @bp.route("/lang/<locale>")

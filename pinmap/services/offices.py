@@ -8,7 +8,7 @@ from typing import Any
 
 from geoalchemy2.shape import from_shape
 from shapely.geometry import Point
-from sqlalchemy import Text, func, or_, select
+from sqlalchemy import Text, func, or_, select, text
 from sqlalchemy.orm import Session, joinedload
 
 from geo.regions import hull_of_points
@@ -304,3 +304,21 @@ def move_office_pin(
     )
     emit_change(session, "office.updated", code, {"fields": ["geom", "location_precision"]})
     return office
+
+
+def office_codes_by_name(session: Session, lang: str) -> list[str] | None:
+    """Office codes by their name in `lang` (English: name_en, else name_th) as ICU collates
+    them, which is how browsers sort them; None when PostgreSQL has no ICU collation for it."""
+    collation = "th-x-icu" if lang == "th" else "en-x-icu"
+    known = session.scalar(
+        select(func.count()).select_from(text("pg_collation")).where(text("collname = :c")),
+        {"c": collation},
+    )
+    if not known:
+        return None
+    name = (
+        Office.name_th
+        if lang == "th"
+        else func.coalesce(func.nullif(Office.name_en, ""), Office.name_th)
+    )
+    return list(session.scalars(select(Office.code).order_by(name.collate(collation), Office.code)))

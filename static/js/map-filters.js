@@ -13,25 +13,8 @@
   // Filters in the address, in this order; "colour" is the view, not a filter, but shared too.
   var URL_KEYS = ["q", "cluster", "province", "kind", "bp", "office", "colour"];
 
-  function el(tag, attrs, children) {
-    var node = document.createElement(tag);
-    Object.keys(attrs || {}).forEach(function (k) {
-      if (k === "text") node.textContent = attrs[k];
-      else if (k === "className") node.className = attrs[k];
-      else node.setAttribute(k, attrs[k]);
-    });
-    (children || []).forEach(function (c) { if (c) node.appendChild(c); });
-    return node;
-  }
-
-  function fmt(template, values) {
-    return template.replace(/%\((\w+)\)s/g, function (_, k) { return String(values[k]); });
-  }
-
-  function withLang(url, locale) {
-    if (!locale) return url;
-    return url + (url.indexOf("?") < 0 ? "?" : "&") + "lang=" + encodeURIComponent(locale);
-  }
+  // Shared with pinmap.js, which is loaded first.
+  var U = window.PinMap.util, el = U.el, fmt = U.fmt, withLang = U.withLang, getJSON = U.getJSON;
 
   function byId(id) { return document.getElementById(id); }
 
@@ -97,10 +80,7 @@
       this.state.searches = this.state.searches || {};
       if (!q || (this.state.searches[q] && !fresh)) return Promise.resolve();
       var url = this.config.urls.search + "?" + query({ q: q, per_page: 1 });
-      return fetch(url, { headers: { Accept: "application/json" } }).then(function (r) {
-        if (!r.ok) throw new Error(url + " → HTTP " + r.status);
-        return r.json();
-      }).then(function (body) {
+      return getJSON(url).then(function (body) {
         var rank = {};
         body.codes.forEach(function (code, i) { rank[code] = i; });
         self.state.searches[q] = rank;
@@ -125,17 +105,39 @@
     // Markers the filters choose, in list order: best match first when searching, else by name.
     chosenMarkers: function (v) {
       var self = this, chosen = [], F = this.state.features;
-      Object.keys(F).forEach(function (code) {
+      if (this.state.orderStale) {
+        this.state.order = this.byName(this.state.order);
+        this.state.orderStale = false;
+      }
+      this.state.order.forEach(function (code) {
         if (self.matches(F[code].properties, v)) chosen.push(self.state.markers[code]);
       });
       var rank = v.q && (this.state.searches || {})[v.q];
-      var collator = new Intl.Collator(this.config.lang === "en" ? "en" : "th");
-      chosen.sort(function (a, b) {
-        if (rank) return rank[a.pinCode] - rank[b.pinCode];
-        return collator.compare(self.displayName(F[a.pinCode].properties),
-                                self.displayName(F[b.pinCode].properties));
-      });
+      if (rank) chosen.sort(function (a, b) { return rank[a.pinCode] - rank[b.pinCode]; });
       return chosen;
+    },
+
+    // Codes by the office's name in the page's language (one collator: making one loads ICU data).
+    byName: function (codes) {
+      var self = this, F = this.state.features;
+      var collator = this._collator = this._collator ||
+        new Intl.Collator(this.config.lang === "en" ? "en" : "th");
+      return codes.slice().sort(function (a, b) {
+        return collator.compare(self.displayName(F[a].properties), self.displayName(F[b].properties));
+      });
+    },
+
+    // The server's name order against the browser's: should they differ, the list follows
+    // the browser's, as it would have had it sorted at first.
+    checkOrder: function () {
+      var order = this.byName(this.state.order);
+      if (order.join() === this.state.order.join()) return;
+      this.state.order = order;
+      var v = this.filterValues();
+      if (byId("filters") && !v.q) {
+        this._resultsKey = null;
+        this.renderResults(this.chosenMarkers(v), v);
+      }
     },
 
     showCount: function (chosen) {

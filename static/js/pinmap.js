@@ -82,8 +82,22 @@
     });
   }
 
+  // Runs `fn` once the next frame is painted (the first pins), when the browser is idle.
+  function afterFrame(fn) {
+    requestAnimationFrame(function () {
+      setTimeout(function () {
+        if (window.requestIdleCallback) window.requestIdleCallback(fn, { timeout: 1000 });
+        else fn();
+      }, 0);
+    });
+  }
+
   var PinMap = {
-    state: { total: 0, shown: 0, markers: {}, features: {}, ready: false },
+    // The helpers map-filters.js shares.
+    util: { el: el, fmt: fmt, withLang: withLang, getJSON: getJSON },
+
+    // order: office codes in the result list's order (by name); orderStale: to be sorted again.
+    state: { total: 0, shown: 0, markers: {}, features: {}, order: [], orderStale: true, ready: false },
 
     init: function (config, layers) {
       this.config = config;
@@ -123,6 +137,9 @@
         document.documentElement.setAttribute("data-pins-ready", "1");
         self.renderBubbleLegend(self.state.mode || "kind");
         self.listen();
+        // The server's name order spared the first frame a collator (its ICU data take
+        // milliseconds to load); checked against the browser's own once the pins are drawn.
+        if (config.offices_sorted) afterFrame(function () { self.checkOrder(); });
       }).catch(function (e) {
         console.warn("offices:", e.message);
         var box = document.getElementById("result-count");
@@ -324,6 +341,7 @@
           if (self._latestFetch[code] !== seq) return;
           var wasIn = self.state.features[code].properties.cluster_no;
           self.state.features[code] = f;
+          self.state.orderStale = true;  // it may have been renamed
           marker.setLatLng([f.geometry.coordinates[1], f.geometry.coordinates[0]]);
           // A change may move the office out of (or into) what the filters select.
           self.refilter();
@@ -380,8 +398,11 @@
         marker.pinCode = p.code;
         self.state.markers[p.code] = marker;
         self.state.features[p.code] = f;
+        self.state.order.push(p.code);
       });
       this.state.total = fc.features.length;
+      // The page's inline offices come in name order (map_page.py), the API's by code.
+      this.state.orderStale = !(this.config.offices && this.config.offices_sorted);
     },
 
     addProvinces: function (fc) {

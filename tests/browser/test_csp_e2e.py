@@ -125,6 +125,7 @@ REDIRECTS = {"/portal/", "/portal/offices/<code>/plan"}
 NOT_PAGES = {
     "/healthz": "JSON",
     "/basemap/<fingerprint>.topo.json": "the basemap's TopoJSON data",
+    "/map-bundle/<fingerprint>.js": "the national map's one script",
     "/lang/<locale>": "sets a cookie and redirects back to the page",
     "/exports/<any(offices, results):what>.<any(csv, xlsx):fmt>": "data export",
     "/exports/offices.geojson": "data export",

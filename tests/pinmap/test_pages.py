@@ -1,5 +1,6 @@
 """Public HTML pages: Thai first, escaped user text, no external asset URLs."""
 
+import gzip
 import os
 import re
 from pathlib import Path
@@ -24,7 +25,7 @@ def test_map_page_is_thai_and_uses_only_local_assets(app: Flask, client: FlaskCl
     assert not EXTERNAL.search(html), EXTERNAL.search(html)
     assert "cdn" not in html.lower()
     bundle = Path(app.static_folder or "") / MAP_BUNDLE
-    if f"/static/{MAP_BUNDLE}?v=" in html:
+    if "/map-bundle/" in html:
         # One minified script (make install builds it) in place of the separate ones.
         code = bundle.read_text(encoding="utf-8")
         for part in ("leafletjs.com", "MarkerClusterGroup", "topojson", "PinBasemap", "PinMap"):
@@ -58,10 +59,11 @@ def test_map_page_takes_its_scripts_apart_when_a_source_is_newer_than_the_bundle
     sources = [static / name for name in MAP_BUNDLE_SOURCES]
     for path in sources:
         os.utime(path, (1_000_000, 1_000_000))
-    assert f"/static/{MAP_BUNDLE}?v=" in client.get("/").get_data(as_text=True)
+    assert "/map-bundle/" in client.get("/").get_data(as_text=True)
     os.utime(sources[1], None)  # pinmap.js edited after the bundle was built
     html = client.get("/").get_data(as_text=True)
     assert MAP_BUNDLE not in html and MAP_BUNDLE_CSS not in html
+    assert "/map-bundle/" not in html
     for asset in (
         "vendor/leaflet/leaflet.js",
         "vendor/leaflet.markercluster/leaflet.markercluster.js",
@@ -72,6 +74,41 @@ def test_map_page_takes_its_scripts_apart_when_a_source_is_newer_than_the_bundle
         "js/map-filters.js",
     ):
         assert f"/static/{asset}" in html
+
+
+def test_map_bundle_is_served_gzipped_once_and_named_by_its_content(
+    app: Flask, client: FlaskClient, tmp_path: Path
+) -> None:
+    static = tmp_path / "static"
+    for name in (MAP_BUNDLE, MAP_BUNDLE_CSS, *MAP_BUNDLE_SOURCES):
+        (static / name).parent.mkdir(parents=True, exist_ok=True)
+        (static / name).write_text("/* */\n")
+    code = "window.PinMap = {};\n" * 200
+    (static / MAP_BUNDLE).write_text(code)
+    app.static_folder = str(static)
+    for name in MAP_BUNDLE_SOURCES:
+        os.utime(static / name, (1_000_000, 1_000_000))
+    found = re.search(
+        r'src="(/map-bundle/([0-9a-f]{16})\.js)"', client.get("/").get_data(as_text=True)
+    )
+    assert found, "the page names the bundle by its content"
+    url, fingerprint = found.groups()
+    zipped = client.get(url, headers={"Accept-Encoding": "gzip"})
+    assert zipped.status_code == 200
+    assert zipped.headers["Content-Encoding"] == "gzip"
+    assert zipped.mimetype == "text/javascript"
+    assert "immutable" in zipped.headers["Cache-Control"]
+    assert gzip.decompress(zipped.data).decode() == code
+    plain = client.get(url, headers={"Accept-Encoding": "identity"})
+    assert plain.get_data(as_text=True) == code and "Content-Encoding" not in plain.headers
+    again = client.get(
+        url, headers={"Accept-Encoding": "gzip", "If-None-Match": zipped.headers["ETag"]}
+    )
+    assert again.status_code == 304
+    stale = client.get("/map-bundle/0000000000000000.js")
+    assert stale.status_code == 302 and stale.headers["Location"].endswith(url)
+    os.utime(static / MAP_BUNDLE_SOURCES[0], None)  # a source newer: no bundle to serve
+    assert client.get(url).status_code == 404
 
 
 def test_map_page_carries_its_offices_and_fetches_no_outlines_up_front(
