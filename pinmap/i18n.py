@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import Any
 
 from babel import negotiate_locale
@@ -12,11 +11,10 @@ from flask_babel import format_decimal, get_locale, ngettext
 from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
-from .fiscal import be_year, format_day_input, parse_day, to_bangkok
+from .fiscal import be_year, format_day_input, to_bangkok
 from .services.errors import N_, Labels
 
 LOCALES = ("th", "en")
-ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 LOCALE_COOKIE = "pinmap_lang"
 THAI_MONTHS_ABBR = (
     "ม.ค.",
@@ -118,11 +116,7 @@ def date_input(
     elif isinstance(value, dt.date):
         shown = format_day_input(value, loc)
     else:
-        # A stored ISO day (a form redrawn from the database) in the page's era; anything else
-        # is what was typed, kept as it was.
-        typed = str(value or "")
-        day = parse_day(typed) if ISO_DAY.fullmatch(typed) else None
-        shown = format_day_input(day, loc) if day else typed
+        shown = str(value or "")  # what was typed, back as it was (a refused form)
     hint = _("dd/mm/yyyy (B.E.)") if loc == "th" else _("dd/mm/yyyy")
     if with_time:
         hint += " " + _("hh:mm")
@@ -220,8 +214,9 @@ CODE_LABELS: dict[str, str] = {
 }
 
 
-def code_label(code: str | None) -> Markup:
-    """The words for a stored identifier; one with no words yet shows as code, never as text.
+def code_label(code: str | None, *, fallback: bool = True) -> Markup:
+    """The words for a stored identifier; one with no words yet shows as code, never as text
+    (or as nothing, with `fallback=False`, where the page shows the code beside the words).
 
     "progress.save" reads as its subject and its verb ("Progress report · saved")."""
     if not code:
@@ -231,7 +226,7 @@ def code_label(code: str | None) -> Markup:
     subject, dot, verb = code.rpartition(".")
     if dot and subject in CODE_LABELS and verb in CODE_LABELS:
         return escape(f"{_(CODE_LABELS[subject])} · {_(CODE_LABELS[verb])}")
-    return Markup("<code>%s</code>") % code
+    return Markup("<code>%s</code>") % code if fallback else Markup("")
 
 
 def code_list(values: Any) -> Markup:
