@@ -22,6 +22,8 @@ from sqlalchemy import text
 from werkzeug.routing import Rule
 
 from pinmap.db import Base
+from pinmap.services.accounts import request_reset
+from pinmap.services.audit import utcnow
 
 from . import authz_matrix as m
 from .authz_matrix import Ctx
@@ -47,6 +49,9 @@ NOT_PAGES: dict[str, str] = {
     "health.healthz": "JSON health check",
 }
 API_PREFIX = "/api/"  # JSON, not pages: the API tests and test_every_page.py cover its routes
+
+# A sample value meant to be refused (its page says what to do next, and is checked as well).
+REFUSED_SAMPLE = "no-such-token"
 
 # The crawl's roles, as the issue names them: world users, and the coach.
 CRAWL_ROLES = ("anonymous", "own_editor", "own_director", "reviewer", "coach", "admin")
@@ -116,11 +121,23 @@ def build_world(c: Ctx) -> None:
             text("UPDATE users SET name = :n WHERE id = :id"), {"n": name, "id": c.user_id(who)}
         )
     c.conn.execute(text("UPDATE ingest_sources SET name = 'ระบบรายงานผลกลาง'"))
+    with c.app.extensions["pinmap"]["session_factory"]() as s:
+        found = request_reset(s, "own_editor@example.go.th", "127.0.0.2", utcnow())
+        assert found is not None
+        c.reset_token = found[1]  # type: ignore[attr-defined]  # a live link, for /portal/reset
+        s.commit()
     _stamp_moments(c)
 
 
 # Times people typed or that decide what is open; the crawl must not move them.
-_KEEP_MOMENTS = {"users", "api_tokens", "user_sessions", "login_attempts", "cluster_sessions"}
+_KEEP_MOMENTS = {
+    "users",
+    "api_tokens",
+    "user_sessions",
+    "login_attempts",
+    "cluster_sessions",
+    "password_resets",
+}
 
 
 def _stamp_moments(c: Ctx) -> None:
@@ -188,6 +205,8 @@ def _values(c: Ctx, name: str, rule: Rule) -> list[Any]:
         return ["13"]
     if name == "quarter":
         return [1]
+    if name == "token":  # a password-reset link: live, and one that is not (its refusal page)
+        return [c.reset_token, REFUSED_SAMPLE]
     raise AssertionError(f"the crawler has no sample value for <{name}> of {rule.rule}")
 
 

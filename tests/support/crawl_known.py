@@ -13,3 +13,28 @@ KNOWN: dict[tuple[str, str], str] = {
     ),
     ("admin.ingest_sources", "identifier 'cron'"): "the same label (cron is also a column name)",
 }
+# The users page's import note names the file's columns and the role codes in running text
+# ("Columns: email, name, role, office_code … Roles: office_editor, …"): its message should take
+# them as code_list() parameters (a new msgid; the accounts work owns the page).
+KNOWN.update(
+    {
+        ("admin.users", f"identifier '{word}'"): "the import note's column and role codes"
+        for word in (
+            "admin",
+            "coach",
+            "email",
+            "name",
+            "office_code",
+            "office_director",
+            "office_editor",
+            "reviewer",
+            "role",
+        )
+    }
+)
+KNOWN[
+    (
+        "admin.users",
+        "English on a Thai page: 'email name role office code office editor office director re'",
+    )
+] = "the same import note"
