@@ -22,6 +22,7 @@ from sqlalchemy import text
 from werkzeug.routing import Rule
 
 from pinmap.db import Base
+from pinmap.services import workflow
 from pinmap.services.accounts import request_reset
 from pinmap.services.audit import utcnow
 
@@ -205,6 +206,8 @@ def _values(c: Ctx, name: str, rule: Rule) -> list[Any]:
         return ["13"]
     if name == "quarter":
         return [1]
+    if name == "kind":  # a kind of report the workflow engine knows (the bulk pages)
+        return sorted(workflow.KINDS)
     if name == "token":  # a password-reset link: live, and one that is not (its refusal page)
         return [c.reset_token, REFUSED_SAMPLE]
     raise AssertionError(f"the crawler has no sample value for <{name}> of {rule.rule}")
