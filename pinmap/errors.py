@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import NoReturn
 
@@ -14,6 +15,7 @@ from psycopg import errors as pg_errors
 from sqlalchemy.exc import DataError, IntegrityError
 from werkzeug.exceptions import HTTPException
 
+from .i18n import format_date_be
 from .services.errors import N_, ServiceError
 
 # marshmallow's own messages, which it cannot translate, rendered in the reader's language.
@@ -113,7 +115,9 @@ def handle_http_exception(exc: HTTPException) -> Response | tuple[str, int]:
 
 def service_message(err: ServiceError) -> str:
     """A service's refusal in the reader's language (services cannot know it; the web can)."""
-    return _(err.msgid, **err.params)
+    # A day in a refusal reads as the page's dates do ("30 ก.ย. 2568"), never as ISO.
+    params = {k: format_date_be(v) if isinstance(v, dt.date) else v for k, v in err.params.items()}
+    return _(err.msgid, **params)
 
 
 def abort_json(err: ServiceError) -> NoReturn:

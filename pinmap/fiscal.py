@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 BE_OFFSET = 543
 
@@ -50,3 +51,41 @@ def today_bangkok(now: dt.datetime | None = None) -> dt.date:
 def current_fiscal_year(now: dt.datetime | None = None) -> int:
     """The fiscal year Bangkok is in at `now` (the present when omitted)."""
     return fiscal_year_of(today_bangkok(now))
+
+
+# Years from here on are Buddhist Era when typed: 2400 BE is 1857 CE, and no date the app keeps
+# is anywhere near 2400 CE, so one number decides the era whatever the page's language.
+BE_TYPED_FROM = 2400
+_THAI_DIGITS = str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")
+_ISO_DAY = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
+_DMY_DAY = re.compile(r"(\d{1,2})\s*[/.\-]\s*(\d{1,2})\s*[/.\-]\s*(\d{4})")
+
+
+def parse_day(text: str) -> dt.date | None:
+    """A typed date as a day, or None when it is not one.
+
+    Takes `dd/mm/yyyy` (also with `.` or `-`), and `yyyy-mm-dd`; a year of 2400 or more is a
+    Buddhist Era year (`01/09/2569` and `2569-09-01` are 1 September 2026), a smaller one Common
+    Era (`2026-09-01`, what browsers, the API and older forms send); Thai digits are read too.
+    """
+    typed = text.strip().translate(_THAI_DIGITS)
+    found = _ISO_DAY.fullmatch(typed)
+    if found:
+        year, month, day = (int(g) for g in found.groups())
+    else:
+        found = _DMY_DAY.fullmatch(typed)
+        if not found:
+            return None
+        day, month, year = (int(g) for g in found.groups())
+    if year >= BE_TYPED_FROM:
+        year = ce_year(year)
+    try:
+        return dt.date(year, month, day)
+    except ValueError:
+        return None
+
+
+def format_day_input(day: dt.date, locale: str) -> str:
+    """The text a date field shows: `01/09/2569` in Thai (Buddhist Era), `01/09/2026` in English."""
+    year = be_year(day.year) if locale == "th" else day.year
+    return f"{day.day:02d}/{day.month:02d}/{year}"

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal, overload
 
+from .fiscal import parse_day
 from .services.errors import FIELD_LABELS, N_, ServiceError
 
 SMALLINT = (-32_768, 32_767)
@@ -20,6 +22,8 @@ INTEGER = (-(2**31), 2**31 - 1)
 ID_RANGE = (1, 2**31 - 1)  # serial ids
 # Buddhist Era fiscal years the app can hold and the date library can convert (year - 543 >= 1).
 FISCAL_YEARS = (2400, 2800)
+# A day (either form parse_day reads), then the time: "01/09/2569 09:00", "2024-06-12T09:00".
+_MOMENT = re.compile(r"(\S+?)[T ]\s*(\d{1,2})[:.](\d{2})(?::00)?")
 
 # Names of form fields the services' FIELD_LABELS do not know, as people see them.
 LABELS: dict[str, str] = {
@@ -184,35 +188,37 @@ def day(value: Any, name: str, *, required: Literal[True]) -> dt.date: ...
 @overload
 def day(value: Any, name: str, *, required: bool = False) -> dt.date | None: ...
 def day(value: Any, name: str, *, required: bool = False) -> dt.date | None:
-    """A date typed as YYYY-MM-DD."""
+    """A date typed as dd/mm/yyyy (Buddhist Era or Common Era year) or yyyy-mm-dd."""
     text = str(value if value is not None else "").strip()
     if not text:
         if required:
             raise ServiceError(400, N_("%(field)s is required."), field=FieldLabel(name))
         return None
-    try:
-        parsed = dt.date.fromisoformat(text) if len(text) == 10 and text.isascii() else None
-    except ValueError:
-        parsed = None
+    parsed = parse_day(text) if len(text) <= 20 else None
     # Far-off years are typing slips; they also overflow date arithmetic (a day after 9999-12-31).
     if parsed is None or not 1900 <= parsed.year <= 2200:
         raise ServiceError(
-            400, N_("%(field)s must be a date written YYYY-MM-DD."), field=FieldLabel(name)
+            400,
+            N_("%(field)s must be a date written day/month/year, e.g. 01/09/2569."),
+            field=FieldLabel(name),
         )
     return parsed
 
 
 def moment(value: Any, name: str) -> dt.datetime:
-    """A date and time typed as YYYY-MM-DDTHH:MM (a browser's datetime-local)."""
+    """A date and time typed as dd/mm/yyyy HH:MM (either era) or YYYY-MM-DDTHH:MM."""
     text = str(value if value is not None else "").strip()
-    try:
-        parsed = dt.datetime.fromisoformat(text) if text.isascii() else None
-    except ValueError:
-        parsed = None
+    found = _MOMENT.fullmatch(text) if len(text) <= 30 else None
+    parsed = None
+    if found:
+        day_part = parse_day(found.group(1))
+        hour, minute = int(found.group(2)), int(found.group(3))
+        if day_part is not None and hour < 24 and minute < 60:
+            parsed = dt.datetime.combine(day_part, dt.time(hour, minute))
     if parsed is None or not 1900 <= parsed.year <= 2200:
         raise ServiceError(
             400,
-            N_("%(field)s must be a date and time, e.g. 2024-06-12T09:00."),
+            N_("%(field)s must be a date and time, e.g. 12/06/2567 09:00."),
             field=FieldLabel(name),
         )
     return parsed

@@ -15,7 +15,7 @@ from .. import forms
 from ..db import get_session
 from ..downloads import content_disposition
 from ..errors import service_message
-from ..fiscal import BANGKOK
+from ..fiscal import BANGKOK, parse_day
 from ..models import (
     ROLES,
     AuditLog,
@@ -564,10 +564,15 @@ def _day(name: str) -> dt.date | None:
     raw = request.args.get(name, "").strip()
     if not raw:
         return None
-    try:
-        return dt.date.fromisoformat(raw)
-    except ValueError:
-        abort(400, description=_("Dates must be written YYYY-MM-DD."))
+    day = parse_day(raw) if len(raw) <= 20 else None
+    if day is None:
+        abort(
+            400,
+            description=_(
+                "Write the date as day/month/year, e.g. %(example)s.", example="01/09/2569"
+            ),
+        )
+    return day
 
 
 def _bangkok_midnight(day: dt.date) -> dt.datetime:

@@ -134,12 +134,10 @@ def import_schools(code: str) -> Any:
 @require("view_portal")
 def save_counts(code: str) -> Any:
     def write(office: Office, typed: dict[str, Any], version: int | None) -> str:
-        forms.day(typed.get("as_of"), "as_of", required=True)
+        as_of = forms.day(typed.get("as_of"), "as_of", required=True)
         for key in svc.STAT_FIELDS:
             forms.whole(typed.get(key, "").replace(",", ""), key, 0, forms.INTEGER[1])
-        svc.stage_counts(
-            get_session(), current_actor(), office, typed.get("as_of", ""), typed, version
-        )
+        svc.stage_counts(get_session(), current_actor(), office, as_of.isoformat(), typed, version)
         return _(
             "Counts saved in the profile draft. They become public when the profile is approved."
         )

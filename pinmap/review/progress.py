@@ -11,6 +11,7 @@ from sqlalchemy import select
 from .. import forms
 from ..db import get_session
 from ..errors import service_message
+from ..i18n import format_date_be
 from ..models import REVIEW_STATES, Cluster
 from ..portal.common import STATUS_LABELS, earlier_rounds, fiscal_year_arg
 from ..security import current_actor, require
@@ -136,5 +137,5 @@ def reopen(entry_id: int) -> Any:
             err.status,
             reopen=typed,
         )
-    flash(_("Reopened for this office until %(day)s.", day=until.isoformat()))
+    flash(_("Reopened for this office until %(day)s.", day=format_date_be(until)))
     return redirect(url_for("review.review_entry", entry_id=entry_id))

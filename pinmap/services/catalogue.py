@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..fiscal import fiscal_year_bounds
+from ..fiscal import fiscal_year_bounds, parse_day
 from ..models import (
     DEFAULT_FIELDS,
     ITEM_KINDS,
@@ -30,7 +30,7 @@ from ..models import (
 )
 from ..tables import LineProblem, csv_dict_records, csv_text, unescape_cell
 from .audit import Actor, record
-from .errors import N_, ServiceError
+from .errors import N_, Labels, ServiceError
 
 # The columns of data/policy_items.csv, which the admin's export and import use too.
 CSV_COLUMNS = [
@@ -148,15 +148,16 @@ def _year(value: int | str) -> int:
 def _date(value: dt.date | str, name: str) -> dt.date:
     if isinstance(value, dt.date):
         return value
-    try:
-        return dt.date.fromisoformat(value.strip())
-    except ValueError as exc:
+    # Typed in the admin's form (01/10/2567, Buddhist Era) or read from a file (2024-10-01).
+    day = parse_day(value) if len(value) <= 20 else None
+    if day is None:
         raise ServiceError(
             400,
-            N_("%(field)s must be a date (YYYY-MM-DD, Gregorian), not %(value)s."),
-            field=name,
+            N_("%(field)s must be a date written day/month/year, e.g. 01/09/2569, not %(value)s."),
+            field=Labels(name),
             value=value,
-        ) from exc
+        )
+    return day
 
 
 def _window_dict(w: ReportingWindow) -> dict[str, Any]:
@@ -198,8 +199,8 @@ def upsert_window(
             400,
             N_("The window must lie inside fiscal year %(year)s (%(starts)s to %(ends)s)."),
             year=year,
-            starts=starts.isoformat(),
-            ends=ends.isoformat(),
+            starts=starts,
+            ends=ends,
         )
     ensure_fiscal_year(session, year)
     values = {"label_th": label_th, "label_en": label_en, "opens_on": opens, "closes_on": closes}

@@ -15,6 +15,8 @@ T = TypeVar("T")
 # The names people see for the fields services check, by the key the code uses. English
 # msgids: translated when the message is formatted, in the reader's language.
 FIELD_LABELS: dict[str, str] = {
+    "opens_on": N_("Opens on"),
+    "closes_on": N_("Closes on"),
     "what": N_("What was done"),
     "where": N_("Where"),
     "how": N_("How"),

@@ -150,7 +150,7 @@ def test_visit_plan_refusal_keeps_the_plan(setup: Setup, page: Page) -> None:
     page.goto(f"{setup.url}/coaching/plans/{setup.plan_id}")
     form = page.locator("form").filter(has=page.locator("textarea[name=visits]"))
     form.locator("input[name=team]").fill(TYPED)
-    form.locator("input[name=visit_date]").fill("2024-03-20")
+    form.locator("input[name=visit_date]").fill("20/03/2567")
     visits = form.locator("textarea[name=visits]").input_value() + "spp-nowhere\n"
     form.locator("textarea[name=visits]").fill(visits)
     with page.expect_response(lambda r: r.request.method == "POST") as answer:
@@ -159,6 +159,6 @@ def test_visit_plan_refusal_keeps_the_plan(setup: Setup, page: Page) -> None:
     assert "spp-nowhere" in page.locator("p.error").inner_text()
     form = page.locator("form").filter(has=page.locator("textarea[name=visits]"))
     assert form.locator("input[name=team]").input_value() == TYPED
-    assert form.locator("input[name=visit_date]").input_value() == "2024-03-20"
+    assert form.locator("input[name=visit_date]").input_value() == "20/03/2567"
     assert form.locator("textarea[name=visits]").input_value().split() == visits.split()
     _screenshots(page, "plan-refused")

@@ -539,20 +539,20 @@ def test_audit_filters_and_escaping(session: Session, web: FlaskClient, admin: U
     session.commit()
 
     html = web.get("/admin/audit").get_data(as_text=True)
-    assert "<td>user.deactivate</td>" in html and "<td>user.create</td>" in html
+    assert "<code>user.deactivate</code>" in html and "<code>user.create</code>" in html
     assert "&lt;script&gt;" in html and "<script>x" not in html
-    assert html.index("<td>test.note") < html.index("<td>user.deactivate")  # newest first
+    assert html.index("<code>test.note") < html.index("<code>user.deactivate")  # newest first
 
     html = web.get("/admin/audit?action=user.deactivate").get_data(as_text=True)
-    assert "<td>user.deactivate</td>" in html and "<td>test.note</td>" not in html
+    assert "<code>user.deactivate</code>" in html and "<code>test.note</code>" not in html
     assert "{&#34;active&#34;:true}" in html  # compact JSON, escaped
 
     code = _office(session).code
     html = web.get(f"/admin/audit?office={code}").get_data(as_text=True)
-    assert "<td>user.deactivate</td>" in html and "<td>test.note</td>" not in html
+    assert "<code>user.deactivate</code>" in html and "<code>test.note</code>" not in html
 
     html = web.get("/admin/audit?user=BOSS@obec.go.th&entity=thing").get_data(as_text=True)
-    assert "<td>test.note</td>" in html and "<td>user.deactivate</td>" not in html
+    assert "<code>test.note</code>" in html and "<code>user.deactivate</code>" not in html
 
     html = web.get("/admin/audit?user=nobody@example.org").get_data(as_text=True)
     assert "No entries match" in html
@@ -560,7 +560,7 @@ def test_audit_filters_and_escaping(session: Session, web: FlaskClient, admin: U
     tomorrow = (dt.datetime.now(dt.UTC) + dt.timedelta(days=2)).date().isoformat()
     assert "No entries match" in web.get(f"/admin/audit?from={tomorrow}").get_data(as_text=True)
     html = web.get(f"/admin/audit?to={tomorrow}&action=test.note").get_data(as_text=True)
-    assert "<td>test.note</td>" in html
+    assert "<code>test.note</code>" in html
     assert web.get("/admin/audit?from=yesterday").status_code == 400
 
 
@@ -569,10 +569,10 @@ def test_audit_is_paginated(session: Session, web: FlaskClient, admin: User) -> 
         record(session, Actor(admin), "test.bulk", "thing", n)
     session.commit()
     first = web.get("/admin/audit?entity=thing").get_data(as_text=True)
-    assert first.count("<td>test.bulk</td>") == 50
+    assert first.count("<code>test.bulk</code>") == 50
     assert "Page 1 of 2" in first and "page=2" in first and "entity=thing" in first
     second = web.get("/admin/audit?entity=thing&page=2").get_data(as_text=True)
-    assert second.count("<td>test.bulk</td>") == 10
+    assert second.count("<code>test.bulk</code>") == 10
 
 
 def test_a_source_url_query_never_reaches_the_audit_log(web: FlaskClient, session: Session) -> None:

@@ -79,7 +79,7 @@ CASES = [
         "reviewer",
         lambda c, p: f"/review/entries/{m._entry_id(c)}/reopen",
         lambda c, p: {"until": "2024-02-30", "reason": TYPED},
-        ("YYYY-MM-DD",),
+        ("วัน/เดือน/ปี", "01/09/2569"),
         prepare=m.draft,
     ),
     # Was cut to 4,000 characters and saved.
@@ -143,9 +143,9 @@ CASES = [
             "action": "save",
             "version": str(p["version"]),
             "team": TYPED,
-            "visit_date": "20/03/2024",
+            "visit_date": "31/02/2567",
         },
-        ("วันลงพื้นที่", "YYYY-MM-DD"),
+        ("วันลงพื้นที่", "วัน/เดือน/ปี", "31/02/2567"),
         prepare=m.visit_plan,
     ),
     # Was cut to 10,000 characters and saved; the record form was always empty again.
