@@ -568,7 +568,7 @@ def _year() -> Any:
 
 def _views(session: Session, stmt: Any) -> list[Practice]:
     out = []
-    for bp, report, rev in session.execute(stmt).tuples():
+    for bp, report, rev in session.execute(stmt).all():
         assert isinstance(bp, BestPractice)  # noqa: S101 (the statement selects these three)
         assert isinstance(report, WorkflowReport)  # noqa: S101
         assert isinstance(rev, WorkflowRevision)  # noqa: S101
