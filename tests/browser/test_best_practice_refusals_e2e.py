@@ -1,6 +1,7 @@
 """The best-practice form in real Chromium: every refusal keeps what was typed (a field too
-long, a disguised upload, a stale version, a practice locked since the page opened), and a
-file added or removed saves the typed text with it.
+long, a disguised upload, a stale version, a practice locked since the page opened, an
+expired form the server cannot redraw: the form keeper puts the text back), and a file added
+or removed saves the typed text with it.
 
 Set PINMAP_SCREENSHOTS=<dir> to keep each refused page at 1366×900 and 390×844.
 """
@@ -224,3 +225,16 @@ def test_adding_and_removing_a_file_saves_the_typed_text(setup: Setup, page: Pag
     _press(page, form, "detach", 302)
     assert page.locator("textarea[name=process]").input_value() == TYPED + " (แก้)"
     assert page.locator("ul.evidence a").count() == 0
+
+
+def test_an_expired_form_gets_its_text_back(setup: Setup, page: Page) -> None:
+    bp_id = _practice(setup, "หมดอายุ")
+    _sign_in(page, setup.url, EDITOR)
+    form = _open(page, setup, bp_id)
+    _type(form)
+    form.locator("input[name=csrf_token]").evaluate("el => { el.value = 'expired'; }")
+    _press(page, form, "save", 400)
+    assert page.locator("form.bp-form").count() == 0  # the server could not redraw the form
+    _open(page, setup, bp_id)
+    page.wait_for_selector("form.bp-form[data-keep-restored]")
+    _kept(page)
