@@ -89,6 +89,11 @@ class ProfileRevision:
         return self.rev.version
 
     @property
+    def submitted_at(self) -> dt.datetime | None:
+        """When a sent revision was sent (the engine stamps each move), else None."""
+        return self.rev.updated_at if self.rev.state == "submitted" else None
+
+    @property
     def approved_at(self) -> dt.datetime | None:
         return self.rev.approved_at
 

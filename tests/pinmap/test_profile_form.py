@@ -74,3 +74,20 @@ def test_autosave_refusals_answer_json_and_save_nothing(
     assert client.post(URL, data=profile_form(lon, lat)).status_code == 403
     session.expire_all()
     assert _audits(session) == before and svc.current_revision(session, world.own.id) is None
+
+
+def test_the_review_desk_lists_a_sent_profile_with_its_day(
+    client: FlaskClient, world: World, session: Session
+) -> None:
+    lon, lat = krabi_point(session)
+    sign_in(client, world.users["own_director"], lang="en")
+    r = client.post(
+        "/portal/offices/spp-krabi/profile/submit",
+        data=profile_form(lon, lat, action="submit"),
+        content_type="multipart/form-data",
+    )
+    assert r.status_code == 302, r.get_data(as_text=True)[:1500]
+    sign_in(client, world.users["reviewer"], lang="en")
+    page = client.get("/review/profiles")
+    assert page.status_code == 200
+    assert world.own.name_th in page.get_data(as_text=True)
