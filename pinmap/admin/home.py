@@ -10,16 +10,28 @@ from sqlalchemy import func, select
 
 from ..db import get_session
 from ..models import (
-    BestPractice,
     IngestConflict,
-    ProfileRevision,
     ProgressRevision,
     ReportingWindow,
     User,
+    WorkflowReport,
     WorkflowRevision,
 )
 from ..security import current_actor, require
 from . import bp
+
+# Profiles and best practices are workflow reports too; the review desk lists them apart.
+PROFILE_KINDS = ("profile", "best_practice")
+
+
+def _sent(profiles: bool) -> Any:
+    """Workflow reports whose working revision waits for review: profile kinds, or the rest."""
+    kinds = WorkflowReport.kind.in_(PROFILE_KINDS)
+    return (
+        select(WorkflowRevision.id)
+        .join(WorkflowReport, WorkflowReport.current_revision_id == WorkflowRevision.id)
+        .where(WorkflowRevision.state == "submitted", kinds if profiles else ~kinds)
+    )
 
 
 def _count(query: Any) -> int:
@@ -39,13 +51,12 @@ def home() -> Any:
         ),
         (
             _("Profiles and best practices waiting for review"),
-            _count(select(ProfileRevision.id).where(ProfileRevision.state == "submitted"))
-            + _count(select(BestPractice.id).where(BestPractice.state == "submitted")),
+            _count(_sent(profiles=True)),
             url_for("review.profile_queue"),
         ),
         (
             _("Quarterly and operating-plan reports waiting"),
-            _count(select(WorkflowRevision.id).where(WorkflowRevision.state == "submitted")),
+            _count(_sent(profiles=False)),
             url_for("review.project_queue"),
         ),
         (

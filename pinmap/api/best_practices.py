@@ -15,13 +15,14 @@ from .. import forms
 from ..db import get_session
 from ..errors import abort_json
 from ..inputs import PG_INT_MAX, PG_INT_MIN, Blueprint, Int
-from ..models import BestPractice, Office, Photo
+from ..models import Office, Photo
 from ..public.photos import photo_url
 from ..security import current_actor, require
 from ..services import best_practices as svc
+from ..services.best_practices import Practice
 from ..services.errors import N_, ServiceError
 from ..services.lookups import get_or_404
-from ..services.review import ensure_can
+from ..services.review import MAX_COMMENT, ensure_can
 from ..services.uploads import UploadRejected, clean_upload, store
 from .profile_parts import (
     VIEWS,
@@ -105,7 +106,26 @@ class BestPracticeOut(Schema):
     )
     version = fields.Integer()
     replaces_id = fields.Integer(
-        allow_none=True, metadata={"description": "The approved practice a working copy revises"}
+        allow_none=True,
+        metadata={
+            "description": "Set (to the practice's own id) when this is a new revision of an "
+            "approved practice, whose approved revision stays public until this one is approved"
+        },
+    )
+    revision_no = fields.Integer(metadata={"description": "1 for the first revision"})
+    level = fields.Integer(
+        metadata={"description": "Approval levels passed: 1 certified by the director, 2 approved"}
+    )
+
+
+class BestPracticeDecisionBody(PartDecisionBody):
+    decision = fields.String(
+        required=True, validate=validate.OneOf(["approve", "return", "unapprove"])
+    )
+    comment = fields.String(
+        load_default="",
+        validate=validate.Length(max=MAX_COMMENT),
+        metadata={"description": "Required to return or un-approve"},
     )
 
 
@@ -119,7 +139,7 @@ class BestPracticeQueue(Schema):
     best_practices = fields.List(fields.Nested(BestPracticeOut))
 
 
-def _json(found: BestPractice, code: str, *, private: bool) -> dict[str, Any]:
+def _json(found: Practice, code: str, *, private: bool) -> dict[str, Any]:
     out = {
         **svc.bp_dict(get_session(), found),
         "office": code,
@@ -131,18 +151,21 @@ def _json(found: BestPractice, code: str, *, private: bool) -> dict[str, Any]:
     return out
 
 
-def _readable(bp_id: int) -> tuple[BestPractice, Office, bool]:
-    """The practice and its office; one not approved is for the office and OBEC only."""
+def _readable(bp_id: int) -> tuple[Practice, Office, bool]:
+    """The practice and its office: the revision being worked on for the office and OBEC, the
+    approved one for everyone else (a practice never approved is for the office and OBEC)."""
     session = get_session()
     try:
-        found = svc.bp_or_404(session, bp_id)
+        row = svc.row_or_404(session, bp_id)
     except ServiceError as err:
         abort_json(err)
-    owner = session.get_one(Office, found.office_id)
+    owner = session.get_one(Office, row.office_id)
     private = may_read_work(owner.id)
-    if found.state != "approved" and not private:
+    shown = None if private else svc.public(session, row)
+    if shown is None:
         require_work_reader(owner.id)
-    return found, owner, private
+        shown = svc.working(session, row)
+    return shown, owner, private
 
 
 def _fields(body: dict[str, Any]) -> dict[str, Any]:
@@ -154,8 +177,9 @@ def _fields(body: dict[str, Any]) -> dict[str, Any]:
 @bp.arguments(ViewQuery, location="query", as_kwargs=True)
 @bp.response(200, BestPracticeList)
 def office_best_practices(code: str, view: str) -> dict[str, Any]:
-    """The office's approved best practices, or (view=working) all of them: drafts, submitted,
-    returned and working copies of approved ones, newest year first."""
+    """The office's approved best practices, or (view=working) the revision being worked on of
+    each (draft, submitted, returned, approved, or a new revision of an approved one), newest
+    year first."""
     found = office(code)
     private = wants_work(found, view)
     practices = svc.of_office(get_session(), found.id, approved_only=not private)
@@ -196,9 +220,9 @@ def best_practice(bp_id: int) -> dict[str, Any]:
 @bp.arguments(BestPracticeBody)
 @bp.response(200, BestPracticeOut)
 def save_best_practice(body: dict[str, Any], bp_id: int) -> dict[str, Any]:
-    """Save the text (the whole form). Editing an approved practice makes a working copy
-    (answered here, with its own id and `replaces_id`) while the approved text stays public;
-    409 if `version` is stale or it was submitted."""
+    """Save the text (the whole form). Editing an approved practice opens a new revision of it
+    (answered here: the same id, `replaces_id` set, the next `revision_no`) while the approved
+    revision stays public; 409 if `version` is stale or it was submitted."""
     session = get_session()
     try:
         found = svc.bp_or_404(session, bp_id)
@@ -234,7 +258,7 @@ def submit_best_practice(body: dict[str, Any], bp_id: int) -> dict[str, Any]:
 def best_practice_queue() -> dict[str, Any]:
     """Submitted best practices waiting for OBEC, oldest first."""
     session = get_session()
-    queue = svc.submitted(session)
+    queue = svc.submitted(session, current_actor().user)
     wanted = {p.office_id for p in queue}
     codes = dict(session.execute(select(Office.id, Office.code).where(Office.id.in_(wanted))).all())
     return {"best_practices": [_json(p, codes[p.office_id], private=True) for p in queue]}
@@ -242,11 +266,12 @@ def best_practice_queue() -> dict[str, Any]:
 
 @bp.route("/review/best-practices/<int:bp_id>/decision", methods=["POST"])
 @require("review_profile")
-@bp.arguments(PartDecisionBody)
+@bp.arguments(BestPracticeDecisionBody)
 @bp.response(200, BestPracticeOut)
 def decide_best_practice(body: dict[str, Any], bp_id: int) -> dict[str, Any]:
-    """approve (public; a working copy is folded into the practice it revises, whose id is
-    answered) or return (comment required); 409 if `version` is stale or it is not submitted."""
+    """approve (public; the approved revision replaces the one shown before), return (comment
+    required) or unapprove an approved one (comment required; the previous approved revision,
+    if any, is public again); 409 if `version` is stale or the state does not allow it."""
     session = get_session()
     try:
         found = svc.bp_or_404(session, bp_id)

@@ -17,13 +17,13 @@ from ..auth import can_read_office_work
 from ..db import get_session
 from ..errors import abort_json
 from ..inputs import Blueprint, Int, StrictFloat
-from ..models import Office, ProfileRevision
+from ..models import Office
 from ..security import current_actor, require
 from ..services import offices
 from ..services import photos as photo_svc
 from ..services import profiles as svc
 from ..services.errors import N_, ServiceError
-from ..services.lookups import get_or_404
+from ..services.profile_revisions import ProfileRevision
 from ..services.review import MAX_COMMENT, ensure_can
 from ..services.uploads import UploadRejected
 
@@ -289,7 +289,7 @@ def people(code: str, view: str) -> dict[str, Any]:
 def profile_queue() -> dict[str, Any]:
     """Submitted profiles waiting for OBEC, oldest first."""
     session = get_session()
-    queue = svc.submitted(session)
+    queue = svc.submitted(session, current_actor().user)
     wanted = {r.office_id for r in queue}
     codes = dict(session.execute(select(Office.id, Office.code).where(Office.id.in_(wanted))).all())
     return {
@@ -306,7 +306,7 @@ def decide_profile(body: dict[str, Any], rev_id: int) -> dict[str, Any]:
     return (comment required); 409 if `version` is stale or it is not submitted."""
     session = get_session()
     try:
-        rev = get_or_404(session, ProfileRevision, rev_id, N_("Not found."))
+        rev = svc.revision_or_404(session, rev_id)
         rev = svc.review(
             session, current_actor(), rev, body["decision"], body["comment"], body["version"]
         )

@@ -59,7 +59,6 @@ from .profiles import (
     BestPracticeItem,
     OfficeStats,
     Photo,
-    ProfileRevision,
     ResultRecord,
     School,
 )
@@ -135,7 +134,6 @@ __all__ = [
     "Photo",
     "PolicyDimension",
     "PolicyItem",
-    "ProfileRevision",
     "ProgressEntry",
     "ProgressRevision",
     "Province",

@@ -14,16 +14,14 @@ from sqlalchemy import (
     Integer,
     SmallInteger,
     String,
-    Text,
     UniqueConstraint,
     func,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import Base
-from .base import ReviewTrailMixin, enum_check
-from .reporting import REVIEW_STATES
+from .base import enum_check
+from .workflow import WorkflowReport
 
 
 class Photo(Base):
@@ -43,28 +41,6 @@ class Photo(Base):
     created_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )
-
-
-class ProfileRevision(ReviewTrailMixin, Base):
-    """A version of an office's profile in the review workflow (draft → … → approved).
-
-    `data` holds the text fields (address, phone, email, website, staff_count, people:
-    [{role: director|deputy, name, position, photo_id}], office_photo_id); `geom` a proposed
-    pin. The office's approved revision is what the public sees.
-    """
-
-    __tablename__ = "profile_revisions"
-    __table_args__ = (
-        UniqueConstraint("office_id", "revision_no"),
-        enum_check("state", REVIEW_STATES),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"), index=True)
-    revision_no: Mapped[int] = mapped_column(SmallInteger)
-    state: Mapped[str] = mapped_column(String(10), default="draft")
-    data: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
-    geom: Mapped[WKBElement | None] = mapped_column(Geometry("POINT", srid=4326))
 
 
 class School(Base):
@@ -129,51 +105,94 @@ class ResultRecord(Base):
 
 
 class BestPractice(Base):
-    """An office's best practice, aligned to policy items and dimensions; reviewed before public."""
+    """An office's best practice: its lasting id (addresses, links) and its workflow report.
+
+    The content lives in the report's revisions (kind "best_practice", services/best_practices):
+    the one being worked on and the last one approved, which is what the public sees.
+    """
 
     __tablename__ = "best_practices"
-    __table_args__ = (enum_check("state", REVIEW_STATES),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"), index=True)
-    fiscal_year: Mapped[int] = mapped_column(SmallInteger)
-    title: Mapped[str] = mapped_column(String(300))
-    owner: Mapped[str] = mapped_column(String(300), default="")
-    dimensions: Mapped[list[str]] = mapped_column(ARRAY(String(20)), default=list)
-    background: Mapped[str] = mapped_column(Text, default="")
-    objectives: Mapped[str] = mapped_column(Text, default="")
-    process: Mapped[str] = mapped_column(Text, default="")
-    results: Mapped[str] = mapped_column(Text, default="")
-    success_factors: Mapped[str] = mapped_column(Text, default="")
-    infographic_photo_id: Mapped[int | None] = mapped_column(ForeignKey("photos.id"))
-    attachments: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
-    state: Mapped[str] = mapped_column(String(10), default="draft")
-    # A new version of an approved practice is written in a row of its own, so the approved
-    # one stays public; approving it copies it over the original (same id) and drops the copy.
-    replaces_id: Mapped[int | None] = mapped_column(
-        ForeignKey("best_practices.id", ondelete="CASCADE"), unique=True
+    report_id: Mapped[int | None] = mapped_column(
+        ForeignKey("workflow_reports.id", ondelete="CASCADE"), unique=True
     )
-    review_comment: Mapped[str] = mapped_column(Text, default="")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    reviewed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )
-    updated_at: Mapped[dt.datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
-    )
-    version: Mapped[int] = mapped_column(Integer, default=1)
 
-    __mapper_args__ = {"version_id_col": version}
+    report: Mapped[WorkflowReport | None] = relationship()
+
+    # The revision being worked on, read as the row's old columns were (scripts, tests); the
+    # service's Practice is what pages and the API read.
+    def _data(self, key: str) -> Any:
+        rev = self.report.current if self.report is not None else None
+        return (rev.data or {}).get(key) if rev is not None else None
+
+    @property
+    def state(self) -> str | None:
+        rev = self.report.current if self.report is not None else None
+        return rev.state if rev is not None else None
+
+    @property
+    def version(self) -> int | None:
+        rev = self.report.current if self.report is not None else None
+        return rev.version if rev is not None else None
+
+    @property
+    def fiscal_year(self) -> int | None:
+        return self._data("fiscal_year")
+
+    @property
+    def title(self) -> str:
+        return str(self._data("title") or "")
+
+    @property
+    def owner(self) -> str:
+        return str(self._data("owner") or "")
+
+    @property
+    def dimensions(self) -> list[str]:
+        return list(self._data("dimensions") or [])
+
+    @property
+    def background(self) -> str:
+        return str(self._data("background") or "")
+
+    @property
+    def objectives(self) -> str:
+        return str(self._data("objectives") or "")
+
+    @property
+    def process(self) -> str:
+        return str(self._data("process") or "")
+
+    @property
+    def results(self) -> str:
+        return str(self._data("results") or "")
+
+    @property
+    def success_factors(self) -> str:
+        return str(self._data("success_factors") or "")
+
+    @property
+    def infographic_photo_id(self) -> int | None:
+        return self._data("infographic_photo_id")
+
+    @property
+    def attachments(self) -> list[dict[str, Any]]:
+        return list(self._data("attachments") or [])
 
 
 class BestPracticeItem(Base):
-    """A policy or Quick Win item a best practice aligns with."""
+    """A policy or Quick Win item one revision of a best practice aligns with (for searching
+    and for the framework, which keeps an item that has reports from being deleted)."""
 
     __tablename__ = "best_practice_items"
 
-    best_practice_id: Mapped[int] = mapped_column(
-        ForeignKey("best_practices.id", ondelete="CASCADE"), primary_key=True
+    revision_id: Mapped[int] = mapped_column(
+        ForeignKey("workflow_revisions.id", ondelete="CASCADE"), primary_key=True
     )
     item_id: Mapped[int] = mapped_column(ForeignKey("policy_items.id"), primary_key=True)

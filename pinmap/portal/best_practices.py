@@ -5,20 +5,23 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from werkzeug.exceptions import HTTPException
 
 from .. import forms
 from ..auth import can
 from ..db import get_session
 from ..errors import service_message
-from ..models import BestPractice, Office
+from ..fiscal import to_bangkok
+from ..models import Office
 from ..public.best_practices import choices
 from ..public.photos import photo_url
 from ..security import current_actor, require
 from ..services import best_practices as svc
 from ..services import photos as photo_svc
+from ..services.best_practices import Practice
 from ..services.errors import N_, ServiceError
 from ..services.progress import shown_fiscal_year
 from ..services.review import ensure_can
@@ -40,14 +43,14 @@ NEW = LIST + "/new"
 ONE = LIST + "/<int:bp_id>"
 
 
-def _of_office(office: Office, bp_id: int | None) -> BestPractice | None:
+def _of_office(office: Office, bp_id: int | None) -> Practice | None:
     found = svc.bp_or_404(get_session(), bp_id) if bp_id is not None else None
     if found is not None and found.office_id != office.id:
         raise ServiceError(404, N_("No such best practice."))
     return found
 
 
-def _bp_form(found: BestPractice | None) -> dict[str, Any]:
+def _bp_form(found: Practice | None) -> dict[str, Any]:
     if found is None:
         today = current_actor().today_bangkok
         return {
@@ -90,7 +93,7 @@ def best_practice_list(code: str) -> Any:
 
 def _edit_page(
     office: Office,
-    found: BestPractice | None,
+    found: Practice | None,
     error: str | None = None,
     status: int = 200,
     typed: dict[str, Any] | None = None,
@@ -118,7 +121,7 @@ def best_practice_edit(code: str, bp_id: int | None) -> Any:
     return _edit_page(office, _of_office(office, bp_id))
 
 
-Write = Callable[[Office, BestPractice | None, int | None], BestPractice]
+Write = Callable[[Office, Practice | None, int | None], Practice]
 
 
 def _press(button: str, code: str, bp_id: int | None, write: Write) -> Any:
@@ -140,11 +143,11 @@ def _press(button: str, code: str, bp_id: int | None, write: Write) -> Any:
     return redirect(url_for("portal.best_practice_edit", code=office.code, bp_id=found.id))
 
 
-def _save(office: Office, found: BestPractice | None, version: int | None) -> BestPractice:
+def _save(office: Office, found: Practice | None, version: int | None) -> Practice:
     return svc.save(get_session(), current_actor(), office, found, _bp_typed(), version)
 
 
-def _submit(office: Office, found: BestPractice | None, version: int | None) -> BestPractice:
+def _submit(office: Office, found: Practice | None, version: int | None) -> Practice:
     saved = _save(office, found, version)
     svc.submit(get_session(), current_actor(), saved, saved.version)
     return saved
@@ -192,10 +195,21 @@ def _attachment_from_request() -> dict[str, Any]:
     }
 
 
+def _with_text(office: Office, found: Practice, version: int | None) -> tuple[Practice, int | None]:
+    """Save the text typed beside a file button first (the page posts the whole form), so
+    adding or removing a file never discards it; the same transaction as the file's change."""
+    if "title" not in request.form:
+        return found, version
+    saved = svc.save(get_session(), current_actor(), office, found, _bp_typed(), version)
+    return saved, saved.version
+
+
 @bp.post(ONE + "/attachments")
 @require("view_portal")
 def attach(code: str, bp_id: int) -> Any:
-    def write(office: Office, found: Any, version: int | None) -> BestPractice:
+    def write(office: Office, found: Any, version: int | None) -> Practice:
+        ensure_can(current_actor(), "edit_profile", office.id)
+        found, version = _with_text(office, found, version)
         attachment = _attachment_from_request()
         return svc.add_attachment(get_session(), current_actor(), found, version, attachment)
 
@@ -205,8 +219,12 @@ def attach(code: str, bp_id: int) -> Any:
 @bp.post(ONE + "/attachments/remove")
 @require("view_portal")
 def detach(code: str, bp_id: int) -> Any:
-    def write(office: Office, found: Any, version: int | None) -> BestPractice:
-        index = request.form.get("index", default=-1, type=int)
+    def write(office: Office, found: Any, version: int | None) -> Practice:
+        # The page's remove buttons name the file in their address; older pages in a field.
+        index = request.args.get("index", type=int)
+        if index is None:
+            index = request.form.get("index", default=-1, type=int)
+        found, version = _with_text(office, found, version)
         return svc.remove_attachment(get_session(), current_actor(), found, version, index)
 
     return _press("detach", code, bp_id, write)
@@ -215,12 +233,13 @@ def detach(code: str, bp_id: int) -> Any:
 @bp.post(ONE + "/infographic")
 @require("view_portal")
 def set_infographic(code: str, bp_id: int) -> Any:
-    def write(office: Office, found: Any, version: int | None) -> BestPractice:
+    def write(office: Office, found: Any, version: int | None) -> Practice:
         upload = file_field("infographic")
         if upload is None:
             raise ServiceError(400, N_("Choose a file to upload."))
         session, actor = get_session(), current_actor()
         ensure_can(actor, "edit_profile", office.id)
+        found, version = _with_text(office, found, version)
         clean = clean_photo(upload, _("Infographic"))
         photo = photo_svc.add_photo(session, actor, office.id, upload_dir(), clean)
         return svc.set_infographic(session, actor, found, version, photo)
@@ -231,7 +250,32 @@ def set_infographic(code: str, bp_id: int) -> Any:
 @bp.post(ONE + "/infographic/remove")
 @require("view_portal")
 def drop_infographic(code: str, bp_id: int) -> Any:
-    def write(office: Office, found: Any, version: int | None) -> BestPractice:
+    def write(office: Office, found: Any, version: int | None) -> Practice:
+        found, version = _with_text(office, found, version)
         return svc.set_infographic(get_session(), current_actor(), found, version, None)
 
     return _press("drop_infographic", code, bp_id, write)
+
+
+@bp.post(ONE + "/autosave")
+@require("view_portal")
+def autosave_best_practice(code: str, bp_id: int) -> Any:
+    """The form keeper's autosave: the typed draft saved as "Save draft" would, answered in
+    JSON ({"saved_at": "hh:mm" Bangkok time, "version": n}, or {"error": why} with a 4xx)."""
+    session = get_session()
+    try:
+        office = readable_office(code)
+        found = _of_office(office, bp_id)
+        _check_bp_form()
+        actor = current_actor()
+        saved = svc.save(
+            session, actor, office, found, _bp_typed(), request.form.get("version", type=int)
+        )
+        session.commit()
+    except ServiceError as err:
+        session.rollback()
+        return jsonify(error=service_message(err)), err.status
+    except HTTPException as exc:  # not this office's work, say: the script shows why
+        session.rollback()
+        return jsonify(error=exc.description), exc.code
+    return jsonify(saved_at=to_bangkok(actor.now).strftime("%H:%M"), version=saved.version)

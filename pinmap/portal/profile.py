@@ -5,15 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 import folium
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from werkzeug.exceptions import HTTPException
 
 from .. import forms
 from ..auth import can
 from ..db import get_session
 from ..errors import service_message
-from ..models import Office, ProfileRevision
+from ..fiscal import to_bangkok
+from ..models import Office
 from ..public.mapview import base_map, js_safe_text, province_outline, render_parts
 from ..public.photos import photo_url
 from ..security import current_actor, require
@@ -21,6 +23,7 @@ from ..services import photos as photo_svc
 from ..services import profiles as svc
 from ..services import schools as school_svc
 from ..services.errors import ServiceError
+from ..services.profile_revisions import ProfileRevision
 from ..services.review import ensure_can
 from . import bp
 from .common import clean_photo, file_field, readable_office, upload_dir
@@ -70,7 +73,9 @@ def _photo_field(name: str, form: dict[str, Any], uploads: dict[str, Any]) -> An
     return forms.whole(kept, f"{name}_id", 1, forms.INTEGER[1]) if kept else None
 
 
-def _save_profile(office: Office, form: dict[str, Any]) -> ProfileRevision:
+def _save_profile(
+    office: Office, form: dict[str, Any], *, with_files: bool = True
+) -> ProfileRevision:
     session = get_session()
     actor = current_actor()
     ensure_can(actor, "edit_profile", office.id)
@@ -83,6 +88,8 @@ def _save_profile(office: Office, form: dict[str, Any]) -> ProfileRevision:
     for i in range(rows):
         label = _("Director's photo") if i == 0 else _("Deputy %(n)s's photo", n=i)
         files[f"p{i}_photo"] = (file_field(f"p{i}_photo"), label)
+    if not with_files:  # an autosave keeps the text; photos wait for the save button
+        files = {}
     cleaned = {name: clean_photo(f, label) for name, (f, label) in files.items() if f}
     for name in ("office_photo", *(f"p{i}_photo" for i in range(rows))):
         _photo_field(name, form, {})  # a bad kept photo id is refused before anything is stored
@@ -196,3 +203,23 @@ def save_profile(code: str) -> Any:
 def submit_profile(code: str) -> Any:
     """Save what was typed, then certify and submit it for review."""
     return _press("submit", code)
+
+
+@bp.post(PROFILE + "/autosave")
+@require("view_portal")
+def autosave_profile(code: str) -> Any:
+    """The form keeper's autosave: the typed draft saved as "Save draft" would (files chosen
+    but not yet sent are left for that button), answered in JSON: {"saved_at": "hh:mm" Bangkok
+    time, "version": n}, or {"error": why} with a 4xx."""
+    session = get_session()
+    try:
+        office = readable_office(code)
+        rev = _save_profile(office, request.form.to_dict(), with_files=False)
+        session.commit()
+    except ServiceError as err:
+        session.rollback()
+        return jsonify(error=service_message(err)), err.status
+    except HTTPException as exc:  # not this office's work, say: the script shows why
+        session.rollback()
+        return jsonify(error=exc.description), exc.code
+    return jsonify(saved_at=to_bangkok(current_actor().now).strftime("%H:%M"), version=rev.version)

@@ -13,11 +13,12 @@ from .. import forms
 from ..auth import can
 from ..db import get_session
 from ..errors import service_message
-from ..models import Office, ProfileRevision
+from ..models import Office
 from ..security import current_actor, require
 from ..services import profiles as profile_svc
 from ..services import schools as svc
 from ..services.errors import N_, ServiceError
+from ..services.profile_revisions import ProfileRevision
 from . import bp
 from .common import file_field, problems, readable_office
 

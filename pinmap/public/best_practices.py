@@ -14,6 +14,8 @@ from ..db import get_session
 from ..models import Cluster, Office, PolicyDimension, PolicyItem
 from ..security import current_actor
 from ..services import best_practices as svc
+from ..services.best_practices import Practice
+from ..services.errors import ServiceError
 from ..services.progress import catalogue_year, items_of
 from . import bp
 from .photos import photo_url, send_stored
@@ -70,13 +72,21 @@ def best_practice_search() -> Any:
     )
 
 
-def _readable(bp_id: int, description: str | None = None) -> Any:
-    """The practice, once approved; before that only to its office, OBEC and coaches."""
-    found = svc.bp_or_404(get_session(), bp_id)
+def _readable(bp_id: int, description: str | None = None) -> Practice:
+    """The practice's approved revision; before the first approval (or with ?working=1, the
+    revision being worked on) only to its office, OBEC and coaches."""
+    session = get_session()
+    try:
+        row = svc.row_or_404(session, bp_id)
+    except ServiceError:
+        abort(404, description=description)
     user = current_user if current_user.is_authenticated else None
-    if found.state != "approved" and not can_read_office_work(user, found.office_id):
+    shown = None if request.args.get("working") else svc.public(session, row)
+    if shown is not None:
+        return shown
+    if not can_read_office_work(user, row.office_id):
         abort(404, description=description)  # do not reveal drafts exist
-    return found
+    return svc.working(session, row)
 
 
 @bp.route("/best-practices/<int:bp_id>")

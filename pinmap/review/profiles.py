@@ -14,7 +14,7 @@ from .. import forms
 from ..db import get_session
 from ..errors import service_message
 from ..fiscal import to_bangkok
-from ..models import Office, ProfileRevision, WorkflowReport
+from ..models import Office, WorkflowReport
 from ..public.photos import photo_url
 from ..security import current_actor, require
 from ..services import best_practices as bps
@@ -22,8 +22,7 @@ from ..services import plans as plan_svc
 from ..services import profiles as svc
 from ..services import schools as school_svc
 from ..services import workflow as wf
-from ..services.errors import N_, ServiceError
-from ..services.lookups import get_or_404
+from ..services.errors import ServiceError
 from . import bp
 
 DECISION_LIMITS = {"comment": 4_000, "decision": 20}
@@ -37,8 +36,8 @@ def profile_queue() -> Any:
     return render_template(
         "review/profile_queue.html",
         offices=offices,
-        profiles=svc.submitted(session),
-        practices=bps.submitted(session),
+        profiles=svc.submitted(session, current_user),
+        practices=bps.submitted(session, current_user),
         plans=plan_svc.submitted(session, current_user),
     )
 
@@ -51,6 +50,9 @@ def _extra(kind: str, obj: Any, office: Office) -> dict[str, Any]:
         return {
             "approved": svc.approved_revision(session, obj.office_id),
             "location": svc.lonlat(obj),
+            "may_unapprove": wf.may_decide(
+                current_user, get_session().get_one(WorkflowReport, obj.report_id), "unapprove"
+            ),
             "office_location": svc.lonlat_of_office(office),
             "counts": (obj.data or {}).get("counts"),
             "school_diff": school_svc.school_diff(session, obj.office_id, staged_schools)
@@ -58,11 +60,17 @@ def _extra(kind: str, obj: Any, office: Office) -> dict[str, Any]:
             else None,
         }
     if kind == "best_practice":
-        return {"items": bps.items_of(session, obj)}
+        report = session.get_one(WorkflowReport, obj.report_id)
+        return {
+            "items": bps.items_of(session, obj),
+            "may_unapprove": wf.may_decide(current_user, report, "unapprove"),
+        }
     return {}
 
 
-def _decide(kind: str, obj: Any, decide: Callable[..., Any]) -> Any:
+def _decide(
+    kind: str, obj: Any, decide: Callable[..., Any], reload: Callable[[], Any] | None = None
+) -> Any:
     session = get_session()
     error, status, comment = None, 200, ""
     if request.method == "POST":
@@ -83,7 +91,10 @@ def _decide(kind: str, obj: Any, decide: Callable[..., Any]) -> Any:
         except ServiceError as err:
             session.rollback()
             error, status = service_message(err), err.status
-            session.refresh(obj)
+            if reload is not None:
+                obj = reload()
+            else:
+                session.refresh(obj)
     office = session.get_one(Office, obj.office_id)
     return render_template(
         "review/decision.html",
@@ -101,14 +112,25 @@ def _decide(kind: str, obj: Any, decide: Callable[..., Any]) -> Any:
 @bp.route("/profiles/<int:rev_id>", methods=["GET", "POST"])
 @require("review_profile")
 def review_profile(rev_id: int) -> Any:
-    rev = get_or_404(get_session(), ProfileRevision, rev_id, N_("Not found."))
-    return _decide("profile", rev, svc.review)
+    forms.path_in_range(rev_id, *forms.ID_RANGE)
+
+    def reload() -> svc.ProfileRevision:
+        return svc.revision_or_404(get_session(), rev_id)
+
+    return _decide("profile", reload(), svc.review, reload)
 
 
 @bp.route("/best-practices/<int:bp_id>", methods=["GET", "POST"])
 @require("review_profile")
 def review_best_practice(bp_id: int) -> Any:
-    return _decide("best_practice", bps.bp_or_404(get_session(), bp_id), bps.review)
+    """A best practice's working revision: approve or return it when it waits for review, or
+    un-approve it (with a comment) from a higher level."""
+    forms.path_in_range(bp_id, *forms.ID_RANGE)
+
+    def reload() -> bps.Practice:
+        return bps.bp_or_404(get_session(), bp_id)
+
+    return _decide("best_practice", reload(), bps.review, reload)
 
 
 def _plan_page(

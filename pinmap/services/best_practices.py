@@ -1,13 +1,23 @@
-"""Best practices: written by an office, reviewed by OBEC, then public, searchable, mapped."""
+"""Best practices: written by an office, reviewed by OBEC through the one workflow engine, then
+public, searchable, mapped.
+
+A best practice keeps its id (`BestPractice`, the address every page and link uses) and is a
+workflow report of kind "best_practice" whose revisions hold its content: title, owner, fiscal
+year, dimensions, aligned items, the five texts, infographic and attachments. The office
+director certifies it and OBEC reviews it (two levels, as before the engine). A finally
+approved revision is locked: a change (text, file, infographic) opens a new revision and the
+approved one stays public until the new one is approved. Readers get a `Practice`: one
+revision of one practice, with the attributes pages, the API and exports read.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass, field
 from typing import Any, Final
 
-from sqlalchemy import any_, delete, literal, or_, select
-from sqlalchemy.exc import InvalidRequestError
+from sqlalchemy import Integer, delete, func, or_, select
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import ObjectDeletedError
 
 from ..fiscal import fiscal_year_of
 from ..models import (
@@ -17,67 +27,220 @@ from ..models import (
     Photo,
     PolicyDimension,
     PolicyItem,
+    WorkflowReport,
+    WorkflowRevision,
 )
+from . import workflow as wf
 from .audit import Actor, emit_change, record
-from .errors import N_, Labels, ServiceError
-from .lookups import get_or_404
-from .review import (
-    check_editable,
-    check_version,
-    ensure_can,
-    lock_office_work,
-    mark_reviewed,
-    mark_submitted,
-    require_complete,
-)
+from .errors import FIELD_LABELS, N_, Labels, ServiceError
+from .review import ensure_can, lock_office_work
 from .sanitize import clean_html, clean_text
 
+KIND: Final = "best_practice"
 RICH_FIELDS: Final = ("background", "objectives", "process", "results", "success_factors")
+REQUIRED: Final = ("background", "objectives", "process", "results")
 MAX_RICH: Final = 10_000
 MAX_ATTACHMENTS: Final = 10
 FIRST_YEAR: Final = 2562
-# What a new version of a practice may change (copied to a working copy and back on approval).
-_CONTENT: Final = (
+# Everything a revision's data holds (the engine copies it into a new revision whole).
+CONTENT: Final = (
     "fiscal_year",
     "title",
     "owner",
     "dimensions",
+    "items",
     *RICH_FIELDS,
     "infographic_photo_id",
     "attachments",
 )
+ATTACHMENT_KEYS: Final = ("stored_name", "original_name", "title", "mime", "size_bytes", "sha256")
 
 
-def get(session: Session, bp_id: int) -> BestPractice | None:
-    return session.get(BestPractice, bp_id)
+def subject_of(bp_id: int) -> str:
+    return f"best_practice:{bp_id}"
 
 
-def bp_or_404(session: Session, bp_id: int) -> BestPractice:
-    return get_or_404(session, BestPractice, bp_id, N_("No such best practice."))
+def _stored(report: WorkflowReport, data: dict[str, Any]) -> dict[str, Any]:
+    """The engine's cleaning step: the service checked the form already (it needs the
+    session and the catalogue); here only the known keys are kept, in their stored shapes."""
+    out: dict[str, Any] = {
+        "fiscal_year": int(data.get("fiscal_year") or report.fiscal_year),
+        "title": str(data.get("title") or ""),
+        "owner": str(data.get("owner") or ""),
+        "dimensions": [str(d) for d in data.get("dimensions") or []],
+        "items": sorted({int(i) for i in data.get("items") or []}),
+        **{k: str(data.get(k) or "") for k in RICH_FIELDS},
+        "infographic_photo_id": data.get("infographic_photo_id"),
+        "attachments": [
+            {k: a.get(k) for k in ATTACHMENT_KEYS} for a in data.get("attachments") or []
+        ],
+    }
+    return out
 
 
-def item_ids(session: Session, bp: BestPractice) -> list[int]:
-    return list(
-        session.scalars(
-            select(BestPracticeItem.item_id)
-            .filter_by(best_practice_id=bp.id)
-            .order_by(BestPracticeItem.item_id)
-        )
+def _missing(report: WorkflowReport, data: dict[str, Any]) -> list[str]:
+    return [k for k in REQUIRED if not data.get(k)]
+
+
+# Office director certifies → OBEC reviews: the two steps best practices had before the engine.
+SPEC: Final = wf.register(
+    wf.KindSpec(
+        kind=KIND,
+        entity="best_practice",
+        levels=(wf.CERTIFY, wf.REVIEW),
+        clean=_stored,
+        missing=_missing,
+        labels={k: FIELD_LABELS[k] for k in REQUIRED},
+        edit_action="edit_profile",
+        incomplete_msgid=N_("The best practice is incomplete: fill in %(fields)s."),
+    )
+)
+
+
+# --- what readers get --------------------------------------------------------------------------
+
+
+@dataclass
+class Practice:
+    """One revision of a best practice (the working one, or the approved one), as read."""
+
+    id: int
+    office_id: int
+    report_id: int
+    revision_no: int
+    state: str
+    level: int
+    version: int
+    fiscal_year: int
+    title: str
+    owner: str
+    dimensions: list[str]
+    items: list[int]
+    background: str
+    objectives: str
+    process: str
+    results: str
+    success_factors: str
+    infographic_photo_id: int | None
+    attachments: list[dict[str, Any]]
+    updated_at: dt.datetime | None
+    approved_at: dt.datetime | None
+    # This is a newer revision of a practice whose approved revision stays public meanwhile.
+    pending: bool = False
+    review_comment: str = ""
+    trail: list[Any] = field(default_factory=list)
+
+    @property
+    def replaces_id(self) -> int | None:
+        """The approved practice this working revision revises (the same id), else None."""
+        return self.id if self.pending else None
+
+
+def _view(
+    bp: BestPractice, report: WorkflowReport, rev: WorkflowRevision, comment: str = ""
+) -> Practice:
+    data = rev.data or {}
+    return Practice(
+        id=bp.id,
+        office_id=bp.office_id,
+        report_id=report.id,
+        revision_no=rev.revision_no,
+        state=rev.state,
+        level=rev.level,
+        version=rev.version,
+        fiscal_year=int(data.get("fiscal_year") or report.fiscal_year),
+        title=str(data.get("title") or ""),
+        owner=str(data.get("owner") or ""),
+        dimensions=list(data.get("dimensions") or []),
+        items=list(data.get("items") or []),
+        background=str(data.get("background") or ""),
+        objectives=str(data.get("objectives") or ""),
+        process=str(data.get("process") or ""),
+        results=str(data.get("results") or ""),
+        success_factors=str(data.get("success_factors") or ""),
+        infographic_photo_id=data.get("infographic_photo_id"),
+        attachments=list(data.get("attachments") or []),
+        updated_at=rev.updated_at,
+        approved_at=rev.approved_at,
+        pending=report.approved_revision_id is not None and report.approved_revision_id != rev.id,
+        review_comment=comment,
     )
 
 
-def items_of(session: Session, bp: BestPractice) -> list[PolicyItem]:
+def _report(session: Session, bp: BestPractice) -> WorkflowReport:
+    report = session.get(WorkflowReport, bp.report_id) if bp.report_id is not None else None
+    if report is None or report.current is None:
+        raise ServiceError(404, N_("No such best practice."))
+    return report
+
+
+def _comment(session: Session, report: WorkflowReport) -> str:
+    """What the reviewer said when returning or un-approving the working revision."""
+    rev = report.current
+    if rev is None or rev.state not in ("returned", "draft"):
+        return ""
+    event = wf.last_comment(session, report)
+    return event.comment if event is not None else ""
+
+
+def working(session: Session, bp: BestPractice) -> Practice:
+    """The revision the office works on (for the office and OBEC)."""
+    report = _report(session, bp)
+    assert report.current is not None  # noqa: S101 (_report refuses a report without one)
+    return _view(bp, report, report.current, _comment(session, report))
+
+
+def public(session: Session, bp: BestPractice) -> Practice | None:
+    """The approved revision (what everyone sees), or None before the first approval."""
+    report = _report(session, bp)
+    if report.approved is None:
+        return None
+    return _view(bp, report, report.approved)
+
+
+def row_or_404(session: Session, bp_id: int) -> BestPractice:
+    found = session.get(BestPractice, bp_id) if -(2**31) <= bp_id < 2**31 else None
+    if found is None or found.report_id is None:
+        raise ServiceError(404, N_("No such best practice."))
+    return found
+
+
+def get(session: Session, bp_id: int) -> Practice | None:
+    try:
+        return bp_or_404(session, bp_id)
+    except ServiceError:
+        return None
+
+
+def bp_or_404(session: Session, bp_id: int) -> Practice:
+    """The working revision of practice `bp_id` (404 when there is none)."""
+    return working(session, row_or_404(session, bp_id))
+
+
+def public_or_none(session: Session, bp_id: int) -> Practice | None:
+    try:
+        return public(session, row_or_404(session, bp_id))
+    except ServiceError:
+        return None
+
+
+def item_ids(session: Session, bp: Practice) -> list[int]:
+    return sorted(bp.items)
+
+
+def items_of(session: Session, bp: Practice) -> list[PolicyItem]:
+    if not bp.items:
+        return []
     return list(
         session.scalars(
             select(PolicyItem)
-            .join(BestPracticeItem, BestPracticeItem.item_id == PolicyItem.id)
-            .where(BestPracticeItem.best_practice_id == bp.id)
+            .where(PolicyItem.id.in_(bp.items))
             .order_by(PolicyItem.kind, PolicyItem.no)
         )
     )
 
 
-def bp_dict(session: Session, bp: BestPractice) -> dict[str, Any]:
+def bp_dict(session: Session, bp: Practice) -> dict[str, Any]:
     """The content and state, as stored in the audit log and served by the API."""
     return {
         "id": bp.id,
@@ -96,23 +259,16 @@ def bp_dict(session: Session, bp: BestPractice) -> dict[str, Any]:
         "review_comment": bp.review_comment,
         "version": bp.version,
         "replaces_id": bp.replaces_id,
+        "revision_no": bp.revision_no,
+        "level": bp.level,
     }
 
 
-def _still_there(session: Session, bp: BestPractice) -> None:
-    """A working copy disappears when its approval folds it into the original; an edit that
-    waited for that approval's lock finds nothing to change."""
-    try:
-        session.refresh(bp)
-    except (ObjectDeletedError, InvalidRequestError) as exc:
-        raise ServiceError(
-            409, N_("This best practice was changed by someone else; reload the page.")
-        ) from exc
+# --- checking a form ---------------------------------------------------------------------------
 
 
-def _clean(
-    session: Session, office: Office, data: dict[str, Any], actor: Actor
-) -> tuple[dict[str, Any], list[int]]:
+def _clean(session: Session, data: dict[str, Any], actor: Actor) -> dict[str, Any]:
+    """The form's fields checked against the catalogue; refusals name the field."""
     title = clean_text(str(data.get("title") or ""), max_length=1_200)
     if not title:
         raise ServiceError(400, N_("Title: give the best practice a title."))
@@ -161,6 +317,7 @@ def _clean(
         "owner": owner,
         "fiscal_year": year,
         "dimensions": sorted(set(dims)),
+        "items": sorted(set(wanted)),
     }
     for key in RICH_FIELDS:
         text = str(data.get(key) or "")
@@ -169,132 +326,124 @@ def _clean(
                 400, N_("%(field)s is longer than %(n)s characters."), field=Labels(key), n=MAX_RICH
             )
         out[key] = clean_html(text, max_length=MAX_RICH)
-    return out, sorted(set(wanted))
+    return out
 
 
-def _set_items(session: Session, bp: BestPractice, wanted: list[int]) -> None:
-    session.execute(delete(BestPracticeItem).where(BestPracticeItem.best_practice_id == bp.id))
-    for item_id in wanted:
-        session.add(BestPracticeItem(best_practice_id=bp.id, item_id=item_id))
+# --- writing -----------------------------------------------------------------------------------
 
 
-def _working_copy(session: Session, actor: Actor, bp: BestPractice) -> BestPractice:
-    """What an edit changes: the practice itself, or for an approved one a new draft copy.
+def _index_items(session: Session, rev: WorkflowRevision) -> None:
+    """Keep the revision's aligned items in best_practice_items (search and the framework)."""
+    session.execute(delete(BestPracticeItem).where(BestPracticeItem.revision_id == rev.id))
+    for item_id in (rev.data or {}).get("items") or []:
+        session.add(BestPracticeItem(revision_id=rev.id, item_id=int(item_id)))
+    session.flush()
 
-    The approved text stays public while the new version is written and reviewed.
-    """
-    if bp.state != "approved":
-        return bp
-    if session.scalar(select(BestPractice.id).filter_by(replaces_id=bp.id)) is not None:
-        raise ServiceError(
-            409,
-            N_(
-                "A new version of this best practice is already being "
-                "edited; continue there (see the office's list)."
-            ),
-        )
-    copy = BestPractice(
-        office_id=bp.office_id,
-        replaces_id=bp.id,
-        state="draft",
-        created_by_id=actor.user.id if actor.user else None,
-        attachments=[dict(a) for a in bp.attachments or []],
-        **{k: getattr(bp, k) for k in _CONTENT if k != "attachments"},
+
+def _write(
+    session: Session,
+    actor: Actor,
+    office: Office,
+    bp: BestPractice,
+    data: dict[str, Any],
+    expected_version: int | None,
+) -> Practice:
+    """Save `data` through the engine (a new revision when the working one is approved)."""
+    report = session.get_one(WorkflowReport, bp.report_id)
+    report = wf.save(
+        session,
+        actor,
+        KIND,
+        office,
+        report.fiscal_year,
+        report.subject,
+        data,
+        expected_version,
+        subject_id=bp.id,
     )
-    session.add(copy)
-    session.flush()
-    _set_items(session, copy, item_ids(session, bp))
-    return copy
+    assert report.current is not None  # noqa: S101 (save leaves a working revision)
+    _index_items(session, report.current)
+    return working(session, bp)
 
 
-def _merge_into_original(session: Session, copy: BestPractice) -> BestPractice:
-    """Approving a new version: the original (its id, its links) takes the copy's content."""
-    original = session.get_one(BestPractice, copy.replaces_id, with_for_update=True)
-    for key in _CONTENT:
-        setattr(original, key, getattr(copy, key))
-    for key in ("reviewed_by_id", "reviewed_at", "review_comment", "updated_at"):
-        setattr(original, key, getattr(copy, key))
-    _set_items(session, original, item_ids(session, copy))
-    session.delete(copy)
-    session.flush()
-    return original
+def _office_of(session: Session, practice: Practice | BestPractice) -> tuple[Office, BestPractice]:
+    return session.get_one(Office, practice.office_id), session.get_one(BestPractice, practice.id)
 
 
 def save(
     session: Session,
     actor: Actor,
     office: Office,
-    bp: BestPractice | None,
+    bp: Practice | BestPractice | None,
     data: dict[str, Any],
     expected_version: int | None,
-) -> BestPractice:
+) -> Practice:
     """Create (bp None) or update a best practice's text, items and dimensions."""
     ensure_can(actor, "edit_profile", office.id)
-    lock_office_work(session, office.id)
+    if bp is not None and bp.office_id != office.id:
+        raise ServiceError(404, N_("No such best practice."))
+    fields = _clean(session, data, actor)
     if bp is not None:
-        _still_there(session, bp)
-        if bp.office_id != office.id:
-            raise ServiceError(404, N_("No such best practice."))
-        check_version(bp, expected_version)
-        check_editable(bp)
-    fields, wanted = _clean(session, office, data, actor)
-    before = bp_dict(session, bp) if bp else None
-    if bp is None:
-        author = actor.user.id if actor.user else None
-        bp = BestPractice(
-            office_id=office.id, state="draft", attachments=[], created_by_id=author, **fields
-        )
-        session.add(bp)
-    else:
-        bp = _working_copy(session, actor, bp)
-        for key, value in fields.items():
-            setattr(bp, key, value)
-        bp.updated_at = actor.now  # always an UPDATE, so the version moves on every save
+        row = session.get_one(BestPractice, bp.id)
+        current = working(session, row)
+        kept: dict[str, Any] = {
+            "infographic_photo_id": current.infographic_photo_id,
+            "attachments": current.attachments,
+        }
+        return _write(session, actor, office, row, {**fields, **kept}, expected_version)
+    lock_office_work(session, office.id)
+    row = BestPractice(office_id=office.id, created_by_id=actor.user.id if actor.user else None)
+    session.add(row)
     session.flush()
-    _set_items(session, bp, wanted)
-    session.flush()
-    record(
+    report = wf.save(
         session,
         actor,
-        "best_practice.save",
-        "best_practice",
-        bp.id,
-        before=before,
-        after=bp_dict(session, bp),
-        office_id=office.id,
+        KIND,
+        office,
+        fields["fiscal_year"],
+        subject_of(row.id),
+        {**fields, "infographic_photo_id": None, "attachments": []},
+        expected_version,
+        subject_id=row.id,
     )
-    return bp
+    row.report_id = report.id
+    session.flush()
+    assert report.current is not None  # noqa: S101 (save leaves a working revision)
+    _index_items(session, report.current)
+    return working(session, row)
 
 
-def _editable(
-    session: Session, actor: Actor, bp: BestPractice, expected: int | None
-) -> tuple[Office, BestPractice]:
-    """The office and the row to change (a working copy when `bp` is approved)."""
-    office = session.get_one(Office, bp.office_id)
+def _change(
+    session: Session,
+    actor: Actor,
+    bp: Practice | BestPractice,
+    expected: int | None,
+    **changes: Any,
+) -> tuple[Office, Practice]:
+    """The working revision's content with `changes`, saved (a new revision if approved)."""
+    office, row = _office_of(session, bp)
     ensure_can(actor, "edit_profile", office.id)
     lock_office_work(session, office.id)
-    _still_there(session, bp)
-    check_version(bp, expected)
-    check_editable(bp)
-    return office, _working_copy(session, actor, bp)
+    current = working(session, row)
+    data = {k: getattr(current, k) for k in CONTENT}
+    return office, _write(session, actor, office, row, {**data, **changes}, expected)
 
 
 def add_attachment(
     session: Session,
     actor: Actor,
-    bp: BestPractice,
+    bp: Practice | BestPractice,
     expected_version: int | None,
     attachment: dict[str, Any],
-) -> BestPractice:
+) -> Practice:
     """`attachment`: stored_name, original_name, title, mime, size_bytes, sha256 (uploads.py)."""
-    office, bp = _editable(session, actor, bp, expected_version)
     if len(bp.attachments or []) >= MAX_ATTACHMENTS:
         raise ServiceError(
             400, N_("A best practice can have at most %(n)s attachments."), n=MAX_ATTACHMENTS
         )
-    bp.attachments = [*(bp.attachments or []), attachment]  # a new list, so JSONB sees a change
-    bp.updated_at = actor.now
-    session.flush()
+    office, saved = _change(
+        session, actor, bp, expected_version, attachments=[*(bp.attachments or []), attachment]
+    )
     record(
         session,
         actor,
@@ -304,20 +453,21 @@ def add_attachment(
         office_id=office.id,
         after={k: attachment.get(k) for k in ("title", "original_name", "mime")},
     )
-    return bp
+    return saved
 
 
 def remove_attachment(
-    session: Session, actor: Actor, bp: BestPractice, expected_version: int | None, index: int
-) -> BestPractice:
-    office, bp = _editable(session, actor, bp, expected_version)
+    session: Session,
+    actor: Actor,
+    bp: Practice | BestPractice,
+    expected_version: int | None,
+    index: int,
+) -> Practice:
     files = list(bp.attachments or [])
     if not 0 <= index < len(files):
         raise ServiceError(404, N_("No such attachment."))
     removed = files.pop(index)
-    bp.attachments = files
-    bp.updated_at = actor.now
-    session.flush()
+    office, saved = _change(session, actor, bp, expected_version, attachments=files)
     record(
         session,
         actor,
@@ -327,23 +477,22 @@ def remove_attachment(
         office_id=office.id,
         before={k: removed.get(k) for k in ("title", "original_name", "mime")},
     )
-    return bp
+    return saved
 
 
 def set_infographic(
     session: Session,
     actor: Actor,
-    bp: BestPractice,
+    bp: Practice | BestPractice,
     expected_version: int | None,
     photo: Photo | None,
-) -> BestPractice:
-    office, bp = _editable(session, actor, bp, expected_version)
-    if photo is not None and photo.office_id != office.id:
+) -> Practice:
+    if photo is not None and photo.office_id != bp.office_id:
         raise ServiceError(400, N_("A photo does not belong to this office; upload it again."))
     before = bp.infographic_photo_id
-    bp.infographic_photo_id = photo.id if photo else None
-    bp.updated_at = actor.now
-    session.flush()
+    office, saved = _change(
+        session, actor, bp, expected_version, infographic_photo_id=photo.id if photo else None
+    )
     record(
         session,
         actor,
@@ -352,99 +501,117 @@ def set_infographic(
         bp.id,
         office_id=office.id,
         before={"photo_id": before},
-        after={"photo_id": bp.infographic_photo_id},
+        after={"photo_id": saved.infographic_photo_id},
     )
-    return bp
+    return saved
 
 
 def submit(
-    session: Session, actor: Actor, bp: BestPractice, expected_version: int | None
-) -> BestPractice:
+    session: Session, actor: Actor, bp: Practice | BestPractice, expected_version: int | None
+) -> Practice:
+    """The office director certifies the working revision and sends it to OBEC."""
     ensure_can(actor, "submit_profile", bp.office_id)
-    office_id = bp.office_id
-    lock_office_work(session, office_id)
-    _still_there(session, bp)
-    check_version(bp, expected_version)
-    missing = [k for k in ("background", "objectives", "process", "results") if not getattr(bp, k)]
-    require_complete(bp, missing, N_("The best practice is incomplete: fill in %(fields)s."))
-    before = bp_dict(session, bp)
-    mark_submitted(bp, actor)
-    session.flush()
-    record(
-        session,
-        actor,
-        "best_practice.submit",
-        "best_practice",
-        bp.id,
-        before=before,
-        after=bp_dict(session, bp),
-        office_id=bp.office_id,
-    )
-    return bp
+    row = session.get_one(BestPractice, bp.id)
+    wf.submit(session, actor, _report(session, row), expected_version)
+    return working(session, row)
 
 
 def review(
     session: Session,
     actor: Actor,
-    bp: BestPractice,
+    bp: Practice | BestPractice,
     decision: str,
     comment: str,
     expected_version: int | None,
-) -> BestPractice:
+) -> Practice:
+    """approve (public once finally approved), return or unapprove (both with a comment)."""
     ensure_can(actor, "review_profile")
-    office_id = bp.office_id
-    lock_office_work(session, office_id)
-    _still_there(session, bp)
-    check_version(bp, expected_version)
-    before = bp_dict(session, bp)
-    mark_reviewed(bp, actor, decision, comment)
-    session.flush()
-    if bp.state == "approved" and bp.replaces_id is not None:
-        before = bp_dict(session, session.get_one(BestPractice, bp.replaces_id))
-        bp = _merge_into_original(session, bp)
-    record(
-        session,
-        actor,
-        f"best_practice.{decision}",
-        "best_practice",
-        bp.id,
-        before=before,
-        after=bp_dict(session, bp),
-        office_id=bp.office_id,
-    )
-    if bp.state == "approved":
-        office = session.get(Office, bp.office_id)
-        items = items_of(session, bp)
+    row = session.get_one(BestPractice, bp.id)
+    report = wf.decide(session, actor, _report(session, row), decision, expected_version, comment)
+    done = working(session, row)
+    if done.state == "approved" and decision == "approve":
+        office = session.get(Office, done.office_id)
+        items = items_of(session, done)
         emit_change(
             session,
             "best_practice.approved",
             office.code if office else None,
             {
-                "id": bp.id,
-                "fiscal_year": bp.fiscal_year,
-                "dimensions": list(bp.dimensions or []),
+                "id": done.id,
+                "fiscal_year": done.fiscal_year,
+                "dimensions": list(done.dimensions or []),
                 "items": [{"kind": i.kind, "no": i.no} for i in items],
+                "revision_no": done.revision_no,
+                "report_id": report.id,
             },
         )
-    return bp
+    return done
 
 
-# --- reading ---------------------------------------------------------------------------------
+# --- reading many --------------------------------------------------------------------------------
 
 
-def of_office(session: Session, office_id: int, *, approved_only: bool) -> list[BestPractice]:
-    stmt = select(BestPractice).filter_by(office_id=office_id)
-    if approved_only:
-        stmt = stmt.filter_by(state="approved")
-    return list(session.scalars(stmt.order_by(BestPractice.fiscal_year.desc(), BestPractice.id)))
-
-
-def submitted(session: Session) -> list[BestPractice]:
-    return list(
-        session.scalars(
-            select(BestPractice).filter_by(state="submitted").order_by(BestPractice.updated_at)
-        )
+def _joined(approved: bool) -> Any:
+    rev_col = (
+        WorkflowReport.approved_revision_id if approved else WorkflowReport.current_revision_id
     )
+    return (
+        select(BestPractice, WorkflowReport, WorkflowRevision)
+        .join(WorkflowReport, WorkflowReport.id == BestPractice.report_id)
+        .join(WorkflowRevision, WorkflowRevision.id == rev_col)
+    )
+
+
+def _year() -> Any:
+    return WorkflowRevision.data["fiscal_year"].astext.cast(Integer)
+
+
+def _views(session: Session, stmt: Any) -> list[Practice]:
+    out = []
+    for bp, report, rev in session.execute(stmt).all():
+        assert isinstance(bp, BestPractice)  # noqa: S101 (the statement selects these three)
+        assert isinstance(report, WorkflowReport)  # noqa: S101
+        assert isinstance(rev, WorkflowRevision)  # noqa: S101
+        out.append(_view(bp, report, rev))
+    return out
+
+
+def of_office(session: Session, office_id: int, *, approved_only: bool) -> list[Practice]:
+    """The office's practices: approved revisions only, or every working revision."""
+    stmt = (
+        _joined(approved_only)
+        .where(BestPractice.office_id == office_id)
+        .order_by(_year().desc(), BestPractice.id)
+    )
+    out = _views(session, stmt)
+    if not approved_only:
+        for p in out:
+            if p.state == "returned":
+                p.review_comment = _comment(session, session.get_one(WorkflowReport, p.report_id))
+    return out
+
+
+def submitted(session: Session, user: Any = None) -> list[Practice]:
+    """Practices waiting for a level `user` may pass (every sent one without a user)."""
+    if user is not None:
+        reports = wf.waiting_for(session, KIND, user)
+        ids = [r.id for r in reports]
+    else:
+        ids = list(
+            session.scalars(
+                select(WorkflowReport.id)
+                .join(WorkflowRevision, WorkflowRevision.id == WorkflowReport.current_revision_id)
+                .where(WorkflowReport.kind == KIND, WorkflowRevision.state == "submitted")
+            )
+        )
+    if not ids:
+        return []
+    stmt = _joined(False).where(WorkflowReport.id.in_(ids)).order_by(WorkflowRevision.updated_at)
+    return _views(session, stmt)
+
+
+def _escape_like(q: str) -> str:
+    return "%" + q.replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_") + "%"
 
 
 def search(
@@ -456,49 +623,63 @@ def search(
     cluster_no: int | None = None,
     fiscal_year: int | None = None,
     limit: int = 200,
-) -> list[tuple[BestPractice, Office]]:
+) -> list[tuple[Practice, Office]]:
     """Approved best practices matching every filter given (the public sees nothing else)."""
     stmt = (
-        select(BestPractice, Office)
+        select(BestPractice, WorkflowReport, WorkflowRevision, Office)
+        .join(WorkflowReport, WorkflowReport.id == BestPractice.report_id)
+        .join(WorkflowRevision, WorkflowRevision.id == WorkflowReport.approved_revision_id)
         .join(Office, Office.id == BestPractice.office_id)
-        .where(BestPractice.state == "approved")
-        .order_by(BestPractice.fiscal_year.desc(), Office.code, BestPractice.id)
+        .order_by(_year().desc(), Office.code, BestPractice.id)
     )
     if q.strip():
-        pattern = (
-            "%" + q.strip().replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_") + "%"
-        )
+        pattern = _escape_like(q.strip())
+        texts = [WorkflowRevision.data[k].astext for k in ("title", "owner", *RICH_FIELDS)]
         stmt = stmt.where(
-            or_(
-                *(
-                    col.ilike(pattern)
-                    for col in (
-                        BestPractice.title,
-                        BestPractice.owner,
-                        BestPractice.background,
-                        BestPractice.objectives,
-                        BestPractice.process,
-                        BestPractice.results,
-                        BestPractice.success_factors,
-                        Office.name_th,
-                        Office.code,
-                    )
-                )
-            )
+            or_(*(col.ilike(pattern) for col in (*texts, Office.name_th, Office.code)))
         )
     if item_id:
         stmt = stmt.where(
-            BestPractice.id.in_(
-                select(BestPracticeItem.best_practice_id).where(BestPracticeItem.item_id == item_id)
+            WorkflowRevision.id.in_(
+                select(BestPracticeItem.revision_id).where(BestPracticeItem.item_id == item_id)
             )
         )
     if dimension:
-        stmt = stmt.where(literal(dimension) == any_(BestPractice.dimensions))
+        stmt = stmt.where(WorkflowRevision.data["dimensions"].contains([dimension]))
     if cluster_no:
         stmt = stmt.where(Office.cluster_no == cluster_no)
     if fiscal_year:
-        stmt = stmt.where(BestPractice.fiscal_year == fiscal_year)
-    return [(bp, office) for bp, office in session.execute(stmt.limit(limit))]
+        stmt = stmt.where(_year() == fiscal_year)
+    rows = session.execute(stmt.limit(limit))
+    return [(_view(bp, report, rev), office) for bp, report, rev, office in rows]
+
+
+def approved_in_cluster(session: Session, no: int) -> list[tuple[Practice, Office]]:
+    """The approved practices of a coaching cluster's offices (the cluster page)."""
+    stmt = (
+        select(BestPractice, WorkflowReport, WorkflowRevision, Office)
+        .join(WorkflowReport, WorkflowReport.id == BestPractice.report_id)
+        .join(WorkflowRevision, WorkflowRevision.id == WorkflowReport.approved_revision_id)
+        .join(Office, Office.id == BestPractice.office_id)
+        .where(Office.cluster_no == no)
+        .order_by(_year().desc(), Office.code, WorkflowRevision.data["title"].astext)
+    )
+    return [(_view(bp, r, v), o) for bp, r, v, o in session.execute(stmt)]
+
+
+def infographic_is_public(session: Session, photo_id: int) -> bool:
+    """Whether an approved revision shows the photo as a practice's infographic."""
+    return bool(
+        session.scalar(
+            select(func.count())
+            .select_from(WorkflowReport)
+            .join(WorkflowRevision, WorkflowRevision.id == WorkflowReport.approved_revision_id)
+            .where(
+                WorkflowReport.kind == KIND,
+                WorkflowRevision.data["infographic_photo_id"].astext == str(photo_id),
+            )
+        )
+    )
 
 
 def offices_with_approved(
@@ -512,11 +693,13 @@ def offices_with_approved(
         select(Office.code)
         .distinct()
         .join(BestPractice, BestPractice.office_id == Office.id)
-        .where(BestPractice.state == "approved", BestPractice.fiscal_year == fiscal_year)
+        .join(WorkflowReport, WorkflowReport.id == BestPractice.report_id)
+        .join(WorkflowRevision, WorkflowRevision.id == WorkflowReport.approved_revision_id)
+        .where(_year() == fiscal_year)
     )
     if item_kind and item_no:
         stmt = (
-            stmt.join(BestPracticeItem, BestPracticeItem.best_practice_id == BestPractice.id)
+            stmt.join(BestPracticeItem, BestPracticeItem.revision_id == WorkflowRevision.id)
             .join(PolicyItem, PolicyItem.id == BestPracticeItem.item_id)
             .where(
                 PolicyItem.kind == item_kind,

@@ -40,7 +40,6 @@ from ..models import (
     OfficeProvince,
     PolicyDimension,
     PolicyItem,
-    ProfileRevision,
     Province,
     ReportingWindow,
 )
@@ -59,6 +58,7 @@ from .catalogue import (
 from .catalogue import assign as _assign
 from .catalogue import parse_int as _int
 from .errors import ServiceError
+from .profiles import offices_with_approved_pin
 
 FILES = (
     "clusters.csv",
@@ -545,13 +545,7 @@ def load(session: Session, data: ParsedData, actor: Actor | None = None) -> Load
     existing_offices = {o.code: o for o in session.scalars(select(Office))}
     # The file seeds these; after an approved profile placed the pin, or a cluster move, the
     # app owns them (a reload at every `make run` must not quietly revert people's work).
-    pin_set_in_app = set(
-        session.scalars(
-            select(ProfileRevision.office_id).where(
-                ProfileRevision.state == "approved", ProfileRevision.geom.is_not(None)
-            )
-        )
-    )
+    pin_set_in_app = offices_with_approved_pin(session)
     moved_in_app = set(session.scalars(select(ClusterMove.office_id)))
     for code, row in data.offices.items():
         values = {

@@ -10,12 +10,12 @@ from pathlib import Path
 from typing import IO, Final
 
 from PIL import Image
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..auth import can_read_office_work
-from ..models import BestPractice, Photo, User
+from ..models import Photo, User
 from .audit import Actor, record
+from .best_practices import infographic_is_public
 from .errors import N_
 from .profiles import approved_revision, photo_ids
 from .uploads import CleanFile, UploadRejected, clean_upload, store
@@ -109,13 +109,7 @@ def is_public(session: Session, photo: Photo) -> bool:
     approved = approved_revision(session, photo.office_id)
     if approved is not None and photo.id in photo_ids(approved.data or {}):
         return True
-    return bool(
-        session.scalar(
-            select(BestPractice.id)
-            .where(BestPractice.infographic_photo_id == photo.id, BestPractice.state == "approved")
-            .limit(1)
-        )
-    )
+    return infographic_is_public(session, photo.id)
 
 
 def visible_to(session: Session, photo: Photo, user: User | None) -> bool:

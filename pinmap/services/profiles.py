@@ -1,4 +1,8 @@
-"""Office profiles: cleaning, revisions and their review (steps shared via services.review)."""
+"""Office profiles: cleaning, and their revisions' review through the one workflow engine.
+
+A profile is a workflow report of kind "profile" (services/profile_revisions.py); this module
+checks the form, saves drafts, and on approval publishes what the revision staged (counts,
+the school list) and moves the pin."""
 
 from __future__ import annotations
 
@@ -7,25 +11,29 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
-from geoalchemy2.shape import from_shape
-from shapely.geometry import Point
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..models import Office, Photo, ProfileRevision
+from ..models import Office, Photo, WorkflowReport, WorkflowRevision
 from ..shapes import point_of
-from .audit import Actor, emit_change, record
+from . import workflow as wf
+from .audit import Actor, emit_change
 from .errors import N_, Collector, Labels, RowLabel, ServiceError
 from .offices import check_in_province, move_office_pin
-from .profile_revisions import current_revision, editable_revision
-from .review import (
-    check_version,
-    ensure_can,
-    lock_office_work,
-    mark_reviewed,
-    mark_submitted,
-    require_complete,
+from .profile_revisions import (
+    KIND,
+    SUBJECT,
+    YEAR,
+    ProfileRevision,
+    comments_of,
+    current_revision,
+    missing,
+    report_of,
+    wrap,
 )
+from .profile_revisions import approved_revision as approved_revision
+from .profile_revisions import revision_or_404 as revision_or_404
+from .review import ensure_can
 from .sanitize import clean_text
 from .schools import publish_staged
 
@@ -35,7 +43,6 @@ MAX_PEOPLE = 8
 # How a field of one person row is named in messages ("Person 2: Name").
 PERSON_FIELD = N_("Person %(n)s: %(field)s")
 MAX_STAFF = 100_000
-REQUIRED_FOR_SUBMISSION = ("address", "phone", "director")
 # Keys of a revision's data staged outside the profile form (services/schools.py).
 STAGED_KEYS = ("counts", "schools", "schools_file")
 
@@ -48,48 +55,45 @@ _PHONE_WORDS = re.compile(r"ต่อ|ext\.?|โทรสาร|fax", re.IGNOREC
 
 
 def revisions(session: Session, office_id: int) -> list[ProfileRevision]:
-    return list(
-        session.scalars(
-            select(ProfileRevision)
-            .filter_by(office_id=office_id)
-            .order_by(ProfileRevision.revision_no.desc())
-        )
-    )
-
-
-def approved_revision(session: Session, office_id: int) -> ProfileRevision | None:
-    """What the public sees: the office's latest approved revision."""
-    return session.scalars(
-        select(ProfileRevision)
-        .filter_by(office_id=office_id, state="approved")
-        .order_by(ProfileRevision.revision_no.desc())
-        .limit(1)
-    ).first()
+    """Every revision of the office's profile, newest first, with the reviewer's last word."""
+    report = report_of(session, office_id)
+    if report is None:
+        return []
+    revs = wf.revisions(session, report)
+    said = comments_of(session, [r.id for r in revs])
+    return [ProfileRevision(r, office_id, said.get(r.id, "")) for r in reversed(revs)]
 
 
 def approved_revisions(session: Session) -> dict[int, ProfileRevision]:
-    """{office_id: latest approved revision} for every office that has one (exports)."""
-    latest = (
-        select(ProfileRevision.office_id, func.max(ProfileRevision.revision_no).label("no"))
-        .where(ProfileRevision.state == "approved")
-        .group_by(ProfileRevision.office_id)
-        .subquery()
+    """{office_id: approved revision} for every office that has one (exports)."""
+    rows = session.execute(
+        select(WorkflowReport.office_id, WorkflowRevision)
+        .join(WorkflowRevision, WorkflowRevision.id == WorkflowReport.approved_revision_id)
+        .where(WorkflowReport.kind == KIND)
     )
-    rows = session.scalars(
-        select(ProfileRevision).join(
-            latest,
-            (ProfileRevision.office_id == latest.c.office_id)
-            & (ProfileRevision.revision_no == latest.c.no),
+    return {office_id: ProfileRevision(rev, office_id) for office_id, rev in rows}
+
+
+def offices_with_approved_pin(session: Session) -> set[int]:
+    """Offices whose approved profile placed the pin (the data load leaves those alone)."""
+    return set(
+        session.scalars(
+            select(WorkflowReport.office_id)
+            .join(WorkflowRevision, WorkflowRevision.id == WorkflowReport.approved_revision_id)
+            .where(
+                WorkflowReport.kind == KIND,
+                func.jsonb_typeof(WorkflowRevision.data["location"]) == "array",
+            )
         )
     )
-    return {r.office_id: r for r in rows}
 
 
 def lonlat(rev: ProfileRevision | None) -> tuple[float, float] | None:
-    if rev is None or rev.geom is None:
+    """The pin the revision proposes, (lon, lat), or None."""
+    where = (rev.data or {}).get("location") if rev is not None else None
+    if not isinstance(where, list) or len(where) != 2:
         return None
-    point = point_of(rev.geom)
-    return round(point.x, 6), round(point.y, 6)
+    return round(float(where[0]), 6), round(float(where[1]), 6)
 
 
 def photo_ids(data: dict[str, Any]) -> set[int]:
@@ -103,7 +107,7 @@ def revision_dict(rev: ProfileRevision | None) -> dict[str, Any] | None:
     if rev is None:
         return None
     point = lonlat(rev)
-    data = dict(rev.data or {})
+    data = {k: v for k, v in (rev.data or {}).items() if k != "location"}
     if isinstance(data.get("schools"), list):
         # The staged school list can run to hundreds of rows; its count is enough here.
         data["schools"] = len(data["schools"])
@@ -118,11 +122,7 @@ def revision_dict(rev: ProfileRevision | None) -> dict[str, Any] | None:
 
 
 def missing_for_submission(rev: ProfileRevision) -> list[str]:
-    data = rev.data or {}
-    missing = [k for k in ("address", "phone") if not data.get(k)]
-    if not any(p.get("role") == "director" and p.get("name") for p in data.get("people") or []):
-        missing.append("director")
-    return missing
+    return missing(rev.data or {})
 
 
 # --- validation ------------------------------------------------------------------------------
@@ -265,56 +265,36 @@ def save_draft(
     point: tuple[float, float] | None,
     expected_version: int | None,
 ) -> ProfileRevision:
-    """Validate and save the office's draft; `point` is (lon, lat) or None to keep none."""
+    """Validate and save the office's draft; `point` is (lon, lat) or None to keep none.
+
+    An approved profile is locked: the engine opens a new revision and the approved one stays
+    public until the new one is approved."""
+    ensure_can(actor, "edit_profile", office.id)
     cleaned = clean_profile(session, office, data)
     if point is not None:
         check_point(session, office, *point)
-    rev = editable_revision(session, actor, office, expected_version)
-    before = revision_dict(rev)
+    current = current_revision(session, office.id)
     # Counts and the school list are staged from the schools page; the profile form keeps them.
-    rev.data = {**{k: v for k, v in (rev.data or {}).items() if k in STAGED_KEYS}, **cleaned}
-    rev.geom = from_shape(Point(*point), srid=4326) if point else None
-    rev.updated_at = actor.now  # always an UPDATE, so the version moves on every save
-    session.flush()
-    record(
-        session,
-        actor,
-        "profile.save",
-        "profile_revision",
-        rev.id,
-        before=before,
-        after=revision_dict(rev),
-        office_id=office.id,
-    )
-    return rev
+    staged = {k: v for k, v in (current.data if current else {}).items() if k in STAGED_KEYS}
+    stored = {**staged, **cleaned, "location": list(point) if point else None}
+    report = wf.save(session, actor, KIND, office, YEAR, SUBJECT, stored, expected_version)
+    found = wrap(session, report, report.current)
+    assert found is not None  # noqa: S101 (save leaves a working revision)
+    return found
 
 
 def submit(
     session: Session, actor: Actor, office: Office, expected_version: int | None
 ) -> ProfileRevision:
+    """The office director certifies the profile and sends it to OBEC."""
     ensure_can(actor, "submit_profile", office.id)
-    lock_office_work(session, office.id)
-    rev = current_revision(session, office.id)
-    if rev is None:
+    report = report_of(session, office.id)
+    if report is None or report.current is None:
         raise ServiceError(409, N_("There is nothing to submit yet."))
-    check_version(rev, expected_version)
-    require_complete(
-        rev, missing_for_submission(rev), N_("The profile is incomplete: fill in %(fields)s.")
-    )
-    before = revision_dict(rev)
-    mark_submitted(rev, actor)
-    session.flush()
-    record(
-        session,
-        actor,
-        "profile.submit",
-        "profile_revision",
-        rev.id,
-        before=before,
-        after=revision_dict(rev),
-        office_id=office.id,
-    )
-    return rev
+    report = wf.submit(session, actor, report, expected_version)
+    found = wrap(session, report, report.current)
+    assert found is not None  # noqa: S101 (a sent report has a working revision)
+    return found
 
 
 def review(
@@ -325,28 +305,19 @@ def review(
     comment: str,
     expected_version: int | None,
 ) -> ProfileRevision:
-    """Approve (the public sees it and the pin moves) or return a submitted revision."""
+    """Approve (the public sees it and the pin moves), return, or un-approve (from above)."""
     ensure_can(actor, "review_profile")
-    lock_office_work(session, rev.office_id)
-    check_version(rev, expected_version)
-    before = revision_dict(rev)
-    mark_reviewed(rev, actor, decision, comment)
-    session.flush()
-    record(
-        session,
-        actor,
-        f"profile.{decision}",
-        "profile_revision",
-        rev.id,
-        before=before,
-        after=revision_dict(rev),
-        office_id=rev.office_id,
-    )
-    if rev.state == "approved":
-        office = session.get(Office, rev.office_id)
+    report = session.get_one(WorkflowReport, rev.report_id)
+    if report.current_revision_id != rev.id:
+        raise ServiceError(409, N_("This profile was changed by someone else; reload the page."))
+    report = wf.decide(session, actor, report, decision, expected_version, comment)
+    found = wrap(session, report, report.current)
+    assert found is not None  # noqa: S101 (a decided report has a working revision)
+    if found.state == "approved" and decision == "approve":
+        office = session.get(Office, found.office_id)
         assert office is not None  # noqa: S101 - a foreign key guarantees it
-        published = publish_staged(session, actor, office, rev)
-        point = lonlat(rev)
+        published = publish_staged(session, actor, office, found)
+        point = lonlat(found)
         if point is not None and point != lonlat_of_office(office):
             # move_office_pin checks the province again (boundaries may have arrived since the
             # draft was saved), audits the move and announces it.
@@ -355,9 +326,9 @@ def review(
             session,
             "office.updated",
             office.code,
-            {"fields": ["profile", *published], "revision_no": rev.revision_no},
+            {"fields": ["profile", *published], "revision_no": found.revision_no},
         )
-    return rev
+    return found
 
 
 def lonlat_of_office(office: Office) -> tuple[float, float]:
@@ -365,14 +336,21 @@ def lonlat_of_office(office: Office) -> tuple[float, float]:
     return round(point.x, 6), round(point.y, 6)
 
 
-def submitted(session: Session) -> list[ProfileRevision]:
-    return list(
-        session.scalars(
-            select(ProfileRevision)
-            .where(ProfileRevision.state == "submitted")
-            .order_by(ProfileRevision.submitted_at.asc().nulls_last())
+def submitted(session: Session, user: Any = None) -> list[ProfileRevision]:
+    """Profiles waiting for a level `user` may pass (every sent one without a user)."""
+    if user is not None:
+        reports = wf.waiting_for(session, KIND, user)
+    else:
+        reports = list(
+            session.scalars(
+                select(WorkflowReport)
+                .join(WorkflowRevision, WorkflowRevision.id == WorkflowReport.current_revision_id)
+                .where(WorkflowReport.kind == KIND, WorkflowRevision.state == "submitted")
+                .order_by(WorkflowRevision.updated_at)
+            )
         )
-    )
+    out = [wrap(session, r, r.current) for r in reports]
+    return [r for r in out if r is not None]
 
 
 # The old name, which profiles/views.py still calls as svc.require (pinmap.security.require is

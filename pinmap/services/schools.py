@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from geo.validate import in_thailand
 
-from ..models import Office, OfficeStats, ProfileRevision, School
+from ..models import Office, OfficeStats, School
 from ..shapes import point_of
 from ..tables import (
     MAX_ROWS,
@@ -32,7 +32,7 @@ from ..tables import (
 )
 from .audit import Actor, emit_change, record
 from .errors import N_, ServiceError
-from .profile_revisions import editable_revision
+from .profile_revisions import ProfileRevision, editable_revision
 from .review import ensure_can
 from .sanitize import clean_text
 

@@ -194,8 +194,10 @@ def referenced_names(session: Session) -> set[str]:
         text(
             "SELECT stored_name FROM evidence WHERE stored_name IS NOT NULL"
             " UNION SELECT stored_name FROM photos UNION SELECT thumb_name FROM photos"
-            " UNION SELECT a->>'stored_name' FROM best_practices,"
-            " jsonb_array_elements(attachments) AS a"
+            # Files attached to any workflow revision (best practices' attachments).
+            " UNION SELECT a->>'stored_name' FROM workflow_revisions r,"
+            " jsonb_array_elements(CASE WHEN jsonb_typeof(r.data->'attachments') = 'array'"
+            " THEN r.data->'attachments' ELSE '[]'::jsonb END) AS a"
         )
     )
     return {name for name in names if name}

@@ -59,7 +59,7 @@ WATCHED = (
     "cluster_sessions",
     "cluster_moves",
     "offices",
-    "profile_revisions",
+    "workflow_revisions",
     "photos",
     "schools",
     "office_stats",

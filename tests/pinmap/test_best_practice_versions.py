@@ -1,4 +1,7 @@
-"""A new version of an approved best practice: the approved one stays public until it is approved."""
+"""A new version of an approved best practice: the approved one stays public until it is approved.
+
+On the workflow engine the new version is a new revision of the same practice (same id), no
+longer a working-copy row; the checks are those of the working-copy days, read through it."""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pinmap.models import BestPractice, ChangeEvent
+from pinmap.services import best_practices as svc
 
 from ..signin import sign_in, sign_out
 from ..support.portal import World
@@ -31,15 +35,18 @@ def _form(world: World, **extra: str) -> dict[str, object]:
     }
 
 
-def _approve(client: FlaskClient, world: World, session: Session, bp: BestPractice) -> None:
+def _approve(
+    client: FlaskClient, world: World, session: Session, bp: BestPractice | svc.Practice
+) -> None:
+    session.expire_all()
     sign_in(client, world.users["own_director"], lang="en")
     r = client.post(
         f"/portal/offices/spp-krabi/best-practices/{bp.id}/submit",
         data=_form(world, version=str(bp.version), action="submit", results=bp.results),
     )
     assert r.status_code == 302, r.get_data(as_text=True)[:1500]
+    session.expire_all()
     submitted = session.get_one(BestPractice, int(r.headers["Location"].rsplit("/", 1)[1]))
-    session.refresh(submitted)
     sign_in(client, world.users["reviewer"], lang="en")
     r = client.post(
         f"/review/best-practices/{submitted.id}",
@@ -58,35 +65,42 @@ def test_editing_an_approved_practice_keeps_it_public_until_the_new_version_is_a
     )
     original = session.scalars(select(BestPractice)).one()
     _approve(client, world, session, original)
-    session.refresh(original)
+    session.expire_all()
     assert original.state == "approved"
     public_url, api = (
         f"/best-practices/{original.id}",
         (f"/api/v1/best-practices/offices?fiscal_year={world.fy}&item_kind=policy&item_no=1"),
     )
 
+    approved_version = original.version  # what a page opened on the approved practice holds
     sign_in(client, world.users["own_editor"], lang="en")
     r = client.post(
         f"/portal/offices/spp-krabi/best-practices/{original.id}",
-        data=_form(world, version=str(original.version), results="ผลฉบับใหม่"),
+        data=_form(world, version=str(approved_version), results="ผลฉบับใหม่"),
     )
     assert r.status_code == 302
-    copy = session.scalars(select(BestPractice).filter_by(replaces_id=original.id)).one()
+    session.expire_all()
+    copy = svc.bp_or_404(session, original.id)  # the new revision of the same practice
+    assert copy.replaces_id == original.id and copy.revision_no == 2
     assert copy.state == "draft" and copy.results == "ผลฉบับใหม่"
     # A second edit of the approved one would fork again: it is sent to the copy instead.
     again = client.post(
         f"/portal/offices/spp-krabi/best-practices/{original.id}",
-        data=_form(world, version=str(original.version), results="อีก"),
+        data=_form(world, version=str(approved_version), results="อีก"),
     )
     assert again.status_code == 409
     sign_out(client)
     page = client.get(public_url).get_data(as_text=True)
     assert "ผลฉบับแรก" in page and "ผลฉบับใหม่" not in page
     assert client.get(api).get_json()["offices"] == ["spp-krabi"]
-    assert client.get(f"/best-practices/{copy.id}").status_code == 404  # not public
+    # The new revision is not public: not even to be asked for.
+    assert "ผลฉบับใหม่" not in client.get(f"/best-practices/{copy.id}?working=1").get_data(
+        as_text=True
+    )
 
     before = session.scalar(select(ChangeEvent.id).order_by(ChangeEvent.id.desc()).limit(1))
-    session.refresh(copy)
+    session.expire_all()
+    copy = svc.bp_or_404(session, original.id)
     _approve(client, world, session, copy)
     sign_out(client)
     session.expire_all()

@@ -291,21 +291,25 @@ def test_a_reload_keeps_what_people_changed_in_the_app(session: Session, data_di
     from geoalchemy2.shape import from_shape, to_shape
     from shapely.geometry import Point
 
-    from pinmap.models import ClusterMove, ProfileRevision
+    from pinmap.models import ClusterMove, WorkflowReport, WorkflowRevision
 
     krabi = session.scalars(select(Office).filter_by(code="spp-krabi")).one()
     bangkok = session.scalars(select(Office).filter_by(code="spp-bangkok")).one()
     moved_to = Point(98.9123, 8.0612)
     # An approved profile placed Krabi's pin; Bangkok was moved to another cluster.
-    session.add(
-        ProfileRevision(
-            office_id=krabi.id,
-            revision_no=1,
-            state="approved",
-            data={},
-            geom=from_shape(moved_to, srid=4326),
-        )
+    report = WorkflowReport(kind="profile", office_id=krabi.id, fiscal_year=0, subject="profile")
+    session.add(report)
+    session.flush()
+    approved = WorkflowRevision(
+        report_id=report.id,
+        revision_no=1,
+        state="approved",
+        level=2,
+        data={"location": [moved_to.x, moved_to.y]},
     )
+    session.add(approved)
+    session.flush()
+    report.current_revision_id = report.approved_revision_id = approved.id
     krabi.geom, krabi.location_precision = from_shape(moved_to, srid=4326), "office"
     old_cluster = bangkok.cluster_no
     session.add(ClusterMove(office_id=bangkok.id, from_cluster=old_cluster, to_cluster=2))

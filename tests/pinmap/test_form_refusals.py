@@ -258,7 +258,7 @@ def _counts(c: m.Ctx) -> tuple[int, ...]:
             "progress_revisions",
             "evidence",
             "window_reopenings",
-            "profile_revisions",
+            "workflow_revisions",
             "best_practices",
             "visit_plans",
             "visit_records",

@@ -13,7 +13,7 @@ from PIL import Image
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from pinmap.models import ChangeEvent, Office, Photo, ProfileRevision, WorkflowReport
+from pinmap.models import ChangeEvent, Office, Photo, WorkflowReport
 from pinmap.services.boundaries import import_boundaries
 
 from ..signin import sign_in, sign_out
@@ -21,7 +21,10 @@ from ..support.portal import World
 from ..support.profiles import (
     approve_current,
     krabi_point,
+    latest_revision,
+    one_revision,
     profile_form,
+    profile_revisions,
     save_profile,
 )
 from ..support.profiles import wired as wired  # autouse: blueprints registered, CSRF off
@@ -58,7 +61,7 @@ def test_edit_submit_approve_then_the_public_sees_it_and_the_pin_moves(
     assert "ถนนอุตรกิจ" not in client.get("/offices/spp-krabi").get_data(as_text=True)
     # An editor may not submit; only the director.
     sign_in(client, world.users["own_editor"], lang="en")
-    rev = session.scalars(select(ProfileRevision)).one()
+    rev = one_revision(session)
     r = client.post(
         "/portal/offices/spp-krabi/profile/submit",
         data={**profile_form(new_lon, new_lat), "action": "submit", "version": str(rev.version)},
@@ -89,7 +92,7 @@ def test_a_new_profile_revision_numbers_its_version_on(
     sign_in(client, world.users["own_editor"], lang="en")
     form = profile_form(lon, lat, version=str(approved.version), phone="0 7561 9999")
     assert save_profile(client, form).status_code == 302
-    new = session.scalars(select(ProfileRevision).order_by(ProfileRevision.id.desc())).first()
+    new = latest_revision(session)
     assert new is not None and new.revision_no == 2 and new.version > approved.version
     for stale in range(1, approved.version + 1):
         r = save_profile(client, profile_form(lon, lat, version=str(stale), phone="0 1"))
@@ -105,7 +108,7 @@ def test_other_offices_staff_and_the_public_are_refused(
     assert save_profile(client, profile_form(lon, lat)).status_code == 403
     assert client.get("/portal/offices/spp-krabi/schools").status_code == 403
     assert client.get("/portal/offices/spp-krabi/best-practices").status_code == 403
-    assert session.scalar(select(func.count()).select_from(ProfileRevision)) == 0
+    assert profile_revisions(session) == []
     sign_out(client)
     r = client.get("/portal/offices/spp-krabi/profile")
     assert r.status_code == 302 and "/portal/login" in r.headers["Location"]
@@ -129,7 +132,7 @@ def test_bad_fields_are_named_and_what_was_typed_is_kept(
         html = r.get_data(as_text=True)
         assert words in html and 'role="alert"' in html
         assert "ถนนอุตรกิจ อ.เมืองกระบี่" in html  # kept
-    assert session.scalar(select(func.count()).select_from(ProfileRevision)) == 0
+    assert profile_revisions(session) == []
 
 
 # --- the pin --------------------------------------------------------------------------------------
@@ -153,7 +156,7 @@ def test_pin_outside_the_province_is_refused_with_boundaries(
     assert r.status_code == 400
     html = r.get_data(as_text=True)
     assert "outside กระบี่" in html and "ถนนอุตรกิจ" in html and 'value="13.750000"' in html
-    assert session.scalar(select(func.count()).select_from(ProfileRevision)) == 0
+    assert profile_revisions(session) == []
     lon, lat = krabi_point(session)
     assert save_profile(client, profile_form(lon + 0.001, lat)).status_code == 302
 
@@ -166,7 +169,7 @@ def test_pin_outside_thailand_is_refused_without_boundaries(
     assert r.status_code == 400 and "outside Thailand" in r.get_data(as_text=True)
     r = save_profile(client, {**profile_form(98.9, 8.0), "lat": "north"})
     assert r.status_code == 400 and "decimal degrees" in r.get_data(as_text=True)
-    assert session.scalar(select(func.count()).select_from(ProfileRevision)) == 0
+    assert profile_revisions(session) == []
 
 
 def test_edit_page_has_a_draggable_marker_wired_to_the_inputs(
@@ -210,7 +213,7 @@ def test_photos_are_checked_reencoded_thumbnailed_and_private_until_approved(
     )
     assert r.status_code == 400 and "larger than the upload limit" in r.get_data(as_text=True)
     assert session.scalar(select(func.count()).select_from(Photo)) == 0
-    assert session.scalar(select(func.count()).select_from(ProfileRevision)) == 0
+    assert profile_revisions(session) == []
 
     r = save_profile(
         client,
@@ -333,7 +336,7 @@ def test_every_bad_field_is_named_at_once_in_the_readers_language(
     assert "4" in html and "อีเมล" in html and "เว็บไซต์" in html and "จำนวนบุคลากร" in html
     assert "บุคคลที่ 2: ตำแหน่ง" in html
     assert "Staff count" not in html and "ถนนอุตรกิจ อ.เมืองกระบี่" in html  # typed text kept
-    assert session.scalar(select(func.count()).select_from(ProfileRevision)) == 0
+    assert profile_revisions(session) == []
 
 
 def test_an_incomplete_profile_names_what_is_missing_in_the_readers_language(
@@ -343,7 +346,7 @@ def test_an_incomplete_profile_names_what_is_missing_in_the_readers_language(
     sign_in(client, world.users["own_editor"], lang="en")
     empty = {"address": "", "phone": "", "p0_name": "", "p0_position": ""}
     assert save_profile(client, profile_form(lon, lat, **empty)).status_code == 302
-    rev = session.scalars(select(ProfileRevision)).one()
+    rev = one_revision(session)
     sign_in(client, world.users["own_director"], lang="en")
     client.set_cookie("pinmap_lang", "th")
     r = client.post(

@@ -10,7 +10,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from pinmap.models import ChangeEvent, Office, OfficeStats, ProfileRevision, ResultRecord, School
+from pinmap.models import ChangeEvent, Office, OfficeStats, ResultRecord, School
 from pinmap.services.ingest_status import disagreements
 
 from ..signin import sign_in, sign_out
@@ -21,8 +21,11 @@ from ..support.profiles import (
     _upload,
     approve_current,
     krabi_point,
+    one_revision,
     profile_form,
+    profile_revisions,
     profile_version,
+    refreshed,
     save_profile,
 )
 from ..support.profiles import wired as wired
@@ -88,7 +91,7 @@ def test_staged_counts_and_schools_are_public_only_after_approval(
     assert "Waiting for review" in profile_page
     _assert_not_public(client, session)
     # Submitted: still private; the reviewer sees the counts and what the list changes.
-    rev = session.scalars(select(ProfileRevision)).one()
+    rev = one_revision(session)
     sign_in(client, world.users["own_director"], lang="en")
     r = client.post(
         "/portal/offices/spp-krabi/profile/submit",
@@ -172,7 +175,7 @@ def test_a_returned_revision_keeps_its_counts_and_schools_editable(
     client: FlaskClient, world: World, session: Session
 ) -> None:
     _stage_all(client, world, session)
-    rev = session.scalars(select(ProfileRevision)).one()
+    rev = one_revision(session)
     sign_in(client, world.users["own_director"], lang="en")
     r = client.post(
         "/portal/offices/spp-krabi/profile/submit",
@@ -215,7 +218,7 @@ def test_a_returned_revision_keeps_its_counts_and_schools_editable(
         version=profile_version(session),
     )
     assert r.status_code == 302
-    session.refresh(rev)
+    rev = refreshed(session, rev)
     assert rev.state == "returned" and rev.data["counts"]["teachers"] == 1017
     assert rev.data["schools"][0]["level"] == "มัธยม"
     # A stale page is refused, not silently applied.
@@ -240,7 +243,7 @@ def test_staging_needs_the_office_rights(
             version="0",
         )
         assert r.status_code == 403, who
-    assert session.scalar(select(func.count()).select_from(ProfileRevision)) == 0
+    assert profile_revisions(session) == []
 
 
 def test_office_staff_cannot_import_results(
@@ -300,7 +303,8 @@ def test_an_approval_is_refused_when_another_office_took_a_school_meanwhile(
         staged[who], _diff = school_svc.stage_schools(
             session, Actor(user), office, "schools.csv", SCHOOLS_OK.encode(), None
         )
-        staged[who].state = "submitted"  # what the director's submission does
+        # What the director's submission does (the engine's revision: state and level).
+        staged[who].rev.state, staged[who].rev.level = "submitted", 1
         session.flush()
     profile_svc.review(
         session, reviewer, staged["other_editor"], "approve", "", staged["other_editor"].version

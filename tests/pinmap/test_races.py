@@ -31,12 +31,12 @@ from pinmap.models import (
     FiscalYear,
     Office,
     PolicyItem,
-    ProfileRevision,
     ProgressEntry,
     ProgressRevision,
     ReportingWindow,
     User,
     WorkflowReport,
+    WorkflowRevision,
 )
 from pinmap.services import best_practices, plans, profiles
 from pinmap.services.accounts import create_token
@@ -301,7 +301,8 @@ def test_first_profile_saves(committed: Committed) -> None:
         c, "editor", lambda s, a, o: profiles.save_draft(s, a, o, _profile_data(0), None, None)
     )
     _one_winner(statuses, 200)
-    assert _count(c, ProfileRevision, office_id=c.office_id) == 1
+    # One profile (its one report) with one revision: the old table's one row.
+    assert _count(c, WorkflowReport, office_id=c.office_id, kind="profile") == 1
 
 
 @pytest.mark.parametrize("round_", range(ROUNDS))
@@ -349,16 +350,19 @@ def test_working_copies_of_one_approved_best_practice(committed: Committed, roun
             _bp_data(c, f"แนวปฏิบัติ {round_}"),
             None,
         )
-        best_practices.submit(session, Actor(user["director"], "t"), bp, bp.version)
-        best_practices.review(session, Actor(user["reviewer"], "t"), bp, "approve", "", bp.version)
+        bp = best_practices.submit(session, Actor(user["director"], "t"), bp, bp.version)
+        bp = best_practices.review(
+            session, Actor(user["reviewer"], "t"), bp, "approve", "", bp.version
+        )
         session.commit()
-        bp_id, version = bp.id, bp.version
+        bp_id, version, report_id = bp.id, bp.version, bp.report_id
 
     def edit(s: Session, a: Actor, o: Office) -> None:
         best_practices.save(s, a, o, s.get_one(BestPractice, bp_id), _bp_data(c, "ฉบับใหม่"), version)
 
     _one_winner(_service_attempts(c, "editor", edit), 200)
-    assert _count(c, BestPractice, replaces_id=bp_id) == 1
+    # The working copy of the old days is the approved practice's one new revision.
+    assert _count(c, WorkflowRevision, report_id=report_id, state="draft") == 1
 
 
 def test_first_operating_plan_saves(committed: Committed) -> None:

@@ -216,10 +216,20 @@ def profile_form(c: Ctx, **extra: str) -> dict[str, str]:
     return {**form, **extra}
 
 
+# Profiles are workflow reports: (the working revision's id, its version).
 LATEST = {
-    table: text(f"SELECT id, version FROM {table} ORDER BY id DESC LIMIT 1")  # noqa: S608
-    for table in ("profile_revisions", "best_practices")
+    "profile_revisions": text(
+        "SELECT v.id, v.version FROM workflow_reports r "
+        "JOIN workflow_revisions v ON v.id = r.current_revision_id "
+        "WHERE r.kind = 'profile' ORDER BY v.id DESC LIMIT 1"
+    )
 }
+# Best practices are workflow reports: (the practice's id, its working revision's version).
+LATEST["best_practices"] = text(
+    "SELECT b.id, v.version FROM best_practices b "
+    "JOIN workflow_reports r ON r.id = b.report_id "
+    "JOIN workflow_revisions v ON v.id = r.current_revision_id ORDER BY b.id DESC LIMIT 1"
+)
 # Operating plans are workflow reports: (report id, its working revision's version).
 LATEST["operating_plans"] = text(
     "SELECT r.id, v.version FROM workflow_reports r "
@@ -1081,6 +1091,26 @@ ROWS: list[Row] = [
         act=lambda c, who, p: c.page(who).post(
             f"/portal/offices/{OWN}/best-practices/{p[0]}",
             data=bp_form(c, version=str(p[1]), title="ห้องเรียนคุณภาพ 2"),
+        ),
+    ),
+    Row(
+        "profile autosave",
+        "POST",
+        "/portal/offices/<code>/profile/autosave",
+        OFFICE,
+        act=lambda c, who, p: c.page(who).post(
+            f"/portal/offices/{OWN}/profile/autosave", data=profile_form(c)
+        ),
+    ),
+    Row(
+        "best practice autosave",
+        "POST",
+        "/portal/offices/<code>/best-practices/<int:bp_id>/autosave",
+        OFFICE,
+        prepare=bp_draft,
+        act=lambda c, who, p: c.page(who).post(
+            f"/portal/offices/{OWN}/best-practices/{p[0]}/autosave",
+            data=bp_form(c, version=str(p[1]), title="ห้องเรียนคุณภาพ 3"),
         ),
     ),
     Row(

@@ -10,10 +10,12 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from geoalchemy2.shape import to_shape
+from shapely.geometry import Point
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pinmap.models import Office, ProfileRevision
+from pinmap.models import Office, WorkflowReport, WorkflowRevision
+from pinmap.services.profile_revisions import ProfileRevision
 
 from ..signin import sign_in, sign_out
 from .portal import World
@@ -38,6 +40,38 @@ def krabi_point(session: Session) -> tuple[float, float]:
     office = session.scalars(select(Office).filter_by(code="spp-krabi")).one()
     point = to_shape(office.geom)
     return point.x, point.y
+
+
+def profile_revisions(session: Session) -> list[ProfileRevision]:
+    """Every office's profile revisions, oldest first (the rows of the old profile_revisions
+    table, now the revisions of the offices' "profile" workflow reports)."""
+    session.expire_all()
+    rows = session.execute(
+        select(WorkflowReport.office_id, WorkflowRevision)
+        .join(WorkflowRevision, WorkflowRevision.report_id == WorkflowReport.id)
+        .where(WorkflowReport.kind == "profile")
+        .order_by(WorkflowRevision.id)
+    ).all()
+    return [ProfileRevision(rev, office_id) for office_id, rev in rows]
+
+
+def one_revision(session: Session) -> ProfileRevision:
+    """The only profile revision (as `select(ProfileRevision)).one()` read it)."""
+    (found,) = profile_revisions(session)
+    return found
+
+
+def latest_revision(session: Session) -> ProfileRevision | None:
+    found = profile_revisions(session)
+    return found[-1] if found else None
+
+
+def refreshed(session: Session, rev: ProfileRevision) -> ProfileRevision:
+    """`rev` read again, with the reviewer's last word on it."""
+    from pinmap.services.profile_revisions import revision_or_404
+
+    session.expire_all()
+    return revision_or_404(session, rev.id)
 
 
 def profile_form(lon: float, lat: float, **extra: Any) -> dict[str, Any]:
@@ -67,7 +101,7 @@ def save_profile(client: FlaskClient, form: dict[str, Any]) -> Any:
 
 
 def approve_current(client: FlaskClient, world: World, session: Session) -> ProfileRevision:
-    rev = session.scalars(select(ProfileRevision).order_by(ProfileRevision.id.desc())).first()
+    rev = latest_revision(session)
     assert rev is not None
     sign_in(client, world.users["own_director"], lang="en")
     r = client.post(
@@ -75,14 +109,14 @@ def approve_current(client: FlaskClient, world: World, session: Session) -> Prof
         data={**_current_form(rev), "action": "submit", "version": str(rev.version)},
     )
     assert r.status_code == 302, r.get_data(as_text=True)[:2000]
-    session.refresh(rev)
+    rev = refreshed(session, rev)
     assert rev.state == "submitted"
     sign_in(client, world.users["reviewer"], lang="en")
     r = client.post(
         f"/review/profiles/{rev.id}", data={"decision": "approve", "version": str(rev.version)}
     )
     assert r.status_code == 302, r.get_data(as_text=True)[:2000]
-    session.refresh(rev)
+    rev = refreshed(session, rev)
     assert rev.state == "approved"
     sign_out(client)
     return rev
@@ -90,7 +124,8 @@ def approve_current(client: FlaskClient, world: World, session: Session) -> Prof
 
 def _current_form(rev: ProfileRevision) -> dict[str, Any]:
     data = rev.data
-    point = to_shape(rev.geom) if rev.geom is not None else None
+    where = data.get("location")
+    point = Point(*where) if where else None
     form = {k: data.get(k) or "" for k in ("address", "phone", "email", "website")}
     form["staff_count"] = "" if data.get("staff_count") is None else str(data["staff_count"])
     if point is not None:
@@ -120,7 +155,7 @@ def _upload(client: FlaskClient, url: str, name: str, data: bytes, **form: str):
 def profile_version(session: Session) -> str:
     """The version the office's pages hold for the current profile revision ("0": none yet)."""
     session.expire_all()
-    rev = session.scalars(select(ProfileRevision).order_by(ProfileRevision.id.desc())).first()
+    rev = latest_revision(session)
     return str(rev.version) if rev else "0"
 
 
@@ -134,5 +169,5 @@ RESULTS_OK = (
 
 def staged_codes(session: Session) -> list[str]:
     session.expire_all()
-    rev = session.scalars(select(ProfileRevision).order_by(ProfileRevision.id.desc())).first()
+    rev = latest_revision(session)
     return [row["code"] for row in (rev.data.get("schools") or [])] if rev else []

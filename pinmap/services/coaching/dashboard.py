@@ -11,7 +11,6 @@ from sqlalchemy import Float, func, select
 from sqlalchemy.orm import Session
 
 from ...models import (
-    BestPractice,
     Office,
     PolicyItem,
     ProgressEntry,
@@ -20,6 +19,7 @@ from ...models import (
     ResultRecord,
     WindowReopening,
 )
+from ..best_practices import Practice, approved_in_cluster
 
 DUE_SOON_DAYS = 7
 REPORTED_STATES = ("submitted", "approved")
@@ -185,14 +185,8 @@ def completeness_summary(
 # --- best practices and results --------------------------------------------------------------
 
 
-def cluster_best_practices(session: Session, no: int) -> list[tuple[BestPractice, Office]]:
-    rows = session.execute(
-        select(BestPractice, Office)
-        .join(Office, Office.id == BestPractice.office_id)
-        .where(Office.cluster_no == no, BestPractice.state == "approved")
-        .order_by(BestPractice.fiscal_year.desc(), Office.code, BestPractice.title)
-    ).all()
-    return [(bp, o) for bp, o in rows]
+def cluster_best_practices(session: Session, no: int) -> list[tuple[Practice, Office]]:
+    return approved_in_cluster(session, no)
 
 
 def results_vs_national(session: Session, no: int) -> list[dict[str, Any]]:
