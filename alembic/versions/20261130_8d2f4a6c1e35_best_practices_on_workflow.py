@@ -15,7 +15,7 @@ best_practices keeps only the practice's identity. Downgrade rebuilds the column
 copies and the item rows from the reports, and removes the reports.
 
 Revision ID: 8d2f4a6c1e35
-Revises: c3a9d5e1f7b2
+Revises: 8a3f6c2d1e47
 Create Date: 2026-11-30 13:30:00
 """
 
@@ -29,7 +29,7 @@ from sqlalchemy.dialects import postgresql
 from alembic import op
 
 revision: str = "8d2f4a6c1e35"
-down_revision: str | None = "c3a9d5e1f7b2"
+down_revision: str | None = "8a3f6c2d1e47"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

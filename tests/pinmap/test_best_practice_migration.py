@@ -27,7 +27,7 @@ from pinmap.services.uploads import referenced_names
 
 from ..support.databases import drop_database, prepared_database
 
-BEFORE = "c3a9d5e1f7b2"
+BEFORE = "8a3f6c2d1e47"
 RICH = ("background", "objectives", "process", "results", "success_factors")
 
 # (tag, state, review comment, working copy: (tag, state, comment) or None, version)
