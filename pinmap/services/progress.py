@@ -10,10 +10,11 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, Final
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, object_session
 
 from ..auth import can, can_read_office_work
 from ..fiscal import fiscal_year_of
@@ -30,9 +31,11 @@ from ..models import (
     ReportingWindow,
     ReviewComment,
     WindowReopening,
+    WorkflowReport,
 )
+from . import workflow as wf
 from .audit import Actor, emit_change, record
-from .errors import N_, Labels, ServiceError
+from .errors import FIELD_LABELS, N_, Labels, ServiceError
 from .lookups import get_or_404
 from .review import (
     EDITABLE_STATES,
@@ -54,6 +57,103 @@ MAX_EVIDENCE = 20
 MAX_NO_ACTIVITY = 2_000
 MAX_REASON = 1_000
 SMALLINT = range(-(2**15), 2**15)
+
+# --- the workflow engine's "progress" kind -----------------------------------------------------
+
+KIND: Final = "progress"
+# A revision's data: the report's points, stored as the form and the source name them.
+DATA_KEYS: Final = (
+    "status",
+    *NARRATIVE,
+    "indicator_value",
+    "indicator_target",
+    "indicator_unit",
+    "indicator_achieved",
+    *EXTRA_TEXT,
+    "likely_success",
+    "no_activity_reason",
+    "no_activity_when",
+)
+EMPTY: Final[dict[str, Any]] = {
+    "status": "not_started",
+    **dict.fromkeys(NARRATIVE, ""),
+    "indicator_value": None,
+    "indicator_target": None,
+    "indicator_unit": None,
+    "indicator_achieved": None,
+    **dict.fromkeys(EXTRA_TEXT, ""),
+    "likely_success": None,
+    "no_activity_reason": "",
+    "no_activity_when": "",
+}
+# The engine names missing points with the same words the old refusals used.
+DATA_LABELS: Final = {k: FIELD_LABELS.get(k, k) for k in DATA_KEYS}
+
+
+def subject_of(item_id: int, round_no: int) -> str:
+    """The engine's subject of an item's report in a round."""
+    return f"item:{item_id}:round:{round_no}"
+
+
+def _content(data: dict[str, Any]) -> SimpleNamespace:
+    """A revision's data with every point present (an older or partial document reads empty)."""
+    return SimpleNamespace(**{**EMPTY, **{k: data[k] for k in DATA_KEYS if k in data}})
+
+
+def clean_data(report: WorkflowReport, data: dict[str, Any]) -> dict[str, Any]:
+    """The engine's check of a progress revision: the points in `data` over the stored ones."""
+    rev = report.current
+    content = _content(rev.data if rev is not None else {})
+    apply_changes(content, data)  # type: ignore[arg-type]  # same attributes as a revision
+    return {k: getattr(content, k) for k in DATA_KEYS}
+
+
+def _item_of(report: WorkflowReport) -> PolicyItem | None:
+    session = object_session(report)
+    if session is None or report.subject_id is None:
+        return None
+    return session.get(PolicyItem, report.subject_id)
+
+
+def missing_data(report: WorkflowReport, data: dict[str, Any]) -> list[str]:
+    return missing_for_submission(_content(data), _item_of(report))  # type: ignore[arg-type]
+
+
+def check_report_window(report: WorkflowReport, actor: Actor) -> None:
+    """Refuses certifying outside the round's window (or the office's reopening)."""
+    session = object_session(report)
+    item = _item_of(report)
+    if session is None or item is None or report.period is None:
+        raise ServiceError(404, N_("No such report."))
+    window = _validate_round(session, item, report.period)
+    is_open, last = can_submit_now(session, window, report.office_id, actor.today_bangkok)
+    if not is_open:
+        raise ServiceError(
+            409,
+            N_(
+                "Round %(round)s accepts reports from %(opens)s to %(closes)s; today is outside "
+                "that window. Ask a reviewer to reopen it for your office."
+            ),
+            round=report.period,
+            opens=window.opens_on.isoformat(),
+            closes=last.isoformat(),
+        )
+
+
+# Office director certifies → OBEC reviewer approves: progress's two steps before the engine.
+SPEC: Final = wf.register(
+    wf.KindSpec(
+        kind=KIND,
+        entity="progress",
+        levels=(wf.CERTIFY, wf.REVIEW),
+        clean=clean_data,
+        missing=missing_data,
+        labels=dict(DATA_LABELS),
+        edit_action="edit_entry",
+        check_window=check_report_window,
+        incomplete_msgid=N_("The report is incomplete: fill in %(fields)s."),
+    )
+)
 
 
 # --- reading ---------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ with everything that was typed, and nothing changed (no audit record, no row).""
 from __future__ import annotations
 
 import datetime as dt
+import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -72,6 +73,54 @@ CASES = [
         ("ยาวเกิน 300",),
         kept=("https://example.go.th/ข่าว",),
         prepare=m.draft,
+    ),
+    # The evidence buttons sit in the report's form: a refused upload, link or removal
+    # shows the report's unsaved text again (an upload used to redraw the saved report).
+    Case(
+        "report: disguised upload with unsaved text",
+        "own_editor",
+        lambda c, p: _entry(c, p) + "/files",
+        lambda c, p: {
+            **m._form(),
+            "what": TYPED,
+            "action": "upload",
+            "version": str(p["version"]),
+            "file": (io.BytesIO(b"MZ\x90\x00 not a picture"), "photo.png"),
+            "file_title": "ภาพกิจกรรม",
+        },
+        ("ไฟล์",),
+        kept=(TYPED, "ภาพกิจกรรม"),
+        prepare=m.draft,
+    ),
+    Case(
+        "report: link that is not one, with unsaved text",
+        "own_editor",
+        lambda c, p: _entry(c, p) + "/links",
+        lambda c, p: {
+            **m._form(),
+            "how": TYPED,
+            "action": "add_link",
+            "version": str(p["version"]),
+            "link_url": "ftp://example.go.th/x",
+        },
+        ("http",),
+        kept=(TYPED, "ftp://example.go.th/x"),
+        prepare=m.draft,
+    ),
+    Case(
+        "report: stale removal of evidence, with unsaved text",
+        "own_editor",
+        lambda c, p: _entry(c, p) + f"/evidence/remove?evidence_id={p[1]}",
+        lambda c, p: {
+            **m._form(),
+            "result": TYPED,
+            "action": "remove_evidence",
+            "version": str(p[0] - 1),
+        },
+        ("โหลด",),
+        kept=(TYPED,),
+        prepare=m.with_link,
+        status=409,
     ),
     # Was a 302 with a flashed message: the reason was lost.
     Case(

@@ -632,6 +632,15 @@ ROWS: list[Row] = [
         ),
     ),
     Row(
+        "page autosave a report",
+        "POST",
+        ENTRY_PAGE + "/autosave",
+        OFFICE,
+        act=lambda c, who, _: c.page(who).post(
+            _entry_page(c) + "/autosave", data={**_form(), "version": "0"}
+        ),
+    ),
+    Row(
         "page submit a report",
         "POST",
         ENTRY_PAGE + "/submit",
