@@ -265,6 +265,8 @@ def upgrade() -> None:
             " WHERE i.target = 'progress_revision' AND i.target_id = m.old_id"
         )
     )
+    # Dropped now, not at commit: a caller may run more migrations in the same transaction.
+    conn.execute(sa.text("DROP TABLE progress_revision_map, progress_entry_map"))
     op.drop_table("review_comments")
     op.drop_constraint("fk_entry_approved_revision", "progress_entries", type_="foreignkey")
     op.drop_constraint("fk_entry_current_revision", "progress_entries", type_="foreignkey")
@@ -472,4 +474,5 @@ def downgrade() -> None:
             " WHERE i.target = 'progress_revision' AND i.target_id = m.new_id"
         )
     )
+    conn.execute(sa.text("DROP TABLE progress_revision_map, progress_entry_map"))
     conn.execute(sa.text("DELETE FROM workflow_reports WHERE kind = :kind"), {"kind": KIND})

@@ -79,10 +79,7 @@ from .reporting import (
     ItemSet,
     PolicyDimension,
     PolicyItem,
-    ProgressEntry,
-    ProgressRevision,
     ReportingWindow,
-    ReviewComment,
     WindowReopening,
 )
 from .workflow import (
@@ -135,8 +132,6 @@ __all__ = [
     "PolicyDimension",
     "PolicyItem",
     "ProfileRevision",
-    "ProgressEntry",
-    "ProgressRevision",
     "Province",
     "Quarantine",
     "QuarterlyReport",
@@ -146,7 +141,6 @@ __all__ = [
     "ROUND_KINDS",
     "ReportingWindow",
     "ResultRecord",
-    "ReviewComment",
     "ReviewTrailMixin",
     "RoundStatus",
     "SOURCE_KINDS",

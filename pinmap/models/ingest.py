@@ -23,7 +23,7 @@ from .base import TimestampMixin, enum_check
 
 # Names for the annotations only: SQLAlchemy resolves them through its class registry.
 if TYPE_CHECKING:
-    from .reporting import ProgressEntry
+    from .workflow import WorkflowReport
 
 SOURCE_KINDS = ("progress-json", "quarterly-json", "stats-csv")
 
@@ -111,7 +111,10 @@ class IngestConflict(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     source_id: Mapped[int] = mapped_column(ForeignKey("ingest_sources.id"), index=True)
     source_record_id: Mapped[str] = mapped_column(String(200))
-    entry_id: Mapped[int | None] = mapped_column(ForeignKey("progress_entries.id"))
+    # The progress report (a workflow report of kind "progress") the update was for.
+    entry_id: Mapped[int | None] = mapped_column(
+        ForeignKey("workflow_reports.id", name="fk_ingest_conflicts_entry_id")
+    )
     run_id: Mapped[int] = mapped_column(ForeignKey("ingest_runs.id", ondelete="CASCADE"))
     source_payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
     created_at: Mapped[dt.datetime] = mapped_column(
@@ -119,7 +122,7 @@ class IngestConflict(Base):
     )
     resolved_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
-    entry: Mapped[ProgressEntry | None] = relationship()
+    entry: Mapped[WorkflowReport | None] = relationship()
 
 
 class QuarterlyReport(Base):

@@ -381,10 +381,10 @@ def evidence_file(evidence_id: int) -> Any:
     if ev is None or ev.kind != "file" or not ev.stored_name:
         abort(404)
     rev = ev.revision
-    entry = rev.entry
-    public = entry.approved_revision_id == rev.id
+    report = rev.report
+    public = report.approved_revision_id == rev.id
     user = current_user if current_user.is_authenticated else None
-    if not public and not can_read_office_work(user, entry.office_id):
+    if not public and not can_read_office_work(user, report.office_id):
         abort(404)  # do not reveal that an unpublished file exists
     # Every stored file has its type recorded; a row without one is sent as plain bytes.
     return send_stored(

@@ -25,8 +25,8 @@ from ..models import (
     ItemSet,
     PolicyDimension,
     PolicyItem,
-    ProgressEntry,
     ReportingWindow,
+    WorkflowReport,
 )
 from ..tables import LineProblem, csv_dict_records, csv_text, unescape_cell
 from .audit import Actor, record
@@ -411,8 +411,11 @@ def apply_catalogue(session: Session, actor: Actor, data: ParsedCatalogue) -> Im
     if dropped:
         reported = set(
             session.scalars(
-                select(ProgressEntry.item_id)
-                .where(ProgressEntry.item_id.in_([i.id for i in dropped]))
+                select(WorkflowReport.subject_id)
+                .where(
+                    WorkflowReport.kind == "progress",
+                    WorkflowReport.subject_id.in_([i.id for i in dropped]),
+                )
                 .distinct()
             )
         )

@@ -70,6 +70,12 @@ class KindSpec:
     # Refuses sending outside the kind's reporting window (ServiceError), or returns.
     check_window: Callable[[WorkflowReport, Actor], None] = _no_check
     incomplete_msgid: str = N_("The report is incomplete: fill in %(fields)s, then send it again.")
+    # A kind that emits change records of its own (progress: progress.saved … approved, which
+    # pages and the map listen for) says False, and the engine emits none for it.
+    change_events: bool = True
+    # The audit log's action for an engine action, when the kind's history names it otherwise
+    # (progress audited every save, the first one included, as "save").
+    audit_names: dict[str, str] = field(default_factory=dict)
 
     @property
     def final(self) -> int:
@@ -241,6 +247,8 @@ def _events(
 ) -> None:
     """A private change record for the office's and OBEC's pages, and a public one when what
     the public sees changed (a final approval, or its undoing)."""
+    if not spec.change_events:
+        return
     office = session.get(Office, report.office_id)
     code = office.code if office else None
     rev = report.current
@@ -374,7 +382,7 @@ def save(
     record(
         session,
         actor,
-        f"{spec.entity}.{action}",
+        f"{spec.entity}.{spec.audit_names.get(action, action)}",
         spec.entity,
         report.id,
         before=before,
@@ -580,7 +588,7 @@ def _move(
     record(
         session,
         actor,
-        f"{spec.entity}.{action}",
+        f"{spec.entity}.{spec.audit_names.get(action, action)}",
         spec.entity,
         report.id,
         before=before,

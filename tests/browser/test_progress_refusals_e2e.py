@@ -198,9 +198,9 @@ def test_a_stale_version_keeps_the_unsaved_text(setup: Setup, page: Page) -> Non
     # Someone else saves the report meanwhile.
     _sql(
         setup,
-        "UPDATE progress_revisions SET version = version + 1 WHERE entry_id ="
-        " (SELECT id FROM progress_entries WHERE item_id = :i AND round_no = 1"
-        " AND office_id = (SELECT id FROM offices WHERE code = :o))",
+        "UPDATE workflow_revisions SET version = version + 1 WHERE report_id ="
+        " (SELECT id FROM workflow_reports WHERE kind = 'progress' AND subject_id = :i"
+        " AND period = 1 AND office_id = (SELECT id FROM offices WHERE code = :o))",
         i=setup.items[3][0],
         o=OFFICE,
     )

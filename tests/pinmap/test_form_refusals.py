@@ -14,6 +14,7 @@ from markupsafe import escape
 
 from ..support import authz_matrix as m
 from ..support.portal import OWN
+from ..support.progress_sql import REVISIONS
 
 TYPED = "ข้อความที่พิมพ์ไว้ 42"  # what the user typed into a field the refusal is not about
 LONG_REASON = "ก" * 2_001
@@ -304,7 +305,7 @@ def _counts(c: m.Ctx) -> tuple[int, ...]:
         int(c.scalar(f"SELECT count(*) FROM {t}"))  # noqa: S608 (fixed table names below)
         for t in (
             "audit_log",
-            "progress_revisions",
+            "workflow_revisions",
             "evidence",
             "window_reopenings",
             "profile_revisions",
@@ -327,7 +328,7 @@ def test_refusal_keeps_what_was_typed(ctx: m.Ctx, case: Case) -> None:  # noqa: 
     c = ctx
     prepared = case.prepare(c)
     before = _counts(c)
-    versions = c.scalar("SELECT coalesce(sum(version), 0) FROM progress_revisions")
+    versions = c.scalar(f"SELECT coalesce(sum(version), 0) FROM {REVISIONS}")  # noqa: S608 (a fixed row source, no input)
     r = c.page(case.who).post(
         case.url(c, prepared), data=case.form(c, prepared), content_type="multipart/form-data"
     )
@@ -340,7 +341,7 @@ def test_refusal_keeps_what_was_typed(ctx: m.Ctx, case: Case) -> None:  # noqa: 
         assert str(escape(value)) in html, f"typed {value[:40]!r} lost"
     assert "<form" in html
     assert _counts(c) == before, "a refused request changed something"
-    assert c.scalar("SELECT coalesce(sum(version), 0) FROM progress_revisions") == versions
+    assert c.scalar(f"SELECT coalesce(sum(version), 0) FROM {REVISIONS}") == versions  # noqa: S608 (a fixed row source, no input)
 
 
 def test_the_reopening_form_is_shown_again_filled_in(ctx: m.Ctx) -> None:  # noqa: F811

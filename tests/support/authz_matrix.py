@@ -29,6 +29,7 @@ from pinmap.services import coaching as coaching_svc
 
 from ..signin import sign_in
 from .portal import OWN, PASSWORD, ROLES, World, add_coach, full_report, no_csrf
+from .progress_sql import ENTRIES
 
 ALL: tuple[str, ...] = (*ROLES, "coach")
 OFFICE = frozenset({"own_editor", "own_director"})
@@ -143,7 +144,7 @@ def _form() -> dict[str, str]:
 
 
 def _entry_id(c: Ctx) -> int:
-    return int(c.scalar("SELECT max(id) FROM progress_entries"))
+    return int(c.scalar(f"SELECT max(id) FROM {ENTRIES}"))  # noqa: S608 (a fixed row source, no input)
 
 
 def draft(c: Ctx) -> dict[str, Any]:
