@@ -64,8 +64,8 @@ def setup(live_server: LiveServer) -> Iterator[Setup]:
         )
         items = session.scalars(
             select(PolicyItem).filter_by(fiscal_year=2567, kind="policy").order_by(PolicyItem.no)
-        ).all()[:5]
-        assert len(items) == 5
+        ).all()[:6]
+        assert len(items) == 6
         found = Setup(
             live_server.url, live_server.database_url, [(i.id, i.kind, i.no) for i in items]
         )
@@ -234,3 +234,18 @@ def test_a_window_closed_while_typing_keeps_the_unsaved_text(setup: Setup, page:
             "UPDATE reporting_windows SET opens_on = '2024-04-18', closes_on = '2024-08-31'"
             " WHERE fiscal_year = 2567 AND round_no = 2",
         )
+
+
+def test_an_expired_form_keeps_the_text_through_the_form_keeper(setup: Setup, page: Page) -> None:
+    """The one refusal the server cannot redraw (its CSRF check runs before the page): the
+    form keeper's copy puts the text back when the report is opened again."""
+    form = _open(page, setup, 5, round_no=2)
+    # The session's token no longer matches (as after a sign-in elsewhere or a restart).
+    page.evaluate("document.querySelector('form.entry-form [name=csrf_token]').value = 'expired'")
+    _type(form, "expired")
+    _press(page, form.locator("button[value=save]"), 400)
+    assert page.locator("form.entry-form").count() == 0  # the error page, not the form
+    _id, kind, no = setup.items[5]
+    page.goto(f"{setup.url}/portal/offices/{OFFICE}/entries/2567/2/{kind}/{no}")
+    page.wait_for_selector("form.entry-form[data-keep-restored]")
+    _assert_kept(page, "expired")
