@@ -18,7 +18,7 @@ revisions. The old tables are then dropped. Downgrade rebuilds them from the rep
 comments from the trail) and removes the reports.
 
 Revision ID: 7d2a9c4e1b63
-Revises: 5c1d3e7f9a20
+Revises: c3a9d5e1f7b2
 Create Date: 2026-11-30 13:40:00
 """
 
@@ -31,7 +31,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "7d2a9c4e1b63"
-down_revision: str | None = "5c1d3e7f9a20"
+down_revision: str | None = "c3a9d5e1f7b2"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -13,9 +13,9 @@ from ..models import (
     BestPractice,
     IngestConflict,
     ProfileRevision,
-    ProgressRevision,
     ReportingWindow,
     User,
+    WorkflowReport,
     WorkflowRevision,
 )
 from ..security import current_actor, require
@@ -34,7 +34,11 @@ def home() -> Any:
     waiting = [
         (
             _("Progress reports waiting for review"),
-            _count(select(ProgressRevision.id).where(ProgressRevision.state == "submitted")),
+            _count(
+                select(WorkflowRevision.id)
+                .join(WorkflowReport, WorkflowReport.current_revision_id == WorkflowRevision.id)
+                .where(WorkflowReport.kind == "progress", WorkflowRevision.state == "submitted")
+            ),
             url_for("review.queue"),
         ),
         (

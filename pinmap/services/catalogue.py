@@ -206,10 +206,11 @@ def delete_window(session: Session, actor: Actor, window: ReportingWindow) -> No
     since they were written for it. Its reopenings go with it."""
     reports = session.scalar(
         select(func.count())
-        .select_from(ProgressEntry)
+        .select_from(WorkflowReport)
         .where(
-            ProgressEntry.fiscal_year == window.fiscal_year,
-            ProgressEntry.round_no == window.round_no,
+            WorkflowReport.kind == "progress",
+            WorkflowReport.fiscal_year == window.fiscal_year,
+            WorkflowReport.period == window.round_no,
         )
     )
     if reports:

@@ -23,7 +23,7 @@ from pinmap.services import workflow as wf
 
 from ..support.databases import drop_database, prepared_database
 
-BEFORE = "5c1d3e7f9a20"
+BEFORE = "c3a9d5e1f7b2"
 T0 = "2024-03-20T03:00:00+00:00"
 T1 = "2024-03-21T03:00:00+00:00"
 T2 = "2024-03-22T03:00:00+00:00"
