@@ -767,9 +767,9 @@ def check_approvals(url: str, run: Run) -> None:
         with engine.connect() as conn:
             rows = conn.execute(
                 text(
-                    "SELECT e.id FROM progress_entries e JOIN progress_revisions r "
-                    "ON r.id = e.approved_revision_id WHERE r.state = 'approved' "
-                    "AND e.id = ANY(:ids)"
+                    "SELECT e.id FROM workflow_reports e JOIN workflow_revisions r "
+                    "ON r.id = e.approved_revision_id WHERE e.kind = 'progress'"
+                    " AND r.state = 'approved' AND e.id = ANY(:ids)"
                 ),
                 {"ids": list(run.approvals)},
             )

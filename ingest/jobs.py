@@ -14,9 +14,9 @@ import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from types import SimpleNamespace
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from pinmap.models import (
@@ -26,15 +26,15 @@ from pinmap.models import (
     IngestSource,
     Office,
     PolicyItem,
-    ProgressEntry,
-    ProgressRevision,
     Quarantine,
     ReportingWindow,
+    WorkflowEvent,
+    WorkflowRevision,
 )
 from pinmap.services import progress as progress_svc
 from pinmap.services.audit import Actor, emit_change, record
 from pinmap.services.errors import N_, ServiceError
-from pinmap.services.review import check_version, continue_version
+from pinmap.services.review import check_version
 from pinmap.services.sanitize import clean_html, clean_text
 
 from .clients import Deadline, FetchError, credential, fetch, redact
@@ -167,8 +167,7 @@ def _revision_values(data: dict[str, Any]) -> dict[str, Any]:
 def progress_problem(values: dict[str, Any]) -> tuple[str, str] | None:
     """The first rule a manual submission would fail, as (contract field, reason), or None."""
     # The rule only reads attributes: a namespace costs far less than an ORM object per record.
-    as_revision = cast(ProgressRevision, SimpleNamespace(**values))
-    missing = progress_svc.missing_for_submission(as_revision)
+    missing = progress_svc.missing_for_submission(SimpleNamespace(**values))
     if missing:
         name = missing[0]
         return CONTRACT_FIELD.get(name, name), "required, as when a report is submitted by hand"
@@ -477,10 +476,11 @@ def resolve_conflict(
         raise ServiceError(400, N_("Choose to keep the manual report or take the source's."))
     if conflict.report_id is not None:
         return resolve_report_conflict(session, actor, conflict, decision, expected_version)
-    entry = session.get(ProgressEntry, conflict.entry_id) if conflict.entry_id else None
-    if entry is None or entry.current is None:
+    entry = progress_svc.entry_by_id(session, conflict.entry_id) if conflict.entry_id else None
+    manual = entry.report.current if entry is not None else None
+    if entry is None or manual is None:
         raise ServiceError(409, N_("The report this conflict was about no longer exists."))
-    check_version(entry.current, expected_version)
+    check_version(manual, expected_version)
     now = actor.now
     conflict.resolved_at = now
     record(
@@ -496,33 +496,50 @@ def resolve_conflict(
     source = session.get_one(IngestSource, conflict.source_id)
     data = conflict.source_payload["record"]
     before = progress_svc.revision_dict(entry.current)
-    number = (
-        session.scalar(
-            select(func.max(ProgressRevision.revision_no)).where(
-                ProgressRevision.entry_id == entry.id
+    state = "approved" if source.pre_approved else "submitted"
+    level = progress_svc.SPEC.final if state == "approved" else 1
+    # The source's version goes on top of the manual one (which stays in the history), sent
+    # by the source itself, and approved when the source is pre-approved.
+    rev = WorkflowRevision(
+        report_id=entry.id,
+        revision_no=manual.revision_no + 1,
+        state=state,
+        level=level,
+        data={**progress_svc.EMPTY, **_revision_values(data)},
+        source=f"ingest:{source.name}",
+        approved_at=now if state == "approved" else None,
+        created_at=now,
+        updated_at=now,
+    )
+    rev.evidence = _evidence(data)  # type: ignore[attr-defined]  # models/reporting.py's backref
+    session.add(rev)
+    session.flush()
+    # Clients hold one version number per report (see workflow._new_revision).
+    rev.version = manual.version + 1
+    entry.report.current_revision_id = rev.id
+    if state == "approved":
+        entry.report.approved_revision_id = rev.id
+    session.flush()
+    user_id = actor.user.id if actor.user else None
+    steps = [("revise", ("", 0), ("draft", 0)), ("submit", ("draft", 0), ("submitted", 1))]
+    if state == "approved":
+        steps.append(("approve", ("submitted", 1), ("approved", level)))
+    for action, was, to in steps:
+        session.add(
+            WorkflowEvent(
+                report_id=entry.id,
+                revision_id=rev.id,
+                at=now,
+                user_id=user_id,
+                action=action,
+                from_state=was[0],
+                from_level=was[1],
+                to_state=to[0],
+                to_level=to[1],
             )
         )
-        or 0
-    ) + 1
-    state = "approved" if source.pre_approved else "submitted"
-    manual = entry.current
-    rev = ProgressRevision(
-        entry=entry,
-        revision_no=number,
-        state=state,
-        source=f"ingest:{source.name}",
-        submitted_at=now,
-        **_revision_values(data),
-    )
-    rev.evidence = _evidence(data)
-    if state == "approved":
-        rev.reviewed_at = now
-        rev.reviewed_by_id = actor.user.id if actor.user else None
-        entry.approved = rev
-    session.add(rev)
-    entry.current = rev
     session.flush()
-    continue_version(session, rev, manual)
+    session.refresh(entry.report)
     # The next run sees this version as the source's own: unchanged, not a new conflict.
     session.execute(
         update(IngestRecord)
@@ -544,7 +561,7 @@ def resolve_conflict(
         "progress_revision",
         rev.id,
         before=before,
-        after=progress_svc.revision_dict(rev),
+        after=progress_svc.revision_dict(entry.current),
         office_id=entry.office_id,
     )
     code = session.scalar(select(Office.code).where(Office.id == entry.office_id))

@@ -1,11 +1,14 @@
 """The one write path of ingested progress reports: a page of records in a few set-based statements.
 
 Every ingested progress record is stored here, whether a whole page at once (the usual path) or
-one record inside its own savepoint (the careful path after the database refused a page): the
-entry, its revision (replacing the source's own unreviewed one, or stacked on top of anything
-else), its evidence links, the entry's pointers, the audit rows, the conflict records and the
-bookkeeping rows. Rows travel as one JSON parameter per statement (`jsonb_to_recordset`), so a
-page of 500 costs about ten round trips instead of thousands of ORM statements.
+one record inside its own savepoint (the careful path after the database refused a page), in the
+workflow engine's tables (kind "progress", as services/progress.py and services/workflow.py
+write them one at a time): the report, its revision (replacing the source's own unreviewed one,
+or stacked on top of anything else) sent by the source and approved when the source is
+pre-approved, the review trail, its evidence links, the report's pointers, the audit rows, the
+conflict records and the bookkeeping rows. Rows travel as one JSON parameter per statement
+(`jsonb_to_recordset`), so a page of 500 costs about a dozen round trips instead of thousands
+of ORM statements.
 """
 
 from __future__ import annotations
@@ -20,37 +23,14 @@ from typing import Any, cast
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from pinmap.models import ProgressRevision
 from pinmap.services import progress as progress_svc
 
 from .parsers import Parsed
 
-CONTENT = (
-    "status",
-    "what",
-    "where",
-    "how",
-    "result",
-    "indicator_value",
-    "indicator_target",
-    "indicator_unit",
-    "indicator_achieved",
-    "no_activity_reason",
-    "no_activity_when",
-)
-# jsonb_to_recordset column types of the content columns.
-CONTENT_TYPES = (
-    'status text, what text, "where" text, how text, result text, indicator_value float8, '
-    "indicator_target float8, indicator_unit text, indicator_achieved boolean, "
-    "no_activity_reason text, no_activity_when text"
-)
-CONTENT_COLS = ", ".join(f'"{c}"' if c == "where" else c for c in CONTENT)
-CONTENT_SET = ", ".join(f'"{c}" = v."{c}"' if c == "where" else f"{c} = v.{c}" for c in CONTENT)
-CONTENT_V = ", ".join(f'v."{c}"' if c == "where" else f"v.{c}" for c in CONTENT)
+# The points a source record carries (the rest of a revision's data stays empty).
+CONTENT = progress_svc.DATA_KEYS
+KIND = progress_svc.KIND
 
-
-# A report's points the source's contract does not carry (read for the audit log's "before").
-FURTHER = ("problems", "served_goal", "likely_success")
 
 # The states in which the source's own revision is replaced rather than stacked on.
 UNREVIEWED = ("draft", "submitted", "returned")
@@ -123,7 +103,7 @@ def _json_default(value: Any) -> Any:
 def _revision_dict(rev: dict[str, Any], evidence: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """The audit log's shape of a revision, from plain values (see progress.revision_dict)."""
     view = SimpleNamespace(**rev, evidence=[SimpleNamespace(**e) for e in evidence])
-    out = progress_svc.revision_dict(cast(ProgressRevision, view))
+    out = progress_svc.revision_dict(view)
     return out or {}
 
 
@@ -141,43 +121,55 @@ def write_progress(session: Session, target: Target, candidates: list[Candidate]
     return [r for r in results if r is not None]
 
 
-# Column names come from the constants above, never from input.
 _CURRENT = text(
-    "SELECT k.i, e.id AS entry_id, r.id, r.source, r.state, r.updated_at, r.revision_no, "  # noqa: S608
-    f"r.version, r.review_comment, {', '.join('r.' + c for c in CONTENT_COLS.split(', '))}, "
-    "r.problems, r.served_goal, r.likely_success, "
+    "SELECT k.i, e.id AS entry_id, r.id, r.source, r.state, r.level, r.updated_at,"
+    " r.revision_no, r.version, r.data, "
+    # What a reviewer last said to this revision (the audit log's "before" shows it).
+    "CASE WHEN r.state IN ('returned', 'approved') THEN coalesce((SELECT x.comment FROM"
+    " workflow_events x WHERE x.revision_id = r.id AND x.action IN ('return', 'unapprove',"
+    " 'approve') ORDER BY x.id DESC LIMIT 1), '') ELSE '' END AS review_comment, "
     "(SELECT coalesce(jsonb_agg(jsonb_build_object('id', x.id, 'kind', x.kind, 'title', x.title,"
     " 'url', x.url, 'mime', x.mime, 'original_name', x.original_name, 'size_bytes',"
     " x.size_bytes) ORDER BY x.id), '[]'::jsonb) FROM evidence x WHERE x.revision_id = r.id)"
     " AS evidence "
     "FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS k(i int, office_id int, item_id int,"
     " round_no int) "
-    "JOIN progress_entries e ON e.office_id = k.office_id AND e.item_id = k.item_id"
-    " AND e.round_no = k.round_no "
-    "LEFT JOIN progress_revisions r ON r.id = e.current_revision_id"
+    "JOIN workflow_reports e ON e.kind = 'progress' AND e.office_id = k.office_id"
+    " AND e.subject_id = k.item_id AND e.period = k.round_no "
+    "LEFT JOIN workflow_revisions r ON r.id = e.current_revision_id"
 )
 
 
 # New content for the source's own unreviewed revision, unless someone saved it meanwhile.
 _REPLACE = text(
-    f"UPDATE progress_revisions r SET {CONTENT_SET}, state = :state,"  # noqa: S608
-    " updated_at = :now, review_comment = '', reviewed_at = :reviewed_at,"
-    " reviewed_by_id = NULL, submitted_by_id = NULL, submitted_at = :now,"
-    " version = r.version + 1 "
-    f"FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS v(id int, version int, {CONTENT_TYPES}) "
+    "UPDATE workflow_revisions r SET data = v.data, state = :state, level = :level,"
+    " updated_at = :now, approved_at = :approved_at, version = r.version + 1 "
+    "FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS v(id int, version int, data jsonb) "
     "WHERE r.id = v.id AND r.version = v.version RETURNING r.id, r.version"
 )
-# A new revision on top of the current one (or the first of a new entry).
+# A new revision on top of the current one (or the first of a new report).
 _STACK = text(
-    "INSERT INTO progress_revisions (entry_id, revision_no, version, state, source,"  # noqa: S608
-    f" submitted_at, reviewed_at, review_comment, problems, served_goal, {CONTENT_COLS}) "
-    "SELECT v.entry_id, v.revision_no, v.version, :state, :source, :now,"
-    # The source's contract has no problems / served-goal points: a source revision has none.
-    f" :reviewed_at, '', '', '', {CONTENT_V} "
+    "INSERT INTO workflow_revisions (report_id, revision_no, version, state, level, data,"
+    " source, approved_at, created_at, updated_at) "
+    "SELECT v.entry_id, v.revision_no, v.version, :state, :level, v.data, :source,"
+    " :approved_at, :now, :now "
     "FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS v(entry_id int,"
-    f" revision_no int, version int, ord int, {CONTENT_TYPES}) ORDER BY v.ord "
-    "RETURNING id, entry_id, version, revision_no"
+    " revision_no int, version int, ord int, data jsonb) ORDER BY v.ord "
+    "RETURNING id, report_id, version, revision_no"
 )
+# The review trail of each stored revision: what the source did to it (as one step each).
+_TRAIL = text(
+    "INSERT INTO workflow_events (report_id, revision_id, at, user_id, action, from_state,"
+    " from_level, to_state, to_level, comment) "
+    "SELECT v.report_id, v.revision_id, :now, NULL, v.action, v.fs, v.fl, v.ts, v.tl, '' "
+    "FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS v(report_id int, revision_id int,"
+    " action text, fs text, fl int, ts text, tl int, ord int) ORDER BY v.ord"
+)
+
+
+def _data(cand: Candidate) -> dict[str, Any]:
+    """A revision's data: the record's points, every other point empty."""
+    return {**progress_svc.EMPTY, **{k: cand.values[k] for k in CONTENT if k in cand.values}}
 
 
 def _load_current(session: Session, candidates: list[Candidate]) -> dict[int, _Current]:
@@ -189,8 +181,11 @@ def _load_current(session: Session, candidates: list[Candidate]) -> dict[int, _C
     for row in session.execute(_CURRENT, {"rows": _rows(keys)}).mappings():
         rev = None
         if row["id"] is not None:
-            rev = {k: row[k] for k in ("id", "source", "state", "updated_at", "revision_no")}
-            rev.update({k: row[k] for k in ("version", "review_comment", *CONTENT, *FURTHER)})
+            rev = {
+                k: row[k] for k in ("id", "source", "state", "level", "updated_at", "revision_no")
+            }
+            rev.update({k: row[k] for k in ("version", "review_comment")})
+            rev.update({**progress_svc.EMPTY, **(row["data"] or {})})
         found[row["i"]] = _Current(row["entry_id"], rev, list(row["evidence"] or []))
     return found
 
@@ -284,13 +279,16 @@ def _write_step(session: Session, target: Target, cands: list[Candidate]) -> lis
     if new_entries:
         made = session.execute(
             text(
-                "INSERT INTO progress_entries (office_id, fiscal_year, item_id, round_no) "
-                "SELECT v.office_id, v.fiscal_year, v.item_id, v.round_no "
+                "INSERT INTO workflow_reports (kind, office_id, fiscal_year, subject,"
+                " subject_id, period) "
+                "SELECT :kind, v.office_id, v.fiscal_year,"
+                " 'item:' || v.item_id || ':round:' || v.round_no, v.item_id, v.round_no "
                 "FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS v(office_id int,"
                 " fiscal_year int, item_id int, round_no int, ord int) ORDER BY v.ord "
-                "RETURNING id, office_id, item_id, round_no"
+                "RETURNING id, office_id, subject_id, period"
             ),
             {
+                "kind": KIND,
                 "rows": _rows(
                     {
                         "office_id": cands[i].office_id,
@@ -300,13 +298,14 @@ def _write_step(session: Session, target: Target, cands: list[Candidate]) -> lis
                         "ord": n,
                     }
                     for n, i in enumerate(new_entries)
-                )
+                ),
             },
         )
         by_key = {(o, it, r): cast(int, eid) for eid, o, it, r in made}
         for i in new_entries:
             entry_of[i] = by_key[cands[i].key]
     reviewed_at = now if state == "approved" else None
+    level = progress_svc.SPEC.final if state == "approved" else 1
 
     # The source's own unreviewed revision: new content, not yet reviewed (a returned
     # version's comment and reviewer no longer apply). The version check refuses a revision
@@ -319,13 +318,14 @@ def _write_step(session: Session, target: Target, cands: list[Candidate]) -> lis
             _REPLACE,
             {
                 "state": state,
+                "level": level,
                 "now": now,
-                "reviewed_at": reviewed_at,
+                "approved_at": reviewed_at,
                 "rows": _rows(
                     {
                         "id": replaced[i]["id"],
                         "version": replaced[i]["version"],
-                        **cands[i].values,
+                        "data": _data(cands[i]),
                     }
                     for i in replace
                 ),
@@ -356,16 +356,17 @@ def _write_step(session: Session, target: Target, cands: list[Candidate]) -> lis
                     # Clients hold one version number per report (see review.continue_version).
                     "version": (base["version"] + 1) if base else 1,
                     "ord": n,
-                    **cands[i].values,
+                    "data": _data(cands[i]),
                 }
             )
         made = session.execute(
             _STACK,
             {
                 "state": state,
+                "level": level,
                 "source": tag,
                 "now": now,
-                "reviewed_at": reviewed_at,
+                "approved_at": reviewed_at,
                 "rows": _rows(rows),
             },
         )
@@ -410,7 +411,7 @@ def _write_step(session: Session, target: Target, cands: list[Candidate]) -> lis
     if pointers:
         session.execute(
             text(
-                "UPDATE progress_entries e SET current_revision_id = v.rev,"
+                "UPDATE workflow_reports e SET current_revision_id = v.rev,"
                 " approved_revision_id = CASE WHEN :approved THEN v.rev"
                 " ELSE e.approved_revision_id END "
                 "FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS v(id int, rev int)"
@@ -418,6 +419,37 @@ def _write_step(session: Session, target: Target, cands: list[Candidate]) -> lis
             ),
             {"approved": state == "approved", "rows": _rows(pointers)},
         )
+
+    # The review trail: the source saved (or started) the revision, sent it, and approved it
+    # when it is pre-approved; each step as the engine records it.
+    steps: list[dict[str, Any]] = []
+    for i in written:
+        cur = current.get(i)
+        base = cur.rev if cur else None
+        if i in replace and base is not None:
+            first = ("save", (base["state"], base["level"]))
+        else:
+            first = ("create" if base is None else "revise", ("", 0))
+        chain = [
+            (first[0], first[1], ("draft", 0)),
+            ("submit", ("draft", 0), ("submitted", 1)),
+        ]
+        if state == "approved":
+            chain.append(("approve", ("submitted", 1), ("approved", level)))
+        for action, was, to in chain:
+            steps.append(
+                {
+                    "report_id": entry_of[i],
+                    "revision_id": rev_of[i],
+                    "action": action,
+                    "fs": was[0],
+                    "fl": was[1],
+                    "ts": to[0],
+                    "tl": to[1],
+                    "ord": len(steps),
+                }
+            )
+    session.execute(_TRAIL, {"now": now, "rows": _rows(steps)})
 
     # The audit log: before → after for every stored record.
     audit: list[dict[str, Any]] = []

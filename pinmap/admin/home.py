@@ -11,7 +11,6 @@ from sqlalchemy import func, select
 from ..db import get_session
 from ..models import (
     IngestConflict,
-    ProgressRevision,
     ReportingWindow,
     User,
     WorkflowReport,
@@ -46,7 +45,11 @@ def home() -> Any:
     waiting = [
         (
             _("Progress reports waiting for review"),
-            _count(select(ProgressRevision.id).where(ProgressRevision.state == "submitted")),
+            _count(
+                select(WorkflowRevision.id)
+                .join(WorkflowReport, WorkflowReport.current_revision_id == WorkflowRevision.id)
+                .where(WorkflowReport.kind == "progress", WorkflowRevision.state == "submitted")
+            ),
             url_for("review.queue"),
         ),
         (

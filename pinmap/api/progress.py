@@ -134,26 +134,9 @@ def public_progress(
     fiscal_year: int, item_kind: str | None = None, item_no: str | None = None
 ) -> dict[str, Any]:
     """Approved progress of every office for a fiscal year (the public sees nothing else)."""
-    from sqlalchemy.orm import joinedload
-
-    from ..models import ProgressEntry
-
-    stmt = (
-        select(ProgressEntry)
-        .options(
-            joinedload(ProgressEntry.approved),
-            joinedload(ProgressEntry.office),
-            joinedload(ProgressEntry.item),
-        )
-        .where(
-            ProgressEntry.fiscal_year == fiscal_year,
-            ProgressEntry.approved_revision_id.is_not(None),
-        )
-        .order_by(ProgressEntry.office_id, ProgressEntry.item_id, ProgressEntry.round_no)
-    )
-    if item_kind and item_no:
-        stmt = stmt.where(ProgressEntry.item_id == _item(fiscal_year, item_kind, item_no).id)
-    entries = get_session().scalars(stmt).unique().all()
+    session = get_session()
+    item_id = _item(fiscal_year, item_kind, item_no).id if item_kind and item_no else None
+    entries = svc.approved_entries(session, fiscal_year, item_id)
     return {"fiscal_year": fiscal_year, "entries": [_entry_json(e, public=True) for e in entries]}
 
 

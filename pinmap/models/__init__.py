@@ -78,10 +78,7 @@ from .reporting import (
     ItemSet,
     PolicyDimension,
     PolicyItem,
-    ProgressEntry,
-    ProgressRevision,
     ReportingWindow,
-    ReviewComment,
     WindowReopening,
 )
 from .workflow import (
@@ -134,8 +131,6 @@ __all__ = [
     "Photo",
     "PolicyDimension",
     "PolicyItem",
-    "ProgressEntry",
-    "ProgressRevision",
     "Province",
     "Quarantine",
     "RESULT_CATEGORIES",
@@ -144,7 +139,6 @@ __all__ = [
     "ROUND_KINDS",
     "ReportingWindow",
     "ResultRecord",
-    "ReviewComment",
     "ReviewTrailMixin",
     "RoundStatus",
     "SOURCE_KINDS",

@@ -22,7 +22,6 @@ from .base import TimestampMixin, enum_check
 
 # Names for the annotations only: SQLAlchemy resolves them through its class registry.
 if TYPE_CHECKING:
-    from .reporting import ProgressEntry
     from .workflow import WorkflowReport
 
 SOURCE_KINDS = ("progress-json", "quarterly-json", "stats-csv")
@@ -111,8 +110,11 @@ class IngestConflict(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     source_id: Mapped[int] = mapped_column(ForeignKey("ingest_sources.id"), index=True)
     source_record_id: Mapped[str] = mapped_column(String(200))
-    entry_id: Mapped[int | None] = mapped_column(ForeignKey("progress_entries.id"))
-    # A conflict on a workflow report (a quarterly project report) names the report instead.
+    # The progress report (a workflow report of kind "progress") the update was for.
+    entry_id: Mapped[int | None] = mapped_column(
+        ForeignKey("workflow_reports.id", name="fk_ingest_conflicts_entry_id")
+    )
+    # A conflict on a quarterly project report (also a workflow report) names it here.
     report_id: Mapped[int | None] = mapped_column(
         ForeignKey("workflow_reports.id", ondelete="CASCADE"), index=True
     )
@@ -123,5 +125,5 @@ class IngestConflict(Base):
     )
     resolved_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
-    entry: Mapped[ProgressEntry | None] = relationship()
-    report: Mapped[WorkflowReport | None] = relationship()
+    entry: Mapped[WorkflowReport | None] = relationship(foreign_keys=[entry_id])
+    report: Mapped[WorkflowReport | None] = relationship(foreign_keys=[report_id])

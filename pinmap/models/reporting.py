@@ -1,4 +1,6 @@
-"""The fiscal year's item catalogue and progress reporting: windows, entries, revisions."""
+"""The fiscal year's item catalogue and progress reporting: windows, reopenings, evidence.
+
+A progress report itself is a workflow report of kind "progress" (models/workflow.py)."""
 
 from __future__ import annotations
 
@@ -19,15 +21,14 @@ from sqlalchemy import (
     func,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
 from ..db import Base
-from .base import ReviewTrailMixin, enum_check
+from .base import enum_check
 
 # Names for the annotations only: SQLAlchemy resolves them through its class registry.
 if TYPE_CHECKING:
-    from .accounts import User
-    from .offices import Office
+    from .workflow import WorkflowRevision
 
 # The two item sets every year before FY2570 had; an item's `kind` is its set's code, and these
 # two codes keep the map's "item:<kind>:<no>" keys and the API's item_kind working.
@@ -206,110 +207,9 @@ class WindowReopening(Base):
     )
 
 
-class ProgressEntry(Base):
-    """One office's report on one item for one round; its content lives in revisions."""
-
-    __tablename__ = "progress_entries"
-    __table_args__ = (UniqueConstraint("office_id", "item_id", "round_no"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"), index=True)
-    fiscal_year: Mapped[int] = mapped_column(ForeignKey("fiscal_years.year_be"))
-    item_id: Mapped[int] = mapped_column(ForeignKey("policy_items.id"), index=True)
-    round_no: Mapped[int] = mapped_column(SmallInteger)
-    # The revision being worked on (may equal the approved one) and the one the public sees.
-    current_revision_id: Mapped[int | None] = mapped_column(
-        ForeignKey("progress_revisions.id", use_alter=True, name="fk_entry_current_revision")
-    )
-    approved_revision_id: Mapped[int | None] = mapped_column(
-        ForeignKey("progress_revisions.id", use_alter=True, name="fk_entry_approved_revision")
-    )
-    created_at: Mapped[dt.datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now()
-    )
-
-    office: Mapped[Office] = relationship()
-    item: Mapped[PolicyItem] = relationship()
-    # post_update: an entry and its revisions point at each other; the pointer is set by an
-    # UPDATE after both rows exist, which lets a whole page of new reports insert in bulk.
-    current: Mapped[ProgressRevision | None] = relationship(
-        foreign_keys=[current_revision_id], post_update=True
-    )
-    approved: Mapped[ProgressRevision | None] = relationship(
-        foreign_keys=[approved_revision_id], post_update=True
-    )
-
-
-class ProgressRevision(ReviewTrailMixin, Base):
-    """A version of an entry's content and its place in draft → submitted → returned → approved."""
-
-    __tablename__ = "progress_revisions"
-    __table_args__ = (
-        UniqueConstraint("entry_id", "revision_no"),
-        enum_check("state", REVIEW_STATES),
-        enum_check("status", PROGRESS_STATUSES),
-        CheckConstraint(
-            "indicator_unit IS NULL OR indicator_unit IN ('number', 'percent')",
-            name="ck_indicator_unit",
-        ),
-        CheckConstraint(
-            "likely_success IS NULL OR likely_success IN ('on_track', 'at_risk', 'off_track')",
-            name="ck_likely_success",
-        ),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    entry_id: Mapped[int] = mapped_column(
-        ForeignKey("progress_entries.id", ondelete="CASCADE"), index=True
-    )
-    revision_no: Mapped[int] = mapped_column(SmallInteger)
-    state: Mapped[str] = mapped_column(String(10), default="draft")
-    status: Mapped[str] = mapped_column(String(20), default="not_started")
-    what: Mapped[str] = mapped_column(Text, default="")
-    where: Mapped[str] = mapped_column(Text, default="")
-    how: Mapped[str] = mapped_column(Text, default="")
-    result: Mapped[str] = mapped_column(Text, default="")
-    indicator_value: Mapped[float | None]
-    indicator_target: Mapped[float | None]
-    indicator_unit: Mapped[str | None] = mapped_column(String(10))
-    indicator_achieved: Mapped[bool | None]
-    problems: Mapped[str] = mapped_column(Text, default="")
-    likely_success: Mapped[str | None] = mapped_column(String(10))
-    served_goal: Mapped[str] = mapped_column(Text, default="")
-    no_activity_reason: Mapped[str] = mapped_column(Text, default="")
-    no_activity_when: Mapped[str] = mapped_column(Text, default="")
-    source: Mapped[str] = mapped_column(String(100), default="manual")
-
-    entry: Mapped[ProgressEntry] = relationship(foreign_keys=[entry_id])
-    evidence: Mapped[list[Evidence]] = relationship(
-        back_populates="revision", cascade="all, delete-orphan", order_by="Evidence.id"
-    )
-    comments: Mapped[list[ReviewComment]] = relationship(
-        back_populates="revision", order_by="ReviewComment.id"
-    )
-
-
-class ReviewComment(Base):
-    """A reviewer's reason for returning a revision (kept for every return)."""
-
-    __tablename__ = "review_comments"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    revision_id: Mapped[int] = mapped_column(
-        ForeignKey("progress_revisions.id", ondelete="CASCADE"), index=True
-    )
-    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    body: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[dt.datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now()
-    )
-
-    revision: Mapped[ProgressRevision] = relationship(back_populates="comments")
-    author: Mapped[User] = relationship()
-
-
 class Evidence(Base):
-    """A link or an uploaded file supporting a revision; files live outside static/."""
+    """A link or an uploaded file supporting a progress report's workflow revision (a new
+    revision starts with copies of its predecessor's); files live outside static/."""
 
     __tablename__ = "evidence"
     __table_args__ = (
@@ -322,7 +222,8 @@ class Evidence(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     revision_id: Mapped[int] = mapped_column(
-        ForeignKey("progress_revisions.id", ondelete="CASCADE"), index=True
+        ForeignKey("workflow_revisions.id", ondelete="CASCADE", name="fk_evidence_revision_id"),
+        index=True,
     )
     kind: Mapped[str] = mapped_column(String(4))
     title: Mapped[str] = mapped_column(String(300), default="")
@@ -337,4 +238,7 @@ class Evidence(Base):
         DateTime(timezone=True), server_default=func.now()
     )
 
-    revision: Mapped[ProgressRevision] = relationship(back_populates="evidence")
+    # The workflow model stays kind-neutral: the evidence list is added to it from here.
+    revision: Mapped[WorkflowRevision] = relationship(
+        backref=backref("evidence", order_by="Evidence.id", cascade="all, delete-orphan")
+    )

@@ -12,7 +12,7 @@ from werkzeug.datastructures import FileStorage
 
 from ..auth import can_read_office_work
 from ..db import get_session
-from ..models import Office, PolicyItem, ProgressEntry, ProgressRevision
+from ..models import Office, PolicyItem
 from ..security import current_actor
 from ..services import offices, progress
 from ..services import photos as photo_svc
@@ -57,18 +57,7 @@ def fiscal_year_arg() -> int:
 
 def earlier_rounds(session: Any, office_id: int, item_id: int, round_no: int) -> list[Any]:
     """Approved revisions of the same item in earlier rounds, for side-by-side reading."""
-    return list(
-        session.scalars(
-            select(ProgressRevision)
-            .join(ProgressEntry, ProgressEntry.approved_revision_id == ProgressRevision.id)
-            .where(
-                ProgressEntry.office_id == office_id,
-                ProgressEntry.item_id == item_id,
-                ProgressEntry.round_no < round_no,
-            )
-            .order_by(ProgressEntry.round_no)
-        )
-    )
+    return progress.earlier_rounds(session, office_id, item_id, round_no)
 
 
 def problems(err: ServiceError) -> list[dict[str, Any]]:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -16,6 +16,7 @@ from ..auth import can, can_read_office_work
 from ..db import get_session
 from ..errors import service_message
 from ..evidence import file_evidence
+from ..fiscal import to_bangkok
 from ..models import (
     ITEM_NO_PATTERN,
     SET_CODE_PATTERN,
@@ -270,7 +271,17 @@ def submit_entry(code: str, fiscal_year: int, round_no: int, kind: str, no: str)
     return _press("submit", report, write, _("Submitted for review."))
 
 
+def _keep_typed(report: Report, version: int | None) -> int | None:
+    """Save the report's text sent with an evidence button first (the evidence fields live in
+    the report's form), so adding or removing evidence never discards what was typed; returns
+    the version the evidence change is based on."""
+    if _typed() is None:
+        return version
+    return int(_save(report, version).version)
+
+
 def _add_evidence(report: Report, version: int | None, evidence: Evidence) -> Any:
+    version = _keep_typed(report, version)
     return svc.add_evidence(
         get_session(),
         current_actor(),
@@ -320,17 +331,57 @@ def remove_evidence(code: str, fiscal_year: int, round_no: int, kind: str, no: s
     report = _report(code, fiscal_year, round_no, kind, no)
 
     def write(version: int | None) -> None:
+        # The remove buttons sit in the report's form and name their evidence in the address.
+        evidence_id = (
+            request.form.get("evidence_id", type=int)
+            or request.args.get("evidence_id", type=int)
+            or 0
+        )
+        session = get_session()
+        found = svc.find_entry(session, report.office.id, report.item.id, report.round_no)
+        shown = [e.id for e in found.current.evidence] if found and found.current else []
+        version = _keep_typed(report, version)
+        if evidence_id in shown:
+            # Saving an approved report's text opened a new revision with copies of its
+            # evidence: the one to remove is the copy in the same place.
+            found = svc.find_entry(session, report.office.id, report.item.id, report.round_no)
+            now = [e.id for e in found.current.evidence] if found and found.current else []
+            if len(now) == len(shown):
+                evidence_id = now[shown.index(evidence_id)]
         svc.remove_evidence(
-            get_session(),
+            session,
             current_actor(),
             report.office,
             report.item,
             report.round_no,
             version,
-            request.form.get("evidence_id", type=int) or 0,
+            evidence_id,
         )
 
     return _press("remove_evidence", report, write, _("Saved."))
+
+
+@bp.post(ENTRY + "/autosave")
+@require("view_portal")
+def autosave_entry(code: str, fiscal_year: int, round_no: int, kind: str, no: str) -> Any:
+    """The form keeper's autosave: the typed text as a draft, answered in JSON (never a page).
+
+    The same checks as "save draft"; a refusal answers {"error": ...} and changes nothing, so
+    the page keeps the text and says why."""
+    report = _report(code, fiscal_year, round_no, kind, no)
+    session = get_session()
+    try:
+        if _typed() is None:
+            raise ServiceError(400, N_("There is nothing to save."))
+        forms.check_text(request.form, ENTRY_LIMITS)
+        rev = _save(report, request.form.get("version", type=int))
+        saved = to_bangkok(rev.updated_at)
+        answer = {"saved_at": saved.strftime("%H:%M"), "version": rev.version}
+        session.commit()
+    except ServiceError as err:
+        session.rollback()
+        return jsonify(error=service_message(err)), err.status
+    return jsonify(answer)
 
 
 @bp.route("/evidence/<int:evidence_id>")
@@ -341,10 +392,10 @@ def evidence_file(evidence_id: int) -> Any:
     if ev is None or ev.kind != "file" or not ev.stored_name:
         abort(404)
     rev = ev.revision
-    entry = rev.entry
-    public = entry.approved_revision_id == rev.id
+    report = rev.report
+    public = report.approved_revision_id == rev.id
     user = current_user if current_user.is_authenticated else None
-    if not public and not can_read_office_work(user, entry.office_id):
+    if not public and not can_read_office_work(user, report.office_id):
         abort(404)  # do not reveal that an unpublished file exists
     # Every stored file has its type recorded; a row without one is sent as plain bytes.
     return send_stored(

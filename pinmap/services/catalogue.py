@@ -25,8 +25,8 @@ from ..models import (
     ItemSet,
     PolicyDimension,
     PolicyItem,
-    ProgressEntry,
     ReportingWindow,
+    WorkflowReport,
 )
 from ..tables import LineProblem, csv_dict_records, csv_text, unescape_cell
 from .audit import Actor, record
@@ -240,10 +240,11 @@ def delete_window(session: Session, actor: Actor, window: ReportingWindow) -> No
     since they were written for it. Its reopenings go with it."""
     reports = session.scalar(
         select(func.count())
-        .select_from(ProgressEntry)
+        .select_from(WorkflowReport)
         .where(
-            ProgressEntry.fiscal_year == window.fiscal_year,
-            ProgressEntry.round_no == window.round_no,
+            WorkflowReport.kind == "progress",
+            WorkflowReport.fiscal_year == window.fiscal_year,
+            WorkflowReport.period == window.round_no,
         )
     )
     if reports:
@@ -473,8 +474,11 @@ def apply_catalogue(session: Session, actor: Actor, data: ParsedCatalogue) -> Im
     if dropped:
         reported = set(
             session.scalars(
-                select(ProgressEntry.item_id)
-                .where(ProgressEntry.item_id.in_([i.id for i in dropped]))
+                select(WorkflowReport.subject_id)
+                .where(
+                    WorkflowReport.kind == "progress",
+                    WorkflowReport.subject_id.in_([i.id for i in dropped]),
+                )
                 .distinct()
             )
         )

@@ -31,8 +31,8 @@ from ..models import (
     ItemSet,
     PolicyDimension,
     PolicyItem,
-    ProgressEntry,
     ReportingWindow,
+    WorkflowReport,
 )
 from ..tables import ImportRejected, Problem, csv_text, read_table, unescape_cell, xlsx_bytes
 from .audit import Actor, record
@@ -132,9 +132,11 @@ def reported_item_ids(session: Session, ids: Iterable[int]) -> set[int]:
     wanted = list(ids)
     if not wanted:
         return set()
-    used = set(
+    used: set[int] = set(
         session.scalars(
-            select(ProgressEntry.item_id).where(ProgressEntry.item_id.in_(wanted)).distinct()
+            select(WorkflowReport.subject_id)
+            .where(WorkflowReport.kind == "progress", WorkflowReport.subject_id.in_(wanted))
+            .distinct()
         )
     )
     used |= set(

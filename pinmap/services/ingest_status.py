@@ -86,7 +86,7 @@ def open_conflicts_of_entry(session: Session, entry_id: int) -> list[IngestConfl
 
 
 def open_conflicts(session: Session, office_id: int | None = None) -> list[IngestConflict]:
-    from ..models import ProgressEntry
+    from ..models import WorkflowReport
 
     stmt = (
         select(IngestConflict)
@@ -94,8 +94,8 @@ def open_conflicts(session: Session, office_id: int | None = None) -> list[Inges
         .order_by(IngestConflict.id.desc())
     )
     if office_id is not None:
-        stmt = stmt.join(ProgressEntry, ProgressEntry.id == IngestConflict.entry_id).where(
-            ProgressEntry.office_id == office_id
+        stmt = stmt.join(WorkflowReport, WorkflowReport.id == IngestConflict.entry_id).where(
+            WorkflowReport.office_id == office_id
         )
     return list(session.scalars(stmt.limit(500)))
 

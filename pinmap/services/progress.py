@@ -1,8 +1,10 @@
-"""Progress reports and their review workflow, enforced here as a state machine.
+"""Progress reports, through the one workflow engine (kind "progress").
 
-draft → submitted (office director, inside the reporting window) → returned (reviewer, with a
-comment) → submitted again → approved (reviewer). Editing an approved report starts a new
-revision; the approved one stays public until its successor is approved. Every revision is kept.
+A report is one office's workflow report on one item in one round (subject
+"item:<item id>:round:<round>"); its points are a revision's data. The office director
+certifies it (inside the round's window) and OBEC's reviewer approves or returns it (with a
+comment); a higher level may un-approve it. Editing an approved report opens a new revision
+(with copies of its evidence); the approved one stays public until its successor is approved.
 """
 
 from __future__ import annotations
@@ -10,10 +12,11 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, Final, cast
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, object_session
 
 from ..auth import can, can_read_office_work
 from ..fiscal import fiscal_year_of
@@ -25,24 +28,21 @@ from ..models import (
     ItemSet,
     Office,
     PolicyItem,
-    ProgressEntry,
-    ProgressRevision,
     ReportingWindow,
-    ReviewComment,
     WindowReopening,
+    WorkflowEvent,
+    WorkflowReport,
+    WorkflowRevision,
 )
+from . import workflow as wf
 from .audit import Actor, emit_change, record
-from .errors import N_, Labels, ServiceError
-from .lookups import get_or_404
+from .errors import FIELD_LABELS, N_, Labels, ServiceError
 from .review import (
     EDITABLE_STATES,
     check_version,
-    continue_version,
     ensure_can,
     limited_text,
     lock_office_work,
-    mark_reviewed,
-    mark_submitted,
 )
 from .sanitize import clean_html
 
@@ -54,6 +54,105 @@ MAX_EVIDENCE = 20
 MAX_NO_ACTIVITY = 2_000
 MAX_REASON = 1_000
 SMALLINT = range(-(2**15), 2**15)
+
+# --- the workflow engine's "progress" kind -----------------------------------------------------
+
+KIND: Final = "progress"
+# A revision's data: the report's points, stored as the form and the source name them.
+DATA_KEYS: Final = (
+    "status",
+    *NARRATIVE,
+    "indicator_value",
+    "indicator_target",
+    "indicator_unit",
+    "indicator_achieved",
+    *EXTRA_TEXT,
+    "likely_success",
+    "no_activity_reason",
+    "no_activity_when",
+)
+EMPTY: Final[dict[str, Any]] = {
+    "status": "not_started",
+    **dict.fromkeys(NARRATIVE, ""),
+    "indicator_value": None,
+    "indicator_target": None,
+    "indicator_unit": None,
+    "indicator_achieved": None,
+    **dict.fromkeys(EXTRA_TEXT, ""),
+    "likely_success": None,
+    "no_activity_reason": "",
+    "no_activity_when": "",
+}
+# The engine names missing points with the same words the old refusals used.
+DATA_LABELS: Final = {k: FIELD_LABELS.get(k, k) for k in DATA_KEYS}
+
+
+def subject_of(item_id: int, round_no: int) -> str:
+    """The engine's subject of an item's report in a round."""
+    return f"item:{item_id}:round:{round_no}"
+
+
+def _content(data: dict[str, Any]) -> SimpleNamespace:
+    """A revision's data with every point present (an older or partial document reads empty)."""
+    return SimpleNamespace(**{**EMPTY, **{k: data[k] for k in DATA_KEYS if k in data}})
+
+
+def clean_data(report: WorkflowReport, data: dict[str, Any]) -> dict[str, Any]:
+    """The engine's check of a progress revision: the points in `data` over the stored ones."""
+    rev = report.current
+    content = _content(rev.data if rev is not None else {})
+    apply_changes(content, data)
+    return {k: getattr(content, k) for k in DATA_KEYS}
+
+
+def _item_of(report: WorkflowReport) -> PolicyItem | None:
+    session = object_session(report)
+    if session is None or report.subject_id is None:
+        return None
+    return session.get(PolicyItem, report.subject_id)
+
+
+def missing_data(report: WorkflowReport, data: dict[str, Any]) -> list[str]:
+    return missing_for_submission(_content(data), _item_of(report))
+
+
+def check_report_window(report: WorkflowReport, actor: Actor) -> None:
+    """Refuses certifying outside the round's window (or the office's reopening)."""
+    session = object_session(report)
+    item = _item_of(report)
+    if session is None or item is None or report.period is None:
+        raise ServiceError(404, N_("No such report."))
+    window = _validate_round(session, item, report.period)
+    is_open, last = can_submit_now(session, window, report.office_id, actor.today_bangkok)
+    if not is_open:
+        raise ServiceError(
+            409,
+            N_(
+                "Round %(round)s accepts reports from %(opens)s to %(closes)s; today is outside "
+                "that window. Ask a reviewer to reopen it for your office."
+            ),
+            round=report.period,
+            opens=window.opens_on.isoformat(),
+            closes=last.isoformat(),
+        )
+
+
+# Office director certifies → OBEC reviewer approves: progress's two steps before the engine.
+SPEC: Final = wf.register(
+    wf.KindSpec(
+        kind=KIND,
+        entity="progress",
+        levels=(wf.CERTIFY, wf.REVIEW),
+        clean=clean_data,
+        missing=missing_data,
+        labels=dict(DATA_LABELS),
+        edit_action="edit_entry",
+        check_window=check_report_window,
+        incomplete_msgid=N_("The report is incomplete: fill in %(fields)s."),
+        change_events=False,  # this module emits progress.saved … progress.approved
+        audit_names={"create": "save", "revise": "save"},
+    )
+)
 
 
 # --- reading ---------------------------------------------------------------------------------
@@ -162,35 +261,159 @@ def can_submit_now(
     return window.opens_on <= today <= last, last
 
 
-def find_entry(
-    session: Session, office_id: int, item_id: int, round_no: int
-) -> ProgressEntry | None:
-    return session.scalars(
-        select(ProgressEntry)
-        .options(joinedload(ProgressEntry.current), joinedload(ProgressEntry.approved))
-        .filter_by(office_id=office_id, item_id=item_id, round_no=round_no)
-    ).first()
+class Revision:
+    """A progress report's workflow revision read with the report's own names (status, what,
+    ..., review_comment, submitted_at), as pages, the API and exports read a revision."""
+
+    def __init__(self, rev: WorkflowRevision, entry: Entry) -> None:
+        self.rev = rev
+        self.entry = entry
+
+    def __getattr__(self, name: str) -> Any:
+        if name in EMPTY:
+            return self.rev.data.get(name, EMPTY[name])
+        return getattr(self.rev, name)
+
+    def __getitem__(self, name: str) -> Any:
+        return getattr(self, name)
+
+    def _last(self, *actions: str) -> WorkflowEvent | None:
+        session = object_session(self.rev)
+        if session is None:
+            return None
+        return session.scalars(
+            select(WorkflowEvent)
+            .where(WorkflowEvent.revision_id == self.rev.id, WorkflowEvent.action.in_(actions))
+            .order_by(WorkflowEvent.id.desc())
+            .limit(1)
+        ).first()
+
+    @property
+    def review_comment(self) -> str:
+        """The reviewer's last word on this revision: a return's reason, an approval's note."""
+        if self.rev.state not in ("returned", "approved"):
+            return ""
+        event = self._last("return", "unapprove", "approve")
+        return event.comment if event is not None else ""
+
+    @property
+    def submitted_at(self) -> dt.datetime | None:
+        event = self._last("submit") if self.rev.state in ("submitted", "approved") else None
+        return event.at if event is not None else None
+
+    @property
+    def reviewed_by_id(self) -> int | None:
+        if self.rev.state not in ("returned", "approved"):
+            return None
+        event = self._last("return", "unapprove", "approve")
+        return event.user_id if event is not None else None
+
+    @property
+    def reviewed_at(self) -> dt.datetime | None:
+        if self.rev.state == "approved":
+            return self.rev.approved_at
+        event = self._last("return") if self.rev.state == "returned" else None
+        return event.at if event is not None else None
 
 
-def entry_by_id(session: Session, entry_id: int) -> ProgressEntry | None:
-    return session.get(ProgressEntry, entry_id)
+class Entry:
+    """A progress report (a workflow report of kind "progress") read with the report's own
+    names: item_id, round_no, current and approved revisions."""
+
+    def __init__(self, report: WorkflowReport) -> None:
+        self.report = report
+
+    @property
+    def id(self) -> int:
+        return self.report.id
+
+    @property
+    def office_id(self) -> int:
+        return self.report.office_id
+
+    @property
+    def fiscal_year(self) -> int:
+        return self.report.fiscal_year
+
+    @property
+    def item_id(self) -> int:
+        return int(self.report.subject_id or 0)
+
+    @property
+    def round_no(self) -> int:
+        return int(self.report.period or 0)
+
+    @property
+    def office(self) -> Office:
+        return self.report.office
+
+    @property
+    def item(self) -> PolicyItem:
+        session = object_session(self.report)
+        assert session is not None  # noqa: S101 (read from a session)
+        return session.get_one(PolicyItem, self.item_id)
+
+    @property
+    def current_revision_id(self) -> int | None:
+        return self.report.current_revision_id
+
+    @property
+    def approved_revision_id(self) -> int | None:
+        return self.report.approved_revision_id
+
+    @property
+    def current(self) -> Revision | None:
+        rev = self.report.current
+        return Revision(rev, self) if rev is not None else None
+
+    @property
+    def approved(self) -> Revision | None:
+        rev = self.report.approved
+        return Revision(rev, self) if rev is not None else None
 
 
-def entry_or_404(session: Session, entry_id: int) -> ProgressEntry:
-    return get_or_404(session, ProgressEntry, entry_id, N_("No such report."))
+def _progress() -> Any:
+    return select(WorkflowReport).where(WorkflowReport.kind == KIND)
 
 
-def revisions(session: Session, entry: ProgressEntry) -> list[ProgressRevision]:
-    return list(
-        session.scalars(
-            select(ProgressRevision)
-            .filter_by(entry_id=entry.id)
-            .order_by(ProgressRevision.revision_no.desc())
+def _entries(session: Session, stmt: Any) -> list[Entry]:
+    return [Entry(r) for r in session.scalars(stmt).unique()]
+
+
+def find_entry(session: Session, office_id: int, item_id: int, round_no: int) -> Entry | None:
+    if item_id not in range(2**31) or round_no not in SMALLINT:
+        return None
+    report = session.scalars(
+        _progress()
+        .options(joinedload(WorkflowReport.current), joinedload(WorkflowReport.approved))
+        .where(
+            WorkflowReport.office_id == office_id,
+            WorkflowReport.subject_id == item_id,
+            WorkflowReport.period == round_no,
         )
-    )
+    ).first()
+    return Entry(report) if report is not None else None
 
 
-def revision_dict(rev: ProgressRevision | None) -> dict[str, Any] | None:
+def entry_by_id(session: Session, entry_id: int) -> Entry | None:
+    if entry_id not in range(2**31):
+        return None
+    report = session.get(WorkflowReport, entry_id)
+    return Entry(report) if report is not None and report.kind == KIND else None
+
+
+def entry_or_404(session: Session, entry_id: int) -> Entry:
+    entry = entry_by_id(session, entry_id)
+    if entry is None:
+        raise ServiceError(404, N_("No such report."))
+    return entry
+
+
+def revisions(session: Session, entry: Entry) -> list[Revision]:
+    return [Revision(r, entry) for r in reversed(wf.revisions(session, entry.report))]
+
+
+def revision_dict(rev: Any) -> dict[str, Any] | None:
     """The content and state of a revision, as stored in the audit log and served by the API."""
     if rev is None:
         return None
@@ -230,24 +453,23 @@ def revision_dict(rev: ProgressRevision | None) -> dict[str, Any] | None:
 # --- editing ---------------------------------------------------------------------------------
 
 
-def _office_event(
-    session: Session, kind: str, entry_id: int, office_id: int, rev: ProgressRevision
-) -> None:
+def _office_event(session: Session, kind: str, entry: Entry) -> None:
     """A private change record, so the office's own portal pages update live."""
-    office = session.get(Office, office_id)
+    office = session.get(Office, entry.office_id)
+    rev = entry.report.current
     emit_change(
         session,
         kind,
         office.code if office else None,
         {
-            "entry_id": entry_id,
-            "revision_no": rev.revision_no,
-            "state": rev.state,
-            "status": rev.status,
-            "version": rev.version,
+            "entry_id": entry.id,
+            "revision_no": rev.revision_no if rev else None,
+            "state": rev.state if rev else None,
+            "status": rev.data.get("status") if rev else None,
+            "version": rev.version if rev else None,
         },
         audience="office",
-        office_id=office_id,
+        office_id=entry.office_id,
     )
 
 
@@ -263,58 +485,55 @@ def _validate_round(session: Session, item: PolicyItem, round_no: int) -> Report
     return window
 
 
-def _new_revision(
-    session: Session, actor: Actor, entry: ProgressEntry, base: ProgressRevision | None
-) -> ProgressRevision:
-    number = (
-        session.scalar(
-            select(func.max(ProgressRevision.revision_no)).where(
-                ProgressRevision.entry_id == entry.id
-            )
+def _copy_evidence(base: WorkflowRevision, rev: WorkflowRevision) -> None:
+    """A new revision starts with copies of its predecessor's evidence (the approved one keeps
+    its own, still public)."""
+    rev.evidence = [  # type: ignore[attr-defined]  # the backref models/reporting.py adds
+        Evidence(
+            kind=e.kind,
+            title=e.title,
+            url=e.url,
+            stored_name=e.stored_name,
+            original_name=e.original_name,
+            mime=e.mime,
+            size_bytes=e.size_bytes,
+            sha256=e.sha256,
+            uploaded_by_id=e.uploaded_by_id,
         )
-        or 0
-    ) + 1
-    rev = ProgressRevision(
-        entry_id=entry.id,
-        revision_no=number,
-        state="draft",
-        created_by_id=actor.user.id if actor.user else None,
+        for e in base.evidence  # type: ignore[attr-defined]
+    ]
+
+
+def _write(
+    session: Session,
+    actor: Actor,
+    office: Office,
+    item: PolicyItem,
+    round_no: int,
+    data: dict[str, Any],
+    expected_version: int | None,
+) -> Entry:
+    """Save `data` through the engine (a new revision after approval, with the evidence)."""
+    _validate_round(session, item, round_no)
+    found = find_entry(session, office.id, item.id, round_no)
+    base = found.report.current if found is not None else None
+    report = wf.save(
+        session,
+        actor,
+        KIND,
+        office,
+        item.fiscal_year,
+        subject_of(item.id, round_no),
+        data,
+        expected_version,
+        subject_id=item.id,
+        period=round_no,
     )
-    if base is not None:
-        for key in (
-            *NARRATIVE,
-            "status",
-            "indicator_value",
-            "indicator_target",
-            "indicator_unit",
-            "indicator_achieved",
-            "no_activity_reason",
-            "no_activity_when",
-            *EXTRA_TEXT,
-            "likely_success",
-        ):
-            setattr(rev, key, getattr(base, key))
-        rev.evidence = [
-            Evidence(
-                kind=e.kind,
-                title=e.title,
-                url=e.url,
-                stored_name=e.stored_name,
-                original_name=e.original_name,
-                mime=e.mime,
-                size_bytes=e.size_bytes,
-                sha256=e.sha256,
-                uploaded_by_id=e.uploaded_by_id,
-            )
-            for e in base.evidence
-        ]
-    session.add(rev)
-    session.flush()
-    continue_version(session, rev, base)
-    entry.current_revision_id = rev.id
-    session.flush()
-    session.refresh(entry)
-    return rev
+    rev = report.current
+    if base is not None and rev is not None and rev.id != base.id:
+        _copy_evidence(base, rev)
+        session.flush()
+    return Entry(report)
 
 
 def editable_revision(
@@ -324,31 +543,21 @@ def editable_revision(
     item: PolicyItem,
     round_no: int,
     expected_version: int | None,
-) -> tuple[ProgressEntry, ProgressRevision]:
+) -> tuple[Entry, Revision]:
     """The revision an office edits now, created on first edit or after approval."""
     ensure_can(actor, "edit_entry", office.id)
-    office_id, item_id, fiscal_year = office.id, item.id, item.fiscal_year
-    lock_office_work(session, office_id)
+    lock_office_work(session, office.id)
     _validate_round(session, item, round_no)
-    entry = find_entry(session, office_id, item_id, round_no)
-    if entry is None:
-        if expected_version not in (None, 0):
-            raise ServiceError(409, N_("This report no longer exists; reload the page."))
-        entry = ProgressEntry(
-            office_id=office_id, fiscal_year=fiscal_year, item_id=item_id, round_no=round_no
-        )
-        session.add(entry)
-        session.flush()
-        return entry, _new_revision(session, actor, entry, None)
-    rev = entry.current
-    if rev is None:  # an entry is always created with its first revision
-        raise ServiceError(409, N_("This report no longer exists; reload the page."))
-    check_version(rev, expected_version)
-    if rev.state == "submitted":
-        raise ServiceError(409, N_("This report is waiting for review and cannot be edited now."))
-    if rev.state == "approved":
-        rev = _new_revision(session, actor, entry, rev)
-    return entry, rev
+    found = find_entry(session, office.id, item.id, round_no)
+    rev = found.report.current if found is not None else None
+    if rev is not None and rev.state in EDITABLE_STATES:
+        check_version(rev, expected_version)
+        assert found is not None  # noqa: S101 (a revision has its report)
+        return found, Revision(rev, found)
+    entry = _write(session, actor, office, item, round_no, {}, expected_version)
+    current = entry.current
+    assert current is not None  # noqa: S101 (the engine just saved one)
+    return entry, current
 
 
 def _number(value: Any, field: str) -> float | None:
@@ -363,7 +572,7 @@ def _number(value: Any, field: str) -> float | None:
     return number
 
 
-def apply_changes(rev: ProgressRevision, data: dict[str, Any]) -> None:
+def apply_changes(rev: Any, data: dict[str, Any]) -> None:
     """Validate and copy the editable fields present in `data` onto a draft revision."""
     if "status" in data:
         if data["status"] not in PROGRESS_STATUSES:
@@ -436,28 +645,17 @@ def save_draft(
     round_no: int,
     data: dict[str, Any],
     expected_version: int | None,
-) -> ProgressRevision:
-    entry, rev = editable_revision(session, actor, office, item, round_no, expected_version)
-    before = revision_dict(rev)
-    apply_changes(rev, data)
-    rev.source = "manual"  # a person's edit: ingestion must never overwrite it silently
-    rev.updated_at = actor.now  # always an UPDATE, so the version moves on every save
-    session.flush()
-    record(
-        session,
-        actor,
-        "progress.save",
-        "progress_revision",
-        rev.id,
-        before=before,
-        after=revision_dict(rev),
-        office_id=office.id,
-    )
-    _office_event(session, "progress.saved", entry.id, office.id, rev)
-    return rev
+) -> Revision:
+    """Save the typed points (a person's edit: ingestion must never overwrite it silently)."""
+    ensure_can(actor, "edit_entry", office.id)
+    entry = _write(session, actor, office, item, round_no, data, expected_version)
+    _office_event(session, "progress.saved", entry)
+    current = entry.current
+    assert current is not None  # noqa: S101 (the engine just saved one)
+    return current
 
 
-def missing_for_submission(rev: ProgressRevision, item: PolicyItem | None = None) -> list[str]:
+def missing_for_submission(rev: Any, item: PolicyItem | None = None) -> list[str]:
     """What a complete report still lacks (the seed's top complaint is incomplete reports):
     the fields its item asks for (the four-part narrative when no item is given)."""
     if rev.status == "not_started":
@@ -472,85 +670,51 @@ def missing_for_submission(rev: ProgressRevision, item: PolicyItem | None = None
     return missing
 
 
-def submit(
-    session: Session, actor: Actor, entry: ProgressEntry, expected_version: int | None
-) -> ProgressRevision:
+def submit(session: Session, actor: Actor, entry: Entry, expected_version: int | None) -> Revision:
+    """The office director certifies the report and sends it to OBEC (level 1)."""
     ensure_can(actor, "submit_entry", entry.office_id)
     lock_office_work(session, entry.office_id)
-    rev = entry.current
+    session.refresh(entry.report)
+    rev = entry.report.current
     if rev is None:
         raise ServiceError(409, N_("There is nothing to submit yet."))
     check_version(rev, expected_version)
     if rev.state not in EDITABLE_STATES:  # checked before the window, the clearer refusal
         raise ServiceError(409, N_("Only a draft or a returned one can be submitted."))
-    window = _validate_round(session, entry.item, entry.round_no)
-    is_open, last = can_submit_now(session, window, entry.office_id, actor.today_bangkok)
-    if not is_open:
-        raise ServiceError(
-            409,
-            N_(
-                "Round %(round)s accepts reports from %(opens)s to %(closes)s; today is outside "
-                "that window. Ask a reviewer to reopen it for your office."
-            ),
-            round=entry.round_no,
-            opens=window.opens_on.isoformat(),
-            closes=last.isoformat(),
-        )
-    missing = missing_for_submission(rev, entry.item)
-    if missing:
-        raise ServiceError(
-            400, N_("The report is incomplete: fill in %(fields)s."), fields=Labels(*missing)
-        )
-    before = revision_dict(rev)
-    mark_submitted(rev, actor)
-    session.flush()
-    record(
-        session,
-        actor,
-        "progress.submit",
-        "progress_revision",
-        rev.id,
-        before=before,
-        after=revision_dict(rev),
-        office_id=entry.office_id,
-    )
-    _office_event(session, "progress.submitted", entry.id, entry.office_id, rev)
-    return rev
+    check_report_window(entry.report, actor)  # before completeness, as before the engine
+    report = wf.submit(session, actor, entry.report, expected_version)
+    _office_event(session, "progress.submitted", entry)
+    current = Entry(report).current
+    assert current is not None  # noqa: S101 (just sent)
+    return current
 
 
 def review(
     session: Session,
     actor: Actor,
-    entry: ProgressEntry,
+    entry: Entry,
     decision: str,
     comment: str,
     expected_version: int | None,
-) -> ProgressRevision:
-    reviewer = ensure_can(actor, "review_entry")
-    lock_office_work(session, entry.office_id)
-    rev = entry.current
-    if rev is None:
-        raise ServiceError(409, N_("There is nothing to review."))
-    check_version(rev, expected_version)
-    before = revision_dict(rev)
-    comment = mark_reviewed(rev, actor, decision, comment, action="review_entry")
-    if comment:  # every return, and any approval note, is kept beside the revision
-        session.add(ReviewComment(revision_id=rev.id, author_id=reviewer.id, body=comment))
-    if decision == "approve":
-        entry.approved_revision_id = rev.id
-    session.flush()
-    record(
-        session,
-        actor,
-        f"progress.{decision}",
-        "progress_revision",
-        rev.id,
-        before=before,
-        after=revision_dict(rev),
-        office_id=entry.office_id,
-    )
-    _office_event(session, "progress.reviewed", entry.id, entry.office_id, rev)
-    if decision == "approve":
+) -> Revision:
+    """approve, return (with a comment) or unapprove (with a comment) the report."""
+    ensure_can(actor, "review_entry")
+    if decision not in wf.DECISIONS:
+        raise ServiceError(400, N_("The decision must be approve or return."))
+    was_public = entry.report.current is not None and entry.report.current.state == "approved"
+    report = wf.decide(session, actor, entry.report, decision, expected_version, comment)
+    _office_event(session, "progress.reviewed", entry)
+    if was_public:  # un-approved: the public sees the previous approved revision, or none
+        office = session.get(Office, entry.office_id)
+        emit_change(
+            session,
+            "office.updated",
+            office.code if office else None,
+            {"fields": ["progress"], "fiscal_year": entry.fiscal_year},
+        )
+    rev = report.current
+    assert rev is not None  # noqa: S101 (decided on)
+    if decision == "approve" and rev.state == "approved":
         office = session.get(Office, entry.office_id)
         item = session.get(PolicyItem, entry.item_id)
         emit_change(
@@ -564,10 +728,12 @@ def review(
                 "item_kind": item.kind if item else None,
                 "item_no": item.no if item else None,
                 "fiscal_year": entry.fiscal_year,
-                "status": rev.status,
+                "status": rev.data.get("status"),
             },
         )
-    return rev
+    current = Entry(report).current
+    assert current is not None  # noqa: S101 (decided on)
+    return current
 
 
 def reopen(
@@ -617,7 +783,7 @@ def add_evidence(
     round_no: int,
     expected_version: int | None,
     evidence: Evidence,
-) -> ProgressRevision:
+) -> Revision:
     _entry, rev = editable_revision(session, actor, office, item, round_no, expected_version)
     if len(rev.evidence) >= MAX_EVIDENCE:
         raise ServiceError(
@@ -625,8 +791,8 @@ def add_evidence(
         )
     evidence.uploaded_by_id = actor.user.id if actor.user else None
     rev.evidence.append(evidence)
-    rev.source = "manual"  # a person's edit, like save_draft: ingestion must not overwrite it
-    rev.updated_at = actor.now
+    rev.rev.source = "manual"  # a person's edit, like save_draft: ingestion must not overwrite it
+    rev.rev.updated_at = actor.now
     session.flush()
     record(
         session,
@@ -658,7 +824,7 @@ def remove_evidence(
     round_no: int,
     expected_version: int | None,
     evidence_id: int,
-) -> ProgressRevision:
+) -> Revision:
     # A removal on an approved report applies to the new revision's copy of that evidence.
     ensure_can(actor, "edit_entry", office.id)
     lock_office_work(session, office.id)
@@ -667,11 +833,11 @@ def remove_evidence(
     target = next((e for e in source.evidence if e.id == evidence_id), None) if source else None
     if source is None or target is None:
         raise ServiceError(404, N_("No such evidence on this report."))
-    position = source.evidence.index(target)
+    position = list(source.evidence).index(target)
     _entry, rev = editable_revision(session, actor, office, item, round_no, expected_version)
     removed = rev.evidence.pop(position)
-    rev.source = "manual"
-    rev.updated_at = actor.now
+    rev.rev.source = "manual"
+    rev.rev.updated_at = actor.now
     session.flush()
     record(
         session,
@@ -704,17 +870,25 @@ def approved_status_by_office(
     session: Session, fiscal_year: int, item_id: int | None = None
 ) -> dict[str, dict[int, str]]:
     """{office_code: {item_id: status}} from the latest approved round of each item."""
+    if fiscal_year not in SMALLINT:
+        return {}
     stmt = (
-        select(Office.code, ProgressEntry.item_id, ProgressEntry.round_no, ProgressRevision.status)
-        .join(ProgressEntry, ProgressEntry.office_id == Office.id)
-        .join(ProgressRevision, ProgressRevision.id == ProgressEntry.approved_revision_id)
-        .where(ProgressEntry.fiscal_year == fiscal_year)
-        .order_by(Office.code, ProgressEntry.item_id, ProgressEntry.round_no)
+        select(
+            Office.code,
+            WorkflowReport.subject_id,
+            WorkflowReport.period,
+            WorkflowRevision.data["status"].astext,
+        )
+        .join(WorkflowReport, WorkflowReport.office_id == Office.id)
+        .join(WorkflowRevision, WorkflowRevision.id == WorkflowReport.approved_revision_id)
+        .where(WorkflowReport.kind == KIND, WorkflowReport.fiscal_year == fiscal_year)
+        .order_by(Office.code, WorkflowReport.subject_id, WorkflowReport.period)
     )
     if item_id is not None:
-        stmt = stmt.where(ProgressEntry.item_id == item_id)
+        stmt = stmt.where(WorkflowReport.subject_id == item_id)
     out: dict[str, dict[int, str]] = {}
-    for code, item, _round, status in session.execute(stmt):
+    for row in session.execute(stmt):
+        code, item, status = str(row[0]), cast(int, row[1]), str(row[3] or "not_started")
         out.setdefault(code, {})[item] = status  # later rounds overwrite earlier ones
     return out
 
@@ -739,39 +913,70 @@ def progress_summary(session: Session, fiscal_year: int) -> list[OfficeProgress]
     return result
 
 
+def approved_entries(session: Session, fiscal_year: int, item_id: int | None = None) -> list[Entry]:
+    """Every report with an approved revision in a year (what the public may read)."""
+    stmt = (
+        _progress()
+        .options(joinedload(WorkflowReport.approved), joinedload(WorkflowReport.office))
+        .where(
+            WorkflowReport.fiscal_year == fiscal_year,
+            WorkflowReport.approved_revision_id.is_not(None),
+        )
+        .order_by(WorkflowReport.office_id, WorkflowReport.subject_id, WorkflowReport.period)
+    )
+    if item_id is not None:
+        stmt = stmt.where(WorkflowReport.subject_id == item_id)
+    return _entries(session, stmt)
+
+
 def approved_for_office(
     session: Session, office_id: int, fiscal_year: int
-) -> dict[int, list[ProgressEntry]]:
+) -> dict[int, list[Entry]]:
     """{item_id: entries with an approved revision, by round} — what the public may read."""
-    entries = session.scalars(
-        select(ProgressEntry)
-        .options(joinedload(ProgressEntry.approved))
+    entries = _entries(
+        session,
+        _progress()
+        .options(joinedload(WorkflowReport.approved))
         .where(
-            ProgressEntry.office_id == office_id,
-            ProgressEntry.fiscal_year == fiscal_year,
-            ProgressEntry.approved_revision_id.is_not(None),
+            WorkflowReport.office_id == office_id,
+            WorkflowReport.fiscal_year == fiscal_year,
+            WorkflowReport.approved_revision_id.is_not(None),
         )
-        .order_by(ProgressEntry.item_id, ProgressEntry.round_no)
-    ).unique()
-    out: dict[int, list[ProgressEntry]] = {}
+        .order_by(WorkflowReport.subject_id, WorkflowReport.period),
+    )
+    out: dict[int, list[Entry]] = {}
     for entry in entries:
         out.setdefault(entry.item_id, []).append(entry)
     return out
 
 
-def office_work(
-    session: Session, actor: Actor, office: Office, fiscal_year: int
-) -> list[ProgressEntry]:
+def earlier_rounds(session: Session, office_id: int, item_id: int, round_no: int) -> list[Any]:
+    """Approved revisions of the same item in earlier rounds, for side-by-side reading."""
+    entries = _entries(
+        session,
+        _progress()
+        .options(joinedload(WorkflowReport.approved))
+        .where(
+            WorkflowReport.office_id == office_id,
+            WorkflowReport.subject_id == item_id,
+            WorkflowReport.period < round_no,
+            WorkflowReport.approved_revision_id.is_not(None),
+        )
+        .order_by(WorkflowReport.period),
+    )
+    return [e.approved for e in entries]
+
+
+def office_work(session: Session, actor: Actor, office: Office, fiscal_year: int) -> list[Entry]:
     """All of an office's entries for a year, drafts included (own staff and OBEC only)."""
     if not can_read_office_work(actor.user, office.id):
         raise ServiceError(403, N_("You may not see this office's unpublished reports."))
-    return list(
-        session.scalars(
-            select(ProgressEntry)
-            .options(joinedload(ProgressEntry.current), joinedload(ProgressEntry.item))
-            .filter_by(office_id=office.id, fiscal_year=fiscal_year)
-            .order_by(ProgressEntry.round_no, ProgressEntry.item_id)
-        ).unique()
+    return _entries(
+        session,
+        _progress()
+        .options(joinedload(WorkflowReport.current))
+        .where(WorkflowReport.office_id == office.id, WorkflowReport.fiscal_year == fiscal_year)
+        .order_by(WorkflowReport.period, WorkflowReport.subject_id),
     )
 
 
@@ -783,22 +988,31 @@ def review_queue(
     cluster_no: int | None = None,
     item_id: int | None = None,
     limit: int = 500,
-) -> list[ProgressEntry]:
-    """Entries whose current revision is in `state`, the longest-waiting submission first."""
+) -> list[Entry]:
+    """Entries whose current revision is in `state`, the longest-waiting first."""
     stmt = (
-        select(ProgressEntry)
-        .join(ProgressRevision, ProgressRevision.id == ProgressEntry.current_revision_id)
-        .join(Office, Office.id == ProgressEntry.office_id)
-        .options(
-            joinedload(ProgressEntry.current),
-            joinedload(ProgressEntry.office),
-            joinedload(ProgressEntry.item),
-        )
-        .where(ProgressEntry.fiscal_year == fiscal_year, ProgressRevision.state == state)
-        .order_by(ProgressRevision.submitted_at.asc().nulls_last(), Office.code)
+        _progress()
+        .join(WorkflowRevision, WorkflowRevision.id == WorkflowReport.current_revision_id)
+        .join(Office, Office.id == WorkflowReport.office_id)
+        .options(joinedload(WorkflowReport.current), joinedload(WorkflowReport.office))
+        .where(WorkflowReport.fiscal_year == fiscal_year, WorkflowRevision.state == state)
+        .order_by(WorkflowRevision.updated_at.asc(), Office.code)
     )
     if cluster_no:
         stmt = stmt.where(Office.cluster_no == cluster_no)
     if item_id:
-        stmt = stmt.where(ProgressEntry.item_id == item_id)
-    return list(session.scalars(stmt.limit(limit)).unique())
+        stmt = stmt.where(WorkflowReport.subject_id == item_id)
+    return _entries(session, stmt.limit(limit))
+
+
+def has_reports(session: Session, item_ids: list[int]) -> set[int]:
+    """Which of these items have reports (an item with reports is retired, never deleted)."""
+    if not item_ids:
+        return set()
+    return set(
+        session.scalars(
+            select(WorkflowReport.subject_id)
+            .where(WorkflowReport.kind == KIND, WorkflowReport.subject_id.in_(item_ids))
+            .distinct()
+        )
+    )

@@ -88,6 +88,12 @@ class KindSpec:
     incomplete_msgid: str = N_("The report is incomplete: fill in %(fields)s, then send it again.")
     # English msgid of the kind's name for administrators (/admin/workflow lists named kinds).
     title: str = ""
+    # A kind that emits change records of its own (progress: progress.saved … approved, which
+    # pages and the map listen for) says False, and the engine emits none for it.
+    change_events: bool = True
+    # The audit log's action for an engine action, when the kind's history names it otherwise
+    # (progress audited every save, the first one included, as "save").
+    audit_names: dict[str, str] = field(default_factory=dict)
 
     @property
     def final(self) -> int:
@@ -283,6 +289,8 @@ def _events(
 ) -> None:
     """A private change record for the office's and OBEC's pages, and a public one when what
     the public sees changed (a final approval, or its undoing)."""
+    if not spec.change_events:
+        return
     office = session.get(Office, report.office_id)
     code = office.code if office else None
     rev = report.current
@@ -416,7 +424,7 @@ def save(
     record(
         session,
         actor,
-        f"{spec.entity}.{action}",
+        f"{spec.entity}.{spec.audit_names.get(action, action)}",
         spec.entity,
         report.id,
         before=before,
@@ -630,7 +638,7 @@ def _move(
     record(
         session,
         actor,
-        f"{spec.entity}.{action}",
+        f"{spec.entity}.{spec.audit_names.get(action, action)}",
         spec.entity,
         report.id,
         before=before,

@@ -18,9 +18,9 @@ from pinmap.models import (
     IngestConflict,
     Office,
     PolicyItem,
-    ProgressEntry,
-    ReviewComment,
     User,
+    WorkflowEvent,
+    WorkflowReport,
 )
 from pinmap.services import progress
 from pinmap.services.audit import Actor
@@ -32,6 +32,7 @@ from ..support.app import TEST_CONFIG
 from ..support.databases import clone, database_name, drop_database, prepared_database
 from ..support.factories import UserFactory
 from ..support.ingest import ALL, IngestDB, Routes, page, progress_record
+from ..support.progress_sql import REVISIONS
 
 _counter = count(1)
 
@@ -106,7 +107,13 @@ def conflicted(pg_cluster: Cluster, conflict_template: str) -> Iterator[tuple[In
 def _entry(s, no: int = 1):  # type: ignore[no-untyped-def]
     office = s.scalars(select(Office).filter_by(code="spp-krabi")).one()
     item = s.scalars(select(PolicyItem).filter_by(fiscal_year=2567, kind="policy", no=no)).one()
-    return s.scalars(select(ProgressEntry).filter_by(office_id=office.id, item_id=item.id)).one()
+    return progress.Entry(
+        s.scalars(
+            select(WorkflowReport).filter_by(
+                kind="progress", office_id=office.id, subject_id=item.id
+            )
+        ).one()
+    )
 
 
 def _reviewer(s):  # type: ignore[no-untyped-def]
@@ -129,7 +136,7 @@ def test_taking_the_source_version_adds_a_revision_and_settles_the_record(
         assert entry.current.state == "submitted" and entry.current.source == "ingest:demo-p"
         assert entry.current.result == source_result != "แก้ด้วยมือ"
         assert s.get_one(IngestConflict, conflict_id).resolved_at is not None
-    kept = db.scalar("SELECT count(*) FROM progress_revisions WHERE result = 'แก้ด้วยมือ'")
+    kept = db.scalar(f"SELECT count(*) FROM {REVISIONS} WHERE result = 'แก้ด้วยมือ'")  # noqa: S608 (a fixed row source, no input)
     assert kept == 1  # the manual revision stays in the history
     audit = db.scalar("SELECT count(*) FROM audit_log WHERE action = 'ingest.accept'")
     assert audit == 1
@@ -159,10 +166,10 @@ def test_a_newer_manual_edit_is_never_overwritten(conflicted: tuple[IngestDB, in
 
 def test_keeping_the_manual_report_changes_no_report(conflicted: tuple[IngestDB, int]) -> None:
     db, conflict_id = conflicted
-    revisions = db.scalar("SELECT count(*) FROM progress_revisions")
+    revisions = db.scalar(f"SELECT count(*) FROM {REVISIONS}")  # noqa: S608 (a fixed row source, no input)
     with db.factory.begin() as s:
         resolve_conflict(s, _reviewer(s), conflict_id, "keep", _entry(s).current.version)
-    assert db.scalar("SELECT count(*) FROM progress_revisions") == revisions
+    assert db.scalar(f"SELECT count(*) FROM {REVISIONS}") == revisions  # noqa: S608 (a fixed row source, no input)
     with db.factory() as s:
         assert _entry(s).current.result == "แก้ด้วยมือ"
     # The same source version again: decided already, so nobody is asked twice.
@@ -179,13 +186,13 @@ def test_stale_or_unknown_decisions_are_refused_and_change_nothing(
     conflicted: tuple[IngestDB, int], decision: str, version_delta: int, status: int
 ) -> None:
     db, conflict_id = conflicted
-    revisions = db.scalar("SELECT count(*) FROM progress_revisions")
+    revisions = db.scalar(f"SELECT count(*) FROM {REVISIONS}")  # noqa: S608 (a fixed row source, no input)
     with db.factory() as s, pytest.raises(ServiceError) as info:
         resolve_conflict(
             s, _reviewer(s), conflict_id, decision, _entry(s).current.version + version_delta
         )
     assert info.value.status == status
-    assert db.scalar("SELECT count(*) FROM progress_revisions") == revisions
+    assert db.scalar(f"SELECT count(*) FROM {REVISIONS}") == revisions  # noqa: S608 (a fixed row source, no input)
     assert db.scalar("SELECT count(*) FROM ingest_conflicts WHERE resolved_at IS NULL") >= 1
 
 
@@ -290,5 +297,9 @@ def test_a_newer_source_version_of_a_returned_report_is_resubmitted_without_the_
         assert rev.state == "submitted" and rev.result == "ครู 120 คน"
         assert (rev.review_comment, rev.reviewed_at, rev.reviewed_by_id) == ("", None, None)
         # The reviewer's comment stays in the history.
-        comments = s.scalars(select(ReviewComment.body).filter_by(revision_id=rev.id)).all()
+        comments = s.scalars(
+            select(WorkflowEvent.comment).where(
+                WorkflowEvent.revision_id == rev.id, WorkflowEvent.comment != ""
+            )
+        ).all()
         assert comments == ["ขอรายละเอียดเพิ่ม"]

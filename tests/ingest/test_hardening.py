@@ -13,12 +13,13 @@ import pytest
 from sqlalchemy import select, text
 
 from ingest.jobs import run_source
-from pinmap.models import ProgressEntry
+from pinmap.models import WorkflowReport
 from pinmap.services import progress
 from pinmap.services.audit import Actor
 
 from ..support.factories import UserFactory
 from ..support.ingest import Feed, IngestDB, page, progress_record
+from ..support.progress_sql import ENTRIES, REVISIONS
 
 TOKEN = "s3cret-source-token"
 
@@ -139,7 +140,7 @@ def _revisions(db: IngestDB) -> list[tuple[int, str, str]]:
         return [
             tuple(r)
             for r in s.execute(
-                text("SELECT revision_no, state, result FROM progress_revisions ORDER BY id")
+                text(f"SELECT revision_no, state, result FROM {REVISIONS} ORDER BY id")  # noqa: S608 (a fixed row source, no input)
             )
         ]
 
@@ -170,7 +171,7 @@ def test_the_newer_of_two_versions_in_one_page_is_kept_whatever_the_order(
         reviewer = UserFactory.create(
             session=s, email="r@x.go.th", name="r", password="long password 1", role="reviewer"
         )
-        entry = s.scalars(select(ProgressEntry)).one()
+        entry = progress.Entry(s.scalars(select(WorkflowReport).filter_by(kind="progress")).one())
         progress.review(s, Actor(reviewer), entry, "approve", "", entry.current.version)
     after_approval = run_source(ingest_db.factory, "demo-x")
     assert after_approval.counts["unchanged"] == 2, after_approval.counts
@@ -233,4 +234,4 @@ def test_a_lone_surrogate_quarantines_only_its_record_with_the_field_named(
     assert got == {rid.replace("\ud800", "\\ud800"): f for rid, (f, _c) in bad.items()}
     assert all("surrogate" in r for r in reasons), reasons
     assert "\\ud83d" in raws[0]
-    assert ingest_db.scalar("SELECT count(*) FROM progress_entries") == 2
+    assert ingest_db.scalar(f"SELECT count(*) FROM {ENTRIES}") == 2  # noqa: S608 (a fixed row source, no input)

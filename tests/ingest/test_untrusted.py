@@ -12,6 +12,7 @@ from ingest import jobs
 from ingest.jobs import run_source
 
 from ..support.ingest import Feed, IngestDB, page, progress_record
+from ..support.progress_sql import ENTRIES
 
 
 def _runs(db: IngestDB) -> list[tuple[str, str]]:
@@ -148,7 +149,7 @@ def test_records_a_manual_submission_would_refuse_are_quarantined_with_the_field
     with ingest_db.factory() as s:
         got = dict(s.execute(text("SELECT source_record_id, field FROM ingest_quarantine")).all())
     assert got == {rid.replace("\x00", "\\x00"): f for rid, (f, _c) in expected.items()}
-    assert ingest_db.scalar("SELECT count(*) FROM progress_entries") == 2
+    assert ingest_db.scalar(f"SELECT count(*) FROM {ENTRIES}") == 2  # noqa: S608 (a fixed row source, no input)
     # The same page again: the good ones are unchanged, the bad ones quarantined again.
     again = run_source(ingest_db.factory, "demo-x")
     assert again.counts["unchanged"] == 2 and again.counts["quarantined"] == len(expected)

@@ -20,7 +20,6 @@ from pinmap.models import (
     Office,
     PolicyDimension,
     PolicyItem,
-    ProgressEntry,
     ReportingWindow,
     User,
 )
@@ -29,6 +28,7 @@ from pinmap.services.audit import Actor, record
 
 from ..signin import sign_in
 from ..support.factories import UserFactory
+from ..support.progress_sql import bare_report
 
 PASSWORD = "correct-horse-42"
 # Stands in for the portal's sign-in page until that blueprint exists.
@@ -498,9 +498,7 @@ def test_import_refuses_to_drop_reported_items(
     item = session.scalars(
         select(PolicyItem).filter_by(fiscal_year=2567, kind="quick_win", no=11)
     ).one()
-    session.add(
-        ProgressEntry(office_id=_office(session).id, fiscal_year=2567, item_id=item.id, round_no=1)
-    )
+    session.add(bare_report(_office(session).id, 2567, item.id, 1))
     session.commit()
     before = _catalogue_state(session)
     lines = catalogue.export_catalogue(session, 2567).splitlines()

@@ -32,6 +32,7 @@ from pinmap.services import coaching as coaching_svc
 
 from ..support.app import TEST_CONFIG
 from ..support.portal import World, full_report
+from ..support.progress_sql import ENTRIES
 
 PRINCIPALS = ("anonymous", "admin", "own_director")
 MAX_EXAMPLES = 8
@@ -48,10 +49,10 @@ CHECKS = [
 WATCHED = (
     "audit_log",
     "change_events",
-    "progress_entries",
-    "progress_revisions",
+    "workflow_reports",
+    "workflow_revisions",
     "evidence",
-    "review_comments",
+    "workflow_events",
     "window_reopenings",
     "visit_plans",
     "visit_stops",
@@ -134,7 +135,7 @@ def real_ids(app: Flask, world: World, session: Session, connection: Connection)
     )
     assert r.status_code == 201, r.get_json()
     evidence_id = r.get_json()["evidence"][0]["id"]
-    entry_id = connection.execute(text("SELECT max(id) FROM progress_entries")).scalar()
+    entry_id = connection.execute(text(f"SELECT max(id) FROM {ENTRIES}")).scalar()  # noqa: S608 (a fixed row source, no input)
     # A submitted profile and best practice, for the profile-part routes' ids.
     lon, lat = connection.execute(
         text("SELECT ST_X(geom), ST_Y(geom) FROM offices WHERE code = :c"), {"c": world.own.code}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 from flask.testing import FlaskClient
 
@@ -149,11 +151,10 @@ def test_overlong_text_is_refused_not_cut(client: FlaskClient, world: World) -> 
 
 @pytest.mark.parametrize("key", ["no_activity_reason", "no_activity_when"])
 def test_service_refuses_overlong_text(key: str) -> None:
-    from pinmap.models import ProgressRevision
     from pinmap.services.errors import ServiceError
-    from pinmap.services.progress import apply_changes
+    from pinmap.services.progress import EMPTY, apply_changes
 
-    rev = ProgressRevision()
+    rev = SimpleNamespace(**EMPTY)
     with pytest.raises(ServiceError) as refused:
         apply_changes(rev, {key: "x" * 2001})
     assert refused.value.status == 400 and refused.value.params["n"] == 2000
@@ -162,7 +163,6 @@ def test_service_refuses_overlong_text(key: str) -> None:
 
 
 def test_review_comment_is_refused_not_cut() -> None:
-    from pinmap.models import ProgressRevision
     from pinmap.services.audit import Actor
     from pinmap.services.errors import ServiceError
     from pinmap.services.review import mark_reviewed
@@ -170,7 +170,7 @@ def test_review_comment_is_refused_not_cut() -> None:
     class Reviewer:
         role, office_id, active, id = "reviewer", None, True, 1
 
-    rev = ProgressRevision(state="submitted")
+    rev = SimpleNamespace(state="submitted", version=1, review_comment="")
     with pytest.raises(ServiceError) as refused:
         mark_reviewed(rev, Actor(Reviewer(), "t"), "return", "x" * 4001, action="review_entry")  # type: ignore[arg-type]
     assert refused.value.status == 400 and rev.state == "submitted"

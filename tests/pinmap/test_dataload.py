@@ -8,8 +8,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from pinmap.config import PROJECT_ROOT
-from pinmap.models import DataLoad, Office, PolicyDimension, PolicyItem, ProgressEntry, Province
+from pinmap.models import DataLoad, Office, PolicyDimension, PolicyItem, Province
 from pinmap.services.dataload import DataFileError, fiscal_year_bounds, load, parse_data_dir
+
+from ..support.progress_sql import bare_report
 
 
 @pytest.fixture
@@ -170,7 +172,7 @@ def _report_on(session: Session, kind: str, no: int) -> PolicyItem:
     """A progress report for spp-krabi on a FY2567 item, so that item cannot disappear."""
     item = session.scalars(select(PolicyItem).filter_by(fiscal_year=2567, kind=kind, no=no)).one()
     office = session.scalars(select(Office).filter_by(code="spp-krabi")).one()
-    session.add(ProgressEntry(office_id=office.id, fiscal_year=2567, item_id=item.id, round_no=1))
+    session.add(bare_report(office.id, 2567, item.id, 1))
     return item
 
 

@@ -4,6 +4,7 @@ with everything that was typed, and nothing changed (no audit record, no row).""
 from __future__ import annotations
 
 import datetime as dt
+import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -13,6 +14,7 @@ from markupsafe import escape
 
 from ..support import authz_matrix as m
 from ..support.portal import OWN
+from ..support.progress_sql import REVISIONS
 
 TYPED = "ข้อความที่พิมพ์ไว้ 42"  # what the user typed into a field the refusal is not about
 LONG_REASON = "ก" * 2_001
@@ -72,6 +74,54 @@ CASES = [
         ("ยาวเกิน 300",),
         kept=("https://example.go.th/ข่าว",),
         prepare=m.draft,
+    ),
+    # The evidence buttons sit in the report's form: a refused upload, link or removal
+    # shows the report's unsaved text again (an upload used to redraw the saved report).
+    Case(
+        "report: disguised upload with unsaved text",
+        "own_editor",
+        lambda c, p: _entry(c, p) + "/files",
+        lambda c, p: {
+            **m._form(),
+            "what": TYPED,
+            "action": "upload",
+            "version": str(p["version"]),
+            "file": (io.BytesIO(b"MZ\x90\x00 not a picture"), "photo.png"),
+            "file_title": "ภาพกิจกรรม",
+        },
+        ("ไฟล์",),
+        kept=(TYPED, "ภาพกิจกรรม"),
+        prepare=m.draft,
+    ),
+    Case(
+        "report: link that is not one, with unsaved text",
+        "own_editor",
+        lambda c, p: _entry(c, p) + "/links",
+        lambda c, p: {
+            **m._form(),
+            "how": TYPED,
+            "action": "add_link",
+            "version": str(p["version"]),
+            "link_url": "ftp://example.go.th/x",
+        },
+        ("http",),
+        kept=(TYPED, "ftp://example.go.th/x"),
+        prepare=m.draft,
+    ),
+    Case(
+        "report: stale removal of evidence, with unsaved text",
+        "own_editor",
+        lambda c, p: _entry(c, p) + f"/evidence/remove?evidence_id={p[1]}",
+        lambda c, p: {
+            **m._form(),
+            "result": TYPED,
+            "action": "remove_evidence",
+            "version": str(p[0] - 1),
+        },
+        ("โหลด",),
+        kept=(TYPED,),
+        prepare=m.with_link,
+        status=409,
     ),
     # Was a 302 with a flashed message: the reason was lost.
     Case(
@@ -255,7 +305,7 @@ def _counts(c: m.Ctx) -> tuple[int, ...]:
         int(c.scalar(f"SELECT count(*) FROM {t}"))  # noqa: S608 (fixed table names below)
         for t in (
             "audit_log",
-            "progress_revisions",
+            "workflow_revisions",
             "evidence",
             "window_reopenings",
             "workflow_revisions",
@@ -278,7 +328,7 @@ def test_refusal_keeps_what_was_typed(ctx: m.Ctx, case: Case) -> None:  # noqa: 
     c = ctx
     prepared = case.prepare(c)
     before = _counts(c)
-    versions = c.scalar("SELECT coalesce(sum(version), 0) FROM progress_revisions")
+    versions = c.scalar(f"SELECT coalesce(sum(version), 0) FROM {REVISIONS}")  # noqa: S608 (a fixed row source, no input)
     r = c.page(case.who).post(
         case.url(c, prepared), data=case.form(c, prepared), content_type="multipart/form-data"
     )
@@ -291,7 +341,7 @@ def test_refusal_keeps_what_was_typed(ctx: m.Ctx, case: Case) -> None:  # noqa: 
         assert str(escape(value)) in html, f"typed {value[:40]!r} lost"
     assert "<form" in html
     assert _counts(c) == before, "a refused request changed something"
-    assert c.scalar("SELECT coalesce(sum(version), 0) FROM progress_revisions") == versions
+    assert c.scalar(f"SELECT coalesce(sum(version), 0) FROM {REVISIONS}") == versions  # noqa: S608 (a fixed row source, no input)
 
 
 def test_the_reopening_form_is_shown_again_filled_in(ctx: m.Ctx) -> None:  # noqa: F811

@@ -25,8 +25,8 @@ from pinmap.models import (
     AuditLog,
     ItemSet,
     PolicyItem,
-    ProgressEntry,
     ReportingWindow,
+    WorkflowReport,
 )
 from pinmap.services import framework
 from pinmap.services import progress as progress_svc
@@ -38,6 +38,7 @@ from ..signin import sign_in
 from ..support import databases
 from ..support.factories import PolicyItemFactory, ReportFactory
 from ..support.portal import OWN, World
+from ..support.progress_sql import ENTRIES, REVISIONS, bare_report
 
 FY = 2567
 
@@ -171,17 +172,24 @@ def test_migration_keeps_reports_on_their_items(old_database: str) -> None:
                 reports[entry] = item_id
             _alembic(conn, "head")
 
-            for entry, item_id in reports.items():
+            # The reports now live in the workflow engine (7d2a9c4e1b63), each still on its item.
+            for _entry, item_id in reports.items():
+                entry = conn.scalar(
+                    text(
+                        f"SELECT id FROM {ENTRIES} WHERE office_id = :o AND item_id = :i"  # noqa: S608 (a fixed row source, no input)
+                        " AND round_no = 1"
+                    ),
+                    {"o": office, "i": item_id},
+                )
                 assert (
-                    conn.scalar(
-                        text("SELECT item_id FROM progress_entries WHERE id = :e"), {"e": entry}
-                    )
+                    conn.scalar(text(f"SELECT item_id FROM {ENTRIES} WHERE id = :e"), {"e": entry})  # noqa: S608 (a fixed row source, no input)
                     == item_id
                 )
                 what, problems = conn.execute(
                     text(
-                        "SELECT r.what, r.problems FROM progress_revisions r JOIN"
-                        " progress_entries e ON e.approved_revision_id = r.id WHERE e.id = :e"
+                        f"SELECT r.what, r.problems FROM {REVISIONS.removesuffix(' AS progress_revisions')} r JOIN"  # noqa: S608 (a fixed row source, no input)
+                        f" {ENTRIES.removesuffix(' AS progress_entries')} e"
+                        " ON e.approved_revision_id = r.id WHERE e.id = :e"
                     ),
                     {"e": entry},
                 ).one()
@@ -369,7 +377,7 @@ def test_import_refuses_to_drop_a_reported_item(
     item = session.scalars(
         select(PolicyItem).filter_by(fiscal_year=FY, kind="quick_win", no="11")
     ).one()
-    session.add(ProgressEntry(office_id=world.own.id, fiscal_year=FY, item_id=item.id, round_no=1))
+    session.add(bare_report(world.own.id, FY, item.id, 1))
     session.commit()
     before = _state(session)
     lines = framework.export_csv(session, FY).decode("utf-8-sig").splitlines()
@@ -461,7 +469,9 @@ def test_start_next_year_copies_framework_not_reports(
     ]
     windows = session.scalars(select(ReportingWindow).filter_by(fiscal_year=2568)).all()
     assert sorted(w.opens_on.isoformat() for w in windows) == ["2025-03-18", "2025-04-18"]
-    assert not session.scalars(select(ProgressEntry).filter_by(fiscal_year=2568)).first()
+    assert not session.scalars(
+        select(WorkflowReport).filter_by(kind="progress", fiscal_year=2568)
+    ).first()
     # Once started, it cannot be started again over the edits.
     resp = admin_web.post("/admin/framework/2568/start", data={"csrf_token": token})
     assert resp.status_code == 409

@@ -31,8 +31,6 @@ from pinmap.models import (
     FiscalYear,
     Office,
     PolicyItem,
-    ProgressEntry,
-    ProgressRevision,
     ReportingWindow,
     User,
     WorkflowReport,
@@ -185,10 +183,12 @@ def test_first_saves_of_one_report(committed: Committed, round_: int) -> None:
     kind, no = c.items[n]
     with c.factory() as session:
         item_id = session.scalars(select(PolicyItem.id).filter_by(fiscal_year=c.fy, no=no)).one()
-        entry = session.scalars(select(ProgressEntry).filter_by(item_id=item_id)).one()
+        entry = session.scalars(
+            select(WorkflowReport).filter_by(kind="progress", subject_id=item_id)
+        ).one()
         assert (
             session.scalar(
-                select(func.count()).select_from(ProgressRevision).filter_by(entry_id=entry.id)
+                select(func.count()).select_from(WorkflowRevision).filter_by(report_id=entry.id)
             )
             == 1
         )
@@ -245,7 +245,9 @@ def test_approve_and_return_at_once(committed: Committed, round_: int) -> None:
     assert r.status_code == 200, r.get_json()
     version = r.get_json()["version"]
     with c.factory() as session:
-        entry_id = session.scalar(select(func.max(ProgressEntry.id)))
+        entry_id = session.scalar(
+            select(func.max(WorkflowReport.id)).where(WorkflowReport.kind == "progress")
+        )
     before = _count(c, AuditLog)
 
     def decide(i: int) -> Any:

@@ -13,11 +13,11 @@ from sqlalchemy.orm import Session
 from ...models import (
     Office,
     PolicyItem,
-    ProgressEntry,
-    ProgressRevision,
     ReportingWindow,
     ResultRecord,
     WindowReopening,
+    WorkflowReport,
+    WorkflowRevision,
 )
 from ..best_practices import Practice, approved_in_cluster
 
@@ -83,15 +83,16 @@ class OfficeCompleteness:
 def reported_keys(session: Session, fiscal_year: int) -> set[tuple[int, int, int]]:
     """(office_id, item_id, round_no) with a submitted or approved report."""
     rows = session.execute(
-        select(ProgressEntry.office_id, ProgressEntry.item_id, ProgressEntry.round_no)
-        .outerjoin(ProgressRevision, ProgressRevision.id == ProgressEntry.current_revision_id)
+        select(WorkflowReport.office_id, WorkflowReport.subject_id, WorkflowReport.period)
+        .outerjoin(WorkflowRevision, WorkflowRevision.id == WorkflowReport.current_revision_id)
         .where(
-            ProgressEntry.fiscal_year == fiscal_year,
-            ProgressEntry.approved_revision_id.is_not(None)
-            | ProgressRevision.state.in_(REPORTED_STATES),
+            WorkflowReport.kind == "progress",
+            WorkflowReport.fiscal_year == fiscal_year,
+            WorkflowReport.approved_revision_id.is_not(None)
+            | WorkflowRevision.state.in_(REPORTED_STATES),
         )
     ).all()
-    return {(o, i, r) for o, i, r in rows}
+    return {(o, int(i or 0), int(r or 0)) for o, i, r in rows}
 
 
 def completeness(
