@@ -30,7 +30,7 @@ from . import bp
 
 SVG_W: Final = 360
 SVG_H: Final = 260
-MIN_SPAN_DEG: Final = 0.2  # the smallest stretch of land shown, ~22 km north to south
+MIN_SPAN_DEG: Final = 0.6  # the smallest stretch shown, ~65 km north to south: some context
 PROFILE_FIELDS: Final = ("address", "phone", "email", "website", "staff_count")
 
 

@@ -231,6 +231,14 @@
     }).then(function () {
       st.saving = false;
       form.removeAttribute("aria-busy");
+      if (st.submitAfter) {
+        st.submitAfter = false;
+        var by = st.submitter;
+        st.submitter = null;
+        if (form.requestSubmit) form.requestSubmit(by && by.form === form ? by : undefined);
+        else form.submit();
+        return;
+      }
       if (st.again && st.dirty) scheduleSave(form);
     });
   }
@@ -274,6 +282,14 @@
       return;
     }
     if (ev.defaultPrevented) return;
+    if (form.hasAttribute && form.hasAttribute("data-keep") && state(form).saving) {
+      // An autosave is on its way and will change the version: send once it has answered, with
+      // the new version, or this save would be refused as stale by our own autosave.
+      ev.preventDefault();
+      state(form).submitter = ev.submitter || null;
+      state(form).submitAfter = true;
+      return;
+    }
     // Any form sent from this page (an evidence upload, say) reloads it: every kept form's text
     // goes to the copy first, so leaving needs no warning and the text comes back.
     keepAll();

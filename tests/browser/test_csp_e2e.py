@@ -101,6 +101,8 @@ PAGES = {
     "/portal/offices/<code>/projects/<int:project_id>": "/portal/offices/{code}/projects/{project_id}",
     "/portal/offices/<code>/projects/<int:project_id>/quarters/<int:quarter>": "/portal/offices/{code}/projects/{project_id}/quarters/{quarter}",
     "/review/projects": "/review/projects",
+    "/review/bulk/<kind>": "/review/bulk/quarterly_project",
+    "/portal/offices/<code>/send/<kind>/<int:fiscal_year>": "/portal/offices/{code}/send/quarterly_project/{plan_fy}",
     "/review/projects/<int:report_id>": "/review/projects/{project_report_id}",
     "/review/best-practices/<int:bp_id>": "/review/best-practices/{bp_id}",
     "/admin/": "/admin/",
