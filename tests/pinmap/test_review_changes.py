@@ -147,3 +147,48 @@ def test_profile_desk_shows_pin_map_and_school_rows_and_nav_counts(
 def test_no_counts_for_office_staff(client: FlaskClient, world: World) -> None:
     sign_in(client, world.users["own_editor"], lang="en")
     assert "nav-count" not in client.get("/portal/").get_data(as_text=True)
+
+
+def test_best_practice_attachment_previews_follow_the_attachment_rights(
+    app: Flask, client: FlaskClient, world: World, session: Session
+) -> None:
+    from pinmap.models import BestPractice
+    from pinmap.services.uploads import clean_upload, store
+
+    clean = clean_upload(io.BytesIO(_pdf_bytes()), "แผ่นพับ.pdf")
+    stored = store(Path(app.config["PINMAP_UPLOAD_DIR_PATH"]), clean)
+    found = BestPractice(
+        office_id=world.own.id,
+        fiscal_year=world.fy,
+        title="แนวปฏิบัติ",
+        state="submitted",
+        attachments=[
+            {
+                "stored_name": stored,
+                "original_name": "แผ่นพับ.pdf",
+                "title": "แผ่นพับ <1>",
+                "mime": clean.mime,
+                "size_bytes": len(clean.data),
+                "sha256": clean.sha256,
+            },
+            {"stored_name": "not/a/stored/name.pdf", "mime": "application/pdf", "title": "x"},
+        ],
+    )
+    session.add(found)
+    session.commit()
+    url = f"/previews/best-practices/{found.id}/0.png"
+    assert app.test_client().get(url).status_code == 404  # not public before approval
+    sign_in(client, world.users["reviewer"], lang="en")
+    r = client.get(url)
+    assert r.status_code == 200 and r.data.startswith(b"\x89PNG")
+    r.close()
+    # A row naming no stored file: a placeholder; an index past the list: 404.
+    assert client.get(f"/previews/best-practices/{found.id}/1.png").status_code == 200
+    assert client.get(f"/previews/best-practices/{found.id}/2.png").status_code == 404
+    page = client.get(f"/review/best-practices/{found.id}").get_data(as_text=True)
+    assert f'src="{url}"' in page and "แผ่นพับ &lt;1&gt;" in page
+    found.state = "approved"
+    session.commit()
+    public = app.test_client().get(url)
+    assert public.status_code == 200
+    public.close()
