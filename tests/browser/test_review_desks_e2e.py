@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pikepdf
 import pytest
+from PIL import Image
 from playwright.sync_api import Browser, Page
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
@@ -47,6 +48,12 @@ class Setup:
     url: str
     entry_id: int
     plan_id: int
+
+
+def _png() -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (320, 200), "#2a6f97").save(buf, "PNG")
+    return buf.getvalue()
 
 
 def _pdf() -> bytes:
@@ -214,12 +221,20 @@ def _profile_change(page: Page, url: str, live_server: LiveServer) -> int:
     page.goto(f"{url}/portal/offices/{OFFICE}/profile")
     lon = float(page.input_value("input[name=lon]") or "98.9")
     page.fill("input[name=lon]", f"{lon + 0.045:.6f}")
+    page.set_input_files(
+        "input[name=office_photo]",
+        {"name": "office.png", "mimeType": "image/png", "buffer": _png()},
+    )
     if not page.input_value("input[name=lat]"):
         page.fill("input[name=lat]", "8.05")
     page.locator(
         "form.profile-form button[name=action][value=save], form.profile-form button[type=submit]"
     ).first.click()
     page.wait_for_load_state()
+    # With an office photo, the form has its "remove" box: beside its label, measured and shot.
+    page.goto(f"{url}/portal/offices/{OFFICE}/profile")
+    assert page.locator("input[name=drop_office_photo]").count() == 1
+    _shots(page, "profile-form")
     page.goto(f"{url}/portal/offices/{OFFICE}/schools")
     page.set_input_files(
         "input[type=file]",
