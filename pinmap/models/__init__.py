@@ -41,7 +41,6 @@ from .ingest import (
     IngestRun,
     IngestSource,
     Quarantine,
-    QuarterlyReport,
 )
 from .offices import (
     LOCATION_PRECISIONS,
@@ -92,6 +91,7 @@ from .workflow import (
     Project,
     QuarterDeadline,
     WorkflowEvent,
+    WorkflowKindLevels,
     WorkflowReport,
     WorkflowRevision,
 )
@@ -140,7 +140,6 @@ __all__ = [
     "ProgressRevision",
     "Province",
     "Quarantine",
-    "QuarterlyReport",
     "RESULT_CATEGORIES",
     "REVIEW_STATES",
     "ROLES",
@@ -166,6 +165,7 @@ __all__ = [
     "TRAIL_ACTIONS",
     "WORKFLOW_STATES",
     "WorkflowEvent",
+    "WorkflowKindLevels",
     "WorkflowReport",
     "WorkflowRevision",
 ]
