@@ -192,3 +192,33 @@ def test_best_practice_attachment_previews_follow_the_attachment_rights(
     public = app.test_client().get(url)
     assert public.status_code == 200
     public.close()
+
+
+def test_profile_desk_lists_changed_fields_against_the_approved_profile(
+    client: FlaskClient, world: World, session: Session
+) -> None:
+    from ..support.profiles import approve_current
+
+    lon, lat = krabi_point(session)
+    sign_in(client, world.users["own_editor"], lang="en")
+    assert save_profile(client, profile_form(lon, lat)).status_code == 302
+    approve_current(client, world, session)
+    sign_in(client, world.users["own_editor"], lang="en")
+    form = profile_form(
+        lon, lat, address="<script>x</script> ถนนใหม่", version=profile_version(session)
+    )
+    assert save_profile(client, form).status_code == 302
+    session.expire_all()
+    rev = session.scalars(select(ProfileRevision).order_by(ProfileRevision.id.desc())).first()
+    assert rev is not None and rev.state == "draft"
+    rev.state = "submitted"
+    session.commit()
+    sign_in(client, world.users["reviewer"], lang="en")
+    page = client.get(f"/review/profiles/{rev.id}").get_data(as_text=True)
+    fields = re.search(r'<table class="diff-table diff-fields">.*?</table>', page, re.S)
+    assert fields, page[:3000]
+    assert "ถนนอุตรกิจ อ.เมืองกระบี่" in fields.group(0)  # what the public sees now
+    assert "&lt;script&gt;x&lt;/script&gt; ถนนใหม่" in fields.group(0)
+    assert "Phone" not in fields.group(0)  # unchanged fields are not listed
+    assert "The pin does not move." in page
+    assert "<script>x</script>" not in page
