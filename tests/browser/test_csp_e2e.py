@@ -137,6 +137,8 @@ NOT_PAGES = {
     "/photos/<int:photo_id>/<any(full, thumb):size>": "image file",
     "/portal/evidence/<int:evidence_id>": "evidence file",
     "/best-practices/<int:bp_id>/files/<int:index>": "attachment file",
+    "/previews/evidence/<int:evidence_id>.png": "preview image of an evidence file",
+    "/previews/best-practices/<int:bp_id>/<int:index>.png": "preview image of an attachment",
     "/clusters": "moved: redirects to /coaching/clusters",
     "/clusters/<path:rest>": "moved: redirects to /coaching/clusters/…",
     "/dashboard": "moved: redirects to /coaching/dashboard",
