@@ -79,10 +79,10 @@ def evidence_preview(evidence_id: int) -> Any:
     ev = session.get(Evidence, evidence_id)
     if ev is None or ev.kind != "file" or not ev.stored_name:
         abort(404)
-    entry = ev.revision.entry
+    report = ev.revision.report
     user = current_user if current_user.is_authenticated else None
-    if entry.approved_revision_id != ev.revision_id and not can_read_office_work(
-        user, entry.office_id
+    if report.approved_revision_id != ev.revision_id and not can_read_office_work(
+        user, report.office_id
     ):
         abort(404)
     return send_preview(ev.stored_name, ev.mime)

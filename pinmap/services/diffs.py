@@ -16,15 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..auth import can
-from ..models import (
-    BestPractice,
-    ProfileRevision,
-    ProgressEntry,
-    ProgressRevision,
-    School,
-    WorkflowReport,
-    WorkflowRevision,
-)
+from ..models import School, WorkflowReport, WorkflowRevision
 from ..shapes import point_of
 from . import plans as plan_svc
 
@@ -175,25 +167,20 @@ def public_school_rows(session: Session, office_id: int) -> list[dict[str, Any]]
 def waiting_counts(session: Session, user: Any, fiscal_year: int) -> dict[str, int]:
     """What waits for `user` on each review desk, in one query: progress reports of the year
     the progress queue opens on, and profiles + best practices + plans at a level they pass."""
-    progress = (
-        select(func.count())
-        .select_from(ProgressEntry)
-        .join(ProgressRevision, ProgressRevision.id == ProgressEntry.current_revision_id)
-        .where(ProgressEntry.fiscal_year == fiscal_year, ProgressRevision.state == "submitted")
-        .scalar_subquery()
-    )
-    profiles = (
-        select(func.count())
-        .select_from(ProfileRevision)
-        .where(ProfileRevision.state == "submitted")
-        .scalar_subquery()
-    )
-    practices = (
-        select(func.count())
-        .select_from(BestPractice)
-        .where(BestPractice.state == "submitted")
-        .scalar_subquery()
-    )
+
+    def sent(kind: str, *where: Any) -> Any:
+        return (
+            select(func.count())
+            .select_from(WorkflowReport)
+            .join(WorkflowRevision, WorkflowRevision.id == WorkflowReport.current_revision_id)
+            .where(WorkflowReport.kind == kind, WorkflowRevision.state == "submitted", *where)
+            .scalar_subquery()
+        )
+
+    # Kind names as the services register them (importing those services here would cycle).
+    progress = sent("progress", WorkflowReport.fiscal_year == fiscal_year)
+    profiles = sent("profile")
+    practices = sent("best_practice")
     levels = [n for n, lv in enumerate(plan_svc.SPEC.levels) if n > 0 and can(user, lv.action)]
     plans = (
         select(func.count())
