@@ -28,6 +28,7 @@ from .support import databases
 from .support.app import TEST_CONFIG, shared_app
 from .support.databases import prepared_database
 from .support.paths import AMPHOE_SCRIPT, PROVINCE_FILE
+from .support.portal import WorldRows, commit_world
 
 __all__ = ["PROVINCE_FILE", "TEST_CONFIG"]
 
@@ -156,8 +157,29 @@ def engine(database_url: str) -> Iterator[Engine]:
     eng.dispose()
 
 
+@pytest.fixture(scope="session")
+def world_database(pg_cluster: Cluster) -> WorldRows:
+    """A database of this process with the portal world committed (tests/support/portal.py)."""
+    return commit_world(prepared_database(pg_cluster, "pinmap_world"))
+
+
+@pytest.fixture(scope="session")
+def world_engine(world_database: WorldRows) -> Iterator[Engine]:
+    eng = make_engine(world_database.url)
+    yield eng
+    eng.dispose()
+
+
+def _uses_world(request: pytest.FixtureRequest) -> bool:
+    return "world_database" in request.fixturenames
+
+
 @pytest.fixture
-def connection(engine: Engine) -> Iterator[Connection]:
+def connection(request: pytest.FixtureRequest, engine: Engine) -> Iterator[Connection]:
+    """A transaction rolled back after the test, in the world's database for the tests that take
+    the portal world, in the plain one for the others."""
+    if _uses_world(request):
+        engine = request.getfixturevalue("world_engine")
     with engine.connect() as conn:
         trans = conn.begin()
         try:
@@ -181,13 +203,20 @@ def session(session_factory: sessionmaker[Session]) -> Iterator[Session]:
 
 
 @pytest.fixture
-def app(session_factory: sessionmaker[Session], tmp_path: Path, database_url: str) -> Flask:
+def app(
+    request: pytest.FixtureRequest,
+    session_factory: sessionmaker[Session],
+    tmp_path: Path,
+    database_url: str,
+) -> Flask:
     # The URL only serves the live-change listener; requests use the rolled-back session.
     # One app per process, handed from test to test (tests/support/app.py says when it is not).
     config = {
         **TEST_CONFIG,
         "PINMAP_UPLOAD_DIR": str(tmp_path / "uploads"),
-        "SQLALCHEMY_URL": database_url,
+        "SQLALCHEMY_URL": (
+            request.getfixturevalue("world_database").url if _uses_world(request) else database_url
+        ),
     }
     return shared_app(config, session_factory)
 

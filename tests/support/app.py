@@ -81,7 +81,8 @@ class _Reusable:
     shape: Any
 
 
-_reusable: _Reusable | None = None
+# By database URL: the tests that take the portal world use a database of their own.
+_reusable: dict[str, _Reusable] = {}
 reuse_counts = {"built": 0, "reused": 0}
 
 
@@ -94,10 +95,9 @@ def shared_app(config: dict[str, Any], session_factory: sessionmaker[Session]) -
 
     `config` may differ from the previous call only in PINMAP_UPLOAD_DIR (anything else builds a
     new app)."""
-    global _reusable
     fixed = {k: v for k, v in config.items() if k != "PINMAP_UPLOAD_DIR"}
     env = _env_read(config)
-    r = _reusable
+    r = _reusable.get(str(config.get("SQLALCHEMY_URL")))
     if (
         r is not None
         and not os.environ.get("PINMAP_TEST_FRESH_APP")
@@ -125,6 +125,6 @@ def shared_app(config: dict[str, Any], session_factory: sessionmaker[Session]) -
     _ = app.jinja_env, app.logger, app.jinja_loader, app.name
     pristine = copy.deepcopy(dict(app.config))
     pristine["PINMAP_UPLOAD_DIR"] = config.get("PINMAP_UPLOAD_DIR", pristine["PINMAP_UPLOAD_DIR"])
-    _reusable = _Reusable(app, env, pristine, _shape(app))
+    _reusable[str(config.get("SQLALCHEMY_URL"))] = _Reusable(app, env, pristine, _shape(app))
     reuse_counts["built"] += 1
     return app
