@@ -62,4 +62,23 @@ def from_env(env: os._Environ[str] | dict[str, str] | None = None) -> dict[str, 
         # PINMAP_API_CACHE=0 switches off the per-process cache of the public API bodies
         # (pinmap.apicache); the load benchmark measures with and without it.
         "PINMAP_API_CACHE": env.get("PINMAP_API_CACHE", "1") != "0",
+        **mail_settings(env),
+    }
+
+
+def mail_settings(env: os._Environ[str] | dict[str, str]) -> dict[str, Any]:
+    """SMTP settings (pinmap.mail). With no PINMAP_SMTP_HOST, no mail is sent: passwords are
+    then reset by an admin only, and the sign-in page offers no e-mail link."""
+    security = env.get("PINMAP_SMTP_SECURITY", "starttls").strip().lower()
+    return {
+        "PINMAP_SMTP_HOST": env.get("PINMAP_SMTP_HOST", "").strip(),
+        "PINMAP_SMTP_PORT": int(env.get("PINMAP_SMTP_PORT", "465" if security == "ssl" else "587")),
+        # "starttls" (port 587), "ssl" (implicit TLS, port 465) or "none" (a relay on this host).
+        "PINMAP_SMTP_SECURITY": security if security in ("starttls", "ssl", "none") else "starttls",
+        "PINMAP_SMTP_USER": env.get("PINMAP_SMTP_USER", ""),
+        "PINMAP_SMTP_PASSWORD": env.get("PINMAP_SMTP_PASSWORD", ""),
+        "PINMAP_MAIL_FROM": env.get("PINMAP_MAIL_FROM", "pinmap@localhost"),
+        "PINMAP_SMTP_TIMEOUT": float(env.get("PINMAP_SMTP_TIMEOUT", "10")),
+        # Where links in e-mails point (https://pinmap.obec.go.th); else the request's own host.
+        "PINMAP_BASE_URL": env.get("PINMAP_BASE_URL", "").rstrip("/"),
     }

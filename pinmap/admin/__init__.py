@@ -1,7 +1,7 @@
-"""Admin pages: users, reporting windows, the item catalogue, the audit log, ingestion."""
+"""Admin pages: the admin home, users, reporting windows, the catalogue, audit log, ingestion."""
 
 from flask import Blueprint
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-from . import framework, ingest, views  # noqa: E402,F401
+from . import framework, home, ingest, views  # noqa: E402,F401

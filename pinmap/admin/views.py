@@ -29,13 +29,17 @@ from ..models import (
 from ..security import current_actor, require
 from ..services import catalogue
 from ..services.accounts import (
+    IMPORT_COLUMNS,
+    IMPORT_REQUIRED,
     create_user,
+    import_users,
     reset_password,
     set_active,
     update_user,
     user_or_404,
 )
 from ..services.errors import ServiceError
+from ..tables import MAX_TABLE_BYTES, ImportRejected, read_table
 from . import bp
 
 PER_PAGE = 50
@@ -81,25 +85,84 @@ def _chosen_year(years: list[int], strict: bool = True) -> int | None:
 
 # --- Users --------------------------------------------------------------------------------
 
+USERS_PER_PAGE = 50
+IMPORT_TEMPLATE = "email,name,role,office_code\n"
+
+
+def role_labels() -> dict[str, str]:
+    """Each role's name in the reader's language (the codes stay in forms and CSV files)."""
+    return {
+        "office_editor": _("Office editor"),
+        "office_director": _("Office director"),
+        "reviewer": _("Reviewer (OBEC)"),
+        "admin": _("Admin (OBEC)"),
+        "coach": _("Coach"),
+    }
+
+
+def _user_filters() -> dict[str, str]:
+    """The list's filters from the address; a value that cannot match is dropped, not a 500."""
+    raw = {k: request.args.get(k, "").strip()[:100] for k in ("q", "role", "office", "active")}
+    if raw["role"] not in ROLES:
+        raw["role"] = ""
+    if raw["active"] not in ("yes", "no"):
+        raw["active"] = ""
+    return raw
+
+
+def _like(text: str) -> str:
+    # What was typed is matched literally: % and _ are not wildcards here.
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
 
 def _users_page(
     form: dict[str, str] | None = None,
     error: str | None = None,
     status: int = 200,
     edit: dict[str, Any] | None = None,
+    problems: list[dict[str, Any]] | None = None,
 ):
     """`form` is what was typed into the new-user form, `edit` into one user's edit form."""
     session = get_session()
-    users = session.scalars(select(User).order_by(User.role, User.email)).all()
+    filters = _user_filters()
+    query = select(User).outerjoin(Office, User.office_id == Office.id)
+    if filters["q"]:
+        pattern = _like(filters["q"].lower())
+        query = query.where(
+            func.lower(User.email).like(pattern, escape="\\")
+            | func.lower(User.name).like(pattern, escape="\\")
+        )
+    if filters["role"]:
+        query = query.where(User.role == filters["role"])
+    if filters["office"]:
+        query = query.where(Office.code == filters["office"])
+    if filters["active"]:
+        query = query.where(User.active.is_(filters["active"] == "yes"))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    pages = max(1, -(-total // USERS_PER_PAGE))
+    raw_page = request.args.get("page", "1")
+    page = min(max(int(raw_page), 1), pages) if raw_page.isascii() and raw_page.isdigit() else 1
+    users = session.scalars(
+        query.order_by(User.role, User.email)
+        .offset((page - 1) * USERS_PER_PAGE)
+        .limit(USERS_PER_PAGE)
+    ).all()
     offices = session.execute(select(Office.code, Office.name_th).order_by(Office.code)).all()
     return render_template(
         "admin/users.html",
         users=users,
+        total=total,
+        page=page,
+        pages=pages,
+        filters=filters,
+        args={k: v for k, v in filters.items() if v},
         offices=offices,
         roles=ROLES,
+        role_labels=role_labels(),
         form=form or {},
         error=error,
         edit=edit or {},
+        problems=problems or [],
     ), status
 
 
@@ -107,6 +170,55 @@ def _users_page(
 @require("manage_users")
 def users() -> Any:
     return _users_page()
+
+
+@bp.get("/users/template.csv")
+@require("manage_users")
+def users_template() -> Any:
+    return Response(
+        b"\xef\xbb\xbf" + IMPORT_TEMPLATE.encode(),
+        headers={
+            "Content-Disposition": content_disposition("users.csv"),
+            "Content-Type": "text/csv; charset=utf-8",
+        },
+    )
+
+
+@bp.post("/users/import")
+@require("manage_users")
+def import_users_view() -> Any:
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        return _users_page(error=_("Choose a CSV or XLSX file to import."), status=400)
+    session = get_session()
+    try:
+        data = upload.read(MAX_TABLE_BYTES + 1)
+        table = read_table(data, upload.filename, IMPORT_COLUMNS, IMPORT_REQUIRED)
+        created = import_users(session, current_actor(), table)
+    except ServiceError as err:
+        session.rollback()
+        return _users_page(
+            error=service_message(err), status=_form_status(err), problems=_problems(err)
+        )
+    session.commit()
+    flash(
+        _(
+            "%(n)s users created from %(file)s. They have no password yet: each asks for a "
+            "reset link, or you set a one-time password.",
+            n=len(created),
+            file=table.filename,
+        )
+    )
+    return redirect(url_for("admin.users"))
+
+
+def _problems(err: ServiceError) -> list[dict[str, Any]]:
+    if not isinstance(err, ImportRejected):
+        return []
+    return [
+        {"row": p.row or "", "column": p.column, "reason": _(p.msgid, **p.params)}
+        for p in err.problems
+    ]
 
 
 @bp.post("/users")
@@ -124,6 +236,7 @@ def create_user_view() -> Any:
             password=request.form.get("password", ""),
             role=form["role"],
             office_code=form["office_code"] or None,
+            one_time=True,
         )
     except ServiceError as err:
         session.rollback()
@@ -188,10 +301,16 @@ def reset_password_view(user_id: int) -> Any:
         revoked = reset_password(session, current_actor(), user, request.form.get("password", ""))
     except ServiceError as err:
         session.rollback()
-        return _users_page(error=service_message(err), status=_form_status(err))
+        return _users_page(
+            error=service_message(err), status=_form_status(err), edit={"user_id": user_id}
+        )
     session.commit()
     flash(
-        _("New password set for %(email)s; tell them in person, not by e-mail.", email=user.email)
+        _(
+            "One-time password set for %(email)s; tell them in person, not by e-mail. They "
+            "choose their own when they next sign in.",
+            email=user.email,
+        )
     )
     if revoked:
         flash(
@@ -207,13 +326,20 @@ def reset_password_view(user_id: int) -> Any:
 # --- Reporting windows --------------------------------------------------------------------
 
 
-def _windows_page(form: dict[str, str] | None = None, error: str | None = None, status: int = 200):
+def _windows_page(
+    form: dict[str, str] | None = None,
+    error: str | None = None,
+    status: int = 200,
+    edit: dict[str, Any] | None = None,
+):
     years = _fiscal_years()
     # After a refused form, the year typed decides the list shown, whatever the address says.
-    year = _chosen_year(years, strict=not form)
+    year = _chosen_year(years, strict=not form and not edit)
     typed_year = (form or {}).get("fiscal_year", "")
     if typed_year.isascii() and typed_year.isdigit() and len(typed_year) <= 5:
         year = int(typed_year)
+    if edit and edit.get("fiscal_year"):
+        year = edit["fiscal_year"]
     windows = (
         get_session()
         .scalars(
@@ -230,6 +356,7 @@ def _windows_page(form: dict[str, str] | None = None, error: str | None = None, 
         windows=windows,
         form=form or {"fiscal_year": str(year or "")},
         error=error,
+        edit=edit or {},
     ), status
 
 
@@ -259,6 +386,68 @@ def save_window() -> Any:
         )
     )
     return redirect(url_for("admin.windows", fiscal_year=window.fiscal_year))
+
+
+def _window_or_404(window_id: int) -> ReportingWindow:
+    found = get_session().get(ReportingWindow, window_id)
+    if found is None:
+        abort(404, description=_("No such reporting window; it may have been deleted."))
+    return found
+
+
+@bp.post("/windows/<int:window_id>")
+@require("manage_windows")
+def edit_window(window_id: int) -> Any:
+    """Change one window's labels and dates (its year and round name it and stay)."""
+    window = _window_or_404(window_id)
+    typed = {k: request.form.get(k, "").strip() for k in WINDOW_FIELDS[2:]}
+    session = get_session()
+    try:
+        forms.check_text(request.form, LIMITS, default_limit=100)
+        catalogue.upsert_window(
+            session,
+            current_actor(),
+            fiscal_year=window.fiscal_year,
+            round_no=window.round_no,
+            **typed,
+        )
+    except ServiceError as err:
+        year = window.fiscal_year
+        session.rollback()
+        return _windows_page(
+            error=service_message(err),
+            status=_form_status(err),
+            edit={"window_id": window_id, "fiscal_year": year, **typed},
+        )
+    session.commit()
+    flash(
+        _(
+            "Round %(round)s of fiscal year %(year)s saved.",
+            round=window.round_no,
+            year=window.fiscal_year,
+        )
+    )
+    return redirect(url_for("admin.windows", fiscal_year=window.fiscal_year))
+
+
+@bp.post("/windows/<int:window_id>/delete")
+@require("manage_windows")
+def delete_window(window_id: int) -> Any:
+    window = _window_or_404(window_id)
+    year, round_no = window.fiscal_year, window.round_no
+    session = get_session()
+    try:
+        catalogue.delete_window(session, current_actor(), window)
+    except ServiceError as err:
+        session.rollback()
+        return _windows_page(
+            error=service_message(err),
+            status=_form_status(err),
+            edit={"fiscal_year": year},
+        )
+    session.commit()
+    flash(_("Round %(round)s of fiscal year %(year)s deleted.", round=round_no, year=year))
+    return redirect(url_for("admin.windows", fiscal_year=year))
 
 
 # --- Item catalogue -----------------------------------------------------------------------

@@ -11,6 +11,7 @@ from .accounts import (
     ROLES,
     ApiToken,
     LoginAttempt,
+    PasswordReset,
     User,
     UserSession,
 )
@@ -153,6 +154,7 @@ __all__ = [
     "School",
     "TimestampMixin",
     "User",
+    "PasswordReset",
     "UserSession",
     "VisitPlan",
     "VisitRecord",

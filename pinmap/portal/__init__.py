@@ -11,6 +11,7 @@ bp = Blueprint("portal", __name__, url_prefix="/portal")
 from . import (  # noqa: E402,F401
     account,
     best_practices,
+    bulk,
     operating_plan,
     profile,
     progress,

@@ -8,22 +8,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy.orm import Session
 
 from .. import forms
 from ..auth import can
 from ..db import get_session
-from ..errors import service_message
 from ..fiscal import fiscal_year_of, to_bangkok
-from ..models import Office
+from ..models import Office, WorkflowReport
 from ..security import current_actor, require
 from ..services import plans as svc
 from ..services import workflow as wf
-from ..services.errors import ServiceError
-from . import bp
+from ..services.audit import Actor
+from . import bp, report_form
 from .common import readable_office
+from .report_form import ReportForm
 
 PLAN = "/offices/<code>/plan/<int:fiscal_year>"
 PLAN_LIMITS = dict.fromkeys(svc.FIELDS, svc.MAX_TEXT)
@@ -74,27 +75,34 @@ def plan_edit(code: str, fiscal_year: int | None) -> Any:
     return _plan_page(office, fiscal_year)
 
 
-def _press(button: str, code: str, fiscal_year: int) -> Any:
-    session = get_session()
-    office = readable_office(code)
+def _plan_form(office: Office, fiscal_year: int) -> ReportForm:
     forms.path_in_range(fiscal_year, 0, forms.SMALLINT[1])
-    typed = request.form.to_dict()
-    actor = current_actor()
-    try:
-        forms.same_button(button)
-        forms.check_text(request.form, PLAN_LIMITS, default_limit=100)
-        plan = svc.save(
-            session, actor, office, fiscal_year, typed, request.form.get("version", type=int)
-        )
-        if button == "submit":
-            assert plan.current is not None  # noqa: S101 (save made the working revision)
-            svc.submit(session, actor, plan, plan.current.version)
-        session.commit()
-    except ServiceError as err:
-        session.rollback()
-        return _plan_page(office, fiscal_year, service_message(err), err.status, typed)
-    flash(_("Submitted for review.") if button == "submit" else _("Saved."))
-    return redirect(url_for("portal.plan_edit", code=office.code, fiscal_year=fiscal_year))
+
+    def save(session: Session, actor: Actor, typed: dict[str, Any], version: int | None) -> Any:
+        return svc.save(session, actor, office, fiscal_year, typed, version)
+
+    def send(session: Session, actor: Actor, report: WorkflowReport) -> object:
+        assert report.current is not None  # noqa: S101 (save made the working revision)
+        return svc.submit(session, actor, report, report.current.version)
+
+    def redraw(error: str, status: int, typed: dict[str, Any]) -> Any:
+        return _plan_page(office, fiscal_year, error, status, typed)
+
+    return ReportForm(PLAN_LIMITS, save, send, redraw)
+
+
+def _press(button: str, code: str, fiscal_year: int) -> Any:
+    office = readable_office(code)
+    form = _plan_form(office, fiscal_year)
+    done = url_for("portal.plan_edit", code=office.code, fiscal_year=fiscal_year)
+    return report_form.press(form, button, "submit", done, _("Saved."), _("Submitted for review."))
+
+
+@bp.post(PLAN + "/autosave")
+@require("view_portal")
+def autosave_plan(code: str, fiscal_year: int) -> Any:
+    """Save a draft of the plan as it is typed (formkeeper.js), answering JSON."""
+    return report_form.autosave(_plan_form(readable_office(code), fiscal_year))
 
 
 @bp.post(PLAN)

@@ -39,6 +39,14 @@ from .common import (
 )
 
 
+def _round_order(w: Any, deadlines: dict[int, Any], today: Any) -> tuple[int, int]:
+    if deadlines[w.round_no][0]:
+        return (0, w.opens_on.toordinal())
+    if today < w.opens_on:
+        return (1, w.opens_on.toordinal())
+    return (2, -w.closes_on.toordinal())
+
+
 @bp.route("/offices/<code>")
 @require("view_portal")
 def office(code: str) -> Any:
@@ -54,6 +62,9 @@ def office(code: str) -> Any:
     deadlines = {
         w.round_no: svc.can_submit_now(session, w, office.id, actor.today_bangkok) for w in rounds
     }
+    # Open rounds first, then those still to open, then closed ones (latest first): a closed
+    # round listed above the open one sent people to the wrong table.
+    rounds = sorted(rounds, key=lambda w: _round_order(w, deadlines, actor.today_bangkok))
     return render_template(
         "portal/office.html",
         office=office,

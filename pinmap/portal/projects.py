@@ -12,19 +12,22 @@ from typing import Any
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy.orm import Session
 
 from .. import forms
 from ..auth import can
 from ..db import get_session
 from ..errors import service_message
 from ..fiscal import fiscal_year_of
-from ..models import Office, Project
+from ..models import Office, Project, WorkflowReport
 from ..security import current_actor, require
 from ..services import projects as svc
 from ..services import workflow as wf
+from ..services.audit import Actor
 from ..services.errors import ServiceError
-from . import bp
+from . import bp, report_form
 from .common import readable_office
+from .report_form import ReportForm
 
 BOARD = "/offices/<code>/projects"
 PROJECT = BOARD + "/<int:project_id>"
@@ -209,31 +212,47 @@ def quarter_report(code: str, project_id: int, quarter: int) -> Any:
     return _quarter_page(office, _project(office, project_id), _quarter_of(quarter))
 
 
-def _press(button: str, code: str, project_id: int, quarter: int) -> Any:
-    session = get_session()
-    office = readable_office(code)
-    project = _project(office, project_id)
+def _quarter_form(office: Office, project_id: int, quarter: int) -> ReportForm:
     _quarter_of(quarter)
-    typed = request.form.to_dict()
-    actor = current_actor()
-    try:
-        forms.same_button(button)
-        forms.check_text(request.form, QUARTER_LIMITS, default_limit=100)
-        report = svc.save_quarter(
-            session, actor, project, quarter, typed, request.form.get("version", type=int)
+
+    def save(session: Session, actor: Actor, typed: dict[str, Any], version: int | None) -> Any:
+        return svc.save_quarter(
+            session, actor, _project(office, project_id), quarter, typed, version
         )
-        if button == "send":
-            assert report.current is not None  # noqa: S101 (saving made one)
-            wf.submit(session, actor, report, report.current.version)
-        session.commit()
-    except ServiceError as err:
-        session.rollback()
-        project = _project(office, project_id)
-        return _quarter_page(office, project, quarter, service_message(err), err.status, typed)
-    flash(_("Certified and sent for review.") if button == "send" else _("Saved."))
-    return redirect(
-        url_for("portal.quarter_report", code=office.code, project_id=project_id, quarter=quarter)
+
+    def send(session: Session, actor: Actor, report: WorkflowReport) -> object:
+        assert report.current is not None  # noqa: S101 (saving made one)
+        return wf.submit(session, actor, report, report.current.version)
+
+    def redraw(error: str, status: int, typed: dict[str, Any]) -> Any:
+        return _quarter_page(office, _project(office, project_id), quarter, error, status, typed)
+
+    return ReportForm(QUARTER_LIMITS, save, send, redraw)
+
+
+def _press(button: str, code: str, project_id: int, quarter: int) -> Any:
+    office = readable_office(code)
+    _project(office, project_id)
+    done = url_for(
+        "portal.quarter_report", code=office.code, project_id=project_id, quarter=quarter
     )
+    return report_form.press(
+        _quarter_form(office, project_id, quarter),
+        button,
+        "send",
+        done,
+        _("Saved."),
+        _("Certified and sent for review."),
+    )
+
+
+@bp.post(QUARTER + "/autosave")
+@require("view_portal")
+def autosave_quarter(code: str, project_id: int, quarter: int) -> Any:
+    """Save a draft of the quarter's report as it is typed (formkeeper.js), answering JSON."""
+    office = readable_office(code)
+    _project(office, project_id)
+    return report_form.autosave(_quarter_form(office, project_id, quarter))
 
 
 @bp.post(QUARTER)

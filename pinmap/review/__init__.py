@@ -6,4 +6,4 @@ from flask import Blueprint
 
 bp = Blueprint("review", __name__, url_prefix="/review")
 
-from . import profiles, progress, projects  # noqa: E402,F401
+from . import bulk, profiles, progress, projects  # noqa: E402,F401

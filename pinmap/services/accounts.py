@@ -13,7 +13,17 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, joinedload
 
-from ..models import OFFICE_ROLES, ROLES, ApiToken, LoginAttempt, Office, User, UserSession
+from ..models import (
+    OFFICE_ROLES,
+    ROLES,
+    ApiToken,
+    LoginAttempt,
+    Office,
+    PasswordReset,
+    User,
+    UserSession,
+)
+from ..tables import ImportRejected, Problem, Table
 from .audit import Actor, record
 from .errors import N_, ServiceError
 from .lookups import get_or_404
@@ -58,7 +68,10 @@ def create_user(
     password: str,
     role: str,
     office_code: str | None = None,
+    one_time: bool = False,
 ) -> User:
+    """A new user; `one_time` (an admin typed the password) makes them choose their own at
+    their first sign-in."""
     email = email.strip().lower()
     if not EMAIL.fullmatch(email):
         raise ServiceError(400, N_("%(email)s is not an e-mail address."), email=email)
@@ -72,6 +85,7 @@ def create_user(
         password_hash=hash_password(password),
         role=role,
         office_id=office.id if office else None,
+        must_change_password=one_time,
     )
     session.add(user)
     session.flush()
@@ -136,6 +150,8 @@ def reset_password(session: Session, actor: Actor, user: User, new: str) -> int:
     user ends. Returns how many tokens were revoked."""
     check_password_strength(new)
     user.password_hash = hash_password(new)
+    # A password someone else chose (and passed on) works once: the user must pick their own.
+    user.must_change_password = True
     user.session_epoch += 1
     end_sessions(session, user, "reset")
     revoked = revoke_tokens_of(session, actor, user)
@@ -227,7 +243,9 @@ def authenticate(
     if user is not None and user.active:
         try:
             ok = _hasher.verify(user.password_hash, password)
-        except (VerificationError, InvalidHashError):
+        except InvalidHashError:  # imported, no password yet: the same work as a wrong one
+            _hasher.hash(password)
+        except VerificationError:
             ok = False
     else:
         # Same work for unknown accounts, so timing does not reveal which e-mails exist.
@@ -253,13 +271,189 @@ def change_password(
     except (VerificationError, InvalidHashError) as exc:
         raise ServiceError(400, N_("The current password is wrong.")) from exc
     check_password_strength(new)
+    if secrets.compare_digest(old.encode(), new.encode()):
+        raise ServiceError(400, N_("Choose a new password that differs from the current one."))
     user.password_hash = hash_password(new)
+    user.must_change_password = False
     user.session_epoch += 1
     end_sessions(session, user, "password", keep=keep)
     revoked = revoke_tokens_of(session, actor, user)
     session.flush()
     record(session, actor, "user.password", "user", user.id, after={"tokens_revoked": revoked})
     return revoked
+
+
+# --- Password reset by e-mail ----------------------------------------------------------------
+
+RESET_LIFETIME = dt.timedelta(hours=1)
+# Reset requests are throttled with the sign-in attempts, under a name no e-mail can have.
+_RESET_KEY = "reset:"
+RESET_LINK_SPENT = N_(
+    "This reset link has expired or was used already. Ask for a new one; a link works once, "
+    "for one hour."
+)
+
+
+def request_reset(
+    session: Session, email: str, ip: str, now: dt.datetime
+) -> tuple[User, str] | None:
+    """A new reset token for the active user with this e-mail, or None for any other address.
+
+    Counted like a sign-in attempt (per account and per address, 429 past the limit) whether
+    the account exists or not, so the answer tells nobody which e-mails have accounts. Earlier
+    unused tokens of the user stop working: only the newest link does. Returns the user and the
+    token to put in the link; only its SHA-256 is stored.
+    """
+    email = email.strip().lower()[:240]
+    claim_attempt(session, _RESET_KEY + email, ip)
+    user = session.scalars(select(User).filter_by(email=email)).first()
+    if user is None or not user.active:
+        return None
+    _retire_resets(session, user, now)
+    token = secrets.token_urlsafe(32)
+    session.add(
+        PasswordReset(
+            user_id=user.id,
+            token_sha256=_key_hash(token),
+            expires_at=now + RESET_LIFETIME,
+            ip=ip[:45],
+        )
+    )
+    session.flush()
+    return user, token
+
+
+def _retire_resets(session: Session, user: User, now: dt.datetime) -> None:
+    session.execute(
+        update(PasswordReset)
+        .where(PasswordReset.user_id == user.id, PasswordReset.used_at.is_(None))
+        .values(used_at=now)
+    )
+
+
+def reset_for_token(
+    session: Session, token: str, now: dt.datetime, *, lock: bool = False
+) -> PasswordReset:
+    """The unused, unexpired reset this token names (its user active), or a 400 refusal that
+    does not say which of those it is not."""
+    found = None
+    if isinstance(token, str) and 20 <= len(token) <= 100:
+        query = select(PasswordReset).where(PasswordReset.token_sha256 == _key_hash(token))
+        if lock:  # two uses of one link at the same moment: the second waits, then sees used_at
+            query = query.with_for_update()
+        found = session.scalars(query).first()
+    if (
+        found is None
+        or found.used_at is not None
+        or found.expires_at <= now
+        or not found.user.active
+    ):
+        raise ServiceError(400, RESET_LINK_SPENT)
+    return found
+
+
+def complete_reset(session: Session, actor: Actor, token: str, new: str) -> tuple[User, int]:
+    """Set the password chosen through a reset link; the link is spent, every session and API
+    token of the user ends. Returns the user and how many tokens were revoked."""
+    reset = reset_for_token(session, token, actor.now, lock=True)
+    check_password_strength(new)
+    user = reset.user
+    user.password_hash = hash_password(new)
+    user.must_change_password = False
+    user.session_epoch += 1
+    _retire_resets(session, user, actor.now)
+    end_sessions(session, user, "reset")
+    revoked = revoke_tokens_of(session, actor, user)
+    session.execute(delete(LoginAttempt).where(LoginAttempt.email == user.email))
+    session.flush()
+    record(
+        session,
+        actor,
+        "user.password_reset_by_mail",
+        "user",
+        user.id,
+        office_id=user.office_id,
+        after={"tokens_revoked": revoked},
+    )
+    return user, revoked
+
+
+# --- Bulk import -----------------------------------------------------------------------------
+
+IMPORT_COLUMNS = ("email", "name", "role", "office_code")
+IMPORT_REQUIRED = ("email", "role")
+# No password travels in the file: an imported account has none that works until its user
+# resets it by e-mail or an admin sets a one-time password.
+NO_PASSWORD = "!"  # noqa: S105 (not a hash argon2 accepts, so no password matches it)
+
+
+def import_users(session: Session, actor: Actor, table: Table) -> list[User]:
+    """Create one user per row of `table`, all or nothing: every row is checked first, and any
+    problem (by row and column) refuses the whole file with ImportRejected."""
+    problems: list[Problem] = []
+    rows = table.rows
+    emails = [values.get("email", "").strip().lower() for _, values in rows]
+    existing = set(session.scalars(select(User.email).where(User.email.in_(set(emails)))))
+    offices: dict[str, int] = {
+        code: oid for code, oid in session.execute(select(Office.code, Office.id))
+    }
+    seen: dict[str, int] = {}
+    ready: list[tuple[str, str, str, int | None]] = []
+    for (row, values), email in zip(rows, emails, strict=True):
+        name = values.get("name", "").strip()
+        role = values.get("role", "").strip().lower()
+        code = values.get("office_code", "").strip()
+        found = len(problems)
+        if not EMAIL.fullmatch(email) or len(email) > 254:
+            problems.append(Problem(row, "email", N_("Not an e-mail address.")))
+        elif email in existing:
+            problems.append(Problem(row, "email", N_("A user with this e-mail exists already.")))
+        elif email in seen:
+            problems.append(
+                Problem(row, "email", N_("Same e-mail as row %(row)s."), {"row": seen[email]})
+            )
+        seen.setdefault(email, row)
+        if len(name) > 200:
+            problems.append(
+                Problem(row, "name", N_("Longer than %(max)s characters."), {"max": 200})
+            )
+        if role not in ROLES:
+            problems.append(
+                Problem(
+                    row, "role", N_("Must be one of: %(choices)s."), {"choices": ", ".join(ROLES)}
+                )
+            )
+        elif role in OFFICE_ROLES and not code:
+            problems.append(Problem(row, "office_code", N_("An office role needs an office.")))
+        elif role not in OFFICE_ROLES and code:
+            problems.append(
+                Problem(row, "office_code", N_("OBEC roles do not belong to an office."))
+            )
+        elif code and code not in offices:
+            problems.append(Problem(row, "office_code", N_("No office has this code.")))
+        if len(problems) == found:
+            ready.append((email, name or email, role, offices.get(code) if code else None))
+    if not rows:
+        problems.append(Problem(0, "", N_("The file has no users in it.")))
+    if problems:
+        raise ImportRejected(table.filename, problems)
+    users = [
+        User(email=e, name=n, password_hash=NO_PASSWORD, role=r, office_id=o)
+        for e, n, r, o in ready
+    ]
+    session.add_all(users)
+    session.flush()
+    for user in users:
+        record(
+            session,
+            actor,
+            "user.create",
+            "user",
+            user.id,
+            office_id=user.office_id,
+            after={"email": user.email, "role": user.role, "imported": table.filename},
+        )
+    return users
 
 
 # --- Server-side sessions ---------------------------------------------------------------------

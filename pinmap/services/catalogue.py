@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..fiscal import fiscal_year_bounds
@@ -199,6 +199,34 @@ def upsert_window(
             after=_window_dict(window),
         )
     return window
+
+
+def delete_window(session: Session, actor: Actor, window: ReportingWindow) -> None:
+    """Remove a reporting window nobody has reported in; refused (409) once reports exist,
+    since they were written for it. Its reopenings go with it."""
+    reports = session.scalar(
+        select(func.count())
+        .select_from(ProgressEntry)
+        .where(
+            ProgressEntry.fiscal_year == window.fiscal_year,
+            ProgressEntry.round_no == window.round_no,
+        )
+    )
+    if reports:
+        raise ServiceError(
+            409,
+            N_(
+                "Round %(round)s of fiscal year %(year)s has %(n)s reports, so it cannot be "
+                "deleted; change its dates instead."
+            ),
+            round=window.round_no,
+            year=window.fiscal_year,
+            n=reports,
+        )
+    before, window_id = _window_dict(window), window.id
+    session.delete(window)
+    session.flush()
+    record(session, actor, "window.delete", "reporting_window", window_id, before=before)
 
 
 # --- Catalogue CSV ------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from geoalchemy2.shape import to_shape
 from PIL import Image
 from playwright.sync_api import Browser, Page
 from sqlalchemy import select
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.serving import make_server
 
 from pinmap import create_app
@@ -43,6 +43,7 @@ from pinmap.models import (
 from pinmap.services import best_practices, plans, profiles, progress, projects
 from pinmap.services import coaching as coaching_svc
 from pinmap.services import workflow as wf
+from pinmap.services.accounts import request_reset
 from pinmap.services.audit import Actor, utcnow
 from pinmap.services.progress import fiscal_year_of
 
@@ -78,6 +79,8 @@ PAGES = {
     "/portal/login": "/portal/login",
     "/portal/": "/portal/",
     "/portal/password": "/portal/password",
+    "/portal/forgot": "/portal/forgot",
+    "/portal/reset/<token>": "/portal/reset/{reset_token}",
     "/portal/results": "/portal/results",
     "/portal/offices/<code>": "/portal/offices/{code}",
     "/portal/offices/<code>/entries/<int:fiscal_year>/<int:round_no>/<kind>/<no>": "/portal/offices/{code}/entries/{fy}/{round_no}/{item_kind}/{item_no}",
@@ -98,8 +101,11 @@ PAGES = {
     "/portal/offices/<code>/projects/<int:project_id>": "/portal/offices/{code}/projects/{project_id}",
     "/portal/offices/<code>/projects/<int:project_id>/quarters/<int:quarter>": "/portal/offices/{code}/projects/{project_id}/quarters/{quarter}",
     "/review/projects": "/review/projects",
+    "/review/bulk/<kind>": "/review/bulk/quarterly_project",
+    "/portal/offices/<code>/send/<kind>/<int:fiscal_year>": "/portal/offices/{code}/send/quarterly_project/{plan_fy}",
     "/review/projects/<int:report_id>": "/review/projects/{project_report_id}",
     "/review/best-practices/<int:bp_id>": "/review/best-practices/{bp_id}",
+    "/admin/": "/admin/",
     "/admin/users": "/admin/users",
     "/admin/windows": "/admin/windows",
     "/admin/catalogue": "/admin/catalogue",
@@ -123,6 +129,7 @@ NOT_PAGES = {
     "/exports/<any(offices, results):what>.<any(csv, xlsx):fmt>": "data export",
     "/exports/offices.geojson": "data export",
     "/admin/catalogue/export.csv": "CSV download",
+    "/admin/users/template.csv": "CSV download",
     "/admin/framework/<int:fiscal_year>.<fmt>": "framework download (CSV, XLSX)",
     "/coaching/plans/<int:plan_id>.<fmt>": "plan export (CSV, XLSX, GeoJSON, iCalendar)",
     "/coaching/rounds/<int:round_id>/sessions.ics": "iCalendar",
@@ -190,9 +197,17 @@ class Sample:
     project_id: int
     quarter: int
     project_report_id: int
+    reset_token: str
 
     def url(self, rule: str) -> str:
         return PAGES[rule].format(**self.__dict__)
+
+
+def _reset_token(session: Session) -> str:
+    """A live reset link's token (opening the page does not spend it)."""
+    found = request_reset(session, "csp-editor@example.go.th", "127.0.0.2", utcnow())
+    assert found is not None
+    return found[1]
 
 
 @pytest.fixture(scope="module")
@@ -390,6 +405,7 @@ def sample(live_server: LiveServer) -> Sample:
             project_id=project.id,
             quarter=quarter,
             project_report_id=quarterly.id,
+            reset_token=_reset_token(session),
         )
     engine.dispose()
     return found

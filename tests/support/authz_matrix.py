@@ -46,6 +46,11 @@ NO_AUTHZ_NEEDED: dict[tuple[str, str], str] = {
     ("POST", "/portal/login"): "sign-in form",
     # Signing out only ends the caller's own session; harmless for anyone.
     ("POST", "/portal/logout"): "sign-out",
+    # Asking for a reset link is for people who cannot sign in (throttled, same answer for every
+    # address; test_accounts_selfservice).
+    ("POST", "/portal/forgot"): "password-reset request",
+    # The secret token in the address is the authorization (single-use, expiring, hashed).
+    ("POST", "/portal/reset/<token>"): "password reset by e-mailed link",
 }
 
 
@@ -1477,9 +1482,11 @@ ROWS: list[Row] = [
 
 def _more_rows() -> list[Row]:
     """Rows kept in their own modules, built on the pieces above (hence imported here)."""
+    from .authz_matrix_accounts import ROWS as ACCOUNT_ROWS
     from .authz_matrix_parts import ROWS as PROFILE_PART_API_ROWS
+    from .authz_matrix_reports import ROWS as REPORT_ROWS
 
-    return PROFILE_PART_API_ROWS
+    return PROFILE_PART_API_ROWS + ACCOUNT_ROWS + REPORT_ROWS
 
 
 ROWS.extend(_more_rows())
