@@ -13,6 +13,11 @@ PINMAP_PG_PORT ?= 54329
 export PINMAP_PG_PORT
 # pytest-xdist workers for `make test`; one PostGIS cluster serves them all.
 TEST_WORKERS ?= 2
+# Every pytest process (the controller, each worker, the servers tests start) compiles the
+# modules it imports, and pytest rewrites the asserts of tests and plugins: with
+# PYTHONDONTWRITEBYTECODE set, all of it again in each process of each run (~5 s of CPU apiece).
+# `make test` keeps that bytecode under var/pycache (ignored by git) and reuses it.
+TEST_ENV = env -u PYTHONDONTWRITEBYTECODE PYTHONPYCACHEPREFIX=$(CURDIR)/var/pycache
 SHARED_BOUNDARIES := ../shared/reference/boundaries/mapthai_th_adm1.geojson
 PINMAP_BOUNDARIES ?= $(if $(wildcard $(SHARED_BOUNDARIES)),$(SHARED_BOUNDARIES),)
 export PINMAP_BOUNDARIES
@@ -34,7 +39,7 @@ stop: ## stop the server and the embedded database
 
 test: install scripts/basemap/node_modules/.installed ## run the whole test suite (throwaway PostGIS, headless Chromium)
 	@scripts/install_system.sh test
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup
+	$(TEST_ENV) $(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
 
 bench: install ## run the benchmarks under bench/ (about 12 minutes)
 	@scripts/install_system.sh bench

@@ -21,14 +21,14 @@ from playwright.sync_api import Browser, sync_playwright
 from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from pinmap import create_app
 from pinmap.db import make_engine
 from pinmap.localdb import Cluster
 
 from .support import databases
-from .support.app import TEST_CONFIG
+from .support.app import TEST_CONFIG, shared_app
 from .support.databases import prepared_database
 from .support.paths import AMPHOE_SCRIPT, PROVINCE_FILE
+from .support.portal import WorldRows, commit_world
 
 __all__ = ["PROVINCE_FILE", "TEST_CONFIG"]
 
@@ -68,20 +68,47 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
             databases.stop_cluster(_started.pop())
 
 
+# The longest units of work (a test, or a module kept on one worker), longest first, as measured
+# with `--durations` on 2026-11-30: they start first, so that no worker ends the run alone on one
+# of them while the other has nothing left. Everything else follows in collection order, the
+# biggest groups first (what xdist's own reordering did; `make test` turns that off).
+RUN_FIRST = (
+    "tests/pinmap/test_form_fuzz.py::test_every_form_refuses_hostile_input",
+    "tests/browser/test_csp_e2e.py",
+    "tests/pinmap/test_live.py",
+    "tests/browser/test_basemap_e2e.py",
+    "tests/pinmap/test_apicache.py",
+    "tests/ingest/test_conflicts.py",
+    "tests/ingest/test_jobs.py",
+    "tests/browser/test_plans_e2e.py",
+    "tests/browser/test_projects_e2e.py",
+)
+
+
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups (--dist loadgroup)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Keep together on one xdist worker what would otherwise be built once per worker: the
-    browser tests (one Chromium and one live server per worker), and each module whose
-    module-scoped fixtures are costly (a server, a database made by two national syncs)."""
-    browser_dir = Path(__file__).parent / "browser"
+    """Keep together on one xdist worker each module whose module-scoped fixtures are costly (a
+    live server, a database made by two national syncs), and hand out the longest work first.
+
+    Each worker has its own Chromium (session scope) and each browser module its own live server
+    and database (tests/browser/conftest.py), so browser modules spread over both workers."""
+    groups: dict[pytest.Item, str] = {}
     for item in items:
-        if browser_dir in item.path.parents or "browser" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.xdist_group("browser"))
-            continue
         defs = getattr(item, "_fixtureinfo", None)
         scopes = {d.scope for ds in (defs.name2fixturedefs.values() if defs else ()) for d in ds}
         if "module" in scopes:
             item.add_marker(pytest.mark.xdist_group(item.path.stem))
+        marks = [m.args[0] if m.args else "" for m in item.iter_markers("xdist_group")]
+        groups[item] = marks[0] if marks else item.nodeid
+    sizes: dict[str, int] = {}
+    for group in groups.values():
+        sizes[group] = sizes.get(group, 0) + 1
+
+    def rank(item: pytest.Item) -> tuple[int, int]:
+        first = next((n for n, p in enumerate(RUN_FIRST) if item.nodeid.startswith(p)), None)
+        return (first, 0) if first is not None else (len(RUN_FIRST), -sizes[groups[item]])
+
+    items.sort(key=rank)  # stable: a module's tests keep their order
 
 
 class _XdistGroups:
@@ -130,8 +157,29 @@ def engine(database_url: str) -> Iterator[Engine]:
     eng.dispose()
 
 
+@pytest.fixture(scope="session")
+def world_database(pg_cluster: Cluster) -> WorldRows:
+    """A database of this process with the portal world committed (tests/support/portal.py)."""
+    return commit_world(prepared_database(pg_cluster, "pinmap_world"))
+
+
+@pytest.fixture(scope="session")
+def world_engine(world_database: WorldRows) -> Iterator[Engine]:
+    eng = make_engine(world_database.url)
+    yield eng
+    eng.dispose()
+
+
+def _uses_world(request: pytest.FixtureRequest) -> bool:
+    return "world_database" in request.fixturenames
+
+
 @pytest.fixture
-def connection(engine: Engine) -> Iterator[Connection]:
+def connection(request: pytest.FixtureRequest, engine: Engine) -> Iterator[Connection]:
+    """A transaction rolled back after the test, in the world's database for the tests that take
+    the portal world, in the plain one for the others."""
+    if _uses_world(request):
+        engine = request.getfixturevalue("world_engine")
     with engine.connect() as conn:
         trans = conn.begin()
         try:
@@ -155,14 +203,22 @@ def session(session_factory: sessionmaker[Session]) -> Iterator[Session]:
 
 
 @pytest.fixture
-def app(session_factory: sessionmaker[Session], tmp_path: Path, database_url: str) -> Flask:
+def app(
+    request: pytest.FixtureRequest,
+    session_factory: sessionmaker[Session],
+    tmp_path: Path,
+    database_url: str,
+) -> Flask:
     # The URL only serves the live-change listener; requests use the rolled-back session.
+    # One app per process, handed from test to test (tests/support/app.py says when it is not).
     config = {
         **TEST_CONFIG,
         "PINMAP_UPLOAD_DIR": str(tmp_path / "uploads"),
-        "SQLALCHEMY_URL": database_url,
+        "SQLALCHEMY_URL": (
+            request.getfixturevalue("world_database").url if _uses_world(request) else database_url
+        ),
     }
-    return create_app(config, session_factory=session_factory)
+    return shared_app(config, session_factory)
 
 
 @pytest.fixture

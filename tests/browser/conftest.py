@@ -18,31 +18,48 @@ from pinmap.services.boundaries import import_boundaries
 
 from ..support.app import TEST_CONFIG
 from ..support.browser import LiveServer, Watched
-from ..support.databases import prepared_database
+from ..support.databases import clone, database_name, drop_database, prepared_database
 from ..support.paths import PROVINCE_FILE
 
 
 @pytest.fixture(scope="session")
-def live_server(pg_cluster: Cluster) -> Iterator[LiveServer]:
-    """The app on its own database (committed data, province outlines when available)."""
-    url = prepared_database(pg_cluster, "pinmap_e2e")
-    engine = make_engine(url)
-    boundaries = PROVINCE_FILE.exists()
-    if boundaries:
+def e2e_template(pg_cluster: Cluster) -> Iterator[str]:
+    """A database for this worker's live servers to copy: what `pinmap setup` leaves, plus the
+    province outlines (imported once, not once per module)."""
+    url = prepared_database(pg_cluster, "pinmap_e2e_template")
+    if PROVINCE_FILE.exists():
+        engine = make_engine(url)
         with sessionmaker(bind=engine).begin() as session:
             bset = read_boundaries(PROVINCE_FILE, "province")
             import_boundaries(session, bset, "province", source_name="adm1", sha256="0" * 64)
+        engine.dispose()  # a template must have no open connection to be copied
+    yield database_name(url)
+    drop_database(pg_cluster, url)
+
+
+@pytest.fixture(scope="module")
+def live_server(
+    pg_cluster: Cluster, e2e_template: str, request: pytest.FixtureRequest
+) -> Iterator[LiveServer]:
+    """The app on a database of this module's own (committed data, province outlines when
+    available): what one module's tests commit, another module's never sees."""
+    url = clone(
+        pg_cluster, e2e_template, f"pinmap_e2e_{request.module.__name__.rsplit('.', 1)[-1]}"
+    )
     app = create_app({**TEST_CONFIG, "SQLALCHEMY_URL": url})
     server = make_server("127.0.0.1", free_port(), app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield LiveServer(f"http://127.0.0.1:{server.server_port}", url, boundaries)
+        yield LiveServer(f"http://127.0.0.1:{server.server_port}", url, PROVINCE_FILE.exists())
     finally:
         server.shutdown()
         server.server_close()
         app.extensions["pinmap"]["session_factory"].kw["bind"].dispose()
-        engine.dispose()
+        # A live-change listener keeps retrying its database forever (it has no stop): leave
+        # that one to go with the cluster rather than fill the log with its retries.
+        if "broker" not in app.extensions["pinmap"]:
+            drop_database(pg_cluster, url)
 
 
 @pytest.fixture

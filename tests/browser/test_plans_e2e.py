@@ -6,24 +6,15 @@ PINMAP_SCREENSHOTS=<folder> saves each page at 1366×900 and 390×844.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page
-from sqlalchemy.orm import sessionmaker
 
-from pinmap.db import make_engine
-from pinmap.services.accounts import create_user
-from pinmap.services.audit import Actor
-
-from ..support.browser import LiveServer
+from ..support.browser import LiveServer, add_people, screenshots, sign_in_page, thai_page
 
 pytestmark = pytest.mark.browser
 
-PASSWORD = "e2e password 123"
-VIEWPORTS = {"desktop": (1366, 900), "phone": (390, 844)}
 OFFICE = "spp-krabi"
 TEXTS = {
     "problem": "ผลสัมฤทธิ์คณิตศาสตร์ต่ำกว่าค่าเฉลี่ยประเทศ",
@@ -35,51 +26,27 @@ TEXTS = {
 
 @pytest.fixture(scope="module")
 def people(live_server: LiveServer) -> None:
-    engine = make_engine(live_server.database_url)
-    with sessionmaker(bind=engine).begin() as session:
-        for who, role, office in (
+    add_people(
+        live_server.database_url,
+        "plan",
+        (
             ("editor", "office_editor", OFFICE),
             ("director", "office_director", OFFICE),
             ("reviewer", "reviewer", None),
-        ):
-            create_user(
-                session,
-                Actor(None),
-                email=f"plan-{who}@example.go.th",
-                name=f"ทดสอบ {who}",
-                password=PASSWORD,
-                role=role,
-                office_code=office,
-            )
-    engine.dispose()
+        ),
+    )
 
 
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="th-TH")
-    yield context.new_page()
-    context.close()
+    yield from thai_page(browser)
 
 
 def _sign_in(page: Page, url: str, who: str) -> None:
-    page.context.clear_cookies()
-    page.goto(url + "/portal/login")
-    page.fill("input[name=email]", f"plan-{who}@example.go.th")
-    page.fill("input[name=password]", PASSWORD)
-    page.locator("form button").first.click()
-    page.wait_for_load_state()
-    assert "/portal/login" not in page.url, page.content()[:500]
+    sign_in_page(page, url, f"plan-{who}@example.go.th")
 
 
-def _shots(page: Page, name: str) -> None:
-    folder = os.environ.get("PINMAP_SCREENSHOTS")
-    if not folder:
-        return
-    Path(folder).mkdir(parents=True, exist_ok=True)
-    for label, (width, height) in VIEWPORTS.items():
-        page.set_viewport_size({"width": width, "height": height})
-        page.screenshot(path=f"{folder}/{name}-{label}.png", full_page=True)
-    page.set_viewport_size({"width": 1366, "height": 900})
+_shots = screenshots
 
 
 def _press(page: Page, value: str) -> None:

@@ -1,12 +1,21 @@
-"""Waiting on the page for conditions, not for fixed times a busy machine can outrun."""
+"""Browser-test helpers: waiting on the page for conditions (not for fixed times a busy machine
+can outrun), and the people, pages and screenshots of the end-to-end journeys."""
 
 from __future__ import annotations
 
+import os
 import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import Page
+from playwright.sync_api import Browser, Page
+from sqlalchemy.orm import sessionmaker
+
+from pinmap.db import make_engine
+from pinmap.services.accounts import create_user
+from pinmap.services.audit import Actor
 
 
 @dataclass
@@ -52,3 +61,59 @@ def stream_open(page: Page, timeout_ms: float = WAIT_MS) -> None:
         "() => window.PinMap && PinMap.source && PinMap.source.readyState === EventSource.OPEN",
         timeout=timeout_ms,
     )
+
+
+# --- people and pages of the end-to-end journeys (operating plans, quarterly projects) ---------
+
+E2E_PASSWORD = "e2e password 123"
+VIEWPORTS = {"desktop": (1366, 900), "phone": (390, 844)}
+
+
+def add_people(
+    database_url: str, prefix: str, people: Iterable[tuple[str, str, str | None]]
+) -> None:
+    """Commit a user `<prefix>-<who>@example.go.th` (password E2E_PASSWORD) per (who, role,
+    office) on the live server's database."""
+    engine = make_engine(database_url)
+    with sessionmaker(bind=engine).begin() as session:
+        for who, role, office in people:
+            create_user(
+                session,
+                Actor(None),
+                email=f"{prefix}-{who}@example.go.th",
+                name=f"ทดสอบ {who}",
+                password=E2E_PASSWORD,
+                role=role,
+                office_code=office,
+            )
+    engine.dispose()
+
+
+def thai_page(browser: Browser) -> Iterator[Page]:
+    """A page of its own context at 1366×900 in Thai (a fixture's body: `yield from`)."""
+    context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="th-TH")
+    yield context.new_page()
+    context.close()
+
+
+def sign_in_page(page: Page, url: str, email: str, password: str = E2E_PASSWORD) -> None:
+    """Sign in through the sign-in page of the server at `url`, from a clean cookie jar."""
+    page.context.clear_cookies()
+    page.goto(url + "/portal/login")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", password)
+    page.locator("form button").first.click()
+    page.wait_for_load_state()
+    assert "/portal/login" not in page.url, page.content()[:500]
+
+
+def screenshots(page: Page, name: str) -> None:
+    """With PINMAP_SCREENSHOTS=<folder>, save the page at each of VIEWPORTS there."""
+    folder = os.environ.get("PINMAP_SCREENSHOTS")
+    if not folder:
+        return
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    for label, (width, height) in VIEWPORTS.items():
+        page.set_viewport_size({"width": width, "height": height})
+        page.screenshot(path=f"{folder}/{name}-{label}.png", full_page=True)
+    page.set_viewport_size({"width": 1366, "height": 900})

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from pinmap.models import FiscalYear, Office, PolicyItem, User
 from pinmap.services.audit import utcnow
@@ -47,8 +47,8 @@ class World:
         )
 
 
-@pytest.fixture
-def world(session: Session) -> World:
+def build_world(session: Session) -> World:
+    """Users of every role with API tokens, an item of this fiscal year and an open window."""
     today = (utcnow() + dt.timedelta(hours=7)).date()
     fy = fiscal_year_of(today)
     if session.get(FiscalYear, fy) is None:
@@ -75,6 +75,57 @@ def world(session: Session) -> World:
     session.commit()
     own = session.scalars(select(Office).filter_by(code=OWN)).one()
     return World(users, tokens, fy, item, 1, own)
+
+
+@dataclass(frozen=True)
+class WorldRows:
+    """What build_world committed in a database of its own, by id (tokens: their secrets)."""
+
+    url: str
+    user_ids: dict[str, int]
+    tokens: dict[str, str]
+    fy: int
+    item_id: int
+    own_id: int
+
+
+def commit_world(url: str) -> WorldRows:
+    """Build the world once in the database at `url` and commit it (with the test hasher)."""
+    from argon2 import PasswordHasher
+
+    from pinmap.db import make_engine
+    from pinmap.services import accounts
+
+    engine = make_engine(url)
+    hasher, accounts._hasher = accounts._hasher, PasswordHasher(time_cost=1, memory_cost=1024)
+    try:
+        with sessionmaker(bind=engine, expire_on_commit=False)() as session:
+            w = build_world(session)
+            return WorldRows(
+                url,
+                {who: u.id for who, u in w.users.items()},
+                dict(w.tokens),
+                w.fy,
+                w.item.id,
+                w.own.id,
+            )
+    finally:
+        accounts._hasher = hasher
+        engine.dispose()
+
+
+@pytest.fixture
+def world(session: Session, world_database: WorldRows) -> World:
+    """The world of build_world, in this test's transaction.
+
+    It is built once per process in a database of its own (tests/conftest.py, `world_database`),
+    and the tests that take it run their transaction there: the same rows each time, without
+    making five users and five tokens per test."""
+    rows = world_database
+    users = {who: session.get(User, uid) for who, uid in rows.user_ids.items()}
+    item, own = session.get(PolicyItem, rows.item_id), session.get(Office, rows.own_id)
+    assert item is not None and own is not None and all(users.values())
+    return World(users, dict(rows.tokens), rows.fy, item, 1, own)  # type: ignore[arg-type]
 
 
 def add_coach(world: World, session: Session) -> User:
