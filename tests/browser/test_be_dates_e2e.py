@@ -72,8 +72,12 @@ def _stored(server: LiveServer) -> ReportingWindow | None:
     return found
 
 
+# The new-window form (each listed window has an edit form of its own with the same fields).
+NEW_WINDOW = "form.admin-form[action$='/admin/windows']"
+
+
 def _fill_window(page: Page, opens: str, closes: str) -> None:
-    form = page.locator("form.admin-form").filter(has=page.locator("[name=opens_on]"))
+    form = page.locator(NEW_WINDOW)
     form.locator("[name=fiscal_year]").fill(str(YEAR))
     form.locator("[name=round_no]").fill("1")
     form.locator("[name=label_th]").fill("ระยะที่ 1")
@@ -90,7 +94,7 @@ def _screenshots(page: Page, name: str) -> None:
     Path(folder).mkdir(parents=True, exist_ok=True)
     for label, (width, height) in {"desktop": (1366, 900), "phone": (390, 844)}.items():
         page.set_viewport_size({"width": width, "height": height})
-        page.locator("[name=opens_on]").scroll_into_view_if_needed()
+        page.locator(NEW_WINDOW + " [name=opens_on]").scroll_into_view_if_needed()
         page.screenshot(path=f"{folder}/{name}-{label}.png")
     page.set_viewport_size({"width": 1366, "height": 900})
 
@@ -100,11 +104,11 @@ def test_a_window_typed_in_buddhist_era_is_stored_iso_and_shown_back(
 ) -> None:
     page.goto(server.url + "/admin/windows")
     _fill_window(page, "1/10/2589", "2590-01-31")
-    assert page.locator("[name=opens_on]").input_value() == "01/10/2589"
-    assert page.locator("[name=closes_on]").input_value() == "31/01/2590"
+    assert page.locator(NEW_WINDOW + " [name=opens_on]").input_value() == "01/10/2589"
+    assert page.locator(NEW_WINDOW + " [name=closes_on]").input_value() == "31/01/2590"
     _screenshots(page, "be-date-typed")
     with page.expect_navigation():
-        page.locator("form.admin-form button[type=submit]").click()
+        page.locator(NEW_WINDOW + " button[type=submit]").click()
     stored = _stored(server)
     assert stored is not None, page.locator("main").inner_text()[:600]
     assert (stored.opens_on, stored.closes_on) == (dt.date(2046, 10, 1), dt.date(2047, 1, 31))
@@ -117,21 +121,21 @@ def test_a_refused_window_keeps_the_buddhist_era_days_typed(page: Page, server: 
     page.goto(server.url + "/admin/windows")
     _fill_window(page, "01/01/2580", "31/01/2590")  # opens before the fiscal year starts
     with page.expect_response(lambda r: r.request.method == "POST") as answer:
-        page.locator("form.admin-form button[type=submit]").click()
+        page.locator(NEW_WINDOW + " button[type=submit]").click()
     assert answer.value.status == 400
     error = page.locator("p.error").inner_text()
     assert "2590" in error and "1 ต.ค. 2589" in error and "2046" not in error, error
-    assert page.locator("[name=opens_on]").input_value() == "01/01/2580"
-    assert page.locator("[name=closes_on]").input_value() == "31/01/2590"
-    assert page.locator("[name=label_th]").input_value() == "ระยะที่ 1"
+    assert page.locator(NEW_WINDOW + " [name=opens_on]").input_value() == "01/01/2580"
+    assert page.locator(NEW_WINDOW + " [name=closes_on]").input_value() == "31/01/2590"
+    assert page.locator(NEW_WINDOW + " [name=label_th]").input_value() == "ระยะที่ 1"
     _screenshots(page, "be-date-refused")
 
 
 def test_a_day_that_does_not_exist_is_stopped_in_the_page(page: Page, server: LiveServer) -> None:
     page.goto(server.url + "/admin/windows")
     _fill_window(page, "31/02/2590", "31/03/2590")
-    field = page.locator("[name=opens_on]")
+    field = page.locator(NEW_WINDOW + " [name=opens_on]")
     assert field.input_value() == "31/02/2590"
     assert "วัน/เดือน/ปี" in field.evaluate("e => e.validationMessage")
-    page.locator("form.admin-form button[type=submit]").click()
+    page.locator(NEW_WINDOW + " button[type=submit]").click()
     assert page.url.endswith("/admin/windows")  # not sent: the browser showed the message

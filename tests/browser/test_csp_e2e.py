@@ -110,6 +110,8 @@ PAGES = {
     "/admin/windows": "/admin/windows",
     "/admin/catalogue": "/admin/catalogue",
     "/admin/framework": "/admin/framework",
+    "/admin/deadlines": "/admin/deadlines",
+    "/admin/workflow": "/admin/workflow",
     "/admin/audit": "/admin/audit",
     "/admin/ingest": "/admin/ingest",
     "/admin/ingest/runs": "/admin/ingest/runs",

@@ -120,6 +120,7 @@ def test_a_plan_from_the_portal_to_the_office_page_and_back(
     page.wait_for_load_state()
     page.goto(desk)
     page.fill("[name=comment]", "ปีงบประมาณไม่ตรง")
+    page.once("dialog", lambda dialog: dialog.accept())  # un-approving asks first
     _press(page, "unapprove")
     _no_error(page)
     page.goto(desk)

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from ingest.jobs import run_source
 from ingest.parsers import Parsed, Refused, parse_page
-from pinmap.models import PolicyItem, ProgressEntry
+from pinmap.models import PolicyItem, WorkflowReport
 
 from ..support.ingest import IngestDB, Routes, page, progress_record
 
@@ -60,5 +60,5 @@ def test_a_record_on_a_sub_item_lands_on_it(
     result = run_source(ingest_db.factory, "demo-p")
     assert result.counts["inserted"] == 1 and result.counts["quarantined"] == 1, result
     with ingest_db.factory() as s:
-        entry = s.scalars(select(ProgressEntry)).one()
-        assert entry.item_id == sub_id
+        entry = s.scalars(select(WorkflowReport).where(WorkflowReport.kind == "progress")).one()
+        assert entry.subject_id == sub_id

@@ -48,6 +48,9 @@ NOT_PAGES: dict[str, str] = {
     "coaching.plan_export": "a plan's CSV/XLSX/ICS download (test_plans.py)",
     "coaching.round_sessions_ics": "an iCalendar download (test_calendar_export.py)",
     "health.healthz": "JSON health check",
+    "public.map_bundle_file": "the map page's script (test_pages.py, test_map_page_cache.py)",
+    "public.evidence_preview": "a PNG preview of an evidence file (test_review_changes.py)",
+    "public.best_practice_preview": "a PNG preview of an attachment (test_review_changes.py)",
 }
 API_PREFIX = "/api/"  # JSON, not pages: the API tests and test_every_page.py cover its routes
 
@@ -107,7 +110,10 @@ def build_world(c: Ctx) -> None:
     m.visit_plan(c, publish=True)
     # Multi-line text as people type it.
     c.conn.execute(
-        text("UPDATE best_practices SET background = :t"),
+        text(
+            "UPDATE workflow_revisions SET data = jsonb_set(data, '{background}', to_jsonb(CAST(:t AS text)))"
+            " WHERE report_id IN (SELECT id FROM workflow_reports WHERE kind = 'best_practice')"
+        ),
         {"t": "บรรทัดแรก\nบรรทัดที่สอง <b>ไม่ใช่ HTML</b>"},
     )
     for who, name in {
@@ -170,17 +176,18 @@ _SQL: dict[str, str] = {
     "plan_id": "SELECT id FROM visit_plans ORDER BY id",
     "round_id": "SELECT id FROM monitoring_rounds ORDER BY (id IN (SELECT round_id FROM "
     "visit_plans)) DESC, fiscal_year DESC, round_no LIMIT 2",
-    "entry_id": "SELECT id FROM progress_entries ORDER BY id",
-    "rev_id": "SELECT id FROM profile_revisions ORDER BY id",
+    "entry_id": "SELECT id FROM workflow_reports WHERE kind = 'progress' ORDER BY id",
+    "rev_id": "SELECT v.id FROM workflow_revisions v JOIN workflow_reports r ON r.id = v.report_id "
+    "WHERE r.kind = 'profile' ORDER BY v.id",
     "report_id": "SELECT id FROM workflow_reports WHERE kind = 'quarterly_project' ORDER BY id",
     "run_id": "SELECT id FROM ingest_runs ORDER BY id",
     "project_id": "SELECT id FROM projects ORDER BY id",
 }
 # Endpoints whose arguments come from one row together (an entry's address, a report's quarter).
 _ROWS_SQL: dict[str, str] = {
-    "portal.entry": "SELECT o.code, e.fiscal_year, e.round_no, i.kind, i.no "
-    "FROM progress_entries e JOIN offices o ON o.id = e.office_id "
-    "JOIN policy_items i ON i.id = e.item_id ORDER BY e.id",
+    "portal.entry": "SELECT o.code, e.fiscal_year, e.period AS round_no, i.kind, i.no "
+    "FROM workflow_reports e JOIN offices o ON o.id = e.office_id "
+    "JOIN policy_items i ON i.id = e.subject_id WHERE e.kind = 'progress' ORDER BY e.id",
     "portal.quarter_report": "SELECT o.code, p.id AS project_id, q.quarter "
     "FROM projects p JOIN offices o ON o.id = p.office_id "
     "CROSS JOIN (VALUES (1), (4)) AS q(quarter) ORDER BY p.id",
