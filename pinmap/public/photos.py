@@ -91,10 +91,15 @@ def evidence_preview(evidence_id: int) -> Any:
 @bp.route("/previews/best-practices/<int:bp_id>/<int:index>.png")
 def best_practice_preview(bp_id: int, index: int) -> Any:
     """Rights as the attachment itself (best_practices.best_practice_file)."""
-    found = bp_svc.bp_or_404(get_session(), bp_id)
+    session = get_session()
+    found = bp_svc.bp_or_404(session, bp_id)
     user = current_user if current_user.is_authenticated else None
-    if found.state != "approved" and not can_read_office_work(user, found.office_id):
-        abort(404)
+    if not can_read_office_work(user, found.office_id):
+        # Outsiders see the approved revision's files only (the working one may differ).
+        public = bp_svc.public_or_none(session, bp_id)
+        if public is None:
+            abort(404)
+        found = public
     files = found.attachments or []
     if not 0 <= index < len(files):
         abort(404)

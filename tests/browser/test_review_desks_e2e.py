@@ -13,6 +13,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pikepdf
 import pytest
@@ -23,7 +24,15 @@ from sqlalchemy.orm import sessionmaker
 
 from pinmap.config import PROJECT_ROOT, from_env
 from pinmap.db import make_engine
-from pinmap.models import Evidence, MonitoringRound, Office, PolicyItem, ProfileRevision, User
+from pinmap.models import (
+    Evidence,
+    MonitoringRound,
+    Office,
+    PolicyItem,
+    User,
+    WorkflowReport,
+    WorkflowRevision,
+)
 from pinmap.services import coaching, progress
 from pinmap.services.audit import Actor
 from pinmap.services.uploads import clean_upload, store
@@ -41,6 +50,19 @@ SCHOOLS = (
     "1081019901,โรงเรียนบ้าน<ทดสอบ>,เมืองกระบี่,ประถมศึกษา,8.07,98.91\n"
     "1081019902,โรงเรียนวัดทดสอบ,อ่าวลึก,ขยายโอกาส,8.35,98.72\n"
 )
+
+
+def _revisions_of(kind: str) -> Any:
+    """A kind's revisions in the workflow engine, newest first."""
+    return (
+        select(WorkflowRevision)
+        .join(WorkflowReport, WorkflowReport.id == WorkflowRevision.report_id)
+        .where(WorkflowReport.kind == kind)
+        .order_by(WorkflowRevision.id.desc())
+    )
+
+
+_PROFILE_REVISIONS = _revisions_of("profile")
 
 
 @dataclass
@@ -109,7 +131,7 @@ def setup(live_server: LiveServer) -> Iterator[Setup]:
             sha256=clean.sha256,
         )
         rev = progress.add_evidence(session, editor, office, item, 2, rev.version, ev)
-        entry_id = rev.entry_id
+        entry_id = rev.entry.id
         if session.scalars(select(MonitoringRound)).first() is None:
             coaching.load_rounds(session, PROJECT_ROOT / "data" / "monitoring_rounds.csv")
         rnd = session.scalars(select(MonitoringRound).filter_by(fiscal_year=2567, round_no=2)).one()
@@ -244,9 +266,9 @@ def _profile_change(page: Page, url: str, live_server: LiveServer) -> int:
     page.wait_for_load_state()
     engine = make_engine(live_server.database_url)
     with sessionmaker(bind=engine).begin() as session:
-        rev = session.scalars(select(ProfileRevision).order_by(ProfileRevision.id.desc())).first()
+        rev = session.scalars(_PROFILE_REVISIONS).first()
         assert rev is not None and (rev.data or {}).get("schools"), "the school list was not staged"
-        rev.state = "submitted"  # the director's button; its own tests cover it
+        rev.state, rev.level = "submitted", 1  # the director's button; its own tests cover it
         rev_id = rev.id
     engine.dispose()
     return rev_id

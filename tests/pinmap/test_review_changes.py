@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import re
 from pathlib import Path
+from typing import Any
 
 import pikepdf
 from flask import Flask
@@ -14,7 +15,7 @@ from PIL import Image
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pinmap.models import Evidence, ProfileRevision
+from pinmap.models import Evidence, WorkflowReport, WorkflowRevision
 
 from ..signin import sign_in
 from ..support.portal import World
@@ -29,6 +30,19 @@ from ..support.profiles import (
 from ..support.profiles import wired as wired
 
 SCHOOLS = "/portal/offices/spp-krabi/schools"
+
+
+def _revisions_of(kind: str) -> Any:
+    """A kind's revisions in the workflow engine, newest first."""
+    return (
+        select(WorkflowRevision)
+        .join(WorkflowReport, WorkflowReport.id == WorkflowRevision.report_id)
+        .where(WorkflowReport.kind == kind)
+        .order_by(WorkflowRevision.id.desc())
+    )
+
+
+_PROFILE_REVISIONS = _revisions_of("profile")
 
 
 def _pdf_bytes() -> bytes:
@@ -61,9 +75,7 @@ def _upload_evidence(client: FlaskClient, w: World, session: Session, name: str)
 
 
 def _entry_version(session: Session) -> int:
-    from pinmap.models import ProgressRevision
-
-    rev = session.scalars(select(ProgressRevision).order_by(ProgressRevision.id.desc())).first()
+    rev = session.scalars(_revisions_of("progress")).first()
     return rev.version if rev else 0
 
 
@@ -95,12 +107,12 @@ def test_pdf_evidence_preview_and_a_broken_file(
 
     # The office's own report page is not a review desk; the review desk shows the previews.
     sign_in(client, world.users["reviewer"], lang="en")
-    page = client.get(f"/review/entries/{ev.revision.entry_id}").get_data(as_text=True)
+    page = client.get(f"/review/entries/{ev.revision.report_id}").get_data(as_text=True)
     assert f'src="/previews/evidence/{ev.id}.png"' in page
     assert "รายงาน &lt;b&gt;ผล&lt;/b&gt;" in page and "<b>ผล</b>" not in page
 
 
-def _submitted_profile(client: FlaskClient, world: World, session: Session) -> ProfileRevision:
+def _submitted_profile(client: FlaskClient, world: World, session: Session) -> WorkflowRevision:
     lon, lat = krabi_point(session)
     sign_in(client, world.users["own_editor"], lang="en")
     form = profile_form(lon + 0.05, lat, address="<script>x</script> ถนนใหม่")
@@ -115,8 +127,11 @@ def _submitted_profile(client: FlaskClient, world: World, session: Session) -> P
     )
     assert r.status_code == 302, r.get_data(as_text=True)[:800]
     session.expire_all()
-    rev = session.scalars(select(ProfileRevision).order_by(ProfileRevision.id.desc())).one()
-    rev.state = "submitted"  # what the director's submit does; its own tests cover the button
+    rev = session.scalars(_PROFILE_REVISIONS).one()
+    rev.state, rev.level = (
+        "submitted",
+        1,
+    )  # what the director's submit does; its own tests cover the button
     session.commit()
     return rev
 
@@ -152,17 +167,27 @@ def test_no_counts_for_office_staff(client: FlaskClient, world: World) -> None:
 def test_best_practice_attachment_previews_follow_the_attachment_rights(
     app: Flask, client: FlaskClient, world: World, session: Session
 ) -> None:
-    from pinmap.models import BestPractice
+    from pinmap.services import best_practices as bp_svc
+    from pinmap.services.audit import Actor
     from pinmap.services.uploads import clean_upload, store
 
     clean = clean_upload(io.BytesIO(_pdf_bytes()), "แผ่นพับ.pdf")
     stored = store(Path(app.config["PINMAP_UPLOAD_DIR_PATH"]), clean)
-    found = BestPractice(
-        office_id=world.own.id,
-        fiscal_year=world.fy,
-        title="แนวปฏิบัติ",
-        state="submitted",
-        attachments=[
+    editor = Actor(session.merge(world.users["own_editor"]))
+    found = bp_svc.save(
+        session,
+        editor,
+        session.merge(world.own),
+        None,
+        {"title": "แนวปฏิบัติ", "fiscal_year": str(world.fy)},
+        None,
+    )
+    rev = session.scalars(_revisions_of("best_practice")).first()
+    assert rev is not None
+    # Attachments as the upload route stores them, one of them naming no stored file; sent.
+    rev.data = {
+        **rev.data,
+        "attachments": [
             {
                 "stored_name": stored,
                 "original_name": "แผ่นพับ.pdf",
@@ -173,8 +198,8 @@ def test_best_practice_attachment_previews_follow_the_attachment_rights(
             },
             {"stored_name": "not/a/stored/name.pdf", "mime": "application/pdf", "title": "x"},
         ],
-    )
-    session.add(found)
+    }
+    rev.state, rev.level = "submitted", 1
     session.commit()
     url = f"/previews/best-practices/{found.id}/0.png"
     assert app.test_client().get(url).status_code == 404  # not public before approval
@@ -187,7 +212,8 @@ def test_best_practice_attachment_previews_follow_the_attachment_rights(
     assert client.get(f"/previews/best-practices/{found.id}/2.png").status_code == 404
     page = client.get(f"/review/best-practices/{found.id}").get_data(as_text=True)
     assert f'src="{url}"' in page and "แผ่นพับ &lt;1&gt;" in page
-    found.state = "approved"
+    rev.state, rev.level = "approved", 2  # the reviewer's approval; its own tests cover it
+    rev.report.approved_revision_id = rev.id
     session.commit()
     public = app.test_client().get(url)
     assert public.status_code == 200
@@ -209,9 +235,9 @@ def test_profile_desk_lists_changed_fields_against_the_approved_profile(
     )
     assert save_profile(client, form).status_code == 302
     session.expire_all()
-    rev = session.scalars(select(ProfileRevision).order_by(ProfileRevision.id.desc())).first()
+    rev = session.scalars(_PROFILE_REVISIONS).first()
     assert rev is not None and rev.state == "draft"
-    rev.state = "submitted"
+    rev.state, rev.level = "submitted", 1
     session.commit()
     sign_in(client, world.users["reviewer"], lang="en")
     page = client.get(f"/review/profiles/{rev.id}").get_data(as_text=True)
