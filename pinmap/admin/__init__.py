@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-from . import framework, home, ingest, views  # noqa: E402,F401
+from . import framework, home, ingest, outbox, views  # noqa: E402,F401

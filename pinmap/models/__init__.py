@@ -43,6 +43,14 @@ from .ingest import (
     Quarantine,
     QuarterlyReport,
 )
+from .notify import (
+    CHANNELS,
+    DELIVERY_STATES,
+    NOTIFICATION_KINDS,
+    Notification,
+    NotificationDelivery,
+    NotificationPreference,
+)
 from .offices import (
     LOCATION_PRECISIONS,
     OFFICE_KINDS,
@@ -168,4 +176,10 @@ __all__ = [
     "WorkflowEvent",
     "WorkflowReport",
     "WorkflowRevision",
+    "CHANNELS",
+    "DELIVERY_STATES",
+    "NOTIFICATION_KINDS",
+    "Notification",
+    "NotificationDelivery",
+    "NotificationPreference",
 ]
