@@ -260,12 +260,18 @@ def _window_title(w: ReportingWindow) -> str:
 
 def missing_items(session: Session, window: ReportingWindow) -> dict[int, list[str]]:
     """Office id -> numbers of the items of the window's round it has not sent yet."""
-    items = session.execute(
-        select(PolicyItem.id, PolicyItem.no).where(
-            PolicyItem.fiscal_year == window.fiscal_year,
-            PolicyItem.rounds.any(window.round_no),
+    # Items asked in the round (empty `rounds`: every round), not retired, not a parent of
+    # sub-items (those are reported item by item).
+    parents = select(PolicyItem.parent_id).where(PolicyItem.parent_id.is_not(None))
+    items = [
+        (i.id, i.no)
+        for i in session.scalars(
+            select(PolicyItem)
+            .where(PolicyItem.fiscal_year == window.fiscal_year, PolicyItem.id.not_in(parents))
+            .order_by(PolicyItem.id)
         )
-    ).all()
+        if i.asked_in(window.round_no)
+    ]
     if not items:
         return {}
     sent = set(
@@ -380,7 +386,7 @@ def mark_read(session: Session, actor: Actor, notification_id: int | None) -> in
         if owned is None:
             raise ServiceError(404, N_("No such message."))
         query = query.where(Notification.id == notification_id)
-    count = session.execute(query.values(read_at=actor.now)).rowcount or 0
+    count = len(session.execute(query.values(read_at=actor.now).returning(Notification.id)).all())
     audit(
         session,
         actor,

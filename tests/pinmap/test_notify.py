@@ -23,7 +23,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from ingest import notify_jobs
 from pinmap.db import make_engine
 from pinmap.localdb import Cluster
-from pinmap.models import Notification, NotificationDelivery, Office, User
+from pinmap.models import (
+    Notification,
+    NotificationDelivery,
+    Office,
+    PolicyItem,
+    ReportingWindow,
+    User,
+)
 from pinmap.services import notify
 from pinmap.services import workflow as wf
 from pinmap.services.accounts import create_user
@@ -292,3 +299,79 @@ def test_preferences_turn_a_kind_off_and_a_digest_waits_for_the_morning(
     assert (local.hour, local.minute) == (notify.DIGEST_HOUR, 0)
     with factory() as session:
         assert notify.preferences(session, editor).email_off == frozenset(notify.TEXTS)
+
+
+def test_window_reminders_are_recorded_once_whatever_runs_them(
+    factory: sessionmaker[Session],
+) -> None:
+    with factory.begin() as session:
+        fy = session.scalar(
+            select(PolicyItem.fiscal_year).order_by(PolicyItem.fiscal_year.desc()).limit(1)
+        )
+        assert fy is not None, "the reference catalogue has items"
+        today = dt.date(2026, 11, 30)
+        window = ReportingWindow(
+            fiscal_year=fy,
+            round_no=9,
+            label_th="รอบทดสอบ",
+            label_en="Test round",
+            opens_on=today - dt.timedelta(days=10),
+            closes_on=today + dt.timedelta(days=5),
+        )
+        session.add(window)
+        session.flush()
+        window_id = window.id
+    try:
+        # Two schedulers (or a restart) running the same day record each message once.
+        with factory.begin() as session:
+            first = notify.remind_windows(session, today, [7, 1])
+        with factory.begin() as session:
+            assert notify.remind_windows(session, today, [7, 1]) == 0
+            kinds = dict(
+                session.execute(
+                    select(Notification.kind, func.count())
+                    .where(Notification.subject == f"window:{window_id}")
+                    .group_by(Notification.kind)
+                ).all()
+            )
+            krabi = set(notify.office_users(session, [_office_id(session)]))
+            closing = session.scalars(
+                select(Notification).where(Notification.kind == "window_closing")
+            ).all()
+        assert first == kinds["window_open"] + kinds["window_closing"]
+        assert krabi <= {n.user_id for n in closing}  # the office has sent nothing
+        mine = next(n for n in closing if n.user_id in krabi)
+        assert mine.occasion == "closes-in:7" and mine.params["count"] > 0
+        assert mine.params["days"] == 5 and mine.params["missing"]
+        # The next reminder (1 day before) is a new occasion; the 7-day one is not repeated.
+        with factory.begin() as session:
+            later = notify.remind_windows(session, today + dt.timedelta(days=4), [7, 1])
+            assert later == len(
+                session.scalars(
+                    select(Notification.id).where(Notification.occasion == "closes-in:1")
+                ).all()
+            )
+    finally:
+        with factory.begin() as session:
+            session.execute(delete(ReportingWindow).where(ReportingWindow.id == window_id))
+
+
+def _office_id(session: Session) -> int:
+    return session.scalars(select(Office.id).filter_by(code="spp-krabi")).one()
+
+
+def test_a_final_approval_tells_the_office_and_nothing_else_does(
+    factory: sessionmaker[Session],
+) -> None:
+    with factory.begin() as session:
+        office = session.scalars(select(Office).filter_by(code="spp-krabi")).one()
+        report = wf.save(
+            session, _actor(session, "editor"), KIND.kind, office, 2570, "nt:ok", {"text": "x"}, 0
+        )
+        assert report.current is not None
+        report = wf.submit(session, _actor(session, "director"), report, report.current.version)
+        assert notify.unread_count(session, _actor(session, "editor").user.id) == 0  # type: ignore[union-attr]
+        assert report.current is not None
+        wf.decide(session, _actor(session, "reviewer"), report, "approve", report.current.version)
+        kinds = session.scalars(select(Notification.kind)).all()
+    assert sorted(kinds) == ["report_approved", "report_approved"]
