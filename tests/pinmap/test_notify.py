@@ -39,7 +39,6 @@ from pinmap.services.errors import N_
 
 from ..support.databases import prepared_database
 from ..support.mail import Inbox, _free_port
-from ..support.mail import inbox as inbox  # noqa: F401 (the fixture)
 from ..support.portal import PASSWORD
 
 KIND = wf.register(
