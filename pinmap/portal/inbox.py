@@ -10,6 +10,7 @@ from typing import Any
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy.exc import SQLAlchemyError
 
 from ..db import get_session
 from ..errors import service_message
@@ -28,7 +29,11 @@ def _unread() -> dict[str, Any]:
     def unread_messages() -> int:
         if not current_user.is_authenticated:
             return 0
-        return notify.unread_count(get_session(), current_user.id)
+        try:
+            return notify.unread_count(get_session(), current_user.id)
+        except SQLAlchemyError:
+            # An error page drawn after the database failed must not fail again on the header.
+            return 0
 
     return {"unread_messages": unread_messages}
 
