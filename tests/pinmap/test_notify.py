@@ -13,6 +13,7 @@ import hmac
 import http.server
 import json
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -20,12 +21,13 @@ import pytest
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from ingest import notify_jobs
+from ingest import notify_jobs, scheduler
 from pinmap.db import make_engine
 from pinmap.localdb import Cluster
 from pinmap.models import (
     Notification,
     NotificationDelivery,
+    NotificationPreference,
     Office,
     PolicyItem,
     ReportingWindow,
@@ -82,6 +84,7 @@ def factory(pg_cluster: Cluster) -> Iterator[sessionmaker[Session]]:
 def _empty_outbox(factory: sessionmaker[Session]) -> None:
     with factory.begin() as session:
         session.execute(delete(Notification))
+        session.execute(delete(NotificationPreference))  # everyone back to the defaults
 
 
 def _actor(session: Session, who: str) -> Actor:
@@ -374,3 +377,33 @@ def test_a_final_approval_tells_the_office_and_nothing_else_does(
         wf.decide(session, _actor(session, "reviewer"), report, "approve", report.current.version)
         kinds = session.scalars(select(Notification.kind)).all()
     assert sorted(kinds) == ["report_approved", "report_approved"]
+
+
+def test_the_scheduler_leader_delivers_the_outbox(
+    factory: sessionmaker[Session], inbox: Inbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for key, value in inbox.config().items():
+        monkeypatch.setenv(key, str(value))
+    with factory.begin() as session:
+        uid = _actor(session, "director").user.id  # type: ignore[union-attr]
+        notify.on_question_answered(session, uid, 77, "ส่งผ่านตัวจัดตารางงาน")
+    url = factory.kw["bind"].url.render_as_string(hide_password=False)
+    dsn = url.replace("postgresql+psycopg://", "postgresql://", 1)
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=scheduler.run, args=(factory, dsn), kwargs={"poll": 0.2, "stop": stop}
+    )
+    thread.start()
+    try:
+        (mail,) = inbox.wait_for(1, timeout=30)
+        assert "ส่งผ่านตัวจัดตารางงาน" in str(mail["Subject"])
+        # The job commits after the server took the message: wait for that before stopping,
+        # so no job is left holding a connection of the module's engine.
+        deadline = time.monotonic() + 30
+        while [d.status for d in _deliveries(factory, "email")] != ["sent"]:
+            assert time.monotonic() < deadline, "the delivery was never marked sent"
+            stop.wait(0.05)
+    finally:
+        stop.set()
+        thread.join(30)
+    assert not thread.is_alive()
