@@ -7,6 +7,8 @@ from typing import Any
 
 from marshmallow import EXCLUDE, Schema, fields, validate
 
+from pinmap.models.reporting import ITEM_NO_PATTERN, SET_CODE_PATTERN
+
 STATUSES = ("not_started", "on_plan", "plan_adjusted", "output_achieved")
 SIX_POINTS = (
     "target_progress",
@@ -74,9 +76,27 @@ def _amount() -> StrictFloat:
     return StrictFloat(allow_none=True, load_default=None, validate=validate.Range(min=0))
 
 
+class ItemNo(fields.Field):
+    """An item's number in its set: a whole number (4) or the framework's text number of a
+    sub-item ("4", "4.1", "4.1.2"); loaded as the text the framework stores."""
+
+    default_error_messages = {
+        "invalid": 'Must be a whole number 1-999 or a sub-item number such as "4.1".'
+    }
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        if isinstance(value, bool) or not isinstance(value, int | str):
+            raise self.make_error("invalid")
+        text = str(value)
+        if not re.fullmatch(ITEM_NO_PATTERN, text):
+            raise self.make_error("invalid")
+        return text
+
+
 class ItemRef(_Strict):
-    kind = Str(required=True, validate=validate.OneOf(["policy", "quick_win"]))
-    no = fields.Integer(required=True, strict=True, validate=validate.Range(1, 99))
+    # The item set's code in that year's framework (policy, quick_win, action_plan, ...).
+    kind = Str(required=True, validate=validate.Regexp(f"^{SET_CODE_PATTERN}$"))
+    no = ItemNo(required=True)
 
 
 class Narrative(_Strict):

@@ -39,15 +39,8 @@ from pinmap.services.sanitize import clean_html, clean_text
 
 from .clients import Deadline, FetchError, credential, fetch, redact
 from .parsers import PageError, Parsed, Refused, Unchanged, parse_page, parse_stats_csv
-from .write import (
-    Candidate,
-    QuarterlyRow,
-    StatsRow,
-    Target,
-    write_progress,
-    write_quarterly,
-    write_stats,
-)
+from .write import Candidate, StatsRow, Target, write_progress, write_stats
+from .write_quarterly import QuarterlyRow, quarterly_row, resolve_report_conflict, write_quarterly
 
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 MAX_PAGES = 10_000
@@ -267,7 +260,6 @@ def _apply_quarterly(
         return "quarantined"
     session.flush()  # the write path's statements bypass the session: flush what it holds
     (outcome,) = write_quarterly(session, ctx.target, [row])
-    ctx.changed_offices.setdefault(row.office_id, [])
     return outcome
 
 
@@ -277,17 +269,11 @@ def _quarterly_row(session: Session, ctx: _Context, rec: Parsed) -> QuarterlyRow
     if office_id is None:
         _quarantine(session, ctx, rec, "office_code", f"unknown office {data['office_code']!r}")
         return None
-    budget = data.get("budget") or {}
-    values = {
-        "fiscal_year": data["fiscal_year"],
-        "quarter": data["quarter"],
-        "project": clean_text(data["project"], max_length=500),
-        "points": {k: clean_text(v, max_length=5000) for k, v in data["points"].items()},
-        "budget_planned": budget.get("planned"),
-        "budget_disbursed": budget.get("disbursed"),
-        "source_updated_at": data["updated_at"],
-    }
-    return QuarterlyRow(rec, office_id, values)
+    try:
+        return quarterly_row(rec, office_id)
+    except ServiceError as err:  # the engine's own check refused the content
+        _quarantine(session, ctx, rec, "points", str(err))
+        return None
 
 
 def _apply_stats(session: Session, ctx: _Context, rec: Parsed, known: IngestRecord | None) -> str:
@@ -443,8 +429,6 @@ def apply_batch(
         outcomes = _store_progress(session, ctx, candidates) if candidates else []
         outcomes += write_stats(session, ctx.target, stats) if stats else []
         outcomes += write_quarterly(session, ctx.target, quarterly) if quarterly else []
-        for row in quarterly:
-            ctx.changed_offices.setdefault(row.office_id, [])
         for outcome in outcomes:
             counts.add("conflicts" if outcome == "conflict" else outcome)
     _announce(session, ctx)
@@ -491,6 +475,8 @@ def resolve_conflict(
         raise ServiceError(409, N_("This conflict was already resolved by someone else."))
     if decision not in ("keep", "accept"):
         raise ServiceError(400, N_("Choose to keep the manual report or take the source's."))
+    if conflict.report_id is not None:
+        return resolve_report_conflict(session, actor, conflict, decision, expected_version)
     entry = session.get(ProgressEntry, conflict.entry_id) if conflict.entry_id else None
     if entry is None or entry.current is None:
         raise ServiceError(409, N_("The report this conflict was about no longer exists."))

@@ -43,7 +43,11 @@ RULES: dict[str, frozenset[str]] = {
     "certify_report": frozenset({"office_director"}),
     "review_report": frozenset({"reviewer", "admin"}),
     "accept_report": frozenset({"admin"}),
+    # Which OBEC roles decide each approval level of a kind (the second OBEC level on or off).
+    "manage_workflow": frozenset({"admin"}),
 }
+# The roles an administrator may name as deciding an OBEC approval level (/admin/workflow).
+LEVEL_ROLES = ("reviewer", "admin")
 OFFICE_ROLES = frozenset({"office_editor", "office_director"})
 OFFICE_SCOPED = frozenset(
     {
@@ -79,6 +83,16 @@ def can(user: _UserLike | None, action: str, office_id: int | None = None) -> bo
     if user.role in OFFICE_ROLES and office_id is not None:
         return user.office_id == office_id
     return True
+
+
+def can_as(user: _UserLike | None, action: str, roles: frozenset[str] | None) -> bool:
+    """`can`, for a rule whose roles are configured (an approval level): `roles` replaces the
+    action's default roles when given."""
+    if roles is None:
+        return can(user, action)
+    if user is None or not getattr(user, "active", False):
+        return False
+    return user.role in roles and user.role in LEVEL_ROLES
 
 
 def can_read_office_work(user: _UserLike | None, office_id: int) -> bool:

@@ -67,6 +67,8 @@ LABELS: dict[str, str] = {
     "evidence_id": N_("Evidence"),
     "conflict_id": N_("Conflict"),
     "version": N_("Version"),
+    "quarter": N_("Quarter"),
+    "due_on": N_("Deadline"),
 }
 
 

@@ -70,20 +70,25 @@ def state_label(state: str) -> str:
     return labels.get(state, state)
 
 
+def item_set_name(item: Any) -> str:
+    """The name of the item's set in the reader's language ("Policy" for the policy set)."""
+    if item.kind == "policy":
+        return _("Policy")
+    item_set = getattr(item, "item_set", None)
+    if item_set is None:
+        return str(item.kind)
+    return item_set.title_th if str(get_locale() or "th") == "th" else item_set.title_en
+
+
 def item_label(item: Any) -> str:
     """ "Policy 4.1", "Quick Win 3", or another set's title and the item's number."""
-    if item.kind == "policy":
-        return f"{_('Policy')} {item.no}"
-    if item.kind == "quick_win":
-        return f"Quick Win {item.no}"
-    item_set = item.item_set
-    title = item_set.title_th if str(get_locale() or "th") == "th" else item_set.title_en
-    return f"{title} {item.no}"
+    return f"{item_set_name(item)} {item.no}"
 
 
 def register_filters(app: Flask) -> None:
     app.add_template_global(state_label, "state_label")
     app.add_template_global(item_label, "item_label")
+    app.add_template_global(item_set_name, "item_set_name")
     app.add_template_filter(lambda keys: str(Labels(*keys)), "field_labels")
     app.add_template_filter(format_date_be, "be_date")
     app.add_template_filter(lambda n: format_decimal(n), "number")

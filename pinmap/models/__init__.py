@@ -41,7 +41,6 @@ from .ingest import (
     IngestRun,
     IngestSource,
     Quarantine,
-    QuarterlyReport,
 )
 from .notify import (
     CHANNELS,
@@ -100,6 +99,7 @@ from .workflow import (
     Project,
     QuarterDeadline,
     WorkflowEvent,
+    WorkflowKindLevels,
     WorkflowReport,
     WorkflowRevision,
 )
@@ -148,7 +148,6 @@ __all__ = [
     "ProgressRevision",
     "Province",
     "Quarantine",
-    "QuarterlyReport",
     "RESULT_CATEGORIES",
     "REVIEW_STATES",
     "ROLES",
@@ -174,6 +173,7 @@ __all__ = [
     "TRAIL_ACTIONS",
     "WORKFLOW_STATES",
     "WorkflowEvent",
+    "WorkflowKindLevels",
     "WorkflowReport",
     "WorkflowRevision",
     "CHANNELS",

@@ -1,4 +1,4 @@
-"""Scheduled ingestion: sources, runs, records, quarantine, conflicts, quarterly reports."""
+"""Scheduled ingestion: sources, runs, records, quarantine, conflicts."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Integer,
-    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -24,6 +23,7 @@ from .base import TimestampMixin, enum_check
 # Names for the annotations only: SQLAlchemy resolves them through its class registry.
 if TYPE_CHECKING:
     from .reporting import ProgressEntry
+    from .workflow import WorkflowReport
 
 SOURCE_KINDS = ("progress-json", "quarterly-json", "stats-csv")
 
@@ -79,7 +79,7 @@ class IngestRecord(Base):
     source_record_id: Mapped[str] = mapped_column(String(200))
     source_updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     payload_sha256: Mapped[str] = mapped_column(String(64))
-    target: Mapped[str] = mapped_column(String(50))  # e.g. progress_revision, quarterly_report
+    target: Mapped[str] = mapped_column(String(50))  # progress_revision, workflow_revision, …
     target_id: Mapped[int | None] = mapped_column(Integer)
     last_run_id: Mapped[int | None] = mapped_column(ForeignKey("ingest_runs.id"))
 
@@ -112,6 +112,10 @@ class IngestConflict(Base):
     source_id: Mapped[int] = mapped_column(ForeignKey("ingest_sources.id"), index=True)
     source_record_id: Mapped[str] = mapped_column(String(200))
     entry_id: Mapped[int | None] = mapped_column(ForeignKey("progress_entries.id"))
+    # A conflict on a workflow report (a quarterly project report) names the report instead.
+    report_id: Mapped[int | None] = mapped_column(
+        ForeignKey("workflow_reports.id", ondelete="CASCADE"), index=True
+    )
     run_id: Mapped[int] = mapped_column(ForeignKey("ingest_runs.id", ondelete="CASCADE"))
     source_payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
     created_at: Mapped[dt.datetime] = mapped_column(
@@ -120,22 +124,4 @@ class IngestConflict(Base):
     resolved_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
     entry: Mapped[ProgressEntry | None] = relationship()
-
-
-class QuarterlyReport(Base):
-    """An eMENSCR-style quarterly project report (six points, budget planned vs disbursed)."""
-
-    __tablename__ = "quarterly_reports"
-    __table_args__ = (UniqueConstraint("source_id", "source_record_id"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"), index=True)
-    source_id: Mapped[int] = mapped_column(ForeignKey("ingest_sources.id"))
-    source_record_id: Mapped[str] = mapped_column(String(200))
-    fiscal_year: Mapped[int] = mapped_column(SmallInteger)
-    quarter: Mapped[int] = mapped_column(SmallInteger)
-    project: Mapped[str] = mapped_column(Text)
-    points: Mapped[dict[str, Any]] = mapped_column(JSONB)
-    budget_planned: Mapped[float | None]
-    budget_disbursed: Mapped[float | None]
-    source_updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    report: Mapped[WorkflowReport | None] = relationship()

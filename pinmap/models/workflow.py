@@ -25,7 +25,7 @@ from sqlalchemy import (
     UniqueConstraint,
     func,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import Base
@@ -139,6 +139,25 @@ class WorkflowEvent(Base):
 
     revision: Mapped[WorkflowRevision] = relationship(back_populates="trail")
     user: Mapped[User | None] = relationship()
+
+
+class WorkflowKindLevels(Base):
+    """An administrator's choice of a report kind's OBEC levels (else the kind's defaults in
+    code): the review level's roles, and whether a second OBEC level accepts, by which roles.
+    The office director's certification is always level 1."""
+
+    __tablename__ = "workflow_kind_levels"
+
+    kind: Mapped[str] = mapped_column(String(40), primary_key=True)
+    review_roles: Mapped[list[str]] = mapped_column(ARRAY(String(20)))
+    accept_enabled: Mapped[bool] = mapped_column(default=False)
+    accept_roles: Mapped[list[str]] = mapped_column(ARRAY(String(20)))
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
 
 
 class Project(Base):

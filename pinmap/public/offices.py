@@ -97,9 +97,7 @@ def office(code: str) -> Any:
     schools = session.scalars(
         select(School).filter_by(office_id=found.id).order_by(School.amphoe_th, School.name_th)
     ).all()
-    # Quarterly project reports: what the workflow finally approved, and ingested ones not
-    # yet carried into it.
-    quarterly = project_svc.legacy_quarterly(session, found.id)
+    # Quarterly project reports: what the workflow finally approved (ingested ones too).
     projects = project_svc.public_reports(session, found.id)
     series = result_svc.office_series(session, found)
     extra = {
@@ -124,7 +122,6 @@ def office(code: str) -> Any:
         approved=approved,
         items=progress.items_of(session, fiscal_year) if fiscal_year else [],
         schools=schools,
-        quarterly=quarterly,
         projects=projects,
         project_labels=project_svc.LABELS,
         project_statuses=project_svc.STATUS_LABELS,

@@ -125,7 +125,7 @@ def _plan_page(
         labels=plan_svc.LABELS,
         waiting=wf.waiting_level(plan),
         level=wf.level_label(plan),
-        levels=plan_svc.SPEC.levels,
+        levels=wf.report_levels(plan),
         trail=wf.trail(session, plan),
         may={d: wf.may_decide(current_user, plan, d) for d in wf.DECISIONS},
         error=error,

@@ -65,7 +65,7 @@ def _report_page(
         status=wf.status(report),
         waiting=wf.waiting_level(report),
         level=wf.level_label(report),
-        levels=wf.spec_of(report.kind).levels,
+        levels=wf.report_levels(report),
         trail=wf.trail(session, report),
         due=svc.deadline(session, report.fiscal_year, report.period or 1),
         labels=svc.LABELS,

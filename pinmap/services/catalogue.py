@@ -74,6 +74,39 @@ def item_values(row: dict[str, object], dims: dict[str, PolicyDimension]) -> dic
     }
 
 
+def upsert_dimensions(
+    session: Session,
+    fiscal_year: int,
+    rows: Iterable[tuple[str, dict[str, Any]]],
+    created: list[str],
+    updated: list[str],
+) -> dict[str, PolicyDimension]:
+    """Create or update the year's dimensions from (key, row) pairs; every dimension of the year
+    by key (the caller deletes the ones it no longer wants). Notes what changed by number."""
+    dims = {
+        d.key: d
+        for d in session.scalars(select(PolicyDimension).filter_by(fiscal_year=fiscal_year))
+    }
+    # Dimension numbers are unique per year: park renumbered ones out of the way first.
+    for d in dims.values():
+        d.no = -abs(d.no)
+    session.flush()
+    for key, row in rows:
+        values = {"no": row["no"], "title_th": row["title_th"], "title_en": row["title_en"]}
+        dim = dims.get(key)
+        if dim is None:
+            dims[key] = PolicyDimension(fiscal_year=fiscal_year, key=key, **values)
+            session.add(dims[key])
+            created.append(f"dimension {row['no']}")
+        else:
+            before = {"no": -dim.no, "title_th": dim.title_th, "title_en": dim.title_en}
+            assign(dim, values)
+            if before != values:
+                updated.append(f"dimension {row['no']}")
+    session.flush()
+    return dims
+
+
 def ensure_fiscal_year(session: Session, year_be: int) -> FiscalYear:
     year = session.get(FiscalYear, year_be)
     if year is None:
@@ -457,24 +490,13 @@ def apply_catalogue(session: Session, actor: Actor, data: ParsedCatalogue) -> Im
 
     ensure_fiscal_year(session, fy)
     sets = ensure_item_sets(session, fy, {str(r["kind"]) for r in data.items})
-    dims = {d.key: d for d in session.scalars(select(PolicyDimension).filter_by(fiscal_year=fy))}
-    # Dimension numbers are unique per year: park renumbered ones out of the way first.
-    for d in dims.values():
-        d.no = -d.no
-    session.flush()
-    for row in data.dimensions:
-        values = {"no": row["no"], "title_th": row["title_th"], "title_en": row["title_en"]}
-        dim = dims.get(row["dimension"])
-        if dim is None:
-            dims[row["dimension"]] = PolicyDimension(fiscal_year=fy, key=row["dimension"], **values)
-            session.add(dims[row["dimension"]])
-            summary.created.append(f"dimension {row['no']}")
-        else:
-            old = {"no": -dim.no, "title_th": dim.title_th, "title_en": dim.title_en}
-            assign(dim, values)
-            if old != values:
-                summary.updated.append(f"dimension {row['no']}")
-    session.flush()
+    dims = upsert_dimensions(
+        session,
+        fy,
+        [(r["dimension"], r) for r in data.dimensions],
+        summary.created,
+        summary.updated,
+    )
 
     for row in data.items:
         values = item_values(row, dims)

@@ -36,7 +36,7 @@ from ..models import (
 )
 from ..tables import ImportRejected, Problem, csv_text, read_table, unescape_cell, xlsx_bytes
 from .audit import Actor, record
-from .catalogue import assign, ensure_fiscal_year, parse_int
+from .catalogue import assign, ensure_fiscal_year, parse_int, upsert_dimensions
 from .errors import N_, ServiceError
 
 COLUMNS = (
@@ -427,24 +427,9 @@ def apply_framework(
         elif assign(found, values):
             summary.updated.append(f"set {row['code']}")
 
-    dims = {d.key: d for d in session.scalars(select(PolicyDimension).filter_by(fiscal_year=fy))}
-    # Dimension numbers are unique per year: park renumbered ones out of the way first.
-    for d in dims.values():
-        d.no = -abs(d.no)
-    session.flush()
-    for row in data.dimensions:
-        values = {"no": row["no"], "title_th": row["title_th"], "title_en": row["title_en"]}
-        dim = dims.get(row["key"])
-        if dim is None:
-            dims[row["key"]] = PolicyDimension(fiscal_year=fy, key=row["key"], **values)
-            session.add(dims[row["key"]])
-            summary.created.append(f"dimension {row['no']}")
-        else:
-            before = {"no": -dim.no, "title_th": dim.title_th, "title_en": dim.title_en}
-            assign(dim, values)
-            if before != values:
-                summary.updated.append(f"dimension {row['no']}")
-    session.flush()
+    dims = upsert_dimensions(
+        session, fy, [(r["key"], r) for r in data.dimensions], summary.created, summary.updated
+    )
 
     # Parents first, so a sub-item finds its parent's id.
     by_key: dict[tuple[str, str], PolicyItem] = {}

@@ -68,6 +68,7 @@ SPEC: Final = wf.register(
         labels=dict(LABELS),
         edit_action="edit_profile",
         incomplete_msgid=N_("The plan is incomplete: fill in %(fields)s."),
+        title=N_("Operating plans"),
     )
 )
 

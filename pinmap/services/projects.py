@@ -6,7 +6,8 @@ reason for a gap, the link to the national master plan, the link to the 13th NES
 problems and suggestions; plus money received from another project and whether the project
 was terminated or its budget cut. Quarters 1–3 may answer what their activities can; quarter
 4 must answer all six. Each quarter has a deadline (15 days after it ends unless OBEC set
-another). Pages, the API and ingestion all write through `save_quarter` / the engine.
+another). Pages, the API and ingestion all write through the engine (ingestion in bulk:
+ingest/write_quarterly.py, with the rules of `ingest_quarterly`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Final
 
-from sqlalchemy import Integer, and_, cast, exists, select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from ..auth import can
@@ -26,7 +27,6 @@ from ..models import (
     Office,
     Project,
     QuarterDeadline,
-    QuarterlyReport,
     WorkflowReport,
     WorkflowRevision,
 )
@@ -113,6 +113,16 @@ def deadline(session: Session, fiscal_year: int, quarter: int) -> dt.date:
     if due is not None:
         return due
     return quarter_bounds(fiscal_year, quarter)[1] + dt.timedelta(days=DEFAULT_GRACE_DAYS)
+
+
+def deadline_is_set(session: Session, fiscal_year: int, quarter: int) -> bool:
+    """Whether OBEC set the quarter's deadline (else it is the default)."""
+    return (
+        session.scalar(
+            select(QuarterDeadline.id).filter_by(fiscal_year=fiscal_year, quarter=quarter)
+        )
+        is not None
+    )
 
 
 def set_deadline(
@@ -303,6 +313,7 @@ SPEC: Final = wf.register(
             "This quarter cannot be sent yet: fill in %(fields)s. (Quarter 4 must answer all "
             "six points.) Your text is kept."
         ),
+        title=N_("Quarterly project reports (eMENSCR)"),
     )
 )
 
@@ -470,7 +481,7 @@ def report_dict(report: WorkflowReport | None, *, approved: bool = False) -> dic
         "status": "approved" if approved else wf.status(report),
         "state": rev.state,
         "level": rev.level,
-        "levels": SPEC.final,
+        "levels": wf.final_level(report),
         "version": rev.version,
         "revision_no": rev.revision_no,
         "source": rev.source,
@@ -546,26 +557,6 @@ def public_reports(session: Session, office_id: int, limit: int = 60) -> list[Pu
         PublicReport(p, int(period or 0), rev.data, rev.approved_at, rev.source)
         for p, period, rev in rows
     ]
-
-
-def legacy_quarterly(session: Session, office_id: int) -> list[Any]:
-    """Ingested quarterly reports not yet carried into the engine (the migration carried the
-    earlier ones; ingestion writes here until it calls `ingest_quarterly`)."""
-    carried = exists().where(
-        cast(WorkflowRevision.data["legacy_quarterly_report_id"].astext, Integer)
-        == QuarterlyReport.id
-    )
-    return list(
-        session.execute(
-            select(QuarterlyReport, IngestSource.name)
-            .join(IngestSource, IngestSource.id == QuarterlyReport.source_id)
-            .where(QuarterlyReport.office_id == office_id, ~carried)
-            .order_by(
-                QuarterlyReport.fiscal_year.desc(), QuarterlyReport.project, QuarterlyReport.quarter
-            )
-            .limit(40)
-        ).all()
-    )
 
 
 # --- ingestion ---------------------------------------------------------------------------------

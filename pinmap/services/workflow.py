@@ -6,26 +6,35 @@
                            ◀──────── unapprove (a higher level, comment) ─────┘
 
 Level 1 is the office director's certification (submitting is certifying); the levels above
-are OBEC's, configured per report kind (`KindSpec.levels`). A report at level k waits for the
-holder of level k+1, who approves it (k+1) or returns it to the office. A level above k may
-un-approve it (back to k-1; from level 1 that is a return). A finally approved revision is
-locked: saving again opens a new revision, and the approved one stays public until the new
-one is finally approved. Every write takes the office's write lock and checks the version the
-writer read, so of two reviewers deciding at once one wins and the other gets a 409.
+are OBEC's: a kind's defaults are in code (`KindSpec.levels`), and an administrator may change
+them (`set_levels`, /admin/workflow): which roles decide the review level, and whether a second
+OBEC level accepts, by which roles. Every check reads the levels in force (`levels_of`).
+A report at level k waits for the holder of level k+1, who approves it (k+1) or returns it to
+the office. A level above k may un-approve it (back to k-1; from level 1 that is a return).
+A finally approved revision is locked: saving again opens a new revision, and the approved one
+stays public until the new one is finally approved. Every write takes the office's write lock
+and checks the version the writer read, so of two reviewers deciding at once one wins and the
+other gets a 409.
 Services never commit; refusals are ServiceErrors whose message says why and what to do.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
-from ..auth import can
-from ..models import Office, WorkflowEvent, WorkflowReport, WorkflowRevision
+from ..auth import LEVEL_ROLES, can, can_as
+from ..models import (
+    Office,
+    WorkflowEvent,
+    WorkflowKindLevels,
+    WorkflowReport,
+    WorkflowRevision,
+)
 from . import notify
 from .audit import Actor, emit_change, record
 from .errors import N_, Labels, ServiceError
@@ -43,6 +52,13 @@ class Level:
     key: str
     action: str
     label: str  # English msgid of the level's name, e.g. "Certified by the office director"
+    # The roles that decide it when an administrator named them (else the action's roles).
+    roles: frozenset[str] | None = None
+
+    def held_by(self, user: Any, office_id: int | None = None) -> bool:
+        if self.roles is None:
+            return can(user, self.action, office_id)
+        return can_as(user, self.action, self.roles)
 
 
 # The usual chain; a kind takes the first two or all three.
@@ -71,6 +87,8 @@ class KindSpec:
     # Refuses sending outside the kind's reporting window (ServiceError), or returns.
     check_window: Callable[[WorkflowReport, Actor], None] = _no_check
     incomplete_msgid: str = N_("The report is incomplete: fill in %(fields)s, then send it again.")
+    # English msgid of the kind's name for administrators (/admin/workflow lists named kinds).
+    title: str = ""
 
     @property
     def final(self) -> int:
@@ -92,6 +110,29 @@ def spec_of(kind: str) -> KindSpec:
         return KINDS[kind]
     except KeyError:
         raise ServiceError(404, N_("No such kind of report.")) from None
+
+
+def levels_of(session: Session, kind: str) -> tuple[Level, ...]:
+    """The approval levels of `kind` in force: an administrator's choice, else the defaults."""
+    spec = spec_of(kind)
+    chosen = session.get(WorkflowKindLevels, kind)
+    if chosen is None:
+        return spec.levels
+    levels = [spec.levels[0], replace(REVIEW, roles=frozenset(chosen.review_roles))]
+    if chosen.accept_enabled:
+        levels.append(replace(ACCEPT, roles=frozenset(chosen.accept_roles)))
+    return tuple(levels)
+
+
+def report_levels(report: WorkflowReport) -> tuple[Level, ...]:
+    session = object_session(report)
+    if session is None:  # a report built in memory, not yet added: the kind's defaults
+        return spec_of(report.kind).levels
+    return levels_of(session, report.kind)
+
+
+def final_level(report: WorkflowReport) -> int:
+    return len(report_levels(report))
 
 
 class FieldLabels(Labels):
@@ -154,10 +195,10 @@ def status(report: WorkflowReport | None) -> str:
 def waiting_level(report: WorkflowReport) -> Level | None:
     """The level a sent report waits for, or None."""
     rev = report.current
-    spec = spec_of(report.kind)
-    if rev is None or rev.state != "submitted" or rev.level >= spec.final:
+    levels = report_levels(report)
+    if rev is None or rev.state != "submitted" or rev.level >= len(levels):
         return None
-    return spec.levels[rev.level]
+    return levels[rev.level]
 
 
 def level_label(report: WorkflowReport) -> str | None:
@@ -165,7 +206,9 @@ def level_label(report: WorkflowReport) -> str | None:
     rev = report.current
     if rev is None or rev.level < 1:
         return None
-    return spec_of(report.kind).levels[rev.level - 1].label
+    levels = report_levels(report)
+    # A report approved under more levels than are in force now passed the last of them.
+    return levels[min(rev.level, len(levels)) - 1].label
 
 
 def may_decide(user: Any, report: WorkflowReport, decision: str) -> bool:
@@ -179,8 +222,7 @@ def may_decide(user: Any, report: WorkflowReport, decision: str) -> bool:
 
 def waiting_for(session: Session, kind: str, user: Any) -> list[WorkflowReport]:
     """Reports of `kind` sent and waiting for a level `user` may pass, oldest first."""
-    spec = spec_of(kind)
-    levels = [n for n, lv in enumerate(spec.levels) if n > 0 and can(user, lv.action)]
+    levels = [n for n, lv in enumerate(levels_of(session, kind)) if n > 0 and lv.held_by(user)]
     if not levels:
         return []
     return list(
@@ -429,8 +471,13 @@ def _check_decision(spec: KindSpec, report: WorkflowReport, user: Any, decision:
                 ),
                 state=_StateWord(_state_name(rev)),
             )
-        level = spec.levels[rev.level]
-        if not can(user, level.action):
+        levels = report_levels(report)
+        if rev.level >= len(levels):
+            raise ServiceError(
+                409, N_("This report passed every approval level in force; reload the page.")
+            )
+        level = levels[rev.level]
+        if not level.held_by(user):
             raise ServiceError(
                 403,
                 N_(
@@ -449,12 +496,14 @@ def _check_decision(spec: KindSpec, report: WorkflowReport, user: Any, decision:
             ),
             state=_StateWord(_state_name(rev)),
         )
-    above = spec.levels[rev.level :] or spec.levels[-1:]
-    if not any(can(user, lv.action) for lv in above):
+    levels = report_levels(report)
+    passed = min(rev.level, len(levels))
+    above = levels[passed:] or levels[-1:]
+    if not any(lv.held_by(user) for lv in above):
         raise ServiceError(
             403,
             N_("Only a higher approval level may undo \u201c%(level)s\u201d."),
-            level=_StateWord(spec.levels[rev.level - 1].label),
+            level=_StateWord(levels[passed - 1].label),
         )
 
 
@@ -468,7 +517,7 @@ def submit(
 ) -> WorkflowReport:
     """The office director certifies the working revision and sends it up (level 1)."""
     spec = spec_of(report.kind)
-    if not authorized and not can(actor.user, spec.levels[0].action, report.office_id):
+    if not authorized and not spec.levels[0].held_by(actor.user, report.office_id):
         raise ServiceError(
             403, N_("Only the office's director may certify and send this office's reports.")
         )
@@ -534,7 +583,7 @@ def decide(
     elif decision == "return":
         to = 0
     else:
-        to = rev.level - 1
+        to = min(rev.level, final_level(report)) - 1
     return _move(session, actor, spec, report, decision, to, comment)
 
 
@@ -549,16 +598,17 @@ def _move(
 ) -> WorkflowReport:
     rev = report.current
     assert rev is not None  # noqa: S101 (callers checked)
+    final = final_level(report)
     before = revision_dict(rev)
     was = (rev.state, rev.level)
     was_public = rev.state == "approved"
     if to_level == 0:
         rev.state = "returned"
-    elif to_level >= spec.final:
+    elif to_level >= final:
         rev.state = "approved"
     else:
         rev.state = "submitted"
-    rev.level = min(to_level, spec.final)
+    rev.level = min(to_level, final)
     rev.updated_at = actor.now
     if rev.state == "approved":
         rev.approved_at = actor.now
@@ -608,3 +658,129 @@ def last_comment(session: Session, report: WorkflowReport) -> WorkflowEvent | No
         .order_by(WorkflowEvent.id.desc())
         .limit(1)
     ).first()
+
+
+# --- configuring a kind's levels (administrators) ----------------------------------------------
+
+
+@dataclass
+class KindLevels:
+    """What /admin/workflow shows and changes for one kind."""
+
+    kind: str
+    review_roles: list[str]
+    accept_enabled: bool
+    accept_roles: list[str]
+    version: int  # 0 while the kind runs on its defaults
+
+
+def kind_levels(session: Session, kind: str) -> KindLevels:
+    levels = levels_of(session, kind)
+    chosen = session.get(WorkflowKindLevels, kind)
+
+    def roles(level: Level, action: str) -> list[str]:
+        from ..auth import RULES
+
+        held = level.roles if level.roles is not None else RULES[action]
+        return [r for r in LEVEL_ROLES if r in held]
+
+    return KindLevels(
+        kind,
+        roles(levels[1], REVIEW.action) if len(levels) > 1 else ["reviewer", "admin"],
+        len(levels) > 2,
+        roles(levels[2], ACCEPT.action) if len(levels) > 2 else roles(ACCEPT, ACCEPT.action),
+        chosen.version if chosen is not None else 0,
+    )
+
+
+def set_levels(
+    session: Session,
+    actor: Actor,
+    kind: str,
+    review_roles: list[str],
+    accept_enabled: bool,
+    accept_roles: list[str],
+    expected_version: int | None,
+) -> KindLevels:
+    """Change a kind's OBEC levels. Reports in flight keep working:
+
+    - adding the second level: reports already finally approved stay approved (they passed
+      every level in force then); a report sent and not yet final now also waits for it;
+    - removing it: a report that passed the review level and waited for acceptance is finally
+      approved now (the trail says why); reports approved under three levels stay approved.
+    """
+    if not can(actor.user, "manage_workflow"):
+        raise ServiceError(403, N_("Only an administrator may change approval levels."))
+    spec_of(kind)
+    for roles in (review_roles, *([accept_roles] if accept_enabled else [])):
+        if not roles or any(r not in LEVEL_ROLES for r in roles):
+            raise ServiceError(
+                400, N_("Choose at least one role, among the listed ones, for each OBEC level.")
+            )
+    if not accept_enabled:
+        accept_roles = accept_roles or ["admin"]
+    accept_roles = [r for r in LEVEL_ROLES if r in accept_roles] or ["admin"]
+    review_roles = [r for r in LEVEL_ROLES if r in review_roles]
+    chosen = session.get(WorkflowKindLevels, kind, with_for_update=True)
+    before = kind_levels(session, kind)
+    if expected_version is not None and before.version != expected_version:
+        raise ServiceError(
+            409,
+            N_("Someone changed these levels meanwhile; reload the page and choose again."),
+        )
+    if chosen is None:
+        chosen = WorkflowKindLevels(kind=kind)
+        session.add(chosen)
+    chosen.review_roles = review_roles
+    chosen.accept_enabled = accept_enabled
+    chosen.accept_roles = accept_roles
+    session.flush()
+    after = kind_levels(session, kind)
+    record(
+        session,
+        actor,
+        "workflow_levels.set",
+        "workflow_kind_levels",
+        kind,
+        before=_levels_dict(before),
+        after=_levels_dict(after),
+    )
+    if before.accept_enabled and not accept_enabled:
+        _finish_waiting(session, actor, kind)
+    return after
+
+
+def _levels_dict(levels: KindLevels) -> dict[str, Any]:
+    return {
+        "review_roles": levels.review_roles,
+        "accept_enabled": levels.accept_enabled,
+        "accept_roles": levels.accept_roles,
+    }
+
+
+def _finish_waiting(session: Session, actor: Actor, kind: str) -> None:
+    """Reports that waited for a level no longer in force pass it: finally approved."""
+    final = len(levels_of(session, kind))
+    spec = spec_of(kind)
+    waiting = session.scalars(
+        select(WorkflowReport)
+        .join(WorkflowRevision, WorkflowRevision.id == WorkflowReport.current_revision_id)
+        .where(
+            WorkflowReport.kind == kind,
+            WorkflowRevision.state == "submitted",
+            WorkflowRevision.level >= final,
+        )
+        .order_by(WorkflowReport.office_id, WorkflowReport.id)
+    ).all()
+    for report in waiting:
+        lock_office_work(session, report.office_id)
+        session.refresh(report)
+        _move(
+            session,
+            actor,
+            spec,
+            report,
+            "approve",
+            final,
+            "the approval level it waited for was removed",
+        )

@@ -137,6 +137,8 @@ def _upload(client: FlaskClient, text: str | bytes, token: str) -> object:
 ADMIN_PAGES = [
     "/admin/users",
     "/admin/windows",
+    "/admin/deadlines",
+    "/admin/workflow",
     "/admin/catalogue",
     "/admin/audit",
     "/admin/catalogue/export.csv?fiscal_year=2567",
@@ -652,3 +654,78 @@ def test_admin_sets_a_new_password(web: FlaskClient, admin_app: Flask, session: 
     session.expire_all()  # the request changed the row through its own session
     assert authenticate(session, "forgot@office.go.th", "a brand new secret 7", "127.0.0.1")
     assert session.scalars(select(AuditLog).filter_by(action="user.password_reset")).one()
+
+
+# --- Quarter deadlines (quarterly project reports) --------------------------------------------
+
+
+def test_quarter_deadlines_page_sets_and_shows_be_dates(
+    session: Session, web: FlaskClient, admin: User
+) -> None:
+    page = web.get("/admin/deadlines?fiscal_year=2567").get_data(as_text=True)
+    # Q1 is October-December 2566 BE; with no deadline set it is 15 days after the quarter.
+    assert "31 Dec 2566 BE" in page and "15 Jan 2567 BE" in page and "(default)" in page
+    token = _token(web, "/admin/deadlines")
+    form = {"csrf_token": token, "fiscal_year": "2567", "quarter": "2", "due_on": "2024-04-30"}
+    assert web.post("/admin/deadlines", data=form).status_code == 302
+    assert session.scalar(
+        select(func.count()).select_from(AuditLog).where(AuditLog.action == "project_deadline.set")
+    )
+    page = web.get("/admin/deadlines?fiscal_year=2567").get_data(as_text=True)
+    assert "30 Apr 2567 BE" in page
+    web.set_cookie("pinmap_lang", "th")
+    assert "30 เม.ย. 2567" in web.get("/admin/deadlines?fiscal_year=2567").get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"due_on": "2024-03-01"}, "cannot fall before the quarter ends"),
+        ({"due_on": "1 Apr 2024"}, "must be a date"),
+        ({"quarter": "5"}, "Quarter"),
+        ({"fiscal_year": "67"}, "Fiscal year"),
+    ],
+)
+def test_quarter_deadline_refusals_keep_the_form(
+    session: Session, web: FlaskClient, admin: User, changes: dict[str, str], message: str
+) -> None:
+    token = _token(web, "/admin/deadlines")
+    form = {"fiscal_year": "2567", "quarter": "2", "due_on": "2024-04-30", **changes}
+    resp = web.post("/admin/deadlines", data={"csrf_token": token, **form})
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 400, html[:300]
+    assert message in html and f'value="{form["due_on"]}"' in html
+    assert not session.scalar(
+        select(func.count()).select_from(AuditLog).where(AuditLog.action == "project_deadline.set")
+    )
+
+
+# --- Approval levels per report kind ------------------------------------------------------------
+
+
+def test_workflow_levels_page_switches_the_second_level(
+    session: Session, web: FlaskClient, admin: User
+) -> None:
+    from pinmap.services import workflow as wf
+
+    page = web.get("/admin/workflow").get_data(as_text=True)
+    assert "Quarterly project reports (eMENSCR)" in page and "Operating plans" in page
+    assert "quarterly_project" not in page.replace('value="quarterly_project"', "")
+    token = _token(web, "/admin/workflow")
+    form = {
+        "csrf_token": token,
+        "kind": "quarterly_project",
+        "version": "0",
+        "review_roles": ["reviewer", "admin"],
+        "accept_roles": ["admin"],
+    }  # accept_enabled unticked: the second OBEC level is switched off
+    assert web.post("/admin/workflow", data=form).status_code == 302
+    session.expire_all()
+    assert len(wf.levels_of(session, "quarterly_project")) == 2
+    # Stale page: refused with the choice kept on the page.
+    resp = web.post("/admin/workflow", data={**form, "accept_enabled": "1"})
+    assert resp.status_code == 409 and "reload the page" in resp.get_data(as_text=True)
+    resp = web.post("/admin/workflow", data={**form, "version": "1", "review_roles": []})
+    assert resp.status_code == 400 and "at least one role" in resp.get_data(as_text=True)
+    session.expire_all()
+    assert len(wf.levels_of(session, "quarterly_project")) == 2

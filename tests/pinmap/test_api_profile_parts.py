@@ -600,6 +600,84 @@ def test_operating_plan_reads(api: FlaskClient, world: World, session: Session) 
     assert "review_comment" not in public or public["review_comment"] is None
 
 
+def test_operating_plan_writes_with_the_pages_rules(
+    api: FlaskClient, world: World, session: Session
+) -> None:
+    url = f"/offices/{OWN}/operating-plans/{world.fy}"
+    fields = {"problem": "<b>ปัญหา</b><script>x</script>", "approach": "แนวทาง", "targets": ""}
+    refused(call(api, world, "anonymous", "PUT", url, json={"version": 0, **fields}), 401)
+    refused(call(api, world, "other_editor", "PUT", url, json={"version": 0, **fields}), 403)
+    refused(call(api, world, "reviewer", "PUT", url, json={"version": 0, **fields}), 403)
+    saved = ok(call(api, world, "own_editor", "PUT", url, json={"version": 0, **fields}))
+    assert saved["status"] == "saved" and saved["office"] == OWN
+    assert "<script>" not in saved["problem"] and "ปัญหา" in saved["problem"]
+    # A stale version is refused and changes nothing.
+    stale = call(api, world, "own_editor", "PUT", url, json={"version": 0, "problem": "ทับ"})
+    assert "reload" in refused(stale, 409).lower()
+    # Incomplete: the director's send is refused with the missing fields named.
+    msg = refused(
+        call(
+            api, world, "own_director", "POST", url + "/submit", json={"version": saved["version"]}
+        ),
+        400,
+    )
+    assert "incomplete" in msg
+    full = {**fields, "targets": "เป้าหมาย", "timeline": "ต.ค.", "version": saved["version"]}
+    saved = ok(call(api, world, "own_editor", "PUT", url, json=full))
+    refused(
+        call(api, world, "own_editor", "POST", url + "/submit", json={"version": saved["version"]}),
+        403,
+    )
+    sent = ok(
+        call(
+            api, world, "own_director", "POST", url + "/submit", json={"version": saved["version"]}
+        )
+    )
+    assert sent["status"] == "sent" and sent["level"] == 1
+    queue = ok(call(api, world, "reviewer", "GET", "/review/operating-plans"))
+    assert [p["id"] for p in queue["plans"]] == [sent["id"]]
+    refused(call(api, world, "own_editor", "GET", "/review/operating-plans"), 403)
+    decision = f"/review/operating-plans/{sent['id']}/decision"
+    back = {"version": sent["version"], "decision": "return"}
+    assert "comment" in refused(call(api, world, "reviewer", "POST", decision, json=back), 400)
+    refused(call(api, world, "own_director", "POST", decision, json=back), 403)
+    done = ok(
+        call(
+            api,
+            world,
+            "reviewer",
+            "POST",
+            decision,
+            json={"version": sent["version"], "decision": "approve"},
+        )
+    )
+    assert done["status"] == "approved"
+    public = ok(call(api, world, "anonymous", "GET", url))
+    assert public["targets"] == "เป้าหมาย"
+    # Approved plans are locked: saving again opens a new revision, the approved one stays public.
+    again = ok(
+        call(
+            api,
+            world,
+            "own_editor",
+            "PUT",
+            url,
+            json={**full, "version": done["version"], "targets": "ใหม่"},
+        )
+    )
+    assert again["status"] == "saved"
+    assert ok(call(api, world, "anonymous", "GET", url))["targets"] == "เป้าหมาย"
+    assert session.scalar(select(AuditLog.id).where(AuditLog.action == "plan.approve"))
+
+
+def test_operating_plan_writes_are_in_the_openapi_document(api: FlaskClient) -> None:
+    doc = api.get("/api/v1/openapi.json").get_json()
+    paths = doc["paths"]
+    assert "put" in paths["/api/v1/offices/{code}/operating-plans/{fiscal_year}"]
+    assert "post" in paths["/api/v1/offices/{code}/operating-plans/{fiscal_year}/submit"]
+    assert "post" in paths["/api/v1/review/operating-plans/{plan_id}/decision"]
+
+
 # --- photos, attachments and the infographic -----------------------------------------------------
 
 

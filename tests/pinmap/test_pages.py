@@ -140,7 +140,8 @@ def test_all_offices_listing(client: FlaskClient) -> None:
 def test_office_page_lists_quarterly_reports_and_labels_demo_data(
     client: FlaskClient, session: Session
 ) -> None:
-    from pinmap.models import IngestSource, QuarterlyReport
+    from pinmap.models import IngestSource
+    from pinmap.services.projects import ingest_quarterly
 
     source = IngestSource(
         name="demo-quarterly",
@@ -148,22 +149,21 @@ def test_office_page_lists_quarterly_reports_and_labels_demo_data(
         url="http://127.0.0.1/q",
         interval_seconds=3600,
         options={"demo": True},
+        pre_approved=True,  # public at once, as the retired quarterly_reports rows were
     )
     session.add(source)
     session.flush()
     office = session.query(Office).filter_by(code="spp-krabi").one()
-    session.add(
-        QuarterlyReport(
-            office_id=office.id,
-            source_id=source.id,
-            source_record_id="q1",
-            fiscal_year=2567,
-            quarter=2,
-            project="โครงการ <b>ทดสอบ</b>",
-            points={"target_progress": "ร้อยละ 60"},
-            budget_planned=1000,
-            budget_disbursed=550,
-        )
+    ingest_quarterly(
+        session,
+        source,
+        office,
+        2567,
+        2,
+        "โครงการ <b>ทดสอบ</b>",
+        {"target_progress": "ร้อยละ 60"},
+        budget_planned=1000,
+        budget_disbursed=550,
     )
     session.commit()
     html = client.get("/offices/spp-krabi").get_data(as_text=True)

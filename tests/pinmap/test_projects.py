@@ -476,3 +476,53 @@ def test_review_desk_refusals_keep_the_comment(
     again = svc.report_of(session, project, q)
     assert again is not None and again.current is not None and again.current.level == 1
     assert reviewer.get("/review/projects/999999").status_code == 404
+
+
+def test_a_quarterly_conflict_on_the_admin_page_is_decided(
+    app: Flask, world: World, project: Project, session: Session
+) -> None:
+    """A conflict ingestion recorded on a quarterly report is listed with its project and
+    quarter, and the reviewer's "keep" resolves it (ingest/write_quarterly.py writes them)."""
+    from pinmap.models import IngestConflict, IngestRun
+
+    _fy, q = open_quarter()
+    report = svc.save_quarter(session, actor(world, "own_editor"), project, q, form(), 0)
+    source = IngestSource(
+        name="demo-q", kind="quarterly-json", url="http://127.0.0.1/q", interval_seconds=60
+    )
+    session.add(source)
+    session.flush()
+    run = IngestRun(source_id=source.id, started_at=utcnow())
+    session.add(run)
+    session.flush()
+    record = {
+        "office_code": OWN,
+        "project": project.name,
+        "quarter": q,
+        "points": {"target_progress": "จากระบบต้นทาง"},
+        "updated_at": str(utcnow()),
+    }
+    conflict = IngestConflict(
+        source_id=source.id,
+        source_record_id="rec-1",
+        report_id=report.id,
+        run_id=run.id,
+        source_payload={"sha256": "0" * 64, "record": record},
+    )
+    session.add(conflict)
+    session.commit()
+    reviewer = _page(app, world, "reviewer")
+    page = reviewer.get("/admin/ingest/conflicts").get_data(as_text=True)
+    assert project.name in page and "จากระบบต้นทาง" in page and SIX["target_progress"] in page
+    assert report.current is not None
+    r = reviewer.post(
+        "/admin/ingest/conflicts",
+        data={
+            "conflict_id": str(conflict.id),
+            "decision": "keep",
+            "version": report.current.version,
+        },
+    )
+    assert r.status_code == 302, r.get_data(as_text=True)[:400]
+    session.expire_all()
+    assert session.get_one(IngestConflict, conflict.id).resolved_at is not None

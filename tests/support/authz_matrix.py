@@ -823,6 +823,32 @@ ROWS: list[Row] = [
         ),
     ),
     Row(
+        "admin set a quarter's deadline",
+        "POST",
+        "/admin/deadlines",
+        ADMIN,
+        act=lambda c, who, _: c.page(who).post(
+            "/admin/deadlines",
+            data={"fiscal_year": "2567", "quarter": "2", "due_on": "2024-04-30"},
+        ),
+    ),
+    Row(
+        "admin set a report kind's approval levels",
+        "POST",
+        "/admin/workflow",
+        ADMIN,
+        act=lambda c, who, _: c.page(who).post(
+            "/admin/workflow",
+            data={
+                "kind": "quarterly_project",
+                "version": "0",
+                "review_roles": ["reviewer", "admin"],
+                "accept_enabled": "1",
+                "accept_roles": ["admin"],
+            },
+        ),
+    ),
+    Row(
         "admin import the catalogue",
         "POST",
         "/admin/catalogue/import",
@@ -1275,6 +1301,44 @@ ROWS: list[Row] = [
         prepare=quarter_sent,
         act=lambda c, who, p: c.api().post(
             f"/api/v1/review/project-reports/{p[0]}/decision",
+            headers=c.h(who),
+            json={"version": p[1], "decision": "approve"},
+        ),
+    ),
+    Row(
+        "api save an operating plan",
+        "PUT",
+        "/api/v1/offices/<code>/operating-plans/<int:fiscal_year>",
+        OFFICE,
+        api=True,
+        act=lambda c, who, _: c.api().put(
+            f"/api/v1/offices/{OWN}/operating-plans/{c.fy}",
+            headers=c.h(who),
+            json={"version": 0, **PLAN_FIELDS},
+        ),
+    ),
+    Row(
+        "api certify and send an operating plan",
+        "POST",
+        "/api/v1/offices/<code>/operating-plans/<int:fiscal_year>/submit",
+        DIRECTOR,
+        api=True,
+        prepare=op_plan_draft,
+        act=lambda c, who, p: c.api().post(
+            f"/api/v1/offices/{OWN}/operating-plans/{c.fy}/submit",
+            headers=c.h(who),
+            json={"version": p[1]},
+        ),
+    ),
+    Row(
+        "api decide on an operating plan",
+        "POST",
+        "/api/v1/review/operating-plans/<int:plan_id>/decision",
+        OBEC,
+        api=True,
+        prepare=op_plan_submitted,
+        act=lambda c, who, p: c.api().post(
+            f"/api/v1/review/operating-plans/{p[0]}/decision",
             headers=c.h(who),
             json={"version": p[1], "decision": "approve"},
         ),
