@@ -23,9 +23,11 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.orm import Session, sessionmaker
 
+from pinmap.config import from_env
 from pinmap.models import IngestSource
 
 from .jobs import run_source
+from .notify_jobs import schedule as schedule_notifications
 from .sources import enabled_sources
 
 log = logging.getLogger("ingest.scheduler")
@@ -113,6 +115,8 @@ def _lead(
         timezone="Asia/Bangkok",
     )
     scheduler.start()
+    # The outbox and reminders run only here, under the leader lock (see ingest.notify_jobs).
+    schedule_notifications(scheduler, factory, from_env())
     scheduled: dict[str, tuple[Any, ...]] = {}
     try:
         while not stop.is_set():

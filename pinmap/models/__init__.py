@@ -42,6 +42,14 @@ from .ingest import (
     IngestSource,
     Quarantine,
 )
+from .notify import (
+    CHANNELS,
+    DELIVERY_STATES,
+    NOTIFICATION_KINDS,
+    Notification,
+    NotificationDelivery,
+    NotificationPreference,
+)
 from .offices import (
     LOCATION_PRECISIONS,
     OFFICE_KINDS,
@@ -160,4 +168,10 @@ __all__ = [
     "WorkflowKindLevels",
     "WorkflowReport",
     "WorkflowRevision",
+    "CHANNELS",
+    "DELIVERY_STATES",
+    "NOTIFICATION_KINDS",
+    "Notification",
+    "NotificationDelivery",
+    "NotificationPreference",
 ]

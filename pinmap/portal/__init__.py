@@ -12,6 +12,7 @@ from . import (  # noqa: E402,F401
     account,
     best_practices,
     bulk,
+    inbox,
     operating_plan,
     profile,
     progress,

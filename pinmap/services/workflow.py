@@ -35,6 +35,7 @@ from ..models import (
     WorkflowReport,
     WorkflowRevision,
 )
+from . import notify
 from .audit import Actor, emit_change, record
 from .errors import N_, Labels, ServiceError
 from .lookups import get_or_404
@@ -646,6 +647,8 @@ def _move(
         office_id=report.office_id,
     )
     _events(session, spec, report, action, public=was_public or rev.state == "approved")
+    # Messages to the office, in this transaction (the outbox sends them later).
+    notify.on_workflow_event(session, report, action, comment)
     session.refresh(report)
     return report
 
