@@ -1,7 +1,7 @@
 """notifications: the in-app inbox, the e-mail/webhook outbox, and users' preferences
 
 Revision ID: d8f4a2b6c913
-Revises: 8a3f6c2d1e47
+Revises: 7d2a9c4e1b63
 Create Date: 2026-11-30 14:30:00
 """
 
@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql
 from alembic import op
 
 revision: str = "d8f4a2b6c913"
-down_revision: str | None = "8a3f6c2d1e47"
+down_revision: str | None = "7d2a9c4e1b63"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -27,12 +27,11 @@ from ..models import (
     NotificationPreference,
     Office,
     PolicyItem,
-    ProgressEntry,
-    ProgressRevision,
     ReportingWindow,
     User,
     WorkflowEvent,
     WorkflowReport,
+    WorkflowRevision,
 )
 from ..refusal import N_
 from .audit import Actor
@@ -276,12 +275,13 @@ def missing_items(session: Session, window: ReportingWindow) -> dict[int, list[s
         return {}
     sent = set(
         session.execute(
-            select(ProgressEntry.office_id, ProgressEntry.item_id)
-            .join(ProgressRevision, ProgressRevision.id == ProgressEntry.current_revision_id)
+            select(WorkflowReport.office_id, WorkflowReport.subject_id)
+            .join(WorkflowRevision, WorkflowRevision.id == WorkflowReport.current_revision_id)
             .where(
-                ProgressEntry.fiscal_year == window.fiscal_year,
-                ProgressEntry.round_no == window.round_no,
-                ProgressRevision.state.in_(("submitted", "approved")),
+                WorkflowReport.kind == "progress",
+                WorkflowReport.fiscal_year == window.fiscal_year,
+                WorkflowReport.period == window.round_no,
+                WorkflowRevision.state.in_(("submitted", "approved")),
             )
         ).all()
     )
