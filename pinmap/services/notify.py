@@ -180,6 +180,37 @@ def office_users(session: Session, office_ids: Iterable[int]) -> list[int]:
 # --- events ------------------------------------------------------------------------------------
 
 
+# Messages are stored once, in Thai (users have no language setting yet): a report is named
+# the way the office's pages name it, never by its internal subject key.
+KIND_NAMES_TH = {
+    "progress": "รายงานความก้าวหน้า",
+    "quarterly_project": "รายงานโครงการรายไตรมาส",
+    "operating_plan": "แผนปฏิบัติการ",
+    "profile": "ข้อมูลสำนักงาน",
+    "best_practice": "แนวปฏิบัติที่ดี",
+}
+
+
+def report_title(session: Session, report: WorkflowReport) -> str:
+    """A workflow report in words: its kind, what it is about, its period and fiscal year."""
+    parts = [KIND_NAMES_TH.get(report.kind, "รายงาน")]
+    data = report.current.data if report.current is not None else {}
+    if report.kind == "progress" and report.subject_id is not None:
+        item = session.get(PolicyItem, report.subject_id)
+        if item is not None:
+            parts.append(f"ข้อ {item.no}")
+        if report.period:
+            parts.append(f"รอบที่ {report.period}")
+    elif report.kind == "quarterly_project":
+        if report.period:
+            parts.append(f"ไตรมาสที่ {report.period}")
+    elif report.kind == "best_practice" and data.get("title"):
+        parts.append(f"“{str(data['title'])[:80]}”")
+    if report.fiscal_year:
+        parts.append(f"ปีงบประมาณ {report.fiscal_year}")
+    return " ".join(parts)
+
+
 def on_workflow_event(session: Session, report: WorkflowReport, action: str, comment: str) -> int:
     """Called by the workflow engine after a move: a return (or an un-approval back to the
     office) and a final approval notify the office's staff."""
@@ -196,7 +227,7 @@ def on_workflow_event(session: Session, report: WorkflowReport, action: str, com
     event_id = session.scalar(
         select(func.max(WorkflowEvent.id)).where(WorkflowEvent.revision_id == rev.id)
     )
-    title = f"{report.subject} ({report.fiscal_year})"
+    title = report_title(session, report)
     return record(
         session,
         office_users(session, [report.office_id]),
