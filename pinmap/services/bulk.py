@@ -109,11 +109,13 @@ def _progress_title(session: Session, report: WorkflowReport) -> str:
     if item is None:
         return ""
     thai = str(get_locale() or "th") == "th"
+    # The set named as the office page names it (i18n.item_set_name, which services may not
+    # import): "Policy" for the policy set, the set's own title otherwise.
     item_set = item.item_set
-    if item_set is not None:
-        set_name = item_set.title_th if thai else item_set.title_en
+    if item.kind == "policy" or item_set is None:
+        set_name = gettext("Policy") if item.kind == "policy" else item.kind
     else:
-        set_name = gettext("Policy")
+        set_name = item_set.title_th if thai else item_set.title_en
     return f"{set_name} {item.no}. {item.title_th if thai else item.title_en}"
 
 
