@@ -19,7 +19,7 @@ from ..auth import can
 from ..bulkwork import commit_each, items_from_form
 from ..db import get_session
 from ..errors import service_message
-from ..models import Office, WorkflowReport
+from ..models import Office, PolicyItem, WorkflowReport
 from ..security import current_actor, require
 from ..services import bulk
 from ..services import workflow as wf
@@ -30,11 +30,27 @@ from .common import readable_office
 
 SEND = "/offices/<code>/send/<kind>/<int:fiscal_year>"
 
+
+def _progress_page(office: Office, report: WorkflowReport) -> str:
+    item = get_session().get(PolicyItem, report.subject_id) if report.subject_id else None
+    if item is None:
+        return ""
+    return url_for(
+        "portal.entry",
+        code=office.code,
+        fiscal_year=report.fiscal_year,
+        round_no=report.period,
+        kind=item.kind,
+        no=item.no,
+    )
+
+
 # Where a report of a kind is edited, for the list's links (a kind without one is listed unlinked).
 REPORT_PAGES: dict[str, Callable[[Office, WorkflowReport], str]] = {
     "quarterly_project": lambda office, r: url_for(
         "portal.quarter_report", code=office.code, project_id=r.subject_id, quarter=r.period
     ),
+    "progress": _progress_page,
     "operating_plan": lambda office, r: url_for(
         "portal.plan_edit", code=office.code, fiscal_year=r.fiscal_year
     ),

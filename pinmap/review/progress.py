@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_login import current_user
 from sqlalchemy import select
 
 from .. import forms
@@ -17,6 +18,7 @@ from ..portal.common import STATUS_LABELS, earlier_rounds, fiscal_year_arg
 from ..security import current_actor, require
 from ..services import ingest_status
 from ..services import progress as svc
+from ..services import workflow as wf
 from ..services.errors import N_, ServiceError
 from . import bp
 
@@ -72,6 +74,7 @@ def _review_page(
         status_labels=STATUS_LABELS,
         today=current_actor().today_bangkok,
         conflicts=ingest_status.open_conflicts_of_entry(session, entry.id),
+        may_unapprove=wf.may_decide(current_user, entry.report, "unapprove"),
     ), status
 
 

@@ -17,8 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from ..models import Project, WorkflowReport, WorkflowRevision
-from . import plans, projects
+from ..models import PolicyItem, Project, WorkflowReport, WorkflowRevision
+from . import plans, progress, projects
 from . import workflow as wf
 from .audit import Actor
 from .errors import N_, ServiceError
@@ -100,6 +100,26 @@ def _project_title(session: Session, report: WorkflowReport) -> str:
     return project.name if project else ""
 
 
+def _progress_title(session: Session, report: WorkflowReport) -> str:
+    """The item in words, in the reader's language ("Policy 4.1. <title>"), never its subject
+    key; the round is the report's period and is shown beside it."""
+    from flask_babel import get_locale, gettext
+
+    item = session.get(PolicyItem, report.subject_id) if report.subject_id else None
+    if item is None:
+        return ""
+    thai = str(get_locale() or "th") == "th"
+    # The set named as the office page names it (i18n.item_set_name, which services may not
+    # import): "Policy" for the policy set, the set's own title otherwise.
+    item_set = item.item_set
+    if item.kind == "policy" or item_set is None:
+        set_name = gettext("Policy") if item.kind == "policy" else item.kind
+    else:
+        set_name = item_set.title_th if thai else item_set.title_en
+    return f"{set_name} {item.no}. {item.title_th if thai else item.title_en}"
+
+
+describe(progress.KIND, N_("Progress report"), N_("Round %(n)s"), title=_progress_title)
 describe(projects.KIND, N_("Quarterly project report"), N_("Quarter %(n)s"), title=_project_title)
 describe(plans.KIND, N_("Operating plan"))
 

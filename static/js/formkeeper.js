@@ -1,6 +1,8 @@
 /* formkeeper.js: nothing typed into a form is lost. Pages opt in with attributes only (our CSP
    runs no inline script and no handler attribute, so the behaviour lives here):
-     <form data-keep>       warns before leaving with unsaved changes, and keeps a copy of the
+     <form data-keep>       (and every POST form with a text field, unless data-keep="off" or
+                            it holds a password: sign-in and password forms are never kept)
+                            warns before leaving with unsaved changes, and keeps a copy of the
                             typed text in sessionStorage (keyed by the form's action URL). When
                             the page comes back after a refusal the server could not redraw (an
                             expired session or CSRF token), the copy goes back into the fields
@@ -244,9 +246,25 @@
   }
 
   // ---- events -------------------------------------------------------------------------------
+  // Which forms are kept: every POST form with a text field, and any form marked data-keep;
+  // never one marked data-keep="off", and never one holding a password (sign-in, password
+  // change: nothing of those may sit in sessionStorage).
+  var TEXT = { text: 1, email: 1, url: 1, search: 1, tel: 1, number: 1 };
+  function kept(form) {
+    if (!form || form.tagName !== "FORM" || !form.getAttribute) return false;
+    var mark = form.getAttribute("data-keep");
+    if (mark === "off") return false;
+    if (form.querySelector("input[type=password]")) return false;
+    if (mark !== null) return true;
+    if ((form.getAttribute("method") || "get").toLowerCase() !== "post") return false;
+    return Array.prototype.some.call(form.elements, function (el) {
+      return el.tagName === "TEXTAREA" || (el.tagName === "INPUT" && TEXT[el.type] === 1);
+    });
+  }
+  function keptForms() { return Array.prototype.filter.call(document.forms, kept); }
   function keptForm(el) {
     var form = el && (el.form || (el.closest && el.closest("form")));
-    return form && form.hasAttribute && form.hasAttribute("data-keep") ? form : null;
+    return kept(form) ? form : null;
   }
   function edited(ev) {
     var form = keptForm(ev.target);
@@ -271,7 +289,7 @@
   });
 
   function keepAll() {
-    Array.prototype.forEach.call(document.querySelectorAll("form[data-keep]"), keepCopy);
+    keptForms().forEach(keepCopy);
   }
 
   document.addEventListener("submit", function (ev) {
@@ -282,7 +300,7 @@
       return;
     }
     if (ev.defaultPrevented) return;
-    if (form.hasAttribute && form.hasAttribute("data-keep") && state(form).saving) {
+    if (kept(form) && state(form).saving) {
       // An autosave is on its way and will change the version: send once it has answered, with
       // the new version, or this save would be refused as stale by our own autosave.
       ev.preventDefault();
@@ -296,7 +314,7 @@
     leaving = true;
     // A form that opens elsewhere or downloads a file leaves this page where it was.
     setTimeout(function () { leaving = false; }, 10000);
-    if (form.hasAttribute && form.hasAttribute("data-keep")) {
+    if (kept(form)) {
       var st = state(form);
       clearTimeout(st.saveTimer);
       var s = storage();
@@ -306,8 +324,7 @@
 
   window.addEventListener("beforeunload", function (ev) {
     if (leaving) return;
-    var dirty = Array.prototype.some.call(document.querySelectorAll("form[data-keep]"),
-      function (form) { return state(form).dirty; });
+    var dirty = keptForms().some(function (form) { return state(form).dirty; });
     if (!dirty) return;
     keepAll();
     ev.preventDefault();
@@ -328,7 +345,7 @@
 
   function start() {
     settleSent();
-    Array.prototype.forEach.call(document.querySelectorAll("form[data-keep]"), function (form) {
+    keptForms().forEach(function (form) {
       state(form);
       restore(form);
       if (state(form).dirty) {

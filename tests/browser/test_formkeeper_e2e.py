@@ -91,6 +91,16 @@ def _users(session: Session) -> None:
             office_code=office,
         )
 
+    create_user(
+        session,
+        Actor(None),
+        email="keep-admin-obec@example.go.th",
+        name="ทดสอบ admin",
+        password=PASSWORD,
+        role="admin",
+        office_code=None,
+    )
+
 
 def _user(session: Session, who: str, office: str = OFFICE) -> User:
     email = f"keep-{who}-{office}@example.go.th"
@@ -439,3 +449,27 @@ def test_leaving_with_unsaved_changes_asks_first(world: World, page: Page, kind:
     assert shown == ["beforeunload"]
     assert form.path in page.url
     assert page.locator(f"[name={form.field}]").input_value().endswith("พิมพ์ค้างไว้")
+
+
+def test_every_post_form_with_text_warns_but_no_password_is_kept(world: World, page: Page) -> None:
+    """Not only data-keep forms: an admin form without the attribute warns too, and the
+    sign-in form (a password) leaves nothing in sessionStorage."""
+    _sign_in(page, world.url, "admin", "obec")
+    assert PASSWORD not in page.evaluate("() => JSON.stringify(sessionStorage)")
+    page.goto(world.url + f"/admin/framework?fiscal_year={world.fy}")
+    title = page.locator("form:has([name=code]) [name=title_th]")
+    assert title.evaluate("el => el.form.hasAttribute('data-keep')") is False
+    title.click()
+    page.keyboard.type("ชุดตัวชี้วัดใหม่")
+    shown: list[str] = []
+
+    def on_dialog(dialog: Dialog) -> None:
+        shown.append(dialog.type)
+        dialog.dismiss()  # stay on the page
+
+    page.on("dialog", on_dialog)
+    page.locator("nav#site-nav a").first.click()
+    page.wait_for_function("() => document.readyState === 'complete'")
+    assert shown == ["beforeunload"]
+    assert "/admin/framework" in page.url
+    assert title.input_value() == "ชุดตัวชี้วัดใหม่"

@@ -14,11 +14,13 @@ from sqlalchemy.orm import Session
 from pinmap.models import AuditLog, Project, WorkflowReport
 from pinmap.services import bulk
 from pinmap.services import plans as plans_svc
+from pinmap.services import progress as progress_svc
 from pinmap.services import projects as svc
 from pinmap.services.bulk import Item
 
 from ..signin import sign_in
-from ..support.portal import OWN, World, no_csrf
+from ..support.factories import PolicyItemFactory
+from ..support.portal import OWN, World, full_report, no_csrf
 from .test_projects import actor, form, open_quarter
 
 KIND = svc.KIND
@@ -326,3 +328,71 @@ def test_the_openapi_document_has_the_bulk_routes(client: FlaskClient) -> None:
     paths = client.get("/api/v1/openapi.json").get_json()["paths"]
     assert "post" in paths["/api/v1/bulk/{kind}/submit"]
     assert "post" in paths["/api/v1/bulk/{kind}/decide"]
+
+
+# --- progress reports: the same bulk pages, by kind ---------------------------------------------
+
+
+def _progress(session: Session, w: World, complete: int, incomplete: int) -> list[WorkflowReport]:
+    """Saved progress drafts of the world's open round: `complete` ready to send, then others."""
+    reports = []
+    for i in range(complete + incomplete):
+        item = w.item if i == 0 else PolicyItemFactory(session=session, fiscal_year=w.fy, no=40 + i)
+        data = full_report() if i < complete else {"what": "ยังเขียนไม่จบ"}
+        progress_svc.save_draft(
+            session, actor(w, "own_editor"), w.own, item, w.round_no, data, None
+        )
+        entry = progress_svc.find_entry(session, w.own.id, item.id, w.round_no)
+        assert entry is not None
+        reports.append(entry.report)
+    session.commit()
+    return reports
+
+
+def test_the_director_sends_every_complete_progress_report_of_a_round(
+    app: Flask, session: Session, world: World
+) -> None:
+    reports = _progress(session, world, complete=2, incomplete=1)
+    client = _client(app, world, "own_director")
+    office = client.get(f"/portal/offices/{OWN}?fiscal_year={world.fy}").get_data(as_text=True)
+    url = f"/portal/offices/{OWN}/send/progress/{world.fy}?period={world.round_no}"
+    assert url in office  # linked from the open round
+    html = client.get(url).get_data(as_text=True)
+    assert "checked" in _checkbox(html, reports[0].id)
+    assert "checked" in _checkbox(html, reports[1].id)
+    incomplete = _checkbox(html, reports[2].id)
+    assert "disabled" in incomplete and "checked" not in incomplete
+    assert "รายงานยังไม่ครบ" in html  # why it cannot go, in Thai
+    assert f"item:{world.item.id}:round" not in html  # named in words, never by subject key
+    assert f"{world.item.no}. {world.item.title_th}" in html
+    chosen = [f"{r.id}:{r.current.version if r.current else 0}" for r in reports]
+    r = client.post(url, data={"report": chosen, "action": "send"})
+    assert r.status_code == 200
+    page = r.get_data(as_text=True)
+    assert page.count('class="is-done"') == 2 and page.count('class="is-refused"') == 1
+    assert _state(session, reports[0].id) == ("submitted", 1)
+    assert _state(session, reports[1].id) == ("submitted", 1)
+    assert _state(session, reports[2].id) == ("draft", 0)
+
+
+def test_the_reviewer_approves_a_selection_of_progress_reports(
+    app: Flask, session: Session, world: World
+) -> None:
+    reports = _progress(session, world, complete=3, incomplete=0)
+    director = actor(world, "own_director")
+    for report in reports:
+        assert report.current is not None
+        bulk.wf.submit(session, director, report, report.current.version)
+    session.commit()
+    client = _client(app, world, "reviewer")
+    assert "/review/bulk/progress" in client.get("/review/").get_data(as_text=True)
+    page = client.get("/review/bulk/progress").get_data(as_text=True)
+    for report in reports:
+        assert f'value="{report.id}:' in page
+    r = client.post(
+        "/review/bulk/progress", data={"report": _chosen(reports[:2]), "action": "approve"}
+    )
+    assert r.status_code == 200 and r.get_data(as_text=True).count('class="is-done"') == 2
+    assert _state(session, reports[0].id)[0] == "approved"
+    assert _state(session, reports[1].id)[0] == "approved"
+    assert _state(session, reports[2].id) == ("submitted", 1)
