@@ -93,17 +93,21 @@ def run(
     """Wait to lead, then schedule every enabled source until stopped or the lock is lost."""
     stop = stop or threading.Event()
     leader = Leader(dsn)
-    while not stop.is_set():
-        if not leader.try_acquire():
-            stop.wait(poll)
-            continue
-        log.info("leader: this process runs the ingestion schedule")
-        try:
-            _lead(factory, leader, stop, reload_every)
-        finally:
-            leader.release()
-        if not stop.is_set():
-            log.warning("lost the leader lock; waiting to lead again")
+    try:
+        while not stop.is_set():
+            if not leader.try_acquire():
+                stop.wait(poll)
+                continue
+            log.info("leader: this process runs the ingestion schedule")
+            try:
+                _lead(factory, leader, stop, reload_every)
+            finally:
+                leader.release()
+            if not stop.is_set():
+                log.warning("lost the leader lock; waiting to lead again")
+    finally:
+        # A follower keeps its connection open between tries; stopping must not leak it.
+        leader.release()
 
 
 def _lead(

@@ -203,6 +203,11 @@
     st.again = false;
     var edits = st.edits || 0;
     var body = new FormData(form);
+    // Autosave keeps text, never files: a chosen file goes with the form's own button only
+    // (sending megabytes every few seconds would cost the office's line and the server).
+    var files = [];
+    body.forEach(function (value, name) { if (typeof value !== "string") files.push(name); });
+    files.forEach(function (name) { body.delete(name); });
     var token = body.get("csrf_token");
     var headers = { Accept: "application/json" };
     if (token) headers["X-CSRFToken"] = String(token);
