@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from babel import negotiate_locale
@@ -89,6 +90,21 @@ def format_duration(seconds: float | None) -> str:
     if whole >= 60 and whole % 60 == 0:
         return ngettext("%(num)s minute", "%(num)s minutes", whole // 60)
     return ngettext("%(num)s second", "%(num)s seconds", whole)
+
+
+# Rich text that already marks its own blocks keeps them; text typed as plain lines does not.
+_BLOCK_TAG = re.compile(r"<(p|br|li|ul|ol|blockquote)\b", re.IGNORECASE)
+
+
+def rich_lines(html: str | None) -> Markup:
+    """Stored rich text (already cleaned against the allowlist by services/sanitize.py) with the
+    line breaks of text typed without markup kept as <br>."""
+    if not html:
+        return Markup("")
+    text = str(html).replace("\r\n", "\n").replace("\r", "\n")
+    if _BLOCK_TAG.search(text):
+        return Markup(text)  # noqa: S704 (cleaned on the way in, see services/sanitize.py)
+    return Markup(text.strip("\n").replace("\n", "<br>\n"))  # noqa: S704 (same)
 
 
 def keep_lines(text: str | None) -> Markup:
@@ -269,6 +285,7 @@ def register_filters(app: Flask) -> None:
     app.add_template_filter(format_time_bkk, "bkk_time")
     app.add_template_filter(format_duration, "duration")
     app.add_template_filter(keep_lines, "lines")
+    app.add_template_filter(rich_lines, "rich")
     app.add_template_global(date_input, "date_input")
     app.add_template_global(code_label, "code_label")
     app.add_template_global(code_list, "code_list")
