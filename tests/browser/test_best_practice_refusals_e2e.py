@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-from playwright.sync_api import Browser, Locator, Page, Response
+from playwright.sync_api import Browser, Locator, Page
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
@@ -25,7 +25,7 @@ from pinmap.models import Office, PolicyItem, User
 from pinmap.services import best_practices as svc
 from pinmap.services.audit import Actor
 
-from ..support.browser import LiveServer
+from ..support.browser import LiveServer, form_post
 from ..support.factories import UserFactory
 
 pytestmark = pytest.mark.browser
@@ -35,11 +35,6 @@ EDITOR = "bp-refusal-editor@example.go.th"
 DIRECTOR = "bp-refusal-director@example.go.th"
 TYPED = "ครูแกนนำ 45 คน ร่วมออกแบบกิจกรรม"
 VIEWPORTS = {"desktop": (1366, 900), "phone": (390, 844)}
-
-
-def _form_post(response: Response) -> bool:
-    """The form's own POST, not an autosave the page may send while the test types."""
-    return response.request.method == "POST" and not response.url.endswith("/autosave")
 
 
 @dataclass
@@ -157,7 +152,7 @@ def _kept(page: Page) -> None:
 
 
 def _press(page: Page, form: Locator, button: str, status: int) -> None:
-    with page.expect_response(_form_post) as answer:
+    with page.expect_response(form_post) as answer:
         form.locator(f"button[value={button}]").click()
     assert answer.value.status == status
     page.wait_for_load_state()

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Locator, Page, Response
+from playwright.sync_api import Browser, Locator, Page
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
@@ -23,7 +23,7 @@ from pinmap.models import Office, User
 from pinmap.services import profiles as svc
 from pinmap.services.audit import Actor
 
-from ..support.browser import LiveServer
+from ..support.browser import LiveServer, form_post
 from ..support.factories import UserFactory
 
 pytestmark = pytest.mark.browser
@@ -31,11 +31,6 @@ pytestmark = pytest.mark.browser
 PASSWORD = "profile refusal e2e password 7"
 VIEWPORTS = {"desktop": (1366, 900), "phone": (390, 844)}
 TYPED = "99 ถนนราชดำเนิน ตำบลในเมือง"
-
-
-def _form_post(response: Response) -> bool:
-    """The form's own POST, not an autosave the page may send while the test types."""
-    return response.request.method == "POST" and not response.url.endswith("/autosave")
 
 
 @dataclass
@@ -133,7 +128,7 @@ def _open(page: Page, setup: Setup, code: str, *, sign_in: bool = True) -> Locat
 
 
 def _press(page: Page, form: Locator, status: int) -> None:
-    with page.expect_response(_form_post) as answer:
+    with page.expect_response(form_post) as answer:
         form.locator("button[value=save]").click()
     assert answer.value.status == status
     page.wait_for_load_state()

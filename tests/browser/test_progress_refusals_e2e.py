@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from PIL import Image
-from playwright.sync_api import Browser, Locator, Page, Response
+from playwright.sync_api import Browser, Locator, Page
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
@@ -25,7 +25,7 @@ from pinmap.db import make_engine
 from pinmap.models import PolicyItem
 from pinmap.services.audit import Actor
 
-from ..support.browser import LiveServer
+from ..support.browser import LiveServer, form_post
 from ..support.factories import UserFactory
 
 pytestmark = pytest.mark.browser
@@ -40,11 +40,6 @@ TEXTS = {
     "how": "ลงมือปฏิบัติและติดตามในห้องเรียน",
     "result": "ครูร้อยละ 90 นำไปใช้",
 }
-
-
-def _form_post(response: Response) -> bool:
-    """The form's own POST, not an autosave the page may send while the test types."""
-    return response.request.method == "POST" and not response.url.endswith("/autosave")
 
 
 @dataclass
@@ -115,7 +110,7 @@ def _type(form: Locator, tag: str) -> None:
 
 
 def _press(page: Page, button: Locator, status: int) -> None:
-    with page.expect_response(_form_post) as answer:
+    with page.expect_response(form_post) as answer:
         button.click()
     assert answer.value.status == status, (answer.value.status, page.url)
     page.wait_for_load_state()

@@ -13,7 +13,6 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pikepdf
 import pytest
@@ -30,15 +29,13 @@ from pinmap.models import (
     Office,
     PolicyItem,
     User,
-    WorkflowReport,
-    WorkflowRevision,
 )
 from pinmap.services import coaching, progress
 from pinmap.services.audit import Actor
 from pinmap.services.uploads import clean_upload, store
 
 from ..support.browser import LiveServer
-from ..support.factories import UserFactory
+from ..support.factories import UserFactory, revisions_of
 
 pytestmark = pytest.mark.browser
 
@@ -52,17 +49,7 @@ SCHOOLS = (
 )
 
 
-def _revisions_of(kind: str) -> Any:
-    """A kind's revisions in the workflow engine, newest first."""
-    return (
-        select(WorkflowRevision)
-        .join(WorkflowReport, WorkflowReport.id == WorkflowRevision.report_id)
-        .where(WorkflowReport.kind == kind)
-        .order_by(WorkflowRevision.id.desc())
-    )
-
-
-_PROFILE_REVISIONS = _revisions_of("profile")
+_PROFILE_REVISIONS = revisions_of("profile")
 
 
 @dataclass

@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import re
 from pathlib import Path
-from typing import Any
 
 import pikepdf
 from flask import Flask
@@ -15,9 +14,10 @@ from PIL import Image
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pinmap.models import Evidence, WorkflowReport, WorkflowRevision
+from pinmap.models import Evidence, WorkflowRevision
 
 from ..signin import sign_in
+from ..support.factories import revisions_of
 from ..support.portal import World
 from ..support.profiles import (
     SCHOOLS_OK,
@@ -32,17 +32,7 @@ from ..support.profiles import wired as wired
 SCHOOLS = "/portal/offices/spp-krabi/schools"
 
 
-def _revisions_of(kind: str) -> Any:
-    """A kind's revisions in the workflow engine, newest first."""
-    return (
-        select(WorkflowRevision)
-        .join(WorkflowReport, WorkflowReport.id == WorkflowRevision.report_id)
-        .where(WorkflowReport.kind == kind)
-        .order_by(WorkflowRevision.id.desc())
-    )
-
-
-_PROFILE_REVISIONS = _revisions_of("profile")
+_PROFILE_REVISIONS = revisions_of("profile")
 
 
 def _pdf_bytes() -> bytes:
@@ -75,7 +65,7 @@ def _upload_evidence(client: FlaskClient, w: World, session: Session, name: str)
 
 
 def _entry_version(session: Session) -> int:
-    rev = session.scalars(_revisions_of("progress")).first()
+    rev = session.scalars(revisions_of("progress")).first()
     return rev.version if rev else 0
 
 
@@ -182,7 +172,7 @@ def test_best_practice_attachment_previews_follow_the_attachment_rights(
         {"title": "แนวปฏิบัติ", "fiscal_year": str(world.fy)},
         None,
     )
-    rev = session.scalars(_revisions_of("best_practice")).first()
+    rev = session.scalars(revisions_of("best_practice")).first()
     assert rev is not None
     # Attachments as the upload route stores them, one of them naming no stored file; sent.
     rev.data = {

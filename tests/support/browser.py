@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Page, Response
 from sqlalchemy.orm import sessionmaker
 
 from pinmap.db import make_engine
@@ -117,3 +117,8 @@ def screenshots(page: Page, name: str) -> None:
         page.set_viewport_size({"width": width, "height": height})
         page.screenshot(path=f"{folder}/{name}-{label}.png", full_page=True)
     page.set_viewport_size({"width": 1366, "height": 900})
+
+
+def form_post(response: Response) -> bool:
+    """The form's own POST, not an autosave the page may send while the test types."""
+    return response.request.method == "POST" and not response.url.endswith("/autosave")

@@ -12,9 +12,17 @@ import datetime as dt
 from typing import Any
 
 import factory
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from pinmap.models import DEFAULT_FIELDS, PolicyItem, ReportingWindow, User
+from pinmap.models import (
+    DEFAULT_FIELDS,
+    PolicyItem,
+    ReportingWindow,
+    User,
+    WorkflowReport,
+    WorkflowRevision,
+)
 from pinmap.services.accounts import create_token, create_user
 from pinmap.services.audit import Actor
 from pinmap.services.catalogue import ensure_item_sets
@@ -118,3 +126,13 @@ class ReportFactory(factory.DictFactory):
     indicator_value = 80
     indicator_target = 75
     indicator_unit = "percent"
+
+
+def revisions_of(kind: str) -> Select[tuple[WorkflowRevision]]:
+    """A report kind's revisions in the workflow engine, newest first."""
+    return (
+        select(WorkflowRevision)
+        .join(WorkflowReport, WorkflowReport.id == WorkflowRevision.report_id)
+        .where(WorkflowReport.kind == kind)
+        .order_by(WorkflowRevision.id.desc())
+    )
