@@ -123,8 +123,10 @@ def register_blueprints(app: Flask) -> None:
     from .admin import bp as admin_bp
     from .api import register_api
     from .coaching import bp as coaching_bp
+    from .help import bp as help_bp
     from .portal import bp as portal_bp
     from .public import bp as public_bp
+    from .reports import bp as reports_bp
     from .review import bp as review_bp
 
     app.register_blueprint(public_bp)  # /, /offices, /best-practices, /photos, /exports, /lang
@@ -132,6 +134,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(review_bp)  # /review
     app.register_blueprint(coaching_bp)  # /coaching
     app.register_blueprint(admin_bp)  # /admin
+    app.register_blueprint(help_bp)  # /help
+    app.register_blueprint(reports_bp)  # /reports
     register_api(app)  # /api/v1, /healthz
 
 
