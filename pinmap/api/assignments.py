@@ -32,21 +32,21 @@ bp = Blueprint(
 ITEM = "/offices/<code>/assignments/<int(max=32767):fiscal_year>/<kind>/<no>"
 
 
-class ItemRef(Schema):
+class AssignedItemRef(Schema):
     kind = fields.String(metadata={"description": "The item's set code"})
     no = fields.String(metadata={"description": "The item's number in its set (4, 4.1)"})
     fiscal_year = fields.Integer()
 
 
-class Person(Schema):
+class AssigneeSchema(Schema):
     id = fields.Integer()
     name = fields.String()
 
 
 class AssignmentSchema(Schema):
-    item = fields.Nested(ItemRef)
+    item = fields.Nested(AssignedItemRef)
     round_no = fields.Integer()
-    assignee = fields.Nested(Person)
+    assignee = fields.Nested(AssigneeSchema)
     due_on = fields.Date(metadata={"description": "The office's internal due date"})
     note = fields.String()
     window_closes_on = fields.Date(
@@ -59,17 +59,17 @@ class AssignmentSchema(Schema):
     assigned_at = fields.DateTime()
 
 
-class AssignmentList(Schema):
+class AssignmentListSchema(Schema):
     assignments = fields.List(fields.Nested(AssignmentSchema))
 
 
-class LateGroup(Schema):
-    assignee = fields.Nested(Person)
+class LateGroupSchema(Schema):
+    assignee = fields.Nested(AssigneeSchema)
     items = fields.List(fields.Nested(AssignmentSchema))
 
 
-class LateList(Schema):
-    late = fields.List(fields.Nested(LateGroup))
+class LateListSchema(Schema):
+    late = fields.List(fields.Nested(LateGroupSchema))
 
 
 class AssignBody(Schema):
@@ -109,7 +109,7 @@ def _item_id(fiscal_year: int, kind: str, no: str) -> int:
 
 @bp.route("/offices/<code>/assignments/<int(max=32767):fiscal_year>")
 @require("view_portal")
-@bp.response(200, AssignmentList)
+@bp.response(200, AssignmentListSchema)
 def office_assignments(code: str, fiscal_year: int) -> dict[str, Any]:
     """The office's items given to its staff in a fiscal year (its staff and OBEC)."""
     found = _office_to_read(code)
@@ -119,7 +119,7 @@ def office_assignments(code: str, fiscal_year: int) -> dict[str, Any]:
 
 @bp.route("/offices/<code>/assignments/<int(max=32767):fiscal_year>/late")
 @require("view_portal")
-@bp.response(200, LateList)
+@bp.response(200, LateListSchema)
 def office_late(code: str, fiscal_year: int) -> dict[str, Any]:
     """Items past their internal due date whose report is not yet sent, by person (the office's
     director and admins)."""
@@ -183,7 +183,7 @@ def unassign(code: str, fiscal_year: int, kind: str, no: str) -> Any:
 
 @bp.route("/my-items")
 @require("view_own_items")
-@bp.response(200, AssignmentList)
+@bp.response(200, AssignmentListSchema)
 def my_items() -> dict[str, Any]:
     """The items given to the caller (office staff), the earliest due first."""
     rows = svc.my_items(get_session(), current_user, current_actor().today_bangkok)
