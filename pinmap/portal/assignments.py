@@ -41,6 +41,7 @@ def _page(
     typed: dict[int, dict[str, str]] | None = None,
     error: str | None = None,
     status: int = 200,
+    error_item: int | None = None,
 ) -> Any:
     session = get_session()
     today = current_actor().today_bangkok
@@ -59,6 +60,7 @@ def _page(
             staff=svc.assignable_users(session, office.id),
             typed=typed or {},
             error=error,
+            error_item=error_item,
             note_limit=MAX_ASSIGNMENT_NOTE,
             framework_years=progress.framework_years(session),
         ),
@@ -133,7 +135,9 @@ def assignments_save(code: str) -> Any:
     except ServiceError as err:
         session.rollback()
         status = err.status if err.status in (400, 403, 404, 409) else 400
-        return _page(office, fiscal_year, typed, service_message(err), status)
+        # The row the refusal is about is marked, so it is found in a long table.
+        named = getattr(err.params.get("item"), "item_id", None)
+        return _page(office, fiscal_year, typed, service_message(err), status, named)
     session.commit()
     flash(_("Assignments saved: %(n)s changed.", n=changed))
     return redirect(url_for("portal.assignments", code=office.code, fiscal_year=fiscal_year))

@@ -245,7 +245,7 @@ class ItemName:
     language of the request that formats the message (services cannot know it)."""
 
     def __init__(self, item: PolicyItem) -> None:
-        self.kind, self.no = item.kind, item.no
+        self.item_id, self.kind, self.no = item.id, item.kind, item.no
         self.titles = (item.item_set.title_th, item.item_set.title_en)
 
     def __str__(self) -> str:

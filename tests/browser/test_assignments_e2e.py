@@ -158,6 +158,7 @@ def test_director_assigns_and_a_too_late_date_keeps_what_was_typed(
     assert f"({setup.closes.day} " in error.inner_text()
     assert f"{setup.closes.year + 543})" in error.inner_text()
     row = page.locator(f"#assign-{item}")
+    assert row.get_attribute("aria-invalid") == "true"
     assert row.locator(f"input[name=due_{item}]").input_value() == too_late
     assert row.locator(f"input[name=note_{item}]").input_value() == f"ส่งก่อนประชุม {EVIL}"
     chosen = row.locator(f"select[name=user_{item}] option:checked").inner_text()
