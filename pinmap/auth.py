@@ -45,6 +45,11 @@ RULES: dict[str, frozenset[str]] = {
     "accept_report": frozenset({"admin"}),
     # Which OBEC roles decide each approval level of a kind (the second OBEC level on or off).
     "manage_workflow": frozenset({"admin"}),
+    # Work inside an office (seed 001): its director gives each item to a member of its staff
+    # with an internal due date and sees who is late; OBEC's admins may do it for an office.
+    # Staff see the items given to them ("my items").
+    "assign_items": frozenset({"office_director", "admin"}),
+    "view_own_items": frozenset({"office_editor", "office_director"}),
 }
 # The roles an administrator may name as deciding an OBEC approval level (/admin/workflow).
 LEVEL_ROLES = ("reviewer", "admin")
@@ -57,6 +62,7 @@ OFFICE_SCOPED = frozenset(
         "submit_profile",
         "edit_report",
         "certify_report",
+        "assign_items",
     }
 )
 # Reading an office's unapproved work: its own staff, OBEC, and the coaching teams (read-only).

@@ -16,6 +16,7 @@ class PinmapApi(Api):
 
 def register_api(app: Flask) -> Api:
     from ..security import SECURITY_SCHEMES
+    from .assignments import bp as assignments_api_bp
     from .best_practices import bp as best_practices_api_bp
     from .bulk import bp as bulk_api_bp
     from .coaching import bp as coaching_api_bp
@@ -47,6 +48,7 @@ def register_api(app: Flask) -> Api:
     api.register_blueprint(best_practices_api_bp)
     api.register_blueprint(operating_plans_api_bp)
     api.register_blueprint(bulk_api_bp)
+    api.register_blueprint(assignments_api_bp)
     api.register_blueprint(health_bp)
     # flask-smorest installs its own HTTPException handler; ours (JSON with a translated message)
     # is registered afterwards in create_app and so takes precedence.

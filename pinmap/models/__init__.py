@@ -15,6 +15,8 @@ from .accounts import (
     User,
     UserSession,
 )
+from .assignments import MAX_NOTE as MAX_ASSIGNMENT_NOTE
+from .assignments import ItemAssignment
 from .audit import (
     AuditLog,
     ChangeEvent,
@@ -174,4 +176,6 @@ __all__ = [
     "Notification",
     "NotificationDelivery",
     "NotificationPreference",
+    "ItemAssignment",
+    "MAX_ASSIGNMENT_NOTE",
 ]

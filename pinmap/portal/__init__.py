@@ -10,6 +10,7 @@ bp = Blueprint("portal", __name__, url_prefix="/portal")
 
 from . import (  # noqa: E402,F401
     account,
+    assignments,
     best_practices,
     bulk,
     inbox,

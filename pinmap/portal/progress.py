@@ -27,7 +27,7 @@ from ..models import (
 )
 from ..public.photos import send_stored
 from ..security import current_actor, require
-from ..services import ingest_status
+from ..services import assignments, ingest_status
 from ..services import progress as svc
 from ..services.errors import N_, ServiceError
 from . import bp
@@ -80,6 +80,8 @@ def office(code: str) -> Any:
         framework_years=svc.framework_years(session),
         current_year=svc.shown_fiscal_year(session, actor.today_bangkok),
         can_edit=can(current_user, "edit_entry", office.id),
+        assigned=assignments.of_office(session, office.id, fiscal_year),
+        can_assign=can(current_user, "assign_items", office.id),
         disagreements=ingest_status.disagreements(session, office.id),
         conflicts=ingest_status.open_conflicts(session, office.id),
     )

@@ -108,6 +108,15 @@ def build_world(c: Ctx) -> None:
     )
     m.visit_plan(c)
     m.visit_plan(c, publish=True)
+    # Every item given to the office's editor, due three days ago (late: "my items", who is late).
+    c.conn.execute(
+        text(
+            "INSERT INTO item_assignments (office_id, item_id, round_no, user_id, due_on, note, "
+            "assigned_by_id) SELECT o.id, i.id, 1, :ed, CURRENT_DATE - 3, 'ส่งก่อนประชุม', :dr "
+            "FROM offices o, policy_items i WHERE o.code = :own AND i.fiscal_year = :fy"
+        ),
+        {"ed": c.user_id("own_editor"), "dr": c.user_id("own_director"), "own": OWN, "fy": c.fy},
+    )
     # Multi-line text as people type it.
     c.conn.execute(
         text(
