@@ -45,6 +45,10 @@ RULES: dict[str, frozenset[str]] = {
     "accept_report": frozenset({"admin"}),
     # Which OBEC roles decide each approval level of a kind (the second OBEC level on or off).
     "manage_workflow": frozenset({"admin"}),
+    # The help centre: OBEC (reviewers and admins) writes news and keeps the document library;
+    # the monitoring office's own contact details are the admins'.
+    "manage_help": frozenset({"reviewer", "admin"}),
+    "manage_contact": frozenset({"admin"}),
 }
 # The roles an administrator may name as deciding an OBEC approval level (/admin/workflow).
 LEVEL_ROLES = ("reviewer", "admin")
