@@ -19,6 +19,8 @@ from sqlalchemy.orm import sessionmaker
 
 from pinmap.db import make_engine
 from pinmap.fiscal import today_bangkok
+from pinmap.services import contact as contact_svc
+from pinmap.services import documents as doc_svc
 from pinmap.services import news as news_svc
 from pinmap.services.audit import Actor
 
@@ -37,6 +39,7 @@ JS_LINK = "javascript:window.__pwned=1"
 @dataclass
 class Setup:
     url: str
+    doc_id: int
 
 
 @pytest.fixture(scope="module")
@@ -65,8 +68,26 @@ def setup(live_server: LiveServer) -> Iterator[Setup]:
                     title, "รายละเอียด", "public", today - dt.timedelta(days=days), None, pinned
                 ),
             )
+        doc = doc_svc.create(
+            session,
+            Actor(None),
+            doc_svc.DocumentInput(f"แบบฟอร์ม {EVIL}", f"คำอธิบาย\n{EVIL}", "forms", 2569, "public"),
+            doc_svc.Content(url="https://example.go.th/form", note=f"หมายเหตุ {EVIL}"),
+            doc_svc.Storage(Path("/nonexistent"), 1),
+        )
+        doc_id = doc.id
+        contact_svc.save(
+            session,
+            Actor(None),
+            contact_svc.ContactDetails(
+                office_name=f"สตพ. {EVIL}",
+                address=f"ถนน\n{EVIL}",
+                hours=EVIL,
+                groups=[{"region": f"ภาคใต้ {EVIL}", "url": "https://line.me/R/ti/g/x"}],
+            ),
+        )
     engine.dispose()
-    yield Setup(live_server.url)
+    yield Setup(live_server.url, doc_id)
 
 
 @pytest.fixture
@@ -204,3 +225,17 @@ def test_library_refuses_bad_links_and_keeps_versions(
     page.goto(setup.url + "/help/contact")
     assert "ยังไม่ได้รับการยืนยัน" in page.locator(".callout").inner_text()
     _screenshots(page, "contact")
+
+
+def test_library_and_contact_texts_stay_text(setup: Setup, page: Page) -> None:
+    for path, where in (
+        ("/help/documents", "table.help-docs"),
+        (f"/help/documents/{setup.doc_id}", "main"),
+        ("/help/contact", "main"),
+        ("/help/", "main"),
+    ):
+        page.goto(setup.url + path)
+        if path != "/help/":
+            assert EVIL in page.locator(where).inner_text(), path
+        assert page.evaluate("window.__pwned") is None, path
+        assert page.locator("a[href^='javascript'], [onerror]").count() == 0, path
