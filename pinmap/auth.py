@@ -50,6 +50,10 @@ RULES: dict[str, frozenset[str]] = {
     # Staff see the items given to them ("my items").
     "assign_items": frozenset({"office_director", "admin"}),
     "view_own_items": frozenset({"office_editor", "office_director"}),
+    # The help centre: OBEC (reviewers and admins) writes news and keeps the document library;
+    # the monitoring office's own contact details are the admins'.
+    "manage_help": frozenset({"reviewer", "admin"}),
+    "manage_contact": frozenset({"admin"}),
 }
 # The roles an administrator may name as deciding an OBEC approval level (/admin/workflow).
 LEVEL_ROLES = ("reviewer", "admin")

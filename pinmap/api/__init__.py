@@ -20,6 +20,7 @@ def register_api(app: Flask) -> Api:
     from .best_practices import bp as best_practices_api_bp
     from .bulk import bp as bulk_api_bp
     from .coaching import bp as coaching_api_bp
+    from .help import bp as help_api_bp
     from .live import bp as live_bp
     from .operating_plans import bp as operating_plans_api_bp
     from .profile_parts import bp as profile_parts_api_bp
@@ -49,6 +50,7 @@ def register_api(app: Flask) -> Api:
     api.register_blueprint(operating_plans_api_bp)
     api.register_blueprint(bulk_api_bp)
     api.register_blueprint(assignments_api_bp)
+    api.register_blueprint(help_api_bp)  # the help centre's news and documents (read)
     api.register_blueprint(health_bp)
     # flask-smorest installs its own HTTPException handler; ours (JSON with a translated message)
     # is registered afterwards in create_app and so takes precedence.

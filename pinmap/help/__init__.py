@@ -4,3 +4,6 @@ FAQ made of them), and how to reach the monitoring office."""
 from flask import Blueprint
 
 bp = Blueprint("help", __name__, url_prefix="/help")
+
+# One module per subject; registering their routes is importing them.
+from . import contact, documents, home, news  # noqa: E402,F401

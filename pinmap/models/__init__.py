@@ -36,6 +36,13 @@ from .coaching import (
     VisitRecord,
     VisitStop,
 )
+from .help import (
+    AUDIENCES,
+    HelpContact,
+    HelpDocument,
+    HelpDocumentVersion,
+    NewsItem,
+)
 from .ingest import (
     SOURCE_KINDS,
     IngestConflict,
@@ -103,6 +110,11 @@ from .workflow import (
 )
 
 __all__ = [
+    "AUDIENCES",
+    "HelpContact",
+    "HelpDocument",
+    "HelpDocumentVersion",
+    "NewsItem",
     "Amphoe",
     "ApiToken",
     "AuditLog",

@@ -189,11 +189,14 @@ def _drop_uncommitted_files(session: Session, transaction: SessionTransaction) -
 
 
 def referenced_names(session: Session) -> set[str]:
-    """Every stored name a row refers to (evidence, photos and thumbnails, attachments)."""
+    """Every stored name a row refers to (evidence, photos and thumbnails, attachments, the
+    library's document versions)."""
     names = session.scalars(
         text(
             "SELECT stored_name FROM evidence WHERE stored_name IS NOT NULL"
             " UNION SELECT stored_name FROM photos UNION SELECT thumb_name FROM photos"
+            # The help centre's library keeps every version's file.
+            " UNION SELECT stored_name FROM help_document_versions WHERE stored_name IS NOT NULL"
             # Files attached to any workflow revision (best practices' attachments).
             " UNION SELECT a->>'stored_name' FROM workflow_revisions r,"
             " jsonb_array_elements(CASE WHEN jsonb_typeof(r.data->'attachments') = 'array'"

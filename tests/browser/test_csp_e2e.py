@@ -50,6 +50,7 @@ from pinmap.services.progress import fiscal_year_of
 from ..support.app import TEST_CONFIG
 from ..support.browser import WAIT_MS, LiveServer, settled
 from ..support.factories import UserFactory
+from ..support.help_sample import help_sample
 
 pytestmark = pytest.mark.browser
 
@@ -124,6 +125,17 @@ PAGES = {
     "/admin/ingest/runs/<int:run_id>/quarantine": "/admin/ingest/runs/{run_id}/quarantine",
     "/admin/ingest/conflicts": "/admin/ingest/conflicts",
     "/admin/ingest/consistency": "/admin/ingest/consistency",
+    "/help/": "/help/",
+    "/help/news": "/help/news",
+    "/help/news/<int:news_id>": "/help/news/{news_id}",
+    "/help/news/new": "/help/news/new",
+    "/help/news/<int:news_id>/edit": "/help/news/{news_id}/edit",
+    "/help/documents": "/help/documents",
+    "/help/documents/<int:doc_id>": "/help/documents/{doc_id}",
+    "/help/documents/new": "/help/documents/new",
+    "/help/documents/<int:doc_id>/replace": "/help/documents/{doc_id}/replace",
+    "/help/contact": "/help/contact",
+    "/help/contact/edit": "/help/contact/edit",
 }
 
 # Pages that send each visitor on to the page for them (a portal home, this year's plan).
@@ -147,6 +159,7 @@ NOT_PAGES = {
     "/best-practices/<int:bp_id>/files/<int:index>": "attachment file",
     "/previews/evidence/<int:evidence_id>.png": "preview image of an evidence file",
     "/previews/best-practices/<int:bp_id>/<int:index>.png": "preview image of an attachment",
+    "/help/documents/<int:doc_id>/versions/<int:version_no>": "library document file",
     "/clusters": "moved: redirects to /coaching/clusters",
     "/clusters/<path:rest>": "moved: redirects to /coaching/clusters/…",
     "/dashboard": "moved: redirects to /coaching/dashboard",
@@ -209,6 +222,8 @@ class Sample:
     quarter: int
     project_report_id: int
     reset_token: str
+    news_id: int = 0  # the help centre's news item and library document
+    doc_id: int = 0
 
     def url(self, rule: str) -> str:
         return PAGES[rule].format(**self.__dict__)
@@ -417,6 +432,7 @@ def sample(live_server: LiveServer) -> Sample:
             quarter=quarter,
             project_report_id=quarterly.id,
             reset_token=_reset_token(session),
+            **help_sample(session),
         )
     engine.dispose()
     return found

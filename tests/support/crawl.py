@@ -27,6 +27,7 @@ from pinmap.services.accounts import request_reset
 from pinmap.services.audit import utcnow
 
 from . import authz_matrix as m
+from . import authz_matrix_help as help_rows
 from .authz_matrix import Ctx
 from .factories import PolicyItemFactory
 from .portal import OTHER, OWN
@@ -51,6 +52,7 @@ NOT_PAGES: dict[str, str] = {
     "public.map_bundle_file": "the map page's script (test_pages.py, test_map_page_cache.py)",
     "public.evidence_preview": "a PNG preview of an evidence file (test_review_changes.py)",
     "public.best_practice_preview": "a PNG preview of an attachment (test_review_changes.py)",
+    "help.document_file": "a library document's file (test_help.py)",
 }
 API_PREFIX = "/api/"  # JSON, not pages: the API tests and test_every_page.py cover its routes
 
@@ -117,6 +119,7 @@ def build_world(c: Ctx) -> None:
         ),
         {"ed": c.user_id("own_editor"), "dr": c.user_id("own_director"), "own": OWN, "fy": c.fy},
     )
+    help_rows.sample(c)  # news for everyone and for the signed-in, a document and a retired one
     # Multi-line text as people type it.
     c.conn.execute(
         text(
@@ -191,6 +194,8 @@ _SQL: dict[str, str] = {
     "report_id": "SELECT id FROM workflow_reports WHERE kind = 'quarterly_project' ORDER BY id",
     "run_id": "SELECT id FROM ingest_runs ORDER BY id",
     "project_id": "SELECT id FROM projects ORDER BY id",
+    "news_id": "SELECT id FROM help_news ORDER BY id",
+    "doc_id": "SELECT id FROM help_documents ORDER BY id",
 }
 # Endpoints whose arguments come from one row together (an entry's address, a report's quarter).
 _ROWS_SQL: dict[str, str] = {
