@@ -21,7 +21,8 @@ from pinmap.models import Office, PolicyItem, WorkflowReport, WorkflowRevision
 from pinmap.services.audit import utcnow
 
 from ..signin import sign_in
-from ..support.portal import World
+from ..support.authz_matrix_documents import ROWS, ReadRow
+from ..support.portal import ROLES, World
 
 FY = 2567
 ROUND = 1
@@ -264,3 +265,18 @@ def test_refusals_are_4xx_in_thai(
     assert any("\u0e00" <= ch <= "\u0e7f" for ch in body), body[:300]
     if words:
         assert words in body
+
+
+@pytest.mark.parametrize("row", ROWS, ids=[r.url for r in ROWS])
+def test_read_matrix(app: Flask, world: World, row: ReadRow) -> None:
+    failures = []
+    for who in ROLES:
+        r = _as(app, world, who).get(row.url)
+        if r.status_code != row.expected(who):
+            failures.append(f"{who}: {r.status_code}, not {row.expected(who)}")
+    assert not failures, f"{row.url}:\n" + "\n".join(failures)
+
+
+def test_every_reports_route_has_a_row(app: Flask) -> None:
+    rules = {r.rule for r in app.url_map.iter_rules() if r.rule.startswith("/reports/")}
+    assert rules == {row.rule for row in ROWS}
