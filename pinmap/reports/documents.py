@@ -12,7 +12,7 @@ from flask_login import current_user
 from markupsafe import Markup
 
 from ..auth import can, can_read_office_work
-from ..charts import Line, bar_chart, line_chart
+from ..charts import PALETTE, Line, bar_chart, line_chart
 from ..choropleth import choropleth_svg, share_text
 from ..db import get_session
 from ..downloads import content_disposition
@@ -110,9 +110,23 @@ def percent_chart(chart_id: str, title: str, labels: list[str], values: list[flo
         chart_id,
         title,
         labels,
-        [Line(_("Reported (percent)"), [v * 100 for v in values])],
+        [Line("%", [v * 100 for v in values])],
         width=680,
     )
+
+
+def map_caption(title: str) -> Markup:
+    """The map's words in HTML: WeasyPrint draws SVG text letter by letter, which breaks Thai
+    marks, so the SVG carries numbers only."""
+    return Markup('<p class="note">{} · – = {}</p>').format(title, _("No data"))
+
+
+def bars(labels: dict[str, str], counts: Any) -> list[dict[str, Any]]:
+    """A horizontal bar per key, in HTML (Thai labels shaped by pango, not by the SVG text)."""
+    top = max((counts[k] for k in labels), default=0) or 1
+    return [
+        {"label": v, "count": counts[k], "width": 100 * counts[k] / top} for k, v in labels.items()
+    ]
 
 
 def cluster_map(rows: list[svc.OfficeRound], title: str, highlight: str | None = None) -> Markup:
@@ -122,12 +136,12 @@ def cluster_map(rows: list[svc.OfficeRound], title: str, highlight: str | None =
         {str(no): s.share for no, s in shares.items()},
         by="cluster",
         province_cluster=svc.province_clusters(session),
-        title=title,
+        title="",
         width=420,
-        no_data_label=_("No data"),
+        no_data_label="–",
         details={str(no): f"{s.reported} / {s.total}" for no, s in shares.items()},
         highlight=highlight,
-    )
+    ) + map_caption(title)
 
 
 # --- one office ------------------------------------------------------------------------------
@@ -160,13 +174,14 @@ def _office_context(code: str) -> dict[str, Any]:
     for n, s in enumerate(series[:8], start=1):
         labels = [str(y) for y in s.years]
         lines = [
-            Line(office.name_th, [s.office.get(y) for y in s.years]),
-            Line(_("Cluster average"), [s.cluster_avg.get(y) for y in s.years]),
-            Line(_("National average"), [s.national_avg.get(y) for y in s.years]),
+            # Named in the HTML legend beside the charts (see map_caption).
+            Line("", [s.office.get(y) for y in s.years]),
+            Line("", [s.cluster_avg.get(y) for y in s.years]),
+            Line("", [s.national_avg.get(y) for y in s.years]),
         ]
         draw = line_chart if len(labels) > 1 else bar_chart
         title = s.indicator + (f" ({s.unit})" if s.unit else "")
-        charts.append(draw(f"result-{n}", title, labels, lines, width=330, height=200))
+        charts.append((title, draw(f"result-{n}", title, labels, lines, width=330, height=200)))
     planner = can(current_user if current_user.is_authenticated else None, "plan_visits")
     visits = svc.coaching_record(
         session, office_id=office.id, with_drafts=planner, with_records=planner
@@ -176,11 +191,11 @@ def _office_context(code: str) -> dict[str, Any]:
     office_map = choropleth_svg(
         {office.office_province_code: share},
         by="province",
-        title=_("Reported items, latest round"),
+        title="",
         width=300,
-        no_data_label=_("No data"),
+        no_data_label="–",
         highlight=office.office_province_code,
-    )
+    ) + map_caption(_("Reported items, latest round"))
     return {
         "office": office,
         "drafts": drafts,
@@ -193,6 +208,10 @@ def _office_context(code: str) -> dict[str, Any]:
         "per_round": per_round,
         "series": series,
         "charts": charts,
+        "legend": [
+            (PALETTE[n], name)
+            for n, name in enumerate([office.name_th, _("Cluster average"), _("National average")])
+        ],
         "visits": visits,
         "show_records": planner,
         "map": office_map,
@@ -314,13 +333,8 @@ def _cluster_context(no: int) -> dict[str, Any]:
         ),
         "show_records": planner,
         "map": cluster_map(rows, _("Items reported, by cluster"), highlight=str(no)),
-        "chart": bar_chart(
-            "states",
-            _("Reports by state"),
-            [state_names[s] for s in svc.STATES],
-            [Line(_("Reports"), [states[s] for s in svc.STATES])],
-            width=330,
-            height=200,
+        "state_bars": bars(
+            {k: v for k, v in state_names.items() if drafts or k in ("approved", "none")}, states
         ),
         "share_text": share_text,
     }
@@ -415,21 +429,9 @@ def _national_context(fy: int, round_no: int) -> dict[str, Any]:
             [str(no) for no in by_cluster],
             [s.share for s in by_cluster.values()],
         ),
-        "status_chart": bar_chart(
-            "statuses",
-            _("Progress of the reported items"),
-            [status_names[s] for s in PROGRESS_STATUSES],
-            [Line(_("Reports"), [statuses[s] for s in PROGRESS_STATUSES])],
-            width=330,
-            height=200,
-        ),
-        "state_chart": bar_chart(
-            "states",
-            _("Reports by state"),
-            [state_names[s] for s in svc.STATES],
-            [Line(_("Reports"), [states[s] for s in svc.STATES])],
-            width=330,
-            height=200,
+        "status_bars": bars(status_names, statuses),
+        "state_bars": bars(
+            {k: v for k, v in state_names.items() if drafts or k in ("approved", "none")}, states
         ),
         "share_text": share_text,
     }

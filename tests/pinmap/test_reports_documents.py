@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import unicodedata
+from pathlib import Path
 from typing import Any
 
 import openpyxl
@@ -17,7 +19,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pinmap.models import Office, PolicyItem, WorkflowReport, WorkflowRevision
+from pinmap.models import Office, PolicyItem, ResultRecord, WorkflowReport, WorkflowRevision
 from pinmap.services.audit import utcnow
 
 from ..signin import sign_in
@@ -71,8 +73,28 @@ def reports(session: Session, world: World) -> dict[str, Any]:
         _report(session, own, item, "approved", "on_plan")
     _report(session, own, items[-1], "draft", "not_started")
     _report(session, other, items[0], "submitted", "output_achieved")
+    for year, value in ((2565, 61.5), (2566, 64.25), (2567, 70.0)):
+        session.add(
+            ResultRecord(
+                office_id=own.id,
+                fiscal_year=year,
+                category="onet_rt_nt",
+                indicator="คะแนนเฉลี่ย O-NET ป.6 ภาษาไทย",
+                value=value,
+                unit="คะแนน",
+            )
+        )
     session.commit()
     return {"items": items, "own": own}
+
+
+def _shot(pdf: bytes, name: str) -> None:
+    """With PINMAP_SCREENSHOTS=<folder>, the first page as PNG there (as tests/support/browser)."""
+    folder = os.environ.get("PINMAP_SCREENSHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        page = pdfium.PdfDocument(pdf)[0]
+        page.render(scale=1.5).to_pil().save(f"{folder}/report-{name}.png")
 
 
 def _text(pdf: bytes) -> str:
@@ -100,6 +122,7 @@ def test_office_pdf_has_thai_words_numbers_date_and_url(
     r = client.get(f"/reports/offices/{OWN}.pdf?fiscal_year={FY}")
     assert r.status_code == 200, r.get_data(as_text=True)[:500]
     assert r.mimetype == "application/pdf" and r.data[:5] == b"%PDF-"
+    _shot(r.data, "office")
     text = _text(r.data)
     n = len(reports["items"])
     assert _norm(reports["own"].name_th) in text
@@ -110,17 +133,20 @@ def test_office_pdf_has_thai_words_numbers_date_and_url(
     assert "http://localhost/reports/offices/spp-krabi.pdf" in text
     assert _norm("พิมพ์เมื่อ") in text and "25" in text  # printed on … (Buddhist Era)
     assert _norm("ยังไม่ดำเนินการ") not in text  # the draft's status stays unpublished
+    assert _norm("คะแนนเฉลี่ย O-NET ป.6 ภาษาไทย") in text and "64.25" in text
 
 
 def test_cluster_and_national_pdfs(client: FlaskClient, reports: dict[str, Any]) -> None:
     n = len(reports["items"])
     r = client.get(f"/reports/clusters/{reports['own'].cluster_no}.pdf?fiscal_year={FY}&round=1")
     assert r.status_code == 200, r.get_data(as_text=True)[:500]
+    _shot(r.data, "cluster")
     text = _text(r.data)
     assert _norm(reports["own"].name_th) in text and _norm("ความครบถ้วน") in text
     assert f"{n - 1} / {n}" in text
     r = client.get(f"/reports/national/{FY}/1.pdf")
     assert r.status_code == 200, r.get_data(as_text=True)[:500]
+    _shot(r.data, "national")
     text = _text(r.data)
     assert _norm("สรุปผลระดับประเทศ") in text
     assert "245" in text
