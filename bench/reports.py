@@ -78,10 +78,14 @@ def seed(url: str) -> int:
     return int(count)
 
 
+CPU: list[float] = []
+
+
 def timed(client: object, url: str) -> tuple[float, int]:
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     r = client.get(url)  # type: ignore[attr-defined]
     elapsed = time.perf_counter() - started
+    CPU.append(time.process_time() - cpu)  # this process's CPU: the app and WeasyPrint
     assert r.status_code == 200, (url, r.status_code, r.get_data(as_text=True)[:300])
     return elapsed, len(r.data)
 
@@ -102,7 +106,9 @@ def main() -> int:
             base = f"/reports/national/{FISCAL_YEAR}/{ROUND}"
             timed(client, base + ".pdf")  # warm: fonts, basemap projection, templates
             xlsx = [timed(client, base + ".xlsx") for _ in range(RUNS)]
+            CPU.clear()
             pdf = [timed(client, base + ".pdf") for _ in range(RUNS)]
+            pdf_cpu = statistics.median(CPU)
             load = os.getloadavg()
         finally:
             cluster.stop()
@@ -114,6 +120,7 @@ def main() -> int:
         f"national PDF, 245 offices  median {p * 1000:7.0f} ms ({pdf[0][1]:,} bytes)"
         f"  max {max(t for t, _ in pdf) * 1000:.0f} ms"
     )
+    print(f"PDF CPU time of this process, median {pdf_cpu * 1000:.0f} ms (the rest is waiting)")
     verdict = "ok" if p <= TARGET_S else "MISSED"
     print(f"ratio PDF / XLSX {p / x:.1f}x; target <= {TARGET_S:.0f} s: {verdict}")
     return 0 if p <= TARGET_S else 1

@@ -89,12 +89,13 @@ def reports(session: Session, world: World) -> dict[str, Any]:
 
 
 def _shot(pdf: bytes, name: str) -> None:
-    """With PINMAP_SCREENSHOTS=<folder>, the first page as PNG there (as tests/support/browser)."""
+    """With PINMAP_SCREENSHOTS=<folder>, the first pages as PNG there (as tests/support/browser)."""
     folder = os.environ.get("PINMAP_SCREENSHOTS")
     if folder:
         Path(folder).mkdir(parents=True, exist_ok=True)
-        page = pdfium.PdfDocument(pdf)[0]
-        page.render(scale=1.5).to_pil().save(f"{folder}/report-{name}.png")
+        doc = pdfium.PdfDocument(pdf)
+        for n in range(min(2, len(doc))):
+            doc[n].render(scale=1.5).to_pil().save(f"{folder}/report-{name}-{n + 1}.png")
 
 
 def _text(pdf: bytes) -> str:
