@@ -94,7 +94,7 @@ def _shot(pdf: bytes, name: str) -> None:
     if folder:
         Path(folder).mkdir(parents=True, exist_ok=True)
         doc = pdfium.PdfDocument(pdf)
-        for n in range(min(2, len(doc))):
+        for n in range(min(3, len(doc))):
             doc[n].render(scale=1.5).to_pil().save(f"{folder}/report-{name}-{n + 1}.png")
 
 
