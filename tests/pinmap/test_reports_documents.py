@@ -281,6 +281,9 @@ def test_drafts_in_documents_only_for_obec(
         (f"/reports/progress.csv?fiscal_year={FY}&item=999999999999", 404, None),
         (f"/reports/progress.csv?fiscal_year={FY}&cluster=abc", 400, None),
         (f"/reports/progress.csv?fiscal_year={FY}&cluster=77", 404, None),
+        ("/reports/clusters/6.xlsx?round=99999999999", 404, None),
+        (f"/reports/progress.csv?fiscal_year={FY}&cluster=99999999999", 404, None),
+        (f"/reports/progress.csv?fiscal_year={FY}&office={'x' * 500}", 404, None),
     ],
 )
 def test_refusals_are_4xx_in_thai(
