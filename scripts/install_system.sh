@@ -18,6 +18,8 @@ if [ "$pg_ok" = no ]; then
   need+=("postgresql-${pgv:-15}" "postgresql-${pgv:-15}-postgis-3")
 fi
 command -v npm >/dev/null || need+=(nodejs npm)
+# WeasyPrint (the PDF reports) draws text with pango (libthai breaks Thai lines between words).
+for p in libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 libthai0; do have "$p" || need+=("$p"); done
 if [ "${1:-run}" = test ] || [ "${1:-run}" = bench ]; then
   have chromium || command -v chromium >/dev/null || need+=(chromium)
   have fonts-thai-tlwg || need+=(fonts-thai-tlwg)

@@ -4,3 +4,4 @@ round as PDF and XLSX, and the progress reports as CSV/XLSX."""
 from flask import Blueprint
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
+from . import documents, exports  # noqa: E402,F401
