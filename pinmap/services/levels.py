@@ -110,8 +110,8 @@ def check_scale(data: ScaleInput) -> tuple[CheckedScale | None, list[Problem]]:
     problems: list[Problem] = []
     head = data.first_row
 
-    def bad(row: int, column: str, msgid: str, **params: Any) -> None:
-        problems.append(Problem(row, column, msgid, params))
+    def bad(at: int, column: str, msgid: str, /, **params: Any) -> None:
+        problems.append(Problem(at, column, msgid, params))
 
     if not YEARS[0] <= data.fiscal_year <= YEARS[1]:
         bad(head, "fiscal_year", N_("A Buddhist-Era fiscal year such as 2567."))
@@ -652,15 +652,8 @@ def shares(
     return report
 
 
-@dataclass
-class TrendPoint:
-    fiscal_year: int
-    level: PerformanceLevel | None
-    share: Share | None
-
-
-def trend(session: Session, category: str, indicator: str, position: int) -> list[TrendPoint]:
-    """The national share at or above the level at `position`, in every year with a scale."""
+def trend(session: Session, category: str, indicator: str, position: int) -> list[ShareReport]:
+    """The shares at or above the level at `position`, in every year with a scale for it."""
     years = sorted(
         set(
             session.scalars(
@@ -671,13 +664,17 @@ def trend(session: Session, category: str, indicator: str, position: int) -> lis
         )
     )
     scales = all_scales(session, years)
-    points = []
-    for year in years:
-        if scales.of(year, category, indicator) is None:
-            continue
-        report = shares(session, year, category, indicator, position)
-        points.append(TrendPoint(year, report.level, report.national))
-    return points
+    return [
+        shares(session, year, category, indicator, position)
+        for year in years
+        if scales.of(year, category, indicator) is not None
+    ]
+
+
+def cluster_names(session: Session) -> list[tuple[int, str, str]]:
+    return [
+        (c.no, c.name_th, c.name_en) for c in session.scalars(select(Cluster).order_by(Cluster.no))
+    ]
 
 
 SHARE_COLUMNS: Final = (
