@@ -121,6 +121,8 @@ PAGES = {
     "/admin/ingest/runs/<int:run_id>/quarantine": "/admin/ingest/runs/{run_id}/quarantine",
     "/admin/ingest/conflicts": "/admin/ingest/conflicts",
     "/admin/ingest/consistency": "/admin/ingest/consistency",
+    "/admin/levels": "/admin/levels",
+    "/results/levels": "/results/levels",
 }
 
 # Pages that send each visitor on to the page for them (a portal home, this year's plan).
@@ -152,6 +154,8 @@ NOT_PAGES = {
     "/plans/<path:rest>": "moved: redirects to /coaching/plans/…",
     "/rounds": "moved: redirects to /coaching/rounds",
     "/rounds/<path:rest>": "moved: redirects to /coaching/rounds/…",
+    "/admin/levels/<int:fiscal_year>.<fmt>": "level scales download (CSV, XLSX)",
+    "/results/levels.<any(csv, xlsx):fmt>": "level shares download (CSV, XLSX)",
 }
 
 # Runs before any script of the page: collects violations the page could otherwise hide, and

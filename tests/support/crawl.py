@@ -28,6 +28,7 @@ from pinmap.services.audit import utcnow
 
 from . import authz_matrix as m
 from .authz_matrix import Ctx
+from .authz_matrix_levels import sample_levels
 from .factories import PolicyItemFactory
 from .portal import OTHER, OWN
 
@@ -45,6 +46,8 @@ NOT_PAGES: dict[str, str] = {
     "public.export_geojson": "a GeoJSON download (test_export_filters.py)",
     "admin.catalogue_export": "a CSV download (test_admin.py)",
     "admin.framework_export": "a CSV/XLSX download (test_framework.py)",
+    "admin.levels_export": "a CSV/XLSX download of level scales (test_levels.py)",
+    "public.level_shares_export": "a CSV/XLSX download of level shares (test_levels.py)",
     "coaching.plan_export": "a plan's CSV/XLSX/ICS download (test_plans.py)",
     "coaching.round_sessions_ics": "an iCalendar download (test_calendar_export.py)",
     "health.healthz": "JSON health check",
@@ -108,6 +111,7 @@ def build_world(c: Ctx) -> None:
     )
     m.visit_plan(c)
     m.visit_plan(c, publish=True)
+    sample_levels(c)
     # Multi-line text as people type it.
     c.conn.execute(
         text(
