@@ -69,30 +69,32 @@ def _label(share: svc.Share, thai: bool) -> str:
     return share.label_th if thai else share.label_en
 
 
-def _charts(report: svc.ShareReport, points: list[svc.ShareReport], thai: bool) -> list[Markup]:
-    charts: list[Markup] = []
+def _charts(report: svc.ShareReport, points: list[svc.ShareReport]) -> list[tuple[str, Markup]]:
+    """(caption, SVG) pairs: the clusters' shares in the year, and the national share by year."""
+    charts: list[tuple[str, Markup]] = []
     if report.national is None:
         return charts
     rows = [report.national, *report.clusters]
+    title = _("Share of offices at or above the level, per cluster (%)")
     charts.append(
-        bar_chart(
-            "levels-clusters",
-            _("Share of offices at or above the level, per cluster (%)"),
-            [_("All") if s.key == "all" else s.key for s in rows],
-            [Line(_("Share (%)"), [float(s.percent) for s in rows])],
-            width=760,
+        (
+            title,
+            bar_chart(
+                "levels-clusters",
+                title,
+                [_("All") if s.key == "all" else s.key for s in rows],
+                [Line(_("Share (%)"), [float(s.percent) for s in rows])],
+                width=760,
+            ),
         )
     )
     years = [p for p in points if p.national is not None]
     if years:
         draw = line_chart if len(years) > 1 else bar_chart
+        title = _("Share at or above the level, by fiscal year (%)")
+        line = Line(_("Nationwide"), [float(p.national.percent) for p in years if p.national])
         charts.append(
-            draw(
-                "levels-years",
-                _("Share at or above the level, by fiscal year (%)"),
-                [str(p.fiscal_year) for p in years],
-                [Line(_("Nationwide"), [float(p.national.percent) for p in years if p.national])],
-            )
+            (title, draw("levels-years", title, [str(p.fiscal_year) for p in years], [line]))
         )
     return charts
 
@@ -120,7 +122,7 @@ def level_shares() -> Any:
         f=f,
         report=report,
         points=points,
-        charts=_charts(report, points, thai) if report else [],
+        charts=_charts(report, points) if report else [],
         thai=thai,
         category_labels=result_svc.CATEGORY_LABELS,
         clusters=svc.cluster_names(get_session()),

