@@ -34,9 +34,10 @@ def _thai() -> bool:
     return str(get_locale() or "th") == "th"
 
 
-def _filters() -> Filters:
-    """What the URL asks for, defaulting to the latest year that has a scale; a value that is
-    not one of the choices is a 400 (never a guess)."""
+def _filters(*, strict: bool = False) -> Filters:
+    """What the URL asks for, defaulting to the latest year that has a scale. A malformed value
+    is a 400. On the page, a category or indicator the year has no scale for falls back to the
+    year's first (changing the year keeps working); a download (`strict`) answers 404 instead."""
     args = request.args
     for name in ("fiscal_year", "level", "cluster"):
         raw = args.get(name, "")
@@ -46,23 +47,35 @@ def _filters() -> Filters:
         abort(400, description=_("The indicator is longer than 200 characters."))
     choices = svc.choices(get_session())
     year = int(args["fiscal_year"]) if args.get("fiscal_year") else next(iter(choices), None)
-    pairs = choices.get(year, []) if year is not None else []
     if args.get("fiscal_year") and year not in choices:
         abort(404, description=_("No level scale reads results of fiscal year %(y)s.", y=year))
-    category = args.get("category", "") or (pairs[0][0] if pairs else "")
-    in_category = [p for p in pairs if p[0] == category]
-    if args.get("category") and not in_category:
-        abort(404, description=_("No level scale reads this category in that year."))
-    indicator = args.get("indicator", "")
-    if not indicator or (category, indicator) not in pairs:
-        if args.get("indicator") and args.get("category"):
+    pairs = choices.get(year, []) if year is not None else []
+    category, indicator = args.get("category", ""), args.get("indicator", "")
+    if (category or indicator) and (category, indicator) not in pairs:
+        if strict:
             abort(404, description=_("No level scale reads this indicator in that year."))
-        indicator = in_category[0][1] if in_category else ""
+        in_category = [p for p in pairs if p[0] == category]
+        category, indicator = (in_category or pairs or [("", "")])[0]
+    elif not category and pairs:
+        category, indicator = pairs[0]
     level = int(args["level"]) if args.get("level") else 1
     if not 1 <= level <= svc.MAX_LEVELS:
         abort(400, description=_("Choose one of the scale's levels."))
     cluster = int(args["cluster"]) if args.get("cluster") else None
     return Filters(year, category, indicator, level, cluster, choices)
+
+
+def _args(f: Filters) -> dict[str, Any]:
+    """The filters as URL arguments (for the downloads of what the page shows)."""
+    out: dict[str, Any] = {
+        "fiscal_year": f.fiscal_year,
+        "category": f.category,
+        "indicator": f.indicator,
+        "level": f.level,
+    }
+    if f.cluster is not None:
+        out["cluster"] = f.cluster
+    return out
 
 
 def _label(share: svc.Share, thai: bool) -> str:
@@ -127,12 +140,13 @@ def level_shares() -> Any:
         category_labels=result_svc.CATEGORY_LABELS,
         clusters=svc.cluster_names(get_session()),
         label=_label,
+        args=_args(f),
     )
 
 
 @bp.route("/results/levels.<any(csv, xlsx):fmt>")
 def level_shares_export(fmt: str) -> Response:
-    f = _filters()
+    f = _filters(strict=True)
     report, points = _reports(f)
     thai = _thai()
     rows: list[list[Any]] = []

@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import Any, Final
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from ..auth import can
@@ -237,8 +238,18 @@ def _store(session: Session, actor: Actor, checked: CheckedScale) -> LevelScale:
             fiscal_year=checked.fiscal_year,
             category=checked.category,
             indicator=checked.indicator,
+            range_min=checked.range_min,
+            range_max=checked.range_max,
         )
-        session.add(scale)
+        try:
+            # Two admins adding the same scale at once: the second gets a 409, not a 500.
+            with session.begin_nested():
+                session.add(scale)
+        except IntegrityError:
+            raise ServiceError(
+                409,
+                N_("Someone saved this scale at the same moment; reload the page and check it."),
+            ) from None
     scale.range_min, scale.range_max = checked.range_min, checked.range_max
     scale.source_note, scale.verified = checked.source_note, checked.verified
     scale.levels.clear()

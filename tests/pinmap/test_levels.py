@@ -293,6 +293,12 @@ def test_public_pages_and_api_show_levels_and_shares(
     assert "<svg" in html
     assert public.get("/results/levels?fiscal_year=abc").status_code == 400
     assert public.get("/results/levels?fiscal_year=2400").status_code == 404
+    # Another year's indicator (the year was changed): the page shows the year's first one;
+    # a download names exactly what it exports, so there it is a 404.
+    other = f"fiscal_year={YEAR}&category=drugs&indicator=gone&fmt=x"
+    fallback = public.get(f"/results/levels?{other}")
+    assert fallback.status_code == 200 and "98.77 %" in fallback.get_data(as_text=True)
+    assert public.get(f"/results/levels.csv?{other}").status_code == 404
     exported = public.get(
         f"/results/levels.csv?fiscal_year={YEAR}&category=policy&indicator=QP&level=1"
     ).get_data(as_text=True)
