@@ -73,7 +73,7 @@ class OfficeLevelsSchema(Schema):
 class ShareArgs(Schema):
     fiscal_year = fields.Integer(required=True, validate=validate.Range(*svc.YEARS))
     category = fields.String(required=True, validate=validate.OneOf(RESULT_CATEGORIES))
-    indicator = fields.String(load_default="", validate=validate.Length(max=svc.MAX_INDICATOR))
+    indicator = fields.String(required=True, validate=validate.Length(min=1, max=svc.MAX_INDICATOR))
     level = fields.Integer(load_default=1, validate=validate.Range(1, svc.MAX_LEVELS))
 
 
