@@ -19,7 +19,7 @@ from pinmap.services import levels
 from pinmap.services.accounts import create_user
 from pinmap.services.audit import Actor
 
-from ..support.browser import LiveServer
+from ..support.browser import LiveServer, Watched
 
 pytestmark = pytest.mark.browser
 
@@ -28,6 +28,9 @@ VIEWPORTS = {"desktop": (1366, 900), "phone": (390, 844)}
 INDICATOR = "ร้อยละของนักเรียนที่อ่านออกเขียนได้"
 SCALE = [("ดีเยี่ยม", "Excellent", "90"), ("ดี", "Good", "75"), ("พอใช้", "Fair", "50")]
 SCALE += [("ปรับปรุง", "Needs improvement", "0")]
+# Level names are people's text: shown as text everywhere, never run.
+HOSTILE = ('<img src=x onerror="alert(1)">ผ่าน', "${alert(2)}`Pass", "50")
+HOSTILE_LOW = ('"><svg onload=alert(3)>ไม่ผ่าน', "Fail", "0")
 
 
 @pytest.fixture(scope="module")
@@ -66,6 +69,28 @@ def world(live_server: LiveServer) -> str:
                         unit="%",
                     )
                 )
+        levels.save_scale(
+            session,
+            Actor(admin),
+            levels.ScaleInput(
+                2566,
+                "drugs",
+                "",
+                "0",
+                "100",
+                [levels.LevelInput(*lv, n) for n, lv in enumerate((HOSTILE, HOSTILE_LOW), 1)],
+            ),
+        )
+        for n, office in enumerate(offices):
+            session.add(
+                ResultRecord(
+                    office_id=office.id,
+                    fiscal_year=2566,
+                    category="drugs",
+                    indicator="<b>ยาเสพติด</b>",
+                    value=float(n % 100),
+                )
+            )
         shown = offices[10].code
     engine.dispose()
     return shown
@@ -168,3 +193,26 @@ def test_office_section_and_shares_page(live_server: LiveServer, page: Page, wor
     page.locator("select[name=level]").select_option("1")
     page.wait_for_url("**level=1**")
     expect(page.locator("#levels-headline")).to_contain_text("ดีเยี่ยม")
+
+
+def test_level_names_are_text_on_every_page(
+    live_server: LiveServer, watched: Watched, world: str
+) -> None:
+    page = watched.page
+    for url, scope, name in (
+        (f"/offices/{world}", "#levels", HOSTILE_LOW[0]),  # this office's result is below 50
+        (
+            "/results/levels?fiscal_year=2566&category=drugs&indicator=<b>ยาเสพติด</b>&level=1",
+            "main",
+            HOSTILE[0],
+        ),
+    ):
+        page.goto(live_server.url + url)
+        area = page.locator(scope)
+        assert name in area.inner_text(), url
+        assert "<b>ยาเสพติด</b>" in area.inner_text(), url
+        assert area.locator("img[src='x'], svg[onload], b").count() == 0, url
+    expect(page.locator("select[name=level] option").first).to_have_text(HOSTILE[0])
+    # No element was injected, so no handler can fire later: nothing to wait for.
+    assert watched.dialogs == []
+    assert watched.errors == []
