@@ -189,6 +189,7 @@ def test_office_section_and_shares_page(live_server: LiveServer, page: Page, wor
     expect(page.locator("svg.chart")).to_have_count(2)
     expect(page.locator("#levels-years tbody tr")).to_have_count(2)
     _shots(page, "levels-shares")
+    _shots(page, "levels-shares-table", "#levels-table")
     # The filters live in the URL: choosing another level reloads with it.
     page.locator("select[name=level]").select_option("1")
     page.wait_for_url("**level=1**")
