@@ -255,6 +255,13 @@ def test_admin_form_refusal_keeps_what_was_typed(page: FlaskClient, session: Ses
     listing = page.get(f"/admin/levels?fiscal_year={YEAR}").get_data(as_text=True)
     assert "&lt;script&gt;" in listing and "<script>alert" not in listing
     assert "alert(1)" in page.get(f"/admin/levels/{YEAR}.csv").get_data(as_text=True)
+    # Editing fills the form with the stored scale.
+    scale_id = session.scalar(select(LevelScale.id))
+    edit = page.get(f"/admin/levels?edit={scale_id}").get_data(as_text=True)
+    assert re.search(r'name="min_value_2"[^>]* value="0"', edit)
+    assert 'value="&lt;b&gt;QP&lt;/b&gt;"' in edit
+    assert page.get("/admin/levels?edit=999999").status_code == 404
+    assert page.get("/admin/levels?edit=abc").status_code == 404
 
 
 def test_admin_import_page_lists_problems_and_others_are_refused(
