@@ -5,4 +5,4 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-from . import deadlines, framework, home, ingest, outbox, views, workflow  # noqa: E402,F401
+from . import deadlines, framework, home, ingest, levels, outbox, views, workflow  # noqa: E402,F401

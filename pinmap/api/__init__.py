@@ -21,6 +21,7 @@ def register_api(app: Flask) -> Api:
     from .bulk import bp as bulk_api_bp
     from .coaching import bp as coaching_api_bp
     from .help import bp as help_api_bp
+    from .levels import bp as levels_api_bp
     from .live import bp as live_bp
     from .operating_plans import bp as operating_plans_api_bp
     from .profile_parts import bp as profile_parts_api_bp
@@ -51,6 +52,7 @@ def register_api(app: Flask) -> Api:
     api.register_blueprint(bulk_api_bp)
     api.register_blueprint(assignments_api_bp)
     api.register_blueprint(help_api_bp)  # the help centre's news and documents (read)
+    api.register_blueprint(levels_api_bp)
     api.register_blueprint(health_bp)
     # flask-smorest installs its own HTTPException handler; ours (JSON with a translated message)
     # is registered afterwards in create_app and so takes precedence.

@@ -51,6 +51,10 @@ from .ingest import (
     IngestSource,
     Quarantine,
 )
+from .levels import (
+    LevelScale,
+    PerformanceLevel,
+)
 from .notify import (
     CHANNELS,
     DELIVERY_STATES,
@@ -142,6 +146,8 @@ __all__ = [
     "IngestRun",
     "IngestSource",
     "LOCATION_PRECISIONS",
+    "LevelScale",
+    "PerformanceLevel",
     "LoginAttempt",
     "MonitoringRound",
     "OFFICE_KINDS",

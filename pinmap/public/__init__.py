@@ -10,4 +10,4 @@ from flask import Blueprint
 
 bp = Blueprint("public", __name__)
 
-from . import basemap, best_practices, exports, map_page, offices, photos, redirects  # noqa: E402,F401
+from . import basemap, best_practices, exports, levels, map_page, offices, photos, redirects  # noqa: E402,F401

@@ -14,6 +14,7 @@ from ..db import get_session
 from ..models import Office, School
 from ..security import current_actor
 from ..services import best_practices as bps
+from ..services import levels as level_svc
 from ..services import offices as svc
 from ..services import plans as plan_svc
 from ..services import profiles as profile_svc
@@ -109,6 +110,7 @@ def office(code: str) -> Any:
         "school_count": school_svc.school_count(session, found.id),
         "results": [(s, _chart(s, found, n)) for n, s in enumerate(series, start=1)],
         "category_labels": result_svc.CATEGORY_LABELS,
+        "levels": level_svc.office_levels(session, found),
         "best_practices": bps.of_office(session, found.id, approved_only=True),
         "plan": plan_svc.approved_latest(session, found.id),
     }

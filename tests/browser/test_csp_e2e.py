@@ -136,6 +136,8 @@ PAGES = {
     "/help/documents/<int:doc_id>/replace": "/help/documents/{doc_id}/replace",
     "/help/contact": "/help/contact",
     "/help/contact/edit": "/help/contact/edit",
+    "/admin/levels": "/admin/levels",
+    "/results/levels": "/results/levels",
 }
 
 # Pages that send each visitor on to the page for them (a portal home, this year's plan).
@@ -172,6 +174,8 @@ NOT_PAGES = {
     "/plans/<path:rest>": "moved: redirects to /coaching/plans/…",
     "/rounds": "moved: redirects to /coaching/rounds",
     "/rounds/<path:rest>": "moved: redirects to /coaching/rounds/…",
+    "/admin/levels/<int:fiscal_year>.<fmt>": "level scales download (CSV, XLSX)",
+    "/results/levels.<any(csv, xlsx):fmt>": "level shares download (CSV, XLSX)",
 }
 
 # Runs before any script of the page: collects violations the page could otherwise hide, and

@@ -1589,6 +1589,7 @@ def _more_rows() -> list[Row]:
     from .authz_matrix_accounts import ROWS as ACCOUNT_ROWS
     from .authz_matrix_assignments import ROWS as ASSIGNMENT_ROWS
     from .authz_matrix_help import ROWS as HELP_ROWS
+    from .authz_matrix_levels import ROWS as LEVEL_ROWS
     from .authz_matrix_notify import ROWS as NOTIFY_ROWS
     from .authz_matrix_parts import ROWS as PROFILE_PART_API_ROWS
     from .authz_matrix_reports import ROWS as REPORT_ROWS
@@ -1600,6 +1601,7 @@ def _more_rows() -> list[Row]:
         *NOTIFY_ROWS,
         *ASSIGNMENT_ROWS,
         *HELP_ROWS,
+        *LEVEL_ROWS,
     ]
 
 

@@ -29,6 +29,7 @@ from pinmap.services.audit import utcnow
 from . import authz_matrix as m
 from . import authz_matrix_help as help_rows
 from .authz_matrix import Ctx
+from .authz_matrix_levels import sample_levels
 from .factories import PolicyItemFactory
 from .portal import OTHER, OWN
 
@@ -46,6 +47,8 @@ NOT_PAGES: dict[str, str] = {
     "public.export_geojson": "a GeoJSON download (test_export_filters.py)",
     "admin.catalogue_export": "a CSV download (test_admin.py)",
     "admin.framework_export": "a CSV/XLSX download (test_framework.py)",
+    "admin.levels_export": "a CSV/XLSX download of level scales (test_levels.py)",
+    "public.level_shares_export": "a CSV/XLSX download of level shares (test_levels.py)",
     "coaching.plan_export": "a plan's CSV/XLSX/ICS download (test_plans.py)",
     "reports.office_document": "a PDF/XLSX download (test_reports_documents.py)",
     "reports.cluster_document": "a PDF/XLSX download (test_reports_documents.py)",
@@ -124,6 +127,7 @@ def build_world(c: Ctx) -> None:
         {"ed": c.user_id("own_editor"), "dr": c.user_id("own_director"), "own": OWN, "fy": c.fy},
     )
     help_rows.sample(c)  # news for everyone and for the signed-in, a document and a retired one
+    sample_levels(c)
     # Multi-line text as people type it.
     c.conn.execute(
         text(
