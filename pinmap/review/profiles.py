@@ -110,11 +110,11 @@ def _decide(
     ), status
 
 
-def _moved(endpoint: str, arg: str, new_id: int | None) -> Any:
+def _moved(new_url: str | None) -> Any:
     """An old id: a permanent redirect (GET and POST alike) to its new address when the old id
     is known, else a 404 in the reader's language that links to the queue."""
-    if new_id is not None:
-        return redirect(url_for(endpoint, **{arg: new_id}), code=308)
+    if new_url is not None:
+        return redirect(new_url, code=308)
     return render_template(
         "error.html",
         code=404,
@@ -141,7 +141,8 @@ def review_profile(rev_id: int) -> Any:
             raise
         # An id from before profiles moved onto the workflow engine (links in old e-mails).
         new_id = old_ids.profile_revision_now(get_session(), rev_id)
-        return _moved("review.review_profile", "rev_id", new_id if new_id != rev_id else None)
+        known = new_id is not None and new_id != rev_id
+        return _moved(url_for("review.review_profile", rev_id=new_id) if known else None)
     return _decide("profile", found, svc.review, reload)
 
 
@@ -162,7 +163,9 @@ def review_best_practice(bp_id: int) -> Any:
             raise
         # A working copy's id from before best practices moved onto the engine.
         new_id = old_ids.practice_of_copy(get_session(), bp_id)
-        return _moved("review.review_best_practice", "bp_id", new_id)
+        return _moved(
+            url_for("review.review_best_practice", bp_id=new_id) if new_id is not None else None
+        )
     return _decide("best_practice", found, bps.review, reload)
 
 
