@@ -229,3 +229,33 @@ def test_a_refused_un_approval_changes_nothing(
     assert now["pin"] == second["pin"] and now["stats_rows"] == second["stats_rows"]
     assert refreshed(session, rev).state == "approved"
     assert first != second
+
+
+def test_a_revision_approved_before_approvals_kept_what_they_replaced(
+    client: FlaskClient, world: World, session: Session
+) -> None:
+    """Revisions approved before this change hold no record of what they replaced: the
+    previous approved revision's own pin, counts and school list are put back."""
+    lon, lat = krabi_point(session)
+    _stage(client, world, session, lon + 0.01, lat + 0.01, "0 7561 1111", COUNTS, SCHOOLS_OK)
+    approve_current(client, world, session)
+    first = _public(client, session)
+    _stage(
+        client,
+        world,
+        session,
+        lon + 0.02,
+        lat + 0.02,
+        "0 7561 2222",
+        {**COUNTS, "teachers": "1000"},
+        OTHER_SCHOOLS,
+    )
+    approve_current(client, world, session)
+    rev = latest_revision(session)
+    assert rev is not None and "_replaced" in rev.data
+    rev.data = {k: v for k, v in rev.data.items() if k != "_replaced"}
+    session.commit()
+    _unapprove(session, world)
+    after = _public(client, session)
+    assert after["pin"] == first["pin"] and after["phone"] == first["phone"]
+    assert after["stats"] == first["stats"] and after["school_codes"] == first["school_codes"]
