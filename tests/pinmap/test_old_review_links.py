@@ -66,6 +66,17 @@ def test_an_old_working_copy_id_redirects_to_its_practice(
     r = client.get(f"/review/best-practices/{OLD_COPY_ID}")
     assert r.status_code == 308
     assert r.headers["Location"].endswith(f"/review/best-practices/{practice.id}")
+    # The office's own pages and the public page of a copy's id go to the practice's too.
+    sign_in(client, world.users["own_editor"], lang="th")
+    base = "/portal/offices/spp-krabi/best-practices"
+    r = client.get(f"{base}/{OLD_COPY_ID}?x=1")
+    assert r.status_code == 308
+    assert r.headers["Location"].endswith(f"{base}/{practice.id}?x=1")
+    assert client.get(r.headers["Location"]).status_code == 200
+    r = client.get(f"/best-practices/{OLD_COPY_ID}")
+    assert r.status_code == 308 and r.headers["Location"].endswith(f"/best-practices/{practice.id}")
+    assert client.get(f"{base}/{UNKNOWN_ID}").status_code == 404
+    assert client.get(f"/best-practices/{UNKNOWN_ID}").status_code == 404
 
 
 def test_an_unknown_old_id_is_a_friendly_404_with_the_queue(
