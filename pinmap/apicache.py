@@ -49,6 +49,7 @@ from .models import (
     PolicyDimension,
     PolicyItem,
     Province,
+    ReportingWindow,
 )
 
 if TYPE_CHECKING:
@@ -69,6 +70,7 @@ TRACKED = (
     PolicyDimension,
     PolicyItem,
     ItemSet,
+    ReportingWindow,  # the map's round selector (public/map_page.py)
 )
 MAX_ENTRIES = 512
 MAX_BYTES = 64 * 1024 * 1024

@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
 from .fiscal import be_year, format_day_input, to_bangkok
+from .itemnames import item_set_name
 from .services.errors import N_, Labels
 
 LOCALES = ("th", "en")
@@ -258,16 +259,6 @@ def state_label(state: str) -> str:
         "approved": _("Approved"),
     }
     return labels.get(state, state)
-
-
-def item_set_name(item: Any) -> str:
-    """The name of the item's set in the reader's language ("Policy" for the policy set)."""
-    if item.kind == "policy":
-        return _("Policy")
-    item_set = getattr(item, "item_set", None)
-    if item_set is None:
-        return str(item.kind)
-    return item_set.title_th if str(get_locale() or "th") == "th" else item_set.title_en
 
 
 def item_label(item: Any) -> str:

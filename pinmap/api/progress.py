@@ -41,6 +41,12 @@ class FiscalYearQuery(Schema):
     item_no = fields.String(validate=validate.Regexp(f"^{ITEM_NO_PATTERN}$"))
 
 
+class SummaryQuery(FiscalYearQuery):
+    # A reporting round of the year: the summary then covers that round only (the map's
+    # round selector); any round number is accepted, one with no items reads as empty.
+    round_no = Int(strict=False, data_key="round", validate=validate.Range(1, 12))
+
+
 def _narrative() -> fields.String:
     return fields.String(validate=validate.Length(max=svc.MAX_NARRATIVE))
 
@@ -141,23 +147,29 @@ def public_progress(
 
 
 @bp.route("/progress/summary")
-@bp.arguments(FiscalYearQuery, location="query", as_kwargs=True)
+@bp.arguments(SummaryQuery, location="query", as_kwargs=True)
 @bp.response(200)
 def progress_summary(
-    fiscal_year: int, item_kind: str | None = None, item_no: str | None = None
+    fiscal_year: int,
+    item_kind: str | None = None,
+    item_no: str | None = None,
+    round_no: int | None = None,
 ) -> dict[str, Any]:
-    """Per office: share of items approved and approved statuses (or one item's status)."""
+    """Per office: share of items approved and approved statuses (or one item's status), for
+    the year or, with `round`, for that reporting round only. Approved reports only."""
     session = get_session()
     if item_kind and item_no:
         item = _item(fiscal_year, item_kind, item_no)
-        statuses = svc.approved_status_by_office(session, fiscal_year, item.id)
+        statuses = svc.approved_status_by_office(session, fiscal_year, item.id, round_no)
         return {
             "fiscal_year": fiscal_year,
+            "round": round_no,
             "item": {"kind": item_kind, "no": item_no},
             "offices": {code: s.get(item.id) for code, s in statuses.items()},
         }
     return {
         "fiscal_year": fiscal_year,
+        "round": round_no,
         "offices": {
             p.code: {
                 "items_total": p.items_total,
@@ -165,7 +177,7 @@ def progress_summary(
                 "share_approved": round(p.share_approved, 4),
                 "by_status": p.by_status,
             }
-            for p in svc.progress_summary(session, fiscal_year)
+            for p in svc.progress_summary(session, fiscal_year, round_no)
         },
     }
 

@@ -233,26 +233,52 @@ def _map_data(session: Session, th: bool) -> MapData:
     )
 
 
+def _chosen_round(
+    rounds: list[progress.RoundOption],
+) -> tuple[progress.RoundOption | None, dict[str, str]]:
+    """The round the address asks for (?fy=2569&round=2, the year in B.E.), or None with the
+    values that name no round (the page then shows its default, and says what it left out)."""
+    fy, no = request.args.get("fy", ""), request.args.get("round", "")
+    if not no:
+        return None, {}  # a year alone is read like ?fiscal_year= (see index)
+    for option in rounds:
+        if (str(option.fiscal_year), str(option.round_no)) == (fy.strip(), no.strip()):
+            return option, {}
+    return None, {k: v for k, v in (("fy", fy), ("round", no)) if v}
+
+
 @bp.route("/")
 def index() -> Any:
     version = _data_version()
     session = get_session()
     cfg = current_app.config
-    fiscal_year = progress.shown_fiscal_year(
-        session, current_actor().today_bangkok, request.args.get("fiscal_year", type=int)
-    )
-    items = progress.items_of(session, fiscal_year) if fiscal_year else []
     th = str(get_locale() or "th") == "th"
+    # The reporting rounds the selector offers: kept like the office data (the generation moves
+    # when a window or the framework changes), so the default view queries nothing more.
+    rounds = _kept(("rounds",), version, lambda: progress.round_options(session))
+    chosen_round, bad_round = _chosen_round(rounds)
+    asked_year = (
+        chosen_round.fiscal_year
+        if chosen_round is not None
+        else request.args.get("fy", type=int) or request.args.get("fiscal_year", type=int)
+    )
+    today = current_actor().today_bangkok
+    fiscal_year = progress.shown_fiscal_year(session, today, asked_year)
+    default_year = progress.catalogue_year(session, today)
+    items = progress.items_of(session, fiscal_year) if fiscal_year else []
     data = _kept(("data", th), version, lambda: _map_data(session, th))
     # The address carries the filters; values that do not exist are left out and named.
     chosen, ignored = exports.read_filters(session, request.args, fiscal_year)
     colours = {"kind"} | (
         {"progress", *(f"item:{i.kind}:{i.no}" for i in items)} if fiscal_year else set()
     )
+    ignored.update(bad_round)
     colour = request.args.get("colour", "").strip()
     if colour and colour not in colours:
         ignored["colour"] = colour
         colour = ""
+    if chosen_round is not None and not colour:
+        colour = "progress"  # a chosen round colours the pins by its completeness
     export_urls = {
         fmt: url_for("public.export_table", what="offices", fmt=fmt) for fmt in ("csv", "xlsx")
     }
@@ -276,6 +302,8 @@ def index() -> Any:
                 "exports": export_urls,
             },
             "fiscal_year": fiscal_year,
+            "round": chosen_round.round_no if chosen_round is not None else None,
+            "default_fiscal_year": default_year,
             "locale": locale,
             "lang": "th" if th else "en",
             "strings": _client_strings(),
@@ -297,6 +325,8 @@ def index() -> Any:
         th,
         locale[:100],
         fiscal_year,
+        chosen_round,
+        default_year,
         request.script_root,
         cfg["PINMAP_TILES"],
         cfg["PINMAP_TILES_ATTRIBUTION"],
@@ -318,6 +348,8 @@ def index() -> Any:
         },
         total=sum(len(c["office_codes"]) for c in clusters),
         fiscal_year=fiscal_year,
+        rounds=rounds,
+        chosen_round=chosen_round,
         items=items,
         chosen=chosen,
         colour=colour or "kind",

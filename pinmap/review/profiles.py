@@ -18,6 +18,7 @@ from ..models import Office, WorkflowReport
 from ..public.photos import photo_url
 from ..security import current_actor, require
 from ..services import best_practices as bps
+from ..services import old_ids
 from ..services import plans as plan_svc
 from ..services import profiles as svc
 from ..services import schools as school_svc
@@ -109,6 +110,22 @@ def _decide(
     ), status
 
 
+def _moved(new_url: str | None) -> Any:
+    """An old id: a permanent redirect (GET and POST alike) to its new address when the old id
+    is known, else a 404 in the reader's language that links to the queue."""
+    if new_url is not None:
+        return redirect(new_url, code=308)
+    return render_template(
+        "error.html",
+        code=404,
+        message=_(
+            "This review page no longer exists: the item was moved when reviews were brought "
+            "together, or it was deleted. Find it in the review queue."
+        ),
+        queue_url=url_for("review.profile_queue"),
+    ), 404
+
+
 @bp.route("/profiles/<int:rev_id>", methods=["GET", "POST"])
 @require("review_profile")
 def review_profile(rev_id: int) -> Any:
@@ -117,7 +134,16 @@ def review_profile(rev_id: int) -> Any:
     def reload() -> svc.ProfileRevision:
         return svc.revision_or_404(get_session(), rev_id)
 
-    return _decide("profile", reload(), svc.review, reload)
+    try:
+        found = reload()
+    except ServiceError as err:
+        if err.status != 404:
+            raise
+        # An id from before profiles moved onto the workflow engine (links in old e-mails).
+        new_id = old_ids.profile_revision_now(get_session(), rev_id)
+        known = new_id is not None and new_id != rev_id
+        return _moved(url_for("review.review_profile", rev_id=new_id) if known else None)
+    return _decide("profile", found, svc.review, reload)
 
 
 @bp.route("/best-practices/<int:bp_id>", methods=["GET", "POST"])
@@ -130,7 +156,17 @@ def review_best_practice(bp_id: int) -> Any:
     def reload() -> bps.Practice:
         return bps.bp_or_404(get_session(), bp_id)
 
-    return _decide("best_practice", reload(), bps.review, reload)
+    try:
+        found = reload()
+    except ServiceError as err:
+        if err.status != 404:
+            raise
+        # A working copy's id from before best practices moved onto the engine.
+        new_id = old_ids.practice_of_copy(get_session(), bp_id)
+        return _moved(
+            url_for("review.review_best_practice", bp_id=new_id) if new_id is not None else None
+        )
+    return _decide("best_practice", found, bps.review, reload)
 
 
 def _plan_page(

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
+from ..itemnames import item_set_name, reads_thai
 from ..models import PolicyItem, Project, WorkflowReport, WorkflowRevision
 from . import plans, progress, projects
 from . import workflow as wf
@@ -103,20 +104,11 @@ def _project_title(session: Session, report: WorkflowReport) -> str:
 def _progress_title(session: Session, report: WorkflowReport) -> str:
     """The item in words, in the reader's language ("Policy 4.1. <title>"), never its subject
     key; the round is the report's period and is shown beside it."""
-    from flask_babel import get_locale, gettext
-
     item = session.get(PolicyItem, report.subject_id) if report.subject_id else None
     if item is None:
         return ""
-    thai = str(get_locale() or "th") == "th"
-    # The set named as the office page names it (i18n.item_set_name, which services may not
-    # import): "Policy" for the policy set, the set's own title otherwise.
-    item_set = item.item_set
-    if item.kind == "policy" or item_set is None:
-        set_name = gettext("Policy") if item.kind == "policy" else item.kind
-    else:
-        set_name = item_set.title_th if thai else item_set.title_en
-    return f"{set_name} {item.no}. {item.title_th if thai else item.title_en}"
+    title = item.title_th if reads_thai() else item.title_en
+    return f"{item_set_name(item)} {item.no}. {title}"
 
 
 describe(progress.KIND, N_("Progress report"), N_("Round %(n)s"), title=_progress_title)

@@ -24,6 +24,9 @@ KIND: Final = "profile"
 SUBJECT: Final = "profile"
 YEAR: Final = 0  # a profile is of no fiscal year
 REQUIRED: Final = ("address", "phone", "director")
+# Key of an approved revision's data: what its approval replaced in public (the counts, the
+# school list, the pin), so un-approving puts exactly that back. Never shown, never copied on.
+REPLACED_KEY: Final = "_replaced"
 
 
 def missing(data: dict[str, Any]) -> list[str]:
@@ -36,8 +39,9 @@ def missing(data: dict[str, Any]) -> list[str]:
 
 def _stored(report: WorkflowReport, data: dict[str, Any]) -> dict[str, Any]:
     # The profile service checks the form (it needs the session, the office and its photos)
-    # and the schools service the staged list; a revision stores what they hand over.
-    return dict(data)
+    # and the schools service the staged list; a revision stores what they hand over (but not
+    # what an earlier approval replaced, which belongs to that approval alone).
+    return {k: v for k, v in data.items() if k != REPLACED_KEY}
 
 
 SPEC: Final = wf.register(

@@ -11,17 +11,20 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
+from geoalchemy2.shape import from_shape
+from shapely.geometry import Point
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..models import Office, Photo, WorkflowReport, WorkflowRevision
 from ..shapes import point_of
 from . import workflow as wf
-from .audit import Actor, emit_change
+from .audit import Actor, emit_change, record
 from .errors import N_, Collector, Labels, RowLabel, ServiceError
 from .offices import check_in_province, move_office_pin
 from .profile_revisions import (
     KIND,
+    REPLACED_KEY,
     SUBJECT,
     YEAR,
     ProfileRevision,
@@ -35,7 +38,8 @@ from .profile_revisions import approved_revision as approved_revision
 from .profile_revisions import revision_or_404 as revision_or_404
 from .review import ensure_can
 from .sanitize import clean_text
-from .schools import publish_staged
+from .schools import publish_staged, restore_published
+from .schools import replaced_by as publish_replaces
 
 TEXT_FIELDS = ("address", "phone", "email", "website")
 PERSON_ROLES = ("director", "deputy")
@@ -107,7 +111,7 @@ def revision_dict(rev: ProfileRevision | None) -> dict[str, Any] | None:
     if rev is None:
         return None
     point = lonlat(rev)
-    data = {k: v for k, v in (rev.data or {}).items() if k != "location"}
+    data = {k: v for k, v in (rev.data or {}).items() if k not in ("location", REPLACED_KEY)}
     if isinstance(data.get("schools"), list):
         # The staged school list can run to hundreds of rows; its count is enough here.
         data["schools"] = len(data["schools"])
@@ -305,30 +309,112 @@ def review(
     comment: str,
     expected_version: int | None,
 ) -> ProfileRevision:
-    """Approve (the public sees it and the pin moves), return, or un-approve (from above)."""
+    """Approve (the public sees it and the pin moves), return, or un-approve (from above).
+
+    Approving publishes what the revision staged (counts, school list) and moves the pin, and
+    keeps with the revision what that replaced; un-approving a finally approved revision puts
+    exactly that back, so the public sees the previously approved profile again, pin included.
+    """
     ensure_can(actor, "review_profile")
     report = session.get_one(WorkflowReport, rev.report_id)
     if report.current_revision_id != rev.id:
         raise ServiceError(409, N_("This profile was changed by someone else; reload the page."))
+    was_public = rev.state == "approved"
     report = wf.decide(session, actor, report, decision, expected_version, comment)
     found = wrap(session, report, report.current)
     assert found is not None  # noqa: S101 (a decided report has a working revision)
+    office = session.get(Office, found.office_id)
+    assert office is not None  # noqa: S101 - a foreign key guarantees it
     if found.state == "approved" and decision == "approve":
-        office = session.get(Office, found.office_id)
-        assert office is not None  # noqa: S101 - a foreign key guarantees it
-        published = publish_staged(session, actor, office, found)
-        point = lonlat(found)
-        if point is not None and point != lonlat_of_office(office):
-            # move_office_pin checks the province again (boundaries may have arrived since the
-            # draft was saved), audits the move and announces it.
-            move_office_pin(session, actor, office.code, point[0], point[1], precision="office")
-        emit_change(
-            session,
-            "office.updated",
-            office.code,
-            {"fields": ["profile", *published], "revision_no": found.revision_no},
-        )
+        _publish(session, actor, office, found)
+    elif was_public and found.state != "approved":
+        _withdraw(session, actor, office, found, report)
     return found
+
+
+def _publish(session: Session, actor: Actor, office: Office, found: ProfileRevision) -> None:
+    replaced: dict[str, Any] = publish_replaces(session, office, found)
+    published = publish_staged(session, actor, office, found)
+    point = lonlat(found)
+    if point is not None and point != lonlat_of_office(office):
+        replaced["pin"] = {
+            "lonlat": list(lonlat_of_office(office)),
+            "precision": office.location_precision,
+        }
+        # move_office_pin checks the province again (boundaries may have arrived since the
+        # draft was saved), audits the move and announces it.
+        move_office_pin(session, actor, office.code, point[0], point[1], precision="office")
+    # The revision is locked from here on; this key is the engine's record of what it replaced.
+    found.data = {**found.data, REPLACED_KEY: replaced}
+    session.flush()
+    emit_change(
+        session,
+        "office.updated",
+        office.code,
+        {"fields": ["profile", *published], "revision_no": found.revision_no},
+    )
+
+
+def _withdraw(
+    session: Session,
+    actor: Actor,
+    office: Office,
+    found: ProfileRevision,
+    report: WorkflowReport,
+) -> None:
+    """Un-approved: put back the public counts, schools and pin the approval replaced."""
+    replaced = found.data.get(REPLACED_KEY)
+    previous = wrap(session, report, report.approved)
+    fields: list[str] = []
+    if isinstance(replaced, dict):
+        fields += restore_published(session, actor, office, found, replaced)
+        pin = replaced.get("pin")
+        target = (
+            (float(pin["lonlat"][0]), float(pin["lonlat"][1]), str(pin["precision"]))
+            if isinstance(pin, dict)
+            else None
+        )
+    else:
+        # Approved before approvals kept what they replaced: the previous approved revision's
+        # own counts, school list and pin are the best knowledge of the earlier public state.
+        if previous is not None:
+            fields += publish_staged(session, actor, office, previous)
+        point = lonlat(previous)
+        target = (point[0], point[1], "office") if point is not None else None
+    if target is not None and (target[0], target[1]) != lonlat_of_office(office):
+        _put_pin_back(session, actor, office, target)
+        fields.append("geom")
+    found.data = {k: v for k, v in found.data.items() if k != REPLACED_KEY}
+    session.flush()
+    emit_change(
+        session,
+        "office.updated",
+        office.code,
+        {
+            "fields": ["profile", *fields],
+            "revision_no": previous.revision_no if previous is not None else None,
+        },
+    )
+
+
+def _put_pin_back(
+    session: Session, actor: Actor, office: Office, target: tuple[float, float, str]
+) -> None:
+    # No province check: this is where the pin was publicly, approved or loaded, before.
+    before = {"type": "Point", "coordinates": list(lonlat_of_office(office))}
+    office.geom = from_shape(Point(target[0], target[1]), srid=4326)
+    office.location_precision = target[2]
+    session.flush()
+    record(
+        session,
+        actor,
+        "office.move",
+        "office",
+        office.code,
+        before=before,
+        after={"type": "Point", "coordinates": [target[0], target[1]], "reason": "unapprove"},
+        office_id=office.id,
+    )
 
 
 def lonlat_of_office(office: Office) -> tuple[float, float]:

@@ -214,6 +214,31 @@ def items_of(session: Session, fiscal_year: int) -> list[PolicyItem]:
     )
 
 
+@dataclass(frozen=True)
+class RoundOption:
+    """A reporting round a page may be read for (the map's round selector)."""
+
+    fiscal_year: int
+    round_no: int
+    label_th: str
+    label_en: str
+
+
+def round_options(session: Session) -> list[RoundOption]:
+    """Every reporting round of a year with a framework, newest year first, rounds in order."""
+    years = set(framework_years(session))
+    rows = session.scalars(
+        select(ReportingWindow).order_by(
+            ReportingWindow.fiscal_year.desc(), ReportingWindow.round_no
+        )
+    )
+    return [
+        RoundOption(w.fiscal_year, w.round_no, w.label_th, w.label_en)
+        for w in rows
+        if w.fiscal_year in years
+    ]
+
+
 def framework_years(session: Session) -> list[int]:
     """Fiscal years that have items, newest first (a page's "other years" links)."""
     return sorted(set(session.scalars(select(PolicyItem.fiscal_year).distinct())), reverse=True)
@@ -867,10 +892,11 @@ class OfficeProgress:
 
 
 def approved_status_by_office(
-    session: Session, fiscal_year: int, item_id: int | None = None
+    session: Session, fiscal_year: int, item_id: int | None = None, round_no: int | None = None
 ) -> dict[str, dict[int, str]]:
-    """{office_code: {item_id: status}} from the latest approved round of each item."""
-    if fiscal_year not in SMALLINT:
+    """{office_code: {item_id: status}} from the latest approved round of each item (or from
+    round `round_no` only)."""
+    if fiscal_year not in SMALLINT or (round_no is not None and round_no not in SMALLINT):
         return {}
     stmt = (
         select(
@@ -886,6 +912,8 @@ def approved_status_by_office(
     )
     if item_id is not None:
         stmt = stmt.where(WorkflowReport.subject_id == item_id)
+    if round_no is not None:
+        stmt = stmt.where(WorkflowReport.period == round_no)
     out: dict[str, dict[int, str]] = {}
     for row in session.execute(stmt):
         code, item, status = str(row[0]), cast(int, row[1]), str(row[3] or "not_started")
@@ -893,16 +921,30 @@ def approved_status_by_office(
     return out
 
 
-def progress_summary(session: Session, fiscal_year: int) -> list[OfficeProgress]:
-    total = (
-        session.scalar(
-            select(func.count())
-            .select_from(PolicyItem)
-            .where(PolicyItem.fiscal_year == fiscal_year)
+def progress_summary(
+    session: Session, fiscal_year: int, round_no: int | None = None
+) -> list[OfficeProgress]:
+    """Per office: approved reports against the year's items (or, with `round_no`, the items
+    asked in that round against the reports approved in it: the round's completeness)."""
+    if round_no is None:
+        total = (
+            session.scalar(
+                select(func.count())
+                .select_from(PolicyItem)
+                .where(PolicyItem.fiscal_year == fiscal_year)
+            )
+            or 0
         )
-        or 0
-    )
-    statuses = approved_status_by_office(session, fiscal_year)
+        statuses = approved_status_by_office(session, fiscal_year)
+    else:
+        asked = {i.id for i in items_asked(session, fiscal_year, round_no)}
+        total = len(asked)
+        statuses = {
+            code: {item: status for item, status in items.items() if item in asked}
+            for code, items in approved_status_by_office(
+                session, fiscal_year, round_no=round_no
+            ).items()
+        }
     result = []
     for code in session.scalars(select(Office.code).order_by(Office.code)):
         items = statuses.get(code, {})

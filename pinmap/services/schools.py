@@ -530,3 +530,89 @@ def latest_stats_all(session: Session) -> dict[int, OfficeStats]:
     for row in session.scalars(select(OfficeStats).order_by(OfficeStats.as_of, OfficeStats.id)):
         out[row.office_id] = row  # later dates overwrite earlier ones
     return out
+
+
+# --- un-approving: putting back what an approval published ------------------------------------
+
+
+def _public_rows(session: Session, office_id: int) -> list[dict[str, Any]]:
+    """The office's public school list in the staged rows' shape (so it can be published back)."""
+    rows = []
+    for school in sorted(_public_schools(session, office_id).values(), key=lambda s: s.code):
+        point = point_of(school.geom) if school.geom is not None else None
+        rows.append(
+            {
+                "code": school.code,
+                "name_th": school.name_th,
+                "amphoe_th": school.amphoe_th,
+                "level": school.level,
+                "lon": _rounded(point.x) if point is not None else None,
+                "lat": _rounded(point.y) if point is not None else None,
+            }
+        )
+    return rows
+
+
+def replaced_by(session: Session, office: Office, rev: ProfileRevision) -> dict[str, Any]:
+    """Before publish_staged: the public counts and school list the revision is about to replace.
+
+    Kept with the approved revision, so un-approving it puts exactly these back."""
+    data = rev.data or {}
+    out: dict[str, Any] = {}
+    counts = data.get("counts")
+    if counts and _counts_pending(session, office.id, counts):
+        row = _manual_stats(session, office.id, dt.date.fromisoformat(counts["as_of"]))
+        out["counts"] = {
+            "as_of": counts["as_of"],
+            "row": {k: getattr(row, k) for k in STAT_FIELDS} if row is not None else None,
+        }
+    if data.get("schools") is not None and school_diff(session, office.id, data["schools"]).any:
+        out["schools"] = _public_rows(session, office.id)
+    return out
+
+
+def restore_published(
+    session: Session,
+    actor: Actor,
+    office: Office,
+    rev: ProfileRevision,
+    replaced: dict[str, Any],
+) -> list[str]:
+    """Un-approving `rev`: the counts and school list its approval replaced are public again.
+
+    Returns the public fields that changed."""
+    fields = []
+    counts = replaced.get("counts")
+    if counts:
+        day = dt.date.fromisoformat(counts["as_of"])
+        row = _manual_stats(session, office.id, day)
+        before = {k: getattr(row, k) for k in STAT_FIELDS} if row is not None else None
+        if counts["row"] is None and row is not None:
+            # The approval added this date's counts: the public loses them again.
+            session.delete(row)
+        elif counts["row"] is not None:
+            if row is None:
+                row = OfficeStats(office_id=office.id, source=OFFICE_SOURCE, as_of=day)
+                session.add(row)
+            for key in STAT_FIELDS:
+                setattr(row, key, counts["row"].get(key))
+        session.flush()
+        record(
+            session,
+            actor,
+            "stats.restore",
+            "office",
+            office.code,
+            office_id=office.id,
+            before=before,
+            after={
+                "revision_no": rev.revision_no,
+                "as_of": counts["as_of"],
+                **(counts["row"] or {}),
+            },
+        )
+        fields.append("stats")
+    schools = replaced.get("schools")
+    if schools is not None and _publish_schools(session, actor, office, rev, schools):
+        fields.append("schools")
+    return fields

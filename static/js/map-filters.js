@@ -11,7 +11,7 @@
 
   var PAGE_SIZE = 20;
   // Filters in the address, in this order; "colour" is the view, not a filter, but shared too.
-  var URL_KEYS = ["q", "cluster", "province", "kind", "bp", "office", "colour"];
+  var URL_KEYS = ["q", "cluster", "province", "kind", "bp", "office", "colour", "fy", "round"];
 
   // Shared with pinmap.js, which is loaded first.
   var U = window.PinMap.util, el = U.el, fmt = U.fmt, withLang = U.withLang, getJSON = U.getJSON;
@@ -278,7 +278,8 @@
     addressArgs: function () {
       var v = this.filterValues(), colour = byId("f-colour");
       var args = { q: v.q, cluster: v.cluster, province: v.province, kind: v.kind, bp: v.bp,
-                   office: v.office, colour: colour && colour.value !== "kind" ? colour.value : "" };
+                   office: v.office, colour: colour && colour.value !== "kind" ? colour.value : "",
+                   fy: this.state.round ? this.config.fiscal_year : "", round: this.state.round || "" };
       return args;
     },
 
@@ -310,7 +311,9 @@
       this.syncProvinces();
       setSelect("f-province", params.get("province") || "", "");
       setSelect("f-bp", params.get("bp") || "", "");
-      setSelect("f-colour", params.get("colour") || "", "kind");
+      setSelect("f-colour", params.get("colour") || (params.get("round") ? "progress" : ""), "kind");
+      var round = byId("f-round");
+      if (round) round.value = params.get("round") ? params.get("fy") + ":" + params.get("round") : "";
       var kind = params.get("kind") || "";
       var radio = document.querySelector('#filters input[name="kind"][value="' + (["", "primary", "secondary"].indexOf(kind) >= 0 ? kind : "") + '"]');
       if (radio) radio.checked = true;
@@ -367,9 +370,17 @@
       var prev = byId("results-prev"), next = byId("results-next");
       if (prev) prev.addEventListener("click", function () { self.turnPage(-1); });
       if (next) next.addEventListener("click", function () { self.turnPage(1); });
+      this.bindRound();
       window.addEventListener("popstate", function () {
         typing = false;
+        // Another fiscal year is another page (its items and rounds come from the server).
+        if (self.yearOf(new URLSearchParams(window.location.search)) !== self.config.fiscal_year) {
+          window.location.reload();
+          return;
+        }
         self.readAddress();
+        self.state.round = Number(new URLSearchParams(window.location.search).get("round")) || null;
+        self.state.mode = "stale";  // the round may have changed: fetch the colours again
         var colourNow = byId("f-colour");
         if (colourNow && colourNow.value !== (self.state.mode || "kind")) {
           self.setColourMode(colourNow.value).catch(function (e) { console.warn("colour:", e.message); });
@@ -377,6 +388,33 @@
         self.applyFilters("none");
       });
     }
+  };
+
+  // The fiscal year an address shows: its chosen round's, ?fy= or ?fiscal_year=, else today's.
+  Filters.yearOf = function (params) {
+    return Number(params.get("fy") || params.get("fiscal_year")) || this.config.default_fiscal_year;
+  };
+
+  // The round selector: a round of the page's year recolours here (a new history entry); another
+  // year, or none after one, is another page.
+  Filters.bindRound = function () {
+    var self = this, select = byId("f-round"), colour = byId("f-colour");
+    if (!select) return;
+    select.addEventListener("change", function () {
+      var parts = select.value.split(":"), fy = Number(parts[0]) || null, round = Number(parts[1]) || null;
+      var params = new URLSearchParams(window.location.search);
+      if ((fy || self.config.default_fiscal_year) !== self.config.fiscal_year ||
+          (!fy && self.yearOf(params) !== self.config.default_fiscal_year)) {
+        ["fy", "round", "fiscal_year", "bp", "colour"].forEach(function (k) { params.delete(k); });
+        if (fy) { params.set("fy", fy); params.set("round", round); }
+        window.location.assign(window.location.pathname + (params.toString() ? "?" + params : ""));
+        return;
+      }
+      self.state.round = round;
+      if (colour && round && colour.value === "kind") colour.value = "progress";
+      self.writeAddress("push");
+      self.setColourMode(colour ? colour.value : "kind").catch(function (e) { console.warn("colour:", e.message); });
+    });
   };
 
   Object.keys(Filters).forEach(function (k) { window.PinMap[k] = Filters[k]; });

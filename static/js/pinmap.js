@@ -101,6 +101,7 @@
 
     init: function (config, layers) {
       this.config = config;
+      this.state.round = config.round || null;
       this.layers = layers;
       this.S = config.strings;
       var self = this;
@@ -280,8 +281,10 @@
         if (self.state.area) self.shadeAreas(self.state.area);
         document.documentElement.setAttribute("data-colour-mode", mode);
       };
-      var url = c.urls.summary + "?fiscal_year=" + encodeURIComponent(c.fiscal_year);
-      if (mode === "kind") return done();
+      // A chosen reporting round (the round selector, ?round=) narrows the colours to it.
+      var url = c.urls.summary + "?fiscal_year=" + encodeURIComponent(c.fiscal_year) +
+        (this.state.round ? "&round=" + this.state.round : "");
+      if (mode === "kind") return Promise.resolve(done());  // callers chain .catch on it
       if (mode === "progress") {
         return getJSON(url).then(function (data) { self.state.summary = data.offices; done(); });
       }
@@ -302,6 +305,10 @@
         return ["pin-status-" + k, S["status_" + k]];
       });
       box.textContent = "";
+      var picked = document.getElementById("f-round");
+      if (mode !== "kind" && this.state.round && picked && picked.selectedIndex > 0) {
+        box.appendChild(el("p", { className: "legend-round", text: picked.options[picked.selectedIndex].text }));
+      }
       rows.forEach(function (r) {
         box.appendChild(el("p", {}, [el("span", { className: "pin legend-pin " + r[0] }), document.createTextNode(" " + r[1])]));
       });
@@ -348,7 +355,8 @@
           // Cluster outlines follow their members: redraw them after a move.
           if (f.properties.cluster_no !== wasIn) return self.reloadClusters();
         });
-      } else if (change.kind === "progress.approved" && this.state.mode !== "kind") {
+      } else if (change.kind === "progress.approved" && this.state.mode !== "kind" &&
+                 !(this.state.round && (change.payload || {}).round_no !== this.state.round)) {
         work = retrying(function () { return self.setColourMode(self.state.mode, true); });
       } else {
         work = Promise.resolve();
