@@ -120,8 +120,7 @@ def test_publishing_a_plan_tells_host_and_invited_offices_once_per_date(
     svc.publish_plan(session, coach, plan, plan.version)
     session.commit()
     told = {
-        n.user_id: n
-        for n in session.scalars(select(Notification).filter_by(kind="visit_planned"))
+        n.user_id: n for n in session.scalars(select(Notification).filter_by(kind="visit_planned"))
     }
     # The host's editor and director and the neighbour's editor; not Bangkok's editor.
     assert set(told) == {
@@ -184,9 +183,7 @@ def test_a_record_is_published_once_and_each_office_told_once(
     coach = _actor(w, "coach")
     assert svc.publish_record(session, coach, plan, row) == 3
     session.commit()
-    notes = list(
-        session.scalars(select(Notification).filter_by(subject=f"visit-record:{row.id}"))
-    )
+    notes = list(session.scalars(select(Notification).filter_by(subject=f"visit-record:{row.id}")))
     assert len(notes) == 3
     assert {n.link for n in notes} == {
         f"/portal/offices/{OWN}/coaching",
@@ -266,9 +263,7 @@ def test_the_office_reports_on_a_follow_up_in_a_later_round(w: World, session: S
         (3, "x" * (svc.REPORT_MAX + 1), 400),
     ):
         with pytest.raises(ServiceError) as err:
-            svc.report_follow_up(
-                session, editor, own, fu.id, _round(session, round_no).id, typed
-            )
+            svc.report_follow_up(session, editor, own, fu.id, _round(session, round_no).id, typed)
         assert err.value.status == status
         session.rollback()
     svc.report_follow_up(session, editor, own, fu.id, _round(session, 3).id, "ส่งแผนแล้ว\nรอผล")

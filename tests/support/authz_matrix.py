@@ -1587,11 +1587,12 @@ ROWS: list[Row] = [
 def _more_rows() -> list[Row]:
     """Rows kept in their own modules, built on the pieces above (hence imported here)."""
     from .authz_matrix_accounts import ROWS as ACCOUNT_ROWS
+    from .authz_matrix_coaching_office import ROWS as COACHING_OFFICE_ROWS
     from .authz_matrix_notify import ROWS as NOTIFY_ROWS
     from .authz_matrix_parts import ROWS as PROFILE_PART_API_ROWS
     from .authz_matrix_reports import ROWS as REPORT_ROWS
 
-    return PROFILE_PART_API_ROWS + ACCOUNT_ROWS + REPORT_ROWS + NOTIFY_ROWS
+    return PROFILE_PART_API_ROWS + ACCOUNT_ROWS + REPORT_ROWS + NOTIFY_ROWS + COACHING_OFFICE_ROWS
 
 
 ROWS.extend(_more_rows())
