@@ -47,6 +47,7 @@ NOT_PAGES: dict[str, str] = {
     "admin.framework_export": "a CSV/XLSX download (test_framework.py)",
     "coaching.plan_export": "a plan's CSV/XLSX/ICS download (test_plans.py)",
     "coaching.round_sessions_ics": "an iCalendar download (test_calendar_export.py)",
+    "portal.coaching_sessions_ics": "an office's iCalendar download (test_coaching_offices.py)",
     "health.healthz": "JSON health check",
     "public.map_bundle_file": "the map page's script (test_pages.py, test_map_page_cache.py)",
     "public.evidence_preview": "a PNG preview of an evidence file (test_review_changes.py)",
