@@ -20,6 +20,7 @@ from ..fiscal import BANGKOK
 from ..models import ROUND_KINDS, Cluster, Office
 from ..security import current_actor, require
 from ..services import coaching as svc
+from ..services import results as result_svc
 from ..services.errors import N_, ServiceError
 from . import bp
 from .common import CLUSTERS, LIMITS, fiscal_year_arg
@@ -220,6 +221,7 @@ def _evaluation_page(
         rows=rows,
         cluster_no=cluster_no,
         sent=svc.findings_sent(session, rnd),
+        category_labels=result_svc.CATEGORY_LABELS,
         can_send=can(current_user, "plan_visits") and rnd.kind == "online_evaluation",
         error=error,
     ), status

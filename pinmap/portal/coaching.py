@@ -20,6 +20,7 @@ from ..fiscal import BANGKOK
 from ..models import Office, User
 from ..security import current_actor, require
 from ..services import coaching as svc
+from ..services import results as result_svc
 from ..services.errors import N_, ServiceError
 from . import bp
 from .common import readable_office
@@ -39,16 +40,22 @@ def _page(
         plan.id: svc.report_rounds(session, plan, current_actor().today_bangkok)
         for _row, plan in records
     }
+    views = svc.follow_up_views(session, [row for row, _plan in records], office.id)
+    # A refused report shows beside its form when the follow-up is still on the page.
+    shown = {str(v.follow_up.id) for vs in views.values() for v in vs}
+    error_at = (typed or {}).get("follow_up") if (typed or {}).get("follow_up") in shown else None
     return render_template(
         "portal/coaching.html",
         office=office,
         plans=plans,
         data={plan.id: svc.plan_dict(session, plan) for plan, _role in plans},
         records=records,
-        follow_ups=svc.follow_up_views(session, [row for row, _plan in records], office.id),
+        follow_ups=views,
+        error_at=error_at,
         rounds_for=rounds_for,
         sessions=svc.office_sessions(session, office),
         findings=svc.office_findings(session, office),
+        category_labels=result_svc.CATEGORY_LABELS,
         can_answer=can(current_user, "edit_report", office.id),
         now=now,
         tz=BANGKOK,

@@ -182,6 +182,7 @@ def test_an_office_acknowledges_and_reports_on_its_follow_ups(setup: Setup, page
         second.locator("form.follow-up-report button").click()
     second = page.locator("li.follow-up").nth(1)
     assert second.locator("[role=alert]").count() == 1
+    assert page.locator("main [role=alert]").count() == 1  # beside its form, once
     assert second.locator("textarea[name=report]").input_value() == typed
     _screenshots(page, "refused")
     report = "จัดหาสื่อแล้ว 12 ชุด\nครูใช้ครบทุกห้อง <b>ตามแผน</b>"
