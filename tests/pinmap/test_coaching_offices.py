@@ -413,3 +413,27 @@ def test_findings_are_sent_back_to_each_office_which_sees_its_own(
     assert c.post(f"/coaching/rounds/{rnd.id}/evaluation/send").status_code == 403
     count = session.execute(text("SELECT count(*) FROM evaluation_findings")).scalar()
     assert count == 2
+
+
+def test_an_over_long_agenda_is_refused_with_the_plan_form_as_typed(
+    c: FlaskClient, w: World, session: Session
+) -> None:
+    plan = _plan(session, w, publish=False)
+    sign_in(c, w.users["coach"], lang="en")
+    r = c.post(
+        f"/coaching/plans/{plan.id}",
+        data={
+            "action": "save",
+            "version": str(plan.version),
+            "team": "ทีม <b>นิเทศ</b> 42",
+            "agenda": "ว" * 5_001,
+        },
+    )
+    assert r.status_code == 400
+    page = r.get_data(as_text=True)
+    assert "Agenda is longer than 5000 characters." in page
+    assert 'value="ทีม &lt;b&gt;นิเทศ&lt;/b&gt; 42"' in page
+    assert "ว" * 5_001 + "</textarea>" in page
+    session.expire_all()
+    found = session.get(VisitPlan, plan.id)
+    assert found is not None and found.agenda == AGENDA
