@@ -160,7 +160,11 @@ def _office_follow_up(
     """The follow-up, if it was published to `office` and the actor works there."""
     if not can(actor.user, "edit_report", office.id):
         raise ServiceError(403, N_("You may not do this."))
-    fu = session.get(VisitFollowUp, follow_up_id)
+    # Locked: two presses at once (two staff, two tabs) wait for each other, and the second
+    # then sees the first's acknowledgement or report instead of breaking a unique key.
+    fu = session.scalars(
+        select(VisitFollowUp).where(VisitFollowUp.id == follow_up_id).with_for_update()
+    ).first()
     row = session.get(VisitRecord, fu.record_id) if fu else None
     plan = session.get(VisitPlan, row.plan_id) if row else None
     if (
@@ -448,6 +452,7 @@ def send_findings(
         raise ServiceError(403, N_("You may not do this."))
     if rnd.kind != "online_evaluation":
         raise ServiceError(400, N_("Only the 12-month evaluation round has findings to send."))
+    session.refresh(rnd, with_for_update=True)  # two sends at once: one after the other
     by_office: dict[int, tuple[Office, list[dict[str, Any]]]] = {}
     for r in evaluation(session, rnd.fiscal_year, cluster_no):
         by_office.setdefault(r["office"].id, (r["office"], []))[1].append(_finding_row(r))
@@ -456,12 +461,10 @@ def send_findings(
     existing = {
         f.office_id: f
         for f in session.scalars(
-            select(EvaluationFindings)
-            .where(
+            select(EvaluationFindings).where(
                 EvaluationFindings.round_id == rnd.id,
                 EvaluationFindings.office_id.in_(by_office),
             )
-            .with_for_update()
         )
     }
     title = f"ผลการประเมิน 12 เดือน ปีงบประมาณ {rnd.fiscal_year}"
