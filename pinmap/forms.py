@@ -51,6 +51,8 @@ LABELS: dict[str, str] = {
     "attendees": N_("Attendees"),
     "notes": N_("Notes"),
     "follow_ups": N_("Follow-ups"),
+    "agenda": N_("Agenda"),
+    "report": N_("Report"),
     "visit_date": N_("Visit date"),
     "visited_on": N_("Visited on"),
     "note": N_("Note"),

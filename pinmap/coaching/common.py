@@ -27,6 +27,7 @@ LIMITS = {
     "status": 30,
     "link": 2_000,
     "team": 2_000,
+    "agenda": 5_000,
     "attendees": 5_000,
     "notes": 10_000,
     "follow_ups": 5_000,

@@ -17,7 +17,7 @@ from ..db import get_session
 from ..downloads import content_disposition
 from ..errors import service_message
 from ..extensions import login_manager
-from ..models import Cluster, VisitPlan
+from ..models import Cluster, Office, VisitPlan
 from ..public.mapview import base_map, js_safe_text, render_parts
 from ..security import current_actor, require
 from ..services import coaching as svc
@@ -137,6 +137,7 @@ PLAN_FORM = (
     "host",
     "visit_date",
     "team",
+    "agenda",
     "invited",
     "visits",
     "optimise",
@@ -155,12 +156,21 @@ def _plan_page(
 ) -> Any:
     session = get_session()
     data = svc.plan_dict(session, found)
+    records = svc.visit_records(session, found) if can(user(), "plan_visits") else []
     return render_template(
         "coaching/plan.html",
         plan=found,
         data=data,
         map=_plan_map(data),
-        records=svc.visit_records(session, found) if can(user(), "plan_visits") else [],
+        records=records,
+        # Each follow-up's acknowledgements and later-round reports, office by office.
+        follow_ups=svc.follow_up_views(session, records),
+        office_names={
+            o.id: o.name_th
+            for o in session.scalars(
+                select(Office).where(Office.id.in_(svc.plan_office_ids(session, found)))
+            )
+        },
         can_plan=can(user(), "plan_visits"),
         members=svc.cluster_offices(session, found.cluster_no),
         xlsx=svc.xlsx_available(),
@@ -213,6 +223,7 @@ def save_plan(plan_id: int) -> Any:
             optimise=request.form.get("optimise") == "1",
             visit_date=visit_date,
             team=request.form.get("team", ""),
+            agenda=request.form.get("agenda", ""),
         )
 
     return _press("save", plan_id, write)
@@ -249,6 +260,24 @@ def record_visit(plan_id: int) -> Any:
         )
 
     return _press("record", plan_id, write)
+
+
+@bp.post("/plans/<int:plan_id>/records/<int:record_id>/publish")
+def publish_record(plan_id: int, record_id: int) -> Any:
+    """The record goes to the plan's offices (each told once); it cannot be taken back."""
+
+    try:  # an address naming no record of this plan is not found, not a bad form
+        svc.get_record(get_session(), _visible(plan_id), record_id)
+    except ServiceError as err:
+        abort(err.status, description=service_message(err))
+
+    def write(found: VisitPlan, _version: int | None) -> None:
+        session = get_session()
+        svc.publish_record(
+            session, current_actor(), found, svc.get_record(session, found, record_id)
+        )
+
+    return _press("publish_record", plan_id, write)
 
 
 @bp.route("/plans/<int:plan_id>/print")

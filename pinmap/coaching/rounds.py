@@ -20,6 +20,7 @@ from ..fiscal import BANGKOK
 from ..models import ROUND_KINDS, Cluster, Office
 from ..security import current_actor, require
 from ..services import coaching as svc
+from ..services import results as result_svc
 from ..services.errors import N_, ServiceError
 from . import bp
 from .common import CLUSTERS, LIMITS, fiscal_year_arg
@@ -208,10 +209,46 @@ def round_sessions_ics(round_id: int) -> Response:
     )
 
 
+def _evaluation_page(
+    round_id: int, cluster_no: int | None, error: str | None = None, status: int = 200
+) -> Any:
+    session = get_session()
+    rnd = svc.get_round(session, round_id)
+    rows = svc.evaluation(session, rnd.fiscal_year, cluster_no)
+    return render_template(
+        "coaching/evaluation.html",
+        round=rnd,
+        rows=rows,
+        cluster_no=cluster_no,
+        sent=svc.findings_sent(session, rnd),
+        category_labels=result_svc.CATEGORY_LABELS,
+        can_send=can(current_user, "plan_visits") and rnd.kind == "online_evaluation",
+        error=error,
+    ), status
+
+
 @bp.route("/rounds/<int:round_id>/evaluation")
 @require("view_dashboard")
 def round_evaluation(round_id: int) -> Any:
-    rnd = svc.get_round(get_session(), round_id)
-    cluster_no = request.args.get("cluster", type=int)
-    rows = svc.evaluation(get_session(), rnd.fiscal_year, cluster_no)
-    return render_template("coaching/evaluation.html", round=rnd, rows=rows, cluster_no=cluster_no)
+    return _evaluation_page(round_id, request.args.get("cluster", type=int))
+
+
+@bp.post("/rounds/<int:round_id>/evaluation/send")
+@require("view_dashboard")
+def send_findings(round_id: int) -> Any:
+    """Each office's own findings go back to it (and it is told); coaches and admins."""
+    if not can(current_user, "plan_visits"):
+        abort(403)
+    session = get_session()
+    rnd = svc.get_round(session, round_id)
+    cluster_no = None
+    try:
+        forms.check_text(request.form, LIMITS, default_limit=20)
+        cluster_no = forms.whole(request.form.get("cluster"), "cluster", *CLUSTERS)
+        offices, _messages = svc.send_findings(session, current_actor(), rnd, cluster_no)
+        session.commit()
+    except ServiceError as err:
+        session.rollback()
+        return _evaluation_page(round_id, cluster_no, service_message(err), err.status)
+    flash(_("Findings sent to %(n)s office(s).", n=offices))
+    return redirect(url_for("coaching.round_evaluation", round_id=round_id, cluster=cluster_no))

@@ -1,4 +1,5 @@
-"""Clusters and the coaching year: cluster moves, monitoring rounds, sessions, visit plans."""
+"""Clusters and the coaching year: cluster moves, monitoring rounds, sessions, visit plans,
+and what reaches the offices (published records, follow-ups, evaluation findings)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from sqlalchemy import (
     UniqueConstraint,
     func,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db import Base
@@ -94,6 +96,7 @@ class VisitPlan(Base):
     nearest_k: Mapped[int | None] = mapped_column(SmallInteger)
     visit_date: Mapped[dt.date | None] = mapped_column(Date)
     team: Mapped[str] = mapped_column(Text, default="")
+    agenda: Mapped[str] = mapped_column(Text, default="", server_default="")
     state: Mapped[str] = mapped_column(String(10), default="draft")
     distance_basis: Mapped[str] = mapped_column(String(20), default="great_circle")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
@@ -139,3 +142,68 @@ class VisitRecord(Base):
     created_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )
+    # Set when the coach publishes the record to the plan's offices (None: coaches only).
+    published_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    published_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class VisitFollowUp(Base):
+    """One follow-up of a visit record (a line of its follow-ups), acknowledged and reported on
+    by each office of the plan."""
+
+    __tablename__ = "visit_follow_ups"
+    __table_args__ = (UniqueConstraint("record_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    record_id: Mapped[int] = mapped_column(
+        ForeignKey("visit_records.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(SmallInteger)
+    text: Mapped[str] = mapped_column(Text)
+
+
+class FollowUpAck(Base):
+    """An office's acknowledgement of a follow-up: who, when (once per office)."""
+
+    __tablename__ = "follow_up_acks"
+    __table_args__ = (UniqueConstraint("follow_up_id", "office_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    follow_up_id: Mapped[int] = mapped_column(
+        ForeignKey("visit_follow_ups.id", ondelete="CASCADE"), index=True
+    )
+    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"), index=True)
+    by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class FollowUpReport(Base):
+    """An office's short report on a follow-up in a later round (one per office and round)."""
+
+    __tablename__ = "follow_up_reports"
+    __table_args__ = (UniqueConstraint("follow_up_id", "office_id", "round_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    follow_up_id: Mapped[int] = mapped_column(
+        ForeignKey("visit_follow_ups.id", ondelete="CASCADE"), index=True
+    )
+    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"), index=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("monitoring_rounds.id", ondelete="CASCADE"))
+    text: Mapped[str] = mapped_column(Text)
+    by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class EvaluationFindings(Base):
+    """The 12-month round's findings as sent to one office: a snapshot of its results against
+    the targets, so what the office reads is what was sent."""
+
+    __tablename__ = "evaluation_findings"
+    __table_args__ = (UniqueConstraint("round_id", "office_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("monitoring_rounds.id", ondelete="CASCADE"))
+    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"), index=True)
+    rows: Mapped[list[dict[str, object]]] = mapped_column(JSONB)
+    sent_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    sent_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

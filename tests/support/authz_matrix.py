@@ -1590,6 +1590,7 @@ def _more_rows() -> list[Row]:
     from .authz_matrix_assignments import ROWS as ASSIGNMENT_ROWS
     from .authz_matrix_help import ROWS as HELP_ROWS
     from .authz_matrix_levels import ROWS as LEVEL_ROWS
+    from .authz_matrix_coaching_office import ROWS as COACHING_OFFICE_ROWS
     from .authz_matrix_notify import ROWS as NOTIFY_ROWS
     from .authz_matrix_parts import ROWS as PROFILE_PART_API_ROWS
     from .authz_matrix_reports import ROWS as REPORT_ROWS
@@ -1602,6 +1603,7 @@ def _more_rows() -> list[Row]:
         *ASSIGNMENT_ROWS,
         *HELP_ROWS,
         *LEVEL_ROWS,
+        *COACHING_OFFICE_ROWS,
     ]
 
 

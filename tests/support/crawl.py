@@ -55,6 +55,7 @@ NOT_PAGES: dict[str, str] = {
     "reports.national_document": "a PDF/XLSX download (test_reports_documents.py)",
     "reports.progress_export": "a CSV/XLSX download (test_reports_documents.py)",
     "coaching.round_sessions_ics": "an iCalendar download (test_calendar_export.py)",
+    "portal.coaching_sessions_ics": "an office's iCalendar download (test_coaching_offices.py)",
     "health.healthz": "JSON health check",
     "public.map_bundle_file": "the map page's script (test_pages.py, test_map_page_cache.py)",
     "public.evidence_preview": "a PNG preview of an evidence file (test_review_changes.py)",

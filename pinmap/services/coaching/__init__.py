@@ -2,7 +2,8 @@
 
 membership (lookups, cluster moves), dashboard (completeness, best practices, results),
 rounds (monitoring rounds, office status, cluster sessions), calendar (iCalendar writing),
-planner (hosts and invitees on the database), plans (visit plan CRUD and records), exports.
+planner (hosts and invitees on the database), plans (visit plan CRUD and records), exports,
+offices (what reaches the offices: messages, published records, follow-ups, findings).
 Services take the session first, add and flush, never commit: the view commits once.
 """
 
@@ -40,6 +41,24 @@ from .membership import get_office as get_office
 from .membership import lonlat as lonlat
 from .membership import move_office as move_office
 from .membership import move_office_cluster as move_office_cluster
+from .offices import REPORT_MAX as REPORT_MAX
+from .offices import FollowUpView as FollowUpView
+from .offices import Summary as Summary
+from .offices import acknowledge as acknowledge
+from .offices import findings_sent as findings_sent
+from .offices import follow_up_views as follow_up_views
+from .offices import get_record as get_record
+from .offices import office_findings as office_findings
+from .offices import office_plans as office_plans
+from .offices import office_records as office_records
+from .offices import office_sessions as office_sessions
+from .offices import office_sessions_ics as office_sessions_ics
+from .offices import plan_office_ids as plan_office_ids
+from .offices import publish_record as publish_record
+from .offices import report_follow_up as report_follow_up
+from .offices import report_rounds as report_rounds
+from .offices import send_findings as send_findings
+from .offices import summary as summary
 from .planner import GREAT_CIRCLE_NOTE as GREAT_CIRCLE_NOTE
 from .planner import NEAREST_K_RANGE as NEAREST_K_RANGE
 from .planner import RADIUS_KM_RANGE as RADIUS_KM_RANGE
@@ -69,6 +88,7 @@ from .rounds import load_rounds as load_rounds
 from .rounds import parse_rounds as parse_rounds
 from .rounds import round_statuses as round_statuses
 from .rounds import save_round as save_round
+from .rounds import session_event as session_event
 from .rounds import sessions_ics as sessions_ics
 from .rounds import set_cluster_session as set_cluster_session
 from .rounds import set_round_status as set_round_status

@@ -25,6 +25,7 @@ from ..errors import N_, ServiceError
 from ..lookups import get_or_404
 from ..sanitize import clean_text
 from .membership import get_office, lonlat
+from .offices import add_follow_ups, tell_plan_offices
 from .planner import GREAT_CIRCLE_NOTE, propose
 from .rounds import get_round
 
@@ -143,6 +144,7 @@ def plan_dict(session: Session, plan: VisitPlan) -> dict[str, Any]:
         "version": plan.version,
         "visit_date": plan.visit_date.isoformat() if plan.visit_date else None,
         "team": plan.team,
+        "agenda": plan.agenda,
         "radius_km": plan.radius_km,
         "nearest_k": plan.nearest_k,
         "distance_basis": plan.distance_basis,
@@ -204,10 +206,12 @@ def save_plan(
     optimise: bool = False,
     visit_date: dt.date | None | Literal["keep"] = "keep",
     team: str | None = None,
+    agenda: str | None = None,
 ) -> VisitPlan:
-    """Change host, invitees, visits (kept in the given order, or optimised), date and team.
+    """Change host, invitees, visits (kept in the given order, or optimised), date, team and
+    agenda. `None` for a list keeps it; visits are an open path starting at the host.
 
-    `None` for a list keeps it; visits are an open path starting at the host.
+    A published plan's offices are told again when they or the date are new to the message.
     """
     if not can(actor.user, "plan_visits"):
         raise ServiceError(403, N_("You may not do this."))
@@ -277,6 +281,8 @@ def save_plan(
         plan.visit_date = visit_date
     if team is not None:
         plan.team = clean_text(team, max_length=2000)
+    if agenda is not None:
+        plan.agenda = clean_text(agenda, max_length=5000)
     # Touching the row bumps the version even when only the stops changed.
     plan.updated_at = actor.now
     _flush_versioned(session)
@@ -289,6 +295,7 @@ def save_plan(
         before=before,
         after=plan_dict(session, plan),
     )
+    tell_plan_offices(session, plan)
     return plan
 
 
@@ -322,6 +329,7 @@ def publish_plan(
             "visit_date": plan.visit_date.isoformat() if plan.visit_date else None,
         },
     )
+    tell_plan_offices(session, plan)
     return plan
 
 
@@ -351,6 +359,7 @@ def record_visit(
     )
     session.add(row)
     session.flush()
+    add_follow_ups(session, row)
     record(
         session,
         actor,

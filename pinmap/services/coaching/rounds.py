@@ -283,17 +283,19 @@ def cluster_sessions(session: Session, rnd: MonitoringRound) -> list[ClusterSess
     )
 
 
+def session_event(session: Session, s: ClusterSession, host: str) -> dict[str, Any]:
+    """One cluster session as a calendar event (the coaches' file and an office's own)."""
+    cluster = session.get(Cluster, s.cluster_no)
+    return {
+        "uid": f"cluster-session-{s.round_id}-{s.cluster_no}@{host}",
+        "summary": f"ติดตาม 9 เดือน (Online) · Cluster {s.cluster_no}",
+        "start": s.starts_at,
+        "description": f"{cluster.name_th if cluster else ''}\n{s.link}".strip(),
+        "location": s.link,
+        "url": s.link,
+    }
+
+
 def sessions_ics(session: Session, rnd: MonitoringRound, host: str, now: dt.datetime) -> str:
-    names = {c.no: c.name_th for c in session.scalars(select(Cluster))}
-    events = [
-        {
-            "uid": f"cluster-session-{s.round_id}-{s.cluster_no}@{host}",
-            "summary": f"ติดตาม 9 เดือน (Online) · Cluster {s.cluster_no}",
-            "start": s.starts_at,
-            "description": f"{names.get(s.cluster_no, '')}\n{s.link}".strip(),
-            "location": s.link,
-            "url": s.link,
-        }
-        for s in cluster_sessions(session, rnd)
-    ]
+    events = [session_event(session, s, host) for s in cluster_sessions(session, rnd)]
     return ics_calendar(events, f"pinmap FY{rnd.fiscal_year} round {rnd.round_no}", now)
