@@ -5,7 +5,7 @@ a framework) per process, under the public data's generation; a write to reporti
 must move that generation on every process and host, as writes to the framework's tables do.
 
 Revision ID: e3a7c5d9b214
-Revises: d8f4a2b6c913
+Revises: e5b1c7d3a920
 Create Date: 2026-11-30 16:40:00
 """
 
@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "e3a7c5d9b214"
-down_revision: str | None = "d8f4a2b6c913"
+down_revision: str | None = "e5b1c7d3a920"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -2,7 +2,7 @@
 office's acknowledgement and later-round reports, evaluation findings sent to offices
 
 Revision ID: e3c7a1f5b920
-Revises: d8f4a2b6c913
+Revises: e3a7c5d9b214
 Create Date: 2026-11-30 16:30:00
 """
 
@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql
 from alembic import op
 
 revision: str = "e3c7a1f5b920"
-down_revision: str | None = "d8f4a2b6c913"
+down_revision: str | None = "e3a7c5d9b214"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

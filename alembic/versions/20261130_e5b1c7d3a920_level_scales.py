@@ -1,7 +1,7 @@
 """level scales: performance levels per fiscal year and result category or indicator
 
 Revision ID: e5b1c7d3a920
-Revises: d8f4a2b6c913
+Revises: e3b7c1d5a902
 Create Date: 2026-11-30 16:30:00
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "e5b1c7d3a920"
-down_revision: str | None = "d8f4a2b6c913"
+down_revision: str | None = "e3b7c1d5a902"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -15,7 +15,7 @@ from pinmap.localdb import Cluster
 
 from ..support.databases import drop_database, prepared_database
 
-BEFORE = "d8f4a2b6c913"
+BEFORE = "e3a7c5d9b214"
 TABLES = ("visit_follow_ups", "follow_up_acks", "follow_up_reports", "evaluation_findings")
 
 

@@ -20,7 +20,7 @@ from pinmap.localdb import Cluster
 
 from ..support.databases import drop_database, prepared_database
 
-BEFORE = "d8f4a2b6c913"
+BEFORE = "e3b7c1d5a902"
 TABLES = {"level_scales", "performance_levels"}
 SCALE = (
     "INSERT INTO level_scales (fiscal_year, category, indicator, range_min, range_max, "

@@ -1588,9 +1588,9 @@ def _more_rows() -> list[Row]:
     """Rows kept in their own modules, built on the pieces above (hence imported here)."""
     from .authz_matrix_accounts import ROWS as ACCOUNT_ROWS
     from .authz_matrix_assignments import ROWS as ASSIGNMENT_ROWS
+    from .authz_matrix_coaching_office import ROWS as COACHING_OFFICE_ROWS
     from .authz_matrix_help import ROWS as HELP_ROWS
     from .authz_matrix_levels import ROWS as LEVEL_ROWS
-    from .authz_matrix_coaching_office import ROWS as COACHING_OFFICE_ROWS
     from .authz_matrix_notify import ROWS as NOTIFY_ROWS
     from .authz_matrix_parts import ROWS as PROFILE_PART_API_ROWS
     from .authz_matrix_reports import ROWS as REPORT_ROWS
