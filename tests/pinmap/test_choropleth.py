@@ -7,6 +7,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from defusedxml import ElementTree as DET
 
 from geo.svgmap import fit, group_outlines, projected_basemap
 from pinmap.choropleth import COLOURS, NO_DATA, choropleth_svg, share_text
@@ -21,7 +22,7 @@ def _province_cluster() -> dict[str, int]:
 
 
 def _areas(svg: str) -> dict[str, list[ET.Element]]:
-    tree = ET.fromstring(svg)
+    tree = DET.fromstring(svg)
     return {g.get("data-key", ""): g.findall(f"{SVG}path") for g in tree.iter(f"{SVG}g")}
 
 
@@ -69,7 +70,7 @@ def test_by_cluster_colours_provinces_by_their_cluster_with_outlines_and_links()
             highlight="2",
         )
     )
-    tree = ET.fromstring(svg)
+    tree = DET.fromstring(svg)
     areas = _areas(svg)
     assert set(areas) == {str(n) for n in range(1, 19)}
     assert len(areas["1"]) == sum(1 for c in clusters.values() if c == 1)

@@ -7,7 +7,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Float, func, select
+from sqlalchemy import Float, case, func, literal, select, tuple_
 from sqlalchemy.orm import Session
 
 from ...models import (
@@ -275,3 +275,280 @@ def evaluation(
         }
         for r, o in session.execute(stmt).all()
     ]
+
+
+# --- the drill-down dashboard: nation → cluster → office ---------------------------------------
+
+# A report cell's status, in the order the charts stack them. "missing": no report at all.
+STATUSES = ("missing", "draft", "returned", "submitted", "approved")
+REPORTED_STATUSES = frozenset(("submitted", "approved"))
+TREND_YEARS = 5
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the dashboard shows: every field comes from the URL and is validated by the view."""
+
+    fiscal_year: int
+    round_no: int | None = None
+    cluster_no: int | None = None
+    office_code: str | None = None
+    item_id: int | None = None
+    status: str | None = None
+
+
+@dataclass
+class Share:
+    """`n` of `d`: the numbers behind every percentage on the dashboard."""
+
+    n: int = 0
+    d: int = 0
+
+    @property
+    def ratio(self) -> float | None:
+        return self.n / self.d if self.d else None
+
+
+@dataclass
+class RoundStats:
+    window: ReportingWindow
+    cells: Share = field(default_factory=Share)  # items reported / items due
+    complete: Share = field(default_factory=Share)  # offices with every item / offices
+    statuses: dict[str, int] = field(default_factory=lambda: dict.fromkeys(STATUSES, 0))
+
+
+@dataclass
+class OfficeRow:
+    id: int
+    code: str
+    name_th: str
+    cluster_no: int
+    province_code: str
+    # round → status → items
+    statuses: dict[int, dict[str, int]] = field(default_factory=dict)
+
+    def reported(self, round_no: int) -> int:
+        s = self.statuses.get(round_no, {})
+        return sum(s.get(k, 0) for k in REPORTED_STATUSES)
+
+
+@dataclass
+class Dashboard:
+    filters: Filters
+    round_no: int | None  # the round charts and the map follow (the asked one, or the latest open)
+    windows: list[ReportingWindow]
+    items: list[PolicyItem]  # the items counted (one, when filtered by item)
+    all_items: list[PolicyItem]
+    offices: list[OfficeRow]
+    rounds: dict[int, RoundStats]
+    by_item: dict[int, dict[int, Share]]  # item id → round → offices reported / offices
+    item_statuses: dict[int, dict[int, dict[str, int]]]  # item id → round → status → offices
+    by_cluster: dict[int, dict[int, Share]]  # cluster → round → items reported / due
+    by_province: dict[str, dict[int, Share]]  # office's province → round → items reported / due
+    cluster_statuses: dict[int, dict[str, int]]  # cluster → status → cells, in the shown round
+    trend: dict[int, dict[int, Share]]  # fiscal year → round → items reported / due
+
+    @property
+    def level(self) -> str:
+        if self.filters.office_code:
+            return "office"
+        return "cluster" if self.filters.cluster_no is not None else "nation"
+
+    def shown_offices(self) -> list[OfficeRow]:
+        """The offices table: those with a cell in the asked status in the shown round."""
+        if not self.filters.status or self.round_no is None:
+            return self.offices
+        return [
+            o
+            for o in self.offices
+            if o.statuses.get(self.round_no, {}).get(self.filters.status, 0) > 0
+        ]
+
+
+def _status_column() -> Any:
+    # An approved version counts as approved while a newer draft is under way (as the public
+    # pages show it); otherwise the current revision's state.
+    return case(
+        (WorkflowReport.approved_revision_id.is_not(None), literal("approved")),
+        else_=func.coalesce(WorkflowRevision.state, literal("draft")),
+    ).label("status")
+
+
+def _scoped(stmt: Any, f: Filters) -> Any:
+    if f.cluster_no is not None:
+        stmt = stmt.where(Office.cluster_no == f.cluster_no)
+    if f.office_code:
+        stmt = stmt.where(Office.code == f.office_code)
+    if f.item_id is not None:
+        stmt = stmt.where(WorkflowReport.subject_id == f.item_id)
+    return stmt
+
+
+def status_counts(
+    session: Session, f: Filters
+) -> list[tuple[int | None, int | None, int, str, int]]:
+    """The dashboard's heaviest query: report cells per (office, round, status) and per (item,
+    round, status) for one fiscal year, in one round trip (GROUPING SETS).
+
+    Rows are (office_id | None, item_id | None, round, status, count); offices and items
+    outside the year's framework are not counted.
+    """
+    status = _status_column()
+    year_items = select(PolicyItem.id).where(PolicyItem.fiscal_year == f.fiscal_year)
+    stmt = (
+        select(
+            WorkflowReport.office_id,
+            WorkflowReport.subject_id,
+            WorkflowReport.period,
+            status,
+            func.count(),
+        )
+        .join(Office, Office.id == WorkflowReport.office_id)
+        .outerjoin(WorkflowRevision, WorkflowRevision.id == WorkflowReport.current_revision_id)
+        .where(
+            WorkflowReport.kind == "progress",
+            WorkflowReport.fiscal_year == f.fiscal_year,
+            WorkflowReport.subject_id.in_(year_items.scalar_subquery()),
+        )
+        .group_by(
+            func.grouping_sets(
+                tuple_(WorkflowReport.office_id, WorkflowReport.period, status),
+                tuple_(WorkflowReport.subject_id, WorkflowReport.period, status),
+            )
+        )
+    )
+    rows: list[Any] = list(session.execute(_scoped(stmt, f)).all())
+    return [(o, i, int(p or 0), str(s), int(n)) for o, i, p, s, n in rows]
+
+
+def _trend(session: Session, f: Filters, offices: int) -> dict[int, dict[int, Share]]:
+    """Items reported / due per fiscal year and round, for the last TREND_YEARS years."""
+    first = f.fiscal_year - TREND_YEARS + 1
+    item_counts = dict(
+        session.execute(
+            select(PolicyItem.fiscal_year, func.count())
+            .where(PolicyItem.fiscal_year.between(first, f.fiscal_year))
+            .group_by(PolicyItem.fiscal_year)
+        ).all()
+    )
+    rounds = session.execute(
+        select(ReportingWindow.fiscal_year, ReportingWindow.round_no).where(
+            ReportingWindow.fiscal_year.between(first, f.fiscal_year)
+        )
+    ).all()
+    status = _status_column()
+    stmt = (
+        select(WorkflowReport.fiscal_year, WorkflowReport.period, func.count())
+        .join(Office, Office.id == WorkflowReport.office_id)
+        .join(PolicyItem, PolicyItem.id == WorkflowReport.subject_id)
+        .outerjoin(WorkflowRevision, WorkflowRevision.id == WorkflowReport.current_revision_id)
+        .where(
+            WorkflowReport.kind == "progress",
+            WorkflowReport.fiscal_year.between(first, f.fiscal_year),
+            PolicyItem.fiscal_year == WorkflowReport.fiscal_year,
+            status.in_(REPORTED_STATUSES),
+        )
+        .group_by(WorkflowReport.fiscal_year, WorkflowReport.period)
+    )
+    counted: list[Any] = list(session.execute(_scoped(stmt, f)).all())
+    done = {(int(fy), int(p or 0)): int(n) for fy, p, n in counted}
+    out: dict[int, dict[int, Share]] = {}
+    for fy, round_no in sorted(rounds):
+        per_office = 1 if f.item_id is not None else int(item_counts.get(fy, 0))
+        if per_office == 0:
+            continue
+        out.setdefault(fy, {})[round_no] = Share(done.get((fy, round_no), 0), offices * per_office)
+    return out
+
+
+def dashboard(session: Session, f: Filters, today: dt.date) -> Dashboard:
+    """Everything the dashboard draws, for the filters' scope (nation, a cluster or an office)."""
+    windows = list(
+        session.scalars(
+            select(ReportingWindow)
+            .filter_by(fiscal_year=f.fiscal_year)
+            .order_by(ReportingWindow.round_no)
+        )
+    )
+    all_items = list(
+        session.scalars(
+            select(PolicyItem)
+            .filter_by(fiscal_year=f.fiscal_year)
+            .order_by(PolicyItem.kind, PolicyItem.no)
+        )
+    )
+    items = [i for i in all_items if f.item_id in (None, i.id)]
+    stmt = select(
+        Office.id, Office.code, Office.name_th, Office.cluster_no, Office.office_province_code
+    ).order_by(Office.cluster_no, Office.code)
+    if f.cluster_no is not None:
+        stmt = stmt.where(Office.cluster_no == f.cluster_no)
+    if f.office_code:
+        stmt = stmt.where(Office.code == f.office_code)
+    offices = [OfficeRow(*row) for row in session.execute(stmt).all()]
+    by_id = {o.id: o for o in offices}
+    round_nos = [w.round_no for w in windows]
+    item_total = len(items)
+    item_statuses: dict[int, dict[int, dict[str, int]]] = {
+        i.id: {n: dict.fromkeys(STATUSES, 0) for n in round_nos} for i in items
+    }
+    for o in offices:
+        o.statuses = {n: dict.fromkeys(STATUSES, 0) for n in round_nos}
+    for office_id, item_id, round_no, status, count in status_counts(session, f):
+        if round_no not in round_nos:
+            continue
+        if office_id is not None and office_id in by_id:
+            by_id[office_id].statuses[round_no][status] = count
+        elif item_id is not None and item_id in item_statuses:
+            item_statuses[item_id][round_no][status] = count
+    by_item: dict[int, dict[int, Share]] = {}
+    for item_id, per_round in item_statuses.items():
+        for n, counts in per_round.items():
+            counts["missing"] = len(offices) - sum(counts.values())
+            got = sum(counts[k] for k in REPORTED_STATUSES)
+            by_item.setdefault(item_id, {})[n] = Share(got, len(offices))
+    rounds: dict[int, RoundStats] = {}
+    by_cluster: dict[int, dict[int, Share]] = defaultdict(dict)
+    by_province: dict[str, dict[int, Share]] = defaultdict(dict)
+    for w in windows:
+        stats = RoundStats(w)
+        for o in offices:
+            s = o.statuses[w.round_no]
+            s["missing"] = item_total - sum(v for k, v in s.items() if k != "missing")
+            got = o.reported(w.round_no)
+            for k, v in s.items():
+                stats.statuses[k] += v
+            stats.cells.n += got
+            stats.cells.d += item_total
+            stats.complete.n += got >= item_total
+            stats.complete.d += 1
+            for key, table in ((o.cluster_no, by_cluster), (o.province_code, by_province)):
+                share = table[key].setdefault(w.round_no, Share())  # type: ignore[index]
+                share.n += got
+                share.d += item_total
+        rounds[w.round_no] = stats
+    opened = [w.round_no for w in windows if w.opens_on <= today]
+    shown = f.round_no if f.round_no in round_nos else (opened[-1] if opened else None)
+    if shown is None and round_nos:
+        shown = round_nos[0]
+    cluster_statuses: dict[int, dict[str, int]] = {}
+    if shown is not None:
+        for o in offices:
+            into = cluster_statuses.setdefault(o.cluster_no, dict.fromkeys(STATUSES, 0))
+            for k, v in o.statuses[shown].items():
+                into[k] += v
+    return Dashboard(
+        filters=f,
+        round_no=shown,
+        windows=windows,
+        items=items,
+        all_items=all_items,
+        offices=offices,
+        rounds=rounds,
+        by_item=by_item,
+        item_statuses=item_statuses,
+        by_cluster=dict(by_cluster),
+        by_province=dict(by_province),
+        cluster_statuses=dict(sorted(cluster_statuses.items())),
+        trend=_trend(session, f, len(offices)),
+    )
