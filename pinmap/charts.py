@@ -101,12 +101,14 @@ def line_chart(
     *,
     width: int = 520,
     height: int = 240,
+    y_range: tuple[float, float] | None = None,
 ) -> Markup:
-    """Lines over categories (years); a None value breaks the line."""
+    """Lines over categories (years); a None value breaks the line. `y_range` fixes the axis
+    (0..100 for percentages), else it fits the values."""
     left, top, right, bottom = 56, 28, 12, 30
     plot_w, plot_h = width - left - right, height - top - bottom
     values = [v for ln in lines for v in ln.values if v is not None]
-    lo, hi = _nice_range(values or [0.0])
+    lo, hi = y_range or _nice_range(values or [0.0])
     count = max(len(x_labels), 1)
     body = _axes(lo, hi, x_labels, left, top, plot_w, plot_h)
     for n, ln in enumerate(lines):

@@ -7,6 +7,7 @@ server-side SVG (pinmap.charts, pinmap.choropleth), each beside a table with its
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from flask import Response, abort, render_template, request, url_for
@@ -100,6 +101,11 @@ def _args(f: dsvc.Filters, **override: Any) -> dict[str, Any]:
     }
     args.update(override)
     return {k: v for k, v in args.items() if v is not None}
+
+
+def _floored_percent(share: dsvc.Share) -> float | None:
+    # Floored like every percentage here, so a point's tooltip never rounds up to 100.
+    return math.floor(share.n * 10000 / share.d) / 100 if share.d else None
 
 
 def _round_name(w: Any) -> str:
@@ -295,16 +301,12 @@ def _charts(d: dsvc.Dashboard, names: dict[str, Any]) -> dict[str, Markup]:
             [
                 Line(
                     _("Round %(no)s", no=n),
-                    [
-                        (r * 100 if (r := d.trend[y][n].ratio) is not None else None)
-                        if n in d.trend[y]
-                        else None
-                        for y in years
-                    ],
+                    [_floored_percent(d.trend[y][n]) if n in d.trend[y] else None for y in years],
                 )
                 for n in round_nos
             ],
             width=360,
+            y_range=(0.0, 100.0),
         )
     shown = d.round_no
     if shown is not None:
