@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Float, case, func, literal, select, tuple_
+from sqlalchemy import Float, Integer, String, column, func, select, table, tuple_
 from sqlalchemy.orm import Session
 
 from ...models import (
@@ -365,55 +366,55 @@ class Dashboard:
         ]
 
 
-def _status_column() -> Any:
-    # An approved version counts as approved while a newer draft is under way (as the public
-    # pages show it); otherwise the current revision's state.
-    return case(
-        (WorkflowReport.approved_revision_id.is_not(None), literal("approved")),
-        else_=func.coalesce(WorkflowRevision.state, literal("draft")),
-    ).label("status")
+# The read-model migration e5b1c7d9a2f4 keeps: one row per progress report with its status
+# (an approved version counts as approved while a newer draft is under way; else the current
+# revision's state), written by triggers in the same transaction as the report.
+CELLS = table(
+    "dashboard_cells",
+    column("report_id", Integer),
+    column("fiscal_year", Integer),
+    column("office_id", Integer),
+    column("item_id", Integer),
+    column("round_no", Integer),
+    column("status", String),
+)
 
 
 def _scoped(stmt: Any, f: Filters) -> Any:
+    c = CELLS.c
+    if f.cluster_no is not None or f.office_code:
+        stmt = stmt.join(Office, Office.id == c.office_id)
     if f.cluster_no is not None:
         stmt = stmt.where(Office.cluster_no == f.cluster_no)
     if f.office_code:
         stmt = stmt.where(Office.code == f.office_code)
     if f.item_id is not None:
-        stmt = stmt.where(WorkflowReport.subject_id == f.item_id)
+        stmt = stmt.where(c.item_id == f.item_id)
     return stmt
 
 
 def status_counts(
-    session: Session, f: Filters
+    session: Session, f: Filters, item_ids: Sequence[int] | None = None
 ) -> list[tuple[int | None, int | None, int, str, int]]:
     """The dashboard's heaviest query: report cells per (office, round, status) and per (item,
-    round, status) for one fiscal year, in one round trip (GROUPING SETS).
+    round, status) for one fiscal year, in one round trip (GROUPING SETS) on the read-model.
 
-    Rows are (office_id | None, item_id | None, round, status, count); offices and items
-    outside the year's framework are not counted.
+    Rows are (office_id | None, item_id | None, round, status, count); reports on items outside
+    the year's framework (`item_ids`, read when not given) are not counted.
     """
-    status = _status_column()
-    year_items = select(PolicyItem.id).where(PolicyItem.fiscal_year == f.fiscal_year)
+    c = CELLS.c
+    if item_ids is None:
+        item_ids = list(
+            session.scalars(select(PolicyItem.id).where(PolicyItem.fiscal_year == f.fiscal_year))
+        )
     stmt = (
-        select(
-            WorkflowReport.office_id,
-            WorkflowReport.subject_id,
-            WorkflowReport.period,
-            status,
-            func.count(),
-        )
-        .join(Office, Office.id == WorkflowReport.office_id)
-        .outerjoin(WorkflowRevision, WorkflowRevision.id == WorkflowReport.current_revision_id)
-        .where(
-            WorkflowReport.kind == "progress",
-            WorkflowReport.fiscal_year == f.fiscal_year,
-            WorkflowReport.subject_id.in_(year_items.scalar_subquery()),
-        )
+        select(c.office_id, c.item_id, c.round_no, c.status, func.count())
+        .select_from(CELLS)
+        .where(c.fiscal_year == f.fiscal_year, c.item_id.in_(list(item_ids) or [0]))
         .group_by(
             func.grouping_sets(
-                tuple_(WorkflowReport.office_id, WorkflowReport.period, status),
-                tuple_(WorkflowReport.subject_id, WorkflowReport.period, status),
+                tuple_(c.office_id, c.round_no, c.status),
+                tuple_(c.item_id, c.round_no, c.status),
             )
         )
     )
@@ -436,19 +437,19 @@ def _trend(session: Session, f: Filters, offices: int) -> dict[int, dict[int, Sh
             ReportingWindow.fiscal_year.between(first, f.fiscal_year)
         )
     ).all()
-    status = _status_column()
+    c = CELLS.c
     stmt = (
-        select(WorkflowReport.fiscal_year, WorkflowReport.period, func.count())
-        .join(Office, Office.id == WorkflowReport.office_id)
-        .join(PolicyItem, PolicyItem.id == WorkflowReport.subject_id)
-        .outerjoin(WorkflowRevision, WorkflowRevision.id == WorkflowReport.current_revision_id)
-        .where(
-            WorkflowReport.kind == "progress",
-            WorkflowReport.fiscal_year.between(first, f.fiscal_year),
-            PolicyItem.fiscal_year == WorkflowReport.fiscal_year,
-            status.in_(REPORTED_STATUSES),
+        select(c.fiscal_year, c.round_no, func.count())
+        .select_from(CELLS)
+        .join(
+            PolicyItem,
+            (PolicyItem.id == c.item_id) & (PolicyItem.fiscal_year == c.fiscal_year),
         )
-        .group_by(WorkflowReport.fiscal_year, WorkflowReport.period)
+        .where(
+            c.fiscal_year.between(first, f.fiscal_year),
+            c.status.in_(REPORTED_STATUSES),
+        )
+        .group_by(c.fiscal_year, c.round_no)
     )
     counted: list[Any] = list(session.execute(_scoped(stmt, f)).all())
     done = {(int(fy), int(p or 0)): int(n) for fy, p, n in counted}
@@ -494,7 +495,9 @@ def dashboard(session: Session, f: Filters, today: dt.date) -> Dashboard:
     }
     for o in offices:
         o.statuses = {n: dict.fromkeys(STATUSES, 0) for n in round_nos}
-    for office_id, item_id, round_no, status, count in status_counts(session, f):
+    for office_id, item_id, round_no, status, count in status_counts(
+        session, f, [i.id for i in all_items]
+    ):
         if round_no not in round_nos:
             continue
         if office_id is not None and office_id in by_id:
@@ -522,8 +525,10 @@ def dashboard(session: Session, f: Filters, today: dt.date) -> Dashboard:
             stats.cells.d += item_total
             stats.complete.n += got >= item_total
             stats.complete.d += 1
-            for key, table in ((o.cluster_no, by_cluster), (o.province_code, by_province)):
-                share = table[key].setdefault(w.round_no, Share())  # type: ignore[index]
+            for share in (
+                by_cluster[o.cluster_no].setdefault(w.round_no, Share()),
+                by_province[o.province_code].setdefault(w.round_no, Share()),
+            ):
                 share.n += got
                 share.d += item_total
         rounds[w.round_no] = stats
@@ -534,9 +539,9 @@ def dashboard(session: Session, f: Filters, today: dt.date) -> Dashboard:
     cluster_statuses: dict[int, dict[str, int]] = {}
     if shown is not None:
         for o in offices:
-            into = cluster_statuses.setdefault(o.cluster_no, dict.fromkeys(STATUSES, 0))
+            counts = cluster_statuses.setdefault(o.cluster_no, dict.fromkeys(STATUSES, 0))
             for k, v in o.statuses[shown].items():
-                into[k] += v
+                counts[k] += v
     return Dashboard(
         filters=f,
         round_no=shown,
