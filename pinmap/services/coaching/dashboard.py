@@ -395,31 +395,39 @@ def _scoped(stmt: Any, f: Filters) -> Any:
 
 def status_counts(
     session: Session, f: Filters, item_ids: Sequence[int] | None = None
-) -> list[tuple[int | None, int | None, int, str, int]]:
-    """The dashboard's heaviest query: report cells per (office, round, status) and per (item,
-    round, status) for one fiscal year, in one round trip (GROUPING SETS) on the read-model.
+) -> list[tuple[int | None, int | None, int, dict[str, int]]]:
+    """The dashboard's heaviest query: report cells by status per (office, round) and per
+    (item, round) for one fiscal year, in one round trip on the read-model (GROUPING SETS, the
+    statuses as columns: about 530 rows for 245 offices, 21 items and two rounds).
 
-    Rows are (office_id | None, item_id | None, round, status, count); reports on items outside
-    the year's framework (`item_ids`, read when not given) are not counted.
+    Rows are (office_id | None, item_id | None, round, {status: count} without "missing");
+    reports on items outside the year's framework (`item_ids`, read when not given) are not
+    counted.
     """
     c = CELLS.c
     if item_ids is None:
         item_ids = list(
             session.scalars(select(PolicyItem.id).where(PolicyItem.fiscal_year == f.fiscal_year))
         )
+    filed = STATUSES[1:]
     stmt = (
-        select(c.office_id, c.item_id, c.round_no, c.status, func.count())
+        select(
+            c.office_id,
+            c.item_id,
+            c.round_no,
+            *[func.count().filter(c.status == s) for s in filed],
+        )
         .select_from(CELLS)
         .where(c.fiscal_year == f.fiscal_year, c.item_id.in_(list(item_ids) or [0]))
         .group_by(
-            func.grouping_sets(
-                tuple_(c.office_id, c.round_no, c.status),
-                tuple_(c.item_id, c.round_no, c.status),
-            )
+            func.grouping_sets(tuple_(c.office_id, c.round_no), tuple_(c.item_id, c.round_no))
         )
     )
     rows: list[Any] = list(session.execute(_scoped(stmt, f)).all())
-    return [(o, i, int(p or 0), str(s), int(n)) for o, i, p, s, n in rows]
+    return [
+        (o, i, int(p or 0), dict(zip(filed, (int(n) for n in counts), strict=True)))
+        for o, i, p, *counts in rows
+    ]
 
 
 def _trend(session: Session, f: Filters, offices: int) -> dict[int, dict[int, Share]]:
@@ -495,15 +503,15 @@ def dashboard(session: Session, f: Filters, today: dt.date) -> Dashboard:
     }
     for o in offices:
         o.statuses = {n: dict.fromkeys(STATUSES, 0) for n in round_nos}
-    for office_id, item_id, round_no, status, count in status_counts(
+    for office_id, item_id, round_no, counts in status_counts(
         session, f, [i.id for i in all_items]
     ):
         if round_no not in round_nos:
             continue
         if office_id is not None and office_id in by_id:
-            by_id[office_id].statuses[round_no][status] = count
+            by_id[office_id].statuses[round_no].update(counts)
         elif item_id is not None and item_id in item_statuses:
-            item_statuses[item_id][round_no][status] = count
+            item_statuses[item_id][round_no].update(counts)
     by_item: dict[int, dict[int, Share]] = {}
     for item_id, per_round in item_statuses.items():
         for n, counts in per_round.items():
