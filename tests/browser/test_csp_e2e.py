@@ -138,6 +138,7 @@ NOT_PAGES = {
     "/admin/users/template.csv": "CSV download",
     "/admin/framework/<int:fiscal_year>.<fmt>": "framework download (CSV, XLSX)",
     "/coaching/plans/<int:plan_id>.<fmt>": "plan export (CSV, XLSX, GeoJSON, iCalendar)",
+    "/coaching/dashboard/export.<fmt>": "dashboard tables as CSV / XLSX",
     "/coaching/rounds/<int:round_id>/sessions.ics": "iCalendar",
     "/photos/<int:photo_id>/<any(full, thumb):size>": "image file",
     "/portal/evidence/<int:evidence_id>": "evidence file",

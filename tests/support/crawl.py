@@ -46,6 +46,7 @@ NOT_PAGES: dict[str, str] = {
     "admin.catalogue_export": "a CSV download (test_admin.py)",
     "admin.framework_export": "a CSV/XLSX download (test_framework.py)",
     "coaching.plan_export": "a plan's CSV/XLSX/ICS download (test_plans.py)",
+    "coaching.dashboard_export": "the dashboard's CSV/XLSX downloads (test_dashboard.py)",
     "coaching.round_sessions_ics": "an iCalendar download (test_calendar_export.py)",
     "health.healthz": "JSON health check",
     "public.map_bundle_file": "the map page's script (test_pages.py, test_map_page_cache.py)",
