@@ -15,9 +15,9 @@ per call, wall-clock. Measured in the same run, one after the other:
   - the whole dashboard service (all its queries and the Python around them), for context.
 
 First, the floor: `SELECT 1` under the same 20 clients, what the machine's load and the
-driver leave at that moment. Printed per case: calls, calls/s, p50/p95/p99 and the load average (the machine is shared);
-ratios against the old query and against the same counts from the workflow tables. Results go to
-bench/out/dashboard.json.
+driver leave at that moment. Printed per case: calls, calls/s, p50/p95/p99 and the load
+average (the machine is shared); ratios against the old query, the same counts from the
+workflow tables and the floor. Results go to bench/out/dashboard.json.
 """
 
 from __future__ import annotations
