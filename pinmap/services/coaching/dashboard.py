@@ -17,8 +17,6 @@ from ...models import (
     ReportingWindow,
     ResultRecord,
     WindowReopening,
-    WorkflowReport,
-    WorkflowRevision,
 )
 from ..best_practices import Practice, approved_in_cluster
 
@@ -81,19 +79,17 @@ class OfficeCompleteness:
         return min(late) if late else 10_000
 
 
+_REPORTED_KEYS = text(
+    "SELECT office_id, item_id, round_no FROM dashboard_cells"
+    " WHERE fiscal_year = :fy AND status IN ('submitted', 'approved')"
+)
+
+
 def reported_keys(session: Session, fiscal_year: int) -> set[tuple[int, int, int]]:
-    """(office_id, item_id, round_no) with a submitted or approved report."""
-    rows = session.execute(
-        select(WorkflowReport.office_id, WorkflowReport.subject_id, WorkflowReport.period)
-        .outerjoin(WorkflowRevision, WorkflowRevision.id == WorkflowReport.current_revision_id)
-        .where(
-            WorkflowReport.kind == "progress",
-            WorkflowReport.fiscal_year == fiscal_year,
-            WorkflowReport.approved_revision_id.is_not(None)
-            | WorkflowRevision.state.in_(REPORTED_STATES),
-        )
-    ).all()
-    return {(o, int(i or 0), int(r or 0)) for o, i, r in rows}
+    """(office_id, item_id, round_no) with a submitted or approved report (an approved version
+    counts while a newer draft is under way), from the read-model dashboard_cells."""
+    rows: list[Any] = list(session.execute(_REPORTED_KEYS, {"fy": fiscal_year}).all())
+    return {(int(o), int(i or 0), int(r or 0)) for o, i, r in rows}
 
 
 def completeness(
