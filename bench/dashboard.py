@@ -10,7 +10,7 @@ per call, wall-clock. Measured in the same run, one after the other:
   - before: the old dashboard's heaviest query (reported_keys: every reported cell as a row);
   - the new counts (per office/round/status and item/round/status, one GROUPING SETS query)
     read from the workflow tables: every report joined to its current revision;
-  - the same counts from the read-model dashboard_cells (migration e5b1c7d9a2f4, kept by
+  - the same counts from the read-model dashboard_cells (migration f2c8d4a6b190, kept by
     triggers): status_counts as the dashboard runs it, the one the target is judged on;
   - the whole dashboard service (all its queries and the Python around them), for context.
 

@@ -362,7 +362,7 @@ class Dashboard:
         ]
 
 
-# The read-model migration e5b1c7d9a2f4 keeps: one row per progress report with its status
+# The read-model migration f2c8d4a6b190 keeps: one row per progress report with its status
 # (an approved version counts as approved while a newer draft is under way; else the current
 # revision's state), written by triggers in the same transaction as the report.
 CELLS = table(

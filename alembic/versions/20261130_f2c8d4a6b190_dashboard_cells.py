@@ -8,7 +8,7 @@ transaction as every write: a report inserted or updated (current or approved re
 changed) and a revision whose state changes each recompute that report's row; deleting a
 report deletes its row (ON DELETE CASCADE).
 
-Revision ID: e5b1c7d9a2f4
+Revision ID: f2c8d4a6b190
 Revises: d8f4a2b6c913
 Create Date: 2026-11-30 16:45:00
 """
@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "e5b1c7d9a2f4"
+revision: str = "f2c8d4a6b190"
 down_revision: str | None = "d8f4a2b6c913"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
