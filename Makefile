@@ -51,6 +51,7 @@ bench: install ## run the benchmarks under bench/ (about 12 minutes)
 	$(PY) bench/load.py
 	$(PY) bench/api_load.py
 	$(PY) bench/reports.py
+	$(PY) bench/dashboard.py
 
 lint: install ## ruff lint and format check, the import contracts and mypy (pyproject.toml)
 	$(VENV)/bin/ruff check .

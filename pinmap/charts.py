@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from markupsafe import Markup
@@ -101,12 +101,14 @@ def line_chart(
     *,
     width: int = 520,
     height: int = 240,
+    y_range: tuple[float, float] | None = None,
 ) -> Markup:
-    """Lines over categories (years); a None value breaks the line."""
+    """Lines over categories (years); a None value breaks the line. `y_range` fixes the axis
+    (0..100 for percentages), else it fits the values."""
     left, top, right, bottom = 56, 28, 12, 30
     plot_w, plot_h = width - left - right, height - top - bottom
     values = [v for ln in lines for v in ln.values if v is not None]
-    lo, hi = _nice_range(values or [0.0])
+    lo, hi = y_range or _nice_range(values or [0.0])
     count = max(len(x_labels), 1)
     body = _axes(lo, hi, x_labels, left, top, plot_w, plot_h)
     for n, ln in enumerate(lines):
@@ -182,4 +184,154 @@ def bar_chart(
                 )
             )
     body += _legend([ln.name for ln in lines], left, 14, bars=True)
+    return _frame(chart_id, title, width, height, body)
+
+
+# --- shares and horizontal bars (the dashboard; also drawn into PDFs, so no request needed) ---
+
+STATUS_COLOURS = ("#d4d4d4", "#f2c14e", "#b03a2e", "#5b8fc7", "#2e7d4f")
+
+
+def share_text(value: float) -> str:
+    """A share as an exact percent, two decimals, floored: 244/245 is "99.59 %", and only a
+    complete share reads "100.00 %" (rounding would show 99.999 % as 100)."""
+    return f"{math.floor(value * 10000 + 1e-9) / 100:.2f} %"
+
+
+def percent_of(n: int, d: int) -> str:
+    """n of d as an exact percent; "–" when there is nothing to count."""
+    return share_text(n / d) if d else "–"
+
+
+def _label_width(width: int) -> float:
+    return min(150.0, width * 0.38)
+
+
+def hbar_chart(
+    chart_id: str,
+    title: str,
+    labels: Sequence[str],
+    series: Sequence[Line],
+    *,
+    width: int = 360,
+    value_text: Callable[[float], str] = share_text,
+    maximum: float = 1.0,
+) -> Markup:
+    """Horizontal bars, one row per label and one bar per series (e.g. rounds side by side).
+
+    Labels sit above their bars, so long Thai names stay readable on a 360 px phone.
+    Values are in 0..`maximum` (shares by default); a None value draws no bar but says so.
+    """
+    left, right = 8, 70
+    bar_h = 10
+    row_h = 16 + bar_h * max(len(series), 1) + 6
+    top = 24 if len(series) > 1 else 8
+    plot_w = width - left - right
+    height = top + row_h * len(labels) + 4
+    body: list[Markup] = []
+    if len(series) > 1:
+        body += _legend([s.name for s in series], left, 14, bars=True)
+    for i, label in enumerate(labels):
+        y0 = top + row_h * i
+        body.append(
+            Markup('<text x="{x}" y="{y}" font-size="11">{t}</text>').format(
+                x=left, y=y0 + 12, t=label
+            )
+        )
+        for n, s in enumerate(series):
+            v = s.values[i] if i < len(s.values) else None
+            y = y0 + 16 + bar_h * n
+            shown = "–" if v is None else value_text(v)
+            w = 0.0 if v is None else max(0.0, min(v / maximum, 1.0)) * plot_w
+            body.append(
+                Markup(
+                    '<rect x="{x}" y="{y}" width="{pw}" height="{h}" fill="#eef1f4"/>'
+                    '<rect x="{x}" y="{y}" width="{w:.1f}" height="{h}" fill="{c}">'
+                    "<title>{label} · {name}: {v}</title></rect>"
+                    '<text x="{tx}" y="{ty}" font-size="10">{v}</text>'
+                ).format(
+                    x=left,
+                    y=y,
+                    pw=plot_w,
+                    w=w,
+                    h=bar_h - 2,
+                    c=PALETTE[n % len(PALETTE)],
+                    label=label,
+                    name=s.name,
+                    v=shown,
+                    tx=left + plot_w + 4,
+                    ty=y + bar_h - 2,
+                )
+            )
+    return _frame(chart_id, title, width, height, body)
+
+
+def stacked_hbar_chart(
+    chart_id: str,
+    title: str,
+    labels: Sequence[str],
+    parts: Sequence[Line],
+    *,
+    width: int = 360,
+    colours: Sequence[str] = STATUS_COLOURS,
+) -> Markup:
+    """One 100 % bar per label split into `parts` (e.g. statuses), counts in each tooltip.
+
+    The legend is drawn above the bars, wrapping onto as many lines as the width needs.
+    """
+    left, right = 8, 8
+    plot_w = width - left - right
+    legend: list[Markup] = []
+    x, y = left, 14
+    for n, part in enumerate(parts):
+        step = 26 + 7 * len(part.name)
+        if x + step > width and x > left:
+            x, y = left, y + 16
+        legend.append(
+            Markup(
+                '<rect x="{x}" y="{y}" width="12" height="10" fill="{c}"/>'
+                '<text x="{tx}" y="{ty}" font-size="11">{name}</text>'
+            ).format(x=x, y=y - 9, c=colours[n % len(colours)], tx=x + 16, ty=y, name=part.name)
+        )
+        x += step
+    top = y + 10
+    row_h = 36
+    height = top + row_h * len(labels)
+    body = legend
+    for i, label in enumerate(labels):
+        y0 = top + row_h * i
+        body.append(
+            Markup('<text x="{x}" y="{y}" font-size="11">{t}</text>').format(
+                x=left, y=y0 + 12, t=label
+            )
+        )
+        values = [float(p.values[i] or 0) if i < len(p.values) else 0.0 for p in parts]
+        total = sum(values)
+        at = float(left)
+        for n, (part, v) in enumerate(zip(parts, values, strict=True)):
+            if v <= 0 or total <= 0:
+                continue
+            w = plot_w * v / total
+            body.append(
+                Markup(
+                    '<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="14" fill="{c}">'
+                    "<title>{label} · {name}: {v} ({p})</title></rect>"
+                ).format(
+                    x=at,
+                    y=y0 + 16,
+                    w=w,
+                    c=colours[n % len(colours)],
+                    label=label,
+                    name=part.name,
+                    v=_fmt(v),
+                    p=share_text(v / total),
+                )
+            )
+            at += w
+        if total <= 0:
+            body.append(
+                Markup('<rect x="{x}" y="{y}" width="{w}" height="14" fill="#eef1f4"/>').format(
+                    x=left, y=y0 + 16, w=plot_w
+                )
+            )
     return _frame(chart_id, title, width, height, body)

@@ -15,6 +15,8 @@ from markupsafe import Markup
 
 from geo.svgmap import group_outlines, projected_basemap
 
+from .charts import share_text
+
 # ColorBrewer YlGnBu (5 classes): sequential, colour-blind safe, prints legibly in grey.
 COLOURS: tuple[str, ...] = ("#ffffcc", "#a1dab4", "#41b6c4", "#2c7fb8", "#253494")
 # Shares: under half, under 80 %, under 95 %, under 100 %, complete.
@@ -24,10 +26,7 @@ NEIGHBOUR = "#efece6"
 SEA = "#eaf2f8"
 LEGEND_ROW = 18
 
-
-def share_text(value: float) -> str:
-    """A share as an exact percent (two decimals, floored: 0.99999 is never "100 %")."""
-    return f"{math.floor(value * 10000 + 1e-9) / 100:.2f} %"
+__all__ = ["choropleth_svg", "share_text"]
 
 
 def _bin(value: float, breaks: Sequence[float]) -> int:

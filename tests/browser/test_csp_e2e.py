@@ -160,6 +160,7 @@ NOT_PAGES = {
     "/reports/clusters/<int:no>.<any(pdf, xlsx):fmt>": "cluster report (PDF, XLSX)",
     "/reports/national/<int:fiscal_year>/<int:round_no>.<any(pdf, xlsx):fmt>": "national report",
     "/reports/progress.<any(csv, xlsx):fmt>": "progress reports (CSV, XLSX)",
+    "/coaching/dashboard/export.<fmt>": "dashboard tables as CSV / XLSX",
     "/coaching/rounds/<int:round_id>/sessions.ics": "iCalendar",
     "/portal/offices/<code>/coaching/sessions.ics": "iCalendar",
     "/photos/<int:photo_id>/<any(full, thumb):size>": "image file",

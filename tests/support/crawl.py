@@ -54,6 +54,7 @@ NOT_PAGES: dict[str, str] = {
     "reports.cluster_document": "a PDF/XLSX download (test_reports_documents.py)",
     "reports.national_document": "a PDF/XLSX download (test_reports_documents.py)",
     "reports.progress_export": "a CSV/XLSX download (test_reports_documents.py)",
+    "coaching.dashboard_export": "the dashboard's CSV/XLSX downloads (test_dashboard.py)",
     "coaching.round_sessions_ics": "an iCalendar download (test_calendar_export.py)",
     "portal.coaching_sessions_ics": "an office's iCalendar download (test_coaching_offices.py)",
     "health.healthz": "JSON health check",
