@@ -46,6 +46,7 @@ from .notify import (
     CHANNELS,
     DELIVERY_STATES,
     NOTIFICATION_KINDS,
+    NOTIFY_LANGUAGES,
     Notification,
     NotificationDelivery,
     NotificationPreference,
@@ -69,6 +70,12 @@ from .profiles import (
     Photo,
     ResultRecord,
     School,
+)
+from .questions import (
+    QUESTION_CATEGORIES,
+    QUESTION_STATES,
+    FaqEntry,
+    Question,
 )
 from .reporting import (
     DEFAULT_FIELDS,
@@ -171,7 +178,12 @@ __all__ = [
     "CHANNELS",
     "DELIVERY_STATES",
     "NOTIFICATION_KINDS",
+    "NOTIFY_LANGUAGES",
     "Notification",
     "NotificationDelivery",
     "NotificationPreference",
+    "QUESTION_CATEGORIES",
+    "QUESTION_STATES",
+    "FaqEntry",
+    "Question",
 ]
