@@ -45,6 +45,9 @@ RULES: dict[str, frozenset[str]] = {
     "accept_report": frozenset({"admin"}),
     # Which OBEC roles decide each approval level of a kind (the second OBEC level on or off).
     "manage_workflow": frozenset({"admin"}),
+    # Questions and answers (/help/questions): an office asks, OBEC answers and publishes.
+    "ask_question": frozenset({"office_editor", "office_director"}),
+    "answer_question": frozenset({"reviewer", "admin"}),
 }
 # The roles an administrator may name as deciding an OBEC approval level (/admin/workflow).
 LEVEL_ROLES = ("reviewer", "admin")

@@ -4,3 +4,4 @@ FAQ made of them), and how to reach the monitoring office."""
 from flask import Blueprint
 
 bp = Blueprint("help", __name__, url_prefix="/help")
+from . import questions  # noqa: E402,F401
