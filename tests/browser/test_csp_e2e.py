@@ -42,6 +42,7 @@ from pinmap.models import (
 )
 from pinmap.services import best_practices, plans, profiles, progress, projects
 from pinmap.services import coaching as coaching_svc
+from pinmap.services import questions as questions_svc
 from pinmap.services import workflow as wf
 from pinmap.services.accounts import request_reset
 from pinmap.services.audit import Actor, utcnow
@@ -121,6 +122,9 @@ PAGES = {
     "/admin/ingest/runs/<int:run_id>/quarantine": "/admin/ingest/runs/{run_id}/quarantine",
     "/admin/ingest/conflicts": "/admin/ingest/conflicts",
     "/admin/ingest/consistency": "/admin/ingest/consistency",
+    "/help/questions": "/help/questions",
+    "/help/questions/<int:question_id>": "/help/questions/{question_id}",
+    "/help/faq": "/help/faq?q=รายงาน&category=reporting",
 }
 
 # Pages that send each visitor on to the page for them (a portal home, this year's plan).
@@ -206,6 +210,7 @@ class Sample:
     quarter: int
     project_report_id: int
     reset_token: str
+    question_id: int
 
     def url(self, rule: str) -> str:
         return PAGES[rule].format(**self.__dict__)
@@ -414,6 +419,7 @@ def sample(live_server: LiveServer) -> Sample:
             quarter=quarter,
             project_report_id=quarterly.id,
             reset_token=_reset_token(session),
+            question_id=questions_svc.ask(session, Actor(director), "reporting", "ถาม", "คำถาม").id,
         )
     engine.dispose()
     return found

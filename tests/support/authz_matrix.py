@@ -1589,9 +1589,10 @@ def _more_rows() -> list[Row]:
     from .authz_matrix_accounts import ROWS as ACCOUNT_ROWS
     from .authz_matrix_notify import ROWS as NOTIFY_ROWS
     from .authz_matrix_parts import ROWS as PROFILE_PART_API_ROWS
+    from .authz_matrix_questions import ROWS as QUESTION_ROWS
     from .authz_matrix_reports import ROWS as REPORT_ROWS
 
-    return PROFILE_PART_API_ROWS + ACCOUNT_ROWS + REPORT_ROWS + NOTIFY_ROWS
+    return PROFILE_PART_API_ROWS + ACCOUNT_ROWS + REPORT_ROWS + NOTIFY_ROWS + QUESTION_ROWS
 
 
 ROWS.extend(_more_rows())
