@@ -155,3 +155,32 @@ def test_the_faq_pages_and_reads_wildcards_as_separators(world: World, session: 
     assert svc.faq(session, "ครบ").total == 1  # a word inside Thai text
     # Punctuation (LIKE's wildcards among it) separates words and matches nothing by itself.
     assert svc.faq(session, "100%").total == 1 and svc.faq(session, "%_").total == svc.FAQ_PAGE + 3
+
+
+def test_the_api_reads_the_faq_publicly_and_an_office_its_own_questions(
+    app: Flask, world: World, session: Session
+) -> None:
+    no_csrf(app)
+    q = _ask(app, world, session, title="ถามผ่าน API")
+    session.add(
+        FaqEntry(
+            question_id=q.id,
+            category="system",
+            question="ใช้ API อย่างไร",
+            answer="ขอโทเคนจากผู้ดูแล\nแล้วส่งในส่วนหัว",
+            search_text=svc.normalise("ใช้ API อย่างไร ขอโทเคนจากผู้ดูแล แล้วส่งในส่วนหัว"),
+        )
+    )
+    session.commit()
+    api = app.test_client()
+    page = api.get("/api/v1/faq?q=โทเคน").get_json()
+    assert page["total"] == 1 and page["entries"][0]["answer"].endswith("แล้วส่งในส่วนหัว")
+    assert "asker" not in str(page) and "office" not in str(page)
+    assert api.get("/api/v1/faq?category=bogus").status_code == 400
+    assert api.get("/api/v1/faq?q=" + "ก" * 200).status_code == 400
+    assert api.get("/api/v1/questions").status_code == 401
+    own = api.get("/api/v1/questions", headers=world.headers("own_director")).get_json()
+    assert [x["title"] for x in own] == ["ถามผ่าน API"]
+    other = api.get("/api/v1/questions", headers=world.headers("other_editor")).get_json()
+    assert other == []
+    assert api.get("/api/v1/questions", headers=world.headers("reviewer")).status_code == 403
