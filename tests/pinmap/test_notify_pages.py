@@ -143,3 +143,26 @@ def test_the_settings_keep_a_language_and_refuse_an_unknown_one(
     # The refused form shows what was chosen, not what was saved before.
     assert 'value="window_open" checked' in page and 'name="digest" checked' in page
     assert notify.preferences(session, world.users["own_editor"].id).language == "en"
+
+
+def test_the_inbox_shows_english_names_in_english(
+    app: Flask, world: World, session: Session
+) -> None:
+    notify.record(
+        session,
+        [world.users["own_editor"].id],
+        "report_approved",
+        "report:2",
+        "approve:1",
+        {"title": "แผนปฏิบัติการ ปีงบประมาณ 2570", "title_en": "Operating plan fiscal year 2570"},
+        "/portal/offices/spp-krabi/plan/2570",
+    )
+    session.commit()
+    client = app.test_client()
+    sign_in(client, world.users["own_editor"])
+    thai = client.get("/portal/inbox").get_data(as_text=True)
+    assert "แผนปฏิบัติการ ปีงบประมาณ 2570" in thai and "Operating plan" not in thai
+    client.get("/lang/en")
+    english = client.get("/portal/inbox").get_data(as_text=True)
+    assert "Report approved: Operating plan fiscal year 2570" in english
+    assert 'href="/portal/offices/spp-krabi/plan/2570"' in english
