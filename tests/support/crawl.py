@@ -108,6 +108,22 @@ def build_world(c: Ctx) -> None:
     )
     m.visit_plan(c)
     m.visit_plan(c, publish=True)
+    # A question answered and published in the FAQ, and one still open (typed in lines).
+    for title in ("ส่งหลักฐานอย่างไร", "ยังไม่มีคำตอบ"):
+        c.page("own_editor").post(
+            "/help/questions",
+            data={"category": "reporting", "title": title, "body": "บรรทัดแรก\n<b>บรรทัดสอง</b>"},
+        )
+    first = c.scalar("SELECT min(id) FROM questions")
+    c.page("reviewer").post(f"/help/questions/{first}/answer", data={"answer": "แนบไฟล์\nแล้วส่ง"})
+    c.page("reviewer").post(
+        f"/help/questions/{first}/faq",
+        data={
+            "faq_category": "reporting",
+            "faq_question": "ส่งหลักฐานอย่างไร",
+            "faq_answer": "แนบไฟล์",
+        },
+    )
     # Multi-line text as people type it.
     c.conn.execute(
         text(
@@ -182,6 +198,7 @@ _SQL: dict[str, str] = {
     "report_id": "SELECT id FROM workflow_reports WHERE kind = 'quarterly_project' ORDER BY id",
     "run_id": "SELECT id FROM ingest_runs ORDER BY id",
     "project_id": "SELECT id FROM projects ORDER BY id",
+    "question_id": "SELECT id FROM questions ORDER BY id",
 }
 # Endpoints whose arguments come from one row together (an entry's address, a report's quarter).
 _ROWS_SQL: dict[str, str] = {
