@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from ..auth import can
 from ..models import QUESTION_CATEGORIES, FaqEntry, Question
@@ -127,12 +127,14 @@ def queue(session: Session) -> tuple[list[Question], list[Question]]:
     """OBEC's desk: the open questions (oldest first) and the latest answered ones."""
     open_ = session.scalars(
         select(Question)
+        .options(selectinload(Question.office))  # each row names its office
         .where(Question.status == "open")
         .order_by(Question.created_at, Question.id)
         .limit(LIST_LIMIT)
     ).all()
     answered = session.scalars(
         select(Question)
+        .options(selectinload(Question.office))
         .where(Question.status == "answered")
         .order_by(Question.answered_at.desc(), Question.id.desc())
         .limit(50)
