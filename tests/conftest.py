@@ -73,7 +73,6 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 # of them while the other has nothing left. Everything else follows in collection order, the
 # biggest groups first (what xdist's own reordering did; `make test` turns that off).
 RUN_FIRST = (
-    "tests/pinmap/test_form_fuzz.py::test_every_form_refuses_hostile_input",
     "tests/browser/test_csp_e2e.py",
     "tests/pinmap/test_live.py",
     "tests/browser/test_basemap_e2e.py",

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, quote_from_bytes, urlsplit
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, Phase, given, settings
@@ -866,17 +867,12 @@ def fuzz_one(c: matrix.Ctx, target: Target, fp_sql: str, examples: int) -> list[
     ]
 
 
-def test_every_form_refuses_hostile_input(ctx: matrix.Ctx) -> None:
-    """One world for every form (each form's state and requests are rolled back after it).
-
-    PINMAP_FUZZ_ONLY=<part of a row name> narrows the run; PINMAP_FUZZ_EXAMPLES deepens it.
-    """
-    only = os.environ.get("PINMAP_FUZZ_ONLY", "")
+@pytest.mark.parametrize("target", TARGETS, ids=lambda t: t.name)
+def test_form_refuses_hostile_input(ctx: matrix.Ctx, target: Target) -> None:
+    """One form a test, so the forms spread over the workers (`-k` picks forms by row name); the
+    form's state and requests are rolled back after it. PINMAP_FUZZ_EXAMPLES deepens the run."""
     examples = int(os.environ.get("PINMAP_FUZZ_EXAMPLES", EXAMPLES_PER_FORM))
-    chosen = [t for t in TARGETS if only in t.name]
-    assert chosen, f"no form matches PINMAP_FUZZ_ONLY={only!r}"
-    fp_sql = fingerprint_sql(ctx.conn)
-    failures = [line for t in chosen for line in fuzz_one(ctx, t, fp_sql, examples)]
+    failures = fuzz_one(ctx, target, fingerprint_sql(ctx.conn), examples)
     assert not failures, f"{len(failures)} failure(s):\n" + "\n".join(failures)
 
 

