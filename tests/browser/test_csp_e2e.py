@@ -124,7 +124,7 @@ PAGES = {
     "/admin/ingest/consistency": "/admin/ingest/consistency",
     "/help/questions": "/help/questions",
     "/help/questions/<int:question_id>": "/help/questions/{question_id}",
-    "/help/faq": "/help/faq?q=รายงาน&category=reporting",
+    "/help/faq": "/help/faq?q=MES&category=reporting",
 }
 
 # Pages that send each visitor on to the page for them (a portal home, this year's plan).
