@@ -182,6 +182,21 @@ def publish(question_id: int) -> Any:
     return redirect(url_for("help.question", question_id=question_id))
 
 
+@bp.post("/questions/<int:question_id>/faq/withdraw")
+@require("answer_question")
+def withdraw(question_id: int) -> Any:
+    session = get_session()
+    q = _readable(question_id)
+    try:
+        svc.withdraw(session, current_actor(), q.id)
+    except ServiceError as err:
+        session.rollback()
+        return _question_page(_readable(question_id), service_message(err), err.status)
+    session.commit()
+    flash(_("Taken out of the FAQ."))
+    return redirect(url_for("help.question", question_id=question_id))
+
+
 @bp.get("/faq")
 def faq() -> Any:
     query = request.args.get("q", "")

@@ -266,3 +266,18 @@ def faq(session: Session, query: str = "", category: str = "", page: int = 1) ->
         .limit(FAQ_PAGE)
     ).all()
     return FaqPage(list(entries), total, page, pages)
+
+
+def withdraw(session: Session, actor: Actor, question_id: int) -> None:
+    """Take a question's entry out of the public FAQ (the question and its answer stay)."""
+    if not is_obec(actor):
+        raise ServiceError(403, N_("Only OBEC publishes to the FAQ."))
+    entry = session.scalar(
+        select(FaqEntry).where(FaqEntry.question_id == question_id).with_for_update()
+    )
+    if entry is None:
+        raise ServiceError(404, N_("This question is not in the FAQ."))
+    before = {"category": entry.category, "question": entry.question, "answer": entry.answer}
+    session.delete(entry)
+    session.flush()
+    audit(session, actor, "faq.withdraw", "faq_entry", entry.id, before=before)

@@ -136,6 +136,11 @@ def test_answers_tell_the_asker_once_per_version_and_the_faq_hides_who_asked(
     assert public.get("/help/faq?category=bogus").status_code == 400
     assert public.get("/help/faq?q=" + "ก" * 500).status_code == 400
     assert public.get("/help/faq?page=999999999999999999999").status_code == 200
+    # Taken out of the FAQ: gone from the public page, the question and answer kept.
+    assert obec.post(url + "/faq/withdraw").status_code == 302
+    assert "จะส่งรายงานรอบที่สองได้อย่างไร" not in public.get("/help/faq").get_data(as_text=True)
+    assert obec.post(url + "/faq/withdraw").status_code == 404
+    assert "ตอบใหม่" in seen.get(url).get_data(as_text=True)
 
 
 def test_the_faq_pages_and_reads_wildcards_as_separators(world: World, session: Session) -> None:

@@ -27,6 +27,16 @@ def _question(c: Ctx, answered: bool = False) -> int:
     )
 
 
+def _published(c: Ctx) -> int:
+    qid = _question(c, answered=True)
+    c.scalar(
+        "INSERT INTO faq_entries (question_id, category, question, answer, search_text) "
+        "VALUES (:q, 'reporting', 'ถาม', 'ตอบ', 'ถาม ตอบ') RETURNING id",
+        q=qid,
+    )
+    return qid
+
+
 ROWS: list[Row] = [
     Row(
         "page ask a question",
@@ -58,5 +68,13 @@ ROWS: list[Row] = [
             f"/help/questions/{qid}/faq",
             data={"faq_category": "system", "faq_question": "ถาม", "faq_answer": "ตอบ"},
         ),
+    ),
+    Row(
+        "page take a question out of the FAQ",
+        "POST",
+        "/help/questions/<int:question_id>/faq/withdraw",
+        OBEC,
+        prepare=_published,
+        act=lambda c, who, qid: c.page(who).post(f"/help/questions/{qid}/faq/withdraw"),
     ),
 ]
