@@ -6,6 +6,11 @@ marked in that same transaction: two delivery runs at once never send one row tw
 skips the locked row), and a crash before the commit leaves it pending for the next run. A
 failure keeps the error and retries after an exponential backoff; after MAX_ATTEMPTS it is
 `failed` and shown to admins (who may retry it). Imports no Flask.
+
+A user's daily digest is one e-mail: the digest run takes a transaction-scoped advisory lock on
+the user (so a second scheduler skips that user), claims every due digest row of theirs, sends
+one e-mail listing them and marks them all in that transaction. A crash before the commit leaves
+them all pending; once committed, a later run finds nothing left to send.
 """
 
 from __future__ import annotations
@@ -25,12 +30,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from babel.support import Translations
-from sqlalchemy import select
+from babel.support import NullTranslations, Translations
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from pinmap.mail import MailError, MailSettings, send_mail
-from pinmap.models import Notification, NotificationDelivery, User
+from pinmap.models import Notification, NotificationDelivery, NotificationPreference, User
 from pinmap.services import notify
 
 log = logging.getLogger("ingest.notify")
@@ -40,6 +45,10 @@ BACKOFF_CAP: Final = 6 * 3600.0
 SIGNATURE_HEADER: Final = "X-Pinmap-Signature"
 TIMESTAMP_HEADER: Final = "X-Pinmap-Timestamp"
 TRANSLATIONS: Final = Path(__file__).resolve().parent.parent / "pinmap" / "translations"
+# The first key of the two-key advisory locks on a user while their digest is sent (the
+# single-key locks of the scheduler and the ingest runs are another key space).
+DIGEST_LOCK_CLASS: Final = 0x6E7464  # "ntd"
+Gettext = Callable[[str], str]
 
 
 class DeliveryError(Exception):
@@ -80,8 +89,17 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
     return "sha256=" + mac.hexdigest()
 
 
-def _thai() -> Callable[[str], str]:
-    return Translations.load(str(TRANSLATIONS), ["th"]).gettext
+def _languages() -> dict[str, Gettext]:
+    """gettext per language a user may choose; the messages' ids are English."""
+    return {
+        "th": Translations.load(str(TRANSLATIONS), ["th"]).gettext,
+        "en": NullTranslations().gettext,
+    }
+
+
+def _language(session: Session, user_id: int) -> str:
+    pref = session.get(NotificationPreference, user_id)
+    return pref.language if pref is not None and pref.language in ("th", "en") else "th"
 
 
 def _post_webhook(channels: Channels, payload: dict[str, Any]) -> None:
@@ -109,24 +127,31 @@ def _post_webhook(channels: Channels, payload: dict[str, Any]) -> None:
         raise DeliveryError(f"webhook unreachable: {exc}") from exc
 
 
+def _mail(channels: Channels, to: str, subject: str, body: str) -> str:
+    if channels.mail is None:
+        return "skipped"  # mail is off: the inbox still has it
+    try:
+        send_mail(channels.mail, to, subject, body)
+    except MailError as exc:
+        raise DeliveryError(str(exc)) from exc
+    return "sent"
+
+
 def _send(
     channels: Channels,
     d: NotificationDelivery,
     n: Notification,
     user: User,
-    gettext: Callable[[str], str],
+    gettext: Gettext,
+    language: str,
 ) -> str:
     """Send one delivery; returns the final status ("sent" or "skipped") or raises."""
-    title, text = notify.render(n, gettext)
+    title, text = notify.render(n, gettext, language)
     link = channels.base_url + n.link if n.link else ""
     if d.channel == "email":
-        if channels.mail is None:
-            return "skipped"  # mail is off: the inbox still has it
-        try:
-            send_mail(channels.mail, user.email, title, f"{text}\n\n{link}\n")
-        except MailError as exc:
-            raise DeliveryError(str(exc)) from exc
-        return "sent"
+        return _mail(
+            channels, user.email, *notify.render_mail(n, gettext, language, channels.base_url)
+        )
     if not channels.webhook_url or not channels.webhook_secret:
         return "skipped"
     _post_webhook(
@@ -152,10 +177,11 @@ def deliver_due(
     limit: int = 200,
     now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
 ) -> dict[str, int]:
-    """Send due deliveries, one transaction each; returns counts by outcome."""
+    """Send due deliveries, one transaction each (a user's due digest in one transaction and one
+    e-mail, see deliver_digests); returns counts of deliveries by outcome."""
     channels = Channels.from_config(config)
-    gettext = _thai()
-    counts = {"sent": 0, "skipped": 0, "retry": 0, "failed": 0}
+    languages = _languages()
+    counts = deliver_digests(factory, channels, languages, limit=limit, now=now)
     for _ in range(limit):
         with factory() as session, session.begin():
             row = session.execute(
@@ -164,6 +190,7 @@ def deliver_due(
                 .join(User, User.id == Notification.user_id)
                 .where(
                     NotificationDelivery.status == "pending",
+                    NotificationDelivery.digest.is_(False),
                     NotificationDelivery.next_attempt_at <= now(),
                 )
                 .order_by(NotificationDelivery.next_attempt_at, NotificationDelivery.id)
@@ -174,8 +201,9 @@ def deliver_due(
                 break
             d, n, user = row
             d.attempts += 1
+            language = _language(session, user.id)
             try:
-                d.status = _send(channels, d, n, user, gettext)
+                d.status = _send(channels, d, n, user, languages[language], language)
                 d.sent_at = now() if d.status == "sent" else None
                 d.last_error = "" if d.status == "sent" else "channel not configured"
             except DeliveryError as exc:
@@ -187,6 +215,74 @@ def deliver_due(
                 log.warning("delivery %s (%s) failed: %s", d.id, d.channel, exc)
             key = d.status if d.status != "pending" else "retry"
             counts[key] += 1
+    return counts
+
+
+def deliver_digests(
+    factory: sessionmaker[Session],
+    channels: Channels,
+    languages: Mapping[str, Gettext],
+    *,
+    limit: int = 200,
+    now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+) -> dict[str, int]:
+    """Send each user's due digest messages as one e-mail; counts deliveries by outcome."""
+    counts = {"sent": 0, "skipped": 0, "retry": 0, "failed": 0}
+    due = (
+        NotificationDelivery.status == "pending",
+        NotificationDelivery.digest.is_(True),
+        NotificationDelivery.channel == "email",
+        NotificationDelivery.next_attempt_at <= now(),
+    )
+    with factory() as session:
+        users = session.scalars(
+            select(Notification.user_id)
+            .join(NotificationDelivery, NotificationDelivery.notification_id == Notification.id)
+            .where(*due)
+            .group_by(Notification.user_id)
+            .order_by(Notification.user_id)
+            .limit(limit)
+        ).all()
+    for user_id in users:
+        with factory() as session, session.begin():
+            # Another run busy with this user's digest: it sends it; this run leaves it alone.
+            if not session.scalar(
+                select(func.pg_try_advisory_xact_lock(DIGEST_LOCK_CLASS, user_id))
+            ):
+                continue
+            rows = session.execute(
+                select(NotificationDelivery, Notification)
+                .join(Notification, Notification.id == NotificationDelivery.notification_id)
+                .where(Notification.user_id == user_id, *due)
+                .order_by(Notification.created_at, Notification.id)
+                .with_for_update(of=NotificationDelivery, skip_locked=True)
+            ).all()
+            user = session.get(User, user_id)
+            if not rows or user is None:
+                continue
+            language = _language(session, user_id)
+            subject, body = notify.render_digest(
+                [n for _, n in rows], languages[language], language, channels.base_url
+            )
+            try:
+                status = _mail(channels, user.email, subject, body)
+                error = ""
+            except DeliveryError as exc:
+                status, error = "pending", str(exc)[:2000]
+                log.warning("digest for user %s failed: %s", user_id, exc)
+            for d, _n in rows:
+                d.attempts += 1
+                if status == "pending":
+                    d.last_error = error
+                    if d.attempts >= MAX_ATTEMPTS:
+                        d.status = "failed"
+                    else:
+                        d.next_attempt_at = now() + backoff(d.attempts, channels.backoff_base)
+                else:
+                    d.status = status
+                    d.sent_at = now() if status == "sent" else None
+                    d.last_error = "" if status == "sent" else "channel not configured"
+                counts[d.status if d.status != "pending" else "retry"] += 1
     return counts
 
 

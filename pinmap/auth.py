@@ -54,6 +54,9 @@ RULES: dict[str, frozenset[str]] = {
     # the monitoring office's own contact details are the admins'.
     "manage_help": frozenset({"reviewer", "admin"}),
     "manage_contact": frozenset({"admin"}),
+    # Questions and answers (/help/questions): an office asks, OBEC answers and publishes.
+    "ask_question": frozenset({"office_editor", "office_director"}),
+    "answer_question": frozenset({"reviewer", "admin"}),
 }
 # The roles an administrator may name as deciding an OBEC approval level (/admin/workflow).
 LEVEL_ROLES = ("reviewer", "admin")

@@ -28,6 +28,7 @@ def register_api(app: Flask) -> Api:
     from .profiles import bp as profiles_api_bp
     from .progress import bp as progress_bp
     from .projects import bp as projects_api_bp
+    from .questions import bp as questions_api_bp
     from .results import bp as results_api_bp
     from .schools import bp as schools_api_bp
     from .search import bp as search_api_bp
@@ -54,6 +55,7 @@ def register_api(app: Flask) -> Api:
     api.register_blueprint(help_api_bp)  # the help centre's news and documents (read)
     api.register_blueprint(levels_api_bp)
     api.register_blueprint(health_bp)
+    api.register_blueprint(questions_api_bp)
     # flask-smorest installs its own HTTPException handler; ours (JSON with a translated message)
     # is registered afterwards in create_app and so takes precedence.
     return api

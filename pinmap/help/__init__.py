@@ -6,4 +6,4 @@ from flask import Blueprint
 bp = Blueprint("help", __name__, url_prefix="/help")
 
 # One module per subject; registering their routes is importing them.
-from . import contact, documents, home, news  # noqa: E402,F401
+from . import contact, documents, home, news, questions  # noqa: E402,F401

@@ -63,6 +63,7 @@ from .notify import (
     CHANNELS,
     DELIVERY_STATES,
     NOTIFICATION_KINDS,
+    NOTIFY_LANGUAGES,
     Notification,
     NotificationDelivery,
     NotificationPreference,
@@ -86,6 +87,12 @@ from .profiles import (
     Photo,
     ResultRecord,
     School,
+)
+from .questions import (
+    QUESTION_CATEGORIES,
+    QUESTION_STATES,
+    FaqEntry,
+    Question,
 )
 from .reporting import (
     DEFAULT_FIELDS,
@@ -199,9 +206,14 @@ __all__ = [
     "CHANNELS",
     "DELIVERY_STATES",
     "NOTIFICATION_KINDS",
+    "NOTIFY_LANGUAGES",
     "Notification",
     "NotificationDelivery",
     "NotificationPreference",
     "ItemAssignment",
     "MAX_ASSIGNMENT_NOTE",
+    "QUESTION_CATEGORIES",
+    "QUESTION_STATES",
+    "FaqEntry",
+    "Question",
 ]

@@ -39,6 +39,7 @@ NOTIFICATION_KINDS = (
     "question_answered",
 )
 CHANNELS = ("email", "webhook")
+NOTIFY_LANGUAGES = ("th", "en")
 DELIVERY_STATES = ("pending", "sent", "failed", "skipped")
 
 
@@ -80,6 +81,11 @@ class NotificationDelivery(Base):
         enum_check("status", DELIVERY_STATES),
         UniqueConstraint("notification_id", "channel", name="uq_notification_deliveries_once"),
         Index("ix_notification_deliveries_due", "status", "next_attempt_at"),
+        Index(
+            "ix_notification_deliveries_digest",
+            "next_attempt_at",
+            postgresql_where="status = 'pending' AND digest",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -93,6 +99,8 @@ class NotificationDelivery(Base):
         DateTime(timezone=True), server_default=func.now()
     )
     last_error: Mapped[str] = mapped_column(Text, default="")
+    # Part of the recipient's daily digest: sent in one e-mail with the user's other due ones.
+    digest: Mapped[bool] = mapped_column(default=False, server_default=false())
     sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
@@ -103,6 +111,7 @@ class NotificationPreference(Base):
     """A user's choices; a user without a row gets every kind by e-mail, one message each."""
 
     __tablename__ = "notification_preferences"
+    __table_args__ = (enum_check("language", NOTIFY_LANGUAGES),)
 
     user_id: Mapped[int] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
@@ -110,3 +119,5 @@ class NotificationPreference(Base):
     # Kinds the user does not want by e-mail (still in the inbox).
     email_off: Mapped[list[str]] = mapped_column(JSONB, default=list)
     daily_digest: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # The language of the user's e-mails and webhook texts (users have no other setting).
+    language: Mapped[str] = mapped_column(String(2), default="th", server_default="th")

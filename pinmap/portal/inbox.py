@@ -1,5 +1,6 @@
 """/portal/inbox: a user's messages (reports returned or approved, reminders, visits, answers),
-marking them read, and /portal/inbox/settings (e-mail per kind, daily digest). The header's
+marking them read, and /portal/inbox/settings (e-mail per kind, daily digest, the e-mails'
+language). The header's
 unread count comes from the context processor here: one indexed count per page."""
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ import datetime as dt
 from typing import Any
 
 from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
@@ -40,8 +42,9 @@ def _unread() -> dict[str, Any]:
 
 def _page(error: str | None = None, status: int = 200) -> Any:
     session = get_session()
+    language = str(get_locale() or "th")
     rows = [
-        (n, *notify.render(n, _), n.created_at.astimezone(BANGKOK))
+        (n, *notify.render(n, _, language), n.created_at.astimezone(BANGKOK))
         for n in notify.inbox(session, current_user.id)
     ]
     return (
@@ -85,14 +88,22 @@ def inbox_read_all() -> Any:
     return redirect(url_for("portal.inbox"))
 
 
-def _settings_page(error: str | None = None, status: int = 200) -> Any:
-    prefs = notify.preferences(get_session(), current_user.id)
+LANGUAGE_LABELS = {"th": "ภาษาไทย", "en": "English"}  # each in its own language
+
+
+def _settings_page(
+    error: str | None = None, status: int = 200, typed: notify.Preferences | None = None
+) -> Any:
+    # A refused form is drawn again with what was chosen, not with what is saved.
+    prefs = typed or notify.preferences(get_session(), current_user.id)
     kinds = [(k, _(notify.KIND_LABELS[k]), k not in prefs.email_off) for k in NOTIFICATION_KINDS]
     return (
         render_template(
             "portal/inbox_settings.html",
             kinds=kinds,
             digest=prefs.daily_digest,
+            language=prefs.language,
+            languages=LANGUAGE_LABELS,
             mail_on=MailSettings.from_config(current_app.config) is not None,
             error=error,
         ),
@@ -111,13 +122,16 @@ def inbox_settings() -> Any:
 def inbox_settings_save() -> Any:
     session = get_session()
     chosen = request.form.getlist("email")[: len(NOTIFICATION_KINDS) + 1]
+    digest = request.form.get("digest") == "on"
+    language = request.form.get("language", "th")[:10]
     try:
-        notify.save_preferences(
-            session, current_actor(), chosen, request.form.get("digest") == "on"
-        )
+        notify.save_preferences(session, current_actor(), chosen, digest, language)
     except ServiceError as err:
         session.rollback()
-        return _settings_page(error=service_message(err), status=err.status)
+        typed = notify.Preferences(
+            frozenset(set(NOTIFICATION_KINDS) - set(chosen)), digest, language
+        )
+        return _settings_page(error=service_message(err), status=err.status, typed=typed)
     session.commit()
     flash(_("Your notification settings are saved."))
     return redirect(url_for("portal.inbox_settings"))

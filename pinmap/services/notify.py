@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from ..models import (
     NOTIFICATION_KINDS,
+    NOTIFY_LANGUAGES,
     Notification,
     NotificationDelivery,
     NotificationPreference,
@@ -74,6 +75,9 @@ TEXTS: Final[dict[str, tuple[str, str]]] = {
         N_("OBEC has answered your question."),
     ),
 }
+DIGEST_SUBJECT: Final = N_("Your messages from pinmap (%(count)s)")
+DIGEST_INTRO: Final = N_("Your messages since the last digest:")
+DIGEST_FOOTER: Final = N_("You get one e-mail a day: change this in your notification settings.")
 KIND_LABELS: Final[dict[str, str]] = {
     "report_returned": N_("A report returned"),
     "report_approved": N_("A report approved"),
@@ -85,10 +89,14 @@ KIND_LABELS: Final[dict[str, str]] = {
 }
 
 
-def render(n: Notification, gettext: Callable[[str], str]) -> tuple[str, str]:
-    """The notification's title and text in the language of `gettext`."""
+def render(n: Notification, gettext: Callable[[str], str], language: str = "th") -> tuple[str, str]:
+    """The notification's title and text in the language of `gettext`. Values recorded in both
+    languages ("title" and "title_en") are shown in the reader's `language`."""
     title, text = TEXTS[n.kind]
-    values = {k: str(v) for k, v in (n.params or {}).items()}
+    params = n.params or {}
+    values = {k: str(v) for k, v in params.items()}
+    if language == "en":
+        values.update({k[:-3]: str(v) for k, v in params.items() if k.endswith("_en") and v})
 
     def fill(msgid: str) -> str:
         try:
@@ -97,6 +105,31 @@ def render(n: Notification, gettext: Callable[[str], str]) -> tuple[str, str]:
             return msgid % values
 
     return fill(title), fill(text)
+
+
+def render_mail(
+    n: Notification, gettext: Callable[[str], str], language: str, base_url: str
+) -> tuple[str, str]:
+    """One message's e-mail: its title as the subject, its text and the page to open."""
+    title, text = render(n, gettext, language)
+    link = base_url + n.link if n.link else ""
+    return title, f"{text}\n\n{link}\n" if link else f"{text}\n"
+
+
+def render_digest(
+    messages: Sequence[Notification], gettext: Callable[[str], str], language: str, base_url: str
+) -> tuple[str, str]:
+    """The daily digest: one e-mail listing every message (title, text, page), oldest first."""
+    blocks = []
+    for number, n in enumerate(messages, 1):
+        title, text = render(n, gettext, language)
+        lines = [f"{number}. {title}", f"   {text}"]
+        if n.link:
+            lines.append(f"   {base_url}{n.link}")
+        blocks.append("\n".join(lines))
+    subject = gettext(DIGEST_SUBJECT) % {"count": len(messages)}
+    body = "\n\n".join([gettext(DIGEST_INTRO), *blocks, gettext(DIGEST_FOOTER)])
+    return subject, body + "\n"
 
 
 def _digest_time(now: dt.datetime) -> dt.datetime:
@@ -157,9 +190,20 @@ def record(
     for nid, uid in new:
         pref = prefs.get(uid)
         if pref is None or kind not in (pref.email_off or []):
-            due = _digest_time(now) if pref is not None and pref.daily_digest else now
-            deliveries.append({"notification_id": nid, "channel": "email", "next_attempt_at": due})
-        deliveries.append({"notification_id": nid, "channel": "webhook", "next_attempt_at": now})
+            # A digest's messages wait for the morning and leave together, in one e-mail.
+            digest = pref is not None and pref.daily_digest
+            due = _digest_time(now) if digest else now
+            deliveries.append(
+                {
+                    "notification_id": nid,
+                    "channel": "email",
+                    "next_attempt_at": due,
+                    "digest": digest,
+                }
+            )
+        deliveries.append(
+            {"notification_id": nid, "channel": "webhook", "next_attempt_at": now, "digest": False}
+        )
     session.execute(
         insert(NotificationDelivery)
         .values([{**d, "status": "pending", "attempts": 0, "last_error": ""} for d in deliveries])
@@ -180,35 +224,71 @@ def office_users(session: Session, office_ids: Iterable[int]) -> list[int]:
 # --- events ------------------------------------------------------------------------------------
 
 
-# Messages are stored once, in Thai (users have no language setting yet): a report is named
-# the way the office's pages name it, never by its internal subject key.
-KIND_NAMES_TH = {
-    "progress": "รายงานความก้าวหน้า",
-    "quarterly_project": "รายงานโครงการรายไตรมาส",
-    "operating_plan": "แผนปฏิบัติการ",
-    "profile": "ข้อมูลสำนักงาน",
-    "best_practice": "แนวปฏิบัติที่ดี",
+# A report is named the way the office's pages name it, never by its internal subject key.
+# Titles are recorded in Thai ("title") and English ("title_en"); render() picks the reader's.
+KIND_NAMES = {
+    "progress": ("รายงานความก้าวหน้า", "Progress report"),
+    "quarterly_project": ("รายงานโครงการรายไตรมาส", "Quarterly project report"),
+    "operating_plan": ("แผนปฏิบัติการ", "Operating plan"),
+    "profile": ("ข้อมูลสำนักงาน", "Office profile"),
+    "best_practice": ("แนวปฏิบัติที่ดี", "Best practice"),
 }
+KIND_NAMES_TH = {kind: names[0] for kind, names in KIND_NAMES.items()}
 
 
-def report_title(session: Session, report: WorkflowReport) -> str:
-    """A workflow report in words: its kind, what it is about, its period and fiscal year."""
-    parts = [KIND_NAMES_TH.get(report.kind, "รายงาน")]
+def report_titles(session: Session, report: WorkflowReport) -> tuple[str, str]:
+    """A workflow report in words, in Thai and in English: its kind, what it is about, its
+    period and fiscal year (Buddhist Era in both: the year's own name at OBEC)."""
+    th, en = KIND_NAMES.get(report.kind, ("รายงาน", "Report"))
+    parts_th, parts_en = [th], [en]
     data = report.current.data if report.current is not None else {}
     if report.kind == "progress" and report.subject_id is not None:
         item = session.get(PolicyItem, report.subject_id)
         if item is not None:
-            parts.append(f"ข้อ {item.no}")
+            parts_th.append(f"ข้อ {item.no}")
+            parts_en.append(f"item {item.no}")
         if report.period:
-            parts.append(f"รอบที่ {report.period}")
+            parts_th.append(f"รอบที่ {report.period}")
+            parts_en.append(f"round {report.period}")
     elif report.kind == "quarterly_project":
         if report.period:
-            parts.append(f"ไตรมาสที่ {report.period}")
+            parts_th.append(f"ไตรมาสที่ {report.period}")
+            parts_en.append(f"quarter {report.period}")
     elif report.kind == "best_practice" and data.get("title"):
-        parts.append(f"“{str(data['title'])[:80]}”")
+        quoted = f"“{str(data['title'])[:80]}”"
+        parts_th.append(quoted)
+        parts_en.append(quoted)
     if report.fiscal_year:
-        parts.append(f"ปีงบประมาณ {report.fiscal_year}")
-    return " ".join(parts)
+        parts_th.append(f"ปีงบประมาณ {report.fiscal_year}")
+        parts_en.append(f"fiscal year {report.fiscal_year}")
+    return " ".join(parts_th), " ".join(parts_en)
+
+
+def report_title(session: Session, report: WorkflowReport) -> str:
+    return report_titles(session, report)[0]
+
+
+def report_link(session: Session, report: WorkflowReport) -> str:
+    """The portal page where the office opens this report (the same addresses as the portal's
+    blueprints: progress.ENTRY, projects.QUARTER, operating_plan.PLAN, profile.PROFILE,
+    best_practices.ONE); an unknown kind opens the office's year page."""
+    office = session.get(Office, report.office_id)
+    if office is None:
+        return "/portal/"
+    base = f"/portal/offices/{office.code}"
+    if report.kind == "progress" and report.subject_id is not None and report.period:
+        item = session.get(PolicyItem, report.subject_id)
+        if item is not None:
+            return f"{base}/entries/{item.fiscal_year}/{report.period}/{item.kind}/{item.no}"
+    elif report.kind == "quarterly_project" and report.subject_id is not None and report.period:
+        return f"{base}/projects/{report.subject_id}/quarters/{report.period}"
+    elif report.kind == "operating_plan" and report.fiscal_year:
+        return f"{base}/plan/{report.fiscal_year}"
+    elif report.kind == "profile":
+        return f"{base}/profile"
+    elif report.kind == "best_practice" and report.subject_id is not None:
+        return f"{base}/best-practices/{report.subject_id}"
+    return base
 
 
 def on_workflow_event(session: Session, report: WorkflowReport, action: str, comment: str) -> int:
@@ -227,23 +307,29 @@ def on_workflow_event(session: Session, report: WorkflowReport, action: str, com
     event_id = session.scalar(
         select(func.max(WorkflowEvent.id)).where(WorkflowEvent.revision_id == rev.id)
     )
-    title = report_title(session, report)
+    title, title_en = report_titles(session, report)
     return record(
         session,
         office_users(session, [report.office_id]),
         kind,
         f"report:{report.id}",
         f"{action}:{event_id}",
-        {"title": title, "comment": comment},
-        "/portal/",
+        {"title": title, "title_en": title_en, "comment": comment},
+        report_link(session, report),
     )
 
 
 def on_visit_planned(
-    session: Session, office_ids: Sequence[int], plan_id: int, title: str, date: str, agenda: str
+    session: Session,
+    office_ids: Sequence[int],
+    plan_id: int,
+    title: str,
+    date: str,
+    agenda: str,
+    link: str = "/portal/",
 ) -> int:
     """A coaching visit plan published: its host and invited offices are told (once per plan
-    and date: a new date is a new message)."""
+    and date: a new date is a new message). `link` is the page the office opens (the caller's)."""
     return record(
         session,
         office_users(session, office_ids),
@@ -251,7 +337,7 @@ def on_visit_planned(
         f"visit-plan:{plan_id}",
         f"date:{date}",
         {"title": title, "date": date, "agenda": agenda[:500]},
-        "/portal/",
+        link,
     )
 
 
@@ -270,22 +356,28 @@ def on_feedback_published(
 
 
 def on_question_answered(
-    session: Session, asker_id: int, question_id: int, title: str, link: str = "/portal/"
+    session: Session,
+    asker_id: int,
+    question_id: int,
+    title: str,
+    link: str = "",
+    version: int = 1,
 ) -> int:
-    """For the Q&A: the person who asked is told, once per answer version."""
+    """For the Q&A: the person who asked is told, once per answer version (an edit that
+    changes the answer is a new version and a new message; the same version twice is one)."""
     return record(
         session,
         [asker_id],
         "question_answered",
         f"question:{question_id}",
-        "answered",
+        f"answer:{version}",
         {"title": title},
-        link,
+        link or f"/help/questions/{question_id}",
     )
 
 
 def _window_title(w: ReportingWindow) -> str:
-    return f"{w.label_th} / {w.label_en}"
+    return w.label_th or w.label_en
 
 
 def missing_items(session: Session, window: ReportingWindow) -> dict[int, list[str]]:
@@ -341,6 +433,7 @@ def remind_windows(session: Session, today: dt.date, days_before: Sequence[int])
     for w in windows:
         params = {
             "title": _window_title(w),
+            "title_en": w.label_en or w.label_th,
             "opens": w.opens_on.isoformat(),
             "closes": w.closes_on.isoformat(),
         }
@@ -362,7 +455,13 @@ def remind_windows(session: Session, today: dt.date, days_before: Sequence[int])
             continue
         # The smallest N already reached: a scheduler down for days sends one, not a burst.
         n = min(due)
-        for office_id, missing in missing_items(session, w).items():
+        missing_by_office = missing_items(session, w)
+        codes = dict(
+            session.execute(
+                select(Office.id, Office.code).where(Office.id.in_(list(missing_by_office)))
+            ).all()
+        )
+        for office_id, missing in missing_by_office.items():
             listed = ", ".join(missing[:MAX_LISTED]) + ("…" if len(missing) > MAX_LISTED else "")
             made += record(
                 session,
@@ -371,7 +470,8 @@ def remind_windows(session: Session, today: dt.date, days_before: Sequence[int])
                 f"window:{w.id}",
                 f"closes-in:{n}",
                 {**params, "days": left, "count": len(missing), "missing": listed},
-                "/portal/",
+                # The office's year page, where the missing items are listed and opened.
+                f"/portal/offices/{codes[office_id]}" if office_id in codes else "/portal/",
             )
     return made
 
@@ -436,18 +536,24 @@ def mark_read(session: Session, actor: Actor, notification_id: int | None) -> in
 class Preferences:
     email_off: frozenset[str]
     daily_digest: bool
+    language: str = "th"  # of e-mails and webhook texts; Thai unless the user chose English
 
 
 def preferences(session: Session, user_id: int) -> Preferences:
     pref = session.get(NotificationPreference, user_id)
     if pref is None:
         return Preferences(frozenset(), False)
-    return Preferences(frozenset(pref.email_off or []), pref.daily_digest)
+    return Preferences(frozenset(pref.email_off or []), pref.daily_digest, pref.language or "th")
 
 
 def save_preferences(
-    session: Session, actor: Actor, email_on: Iterable[str], daily_digest: bool
+    session: Session,
+    actor: Actor,
+    email_on: Iterable[str],
+    daily_digest: bool,
+    language: str | None = None,
 ) -> Preferences:
+    """Save the user's choices; `language` None keeps the one saved before."""
     assert actor.user is not None  # noqa: S101 (the views require a signed-in user)
     user_id = actor.user.id
     before = preferences(session, user_id)
@@ -455,13 +561,15 @@ def save_preferences(
     unknown = chosen - set(NOTIFICATION_KINDS)
     if unknown:
         raise ServiceError(400, N_("Choose among the kinds of message listed."))
+    language = before.language if language is None else language
+    if language not in NOTIFY_LANGUAGES:
+        raise ServiceError(400, N_("Choose Thai or English for your e-mails."))
     off = sorted(set(NOTIFICATION_KINDS) - chosen)
+    values = {"email_off": off, "daily_digest": daily_digest, "language": language}
     session.execute(
         insert(NotificationPreference)
-        .values(user_id=user_id, email_off=off, daily_digest=daily_digest)
-        .on_conflict_do_update(
-            index_elements=["user_id"], set_={"email_off": off, "daily_digest": daily_digest}
-        )
+        .values(user_id=user_id, **values)
+        .on_conflict_do_update(index_elements=["user_id"], set_=values)
     )
     audit(
         session,
@@ -469,10 +577,14 @@ def save_preferences(
         "notification.preferences",
         "user",
         user_id,
-        before={"email_off": sorted(before.email_off), "daily_digest": before.daily_digest},
-        after={"email_off": off, "daily_digest": daily_digest},
+        before={
+            "email_off": sorted(before.email_off),
+            "daily_digest": before.daily_digest,
+            "language": before.language,
+        },
+        after=values,
     )
-    return Preferences(frozenset(off), daily_digest)
+    return Preferences(frozenset(off), daily_digest, language)
 
 
 # --- the admins' view --------------------------------------------------------------------------

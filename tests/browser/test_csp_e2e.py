@@ -42,6 +42,7 @@ from pinmap.models import (
 )
 from pinmap.services import best_practices, plans, profiles, progress, projects
 from pinmap.services import coaching as coaching_svc
+from pinmap.services import questions as questions_svc
 from pinmap.services import workflow as wf
 from pinmap.services.accounts import request_reset
 from pinmap.services.audit import Actor, utcnow
@@ -139,6 +140,9 @@ PAGES = {
     "/help/contact/edit": "/help/contact/edit",
     "/admin/levels": "/admin/levels",
     "/results/levels": "/results/levels",
+    "/help/questions": "/help/questions",
+    "/help/questions/<int:question_id>": "/help/questions/{question_id}",
+    "/help/faq": "/help/faq?q=MES&category=reporting",
 }
 
 # Pages that send each visitor on to the page for them (a portal home, this year's plan).
@@ -235,6 +239,7 @@ class Sample:
     reset_token: str
     news_id: int = 0  # the help centre's news item and library document
     doc_id: int = 0
+    question_id: int = 0
 
     def url(self, rule: str) -> str:
         return PAGES[rule].format(**self.__dict__)
@@ -444,6 +449,7 @@ def sample(live_server: LiveServer) -> Sample:
             project_report_id=quarterly.id,
             reset_token=_reset_token(session),
             **help_sample(session),
+            question_id=questions_svc.ask(session, Actor(director), "reporting", "ถาม", "คำถาม").id,
         )
     engine.dispose()
     return found

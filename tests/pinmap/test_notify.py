@@ -77,6 +77,11 @@ def factory(pg_cluster: Cluster) -> Iterator[sessionmaker[Session]]:
                 office_code=office,
             )
     yield made
+    # The scheduler's jobs are shut down without waiting: let any still running give their
+    # connection back, so none is left open when the engine goes (a ResourceWarning at exit).
+    deadline = time.monotonic() + 30
+    while engine.pool.checkedout() and time.monotonic() < deadline:  # type: ignore[attr-defined]
+        time.sleep(0.05)
     engine.dispose()
 
 
@@ -377,6 +382,134 @@ def test_a_final_approval_tells_the_office_and_nothing_else_does(
         wf.decide(session, _actor(session, "reviewer"), report, "approve", report.current.version)
         kinds = session.scalars(select(Notification.kind)).all()
     assert sorted(kinds) == ["report_approved", "report_approved"]
+
+
+def _digest_user(factory: sessionmaker[Session], who: str, language: str = "th") -> int:
+    with factory.begin() as session:
+        actor = _actor(session, who)
+        notify.save_preferences(session, actor, list(notify.TEXTS), True, language)
+        return actor.user.id  # type: ignore[union-attr]
+
+
+def _morning_after(at: dt.datetime) -> dt.datetime:
+    return notify._digest_time(at) + dt.timedelta(minutes=1)
+
+
+def test_a_daily_digest_is_one_email_in_the_readers_language_listing_every_message(
+    factory: sessionmaker[Session], inbox: Inbox
+) -> None:
+    director = _digest_user(factory, "director", "en")
+    recorded = dt.datetime.now(dt.UTC)
+    with factory.begin() as session:
+        for q in range(3):
+            notify.on_question_answered(session, director, 300 + q, f"คำถามที่ {q}")
+    _return_report(factory, "nt:digest", "ขาด <หลักฐาน>")  # one more message, to both staff
+    config = inbox.config()
+    # Before the morning: nothing leaves for the digest reader (the editor's own mail does).
+    early = notify_jobs.deliver_due(factory, config)
+    assert early["sent"] == 1
+    (editors,) = inbox.wait_for(1)
+    assert str(editors["To"]) == "nt-editor@example.go.th"
+    morning = _morning_after(recorded)
+    counts = notify_jobs.deliver_due(factory, config, now=lambda: morning)
+    assert counts["sent"] == 4  # four deliveries, in one e-mail
+    mails = inbox.wait_for(2)
+    digest = mails[1]
+    assert str(digest["To"]) == "nt-director@example.go.th"
+    assert str(digest["Subject"]) == "Your messages from pinmap (4)"  # English, as chosen
+    body = digest.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    for q in range(3):
+        assert f"Your question was answered: คำถามที่ {q}" in body
+        assert f"http://pinmap.test/help/questions/{300 + q}" in body
+    assert "Report returned: Report fiscal year 2570" in body and "ขาด <หลักฐาน>" in body
+    assert "/portal/offices/spp-krabi" in body  # the report's office page, not /portal/
+    # Sent once: a second run (or a second scheduler later) sends nothing.
+    again = notify_jobs.deliver_due(factory, config, now=lambda: morning)
+    assert again["sent"] == 0 and len(inbox.messages) == 2
+    emails = _deliveries(factory, "email")
+    assert all(d.status == "sent" and d.attempts == 1 for d in emails)
+
+
+def test_two_schedulers_send_one_digest_and_a_crash_sends_it_later_once(
+    factory: sessionmaker[Session], inbox: Inbox
+) -> None:
+    editor = _digest_user(factory, "editor")
+    director = _digest_user(factory, "director")
+    recorded = dt.datetime.now(dt.UTC)
+    with factory.begin() as session:
+        for q in range(20):
+            notify.on_question_answered(session, editor, 400 + q, f"ถาม {q}")
+            notify.on_question_answered(session, director, 500 + q, f"ถาม {q}")
+    morning = _morning_after(recorded)
+    config = inbox.config()
+    # A run that claimed the editor's digest and died before its commit (a crash) holds
+    # the rows meanwhile: the other run leaves the editor alone and sends the director's.
+    crashed = factory()
+    crashed.begin()
+    crashed.execute(select(func.pg_advisory_xact_lock(notify_jobs.DIGEST_LOCK_CLASS, editor)))
+    crashed.execute(
+        select(NotificationDelivery.id)
+        .join(Notification)
+        .where(Notification.user_id == editor, NotificationDelivery.channel == "email")
+        .with_for_update(of=NotificationDelivery)
+    ).all()
+    try:
+        start = threading.Barrier(2)
+        results: list[dict[str, int]] = []
+
+        def run() -> None:
+            start.wait()
+            results.append(notify_jobs.deliver_due(factory, config, now=lambda: morning))
+
+        threads = [threading.Thread(target=run) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sum(r["sent"] for r in results) == 20
+        (first,) = inbox.wait_for(1)
+        assert str(first["To"]) == "nt-director@example.go.th"
+    finally:
+        crashed.rollback()  # the crash: nothing it claimed was marked
+        crashed.close()
+    assert len(inbox.messages) == 1
+    assert notify_jobs.deliver_due(factory, config, now=lambda: morning)["sent"] == 20
+    mails = inbox.wait_for(2)
+    assert str(mails[1]["To"]) == "nt-editor@example.go.th"
+    assert str(mails[1]["Subject"]) == "ข้อความของคุณจาก pinmap (20 รายการ)"  # Thai default
+    assert notify_jobs.deliver_due(factory, config, now=lambda: morning)["sent"] == 0
+    assert len(inbox.messages) == 2
+    assert all(d.status == "sent" and d.attempts == 1 for d in _deliveries(factory, "email"))
+
+
+def test_a_failing_digest_retries_all_its_messages_together(
+    factory: sessionmaker[Session], inbox: Inbox
+) -> None:
+    editor = _digest_user(factory, "editor")
+    recorded = dt.datetime.now(dt.UTC)
+    with factory.begin() as session:
+        for q in range(3):
+            notify.on_question_answered(session, editor, 600 + q, f"ถาม {q}")
+    morning = _morning_after(recorded)
+    down = {**inbox.config(), "PINMAP_SMTP_PORT": _free_port()}
+    assert notify_jobs.deliver_due(factory, down, now=lambda: morning)["retry"] == 3
+    emails = _deliveries(factory, "email")
+    assert {d.next_attempt_at for d in emails} == {morning + dt.timedelta(seconds=60)}
+    assert all(d.last_error and d.status == "pending" for d in emails)
+    later = morning + dt.timedelta(seconds=61)
+    assert notify_jobs.deliver_due(factory, inbox.config(), now=lambda: later)["sent"] == 3
+    assert len(inbox.wait_for(1)) == 1 and len(inbox.messages) == 1
+
+
+def test_each_mail_is_in_its_readers_language(factory: sessionmaker[Session], inbox: Inbox) -> None:
+    with factory.begin() as session:
+        notify.save_preferences(session, _actor(session, "editor"), list(notify.TEXTS), False, "en")
+    _return_report(factory, "nt:lang", "ขอแก้")
+    notify_jobs.deliver_due(factory, inbox.config())
+    subjects = {str(m["To"]): str(m["Subject"]) for m in inbox.wait_for(2)}
+    assert subjects["nt-editor@example.go.th"] == "Report returned: Report fiscal year 2570"
+    assert subjects["nt-director@example.go.th"].startswith("ส่งคืนรายงาน")
+    assert "ปีงบประมาณ 2570" in subjects["nt-director@example.go.th"]
 
 
 def test_the_scheduler_leader_delivers_the_outbox(

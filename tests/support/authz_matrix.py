@@ -1593,6 +1593,7 @@ def _more_rows() -> list[Row]:
     from .authz_matrix_levels import ROWS as LEVEL_ROWS
     from .authz_matrix_notify import ROWS as NOTIFY_ROWS
     from .authz_matrix_parts import ROWS as PROFILE_PART_API_ROWS
+    from .authz_matrix_questions import ROWS as QUESTION_ROWS
     from .authz_matrix_reports import ROWS as REPORT_ROWS
 
     return [
@@ -1604,6 +1605,7 @@ def _more_rows() -> list[Row]:
         *HELP_ROWS,
         *LEVEL_ROWS,
         *COACHING_OFFICE_ROWS,
+        *QUESTION_ROWS,
     ]
 
 

@@ -130,6 +130,22 @@ def build_world(c: Ctx) -> None:
     )
     help_rows.sample(c)  # news for everyone and for the signed-in, a document and a retired one
     sample_levels(c)
+    # A question answered and published in the FAQ, and one still open (typed in lines).
+    for title in ("ส่งหลักฐานอย่างไร", "ยังไม่มีคำตอบ"):
+        c.page("own_editor").post(
+            "/help/questions",
+            data={"category": "reporting", "title": title, "body": "บรรทัดแรก\n<b>บรรทัดสอง</b>"},
+        )
+    first = c.scalar("SELECT min(id) FROM questions")
+    c.page("reviewer").post(f"/help/questions/{first}/answer", data={"answer": "แนบไฟล์\nแล้วส่ง"})
+    c.page("reviewer").post(
+        f"/help/questions/{first}/faq",
+        data={
+            "faq_category": "reporting",
+            "faq_question": "ส่งหลักฐานอย่างไร",
+            "faq_answer": "แนบไฟล์",
+        },
+    )
     # Multi-line text as people type it.
     c.conn.execute(
         text(
@@ -206,6 +222,7 @@ _SQL: dict[str, str] = {
     "project_id": "SELECT id FROM projects ORDER BY id",
     "news_id": "SELECT id FROM help_news ORDER BY id",
     "doc_id": "SELECT id FROM help_documents ORDER BY id",
+    "question_id": "SELECT id FROM questions ORDER BY id",
 }
 # Endpoints whose arguments come from one row together (an entry's address, a report's quarter).
 _ROWS_SQL: dict[str, str] = {
