@@ -1,7 +1,7 @@
 """questions and the FAQ; notification language and daily-digest deliveries
 
 Revision ID: e3b7c1d9a452
-Revises: d8f4a2b6c913
+Revises: f2c8d4a6b190
 Create Date: 2026-11-30 16:30:00
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "e3b7c1d9a452"
-down_revision: str | None = "d8f4a2b6c913"
+down_revision: str | None = "f2c8d4a6b190"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

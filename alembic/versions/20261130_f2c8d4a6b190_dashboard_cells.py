@@ -9,7 +9,7 @@ changed) and a revision whose state changes each recompute that report's row; de
 report deletes its row (ON DELETE CASCADE).
 
 Revision ID: f2c8d4a6b190
-Revises: d8f4a2b6c913
+Revises: e3c7a1f5b920
 Create Date: 2026-11-30 16:45:00
 """
 
@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "f2c8d4a6b190"
-down_revision: str | None = "d8f4a2b6c913"
+down_revision: str | None = "e3c7a1f5b920"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -16,7 +16,7 @@ from pinmap.localdb import Cluster
 
 from ..support.databases import drop_database, prepared_database
 
-BEFORE = "d8f4a2b6c913"
+BEFORE = "e3c7a1f5b920"
 
 
 def _alembic(url: str) -> Config:

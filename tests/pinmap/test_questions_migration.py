@@ -17,7 +17,7 @@ from pinmap.localdb import Cluster
 
 from ..support.databases import drop_database, prepared_database
 
-BEFORE = "d8f4a2b6c913"
+BEFORE = "f2c8d4a6b190"
 
 
 def _alembic(url: str) -> Config:
