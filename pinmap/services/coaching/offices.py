@@ -72,14 +72,21 @@ def tell_plan_offices(session: Session, plan: VisitPlan) -> int:
     """A published plan with a date: its offices' users are told (once per plan and date)."""
     if plan.state != "published" or plan.visit_date is None:
         return 0
-    return notify.on_visit_planned(
-        session,
-        plan_office_ids(session, plan),
-        plan.id,
-        plan_title(session, plan),
-        plan.visit_date.isoformat(),
-        plan.agenda or "",
-    )
+    sent = 0
+    # One call per office: each office's message opens that office's own coaching page.
+    for office in session.scalars(
+        select(Office).where(Office.id.in_(plan_office_ids(session, plan))).order_by(Office.code)
+    ):
+        sent += notify.on_visit_planned(
+            session,
+            [office.id],
+            plan.id,
+            plan_title(session, plan),
+            plan.visit_date.isoformat(),
+            plan.agenda or "",
+            portal_link(office),
+        )
+    return sent
 
 
 # --- visit records and their follow-ups ----------------------------------------------------------
