@@ -10,8 +10,14 @@ from typing import Any
 
 from flask import current_app
 from markupsafe import Markup
+from PIL import ImageFile
 from weasyprint import CSS, HTML, URLFetcher
 from weasyprint.text.fonts import FontConfiguration
+
+# Importing WeasyPrint switches Pillow's process-wide LOAD_TRUNCATED_IMAGES on; the upload checks
+# and thumbnails (services/uploads.py, thumbnails.py) rely on Pillow refusing a truncated image,
+# and our documents embed no uploaded raster image, so it is switched back off.
+ImageFile.LOAD_TRUNCATED_IMAGES = False
 
 FONT_DIR = "vendor/sarabun/files"
 

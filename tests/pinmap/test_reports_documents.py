@@ -310,3 +310,13 @@ def test_read_matrix(app: Flask, world: World, row: ReadRow) -> None:
 def test_every_reports_route_has_a_row(app: Flask) -> None:
     rules = {r.rule for r in app.url_map.iter_rules() if r.rule.startswith("/reports/")}
     assert rules == {row.rule for row in ROWS}
+
+
+def test_making_pdfs_leaves_truncated_images_refused() -> None:
+    """WeasyPrint turns Pillow's LOAD_TRUNCATED_IMAGES on when imported; the upload checks of the
+    same worker must still refuse a truncated image (test_uploads, test_thumbnails)."""
+    from PIL import ImageFile
+
+    import pinmap.reports.pdf  # noqa: F401
+
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is False
