@@ -24,7 +24,7 @@ from pinmap.services import documents as doc_svc
 from pinmap.services import news as news_svc
 from pinmap.services.audit import Actor
 
-from ..pinmap.test_help import pdf_bytes
+from ..pinmap.test_help import office_bytes, pdf_bytes
 from ..support.browser import WAIT_MS, LiveServer, form_post
 from ..support.factories import UserFactory
 
@@ -225,6 +225,44 @@ def test_library_refuses_bad_links_and_keeps_versions(
     page.goto(setup.url + "/help/contact")
     assert "ยังไม่ได้รับการยืนยัน" in page.locator(".callout").inner_text()
     _screenshots(page, "contact")
+
+
+def test_library_refuses_a_macro_form_and_keeps_what_was_typed(
+    setup: Setup, page: Page, tmp_path: Path
+) -> None:
+    _sign_in(page, setup.url)
+    page.goto(setup.url + "/help/documents/new")
+    title = f"แบบรายงานผลการดำเนินงาน (Word) {EVIL}"
+    page.fill("input[name=title]", title)
+    page.fill("textarea[name=description]", "ดาวน์โหลด กรอก แล้วแนบกลับในระบบ")
+    page.select_option("select[name=category]", "forms")
+    page.fill("input[name=note]", "ฉบับปีงบประมาณ 2569")
+    macro = tmp_path / "แบบรายงาน.docm"
+    macro.write_bytes(office_bytes("docm"))
+    page.set_input_files("input[name=file]", str(macro))
+    with page.expect_response(form_post) as sent:
+        page.locator("main form button[type=submit]").click()
+    assert sent.value.status == 400
+    assert "แมโคร" in page.locator(".error").inner_text()
+    assert page.input_value("input[name=title]") == title
+    assert page.input_value("textarea[name=description]") == "ดาวน์โหลด กรอก แล้วแนบกลับในระบบ"
+    assert page.locator("select[name=category]").input_value() == "forms"
+    assert page.input_value("input[name=note]") == "ฉบับปีงบประมาณ 2569"
+    _screenshots(page, "document-refused", full_page=False)
+    form = tmp_path / "แบบรายงานผลการดำเนินงาน.docx"
+    form.write_bytes(office_bytes("docx"))
+    page.set_input_files("input[name=file]", str(form))
+    with page.expect_navigation():
+        page.locator("main form button[type=submit]").click()
+    assert page.locator("main h1").inner_text() == title
+    page.goto(setup.url + "/help/documents")
+    row = page.locator("table.help-docs tr", has_text="แบบรายงานผลการดำเนินงาน")
+    assert "Word" in row.inner_text()
+    with page.expect_download() as got:
+        row.get_by_role("link", name="ดาวน์โหลด").click()
+    assert got.value.suggested_filename == "แบบรายงานผลการดำเนินงาน.docx"
+    assert page.evaluate("window.__pwned") is None
+    _screenshots(page, "library-word")
 
 
 def test_library_and_contact_texts_stay_text(setup: Setup, page: Page) -> None:

@@ -394,6 +394,16 @@ def test_office_files_are_only_ever_downloaded(app: Flask, session: Session) -> 
     assert "Excel" in listed
 
 
+def test_questions_and_faq_are_reachable(app: Flask, world: World) -> None:
+    anon = app.test_client().get("/help/").get_data(as_text=True)
+    assert 'href="/help/faq"' in anon and 'href="/help/questions"' in anon
+    member = app.test_client()
+    sign_in(member, world.users["own_editor"])
+    office = member.get(f"/portal/offices/{OWN}").get_data(as_text=True)
+    assert 'href="/help/questions"' in office
+    assert 'href="/help/questions"' in member.get("/help/documents").get_data(as_text=True)
+
+
 def test_news_form_refusals_keep_typed_text_and_texts_are_escaped(
     app: Flask, world: World, session: Session
 ) -> None:
