@@ -1,6 +1,7 @@
 """The help centre in real Chromium: the news strip on the map page (the map still fills the
 screen, the list opens over it, a hostile title stays text), news and library refusals that keep
-what was typed, replacing a document keeps its earlier version, and the contact page.
+what was typed (a macro-enabled Word form too), replacing a document keeps its earlier version, a
+Word form listed and downloaded, office staff's way to ask a question, and the contact page.
 
 Set PINMAP_SCREENSHOTS=<dir> to keep each page at 1366×900 and 390×844.
 """
@@ -34,6 +35,7 @@ PASSWORD = "help e2e password 5"
 VIEWPORTS = {"desktop": (1366, 900), "phone": (390, 844)}
 EVIL = '<img src=x onerror="window.__pwned=1">'
 JS_LINK = "javascript:window.__pwned=1"
+OFFICE = "spp-krabi"
 
 
 @dataclass
@@ -54,6 +56,15 @@ def setup(live_server: LiveServer) -> Iterator[Setup]:
             name="help admin",
             password=PASSWORD,
             role="admin",
+        )
+        UserFactory.create(
+            session=session,
+            actor=Actor(None),
+            email="help-e2e-editor@example.go.th",
+            name="help editor",
+            password=PASSWORD,
+            role="office_editor",
+            office_code=OFFICE,
         )
         for title, days, pinned in (
             ("เปิดระบบรายงานรอบ 6 เดือน ตั้งแต่ 1 เมษายน", 0, True),
@@ -109,9 +120,9 @@ def _screenshots(page: Page, name: str, full_page: bool = True) -> None:
     page.set_viewport_size({"width": 1366, "height": 900})
 
 
-def _sign_in(page: Page, url: str) -> None:
+def _sign_in(page: Page, url: str, who: str = "admin") -> None:
     page.goto(url + "/portal/login")
-    page.fill("input[name=email]", "help-e2e-admin@example.go.th")
+    page.fill("input[name=email]", f"help-e2e-{who}@example.go.th")
     page.fill("input[name=password]", PASSWORD)
     with page.expect_navigation():
         page.locator("main form button[type=submit]").click()
@@ -263,6 +274,18 @@ def test_library_refuses_a_macro_form_and_keeps_what_was_typed(
     assert got.value.suggested_filename == "แบบรายงานผลการดำเนินงาน.docx"
     assert page.evaluate("window.__pwned") is None
     _screenshots(page, "library-word")
+
+
+def test_office_staff_can_ask_from_their_office_page(setup: Setup, page: Page) -> None:
+    _sign_in(page, setup.url, "editor")
+    page.goto(f"{setup.url}/portal/offices/{OFFICE}")
+    ask = page.get_by_role("link", name="ถามคำถาม สพฐ.")
+    assert ask.is_visible()
+    _screenshots(page, "office-ask", full_page=False)
+    with page.expect_navigation():
+        ask.click()
+    assert page.url.endswith("/help/questions")
+    assert page.locator("form.question-form").is_visible()
 
 
 def test_library_and_contact_texts_stay_text(setup: Setup, page: Page) -> None:
