@@ -6,6 +6,7 @@ import contextlib
 import hashlib
 import io
 import os
+import posixpath
 import re
 import secrets
 import tempfile
@@ -649,7 +650,8 @@ def _check_office(data: bytes, kind: _Kind) -> None:
     ]
     if len(targets) != 1:
         raise UploadRejected("corrupt", _OFFICE_CORRUPT)
-    part = "/" + targets[0].lstrip("/")
+    # The package's relationships are relative to its root ("word/document.xml", "/word/…").
+    part = posixpath.normpath("/" + targets[0].lstrip("/"))
     if part.lstrip("/") not in names:
         raise UploadRejected("corrupt", _OFFICE_CORRUPT)
     ext = part.rsplit("/", 1)[-1].rpartition(".")[2].lower()

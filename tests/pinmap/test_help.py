@@ -26,7 +26,13 @@ from pinmap.services import documents as doc_svc
 from pinmap.services import news as news_svc
 from pinmap.services.audit import Actor
 from pinmap.services.errors import ServiceError
-from pinmap.services.uploads import UploadRejected, clean_upload, referenced_names, resolve
+from pinmap.services.uploads import (
+    UploadRejected,
+    clean_upload,
+    orphan_files,
+    referenced_names,
+    resolve,
+)
 
 from ..signin import sign_in
 from ..support.portal import OWN, World, no_csrf
@@ -306,6 +312,23 @@ def test_library_refuses_unsafe_office_files(
         )
     assert session.scalar(select(HelpDocumentVersion.id)) is None
     assert not any(p.is_file() for p in tmp_path.rglob("*"))
+
+
+def test_stray_office_files_are_swept(session: Session, tmp_path: Path) -> None:
+    doc = _doc(
+        session,
+        tmp_path,
+        "แบบฟอร์ม",
+        upload=doc_svc.Upload(io.BytesIO(office_bytes()), "form.docx"),
+    )
+    kept = doc.current.stored_name if doc.current else None
+    stray = tmp_path / "ab" / "cd" / "abcdEFGHIJKLMNOPQRSTuv.xlsx"
+    stray.parent.mkdir(parents=True)
+    stray.write_bytes(xlsx_bytes())
+    old = 1_000_000_000
+    for path in (stray, tmp_path / str(kept)):
+        os.utime(path, (old, old))
+    assert orphan_files(session, tmp_path, 3600) == [stray]
 
 
 def test_evidence_still_refuses_office_files() -> None:
