@@ -52,6 +52,15 @@ def _content(form: dict[str, str]) -> svc.Content:
     )
 
 
+# What kind of file a version is, next to its download link (brand names stay as they are).
+FILE_KINDS = {
+    "application/pdf": "PDF",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "Word",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "Excel",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation": "PowerPoint",
+}
+
+
 def _category_names() -> dict[str, tuple[str, str]]:
     return {c.code: (c.name_th, c.name_en) for c in svc.categories()}
 
@@ -101,6 +110,7 @@ def documents() -> Any:
         chosen={"category": category, "fiscal_year": year},
         years=svc.fiscal_years(session),
         manager=is_manager,
+        file_kinds=FILE_KINDS,
     )
 
 

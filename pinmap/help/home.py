@@ -6,9 +6,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flask import render_template, url_for
+from flask import render_template
 from flask_login import current_user
-from werkzeug.routing import BuildError
 
 from .. import forms
 from ..auth import can
@@ -71,16 +70,4 @@ def index() -> Any:
         counts=counts,
         contact=contact_svc.current(session),
         manager=manager(),
-        questions_url=_questions_url(),
     )
-
-
-def _questions_url() -> str:
-    """Questions and answers are another module of this package (questions.py); until it is
-    merged, the address it will answer at."""
-    for endpoint in ("help.questions", "help.question_list", "help.faq"):
-        try:
-            return url_for(endpoint)
-        except BuildError:
-            continue
-    return url_for("help.index") + "questions"

@@ -15,7 +15,7 @@ from ..downloads import send_download
 from ..models import Evidence, Photo
 from ..services import best_practices as bp_svc
 from ..services import photos as svc
-from ..services.uploads import resolve
+from ..services.uploads import OFFICE_MIMES, resolve
 from . import bp
 
 
@@ -39,7 +39,8 @@ def send_stored(name: str, mime: str, download_name: str) -> Response:
             path,
             mime,
             download_name or path.name,
-            as_attachment=mime == "application/pdf",
+            # Office files are only ever downloaded: a browser has no business opening them.
+            as_attachment=mime == "application/pdf" or mime in OFFICE_MIMES,
             max_age=0,
         )
     )

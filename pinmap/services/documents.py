@@ -1,6 +1,7 @@
-"""The document library: forms, manuals and templates (uploaded files, checked like evidence) and
-videos (web links), by category and fiscal year. Replacing a document adds a version and keeps
-the earlier ones; a document is retired, never deleted. Takes a session, never commits."""
+"""The document library: forms, manuals and templates (uploaded files, checked like evidence, and
+Word, Excel and PowerPoint files without macros) and videos (web links), by category and fiscal
+year. Replacing a document adds a version and keeps the earlier ones; a document is retired,
+never deleted. Takes a session, never commits."""
 
 from __future__ import annotations
 
@@ -140,7 +141,7 @@ def _version(content: Content, storage: Storage, session: Session) -> HelpDocume
     if len(name) > MAX_NAME or any(not ch.isprintable() for ch in name):
         raise ServiceError(400, N_("Rename the file: its name is too long or has odd characters."))
     try:
-        clean = clean_upload(content.upload.stream, name, max_bytes=storage.max_bytes)
+        clean = clean_upload(content.upload.stream, name, max_bytes=storage.max_bytes, office=True)
     except UploadRejected as exc:
         raise ServiceError(400, exc.message_en) from exc
     version = HelpDocumentVersion(

@@ -6,16 +6,19 @@ import contextlib
 import hashlib
 import io
 import os
+import posixpath
 import re
 import secrets
 import tempfile
 import time
 import warnings
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Final, Literal
 
 import pikepdf
+from defusedxml import ElementTree as SafeET
 from PIL import Image, ImageOps
 from sqlalchemy import event, text
 from sqlalchemy.orm import Session, SessionTransaction
@@ -53,6 +56,22 @@ _PDF_ENCRYPTED = N_(
 _PDF_UNCHECKABLE = N_("The PDF is encoded in a way that cannot be checked for active content.")
 _PDF_TOO_MANY_OBJECTS = N_("The PDF has too many parts to be checked for active content.")
 _PDF_NO_EOF = N_("The PDF is incomplete: its end-of-file marker is missing.")
+_OFFICE_TYPES = N_(
+    "Only PDF documents, JPEG, PNG and WebP images, and Word, Excel and PowerPoint files"
+    " (.docx, .xlsx, .pptx) can be uploaded."
+)
+_OFFICE_MACROS = N_(
+    "Files with macros (such as .docm or .xlsm) cannot be uploaded; save the file as .docx,"
+    " .xlsx or .pptx without macros."
+)
+_OFFICE_LEGACY = N_(
+    "Old-format or password-protected Office files (such as .doc or .xls) cannot be uploaded;"
+    " save the file without a password as .docx, .xlsx or .pptx."
+)
+_OFFICE_TOO_BIG = N_("The file unpacks to more than the allowed size or has too many parts.")
+_OFFICE_CORRUPT = N_(
+    "The file is damaged or is not a Word, Excel or PowerPoint file and cannot be read."
+)
 
 
 class UploadRejected(ValueError):
@@ -92,6 +111,33 @@ _PNG = _Kind("image/png", ".png", frozenset({".png"}), "PNG", {"optimize": True}
 _WEBP = _Kind("image/webp", ".webp", frozenset({".webp"}), "WEBP", {"quality": 85})
 _PDF = _Kind("application/pdf", ".pdf", frozenset({".pdf"}), None)
 _KINDS: Final = (_JPEG, _PNG, _WEBP, _PDF)
+# Office Open XML, for the help centre's library only (offices download forms and fill them in);
+# never evidence or photos. Always sent as a download, never shown in the browser.
+_DOCX = _Kind(
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    ".docx",
+    frozenset({".docx"}),
+    None,
+)
+_XLSX = _Kind(
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ".xlsx",
+    frozenset({".xlsx"}),
+    None,
+)
+_PPTX = _Kind(
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    ".pptx",
+    frozenset({".pptx"}),
+    None,
+)
+_OFFICE_KINDS: Final = (_DOCX, _XLSX, _PPTX)
+OFFICE_MIMES: Final = frozenset(k.mime for k in _OFFICE_KINDS)
+# Extensions refused with their own message: macro-enabled and legacy binary Office formats.
+_MACRO_EXTENSIONS: Final = frozenset(
+    {".docm", ".dotm", ".xlsm", ".xltm", ".xlam", ".pptm", ".potm", ".ppam", ".ppsm", ".sldm"}
+)
+_LEGACY_EXTENSIONS: Final = frozenset({".doc", ".dot", ".xls", ".xlt", ".ppt", ".pot", ".pps"})
 
 # Modes each encoder writes faithfully; anything else is converted before saving.
 _KEEP_MODES: Final = {
@@ -101,7 +147,7 @@ _KEEP_MODES: Final = {
 }
 
 _STORED_NAME = re.compile(
-    r"([A-Za-z0-9_-]{2})/([A-Za-z0-9_-]{2})/\1\2[A-Za-z0-9_-]{18}\.(?:jpg|png|webp|pdf)"
+    r"([A-Za-z0-9_-]{2})/([A-Za-z0-9_-]{2})/\1\2[A-Za-z0-9_-]{18}\.(?:jpg|png|webp|pdf|docx|xlsx|pptx)"
 )
 
 
@@ -111,23 +157,41 @@ def clean_upload(
     *,
     max_bytes: int = DEFAULT_MAX_BYTES,
     max_pixels: int = DEFAULT_MAX_PIXELS,
+    office: bool = False,
 ) -> CleanFile:
     """Read, check and clean one upload, or raise UploadRejected.
 
     `filename` serves only to check that its extension names the type the content shows.
+    `office` also accepts Word, Excel and PowerPoint files (.docx, .xlsx, .pptx) without macros.
     """
     data = _read_at_most(stream, max_bytes)
     if not data:
         raise UploadRejected("empty")
-    claimed = _kind_from_name(filename or "")
+    kinds = _KINDS + _OFFICE_KINDS if office else _KINDS
+    claimed = _kind_from_name(filename or "", kinds)
     if claimed is None:
+        if office:
+            ext = _extension(filename or "")
+            if ext in _MACRO_EXTENSIONS:
+                raise UploadRejected("active_content", _OFFICE_MACROS)
+            if ext in _LEGACY_EXTENSIONS:
+                raise UploadRejected("unsupported_type", _OFFICE_LEGACY)
+            raise UploadRejected("unsupported_type", _OFFICE_TYPES)
         raise UploadRejected("unsupported_type")
-    if _sniff(data) is not claimed:
+    sniffed = _sniff(data)
+    if claimed in _OFFICE_KINDS:
+        if data.startswith(_OLE_MAGIC):
+            # What Office writes for a password-protected file, and the old binary formats.
+            raise UploadRejected("unsupported_type", _OFFICE_LEGACY)
+        if sniffed is not _ZIP:
+            raise UploadRejected("disguised")
+        _check_office(data, claimed)
+    elif sniffed is not claimed:
         raise UploadRejected("disguised")
     width = height = None
     if claimed is _PDF:
         _check_pdf(data)
-    else:
+    elif claimed not in _OFFICE_KINDS:
         data, width, height = _reencode(data, claimed, max_pixels)
     return CleanFile(
         data=data,
@@ -247,16 +311,26 @@ def _read_at_most(stream: IO[bytes], max_bytes: int) -> bytes:
     return b"".join(chunks)
 
 
-def _kind_from_name(filename: str) -> _Kind | None:
+def _extension(filename: str) -> str:
     base = re.split(r"[/\\]", filename.strip())[-1]
     _, dot, ext = base.rpartition(".")
-    if not dot:
+    return "." + ext.lower() if dot else ""
+
+
+def _kind_from_name(filename: str, kinds: tuple[_Kind, ...] = _KINDS) -> _Kind | None:
+    ext = _extension(filename)
+    if not ext:
         return None
-    ext = "." + ext.lower()
-    return next((k for k in _KINDS if ext in k.extensions), None)
+    return next((k for k in kinds if ext in k.extensions), None)
+
+
+_ZIP = _Kind("application/zip", ".zip", frozenset(), None)  # only what sniffing a zip returns
+_OLE_MAGIC: Final = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 
 def _sniff(data: bytes) -> _Kind | None:
+    if data.startswith(b"PK\x03\x04"):
+        return _ZIP
     if data.startswith(b"\xff\xd8\xff"):
         return _JPEG
     if data.startswith(b"\x89PNG\r\n\x1a\n"):
@@ -497,3 +571,99 @@ class _HeldNames(pikepdf.TokenFilter):
 
 
 _KIND_OF: Final = {"/S": _ACTIVE_ACTIONS, "/Type": _ACTIVE_TYPES, "/Subtype": _ACTIVE_TYPES}
+
+
+# --- Office Open XML -------------------------------------------------------------------------
+
+_OFFICE_MAX_MEMBERS: Final = 2_000  # a 200-slide deck with its media has a few hundred parts
+_OFFICE_MAX_UNPACKED: Final = 100 * 1024 * 1024  # all parts together, as unpacked
+_OFFICE_MAX_XML: Final = 1024 * 1024  # [Content_Types].xml and _rels/.rels each
+_CT_NS: Final = "{http://schemas.openxmlformats.org/package/2006/content-types}"
+_REL_NS: Final = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+# The package's main part, as transitional and as strict Office Open XML name it.
+_MAIN_RELATIONSHIPS: Final = frozenset(
+    {
+        "http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument",
+        "http://purl.oclc.org/ooxml/officeDocument/relationships/officeDocument",
+    }
+)
+_MAIN_CONTENT_TYPES: Final = {
+    _DOCX: "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml",
+    _XLSX: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml",
+    _PPTX: "application/vnd.openxmlformats-officedocument.presentationml.presentation.main+xml",
+}
+
+
+def _check_office(data: bytes, kind: _Kind) -> None:
+    """Refuse a .docx/.xlsx/.pptx that is not a sound package of that kind, or holds macros.
+
+    Bounded before anything is unpacked: the number of parts and their total unpacked size
+    (zipfile never unpacks a part beyond the size its header states, and checks its CRC).
+    """
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as package:
+            members = package.infolist()
+            if len(members) > _OFFICE_MAX_MEMBERS:
+                raise UploadRejected("too_large", _OFFICE_TOO_BIG)
+            if sum(m.file_size for m in members) > _OFFICE_MAX_UNPACKED:
+                raise UploadRejected("too_large", _OFFICE_TOO_BIG)
+            names = [m.filename for m in members]
+            if len(set(names)) != len(names) or any(m.flag_bits & 0x1 for m in members):
+                # Two parts of one name are read differently by different programs;
+                # an encrypted part cannot be checked.
+                raise UploadRejected("corrupt", _OFFICE_CORRUPT)
+            if any(n.rsplit("/", 1)[-1].lower() == "vbaproject.bin" for n in names):
+                raise UploadRejected("active_content", _OFFICE_MACROS)
+            types = _xml(package, "[Content_Types].xml")
+            rels = _xml(package, "_rels/.rels")
+            # Every part is read once: damage anywhere (a bad CRC) is refused now, not when an
+            # office opens the form.
+            for member in members:
+                with package.open(member) as fh:
+                    while fh.read(1024 * 1024):
+                        pass
+    except UploadRejected:
+        raise
+    except Exception as exc:
+        # A missing part (KeyError), a bad zip or CRC, zlib's errors, an unknown compression
+        # (NotImplementedError) and the XML parser's errors, including defusedxml's refusals
+        # of entities: for the user each of them means the same thing.
+        raise UploadRejected("corrupt", _OFFICE_CORRUPT) from exc
+    defaults: dict[str, str] = {}
+    overrides: dict[str, str] = {}
+    for node in types:
+        tag, ctype = node.tag, (node.get("ContentType") or "").strip().lower()
+        if tag == _CT_NS + "Default":
+            defaults[(node.get("Extension") or "").lower()] = ctype
+        elif tag == _CT_NS + "Override":
+            overrides[(node.get("PartName") or "").lower()] = ctype
+    if any(
+        "macroenabled" in t or "vbaproject" in t for t in (*defaults.values(), *overrides.values())
+    ):
+        raise UploadRejected("active_content", _OFFICE_MACROS)
+    targets = [
+        (node.get("Target") or "").strip()
+        for node in rels
+        if node.tag == _REL_NS + "Relationship"
+        and node.get("Type") in _MAIN_RELATIONSHIPS
+        and node.get("TargetMode", "Internal") == "Internal"
+    ]
+    if len(targets) != 1:
+        raise UploadRejected("corrupt", _OFFICE_CORRUPT)
+    # The package's relationships are relative to its root ("word/document.xml", "/word/…").
+    part = posixpath.normpath("/" + targets[0].lstrip("/"))
+    if part.lstrip("/") not in names:
+        raise UploadRejected("corrupt", _OFFICE_CORRUPT)
+    ext = part.rsplit("/", 1)[-1].rpartition(".")[2].lower()
+    ctype = overrides.get(part.lower(), defaults.get(ext, ""))
+    if ctype != _MAIN_CONTENT_TYPES[kind]:
+        raise UploadRejected("disguised")
+
+
+def _xml(package: zipfile.ZipFile, name: str) -> Any:
+    """One small XML part, parsed without entities or DTDs (defusedxml refuses them)."""
+    with package.open(name) as fh:
+        text = fh.read(_OFFICE_MAX_XML + 1)
+    if len(text) > _OFFICE_MAX_XML:
+        raise UploadRejected("too_large", _OFFICE_TOO_BIG)
+    return SafeET.fromstring(text)

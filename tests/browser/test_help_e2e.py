@@ -1,6 +1,7 @@
 """The help centre in real Chromium: the news strip on the map page (the map still fills the
 screen, the list opens over it, a hostile title stays text), news and library refusals that keep
-what was typed, replacing a document keeps its earlier version, and the contact page.
+what was typed (a macro-enabled Word form too), replacing a document keeps its earlier version, a
+Word form listed and downloaded, office staff's way to ask a question, and the contact page.
 
 Set PINMAP_SCREENSHOTS=<dir> to keep each page at 1366×900 and 390×844.
 """
@@ -24,7 +25,7 @@ from pinmap.services import documents as doc_svc
 from pinmap.services import news as news_svc
 from pinmap.services.audit import Actor
 
-from ..pinmap.test_help import pdf_bytes
+from ..pinmap.test_help import office_bytes, pdf_bytes
 from ..support.browser import WAIT_MS, LiveServer, form_post
 from ..support.factories import UserFactory
 
@@ -34,6 +35,7 @@ PASSWORD = "help e2e password 5"
 VIEWPORTS = {"desktop": (1366, 900), "phone": (390, 844)}
 EVIL = '<img src=x onerror="window.__pwned=1">'
 JS_LINK = "javascript:window.__pwned=1"
+OFFICE = "spp-krabi"
 
 
 @dataclass
@@ -54,6 +56,15 @@ def setup(live_server: LiveServer) -> Iterator[Setup]:
             name="help admin",
             password=PASSWORD,
             role="admin",
+        )
+        UserFactory.create(
+            session=session,
+            actor=Actor(None),
+            email="help-e2e-editor@example.go.th",
+            name="help editor",
+            password=PASSWORD,
+            role="office_editor",
+            office_code=OFFICE,
         )
         for title, days, pinned in (
             ("เปิดระบบรายงานรอบ 6 เดือน ตั้งแต่ 1 เมษายน", 0, True),
@@ -109,9 +120,9 @@ def _screenshots(page: Page, name: str, full_page: bool = True) -> None:
     page.set_viewport_size({"width": 1366, "height": 900})
 
 
-def _sign_in(page: Page, url: str) -> None:
+def _sign_in(page: Page, url: str, who: str = "admin") -> None:
     page.goto(url + "/portal/login")
-    page.fill("input[name=email]", "help-e2e-admin@example.go.th")
+    page.fill("input[name=email]", f"help-e2e-{who}@example.go.th")
     page.fill("input[name=password]", PASSWORD)
     with page.expect_navigation():
         page.locator("main form button[type=submit]").click()
@@ -225,6 +236,56 @@ def test_library_refuses_bad_links_and_keeps_versions(
     page.goto(setup.url + "/help/contact")
     assert "ยังไม่ได้รับการยืนยัน" in page.locator(".callout").inner_text()
     _screenshots(page, "contact")
+
+
+def test_library_refuses_a_macro_form_and_keeps_what_was_typed(
+    setup: Setup, page: Page, tmp_path: Path
+) -> None:
+    _sign_in(page, setup.url)
+    page.goto(setup.url + "/help/documents/new")
+    title = f"แบบรายงานผลการดำเนินงาน (Word) {EVIL}"
+    page.fill("input[name=title]", title)
+    page.fill("textarea[name=description]", "ดาวน์โหลด กรอก แล้วแนบกลับในระบบ")
+    page.select_option("select[name=category]", "forms")
+    page.fill("input[name=note]", "ฉบับปีงบประมาณ 2569")
+    macro = tmp_path / "แบบรายงาน.docm"
+    macro.write_bytes(office_bytes("docm"))
+    page.set_input_files("input[name=file]", str(macro))
+    with page.expect_response(form_post) as sent:
+        page.locator("main form button[type=submit]").click()
+    assert sent.value.status == 400
+    assert "แมโคร" in page.locator(".error").inner_text()
+    assert page.input_value("input[name=title]") == title
+    assert page.input_value("textarea[name=description]") == "ดาวน์โหลด กรอก แล้วแนบกลับในระบบ"
+    assert page.locator("select[name=category]").input_value() == "forms"
+    assert page.input_value("input[name=note]") == "ฉบับปีงบประมาณ 2569"
+    _screenshots(page, "document-refused", full_page=False)
+    form = tmp_path / "แบบรายงานผลการดำเนินงาน.docx"
+    form.write_bytes(office_bytes("docx"))
+    page.set_input_files("input[name=file]", str(form))
+    with page.expect_navigation():
+        page.locator("main form button[type=submit]").click()
+    assert page.locator("main h1").inner_text() == title
+    page.goto(setup.url + "/help/documents")
+    row = page.locator("table.help-docs tr", has_text="แบบรายงานผลการดำเนินงาน")
+    assert "Word" in row.inner_text()
+    with page.expect_download() as got:
+        row.get_by_role("link", name="ดาวน์โหลด").click()
+    assert got.value.suggested_filename == "แบบรายงานผลการดำเนินงาน.docx"
+    assert page.evaluate("window.__pwned") is None
+    _screenshots(page, "library-word")
+
+
+def test_office_staff_can_ask_from_their_office_page(setup: Setup, page: Page) -> None:
+    _sign_in(page, setup.url, "editor")
+    page.goto(f"{setup.url}/portal/offices/{OFFICE}")
+    ask = page.get_by_role("link", name="ถามคำถาม สพฐ.")
+    assert ask.is_visible()
+    _screenshots(page, "office-ask", full_page=False)
+    with page.expect_navigation():
+        ask.click()
+    assert page.url.endswith("/help/questions")
+    assert page.locator("form.question-form").is_visible()
 
 
 def test_library_and_contact_texts_stay_text(setup: Setup, page: Page) -> None:

@@ -7,8 +7,12 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import os
+import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
+import openpyxl
 import pikepdf
 import pytest
 from flask import Flask
@@ -22,7 +26,13 @@ from pinmap.services import documents as doc_svc
 from pinmap.services import news as news_svc
 from pinmap.services.audit import Actor
 from pinmap.services.errors import ServiceError
-from pinmap.services.uploads import referenced_names
+from pinmap.services.uploads import (
+    UploadRejected,
+    clean_upload,
+    orphan_files,
+    referenced_names,
+    resolve,
+)
 
 from ..signin import sign_in
 from ..support.portal import OWN, World, no_csrf
@@ -36,6 +46,76 @@ def pdf_bytes() -> bytes:
     with pikepdf.new() as pdf:
         pdf.add_blank_page()
         pdf.save(buf)
+    return buf.getvalue()
+
+
+_CT = "http://schemas.openxmlformats.org/package/2006/content-types"
+_RELS = "http://schemas.openxmlformats.org/package/2006/relationships"
+_MAIN_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument"
+_OOXML = "application/vnd.openxmlformats-officedocument."
+OFFICE_PARTS = {
+    "docx": ("word/document.xml", _OOXML + "wordprocessingml.document.main+xml"),
+    "pptx": ("ppt/presentation.xml", _OOXML + "presentationml.presentation.main+xml"),
+    "docm": ("word/document.xml", "application/vnd.ms-word.document.macroEnabled.main+xml"),
+}
+
+
+def office_bytes(
+    kind: str = "docx",
+    *,
+    content_types: bool = True,
+    types_head: str = "",
+    extra: dict[str, bytes] | None = None,
+    main_type: str | None = None,
+) -> bytes:
+    """The smallest package Word or PowerPoint opens: content types, the package's
+    relationships and the main part (a real .xlsx comes from openpyxl: xlsx_bytes)."""
+    part, ctype = OFFICE_PARTS[kind]
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        if content_types:
+            z.writestr(
+                "[Content_Types].xml",
+                f'<?xml version="1.0" encoding="UTF-8"?>{types_head}<Types xmlns="{_CT}">'
+                '<Default Extension="rels" ContentType="application/'
+                'vnd.openxmlformats-package.relationships+xml"/>'
+                '<Default Extension="xml" ContentType="application/xml"/>'
+                f'<Override PartName="/{part}" ContentType="{main_type or ctype}"/></Types>',
+            )
+        z.writestr(
+            "_rels/.rels",
+            f'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="{_RELS}">'
+            f'<Relationship Id="rId1" Type="{_MAIN_REL}" Target="{part}"/></Relationships>',
+        )
+        z.writestr(part, '<?xml version="1.0" encoding="UTF-8"?><document>แบบฟอร์ม</document>')
+        for name, data in (extra or {}).items():
+            z.writestr(name, data)
+    return buf.getvalue()
+
+
+def xlsx_bytes() -> bytes:
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["โรงเรียน", "จำนวนนักเรียน"])
+    sheet.append(["บ้านหนองบัว", 120])
+    buf = io.BytesIO()
+    book.save(buf)
+    return buf.getvalue()
+
+
+OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # the old binary formats and encrypted Office files
+NOISE = os.urandom(2 * 1024 * 1024)  # does not compress
+
+
+def zip_bomb() -> bytes:
+    """A few hundred KB that unpacks to more than the library allows (zeros compress ~1000:1)."""
+    buf = io.BytesIO(office_bytes())
+    with zipfile.ZipFile(buf, "a", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
+        with z.open("word/media/padding.bin", "w", force_zip64=True) as fh:
+            chunk = bytes(1024 * 1024)
+            for _ in range(110):
+                fh.write(chunk)
     return buf.getvalue()
 
 
@@ -157,7 +237,8 @@ def test_replacing_keeps_versions_and_retiring_hides(session: Session, tmp_path:
 def test_uploads_are_checked(session: Session, tmp_path: Path) -> None:
     with pytest.raises(ServiceError, match="does not match"):
         _doc(session, tmp_path, "x", upload=doc_svc.Upload(io.BytesIO(b"MZ\x90\x00"), "a.pdf"))
-    with pytest.raises(ServiceError, match="Only JPEG"):
+    # The library's own list of types (it also takes Word, Excel and PowerPoint files).
+    with pytest.raises(ServiceError, match="Only PDF documents, JPEG, PNG and WebP images"):
         _doc(session, tmp_path, "x", upload=doc_svc.Upload(io.BytesIO(b"<html>"), "a.html"))
     with pytest.raises(ServiceError, match="either a file or a link"):
         _doc(
@@ -168,6 +249,91 @@ def test_uploads_are_checked(session: Session, tmp_path: Path) -> None:
             url="https://a.go.th",
         )
     assert session.scalar(select(HelpDocumentVersion.id)) is None
+
+
+@pytest.mark.parametrize(
+    ("name", "make", "mime"),
+    [
+        ("แบบฟอร์มรายงาน.docx", lambda: office_bytes("docx"), "wordprocessingml.document"),
+        ("ตารางสรุป.XLSX", xlsx_bytes, "spreadsheetml.sheet"),
+        ("ชี้แจง.pptx", lambda: office_bytes("pptx"), "presentationml.presentation"),
+    ],
+)
+def test_library_accepts_office_files(
+    session: Session, tmp_path: Path, name: str, make: Callable[[], bytes], mime: str
+) -> None:
+    data = make()
+    doc = _doc(session, tmp_path, "แบบฟอร์ม", upload=doc_svc.Upload(io.BytesIO(data), name))
+    version = doc.current
+    assert version is not None and version.mime == _OOXML + mime
+    assert version.stored_name is not None
+    assert version.stored_name.endswith(name.rsplit(".", 1)[1].lower())
+    assert (tmp_path / version.stored_name).read_bytes() == data  # kept as sent
+    assert version.stored_name in referenced_names(session)  # the orphan sweep keeps it
+    assert resolve(tmp_path, version.stored_name).is_file()
+
+
+@pytest.mark.parametrize(
+    ("name", "make", "message"),
+    [
+        ("macro.docm", lambda: office_bytes("docm"), "macros"),
+        # A macro-enabled package renamed .docx, and macros hidden in a plain one.
+        ("macro.docx", lambda: office_bytes("docm"), "macros"),
+        ("macro.xlsx", lambda: office_bytes(extra={"xl/vbaProject.bin": bytes(64)}), "macros"),
+        ("old.doc", lambda: OLE + bytes(512), "Old-format"),
+        ("locked.docx", lambda: OLE + bytes(512), "password"),
+        ("report.docx", pdf_bytes, "does not match"),
+        ("form.docx", lambda: office_bytes("pptx"), "does not match"),  # a deck named .docx
+        ("form.docx", lambda: office_bytes(content_types=False), "damaged"),
+        ("form.docx", lambda: b"PK\x03\x04 not really a zip", "damaged"),
+        ("form.docx", zip_bomb, "unpacks to more"),
+        ("form.docx", lambda: office_bytes(extra={"pad.bin": NOISE}), "larger than"),
+        ("setup.exe", lambda: b"MZ\x90\x00", "Word, Excel and PowerPoint"),
+        ("form.pdf", lambda: office_bytes(), "does not match"),
+        (
+            "entity.docx",
+            lambda: office_bytes(types_head='<!DOCTYPE Types [<!ENTITY e "x">]>'),
+            "damaged",
+        ),
+    ],
+)
+def test_library_refuses_unsafe_office_files(
+    session: Session, tmp_path: Path, name: str, make: Callable[[], bytes], message: str
+) -> None:
+    data = make()
+    storage = doc_svc.Storage(tmp_path, 1024 * 1024)
+    with pytest.raises(ServiceError, match=message):
+        doc_svc.create(
+            session,
+            Actor(None),
+            doc_svc.DocumentInput("แบบฟอร์ม", "", "forms", 2568, "public"),
+            doc_svc.Content(upload=doc_svc.Upload(io.BytesIO(data), name)),
+            storage,
+        )
+    assert session.scalar(select(HelpDocumentVersion.id)) is None
+    assert not any(p.is_file() for p in tmp_path.rglob("*"))
+
+
+def test_stray_office_files_are_swept(session: Session, tmp_path: Path) -> None:
+    doc = _doc(
+        session,
+        tmp_path,
+        "แบบฟอร์ม",
+        upload=doc_svc.Upload(io.BytesIO(office_bytes()), "form.docx"),
+    )
+    kept = doc.current.stored_name if doc.current else None
+    stray = tmp_path / "ab" / "cd" / "abcdEFGHIJKLMNOPQRSTuv.xlsx"
+    stray.parent.mkdir(parents=True)
+    stray.write_bytes(xlsx_bytes())
+    old = 1_000_000_000
+    for path in (stray, tmp_path / str(kept)):
+        os.utime(path, (old, old))
+    assert orphan_files(session, tmp_path, 3600) == [stray]
+
+
+def test_evidence_still_refuses_office_files() -> None:
+    with pytest.raises(UploadRejected, match="Only JPEG"):
+        clean_upload(io.BytesIO(office_bytes()), "form.docx")
 
 
 def test_contact_defaults_are_marked_and_saving_checks_links(session: Session) -> None:
@@ -226,6 +392,39 @@ def test_anonymous_never_sees_signed_in_items(
     assert "sandbox" in r.headers["Content-Security-Policy"]
     api = app.test_client().get("/api/v1/news", headers=world.headers("own_editor")).get_json()
     assert "ข่าวภายใน" in {n["title"] for n in api["items"]}
+
+
+def test_office_files_are_only_ever_downloaded(app: Flask, session: Session) -> None:
+    uploads = Path(app.config["PINMAP_UPLOAD_DIR_PATH"])
+    data = xlsx_bytes()
+    # A hostile name: path parts and a quote go, Thai stays (the service refuses control and
+    # right-to-left characters before this).
+    name = '..\\C:\\fakepath\\ตาราง"สรุป.xlsx'
+    doc = _doc(session, uploads, "ตารางสรุป", upload=doc_svc.Upload(io.BytesIO(data), name))
+    session.commit()
+    r = app.test_client().get(f"/help/documents/{doc.id}/versions/1")
+    body = r.get_data()
+    r.close()
+    assert r.status_code == 200 and body == data
+    assert r.mimetype == _OOXML + "spreadsheetml.sheet"
+    disposition = r.headers["Content-Disposition"]
+    assert disposition.startswith("attachment;")
+    assert "fakepath" not in disposition and "\\" not in disposition
+    assert disposition.endswith(".xlsx") and "%E0%B8%95%E0%B8%B2" in disposition  # ตา…
+    assert r.headers["X-Content-Type-Options"] == "nosniff"
+    assert r.headers["Content-Security-Policy"] == "default-src 'none'; sandbox"
+    listed = app.test_client().get("/help/documents").get_data(as_text=True)
+    assert "Excel" in listed
+
+
+def test_questions_and_faq_are_reachable(app: Flask, world: World) -> None:
+    anon = app.test_client().get("/help/").get_data(as_text=True)
+    assert 'href="/help/faq"' in anon and 'href="/help/questions"' in anon
+    member = app.test_client()
+    sign_in(member, world.users["own_editor"])
+    office = member.get(f"/portal/offices/{OWN}").get_data(as_text=True)
+    assert 'href="/help/questions"' in office
+    assert 'href="/help/questions"' in member.get("/help/documents").get_data(as_text=True)
 
 
 def test_news_form_refusals_keep_typed_text_and_texts_are_escaped(
