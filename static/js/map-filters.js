@@ -380,6 +380,7 @@
         }
         self.readAddress();
         self.state.round = Number(new URLSearchParams(window.location.search).get("round")) || null;
+        self.nameRound();
         self.state.mode = "stale";  // the round may have changed: fetch the colours again
         var colourNow = byId("f-colour");
         if (colourNow && colourNow.value !== (self.state.mode || "kind")) {
@@ -411,9 +412,21 @@
         return;
       }
       self.state.round = round;
+      self.nameRound();
       if (colour && round && colour.value === "kind") colour.value = "progress";
       self.writeAddress("push");
       self.setColourMode(colour ? colour.value : "kind").catch(function (e) { console.warn("colour:", e.message); });
+    });
+  };
+
+  // Labels naming the fiscal year name the chosen round instead: data-round holds the label
+  // with "%(round)s", data-year the year's (from the page, or kept here before the first change).
+  Filters.nameRound = function () {
+    var picked = byId("f-round"), round = this.state.round && picked && picked.selectedIndex > 0 ?
+      picked.options[picked.selectedIndex].text : "";
+    Array.prototype.forEach.call(document.querySelectorAll("#map-panel [data-round]"), function (o) {
+      if (!o.hasAttribute("data-year")) o.setAttribute("data-year", o.label);
+      o.label = round ? fmt(o.getAttribute("data-round"), { round: round }) : o.getAttribute("data-year");
     });
   };
 

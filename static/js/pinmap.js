@@ -361,7 +361,8 @@
       } else {
         work = Promise.resolve();
       }
-      if (change.kind === "progress.approved" && this.state.area) {
+      if (change.kind === "progress.approved" && this.state.area &&
+          !(this.state.round && (change.payload || {}).round_no !== this.state.round)) {
         work = work.then(function () {
           return retrying(function () { return self.shadeAreas(self.state.area, true); });
         });
@@ -506,10 +507,11 @@
     // -- area shading (choropleth) ---------------------------------------------------------
     // Completeness ("reported") is the share of an area's offices with at least one approved
     // report; "approved" is approved items over all items of the area's offices. An office
-    // counts in every province it covers.
+    // counts in every province it covers. With a round chosen, both read that round only.
+    // Each share is [part, whole]: the tooltip's percentage is floored from the integers.
     areaShares: function (area) {
       var self = this, byArea = {}, level = area.split(":")[0], what = area.split(":")[1];
-      var summary = this.state.summary || {};
+      var summary = (this.state.areaData || {}).offices || {};
       Object.keys(this.state.features).forEach(function (code) {
         var p = self.state.features[code].properties, row = summary[code] || {};
         var ids = level === "cluster" ? [String(p.cluster_no)]
@@ -525,9 +527,14 @@
       var shares = {};
       Object.keys(byArea).forEach(function (id) {
         var a = byArea[id];
-        shares[id] = what === "approved" ? (a.items ? a.approved / a.items : 0) : a.reported / a.offices;
+        shares[id] = what === "approved" ? [a.approved, a.items] : [a.reported, a.offices];
       });
       return shares;
+    },
+
+    // "33.33 %": floored to hundredths of a per cent, so only a complete area reads 100.00 %.
+    percent: function (part, whole) {
+      return (whole ? Math.floor(part * 10000 / whole) / 100 : 0).toFixed(2) + " %";
     },
 
     areaLayers: function (group, visit) {
@@ -538,12 +545,19 @@
       });
     },
 
-    restyleArea: function (l, style) {
+    restyleArea: function (l, style, share) {
       if (!l._pmBase) {
         var o = l.options;
         l._pmBase = { color: o.color, weight: o.weight, fillColor: o.fillColor, fillOpacity: o.fillOpacity };
       }
       l.setStyle(style || l._pmBase);
+      // The tooltip names the area, then (shaded) its exact share: "Chiang Mai · 33.33 % (1 / 3)".
+      var tip = l.getTooltip && l.getTooltip();
+      if (!tip) return;
+      if (l._pmTip === undefined) l._pmTip = tip.getContent();
+      var name = l._pmTip && l._pmTip.textContent !== undefined ? l._pmTip.textContent : l._pmTip;
+      tip.setContent(share ? el("span", { text: name + " · " + this.percent(share[0], share[1]) +
+                                                  " (" + share[0] + " / " + share[1] + ")" }) : l._pmTip);
     },
 
     shadeAreas: function (area, fresh) {
@@ -557,22 +571,25 @@
       if (!area) return Promise.resolve();
       var level = area.split(":")[0];
       var group = level === "cluster" ? this.layers.clusters : this.layers.provinces;
-      var summary = (this.state.summary && !fresh) ? Promise.resolve() :
-        getJSON(c.urls.summary + "?fiscal_year=" + encodeURIComponent(c.fiscal_year))
-          .then(function (data) { self.state.summary = data.offices; });
+      // The areas' own copy of the summary, of the chosen round (the pins' may be of one item).
+      var url = c.urls.summary + "?fiscal_year=" + encodeURIComponent(c.fiscal_year) +
+        (this.state.round ? "&round=" + this.state.round : "");
+      var summary = (this.state.areaData && this.state.areaData.url === url && !fresh) ? Promise.resolve() :
+        getJSON(url).then(function (data) { self.state.areaData = { url: url, offices: data.offices }; });
       var drawn = level === "cluster" ? this.loadClusters() : Promise.resolve();
       return Promise.all([summary, drawn]).then(function () {
-        if (self.state.area !== area) return;  // the reader chose again meanwhile
+        if (self.state.area !== area || self.state.areaData.url !== url) return;  // chosen again meanwhile
         if (!map.hasLayer(group)) map.addLayer(group);
         var shares = self.areaShares(area);
         self.areaLayers(group, function (l) {
           var props = l.feature.properties, id = String(level === "cluster" ? props.no : props.code);
           var v = shares[id];
           if (v === undefined) return self.restyleArea(l, { fillColor: "#ffffff", fillOpacity: 0.3 });
-          var fill = AREA_RAMP.filter(function (r) { return v < r[0]; })[0][1];
-          self.restyleArea(l, { color: "#4d3a66", weight: 1, fillColor: fill, fillOpacity: 0.8 });
+          var share = v[1] ? v[0] / v[1] : 0;
+          var fill = AREA_RAMP.filter(function (r) { return share < r[0]; })[0][1];
+          self.restyleArea(l, { color: "#4d3a66", weight: 1, fillColor: fill, fillOpacity: 0.8 }, v);
         });
-        document.documentElement.setAttribute("data-areas-shaded", area);
+        document.documentElement.setAttribute("data-areas-shaded", area + (self.state.round ? "@" + self.state.round : ""));
       });
     },
 
@@ -582,7 +599,7 @@
       box.textContent = "";
       box.hidden = !area;
       if (!area || !select) return;
-      box.appendChild(el("p", { className: "legend-heading", text: select.options[select.selectedIndex].text }));
+      box.appendChild(el("p", { className: "legend-heading", text: select.options[select.selectedIndex].label }));
       var lower = 0;
       AREA_RAMP.forEach(function (r) {
         var upper = Math.min(100, Math.round(r[0] * 100));

@@ -48,9 +48,10 @@ class Served:
     def who(self, session: Session, name: str) -> Actor:
         return Actor(session.get_one(User, self.users[name]), "127.0.0.1")
 
-    def approve(self, code: str, round_no: int) -> int:
+    def approve(self, code: str, round_no: int, approve: bool = True) -> int:
         """A progress report of `code` for the item in `round_no`, saved, sent and approved
-        through the services as the office and a reviewer would; the change record's id."""
+        (or only sent) through the services as the office and a reviewer would; the change
+        record's id."""
         editor, director = "own_editor", "own_director"
         with self.factory() as session:
             office = session.scalars(select(Office).filter_by(code=code)).one()
@@ -74,7 +75,10 @@ class Served:
             entry = svc.find_entry(session, office.id, item.id, round_no)
             assert entry is not None
             rev = svc.submit(session, self.who(session, director), entry, rev.version)
-            svc.review(session, self.who(session, "reviewer"), entry, "approve", "", rev.version)
+            if approve:
+                svc.review(
+                    session, self.who(session, "reviewer"), entry, "approve", "", rev.version
+                )
             session.commit()
             return _latest(session)
 
@@ -243,4 +247,132 @@ def test_an_open_map_moves_the_pin_back_when_a_profile_is_un_approved(
         timeout=WAIT_MS,
     )
     assert abs(page.evaluate(where, OWN)[1] - before[1]) < 1e-4
+    assert watched.errors == []
+
+
+_TIP = """(code) => {
+  let found = null;
+  PinMap.areaLayers(PinMap.layers.provinces, (l) => {
+    if (l.feature.properties.code === code) found = l;
+  });
+  const c = found && found.getTooltip().getContent();
+  return c ? (c.textContent === undefined ? String(c) : c.textContent) : null;
+}"""
+
+
+def _province_offices(served: Served) -> tuple[str, list[str], int]:
+    """A province no office of the other tests covers, three offices in it, and how many offices
+    cover it (an office counts in every province it covers, as the shading counts it)."""
+    with served.factory() as session:
+        busy = {
+            c.province_code
+            for o in session.scalars(select(Office).where(Office.code.in_([OWN, OTHER])))
+            for c in o.covered
+        }
+        offices = session.scalars(select(Office).order_by(Office.code)).all()
+        by_province: dict[str, list[str]] = {}
+        for o in offices:
+            by_province.setdefault(o.office_province_code, []).append(o.code)
+        code = next(
+            p for p, codes in sorted(by_province.items()) if len(codes) >= 3 and p not in busy
+        )
+        covering = sum(1 for o in offices if code in {c.province_code for c in o.covered})
+        return code, by_province[code][:3], covering
+
+
+def _share(k: int, n: int) -> str:
+    return f"{(k * 10000 // n) / 100:.2f} % ({k} / {n})"
+
+
+def test_the_area_shading_follows_the_chosen_round(served: Served, watched: Watched) -> None:
+    province, (first, sent, late), n = _province_offices(served)
+    served.approve(first, 2)
+    served.approve(sent, 2, approve=False)  # sent, not approved: the public does not count it
+    page = watched.page
+    page.set_viewport_size({"width": 1366, "height": 900})
+    _open(page, served.url + "/")
+    _wait_stream(page)
+    page.wait_for_selector(".leaflet-container[data-basemap-ready='1']", timeout=WAIT_MS)
+    page.select_option("#f-areas", "province:reported")
+    page.wait_for_selector("html[data-areas-shaded='province:reported']", timeout=WAIT_MS)
+    name = page.evaluate("(c) => PinMap.config.province_names[c]", province)
+    assert page.evaluate(_TIP, province) == f"{name} · {_share(1, n)}"  # the year: round 2's
+    heading = page.locator("#legend-areas .legend-heading")
+    assert heading.inner_text() == (f"จังหวัด: สัดส่วน สพท. ที่มีรายงานผ่านการอนุมัติ (ปีงบประมาณ {served.fy})")
+
+    page.select_option("#f-round", f"{served.fy}:1")
+    page.wait_for_selector("html[data-areas-shaded='province:reported@1']", timeout=WAIT_MS)
+    assert page.evaluate(_TIP, province) == f"{name} · {_share(0, n)}"
+    round_one = f"ปีงบประมาณ {served.fy} · ระยะที่ 1"
+    assert heading.inner_text() == f"จังหวัด: สัดส่วน สพท. ที่มีรายงานผ่านการอนุมัติ ({round_one})"
+    assert page.evaluate(
+        "() => document.querySelector('#f-colour option[value=progress]').label"
+    ) == (f"ความก้าวหน้า {round_one} (รายงานที่อนุมัติแล้ว)")
+
+    page.select_option("#f-round", f"{served.fy}:2")
+    page.wait_for_selector("html[data-areas-shaded='province:reported@2']", timeout=WAIT_MS)
+    assert page.evaluate(_TIP, province) == f"{name} · {_share(1, n)}"
+    assert "รอบ 12 เดือน" in heading.inner_text()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "areas_round2_1366x900.png"))
+    # The province's tooltip open over the map, the legend scrolled into view.
+    page.evaluate(
+        """(code) => PinMap.areaLayers(PinMap.layers.provinces, (l) => {
+          if (l.feature.properties.code === code) l.openTooltip(l.getCenter());
+        })""",
+        province,
+    )
+    page.locator("#legend-areas").scroll_into_view_if_needed()
+    page.screenshot(path=str(SHOTS / "areas_legend_tooltip_1366x900.png"))
+
+    # Live: an approval in another round leaves the shading; one in the chosen round moves it.
+    other_round = served.approve(late, 1)
+    page.wait_for_function(
+        "(id) => Number(document.documentElement.getAttribute('data-last-change') || 0) >= id",
+        arg=other_round,
+        timeout=WAIT_MS,
+    )
+    assert page.evaluate(_TIP, province) == f"{name} · {_share(1, n)}"
+    served.approve(late, 2)
+    page.wait_for_function(
+        f"([code, want]) => ({_TIP})(code) === want",
+        arg=[province, f"{name} · {_share(2, n)}"],
+        timeout=WAIT_MS,
+    )
+
+    # Back to every round: the labels name the year again.
+    page.select_option("#f-round", "")
+    page.wait_for_selector("html[data-areas-shaded='province:reported']", timeout=WAIT_MS)
+    assert heading.inner_text().endswith(f"(ปีงบประมาณ {served.fy})")
+
+    # Bad values: the default view (no round, the year's labels), no 5xx.
+    for bad in (f"fy={served.fy}&round=42", "fy=x&round=2", f"fy={served.fy}&round=2.5"):
+        r = page.goto(served.url + "/?" + bad)
+        assert r is not None and r.status == 200
+        page.wait_for_selector("html[data-pins-ready='1']", timeout=WAIT_MS)
+        page.select_option("#f-areas", "cluster:approved")
+        page.wait_for_selector("html[data-areas-shaded='cluster:approved']", timeout=WAIT_MS)
+        assert heading.inner_text().endswith(f"(ปีงบประมาณ {served.fy})")
+
+    # Floored to hundredths: never 100 % before every office has reported.
+    percent = "([k, n]) => PinMap.percent(k, n)"
+    assert page.evaluate(percent, [2, 3]) == "66.66 %"
+    assert page.evaluate(percent, [29, 100]) == "29.00 %"
+    assert page.evaluate(percent, [199999, 200000]) == "99.99 %"
+    assert page.evaluate(percent, [7, 7]) == "100.00 %"
+    assert page.evaluate(percent, [0, 0]) == "0.00 %"
+
+    # A phone: chosen in the drawer, seen on the map once the drawer is closed.
+    page.set_viewport_size({"width": 390, "height": 844})
+    _open(page, served.url + f"/?fy={served.fy}&round=2")
+    page.wait_for_selector(".leaflet-container[data-basemap-ready='1']", timeout=WAIT_MS)
+    page.click("#drawer-toggle")
+    page.locator("#f-areas").wait_for(state="visible")
+    page.select_option("#f-areas", "province:approved")
+    page.wait_for_selector("html[data-areas-shaded='province:approved@2']", timeout=WAIT_MS)
+    settled(page, "document.getElementById('map-panel').getBoundingClientRect().left")
+    page.screenshot(path=str(SHOTS / "areas_drawer_390x844.png"))
+    page.click("#drawer-close")
+    settled(page, "document.getElementById('map-panel').getBoundingClientRect().left")
+    page.screenshot(path=str(SHOTS / "areas_round2_390x844.png"))
     assert watched.errors == []

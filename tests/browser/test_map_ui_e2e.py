@@ -119,14 +119,15 @@ def test_areas_are_shaded_by_reporting(
     # of the other's) make 2 of n offices reporting and 28 of all their items approved.
     got = page.evaluate(
         """() => {
-          const S = PinMap.state.summary, saved = JSON.stringify(S), f = PinMap.state.features;
+          const A = PinMap.state.areaData, S = A.offices, saved = JSON.stringify(S);
+          const f = PinMap.state.features, ratio = (v) => v[0] / v[1];  // shares are [part, whole]
           const codes = Object.keys(f).filter(c => f[c].properties.cluster_no === 13).sort();
           S[codes[0]] = {...S[codes[0]], approved: 21};
           S[codes[1]] = {...S[codes[1]], approved: 7};
-          const r = {reported: PinMap.areaShares('cluster:reported')['13'],
-                     approved: PinMap.areaShares('cluster:approved')['13'], n: codes.length,
+          const r = {reported: ratio(PinMap.areaShares('cluster:reported')['13']),
+                     approved: ratio(PinMap.areaShares('cluster:approved')['13']), n: codes.length,
                      items: codes.reduce((a, c) => a + S[c].items_total, 0)};
-          PinMap.state.summary = JSON.parse(saved);
+          A.offices = JSON.parse(saved);
           return r;
         }"""
     )

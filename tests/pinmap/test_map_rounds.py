@@ -75,3 +75,34 @@ def test_the_page_offers_the_rounds_and_ignores_bad_choices(
         assert r.status_code == 200, bad
         page = r.get_data(as_text=True)
         assert 'id="filters-ignored"' in page and " selected>ปีงบประมาณ" not in page
+
+
+def test_with_a_round_chosen_the_colour_and_shading_labels_name_it(
+    app: Flask, session: Session, world: World
+) -> None:
+    ReportingWindowFactory(
+        session=session, fiscal_year=world.fy, round_no=2, label_th="รอบ <12> เดือน"
+    )
+    session.commit()
+    client = no_csrf(app).test_client()
+    client.set_cookie("pinmap_lang", "th")
+    year = f"ความก้าวหน้า ปีงบประมาณ {world.fy} (รายงานที่อนุมัติแล้ว)"
+    named = f"ความก้าวหน้า ปีงบประมาณ {world.fy} · รอบ &lt;12&gt; เดือน (รายงานที่อนุมัติแล้ว)"
+    plain = client.get("/").get_data(as_text=True)
+    # The default view names the year; the page carries the round's wording for the selector.
+    assert f">{year}</option>" in plain and named not in plain
+    assert 'data-round="ความก้าวหน้า %(round)s (รายงานที่อนุมัติแล้ว)"' in plain
+    assert "data-year=" not in plain
+    chosen = client.get(f"/?fy={world.fy}&round=2").get_data(as_text=True)
+    assert f">{named}</option>" in chosen  # the round's label, escaped
+    assert f'data-year="{year}"' in chosen  # what choosing no round puts back
+    area = f"จังหวัด: สัดส่วนรายการที่อนุมัติแล้ว (ปีงบประมาณ {world.fy} · รอบ &lt;12&gt; เดือน)"
+    assert f">{area}</option>" in chosen
+    assert "<12>" not in chosen
+    assert f'label="รายการเดียว ปีงบประมาณ {world.fy} · รอบ &lt;12&gt; เดือน"' in chosen
+    for bad in (f"fy={world.fy}&round=7", "fy=x&round=2", f"fy={world.fy}&round=2%00"):
+        r = client.get("/?" + bad)
+        assert r.status_code in (200, 400), bad  # a NUL is refused site-wide, never a 5xx
+        if r.status_code == 200:
+            page = r.get_data(as_text=True)
+            assert f">{year}</option>" in page and "data-year=" not in page
