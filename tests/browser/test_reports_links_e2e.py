@@ -71,10 +71,15 @@ def test_cluster_page_and_dashboard_link_their_reports(page: Page, server: LiveS
     assert href is not None and href.startswith("/reports/clusters/6.pdf")
     screenshots(page, "reports-cluster-page")
     sign_in_page(page, server.url, EMAIL, PASSWORD)
-    page.goto(server.url + "/coaching/dashboard?fiscal_year=2567")
-    links = page.locator("a", has_text="สรุปผลระดับประเทศ (PDF)")
-    assert links.count() == 2  # one per reporting round of 2567
-    assert links.first.get_attribute("href") == "/reports/national/2567/1.pdf"
+    # The dashboard shows one round at a time (its round selector): the link follows it.
+    for round_no in (1, 2):
+        page.goto(server.url + f"/coaching/dashboard?fiscal_year=2567&round={round_no}")
+        links = page.locator("a", has_text="สรุปผลระดับประเทศ (PDF)")
+        assert links.count() == 1
+        assert links.first.get_attribute("href") == f"/reports/national/2567/{round_no}.pdf"
+    page.goto(server.url + "/coaching/dashboard?fiscal_year=2567&cluster=6")
+    href = page.locator("a", has_text="รายงานกลุ่ม (PDF)").get_attribute("href")
+    assert href is not None and href.startswith("/reports/clusters/6.pdf")
     screenshots(page, "reports-dashboard")
     response = page.request.get(server.url + "/reports/national/2567/1.xlsx")
     assert response.status == 200 and response.body()[:2] == b"PK"
