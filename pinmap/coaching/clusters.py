@@ -16,6 +16,7 @@ from ..models import Cluster, Office
 from ..security import current_actor, require
 from ..services import coaching as svc
 from ..services import progress
+from ..services import results as result_svc
 from ..services.errors import ServiceError
 from . import bp
 from .common import LIMITS, cluster_no_or_404, fiscal_year_arg, offices_map, user
@@ -45,6 +46,7 @@ def _cluster_page(
         summary=svc.completeness_summary(rows, items, windows),
         practices=svc.cluster_best_practices(session, no),
         results=svc.results_vs_national(session, no),
+        category_labels=result_svc.CATEGORY_LABELS,
         moves=svc.cluster_moves(session, no),
         clusters=session.scalars(select(Cluster).order_by(Cluster.no)).all(),
         all_offices=session.scalars(select(Office).order_by(Office.code)).all(),

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import io
 
+from sqlalchemy import text
+
 from .authz_matrix import ADMIN, Ctx, Row, _multipart
+from .portal import OWN
 
 LEVELS_FORM = {
     "category": "policy",
@@ -50,9 +53,17 @@ def level_scale(c: Ctx, fiscal_year: int = 2566) -> int:
 
 
 def sample_levels(c: Ctx) -> None:
-    """For the crawler: a scale of the world's year on the admin page. (No result is added:
-    the coaching cluster page still shows a result's category key, which the crawl flags.)"""
+    """For the crawler: a scale of the world's year, and a result of the own office that it
+    reads (the office page's levels, the shares page, the cluster page's results)."""
     level_scale(c, c.fy)
+    c.conn.execute(
+        text(
+            "INSERT INTO result_records (office_id, fiscal_year, category, indicator, value, "
+            "unit, source) SELECT id, :fy, 'policy', 'ร้อยละการดำเนินงานตามนโยบาย', 85, '%', "
+            "'import' FROM offices WHERE code = :own ON CONFLICT DO NOTHING"
+        ),
+        {"fy": c.fy, "own": OWN},
+    )
 
 
 ROWS: list[Row] = [
