@@ -394,10 +394,10 @@ def _scoped(stmt: Any, f: Filters) -> Any:
 # compiled again on every call, Python work that dominated the query under 20 clients.
 _COUNTS_SELECT = """
     SELECT c.office_id, c.item_id, c.round_no,  -- then one count per status of _FILED
-           count(*) FILTER (WHERE c.status = 'draft'),
-           count(*) FILTER (WHERE c.status = 'returned'),
-           count(*) FILTER (WHERE c.status = 'submitted'),
-           count(*) FILTER (WHERE c.status = 'approved')
+           count(*) FILTER (WHERE c.status = 'draft') AS draft,
+           count(*) FILTER (WHERE c.status = 'returned') AS returned,
+           count(*) FILTER (WHERE c.status = 'submitted') AS submitted,
+           count(*) FILTER (WHERE c.status = 'approved') AS approved
     FROM dashboard_cells c
 """
 _COUNTS_WHERE = """
@@ -407,30 +407,41 @@ _COUNTS_WHERE = """
 _COUNTS_GROUP = """
     GROUP BY GROUPING SETS ((c.office_id, c.round_no), (c.item_id, c.round_no))
 """
-_COUNTS_NATION = text(_COUNTS_SELECT + _COUNTS_WHERE + _COUNTS_GROUP)
+# The ~530 result rows travel as ONE two-dimensional integer array (0 for "not this grouping
+# set"): the driver parses it in C, where 530 rows of seven columns cost more in the driver and
+# SQLAlchemy than the query itself in PostgreSQL (bench/dashboard.py: p95 at 20 clients 145 ms
+# as rows, about 60 ms as one array).
+_AS_ARRAY = """
+    SELECT array_agg(ARRAY[coalesce(q.office_id, 0), coalesce(q.item_id, 0),
+                           coalesce(q.round_no, 0), q.draft, q.returned, q.submitted, q.approved])
+    FROM ({}) q
+"""
+_COUNTS_NATION = text(_AS_ARRAY.format(_COUNTS_SELECT + _COUNTS_WHERE + _COUNTS_GROUP))
 _COUNTS_SCOPED = text(
-    _COUNTS_SELECT
-    + " JOIN offices o ON o.id = c.office_id "
-    + _COUNTS_WHERE
-    + """
+    _AS_ARRAY.format(
+        _COUNTS_SELECT
+        + " JOIN offices o ON o.id = c.office_id "
+        + _COUNTS_WHERE
+        + """
       AND (CAST(:cluster AS integer) IS NULL OR o.cluster_no = :cluster)
       AND (CAST(:office AS text) IS NULL OR o.code = :office)
     """
-    + _COUNTS_GROUP
+        + _COUNTS_GROUP
+    )
 )
 _FILED = STATUSES[1:]  # the four count columns above, in this order
 
 
 def status_counts(
     session: Session, f: Filters, item_ids: Sequence[int] | None = None
-) -> list[tuple[int | None, int | None, int, dict[str, int]]]:
+) -> list[list[int]]:
     """The dashboard's heaviest query: report cells by status per (office, round) and per
     (item, round) for one fiscal year, in one round trip on the read-model (GROUPING SETS, the
     statuses as columns: about 530 rows for 245 offices, 21 items and two rounds).
 
-    Rows are (office_id | None, item_id | None, round, {status: count} without "missing");
-    reports on items outside the year's framework (`item_ids`, read when not given) are not
-    counted.
+    Rows are [office_id, item_id, round, then one count per status of _FILED] with 0 for the
+    id the row is not grouped by ("missing" is not counted here); reports on items outside the
+    year's framework (`item_ids`, read when not given) are not counted.
     """
     if item_ids is None:
         item_ids = list(
@@ -442,11 +453,7 @@ def status_counts(
     else:
         stmt = _COUNTS_SCOPED
         params |= {"cluster": f.cluster_no, "office": f.office_code}
-    rows: list[Any] = list(session.execute(stmt, params).all())
-    return [
-        (o, i, int(p or 0), dict(zip(_FILED, (int(n) for n in counts), strict=True)))
-        for o, i, p, *counts in rows
-    ]
+    return list(session.execute(stmt, params).scalar_one() or [])
 
 
 def _trend(session: Session, f: Filters, offices: int) -> dict[int, dict[int, Share]]:
@@ -522,15 +529,15 @@ def dashboard(session: Session, f: Filters, today: dt.date) -> Dashboard:
     }
     for o in offices:
         o.statuses = {n: dict.fromkeys(STATUSES, 0) for n in round_nos}
-    for office_id, item_id, round_no, counts in status_counts(
+    for office_id, item_id, round_no, *filed in status_counts(
         session, f, [i.id for i in all_items]
     ):
         if round_no not in round_nos:
             continue
-        if office_id is not None and office_id in by_id:
-            by_id[office_id].statuses[round_no].update(counts)
-        elif item_id is not None and item_id in item_statuses:
-            item_statuses[item_id][round_no].update(counts)
+        if office_id and office_id in by_id:
+            by_id[office_id].statuses[round_no].update(zip(_FILED, filed, strict=True))
+        elif item_id and item_id in item_statuses:
+            item_statuses[item_id][round_no].update(zip(_FILED, filed, strict=True))
     by_item: dict[int, dict[int, Share]] = {}
     for item_id, per_round in item_statuses.items():
         for n, counts in per_round.items():
