@@ -24,7 +24,7 @@ from pinmap.fiscal import fiscal_year_bounds, fiscal_year_of
 from pinmap.models import FiscalYear, ItemAssignment, Office, ReportingWindow
 from pinmap.services.audit import Actor
 
-from ..support.browser import LiveServer
+from ..support.browser import LiveServer, sign_in_page
 from ..support.factories import PolicyItemFactory, ReportingWindowFactory, UserFactory
 
 pytestmark = pytest.mark.browser
@@ -123,12 +123,7 @@ def _screenshots(page: Page, name: str) -> None:
 
 
 def _sign_in(page: Page, url: str, who: str) -> None:
-    page.goto(url + "/portal/login")
-    page.fill("input[name=email]", f"as-e2e-{who}@example.go.th")
-    page.fill("input[name=password]", PASSWORD)
-    with page.expect_navigation():
-        page.locator("main form button[type=submit]").click()
-    assert "/portal/login" not in page.url, page.content()[:500]
+    sign_in_page(page, url, f"as-e2e-{who}@example.go.th", PASSWORD)
 
 
 @pytest.mark.parametrize("viewport", list(VIEWPORTS))

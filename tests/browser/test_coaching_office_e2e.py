@@ -8,10 +8,8 @@ Set PINMAP_SCREENSHOTS=<dir> to keep each page at 1366×900 and 390×844.
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page
@@ -23,7 +21,7 @@ from pinmap.models import MonitoringRound, Office, ResultRecord, User
 from pinmap.services import coaching as svc
 from pinmap.services.audit import Actor
 
-from ..support.browser import LiveServer
+from ..support.browser import LiveServer, screenshots, sign_in_page
 from ..support.factories import UserFactory
 
 pytestmark = pytest.mark.browser
@@ -31,7 +29,6 @@ pytestmark = pytest.mark.browser
 PASSWORD = "coaching office e2e 3"
 OFFICE = "spp-krabi"
 NEIGHBOUR = "spp-phangnga"
-VIEWPORTS = {"desktop": (1366, 900), "phone": (390, 844)}
 EVIL = '<img src=x onerror="window.__pwned=1">'
 NOW = dt.datetime(2026, 11, 30, 3, 0, tzinfo=dt.UTC)
 
@@ -126,23 +123,11 @@ def page(browser: Browser) -> Iterator[Page]:
 
 
 def _screenshots(page: Page, name: str) -> None:
-    folder = os.environ.get("PINMAP_SCREENSHOTS")
-    if not folder:
-        return
-    Path(folder).mkdir(parents=True, exist_ok=True)
-    for label, (width, height) in VIEWPORTS.items():
-        page.set_viewport_size({"width": width, "height": height})
-        page.screenshot(path=f"{folder}/coaching-office-{name}-{label}.png", full_page=True)
-    page.set_viewport_size({"width": 1366, "height": 900})
+    screenshots(page, f"coaching-office-{name}")
 
 
 def _sign_in(page: Page, url: str, who: str) -> None:
-    page.goto(url + "/portal/login")
-    page.fill("input[name=email]", f"co-e2e-{who}@example.go.th")
-    page.fill("input[name=password]", PASSWORD)
-    with page.expect_navigation():
-        page.locator("main form button[type=submit]").click()
-    assert "/portal/login" not in page.url, page.content()[:500]
+    sign_in_page(page, url, f"co-e2e-{who}@example.go.th", PASSWORD)
 
 
 def test_an_office_acknowledges_and_reports_on_its_follow_ups(setup: Setup, page: Page) -> None:

@@ -26,7 +26,7 @@ from pinmap.services import news as news_svc
 from pinmap.services.audit import Actor
 
 from ..pinmap.test_help import office_bytes, pdf_bytes
-from ..support.browser import WAIT_MS, LiveServer, form_post
+from ..support.browser import WAIT_MS, LiveServer, form_post, sign_in_page
 from ..support.factories import UserFactory
 
 pytestmark = pytest.mark.browser
@@ -121,12 +121,7 @@ def _screenshots(page: Page, name: str, full_page: bool = True) -> None:
 
 
 def _sign_in(page: Page, url: str, who: str = "admin") -> None:
-    page.goto(url + "/portal/login")
-    page.fill("input[name=email]", f"help-e2e-{who}@example.go.th")
-    page.fill("input[name=password]", PASSWORD)
-    with page.expect_navigation():
-        page.locator("main form button[type=submit]").click()
-    assert "/portal/login" not in page.url, page.content()[:500]
+    sign_in_page(page, url, f"help-e2e-{who}@example.go.th", PASSWORD)
 
 
 MAP_FILLS = """() => {

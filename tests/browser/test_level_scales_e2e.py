@@ -19,7 +19,7 @@ from pinmap.services import levels
 from pinmap.services.accounts import create_user
 from pinmap.services.audit import Actor
 
-from ..support.browser import LiveServer, Watched
+from ..support.browser import LiveServer, Watched, sign_in_page
 
 pytestmark = pytest.mark.browser
 
@@ -104,12 +104,7 @@ def page(browser: Browser) -> Iterator[Page]:
 
 
 def _sign_in(page: Page, base: str) -> None:
-    page.goto(base + "/portal/login")
-    page.fill("input[name=email]", EMAIL)
-    page.fill("input[name=password]", PASSWORD)
-    page.locator("form button").first.click()
-    page.wait_for_load_state()
-    assert "/portal/login" not in page.url
+    sign_in_page(page, base, EMAIL, PASSWORD)
 
 
 def _shots(page: Page, name: str, selector: str | None = None) -> None:

@@ -7,10 +7,8 @@ Set PINMAP_SCREENSHOTS=<dir> to keep each page at 1366×900 and 390×844.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page
@@ -19,14 +17,13 @@ from sqlalchemy.orm import sessionmaker
 from pinmap.db import make_engine
 from pinmap.services.audit import Actor
 
-from ..support.browser import LiveServer
+from ..support.browser import LiveServer, screenshots, sign_in_page
 from ..support.factories import UserFactory
 
 pytestmark = pytest.mark.browser
 
 PASSWORD = "questions e2e password 7"
 OFFICE = "spp-chiangmai-1"
-VIEWPORTS = {"desktop": (1366, 900), "phone": (390, 844)}
 EVIL = '<img src=x onerror="window.__pwned=1">'
 
 
@@ -64,23 +61,11 @@ def browser_page(browser: Browser) -> Iterator[tuple[Browser, Page]]:
 
 
 def _screenshots(page: Page, name: str) -> None:
-    folder = os.environ.get("PINMAP_SCREENSHOTS")
-    if not folder:
-        return
-    Path(folder).mkdir(parents=True, exist_ok=True)
-    for label, (width, height) in VIEWPORTS.items():
-        page.set_viewport_size({"width": width, "height": height})
-        page.screenshot(path=f"{folder}/qa-{name}-{label}.png", full_page=True)
-    page.set_viewport_size({"width": 1366, "height": 900})
+    screenshots(page, f"qa-{name}")
 
 
 def _sign_in(page: Page, url: str, who: str) -> None:
-    page.goto(url + "/portal/login")
-    page.fill("input[name=email]", f"qa-e2e-{who}@example.go.th")
-    page.fill("input[name=password]", PASSWORD)
-    with page.expect_navigation():
-        page.locator("main form button[type=submit]").click()
-    assert "/portal/login" not in page.url, page.content()[:500]
+    sign_in_page(page, url, f"qa-e2e-{who}@example.go.th", PASSWORD)
 
 
 def _submit(page: Page, form: str) -> None:

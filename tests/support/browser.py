@@ -102,8 +102,8 @@ def sign_in_page(page: Page, url: str, email: str, password: str = E2E_PASSWORD)
     page.goto(url + "/portal/login")
     page.fill("input[name=email]", email)
     page.fill("input[name=password]", password)
-    page.locator("form button").first.click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.locator("main form button[type=submit]").click()
     assert "/portal/login" not in page.url, page.content()[:500]
 
 
