@@ -22,6 +22,10 @@ command -v npm >/dev/null || need+=(nodejs npm)
 for p in libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 libthai0; do have "$p" || need+=("$p"); done
 if [ "${1:-run}" = test ] || [ "${1:-run}" = bench ]; then
   have chromium || command -v chromium >/dev/null || need+=(chromium)
+  # The tests drive Chromium's headless build (lighter); distributions without it use chromium.
+  if ! have chromium-headless-shell && apt-cache show chromium-headless-shell >/dev/null 2>&1; then
+    need+=(chromium-headless-shell)
+  fi
   have fonts-thai-tlwg || need+=(fonts-thai-tlwg)
 fi
 if [ "${1:-run}" = bench ]; then

