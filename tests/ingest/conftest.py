@@ -11,7 +11,7 @@ from sqlalchemy.orm import sessionmaker
 
 from pinmap.db import make_engine
 from pinmap.localdb import Cluster
-from tools.reference_endpoint import serve
+from tools.reference_endpoint import ReferenceServer, serve
 
 from ..support.databases import drop_database, fresh_database
 from ..support.ingest import FixedServer, IngestDB, Routes, serve_fixed
@@ -42,16 +42,23 @@ def fixed_feed() -> Iterator[Callable[[Routes], str]]:
 
 
 @pytest.fixture
-def endpoint() -> Iterator[Callable[..., str]]:
-    """Start the reference endpoint with the given fault switches; returns its URL."""
-    servers = []
+def reference_server() -> Iterator[Callable[..., ReferenceServer]]:
+    """Start the reference endpoint with the given fault switches; returns the server (its
+    `url`, and its `hold` gate for a test that must act while a run waits on a page)."""
+    servers: list[ReferenceServer] = []
 
-    def start(**kw: object) -> str:
-        server, url = serve(**kw)  # type: ignore[arg-type]
+    def start(**kw: object) -> ReferenceServer:
+        server, _url = serve(**kw)  # type: ignore[arg-type]
         servers.append(server)
-        return url
+        return server
 
     yield start
     for s in servers:
         s.shutdown()
         s.server_close()
+
+
+@pytest.fixture
+def endpoint(reference_server: Callable[..., ReferenceServer]) -> Callable[..., str]:
+    """Start the reference endpoint with the given fault switches; returns its URL."""
+    return lambda **kw: reference_server(**kw).url
