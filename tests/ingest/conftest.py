@@ -27,18 +27,24 @@ def ingest_db(pg_cluster: Cluster) -> Iterator[IngestDB]:
 
 
 @pytest.fixture
-def fixed_feed() -> Iterator[Callable[[Routes], str]]:
-    """Serve exact bodies by path (a `(status, body)` pair for another status); returns the URL."""
+def fixed_server() -> Iterator[Callable[[Routes], FixedServer]]:
+    """Serve exact bodies by path (a `(status, body)` pair for another status); returns the
+    server (its `url`, and its `hold` gate)."""
     servers: list[FixedServer] = []
 
-    def start(routes: Routes) -> str:
+    def start(routes: Routes) -> FixedServer:
         servers.append(serve_fixed(routes))
-        return f"http://127.0.0.1:{servers[-1].server_address[1]}"
+        return servers[-1]
 
     yield start
     for server in servers:
-        server.shutdown()
-        server.server_close()
+        server.stop()
+
+
+@pytest.fixture
+def fixed_feed(fixed_server: Callable[[Routes], FixedServer]) -> Callable[[Routes], str]:
+    """Serve exact bodies by path (a `(status, body)` pair for another status); returns the URL."""
+    return lambda routes: fixed_server(routes).url
 
 
 @pytest.fixture
