@@ -146,7 +146,7 @@ def world(pg_cluster: Cluster) -> Iterator[World]:
     factory.kw["bind"].dispose()
 
 
-def until(check: Callable[[], bool], timeout: float = 5.0) -> bool:
+def until(check: Callable[[], bool], timeout: float = 15.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if check():
@@ -535,7 +535,7 @@ def test_two_gunicorn_hosts_drop_their_bodies_on_a_change(world: World) -> None:
     path = "/api/v1/offices?cluster=1"
     try:
         for _, base in hosts:
-            assert until(lambda b=base: _answers(b), timeout=30), "gunicorn did not start"
+            assert until(lambda b=base: _answers(b), timeout=60), "gunicorn did not start"
         # Once the listener runs, the same ETag comes back as a 304 (a cached entry).
         for _, base in hosts:
             first = get(base, path)

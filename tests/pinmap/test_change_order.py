@@ -147,7 +147,7 @@ def test_a_change_whose_id_was_read_first_is_never_skipped(
         assert _until(lambda: _waiting_on_the_lock(db) == 1)
         assert thread.is_alive() and _waiting_on_the_lock(db) == 1
         assert _received(listener, 0.5) == []
-    thread.join(5)
+    thread.join(10)
     assert not thread.is_alive()
     second = out[0]
     assert first < second
@@ -179,8 +179,8 @@ def test_a_change_committing_slowly_is_never_skipped(db: OrderDB, listener: Subs
         assert fast.is_alive() and _waiting_on_the_lock(db) == 1
         assert _received(listener, 0.5) == []
         release.set()
-        slow.join(5)
-        fast.join(5)
+        slow.join(10)
+        fast.join(10)
         assert not slow.is_alive() and not fast.is_alive()
         assert out_slow[0] < out_fast[0]
         assert _received(listener, 10.0, expect=2) == [out_slow[0], out_fast[0]]
@@ -204,7 +204,7 @@ def test_a_session_of_its_own_sends_its_changes_and_commit_together(db: OrderDB)
         slow, out_slow = _in_thread(lambda: _commit_one(db.factory(slow_engine), "paused"))
         assert holding.wait(10)
         fast, out_fast = _in_thread(lambda: _commit_one(db.factory(), "unpaused"))
-        fast.join(3)
+        fast.join(10)
         assert not fast.is_alive(), "the paused session still held the change-order lock"
         with db.engine.connect() as conn:
             ids = conn.execute(
@@ -215,7 +215,7 @@ def test_a_session_of_its_own_sends_its_changes_and_commit_together(db: OrderDB)
             assert len(list(ids)) == 2  # the paused one had already committed
     finally:
         release.set()
-        slow.join(5)
+        slow.join(10)
         slow_engine.dispose()
     assert out_slow[0] < out_fast[0]
 
@@ -226,7 +226,7 @@ def test_the_lock_is_held_only_while_committing(db: OrderDB) -> None:
     with factory.begin() as slow:
         pending = emit_change(slow, "office.updated", "spp-krabi", {"test": "slow"})
         thread, out = _in_thread(lambda: _commit_one(factory, "other"))
-        thread.join(3)
+        thread.join(10)
         assert not thread.is_alive(), "a transaction that was not committing held the lock"
     assert out[0] < pending.id
 

@@ -120,10 +120,10 @@ def test_a_committed_change_reaches_an_open_stream(live: Live) -> None:
 def test_resume_with_last_event_id_gets_every_missed_change_once(live: Live) -> None:
     first, second, third = live.emit(), live.emit(), live.emit()
     client = SSEClient(live.url + "/api/v1/stream", {"Last-Event-ID": str(first)})
-    got = [client.next_event(timeout=3), client.next_event(timeout=3)]
+    got = [client.next_event(timeout=10), client.next_event(timeout=10)]
     assert [e.id for e in got if e] == [second, third]
     fourth = live.emit()
-    event = client.next_event(timeout=3)
+    event = client.next_event(timeout=10)
     assert event is not None and event.id == fourth
     assert client.next_event(timeout=0.5) is None  # nothing twice
     client.close()
@@ -156,7 +156,7 @@ def test_a_client_that_drops_before_its_first_change_resumes_exactly(live: Live)
     missed = live.emit()  # committed while the client is away
     again = SSEClient(live.url + "/api/v1/stream", {"Last-Event-ID": seen})
     assert _first_block(again)["id"] == seen
-    event = again.next_event(timeout=3)
+    event = again.next_event(timeout=10)
     again.close()
     assert event is not None and event.id == missed
 
@@ -252,7 +252,7 @@ def test_listener_reconnects_after_a_database_restart() -> None:
         client = SSEClient(base + "/api/v1/stream", timeout=20)
         assert _subscribed(live.app, 1)
         before = live.emit()
-        assert client.next_event(timeout=3).id == before  # type: ignore[union-attr]
+        assert client.next_event(timeout=10).id == before  # type: ignore[union-attr]
         cluster.stop()
         cluster.start()
         live.factory.kw["bind"].dispose()
@@ -366,7 +366,7 @@ def test_two_hosts_of_gunicorn_workers_deliver_every_change_to_every_client(
         assert _until(lambda: _listeners(live) >= len({c.served_by for c in clients}))
         ids = [live.emit() for _ in range(3)]
         for c in clients:
-            got = [c.next_event(timeout=3) for _ in ids]
+            got = [c.next_event(timeout=10) for _ in ids]
             assert [e.id for e in got if e] == ids, f"client on worker {c.served_by}"
     finally:
         for c in clients:
@@ -395,7 +395,7 @@ def _subscribers(app: object) -> int:
     return broker.subscriber_count if broker is not None else 0
 
 
-def _settles_at_zero(app: object, timeout: float = 5.0) -> bool:
+def _settles_at_zero(app: object, timeout: float = 10.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if _subscribers(app) == 0:
@@ -429,7 +429,7 @@ def test_an_out_of_range_cursor_is_400_registers_nothing_and_silences_nobody(
     client = SSEClient(base + "/api/v1/stream")
     assert _subscribed(app, 1)
     change_id = live.emit()
-    event = client.next_event(timeout=3)
+    event = client.next_event(timeout=10)
     client.close()
     assert event is not None and event.id == change_id
     assert _settles_at_zero(app)
@@ -452,7 +452,7 @@ def test_an_ahead_cursor_on_the_first_stream_does_not_move_the_listener(
         )
         # The made-up cursor itself resumes from what exists, told to reload its data.
         assert _first_block(ahead)["id"] == str(newest)
-        assert ahead.next_event(timeout=3).event == "reset"  # type: ignore[union-attr]
+        assert ahead.next_event(timeout=10).event == "reset"  # type: ignore[union-attr]
         assert [e.id for e in iter(lambda: ahead.next_event(timeout=2), None)] == later
         assert seen_by_other.result() == later
     with urllib.request.urlopen(f"{base}/api/v1/changes?since={later[-1] + 50}") as r:
@@ -554,7 +554,7 @@ def _krabi_id(live: Live) -> int:
         return int(session.execute(text("SELECT id FROM offices WHERE code='spp-krabi'")).one()[0])
 
 
-def _ends(client: SSEClient, timeout: float = 5.0) -> tuple[bool, list[int]]:
+def _ends(client: SSEClient, timeout: float = 10.0) -> tuple[bool, list[int]]:
     """Read until the stream ends (True) or `timeout` passes (False); the change ids seen."""
     deadline = time.monotonic() + timeout
     sock = client.response.fp.raw._sock  # type: ignore[attr-defined]
@@ -582,7 +582,7 @@ def test_signing_out_ends_the_browsers_open_stream(live: Live, fresh: tuple[str,
     _first_block(stream)
     assert _subscribed(app, 1)
     private = live.emit("progress.saved", audience="office", office_id=krabi)
-    assert stream.next_event(timeout=3).id == private  # type: ignore[union-attr]
+    assert stream.next_event(timeout=10).id == private  # type: ignore[union-attr]
     assert browser.post("/portal/logout", {}, "/portal/password") == 200
     ended, _ = _ends(stream)
     assert ended, "the stream outlived its sign-out"
@@ -637,7 +637,7 @@ def test_a_new_office_or_a_password_change_ends_streams(
     # The broker has dropped the three ended streams; only the laptop's is left to receive.
     assert _until(lambda: _subscribers(app) == 1)
     private = live.emit("progress.saved", audience="office", office_id=krabi)
-    assert on_laptop.next_event(timeout=3).id == private  # type: ignore[union-attr]
+    assert on_laptop.next_event(timeout=10).id == private  # type: ignore[union-attr]
     for s in (stream, on_desk, on_laptop, by_token):
         s.close()
     assert _settles_at_zero(app)
@@ -660,8 +660,8 @@ def test_a_deactivated_users_stream_ends_on_another_host(
             _first_block(s)
         assert _until(lambda: _listeners(live) >= len({by_cookie.served_by, by_token.served_by}))
         before = live.emit("progress.saved", audience="office", office_id=krabi)
-        assert by_cookie.next_event(timeout=3).id == before  # type: ignore[union-attr]
-        assert by_token.next_event(timeout=3).id == before  # type: ignore[union-attr]
+        assert by_cookie.next_event(timeout=10).id == before  # type: ignore[union-attr]
+        assert by_token.next_event(timeout=10).id == before  # type: ignore[union-attr]
         admin = Browser(host_b)
         admin.sign_in("live-admin@example.go.th")
         assert admin.post(f"/admin/users/{editor_id}/active", {}, "/admin/users") == 200
@@ -696,7 +696,7 @@ def test_a_stream_ends_when_its_token_expires(
     stream = SSEClient(base + "/api/v1/stream", {"Authorization": f"Bearer {token}"})
     assert stream.status == 200
     _first_block(stream)
-    ended, _ = _ends(stream, timeout=5)
+    ended, _ = _ends(stream, timeout=10)
     stream.close()
     assert ended, "a stream outlived its token"
     assert _settles_at_zero(app)
