@@ -78,6 +78,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 # biggest groups first (what xdist's own reordering did; `make test` turns that off).
 RUN_FIRST = (
     "tests/browser/test_csp_e2e.py",
+    "tests/pinmap/test_api_fuzz.py",
     "tests/pinmap/test_live.py",
     "tests/browser/test_basemap_e2e.py",
     "tests/pinmap/test_apicache.py",
