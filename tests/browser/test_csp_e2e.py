@@ -213,12 +213,12 @@ INLINE_CODE_JS = """() => {
 AFTER_A_TASK_TURN_JS = """() => new Promise(done => setTimeout(() => setTimeout(done, 0), 0))
   .then(() => location.pathname + location.search)"""
 
-# No zoom animation running, every tile loaded, and the tiles of one zoom level left (Leaflet
-# prunes the others once the current ones are loaded and faded in).
+# No zoom animation running, every tile loaded, and the tiles of one zoom level at most left
+# (Leaflet prunes the others once the current ones are loaded and faded in).
 TILES_SETTLED_JS = """() => !document.querySelector(".leaflet-zoom-anim")
   && [...document.querySelectorAll("img.leaflet-tile")].every(i => i.complete)
   && [...document.querySelectorAll(".leaflet-tile-container")]
-       .filter(c => c.querySelector("img.leaflet-tile")).length === 1"""
+       .filter(c => c.querySelector("img.leaflet-tile")).length <= 1"""
 
 COUNT_PINS_JS = """() => {
   let n = 0;
