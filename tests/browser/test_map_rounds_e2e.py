@@ -1,9 +1,11 @@
 """The public map's fiscal-year and round selector (pins coloured by a round's approved reports,
 the choice in the address, back and forward, live approvals), and an open map moving a pin back
-when an approved profile is un-approved. Screenshots at 1366x900 and 390x844."""
+when an approved profile is un-approved. With PINMAP_SCREENSHOTS=<folder>, screenshots at
+1366x900 and 390x844 are saved there."""
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -33,7 +35,13 @@ from ..support.portal import OTHER, OWN, build_world, full_report
 
 pytestmark = pytest.mark.browser
 
-SHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots" / "map_rounds"
+
+def _snap(page: Page, name: str) -> None:
+    """A picture to look at, only when asked for: screenshots cost CPU and assert nothing."""
+    folder = os.environ.get("PINMAP_SCREENSHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(folder) / f"map_rounds-{name}"))
 
 
 @dataclass
@@ -150,8 +158,7 @@ def test_choosing_a_round_recolours_the_pins_and_the_address_follows(
     assert f"fy={served.fy}" in page.url and "round=1" in page.url
     legend = page.locator("#legend-colours .legend-round")
     assert legend.inner_text() == f"ปีงบประมาณ {served.fy} · ระยะที่ 1"
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / "round1_1366x900.png"))
+    _snap(page, "round1_1366x900.png")
 
     page.select_option("#f-round", f"{served.fy}:2")
     _wait_colour(page, OWN, "share-0")  # nothing approved in round 2 yet
@@ -191,8 +198,7 @@ def test_a_live_approval_recolours_only_in_its_own_round(served: Served, watched
     assert _colour(page, OTHER) == "share-0"  # round 2's approval leaves round 1's colours
     served.approve(OTHER, 1)
     _wait_colour(page, OTHER, "share-all")
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / "round1_390x844.png"))
+    _snap(page, "round1_390x844.png")
     # On a phone the selector is in the drawer, which leaves the map alone until opened.
     box = page.locator("#f-round").bounding_box()
     assert box is None or not page.locator("#f-round").is_visible()
@@ -200,7 +206,7 @@ def test_a_live_approval_recolours_only_in_its_own_round(served: Served, watched
     page.locator("#f-round").wait_for(state="visible")
     # The drawer slides in: the screenshot once it stands still.
     settled(page, "document.getElementById('map-panel').getBoundingClientRect().left")
-    page.screenshot(path=str(SHOTS / "drawer_390x844.png"))
+    _snap(page, "drawer_390x844.png")
     assert watched.errors == []
 
 
@@ -313,8 +319,7 @@ def test_the_area_shading_follows_the_chosen_round(served: Served, watched: Watc
     page.wait_for_selector("html[data-areas-shaded='province:reported@2']", timeout=WAIT_MS)
     assert page.evaluate(_TIP, province) == f"{name} · {_share(1, n)}"
     assert "รอบ 12 เดือน" in heading.inner_text()
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / "areas_round2_1366x900.png"))
+    _snap(page, "areas_round2_1366x900.png")
     # The province's tooltip open over the map, the legend scrolled into view.
     page.evaluate(
         """(code) => PinMap.areaLayers(PinMap.layers.provinces, (l) => {
@@ -323,7 +328,7 @@ def test_the_area_shading_follows_the_chosen_round(served: Served, watched: Watc
         province,
     )
     page.locator("#legend-areas").scroll_into_view_if_needed()
-    page.screenshot(path=str(SHOTS / "areas_legend_tooltip_1366x900.png"))
+    _snap(page, "areas_legend_tooltip_1366x900.png")
 
     # Live: an approval in another round leaves the shading; one in the chosen round moves it.
     other_round = served.approve(late, 1)
@@ -371,8 +376,8 @@ def test_the_area_shading_follows_the_chosen_round(served: Served, watched: Watc
     page.select_option("#f-areas", "province:approved")
     page.wait_for_selector("html[data-areas-shaded='province:approved@2']", timeout=WAIT_MS)
     settled(page, "document.getElementById('map-panel').getBoundingClientRect().left")
-    page.screenshot(path=str(SHOTS / "areas_drawer_390x844.png"))
+    _snap(page, "areas_drawer_390x844.png")
     page.click("#drawer-close")
     settled(page, "document.getElementById('map-panel').getBoundingClientRect().left")
-    page.screenshot(path=str(SHOTS / "areas_round2_390x844.png"))
+    _snap(page, "areas_round2_390x844.png")
     assert watched.errors == []

@@ -1,5 +1,5 @@
 """The map's search, filters in the address, back button, English names and export links, in
-real Chromium. Screenshots go to $PINMAP_SCREENSHOTS (else pytest's temporary directory)."""
+real Chromium. With PINMAP_SCREENSHOTS=<folder>, screenshots of each step are saved there."""
 
 from __future__ import annotations
 
@@ -20,10 +20,18 @@ SIZES = {"desktop": (1366, 900), "phone": (390, 844)}
 
 
 @pytest.fixture(scope="module")
-def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = Path(os.environ.get("PINMAP_SCREENSHOTS") or tmp_path_factory.mktemp("map-search"))
+def shots() -> Path | None:
+    """The screenshots' folder, or None: pictures are for people to look at, and cost CPU."""
+    if not os.environ.get("PINMAP_SCREENSHOTS"):
+        return None
+    folder = Path(os.environ["PINMAP_SCREENSHOTS"])
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+def _snap(page: Page, folder: Path | None, name: str, full_page: bool = False) -> None:
+    if folder is not None:
+        page.screenshot(path=str(folder / name), full_page=full_page)
 
 
 def _ready(page: Page) -> None:
@@ -56,7 +64,7 @@ def _search(page: Page, text: str, n: int) -> list[str]:
 
 
 def test_search_finds_what_people_type(
-    live_server: LiveServer, watched: Watched, shots: Path
+    live_server: LiveServer, watched: Watched, shots: Path | None
 ) -> None:
     page = watched.page
     page.set_viewport_size({"width": 1366, "height": 900})
@@ -79,7 +87,7 @@ def test_search_finds_what_people_type(
     # The exact name is listed first.
     assert _search(page, "สพม.ตรัง กระบี่", 1)[0] == "สพม.ตรัง กระบี่"
     _search(page, "เชียงใหม่", 7)
-    page.screenshot(path=str(shots / "map-search-desktop.png"))
+    _snap(page, shots, "map-search-desktop.png")
     # A result opens its office's popup on the map.
     page.locator("#results li a", has_text="เขต 3").click()
     title = page.locator(".leaflet-popup-content .popup-title")
@@ -114,7 +122,7 @@ def test_kind_filter_lists_and_pages_results(live_server: LiveServer, watched: W
 
 
 def test_filters_live_in_the_address(
-    live_server: LiveServer, watched: Watched, shots: Path
+    live_server: LiveServer, watched: Watched, shots: Path | None
 ) -> None:
     page = watched.page
     page.goto(live_server.url + "/")
@@ -162,12 +170,12 @@ def test_filters_live_in_the_address(
     rows = list(csv.DictReader(io.StringIO(text)))
     assert len(rows) == shown and all(r["kind"] == "secondary" for r in rows)
     assert {r["cluster_no"] for r in rows} == {"1"}
-    page.screenshot(path=str(shots / "map-filters-desktop.png"))
+    _snap(page, shots, "map-filters-desktop.png")
     assert watched.errors == []
 
 
 def test_unknown_values_in_the_address_are_named_not_a_blank_map(
-    live_server: LiveServer, watched: Watched, shots: Path
+    live_server: LiveServer, watched: Watched, shots: Path | None
 ) -> None:
     page = watched.page
     page.goto(live_server.url + "/?cluster=99&kind=tertiary&province=50&colour=rainbow")
@@ -178,11 +186,13 @@ def test_unknown_values_in_the_address_are_named_not_a_blank_map(
     for named in ("cluster=99", "kind=tertiary", "colour=rainbow"):
         assert named in notice.inner_text()
     page.wait_for_function("() => location.search === '?province=50'")
-    page.screenshot(path=str(shots / "map-ignored-desktop.png"))
+    _snap(page, shots, "map-ignored-desktop.png")
     assert watched.errors == []
 
 
-def test_english_names_everywhere(live_server: LiveServer, watched: Watched, shots: Path) -> None:
+def test_english_names_everywhere(
+    live_server: LiveServer, watched: Watched, shots: Path | None
+) -> None:
     page = watched.page
     page.goto(live_server.url + "/?lang=en")
     _ready(page)
@@ -201,13 +211,13 @@ def test_english_names_everywhere(live_server: LiveServer, watched: Watched, sho
     provinces = page.eval_on_selector_all("#f-province option", "os => os.map(o => o.text)")
     assert provinces[1] == "Amnat Charoen" and "Bangkok" in provinces
     assert _search(page, "กทม", 3)[0].startswith("Bangkok")
-    page.screenshot(path=str(shots / "map-english-desktop.png"))
+    _snap(page, shots, "map-english-desktop.png")
     assert watched.errors == []
 
 
 @pytest.mark.parametrize("size", list(SIZES), ids=list(SIZES))
 def test_screenshots_of_a_filtered_map(
-    browser: Browser, live_server: LiveServer, shots: Path, size: str
+    browser: Browser, live_server: LiveServer, shots: Path | None, size: str
 ) -> None:
     width, height = SIZES[size]
     context = browser.new_context(viewport={"width": width, "height": height}, locale="th-TH")
@@ -219,11 +229,10 @@ def test_screenshots_of_a_filtered_map(
         _ready(page)
         _shown(page, 6)
         assert len(_results(page)) == 6
-        page.wait_for_timeout(300)  # markercluster's fade; the picture only, nothing asserted
-        page.screenshot(path=str(shots / f"map-search-{size}-{width}x{height}.png"))
-        page.screenshot(
-            path=str(shots / f"map-search-{size}-{width}x{height}-full.png"), full_page=True
-        )
+        if shots is not None:
+            page.wait_for_timeout(300)  # markercluster's fade; the picture only, nothing asserted
+            _snap(page, shots, f"map-search-{size}-{width}x{height}.png")
+            _snap(page, shots, f"map-search-{size}-{width}x{height}-full.png", full_page=True)
         assert errors == []
     finally:
         context.close()
@@ -231,7 +240,7 @@ def test_screenshots_of_a_filtered_map(
 
 @pytest.mark.parametrize("size", list(SIZES), ids=list(SIZES))
 def test_office_and_cluster_pages_link_their_exports(
-    browser: Browser, live_server: LiveServer, shots: Path, size: str
+    browser: Browser, live_server: LiveServer, shots: Path | None, size: str
 ) -> None:
     width, height = SIZES[size]
     context = browser.new_context(viewport={"width": width, "height": height}, locale="th-TH")
@@ -245,7 +254,7 @@ def test_office_and_cluster_pages_link_their_exports(
         ):
             page.goto(live_server.url + path)
             page.locator("#downloads").scroll_into_view_if_needed()
-            page.screenshot(path=str(shots / f"{name}-downloads-{size}-{width}x{height}.png"))
+            _snap(page, shots, f"{name}-downloads-{size}-{width}x{height}.png")
             with page.expect_download() as download:
                 page.click(link)
             text = Path(download.value.path()).read_text(encoding="utf-8-sig")

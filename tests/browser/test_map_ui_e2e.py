@@ -1,7 +1,7 @@
 """The national map's look in Chromium: status bubbles, area shading, and the phone layout.
 
-Screenshots (1366x900 and 390x844) go to $PINMAP_SCREENSHOTS when set, else to pytest's
-temporary directory, to be looked at.
+With PINMAP_SCREENSHOTS=<folder>, screenshots (1366x900 and 390x844) are saved there, to be
+looked at.
 """
 
 from __future__ import annotations
@@ -30,10 +30,18 @@ RING_COLOURS_JS = """() => [...new Set([...document.querySelectorAll('.pm-bubble
   .map(c => c.getAttribute('stroke')))]"""
 
 
-def _shots(factory: pytest.TempPathFactory) -> Path:
-    folder = Path(os.environ.get("PINMAP_SCREENSHOTS") or factory.getbasetemp() / "map-ui")
+def _shots(factory: pytest.TempPathFactory) -> Path | None:
+    """The screenshots' folder, or None: pictures are for people to look at, and cost CPU."""
+    if not os.environ.get("PINMAP_SCREENSHOTS"):
+        return None
+    folder = Path(os.environ["PINMAP_SCREENSHOTS"])
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+def _snap(page: Page, folder: Path | None, name: str) -> None:
+    if folder is not None:
+        page.screenshot(path=str(folder / name))
 
 
 OpenPage = Callable[[int, int], tuple[Page, list[str]]]
@@ -94,7 +102,7 @@ def test_bubbles_ring_the_shares_of_pin_colours(
     settled(page, RING_COLOURS_JS)
     assert set(page.evaluate(RING_COLOURS_JS)) <= PROGRESS
     assert page.evaluate(COUNT_JS) == 245
-    page.screenshot(path=str(_shots(tmp_path_factory) / "map-bubbles-progress-1366x900.png"))
+    _snap(page, _shots(tmp_path_factory), "map-bubbles-progress-1366x900.png")
     assert errors == []
 
 
@@ -114,7 +122,7 @@ def test_areas_are_shaded_by_reporting(
     assert fills and set(fills) <= AREA_RAMP
     assert page.is_visible("#legend-areas")
     assert "%" in page.locator("#legend-areas").inner_text()
-    page.screenshot(path=str(_shots(tmp_path_factory) / "map-areas-clusters-1366x900.png"))
+    _snap(page, _shots(tmp_path_factory), "map-areas-clusters-1366x900.png")
     # The aggregation: two of cluster 13's offices with approved items (all of one's, a third
     # of the other's) make 2 of n offices reporting and 28 of all their items approved.
     got = page.evaluate(
@@ -164,7 +172,7 @@ def test_phone_layout(
     assert page.locator(".leaflet-control-layers-expanded").count() == 0
     assert page.is_hidden("#site-nav")
     assert page.is_hidden("#map-panel")
-    page.screenshot(path=str(shots / "map-phone-390x844.png"))
+    _snap(page, shots, "map-phone-390x844.png")
 
     toggle = page.locator("#drawer-toggle")
     assert toggle.get_attribute("aria-expanded") == "false"
@@ -174,7 +182,7 @@ def test_phone_layout(
     )
     assert toggle.get_attribute("aria-expanded") == "true"
     assert page.is_visible("#f-q")
-    page.screenshot(path=str(shots / "map-phone-drawer-390x844.png"))
+    _snap(page, shots, "map-phone-drawer-390x844.png")
     page.keyboard.press("Escape")
     page.wait_for_selector("#map-panel", state="hidden")
     assert toggle.get_attribute("aria-expanded") == "false"
@@ -192,12 +200,12 @@ def test_phone_layout(
     )
     pbox = popup.bounding_box()
     assert pbox and pbox["x"] >= 0 and pbox["x"] + pbox["width"] <= 390
-    page.screenshot(path=str(shots / "map-phone-popup-390x844.png"))
+    _snap(page, shots, "map-phone-popup-390x844.png")
 
     page.locator(".nav-toggle").click()
     assert page.is_visible("#site-nav")
     assert page.locator(".nav-toggle").get_attribute("aria-expanded") == "true"
-    page.screenshot(path=str(shots / "map-phone-menu-390x844.png"))
+    _snap(page, shots, "map-phone-menu-390x844.png")
     assert errors == []
 
 
@@ -212,5 +220,5 @@ def test_desktop_layout(
     header = page.locator("header.topbar").bounding_box()
     box = page.locator(".folium-map").bounding_box()
     assert header and box and box["y"] + box["height"] >= 900 - 1
-    page.screenshot(path=str(_shots(tmp_path_factory) / "map-desktop-1366x900.png"))
+    _snap(page, _shots(tmp_path_factory), "map-desktop-1366x900.png")
     assert errors == []
