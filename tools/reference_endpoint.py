@@ -505,6 +505,43 @@ class _BadRequest(Exception):
     pass
 
 
+class Hold:
+    """A gate tests control: one route's requests from the `first`-th on (after the latency,
+    before any other fault) wait until `release()`, so a test acts while a run is exactly
+    there (a page landed, the next one pending) instead of hoping a delay lines it up."""
+
+    def __init__(self) -> None:
+        self.cond = threading.Condition()
+        self.route = ""
+        self.first = 0  # 0: nothing is held
+        self.waiting = 0
+
+    def arm(self, route: str, first: int) -> None:
+        with self.cond:
+            self.route, self.first = route, first
+
+    def release(self) -> None:
+        """Let every held request go on, and hold no more."""
+        with self.cond:
+            self.first = 0
+            self.cond.notify_all()
+
+    def wait_held(self, count: int = 1, timeout: float = 30.0) -> bool:
+        """Until `count` requests are held (False if that never happens within `timeout`)."""
+        with self.cond:
+            return self.cond.wait_for(lambda: self.waiting >= count, timeout)
+
+    def pass_through(self, route: str, ordinal: int, stopping: threading.Event) -> None:
+        with self.cond:
+            if not (self.first and route == self.route and ordinal >= self.first):
+                return
+            self.waiting += 1
+            self.cond.notify_all()
+            # shutdown() releases too, so a stopped server never leaves a thread held.
+            self.cond.wait_for(lambda: not self.first or stopping.is_set())
+            self.waiting -= 1
+
+
 class ReferenceServer(ThreadingHTTPServer):
     """The reference endpoint; `shutdown()` stops it and closes its socket."""
 
@@ -519,6 +556,7 @@ class ReferenceServer(ThreadingHTTPServer):
         self.stopping = threading.Event()
         self.counters = self._zero_counters()
         self.thread: threading.Thread | None = None
+        self.hold = Hold()
 
     @property
     def url(self) -> str:
@@ -567,6 +605,7 @@ class ReferenceServer(ThreadingHTTPServer):
     def shutdown(self) -> None:
         # Wake handlers sleeping on latency/timeout faults so nothing outlives the server.
         self.stopping.set()
+        self.hold.release()
         if self.thread is not None:
             super().shutdown()  # only valid while serve_forever runs, else it would block
             self.thread.join()
@@ -683,6 +722,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         ordinal, faults = server.begin(route)
         self._sleep(faults.latency_ms / 1000)
+        server.hold.pass_through(route, ordinal, server.stopping)
         if ordinal <= faults.timeout_first:
             server.count(route, "timeouts")
             self._sleep(faults.timeout_sleep_s)

@@ -6,18 +6,14 @@ from __future__ import annotations
 import unicodedata
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import current_app
 from markupsafe import Markup
 from PIL import ImageFile
-from weasyprint import CSS, HTML, URLFetcher
-from weasyprint.text.fonts import FontConfiguration
 
-# Importing WeasyPrint switches Pillow's process-wide LOAD_TRUNCATED_IMAGES on; the upload checks
-# and thumbnails (services/uploads.py, thumbnails.py) rely on Pillow refusing a truncated image,
-# and our documents embed no uploaded raster image, so it is switched back off.
-ImageFile.LOAD_TRUNCATED_IMAGES = False
+if TYPE_CHECKING:
+    from weasyprint import URLFetcher
 
 FONT_DIR = "vendor/sarabun/files"
 
@@ -60,28 +56,48 @@ def seed_markup() -> Markup:
     return seed + Markup('<p class="glyph-seed" aria-hidden="true"><b>{}</b></p>').format(_seed())
 
 
-class _OwnFiles(URLFetcher):
-    """Fetches our own static files only: a document never reaches the network or other
-    files, whatever a stored text might link to."""
+@cache
+def _own_files() -> type[URLFetcher]:
+    """The fetcher class, made on first use: WeasyPrint (pango, cairo bindings, its CSS) is
+    imported by the first document, not by every process that imports the app (each server
+    worker, each command, each test process), which took ~0.5 s of CPU apiece.
 
-    def __init__(self, static_folder: str) -> None:
-        super().__init__(allowed_protocols=("file",), allow_redirects=False)
-        self._root = Path(static_folder).resolve().as_uri() + "/"
+    Importing WeasyPrint switches Pillow's process-wide LOAD_TRUNCATED_IMAGES on; the upload
+    checks and thumbnails (services/uploads.py, thumbnails.py) rely on Pillow refusing a
+    truncated image, and our documents embed no uploaded raster image, so it is switched back
+    off right after that import."""
+    from weasyprint import URLFetcher
 
-    def fetch(self, url: str, headers: Any = None) -> Any:
-        if not url.startswith(self._root) or ".." in url:
-            raise ValueError("not one of our static files")
-        return super().fetch(url, headers)
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
+
+    class OwnFiles(URLFetcher):
+        """Fetches our own static files only: a document never reaches the network or other
+        files, whatever a stored text might link to."""
+
+        def __init__(self, static_folder: str) -> None:
+            super().__init__(allowed_protocols=("file",), allow_redirects=False)
+            self._root = Path(static_folder).resolve().as_uri() + "/"
+
+        def fetch(self, url: str, headers: Any = None) -> Any:
+            if not url.startswith(self._root) or ".." in url:
+                raise ValueError("not one of our static files")
+            return super().fetch(url, headers)
+
+    return OwnFiles
 
 
-def _fetcher(static_folder: str) -> _OwnFiles:
-    return _OwnFiles(static_folder)
+def _fetcher(static_folder: str) -> URLFetcher:
+    return _own_files()(static_folder)
 
 
 def render_pdf(html: str, base_url: str) -> bytes:
     """The document as PDF bytes; `base_url` resolves relative links (the page's own URL)."""
     static = str(current_app.static_folder)
+    fetcher = _fetcher(static)  # imports WeasyPrint, then puts Pillow's flag back
+    from weasyprint import CSS, HTML
+    from weasyprint.text.fonts import FontConfiguration
+
     fonts = FontConfiguration()
-    css = CSS(string=_font_css(static), font_config=fonts, url_fetcher=_fetcher(static))
+    css = CSS(string=_font_css(static), font_config=fonts, url_fetcher=fetcher)
     document = HTML(string=html, base_url=base_url, url_fetcher=_fetcher(static))
     return bytes(document.write_pdf(stylesheets=[css], font_config=fonts))

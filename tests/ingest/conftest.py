@@ -11,7 +11,7 @@ from sqlalchemy.orm import sessionmaker
 
 from pinmap.db import make_engine
 from pinmap.localdb import Cluster
-from tools.reference_endpoint import serve
+from tools.reference_endpoint import ReferenceServer, serve
 
 from ..support.databases import drop_database, fresh_database
 from ..support.ingest import FixedServer, IngestDB, Routes, serve_fixed
@@ -27,31 +27,44 @@ def ingest_db(pg_cluster: Cluster) -> Iterator[IngestDB]:
 
 
 @pytest.fixture
-def fixed_feed() -> Iterator[Callable[[Routes], str]]:
-    """Serve exact bodies by path (a `(status, body)` pair for another status); returns the URL."""
+def fixed_server() -> Iterator[Callable[[Routes], FixedServer]]:
+    """Serve exact bodies by path (a `(status, body)` pair for another status); returns the
+    server (its `url`, and its `hold` gate)."""
     servers: list[FixedServer] = []
 
-    def start(routes: Routes) -> str:
+    def start(routes: Routes) -> FixedServer:
         servers.append(serve_fixed(routes))
-        return f"http://127.0.0.1:{servers[-1].server_address[1]}"
+        return servers[-1]
 
     yield start
     for server in servers:
-        server.shutdown()
-        server.server_close()
+        server.stop()
 
 
 @pytest.fixture
-def endpoint() -> Iterator[Callable[..., str]]:
-    """Start the reference endpoint with the given fault switches; returns its URL."""
-    servers = []
+def fixed_feed(fixed_server: Callable[[Routes], FixedServer]) -> Callable[[Routes], str]:
+    """Serve exact bodies by path (a `(status, body)` pair for another status); returns the URL."""
+    return lambda routes: fixed_server(routes).url
 
-    def start(**kw: object) -> str:
-        server, url = serve(**kw)  # type: ignore[arg-type]
+
+@pytest.fixture
+def reference_server() -> Iterator[Callable[..., ReferenceServer]]:
+    """Start the reference endpoint with the given fault switches; returns the server (its
+    `url`, and its `hold` gate for a test that must act while a run waits on a page)."""
+    servers: list[ReferenceServer] = []
+
+    def start(**kw: object) -> ReferenceServer:
+        server, _url = serve(**kw)  # type: ignore[arg-type]
         servers.append(server)
-        return url
+        return server
 
     yield start
     for s in servers:
         s.shutdown()
         s.server_close()
+
+
+@pytest.fixture
+def endpoint(reference_server: Callable[..., ReferenceServer]) -> Callable[..., str]:
+    """Start the reference endpoint with the given fault switches; returns its URL."""
+    return lambda **kw: reference_server(**kw).url

@@ -8,6 +8,7 @@ Deterministic: a fixed seed, derandomized Hypothesis, bounded examples (see SETT
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -23,15 +24,16 @@ from schemathesis.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
-from sqlalchemy import Connection, create_engine, text
+from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from pinmap import create_app
 from pinmap.config import PROJECT_ROOT
+from pinmap.models import Office, PolicyItem, User
 from pinmap.services import coaching as coaching_svc
 
-from ..support.app import TEST_CONFIG
-from ..support.portal import World, full_report
+from ..support.app import TEST_CONFIG, shared_app
+from ..support.portal import World, WorldRows, full_report
 from ..support.progress_sql import ENTRIES
 
 PRINCIPALS = ("anonymous", "admin", "own_director")
@@ -104,8 +106,70 @@ def _operations() -> list[tuple[str, str]]:
     return found
 
 
+@pytest.fixture(scope="module")
+def fuzz_state(
+    world_engine: Engine, world_database: WorldRows, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Connection, dict[str, Any]]]:
+    """The module's transaction in the world's database, with the real ids built in it once.
+
+    Every test runs in a savepoint of it that is rolled back (the `connection` below), so each
+    starts from the same rows, as when each test built them again in a transaction of its own."""
+    with world_engine.connect() as conn:
+        trans = conn.begin()
+        try:
+            factory = sessionmaker(
+                bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False
+            )
+            app = shared_app(
+                {
+                    **TEST_CONFIG,
+                    "PINMAP_UPLOAD_DIR": str(tmp_path_factory.mktemp("api-fuzz") / "uploads"),
+                    "SQLALCHEMY_URL": world_database.url,
+                },
+                factory,
+            )
+            with factory() as session:
+                rows = world_database
+                users = {who: session.get(User, uid) for who, uid in rows.user_ids.items()}
+                item, own = session.get(PolicyItem, rows.item_id), session.get(Office, rows.own_id)
+                assert item is not None and own is not None and all(users.values())
+                world = World(users, dict(rows.tokens), rows.fy, item, 1, own)  # type: ignore[arg-type]
+                ids = _real_ids(app, world, session, conn)
+            yield conn, ids
+        finally:
+            trans.rollback()
+
+
 @pytest.fixture
-def real_ids(app: Flask, world: World, session: Session, connection: Connection) -> dict[str, Any]:
+def connection(fuzz_state: tuple[Connection, dict[str, Any]]) -> Iterator[Connection]:
+    """This module's tests: a savepoint of the module's transaction, rolled back after each."""
+    conn = fuzz_state[0]
+    savepoint = conn.begin_nested()
+    try:
+        yield conn
+    finally:
+        savepoint.rollback()
+
+
+@pytest.fixture
+def real_ids(
+    fuzz_state: tuple[Connection, dict[str, Any]], connection: Connection
+) -> dict[str, Any]:
+    ids = dict(fuzz_state[1])
+    # The previous test's savepoint was rolled back to these rows, not past them.
+    found = connection.execute(
+        text(
+            "SELECT (SELECT count(*) FROM visit_plans WHERE id = :plan_id)"
+            " + (SELECT count(*) FROM evidence WHERE id = :evidence_id)"
+            " + (SELECT count(*) FROM best_practices WHERE id = :bp_id)"
+        ),
+        {k: ids[k] for k in ("plan_id", "evidence_id", "bp_id")},
+    ).scalar()
+    assert found == 3, ids
+    return ids
+
+
+def _real_ids(app: Flask, world: World, session: Session, connection: Connection) -> dict[str, Any]:
     """Things that exist, so that generated bodies also reach the services: monitoring rounds,
     a draft visit plan, a draft report with one piece of evidence."""
     coaching_svc.load_rounds(session, PROJECT_ROOT / "data" / "monitoring_rounds.csv")
@@ -182,6 +246,16 @@ def real_ids(app: Flask, world: World, session: Session, connection: Connection)
     }
 
 
+@pytest.fixture
+def counted() -> list[dict[str, int]]:
+    """The row counts of the database as it is now, when known (at most one entry).
+
+    The examples of a test run one after the other in the test's transaction: the counts taken
+    after a refused request are those before the next request, so they are not counted again.
+    A request that was not refused empties it (its writes are not counted)."""
+    return []
+
+
 OPERATIONS = _operations()
 
 
@@ -202,6 +276,7 @@ def test_no_input_makes_a_5xx_or_contradicts_the_document(
     world: World,
     connection: Connection,
     real_ids: dict[str, Any],
+    counted: list[dict[str, int]],
 ) -> None:
     app.config["WTF_CSRF_ENABLED"] = False
     operation = schema[path][method]
@@ -215,10 +290,13 @@ def test_no_input_makes_a_5xx_or_contradicts_the_document(
         )
     )
     for who in PRINCIPALS:
-        before = _counts(connection)
+        # The counts after the previous refusal are the counts now: nothing ran in between.
+        before = counted.pop() if counted else _counts(connection)
         # Identity: the WSGI client hands over bodies as sent, and ours are gzipped otherwise.
         headers = {**world.headers(who), "Accept-Encoding": "identity"}
         response = case.call(app=app, headers=headers)
         case.validate_response(response, checks=CHECKS)
         if response.status_code >= 400:
-            assert _counts(connection) == before, (who, response.status_code)
+            after = _counts(connection)
+            assert after == before, (who, response.status_code)
+            counted.append(after)

@@ -146,7 +146,7 @@ def world(pg_cluster: Cluster) -> Iterator[World]:
     factory.kw["bind"].dispose()
 
 
-def until(check: Callable[[], bool], timeout: float = 5.0) -> bool:
+def until(check: Callable[[], bool], timeout: float = 15.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if check():
@@ -502,7 +502,8 @@ def test_boundary_import_alters_provinces_regions_and_labels(
 
 
 def _gunicorn(database_url: str) -> tuple[subprocess.Popen[bytes], str]:
-    """One host as `make run` starts it (gevent worker), with the cache on."""
+    """One host as `make run` starts it (gevent worker), with the cache on; not yet waited for
+    (see `_answers`), so that two hosts start side by side."""
     port = free_port()
     env = {
         **os.environ,
@@ -519,9 +520,7 @@ def _gunicorn(database_url: str) -> tuple[subprocess.Popen[bytes], str]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    base = f"http://127.0.0.1:{port}"
-    assert until(lambda: _answers(base), timeout=30), "gunicorn did not start"
-    return proc, base
+    return proc, f"http://127.0.0.1:{port}"
 
 
 def _answers(base: str) -> bool:
@@ -535,6 +534,8 @@ def test_two_gunicorn_hosts_drop_their_bodies_on_a_change(world: World) -> None:
     hosts = [_gunicorn(world.url), _gunicorn(world.url)]
     path = "/api/v1/offices?cluster=1"
     try:
+        for _, base in hosts:
+            assert until(lambda b=base: _answers(b), timeout=60), "gunicorn did not start"
         # Once the listener runs, the same ETag comes back as a 304 (a cached entry).
         for _, base in hosts:
             first = get(base, path)

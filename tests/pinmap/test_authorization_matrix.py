@@ -2,8 +2,9 @@
 kind of user, and `test_every_write_route_has_a_row`, which walks the URL map, so a new write
 route fails CI until it gets a row or a commented place in NO_AUTHZ_NEEDED.
 
-Speed: one test per row; each cell runs inside a savepoint that is rolled back, so the users,
-tokens and app are built once per row, not once per cell.
+Speed: one test per row; the row's state is built once, and each cell runs inside a savepoint
+within it that is rolled back, so the users, tokens, app and state are built once per row, not
+once per cell.
 """
 
 from __future__ import annotations
@@ -11,17 +12,12 @@ from __future__ import annotations
 import pytest
 from flask import Flask
 
-from ..support.authz_matrix import ALL, NO_AUTHZ_NEEDED, ROWS, Ctx, Row, _run_cell
+from ..support.authz_matrix import NO_AUTHZ_NEEDED, ROWS, Ctx, Row, run_row
 
 
 @pytest.mark.parametrize("row", ROWS, ids=[r.name for r in ROWS])
 def test_authorization_matrix(ctx: Ctx, row: Row) -> None:
-    failures = []
-    for who in ALL:
-        try:
-            _run_cell(ctx, row, who)
-        except AssertionError as err:
-            failures.append(f"{who}: {err}".splitlines()[0])
+    failures = run_row(ctx, row)
     assert not failures, f"{row.name} ({row.method} {row.rule}):\n" + "\n".join(failures)
 
 

@@ -53,7 +53,16 @@ def listener(db: OrderDB) -> Iterator[Subscriber]:
     broker.unsubscribe(sub)
 
 
-def _received(sub: Subscriber, wait: float) -> list[int]:
+# How long "nothing (more) arrives" is watched for. The listener delivers every change that
+# one wake-up finds in a single pass, in id order, so anything extra (a duplicate, a change out
+# of order) would be queued with the changes the test waits for; half a second is margin for
+# the listener's thread to be scheduled, not for the database.
+SETTLE = 0.5
+
+
+def _received(sub: Subscriber, wait: float, expect: int | None = None) -> list[int]:
+    """The change ids delivered within `wait` seconds; with `expect`, as soon as that many have
+    come, plus whatever else comes in the SETTLE seconds after them."""
     ids: list[int] = []
     deadline = time.monotonic() + wait
     while (left := deadline - time.monotonic()) > 0:
@@ -63,7 +72,19 @@ def _received(sub: Subscriber, wait: float) -> list[int]:
             break
         if isinstance(change, Change):
             ids.append(change.id)
+            if expect is not None and len(ids) == expect:
+                deadline = time.monotonic() + SETTLE
+                expect = None
     return ids
+
+
+def _until(check: Callable[[], bool], timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.02)
+    return check()
 
 
 def _in_thread(fn: Callable[[], int]) -> tuple[threading.Thread, list[int]]:
@@ -105,11 +126,13 @@ def test_without_the_lock_a_change_that_commits_late_is_skipped(
         second = early.execute(insert).scalar_one()
         early.execute(notify, {"id": str(second)})
         early.commit()
-        assert _received(listener, 2.0) == [second]
+        assert _received(listener, 10.0, expect=1) == [second]
         late.execute(notify, {"id": str(first)})
         late.commit()
     assert first < second
-    assert _received(listener, 1.0) == []  # the listener is past `first`: it never sees it
+    # The listener is past `first`: it never sees it. Waited for as long as before (the claim
+    # is about what a woken listener does, which takes it milliseconds).
+    assert _received(listener, 1.0) == []
 
 
 def test_a_change_whose_id_was_read_first_is_never_skipped(
@@ -120,14 +143,15 @@ def test_a_change_whose_id_was_read_first_is_never_skipped(
         first = emit_change(late, "office.updated", "spp-krabi", {"test": "late"}).id
         # Another transaction now draws its id and tries to commit before this one.
         thread, out = _in_thread(lambda: _commit_one(factory, "early"))
-        time.sleep(0.5)
+        # Waits until the other transaction queues on the lock (what a fixed pause hoped for).
+        assert _until(lambda: _waiting_on_the_lock(db) == 1)
         assert thread.is_alive() and _waiting_on_the_lock(db) == 1
         assert _received(listener, 0.5) == []
-    thread.join(5)
+    thread.join(10)
     assert not thread.is_alive()
     second = out[0]
     assert first < second
-    assert _received(listener, 3.0) == [first, second]
+    assert _received(listener, 10.0, expect=2) == [first, second]
 
 
 def test_a_change_committing_slowly_is_never_skipped(db: OrderDB, listener: Subscriber) -> None:
@@ -151,15 +175,15 @@ def test_a_change_committing_slowly_is_never_skipped(db: OrderDB, listener: Subs
         slow, out_slow = _in_thread(commit_slowly)
         assert holding.wait(10)
         fast, out_fast = _in_thread(lambda: _commit_one(db.factory(), "fast"))
-        time.sleep(0.5)
+        assert _until(lambda: _waiting_on_the_lock(db) == 1)
         assert fast.is_alive() and _waiting_on_the_lock(db) == 1
         assert _received(listener, 0.5) == []
         release.set()
-        slow.join(5)
-        fast.join(5)
+        slow.join(10)
+        fast.join(10)
         assert not slow.is_alive() and not fast.is_alive()
         assert out_slow[0] < out_fast[0]
-        assert _received(listener, 3.0) == [out_slow[0], out_fast[0]]
+        assert _received(listener, 10.0, expect=2) == [out_slow[0], out_fast[0]]
     finally:
         release.set()
         slow_engine.dispose()
@@ -180,7 +204,7 @@ def test_a_session_of_its_own_sends_its_changes_and_commit_together(db: OrderDB)
         slow, out_slow = _in_thread(lambda: _commit_one(db.factory(slow_engine), "paused"))
         assert holding.wait(10)
         fast, out_fast = _in_thread(lambda: _commit_one(db.factory(), "unpaused"))
-        fast.join(3)
+        fast.join(10)
         assert not fast.is_alive(), "the paused session still held the change-order lock"
         with db.engine.connect() as conn:
             ids = conn.execute(
@@ -191,7 +215,7 @@ def test_a_session_of_its_own_sends_its_changes_and_commit_together(db: OrderDB)
             assert len(list(ids)) == 2  # the paused one had already committed
     finally:
         release.set()
-        slow.join(5)
+        slow.join(10)
         slow_engine.dispose()
     assert out_slow[0] < out_fast[0]
 
@@ -202,7 +226,7 @@ def test_the_lock_is_held_only_while_committing(db: OrderDB) -> None:
     with factory.begin() as slow:
         pending = emit_change(slow, "office.updated", "spp-krabi", {"test": "slow"})
         thread, out = _in_thread(lambda: _commit_one(factory, "other"))
-        thread.join(3)
+        thread.join(10)
         assert not thread.is_alive(), "a transaction that was not committing held the lock"
     assert out[0] < pending.id
 
@@ -255,7 +279,7 @@ def test_rolled_back_changes_are_never_written(db: OrderDB, listener: Subscriber
         dropped.id  # noqa: B018
     with pytest.raises(ChangeRolledBack):
         undone.id  # noqa: B018
-    assert _received(listener, 2.0) == [kept.id]
+    assert _received(listener, 10.0, expect=1) == [kept.id]
     with factory() as session:
         payloads = session.scalars(select(ChangeEvent.payload).where(ChangeEvent.id >= kept.id))
         assert list(payloads) == [{"test": "kept"}]

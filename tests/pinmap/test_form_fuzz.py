@@ -36,6 +36,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Connection, text
 from werkzeug.datastructures import FileStorage
+from werkzeug.test import Cookie
 
 from .. import signin
 from ..support import authz_matrix as matrix
@@ -727,14 +728,49 @@ class Runner:
     secret: str
     fp_sql: str
     failures: list[str] = field(default_factory=list)
+    # The session cookie every request starts from, and the database's fingerprint under it.
+    cookie: Cookie | None = None
+    start: str = ""
 
     def fingerprint(self) -> tuple[str, int]:
-        return self.c.conn.execute(text(self.fp_sql)).scalar() or "", stored_files(self.c.app)
+        return self._db_fingerprint(), stored_files(self.c.app)
+
+    def _db_fingerprint(self) -> str:
+        return self.c.conn.execute(text(self.fp_sql)).scalar() or ""
+
+    def sign_in_once(self) -> None:
+        """Sign in (a server-side session row, the CSRF secret in the cookie) in the form's
+        state, outside the requests' savepoints, and keep the cookie that says so.
+
+        Each request then starts from this cookie again: a request that signed the session out
+        or changed its epoch did so in its savepoint, which is rolled back, so the session row
+        is back as it was, exactly as a fresh sign-in per request left it (a row per request).
+        Likewise the database is the same at the start of every request: its fingerprint is
+        taken once here (files are not rolled back, so they are still counted per request)."""
+        sign_in(self.client, self.c, self.target.who, self.secret)
+        self.cookie = self.client.get_cookie(_session_cookie(self.client))
+        self.start = self._db_fingerprint()
+
+    def restore_session(self) -> None:
+        name = _session_cookie(self.client)
+        if self.cookie is None:
+            self.client.delete_cookie(name)
+            return
+        self.client.set_cookie(
+            name,
+            self.cookie.decoded_value,
+            domain=self.cookie.domain,
+            origin_only=self.cookie.origin_only,
+            path=self.cookie.path,
+            secure=self.cookie.secure,
+            httponly=self.cookie.http_only,
+            samesite=self.cookie.same_site,
+        )
 
     def baseline(self) -> None:
         savepoint = self.c.conn.begin_nested()
         try:
-            sign_in(self.client, self.c, self.target.who, self.secret)
+            self.restore_session()
             r = send(self.client, self.plan, Mutation({}, None, None), self.token)
             if not 200 <= r.status_code < 400:
                 self.failures.append(
@@ -748,8 +784,8 @@ class Runner:
     def one(self, m: Mutation) -> None:
         savepoint = self.c.conn.begin_nested()
         try:
-            sign_in(self.client, self.c, self.target.who, self.secret)
-            before = self.fingerprint()
+            self.restore_session()
+            before = self.start, stored_files(self.c.app)
             try:
                 r = send(self.client, self.plan, m, self.token)
             except Exception as exc:  # TESTING propagates a view's exception: that is a 500
@@ -775,6 +811,18 @@ class Runner:
                         )
         finally:
             savepoint.rollback()
+
+    def check_rolled_back(self) -> None:
+        """What lets `start` stand for every request: the savepoints undid everything."""
+        end = self._db_fingerprint()
+        if end != self.start:
+            self.failures.append(
+                f"the requests' savepoints left the database changed: {_diff((self.start, 0), (end, 0))}"
+            )
+
+
+def _session_cookie(client: FlaskClient) -> str:
+    return str(client.application.config["SESSION_COOKIE_NAME"])
 
 
 def _diff(before: tuple[str, int], after: tuple[str, int]) -> str:
@@ -823,18 +871,26 @@ def sweep(plan: Plan) -> list[Mutation]:
     return out
 
 
+def start(c: matrix.Ctx, target: Target, fp_sql: str) -> Runner:
+    """The form's state, its plan (from its page) and a runner signed in to send requests."""
+    prepared = target.prepare(c)
+    c.app.config["WTF_CSRF_ENABLED"] = True  # from here on, as a browser would send it
+    client = c.app.test_client()
+    sign_in(client, c, target.who, None)
+    plan, body = make_plan(c, client, target, prepared)
+    token, secret = csrf_of(client, body)
+    runner = Runner(c, target, plan, client, token, secret, fp_sql)
+    runner.sign_in_once()
+    return runner
+
+
 def fuzz_one(c: matrix.Ctx, target: Target, fp_sql: str, examples: int) -> list[str]:
     """Every failure of one form, as lines naming the hostile values."""
     # The state the form acts on is built once; each request runs in a savepoint inside it.
     state = c.conn.begin_nested()
     try:
-        prepared = target.prepare(c)
-        c.app.config["WTF_CSRF_ENABLED"] = True  # from here on, as a browser would send it
-        client = c.app.test_client()
-        sign_in(client, c, target.who, None)
-        plan, body = make_plan(c, client, target, prepared)
-        token, secret = csrf_of(client, body)
-        runner = Runner(c, target, plan, client, token, secret, fp_sql)
+        runner = start(c, target, fp_sql)
+        plan = runner.plan
 
         def run(m: Mutation) -> None:
             known = len(runner.failures)
@@ -858,6 +914,7 @@ def fuzz_one(c: matrix.Ctx, target: Target, fp_sql: str, examples: int) -> list[
             phases=[Phase.explicit, Phase.generate],
             suppress_health_check=list(HealthCheck),
         )(given(mutations(plan))(run))()
+        runner.check_rolled_back()
     finally:
         c.app.config["WTF_CSRF_ENABLED"] = False
         state.rollback()
@@ -890,3 +947,52 @@ def test_every_write_form_is_fuzzed() -> None:
         for m in (r.methods or set()) & WRITE_METHODS
     }
     assert wanted == {(t.method, t.rule) for t in TARGETS}
+
+
+# What a refusal may leave behind, planted after the request: each must be reported.
+PLANTED = {
+    "a row added": (
+        "INSERT INTO user_sessions (user_id, key_sha256) SELECT min(id), 'planted' FROM users"
+    ),
+    "a version bumped": "UPDATE offices SET version = version + 1 WHERE code = :own",
+    "a row touched": (
+        "UPDATE offices SET updated_at = updated_at + interval '1 second' WHERE code = :own"
+    ),
+    "a file stored": "",
+}
+
+
+@pytest.mark.parametrize("planted", sorted(PLANTED))
+def test_a_refusal_that_changed_something_is_caught(
+    ctx: matrix.Ctx, planted: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fingerprint of the start is taken once per form (the savepoints make every request
+    start from the same database): a change a refused request leaves is still caught, and the
+    session every request starts from is the one signed in."""
+    import sys
+
+    target = next(t for t in TARGETS if (t.method, t.rule) == ("POST", "/portal/logout"))
+    sent = send
+
+    def send_and_plant(client: FlaskClient, plan: Plan, m: Mutation, token: str) -> Any:
+        assert client.get_cookie(_session_cookie(client)) == runner.cookie
+        r = sent(client, plan, m, token)
+        if PLANTED[planted]:
+            ctx.conn.execute(text(PLANTED[planted]), {"own": matrix.OWN})
+        else:
+            folder = Path(ctx.app.config["PINMAP_UPLOAD_DIR_PATH"])
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / "left-behind.png").write_bytes(b"x")
+        return r
+
+    state = ctx.conn.begin_nested()
+    try:
+        runner = start(ctx, target, fingerprint_sql(ctx.conn))
+        monkeypatch.setattr(sys.modules[__name__], "send", send_and_plant)
+        runner.one(Mutation({"csrf_token": "forged"}, None, None))
+        runner.check_rolled_back()
+    finally:
+        ctx.app.config["WTF_CSRF_ENABLED"] = False
+        state.rollback()
+    assert len(runner.failures) == 1, runner.failures
+    assert runner.failures[0].startswith("400 left a change behind"), runner.failures

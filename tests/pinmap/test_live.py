@@ -10,7 +10,8 @@ import tempfile
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -43,6 +44,7 @@ def _dispose_app_engines() -> Iterator[None]:
 
 class Live:
     def __init__(self, url: str, database_url: str) -> None:
+        self.app = _APPS[-1]  # the server _serve just started
         self.url = url
         self.database_url = database_url
         self.factory = sessionmaker(bind=make_engine(database_url))
@@ -58,6 +60,37 @@ def _serve(database_url: str) -> tuple[object, str]:
     server = make_server("127.0.0.1", free_port(), app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, f"http://127.0.0.1:{server.server_port}"
+
+
+def _until(check: Callable[[], bool], timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.02)
+    return check()
+
+
+def _subscribed(app: object, at_least: int) -> bool:
+    """Waits until `app`'s broker holds `at_least` subscribers (closed streams of earlier tests
+    may still be counted until their next write, hence "at least").
+
+    A stream's headers are sent only after its subscription, so this is already true when the
+    clients have their 200: it states what a change committed next relies on."""
+    return _until(lambda: _subscribers(app) >= at_least)
+
+
+def _read_all(clients: dict[str, SSEClient], timeout: float) -> dict[str, list[int]]:
+    """Each client's change ids until it is quiet for `timeout` seconds, the clients read at
+    the same time (their quiet windows overlap instead of adding up)."""
+    with ThreadPoolExecutor(max_workers=len(clients)) as pool:
+        futures = {
+            who: pool.submit(
+                lambda c=c: [e.id for e in iter(lambda: c.next_event(timeout=timeout), None)]
+            )
+            for who, c in clients.items()
+        }
+        return {who: f.result() for who, f in futures.items()}
 
 
 @pytest.fixture(scope="module")
@@ -87,10 +120,10 @@ def test_a_committed_change_reaches_an_open_stream(live: Live) -> None:
 def test_resume_with_last_event_id_gets_every_missed_change_once(live: Live) -> None:
     first, second, third = live.emit(), live.emit(), live.emit()
     client = SSEClient(live.url + "/api/v1/stream", {"Last-Event-ID": str(first)})
-    got = [client.next_event(timeout=3), client.next_event(timeout=3)]
+    got = [client.next_event(timeout=10), client.next_event(timeout=10)]
     assert [e.id for e in got if e] == [second, third]
     fourth = live.emit()
-    event = client.next_event(timeout=3)
+    event = client.next_event(timeout=10)
     assert event is not None and event.id == fourth
     assert client.next_event(timeout=0.5) is None  # nothing twice
     client.close()
@@ -123,7 +156,7 @@ def test_a_client_that_drops_before_its_first_change_resumes_exactly(live: Live)
     missed = live.emit()  # committed while the client is away
     again = SSEClient(live.url + "/api/v1/stream", {"Last-Event-ID": seen})
     assert _first_block(again)["id"] == seen
-    event = again.next_event(timeout=3)
+    event = again.next_event(timeout=10)
     again.close()
     assert event is not None and event.id == missed
 
@@ -184,13 +217,10 @@ def test_private_changes_reach_only_their_office_and_obec(live: Live) -> None:
         who: SSEClient(live.url + "/api/v1/stream", {"Authorization": f"Bearer {t}"} if t else {})
         for who, t in {**tokens, "public": ""}.items()
     }
-    time.sleep(0.3)
+    assert _subscribed(live.app, len(clients))
     private = live.emit("progress.saved", audience="office", office_id=krabi_id)
     public = live.emit("progress.approved")
-    seen = {
-        who: [e.id for e in iter(lambda c=c: c.next_event(timeout=1.5), None)]
-        for who, c in clients.items()
-    }
+    seen = _read_all(clients, timeout=1.5)
     for c in clients.values():
         c.close()
     assert seen["krabi"] == [private, public]
@@ -220,9 +250,9 @@ def test_listener_reconnects_after_a_database_restart() -> None:
         server, base = _serve(url)
         live = Live(base, url)
         client = SSEClient(base + "/api/v1/stream", timeout=20)
-        time.sleep(0.3)
+        assert _subscribed(live.app, 1)
         before = live.emit()
-        assert client.next_event(timeout=3).id == before  # type: ignore[union-attr]
+        assert client.next_event(timeout=10).id == before  # type: ignore[union-attr]
         cluster.stop()
         cluster.start()
         live.factory.kw["bind"].dispose()
@@ -241,6 +271,7 @@ def test_listener_reconnects_after_a_database_restart() -> None:
 
 
 def _gunicorn(database_url: str, workers: int) -> tuple[subprocess.Popen[bytes], str]:
+    """Starts one gunicorn master; `_answering` waits for it (so several start side by side)."""
     port = free_port()
     env = {
         **os.environ,
@@ -267,47 +298,79 @@ def _gunicorn(database_url: str, workers: int) -> tuple[subprocess.Popen[bytes],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        start_new_session=True,  # a process group of its own, for _stop
     )
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            urllib.request.urlopen(base + "/healthz", timeout=1).close()
-            break
-        except OSError:
-            time.sleep(0.1)
-    return proc, base
+    return proc, f"http://127.0.0.1:{port}"
 
 
-def test_two_hosts_of_gunicorn_workers_deliver_every_change_to_every_client(live: Live) -> None:
+def _answering(base: str) -> bool:
+    try:
+        urllib.request.urlopen(base + "/healthz", timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
+def _stop(hosts: list[tuple[subprocess.Popen[bytes], str]]) -> None:
+    # Killed, master and workers at once: even gunicorn's quick shutdown (SIGINT) waits for
+    # open handlers, and a stream whose client left ends only at its next heartbeat (15 s).
+    # Nothing here is about shutting down; the database drops the killed connections.
+    for proc, _ in hosts:
+        os.killpg(proc.pid, signal.SIGKILL)
+    for proc, _ in hosts:
+        proc.wait()
+
+
+@pytest.fixture(scope="module")
+def hosts(live: Live) -> Iterator[list[tuple[subprocess.Popen[bytes], str]]]:
+    """Two gunicorn masters of two gevent workers each on the live database, started side by
+    side and shared by the tests that need two hosts (starting them is most of their cost)."""
+    started = [_gunicorn(live.database_url, workers=2) for _ in range(2)]
+    try:
+        for _, base in started:
+            assert _until(lambda b=base: _answering(b), timeout=60), "gunicorn did not start"
+        yield started
+    finally:
+        _stop(started)
+
+
+def _listeners(live: Live) -> int:
+    """LISTEN connections (one per process whose broker runs) on the live database."""
+    from sqlalchemy import text
+
+    with live.factory() as session:
+        return int(
+            session.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE application_name = 'pinmap-listen' AND datname = current_database()"
+                )
+            ).scalar_one()
+        )
+
+
+def test_two_hosts_of_gunicorn_workers_deliver_every_change_to_every_client(
+    live: Live, hosts: list[tuple[subprocess.Popen[bytes], str]]
+) -> None:
     # Which worker of one master accepts a connection is up to the kernel (on a small machine
     # one gevent worker may take them all), so two masters stand in for two hosts behind a
     # load balancer: their workers are distinct processes whatever the kernel does.
-    hosts = [_gunicorn(live.database_url, workers=2) for _ in range(2)]
     clients: list[SSEClient] = []
     try:
-        from concurrent.futures import ThreadPoolExecutor
-
         with ThreadPoolExecutor(max_workers=40) as pool:
             for _, base in hosts:
                 clients += pool.map(lambda _, b=base: SSEClient(b + "/api/v1/stream"), range(40))
         assert all(c.status == 200 for c in clients)
         assert len({c.served_by for c in clients}) >= 2, "streams held by several processes"
-        time.sleep(0.5)
+        # Every process holding a stream listens (its 200 came after that): one LISTEN each.
+        assert _until(lambda: _listeners(live) >= len({c.served_by for c in clients}))
         ids = [live.emit() for _ in range(3)]
         for c in clients:
-            got = [c.next_event(timeout=3) for _ in ids]
+            got = [c.next_event(timeout=10) for _ in ids]
             assert [e.id for e in got if e] == ids, f"client on worker {c.served_by}"
     finally:
         for c in clients:
             c.close()
-        for proc, _ in hosts:
-            proc.send_signal(signal.SIGINT)  # quick shutdown: open streams need not drain
-        for proc, _ in hosts:
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
 
 
 # --- hardening: cursors a client makes up, and streams that outlive their access -------------
@@ -332,7 +395,7 @@ def _subscribers(app: object) -> int:
     return broker.subscriber_count if broker is not None else 0
 
 
-def _settles_at_zero(app: object, timeout: float = 5.0) -> bool:
+def _settles_at_zero(app: object, timeout: float = 10.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if _subscribers(app) == 0:
@@ -364,9 +427,9 @@ def test_an_out_of_range_cursor_is_400_registers_nothing_and_silences_nobody(
     assert _status(f"{base}/api/v1/stream?last_event_id={cursor}") == 400
     assert _subscribers(app) == 0
     client = SSEClient(base + "/api/v1/stream")
-    time.sleep(0.3)
+    assert _subscribed(app, 1)
     change_id = live.emit()
-    event = client.next_event(timeout=3)
+    event = client.next_event(timeout=10)
     client.close()
     assert event is not None and event.id == change_id
     assert _settles_at_zero(app)
@@ -380,13 +443,18 @@ def test_an_ahead_cursor_on_the_first_stream_does_not_move_the_listener(
     ahead = SSEClient(base + "/api/v1/stream", {"Last-Event-ID": str(newest + 1000)})
     assert ahead.status == 200
     other = SSEClient(base + "/api/v1/stream")
-    time.sleep(0.3)
+    assert _subscribed(app, 2)
     later = [live.emit(), live.emit()]
-    assert [e.id for e in iter(lambda: other.next_event(timeout=2), None)] == later
-    # The made-up cursor itself resumes from what exists, told to reload its data.
-    assert _first_block(ahead)["id"] == str(newest)
-    assert ahead.next_event(timeout=3).event == "reset"  # type: ignore[union-attr]
-    assert [e.id for e in iter(lambda: ahead.next_event(timeout=2), None)] == later
+    # `other` is read on a thread while `ahead` is read here: their quiet windows overlap.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        seen_by_other = pool.submit(
+            lambda: [e.id for e in iter(lambda: other.next_event(timeout=2), None)]
+        )
+        # The made-up cursor itself resumes from what exists, told to reload its data.
+        assert _first_block(ahead)["id"] == str(newest)
+        assert ahead.next_event(timeout=10).event == "reset"  # type: ignore[union-attr]
+        assert [e.id for e in iter(lambda: ahead.next_event(timeout=2), None)] == later
+        assert seen_by_other.result() == later
     with urllib.request.urlopen(f"{base}/api/v1/changes?since={later[-1] + 50}") as r:
         import json
 
@@ -486,7 +554,7 @@ def _krabi_id(live: Live) -> int:
         return int(session.execute(text("SELECT id FROM offices WHERE code='spp-krabi'")).one()[0])
 
 
-def _ends(client: SSEClient, timeout: float = 5.0) -> tuple[bool, list[int]]:
+def _ends(client: SSEClient, timeout: float = 10.0) -> tuple[bool, list[int]]:
     """Read until the stream ends (True) or `timeout` passes (False); the change ids seen."""
     deadline = time.monotonic() + timeout
     sock = client.response.fp.raw._sock  # type: ignore[attr-defined]
@@ -512,9 +580,9 @@ def test_signing_out_ends_the_browsers_open_stream(live: Live, fresh: tuple[str,
     browser.sign_in("live-signout@example.go.th")
     stream = browser.stream()
     _first_block(stream)
-    time.sleep(0.3)
+    assert _subscribed(app, 1)
     private = live.emit("progress.saved", audience="office", office_id=krabi)
-    assert stream.next_event(timeout=3).id == private  # type: ignore[union-attr]
+    assert stream.next_event(timeout=10).id == private  # type: ignore[union-attr]
     assert browser.post("/portal/logout", {}, "/portal/password") == 200
     ended, _ = _ends(stream)
     assert ended, "the stream outlived its sign-out"
@@ -542,7 +610,7 @@ def test_a_new_office_or_a_password_change_ends_streams(
     by_token = SSEClient(base + "/api/v1/stream", {"Authorization": f"Bearer {owner_token}"})
     for s in (on_desk, on_laptop, by_token):
         _first_block(s)
-    time.sleep(0.3)
+    assert _subscribed(app, 4)
     with live.factory.begin() as session:  # an admin, in another process, moves the user
         moved = session.get(User, moved_id)
         update_user(
@@ -566,31 +634,34 @@ def test_a_new_office_or_a_password_change_ends_streams(
     )
     assert _ends(on_desk)[0], "the other browser's stream outlived the password change"
     assert _ends(by_token)[0], "the token's stream outlived the password change"
-    time.sleep(0.3)
+    # The broker has dropped the three ended streams; only the laptop's is left to receive.
+    assert _until(lambda: _subscribers(app) == 1)
     private = live.emit("progress.saved", audience="office", office_id=krabi)
-    assert on_laptop.next_event(timeout=3).id == private  # type: ignore[union-attr]
+    assert on_laptop.next_event(timeout=10).id == private  # type: ignore[union-attr]
     for s in (stream, on_desk, on_laptop, by_token):
         s.close()
     assert _settles_at_zero(app)
 
 
-def test_a_deactivated_users_stream_ends_on_another_host(live: Live) -> None:
+def test_a_deactivated_users_stream_ends_on_another_host(
+    live: Live, hosts: list[tuple[subprocess.Popen[bytes], str]]
+) -> None:
     _user(live, "live-admin@example.go.th", role="admin", office=None)
     editor_id, editor_token = _user(live, "live-gone@example.go.th")
     krabi = _krabi_id(live)
-    hosts = [_gunicorn(live.database_url, workers=1) for _ in range(2)]
+    (_, host_a), (_, host_b) = hosts
+    by_cookie = by_token = None
     try:
-        (_, host_a), (_, host_b) = hosts
         editor = Browser(host_a)
         editor.sign_in("live-gone@example.go.th")
         by_cookie = editor.stream()
         by_token = SSEClient(host_a + "/api/v1/stream", {"Authorization": f"Bearer {editor_token}"})
         for s in (by_cookie, by_token):
             _first_block(s)
-        time.sleep(0.5)
+        assert _until(lambda: _listeners(live) >= len({by_cookie.served_by, by_token.served_by}))
         before = live.emit("progress.saved", audience="office", office_id=krabi)
-        assert by_cookie.next_event(timeout=3).id == before  # type: ignore[union-attr]
-        assert by_token.next_event(timeout=3).id == before  # type: ignore[union-attr]
+        assert by_cookie.next_event(timeout=10).id == before  # type: ignore[union-attr]
+        assert by_token.next_event(timeout=10).id == before  # type: ignore[union-attr]
         admin = Browser(host_b)
         admin.sign_in("live-admin@example.go.th")
         assert admin.post(f"/admin/users/{editor_id}/active", {}, "/admin/users") == 200
@@ -599,17 +670,10 @@ def test_a_deactivated_users_stream_ends_on_another_host(live: Live) -> None:
         for s in (by_cookie, by_token):
             ended, seen = _ends(s)
             assert ended and seen == [], "a deactivated user's stream kept running"
-        by_cookie.close()
-        by_token.close()
     finally:
-        for proc, _ in hosts:
-            proc.send_signal(signal.SIGINT)
-        for proc, _ in hosts:
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        for stream in (by_cookie, by_token):
+            if stream is not None:
+                stream.close()
 
 
 def test_a_stream_ends_when_its_token_expires(
@@ -632,7 +696,7 @@ def test_a_stream_ends_when_its_token_expires(
     stream = SSEClient(base + "/api/v1/stream", {"Authorization": f"Bearer {token}"})
     assert stream.status == 200
     _first_block(stream)
-    ended, _ = _ends(stream, timeout=5)
+    ended, _ = _ends(stream, timeout=10)
     stream.close()
     assert ended, "a stream outlived its token"
     assert _settles_at_zero(app)

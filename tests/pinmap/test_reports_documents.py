@@ -315,8 +315,12 @@ def test_every_reports_route_has_a_row(app: Flask) -> None:
 def test_making_pdfs_leaves_truncated_images_refused() -> None:
     """WeasyPrint turns Pillow's LOAD_TRUNCATED_IMAGES on when imported; the upload checks of the
     same worker must still refuse a truncated image (test_uploads, test_thumbnails)."""
+    import sys
+
     from PIL import ImageFile
 
-    import pinmap.reports.pdf  # noqa: F401
+    from pinmap.reports import pdf
 
+    pdf._own_files()  # what the first document does: WeasyPrint is imported on first use
+    assert "weasyprint" in sys.modules
     assert ImageFile.LOAD_TRUNCATED_IMAGES is False

@@ -1625,8 +1625,8 @@ def _expected_refusal(row: Row, who: str) -> int:
     return 403
 
 
-def check_cell(c: Ctx, row: Row, who: str) -> None:
-    prepared = row.prepare(c)
+def check_cell(c: Ctx, row: Row, who: str, prepared: Any) -> None:
+    """One cell, on the state `row.prepare` built (and returned `prepared` for)."""
     before = c.audit_count()
     r = row.act(c, who, prepared)
     body = r.get_data(as_text=True)[:300]
@@ -1651,9 +1651,30 @@ def check_cell(c: Ctx, row: Row, who: str) -> None:
     assert after == before, f"refused cell wrote {after - before} audit record(s)"
 
 
-def _run_cell(c: Ctx, row: Row, who: str) -> None:
+def _run_cell(c: Ctx, row: Row, who: str, prepared: Any) -> None:
     savepoint = c.conn.begin_nested()
     try:
-        check_cell(c, row, who)
+        check_cell(c, row, who, prepared)
     finally:
         savepoint.rollback()
+
+
+def run_row(c: Ctx, row: Row) -> list[str]:
+    """Every cell of `row`; the failing ones, a line each.
+
+    The state the row acts on is built once, in a savepoint of its own, and each cell runs in a
+    savepoint inside it that is rolled back: every cell starts from the same rows, as if the
+    state had been built again for it (uploaded files are not removed when a savepoint is
+    rolled back, in either case: the app only removes files whose own transaction failed)."""
+    state = c.conn.begin_nested()
+    try:
+        prepared = row.prepare(c)
+        failures = []
+        for who in ALL:
+            try:
+                _run_cell(c, row, who, prepared)
+            except AssertionError as err:
+                failures.append(f"{who}: {err}".splitlines()[0])
+        return failures
+    finally:
+        state.rollback()

@@ -426,13 +426,16 @@ def _is_english(word: str) -> bool:
 
 
 def _visible_texts(doc: Any) -> Iterator[tuple[str, bool]]:
-    """Each visible text, and whether it sits in an element declared English (lang="en")."""
-    for el in doc.iter():
-        if not isinstance(el.tag, str) or el.tag in _HIDDEN_TEXT:
-            continue
-        if _hidden(el):
-            continue
-        declared_en = any(a.get("lang") == "en" for a in itertools.chain([el], el.iterancestors()))
+    """Each visible text, and whether it sits in an element declared English (lang="en").
+
+    One walk in document order that carries down what the ancestors decide (hidden; declared
+    English), instead of climbing to the root again from every element."""
+    stack: list[tuple[Any, bool]] = [(doc, False)]
+    while stack:
+        el, declared_en = stack.pop()
+        if not isinstance(el.tag, str) or el.tag in _HIDDEN_TEXT or el.get("hidden") is not None:
+            continue  # and so is everything inside it
+        declared_en = declared_en or el.get("lang") == "en"
         if el.text and el.text.strip():
             yield el.text, declared_en
         for attr in ("title", "placeholder", "aria-label", "alt"):
@@ -444,15 +447,7 @@ def _visible_texts(doc: Any) -> Iterator[tuple[str, bool]]:
         for child in el:
             if child.tail and child.tail.strip():
                 yield child.tail, declared_en
-
-
-def _hidden(el: Any) -> bool:
-    for anc in itertools.chain([el], el.iterancestors()):
-        if not isinstance(anc.tag, str):
-            continue
-        if anc.tag in _HIDDEN_TEXT or anc.get("hidden") is not None:
-            return True
-    return False
+        stack.extend((child, declared_en) for child in reversed(el))
 
 
 def _control_text(el: Any) -> str:

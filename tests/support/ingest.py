@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -14,6 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from ingest.sources import upsert
+from tools.reference_endpoint import Hold
 
 ALL = 245 * 21  # offices × FY2567 items, round 1: what one national sync of the demo feed lands
 
@@ -45,13 +47,32 @@ Routes = dict[str, bytes | tuple[int, bytes]]
 class FixedServer(ThreadingHTTPServer):
     daemon_threads = True
     routes: Routes
+    # Requests per path, and a gate on them (see tools.reference_endpoint.Hold).
+    served: Counter[str]
+    hold: Hold
+    stopping: threading.Event
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.hold.release()
+        self.shutdown()
+        self.server_close()
 
 
 class _Fixed(BaseHTTPRequestHandler):
     server: FixedServer
 
     def do_GET(self) -> None:
-        found = self.server.routes.get(urlsplit(self.path).path, (404, b'{"error": "not found"}'))
+        path = urlsplit(self.path).path
+        with self.server.hold.cond:
+            self.server.served[path] += 1
+            ordinal = self.server.served[path]
+        self.server.hold.pass_through(path, ordinal, self.server.stopping)
+        found = self.server.routes.get(path, (404, b'{"error": "not found"}'))
         status, body = found if isinstance(found, tuple) else (200, found)
         self.send_response(status)
         self.send_header("Content-Length", str(len(body)))
@@ -65,7 +86,8 @@ class _Fixed(BaseHTTPRequestHandler):
 def serve_fixed(routes: Routes) -> FixedServer:
     """Start a server of exact bodies by path (a `(status, body)` pair for another status)."""
     server = FixedServer(("127.0.0.1", 0), _Fixed)
-    server.routes = routes
+    server.routes, server.served = routes, Counter()
+    server.hold, server.stopping = Hold(), threading.Event()
     threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
     return server
 
