@@ -210,6 +210,16 @@ INLINE_CODE_JS = """() => {
   return bad;
 }"""
 
+AFTER_A_TASK_TURN_JS = """() => new Promise(done => setTimeout(() => setTimeout(done, 0), 0))
+  .then(() => location.pathname + location.search)"""
+
+# No zoom animation running, every tile loaded, and the tiles of one zoom level at most left
+# (Leaflet prunes the others once the current ones are loaded and faded in).
+TILES_SETTLED_JS = """() => !document.querySelector(".leaflet-zoom-anim")
+  && [...document.querySelectorAll("img.leaflet-tile")].every(i => i.complete)
+  && [...document.querySelectorAll(".leaflet-tile-container")]
+       .filter(c => c.querySelector("img.leaflet-tile")).length <= 1"""
+
 COUNT_PINS_JS = """() => {
   let n = 0;
   document.querySelectorAll('.marker-cluster span').forEach(s => { n += parseInt(s.textContent, 10); });
@@ -482,14 +492,15 @@ class Visitor:
         """Go to `url`; (status, final path, response headers)."""
         response = self.page.goto(url, wait_until="load")
         assert response is not None, url
-        # Violations are reported in a task of their own after the offending script.
-        self.page.wait_for_timeout(30)
-        path = self.page.evaluate("location.pathname + location.search")
+        # Violations are reported in a task of their own after the offending script: the
+        # address is read once the page's event loop has turned after its load event.
+        path = self.page.evaluate(AFTER_A_TASK_TURN_JS)
         return response.status, path, response.all_headers()
 
     def problems(self) -> list[str]:
-        found = [f"violation: {v}" for v in self.page.evaluate("window.__csp")]
-        found += [f"inline code: {x}" for x in self.page.evaluate(INLINE_CODE_JS)]
+        violations, inline = self.page.evaluate(f"() => [window.__csp, ({INLINE_CODE_JS})()]")
+        found = [f"violation: {v}" for v in violations]
+        found += [f"inline code: {x}" for x in inline]
         found += [f"console: {m}" for m in self.console]
         self.console.clear()
         return found
@@ -647,7 +658,7 @@ def test_profile_editor_pin_follows_the_inputs_and_back(
         assert page.evaluate(f"{marker}.getLatLng().lat") == pytest.approx(18.3)
         assert page.evaluate(f"{marker}.getLatLng().lng") == pytest.approx(99.5)
         # A drag ends with the inputs set from the pin.
-        page.evaluate(f"{marker}.setLatLng([18.25, 99.45]).fire('dragend')")
+        page.evaluate(f"() => {{ {marker}.setLatLng([18.25, 99.45]).fire('dragend'); }}")
         assert page.input_value("#f-lat") == "18.250000"
         assert page.input_value("#f-lon") == "99.450000"
         assert visitor.problems() == []
@@ -655,18 +666,12 @@ def test_profile_editor_pin_follows_the_inputs_and_back(
 
 @pytest.mark.parametrize("size", [(1366, 900), (390, 844)], ids=["desktop", "phone"])
 def test_screenshots_of_the_map_pages(
-    browser: Browser,
-    live_server: LiveServer,
-    sample: Sample,
-    size: tuple[int, int],
-    tmp_path_factory: pytest.TempPathFactory,
+    browser: Browser, live_server: LiveServer, sample: Sample, size: tuple[int, int]
 ) -> None:
-    """Pictures to look at (the policy must not change how a page looks), and their maps drawn.
-
-    They go to $PINMAP_SCREENSHOTS when set (pytest's temporary directories are pruned).
-    """
-    shots = Path(os.environ.get("PINMAP_SCREENSHOTS") or tmp_path_factory.getbasetemp() / "csp")
-    shots.mkdir(parents=True, exist_ok=True)
+    """The map pages at both sizes draw their maps under the policy, and, with
+    $PINMAP_SCREENSHOTS set, pictures of them to look at (the policy must not change how a page
+    looks). Without it no picture is taken: a picture asserts nothing."""
+    folder = os.environ.get("PINMAP_SCREENSHOTS")
     for visitor in _visitor(
         browser, live_server, "admin", viewport={"width": size[0], "height": size[1]}
     ):
@@ -680,8 +685,13 @@ def test_screenshots_of_the_map_pages(
             if name == "map":
                 page.wait_for_selector("html[data-pins-ready='1']", timeout=15_000)
             page.wait_for_selector(".leaflet-interactive")  # the map's own layers are drawn
-            page.wait_for_timeout(500)
-            page.screenshot(path=str(shots / f"{name}-{size[0]}x{size[1]}.png"), full_page=False)
+            if folder:
+                # The picture once the basemap is drawn and the pins' first layout has ended.
+                page.wait_for_selector(".leaflet-container[data-basemap-ready='1']")
+                if name == "map":
+                    settled(page, COUNT_PINS_JS)
+                Path(folder).mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=f"{folder}/{name}-{size[0]}x{size[1]}.png", full_page=False)
             assert visitor.problems() == []
 
 
@@ -744,9 +754,13 @@ def test_a_configured_tile_host_draws_under_the_policy(
                 ".some(i => i.complete && i.naturalWidth === 256)"
             )
             # Zooming while tiles load makes Leaflet cancel them (it points them at a data: GIF).
+            # The wheel turns are paced like a hand's (each its own zoom, not one merged one).
             page.mouse.move(800, 450)
             for _ in range(4):
                 page.mouse.wheel(0, -300)
                 page.wait_for_timeout(60)
-            page.wait_for_timeout(600)
+            # Then every zoom has ended and the tiles of other levels are gone (a pruned tile is
+            # pointed at the GIF too), and a task has passed for any violation to be reported.
+            page.wait_for_function(TILES_SETTLED_JS)
+            page.evaluate(AFTER_A_TASK_TURN_JS)
             assert visitor.problems() == []
