@@ -45,6 +45,7 @@ from pinmap.services.boundaries import import_boundaries
 
 from ..support.app import TEST_CONFIG
 from ..support.databases import prepared_database
+from ..support.waits import until
 
 PUBLIC_PATHS = (
     "/api/v1/offices",
@@ -144,15 +145,6 @@ def world(pg_cluster: Cluster) -> Iterator[World]:
     for server in servers:
         server.stop()
     factory.kw["bind"].dispose()
-
-
-def until(check: Callable[[], bool], timeout: float = 15.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.02)
-    return check()
 
 
 def test_cached_answers_equal_todays_with_their_headers(world: World) -> None:

@@ -25,6 +25,7 @@ from pinmap.models import ChangeEvent
 from pinmap.services.audit import ChangeRolledBack, emit_change
 
 from ..support.databases import prepared_database
+from ..support.waits import until
 
 
 @dataclass
@@ -76,15 +77,6 @@ def _received(sub: Subscriber, wait: float, expect: int | None = None) -> list[i
                 deadline = time.monotonic() + SETTLE
                 expect = None
     return ids
-
-
-def _until(check: Callable[[], bool], timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.02)
-    return check()
 
 
 def _in_thread(fn: Callable[[], int]) -> tuple[threading.Thread, list[int]]:
@@ -144,7 +136,7 @@ def test_a_change_whose_id_was_read_first_is_never_skipped(
         # Another transaction now draws its id and tries to commit before this one.
         thread, out = _in_thread(lambda: _commit_one(factory, "early"))
         # Waits until the other transaction queues on the lock (what a fixed pause hoped for).
-        assert _until(lambda: _waiting_on_the_lock(db) == 1)
+        assert until(lambda: _waiting_on_the_lock(db) == 1)
         assert thread.is_alive() and _waiting_on_the_lock(db) == 1
         assert _received(listener, 0.5) == []
     thread.join(10)
@@ -175,7 +167,7 @@ def test_a_change_committing_slowly_is_never_skipped(db: OrderDB, listener: Subs
         slow, out_slow = _in_thread(commit_slowly)
         assert holding.wait(10)
         fast, out_fast = _in_thread(lambda: _commit_one(db.factory(), "fast"))
-        assert _until(lambda: _waiting_on_the_lock(db) == 1)
+        assert until(lambda: _waiting_on_the_lock(db) == 1)
         assert fast.is_alive() and _waiting_on_the_lock(db) == 1
         assert _received(listener, 0.5) == []
         release.set()

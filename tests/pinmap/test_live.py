@@ -10,7 +10,7 @@ import tempfile
 import threading
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -31,6 +31,7 @@ from ..sse import SSEClient
 from ..support.app import TEST_CONFIG
 from ..support.databases import prepared_database
 from ..support.factories import UserFactory
+from ..support.waits import until
 
 _APPS: list[object] = []
 
@@ -62,22 +63,13 @@ def _serve(database_url: str) -> tuple[object, str]:
     return server, f"http://127.0.0.1:{server.server_port}"
 
 
-def _until(check: Callable[[], bool], timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.02)
-    return check()
-
-
 def _subscribed(app: object, at_least: int) -> bool:
     """Waits until `app`'s broker holds `at_least` subscribers (closed streams of earlier tests
     may still be counted until their next write, hence "at least").
 
     A stream's headers are sent only after its subscription, so this is already true when the
     clients have their 200: it states what a change committed next relies on."""
-    return _until(lambda: _subscribers(app) >= at_least)
+    return until(lambda: _subscribers(app) >= at_least)
 
 
 def _read_all(clients: dict[str, SSEClient], timeout: float) -> dict[str, list[int]]:
@@ -328,7 +320,7 @@ def hosts(live: Live) -> Iterator[list[tuple[subprocess.Popen[bytes], str]]]:
     started = [_gunicorn(live.database_url, workers=2) for _ in range(2)]
     try:
         for _, base in started:
-            assert _until(lambda b=base: _answering(b), timeout=60), "gunicorn did not start"
+            assert until(lambda b=base: _answering(b), timeout=60), "gunicorn did not start"
         yield started
     finally:
         _stop(started)
@@ -363,7 +355,7 @@ def test_two_hosts_of_gunicorn_workers_deliver_every_change_to_every_client(
         assert all(c.status == 200 for c in clients)
         assert len({c.served_by for c in clients}) >= 2, "streams held by several processes"
         # Every process holding a stream listens (its 200 came after that): one LISTEN each.
-        assert _until(lambda: _listeners(live) >= len({c.served_by for c in clients}))
+        assert until(lambda: _listeners(live) >= len({c.served_by for c in clients}))
         ids = [live.emit() for _ in range(3)]
         for c in clients:
             got = [c.next_event(timeout=10) for _ in ids]
@@ -635,7 +627,7 @@ def test_a_new_office_or_a_password_change_ends_streams(
     assert _ends(on_desk)[0], "the other browser's stream outlived the password change"
     assert _ends(by_token)[0], "the token's stream outlived the password change"
     # The broker has dropped the three ended streams; only the laptop's is left to receive.
-    assert _until(lambda: _subscribers(app) == 1)
+    assert until(lambda: _subscribers(app) == 1)
     private = live.emit("progress.saved", audience="office", office_id=krabi)
     assert on_laptop.next_event(timeout=10).id == private  # type: ignore[union-attr]
     for s in (stream, on_desk, on_laptop, by_token):
@@ -658,7 +650,7 @@ def test_a_deactivated_users_stream_ends_on_another_host(
         by_token = SSEClient(host_a + "/api/v1/stream", {"Authorization": f"Bearer {editor_token}"})
         for s in (by_cookie, by_token):
             _first_block(s)
-        assert _until(lambda: _listeners(live) >= len({by_cookie.served_by, by_token.served_by}))
+        assert until(lambda: _listeners(live) >= len({by_cookie.served_by, by_token.served_by}))
         before = live.emit("progress.saved", audience="office", office_id=krabi)
         assert by_cookie.next_event(timeout=10).id == before  # type: ignore[union-attr]
         assert by_token.next_event(timeout=10).id == before  # type: ignore[union-attr]
