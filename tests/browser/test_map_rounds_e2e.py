@@ -5,11 +5,9 @@ when an approved profile is un-approved. With PINMAP_SCREENSHOTS=<folder>, scree
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,20 +26,12 @@ from pinmap.services import progress as svc
 from pinmap.services.audit import Actor
 
 from ..support.app import TEST_CONFIG
-from ..support.browser import WAIT_MS, Watched, settled
+from ..support.browser import WAIT_MS, Watched, settled, snap
 from ..support.databases import prepared_database
 from ..support.factories import ReportingWindowFactory, UserFactory
 from ..support.portal import OTHER, OWN, build_world, full_report
 
 pytestmark = pytest.mark.browser
-
-
-def _snap(page: Page, name: str) -> None:
-    """A picture to look at, only when asked for: screenshots cost CPU and assert nothing."""
-    folder = os.environ.get("PINMAP_SCREENSHOTS")
-    if folder:
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(folder) / f"map_rounds-{name}"))
 
 
 @dataclass
@@ -158,7 +148,7 @@ def test_choosing_a_round_recolours_the_pins_and_the_address_follows(
     assert f"fy={served.fy}" in page.url and "round=1" in page.url
     legend = page.locator("#legend-colours .legend-round")
     assert legend.inner_text() == f"ปีงบประมาณ {served.fy} · ระยะที่ 1"
-    _snap(page, "round1_1366x900.png")
+    snap(page, "map_rounds-round1_1366x900.png")
 
     page.select_option("#f-round", f"{served.fy}:2")
     _wait_colour(page, OWN, "share-0")  # nothing approved in round 2 yet
@@ -198,7 +188,7 @@ def test_a_live_approval_recolours_only_in_its_own_round(served: Served, watched
     assert _colour(page, OTHER) == "share-0"  # round 2's approval leaves round 1's colours
     served.approve(OTHER, 1)
     _wait_colour(page, OTHER, "share-all")
-    _snap(page, "round1_390x844.png")
+    snap(page, "map_rounds-round1_390x844.png")
     # On a phone the selector is in the drawer, which leaves the map alone until opened.
     box = page.locator("#f-round").bounding_box()
     assert box is None or not page.locator("#f-round").is_visible()
@@ -206,7 +196,7 @@ def test_a_live_approval_recolours_only_in_its_own_round(served: Served, watched
     page.locator("#f-round").wait_for(state="visible")
     # The drawer slides in: the screenshot once it stands still.
     settled(page, "document.getElementById('map-panel').getBoundingClientRect().left")
-    _snap(page, "drawer_390x844.png")
+    snap(page, "map_rounds-drawer_390x844.png")
     assert watched.errors == []
 
 
@@ -319,7 +309,7 @@ def test_the_area_shading_follows_the_chosen_round(served: Served, watched: Watc
     page.wait_for_selector("html[data-areas-shaded='province:reported@2']", timeout=WAIT_MS)
     assert page.evaluate(_TIP, province) == f"{name} · {_share(1, n)}"
     assert "รอบ 12 เดือน" in heading.inner_text()
-    _snap(page, "areas_round2_1366x900.png")
+    snap(page, "map_rounds-areas_round2_1366x900.png")
     # The province's tooltip open over the map, the legend scrolled into view.
     page.evaluate(
         """(code) => PinMap.areaLayers(PinMap.layers.provinces, (l) => {
@@ -328,7 +318,7 @@ def test_the_area_shading_follows_the_chosen_round(served: Served, watched: Watc
         province,
     )
     page.locator("#legend-areas").scroll_into_view_if_needed()
-    _snap(page, "areas_legend_tooltip_1366x900.png")
+    snap(page, "map_rounds-areas_legend_tooltip_1366x900.png")
 
     # Live: an approval in another round leaves the shading; one in the chosen round moves it.
     other_round = served.approve(late, 1)
@@ -376,8 +366,8 @@ def test_the_area_shading_follows_the_chosen_round(served: Served, watched: Watc
     page.select_option("#f-areas", "province:approved")
     page.wait_for_selector("html[data-areas-shaded='province:approved@2']", timeout=WAIT_MS)
     settled(page, "document.getElementById('map-panel').getBoundingClientRect().left")
-    _snap(page, "areas_drawer_390x844.png")
+    snap(page, "map_rounds-areas_drawer_390x844.png")
     page.click("#drawer-close")
     settled(page, "document.getElementById('map-panel').getBoundingClientRect().left")
-    _snap(page, "areas_round2_390x844.png")
+    snap(page, "map_rounds-areas_round2_390x844.png")
     assert watched.errors == []

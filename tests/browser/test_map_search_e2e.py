@@ -12,26 +12,11 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from playwright.sync_api import Browser, Page
 
-from ..support.browser import WAIT_MS, LiveServer, Watched
+from ..support.browser import WAIT_MS, LiveServer, Watched, snap
 
 pytestmark = pytest.mark.browser
 
 SIZES = {"desktop": (1366, 900), "phone": (390, 844)}
-
-
-@pytest.fixture(scope="module")
-def shots() -> Path | None:
-    """The screenshots' folder, or None: pictures are for people to look at, and cost CPU."""
-    if not os.environ.get("PINMAP_SCREENSHOTS"):
-        return None
-    folder = Path(os.environ["PINMAP_SCREENSHOTS"])
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-def _snap(page: Page, folder: Path | None, name: str, full_page: bool = False) -> None:
-    if folder is not None:
-        page.screenshot(path=str(folder / name), full_page=full_page)
 
 
 def _ready(page: Page) -> None:
@@ -63,9 +48,7 @@ def _search(page: Page, text: str, n: int) -> list[str]:
     return _results(page)
 
 
-def test_search_finds_what_people_type(
-    live_server: LiveServer, watched: Watched, shots: Path | None
-) -> None:
+def test_search_finds_what_people_type(live_server: LiveServer, watched: Watched) -> None:
     page = watched.page
     page.set_viewport_size({"width": 1366, "height": 900})
     page.goto(live_server.url + "/")
@@ -87,7 +70,7 @@ def test_search_finds_what_people_type(
     # The exact name is listed first.
     assert _search(page, "สพม.ตรัง กระบี่", 1)[0] == "สพม.ตรัง กระบี่"
     _search(page, "เชียงใหม่", 7)
-    _snap(page, shots, "map-search-desktop.png")
+    snap(page, "map-search-desktop.png")
     # A result opens its office's popup on the map.
     page.locator("#results li a", has_text="เขต 3").click()
     title = page.locator(".leaflet-popup-content .popup-title")
@@ -121,9 +104,7 @@ def test_kind_filter_lists_and_pages_results(live_server: LiveServer, watched: W
     assert watched.errors == []
 
 
-def test_filters_live_in_the_address(
-    live_server: LiveServer, watched: Watched, shots: Path | None
-) -> None:
+def test_filters_live_in_the_address(live_server: LiveServer, watched: Watched) -> None:
     page = watched.page
     page.goto(live_server.url + "/")
     _ready(page)
@@ -170,12 +151,12 @@ def test_filters_live_in_the_address(
     rows = list(csv.DictReader(io.StringIO(text)))
     assert len(rows) == shown and all(r["kind"] == "secondary" for r in rows)
     assert {r["cluster_no"] for r in rows} == {"1"}
-    _snap(page, shots, "map-filters-desktop.png")
+    snap(page, "map-filters-desktop.png")
     assert watched.errors == []
 
 
 def test_unknown_values_in_the_address_are_named_not_a_blank_map(
-    live_server: LiveServer, watched: Watched, shots: Path | None
+    live_server: LiveServer, watched: Watched
 ) -> None:
     page = watched.page
     page.goto(live_server.url + "/?cluster=99&kind=tertiary&province=50&colour=rainbow")
@@ -186,13 +167,11 @@ def test_unknown_values_in_the_address_are_named_not_a_blank_map(
     for named in ("cluster=99", "kind=tertiary", "colour=rainbow"):
         assert named in notice.inner_text()
     page.wait_for_function("() => location.search === '?province=50'")
-    _snap(page, shots, "map-ignored-desktop.png")
+    snap(page, "map-ignored-desktop.png")
     assert watched.errors == []
 
 
-def test_english_names_everywhere(
-    live_server: LiveServer, watched: Watched, shots: Path | None
-) -> None:
+def test_english_names_everywhere(live_server: LiveServer, watched: Watched) -> None:
     page = watched.page
     page.goto(live_server.url + "/?lang=en")
     _ready(page)
@@ -211,13 +190,13 @@ def test_english_names_everywhere(
     provinces = page.eval_on_selector_all("#f-province option", "os => os.map(o => o.text)")
     assert provinces[1] == "Amnat Charoen" and "Bangkok" in provinces
     assert _search(page, "กทม", 3)[0].startswith("Bangkok")
-    _snap(page, shots, "map-english-desktop.png")
+    snap(page, "map-english-desktop.png")
     assert watched.errors == []
 
 
 @pytest.mark.parametrize("size", list(SIZES), ids=list(SIZES))
 def test_screenshots_of_a_filtered_map(
-    browser: Browser, live_server: LiveServer, shots: Path | None, size: str
+    browser: Browser, live_server: LiveServer, size: str
 ) -> None:
     width, height = SIZES[size]
     context = browser.new_context(viewport={"width": width, "height": height}, locale="th-TH")
@@ -229,10 +208,10 @@ def test_screenshots_of_a_filtered_map(
         _ready(page)
         _shown(page, 6)
         assert len(_results(page)) == 6
-        if shots is not None:
+        if os.environ.get("PINMAP_SCREENSHOTS"):
             page.wait_for_timeout(300)  # markercluster's fade; the picture only, nothing asserted
-            _snap(page, shots, f"map-search-{size}-{width}x{height}.png")
-            _snap(page, shots, f"map-search-{size}-{width}x{height}-full.png", full_page=True)
+            snap(page, f"map-search-{size}-{width}x{height}.png")
+            snap(page, f"map-search-{size}-{width}x{height}-full.png", full_page=True)
         assert errors == []
     finally:
         context.close()
@@ -240,7 +219,7 @@ def test_screenshots_of_a_filtered_map(
 
 @pytest.mark.parametrize("size", list(SIZES), ids=list(SIZES))
 def test_office_and_cluster_pages_link_their_exports(
-    browser: Browser, live_server: LiveServer, shots: Path | None, size: str
+    browser: Browser, live_server: LiveServer, size: str
 ) -> None:
     width, height = SIZES[size]
     context = browser.new_context(viewport={"width": width, "height": height}, locale="th-TH")
@@ -254,7 +233,7 @@ def test_office_and_cluster_pages_link_their_exports(
         ):
             page.goto(live_server.url + path)
             page.locator("#downloads").scroll_into_view_if_needed()
-            _snap(page, shots, f"{name}-downloads-{size}-{width}x{height}.png")
+            snap(page, f"{name}-downloads-{size}-{width}x{height}.png")
             with page.expect_download() as download:
                 page.click(link)
             text = Path(download.value.path()).read_text(encoding="utf-8-sig")

@@ -6,14 +6,12 @@ looked at.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page
 
-from ..support.browser import WAIT_MS, LiveServer, settled
+from ..support.browser import WAIT_MS, LiveServer, settled, snap
 
 pytestmark = pytest.mark.browser
 
@@ -28,20 +26,6 @@ COUNT_JS = """() => {
 }"""
 RING_COLOURS_JS = """() => [...new Set([...document.querySelectorAll('.pm-bubble svg circle[fill=none]')]
   .map(c => c.getAttribute('stroke')))]"""
-
-
-def _shots(factory: pytest.TempPathFactory) -> Path | None:
-    """The screenshots' folder, or None: pictures are for people to look at, and cost CPU."""
-    if not os.environ.get("PINMAP_SCREENSHOTS"):
-        return None
-    folder = Path(os.environ["PINMAP_SCREENSHOTS"])
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-def _snap(page: Page, folder: Path | None, name: str) -> None:
-    if folder is not None:
-        page.screenshot(path=str(folder / name))
 
 
 OpenPage = Callable[[int, int], tuple[Page, list[str]]]
@@ -72,9 +56,7 @@ def _open(page: Page, server: LiveServer, query: str = "") -> None:
     settled(page, COUNT_JS)
 
 
-def test_bubbles_ring_the_shares_of_pin_colours(
-    live_server: LiveServer, page_at: OpenPage, tmp_path_factory: pytest.TempPathFactory
-) -> None:
+def test_bubbles_ring_the_shares_of_pin_colours(live_server: LiveServer, page_at: OpenPage) -> None:
     page, errors = page_at(1366, 900)
     _open(page, live_server)
     assert page.evaluate(COUNT_JS) == 245
@@ -102,13 +84,11 @@ def test_bubbles_ring_the_shares_of_pin_colours(
     settled(page, RING_COLOURS_JS)
     assert set(page.evaluate(RING_COLOURS_JS)) <= PROGRESS
     assert page.evaluate(COUNT_JS) == 245
-    _snap(page, _shots(tmp_path_factory), "map-bubbles-progress-1366x900.png")
+    snap(page, "map-bubbles-progress-1366x900.png")
     assert errors == []
 
 
-def test_areas_are_shaded_by_reporting(
-    live_server: LiveServer, page_at: OpenPage, tmp_path_factory: pytest.TempPathFactory
-) -> None:
+def test_areas_are_shaded_by_reporting(live_server: LiveServer, page_at: OpenPage) -> None:
     page, errors = page_at(1366, 900)
     # The sample reports are FY2567's; the map opens on the current year, which has no framework.
     _open(page, live_server, "?fiscal_year=2567")
@@ -122,7 +102,7 @@ def test_areas_are_shaded_by_reporting(
     assert fills and set(fills) <= AREA_RAMP
     assert page.is_visible("#legend-areas")
     assert "%" in page.locator("#legend-areas").inner_text()
-    _snap(page, _shots(tmp_path_factory), "map-areas-clusters-1366x900.png")
+    snap(page, "map-areas-clusters-1366x900.png")
     # The aggregation: two of cluster 13's offices with approved items (all of one's, a third
     # of the other's) make 2 of n offices reporting and 28 of all their items approved.
     got = page.evaluate(
@@ -158,10 +138,7 @@ def test_areas_are_shaded_by_reporting(
     assert errors == []
 
 
-def test_phone_layout(
-    live_server: LiveServer, page_at: OpenPage, tmp_path_factory: pytest.TempPathFactory
-) -> None:
-    shots = _shots(tmp_path_factory)
+def test_phone_layout(live_server: LiveServer, page_at: OpenPage) -> None:
     page, errors = page_at(390, 844)
     _open(page, live_server)
     header = page.locator("header.topbar").bounding_box()
@@ -172,7 +149,7 @@ def test_phone_layout(
     assert page.locator(".leaflet-control-layers-expanded").count() == 0
     assert page.is_hidden("#site-nav")
     assert page.is_hidden("#map-panel")
-    _snap(page, shots, "map-phone-390x844.png")
+    snap(page, "map-phone-390x844.png")
 
     toggle = page.locator("#drawer-toggle")
     assert toggle.get_attribute("aria-expanded") == "false"
@@ -182,7 +159,7 @@ def test_phone_layout(
     )
     assert toggle.get_attribute("aria-expanded") == "true"
     assert page.is_visible("#f-q")
-    _snap(page, shots, "map-phone-drawer-390x844.png")
+    snap(page, "map-phone-drawer-390x844.png")
     page.keyboard.press("Escape")
     page.wait_for_selector("#map-panel", state="hidden")
     assert toggle.get_attribute("aria-expanded") == "false"
@@ -200,18 +177,16 @@ def test_phone_layout(
     )
     pbox = popup.bounding_box()
     assert pbox and pbox["x"] >= 0 and pbox["x"] + pbox["width"] <= 390
-    _snap(page, shots, "map-phone-popup-390x844.png")
+    snap(page, "map-phone-popup-390x844.png")
 
     page.locator(".nav-toggle").click()
     assert page.is_visible("#site-nav")
     assert page.locator(".nav-toggle").get_attribute("aria-expanded") == "true"
-    _snap(page, shots, "map-phone-menu-390x844.png")
+    snap(page, "map-phone-menu-390x844.png")
     assert errors == []
 
 
-def test_desktop_layout(
-    live_server: LiveServer, page_at: OpenPage, tmp_path_factory: pytest.TempPathFactory
-) -> None:
+def test_desktop_layout(live_server: LiveServer, page_at: OpenPage) -> None:
     page, errors = page_at(1366, 900)
     _open(page, live_server)
     assert page.is_visible("#map-panel") and page.is_hidden("#drawer-toggle")
@@ -220,5 +195,5 @@ def test_desktop_layout(
     header = page.locator("header.topbar").bounding_box()
     box = page.locator(".folium-map").bounding_box()
     assert header and box and box["y"] + box["height"] >= 900 - 1
-    _snap(page, _shots(tmp_path_factory), "map-desktop-1366x900.png")
+    snap(page, "map-desktop-1366x900.png")
     assert errors == []

@@ -119,6 +119,15 @@ def screenshots(page: Page, name: str) -> None:
     page.set_viewport_size({"width": 1366, "height": 900})
 
 
+def snap(page: Page, filename: str, full_page: bool = False) -> None:
+    """With PINMAP_SCREENSHOTS=<folder>, save the page as it is now (its current viewport) there
+    as `filename`; without it, nothing: pictures are for people to look at, and cost CPU."""
+    folder = os.environ.get("PINMAP_SCREENSHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=f"{folder}/{filename}", full_page=full_page)
+
+
 def form_post(response: Response) -> bool:
     """The form's own POST, not an autosave the page may send while the test types."""
     return response.request.method == "POST" and not response.url.endswith("/autosave")
