@@ -37,6 +37,9 @@ _CREDENTIAL_NAME = re.compile(r"(?:PINMAP_SOURCE_|INGEST_)[A-Z0-9_]+")
 _QUERY = re.compile(r"""((?:\b[a-zA-Z][a-zA-Z0-9+.-]*://)?[^\s?#'"<>]*)\?[^\s#'"<>]+""")
 _USERINFO = re.compile(r"(://)[^/\s@'\"<>]*@")
 MAX_ERROR_CHARS = 2000
+# Seconds: the first retry waits up to twice this, each later one up to twice the one before
+# (capped by `max_delay`); a source may set its own (options.retry_delay, ingest/sources.py).
+DEFAULT_RETRY_DELAY = 0.2
 
 
 def credential_name_ok(env_name: str) -> bool:
@@ -154,7 +157,7 @@ def fetch(
     max_bytes: int,
     check: Callable[[bytes], T] | None = None,
     request_timeout: float = 30.0,
-    base_delay: float = 0.2,
+    base_delay: float = DEFAULT_RETRY_DELAY,
     max_delay: float = 5.0,
     on_retry: Callable[[str], None] | None = None,
 ) -> tuple[bytes, T | None]:

@@ -37,7 +37,7 @@ from pinmap.services.errors import N_, ServiceError
 from pinmap.services.review import check_version
 from pinmap.services.sanitize import clean_html, clean_text
 
-from .clients import Deadline, FetchError, credential, fetch, redact
+from .clients import DEFAULT_RETRY_DELAY, Deadline, FetchError, credential, fetch, redact
 from .parsers import PageError, Parsed, Refused, Unchanged, parse_page, parse_stats_csv
 from .write import Candidate, StatsRow, Target, write_progress, write_stats
 from .write_quarterly import QuarterlyRow, quarterly_row, resolve_report_conflict, write_quarterly
@@ -655,6 +655,7 @@ def _run_locked(
     try:
         max_bytes = int(options.get("max_bytes", DEFAULT_MAX_BYTES))
         request_timeout = float(options.get("request_timeout", 30.0))
+        retry_delay = float(options.get("retry_delay", DEFAULT_RETRY_DELAY))
         token = credential(token_env)
         if kind == "stats-csv":
             _body, parsed = fetch(
@@ -663,6 +664,7 @@ def _run_locked(
                 deadline=deadline,
                 max_bytes=max_bytes,
                 request_timeout=request_timeout,
+                base_delay=retry_delay,
                 check=parse_stats_csv,
             )
             _apply_page(factory, source_id, run_id, parsed or [], counts, now)
@@ -678,6 +680,7 @@ def _run_locked(
                     deadline=deadline,
                     max_bytes=max_bytes,
                     request_timeout=request_timeout,
+                    base_delay=retry_delay,
                     check=lambda b: parse_page(kind, b, taken),
                 )
                 results, cursor = page if page is not None else ([], None)

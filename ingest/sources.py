@@ -13,9 +13,12 @@ from sqlalchemy.orm import Session
 
 from pinmap.models import SOURCE_KINDS, IngestSource
 
-from .clients import CREDENTIAL_PREFIXES, credential_name_ok
+from .clients import CREDENTIAL_PREFIXES, DEFAULT_RETRY_DELAY, credential_name_ok
 
 MAX_MAX_BYTES = 200 * 1024 * 1024
+# The first back-off after a failed request (options.retry_delay; ingest/CONTRACTS.md): at
+# least 10 ms, so a source can never make the client hammer its upstream in a tight loop.
+RETRY_DELAY_RANGE = (0.01, 60.0)
 
 FIELDS = (
     "kind",
@@ -96,6 +99,14 @@ def validate(name: str, spec: dict[str, Any]) -> dict[str, Any]:
         or not (0.1 <= request_timeout <= 3600)
     ):
         raise bad("options.request_timeout", "0.1 to 3600 seconds")
+    retry_delay = options.get("retry_delay", DEFAULT_RETRY_DELAY)
+    low, high = RETRY_DELAY_RANGE
+    if (
+        isinstance(retry_delay, bool)
+        or not isinstance(retry_delay, int | float)
+        or not (low <= retry_delay <= high)
+    ):
+        raise bad("options.retry_delay", f"{low} to {high:g} seconds")
     if options.get("demo") and not name.startswith("demo-"):
         # Demo data is labelled by its source name everywhere it is shown.
         raise bad("name", "a source of generated demo data must be named demo-…")

@@ -69,7 +69,8 @@ def test_transient_faults_lose_nothing(  # type: ignore[no-untyped-def]
         "demo-p",
         url=f"{server.url}/progress",
         timeout_seconds=60,
-        options={"demo": True, "request_timeout": request_timeout},
+        # The shortest back-off a source may have: the retries, not the waits, are tested.
+        options={"demo": True, "request_timeout": request_timeout, "retry_delay": 0.01},
     )
     result = run_source(ingest_db.factory, "demo-p")
     assert result.outcome == "ok", result

@@ -58,8 +58,21 @@ def test_a_stored_source_cannot_read_the_apps_secret_at_run_time(
     [
         ({"max_bytes": "lots"}, "options.max_bytes"),
         ({"request_timeout": 0}, "options.request_timeout"),
+        ({"retry_delay": 0}, "options.retry_delay"),
+        ({"retry_delay": 0.001}, "options.retry_delay"),
+        ({"retry_delay": 61}, "options.retry_delay"),
+        ({"retry_delay": True}, "options.retry_delay"),
+        ({"retry_delay": "0.1"}, "options.retry_delay"),
     ],
 )
 def test_fetch_options_are_checked(options: dict[str, object], field: str) -> None:
     with pytest.raises(SourceError, match=field):
         validate("s", {**BASE, "options": options})
+
+
+@pytest.mark.parametrize("delay", [0.01, 0.2, 60])
+def test_a_source_may_set_its_retry_delay(delay: float) -> None:
+    assert (
+        validate("s", {**BASE, "options": {"retry_delay": delay}})["options"]["retry_delay"]
+        == delay
+    )
