@@ -1,12 +1,15 @@
-"""Fixtures of the ingestion tests: a fresh database per test (cloned from a prepared template),
-feeds of fixed bodies, the reference endpoint, and one database in which a manual edit already
-blocked a source update (built once per worker: two national syncs)."""
+"""Fixtures of the ingestion tests: a fresh database per test (cloned from a prepared template)
+for tests whose runs need real commits (other processes, other threads), a transaction rolled
+back after the test for the others, feeds of fixed bodies, the reference endpoint, and one
+database in which a manual edit already blocked a source update (built once per worker: two
+national syncs)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
 import pytest
+from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
 
 from pinmap.db import make_engine
@@ -24,6 +27,36 @@ def ingest_db(pg_cluster: Cluster) -> Iterator[IngestDB]:
     yield IngestDB(url, sessionmaker(bind=engine, expire_on_commit=False))
     engine.dispose()
     drop_database(pg_cluster, url)
+
+
+@pytest.fixture(scope="session")
+def _shared_ingest_database(pg_cluster: Cluster) -> Iterator[tuple[str, Engine]]:
+    # Session scope: a module-scoped fixture would keep the module on one xdist worker.
+    url = fresh_database(pg_cluster, "pinmap_ingest_shared")
+    engine = make_engine(url)
+    yield url, engine
+    engine.dispose()
+    drop_database(pg_cluster, url)
+
+
+@pytest.fixture
+def rollback_db(_shared_ingest_database: tuple[str, Engine]) -> Iterator[IngestDB]:
+    """Like `ingest_db`, in one database per worker: the test runs in a transaction rolled back
+    after it, each commit of the code under test releasing a savepoint (as tests/conftest.py's
+    `session_factory` does). Only for runs in the test's own thread, read in that thread: no
+    other process or connection sees what they wrote."""
+    url, engine = _shared_ingest_database
+    with engine.connect() as conn:
+        outer = conn.begin()
+        try:
+            yield IngestDB(
+                url,
+                sessionmaker(
+                    bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False
+                ),
+            )
+        finally:
+            outer.rollback()
 
 
 @pytest.fixture

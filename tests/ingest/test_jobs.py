@@ -26,24 +26,24 @@ def _entries(db: IngestDB) -> int:
     return db.scalar(f"SELECT count(*) FROM {ENTRIES}")  # type: ignore[return-value]  # noqa: S608 (a fixed row source, no input)
 
 
-def test_full_sync_then_replay_changes_nothing(ingest_db: IngestDB, endpoint) -> None:  # type: ignore[no-untyped-def]
+def test_full_sync_then_replay_changes_nothing(rollback_db: IngestDB, endpoint) -> None:  # type: ignore[no-untyped-def]
     url = endpoint()
-    ingest_db.add_source("demo-progress", url=f"{url}/progress", options={"demo": True})
-    first = run_source(ingest_db.factory, "demo-progress")
+    rollback_db.add_source("demo-progress", url=f"{url}/progress", options={"demo": True})
+    first = run_source(rollback_db.factory, "demo-progress")
     assert first.outcome == "ok", first
     assert first.counts["inserted"] == ALL and first.counts["fetched"] == ALL
-    assert _entries(ingest_db) == ALL
-    assert ingest_db.scalar(f"SELECT count(DISTINCT state) FROM {REVISIONS}") == 1  # noqa: S608 (a fixed row source, no input)
-    assert ingest_db.scalar(f"SELECT min(state) FROM {REVISIONS}") == "submitted"  # noqa: S608 (a fixed row source, no input)
-    revisions = ingest_db.scalar(f"SELECT count(*) FROM {REVISIONS}")  # noqa: S608 (a fixed row source, no input)
-    audit = ingest_db.scalar("SELECT count(*) FROM audit_log")
-    again = run_source(ingest_db.factory, "demo-progress")
+    assert _entries(rollback_db) == ALL
+    assert rollback_db.scalar(f"SELECT count(DISTINCT state) FROM {REVISIONS}") == 1  # noqa: S608 (a fixed row source, no input)
+    assert rollback_db.scalar(f"SELECT min(state) FROM {REVISIONS}") == "submitted"  # noqa: S608 (a fixed row source, no input)
+    revisions = rollback_db.scalar(f"SELECT count(*) FROM {REVISIONS}")  # noqa: S608 (a fixed row source, no input)
+    audit = rollback_db.scalar("SELECT count(*) FROM audit_log")
+    again = run_source(rollback_db.factory, "demo-progress")
     assert again.outcome == "ok"
     assert again.counts["unchanged"] == ALL and again.counts["inserted"] == 0
     assert again.counts["updated"] == 0
-    assert ingest_db.scalar(f"SELECT count(*) FROM {REVISIONS}") == revisions  # noqa: S608 (a fixed row source, no input)
-    assert ingest_db.scalar("SELECT count(*) FROM audit_log") == audit
-    runs = ingest_db.scalar("SELECT count(*) FROM ingest_runs WHERE outcome = 'ok'")
+    assert rollback_db.scalar(f"SELECT count(*) FROM {REVISIONS}") == revisions  # noqa: S608 (a fixed row source, no input)
+    assert rollback_db.scalar("SELECT count(*) FROM audit_log") == audit
+    runs = rollback_db.scalar("SELECT count(*) FROM ingest_runs WHERE outcome = 'ok'")
     assert runs == 2
 
 
@@ -59,78 +59,78 @@ def test_full_sync_then_replay_changes_nothing(ingest_db: IngestDB, endpoint) ->
     ],
 )
 def test_transient_faults_lose_nothing(  # type: ignore[no-untyped-def]
-    ingest_db: IngestDB, reference_server, faults, retries
+    rollback_db: IngestDB, reference_server, faults, retries
 ) -> None:
     # A shorter request timeout where the upstream hangs: the client still waits it out once.
     faults = dict(faults)
     request_timeout = faults.pop("request_timeout", 1.0)
     server = reference_server(**faults)
-    ingest_db.add_source(
+    rollback_db.add_source(
         "demo-p",
         url=f"{server.url}/progress",
         timeout_seconds=60,
         # The shortest back-off a source may have: the retries, not the waits, are tested.
         options={"demo": True, "request_timeout": request_timeout, "retry_delay": 0.01},
     )
-    result = run_source(ingest_db.factory, "demo-p")
+    result = run_source(rollback_db.factory, "demo-p")
     assert result.outcome == "ok", result
     assert result.counts["inserted"] == ALL
-    assert _entries(ingest_db) == ALL
+    assert _entries(rollback_db) == ALL
     # The faults were really served (so the run really retried), and only where expected.
     served = server.stats()[PROGRESS_ROUTE]
     injected = sum(served[k] for k in ("http500", "timeouts", "malformed", "truncated"))
     assert (injected > 0) == retries, served
 
 
-def test_duplicates_across_pages_land_once(ingest_db: IngestDB, endpoint) -> None:  # type: ignore[no-untyped-def]
+def test_duplicates_across_pages_land_once(rollback_db: IngestDB, endpoint) -> None:  # type: ignore[no-untyped-def]
     url = endpoint(duplicates=True)
-    ingest_db.add_source("demo-p", url=f"{url}/progress", options={"demo": True})
-    result = run_source(ingest_db.factory, "demo-p")
+    rollback_db.add_source("demo-p", url=f"{url}/progress", options={"demo": True})
+    result = run_source(rollback_db.factory, "demo-p")
     assert result.counts["inserted"] == ALL
     assert (
         result.counts["fetched"] > ALL
         and result.counts["unchanged"] == result.counts["fetched"] - ALL
     )
-    assert ingest_db.scalar(f"SELECT count(*) FROM {REVISIONS}") == ALL  # noqa: S608 (a fixed row source, no input)
+    assert rollback_db.scalar(f"SELECT count(*) FROM {REVISIONS}") == ALL  # noqa: S608 (a fixed row source, no input)
 
 
-def test_an_older_version_never_overwrites_a_newer_one(ingest_db: IngestDB, endpoint) -> None:  # type: ignore[no-untyped-def]
+def test_an_older_version_never_overwrites_a_newer_one(rollback_db: IngestDB, endpoint) -> None:  # type: ignore[no-untyped-def]
     url = endpoint(out_of_order=True)
-    ingest_db.add_source("demo-p", url=f"{url}/progress", options={"demo": True})
-    result = run_source(ingest_db.factory, "demo-p")
+    rollback_db.add_source("demo-p", url=f"{url}/progress", options={"demo": True})
+    result = run_source(rollback_db.factory, "demo-p")
     assert result.outcome == "ok"
-    assert _entries(ingest_db) == ALL
+    assert _entries(rollback_db) == ALL
     # Every stored record is the newest version the feed carried.
-    stale = ingest_db.scalar(
+    stale = rollback_db.scalar(
         "SELECT count(*) FROM ingest_records r WHERE r.source_updated_at < "
         "(SELECT max(source_updated_at) FROM ingest_records)"
         " AND r.source_record_id IN (SELECT source_record_id FROM ingest_records"
         "  WHERE source_updated_at > '2024-03-25T09:00:00+07:00')"
     )
     assert stale == 0
-    newer = ingest_db.scalar(
+    newer = rollback_db.scalar(
         "SELECT count(*) FROM ingest_records WHERE source_updated_at > '2024-03-25T09:00:00+07:00'"
     )
     assert newer and newer > 0
 
 
 def test_bad_records_are_quarantined_with_reasons_and_the_rest_land(
-    ingest_db: IngestDB, endpoint
+    rollback_db: IngestDB, endpoint
 ) -> None:  # type: ignore[no-untyped-def]
     url = endpoint(unknown_refs=True)
-    ingest_db.add_source("demo-p", url=f"{url}/progress", options={"demo": True})
-    result = run_source(ingest_db.factory, "demo-p")
+    rollback_db.add_source("demo-p", url=f"{url}/progress", options={"demo": True})
+    result = run_source(rollback_db.factory, "demo-p")
     assert result.outcome == "partial"
     assert result.counts["inserted"] == ALL
     q = result.counts["quarantined"]
     assert q > 0 and result.counts["fetched"] == ALL + q
     reasons = {
-        r for (r,) in _rows(ingest_db, "SELECT field || ': ' || reason FROM ingest_quarantine")
+        r for (r,) in _rows(rollback_db, "SELECT field || ': ' || reason FROM ingest_quarantine")
     }
     assert any(r.startswith("office_code: unknown office 'spp-atlantis'") for r in reasons), reasons
     assert any(r.startswith("item: no item policy 42") for r in reasons), reasons
     assert any(r.startswith("round: Not a valid integer") for r in reasons), reasons
-    assert ingest_db.scalar("SELECT quarantined FROM ingest_runs") == q
+    assert rollback_db.scalar("SELECT quarantined FROM ingest_runs") == q
 
 
 def _rows(db: IngestDB, query: str) -> list[tuple[object, ...]]:
@@ -140,55 +140,58 @@ def _rows(db: IngestDB, query: str) -> list[tuple[object, ...]]:
         return [tuple(r) for r in s.execute(text(query))]
 
 
-def test_a_dead_upstream_fails_within_the_run_timeout(ingest_db: IngestDB, endpoint) -> None:  # type: ignore[no-untyped-def]
+def test_a_dead_upstream_fails_within_the_run_timeout(rollback_db: IngestDB, endpoint) -> None:  # type: ignore[no-untyped-def]
     url = endpoint(fail_always=True)
     # The shortest run timeout a source may have; the same second of slack as with three.
-    ingest_db.add_source("demo-p", url=f"{url}/progress", timeout_seconds=1, options={"demo": True})
+    rollback_db.add_source(
+        "demo-p", url=f"{url}/progress", timeout_seconds=1, options={"demo": True}
+    )
     started = time.monotonic()
-    result = run_source(ingest_db.factory, "demo-p")
+    result = run_source(rollback_db.factory, "demo-p")
     assert time.monotonic() - started < 2.0
     assert result.outcome == "failed" and "HTTP 500" in result.error
-    assert ingest_db.scalar("SELECT outcome FROM ingest_runs") == "failed"
+    assert rollback_db.scalar("SELECT outcome FROM ingest_runs") == "failed"
 
 
-def test_a_hung_upstream_cannot_hang_the_run(ingest_db: IngestDB, endpoint) -> None:  # type: ignore[no-untyped-def]
+def test_a_hung_upstream_cannot_hang_the_run(rollback_db: IngestDB, endpoint) -> None:  # type: ignore[no-untyped-def]
     url = endpoint(timeout_first=100, timeout_sleep_s=30.0)
-    ingest_db.add_source(
+    rollback_db.add_source(
         "demo-p",
         url=f"{url}/progress",
         timeout_seconds=1,  # the shortest allowed; the same 1.5 s of slack as with two
         options={"demo": True, "request_timeout": 30},
     )
     started = time.monotonic()
-    result = run_source(ingest_db.factory, "demo-p")
+    result = run_source(rollback_db.factory, "demo-p")
     assert time.monotonic() - started < 2.5
     assert result.outcome == "failed"
 
 
-def test_stats_and_quarterly_sources(ingest_db: IngestDB, endpoint) -> None:  # type: ignore[no-untyped-def]
+def test_stats_and_quarterly_sources(rollback_db: IngestDB, endpoint) -> None:  # type: ignore[no-untyped-def]
     url = endpoint()
-    ingest_db.add_source(
+    rollback_db.add_source(
         "demo-stats", kind="stats-csv", url=f"{url}/stats.csv", options={"demo": True}
     )
-    ingest_db.add_source(
+    rollback_db.add_source(
         "demo-q", kind="quarterly-json", url=f"{url}/quarterly", options={"demo": True}
     )
-    stats = run_source(ingest_db.factory, "demo-stats")
+    stats = run_source(rollback_db.factory, "demo-stats")
     assert stats.outcome == "ok" and stats.counts["inserted"] == 245
-    quarterly = run_source(ingest_db.factory, "demo-q")
+    quarterly = run_source(rollback_db.factory, "demo-q")
     assert quarterly.outcome == "ok" and quarterly.counts["inserted"] == 245 * 8
-    assert run_source(ingest_db.factory, "demo-q").counts["unchanged"] == 245 * 8
-    assert ingest_db.scalar("SELECT count(*) FROM office_stats") == 245
+    assert run_source(rollback_db.factory, "demo-q").counts["unchanged"] == 245 * 8
+    assert rollback_db.scalar("SELECT count(*) FROM office_stats") == 245
 
 
-def test_pre_approved_source_publishes_and_announces(ingest_db: IngestDB, endpoint) -> None:  # type: ignore[no-untyped-def]
+def test_pre_approved_source_publishes_and_announces(rollback_db: IngestDB, endpoint) -> None:  # type: ignore[no-untyped-def]
     url = endpoint()
-    ingest_db.add_source("demo-p", url=f"{url}/progress", pre_approved=True, options={"demo": True})
-    run_source(ingest_db.factory, "demo-p")
-    assert (
-        ingest_db.scalar(f"SELECT count(*) FROM {ENTRIES} WHERE approved_revision_id IS NULL") == 0  # noqa: S608 (a fixed row source, no input)
+    rollback_db.add_source(
+        "demo-p", url=f"{url}/progress", pre_approved=True, options={"demo": True}
     )
-    public = ingest_db.scalar(
+    run_source(rollback_db.factory, "demo-p")
+    unapproved = f"SELECT count(*) FROM {ENTRIES} WHERE approved_revision_id IS NULL"  # noqa: S608 (a fixed row source, no input)
+    assert rollback_db.scalar(unapproved) == 0
+    public = rollback_db.scalar(
         "SELECT count(DISTINCT office_code) FROM change_events WHERE audience = 'public'"
     )
     assert public == 245
@@ -339,18 +342,18 @@ def _is_leader(db: IngestDB, proc: subprocess.Popen[str]) -> bool:
     return holder == f"pinmap-ingest:{proc.pid}"
 
 
-def test_counts_that_disagree_between_sources_are_listed(ingest_db: IngestDB, endpoint) -> None:  # type: ignore[no-untyped-def]
+def test_counts_that_disagree_between_sources_are_listed(rollback_db: IngestDB, endpoint) -> None:  # type: ignore[no-untyped-def]
     import datetime as dt
 
     from pinmap.models import OfficeStats
     from pinmap.services.ingest_status import disagreements
 
     url = endpoint()
-    ingest_db.add_source(
+    rollback_db.add_source(
         "demo-stats", kind="stats-csv", url=f"{url}/stats.csv", options={"demo": True}
     )
-    run_source(ingest_db.factory, "demo-stats")
-    with ingest_db.factory.begin() as s:
+    run_source(rollback_db.factory, "demo-stats")
+    with rollback_db.factory.begin() as s:
         office = s.scalars(select(Office).filter_by(code="spp-krabi")).one()
         theirs = s.scalars(select(OfficeStats).filter_by(office_id=office.id)).one()
         s.add(
@@ -362,6 +365,6 @@ def test_counts_that_disagree_between_sources_are_listed(ingest_db: IngestDB, en
                 students=(theirs.students or 0) + 10,
             )
         )
-    with ingest_db.factory() as s:
+    with rollback_db.factory() as s:
         found = disagreements(s)
     assert [(d.office_code, d.measure) for d in found] == [("spp-krabi", "students")]
