@@ -47,6 +47,7 @@ bench: install ## run the benchmarks under bench/ (about 12 minutes)
 	$(PY) bench/school_layer.py
 	$(PY) bench/live_fanout.py
 	$(PY) bench/ingest.py
+	$(PY) bench/dashboard_triggers.py  # the read-model's triggers in a national sync: per row vs per statement
 	$(PY) bench/planner.py
 	$(PY) bench/load.py
 	$(PY) bench/api_load.py
