@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from itertools import count
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import sessionmaker
 
 from ingest.jobs import resolve_conflict, run_source
@@ -90,18 +90,52 @@ def conflict_template(pg_cluster: Cluster) -> Iterator[str]:
         drop_database(pg_cluster, template_url)
 
 
+def _open_conflict(db: IngestDB) -> int:
+    with db.factory() as s:
+        return s.scalars(
+            select(IngestConflict.id).filter_by(entry_id=_entry(s).id, resolved_at=None)
+        ).one()
+
+
 @pytest.fixture
-def conflicted(pg_cluster: Cluster, conflict_template: str) -> Iterator[tuple[IngestDB, int]]:
+def conflicted_clone(pg_cluster: Cluster, conflict_template: str) -> Iterator[tuple[IngestDB, int]]:
+    """A clone of the template of the test's own, for a test that needs real commits (another
+    connection, here the app's, must see what it wrote)."""
     url = clone(pg_cluster, conflict_template, f"pinmap_conflict_{next(_counter)}")
     engine = make_engine(url)
     db = IngestDB(url, sessionmaker(bind=engine, expire_on_commit=False))
-    with db.factory() as s:
-        conflict_id = s.scalars(
-            select(IngestConflict.id).filter_by(entry_id=_entry(s).id, resolved_at=None)
-        ).one()
-    yield db, conflict_id
+    yield db, _open_conflict(db)
     engine.dispose()
     drop_database(pg_cluster, url)
+
+
+@pytest.fixture(scope="session")
+def _conflict_copy(pg_cluster: Cluster, conflict_template: str) -> Iterator[tuple[str, Engine]]:
+    # One clone for the run (the template itself cannot be cloned while connected to).
+    url = clone(pg_cluster, conflict_template, "pinmap_conflict_shared")
+    engine = make_engine(url)
+    yield url, engine
+    engine.dispose()
+    drop_database(pg_cluster, url)
+
+
+@pytest.fixture
+def conflicted(_conflict_copy: tuple[str, Engine]) -> Iterator[tuple[IngestDB, int]]:
+    """The template's state in a transaction rolled back after the test: each commit of the code
+    under test releases a savepoint (as tests/conftest.py's `session_factory` does)."""
+    url, engine = _conflict_copy
+    with engine.connect() as conn:
+        outer = conn.begin()
+        try:
+            db = IngestDB(
+                url,
+                sessionmaker(
+                    bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False
+                ),
+            )
+            yield db, _open_conflict(db)
+        finally:
+            outer.rollback()
 
 
 def _entry(s, no: int = 1):  # type: ignore[no-untyped-def]
@@ -197,9 +231,9 @@ def test_stale_or_unknown_decisions_are_refused_and_change_nothing(
 
 
 def test_the_conflicts_page_offers_both_decisions_and_refuses_a_second_one(
-    conflicted: tuple[IngestDB, int],
+    conflicted_clone: tuple[IngestDB, int],
 ) -> None:
-    db, conflict_id = conflicted
+    db, conflict_id = conflicted_clone
     app = create_app({**TEST_CONFIG, "SQLALCHEMY_URL": db.url, "WTF_CSRF_ENABLED": False})
     try:
         client = app.test_client()
