@@ -76,18 +76,18 @@ def _url(server: _Server, path: str) -> str:
 
 
 def test_a_redirect_to_another_host_does_not_carry_the_credential(
-    ingest_db: IngestDB, http_server: Callable[..., _Server], monkeypatch: pytest.MonkeyPatch
+    rollback_db: IngestDB, http_server: Callable[..., _Server], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("INGEST_PROBE_TOKEN", TOKEN)
     other = http_server(body=page(progress_record()))
     source = http_server(location=_url(other, "/final/p"))
-    ingest_db.add_source(
+    rollback_db.add_source(
         "demo-x",
         url=_url(source, "/p"),
         credentials_env="INGEST_PROBE_TOKEN",
         options={"demo": True},
     )
-    result = run_source(ingest_db.factory, "demo-x")
+    result = run_source(rollback_db.factory, "demo-x")
     assert result.outcome == "ok" and result.counts["inserted"] == 1, result
     [to_source] = source.seen
     [to_other] = other.seen
@@ -98,35 +98,35 @@ def test_a_redirect_to_another_host_does_not_carry_the_credential(
 
 
 def test_a_redirect_on_the_same_host_and_port_keeps_the_credential(
-    ingest_db: IngestDB, http_server: Callable[..., _Server], monkeypatch: pytest.MonkeyPatch
+    rollback_db: IngestDB, http_server: Callable[..., _Server], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("INGEST_PROBE_TOKEN", TOKEN)
     server = http_server(body=page(progress_record()))
     server.location = _url(server, "/final/p")
-    ingest_db.add_source(
+    rollback_db.add_source(
         "demo-x",
         url=_url(server, "/p"),
         credentials_env="INGEST_PROBE_TOKEN",
         options={"demo": True},
     )
-    result = run_source(ingest_db.factory, "demo-x")
+    result = run_source(rollback_db.factory, "demo-x")
     assert result.outcome == "ok" and result.counts["inserted"] == 1, result
     assert [h["Authorization"] for h in server.seen] == [f"Bearer {TOKEN}"] * 2
 
 
 def test_a_redirect_to_a_scheme_other_than_http_fails_the_run(
-    ingest_db: IngestDB, http_server: Callable[..., _Server], monkeypatch: pytest.MonkeyPatch
+    rollback_db: IngestDB, http_server: Callable[..., _Server], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("INGEST_PROBE_TOKEN", TOKEN)
     source = http_server(location="ftp://127.0.0.1:1/p?key=abc")
-    ingest_db.add_source(
+    rollback_db.add_source(
         "demo-x",
         url=_url(source, "/p"),
         credentials_env="INGEST_PROBE_TOKEN",
         timeout_seconds=5,
         options={"demo": True},
     )
-    result = run_source(ingest_db.factory, "demo-x")
+    result = run_source(rollback_db.factory, "demo-x")
     assert result.outcome == "failed" and "unsupported URL scheme" in result.error, result
     assert "key=abc" not in result.error
     assert len(source.seen) == 1  # refused for good, not retried
@@ -146,7 +146,7 @@ def _revisions(db: IngestDB) -> list[tuple[int, str, str]]:
 
 
 def test_the_newer_of_two_versions_in_one_page_is_kept_whatever_the_order(
-    ingest_db: IngestDB, fixed_feed: Feed
+    rollback_db: IngestDB, fixed_feed: Feed
 ) -> None:
     narrative = progress_record()["narrative"]
     v1 = progress_record(narrative={**narrative, "result": "v1"})
@@ -154,33 +154,33 @@ def test_the_newer_of_two_versions_in_one_page_is_kept_whatever_the_order(
         updated_at="2024-03-26T09:00:00+07:00", narrative={**narrative, "result": "v2"}
     )
     url = fixed_feed({"/p": page(v1, v2)})
-    ingest_db.add_source("demo-x", url=f"{url}/p", options={"demo": True})
+    rollback_db.add_source("demo-x", url=f"{url}/p", options={"demo": True})
 
-    first = run_source(ingest_db.factory, "demo-x")
+    first = run_source(rollback_db.factory, "demo-x")
     assert first.outcome == "ok", first
     assert (first.counts["inserted"], first.counts["unchanged"]) == (1, 1), first.counts
-    assert _revisions(ingest_db) == [(1, "submitted", "v2")]
-    stored = ingest_db.scalar("SELECT source_updated_at::text FROM ingest_records")
+    assert _revisions(rollback_db) == [(1, "submitted", "v2")]
+    stored = rollback_db.scalar("SELECT source_updated_at::text FROM ingest_records")
     assert stored == "2024-03-26 02:00:00+00"
 
-    replay = run_source(ingest_db.factory, "demo-x")
+    replay = run_source(rollback_db.factory, "demo-x")
     assert replay.counts["unchanged"] == 2 and replay.counts["updated"] == 0, replay.counts
-    assert _revisions(ingest_db) == [(1, "submitted", "v2")]
+    assert _revisions(rollback_db) == [(1, "submitted", "v2")]
 
-    with ingest_db.factory.begin() as s:
+    with rollback_db.factory.begin() as s:
         reviewer = UserFactory.create(
             session=s, email="r@x.go.th", name="r", password="long password 1", role="reviewer"
         )
         entry = progress.Entry(s.scalars(select(WorkflowReport).filter_by(kind="progress")).one())
         progress.review(s, Actor(reviewer), entry, "approve", "", entry.current.version)
-    after_approval = run_source(ingest_db.factory, "demo-x")
+    after_approval = run_source(rollback_db.factory, "demo-x")
     assert after_approval.counts["unchanged"] == 2, after_approval.counts
     assert after_approval.counts["inserted"] + after_approval.counts["updated"] == 0
-    assert _revisions(ingest_db) == [(1, "approved", "v2")]
+    assert _revisions(rollback_db) == [(1, "approved", "v2")]
 
 
 def test_a_future_dated_duplicate_does_not_hide_the_version_that_can_land(
-    ingest_db: IngestDB, fixed_feed: Feed
+    rollback_db: IngestDB, fixed_feed: Feed
 ) -> None:
     narrative = progress_record()["narrative"]
     good = progress_record(narrative={**narrative, "result": "ok"})
@@ -188,17 +188,17 @@ def test_a_future_dated_duplicate_does_not_hide_the_version_that_can_land(
         updated_at="2999-01-01T00:00:00+00:00", narrative={**narrative, "result": "future"}
     )
     url = fixed_feed({"/p": page(good, future)})
-    ingest_db.add_source("demo-x", url=f"{url}/p", options={"demo": True})
-    result = run_source(ingest_db.factory, "demo-x")
+    rollback_db.add_source("demo-x", url=f"{url}/p", options={"demo": True})
+    result = run_source(rollback_db.factory, "demo-x")
     assert (result.counts["inserted"], result.counts["quarantined"]) == (1, 1), result.counts
-    assert _revisions(ingest_db) == [(1, "submitted", "ok")]
+    assert _revisions(rollback_db) == [(1, "submitted", "ok")]
 
 
 # --- 3. a lone surrogate quarantines its record, not the page ------------------------------------
 
 
 def test_a_lone_surrogate_quarantines_only_its_record_with_the_field_named(
-    ingest_db: IngestDB, fixed_feed: Feed
+    rollback_db: IngestDB, fixed_feed: Feed
 ) -> None:
     narrative = progress_record()["narrative"]
     bad = {
@@ -221,11 +221,11 @@ def test_a_lone_surrogate_quarantines_only_its_record_with_the_field_named(
         progress_record("extra", item={"kind": "policy", "no": 2}, comment="\ud800"),
     ]
     url = fixed_feed({"/p": page(good[0], *records, good[1])})
-    ingest_db.add_source("demo-x", url=f"{url}/p", timeout_seconds=5, options={"demo": True})
-    result = run_source(ingest_db.factory, "demo-x")
+    rollback_db.add_source("demo-x", url=f"{url}/p", timeout_seconds=5, options={"demo": True})
+    result = run_source(rollback_db.factory, "demo-x")
     assert result.outcome == "partial", result
     assert result.counts["inserted"] == 2 and result.counts["quarantined"] == len(bad)
-    with ingest_db.factory() as s:
+    with rollback_db.factory() as s:
         got = dict(s.execute(text("SELECT source_record_id, field FROM ingest_quarantine")).all())
         reasons = set(s.scalars(text("SELECT reason FROM ingest_quarantine")))
         raws = list(
@@ -234,4 +234,4 @@ def test_a_lone_surrogate_quarantines_only_its_record_with_the_field_named(
     assert got == {rid.replace("\ud800", "\\ud800"): f for rid, (f, _c) in bad.items()}
     assert all("surrogate" in r for r in reasons), reasons
     assert "\\ud83d" in raws[0]
-    assert ingest_db.scalar(f"SELECT count(*) FROM {ENTRIES}") == 2  # noqa: S608 (a fixed row source, no input)
+    assert rollback_db.scalar(f"SELECT count(*) FROM {ENTRIES}") == 2  # noqa: S608 (a fixed row source, no input)

@@ -34,9 +34,9 @@ def test_item_numbers_whole_or_sub_item_and_any_set_code() -> None:
 
 
 def test_a_record_on_a_sub_item_lands_on_it(
-    ingest_db: IngestDB, fixed_feed: Callable[[Routes], str]
+    rollback_db: IngestDB, fixed_feed: Callable[[Routes], str]
 ) -> None:
-    with ingest_db.factory.begin() as s:
+    with rollback_db.factory.begin() as s:
         parent = s.scalars(
             select(PolicyItem).filter_by(fiscal_year=2567, kind="policy", no="1")
         ).one()
@@ -56,9 +56,9 @@ def test_a_record_on_a_sub_item_lands_on_it(
     record = progress_record("krabi/policy-1.1/r1", item={"kind": "policy", "no": "1.1"})
     missing = progress_record("krabi/policy-1.9/r1", item={"kind": "policy", "no": "1.9"})
     url = fixed_feed({"/p": page(record, missing)})
-    ingest_db.add_source("demo-p", url=f"{url}/p")
-    result = run_source(ingest_db.factory, "demo-p")
+    rollback_db.add_source("demo-p", url=f"{url}/p")
+    result = run_source(rollback_db.factory, "demo-p")
     assert result.counts["inserted"] == 1 and result.counts["quarantined"] == 1, result
-    with ingest_db.factory() as s:
+    with rollback_db.factory() as s:
         entry = s.scalars(select(WorkflowReport).where(WorkflowReport.kind == "progress")).one()
         assert entry.subject_id == sub_id

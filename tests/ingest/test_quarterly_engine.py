@@ -64,15 +64,15 @@ def _report(db: IngestDB, quarter: int = 1, name: str = "โครงการ�
 
 
 def test_a_page_lands_as_sent_reports_with_trail_and_audit(
-    ingest_db: IngestDB, fixed_feed: Callable[[Routes], str]
+    rollback_db: IngestDB, fixed_feed: Callable[[Routes], str]
 ) -> None:
     records = [record(), record("krabi/p1/q2", quarter=2), record("krabi/p2/q1", project="อื่น")]
     routes, url = _feed(fixed_feed, {"/q": page(*records)})
-    ingest_db.add_source("demo-q", kind="quarterly-json", url=f"{url}/q")
-    result = run_source(ingest_db.factory, "demo-q")
-    reasons = ingest_db.scalar("SELECT string_agg(reason, ' | ') FROM ingest_quarantine")
+    rollback_db.add_source("demo-q", kind="quarterly-json", url=f"{url}/q")
+    result = run_source(rollback_db.factory, "demo-q")
+    reasons = rollback_db.scalar("SELECT string_agg(reason, ' | ') FROM ingest_quarantine")
     assert result.outcome == "ok" and result.counts["inserted"] == 3, (result, reasons)
-    with ingest_db.factory() as s:
+    with rollback_db.factory() as s:
         projects = s.scalars(select(Project).order_by(Project.name)).all()
         assert [(p.name, p.budget_planned, p.source) for p in projects] == [
             ("อื่น", 1000.0, "ingest:demo-q"),
@@ -92,31 +92,32 @@ def test_a_page_lands_as_sent_reports_with_trail_and_audit(
         assert actions == ["create", "submit"]
         assert s.scalar(select(func.count()).where(AuditLog.action == "ingest.inserted")) == 3
     # A replay changes nothing.
-    again = run_source(ingest_db.factory, "demo-q")
+    again = run_source(rollback_db.factory, "demo-q")
     assert again.counts["unchanged"] == 3 and again.counts["inserted"] == 0
     # A newer version replaces the source's own unreviewed revision (a fresh review).
-    before = _report(ingest_db)
+    before = _report(rollback_db)
     assert before.current is not None
     changed = record(updated_at="2024-01-20T09:00:00+07:00", budget={"planned": 1200})
     routes["/q"] = page(changed)
-    third = run_source(ingest_db.factory, "demo-q")
+    third = run_source(rollback_db.factory, "demo-q")
     assert third.counts["updated"] == 1, third
-    after = _report(ingest_db)
+    after = _report(rollback_db)
     assert after.current is not None and after.current_revision_id == before.current_revision_id
     assert after.current.version == before.current.version + 1
     assert after.current.data["budget_disbursed"] is None
     assert (
-        ingest_db.scalar("SELECT budget_planned FROM projects WHERE name = 'โครงการพัฒนาครู'") == 1200
+        rollback_db.scalar("SELECT budget_planned FROM projects WHERE name = 'โครงการพัฒนาครู'")
+        == 1200
     )
 
 
 def test_the_offices_own_work_is_a_conflict_not_an_overwrite(
-    ingest_db: IngestDB, fixed_feed: Callable[[Routes], str]
+    rollback_db: IngestDB, fixed_feed: Callable[[Routes], str]
 ) -> None:
     routes, url = _feed(fixed_feed, {"/q": page()})
-    ingest_db.add_source("demo-q", kind="quarterly-json", url=f"{url}/q")
+    rollback_db.add_source("demo-q", kind="quarterly-json", url=f"{url}/q")
     # The office entered the quarter by hand first (a draft, its own work in progress).
-    with ingest_db.factory.begin() as s:
+    with rollback_db.factory.begin() as s:
         office = s.scalars(select(Office).filter_by(code="spp-krabi")).one()
         actor = Actor(None, None)
         project = project_svc.save_project(
@@ -133,30 +134,30 @@ def test_the_offices_own_work_is_a_conflict_not_an_overwrite(
         )
     newer = record(updated_at="2024-02-01T09:00:00+07:00", points={**SIX, "nesdp13": "ใหม่"})
     routes["/q"] = page(newer)
-    result = run_source(ingest_db.factory, "demo-q")
+    result = run_source(rollback_db.factory, "demo-q")
     assert result.counts["conflicts"] == 1, result
-    report = _report(ingest_db)
+    report = _report(rollback_db)
     assert report.current is not None and report.current.data["target_progress"] == "แก้โดยเขต"
     # A different version is a conflict of its own; the same version again (below) is not.
     routes["/q"] = page({**newer, "budget": {"planned": 1000, "disbursed": 270}})
-    assert run_source(ingest_db.factory, "demo-q").counts["conflicts"] == 1
-    with ingest_db.factory() as s:
+    assert run_source(rollback_db.factory, "demo-q").counts["conflicts"] == 1
+    with rollback_db.factory() as s:
         conflicts = s.scalars(select(IngestConflict).order_by(IngestConflict.id)).all()
         assert len(conflicts) == 2 and all(c.report_id == report.id for c in conflicts)
         assert conflicts[0].entry_id is None
         first_id, second_id = conflicts[0].id, conflicts[1].id
     routes["/q"] = page(newer)
-    assert run_source(ingest_db.factory, "demo-q").counts["unchanged"] == 1
+    assert run_source(rollback_db.factory, "demo-q").counts["unchanged"] == 1
     # The reviewer keeps the manual report for one, takes the source's version for the other.
-    with ingest_db.factory.begin() as s:
-        version = _report(ingest_db).current.version  # type: ignore[union-attr]
+    with rollback_db.factory.begin() as s:
+        version = _report(rollback_db).current.version  # type: ignore[union-attr]
         resolve_conflict(s, Actor(None, None), first_id, "keep", version)
-    with ingest_db.factory.begin() as s:
+    with rollback_db.factory.begin() as s:
         resolve_conflict(s, Actor(None, None), second_id, "accept", version)
-    report = _report(ingest_db)
+    report = _report(rollback_db)
     assert report.current is not None and report.current.data["nesdp13"] == "ใหม่"
     assert wf.status(report) == "sent" and report.current.source == "ingest:demo-q"
-    with ingest_db.factory.begin() as s:
+    with rollback_db.factory.begin() as s:
         try:
             resolve_conflict(s, Actor(None, None), second_id, "accept", None)
         except ServiceError as err:
@@ -166,16 +167,16 @@ def test_the_offices_own_work_is_a_conflict_not_an_overwrite(
 
 
 def test_pre_approved_source_publishes_and_an_approved_report_gets_a_new_revision(
-    ingest_db: IngestDB, fixed_feed: Callable[[Routes], str]
+    rollback_db: IngestDB, fixed_feed: Callable[[Routes], str]
 ) -> None:
     routes, url = _feed(fixed_feed, {"/q": page(record())})
-    ingest_db.add_source("demo-q", kind="quarterly-json", url=f"{url}/q", pre_approved=True)
-    assert run_source(ingest_db.factory, "demo-q").counts["inserted"] == 1
-    first = _report(ingest_db)
+    rollback_db.add_source("demo-q", kind="quarterly-json", url=f"{url}/q", pre_approved=True)
+    assert run_source(rollback_db.factory, "demo-q").counts["inserted"] == 1
+    first = _report(rollback_db)
     assert first.current is not None and wf.status(first) == "approved"
     assert first.current.level == wf.spec_of(project_svc.KIND).final
     assert first.approved_revision_id == first.current_revision_id
-    with ingest_db.factory() as s:
+    with rollback_db.factory() as s:
         actions = s.scalars(select(WorkflowEvent.action).order_by(WorkflowEvent.id)).all()
         assert actions == ["create", "submit", "approve", "approve"]
         office = s.scalars(select(Office).filter_by(code="spp-krabi")).one()
@@ -183,23 +184,23 @@ def test_pre_approved_source_publishes_and_an_approved_report_gets_a_new_revisio
             "โครงการพัฒนาครู"
         ]
     routes["/q"] = page(record(updated_at="2024-02-01T09:00:00+07:00"))
-    assert run_source(ingest_db.factory, "demo-q").counts["updated"] == 1
-    second = _report(ingest_db)
+    assert run_source(rollback_db.factory, "demo-q").counts["updated"] == 1
+    second = _report(rollback_db)
     assert second.current is not None and second.current.revision_no == 2
     assert second.approved_revision_id == second.current_revision_id
     assert first.current is not None and second.current.version == first.current.version + 1
 
 
 def test_what_the_engine_refuses_is_quarantined(
-    ingest_db: IngestDB, fixed_feed: Callable[[Routes], str]
+    rollback_db: IngestDB, fixed_feed: Callable[[Routes], str]
 ) -> None:
     # A name of control characters only is empty once cleaned: the engine wants a name.
     bad = record("bad", project="\u0007\u0008")
     routes, url = _feed(fixed_feed, {"/q": page(bad, record())})
-    ingest_db.add_source("demo-q", kind="quarterly-json", url=f"{url}/q")
-    result = run_source(ingest_db.factory, "demo-q")
+    rollback_db.add_source("demo-q", kind="quarterly-json", url=f"{url}/q")
+    result = run_source(rollback_db.factory, "demo-q")
     assert result.counts["quarantined"] == 1 and result.counts["inserted"] == 1
-    with ingest_db.factory() as s:
+    with rollback_db.factory() as s:
         row = s.scalars(select(Quarantine)).one()
         assert row.source_record_id == "bad" and "name" in row.reason
         assert json.loads(json.dumps(row.field)) == "points"

@@ -37,58 +37,58 @@ def _runs(db: IngestDB) -> list[tuple[str, str]]:
     ],
 )
 def test_a_body_that_breaks_the_parser_fails_the_run_in_the_log(
-    ingest_db: IngestDB, fixed_feed: Feed, kind: str, path: str, body: bytes, says: str
+    rollback_db: IngestDB, fixed_feed: Feed, kind: str, path: str, body: bytes, says: str
 ) -> None:
     url = fixed_feed({path: body})
-    ingest_db.add_source(
+    rollback_db.add_source(
         "demo-x", kind=kind, url=f"{url}{path}", timeout_seconds=1, options={"demo": True}
     )
-    result = run_source(ingest_db.factory, "demo-x")
+    result = run_source(rollback_db.factory, "demo-x")
     assert result.outcome == "failed" and says in result.error, result
-    [(outcome, error)] = _runs(ingest_db)
+    [(outcome, error)] = _runs(rollback_db)
     assert outcome == "failed" and says in error
 
 
 def test_an_unexpected_error_still_ends_the_run_as_failed(
-    ingest_db: IngestDB, fixed_feed: Feed, monkeypatch: pytest.MonkeyPatch
+    rollback_db: IngestDB, fixed_feed: Feed, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def broken(*_args: Any, **_kw: Any) -> None:
         raise RuntimeError("the unforeseen")
 
     monkeypatch.setattr(jobs, "apply_batch", broken)
     url = fixed_feed({"/p": page(progress_record())})
-    ingest_db.add_source("demo-x", url=f"{url}/p", options={"demo": True})
-    result = run_source(ingest_db.factory, "demo-x")
+    rollback_db.add_source("demo-x", url=f"{url}/p", options={"demo": True})
+    result = run_source(rollback_db.factory, "demo-x")
     assert result.outcome == "failed" and result.error == "RuntimeError: the unforeseen"
-    assert _runs(ingest_db) == [("failed", "RuntimeError: the unforeseen")]
+    assert _runs(rollback_db) == [("failed", "RuntimeError: the unforeseen")]
 
 
 def test_an_interrupt_is_logged_and_still_interrupts(
-    ingest_db: IngestDB, fixed_feed: Feed, monkeypatch: pytest.MonkeyPatch
+    rollback_db: IngestDB, fixed_feed: Feed, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def interrupted(*_args: Any, **_kw: Any) -> None:
         raise KeyboardInterrupt
 
     monkeypatch.setattr(jobs, "apply_batch", interrupted)
     url = fixed_feed({"/p": page(progress_record())})
-    ingest_db.add_source("demo-x", url=f"{url}/p", options={"demo": True})
+    rollback_db.add_source("demo-x", url=f"{url}/p", options={"demo": True})
     with pytest.raises(KeyboardInterrupt):
-        run_source(ingest_db.factory, "demo-x")
-    assert _runs(ingest_db) == [("failed", "interrupted (KeyboardInterrupt)")]
+        run_source(rollback_db.factory, "demo-x")
+    assert _runs(rollback_db) == [("failed", "interrupted (KeyboardInterrupt)")]
 
 
-def test_query_strings_never_reach_the_run_log(ingest_db: IngestDB, fixed_feed: Feed) -> None:
+def test_query_strings_never_reach_the_run_log(rollback_db: IngestDB, fixed_feed: Feed) -> None:
     url = fixed_feed({})
-    ingest_db.add_source("demo-x", url=f"{url}/gone?api_key=s3cret", options={"demo": True})
-    result = run_source(ingest_db.factory, "demo-x")
+    rollback_db.add_source("demo-x", url=f"{url}/gone?api_key=s3cret", options={"demo": True})
+    result = run_source(rollback_db.factory, "demo-x")
     assert result.outcome == "failed" and "HTTP 404" in result.error
-    [(_outcome, error)] = _runs(ingest_db)
+    [(_outcome, error)] = _runs(rollback_db)
     assert "s3cret" not in error and "s3cret" not in result.error
     assert "/gone?…" in error
 
 
 def test_records_a_manual_submission_would_refuse_are_quarantined_with_the_field(
-    ingest_db: IngestDB, fixed_feed: Feed
+    rollback_db: IngestDB, fixed_feed: Feed
 ) -> None:
     soon = (dt.datetime.now(dt.UTC) + dt.timedelta(minutes=2)).isoformat()
     later = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)).isoformat()
@@ -142,14 +142,14 @@ def test_records_a_manual_submission_would_refuse_are_quarantined_with_the_field
         progress_record("soon", item={"kind": "policy", "no": 2}, updated_at=soon),
     ]
     url = fixed_feed({"/p": page(good[0], *records, good[1])})
-    ingest_db.add_source("demo-x", url=f"{url}/p", options={"demo": True})
-    result = run_source(ingest_db.factory, "demo-x")
+    rollback_db.add_source("demo-x", url=f"{url}/p", options={"demo": True})
+    result = run_source(rollback_db.factory, "demo-x")
     assert result.outcome == "partial", result
     assert result.counts["inserted"] == 2 and result.counts["quarantined"] == len(expected)
-    with ingest_db.factory() as s:
+    with rollback_db.factory() as s:
         got = dict(s.execute(text("SELECT source_record_id, field FROM ingest_quarantine")).all())
     assert got == {rid.replace("\x00", "\\x00"): f for rid, (f, _c) in expected.items()}
-    assert ingest_db.scalar(f"SELECT count(*) FROM {ENTRIES}") == 2  # noqa: S608 (a fixed row source, no input)
+    assert rollback_db.scalar(f"SELECT count(*) FROM {ENTRIES}") == 2  # noqa: S608 (a fixed row source, no input)
     # The same page again: the good ones are unchanged, the bad ones quarantined again.
-    again = run_source(ingest_db.factory, "demo-x")
+    again = run_source(rollback_db.factory, "demo-x")
     assert again.counts["unchanged"] == 2 and again.counts["quarantined"] == len(expected)
