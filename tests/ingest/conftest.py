@@ -17,7 +17,7 @@ from pinmap.localdb import Cluster
 from tools.reference_endpoint import ReferenceServer, serve
 
 from ..support.databases import drop_database, fresh_database
-from ..support.ingest import FixedServer, IngestDB, Routes, serve_fixed
+from ..support.ingest import FixedServer, IngestDB, Routes, serve_fixed, without_autovacuum
 
 
 @pytest.fixture
@@ -33,6 +33,7 @@ def ingest_db(pg_cluster: Cluster) -> Iterator[IngestDB]:
 def _shared_ingest_database(pg_cluster: Cluster) -> Iterator[tuple[str, Engine]]:
     # Session scope: a module-scoped fixture would keep the module on one xdist worker.
     url = fresh_database(pg_cluster, "pinmap_ingest_shared")
+    without_autovacuum(pg_cluster, url)
     engine = make_engine(url)
     yield url, engine
     engine.dispose()

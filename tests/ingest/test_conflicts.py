@@ -31,7 +31,7 @@ from ..signin import sign_in
 from ..support.app import TEST_CONFIG
 from ..support.databases import clone, database_name, drop_database, prepared_database
 from ..support.factories import UserFactory
-from ..support.ingest import ALL, IngestDB, Routes, page, progress_record
+from ..support.ingest import ALL, IngestDB, Routes, page, progress_record, without_autovacuum
 from ..support.progress_sql import REVISIONS
 
 _counter = count(1)
@@ -113,6 +113,7 @@ def conflicted_clone(pg_cluster: Cluster, conflict_template: str) -> Iterator[tu
 def _conflict_copy(pg_cluster: Cluster, conflict_template: str) -> Iterator[tuple[str, Engine]]:
     # One clone for the run (the template itself cannot be cloned while connected to).
     url = clone(pg_cluster, conflict_template, "pinmap_conflict_shared")
+    without_autovacuum(pg_cluster, url)
     engine = make_engine(url)
     yield url, engine
     engine.dispose()

@@ -18,7 +18,15 @@ from pinmap.config import PROJECT_ROOT
 from pinmap.models import Office
 from tools.reference_endpoint import PROGRESS_ROUTE, ReferenceServer
 
-from ..support.ingest import ALL, FixedServer, IngestDB, Routes, page, progress_record
+from ..support.ingest import (
+    ALL,
+    FixedServer,
+    IngestDB,
+    Routes,
+    exact_cells,
+    page,
+    progress_record,
+)
 from ..support.progress_sql import ENTRIES, REVISIONS
 
 
@@ -33,6 +41,7 @@ def test_full_sync_then_replay_changes_nothing(rollback_db: IngestDB, endpoint) 
     assert first.outcome == "ok", first
     assert first.counts["inserted"] == ALL and first.counts["fetched"] == ALL
     assert _entries(rollback_db) == ALL
+    assert len(exact_cells(rollback_db)) == ALL  # the dashboard's read-model, kept by triggers
     assert rollback_db.scalar(f"SELECT count(DISTINCT state) FROM {REVISIONS}") == 1  # noqa: S608 (a fixed row source, no input)
     assert rollback_db.scalar(f"SELECT min(state) FROM {REVISIONS}") == "submitted"  # noqa: S608 (a fixed row source, no input)
     revisions = rollback_db.scalar(f"SELECT count(*) FROM {REVISIONS}")  # noqa: S608 (a fixed row source, no input)
