@@ -31,13 +31,14 @@ def ingest_db(pg_cluster: Cluster) -> Iterator[IngestDB]:
 
 @pytest.fixture(scope="session")
 def _shared_ingest_database(pg_cluster: Cluster) -> Iterator[tuple[str, Engine]]:
-    # Session scope: a module-scoped fixture would keep the module on one xdist worker.
+    # Session scope: a module-scoped fixture would keep the module on one xdist worker. Not
+    # dropped at the end (the run's cluster goes with everything in it): dropping a database
+    # full of rolled-back rows waits on a checkpoint, about 4 s at the end of each worker.
     url = fresh_database(pg_cluster, "pinmap_ingest_shared")
     without_autovacuum(pg_cluster, url)
     engine = make_engine(url)
     yield url, engine
     engine.dispose()
-    drop_database(pg_cluster, url)
 
 
 @pytest.fixture

@@ -111,13 +111,13 @@ def conflicted_clone(pg_cluster: Cluster, conflict_template: str) -> Iterator[tu
 
 @pytest.fixture(scope="session")
 def _conflict_copy(pg_cluster: Cluster, conflict_template: str) -> Iterator[tuple[str, Engine]]:
-    # One clone for the run (the template itself cannot be cloned while connected to).
+    # One clone for the run (the template itself cannot be cloned while connected to); like
+    # conftest.py's shared database, left for the run's cluster to take away.
     url = clone(pg_cluster, conflict_template, "pinmap_conflict_shared")
     without_autovacuum(pg_cluster, url)
     engine = make_engine(url)
     yield url, engine
     engine.dispose()
-    drop_database(pg_cluster, url)
 
 
 @pytest.fixture
