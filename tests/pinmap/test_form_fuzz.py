@@ -18,6 +18,7 @@ a bounded number of examples per form.
 
 from __future__ import annotations
 
+import functools
 import html
 import inspect
 import os
@@ -178,7 +179,10 @@ class Upload:
 Value = str | bytes | Upload | list[str]
 
 
-def values_for(name: str, is_file: bool) -> st.SearchStrategy[Value]:
+@functools.cache
+def values_for(is_file: bool) -> st.SearchStrategy[Value]:
+    """Hostile values for a field (a file input or any other). Built once per kind: a new
+    strategy per draw made Hypothesis validate and analyse it again on every example."""
     texts: st.SearchStrategy[Value] = st.sampled_from(TEXT_VALUES)
     raw: st.SearchStrategy[Value] = st.sampled_from(RAW_VALUES)
     files: st.SearchStrategy[Value] = st.builds(
@@ -613,26 +617,23 @@ class Mutation:
 
 
 def mutations(plan: Plan) -> st.SearchStrategy[Mutation]:
+    # The strategies a draw picks from are built here, once per form, and looked up by name
+    # (the same strategies, in the same order, as when each draw built its own).
     names = sorted(plan.fields)
-    one = (
-        st.sampled_from(names).flatmap(
-            lambda n: st.tuples(st.just(n), values_for(n, plan.fields[n]))
-        )
-        if names
-        else st.nothing()
-    )
+    per_field = {n: st.tuples(st.just(n), values_for(plan.fields[n])) for n in names}
+    one = st.sampled_from(names).flatmap(per_field.__getitem__) if names else st.nothing()
     fields = st.lists(one, min_size=1, max_size=3).map(dict) if names else st.just({})
+    path_values = st.sampled_from(PATH_VALUES)
+    per_path = {n: st.tuples(st.just(n), path_values) for n in plan.path_args}
     path = (
-        st.sampled_from(plan.path_args).flatmap(
-            lambda n: st.tuples(st.just(n), st.sampled_from(PATH_VALUES))
-        )
+        st.sampled_from(plan.path_args).flatmap(per_path.__getitem__)
         if plan.path_args
         else st.nothing()
     )
+    query_values = st.sampled_from(HUGE_INTS + NUL + NOT_FINITE)
+    per_query = {n: st.tuples(st.just(n), query_values) for n in plan.queries}
     query = (
-        st.sampled_from(plan.queries).flatmap(
-            lambda n: st.tuples(st.just(n), st.sampled_from(HUGE_INTS + NUL + NOT_FINITE))
-        )
+        st.sampled_from(plan.queries).flatmap(per_query.__getitem__)
         if plan.queries
         else st.nothing()
     )
