@@ -10,11 +10,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import geopandas as gpd
 import shapely
 
 from .validate import to_multipolygon
+
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 # Field names seen in Thai boundary sets (OCHA COD-AB, DOPA/GISTDA shapefiles); matched
 # case-insensitively, first found wins. The user can name the field instead.
@@ -83,6 +86,10 @@ def read_boundaries(
     """
     if level not in CODE_DIGITS:
         raise BoundaryFileError(f"level must be province or amphoe, not {level!r}")
+    # geopandas (and pandas) take about a quarter second to import: imported where used, so
+    # every app process and CLI command that never reads a boundary file starts without them.
+    import geopandas as gpd
+
     try:
         gdf = gpd.read_file(path)
     except Exception as exc:  # pyogrio raises several types for unreadable input
@@ -151,6 +158,8 @@ def simplify_for_web(geoms: gpd.GeoSeries, tolerance_deg: float) -> gpd.GeoSerie
     Falls back to per-polygon topology-preserving simplification when the set is not a clean
     coverage (overlaps or gaps), which coverage simplification requires.
     """
+    import geopandas as gpd  # imported where used, see read_boundaries
+
     arr = geoms.values
     try:
         if not shapely.coverage_is_valid(arr):

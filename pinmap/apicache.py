@@ -137,6 +137,7 @@ class ApiCache:
         self._lock = threading.Lock()
         self._watching = False
         self._started_at = 0.0
+        self._was_connected = False  # the listener has been seen connected since start()
         self._public_paths: dict[str, bool] = {}
         self._gzip_ok: dict[str, bool] = {}
 
@@ -155,6 +156,7 @@ class ApiCache:
         if not self._watching:
             self._watching = True
             self._started_at = time.monotonic()
+            self._was_connected = False
             self.broker.watch(self.invalidate)
 
     def version(self) -> int | None:
@@ -164,10 +166,13 @@ class ApiCache:
         if not connected.is_set():
             # A fresh worker's first crowd waits for the listener (it connects in milliseconds)
             # rather than each request building every body itself; after a lost connection
-            # requests go straight to the app until it is back.
+            # requests go straight to the app until it is back, even in the first seconds.
+            if self._was_connected:
+                return None
             startup_left = self._started_at + STARTUP_WAIT_SECONDS - time.monotonic()
             if startup_left <= 0 or not connected.wait(startup_left):
                 return None
+        self._was_connected = True
         return self.generation
 
     def close(self) -> None:
@@ -395,10 +400,13 @@ def _track_writes(factory: sessionmaker[Session], cache: ApiCache) -> None:
 
 def init_app(app: Flask, factory: sessionmaker[Session]) -> ApiCache | None:
     """Put the cache in front of the app (unless PINMAP_API_CACHE=0)."""
+    url = str(app.config.get("SQLALCHEMY_URL") or "")
+    # Made here, with or without the cache, so the streams' broker (api/live.py) gets the
+    # app's retry intervals too: it is the same one (nothing runs until it is first used).
+    broker = shared_broker(app.extensions["pinmap"], url, app.config)
     if not app.config.get("PINMAP_API_CACHE", True):
         return None
-    url = str(app.config.get("SQLALCHEMY_URL") or "")
-    cache = ApiCache(app, app.wsgi_app, shared_broker(app.extensions["pinmap"], url))
+    cache = ApiCache(app, app.wsgi_app, broker)
     _track_writes(factory, cache)
     app.extensions["pinmap"]["api_cache"] = cache
     app.wsgi_app = cache  # type: ignore[method-assign]

@@ -8,6 +8,23 @@ from pathlib import Path
 from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# Seconds the live-update listener (pinmap.live) waits before it tries the database again
+# after losing it: the first retry, doubling up to PINMAP_LISTEN_RETRY_MAX. Short retries find
+# a restarted database sooner (the tests restart one); long ones spare a database that is down.
+LISTEN_RETRY_RANGE = (0.01, 300.0)
+
+
+def _retry_seconds(env: os._Environ[str] | dict[str, str], name: str, default: float) -> float:
+    """`name` from `env` as seconds within LISTEN_RETRY_RANGE; a clear error otherwise."""
+    raw = env.get(name)
+    lo, hi = LISTEN_RETRY_RANGE
+    try:
+        value = default if raw is None or raw.strip() == "" else float(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a number of seconds, not {raw!r}") from None
+    if not lo <= value <= hi:  # also false for nan
+        raise ValueError(f"{name} must be between {lo} and {hi} seconds, not {raw!r}")
+    return value
 
 
 def _read_secret_file(path: Path) -> str | None:
@@ -62,6 +79,9 @@ def from_env(env: os._Environ[str] | dict[str, str] | None = None) -> dict[str, 
         # PINMAP_API_CACHE=0 switches off the per-process cache of the public API bodies
         # (pinmap.apicache); the load benchmark measures with and without it.
         "PINMAP_API_CACHE": env.get("PINMAP_API_CACHE", "1") != "0",
+        # See LISTEN_RETRY_RANGE: 0.5 s, then 1, 2, 4, 8, 10, 10... while the database is away.
+        "PINMAP_LISTEN_RETRY": _retry_seconds(env, "PINMAP_LISTEN_RETRY", 0.5),
+        "PINMAP_LISTEN_RETRY_MAX": _retry_seconds(env, "PINMAP_LISTEN_RETRY_MAX", 10.0),
         **mail_settings(env),
     }
 

@@ -28,12 +28,13 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
 
+from .config import LISTEN_RETRY_RANGE
 from .services.accounts import REVOCATION_CHANNEL
 from .services.audit import CHANGE_CHANNEL
 
@@ -121,8 +122,13 @@ class Subscriber:
 class Broker:
     """Per-process LISTEN loop and subscriber registry (started on first subscription)."""
 
-    def __init__(self, dsn: str) -> None:
+    def __init__(self, dsn: str, retry: float = 0.5, retry_max: float = 10.0) -> None:
+        """`retry`: seconds before the first reconnect attempt, doubling up to `retry_max`
+        (PINMAP_LISTEN_RETRY and PINMAP_LISTEN_RETRY_MAX, kept within LISTEN_RETRY_RANGE)."""
         self.dsn = dsn
+        lo, hi = LISTEN_RETRY_RANGE
+        self.retry = min(max(retry, lo), hi)
+        self.retry_max = min(max(retry_max, self.retry), hi)
         self._subs: set[Subscriber] = set()
         self._lock = threading.Lock()
         self._started = False
@@ -133,6 +139,9 @@ class Broker:
         self.positioned = threading.Event()
         self._revoked_users: set[int] = set()
         self._checked_all_at = 0.0
+        # Times the listener has read the change rows after waking (what a test that checks
+        # that nothing was delivered waits on: a read, not a quiet spell).
+        self.reads = 0
         self._watchers: list[Callable[[], None]] = []
 
     def watch(self, callback: Callable[[], None]) -> None:
@@ -263,13 +272,14 @@ class Broker:
                 self.last_id = change.id
                 self._deliver(change)
             if len(rows) < 1000:
+                self.reads += 1
                 return
 
     def _connect(self) -> psycopg.Connection[Any]:
         return psycopg.connect(self.dsn, autocommit=True, application_name=LISTENER_NAME)
 
     def _run(self) -> None:
-        backoff = 0.5
+        backoff = self.retry
         while True:
             try:
                 with self._connect() as conn:
@@ -288,7 +298,7 @@ class Broker:
                     self._check_grants(conn, None)
                     self._catch_up(conn)  # whatever committed while we were away
                     self.connected.set()
-                    backoff = 0.5
+                    backoff = self.retry
                     while True:
                         # The notifies() generator holds the connection, so leave it after the
                         # first notification (or 10 s of quiet, to notice a dead connection)
@@ -314,7 +324,7 @@ class Broker:
                     return
                 log.warning("change listener lost the database (%s); retrying", exc)
                 time.sleep(backoff)
-                backoff = min(backoff * 2, 10.0)
+                backoff = min(backoff * 2, self.retry_max)
 
     def _stop_if_idle(self) -> bool:
         """With nobody listening, release the connection; the next subscriber restarts us."""
@@ -328,11 +338,17 @@ class Broker:
             return True
 
 
-def shared_broker(extensions: dict[str, Any], database_url: str) -> Broker:
-    """The app's one broker (in `app.extensions["pinmap"]`), made on first use."""
+def shared_broker(
+    extensions: dict[str, Any], database_url: str, config: Mapping[str, Any] | None = None
+) -> Broker:
+    """The app's one broker (in `app.extensions["pinmap"]`), made on first use; `config` (the
+    app's) gives its retry intervals (pinmap.config), else the defaults."""
     if "broker" not in extensions:
+        config = config or {}
         extensions["broker"] = Broker(
-            database_url.replace("postgresql+psycopg://", "postgresql://", 1)
+            database_url.replace("postgresql+psycopg://", "postgresql://", 1),
+            retry=float(config.get("PINMAP_LISTEN_RETRY", 0.5)),
+            retry_max=float(config.get("PINMAP_LISTEN_RETRY_MAX", 10.0)),
         )
     return extensions["broker"]
 

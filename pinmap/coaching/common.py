@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import folium
 from flask import abort, current_app, request
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -85,6 +84,8 @@ def order_method_label(method: str | None, exact_max: int) -> str:
 def offices_map(offices: list[Office]) -> dict[str, str]:
     """The offices of a cluster as pins inside the outline of the provinces they sit in or
     cover (imported outlines, else the basemap's), the view fitted to both."""
+    import folium  # where used: it slows every process's start (public/mapview.py)
+
     cfg = current_app.config
     m = base_map(cfg["PINMAP_TILES"], cfg["PINMAP_TILES_ATTRIBUTION"])
     outlines = boundaries.province_outlines(get_session())

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import folium
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -109,6 +108,8 @@ def _visible(plan_id: int) -> VisitPlan:
 
 
 def _plan_map(data: dict[str, Any]) -> dict[str, str]:
+    import folium  # where used: it slows every process's start (public/mapview.py)
+
     cfg = current_app.config
     m = base_map(cfg["PINMAP_TILES"], cfg["PINMAP_TILES_ATTRIBUTION"])
     colours = {"host": "#e63946", "visit": "#1d3557", "invited": "#2a9d8f"}

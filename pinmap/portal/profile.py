@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import folium
 from flask import current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -119,6 +118,8 @@ def _save_profile(
 
 
 def _edit_map(office: Office, lon: float, lat: float) -> tuple[dict[str, str], str]:
+    import folium  # where used: it slows every process's start (public/mapview.py)
+
     cfg = current_app.config
     m = base_map(cfg["PINMAP_TILES"], cfg["PINMAP_TILES_ATTRIBUTION"])
     outline = province_outline(get_session(), office)

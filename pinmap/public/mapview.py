@@ -12,16 +12,13 @@ import json
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import folium
 import numpy as np
 import shapely
 from branca.element import Element, Figure, MacroElement
 from flask import current_app, url_for
 from flask_babel import get_locale
-from folium.plugins import MarkerCluster
-from folium.utilities import JsCode
 from jinja2 import Template
 from markupsafe import Markup, escape
 from shapely.geometry.base import BaseGeometry
@@ -33,6 +30,12 @@ from geo.basemap import province_polygons
 from ..headers import csp_nonce
 from ..models import Office, Province
 from .basemap import basemap_url
+
+# folium (with requests) takes about a tenth of a second to import: the functions that draw a
+# map import it, so app processes and CLI commands start without it until a map is drawn.
+if TYPE_CHECKING:
+    import folium
+    from folium.plugins import MarkerCluster
 
 THAILAND_BOUNDS = [[5.6, 97.3], [20.5, 105.7]]
 
@@ -151,6 +154,8 @@ def map_bundle_url() -> str | None:
 def base_map(
     tiles_url: str = "", tiles_attribution: str = "", bundled: bool = False, **kwargs: Any
 ) -> folium.Map:
+    import folium
+
     m = folium.Map(
         location=[13.2, 100.9],
         zoom_start=6,
@@ -227,6 +232,10 @@ def national_map(
     config: dict[str, Any], labels: dict[str, str], tiles_url: str = "", tiles_attribution: str = ""
 ) -> folium.Map:
     """The public map: empty layers that pinmap.js fills from the page's data and the API."""
+    import folium
+    from folium.plugins import MarkerCluster
+    from folium.utilities import JsCode
+
     bundle = map_bundle_url()
     m = base_map(tiles_url, tiles_attribution, bundled=bool(bundle), prefer_canvas=False)
     # folium needs jQuery only for its own popups; this map builds popups in pinmap.js, so
@@ -301,6 +310,8 @@ def office_map(
 ) -> folium.Map:
     """A small map of one office; `label` is user-visible text and is escaped here, `popup`
     is HTML whose every text went through js_safe_text."""
+    import folium
+
     m = base_map(tiles_url, tiles_attribution)
     if province_geojson:
         folium.GeoJson(

@@ -7,9 +7,8 @@ import hashlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-import geopandas as gpd
 from geoalchemy2.shape import from_shape, to_shape
 from shapely.geometry import MultiPolygon
 from shapely.geometry.base import BaseGeometry
@@ -21,6 +20,9 @@ from geo.boundaries import BoundaryFileError, BoundarySet, simplify_for_web
 from geo.regions import union_of
 
 from ..models import Amphoe, BoundaryImport, Office, Province
+
+if TYPE_CHECKING:
+    import geopandas as gpd  # annotations only: importing it costs every process (geo.boundaries)
 
 WEB_TOLERANCE_DEG = {"province": 0.005, "amphoe": 0.002}
 

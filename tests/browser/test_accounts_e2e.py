@@ -25,7 +25,7 @@ from pinmap.services import coaching
 from pinmap.services.accounts import request_reset
 from pinmap.services.audit import Actor, utcnow
 
-from ..support.browser import LiveServer
+from ..support.browser import LiveServer, sign_in_page
 from ..support.factories import UserFactory
 
 pytestmark = pytest.mark.browser
@@ -101,12 +101,7 @@ def page(browser: Browser) -> Iterator[Page]:
 
 
 def _sign_in(page: Page, url: str, who: str, password: str = PASSWORD) -> None:
-    page.goto(url + "/portal/login")
-    page.fill("input[name=email]", f"acc-{who}@example.go.th")
-    page.fill("input[name=password]", password)
-    with page.expect_navigation():
-        page.locator("main form button[type=submit]").click()
-    assert "/portal/login" not in page.url, page.content()[:500]
+    sign_in_page(page, url, f"acc-{who}@example.go.th", password)
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,7 @@ from pinmap.db import make_engine
 from pinmap.services.accounts import create_user
 from pinmap.services.audit import Actor
 
-from ..support.browser import LiveServer
+from ..support.browser import LiveServer, sign_in_page, submit
 
 pytestmark = pytest.mark.browser
 
@@ -39,12 +39,7 @@ def page(browser: Browser) -> Iterator[Page]:
 
 
 def _sign_in(page: Page, base: str) -> None:
-    page.goto(base + "/portal/login")
-    page.fill("input[name=email]", EMAIL)
-    page.fill("input[name=password]", PASSWORD)
-    page.locator("form button").first.click()
-    page.wait_for_load_state()
-    assert "/portal/login" not in page.url
+    sign_in_page(page, base, EMAIL, PASSWORD)
 
 
 def _shots(page: Page, name: str) -> None:
@@ -65,8 +60,7 @@ def test_deadlines_and_levels_pages(live_server: LiveServer, page: Page, admin: 
     page.fill("input[name=fiscal_year]", "2567")
     page.select_option("select[name=quarter]", "2")
     page.fill("input[name=due_on]", "2024-04-30")
-    page.locator("form.admin-form button").click()
-    page.wait_for_load_state()
+    submit(page, page.locator("form.admin-form button"))
     assert "30 เม.ย. 2567" in page.locator("table").inner_text()
     _shots(page, "admin-deadlines")
 
@@ -75,8 +69,7 @@ def test_deadlines_and_levels_pages(live_server: LiveServer, page: Page, admin: 
     accept = form.locator("input[name=accept_enabled]")
     assert accept.is_checked()
     accept.uncheck()
-    form.locator("button").click()
-    page.wait_for_load_state()
+    submit(page, form.locator("button"))
     form = page.locator("form.levels", has=page.locator("input[value=quarterly_project]"))
     assert not form.locator("input[name=accept_enabled]").is_checked()
     _shots(page, "admin-workflow")

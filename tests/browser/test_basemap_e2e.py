@@ -25,6 +25,7 @@ from pinmap.services.accounts import create_user
 from pinmap.services.audit import Actor
 
 from ..support.app import TEST_CONFIG
+from ..support.browser import sign_in_page
 from ..support.databases import prepared_database
 
 OFFICE = "spp-chiangmai-1"
@@ -162,11 +163,7 @@ def test_english_pages_name_provinces_in_english(browser: Browser, bare_server: 
 
 def test_profile_editor_pin_sits_on_the_basemap(browser: Browser, bare_server: BareServer) -> None:
     for page in _page(browser, VIEWPORTS["desktop"]):
-        page.goto(bare_server.url + "/portal/login")
-        page.fill("input[name=email]", bare_server.editor_email)
-        page.fill("input[name=password]", PASSWORD)
-        page.locator("form button").first.click()
-        page.wait_for_load_state()
+        sign_in_page(page, bare_server.url, bare_server.editor_email, PASSWORD)
         page.goto(f"{bare_server.url}/portal/offices/{OFFICE}/profile")
         _drawn(page)
         # Without tiles, zoomed out to 9 around the pin: its province and name are in view.

@@ -22,7 +22,7 @@ from pinmap.db import make_engine
 from pinmap.models import ReportingWindow
 from pinmap.services.audit import Actor
 
-from ..support.browser import LiveServer
+from ..support.browser import LiveServer, sign_in_page, submit
 from ..support.factories import UserFactory
 
 pytestmark = pytest.mark.browser
@@ -52,12 +52,7 @@ def server(live_server: LiveServer) -> Iterator[LiveServer]:
 def page(browser: Browser, server: LiveServer) -> Iterator[Page]:
     context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="th-TH")
     page = context.new_page()
-    page.goto(server.url + "/portal/login")
-    page.fill("input[name=email]", EMAIL)
-    page.fill("input[name=password]", PASSWORD)
-    page.locator("form button[type=submit], form button").first.click()
-    page.wait_for_load_state()
-    assert "/portal/login" not in page.url
+    sign_in_page(page, server.url, EMAIL, PASSWORD)
     yield page
     context.close()
 
@@ -120,9 +115,7 @@ def test_a_window_typed_in_buddhist_era_is_stored_iso_and_shown_back(
 def test_a_refused_window_keeps_the_buddhist_era_days_typed(page: Page, server: LiveServer) -> None:
     page.goto(server.url + "/admin/windows")
     _fill_window(page, "01/01/2580", "31/01/2590")  # opens before the fiscal year starts
-    with page.expect_response(lambda r: r.request.method == "POST") as answer:
-        page.locator(NEW_WINDOW + " button[type=submit]").click()
-    assert answer.value.status == 400
+    assert submit(page, page.locator(NEW_WINDOW + " button[type=submit]")) == 400
     error = page.locator("p.error").inner_text()
     assert "2590" in error and "1 ต.ค. 2589" in error and "2046" not in error, error
     assert page.locator(NEW_WINDOW + " [name=opens_on]").input_value() == "01/01/2580"

@@ -25,7 +25,7 @@ from pinmap.models import Office, PolicyItem, User
 from pinmap.services import best_practices as svc
 from pinmap.services.audit import Actor
 
-from ..support.browser import LiveServer, form_post
+from ..support.browser import LiveServer, sign_in_page, submit
 from ..support.factories import UserFactory
 
 pytestmark = pytest.mark.browser
@@ -113,12 +113,7 @@ def page(browser: Browser) -> Iterator[Page]:
 
 
 def _sign_in(page: Page, url: str, email: str) -> None:
-    page.goto(url + "/portal/login")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", PASSWORD)
-    page.locator("form button[type=submit], form button").first.click()
-    page.wait_for_load_state()
-    assert "/portal/login" not in page.url, page.content()[:500]
+    sign_in_page(page, url, email, PASSWORD)
 
 
 def _screenshots(page: Page, name: str) -> None:
@@ -152,10 +147,7 @@ def _kept(page: Page) -> None:
 
 
 def _press(page: Page, form: Locator, button: str, status: int) -> None:
-    with page.expect_response(form_post) as answer:
-        form.locator(f"button[value={button}]").click()
-    assert answer.value.status == status
-    page.wait_for_load_state()
+    assert submit(page, form.locator(f"button[value={button}]")) == status
 
 
 def test_a_field_too_long_keeps_the_text(setup: Setup, page: Page) -> None:

@@ -24,7 +24,7 @@ from pinmap.services import projects as svc
 from pinmap.services.accounts import create_user
 from pinmap.services.audit import Actor, utcnow
 
-from ..support.browser import LiveServer
+from ..support.browser import LiveServer, sign_in_page, submit
 
 pytestmark = pytest.mark.browser
 
@@ -93,13 +93,7 @@ def page(browser: Browser) -> Iterator[Page]:
 
 
 def _sign_in(page: Page, url: str, who: str) -> None:
-    page.context.clear_cookies()
-    page.goto(url + "/portal/login")
-    page.fill("input[name=email]", f"bulk-{who}@example.go.th")
-    page.fill("input[name=password]", PASSWORD)
-    page.locator("form button").first.click()
-    page.wait_for_load_state()
-    assert "/portal/login" not in page.url, page.content()[:500]
+    sign_in_page(page, url, f"bulk-{who}@example.go.th", PASSWORD)
 
 
 def _shots(page: Page, name: str) -> None:
@@ -127,8 +121,8 @@ def test_certify_and_send_then_return_a_selection(
     page.on("dialog", accept)
     _sign_in(page, url, "director")
     page.goto(f"{url}/portal/offices/{OFFICE}/projects?fiscal_year={fy}")
-    page.get_by_role("link", name=f"ไตรมาสที่ {q}", exact=True).last.click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.get_by_role("link", name=f"ไตรมาสที่ {q}", exact=True).last.click()
     rows = page.locator("table.grid tbody tr")
     assert rows.count() == 3
     ready = page.locator("tr.is-ready input[type=checkbox]")
@@ -138,8 +132,7 @@ def test_certify_and_send_then_return_a_selection(
     assert waiting.locator("input[type=checkbox]").is_disabled()
     assert "ยังไม่ครบ" in waiting.inner_text() or "กรอก" in waiting.inner_text()
     _shots(page, "bulk-send")
-    page.locator("button[value=send]").click()
-    page.wait_for_load_state()
+    submit(page, page.locator("button[value=send]"))
     assert len(questions) == 1  # data-confirm asked first
     results = page.locator(".bulk-results li")
     assert results.count() == 2
@@ -156,8 +149,7 @@ def test_certify_and_send_then_return_a_selection(
         mine.nth(i).locator("input[type=checkbox]").check()
     page.fill("textarea[name=comment]", "แนบภาพกิจกรรมเพิ่มเติม")
     _shots(page, "bulk-review-queue")
-    page.locator("button[value=return]").click()
-    page.wait_for_load_state()
+    submit(page, page.locator("button[value=return]"))
     assert page.locator(".bulk-results li.is-done").count() == 2
     assert page.locator(".bulk-results li.is-refused").count() == 0
     _shots(page, "bulk-review-results")

@@ -49,7 +49,7 @@ from pinmap.services.audit import Actor, utcnow
 from pinmap.services.progress import fiscal_year_of
 
 from ..support.app import TEST_CONFIG
-from ..support.browser import WAIT_MS, LiveServer, settled
+from ..support.browser import WAIT_MS, LiveServer, settled, sign_in_page
 from ..support.factories import UserFactory
 from ..support.help_sample import help_sample
 
@@ -520,11 +520,7 @@ def _visitor(browser: Browser, server: LiveServer, who: str, **context: Any) -> 
     page.on("console", on_console)
     page.on("pageerror", lambda e: visitor.console.append(f"page error: {e}"))
     if who != "anonymous":
-        page.goto(server.url + "/portal/login")
-        page.fill("input[name=email]", f"csp-{who}@example.go.th")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url(lambda url: "/portal/login" not in url)
+        sign_in_page(page, server.url, f"csp-{who}@example.go.th", PASSWORD)
     yield visitor
     ctx.close()
 

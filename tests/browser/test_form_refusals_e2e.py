@@ -22,7 +22,7 @@ from pinmap.models import MonitoringRound, PolicyItem, User
 from pinmap.services import coaching
 from pinmap.services.audit import Actor
 
-from ..support.browser import LiveServer
+from ..support.browser import LiveServer, sign_in_page, submit
 from ..support.factories import UserFactory
 
 pytestmark = pytest.mark.browser
@@ -76,12 +76,7 @@ def setup(live_server: LiveServer) -> Iterator[Setup]:
 
 
 def _sign_in(page: Page, url: str, email: str) -> None:
-    page.goto(url + "/portal/login")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", PASSWORD)
-    page.locator("form button[type=submit], form button").first.click()
-    page.wait_for_load_state()
-    assert "/portal/login" not in page.url, page.content()[:500]
+    sign_in_page(page, url, email, PASSWORD)
 
 
 def _screenshots(page: Page, name: str) -> None:
@@ -113,9 +108,7 @@ def test_progress_report_refusal_keeps_the_report(setup: Setup, page: Page) -> N
     form.locator("textarea[name=where]").fill("อ.เมือง")
     form.locator("input[name=no_activity_when]").fill("ไตรมาส 3")
     form.locator("input[name=no_activity_reason]").fill("ก" * 2_001)  # the limit is 2,000
-    with page.expect_response(lambda r: r.request.method == "POST") as answer:
-        form.locator("button[value=save]").click()
-    assert answer.value.status == 400
+    assert submit(page, form.locator("button[value=save]")) == 400
     error = page.locator("p.error")
     assert "ยาวเกิน 2000" in error.inner_text()
     form = page.locator("form.entry-form")
@@ -134,9 +127,7 @@ def test_profile_refusal_keeps_the_profile(setup: Setup, page: Page) -> None:
     form.locator("[name=address]").fill(TYPED)
     form.locator("[name=phone]").fill("0 2123 4567")
     form.locator("[name=staff_count]").fill("๘๕")  # Thai digits: refused, not a crash
-    with page.expect_response(lambda r: r.request.method == "POST") as answer:
-        form.locator("button[value=save]").click()
-    assert answer.value.status == 400
+    assert submit(page, form.locator("button[value=save]")) == 400
     assert "จำนวนบุคลากร" in page.locator("p.error").inner_text()
     form = page.locator("form").filter(has=page.locator("[name=address]"))
     assert form.locator("[name=address]").input_value() == TYPED
@@ -153,9 +144,7 @@ def test_visit_plan_refusal_keeps_the_plan(setup: Setup, page: Page) -> None:
     form.locator("input[name=visit_date]").fill("20/03/2567")
     visits = form.locator("textarea[name=visits]").input_value() + "spp-nowhere\n"
     form.locator("textarea[name=visits]").fill(visits)
-    with page.expect_response(lambda r: r.request.method == "POST") as answer:
-        form.locator("button[type=submit]").click()
-    assert answer.value.status == 400
+    assert submit(page, form.locator("button[type=submit]")) == 400
     assert "spp-nowhere" in page.locator("p.error").inner_text()
     form = page.locator("form").filter(has=page.locator("textarea[name=visits]"))
     assert form.locator("input[name=team]").input_value() == TYPED

@@ -28,7 +28,7 @@ from pinmap.services import workflow as wf
 from pinmap.services.accounts import create_user, end_sessions
 from pinmap.services.audit import Actor, utcnow
 
-from ..support.browser import WAIT_MS, LiveServer
+from ..support.browser import WAIT_MS, LiveServer, sign_in_page, submit
 
 pytestmark = pytest.mark.browser
 
@@ -248,12 +248,7 @@ def page(browser: Browser) -> Iterator[Page]:
 
 
 def _sign_in(page: Page, url: str, who: str, office: str = OFFICE) -> None:
-    page.goto(url + "/portal/login")
-    page.fill("input[name=email]", f"keep-{who}-{office}@example.go.th")
-    page.fill("input[name=password]", PASSWORD)
-    page.locator("form button").first.click()
-    page.wait_for_load_state()
-    assert "/portal/login" not in page.url, page.content()[:500]
+    sign_in_page(page, url, f"keep-{who}-{office}@example.go.th", PASSWORD)
 
 
 def _shots(page: Page, name: str) -> None:
@@ -273,12 +268,7 @@ def _type(page: Page, form: Form) -> None:
 
 
 def _press(page: Page, button: str) -> int:
-    with page.expect_response(
-        lambda r: r.request.method == "POST" and "autosave" not in r.url
-    ) as r:
-        page.locator(f"form[data-keep] button[value={button}]").click()
-    page.wait_for_load_state()
-    return r.value.status
+    return submit(page, page.locator(f"form[data-keep] button[value={button}]"))
 
 
 def _autosave_delay_passes(page: Page) -> None:

@@ -17,7 +17,7 @@ from pinmap.services import framework
 from pinmap.services.accounts import create_user
 from pinmap.services.audit import Actor
 
-from ..support.browser import LiveServer
+from ..support.browser import LiveServer, sign_in_page, submit
 
 pytestmark = pytest.mark.browser
 
@@ -53,12 +53,7 @@ def page(browser: Browser) -> Iterator[Page]:
 
 
 def _sign_in(page: Page, base: str) -> None:
-    page.goto(base + "/portal/login")
-    page.fill("input[name=email]", EMAIL)
-    page.fill("input[name=password]", PASSWORD)
-    page.locator("form button").first.click()
-    page.wait_for_load_state()
-    assert "/portal/login" not in page.url
+    sign_in_page(page, base, EMAIL, PASSWORD)
 
 
 def _shots(page: Page, name: str) -> None:
@@ -92,7 +87,6 @@ def test_framework_page_and_starting_the_current_year(
     assert page.locator(".callout").count() == 1
     _shots(page, f"framework-{year}-empty")
     if year > 2567:  # started from 2567, the latest year with a framework
-        page.locator(".callout form button").click()
-        page.wait_for_load_state()
+        submit(page, page.locator(".callout form button"))
         assert page.locator("td.item-depth-1", has_text="9.1").count() == 1
         _shots(page, f"framework-{year}-started")

@@ -19,7 +19,7 @@ from pinmap.services import levels
 from pinmap.services.accounts import create_user
 from pinmap.services.audit import Actor
 
-from ..support.browser import LiveServer, Watched, sign_in_page
+from ..support.browser import LiveServer, Watched, sign_in_page, submit
 
 pytestmark = pytest.mark.browser
 
@@ -142,8 +142,7 @@ def test_admin_form_keeps_typed_values_when_refused(
     }
     for name, value in typed.items():
         form.locator(f"input[name={name}]").fill(value)
-    form.locator("button[type=submit]").click()
-    page.wait_for_load_state()
+    submit(page, form.locator("button[type=submit]"))
     problems = page.locator("#level-problems")
     expect(problems).to_be_visible()
     expect(problems).to_contain_text("ระดับที่ 2")
@@ -156,8 +155,7 @@ def test_admin_form_keeps_typed_values_when_refused(
     expect(form.locator("input[name=min_value_2]")).to_have_attribute("aria-invalid", "true")
     _shots(page, "levels-admin-refused", "#level-problems")
     form.locator("input[name=min_value_2]").fill("60")
-    form.locator("button[type=submit]").click()
-    page.wait_for_load_state()
+    submit(page, form.locator("button[type=submit]"))
     expect(page.locator("#level-problems")).to_have_count(0)
     scale = page.locator("article.level-scale").first
     expect(scale).to_contain_text("<b>ตัวชี้วัด</b> 1")  # shown as text, not markup

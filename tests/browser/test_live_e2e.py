@@ -14,7 +14,7 @@ from pinmap.models import Office, PolicyItem
 from pinmap.services import progress
 from pinmap.services.audit import Actor
 
-from ..support.browser import LiveServer, Watched, stream_open
+from ..support.browser import LiveServer, Watched, sign_in_page, stream_open
 from ..support.factories import UserFactory
 
 pytestmark = pytest.mark.browser
@@ -75,10 +75,7 @@ def test_approval_in_one_browser_restyles_the_pin_in_another(
 
     reviewer_ctx = browser.new_context(locale="th-TH")
     reviewer = reviewer_ctx.new_page()
-    reviewer.goto(live_server.url + "/portal/login")
-    reviewer.fill("input[name=email]", "live-rev@example.go.th")
-    reviewer.fill("input[name=password]", PASSWORD)
-    reviewer.click("button[type=submit]")
+    sign_in_page(reviewer, live_server.url, "live-rev@example.go.th", PASSWORD)
     reviewer.goto(f"{live_server.url}/review/entries/{submitted_entry}")
     stream_open(public)
 

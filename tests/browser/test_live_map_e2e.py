@@ -28,7 +28,7 @@ from pinmap.services import coaching
 from pinmap.services.audit import Actor, emit_change
 
 from ..support.app import TEST_CONFIG
-from ..support.browser import WAIT_MS, Watched, settled
+from ..support.browser import WAIT_MS, Watched, settled, sign_in_page
 from ..support.databases import prepared_database
 from ..support.factories import UserFactory
 
@@ -275,10 +275,7 @@ def test_the_portal_dashboard_refreshes_live_and_retries_a_failed_fetch(
         )
         editor_id = editor.id
     page = watched.page
-    page.goto(map_server.url + "/portal/login")
-    page.fill("input[name=email]", "live-portal@example.go.th")
-    page.fill("input[name=password]", "live portal password 1")
-    page.click("button[type=submit]")
+    sign_in_page(page, map_server.url, "live-portal@example.go.th", "live portal password 1")
     before = map_server.streams()
     page.goto(map_server.url + "/portal/offices/spp-krabi?fiscal_year=2567")
     assert page.locator(".state-draft").count() == 0

@@ -21,7 +21,7 @@ from pinmap.models import NotificationDelivery, User
 from pinmap.services import notify
 from pinmap.services.audit import Actor
 
-from ..support.browser import LiveServer
+from ..support.browser import LiveServer, sign_in_page
 from ..support.factories import UserFactory
 
 pytestmark = pytest.mark.browser
@@ -93,12 +93,7 @@ def _screenshots(page: Page, name: str) -> None:
 
 
 def _sign_in(page: Page, url: str, who: str) -> None:
-    page.goto(url + "/portal/login")
-    page.fill("input[name=email]", f"nt-e2e-{who}@example.go.th")
-    page.fill("input[name=password]", PASSWORD)
-    with page.expect_navigation():
-        page.locator("main form button[type=submit]").click()
-    assert "/portal/login" not in page.url, page.content()[:500]
+    sign_in_page(page, url, f"nt-e2e-{who}@example.go.th", PASSWORD)
 
 
 def test_the_inbox_shows_texts_as_text_and_marks_read(setup: Setup, page: Page) -> None:

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page
 
-from ..support.browser import LiveServer, add_people, screenshots, sign_in_page, thai_page
+from ..support.browser import LiveServer, add_people, screenshots, sign_in_page, submit, thai_page
 
 pytestmark = pytest.mark.browser
 
@@ -50,8 +50,7 @@ _shots = screenshots
 
 
 def _press(page: Page, value: str) -> None:
-    page.locator(f"button[value={value}]").click()
-    page.wait_for_load_state()
+    submit(page, page.locator(f"button[value={value}]"))
 
 
 def _no_error(page: Page) -> None:
@@ -84,8 +83,8 @@ def test_a_plan_from_the_portal_to_the_office_page_and_back(
     _sign_in(page, url, "reviewer")
     page.goto(f"{url}/review/profiles")
     # Other tests' offices may have plans waiting too: take this office's.
-    page.locator("a[href*='/review/plans/']", has_text="กระบี่").first.click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.locator("a[href*='/review/plans/']", has_text="กระบี่").first.click()
     desk = page.url
     _shots(page, "plan-review")
     _press(page, "approve")
@@ -116,8 +115,7 @@ def test_a_plan_from_the_portal_to_the_office_page_and_back(
     _sign_in(page, url, "reviewer")
     page.goto(desk)
     page.fill("[name=comment]", "ระบุตัวชี้วัดรายไตรมาส")
-    page.locator("button[value=approve]").click()
-    page.wait_for_load_state()
+    submit(page, page.locator("button[value=approve]"))
     page.goto(desk)
     page.fill("[name=comment]", "ปีงบประมาณไม่ตรง")
     page.once("dialog", lambda dialog: dialog.accept())  # un-approving asks first

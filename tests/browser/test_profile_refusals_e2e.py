@@ -23,7 +23,7 @@ from pinmap.models import Office, User
 from pinmap.services import profiles as svc
 from pinmap.services.audit import Actor
 
-from ..support.browser import LiveServer, form_post
+from ..support.browser import LiveServer, sign_in_page, submit
 from ..support.factories import UserFactory
 
 pytestmark = pytest.mark.browser
@@ -111,11 +111,7 @@ def page(browser: Browser) -> Iterator[Page]:
 
 def _open(page: Page, setup: Setup, code: str, *, sign_in: bool = True) -> Locator:
     if sign_in:
-        page.goto(setup.url + "/portal/login")
-        page.fill("input[name=email]", f"pr-office_editor-{code}@example.go.th")
-        page.fill("input[name=password]", PASSWORD)
-        page.locator("form button[type=submit], form button").first.click()
-        page.wait_for_load_state()
+        sign_in_page(page, setup.url, f"pr-office_editor-{code}@example.go.th", PASSWORD)
     page.goto(f"{setup.url}/portal/offices/{code}/profile")
     form = page.locator("form.profile-form")
     assert form.get_attribute("data-keep") is not None
@@ -128,10 +124,7 @@ def _open(page: Page, setup: Setup, code: str, *, sign_in: bool = True) -> Locat
 
 
 def _press(page: Page, form: Locator, status: int) -> None:
-    with page.expect_response(form_post) as answer:
-        form.locator("button[value=save]").click()
-    assert answer.value.status == status
-    page.wait_for_load_state()
+    assert submit(page, form.locator("button[value=save]")) == status
 
 
 def _kept(page: Page, *, redrawn: bool = True) -> None:

@@ -25,7 +25,7 @@ from pinmap.db import make_engine
 from pinmap.models import PolicyItem
 from pinmap.services.audit import Actor
 
-from ..support.browser import LiveServer, form_post
+from ..support.browser import LiveServer, sign_in_page, submit
 from ..support.factories import UserFactory
 
 pytestmark = pytest.mark.browser
@@ -92,12 +92,7 @@ def _sql(setup: Setup, statement: str, **params: object) -> None:
 
 
 def _open(page: Page, setup: Setup, n: int, round_no: int = 1) -> Locator:
-    page.goto(setup.url + "/portal/login")
-    page.fill("input[name=email]", EMAIL)
-    page.fill("input[name=password]", PASSWORD)
-    page.locator("form button").first.click()
-    page.wait_for_load_state()
-    assert "/portal/login" not in page.url
+    sign_in_page(page, setup.url, EMAIL, PASSWORD)
     _id, kind, no = setup.items[n]
     page.goto(f"{setup.url}/portal/offices/{OFFICE}/entries/2567/{round_no}/{kind}/{no}")
     return page.locator("form.entry-form")
@@ -110,10 +105,8 @@ def _type(form: Locator, tag: str) -> None:
 
 
 def _press(page: Page, button: Locator, status: int) -> None:
-    with page.expect_response(form_post) as answer:
-        button.click()
-    assert answer.value.status == status, (answer.value.status, page.url)
-    page.wait_for_load_state()
+    answer = submit(page, button)
+    assert answer == status, (answer, page.url)
 
 
 def _assert_kept(page: Page, tag: str) -> None:

@@ -15,7 +15,7 @@ from pinmap.fiscal import fiscal_year_of
 from pinmap.services import projects as svc
 from pinmap.services.audit import utcnow
 
-from ..support.browser import LiveServer, add_people, screenshots, sign_in_page, thai_page
+from ..support.browser import LiveServer, add_people, screenshots, sign_in_page, submit, thai_page
 
 pytestmark = pytest.mark.browser
 
@@ -63,8 +63,7 @@ def test_a_quarter_from_the_portal_to_the_office_page(
     page.goto(f"{url}/portal/offices/{OFFICE}/projects")
     page.fill("input[name=name]", "โครงการยกระดับคุณภาพการอ่าน")
     page.fill("input[name=budget_planned]", "250000")
-    page.get_by_role("button", name="เพิ่มโครงการ").click()
-    page.wait_for_load_state()
+    submit(page, page.get_by_role("button", name="เพิ่มโครงการ"))
     page.goto(page.url + f"/quarters/{q}")
     points = {
         "target_progress": "นักเรียนอ่านคล่องร้อยละ 70",
@@ -78,24 +77,21 @@ def test_a_quarter_from_the_portal_to_the_office_page(
         page.fill(f"[name={name}]", text)
     page.fill("input[name=budget_planned_to_date]", "100000")
     page.fill("input[name=budget_disbursed]", "มาก")  # not an amount: refused, text kept
-    page.get_by_role("button", name="บันทึกฉบับร่าง").click()
-    page.wait_for_load_state()
+    submit(page, page.get_by_role("button", name="บันทึกฉบับร่าง"))
     assert page.locator("p.error").is_visible()
     for name, text in points.items():
         assert page.locator(f"[name={name}]").input_value() == text
     _shots(page, "projects-quarter-refused")
     page.fill("input[name=budget_disbursed]", "80000")
-    page.get_by_role("button", name="บันทึกฉบับร่าง").click()
-    page.wait_for_load_state()
+    submit(page, page.get_by_role("button", name="บันทึกฉบับร่าง"))
     assert page.locator("p.error").count() == 0
     _sign_in(page, url, "director")
     page.goto(f"{url}/portal/offices/{OFFICE}/projects?fiscal_year={fy}")
     _shots(page, "projects-board")
-    page.get_by_role("link", name="โครงการยกระดับคุณภาพการอ่าน").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.get_by_role("link", name="โครงการยกระดับคุณภาพการอ่าน").click()
     page.goto(page.url + f"/quarters/{q}")
-    page.get_by_role("button", name="รับรองและส่ง").click()
-    page.wait_for_load_state()
+    submit(page, page.get_by_role("button", name="รับรองและส่ง"))
     assert page.locator("p.error").count() == 0, page.locator("p.error").inner_text()
     _shots(page, "projects-quarter-sent")
     for who in ("reviewer", "admin"):
@@ -104,12 +100,11 @@ def test_a_quarter_from_the_portal_to_the_office_page(
         if who == "reviewer":
             _shots(page, "projects-review-queue")
         # Other tests' offices may have reports waiting too: take this office's.
-        page.locator("table.grid a", has_text="กระบี่").first.click()
-        page.wait_for_load_state()
+        with page.expect_navigation():
+            page.locator("table.grid a", has_text="กระบี่").first.click()
         if who == "admin":
             _shots(page, "projects-review-report")
-        page.get_by_role("button", name="อนุมัติ", exact=True).click()
-        page.wait_for_load_state()
+        submit(page, page.get_by_role("button", name="อนุมัติ", exact=True))
         assert page.locator("p.error").count() == 0
     page.context.clear_cookies()
     page.goto(f"{url}/offices/{OFFICE}")

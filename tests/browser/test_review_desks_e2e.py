@@ -34,7 +34,7 @@ from pinmap.services import coaching, progress
 from pinmap.services.audit import Actor
 from pinmap.services.uploads import clean_upload, store
 
-from ..support.browser import LiveServer
+from ..support.browser import LiveServer, sign_in_page, submit
 from ..support.factories import UserFactory, revisions_of
 
 pytestmark = pytest.mark.browser
@@ -137,13 +137,7 @@ def page(browser: Browser) -> Iterator[Page]:
 
 
 def _sign_in(page: Page, url: str, who: str) -> None:
-    page.context.clear_cookies()
-    page.goto(url + "/portal/login")
-    page.fill("input[name=email]", f"desk-{who}@example.go.th")
-    page.fill("input[name=password]", PASSWORD)
-    page.locator("form button[type=submit], form button").first.click()
-    page.wait_for_load_state()
-    assert "/portal/login" not in page.url, page.content()[:500]
+    sign_in_page(page, url, f"desk-{who}@example.go.th", PASSWORD)
 
 
 # For each label holding a checkbox or radio: the box's rectangle and its text's first line.
@@ -236,10 +230,13 @@ def _profile_change(page: Page, url: str, live_server: LiveServer) -> int:
     )
     if not page.input_value("input[name=lat]"):
         page.fill("input[name=lat]", "8.05")
-    page.locator(
-        "form.profile-form button[name=action][value=save], form.profile-form button[type=submit]"
-    ).first.click()
-    page.wait_for_load_state()
+    submit(
+        page,
+        page.locator(
+            "form.profile-form button[name=action][value=save], "
+            "form.profile-form button[type=submit]"
+        ).first,
+    )
     # With an office photo, the form has its "remove" box: beside its label, measured and shot.
     page.goto(f"{url}/portal/offices/{OFFICE}/profile")
     assert page.locator("input[name=drop_office_photo]").count() == 1
@@ -249,8 +246,10 @@ def _profile_change(page: Page, url: str, live_server: LiveServer) -> int:
         "input[type=file]",
         {"name": "schools.csv", "mimeType": "text/csv", "buffer": SCHOOLS.encode()},
     )
-    page.locator("input[type=file]").locator("xpath=ancestor::form").locator("button").first.click()
-    page.wait_for_load_state()
+    submit(
+        page,
+        page.locator("input[type=file]").locator("xpath=ancestor::form").locator("button").first,
+    )
     engine = make_engine(live_server.database_url)
     with sessionmaker(bind=engine).begin() as session:
         rev = session.scalars(_PROFILE_REVISIONS).first()

@@ -11,11 +11,6 @@ from __future__ import annotations
 import gzip
 import http.client
 import json
-import os
-import signal
-import subprocess
-import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -34,7 +29,6 @@ from werkzeug.serving import make_server
 from geo.boundaries import read_boundaries
 from pinmap import create_app
 from pinmap.apicache import TRACKED, ApiCache
-from pinmap.config import PROJECT_ROOT
 from pinmap.db import make_engine
 from pinmap.localdb import Cluster, free_port
 from pinmap.models import Office
@@ -43,6 +37,7 @@ from pinmap.services.accounts import create_token, create_user
 from pinmap.services.audit import Actor
 from pinmap.services.boundaries import import_boundaries
 
+from ..support import gunicorn
 from ..support.app import TEST_CONFIG
 from ..support.databases import prepared_database
 from ..support.waits import until
@@ -58,6 +53,9 @@ PUBLIC_PATHS = (
     "/api/v1/policy-items?fiscal_year=2569",
 )
 SECURITY_HEADERS = ("X-Content-Type-Options", "Referrer-Policy", "Permissions-Policy")
+# A listener whose connection was cut tries again within a fifth of a second (the product's
+# default starts at half a second): the tests that cut it wait for that.
+QUICK_RETRY = {"PINMAP_LISTEN_RETRY": 0.05, "PINMAP_LISTEN_RETRY_MAX": 0.2}
 
 
 @dataclass
@@ -108,9 +106,10 @@ class Server:
 
 
 def _serve(database_url: str, **config: Any) -> Server:
-    app = create_app({**TEST_CONFIG, "SQLALCHEMY_URL": database_url, **config})
+    app = create_app({**TEST_CONFIG, "SQLALCHEMY_URL": database_url, **QUICK_RETRY, **config})
     server = make_server("127.0.0.1", free_port(), app, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    # shutdown() returns when the loop next looks (every half second by default).
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
 
     def stop() -> None:
         if "api_cache" in app.extensions["pinmap"]:
@@ -433,6 +432,8 @@ def test_a_missed_notify_never_leaves_a_stale_body(
 ) -> None:
     """The listener loses its connection; a change commits while nobody listens; the cache
     answers fresh bodies meanwhile and after it reconnects."""
+    for s in (world.a, world.b):
+        s.listening()  # so that the fixture's servers lose theirs too (checked at the end)
     server = _serve(world.url)
     try:
         path = "/api/v1/offices/spp-krabi"
@@ -493,63 +494,48 @@ def test_boundary_import_alters_provinces_regions_and_labels(
     assert len(get(world.a.base, paths[0]).json()["features"]) == 77
 
 
-def _gunicorn(database_url: str) -> tuple[subprocess.Popen[bytes], str]:
-    """One host as `make run` starts it (gevent worker), with the cache on; not yet waited for
-    (see `_answers`), so that two hosts start side by side."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "SECRET_KEY": "test",
-        "PINMAP_VAR_DIR": tempfile.mkdtemp(prefix="pinmap-apicache-"),
-    }
-    env.pop("PINMAP_API_CACHE", None)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "pinmap.wsgi:app", "-k", "gevent", "-w", "1"]
-        + ["--worker-connections", "200", "-b", f"127.0.0.1:{port}"],
-        cwd=PROJECT_ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    return proc, f"http://127.0.0.1:{port}"
+@pytest.fixture(scope="module")
+def booting(world: World) -> Iterator[list[gunicorn.Host]]:
+    """Two hosts as `make run` starts them (a gevent worker each), with the cache on; started
+    side by side and not yet waited for (see `hosts`)."""
+    started = [gunicorn.start(world.url, workers=1) for _ in range(2)]
+    yield started
+    gunicorn.stop(started)
 
 
-def _answers(base: str) -> bool:
-    try:
-        return get(base, "/healthz").status == 200
-    except OSError:
-        return False
+@pytest.fixture(scope="module", autouse=True)
+def _start_early(request: pytest.FixtureRequest) -> None:
+    """Start the hosts as the module begins when a selected test needs them: their workers
+    import the app (seconds of CPU) while the in-process tests, which mostly wait, run."""
+    if any(
+        "hosts" in item.fixturenames
+        for item in request.session.items
+        if item.module is request.module
+    ):
+        request.getfixturevalue("booting")
 
 
-def test_two_gunicorn_hosts_drop_their_bodies_on_a_change(world: World) -> None:
-    hosts = [_gunicorn(world.url), _gunicorn(world.url)]
+@pytest.fixture(scope="module")
+def hosts(booting: list[gunicorn.Host]) -> list[gunicorn.Host]:
+    return gunicorn.up(booting)
+
+
+def test_two_gunicorn_hosts_drop_their_bodies_on_a_change(
+    world: World, hosts: list[gunicorn.Host]
+) -> None:
     path = "/api/v1/offices?cluster=1"
-    try:
-        for _, base in hosts:
-            assert until(lambda b=base: _answers(b), timeout=60), "gunicorn did not start"
-        # Once the listener runs, the same ETag comes back as a 304 (a cached entry).
-        for _, base in hosts:
-            first = get(base, path)
-            assert until(
-                lambda b=base, e=first.headers["etag"]: (
-                    get(b, path, {"If-None-Match": e}).status == 304
-                )
-            )
-        old = get(hosts[0][1], path)
-        # The ETag is the body's hash: a client the load balancer moves keeps its 304s.
-        assert get(hosts[1][1], path, {"If-None-Match": old.headers["etag"]}).status == 304
-        world.write("UPDATE offices SET name_en = name_en || ' (hosts)' WHERE cluster_no = 1")
-        for _, base in hosts:
-            assert until(lambda b=base: get(b, path).body != old.body), base
-            fresh = get(base, path, {"If-None-Match": old.headers["etag"]})
-            assert fresh.status == 200 and b"(hosts)" in fresh.body
-    finally:
-        for proc, _ in hosts:
-            proc.send_signal(signal.SIGINT)
-        for proc, _ in hosts:
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+    bases = [host.base for host in hosts]
+    # Once the listener runs, the same ETag comes back as a 304 (a cached entry).
+    for base in bases:
+        first = get(base, path)
+        assert until(
+            lambda b=base, e=first.headers["etag"]: get(b, path, {"If-None-Match": e}).status == 304
+        )
+    old = get(bases[0], path)
+    # The ETag is the body's hash: a client the load balancer moves keeps its 304s.
+    assert get(bases[1], path, {"If-None-Match": old.headers["etag"]}).status == 304
+    world.write("UPDATE offices SET name_en = name_en || ' (hosts)' WHERE cluster_no = 1")
+    for base in bases:
+        assert until(lambda b=base: get(b, path).body != old.body), base
+        fresh = get(base, path, {"If-None-Match": old.headers["etag"]})
+        assert fresh.status == 200 and b"(hosts)" in fresh.body

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import queue
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+import psycopg
 import pytest
 from sqlalchemy import Engine, event, select, text
 from sqlalchemy.orm import Session, sessionmaker
@@ -45,38 +45,64 @@ def db(pg_cluster: Cluster) -> Iterator[OrderDB]:
     engine.dispose()
 
 
+@dataclass
+class Listening:
+    """A per-process listener (pinmap.live.Broker) and one subscriber of every change."""
+
+    broker: Broker
+    sub: Subscriber
+    dsn: str
+
+
 @pytest.fixture
-def listener(db: OrderDB) -> Iterator[Subscriber]:
-    broker = Broker(db.url.replace("postgresql+psycopg://", "postgresql://", 1))
+def listener(db: OrderDB) -> Iterator[Listening]:
+    dsn = db.url.replace("postgresql+psycopg://", "postgresql://", 1)
+    broker = Broker(dsn)
     sub = broker.subscribe(None)
     assert broker.connected.wait(5)
-    yield sub
+    yield Listening(broker, sub, dsn)
     broker.unsubscribe(sub)
 
 
-# How long "nothing (more) arrives" is watched for. The listener delivers every change that
-# one wake-up finds in a single pass, in id order, so anything extra (a duplicate, a change out
-# of order) would be queued with the changes the test waits for; half a second is margin for
-# the listener's thread to be scheduled, not for the database.
-SETTLE = 0.5
-
-
-def _received(sub: Subscriber, wait: float, expect: int | None = None) -> list[int]:
-    """The change ids delivered within `wait` seconds; with `expect`, as soon as that many have
-    come, plus whatever else comes in the SETTLE seconds after them."""
+def _queued(listener: Listening) -> list[int]:
+    """The change ids on the subscriber's queue now, taken off it."""
     ids: list[int] = []
-    deadline = time.monotonic() + wait
-    while (left := deadline - time.monotonic()) > 0:
+    while True:
         try:
-            change = sub.queue.get(timeout=left)
+            change = listener.sub.queue.get_nowait()
         except queue.Empty:
-            break
+            return ids
         if isinstance(change, Change):
             ids.append(change.id)
-            if expect is not None and len(ids) == expect:
-                deadline = time.monotonic() + SETTLE
-                expect = None
-    return ids
+
+
+def _after_a_read(listener: Listening) -> list[int]:
+    """What the listener has delivered once it has read the change table afresh: woken by a
+    notification that names no change, waited for (twice: the first wake-up may be one already
+    under way, begun before the caller's state was set up), never a quiet spell a busy machine
+    can outrun."""
+    with psycopg.connect(listener.dsn, autocommit=True) as conn:
+        for _ in range(2):
+            reads = listener.broker.reads
+            conn.execute("SELECT pg_notify('pinmap_changes', '')")
+            assert until(lambda n=reads: listener.broker.reads > n), "the listener did not wake"
+    return _queued(listener)
+
+
+def _before_marker(db: OrderDB, listener: Listening) -> list[int]:
+    """The change ids delivered before a change committed now (the marker), waited for.
+
+    The listener delivers changes in id order and each one once, so anything extra the
+    changes under test made it deliver (a duplicate, a change out of order, one it should have
+    skipped) is queued before the marker, whose id is higher than all of theirs."""
+    marker = _commit_one(db.factory(), "marker")
+    ids: list[int] = []
+    while True:
+        change = listener.sub.queue.get(timeout=10)  # queue.Empty: the marker never came
+        if isinstance(change, Change):
+            if change.id == marker:
+                return ids
+            ids.append(change.id)
 
 
 def _in_thread(fn: Callable[[], int]) -> tuple[threading.Thread, list[int]]:
@@ -105,7 +131,7 @@ def _commit_one(factory: sessionmaker[Session], label: str) -> int:
 
 
 def test_without_the_lock_a_change_that_commits_late_is_skipped(
-    db: OrderDB, listener: Subscriber
+    db: OrderDB, listener: Listening
 ) -> None:
     """Why the lock exists: ids drawn in one order and committed in the other."""
     insert = text(
@@ -118,17 +144,17 @@ def test_without_the_lock_a_change_that_commits_late_is_skipped(
         second = early.execute(insert).scalar_one()
         early.execute(notify, {"id": str(second)})
         early.commit()
-        assert _received(listener, 10.0, expect=1) == [second]
+        assert _before_marker(db, listener) == [second]
         late.execute(notify, {"id": str(first)})
         late.commit()
     assert first < second
-    # The listener is past `first`: it never sees it. Waited for as long as before (the claim
-    # is about what a woken listener does, which takes it milliseconds).
-    assert _received(listener, 1.0) == []
+    # The listener is past `first`: it never sees it, though woken by its notification (which
+    # comes before the marker's).
+    assert _before_marker(db, listener) == []
 
 
 def test_a_change_whose_id_was_read_first_is_never_skipped(
-    db: OrderDB, listener: Subscriber
+    db: OrderDB, listener: Listening
 ) -> None:
     factory = db.factory()
     with factory.begin() as late:
@@ -138,15 +164,15 @@ def test_a_change_whose_id_was_read_first_is_never_skipped(
         # Waits until the other transaction queues on the lock (what a fixed pause hoped for).
         assert until(lambda: _waiting_on_the_lock(db) == 1)
         assert thread.is_alive() and _waiting_on_the_lock(db) == 1
-        assert _received(listener, 0.5) == []
+        assert _after_a_read(listener) == []
     thread.join(10)
     assert not thread.is_alive()
     second = out[0]
     assert first < second
-    assert _received(listener, 10.0, expect=2) == [first, second]
+    assert _before_marker(db, listener) == [first, second]
 
 
-def test_a_change_committing_slowly_is_never_skipped(db: OrderDB, listener: Subscriber) -> None:
+def test_a_change_committing_slowly_is_never_skipped(db: OrderDB, listener: Listening) -> None:
     """Ids drawn at commit: one transaction stopped between its ids and its COMMIT holds back
     another that wants to commit first; the listener gets both, in order."""
     slow_engine = make_engine(db.url)
@@ -169,13 +195,13 @@ def test_a_change_committing_slowly_is_never_skipped(db: OrderDB, listener: Subs
         fast, out_fast = _in_thread(lambda: _commit_one(db.factory(), "fast"))
         assert until(lambda: _waiting_on_the_lock(db) == 1)
         assert fast.is_alive() and _waiting_on_the_lock(db) == 1
-        assert _received(listener, 0.5) == []
+        assert _after_a_read(listener) == []
         release.set()
         slow.join(10)
         fast.join(10)
         assert not slow.is_alive() and not fast.is_alive()
         assert out_slow[0] < out_fast[0]
-        assert _received(listener, 10.0, expect=2) == [out_slow[0], out_fast[0]]
+        assert _before_marker(db, listener) == [out_slow[0], out_fast[0]]
     finally:
         release.set()
         slow_engine.dispose()
@@ -255,7 +281,7 @@ def test_a_transaction_reads_its_own_changes(db: OrderDB) -> None:
         session.rollback()
 
 
-def test_rolled_back_changes_are_never_written(db: OrderDB, listener: Subscriber) -> None:
+def test_rolled_back_changes_are_never_written(db: OrderDB, listener: Listening) -> None:
     factory = db.factory()
     with factory() as session:
         dropped = emit_change(session, "office.updated", "spp-krabi", {"test": "dropped"})
@@ -271,7 +297,7 @@ def test_rolled_back_changes_are_never_written(db: OrderDB, listener: Subscriber
         dropped.id  # noqa: B018
     with pytest.raises(ChangeRolledBack):
         undone.id  # noqa: B018
-    assert _received(listener, 10.0, expect=1) == [kept.id]
-    with factory() as session:
+    with factory() as session:  # before the marker below adds a row
         payloads = session.scalars(select(ChangeEvent.payload).where(ChangeEvent.id >= kept.id))
         assert list(payloads) == [{"test": "kept"}]
+    assert _before_marker(db, listener) == [kept.id]

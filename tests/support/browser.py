@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import Browser, Page, Response
+from playwright.sync_api import Browser, Locator, Page
 from sqlalchemy.orm import sessionmaker
 
 from pinmap.db import make_engine
@@ -97,13 +97,13 @@ def thai_page(browser: Browser) -> Iterator[Page]:
 
 
 def sign_in_page(page: Page, url: str, email: str, password: str = E2E_PASSWORD) -> None:
-    """Sign in through the sign-in page of the server at `url`, from a clean cookie jar."""
+    """Sign in through the sign-in page of the server at `url`, from a clean cookie jar; the
+    page is left on the home the server sends this person to."""
     page.context.clear_cookies()
     page.goto(url + "/portal/login")
     page.fill("input[name=email]", email)
     page.fill("input[name=password]", password)
-    with page.expect_navigation():
-        page.locator("main form button[type=submit]").click()
+    submit(page, page.locator("main form button[type=submit]"))
     assert "/portal/login" not in page.url, page.content()[:500]
 
 
@@ -128,6 +128,18 @@ def snap(page: Page, filename: str, full_page: bool = False) -> None:
         page.screenshot(path=f"{folder}/{filename}", full_page=full_page)
 
 
-def form_post(response: Response) -> bool:
-    """The form's own POST, not an autosave the page may send while the test types."""
-    return response.request.method == "POST" and not response.url.endswith("/autosave")
+def submit(page: Page, button: Locator) -> int:
+    """Press `button` to send its form and wait until the page that answers has loaded; the
+    HTTP status of the form's own request (a redirect's 302/303, not the page it leads to).
+    Waiting for that response alone is not enough: it arrives before the browser has replaced
+    the old page, whose fields then still answer."""
+    with page.expect_navigation() as navigation:
+        button.click()
+    loaded = navigation.value
+    assert loaded is not None, "the form did not load a page"
+    sent = loaded.request
+    while sent.redirected_from is not None:
+        sent = sent.redirected_from
+    answer = sent.response()
+    assert answer is not None
+    return answer.status
