@@ -52,6 +52,7 @@ bench: install ## run the benchmarks under bench/ (about 12 minutes)
 	$(PY) bench/load.py
 	$(PY) bench/api_load.py
 	$(PY) bench/reports.py  # the national PDF, then the dashboard's query (bench/dashboard.py)
+	$(PY) bench/request_queries.py  # queries and time of a signed-in page or API call
 
 lint: install ## ruff lint and format check, the import contracts and mypy (pyproject.toml)
 	$(VENV)/bin/ruff check .

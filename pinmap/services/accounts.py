@@ -599,7 +599,11 @@ def token_for_secret(session: Session, secret: str, now: dt.datetime) -> ApiToke
     """The live token with this secret whose user is active, marked as used now."""
     if not secret.startswith(TOKEN_PREFIX):
         return None
-    token = session.scalars(select(ApiToken).filter_by(token_sha256=_token_hash(secret))).first()
+    token = session.scalars(
+        select(ApiToken)
+        .options(joinedload(ApiToken.user))  # one query per API request, as for sessions
+        .filter_by(token_sha256=_token_hash(secret))
+    ).first()
     if token is None or token.revoked_at is not None:
         return None
     if token.expires_at is not None and token.expires_at <= now:

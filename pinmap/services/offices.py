@@ -9,7 +9,7 @@ from typing import Any
 from geoalchemy2.shape import from_shape
 from shapely.geometry import Point
 from sqlalchemy import Text, func, or_, select, text
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, lazyload
 
 from geo.regions import hull_of_points
 from geo.validate import in_thailand
@@ -63,8 +63,12 @@ def get_office(session: Session, code: str) -> Office | None:
 
 
 def office_or_404(session: Session, code: str) -> Office:
-    """The office with `code`, or a 404 ServiceError naming the code."""
-    stmt = select(Office).filter_by(code=code)
+    """The office with `code`, or a 404 ServiceError naming the code.
+
+    Its covered provinces load when first read, not with it: most callers only check the reader
+    may see the office (every page under /portal/offices/<code>/), and the eager load cost each
+    of those requests a second query. Lists of offices still load them in one query for all."""
+    stmt = select(Office).filter_by(code=code).options(lazyload(Office.covered))
     return first_or_404(session, stmt, N_("No office with code %(code)s."), code=code)
 
 

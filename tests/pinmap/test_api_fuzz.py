@@ -62,7 +62,6 @@ WATCHED = (
     "cluster_sessions",
     "cluster_moves",
     "offices",
-    "workflow_revisions",
     "photos",
     "schools",
     "office_stats",

@@ -3,16 +3,40 @@ kind of user, and `test_every_write_route_has_a_row`, which walks the URL map, s
 route fails CI until it gets a row or a commented place in NO_AUTHZ_NEEDED.
 
 Speed: one test per row; the row's state is built once, and each cell runs inside a savepoint
-within it that is rolled back, so the users, tokens, app and state are built once per row, not
-once per cell.
+within it that is rolled back, so the state is built once per row, not once per cell. The
+world, the coach, the rounds and the app are built once for the module (tests/support/
+module_ctx.py) and each row runs in a savepoint of that transaction, rolled back after it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 from flask import Flask
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
 
 from ..support.authz_matrix import NO_AUTHZ_NEEDED, ROWS, Ctx, Row, run_row
+from ..support.module_ctx import build_module_ctx, per_test_ctx
+from ..support.portal import WorldRows
+
+
+@pytest.fixture(scope="module")
+def module_ctx(
+    world_engine: Engine, world_database: WorldRows, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Ctx, sessionmaker[Session]]]:
+    yield from build_module_ctx(
+        world_engine, world_database, tmp_path_factory.mktemp("matrix") / "uploads"
+    )
+
+
+@pytest.fixture
+def ctx(
+    module_ctx: tuple[Ctx, sessionmaker[Session]], world_database: WorldRows, tmp_path: Path
+) -> Iterator[Ctx]:
+    yield from per_test_ctx(module_ctx, world_database, tmp_path / "uploads")
 
 
 @pytest.mark.parametrize("row", ROWS, ids=[r.name for r in ROWS])

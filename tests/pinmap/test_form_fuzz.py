@@ -14,15 +14,20 @@ refusal page that lost what the user typed in the fields it did not touch.
 
 Hypothesis drives it, derandomized (the same examples on every run, no example database), with
 a bounded number of examples per form.
+
+The world the forms act on (the matrix's `ctx`) is built once per module (tests/support/
+module_ctx.py); each form runs in a savepoint of that transaction, rolled back after it.
 """
 
 from __future__ import annotations
 
+import functools
 import html
 import inspect
 import os
 import re
 import textwrap
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
@@ -34,12 +39,16 @@ from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.datastructures import FileStorage
+from werkzeug.exceptions import HTTPException
 from werkzeug.test import Cookie
 
 from .. import signin
 from ..support import authz_matrix as matrix
+from ..support.module_ctx import build_module_ctx, per_test_ctx
+from ..support.portal import WorldRows
 
 EXAMPLES_PER_FORM = 16
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -178,7 +187,10 @@ class Upload:
 Value = str | bytes | Upload | list[str]
 
 
-def values_for(name: str, is_file: bool) -> st.SearchStrategy[Value]:
+@functools.cache
+def values_for(is_file: bool) -> st.SearchStrategy[Value]:
+    """Hostile values for a field (a file input or any other). Built once per kind: a new
+    strategy per draw made Hypothesis validate and analyse it again on every example."""
     texts: st.SearchStrategy[Value] = st.sampled_from(TEXT_VALUES)
     raw: st.SearchStrategy[Value] = st.sampled_from(RAW_VALUES)
     files: st.SearchStrategy[Value] = st.builds(
@@ -361,7 +373,14 @@ def page_forms(client: FlaskClient, url: str) -> tuple[str, list[PageForm]]:
     candidates = [url]
     parts = path.rstrip("/").split("/")
     candidates += ["/".join(parts[:n]) or "/" for n in range(len(parts) - 1, 1, -1)]
+    urls = client.application.url_map.bind("localhost")
     for candidate in candidates:
+        try:
+            urls.match(urlsplit(candidate).path, method="GET")
+        except HTTPException:
+            # No GET route (a POST-only address: 405), none at all (404) or a redirect: never
+            # the 200 page looked for, so not requested (its error page cost a full render).
+            continue
         r = client.get(candidate)
         body = r.get_data(as_text=True)
         r.close()
@@ -613,26 +632,23 @@ class Mutation:
 
 
 def mutations(plan: Plan) -> st.SearchStrategy[Mutation]:
+    # The strategies a draw picks from are built here, once per form, and looked up by name
+    # (the same strategies, in the same order, as when each draw built its own).
     names = sorted(plan.fields)
-    one = (
-        st.sampled_from(names).flatmap(
-            lambda n: st.tuples(st.just(n), values_for(n, plan.fields[n]))
-        )
-        if names
-        else st.nothing()
-    )
+    per_field = {n: st.tuples(st.just(n), values_for(plan.fields[n])) for n in names}
+    one = st.sampled_from(names).flatmap(per_field.__getitem__) if names else st.nothing()
     fields = st.lists(one, min_size=1, max_size=3).map(dict) if names else st.just({})
+    path_values = st.sampled_from(PATH_VALUES)
+    per_path = {n: st.tuples(st.just(n), path_values) for n in plan.path_args}
     path = (
-        st.sampled_from(plan.path_args).flatmap(
-            lambda n: st.tuples(st.just(n), st.sampled_from(PATH_VALUES))
-        )
+        st.sampled_from(plan.path_args).flatmap(per_path.__getitem__)
         if plan.path_args
         else st.nothing()
     )
+    query_values = st.sampled_from(HUGE_INTS + NUL + NOT_FINITE)
+    per_query = {n: st.tuples(st.just(n), query_values) for n in plan.queries}
     query = (
-        st.sampled_from(plan.queries).flatmap(
-            lambda n: st.tuples(st.just(n), st.sampled_from(HUGE_INTS + NUL + NOT_FINITE))
-        )
+        st.sampled_from(plan.queries).flatmap(per_query.__getitem__)
         if plan.queries
         else st.nothing()
     )
@@ -833,16 +849,16 @@ def _diff(before: tuple[str, int], after: tuple[str, int]) -> str:
     return "; ".join(changed)
 
 
-def _all_targets() -> list[Target]:
-    from sqlalchemy.orm import sessionmaker
-
+def _url_map_app() -> Flask:
     from pinmap import create_app
 
     # For its URL map only: a session factory bound to nothing, never used.
-    return targets(create_app({"TESTING": True, "SECRET_KEY": "x"}, session_factory=sessionmaker()))
+    return create_app({"TESTING": True, "SECRET_KEY": "x"}, session_factory=sessionmaker())
 
 
-TARGETS = _all_targets()
+# One app for the targets and for the check that they cover its URL map (an app takes ~0.5 s).
+URL_MAP_APP = _url_map_app()
+TARGETS = targets(URL_MAP_APP)
 
 
 def sweep(plan: Plan) -> list[Mutation]:
@@ -924,22 +940,42 @@ def fuzz_one(c: matrix.Ctx, target: Target, fp_sql: str, examples: int) -> list[
     ]
 
 
+@pytest.fixture(scope="module")
+def module_ctx(
+    world_engine: Engine, world_database: WorldRows, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[matrix.Ctx, sessionmaker[Session]]]:
+    yield from build_module_ctx(
+        world_engine, world_database, tmp_path_factory.mktemp("form-fuzz") / "uploads"
+    )
+
+
+@pytest.fixture
+def ctx(
+    module_ctx: tuple[matrix.Ctx, sessionmaker[Session]],
+    world_database: WorldRows,
+    tmp_path: Path,
+) -> Iterator[matrix.Ctx]:
+    yield from per_test_ctx(module_ctx, world_database, tmp_path / "uploads")
+
+
+@pytest.fixture(scope="module")
+def fp_sql(module_ctx: tuple[matrix.Ctx, sessionmaker[Session]]) -> str:
+    """The fingerprint query (the tables and columns of the schema, which no form changes)."""
+    return fingerprint_sql(module_ctx[0].conn)
+
+
 @pytest.mark.parametrize("target", TARGETS, ids=lambda t: t.name)
-def test_form_refuses_hostile_input(ctx: matrix.Ctx, target: Target) -> None:
+def test_form_refuses_hostile_input(ctx: matrix.Ctx, target: Target, fp_sql: str) -> None:
     """One form a test, so the forms spread over the workers (`-k` picks forms by row name); the
     form's state and requests are rolled back after it. PINMAP_FUZZ_EXAMPLES deepens the run."""
     examples = int(os.environ.get("PINMAP_FUZZ_EXAMPLES", EXAMPLES_PER_FORM))
-    failures = fuzz_one(ctx, target, fingerprint_sql(ctx.conn), examples)
+    failures = fuzz_one(ctx, target, fp_sql, examples)
     assert not failures, f"{len(failures)} failure(s):\n" + "\n".join(failures)
 
 
 def test_every_write_form_is_fuzzed() -> None:
     """Each HTML write rule of the URL map has at least one target (the matrix's rows)."""
-    from sqlalchemy.orm import sessionmaker
-
-    from pinmap import create_app
-
-    app = create_app({"TESTING": True, "SECRET_KEY": "x"}, session_factory=sessionmaker())
+    app = URL_MAP_APP
     wanted = {
         (m, r.rule)
         for r in app.url_map.iter_rules()
