@@ -42,23 +42,12 @@ from ingest.sources import upsert  # noqa: E402
 from pinmap.db import make_engine  # noqa: E402
 from pinmap.localdb import Cluster, free_port  # noqa: E402
 from tools.devdb import prepared_database  # noqa: E402
+from tools.readmodel import CELL_RULE, CELLS  # noqa: E402
 from tools.reference_endpoint import serve  # noqa: E402
 
 TEMPLATE = "pinmap_bench_cells"
 MIGRATION = ROOT / "alembic" / "versions" / "20261130_a4d6e8f0b2c1_dashboard_cells_per_statement.py"
 RECORDS = 245 * 21  # offices × FY2567 items, round 1
-# The status rule of f2c8d4a6b190, recomputed from the workflow tables.
-RULE = """
-    SELECT r.id, r.fiscal_year, r.office_id, r.subject_id, r.period,
-           CASE WHEN r.approved_revision_id IS NOT NULL THEN 'approved'
-                ELSE coalesce(v.state, 'draft') END
-    FROM workflow_reports r LEFT JOIN workflow_revisions v ON v.id = r.current_revision_id
-    WHERE r.kind = 'progress' ORDER BY r.id
-"""
-CELLS = (
-    "SELECT report_id, fiscal_year, office_id, item_id, round_no, status FROM dashboard_cells"
-    " ORDER BY report_id"
-)
 
 
 def postgres_cpu(cluster: Cluster) -> float:
@@ -140,7 +129,7 @@ def one_run(
                 raise SystemExit(f"{name} {phase}: {result.outcome} {result.counts} {result.error}")
         with engine.connect() as conn:
             out["cells"] = [tuple(r) for r in conn.execute(text(CELLS))]
-            out["rule"] = [tuple(r) for r in conn.execute(text(RULE))]
+            out["rule"] = [tuple(r) for r in conn.execute(text(CELL_RULE))]
         return out
     finally:
         engine.dispose()

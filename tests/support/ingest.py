@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ingest.sources import upsert
 from pinmap.localdb import Cluster
+from tools.readmodel import CELL_RULE, CELLS
 from tools.reference_endpoint import Hold
 
 from .databases import database_name
@@ -62,25 +63,11 @@ def without_autovacuum(cluster: Cluster, url: str) -> None:
             )
 
 
-# f2c8d4a6b190's status rule of the dashboard read-model, recomputed from the workflow tables.
-_CELL_RULE = """
-    SELECT r.id, r.fiscal_year, r.office_id, r.subject_id, r.period,
-           CASE WHEN r.approved_revision_id IS NOT NULL THEN 'approved'
-                ELSE coalesce(v.state, 'draft') END
-    FROM workflow_reports r LEFT JOIN workflow_revisions v ON v.id = r.current_revision_id
-    WHERE r.kind = 'progress' ORDER BY r.id
-"""
-_CELLS = (
-    "SELECT report_id, fiscal_year, office_id, item_id, round_no, status FROM dashboard_cells"
-    " ORDER BY report_id"
-)
-
-
 def exact_cells(db: IngestDB) -> list[tuple[object, ...]]:
     """The rows of `dashboard_cells`, after checking they are exactly the rule's."""
     with db.factory() as s:
-        cells = [tuple(r) for r in s.execute(text(_CELLS))]
-        assert cells == [tuple(r) for r in s.execute(text(_CELL_RULE))]
+        cells = [tuple(r) for r in s.execute(text(CELLS))]
+        assert cells == [tuple(r) for r in s.execute(text(CELL_RULE))]
     return cells
 
 
