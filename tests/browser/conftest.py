@@ -8,18 +8,18 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser
 from sqlalchemy.orm import sessionmaker
-from werkzeug.serving import make_server
 
 from geo.boundaries import read_boundaries
 from pinmap import create_app
 from pinmap.db import make_engine
-from pinmap.localdb import Cluster, free_port
+from pinmap.localdb import Cluster
 from pinmap.services.boundaries import import_boundaries
 
 from ..support.app import TEST_CONFIG
 from ..support.browser import LiveServer, Watched
 from ..support.databases import clone, database_name, drop_database, prepared_database
 from ..support.paths import PROVINCE_FILE
+from ..support.serving import make_test_server
 
 
 @pytest.fixture(scope="session")
@@ -47,7 +47,7 @@ def live_server(
         pg_cluster, e2e_template, f"pinmap_e2e_{request.module.__name__.rsplit('.', 1)[-1]}"
     )
     app = create_app({**TEST_CONFIG, "SQLALCHEMY_URL": url})
-    server = make_server("127.0.0.1", free_port(), app, threaded=True)
+    server = make_test_server(app)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

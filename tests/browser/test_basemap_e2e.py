@@ -16,17 +16,17 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page
 from sqlalchemy.orm import sessionmaker
-from werkzeug.serving import make_server
 
 from pinmap import create_app
 from pinmap.db import make_engine
-from pinmap.localdb import Cluster, free_port
+from pinmap.localdb import Cluster
 from pinmap.services.accounts import create_user
 from pinmap.services.audit import Actor
 
 from ..support.app import TEST_CONFIG
 from ..support.browser import sign_in_page
 from ..support.databases import prepared_database
+from ..support.serving import make_test_server
 
 OFFICE = "spp-chiangmai-1"
 PASSWORD = "basemap-editor-password-1"
@@ -66,7 +66,7 @@ def bare_server(pg_cluster: Cluster) -> Iterator[BareServer]:
             office_code=OFFICE,
         )
     app = create_app({**TEST_CONFIG, "SQLALCHEMY_URL": url})
-    server = make_server("127.0.0.1", free_port(), app, threaded=True)
+    server = make_test_server(app)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         yield BareServer(f"http://127.0.0.1:{server.server_port}", email)

@@ -26,7 +26,6 @@ from PIL import Image
 from playwright.sync_api import Browser, Page
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
-from werkzeug.serving import make_server
 
 from pinmap import create_app
 from pinmap.config import PROJECT_ROOT
@@ -52,6 +51,7 @@ from ..support.app import TEST_CONFIG
 from ..support.browser import WAIT_MS, LiveServer, settled, sign_in_page
 from ..support.factories import UserFactory
 from ..support.help_sample import help_sample
+from ..support.serving import make_test_server
 
 pytestmark = pytest.mark.browser
 
@@ -724,7 +724,7 @@ def tiled_server(live_server: LiveServer) -> Iterator[str]:
             "PINMAP_TILES_ATTRIBUTION": "test tiles",
         }
     )
-    srv = make_server("127.0.0.1", free_port(), app, threaded=True)
+    srv = make_test_server(app)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     try:
         yield f"http://127.0.0.1:{srv.server_port}"

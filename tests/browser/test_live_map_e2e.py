@@ -17,12 +17,11 @@ from flask import Flask
 from playwright.sync_api import Page, Request
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
-from werkzeug.serving import make_server
 
 from pinmap import create_app
 from pinmap.db import make_engine
 from pinmap.live import Broker
-from pinmap.localdb import Cluster, free_port
+from pinmap.localdb import Cluster
 from pinmap.models import ChangeEvent, Office, User
 from pinmap.services import coaching
 from pinmap.services.audit import Actor, emit_change
@@ -31,6 +30,7 @@ from ..support.app import TEST_CONFIG
 from ..support.browser import WAIT_MS, Watched, settled, sign_in_page
 from ..support.databases import prepared_database
 from ..support.factories import UserFactory
+from ..support.serving import make_test_server
 
 pytestmark = pytest.mark.browser
 
@@ -107,7 +107,7 @@ def _flaky(server: MapServer, wsgi_app: Any) -> Any:
 def map_server(pg_cluster: Cluster) -> Iterator[MapServer]:
     url = prepared_database(pg_cluster, "pinmap_live_map")
     app = create_app({**TEST_CONFIG, "SQLALCHEMY_URL": url})
-    server = make_server("127.0.0.1", free_port(), app, threaded=True)
+    server = make_test_server(app)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     engine = make_engine(url)
     served = MapServer(f"http://127.0.0.1:{server.server_port}", app, sessionmaker(bind=engine))

@@ -15,11 +15,10 @@ from flask import Flask
 from playwright.sync_api import Page
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
-from werkzeug.serving import make_server
 
 from pinmap import create_app
 from pinmap.db import make_engine
-from pinmap.localdb import Cluster, free_port
+from pinmap.localdb import Cluster
 from pinmap.models import ChangeEvent, Office, PolicyItem, User
 from pinmap.services import profiles as profile_svc
 from pinmap.services import progress as svc
@@ -30,6 +29,7 @@ from ..support.browser import WAIT_MS, Watched, settled, snap
 from ..support.databases import prepared_database
 from ..support.factories import ReportingWindowFactory, UserFactory
 from ..support.portal import OTHER, OWN, build_world, full_report
+from ..support.serving import make_test_server
 
 pytestmark = pytest.mark.browser
 
@@ -101,7 +101,7 @@ def served(pg_cluster: Cluster) -> Iterator[Served]:
         users = {who: u.id for who, u in world.users.items()}
         fy, item_id = world.fy, world.item.id
     app = create_app({**TEST_CONFIG, "SQLALCHEMY_URL": url})
-    server = make_server("127.0.0.1", free_port(), app, threaded=True)
+    server = make_test_server(app)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         yield Served(f"http://127.0.0.1:{server.server_port}", app, factory, users, fy, item_id)

@@ -10,11 +10,9 @@ import pytest
 from geoalchemy2.shape import to_shape
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
-from werkzeug.serving import make_server
 
 from pinmap import create_app
 from pinmap.db import make_engine
-from pinmap.localdb import free_port
 from pinmap.models import Office
 from pinmap.services import profiles
 from pinmap.services.audit import Actor
@@ -22,6 +20,7 @@ from pinmap.services.audit import Actor
 from ..support.app import TEST_CONFIG
 from ..support.browser import LiveServer, Watched
 from ..support.factories import UserFactory
+from ..support.serving import make_test_server
 
 pytestmark = pytest.mark.browser
 
@@ -87,7 +86,7 @@ def server(live_server: LiveServer) -> Iterator[str]:
         from pinmap.portal import bp
 
         app.register_blueprint(bp)
-    srv = make_server("127.0.0.1", free_port(), app, threaded=True)
+    srv = make_test_server(app)
     thread = threading.Thread(target=srv.serve_forever, daemon=True)
     thread.start()
     try:

@@ -24,13 +24,12 @@ import pytest
 from flask import Flask
 from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session, sessionmaker
-from werkzeug.serving import make_server
 
 from geo.boundaries import read_boundaries
 from pinmap import create_app
 from pinmap.apicache import TRACKED, ApiCache
 from pinmap.db import make_engine
-from pinmap.localdb import Cluster, free_port
+from pinmap.localdb import Cluster
 from pinmap.models import Office
 from pinmap.services import profiles as profiles_svc
 from pinmap.services.accounts import create_token, create_user
@@ -40,6 +39,7 @@ from pinmap.services.boundaries import import_boundaries
 from ..support import gunicorn
 from ..support.app import TEST_CONFIG
 from ..support.databases import prepared_database
+from ..support.serving import make_test_server
 from ..support.waits import until
 
 PUBLIC_PATHS = (
@@ -107,7 +107,7 @@ class Server:
 
 def _serve(database_url: str, **config: Any) -> Server:
     app = create_app({**TEST_CONFIG, "SQLALCHEMY_URL": database_url, **QUICK_RETRY, **config})
-    server = make_server("127.0.0.1", free_port(), app, threaded=True)
+    server = make_test_server(app)
     # shutdown() returns when the loop next looks (every half second by default).
     threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
 

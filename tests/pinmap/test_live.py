@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy.orm import sessionmaker
-from werkzeug.serving import make_server
 
 from pinmap import create_app
 from pinmap.api.live import broker as _broker  # noqa: F401  (documented entry point)
@@ -31,6 +30,7 @@ from ..support import gunicorn
 from ..support.app import TEST_CONFIG
 from ..support.databases import prepared_database
 from ..support.factories import UserFactory
+from ..support.serving import make_test_server
 from ..support.waits import until
 
 # The listener tries a lost database again within a fifth of a second (the product's default
@@ -72,7 +72,7 @@ def _serve(database_url: str) -> tuple[object, str]:
     retry = {k: float(v) for k, v in QUICK_RETRY.items()}
     app = create_app({**TEST_CONFIG, "SQLALCHEMY_URL": database_url, **retry})
     _APPS.append(app)
-    server = make_server("127.0.0.1", free_port(), app, threaded=True)
+    server = make_test_server(app)
     # shutdown() returns when the loop next looks (every half second by default).
     threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
     return server, f"http://127.0.0.1:{server.server_port}"

@@ -19,17 +19,17 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
-from werkzeug.serving import make_server
 
 from pinmap import create_app
 from pinmap.db import make_engine
-from pinmap.localdb import Cluster, free_port
+from pinmap.localdb import Cluster
 from pinmap.models import ApiToken, LoginAttempt
 
 from ..support.app import TEST_CONFIG
 from ..support.databases import prepared_database
 from ..support.factories import UserFactory
 from ..support.portal import PASSWORD, World, full_report
+from ..support.serving import make_test_server
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 ENTRIES = "/api/v1/portal/offices/spp-krabi/entries?fiscal_year=2567"  # Krabi's drafts
@@ -251,7 +251,7 @@ def real_server(pg_cluster: Cluster) -> Iterator[tuple[str, sessionmaker[Session
     """The app on a real socket and a real database, one thread per request."""
     url = prepared_database(pg_cluster, "pinmap_signin")
     app = create_app({**TEST_CONFIG, "SQLALCHEMY_URL": url})
-    server = make_server("127.0.0.1", free_port(), app, threaded=True)
+    server = make_test_server(app)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     factory = sessionmaker(bind=make_engine(url))
     yield f"http://127.0.0.1:{server.server_port}", factory
