@@ -184,20 +184,13 @@ def connection(request: pytest.FixtureRequest, engine: Engine) -> Iterator[Conne
     the portal world, in the plain one for the others."""
     if _uses_world(request):
         engine = request.getfixturevalue("world_engine")
-    with engine.connect() as conn:
-        trans = conn.begin()
-        try:
-            yield conn
-        finally:
-            trans.rollback()
+    with databases.rolled_back(engine) as (conn, _factory):
+        yield conn
 
 
 @pytest.fixture
 def session_factory(connection: Connection) -> sessionmaker[Session]:
-    # Code under test may commit: each commit only releases a savepoint inside our transaction.
-    return sessionmaker(
-        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
-    )
+    return databases.savepoint_factory(connection)
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from pinmap.db import make_engine
 from pinmap.localdb import Cluster
 from tools.reference_endpoint import ReferenceServer, serve
 
-from ..support.databases import drop_database, fresh_database
+from ..support.databases import drop_database, fresh_database, rolled_back
 from ..support.ingest import FixedServer, IngestDB, Routes, serve_fixed, without_autovacuum
 
 
@@ -48,17 +48,8 @@ def rollback_db(_shared_ingest_database: tuple[str, Engine]) -> Iterator[IngestD
     `session_factory` does). Only for runs in the test's own thread, read in that thread: no
     other process or connection sees what they wrote."""
     url, engine = _shared_ingest_database
-    with engine.connect() as conn:
-        outer = conn.begin()
-        try:
-            yield IngestDB(
-                url,
-                sessionmaker(
-                    bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False
-                ),
-            )
-        finally:
-            outer.rollback()
+    with rolled_back(engine) as (_conn, factory):
+        yield IngestDB(url, factory)
 
 
 @pytest.fixture

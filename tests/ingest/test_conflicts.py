@@ -29,7 +29,13 @@ from tools.reference_endpoint import serve
 
 from ..signin import sign_in
 from ..support.app import TEST_CONFIG
-from ..support.databases import clone, database_name, drop_database, prepared_database
+from ..support.databases import (
+    clone,
+    database_name,
+    drop_database,
+    prepared_database,
+    rolled_back,
+)
 from ..support.factories import UserFactory
 from ..support.ingest import ALL, IngestDB, Routes, page, progress_record, without_autovacuum
 from ..support.progress_sql import REVISIONS
@@ -125,18 +131,9 @@ def conflicted(_conflict_copy: tuple[str, Engine]) -> Iterator[tuple[IngestDB, i
     """The template's state in a transaction rolled back after the test: each commit of the code
     under test releases a savepoint (as tests/conftest.py's `session_factory` does)."""
     url, engine = _conflict_copy
-    with engine.connect() as conn:
-        outer = conn.begin()
-        try:
-            db = IngestDB(
-                url,
-                sessionmaker(
-                    bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False
-                ),
-            )
-            yield db, _open_conflict(db)
-        finally:
-            outer.rollback()
+    with rolled_back(engine) as (_conn, factory):
+        db = IngestDB(url, factory)
+        yield db, _open_conflict(db)
 
 
 def _entry(s, no: int = 1):  # type: ignore[no-untyped-def]

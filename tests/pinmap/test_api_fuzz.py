@@ -29,11 +29,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from pinmap import create_app
 from pinmap.config import PROJECT_ROOT
-from pinmap.models import Office, PolicyItem, User
 from pinmap.services import coaching as coaching_svc
 
 from ..support.app import TEST_CONFIG, shared_app
-from ..support.portal import World, WorldRows, full_report
+from ..support.databases import rolled_back
+from ..support.portal import World, WorldRows, full_report, world_of
 from ..support.progress_sql import ENTRIES
 
 PRINCIPALS = ("anonymous", "admin", "own_director")
@@ -113,30 +113,19 @@ def fuzz_state(
 
     Every test runs in a savepoint of it that is rolled back (the `connection` below), so each
     starts from the same rows, as when each test built them again in a transaction of its own."""
-    with world_engine.connect() as conn:
-        trans = conn.begin()
-        try:
-            factory = sessionmaker(
-                bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False
-            )
-            app = shared_app(
-                {
-                    **TEST_CONFIG,
-                    "PINMAP_UPLOAD_DIR": str(tmp_path_factory.mktemp("api-fuzz") / "uploads"),
-                    "SQLALCHEMY_URL": world_database.url,
-                },
-                factory,
-            )
-            with factory() as session:
-                rows = world_database
-                users = {who: session.get(User, uid) for who, uid in rows.user_ids.items()}
-                item, own = session.get(PolicyItem, rows.item_id), session.get(Office, rows.own_id)
-                assert item is not None and own is not None and all(users.values())
-                world = World(users, dict(rows.tokens), rows.fy, item, 1, own)  # type: ignore[arg-type]
-                ids = _real_ids(app, world, session, conn)
-            yield conn, ids
-        finally:
-            trans.rollback()
+    with rolled_back(world_engine) as (conn, factory):
+        app = shared_app(
+            {
+                **TEST_CONFIG,
+                "PINMAP_UPLOAD_DIR": str(tmp_path_factory.mktemp("api-fuzz") / "uploads"),
+                "SQLALCHEMY_URL": world_database.url,
+            },
+            factory,
+        )
+        with factory() as session:
+            world = world_of(session, world_database)
+            ids = _real_ids(app, world, session, conn)
+        yield conn, ids
 
 
 @pytest.fixture

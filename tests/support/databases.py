@@ -11,11 +11,15 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from itertools import count
 from pathlib import Path
 
 import psycopg
 from psycopg import sql
+from sqlalchemy import Connection, Engine
+from sqlalchemy.orm import Session, sessionmaker
 
 from pinmap.localdb import Cluster, free_port
 from tools.devdb import prepared_database as _setup_database
@@ -102,3 +106,21 @@ def drop_database(cluster: Cluster, url: str) -> None:
     dbname = database_name(url)
     with psycopg.connect(cluster.superuser_url(), autocommit=True) as conn:
         conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(dbname)))
+
+
+def savepoint_factory(conn: Connection) -> sessionmaker[Session]:
+    """Sessions on `conn`, inside its transaction: code under test may commit, and each commit
+    only releases a savepoint, so rolling that transaction back undoes everything."""
+    return sessionmaker(bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False)
+
+
+@contextmanager
+def rolled_back(engine: Engine) -> Iterator[tuple[Connection, sessionmaker[Session]]]:
+    """A connection in a transaction rolled back at the end, and savepoint_factory's sessions
+    on it."""
+    with engine.connect() as conn:
+        trans = conn.begin()
+        try:
+            yield conn, savepoint_factory(conn)
+        finally:
+            trans.rollback()

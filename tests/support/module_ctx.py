@@ -22,13 +22,13 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from pinmap.config import PROJECT_ROOT
-from pinmap.models import Office, PolicyItem, User
 from pinmap.services import accounts
 from pinmap.services import coaching as coaching_svc
 
 from .app import TEST_CONFIG, shared_app
 from .authz_matrix import Ctx
-from .portal import OWN, World, WorldRows, add_coach, no_csrf
+from .databases import rolled_back
+from .portal import OWN, WorldRows, add_coach, no_csrf, world_of
 
 
 def _config(rows: WorldRows, upload_dir: Path) -> dict[str, object]:
@@ -39,41 +39,28 @@ def build_module_ctx(
     engine: Engine, rows: WorldRows, upload_dir: Path
 ) -> Iterator[tuple[Ctx, sessionmaker[Session]]]:
     """The module's context and the session factory its app uses (a generator fixture body)."""
-    with engine.connect() as conn:
-        trans = conn.begin()
-        try:
-            factory = sessionmaker(
-                bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False
-            )
-            app = shared_app(_config(rows, upload_dir), factory)
-            # As the `cheap_password_hashing` fixture does for each test: the coach's password
-            # hash is made at the cost every other test user's is.
-            with pytest.MonkeyPatch.context() as mp:
-                mp.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024))
-                with factory() as session:
-                    # The `world` fixture's objects, then what `ctx` adds to them.
-                    users = {who: session.get(User, uid) for who, uid in rows.user_ids.items()}
-                    item = session.get(PolicyItem, rows.item_id)
-                    own = session.get(Office, rows.own_id)
-                    assert item is not None and own is not None and all(users.values())
-                    world = World(users, dict(rows.tokens), rows.fy, item, 1, own)  # type: ignore[arg-type]
-                    add_coach(world, session)
-                    coaching_svc.load_rounds(
-                        session, PROJECT_ROOT / "data" / "monitoring_rounds.csv"
-                    )
-                    session.commit()
-                    epochs = {who: (u.id, u.session_epoch) for who, u in world.users.items()}
-            # Cells talk to the database through the app and raw SQL only: no ORM session may
-            # hold a savepoint of its own when a cell's savepoint is rolled back.
-            point = conn.execute(
-                text("SELECT ST_X(geom), ST_Y(geom) FROM offices WHERE code = :c"), {"c": OWN}
-            ).one()
-            yield (
-                Ctx(no_csrf(app), world, conn, epochs, (float(point[0]), float(point[1]))),
-                factory,
-            )
-        finally:
-            trans.rollback()
+    with rolled_back(engine) as (conn, factory):
+        app = shared_app(_config(rows, upload_dir), factory)
+        # As the `cheap_password_hashing` fixture does for each test: the coach's password
+        # hash is made at the cost every other test user's is.
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024))
+            with factory() as session:
+                # The `world` fixture's objects, then what `ctx` adds to them.
+                world = world_of(session, rows)
+                add_coach(world, session)
+                coaching_svc.load_rounds(session, PROJECT_ROOT / "data" / "monitoring_rounds.csv")
+                session.commit()
+                epochs = {who: (u.id, u.session_epoch) for who, u in world.users.items()}
+        # Cells talk to the database through the app and raw SQL only: no ORM session may
+        # hold a savepoint of its own when a cell's savepoint is rolled back.
+        point = conn.execute(
+            text("SELECT ST_X(geom), ST_Y(geom) FROM offices WHERE code = :c"), {"c": OWN}
+        ).one()
+        yield (
+            Ctx(no_csrf(app), world, conn, epochs, (float(point[0]), float(point[1]))),
+            factory,
+        )
 
 
 def per_test_ctx(

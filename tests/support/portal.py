@@ -121,7 +121,11 @@ def world(session: Session, world_database: WorldRows) -> World:
     It is built once per process in a database of its own (tests/conftest.py, `world_database`),
     and the tests that take it run their transaction there: the same rows each time, without
     making five users and five tokens per test."""
-    rows = world_database
+    return world_of(session, world_database)
+
+
+def world_of(session: Session, rows: WorldRows) -> World:
+    """The World of `rows` (a database's committed world), read through `session`."""
     users = {who: session.get(User, uid) for who, uid in rows.user_ids.items()}
     item, own = session.get(PolicyItem, rows.item_id), session.get(Office, rows.own_id)
     assert item is not None and own is not None and all(users.values())
