@@ -86,18 +86,14 @@ def _own_files() -> type[URLFetcher]:
     return OwnFiles
 
 
-def _fetcher(static_folder: str) -> URLFetcher:
-    return _own_files()(static_folder)
-
-
 def render_pdf(html: str, base_url: str) -> bytes:
     """The document as PDF bytes; `base_url` resolves relative links (the page's own URL)."""
     static = str(current_app.static_folder)
-    fetcher = _fetcher(static)  # imports WeasyPrint, then puts Pillow's flag back
+    fetcher = _own_files()(static)  # imports WeasyPrint, then puts Pillow's flag back
     from weasyprint import CSS, HTML
     from weasyprint.text.fonts import FontConfiguration
 
     fonts = FontConfiguration()
     css = CSS(string=_font_css(static), font_config=fonts, url_fetcher=fetcher)
-    document = HTML(string=html, base_url=base_url, url_fetcher=_fetcher(static))
+    document = HTML(string=html, base_url=base_url, url_fetcher=fetcher)
     return bytes(document.write_pdf(stylesheets=[css], font_config=fonts))
