@@ -12,6 +12,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # after losing it: the first retry, doubling up to PINMAP_LISTEN_RETRY_MAX. Short retries find
 # a restarted database sooner (the tests restart one); long ones spare a database that is down.
 LISTEN_RETRY_RANGE = (0.01, 300.0)
+LISTEN_RETRY, LISTEN_RETRY_MAX = 0.5, 10.0  # the defaults
 
 
 def _retry_seconds(env: os._Environ[str] | dict[str, str], name: str, default: float) -> float:
@@ -80,8 +81,8 @@ def from_env(env: os._Environ[str] | dict[str, str] | None = None) -> dict[str, 
         # (pinmap.apicache); the load benchmark measures with and without it.
         "PINMAP_API_CACHE": env.get("PINMAP_API_CACHE", "1") != "0",
         # See LISTEN_RETRY_RANGE: 0.5 s, then 1, 2, 4, 8, 10, 10... while the database is away.
-        "PINMAP_LISTEN_RETRY": _retry_seconds(env, "PINMAP_LISTEN_RETRY", 0.5),
-        "PINMAP_LISTEN_RETRY_MAX": _retry_seconds(env, "PINMAP_LISTEN_RETRY_MAX", 10.0),
+        "PINMAP_LISTEN_RETRY": _retry_seconds(env, "PINMAP_LISTEN_RETRY", LISTEN_RETRY),
+        "PINMAP_LISTEN_RETRY_MAX": _retry_seconds(env, "PINMAP_LISTEN_RETRY_MAX", LISTEN_RETRY_MAX),
         **mail_settings(env),
     }
 

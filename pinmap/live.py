@@ -34,7 +34,7 @@ from typing import Any
 
 import psycopg
 
-from .config import LISTEN_RETRY_RANGE
+from .config import LISTEN_RETRY, LISTEN_RETRY_MAX, LISTEN_RETRY_RANGE
 from .services.accounts import REVOCATION_CHANNEL
 from .services.audit import CHANGE_CHANNEL
 
@@ -122,7 +122,9 @@ class Subscriber:
 class Broker:
     """Per-process LISTEN loop and subscriber registry (started on first subscription)."""
 
-    def __init__(self, dsn: str, retry: float = 0.5, retry_max: float = 10.0) -> None:
+    def __init__(
+        self, dsn: str, retry: float = LISTEN_RETRY, retry_max: float = LISTEN_RETRY_MAX
+    ) -> None:
         """`retry`: seconds before the first reconnect attempt, doubling up to `retry_max`
         (PINMAP_LISTEN_RETRY and PINMAP_LISTEN_RETRY_MAX, kept within LISTEN_RETRY_RANGE)."""
         self.dsn = dsn
@@ -347,8 +349,8 @@ def shared_broker(
         config = config or {}
         extensions["broker"] = Broker(
             database_url.replace("postgresql+psycopg://", "postgresql://", 1),
-            retry=float(config.get("PINMAP_LISTEN_RETRY", 0.5)),
-            retry_max=float(config.get("PINMAP_LISTEN_RETRY_MAX", 10.0)),
+            retry=float(config.get("PINMAP_LISTEN_RETRY", LISTEN_RETRY)),
+            retry_max=float(config.get("PINMAP_LISTEN_RETRY_MAX", LISTEN_RETRY_MAX)),
         )
     return extensions["broker"]
 
