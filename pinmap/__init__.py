@@ -92,7 +92,7 @@ def create_app(
 
 
 def register_extensions(app: Flask) -> None:
-    from . import headers, security
+    from . import assets, headers, security
     from .extensions import babel, compress
     from .i18n import register_filters, select_locale
 
@@ -100,6 +100,7 @@ def register_extensions(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
     compress.init_app(app)
     security.init_app(app)
+    assets.init_app(app)
     register_filters(app)
 
     @app.after_request  # registered after Compress, so it runs before Compress's hook

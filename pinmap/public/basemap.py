@@ -17,9 +17,8 @@ from flask import Response, redirect, request, url_for
 
 from geo.basemap import BASEMAP_FILE
 
+from ..assets import IMMUTABLE
 from . import bp
-
-YEAR_S = 365 * 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -50,6 +49,6 @@ def basemap(fingerprint: str) -> Any:
         # flask-compress leaves a response that already has an encoding alone.
         response.headers["Content-Encoding"] = "gzip"
     response.headers["Vary"] = "Accept-Encoding"
-    response.headers["Cache-Control"] = f"public, max-age={YEAR_S}, immutable"
+    response.headers["Cache-Control"] = IMMUTABLE
     response.set_etag(body.fingerprint + ("-gzip" if zipped else ""))
     return response.make_conditional(request)

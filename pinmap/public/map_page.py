@@ -24,6 +24,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
+from ..assets import IMMUTABLE
 from ..db import get_session
 from ..i18n import LOCALE_COOKIE, LOCALES
 from ..models import Office
@@ -32,7 +33,7 @@ from ..services import exports, progress
 from ..services import offices as svc
 from ..shapes import point_of
 from . import bp
-from .basemap import YEAR_S, basemap_url
+from .basemap import basemap_url
 from .mapview import MAP_BUNDLE, map_bundle, map_bundle_url, national_map, render_plain, with_nonce
 
 T = TypeVar("T")
@@ -377,7 +378,7 @@ def map_bundle_file(fingerprint: str) -> Any:
         # flask-compress leaves a response that already has an encoding alone.
         response.headers["Content-Encoding"] = "gzip"
     response.headers["Vary"] = "Accept-Encoding"
-    response.headers["Cache-Control"] = f"public, max-age={YEAR_S}, immutable"
+    response.headers["Cache-Control"] = IMMUTABLE
     # The bundle names its source map by a relative URL, which is next to it under /static.
     response.headers["SourceMap"] = url_for("static", filename=MAP_BUNDLE + ".map")
     response.set_etag(body.fingerprint + ("-gzip" if zipped else ""))

@@ -67,6 +67,32 @@ def test_popup_opens_and_links_to_the_office_page(
     assert watched.errors == []
 
 
+STATIC_ENTRIES_JS = """() => performance.getEntriesByType('resource')
+  .filter(e => new URL(e.name).pathname.startsWith('/static/'))
+  .map(e => [new URL(e.name).pathname + new URL(e.name).search, e.transferSize])"""
+
+
+def test_a_second_page_takes_its_static_files_from_the_browser_cache(
+    live_server: LiveServer, watched: Watched
+) -> None:
+    """Pages name static files by content (`?v=`): the next page asks the server for none of
+    them again (transfer size 0: not even a revalidation). Fonts, which the stylesheet names
+    by relative URLs, are revalidated as before."""
+    page = watched.page
+
+    def named_by_content() -> dict[str, int]:
+        return {u: size for u, size in page.evaluate(STATIC_ENTRIES_JS) if "?v=" in u}
+
+    page.goto(f"{live_server.url}/offices/spp-krabi")
+    first = named_by_content()
+    assert len(first) >= 8 and all(size > 0 for size in first.values())
+    page.goto(f"{live_server.url}/offices/spp-lampang-1")
+    again = named_by_content()
+    assert set(again) == set(first)
+    assert {u: size for u, size in again.items() if size != 0} == {}
+    assert watched.errors == []
+
+
 def test_filters_and_search(live_server: LiveServer, watched: Watched) -> None:
     page = watched.page
     _open_map(watched, live_server)
