@@ -180,7 +180,9 @@ def test_edit_page_has_a_draggable_marker_wired_to_the_inputs(
     name = re.search(r"var (marker_[0-9a-f]+) = L\.marker", html)
     assert name and '"draggable": true' in html
     # The wiring is static/js/profile-map.js (no inline script under the CSP), told the name.
-    wiring = re.search(r'<script src="[^"]*/js/profile-map\.js" data-marker="([^"]+)">', html)
+    wiring = re.search(
+        r'<script src="[^"]*/js/profile-map\.js\?v=[0-9a-f]+" data-marker="([^"]+)">', html
+    )
     assert wiring and wiring.group(1) == name.group(1) and 'id="f-lat"' in html
 
 
