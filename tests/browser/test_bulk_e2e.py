@@ -7,7 +7,6 @@ PINMAP_SCREENSHOTS=<folder> saves the pages at 1366×900 and 390×844.
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,9 +21,10 @@ from pinmap.fiscal import fiscal_year_of
 from pinmap.models import Office, User
 from pinmap.services import projects as svc
 from pinmap.services.accounts import create_user
-from pinmap.services.audit import Actor, utcnow
+from pinmap.services.audit import Actor
 
 from ..support.browser import LiveServer, sign_in_page, submit
+from ..support.projects import today
 
 pytestmark = pytest.mark.browser
 
@@ -41,15 +41,11 @@ COMPLETE = {
 }
 
 
-def _today() -> dt.date:
-    return (utcnow() + dt.timedelta(hours=7)).date()
-
-
 @pytest.fixture(scope="module")
 def quarter(live_server: LiveServer) -> tuple[int, int]:
     """Three projects of the office with this quarter saved: two complete, one not."""
-    fy = fiscal_year_of(_today())
-    q = next(q for q in (4, 3, 2, 1) if svc.quarter_bounds(fy, q)[0] <= _today())
+    fy = fiscal_year_of(today())
+    q = next(q for q in (4, 3, 2, 1) if svc.quarter_bounds(fy, q)[0] <= today())
     engine = make_engine(live_server.database_url)
     with sessionmaker(bind=engine).begin() as session:
         for who, role, office in (

@@ -25,9 +25,9 @@ from pinmap.services import documents as doc_svc
 from pinmap.services import news as news_svc
 from pinmap.services.audit import Actor
 
-from ..pinmap.test_help import office_bytes, pdf_bytes
 from ..support.browser import WAIT_MS, LiveServer, sign_in_page, submit
 from ..support.factories import UserFactory
+from ..support.sample_files import office_bytes, pdf_bytes
 
 pytestmark = pytest.mark.browser
 

@@ -13,22 +13,18 @@ import http.client
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
-from flask import Flask
 from sqlalchemy import select, text, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from geo.boundaries import read_boundaries
-from pinmap import create_app
-from pinmap.apicache import TRACKED, ApiCache
-from pinmap.db import make_engine
+from pinmap.apicache import TRACKED
 from pinmap.localdb import Cluster
 from pinmap.models import Office
 from pinmap.services import profiles as profiles_svc
@@ -37,9 +33,7 @@ from pinmap.services.audit import Actor
 from pinmap.services.boundaries import import_boundaries
 
 from ..support import gunicorn
-from ..support.app import TEST_CONFIG
-from ..support.databases import prepared_database
-from ..support.serving import make_test_server
+from ..support.apiservers import Server, World, get, serve, servers_world
 from ..support.waits import until
 
 PUBLIC_PATHS = (
@@ -53,97 +47,12 @@ PUBLIC_PATHS = (
     "/api/v1/policy-items?fiscal_year=2569",
 )
 SECURITY_HEADERS = ("X-Content-Type-Options", "Referrer-Policy", "Permissions-Policy")
-# A listener whose connection was cut tries again within a fifth of a second (the product's
-# default starts at half a second): the tests that cut it wait for that.
-QUICK_RETRY = {"PINMAP_LISTEN_RETRY": 0.05, "PINMAP_LISTEN_RETRY_MAX": 0.2}
-
-
-@dataclass
-class Answer:
-    status: int
-    headers: dict[str, str]
-    body: bytes
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-
-def get(base: str, path: str, headers: dict[str, str] | None = None, method: str = "GET") -> Answer:
-    host, port = base.removeprefix("http://").split(":")
-    conn = http.client.HTTPConnection(host, int(port), timeout=30)
-    try:
-        conn.request(method, path, headers=headers or {})
-        resp = conn.getresponse()
-        return Answer(resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read())
-    finally:
-        conn.close()
-
-
-@dataclass
-class Server:
-    app: Flask
-    base: str
-    stop: Callable[[], None]
-
-    @property
-    def cache(self) -> ApiCache:
-        return self.app.extensions["pinmap"]["api_cache"]  # type: ignore[no-any-return]
-
-    def listening(self) -> None:
-        """Start the listener (the first API request does) and wait until it hears changes."""
-        get(self.base, "/api/v1/clusters")
-        assert self.cache.broker.connected.wait(10), "the listener did not connect"
-
-    def cached(self, path: str, headers: dict[str, str] | None = None) -> Answer:
-        """`path` as served from the cache (asserted: a second read is a hit)."""
-        self.listening()
-        first = get(self.base, path, headers)
-        hits = self.cache.hits
-        again = get(self.base, path, headers)
-        assert self.cache.hits == hits + 1, f"{path} was not served from the cache"
-        assert again.body == first.body
-        return again
-
-
-def _serve(database_url: str, **config: Any) -> Server:
-    app = create_app({**TEST_CONFIG, "SQLALCHEMY_URL": database_url, **QUICK_RETRY, **config})
-    server = make_test_server(app)
-    # shutdown() returns when the loop next looks (every half second by default).
-    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
-
-    def stop() -> None:
-        if "api_cache" in app.extensions["pinmap"]:
-            app.extensions["pinmap"]["api_cache"].close()
-        server.shutdown()
-        server.server_close()
-        app.extensions["pinmap"]["session_factory"].kw["bind"].dispose()
-
-    return Server(app, f"http://127.0.0.1:{server.server_port}", stop)
-
-
-@dataclass
-class World:
-    url: str
-    factory: sessionmaker[Session]
-    a: Server
-    b: Server
-    plain: Server  # PINMAP_API_CACHE off: today's answers
-
-    def write(self, sql: str, **params: Any) -> None:
-        """Commit one statement from outside the servers, as psql or another host would."""
-        with self.factory.begin() as session:
-            session.execute(text(sql), params)
 
 
 @pytest.fixture(scope="module")
 def world(pg_cluster: Cluster) -> Iterator[World]:
-    url = prepared_database(pg_cluster, "pinmap_apicache")
-    servers = [_serve(url), _serve(url), _serve(url, PINMAP_API_CACHE=False)]
-    factory = sessionmaker(bind=make_engine(url), expire_on_commit=False)
-    yield World(url, factory, *servers)
-    for server in servers:
-        server.stop()
-    factory.kw["bind"].dispose()
+    with servers_world(pg_cluster, "pinmap_apicache") as built:
+        yield built
 
 
 def test_cached_answers_equal_todays_with_their_headers(world: World) -> None:
@@ -221,7 +130,7 @@ def test_a_burst_of_misses_builds_each_body_once(world: World) -> None:
 
 def test_a_fresh_process_builds_once_for_its_first_crowd(world: World) -> None:
     """The first requests wait for the listener to connect, not each build the body."""
-    server = _serve(world.url)
+    server = serve(world.url)
     try:
         with ThreadPoolExecutor(max_workers=20) as pool:
             answers = list(
@@ -275,7 +184,7 @@ def test_the_store_is_bounded(world: World, monkeypatch: pytest.MonkeyPatch) -> 
 
 
 def test_https_answers_keep_hsts_behind_a_proxy(world: World) -> None:
-    server = _serve(world.url, SESSION_COOKIE_SECURE=True, PINMAP_PROXIES=1)
+    server = serve(world.url, SESSION_COOKIE_SECURE=True, PINMAP_PROXIES=1)
     try:
         path = "/api/v1/clusters"
         plain = server.cached(path)
@@ -434,7 +343,7 @@ def test_a_missed_notify_never_leaves_a_stale_body(
     answers fresh bodies meanwhile and after it reconnects."""
     for s in (world.a, world.b):
         s.listening()  # so that the fixture's servers lose theirs too (checked at the end)
-    server = _serve(world.url)
+    server = serve(world.url)
     try:
         path = "/api/v1/offices/spp-krabi"
         before = server.cached(path)

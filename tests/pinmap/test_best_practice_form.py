@@ -11,45 +11,19 @@ from PIL import Image
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from pinmap.models import AuditLog, BestPractice
+from pinmap.models import AuditLog
 from pinmap.services import best_practices as svc
 
 from ..signin import sign_in, sign_out
+from ..support.best_practices import BASE, made_practice, practice_form
 from ..support.portal import World
 from ..support.profiles import wired as wired  # autouse: blueprints registered, CSRF off
-
-BASE = "/portal/offices/spp-krabi/best-practices"
-
-
-def _form(world: World, **extra: str) -> dict[str, object]:
-    return {
-        "title": "ห้องเรียนคุณภาพ",
-        "owner": "กลุ่มนิเทศ",
-        "fiscal_year": str(world.fy),
-        "dimensions": ["คุณภาพ"],
-        "item_ids": [str(world.item.id)],
-        "background": "ที่มา",
-        "objectives": "วัตถุประสงค์",
-        "process": "ขั้นตอน",
-        "results": "ผล",
-        "success_factors": "ปัจจัย",
-        "version": "0",
-        "action": "save",
-        **extra,
-    }
 
 
 def _png() -> bytes:
     buf = io.BytesIO()
     Image.new("RGB", (8, 8), "red").save(buf, "PNG")
     return buf.getvalue()
-
-
-def _made(client: FlaskClient, world: World, session: Session) -> svc.Practice:
-    sign_in(client, world.users["own_editor"], lang="en")
-    assert client.post(f"{BASE}/new", data=_form(world)).status_code == 302
-    session.expire_all()
-    return svc.bp_or_404(session, session.scalars(select(BestPractice.id)).one())
 
 
 def _audits(session: Session) -> int:
@@ -59,9 +33,10 @@ def _audits(session: Session) -> int:
 def test_autosave_saves_the_draft_and_answers_the_time_and_version(
     client: FlaskClient, world: World, session: Session
 ) -> None:
-    bp = _made(client, world, session)
+    bp = made_practice(client, world, session)
     r = client.post(
-        f"{BASE}/{bp.id}/autosave", data=_form(world, version=str(bp.version), results="ร่าง")
+        f"{BASE}/{bp.id}/autosave",
+        data=practice_form(world, version=str(bp.version), results="ร่าง"),
     )
     assert r.status_code == 200, r.get_data(as_text=True)
     body = r.get_json()
@@ -72,7 +47,7 @@ def test_autosave_saves_the_draft_and_answers_the_time_and_version(
     # The next autosave carries the version the script wrote into the form.
     again = client.post(
         f"{BASE}/{bp.id}/autosave",
-        data=_form(world, version=str(body["version"]), results="ร่าง 2"),
+        data=practice_form(world, version=str(body["version"]), results="ร่าง 2"),
     )
     assert again.status_code == 200 and again.get_json()["version"] == body["version"] + 1
 
@@ -80,14 +55,18 @@ def test_autosave_saves_the_draft_and_answers_the_time_and_version(
 def test_autosave_refusals_answer_json_and_change_nothing(
     client: FlaskClient, world: World, session: Session
 ) -> None:
-    bp = _made(client, world, session)
+    bp = made_practice(client, world, session)
     before = _audits(session)
-    stale = client.post(f"{BASE}/{bp.id}/autosave", data=_form(world, version="99", results="x"))
+    stale = client.post(
+        f"{BASE}/{bp.id}/autosave", data=practice_form(world, version="99", results="x")
+    )
     assert stale.status_code == 409 and "version" in stale.get_json()["error"]
-    empty = client.post(f"{BASE}/{bp.id}/autosave", data=_form(world, version="1", title=""))
+    empty = client.post(
+        f"{BASE}/{bp.id}/autosave", data=practice_form(world, version="1", title="")
+    )
     assert empty.status_code == 400 and "Title" in empty.get_json()["error"]
     sign_in(client, world.users["other_editor"], lang="en")
-    other = client.post(f"{BASE}/{bp.id}/autosave", data=_form(world, version="1"))
+    other = client.post(f"{BASE}/{bp.id}/autosave", data=practice_form(world, version="1"))
     assert other.status_code == 403
     session.expire_all()
     assert _audits(session) == before and svc.bp_or_404(session, bp.id).version == bp.version
@@ -95,24 +74,27 @@ def test_autosave_refusals_answer_json_and_change_nothing(
     sign_in(client, world.users["own_director"], lang="en")
     assert (
         client.post(
-            f"{BASE}/{bp.id}/submit", data=_form(world, version=str(bp.version), action="submit")
+            f"{BASE}/{bp.id}/submit",
+            data=practice_form(world, version=str(bp.version), action="submit"),
         ).status_code
         == 302
     )
     session.expire_all()
     sent = svc.bp_or_404(session, bp.id)
-    locked = client.post(f"{BASE}/{bp.id}/autosave", data=_form(world, version=str(sent.version)))
+    locked = client.post(
+        f"{BASE}/{bp.id}/autosave", data=practice_form(world, version=str(sent.version))
+    )
     assert locked.status_code == 409 and "waits for review" in locked.get_json()["error"]
 
 
 def test_a_file_button_saves_the_typed_text_with_the_file(
     client: FlaskClient, world: World, session: Session
 ) -> None:
-    bp = _made(client, world, session)
+    bp = made_practice(client, world, session)
     r = client.post(
         f"{BASE}/{bp.id}/attachments",
         data={
-            **_form(world, version=str(bp.version), action="attach", results="พิมพ์ค้างไว้"),
+            **practice_form(world, version=str(bp.version), action="attach", results="พิมพ์ค้างไว้"),
             "file": (io.BytesIO(_png()), "a.png"),
         },
         content_type="multipart/form-data",
@@ -123,7 +105,7 @@ def test_a_file_button_saves_the_typed_text_with_the_file(
     assert saved.results == "พิมพ์ค้างไว้" and len(saved.attachments) == 1
     r = client.post(
         f"{BASE}/{saved.id}/attachments/remove?index=0",
-        data=_form(world, version=str(saved.version), action="detach", results="แก้อีก"),
+        data=practice_form(world, version=str(saved.version), action="detach", results="แก้อีก"),
     )
     assert r.status_code == 302
     session.expire_all()
@@ -134,12 +116,12 @@ def test_a_file_button_saves_the_typed_text_with_the_file(
 def test_a_refused_upload_keeps_the_typed_text_and_saves_nothing(
     client: FlaskClient, world: World, session: Session
 ) -> None:
-    bp = _made(client, world, session)
+    bp = made_practice(client, world, session)
     before = _audits(session)
     r = client.post(
         f"{BASE}/{bp.id}/attachments",
         data={
-            **_form(world, version=str(bp.version), action="attach", results="ข้อความที่พิมพ์"),
+            **practice_form(world, version=str(bp.version), action="attach", results="ข้อความที่พิมพ์"),
             "file": (io.BytesIO(b"MZ\x90\x00 not a pdf"), "report.pdf"),
         },
         content_type="multipart/form-data",
@@ -154,10 +136,11 @@ def test_a_refused_upload_keeps_the_typed_text_and_saves_nothing(
 def test_unapprove_from_the_review_desk_takes_it_off_the_public_pages(
     client: FlaskClient, world: World, session: Session
 ) -> None:
-    bp = _made(client, world, session)
+    bp = made_practice(client, world, session)
     sign_in(client, world.users["own_director"], lang="en")
     r = client.post(
-        f"{BASE}/{bp.id}/submit", data=_form(world, version=str(bp.version), action="submit")
+        f"{BASE}/{bp.id}/submit",
+        data=practice_form(world, version=str(bp.version), action="submit"),
     )
     assert r.status_code == 302
 

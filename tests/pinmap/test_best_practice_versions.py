@@ -13,26 +13,13 @@ from pinmap.models import BestPractice, ChangeEvent
 from pinmap.services import best_practices as svc
 
 from ..signin import sign_in, sign_out
+from ..support.best_practices import practice_form
 from ..support.portal import World
 from ..support.profiles import wired as wired  # autouse: blueprints registered, CSRF off
 
 
 def _form(world: World, **extra: str) -> dict[str, object]:
-    return {
-        "title": "ห้องเรียนคุณภาพ",
-        "owner": "กลุ่มนิเทศ",
-        "fiscal_year": str(world.fy),
-        "dimensions": ["คุณภาพ"],
-        "item_ids": [str(world.item.id)],
-        "background": "ที่มา",
-        "objectives": "วัตถุประสงค์",
-        "process": "ขั้นตอน",
-        "results": "ผลฉบับแรก",
-        "success_factors": "ปัจจัย",
-        "version": "0",
-        "action": "save",
-        **extra,
-    }
+    return practice_form(world, **{"results": "ผลฉบับแรก", **extra})
 
 
 def _approve(

@@ -21,7 +21,7 @@ from pinmap.services.bulk import Item
 from ..signin import sign_in
 from ..support.factories import PolicyItemFactory
 from ..support.portal import OWN, World, full_report, no_csrf
-from .test_projects import actor, form, open_quarter
+from ..support.projects import actor, form, open_quarter
 
 KIND = svc.KIND
 

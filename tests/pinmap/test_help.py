@@ -12,8 +12,6 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
-import openpyxl
-import pikepdf
 import pytest
 from flask import Flask
 from sqlalchemy import select
@@ -36,72 +34,10 @@ from pinmap.services.uploads import (
 
 from ..signin import sign_in
 from ..support.portal import OWN, World, no_csrf
+from ..support.sample_files import OOXML, office_bytes, pdf_bytes, xlsx_bytes
 
 EVIL = '<script>alert("x")</script>'
 JS_LINK = "javascript:alert(1)"
-
-
-def pdf_bytes() -> bytes:
-    buf = io.BytesIO()
-    with pikepdf.new() as pdf:
-        pdf.add_blank_page()
-        pdf.save(buf)
-    return buf.getvalue()
-
-
-_CT = "http://schemas.openxmlformats.org/package/2006/content-types"
-_RELS = "http://schemas.openxmlformats.org/package/2006/relationships"
-_MAIN_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument"
-_OOXML = "application/vnd.openxmlformats-officedocument."
-OFFICE_PARTS = {
-    "docx": ("word/document.xml", _OOXML + "wordprocessingml.document.main+xml"),
-    "pptx": ("ppt/presentation.xml", _OOXML + "presentationml.presentation.main+xml"),
-    "docm": ("word/document.xml", "application/vnd.ms-word.document.macroEnabled.main+xml"),
-}
-
-
-def office_bytes(
-    kind: str = "docx",
-    *,
-    content_types: bool = True,
-    types_head: str = "",
-    extra: dict[str, bytes] | None = None,
-    main_type: str | None = None,
-) -> bytes:
-    """The smallest package Word or PowerPoint opens: content types, the package's
-    relationships and the main part (a real .xlsx comes from openpyxl: xlsx_bytes)."""
-    part, ctype = OFFICE_PARTS[kind]
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-        if content_types:
-            z.writestr(
-                "[Content_Types].xml",
-                f'<?xml version="1.0" encoding="UTF-8"?>{types_head}<Types xmlns="{_CT}">'
-                '<Default Extension="rels" ContentType="application/'
-                'vnd.openxmlformats-package.relationships+xml"/>'
-                '<Default Extension="xml" ContentType="application/xml"/>'
-                f'<Override PartName="/{part}" ContentType="{main_type or ctype}"/></Types>',
-            )
-        z.writestr(
-            "_rels/.rels",
-            f'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="{_RELS}">'
-            f'<Relationship Id="rId1" Type="{_MAIN_REL}" Target="{part}"/></Relationships>',
-        )
-        z.writestr(part, '<?xml version="1.0" encoding="UTF-8"?><document>แบบฟอร์ม</document>')
-        for name, data in (extra or {}).items():
-            z.writestr(name, data)
-    return buf.getvalue()
-
-
-def xlsx_bytes() -> bytes:
-    book = openpyxl.Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.append(["โรงเรียน", "จำนวนนักเรียน"])
-    sheet.append(["บ้านหนองบัว", 120])
-    buf = io.BytesIO()
-    book.save(buf)
-    return buf.getvalue()
 
 
 OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # the old binary formats and encrypted Office files
@@ -265,7 +201,7 @@ def test_library_accepts_office_files(
     data = make()
     doc = _doc(session, tmp_path, "แบบฟอร์ม", upload=doc_svc.Upload(io.BytesIO(data), name))
     version = doc.current
-    assert version is not None and version.mime == _OOXML + mime
+    assert version is not None and version.mime == OOXML + mime
     assert version.stored_name is not None
     assert version.stored_name.endswith(name.rsplit(".", 1)[1].lower())
     assert (tmp_path / version.stored_name).read_bytes() == data  # kept as sent
@@ -406,7 +342,7 @@ def test_office_files_are_only_ever_downloaded(app: Flask, session: Session) -> 
     body = r.get_data()
     r.close()
     assert r.status_code == 200 and body == data
-    assert r.mimetype == _OOXML + "spreadsheetml.sheet"
+    assert r.mimetype == OOXML + "spreadsheetml.sheet"
     disposition = r.headers["Content-Disposition"]
     assert disposition.startswith("attachment;")
     assert "fakepath" not in disposition and "\\" not in disposition

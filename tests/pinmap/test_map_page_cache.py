@@ -8,27 +8,20 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy.orm import sessionmaker
 
-from pinmap.db import make_engine
 from pinmap.localdb import Cluster
 from pinmap.public.map_page import PageCache
 
-from ..support.databases import prepared_database
-from .test_apicache import World, _serve, get, until
+from ..support.apiservers import World, get, servers_world
+from ..support.waits import until
 
 MAP_SCRIPT = re.compile(r"PinMap\.init\(.*?\}\);", re.S)
 
 
 @pytest.fixture(scope="module")
 def world(pg_cluster: Cluster) -> Iterator[World]:
-    url = prepared_database(pg_cluster, "pinmap_map_page_cache")
-    servers = [_serve(url), _serve(url), _serve(url, PINMAP_API_CACHE=False)]
-    factory = sessionmaker(bind=make_engine(url), expire_on_commit=False)
-    yield World(url, factory, *servers)
-    for server in servers:
-        server.stop()
-    factory.kw["bind"].dispose()
+    with servers_world(pg_cluster, "pinmap_map_page_cache") as built:
+        yield built
 
 
 def _map_script(base: str, path: str = "/") -> str:

@@ -11,10 +11,10 @@ from sqlalchemy.orm import Session
 from pinmap.models import AuditLog, BestPractice, Office, WorkflowRevision
 
 from ..signin import sign_in
+from ..support.best_practices import made_practice
 from ..support.portal import World
 from ..support.profiles import approve_current, krabi_point, profile_form, save_profile
 from ..support.profiles import wired as wired
-from .test_best_practice_form import _made
 
 OLD_PROFILE_ID = 2_000_000_001
 OLD_COPY_ID = 2_000_000_002
@@ -53,7 +53,7 @@ def test_an_old_profile_revision_id_redirects_to_its_revision(
 def test_an_old_working_copy_id_redirects_to_its_practice(
     client: FlaskClient, world: World, session: Session
 ) -> None:
-    practice = _made(client, world, session)
+    practice = made_practice(client, world, session)
     _old_audit(
         session,
         action="best_practice.save",

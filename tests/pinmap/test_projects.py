@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 import pytest
 from flask import Flask
@@ -15,43 +14,12 @@ from pinmap.fiscal import fiscal_year_of
 from pinmap.models import AuditLog, IngestSource, Project, QuarterDeadline
 from pinmap.services import projects as svc
 from pinmap.services import workflow as wf
-from pinmap.services.audit import Actor, utcnow
-from pinmap.services.errors import ServiceError
+from pinmap.services.audit import utcnow
 
 from ..signin import sign_in
+from ..support.asserts import refused
 from ..support.portal import OWN, World, no_csrf
-
-SIX = {
-    "target_progress": "ร้อยละ 60 ของเป้าหมาย",
-    "activity_progress": "อบรมครู 3 รุ่น",
-    "budget_disbursement": "รอเบิกค่าวิทยากร",
-    "master_plan": "แผนแม่บทด้านการพัฒนาการเรียนรู้",
-    "nesdp13": "หมุดหมายที่ 12",
-    "problems_suggestions": "งบประมาณล่าช้า",
-}
-
-
-def today() -> dt.date:
-    return (utcnow() + dt.timedelta(hours=7)).date()
-
-
-def open_quarter() -> tuple[int, int]:
-    """A fiscal year and quarter whose sending window is open today."""
-    day = today()
-    fy = fiscal_year_of(day)
-    for q in svc.QUARTERS:
-        first, last = svc.quarter_bounds(fy, q)
-        if first <= day <= last:
-            return fy, q
-    raise AssertionError("every day is in a quarter")
-
-
-def actor(w: World, who: str) -> Actor:
-    return Actor(w.users[who], "127.0.0.1")
-
-
-def form(**extra: Any) -> dict[str, Any]:
-    return {**SIX, "budget_planned_to_date": "1000", "budget_disbursed": "400", **extra}
+from ..support.projects import SIX, actor, form, open_quarter, today
 
 
 @pytest.fixture
@@ -66,13 +34,6 @@ def project(session: Session, world: World) -> Project:
     )
     session.commit()
     return made
-
-
-def refused(status: int, fn: Any, *args: Any, **kw: Any) -> ServiceError:
-    with pytest.raises(ServiceError) as err:
-        fn(*args, **kw)
-    assert err.value.status == status, (err.value.status, str(err.value))
-    return err.value
 
 
 # --- rules -------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from pinmap.services import projects as svc
 
 from ..signin import sign_in
 from ..support.portal import OWN, World, no_csrf
-from .test_projects import actor, form, open_quarter
+from ..support.projects import actor, form, open_quarter
 
 HHMM = re.compile(r"\d\d:\d\d")
 

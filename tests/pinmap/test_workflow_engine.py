@@ -2,44 +2,27 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from pinmap.models import AuditLog, ChangeEvent, Office, WorkflowEvent, WorkflowReport
+from pinmap.models import AuditLog, ChangeEvent, Office, WorkflowEvent
 from pinmap.services import workflow as wf
 from pinmap.services.audit import Actor
-from pinmap.services.errors import N_, ServiceError
 
+from ..support.asserts import refused
 from ..support.portal import World
-
-
-def _clean(report: WorkflowReport, data: dict[str, Any]) -> dict[str, Any]:
-    text = str(data.get("text") or "")
-    if len(text) > 50:
-        raise ServiceError(400, N_("%(field)s is longer than %(n)s characters."), field="x", n=50)
-    return {"text": text}
-
-
-def _missing(report: WorkflowReport, data: dict[str, Any]) -> list[str]:
-    return [] if data.get("text") else ["text"]
-
-
-THREE = wf.register(
-    wf.KindSpec(
-        "test_three",
-        "test_report",
-        (wf.CERTIFY, wf.REVIEW, wf.ACCEPT),
-        _clean,
-        _missing,
-        {"text": N_("Text")},
-    )
+from ..support.workflow import (
+    actor,
+    clean_text,
+    missing_text,
+    save_report,
+    sent_report,
+    version_of,
+    where,
 )
-TWO = wf.register(wf.KindSpec("test_two", "test_report", (wf.CERTIFY, wf.REVIEW), _clean, _missing))
 
 
 @pytest.fixture
@@ -47,60 +30,28 @@ def w(world: World) -> Iterator[World]:
     yield world
 
 
-def actor(world: World, who: str) -> Actor:
-    return Actor(world.users[who], "127.0.0.1", dt.datetime(2026, 11, 30, 3, 0, tzinfo=dt.UTC))
-
-
-def refused(status: int, fn: Any, *args: Any, **kw: Any) -> ServiceError:
-    with pytest.raises(ServiceError) as err:
-        fn(*args, **kw)
-    assert err.value.status == status, (err.value.status, str(err.value))
-    return err.value
-
-
-def _save(s: Session, w: World, text: str = "done", version: int | None = 0, **kw: Any) -> Any:
-    kind = kw.pop("kind", "test_three")
-    who = kw.pop("who", "own_editor")
-    return wf.save(s, actor(w, who), kind, w.own, w.fy, "subject:1", {"text": text}, version, **kw)
-
-
-def _v(report: WorkflowReport) -> int:
-    assert report.current is not None
-    return report.current.version
-
-
-def _where(report: WorkflowReport) -> tuple[str, int]:
-    assert report.current is not None
-    return report.current.state, report.current.level
-
-
-def _sent(s: Session, w: World, **kw: Any) -> WorkflowReport:
-    report = _save(s, w, **kw)
-    return wf.submit(s, actor(w, "own_director"), report, _v(report))
-
-
 def test_save_creates_then_updates_in_place(session: Session, w: World) -> None:
-    report = _save(session, w, "first")
-    assert _where(report) == ("draft", 0) and wf.status(report) == "saved"
-    v = _v(report)
-    again = _save(session, w, "second", version=v)
+    report = save_report(session, w, "first")
+    assert where(report) == ("draft", 0) and wf.status(report) == "saved"
+    v = version_of(report)
+    again = save_report(session, w, "second", version=v)
     assert again.id == report.id and again.current is not None
     assert again.current.revision_no == 1 and again.current.data == {"text": "second"}
-    assert _v(again) == v + 1
+    assert version_of(again) == v + 1
     actions = [e.action for e in wf.trail(session, report)]
     assert actions == ["create", "save"]
     assert wf.status(None) == "not_reported"
 
 
 def test_full_chain_to_final_approval_locks_and_publishes(session: Session, w: World) -> None:
-    report = _sent(session, w)
-    assert _where(report) == ("submitted", 1) and wf.status(report) == "sent"
+    report = sent_report(session, w)
+    assert where(report) == ("submitted", 1) and wf.status(report) == "sent"
     assert wf.waiting_level(report) == wf.REVIEW
-    report = wf.decide(session, actor(w, "reviewer"), report, "approve", _v(report))
-    assert _where(report) == ("submitted", 2) and report.approved_revision_id is None
+    report = wf.decide(session, actor(w, "reviewer"), report, "approve", version_of(report))
+    assert where(report) == ("submitted", 2) and report.approved_revision_id is None
     assert wf.waiting_level(report) == wf.ACCEPT
-    report = wf.decide(session, actor(w, "admin"), report, "approve", _v(report))
-    assert _where(report) == ("approved", 3) and wf.status(report) == "approved"
+    report = wf.decide(session, actor(w, "admin"), report, "approve", version_of(report))
+    assert where(report) == ("approved", 3) and wf.status(report) == "approved"
     assert report.approved_revision_id == report.current_revision_id
     trail = wf.trail(session, report)
     assert [(e.action, e.from_level, e.to_level) for e in trail] == [
@@ -122,100 +73,116 @@ def test_full_chain_to_final_approval_locks_and_publishes(session: Session, w: W
         "test_report.approve",
     ]
     # Locked: no decision moves it further, and saving opens a new revision.
-    refused(409, wf.decide, session, actor(w, "admin"), report, "approve", _v(report))
-    refused(409, wf.decide, session, actor(w, "reviewer"), report, "return", _v(report), "x")
-    refused(409, wf.submit, session, actor(w, "own_director"), report, _v(report))
+    refused(409, wf.decide, session, actor(w, "admin"), report, "approve", version_of(report))
+    refused(
+        409, wf.decide, session, actor(w, "reviewer"), report, "return", version_of(report), "x"
+    )
+    refused(409, wf.submit, session, actor(w, "own_director"), report, version_of(report))
 
 
 def test_two_level_kind_is_final_after_review(session: Session, w: World) -> None:
-    report = _sent(session, w, kind="test_two")
-    report = wf.decide(session, actor(w, "reviewer"), report, "approve", _v(report))
-    assert _where(report) == ("approved", 2)
+    report = sent_report(session, w, kind="test_two")
+    report = wf.decide(session, actor(w, "reviewer"), report, "approve", version_of(report))
+    assert where(report) == ("approved", 2)
 
 
 def test_approved_changes_only_through_a_new_revision(session: Session, w: World) -> None:
-    report = _sent(session, w, kind="test_two", text="approved text")
-    report = wf.decide(session, actor(w, "reviewer"), report, "approve", _v(report))
+    report = sent_report(session, w, kind="test_two", text="approved text")
+    report = wf.decide(session, actor(w, "reviewer"), report, "approve", version_of(report))
     approved_id = report.approved_revision_id
-    v = _v(report)
-    report = _save(session, w, "new text", version=v, kind="test_two")
+    v = version_of(report)
+    report = save_report(session, w, "new text", version=v, kind="test_two")
     assert report.current is not None and report.current.revision_no == 2
-    assert _where(report) == ("draft", 0) and _v(report) > v
+    assert where(report) == ("draft", 0) and version_of(report) > v
     # The approved revision stays public, unchanged.
     assert report.approved_revision_id == approved_id
     assert report.approved is not None and report.approved.data == {"text": "approved text"}
     assert wf.trail(session, report)[-1].action == "revise"
-    report = wf.submit(session, actor(w, "own_director"), report, _v(report))
-    report = wf.decide(session, actor(w, "reviewer"), report, "approve", _v(report))
+    report = wf.submit(session, actor(w, "own_director"), report, version_of(report))
+    report = wf.decide(session, actor(w, "reviewer"), report, "approve", version_of(report))
     assert report.approved_revision_id == report.current_revision_id != approved_id
 
 
 def test_return_and_resubmit(session: Session, w: World) -> None:
-    report = _sent(session, w)
-    err = refused(400, wf.decide, session, actor(w, "reviewer"), report, "return", _v(report))
+    report = sent_report(session, w)
+    err = refused(
+        400, wf.decide, session, actor(w, "reviewer"), report, "return", version_of(report)
+    )
     assert "comment is required" in str(err)
-    report = wf.decide(session, actor(w, "reviewer"), report, "return", _v(report), "เพิ่มหลักฐาน")
-    assert _where(report) == ("returned", 0) and wf.status(report) == "returned"
+    report = wf.decide(
+        session, actor(w, "reviewer"), report, "return", version_of(report), "เพิ่มหลักฐาน"
+    )
+    assert where(report) == ("returned", 0) and wf.status(report) == "returned"
     last = wf.last_comment(session, report)
     assert last is not None and last.comment == "เพิ่มหลักฐาน"
     # Saving keeps it "returned" (the office still owes an answer) until it is sent again.
-    report = _save(session, w, "fixed", version=_v(report))
-    assert _where(report) == ("returned", 0)
-    report = wf.submit(session, actor(w, "own_director"), report, _v(report))
-    assert _where(report) == ("submitted", 1)
+    report = save_report(session, w, "fixed", version=version_of(report))
+    assert where(report) == ("returned", 0)
+    report = wf.submit(session, actor(w, "own_director"), report, version_of(report))
+    assert where(report) == ("submitted", 1)
 
 
 def test_a_higher_level_returns_from_level_two(session: Session, w: World) -> None:
-    report = _sent(session, w)
-    report = wf.decide(session, actor(w, "reviewer"), report, "approve", _v(report))
-    report = wf.decide(session, actor(w, "admin"), report, "return", _v(report), "ทบทวน")
-    assert _where(report) == ("returned", 0)
+    report = sent_report(session, w)
+    report = wf.decide(session, actor(w, "reviewer"), report, "approve", version_of(report))
+    report = wf.decide(session, actor(w, "admin"), report, "return", version_of(report), "ทบทวน")
+    assert where(report) == ("returned", 0)
 
 
 def test_unapprove_goes_one_level_down_and_only_from_above(session: Session, w: World) -> None:
-    report = _sent(session, w)
-    report = wf.decide(session, actor(w, "reviewer"), report, "approve", _v(report))
+    report = sent_report(session, w)
+    report = wf.decide(session, actor(w, "reviewer"), report, "approve", version_of(report))
     # Level 2 (review) can be undone only by the level above it (accept: admins).
     err = refused(
-        403, wf.decide, session, actor(w, "reviewer"), report, "unapprove", _v(report), "x"
+        403, wf.decide, session, actor(w, "reviewer"), report, "unapprove", version_of(report), "x"
     )
     assert "higher approval level" in str(err)
-    refused(400, wf.decide, session, actor(w, "admin"), report, "unapprove", _v(report), "")
-    report = wf.decide(session, actor(w, "admin"), report, "unapprove", _v(report), "ตรวจใหม่")
-    assert _where(report) == ("submitted", 1)
+    refused(400, wf.decide, session, actor(w, "admin"), report, "unapprove", version_of(report), "")
+    report = wf.decide(
+        session, actor(w, "admin"), report, "unapprove", version_of(report), "ตรวจใหม่"
+    )
+    assert where(report) == ("submitted", 1)
     # Level 1 (the certification) undone by OBEC: back to the office.
-    report = wf.decide(session, actor(w, "reviewer"), report, "unapprove", _v(report), "แก้ไข")
-    assert _where(report) == ("returned", 0)
-    refused(409, wf.decide, session, actor(w, "admin"), report, "unapprove", _v(report), "x")
+    report = wf.decide(
+        session, actor(w, "reviewer"), report, "unapprove", version_of(report), "แก้ไข"
+    )
+    assert where(report) == ("returned", 0)
+    refused(
+        409, wf.decide, session, actor(w, "admin"), report, "unapprove", version_of(report), "x"
+    )
 
 
 def test_unapproving_the_final_level_unpublishes(session: Session, w: World) -> None:
-    report = _sent(session, w, kind="test_two", text="one")
-    report = wf.decide(session, actor(w, "reviewer"), report, "approve", _v(report))
+    report = sent_report(session, w, kind="test_two", text="one")
+    report = wf.decide(session, actor(w, "reviewer"), report, "approve", version_of(report))
     first = report.approved_revision_id
-    report = _save(session, w, "two", version=_v(report), kind="test_two")
-    report = wf.submit(session, actor(w, "own_director"), report, _v(report))
-    report = wf.decide(session, actor(w, "reviewer"), report, "approve", _v(report))
+    report = save_report(session, w, "two", version=version_of(report), kind="test_two")
+    report = wf.submit(session, actor(w, "own_director"), report, version_of(report))
+    report = wf.decide(session, actor(w, "reviewer"), report, "approve", version_of(report))
     assert report.approved_revision_id != first
     # The top level undoes its own final approval: the previous approved revision is public again.
-    report = wf.decide(session, actor(w, "admin"), report, "unapprove", _v(report), "ผิดพลาด")
-    assert _where(report) == ("submitted", 1)
+    report = wf.decide(
+        session, actor(w, "admin"), report, "unapprove", version_of(report), "ผิดพลาด"
+    )
+    assert where(report) == ("submitted", 1)
     assert report.approved_revision_id == first
     assert report.current is not None and report.current.approved_at is None
 
 
 def test_rights_of_each_step(session: Session, w: World) -> None:
-    refused(403, _save, session, w, who="other_editor")
-    refused(403, _save, session, w, who="reviewer")
-    report = _save(session, w)
-    err = refused(403, wf.submit, session, actor(w, "own_editor"), report, _v(report))
+    refused(403, save_report, session, w, who="other_editor")
+    refused(403, save_report, session, w, who="reviewer")
+    report = save_report(session, w)
+    err = refused(403, wf.submit, session, actor(w, "own_editor"), report, version_of(report))
     assert "director" in str(err)
-    refused(403, wf.submit, session, actor(w, "reviewer"), report, _v(report))
-    report = wf.submit(session, actor(w, "own_director"), report, _v(report))
+    refused(403, wf.submit, session, actor(w, "reviewer"), report, version_of(report))
+    report = wf.submit(session, actor(w, "own_director"), report, version_of(report))
     for who in ("own_editor", "own_director", "other_editor"):
-        refused(403, wf.decide, session, actor(w, who), report, "approve", _v(report))
-    report = wf.decide(session, actor(w, "reviewer"), report, "approve", _v(report))
-    err = refused(403, wf.decide, session, actor(w, "reviewer"), report, "approve", _v(report))
+        refused(403, wf.decide, session, actor(w, who), report, "approve", version_of(report))
+    report = wf.decide(session, actor(w, "reviewer"), report, "approve", version_of(report))
+    err = refused(
+        403, wf.decide, session, actor(w, "reviewer"), report, "approve", version_of(report)
+    )
     assert "which you may not pass" in str(err)
     assert wf.may_decide(w.users["admin"], report, "approve")
     assert not wf.may_decide(w.users["reviewer"], report, "approve")
@@ -225,30 +192,32 @@ def test_rights_of_each_step(session: Session, w: World) -> None:
 
 
 def test_state_refusals(session: Session, w: World) -> None:
-    report = _save(session, w, text="")
-    err = refused(400, wf.submit, session, actor(w, "own_director"), report, _v(report))
+    report = save_report(session, w, text="")
+    err = refused(400, wf.submit, session, actor(w, "own_director"), report, version_of(report))
     assert "incomplete" in str(err)
-    refused(409, wf.decide, session, actor(w, "reviewer"), report, "approve", _v(report))
-    refused(409, wf.decide, session, actor(w, "reviewer"), report, "unapprove", _v(report), "x")
-    refused(400, wf.decide, session, actor(w, "reviewer"), report, "publish", _v(report))
-    report = _save(session, w, text="ok", version=_v(report))
-    report = wf.submit(session, actor(w, "own_director"), report, _v(report))
+    refused(409, wf.decide, session, actor(w, "reviewer"), report, "approve", version_of(report))
+    refused(
+        409, wf.decide, session, actor(w, "reviewer"), report, "unapprove", version_of(report), "x"
+    )
+    refused(400, wf.decide, session, actor(w, "reviewer"), report, "publish", version_of(report))
+    report = save_report(session, w, text="ok", version=version_of(report))
+    report = wf.submit(session, actor(w, "own_director"), report, version_of(report))
     # Sent: not editable, not sendable again.
-    err = refused(409, _save, session, w, text="change", version=_v(report))
+    err = refused(409, save_report, session, w, text="change", version=version_of(report))
     assert "waits for review" in str(err)
-    refused(409, wf.submit, session, actor(w, "own_director"), report, _v(report))
-    refused(400, _save, session, w, text="x" * 51, version=0, kind="test_two")
+    refused(409, wf.submit, session, actor(w, "own_director"), report, version_of(report))
+    refused(400, save_report, session, w, text="x" * 51, version=0, kind="test_two")
 
 
 def test_stale_versions_are_refused_and_change_nothing(session: Session, w: World) -> None:
-    report = _save(session, w, "first")
-    stale = _v(report)
-    report = _save(session, w, "second", version=stale)
-    err = refused(409, _save, session, w, "third", version=stale)
+    report = save_report(session, w, "first")
+    stale = version_of(report)
+    report = save_report(session, w, "second", version=stale)
+    err = refused(409, save_report, session, w, "third", version=stale)
     assert "changed by someone else" in str(err)
     refused(409, wf.submit, session, actor(w, "own_director"), report, stale)
-    refused(409, _save, session, w, "again", version=None)
-    report = wf.submit(session, actor(w, "own_director"), report, _v(report))
+    refused(409, save_report, session, w, "again", version=None)
+    report = wf.submit(session, actor(w, "own_director"), report, version_of(report))
     refused(409, wf.decide, session, actor(w, "reviewer"), report, "approve", stale)
     assert report.current is not None and report.current.data == {"text": "second"}
     # A report that does not exist yet is not "version 5" of anything.
@@ -270,7 +239,7 @@ def test_unknown_kind_and_report(session: Session, w: World) -> None:
     refused(404, wf.spec_of, "nope")
     refused(404, wf.report_or_404, session, 2**31)
     with pytest.raises(ValueError):
-        wf.register(wf.KindSpec("bad", "bad", (wf.REVIEW,), _clean, _missing))
+        wf.register(wf.KindSpec("bad", "bad", (wf.REVIEW,), clean_text, missing_text))
 
 
 def test_ingestion_writes_without_a_user(session: Session, w: World) -> None:
@@ -287,8 +256,8 @@ def test_ingestion_writes_without_a_user(session: Session, w: World) -> None:
         source="ingest:demo",
         authorized=True,
     )
-    report = wf.submit(session, robot, report, _v(report), authorized=True)
-    assert _where(report) == ("submitted", 1)
+    report = wf.submit(session, robot, report, version_of(report), authorized=True)
+    assert where(report) == ("submitted", 1)
     assert report.current is not None and report.current.source == "ingest:demo"
     assert session.scalar(select(func.count()).select_from(WorkflowEvent)) == 2
     assert session.get(Office, report.office_id) is not None

@@ -11,8 +11,9 @@ from sqlalchemy.orm import Session
 from pinmap.models import AuditLog, WorkflowEvent
 from pinmap.services import workflow as wf
 
+from ..support.asserts import refused
 from ..support.portal import World
-from .test_workflow_engine import _sent, _v, _where, actor, refused
+from ..support.workflow import actor, sent_report, version_of, where
 
 
 @pytest.fixture
@@ -28,9 +29,9 @@ def test_second_level_switched_on_then_off_with_reports_in_flight(
     session: Session, w: World
 ) -> None:
     # Approved under two levels before the change.
-    done = _sent(session, w, kind="test_two")
-    done = wf.decide(session, actor(w, "reviewer"), done, "approve", _v(done))
-    assert _where(done) == ("approved", 2)
+    done = sent_report(session, w, kind="test_two")
+    done = wf.decide(session, actor(w, "reviewer"), done, "approve", version_of(done))
+    assert where(done) == ("approved", 2)
     _set(session, w, "test_two", ["reviewer", "admin"], ["admin"])
     assert [lv.key for lv in wf.levels_of(session, "test_two")] == ["certify", "review", "accept"]
     # Still approved and public: it passed every level in force when it was decided.
@@ -47,14 +48,14 @@ def test_second_level_switched_on_then_off_with_reports_in_flight(
         {"text": "x"},
         0,
     )
-    report = wf.submit(session, actor(w, "own_director"), report, _v(report))
-    report = wf.decide(session, actor(w, "reviewer"), report, "approve", _v(report))
-    assert _where(report) == ("submitted", 2) and wf.waiting_level(report) is not None
+    report = wf.submit(session, actor(w, "own_director"), report, version_of(report))
+    report = wf.decide(session, actor(w, "reviewer"), report, "approve", version_of(report))
+    assert where(report) == ("submitted", 2) and wf.waiting_level(report) is not None
     assert [r.id for r in wf.waiting_for(session, "test_two", w.users["admin"])] == [report.id]
     # Switched off: the report that waited for it is finally approved, and says why.
     _set(session, w, "test_two", ["reviewer", "admin"], None)
     session.refresh(report)
-    assert _where(report) == ("approved", 2)
+    assert where(report) == ("approved", 2)
     assert report.approved_revision_id == report.current_revision_id
     last = session.scalars(
         select(WorkflowEvent)
@@ -74,26 +75,30 @@ def test_roles_named_per_level_and_a_higher_level_unapproves_a_lower_one(
 ) -> None:
     # Reviewers alone review; administrators alone accept.
     _set(session, w, "test_three", ["reviewer"], ["admin"])
-    report = _sent(session, w)
+    report = sent_report(session, w)
     assert wf.waiting_for(session, "test_three", w.users["admin"]) == []
     assert [r.id for r in wf.waiting_for(session, "test_three", w.users["reviewer"])] == [report.id]
-    err = refused(403, wf.decide, session, actor(w, "admin"), report, "approve", _v(report))
+    err = refused(403, wf.decide, session, actor(w, "admin"), report, "approve", version_of(report))
     assert "which you may not pass" in str(err)
-    report = wf.decide(session, actor(w, "reviewer"), report, "approve", _v(report))
-    assert _where(report) == ("submitted", 2)
+    report = wf.decide(session, actor(w, "reviewer"), report, "approve", version_of(report))
+    assert where(report) == ("submitted", 2)
     # The reviewer cannot undo its own level; the accepting level above it can.
-    refused(403, wf.decide, session, actor(w, "reviewer"), report, "unapprove", _v(report), "x")
-    report = wf.decide(session, actor(w, "admin"), report, "unapprove", _v(report), "ตรวจใหม่")
-    assert _where(report) == ("submitted", 1)
+    refused(
+        403, wf.decide, session, actor(w, "reviewer"), report, "unapprove", version_of(report), "x"
+    )
+    report = wf.decide(
+        session, actor(w, "admin"), report, "unapprove", version_of(report), "ตรวจใหม่"
+    )
+    assert where(report) == ("submitted", 1)
     # Named the other way round, the roles swap.
     _set(session, w, "test_three", ["admin"], ["reviewer"])
     assert not wf.may_decide(w.users["reviewer"], report, "approve")
-    report = wf.decide(session, actor(w, "admin"), report, "approve", _v(report))
-    report = wf.decide(session, actor(w, "reviewer"), report, "approve", _v(report))
-    assert _where(report) == ("approved", 3)
+    report = wf.decide(session, actor(w, "admin"), report, "approve", version_of(report))
+    report = wf.decide(session, actor(w, "reviewer"), report, "approve", version_of(report))
+    assert where(report) == ("approved", 3)
     # The accepting level un-approves its own final step: unpublished, back to level 2.
-    report = wf.decide(session, actor(w, "reviewer"), report, "unapprove", _v(report), "ผิด")
-    assert _where(report) == ("submitted", 2) and report.approved_revision_id is None
+    report = wf.decide(session, actor(w, "reviewer"), report, "unapprove", version_of(report), "ผิด")
+    assert where(report) == ("submitted", 2) and report.approved_revision_id is None
 
 
 def test_setting_levels_refusals(session: Session, w: World) -> None:

@@ -28,6 +28,7 @@ from pinmap.config import PROJECT_ROOT
 from pinmap.services import coaching as coaching_svc
 
 from ..signin import sign_in
+from .best_practices import practice_form
 from .portal import OWN, PASSWORD, ROLES, World, add_coach, full_report, no_csrf
 from .progress_sql import ENTRIES
 
@@ -261,21 +262,7 @@ def profile_submitted(c: Ctx) -> tuple[int, int]:
 
 
 def bp_form(c: Ctx, **extra: str) -> dict[str, Any]:
-    form = {
-        "title": "ห้องเรียนคุณภาพ",
-        "owner": "กลุ่มนิเทศ",
-        "fiscal_year": str(c.fy),
-        "dimensions": ["คุณภาพ"],
-        "item_ids": [str(c.w.item.id)],
-        "background": "ที่มา",
-        "objectives": "วัตถุประสงค์",
-        "process": "ขั้นตอน",
-        "results": "ผล",
-        "success_factors": "ปัจจัย",
-        "version": "0",
-        "action": "save",
-    }
-    return {**form, **extra}
+    return practice_form(c.w, **extra)
 
 
 def bp_draft(c: Ctx) -> tuple[int, int]:
