@@ -18,6 +18,7 @@ from pinmap.services.boundaries import import_boundaries
 from ..support.app import TEST_CONFIG
 from ..support.browser import LiveServer, Watched
 from ..support.databases import clone, database_name, drop_database, prepared_database
+from ..support.passwords import cheap_hashing
 from ..support.paths import PROVINCE_FILE
 from ..support.serving import make_test_server
 
@@ -35,6 +36,15 @@ def e2e_template(pg_cluster: Cluster) -> Iterator[str]:
         engine.dispose()  # a template must have no open connection to be copied
     yield database_name(url)
     drop_database(pg_cluster, url)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def cheap_password_hashing() -> Iterator[None]:
+    """Users made and signed in at the test cost of argon2id (tests/support/passwords.py): ~190
+    hashes and checks in the browser tests, 0.13 s of CPU each at the production cost. Before
+    every other fixture of the module, and undone after it."""
+    with cheap_hashing():
+        yield
 
 
 @pytest.fixture(scope="module")

@@ -15,19 +15,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-from argon2 import PasswordHasher
 from flask import Flask
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from pinmap.config import PROJECT_ROOT
-from pinmap.services import accounts
 from pinmap.services import coaching as coaching_svc
 
 from .app import TEST_CONFIG, shared_app
 from .authz_matrix import Ctx
 from .databases import rolled_back
+from .passwords import cheap_hashing
 from .portal import OWN, WorldRows, add_coach, no_csrf, world_of
 
 
@@ -43,8 +41,7 @@ def build_module_ctx(
         app = shared_app(_config(rows, upload_dir), factory)
         # As the `cheap_password_hashing` fixture does for each test: the coach's password
         # hash is made at the cost every other test user's is.
-        with pytest.MonkeyPatch.context() as mp:
-            mp.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024))
+        with cheap_hashing():
             with factory() as session:
                 # The `world` fixture's objects, then what `ctx` adds to them.
                 world = world_of(session, rows)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +24,7 @@ from .factories import (
     UserFactory,
     token_for,
 )
+from .passwords import cheap_hashing
 
 OWN, OTHER = "spp-krabi", "spp-bangkok"
 ROLES = ["anonymous", "other_editor", "own_editor", "own_director", "reviewer", "admin"]
@@ -91,15 +93,11 @@ class WorldRows:
 
 def commit_world(url: str) -> WorldRows:
     """Build the world once in the database at `url` and commit it (with the test hasher)."""
-    from argon2 import PasswordHasher
-
     from pinmap.db import make_engine
-    from pinmap.services import accounts
 
     engine = make_engine(url)
-    hasher, accounts._hasher = accounts._hasher, PasswordHasher(time_cost=1, memory_cost=1024)
     try:
-        with sessionmaker(bind=engine, expire_on_commit=False)() as session:
+        with cheap_hashing(), sessionmaker(bind=engine, expire_on_commit=False)() as session:
             w = build_world(session)
             return WorldRows(
                 url,
@@ -110,7 +108,6 @@ def commit_world(url: str) -> WorldRows:
                 w.own.id,
             )
     finally:
-        accounts._hasher = hasher
         engine.dispose()
 
 
@@ -150,10 +147,7 @@ def no_csrf(app: Flask) -> Flask:
 
 
 @pytest.fixture(autouse=True)
-def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    # argon2id at production cost takes ~50 ms a hash; the matrix makes hundreds of users.
-    from argon2 import PasswordHasher
-
-    from pinmap.services import accounts
-
-    monkeypatch.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024))
+def cheap_password_hashing() -> Iterator[None]:
+    # The matrix makes hundreds of users (tests/support/passwords.py).
+    with cheap_hashing():
+        yield
