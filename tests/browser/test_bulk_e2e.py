@@ -17,14 +17,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
 from pinmap.db import make_engine
-from pinmap.fiscal import fiscal_year_of
+from pinmap.fiscal import fiscal_year_of, today_bangkok
 from pinmap.models import Office, User
 from pinmap.services import projects as svc
 from pinmap.services.accounts import create_user
 from pinmap.services.audit import Actor
 
 from ..support.browser import LiveServer, sign_in_page, submit
-from ..support.projects import today
 
 pytestmark = pytest.mark.browser
 
@@ -44,8 +43,8 @@ COMPLETE = {
 @pytest.fixture(scope="module")
 def quarter(live_server: LiveServer) -> tuple[int, int]:
     """Three projects of the office with this quarter saved: two complete, one not."""
-    fy = fiscal_year_of(today())
-    q = next(q for q in (4, 3, 2, 1) if svc.quarter_bounds(fy, q)[0] <= today())
+    fy = fiscal_year_of(today_bangkok())
+    q = next(q for q in (4, 3, 2, 1) if svc.quarter_bounds(fy, q)[0] <= today_bangkok())
     engine = make_engine(live_server.database_url)
     with sessionmaker(bind=engine).begin() as session:
         for who, role, office in (

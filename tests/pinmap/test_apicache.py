@@ -33,7 +33,8 @@ from pinmap.services.audit import Actor
 from pinmap.services.boundaries import import_boundaries
 
 from ..support import gunicorn
-from ..support.apiservers import Server, World, get, serve, servers_world
+from ..support.apiservers import Server, World, serve, servers_world
+from ..support.httpget import get
 from ..support.waits import until
 
 PUBLIC_PATHS = (

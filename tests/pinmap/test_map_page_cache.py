@@ -12,7 +12,8 @@ import pytest
 from pinmap.localdb import Cluster
 from pinmap.public.map_page import PageCache
 
-from ..support.apiservers import World, get, servers_world
+from ..support.apiservers import World, servers_world
+from ..support.httpget import get
 from ..support.waits import until
 
 MAP_SCRIPT = re.compile(r"PinMap\.init\(.*?\}\);", re.S)

@@ -10,7 +10,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pinmap.fiscal import fiscal_year_of
+from pinmap.fiscal import fiscal_year_of, today_bangkok
 from pinmap.models import AuditLog, IngestSource, Project, QuarterDeadline
 from pinmap.services import projects as svc
 from pinmap.services import workflow as wf
@@ -19,7 +19,7 @@ from pinmap.services.audit import utcnow
 from ..signin import sign_in
 from ..support.asserts import refused
 from ..support.portal import OWN, World, no_csrf
-from ..support.projects import SIX, actor, form, open_quarter, today
+from ..support.projects import SIX, actor, form, open_quarter
 
 
 @pytest.fixture
@@ -105,7 +105,7 @@ def test_q4_must_answer_all_six_points(session: Session, world: World, project: 
 
 
 def test_sending_window(session: Session, world: World) -> None:
-    past_fy = fiscal_year_of(today()) - 1
+    past_fy = fiscal_year_of(today_bangkok()) - 1
     old = svc.save_project(session, actor(world, "own_editor"), world.own, past_fy, {"name": "เก่า"})
     report = svc.save_quarter(session, actor(world, "own_editor"), old, 4, form(), 0)
     err = refused(
@@ -113,14 +113,18 @@ def test_sending_window(session: Session, world: World) -> None:
     )  # type: ignore[union-attr]
     assert "deadline for quarter 4 was" in str(err)
     # OBEC extends the deadline; then it can be sent.
-    due = today() + dt.timedelta(days=3)
+    due = today_bangkok() + dt.timedelta(days=3)
     refused(403, svc.set_deadline, session, actor(world, "reviewer"), past_fy, 4, due)
     refused(400, svc.set_deadline, session, actor(world, "admin"), past_fy, 4, dt.date(2000, 1, 1))
     svc.set_deadline(session, actor(world, "admin"), past_fy, 4, due)
     report = wf.submit(session, actor(world, "own_director"), report, report.current.version)  # type: ignore[union-attr]
     assert wf.status(report) == "sent"
     future = svc.save_project(
-        session, actor(world, "own_editor"), world.own, fiscal_year_of(today()) + 1, {"name": "ใหม่"}
+        session,
+        actor(world, "own_editor"),
+        world.own,
+        fiscal_year_of(today_bangkok()) + 1,
+        {"name": "ใหม่"},
     )
     report = svc.save_quarter(session, actor(world, "own_editor"), future, 1, form(), 0)
     err = refused(

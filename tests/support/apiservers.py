@@ -4,8 +4,6 @@ the map page's cache)."""
 
 from __future__ import annotations
 
-import http.client
-import json
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -23,32 +21,12 @@ from pinmap.localdb import Cluster
 
 from .app import TEST_CONFIG
 from .databases import prepared_database
+from .httpget import Answer, get
 from .serving import make_test_server
 
 # A listener whose connection was cut tries again within a fifth of a second (the product's
 # default starts at half a second): the tests that cut it wait for that.
 QUICK_RETRY = {"PINMAP_LISTEN_RETRY": 0.05, "PINMAP_LISTEN_RETRY_MAX": 0.2}
-
-
-@dataclass
-class Answer:
-    status: int
-    headers: dict[str, str]
-    body: bytes
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-
-def get(base: str, path: str, headers: dict[str, str] | None = None, method: str = "GET") -> Answer:
-    host, port = base.removeprefix("http://").split(":")
-    conn = http.client.HTTPConnection(host, int(port), timeout=30)
-    try:
-        conn.request(method, path, headers=headers or {})
-        resp = conn.getresponse()
-        return Answer(resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read())
-    finally:
-        conn.close()
 
 
 @dataclass

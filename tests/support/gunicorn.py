@@ -7,7 +7,6 @@ tests cost: each worker imports the whole app.
 
 from __future__ import annotations
 
-import http.client
 import os
 import signal
 import subprocess
@@ -18,6 +17,7 @@ from dataclasses import dataclass
 from pinmap.config import PROJECT_ROOT
 from pinmap.localdb import free_port
 
+from .httpget import get
 from .waits import until
 
 
@@ -54,15 +54,10 @@ def start(database_url: str, workers: int, **env: str) -> Host:
 
 def answering(base: str) -> bool:
     """Whether the host at `base` answers /healthz with a 200 now."""
-    host, port = base.removeprefix("http://").split(":")
-    conn = http.client.HTTPConnection(host, int(port), timeout=5)
     try:
-        conn.request("GET", "/healthz")
-        return conn.getresponse().status == 200
+        return get(base, "/healthz", timeout=5).status == 200
     except OSError:
         return False
-    finally:
-        conn.close()
 
 
 def up(hosts: list[Host]) -> list[Host]:

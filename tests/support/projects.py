@@ -3,12 +3,11 @@ form a report is sent with, and who acts."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
-from pinmap.fiscal import fiscal_year_of
+from pinmap.fiscal import fiscal_year_of, today_bangkok
 from pinmap.services import projects as svc
-from pinmap.services.audit import Actor, utcnow
+from pinmap.services.audit import Actor
 
 from .portal import World
 
@@ -22,13 +21,9 @@ SIX = {
 }
 
 
-def today() -> dt.date:
-    return (utcnow() + dt.timedelta(hours=7)).date()
-
-
 def open_quarter() -> tuple[int, int]:
     """A fiscal year and quarter whose sending window is open today."""
-    day = today()
+    day = today_bangkok()
     fy = fiscal_year_of(day)
     for q in svc.QUARTERS:
         first, last = svc.quarter_bounds(fy, q)
